@@ -1,0 +1,3 @@
+from tracker_mcp.cli import main
+
+raise SystemExit(main())

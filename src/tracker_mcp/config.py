@@ -1,0 +1,76 @@
+"""Settings from flags and environment, and where the embedded database lives by default."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tracker_mcp.errors import Invalid
+
+ENV_DB = "TRACKER_DB"
+ENV_SYNCHRONOUS = "TRACKER_SQLITE_SYNCHRONOUS"
+ENV_USER = "TRACKER_USER"
+ENV_LOG_LEVEL = "TRACKER_LOG_LEVEL"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+Synchronous = Literal["full", "normal"]
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder desktop clients expect on each platform."""
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / "tracker-mcp"
+
+
+def default_db_path() -> Path:
+    return default_data_dir() / "tracker.db"
+
+
+def local_username() -> str:
+    """The stdio user's name: TRACKER_USER, else the login name, reduced to a valid username."""
+    raw = os.environ.get(ENV_USER)
+    if not raw:
+        try:
+            raw = getpass.getuser()
+        except (OSError, KeyError):
+            raw = "owner"
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-.")[:40]
+    return cleaned or "owner"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    db: Path
+    synchronous: Synchronous = "full"
+    username: str = "owner"
+    log_level: LogLevel = "WARNING"
+
+    @classmethod
+    def from_env(
+        cls, *, db: str | None = None, synchronous: str | None = None, log_level: str | None = None
+    ) -> Settings:
+        """Flags win over environment variables, which win over defaults."""
+        db_value = db or os.environ.get(ENV_DB)
+        sync_value = (synchronous or os.environ.get(ENV_SYNCHRONOUS) or "full").lower()
+        if sync_value not in ("full", "normal"):
+            raise Invalid("synchronous", f"SQLite synchronous must be full or normal, not {sync_value!r}.")
+        level = (log_level or os.environ.get(ENV_LOG_LEVEL) or "WARNING").upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise Invalid("log_level", f"Log level must be DEBUG, INFO, WARNING or ERROR, not {level!r}.")
+        return cls(
+            db=Path(db_value).expanduser() if db_value else default_db_path(),
+            synchronous=sync_value,
+            username=local_username(),
+            log_level=level,
+        )

@@ -1,0 +1,70 @@
+"""The closed vocabularies of the canonical model."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Board columns, in workflow order."""
+
+    BACKLOG = "backlog"
+    TODO = "todo"
+    IN_PROGRESS = "in_progress"
+    IN_REVIEW = "in_review"
+    DONE = "done"
+    CANCELED = "canceled"
+
+    @property
+    def is_open(self) -> bool:
+        return self not in CLOSED_STATUSES
+
+
+CLOSED_STATUSES = frozenset({Status.DONE, Status.CANCELED})
+
+
+class Priority(StrEnum):
+    """Ticket priorities, lowest first; `rank` is what the store sorts on."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        return _PRIORITY_RANK[self]
+
+    @classmethod
+    def from_rank(cls, rank: int) -> Priority:
+        return _PRIORITY_BY_RANK[rank]
+
+
+_PRIORITY_RANK = {priority: rank for rank, priority in enumerate(Priority, start=1)}
+_PRIORITY_BY_RANK = {rank: priority for priority, rank in _PRIORITY_RANK.items()}
+
+
+class TicketType(StrEnum):
+    BUG = "bug"
+    FEATURE = "feature"
+    TASK = "task"
+    IMPROVEMENT = "improvement"
+
+
+class Role(StrEnum):
+    """Organization roles, most powerful first."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+    REPORTER = "reporter"
+
+
+class TicketSort(StrEnum):
+    """Orders `list_tickets` offers; each is backed by an index."""
+
+    NUMBER = "number"
+    CREATED = "created"
+    UPDATED = "updated"
+    PRIORITY = "priority"
+    POSITION = "position"

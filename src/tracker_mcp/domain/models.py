@@ -1,0 +1,129 @@
+"""Domain records: what the tracker returns, whatever store or backend holds the data."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from tracker_mcp.domain.enums import Priority, Role, Status, TicketType
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Organization(Record):
+    id: str
+    name: str
+    slug: str
+
+
+class User(Record):
+    id: int
+    username: str
+    name: str
+
+
+class Member(Record):
+    user: User
+    role: Role
+
+
+class Project(Record):
+    id: str
+    organization_id: str
+    name: str
+    code: str
+    description: str
+    created_at: str
+    tickets_count: int = 0
+    open_tickets_count: int = 0
+
+
+class Label(Record):
+    name: str
+    color: str
+
+
+class Ticket(Record):
+    id: int
+    project_id: str
+    number: int
+    slug: str
+    type: TicketType
+    title: str
+    description: str
+    status: Status
+    priority: Priority
+    assignee: str | None
+    reporter: str | None
+    labels: tuple[Label, ...]
+    parent: str | None
+    position: int
+    version: int
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+    closed_by: str | None
+
+
+class Comment(Record):
+    id: int
+    ticket_slug: str
+    author: str | None
+    body: str
+    created_at: str
+
+
+class TicketDetail(Record):
+    """A ticket with what hangs off it: sub-tasks and comments."""
+
+    ticket: Ticket
+    subtasks: tuple[Ticket, ...]
+    comments: tuple[Comment, ...]
+
+
+class TicketPage(Record):
+    tickets: tuple[Ticket, ...]
+    total: int
+    next_cursor: str | None
+
+
+class BoardColumn(Record):
+    status: Status
+    total: int
+    tickets: tuple[Ticket, ...]
+
+
+class Board(Record):
+    project: Project
+    columns: tuple[BoardColumn, ...]
+
+
+class OrganizationWorkspace(Record):
+    organization: Organization
+    role: Role
+    projects: tuple[Project, ...]
+    members: tuple[Member, ...]
+
+
+class Workspace(Record):
+    """Everything an agent needs to start: where it may file tickets and which values are valid."""
+
+    user: User
+    organizations: tuple[OrganizationWorkspace, ...]
+
+
+class TicketDeletion(Record):
+    """What deleting a ticket takes with it."""
+
+    slug: str
+    subtasks: tuple[str, ...]
+    comments: int
+
+
+class ProjectDeletion(Record):
+    """What deleting a project takes with it; a project that holds tickets is never deleted."""
+
+    project: Project
+    tickets: int
+    labels: int

@@ -1,0 +1,59 @@
+"""The one exception tree of the tracker.
+
+Every error raised on purpose is a `TrackerError` whose text is written for the caller, often a model:
+it says what went wrong and, in `hint`, what to do next. Front ends translate the classes: MCP turns
+them into tool errors, REST into status codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class TrackerError(Exception):
+    """A failure the tracker anticipated; `str(error)` is safe to show to the caller."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+
+class NotFound(TrackerError):
+    """The named thing does not exist, or the caller may not see it."""
+
+
+class PermissionDenied(TrackerError):
+    """The caller is known but may not do this."""
+
+
+class Conflict(TrackerError):
+    """The change collides with the current state: a taken name, a stale version, a non-empty project."""
+
+    def __init__(self, message: str, *, hint: str | None = None, current: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.current = dict(current) if current is not None else None
+
+
+class Invalid(TrackerError):
+    """An input breaks a rule; `field` names it."""
+
+    def __init__(self, field: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+
+class RateLimited(TrackerError):
+    """Too many requests; retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class BackendUnavailable(TrackerError):
+    """The store or remote tracker cannot be reached or is in a state we refuse to touch."""

@@ -1,0 +1,389 @@
+"""LocalTracker: the Tracker on a Store we own: resolves names, authorizes, validates, audits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from enum import Enum
+
+from tracker_mcp.domain import (
+    Board,
+    Comment,
+    Organization,
+    OrganizationWorkspace,
+    Project,
+    ProjectDeletion,
+    Role,
+    Status,
+    Ticket,
+    TicketDeletion,
+    TicketDetail,
+    TicketPage,
+    Workspace,
+    rules,
+)
+from tracker_mcp.errors import Invalid, NotFound, PermissionDenied
+from tracker_mcp.store import Actor, NewProject, NewTicket, Placement, Store, TicketPatch, TicketQuery
+from tracker_mcp.tracker import ME, UNASSIGNED, Principal, TicketChanges, TicketDraft, TicketFilter
+
+LIST_LIMIT_MAX = 100
+BOARD_PER_COLUMN_MAX = 100
+
+
+class Action(Enum):
+    """What a caller wants to do; `MINIMUM_ROLE` says which role may. Each role may do what those below may."""
+
+    READ = "read"
+    REPORT = "file tickets or comment"
+    EDIT = "change tickets"
+    MANAGE = "manage projects"
+
+
+MINIMUM_ROLE = {Action.READ: Role.REPORTER, Action.REPORT: Role.REPORTER, Action.EDIT: Role.MEMBER,
+                Action.MANAGE: Role.ADMIN}  # fmt: skip
+_ROLE_POWER = {Role.OWNER: 3, Role.ADMIN: 2, Role.MEMBER: 1, Role.REPORTER: 0}
+
+
+class LocalTracker:
+    """The Tracker protocol over a Store, acting for one principal."""
+
+    def __init__(self, store: Store, principal: Principal) -> None:
+        self._store = store
+        self._principal = principal
+        self._actor = Actor(user_id=principal.user_id, token_id=principal.token_id, client=principal.client)
+
+    # Resolution and authorization
+
+    async def _roles(self) -> dict[str, Role]:
+        roles = await self._store.memberships(self._principal.user_id)
+        if not roles:
+            raise PermissionDenied(
+                f"User {self._principal.username!r} belongs to no organization.",
+                hint="Ask an organization owner to add you.",
+            )
+        return roles
+
+    def _authorize(self, roles: dict[str, Role], organization_id: str, action: Action) -> None:
+        role = roles.get(organization_id)
+        if role is None or _ROLE_POWER[role] < _ROLE_POWER[MINIMUM_ROLE[action]]:
+            raise PermissionDenied(
+                f"Your role ({role.value if role else 'none'}) may not {action.value} here.",
+                hint="Ask an organization owner or admin.",
+            )
+
+    async def _organizations(self, roles: dict[str, Role], organization: str | None) -> list[Organization]:
+        organizations = await self._store.list_organizations(list(roles))
+        if organization is None:
+            return organizations
+        wanted = organization.strip().casefold()
+        for org in organizations:
+            if wanted in (org.id.casefold(), org.slug.casefold(), org.name.casefold()):
+                return [org]
+        raise NotFound(
+            f"Organization {organization!r} not found.",
+            hint=rules.suggestion(organization, [o.slug for o in organizations], "organizations"),
+        )
+
+    async def _project(self, roles: dict[str, Role], project: str | None, organization: str | None) -> Project:
+        organizations = await self._organizations(roles, organization)
+        projects = await self._store.list_projects([o.id for o in organizations], counts=False)
+        if project is None:
+            if len(projects) == 1:
+                return projects[0]
+            raise Invalid(
+                "project",
+                "Several projects exist; say which one.",
+                hint="Pass project as one of: " + ", ".join(p.code for p in projects[:20]) + ".",
+            )
+        wanted = project.strip().casefold()
+        for candidate in projects:
+            if wanted in (candidate.code.casefold(), candidate.id.casefold(), candidate.name.casefold()):
+                return candidate
+        raise NotFound(
+            f"Project {project!r} not found.",
+            hint=rules.suggestion(project, [p.code for p in projects] + [p.name for p in projects], "projects",
+                                  "list_projects"),
+        )  # fmt: skip
+
+    async def _ticket(self, roles: dict[str, Role], slug: str, action: Action) -> Ticket:
+        code, number = rules.parse_slug(slug)
+        ticket = await self._store.find_ticket(code, number)
+        if ticket is not None:
+            projects = await self._store.list_projects(list(roles), counts=False)
+            project = next((p for p in projects if p.id == ticket.project_id), None)
+            if project is not None:
+                self._authorize(roles, project.organization_id, action)
+                return ticket
+        raise NotFound(
+            f"Ticket {code}-{number} not found.",
+            hint="Check the slug with list_tickets; deleted tickets keep their number.",
+        )
+
+    async def _user_id(self, organization_ids: Sequence[str], username: str) -> int:
+        if username.strip().casefold() == ME:
+            return self._principal.user_id
+        members = [m for org_id in dict.fromkeys(organization_ids) for m in await self._store.members(org_id)]
+        for member in members:
+            if member.user.username.casefold() == username.strip().casefold():
+                return member.user.id
+        raise Invalid(
+            "assignee",
+            f"No member named {username!r}.",
+            hint=rules.suggestion(username, [m.user.username for m in members] + [ME, UNASSIGNED], "users"),
+        )
+
+    async def _parent_id(self, roles: dict[str, Role], project: Project, parent: str) -> int:
+        ticket = await self._ticket(roles, parent, Action.READ)
+        if ticket.project_id != project.id:
+            raise Invalid(
+                "parent",
+                f"Parent {ticket.slug} is in another project.",
+                hint=f"Sub-tasks stay in their parent's project; pick a ticket of {project.code}.",
+            )
+        return ticket.id
+
+    # Workspace
+
+    async def workspace(self) -> Workspace:
+        roles = await self._roles()
+        organizations = await self._store.list_organizations(list(roles))
+        projects = await self._store.list_projects([o.id for o in organizations])
+        user = await self._store.find_user(self._principal.username)
+        if user is None:
+            raise NotFound(f"User {self._principal.username!r} no longer exists.")
+        entries: list[OrganizationWorkspace] = []
+        for org in organizations:
+            entries.append(
+                OrganizationWorkspace(
+                    organization=org,
+                    role=roles[org.id],
+                    projects=tuple(p for p in projects if p.organization_id == org.id),
+                    members=tuple(await self._store.members(org.id)),
+                )
+            )
+        return Workspace(user=user, organizations=tuple(entries))
+
+    async def list_organizations(self) -> list[Organization]:
+        return await self._store.list_organizations(list(await self._roles()))
+
+    async def list_projects(self, organization: str | None = None) -> list[Project]:
+        organizations = await self._organizations(await self._roles(), organization)
+        return await self._store.list_projects([o.id for o in organizations])
+
+    async def create_project(
+        self, name: str, *, code: str | None = None, description: str = "", organization: str | None = None
+    ) -> Project:
+        roles = await self._roles()
+        organizations = await self._organizations(roles, organization)
+        if len(organizations) != 1:
+            raise Invalid(
+                "organization",
+                "You belong to several organizations; say which one.",
+                hint="Pass organization as one of: " + ", ".join(o.slug for o in organizations) + ".",
+            )
+        org = organizations[0]
+        self._authorize(roles, org.id, Action.MANAGE)
+        name = rules.validate_project_name(name.strip())
+        rules.validate_text("description", description, rules.DESCRIPTION_MAX)
+        if code is None:
+            taken = [p.code for p in await self._store.list_projects(list(roles), counts=False)]
+            code = rules.derive_project_code(name, taken)
+        else:
+            code = rules.validate_project_code(code.strip())
+        return await self._store.create_project(
+            NewProject(organization_id=org.id, name=name, code=code, description=description), self._actor
+        )
+
+    async def update_project(
+        self,
+        project: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        organization: str | None = None,
+    ) -> Project:
+        roles = await self._roles()
+        target = await self._project(roles, project, organization)
+        self._authorize(roles, target.organization_id, Action.MANAGE)
+        if name is not None:
+            name = rules.validate_project_name(name.strip())
+        if description is not None:
+            rules.validate_text("description", description, rules.DESCRIPTION_MAX)
+        return await self._store.update_project(target.id, name=name, description=description, actor=self._actor)
+
+    async def project_deletion(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
+        roles = await self._roles()
+        target = await self._project(roles, project, organization)
+        self._authorize(roles, target.organization_id, Action.MANAGE)
+        return await self._store.project_deletion(target.id)
+
+    async def delete_project(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
+        roles = await self._roles()
+        target = await self._project(roles, project, organization)
+        self._authorize(roles, target.organization_id, Action.MANAGE)
+        return await self._store.delete_project(target.id, self._actor)
+
+    # Tickets
+
+    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+        roles = await self._roles()
+        if not 1 <= query.limit <= LIST_LIMIT_MAX:
+            raise Invalid("limit", f"limit must be 1-{LIST_LIMIT_MAX}.", hint="Use cursor to page through more.")
+        if query.project is not None:
+            projects = [await self._project(roles, query.project, query.organization)]
+        else:
+            organizations = await self._organizations(roles, query.organization)
+            projects = await self._store.list_projects([o.id for o in organizations], counts=False)
+        store_query = TicketQuery(
+            project_ids=[p.id for p in projects],
+            statuses=tuple(query.statuses),
+            types=tuple(query.types),
+            priorities=tuple(query.priorities),
+            labels=rules.normalize_labels(query.labels),
+            text=query.text.strip() or None if query.text else None,
+            updated_since=_timestamp(query.updated_since) if query.updated_since else None,
+            sort=query.sort,
+            descending=query.descending,
+            limit=query.limit,
+            cursor=query.cursor,
+        )
+        if query.assignee is not None:
+            if query.assignee.strip().casefold() == UNASSIGNED:
+                store_query = replace(store_query, unassigned=True)
+            else:
+                user_id = await self._user_id([p.organization_id for p in projects], query.assignee)
+                store_query = replace(store_query, assignee_id=user_id)
+        if query.parent is not None:
+            parent = await self._ticket(roles, query.parent, Action.READ)
+            store_query = replace(store_query, parent_id=parent.id)
+        if not store_query.project_ids:
+            return TicketPage(tickets=(), total=0, next_cursor=None)
+        return await self._store.list_tickets(store_query)
+
+    async def get_ticket(self, slug: str) -> TicketDetail:
+        roles = await self._roles()
+        ticket = await self._ticket(roles, slug, Action.READ)
+        return TicketDetail(
+            ticket=ticket,
+            subtasks=tuple(await self._store.subtasks(ticket.id)),
+            comments=tuple(await self._store.list_comments(ticket.id)),
+        )
+
+    async def create_ticket(self, draft: TicketDraft) -> Ticket:
+        roles = await self._roles()
+        project = await self._project(roles, draft.project, draft.organization)
+        self._authorize(roles, project.organization_id, Action.REPORT)
+        title = rules.normalize_title(draft.title)
+        rules.validate_text("description", draft.description, rules.DESCRIPTION_MAX)
+        assignee_id = None
+        if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
+            assignee_id = await self._user_id([project.organization_id], draft.assignee)
+        parent_id = await self._parent_id(roles, project, draft.parent) if draft.parent else None
+        return await self._store.create_ticket(
+            NewTicket(
+                project_id=project.id,
+                type=draft.type,
+                title=title,
+                description=draft.description,
+                status=draft.status,
+                priority=draft.priority,
+                assignee_id=assignee_id,
+                reporter_id=self._principal.user_id,
+                labels=rules.normalize_labels(draft.labels),
+                parent_id=parent_id,
+            ),
+            self._actor,
+        )
+
+    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
+        roles = await self._roles()
+        ticket = await self._ticket(roles, slug, Action.EDIT)
+        values: dict[str, object] = {}
+        if changes.title is not None:
+            values["title"] = rules.normalize_title(changes.title)
+        if changes.description is not None:
+            values["description"] = rules.validate_text("description", changes.description, rules.DESCRIPTION_MAX)
+        for name in ("type", "priority", "status"):
+            value = getattr(changes, name)
+            if value is not None:
+                values[name] = value
+        organization_id = await self._organization_of(roles, ticket)
+        if changes.assignee is not None:
+            unassign = changes.assignee.strip().casefold() == UNASSIGNED
+            values["assignee_id"] = None if unassign else await self._user_id([organization_id], changes.assignee)
+        if changes.parent is not None:
+            if changes.parent.strip().casefold() == UNASSIGNED:
+                values["parent_id"] = None
+            else:
+                parent = await self._ticket(roles, changes.parent, Action.READ)
+                if parent.project_id != ticket.project_id:
+                    raise Invalid("parent", f"Parent {parent.slug} is in another project.")
+                values["parent_id"] = parent.id
+        labels = rules.normalize_labels(changes.labels) if changes.labels is not None else None
+        return await self._store.update_ticket(
+            ticket.id, TicketPatch(values=values, labels=labels), expected_version=version, actor=self._actor
+        )
+
+    async def _organization_of(self, roles: dict[str, Role], ticket: Ticket) -> str:
+        projects = await self._store.list_projects(list(roles), counts=False)
+        return next(p.organization_id for p in projects if p.id == ticket.project_id)
+
+    async def move_ticket(
+        self,
+        slug: str,
+        status: Status,
+        *,
+        before: str | None = None,
+        after: str | None = None,
+        version: int | None = None,
+    ) -> Ticket:
+        if before is not None and after is not None:
+            raise Invalid("before", "Pass before or after, not both.")
+        roles = await self._roles()
+        ticket = await self._ticket(roles, slug, Action.EDIT)
+        anchor = before or after
+        anchor_id = (await self._ticket(roles, anchor, Action.READ)).id if anchor else None
+        placement = Placement(before_id=anchor_id) if before else Placement(after_id=anchor_id)
+        return await self._store.move_ticket(ticket.id, status, placement, expected_version=version, actor=self._actor)
+
+    async def ticket_deletion(self, slug: str) -> TicketDeletion:
+        roles = await self._roles()
+        ticket = await self._ticket(roles, slug, Action.EDIT)
+        return await self._store.ticket_deletion(ticket.id)
+
+    async def delete_ticket(self, slug: str) -> TicketDeletion:
+        roles = await self._roles()
+        ticket = await self._ticket(roles, slug, Action.EDIT)
+        return await self._store.delete_ticket(ticket.id, self._actor)
+
+    async def get_board(
+        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+    ) -> Board:
+        if not 1 <= per_column <= BOARD_PER_COLUMN_MAX:
+            raise Invalid("per_column", f"per_column must be 1-{BOARD_PER_COLUMN_MAX}.")
+        roles = await self._roles()
+        target = await self._project(roles, project, organization)
+        return await self._store.board(target, per_column)
+
+    async def add_comment(self, slug: str, body: str) -> Comment:
+        roles = await self._roles()
+        ticket = await self._ticket(roles, slug, Action.REPORT)
+        if not body.strip():
+            raise Invalid("body", "The comment is empty.", hint="Write what you want to say.")
+        rules.validate_text("body", body, rules.COMMENT_MAX)
+        return await self._store.add_comment(ticket.id, body, self._actor)
+
+
+def _timestamp(value: str) -> str:
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise Invalid(
+            "updated_since",
+            f"{value!r} is not a date.",
+            hint="Use ISO 8601, e.g. 2026-11-01 or 2026-11-01T09:00:00Z.",
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

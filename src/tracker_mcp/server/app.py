@@ -1,0 +1,172 @@
+"""The MCP server: an MCPServer whose tools call a Tracker and answer in compact text."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, Tool
+from pydantic import ValidationError
+
+from tracker_mcp import __version__
+from tracker_mcp.config import Settings
+from tracker_mcp.domain import rules
+from tracker_mcp.errors import TrackerError
+from tracker_mcp.local import LocalTracker
+from tracker_mcp.store import Store
+from tracker_mcp.tracker import Principal, Tracker
+
+logger = logging.getLogger(__name__)
+
+SERVER_NAME = "tracker-mcp"
+INSTRUCTIONS = (
+    "A ticket tracker: organizations > projects > tickets on a Kanban board. Call get_workspace_context "
+    "first for project codes, members and valid values. Tickets are addressed by slug like WEB-42."
+)
+DEFAULT_ORGANIZATION = "Local"
+DEFAULT_PROJECT = "Inbox"
+DEFAULT_PROJECT_CODE = "INBOX"
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    """What every tool call needs: the store and who the caller is."""
+
+    store: Store
+    principal: Principal
+
+    def tracker(self, client: str | None = None) -> Tracker:
+        principal = self.principal
+        if client:
+            principal = Principal(principal.user_id, principal.username, principal.token_id, client[:100])
+        return LocalTracker(self.store, principal)
+
+
+def tracker_for(ctx: Context[AppState]) -> Tracker:
+    """The Tracker acting for this call's caller, with the client's name for the audit trail."""
+    state: AppState = ctx.request_context.lifespan_context
+    params = ctx.request_context.session.client_params
+    return state.tracker(params.client_info.name if params is not None else None)
+
+
+def error_result(text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+def describe_validation_error(tool: str, error: ValidationError) -> str:
+    """Pydantic's report without input echoes or links: field, problem, allowed values."""
+    problems: list[str] = []
+    for item in error.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in item["loc"]) or "arguments"
+        message = item["msg"]
+        if item["type"] == "missing":
+            message = "required"
+        problems.append(f"{field}: {message}")
+    return f"Invalid arguments for {tool}: " + "; ".join(problems) + "."
+
+
+def compact_schema(node: Any) -> Any:
+    """Drop what a model does not need from pydantic's schema: titles, and `anyOf [X, null]` for optionals."""
+    if isinstance(node, list):
+        return [compact_schema(item) for item in cast(list[Any], node)]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in cast(dict[str, Any], node).items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == "properties":
+            out[key] = {name: compact_schema(prop) for name, prop in cast(dict[str, Any], value).items()}
+        else:
+            out[key] = compact_schema(value)
+    options = out.get("anyOf")
+    if isinstance(options, list) and out.get("default", ...) is None:
+        rest = [option for option in cast(list[Any], options) if option != {"type": "null"}]
+        if len(rest) == 1:
+            del out["anyOf"], out["default"]
+            out = {**rest[0], **out}
+    return out
+
+
+class TrackerServer(MCPServer[AppState]):
+    """MCPServer that refuses unknown argument names and turns TrackerErrors into tool errors."""
+
+    _argument_names: Mapping[str, frozenset[str]] | None = None
+    _tools: list[Tool] | None = None
+
+    def add_tool(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().add_tool(fn, *args, **kwargs)
+        self._argument_names = None
+        self._tools = None
+
+    async def list_tools(self) -> list[Tool]:
+        if self._tools is None:
+            self._tools = [
+                tool.model_copy(update={"input_schema": compact_schema(tool.input_schema)})
+                for tool in await super().list_tools()
+            ]
+        return self._tools
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        if self._argument_names is None:
+            self._argument_names = {
+                tool.name: frozenset(tool.input_schema.get("properties", {})) for tool in await self.list_tools()
+            }
+        allowed = self._argument_names.get(name)
+        if allowed is not None:
+            unknown = sorted(set(arguments) - allowed)
+            if unknown:
+                hints = [f"{arg} (did you mean {', '.join(rules.closest(arg, allowed, 1)) or '?'})" for arg in unknown]
+                return error_result(
+                    f"Unknown argument for {name}: {'; '.join(hints)}. Valid: {', '.join(sorted(allowed))}."
+                )
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, TrackerError):
+                return error_result(str(cause))
+            if isinstance(cause, ValidationError):
+                return error_result(describe_validation_error(name, cause))
+            raise
+
+
+def build_server(settings: Settings) -> TrackerServer:
+    """The stdio server on the embedded store: opens the database and the default workspace at start."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
+        from tracker_mcp.store.sqlite import SqliteStore
+
+        store = await SqliteStore.open(settings.db, synchronous=settings.synchronous)
+        try:
+            user = await store.ensure_user(settings.username, settings.username)
+            await store.ensure_default_workspace(user, DEFAULT_ORGANIZATION, DEFAULT_PROJECT, DEFAULT_PROJECT_CODE)
+            yield AppState(store=store, principal=Principal(user_id=user.id, username=user.username))
+        finally:
+            await store.close()
+
+    return create_server(lifespan, log_level=settings.log_level)
+
+
+def create_server(lifespan: Callable[[MCPServer[AppState]], Any], *, log_level: Any = "WARNING") -> TrackerServer:
+    from tracker_mcp.server.tools import register_tools
+
+    server = TrackerServer(
+        SERVER_NAME,
+        title="Ticket tracker",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+        log_level=log_level,
+    )
+    register_tools(server)
+    return server

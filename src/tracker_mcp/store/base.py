@@ -1,0 +1,143 @@
+"""The Store port: what LocalTracker needs from a database, in the canonical model's terms.
+
+A store resolves nothing by fuzzy name and checks no permission; LocalTracker does that. A store
+guarantees atomicity: each mutating method runs in one transaction together with its audit event,
+and ticket numbers are allocated inside that transaction, so they are gap-free and never reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tracker_mcp.domain import (
+    Board,
+    Comment,
+    Member,
+    Organization,
+    Priority,
+    Project,
+    ProjectDeletion,
+    Role,
+    Status,
+    Ticket,
+    TicketDeletion,
+    TicketPage,
+    TicketSort,
+    TicketType,
+    User,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who causes a change, as the audit trail records it."""
+
+    user_id: int | None
+    token_id: int | None = None
+    client: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewProject:
+    organization_id: str
+    name: str
+    code: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    project_id: str
+    type: TicketType
+    title: str
+    description: str
+    status: Status
+    priority: Priority
+    assignee_id: int | None
+    reporter_id: int | None
+    labels: tuple[str, ...]
+    parent_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPatch:
+    """Fields to change; a field left out of `values` stays as it is. `labels` None keeps the labels."""
+
+    values: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    labels: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketQuery:
+    """A resolved ticket filter: ids, not names."""
+
+    project_ids: Sequence[str]
+    statuses: Sequence[Status] = ()
+    types: Sequence[TicketType] = ()
+    priorities: Sequence[Priority] = ()
+    assignee_id: int | None = None
+    unassigned: bool = False
+    labels: Sequence[str] = ()
+    parent_id: int | None = None
+    text: str | None = None
+    updated_since: str | None = None
+    sort: TicketSort = TicketSort.CREATED
+    descending: bool = True
+    limit: int = 50
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a moved ticket lands in its column: right before or right after another ticket, or last."""
+
+    before_id: int | None = None
+    after_id: int | None = None
+
+
+class Store(Protocol):
+    async def close(self) -> None: ...
+
+    # Identity
+    async def ensure_user(self, username: str, name: str) -> User: ...
+    async def find_user(self, username: str) -> User | None: ...
+    async def memberships(self, user_id: int) -> dict[str, Role]: ...
+    async def members(self, organization_id: str) -> list[Member]: ...
+    async def ensure_default_workspace(self, owner: User, organization: str, project: str, code: str) -> None: ...
+
+    # Organizations and projects
+    async def list_organizations(self, ids: Sequence[str]) -> list[Organization]: ...
+    async def list_projects(self, organization_ids: Sequence[str], *, counts: bool = True) -> list[Project]: ...
+    async def create_project(self, project: NewProject, actor: Actor) -> Project: ...
+    async def update_project(
+        self, project_id: str, *, name: str | None, description: str | None, actor: Actor
+    ) -> Project: ...
+    async def project_deletion(self, project_id: str) -> ProjectDeletion: ...
+    async def delete_project(self, project_id: str, actor: Actor) -> ProjectDeletion: ...
+
+    # Tickets
+    async def find_ticket(self, code: str, number: int) -> Ticket | None: ...
+    async def list_tickets(self, query: TicketQuery) -> TicketPage: ...
+    async def subtasks(self, ticket_id: int) -> list[Ticket]: ...
+    async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Ticket: ...
+    async def update_ticket(
+        self, ticket_id: int, patch: TicketPatch, *, expected_version: int | None, actor: Actor
+    ) -> Ticket: ...
+    async def move_ticket(
+        self,
+        ticket_id: int,
+        status: Status,
+        placement: Placement,
+        *,
+        expected_version: int | None,
+        actor: Actor,
+    ) -> Ticket: ...
+    async def ticket_deletion(self, ticket_id: int) -> TicketDeletion: ...
+    async def delete_ticket(self, ticket_id: int, actor: Actor) -> TicketDeletion: ...
+    async def board(self, project: Project, per_column: int) -> Board: ...
+
+    # Comments
+    async def add_comment(self, ticket_id: int, body: str, actor: Actor) -> Comment: ...
+    async def list_comments(self, ticket_id: int) -> list[Comment]: ...

@@ -1,0 +1,166 @@
+"""Versioned schema migrations, applied at start inside write transactions and recorded in the database.
+
+A database whose recorded version is newer than this code knows is refused before anything is written.
+Add a migration by appending to MIGRATIONS; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from tracker_mcp.errors import BackendUnavailable
+from tracker_mcp.store.sqlite.db import run_in_transaction, utc_now
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+INITIAL = Migration(
+    1,
+    "initial schema",
+    (
+        """CREATE TABLE organizations (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            slug TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE memberships (
+            organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'reporter')),
+            PRIMARY KEY (organization_id, user_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX memberships_user ON memberships(user_id)",
+        """CREATE TABLE projects (
+            id TEXT PRIMARY KEY,
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            name TEXT NOT NULL COLLATE NOCASE,
+            code TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            ticket_counter INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            UNIQUE (organization_id, name)
+        )""",
+        """CREATE TABLE tickets (
+            id INTEGER PRIMARY KEY,
+            project_id TEXT NOT NULL REFERENCES projects(id),
+            number INTEGER NOT NULL,
+            type TEXT NOT NULL CHECK (type IN ('bug', 'feature', 'task', 'improvement')),
+            title TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL
+                CHECK (status IN ('backlog', 'todo', 'in_progress', 'in_review', 'done', 'canceled')),
+            priority INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 4),
+            assignee_id INTEGER REFERENCES users(id),
+            reporter_id INTEGER REFERENCES users(id),
+            parent_id INTEGER REFERENCES tickets(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            closed_at TEXT,
+            closed_by_id INTEGER REFERENCES users(id),
+            UNIQUE (project_id, number)
+        )""",
+        "CREATE INDEX tickets_project ON tickets(project_id)",
+        "CREATE INDEX tickets_board ON tickets(project_id, status, position)",
+        "CREATE INDEX tickets_updated ON tickets(project_id, updated_at)",
+        "CREATE INDEX tickets_priority ON tickets(project_id, priority)",
+        "CREATE INDEX tickets_assignee ON tickets(assignee_id)",
+        "CREATE INDEX tickets_parent ON tickets(parent_id)",
+        """CREATE TABLE labels (
+            id INTEGER PRIMARY KEY,
+            project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            name TEXT NOT NULL COLLATE NOCASE,
+            color TEXT NOT NULL,
+            UNIQUE (project_id, name)
+        )""",
+        """CREATE TABLE ticket_labels (
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            label_id INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+            PRIMARY KEY (ticket_id, label_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX ticket_labels_label ON ticket_labels(label_id, ticket_id)",
+        """CREATE TABLE comments (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            author_id INTEGER REFERENCES users(id),
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX comments_ticket ON comments(ticket_id)",
+        # The audit trail outlives what it describes, so it holds ids and the slug, not foreign keys.
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            organization_id TEXT,
+            project_id TEXT,
+            ticket_id INTEGER,
+            subject TEXT NOT NULL,
+            action TEXT NOT NULL,
+            actor_id INTEGER,
+            token_id INTEGER,
+            client TEXT,
+            changes TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX events_ticket ON events(ticket_id)",
+        "CREATE INDEX events_project ON events(project_id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL,)
+LATEST = MIGRATIONS[-1].version
+
+
+def applied_version(conn: sqlite3.Connection) -> int:
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if not has_table:
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection, path: str) -> int:
+    """Bring the schema up to LATEST; returns the version found before. Safe when processes race to do it."""
+    return run_in_transaction(conn, lambda c: _migrate_locked(c, path), "BEGIN IMMEDIATE")
+
+
+def _migrate_locked(conn: sqlite3.Connection, path: str) -> int:
+    found = applied_version(conn)
+    if found > LATEST:
+        raise BackendUnavailable(
+            f"The database at {path} has schema version {found}, newer than this tracker-mcp "
+            f"understands (up to {LATEST}). It was left untouched.",
+            hint="Upgrade tracker-mcp (pip install -U tracker-mcp), or point --db at another file.",
+        )
+    if found == 0:
+        conn.execute(
+            """CREATE TABLE schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL
+            )"""
+        )
+    for migration in MIGRATIONS:
+        if migration.version <= found:
+            continue
+        for statement in migration.statements:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.name, utc_now()),
+        )
+    conn.execute(f"PRAGMA user_version = {LATEST}")
+    return found

@@ -1,0 +1,366 @@
+"""SqliteStore: the embedded default store, one file, safe for several processes at once."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+
+from tracker_mcp.domain import (
+    Board,
+    Comment,
+    Member,
+    Organization,
+    Project,
+    ProjectDeletion,
+    Role,
+    Status,
+    Ticket,
+    TicketDeletion,
+    TicketPage,
+    User,
+)
+from tracker_mcp.domain.rules import slugify
+from tracker_mcp.errors import Conflict, NotFound
+from tracker_mcp.store.base import Actor, NewProject, NewTicket, Placement, TicketPatch, TicketQuery
+from tracker_mcp.store.sqlite import tickets
+from tracker_mcp.store.sqlite.db import Database, Synchronous, utc_now
+from tracker_mcp.store.sqlite.migrations import migrate
+from tracker_mcp.store.sqlite.tickets import record_event
+
+_PROJECT_SELECT = """
+SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at,
+       (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id),
+       (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id AND t.status NOT IN ('done', 'canceled'))
+FROM projects p
+"""
+_PROJECT_SELECT_NO_COUNTS = """
+SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at, 0, 0 FROM projects p
+"""
+
+
+def _row_to_project(row: Sequence[Any]) -> Project:
+    return Project(
+        id=row[0],
+        organization_id=row[1],
+        name=row[2],
+        code=row[3],
+        description=row[4],
+        created_at=row[5],
+        tickets_count=row[6],
+        open_tickets_count=row[7],
+    )
+
+
+def _load_project(conn: sqlite3.Connection, project_id: str) -> Project:
+    row = conn.execute(_PROJECT_SELECT + " WHERE p.id = ?", (project_id,)).fetchone()
+    if row is None:
+        raise NotFound("The project no longer exists.", hint="List projects again.")
+    return _row_to_project(row)
+
+
+def _placeholders(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+class SqliteStore:
+    """The Store port on one SQLite file. Open it with `SqliteStore.open(path)`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @classmethod
+    async def open(cls, path: Path, *, synchronous: Synchronous = "full") -> SqliteStore:
+        """Open (creating it and its folder if need be) and migrate the database at `path`."""
+        db = Database(path, synchronous=synchronous)
+
+        def prepare() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = db.connect()
+            try:
+                migrate(conn, str(path))
+            finally:
+                conn.close()
+
+        await anyio.to_thread.run_sync(prepare)
+        return cls(db)
+
+    @property
+    def path(self) -> Path:
+        return self._db.path
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    # Identity
+
+    async def ensure_user(self, username: str, name: str) -> User:
+        def run(conn: sqlite3.Connection) -> User:
+            conn.execute(
+                "INSERT INTO users (username, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (username, name, utc_now()),
+            )
+            row = conn.execute("SELECT id, username, name FROM users WHERE username = ?", (username,)).fetchone()
+            return User(id=row[0], username=row[1], name=row[2])
+
+        return await self._db.write(run)
+
+    async def find_user(self, username: str) -> User | None:
+        def run(conn: sqlite3.Connection) -> User | None:
+            row = conn.execute("SELECT id, username, name FROM users WHERE username = ?", (username,)).fetchone()
+            return User(id=row[0], username=row[1], name=row[2]) if row else None
+
+        return await self._db.read(run)
+
+    async def memberships(self, user_id: int) -> dict[str, Role]:
+        def run(conn: sqlite3.Connection) -> dict[str, Role]:
+            rows = conn.execute(
+                "SELECT organization_id, role FROM memberships WHERE user_id = ?", (user_id,)
+            ).fetchall()
+            return {str(org): Role(role) for org, role in rows}
+
+        return await self._db.read(run)
+
+    async def members(self, organization_id: str) -> list[Member]:
+        def run(conn: sqlite3.Connection) -> list[Member]:
+            rows = conn.execute(
+                """SELECT u.id, u.username, u.name, m.role FROM memberships m JOIN users u ON u.id = m.user_id
+                   WHERE m.organization_id = ? ORDER BY u.username""",
+                (organization_id,),
+            ).fetchall()
+            return [Member(user=User(id=r[0], username=r[1], name=r[2]), role=Role(r[3])) for r in rows]
+
+        return await self._db.read(run)
+
+    async def ensure_default_workspace(self, owner: User, organization: str, project: str, code: str) -> None:
+        """On a database with no organization, create one owned by `owner` with one project."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            if conn.execute("SELECT 1 FROM organizations LIMIT 1").fetchone():
+                return
+            now = utc_now()
+            org_id, project_id = str(uuid.uuid4()), str(uuid.uuid4())
+            conn.execute(
+                "INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)",
+                (org_id, organization, slugify(organization), now),
+            )
+            conn.execute(
+                "INSERT INTO memberships (organization_id, user_id, role) VALUES (?, ?, 'owner')",
+                (org_id, owner.id),
+            )
+            conn.execute(
+                "INSERT INTO projects (id, organization_id, name, code, description, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (project_id, org_id, project, code, "Default project for new tickets.", now),
+            )
+            actor = Actor(user_id=owner.id)
+            record_event(
+                conn, action="organization.created", subject=organization, actor=actor,
+                organization_id=org_id, project_id=None,
+            )  # fmt: skip
+            record_event(
+                conn, action="project.created", subject=code, actor=actor,
+                organization_id=org_id, project_id=project_id,
+            )  # fmt: skip
+
+        await self._db.write(run)
+
+    # Organizations and projects
+
+    async def list_organizations(self, ids: Sequence[str]) -> list[Organization]:
+        def run(conn: sqlite3.Connection) -> list[Organization]:
+            rows = conn.execute(
+                f"SELECT id, name, slug FROM organizations WHERE id IN ({_placeholders(ids)}) ORDER BY name",
+                tuple(ids),
+            ).fetchall()
+            return [Organization(id=r[0], name=r[1], slug=r[2]) for r in rows]
+
+        return await self._db.read(run)
+
+    async def list_projects(self, organization_ids: Sequence[str], *, counts: bool = True) -> list[Project]:
+        def run(conn: sqlite3.Connection) -> list[Project]:
+            rows = conn.execute(
+                (_PROJECT_SELECT if counts else _PROJECT_SELECT_NO_COUNTS)
+                + f" WHERE p.organization_id IN ({_placeholders(organization_ids)}) ORDER BY p.name",
+                tuple(organization_ids),
+            ).fetchall()
+            return [_row_to_project(row) for row in rows]
+
+        return await self._db.read(run)
+
+    async def create_project(self, project: NewProject, actor: Actor) -> Project:
+        def run(conn: sqlite3.Connection) -> Project:
+            _check_project_unique(conn, project.organization_id, project.name, project.code, None)
+            project_id = str(uuid.uuid4())
+            conn.execute(
+                "INSERT INTO projects (id, organization_id, name, code, description, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    project_id,
+                    project.organization_id,
+                    project.name,
+                    project.code,
+                    project.description,
+                    utc_now(),
+                ),
+            )
+            record_event(
+                conn, action="project.created", subject=project.code, actor=actor,
+                organization_id=project.organization_id, project_id=project_id,
+                changes={"name": project.name},
+            )  # fmt: skip
+            return _load_project(conn, project_id)
+
+        return await self._db.write(run)
+
+    async def update_project(
+        self, project_id: str, *, name: str | None, description: str | None, actor: Actor
+    ) -> Project:
+        def run(conn: sqlite3.Connection) -> Project:
+            current = _load_project(conn, project_id)
+            changes: dict[str, Any] = {}
+            if name is not None and name != current.name:
+                _check_project_unique(conn, current.organization_id, name, None, project_id)
+                changes["name"] = [current.name, name]
+            if description is not None and description != current.description:
+                changes["description"] = "edited"
+            if not changes:
+                return current
+            conn.execute(
+                "UPDATE projects SET name = ?, description = ? WHERE id = ?",
+                (
+                    name or current.name,
+                    current.description if description is None else description,
+                    project_id,
+                ),
+            )
+            record_event(
+                conn, action="project.updated", subject=current.code, actor=actor,
+                organization_id=current.organization_id, project_id=project_id, changes=changes,
+            )  # fmt: skip
+            return _load_project(conn, project_id)
+
+        return await self._db.write(run)
+
+    async def project_deletion(self, project_id: str) -> ProjectDeletion:
+        return await self._db.read(lambda conn: _project_deletion(conn, project_id))
+
+    async def delete_project(self, project_id: str, actor: Actor) -> ProjectDeletion:
+        def run(conn: sqlite3.Connection) -> ProjectDeletion:
+            impact = _project_deletion(conn, project_id)
+            if impact.tickets:
+                raise Conflict(
+                    f"Project {impact.project.code} still holds {impact.tickets} tickets and was not deleted.",
+                    hint="Delete or move its tickets first.",
+                )
+            conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
+            record_event(
+                conn, action="project.deleted", subject=impact.project.code, actor=actor,
+                organization_id=impact.project.organization_id, project_id=project_id,
+                changes={"name": impact.project.name},
+            )  # fmt: skip
+            return impact
+
+        return await self._db.write(run)
+
+    # Tickets
+
+    async def find_ticket(self, code: str, number: int) -> Ticket | None:
+        return await self._db.read(lambda conn: tickets.find_ticket(conn, code, number))
+
+    async def list_tickets(self, query: TicketQuery) -> TicketPage:
+        return await self._db.read(lambda conn: tickets.list_tickets(conn, query))
+
+    async def subtasks(self, ticket_id: int) -> list[Ticket]:
+        return await self._db.read(lambda conn: tickets.subtasks(conn, ticket_id))
+
+    async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Ticket:
+        return await self._db.write(lambda conn: tickets.create_ticket(conn, ticket, actor))
+
+    async def update_ticket(
+        self, ticket_id: int, patch: TicketPatch, *, expected_version: int | None, actor: Actor
+    ) -> Ticket:
+        return await self._db.write(lambda conn: tickets.update_ticket(conn, ticket_id, patch, expected_version, actor))
+
+    async def move_ticket(
+        self,
+        ticket_id: int,
+        status: Status,
+        placement: Placement,
+        *,
+        expected_version: int | None,
+        actor: Actor,
+    ) -> Ticket:
+        return await self._db.write(
+            lambda conn: tickets.move_ticket(conn, ticket_id, status, placement, expected_version, actor)
+        )
+
+    async def ticket_deletion(self, ticket_id: int) -> TicketDeletion:
+        return await self._db.read(lambda conn: tickets.ticket_deletion(conn, ticket_id))
+
+    async def delete_ticket(self, ticket_id: int, actor: Actor) -> TicketDeletion:
+        return await self._db.write(lambda conn: tickets.delete_ticket(conn, ticket_id, actor))
+
+    async def board(self, project: Project, per_column: int) -> Board:
+        return await self._db.read(lambda conn: tickets.board(conn, project, per_column))
+
+    # Comments
+
+    async def add_comment(self, ticket_id: int, body: str, actor: Actor) -> Comment:
+        def run(conn: sqlite3.Connection) -> Comment:
+            ticket = tickets.load_ticket(conn, ticket_id)
+            now = utc_now()
+            cursor = conn.execute(
+                "INSERT INTO comments (ticket_id, author_id, body, created_at) VALUES (?, ?, ?, ?)",
+                (ticket_id, actor.user_id, body, now),
+            )
+            conn.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (now, ticket_id))
+            comment_id = int(cursor.lastrowid or 0)
+            record_event(
+                conn, action="comment.added", subject=ticket.slug, actor=actor,
+                organization_id=None, project_id=ticket.project_id, ticket_id=ticket_id,
+                changes={"comment_id": comment_id},
+            )  # fmt: skip
+            return _load_comments(conn, ticket, comment_id)[0]
+
+        return await self._db.write(run)
+
+    async def list_comments(self, ticket_id: int) -> list[Comment]:
+        def run(conn: sqlite3.Connection) -> list[Comment]:
+            return _load_comments(conn, tickets.load_ticket(conn, ticket_id), None)
+
+        return await self._db.read(run)
+
+
+def _load_comments(conn: sqlite3.Connection, ticket: Ticket, comment_id: int | None) -> list[Comment]:
+    sql = """SELECT c.id, u.username, c.body, c.created_at FROM comments c
+             LEFT JOIN users u ON u.id = c.author_id WHERE c.ticket_id = ?"""
+    params: tuple[Any, ...] = (ticket.id,)
+    if comment_id is not None:
+        sql += " AND c.id = ?"
+        params += (comment_id,)
+    rows = conn.execute(sql + " ORDER BY c.id", params).fetchall()
+    return [Comment(id=r[0], ticket_slug=ticket.slug, author=r[1], body=r[2], created_at=r[3]) for r in rows]
+
+
+def _check_project_unique(
+    conn: sqlite3.Connection, organization_id: str, name: str, code: str | None, exclude_id: str | None
+) -> None:
+    row = conn.execute(
+        "SELECT name FROM projects WHERE organization_id = ? AND name = ? AND id IS NOT ?",
+        (organization_id, name, exclude_id),
+    ).fetchone()
+    if row:
+        raise Conflict(f"A project named {row[0]!r} already exists.", hint="Choose another name.")
+    if code is not None and conn.execute("SELECT 1 FROM projects WHERE code = ?", (code,)).fetchone():
+        raise Conflict(f"The project code {code!r} is taken.", hint="Choose another code.")
+
+
+def _project_deletion(conn: sqlite3.Connection, project_id: str) -> ProjectDeletion:
+    project = _load_project(conn, project_id)
+    labels = conn.execute("SELECT COUNT(*) FROM labels WHERE project_id = ?", (project_id,)).fetchone()[0]
+    return ProjectDeletion(project=project, tickets=project.tickets_count, labels=int(labels))

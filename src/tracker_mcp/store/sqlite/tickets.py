@@ -1,0 +1,531 @@
+"""Ticket queries for SQLite: plain functions over a connection, called inside a transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tracker_mcp.domain import (
+    CLOSED_STATUSES,
+    Board,
+    BoardColumn,
+    Label,
+    Priority,
+    Project,
+    Status,
+    Ticket,
+    TicketDeletion,
+    TicketPage,
+    TicketSort,
+    TicketType,
+)
+from tracker_mcp.domain.rules import decode_cursor, encode_cursor, label_color
+from tracker_mcp.errors import Conflict, Invalid, NotFound
+from tracker_mcp.store.base import Actor, NewTicket, Placement, TicketPatch, TicketQuery
+from tracker_mcp.store.sqlite.db import utc_now
+
+POSITION_STEP = 1024
+_LABEL_SEP = "\x1f"
+_LABELS_SEP = "\x1e"
+
+TICKET_SELECT = f"""
+SELECT t.id, t.project_id, p.code, t.number, t.type, t.title, t.description, t.status, t.priority,
+       a.username, r.username, pt.number, t.position, t.version, t.created_at, t.updated_at,
+       t.closed_at, cb.username,
+       (SELECT group_concat(name || '{_LABEL_SEP}' || color, '{_LABELS_SEP}')
+          FROM (SELECT l.name AS name, l.color AS color FROM ticket_labels tl
+                JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id ORDER BY l.name))
+FROM tickets t
+JOIN projects p ON p.id = t.project_id
+LEFT JOIN users a ON a.id = t.assignee_id
+LEFT JOIN users r ON r.id = t.reporter_id
+LEFT JOIN users cb ON cb.id = t.closed_by_id
+LEFT JOIN tickets pt ON pt.id = t.parent_id
+"""
+
+_SORT_COLUMN = {
+    TicketSort.CREATED: "t.id",
+    TicketSort.UPDATED: "t.updated_at",
+    TicketSort.PRIORITY: "t.priority",
+}
+
+
+def row_to_ticket(row: Sequence[Any]) -> Ticket:
+    code = row[2]
+    labels = tuple(
+        Label.model_construct(name=name, color=color)
+        for name, color in (item.split(_LABEL_SEP) for item in row[18].split(_LABELS_SEP))
+    ) if row[18] else ()  # fmt: skip
+    return Ticket.model_construct(
+        id=row[0],
+        project_id=row[1],
+        number=row[3],
+        slug=f"{code}-{row[3]}",
+        type=TicketType(row[4]),
+        title=row[5],
+        description=row[6],
+        status=Status(row[7]),
+        priority=Priority.from_rank(row[8]),
+        assignee=row[9],
+        reporter=row[10],
+        labels=labels,
+        parent=f"{code}-{row[11]}" if row[11] is not None else None,
+        position=row[12],
+        version=row[13],
+        created_at=row[14],
+        updated_at=row[15],
+        closed_at=row[16],
+        closed_by=row[17],
+    )
+
+
+def load_ticket(conn: sqlite3.Connection, ticket_id: int) -> Ticket:
+    row = conn.execute(TICKET_SELECT + " WHERE t.id = ?", (ticket_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"Ticket {ticket_id} no longer exists.", hint="It may have been deleted; list tickets again.")
+    return row_to_ticket(row)
+
+
+def find_ticket(conn: sqlite3.Connection, code: str, number: int) -> Ticket | None:
+    row = conn.execute(TICKET_SELECT + " WHERE p.code = ? AND t.number = ?", (code, number)).fetchone()
+    return row_to_ticket(row) if row else None
+
+
+def record_event(
+    conn: sqlite3.Connection,
+    *,
+    action: str,
+    subject: str,
+    actor: Actor,
+    organization_id: str | None,
+    project_id: str | None,
+    ticket_id: int | None = None,
+    changes: Mapping[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        """INSERT INTO events (at, organization_id, project_id, ticket_id, subject, action,
+                               actor_id, token_id, client, changes)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            utc_now(),
+            organization_id,
+            project_id,
+            ticket_id,
+            subject,
+            action,
+            actor.user_id,
+            actor.token_id,
+            actor.client,
+            json.dumps(changes or {}, separators=(",", ":"), ensure_ascii=False),
+        ),
+    )
+
+
+def _organization_of(conn: sqlite3.Connection, project_id: str) -> str:
+    row = conn.execute("SELECT organization_id FROM projects WHERE id = ?", (project_id,)).fetchone()
+    if row is None:
+        raise NotFound("The project no longer exists.", hint="List projects again.")
+    return str(row[0])
+
+
+def _end_of_column(conn: sqlite3.Connection, project_id: str, status: Status) -> int:
+    row = conn.execute(
+        "SELECT MAX(position) FROM tickets WHERE project_id = ? AND status = ?", (project_id, status.value)
+    ).fetchone()
+    return int(row[0] or 0) + POSITION_STEP
+
+
+def _set_labels(conn: sqlite3.Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> None:
+    conn.execute("DELETE FROM ticket_labels WHERE ticket_id = ?", (ticket_id,))
+    for name in labels:
+        conn.execute(
+            "INSERT INTO labels (project_id, name, color) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (project_id, name, label_color(name)),
+        )
+        conn.execute(
+            """INSERT OR IGNORE INTO ticket_labels (ticket_id, label_id)
+               SELECT ?, id FROM labels WHERE project_id = ? AND name = ?""",
+            (ticket_id, project_id, name),
+        )
+
+
+def _status_columns(current: Ticket | None, status: Status, actor: Actor, now: str) -> dict[str, Any]:
+    """closed_at/closed_by follow the status: set when a ticket closes, cleared when it reopens."""
+    was_closed = current is not None and current.status in CLOSED_STATUSES
+    if status in CLOSED_STATUSES and not was_closed:
+        return {"closed_at": now, "closed_by_id": actor.user_id}
+    if status not in CLOSED_STATUSES and was_closed:
+        return {"closed_at": None, "closed_by_id": None}
+    return {}
+
+
+def create_ticket(conn: sqlite3.Connection, new: NewTicket, actor: Actor) -> Ticket:
+    counter = conn.execute(
+        "UPDATE projects SET ticket_counter = ticket_counter + 1 WHERE id = ? "
+        "RETURNING ticket_counter, code, organization_id",
+        (new.project_id,),
+    ).fetchone()
+    if counter is None:
+        raise NotFound("The project no longer exists.", hint="List projects again.")
+    number, code, organization_id = int(counter[0]), str(counter[1]), str(counter[2])
+    now = utc_now()
+    closing = _status_columns(None, new.status, actor, now)
+    cursor = conn.execute(
+        """INSERT INTO tickets (project_id, number, type, title, description, status, priority,
+                                assignee_id, reporter_id, parent_id, position, version,
+                                created_at, updated_at, closed_at, closed_by_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)""",
+        (
+            new.project_id,
+            number,
+            new.type.value,
+            new.title,
+            new.description,
+            new.status.value,
+            new.priority.rank,
+            new.assignee_id,
+            new.reporter_id,
+            new.parent_id,
+            _end_of_column(conn, new.project_id, new.status),
+            now,
+            now,
+            closing.get("closed_at"),
+            closing.get("closed_by_id"),
+        ),
+    )
+    ticket_id = int(cursor.lastrowid or 0)
+    if new.labels:
+        _set_labels(conn, ticket_id, new.project_id, new.labels)
+    record_event(
+        conn,
+        action="ticket.created",
+        subject=f"{code}-{number}",
+        actor=actor,
+        organization_id=organization_id,
+        project_id=new.project_id,
+        ticket_id=ticket_id,
+        changes={"title": new.title, "status": new.status.value},
+    )
+    return load_ticket(conn, ticket_id)
+
+
+def _check_version(current: Ticket, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != current.version:
+        raise Conflict(
+            f"{current.slug} is at version {current.version}, not {expected_version}: someone changed it.",
+            hint=f"Re-read it with get_ticket and redo your change with version={current.version}.",
+            current=current.model_dump(mode="json"),
+        )
+
+
+def _diff(before: Ticket, after: Ticket) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for name in ("title", "type", "status", "priority", "assignee", "parent"):
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            changes[name] = [old, new]
+    if before.description != after.description:
+        changes["description"] = "edited"
+    old_labels = [label.name for label in before.labels]
+    new_labels = [label.name for label in after.labels]
+    if old_labels != new_labels:
+        changes["labels"] = [old_labels, new_labels]
+    return changes
+
+
+def _commit_change(
+    conn: sqlite3.Connection, current: Ticket, columns: Mapping[str, Any], action: str, actor: Actor
+) -> Ticket:
+    now = utc_now()
+    assignments = "".join(f"{name} = ?, " for name in columns)
+    conn.execute(
+        f"UPDATE tickets SET {assignments}version = version + 1, updated_at = ? WHERE id = ?",
+        (*columns.values(), now, current.id),
+    )
+    updated = load_ticket(conn, current.id)
+    record_event(
+        conn,
+        action=action,
+        subject=current.slug,
+        actor=actor,
+        organization_id=_organization_of(conn, current.project_id),
+        project_id=current.project_id,
+        ticket_id=current.id,
+        changes=_diff(current, updated),
+    )
+    return updated
+
+
+def update_ticket(
+    conn: sqlite3.Connection, ticket_id: int, patch: TicketPatch, expected_version: int | None, actor: Actor
+) -> Ticket:
+    """Apply the fields that differ; a patch that changes nothing leaves version and history alone."""
+    current = load_ticket(conn, ticket_id)
+    _check_version(current, expected_version)
+    stored: dict[str, Any] = dict(
+        zip(
+            ("title", "type", "description", "status", "priority", "assignee_id", "parent_id"),
+            conn.execute(
+                "SELECT title, type, description, status, priority, assignee_id, parent_id FROM tickets WHERE id = ?",
+                (ticket_id,),
+            ).fetchone(),
+            strict=True,
+        )
+    )
+    wanted = {name: _column_value(value) for name, value in patch.values.items()}
+    columns = {name: value for name, value in wanted.items() if stored[name] != value}
+    if columns.get("parent_id") is not None:
+        _check_parent(conn, current, int(columns["parent_id"]))
+    if "status" in columns:
+        status = Status(columns["status"])
+        columns["position"] = _end_of_column(conn, current.project_id, status)
+        columns.update(_status_columns(current, status, actor, utc_now()))
+    labels_change = patch.labels is not None and sorted(name.casefold() for name in patch.labels) != sorted(
+        label.name.casefold() for label in current.labels
+    )
+    if not columns and not labels_change:
+        return current
+    if labels_change and patch.labels is not None:
+        _set_labels(conn, current.id, current.project_id, patch.labels)
+    return _commit_change(conn, current, columns, "ticket.updated", actor)
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, Priority):
+        return value.rank
+    if isinstance(value, Status | TicketType):
+        return value.value
+    return value
+
+
+def _check_parent(conn: sqlite3.Connection, ticket: Ticket, parent_id: int) -> None:
+    """A parent lives in the same project and is not the ticket itself or one of its sub-tasks."""
+    row = conn.execute(
+        """WITH RECURSIVE ancestors(id) AS (
+               SELECT ? UNION ALL
+               SELECT t.parent_id FROM tickets t JOIN ancestors a ON t.id = a.id WHERE t.parent_id IS NOT NULL)
+           SELECT 1 FROM ancestors WHERE id = ?""",
+        (parent_id, ticket.id),
+    ).fetchone()
+    if row is not None:
+        raise Invalid(
+            "parent",
+            f"{ticket.slug} cannot be a sub-task of itself or of its own sub-task.",
+            hint="Choose a parent outside its sub-task tree.",
+        )
+
+
+def move_ticket(
+    conn: sqlite3.Connection,
+    ticket_id: int,
+    status: Status,
+    placement: Placement,
+    expected_version: int | None,
+    actor: Actor,
+) -> Ticket:
+    current = load_ticket(conn, ticket_id)
+    _check_version(current, expected_version)
+    anchor_id = placement.before_id if placement.before_id is not None else placement.after_id
+    if anchor_id is None:
+        if status == current.status:
+            return current
+        position = _end_of_column(conn, current.project_id, status)
+    else:
+        position = _position_next_to(conn, current, status, anchor_id, before=placement.before_id is not None)
+        if status == current.status and position == current.position:
+            return current
+    columns: dict[str, Any] = {"status": status.value, "position": position}
+    columns.update(_status_columns(current, status, actor, utc_now()))
+    return _commit_change(conn, current, columns, "ticket.moved", actor)
+
+
+def _position_next_to(conn: sqlite3.Connection, ticket: Ticket, status: Status, anchor_id: int, *, before: bool) -> int:
+    anchor = load_ticket(conn, anchor_id)
+    if anchor.id == ticket.id:
+        raise Invalid("before" if before else "after", "A ticket cannot be placed next to itself.")
+    if anchor.project_id != ticket.project_id or anchor.status != status:
+        raise Invalid(
+            "before" if before else "after",
+            f"{anchor.slug} is not in the {status.value} column of this project.",
+            hint=f"Pass a ticket that is in {status.value}, or omit before/after to place it last.",
+        )
+    for attempt in range(2):
+        anchor_position = int(conn.execute("SELECT position FROM tickets WHERE id = ?", (anchor.id,)).fetchone()[0])
+        op, order = ("<", "DESC") if before else (">", "ASC")
+        row = conn.execute(
+            f"""SELECT id, position FROM tickets WHERE project_id = ? AND status = ? AND position {op} ?
+                ORDER BY position {order} LIMIT 1""",
+            (ticket.project_id, status.value, anchor_position),
+        ).fetchone()
+        if row is not None and row[0] == ticket.id:
+            return ticket.position  # already there
+        if row is None:
+            neighbour = anchor_position - 2 * POSITION_STEP if before else anchor_position + 2 * POSITION_STEP
+        else:
+            neighbour = int(row[1])
+        if abs(neighbour - anchor_position) > 1:
+            return (neighbour + anchor_position) // 2
+        if attempt == 0:
+            _respace_column(conn, ticket.project_id, status)
+    raise AssertionError("respacing a column always leaves room")
+
+
+def _respace_column(conn: sqlite3.Connection, project_id: str, status: Status) -> None:
+    conn.execute(
+        """UPDATE tickets SET position = (
+               SELECT rn * ? FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY position, id) AS rn
+                                   FROM tickets WHERE project_id = ? AND status = ?) ranked
+               WHERE ranked.id = tickets.id)
+           WHERE project_id = ? AND status = ?""",
+        (POSITION_STEP, project_id, status.value, project_id, status.value),
+    )
+
+
+def ticket_deletion(conn: sqlite3.Connection, ticket_id: int) -> TicketDeletion:
+    ticket = load_ticket(conn, ticket_id)
+    rows = conn.execute(
+        """WITH RECURSIVE tree(id) AS (
+               SELECT id FROM tickets WHERE parent_id = ?
+               UNION ALL SELECT t.id FROM tickets t JOIN tree ON t.parent_id = tree.id)
+           SELECT t.number FROM tree JOIN tickets t ON t.id = tree.id ORDER BY t.number""",
+        (ticket_id,),
+    ).fetchall()
+    code = ticket.slug.rsplit("-", 1)[0]
+    comments = conn.execute(
+        """WITH RECURSIVE tree(id) AS (
+               SELECT ? UNION ALL SELECT t.id FROM tickets t JOIN tree ON t.parent_id = tree.id)
+           SELECT COUNT(*) FROM comments WHERE ticket_id IN (SELECT id FROM tree)""",
+        (ticket_id,),
+    ).fetchone()[0]
+    return TicketDeletion(slug=ticket.slug, subtasks=tuple(f"{code}-{row[0]}" for row in rows), comments=int(comments))
+
+
+def delete_ticket(conn: sqlite3.Connection, ticket_id: int, actor: Actor) -> TicketDeletion:
+    ticket = load_ticket(conn, ticket_id)
+    impact = ticket_deletion(conn, ticket_id)
+    conn.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,))
+    record_event(
+        conn,
+        action="ticket.deleted",
+        subject=ticket.slug,
+        actor=actor,
+        organization_id=_organization_of(conn, ticket.project_id),
+        project_id=ticket.project_id,
+        ticket_id=ticket_id,
+        changes={"title": ticket.title, "subtasks": list(impact.subtasks), "comments": impact.comments},
+    )
+    return impact
+
+
+def _fingerprint(query: TicketQuery) -> str:
+    parts = (
+        query.project_ids, query.statuses, query.types, query.priorities, query.assignee_id,
+        query.unassigned, query.labels, query.parent_id, query.text, query.updated_since,
+        query.sort, query.descending,
+    )  # fmt: skip
+    return hashlib.blake2b(repr(parts).encode(), digest_size=6).hexdigest()
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
+    where: list[str] = []
+    params: list[Any] = []
+
+    def any_of(column: str, values: Sequence[Any]) -> None:
+        where.append(f"{column} IN ({', '.join('?' * len(values))})")
+        params.extend(values)
+
+    any_of("t.project_id", query.project_ids)
+    if query.statuses:
+        any_of("t.status", [s.value for s in query.statuses])
+    if query.types:
+        any_of("t.type", [t.value for t in query.types])
+    if query.priorities:
+        any_of("t.priority", [p.rank for p in query.priorities])
+    if query.unassigned:
+        where.append("t.assignee_id IS NULL")
+    elif query.assignee_id is not None:
+        where.append("t.assignee_id = ?")
+        params.append(query.assignee_id)
+    for label in query.labels:
+        where.append(
+            """EXISTS (SELECT 1 FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id
+                       WHERE tl.ticket_id = t.id AND l.name = ?)"""
+        )
+        params.append(label)
+    if query.parent_id is not None:
+        where.append("t.parent_id = ?")
+        params.append(query.parent_id)
+    if query.text:
+        where.append("(t.title LIKE ? ESCAPE '\\' OR t.description LIKE ? ESCAPE '\\')")
+        params.extend([_like(query.text)] * 2)
+    if query.updated_since:
+        where.append("t.updated_at >= ?")
+        params.append(query.updated_since)
+
+    filters = " AND ".join(where)
+    total = int(conn.execute(f"SELECT COUNT(*) FROM tickets t WHERE {filters}", params).fetchone()[0])
+
+    column = _SORT_COLUMN[query.sort]
+    direction, op = ("DESC", "<") if query.descending else ("ASC", ">")
+    fingerprint = _fingerprint(query)
+    page_where, page_params = filters, list(params)
+    if query.cursor:
+        position = decode_cursor(query.cursor)
+        if position.get("f") != fingerprint or "v" not in position or "i" not in position:
+            raise Invalid(
+                "cursor",
+                "The cursor belongs to a different query.",
+                hint="Repeat the same filters and sort with next_cursor, or omit cursor to start over.",
+            )
+        page_where += f" AND ({column} {op} ? OR ({column} = ? AND t.id {op} ?))"
+        page_params.extend([position["v"], position["v"], position["i"]])
+    rows = conn.execute(
+        f"{TICKET_SELECT} WHERE {page_where} ORDER BY {column} {direction}, t.id {direction} LIMIT ?",
+        (*page_params, query.limit + 1),
+    ).fetchall()
+    tickets = [row_to_ticket(row) for row in rows[: query.limit]]
+    next_cursor = None
+    if len(rows) > query.limit:
+        last = tickets[-1]
+        value: Any = {
+            TicketSort.CREATED: last.id,
+            TicketSort.UPDATED: last.updated_at,
+            TicketSort.PRIORITY: last.priority.rank,
+        }[query.sort]
+        next_cursor = encode_cursor({"v": value, "i": last.id, "f": fingerprint})
+    return TicketPage(tickets=tuple(tickets), total=total, next_cursor=next_cursor)
+
+
+def subtasks(conn: sqlite3.Connection, ticket_id: int) -> list[Ticket]:
+    rows = conn.execute(TICKET_SELECT + " WHERE t.parent_id = ? ORDER BY t.number", (ticket_id,)).fetchall()
+    return [row_to_ticket(row) for row in rows]
+
+
+def board(conn: sqlite3.Connection, project: Project, per_column: int) -> Board:
+    counts = dict(
+        conn.execute(
+            "SELECT status, COUNT(*) FROM tickets WHERE project_id = ? GROUP BY status", (project.id,)
+        ).fetchall()
+    )
+    columns: list[BoardColumn] = []
+    for status in Status:
+        rows = conn.execute(
+            TICKET_SELECT + " WHERE t.project_id = ? AND t.status = ? ORDER BY t.position, t.id LIMIT ?",
+            (project.id, status.value, per_column),
+        ).fetchall()
+        columns.append(
+            BoardColumn(
+                status=status,
+                total=int(counts.get(status.value, 0)),
+                tickets=tuple(row_to_ticket(row) for row in rows),
+            )
+        )
+    return Board(project=project, columns=tuple(columns))

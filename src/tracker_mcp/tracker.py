@@ -1,0 +1,127 @@
+"""The Tracker: the one API the front ends call, bound to whoever is calling.
+
+Inputs name things the way people and models do (project code or name, slug, username or "me");
+a Tracker resolves them, checks permissions and validates, then answers with domain records or
+raises from `tracker_mcp.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from tracker_mcp.domain import (
+    Board,
+    Comment,
+    Organization,
+    Priority,
+    Project,
+    ProjectDeletion,
+    Status,
+    Ticket,
+    TicketDeletion,
+    TicketDetail,
+    TicketPage,
+    TicketSort,
+    TicketType,
+    Workspace,
+)
+
+UNASSIGNED = "none"
+ME = "me"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a user, maybe through a token, maybe through a named MCP client."""
+
+    user_id: int
+    username: str
+    token_id: int | None = None
+    client: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDraft:
+    title: str
+    project: str | None = None
+    organization: str | None = None
+    type: TicketType = TicketType.TASK
+    description: str = ""
+    priority: Priority = Priority.MEDIUM
+    status: Status = Status.BACKLOG
+    assignee: str | None = None
+    labels: Sequence[str] = ()
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketChanges:
+    """None leaves a field as it is; assignee or parent "none" clears it; labels replace the set."""
+
+    title: str | None = None
+    type: TicketType | None = None
+    description: str | None = None
+    priority: Priority | None = None
+    status: Status | None = None
+    assignee: str | None = None
+    labels: Sequence[str] | None = None
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    project: str | None = None
+    organization: str | None = None
+    statuses: Sequence[Status] = ()
+    types: Sequence[TicketType] = ()
+    priorities: Sequence[Priority] = ()
+    assignee: str | None = None
+    labels: Sequence[str] = ()
+    parent: str | None = None
+    text: str | None = None
+    updated_since: str | None = None
+    sort: TicketSort = TicketSort.CREATED
+    descending: bool = True
+    limit: int = 50
+    cursor: str | None = None
+
+
+class Tracker(Protocol):
+    async def workspace(self) -> Workspace: ...
+    async def list_organizations(self) -> list[Organization]: ...
+    async def list_projects(self, organization: str | None = None) -> list[Project]: ...
+    async def create_project(
+        self, name: str, *, code: str | None = None, description: str = "", organization: str | None = None
+    ) -> Project: ...
+    async def update_project(
+        self,
+        project: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        organization: str | None = None,
+    ) -> Project: ...
+    async def project_deletion(self, project: str, *, organization: str | None = None) -> ProjectDeletion: ...
+    async def delete_project(self, project: str, *, organization: str | None = None) -> ProjectDeletion: ...
+
+    async def list_tickets(self, query: TicketFilter) -> TicketPage: ...
+    async def get_ticket(self, slug: str) -> TicketDetail: ...
+    async def create_ticket(self, draft: TicketDraft) -> Ticket: ...
+    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket: ...
+    async def move_ticket(
+        self,
+        slug: str,
+        status: Status,
+        *,
+        before: str | None = None,
+        after: str | None = None,
+        version: int | None = None,
+    ) -> Ticket: ...
+    async def ticket_deletion(self, slug: str) -> TicketDeletion: ...
+    async def delete_ticket(self, slug: str) -> TicketDeletion: ...
+    async def get_board(
+        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+    ) -> Board: ...
+    async def add_comment(self, slug: str, body: str) -> Comment: ...

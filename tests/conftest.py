@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from mcp.types import CallToolResult, TextContent
+
+from tracker_mcp.config import Settings
+from tracker_mcp.server import TrackerServer, build_server
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "tracker.db"
+
+
+@pytest.fixture
+def settings(db_path: Path) -> Settings:
+    return Settings(db=db_path, username="alice")
+
+
+@pytest.fixture
+def server(settings: Settings) -> TrackerServer:
+    return build_server(settings)
+
+
+@asynccontextmanager
+async def connect(server: TrackerServer, **kwargs: object) -> AsyncGenerator[Client]:
+    async with Client(server, **kwargs) as client:  # pyright: ignore[reportArgumentType]
+        yield client
+
+
+@pytest.fixture
+async def client(server: TrackerServer) -> AsyncIterator[Client]:
+    async with connect(server) as c:
+        yield c
+
+
+def text_of(result: CallToolResult) -> str:
+    block = result.content[0]
+    assert isinstance(block, TextContent)
+    return block.text
+
+
+async def call(client: Client, tool: str, **arguments: object) -> str:
+    """Call a tool that must succeed; returns its text."""
+    result = await client.call_tool(tool, dict(arguments))
+    assert not result.is_error, text_of(result)
+    return text_of(result)
+
+
+async def call_error(client: Client, tool: str, **arguments: object) -> str:
+    """Call a tool that must fail with a tool error; returns the error text."""
+    result = await client.call_tool(tool, dict(arguments))
+    assert result.is_error, f"{tool} should have failed: {text_of(result)}"
+    return text_of(result)
+
+
+@pytest.fixture
+def server_env(db_path: Path) -> dict[str, str]:
+    """Environment for a spawned tracker-mcp process on the test database."""
+    env = dict(os.environ)
+    env.update({"TRACKER_DB": str(db_path), "TRACKER_USER": "alice", "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+PYTHON = sys.executable
