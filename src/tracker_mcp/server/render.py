@@ -126,7 +126,7 @@ def ticket_saved(verb: str, ticket: Ticket) -> str:
 
 def board(b: Board) -> str:
     total = sum(column.total for column in b.columns)
-    lines = [f"board {b.project.code} {b.project.name!r}: {total} tickets", BOARD_LEGEND]
+    lines = [f"board {b.project.code} {b.project.name!r}: {plural(total, 'ticket')}", BOARD_LEGEND]
     for column in b.columns:
         shown = len(column.tickets)
         more = f", showing {shown}" if shown < column.total else ""

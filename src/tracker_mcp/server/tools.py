@@ -12,6 +12,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from tracker_mcp.domain import Priority, Status, Ticket, TicketSort, TicketType
+from tracker_mcp.domain.rules import plural
 from tracker_mcp.server import arguments as a
 from tracker_mcp.server import render
 from tracker_mcp.server.app import AppState, tracker_for
@@ -127,7 +128,7 @@ def register_tools(server: MCPServer[AppState]) -> None:
             impact = await tracker.project_deletion(project, organization=organization)
             if impact.tickets:
                 return text(
-                    f"Not deleted: project {impact.project.code} holds {impact.tickets} tickets. "
+                    f"Not deleted: project {impact.project.code} holds {plural(impact.tickets, 'ticket')}. "
                     "Delete or move them first."
                 )
             why = "The user declined." if _can_elicit(ctx) else "Not confirmed."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
 from tracker_mcp.errors import BackendUnavailable
 from tracker_mcp.store.sqlite.db import run_in_transaction, utc_now
@@ -134,6 +135,31 @@ def applied_version(conn: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
+def refuse_newer(path: Path) -> None:
+    """Check an existing file read-only first, so a newer database is not even switched to WAL mode."""
+    if not path.exists():
+        return
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        _refuse_if_newer(applied_version(conn), str(path))
+    except sqlite3.DatabaseError as exc:
+        raise BackendUnavailable(
+            f"{path} is not a tracker-mcp database ({exc}). It was left untouched.",
+            hint="Point --db or TRACKER_DB at another file.",
+        ) from exc
+    finally:
+        conn.close()
+
+
+def _refuse_if_newer(found: int, path: str) -> None:
+    if found > LATEST:
+        raise BackendUnavailable(
+            f"The database at {path} has schema version {found}, newer than this tracker-mcp "
+            f"understands (up to {LATEST}). It was left untouched.",
+            hint="Upgrade tracker-mcp (pip install -U tracker-mcp), or point --db at another file.",
+        )
+
+
 def migrate(conn: sqlite3.Connection, path: str) -> int:
     """Bring the schema up to LATEST; returns the version found before. Safe when processes race to do it."""
     return run_in_transaction(conn, lambda c: _migrate_locked(c, path), "BEGIN IMMEDIATE")
@@ -141,12 +167,7 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
 
 def _migrate_locked(conn: sqlite3.Connection, path: str) -> int:
     found = applied_version(conn)
-    if found > LATEST:
-        raise BackendUnavailable(
-            f"The database at {path} has schema version {found}, newer than this tracker-mcp "
-            f"understands (up to {LATEST}). It was left untouched.",
-            hint="Upgrade tracker-mcp (pip install -U tracker-mcp), or point --db at another file.",
-        )
+    _refuse_if_newer(found, path)
     if found == 0:
         conn.execute(
             """CREATE TABLE schema_migrations (

@@ -24,12 +24,12 @@ from tracker_mcp.domain import (
     TicketPage,
     User,
 )
-from tracker_mcp.domain.rules import slugify
+from tracker_mcp.domain.rules import plural, slugify
 from tracker_mcp.errors import Conflict, NotFound
 from tracker_mcp.store.base import Actor, NewProject, NewTicket, Placement, TicketPatch, TicketQuery
 from tracker_mcp.store.sqlite import tickets
 from tracker_mcp.store.sqlite.db import Database, Synchronous, utc_now
-from tracker_mcp.store.sqlite.migrations import migrate
+from tracker_mcp.store.sqlite.migrations import migrate, refuse_newer
 from tracker_mcp.store.sqlite.tickets import record_event
 
 _PROJECT_SELECT = """
@@ -80,6 +80,7 @@ class SqliteStore:
 
         def prepare() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
+            refuse_newer(path)
             conn = db.connect()
             try:
                 migrate(conn, str(path))
@@ -254,7 +255,7 @@ class SqliteStore:
             impact = _project_deletion(conn, project_id)
             if impact.tickets:
                 raise Conflict(
-                    f"Project {impact.project.code} still holds {impact.tickets} tickets and was not deleted.",
+                    f"Project {impact.project.code} still holds {plural(impact.tickets, 'ticket')} and was not deleted.",
                     hint="Delete or move its tickets first.",
                 )
             conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))

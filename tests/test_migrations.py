@@ -1,0 +1,118 @@
+"""Schema migrations: applied at start, recorded, idempotent, and never run on a newer database."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tracker_mcp.errors import BackendUnavailable
+from tracker_mcp.store.sqlite import SqliteStore
+from tracker_mcp.store.sqlite.migrations import LATEST, MIGRATIONS
+
+pytestmark = pytest.mark.anyio
+
+
+def recorded_versions(db_path: Path) -> list[int]:
+    conn = sqlite3.connect(db_path)
+    try:
+        return [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    finally:
+        conn.close()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def test_a_new_database_gets_every_migration_recorded(db_path: Path) -> None:
+    store = await SqliteStore.open(db_path)
+    await store.close()
+    assert recorded_versions(db_path) == [m.version for m in MIGRATIONS]
+    conn = sqlite3.connect(db_path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+
+
+async def test_opening_again_applies_nothing_twice(db_path: Path) -> None:
+    for _ in range(3):
+        store = await SqliteStore.open(db_path)
+        await store.close()
+    assert recorded_versions(db_path) == [m.version for m in MIGRATIONS]
+
+
+async def test_stores_opening_a_new_file_at_once_migrate_it_exactly_once(db_path: Path) -> None:
+    stores: list[SqliteStore] = []
+
+    async def open_one() -> None:
+        stores.append(await SqliteStore.open(db_path))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(6):
+            group.start_soon(open_one)
+    for store in stores:
+        await store.close()
+    assert recorded_versions(db_path) == [m.version for m in MIGRATIONS]
+
+
+async def test_a_database_from_a_newer_version_is_refused_and_left_untouched(db_path: Path) -> None:
+    store = await SqliteStore.open(db_path)
+    await store.close()
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("INSERT INTO schema_migrations VALUES (?, 'from the future', 'later')", (LATEST + 1,))
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    before = digest(db_path)
+    with pytest.raises(BackendUnavailable) as refused:
+        await SqliteStore.open(db_path)
+    message = str(refused.value)
+    assert f"schema version {LATEST + 1}" in message and "Upgrade tracker-mcp" in message
+    assert digest(db_path) == before
+
+
+def test_the_cli_reports_a_newer_database_clearly_and_exits_non_zero(db_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
+        conn.execute("INSERT INTO schema_migrations VALUES (99, 'future', 'later')")
+    conn.close()
+    before = digest(db_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker_mcp", "--db", str(db_path), "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "schema version 99" in result.stderr and "Traceback" not in result.stderr
+    assert digest(db_path) == before
+
+
+def test_migrate_and_info_commands_create_and_describe_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "nested" / "dir" / "t.db"
+    migrate = subprocess.run(
+        [sys.executable, "-m", "tracker_mcp", "--db", str(db), "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "Database ready" in migrate.stderr
+    info = subprocess.run(
+        [sys.executable, "-m", "tracker_mcp", "--db", str(db), "info"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert f"schema version: {LATEST} (this build: {LATEST})" in info.stdout
