@@ -49,11 +49,12 @@ def bug_report(command: Sequence[str], returncode: int, output: str) -> tuple[st
 
 
 async def file_bug(command: Sequence[str], project: str | None) -> int:
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    completed = await anyio.run_process(command, check=False, stderr=subprocess.STDOUT)
     if completed.returncode == 0:
         print(f"{shlex.join(command)} succeeded; nothing to file.")
         return 0
-    title, description = bug_report(command, completed.returncode, completed.stdout + completed.stderr)
+    output = completed.stdout.decode(errors="replace")
+    title, description = bug_report(command, completed.returncode, output)
     server = StdioServerParameters(command=sys.executable, args=["-m", "tracker_mcp"], env=dict(os.environ))
     async with Client(server, client_info=Implementation(name="file-bug-example", version="1.0")) as client:
         arguments: dict[str, object] = {

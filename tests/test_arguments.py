@@ -131,9 +131,7 @@ async def test_a_mistyped_argument_is_a_tool_error(
     assert argument in error
 
 
-@pytest.mark.parametrize(
-    ("tool", "argument", "value"), [(t, a, v) for t, cases in OVERSIZED.items() for a, v in cases]
-)
+@pytest.mark.parametrize(("tool", "argument", "value"), [(t, a, v) for t, cases in OVERSIZED.items() for a, v in cases])
 async def test_an_oversized_argument_is_a_tool_error(
     seeded: Client, db_path: Path, tool: str, argument: str, value: Any
 ) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tracker_mcp.config import default_data_dir, local_username
-from tracker_mcp.domain import Priority, Status
-from tracker_mcp.domain import rules
+from tracker_mcp.domain import Priority, Status, rules
 from tracker_mcp.errors import Invalid
 from tracker_mcp.server import arguments
 

@@ -86,7 +86,9 @@ async def test_create_ticket_stores_every_field_and_get_ticket_shows_them(client
     assert f"parent={parent}" in detail
     assert "Steps:\n1. open\n2. log in" in detail
     parent_detail = await call(client, "get_ticket", slug=parent)
-    assert f"sub-tasks (1):\n  {slug} todo urgent bug @alice [auth,ui] ^{parent}: Login fails on Safari" in parent_detail
+    assert (
+        f"sub-tasks (1):\n  {slug} todo urgent bug @alice [auth,ui] ^{parent}: Login fails on Safari" in parent_detail
+    )
 
 
 async def test_ticket_numbers_are_never_reused_after_a_delete(client: Client) -> None:
@@ -287,7 +289,9 @@ async def test_with_several_projects_create_ticket_asks_which_one(client: Client
 async def test_wrong_names_get_the_closest_valid_values(client: Client) -> None:
     await call(client, "create_project", name="Website", code="WEB")
     assert "Did you mean: WEB" in await call_error(client, "create_ticket", project="WBE", title="x")
-    assert "Did you mean: alice" in await call_error(client, "create_ticket", project="WEB", title="x", assignee="alcie")
+    assert "Did you mean: alice" in await call_error(
+        client, "create_ticket", project="WEB", title="x", assignee="alcie"
+    )
     assert "Did you mean: local" in await call_error(client, "list_projects", organization="locl")
     error = await call_error(client, "create_ticket", title="x", project="WEB", status="doing")
     assert "'backlog', 'todo', 'in_progress'" in error

@@ -255,7 +255,8 @@ class SqliteStore:
             impact = _project_deletion(conn, project_id)
             if impact.tickets:
                 raise Conflict(
-                    f"Project {impact.project.code} still holds {plural(impact.tickets, 'ticket')} and was not deleted.",
+                    f"Project {impact.project.code} still holds {plural(impact.tickets, 'ticket')} "
+                    "and was not deleted.",
                     hint="Delete or move its tickets first.",
                 )
             conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))

@@ -1,0 +1,111 @@
+"""The command line: what a person sees when starting tracker-mcp by hand."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.mark.slow
+def test_started_in_a_terminal_the_server_explains_itself_on_stderr_and_keeps_stdout_clean(
+    server_env: dict[str, str], db_path: Path
+) -> None:
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracker_mcp"],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=server_env,
+    )
+    os.close(terminal)
+    assert process.stderr is not None and process.stdout is not None
+    banner = b""
+    deadline = time.monotonic() + 30
+    try:
+        while b"Ctrl+C" not in banner and time.monotonic() < deadline:
+            ready, _, _ = select.select([process.stderr], [], [], 1)
+            if ready:
+                chunk = os.read(process.stderr.fileno(), 4096)
+                if not chunk:
+                    break
+                banner += chunk
+    finally:
+        os.close(controller)  # the terminal hangs up: stdin ends and the server stops
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        stdout = process.stdout.read()
+        process.stdout.close()
+        process.stderr.close()
+    text = banner.decode()
+    assert "tracker-mcp" in text and "MCP" in text
+    assert str(db_path) in text
+    assert "claude mcp add" in text
+    assert stdout == b""
+
+
+def test_help_names_the_flags_and_environment_variables() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker_mcp", "--help"], capture_output=True, text=True, check=True, timeout=60
+    )
+    for word in ["--db", "--sqlite-synchronous", "TRACKER_DB", "TRACKER_USER", "migrate"]:
+        assert word in result.stdout
+
+
+def test_a_bad_environment_value_is_a_clear_error(server_env: dict[str, str]) -> None:
+    env = {**server_env, "TRACKER_SQLITE_SYNCHRONOUS": "sometimes"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker_mcp", "info"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert "full or normal" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_the_example_agent_files_a_bug_from_a_failing_command(server_env: dict[str, str], db_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "file_bug.py")],
+        capture_output=True,
+        text=True,
+        env=server_env,
+        timeout=120,
+        check=True,
+    )
+    assert "Created INBOX-1 (backlog, version 1)." in result.stdout
+    assert "## backlog (1)" in result.stdout
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    try:
+        title, type_, description = conn.execute("SELECT title, type, description FROM tickets").fetchone()
+    finally:
+        conn.close()
+    assert type_ == "bug"
+    assert "JSONDecodeError" in title
+    assert "**When** running" in description and "exits with code 1" in description
+
+
+@pytest.mark.slow
+def test_the_example_agent_files_nothing_when_the_command_succeeds(server_env: dict[str, str], db_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "file_bug.py"), "--", sys.executable, "-c", "pass"],
+        capture_output=True,
+        text=True,
+        env=server_env,
+        timeout=120,
+        check=True,
+    )
+    assert "nothing to file" in result.stdout
+    assert not db_path.exists()
