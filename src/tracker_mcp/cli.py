@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from tracker_mcp import __version__
-from tracker_mcp.config import ENV_DB, ENV_SYNCHRONOUS, ENV_USER, Settings, default_db_path
+from tracker_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_USER, Settings, default_db_path
 from tracker_mcp.errors import TrackerError
 
 BANNER = """\
@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
         prog="tracker-mcp",
         description="A ticket tracker for AI agents. With no command, serves MCP over stdio.",
         epilog=f"Environment: {ENV_DB} (database path), {ENV_SYNCHRONOUS} (full|normal), "
-        f"{ENV_USER} (local username), TRACKER_LOG_LEVEL.",
+        f"{ENV_USER} (local username), {ENV_LOG_LEVEL} (stderr log level).",
     )
     p.add_argument("--version", action="version", version=f"tracker-mcp {__version__}")
     p.add_argument("--db", help=f"SQLite database file (default: {default_db_path()})")
@@ -36,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
         help="full (default): every acknowledged write is on disk; normal: faster, may lose the last "
         "writes on power loss",
     )
-    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level")
+    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], help="stderr log level")
     commands = p.add_subparsers(dest="command")
     commands.add_parser("stdio", help="serve MCP over stdio (the default)")
     commands.add_parser("migrate", help="create or upgrade the database schema, then exit")

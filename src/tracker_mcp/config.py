@@ -67,7 +67,7 @@ class Settings:
             raise Invalid("synchronous", f"SQLite synchronous must be full or normal, not {sync_value!r}.")
         level = (log_level or os.environ.get(ENV_LOG_LEVEL) or "WARNING").upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise Invalid("log_level", f"Log level must be DEBUG, INFO, WARNING or ERROR, not {level!r}.")
+            raise Invalid("log_level", f"Log level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}.")
         return cls(
             db=Path(db_value).expanduser() if db_value else default_db_path(),
             synchronous=sync_value,
