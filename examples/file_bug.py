@@ -18,12 +18,13 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import anyio
 from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult, Implementation, TextContent
 
-DEMO_COMMAND = [sys.executable, "-c", "import json; json.loads('{\"broken\": ')"]
+DEMO_COMMAND = [sys.executable, "-c", "import json; json.loads('{\"retries\": 3,}')"]
 OUTPUT_TAIL_LINES = 40
 
 
@@ -36,7 +37,8 @@ def bug_report(command: Sequence[str], returncode: int, output: str) -> tuple[st
     lines = [line for line in output.strip().splitlines() if line.strip()]
     last = lines[-1].strip() if lines else f"exit code {returncode}"
     shown = shlex.join(command)
-    short = shown if len(shown) <= 60 else shown[:57] + "..."
+    program = " ".join([Path(command[0]).name, *command[1:]]) if command else ""
+    short = program if len(program) <= 60 else program[:57] + "..."
     title = f"`{short}` fails: {last}"[:200]
     tail = "\n".join(lines[-OUTPUT_TAIL_LINES:])
     description = (
