@@ -366,3 +366,22 @@ async def test_results_are_compact_text_never_pretty_json(client: Client) -> Non
         assert len(result.content) == 1 and isinstance(result.content[0], TextContent)
         assert not result.content[0].text.lstrip().startswith(("{", "[")), tool
         assert "\n  " not in result.content[0].text.replace("\n  project", "").replace("\n  members", "")
+
+
+async def test_a_project_is_found_by_code_before_another_projects_name(client: Client) -> None:
+    await call(client, "create_project", name="Alpha", code="BETA")
+    await call(client, "create_project", name="Beta", code="ALPHA")
+    assert slug_of(await call(client, "create_ticket", project="ALPHA", title="x")) == "ALPHA-1"
+    assert slug_of(await call(client, "create_ticket", project="beta", title="x")) == "BETA-1"
+    assert slug_of(await call(client, "create_ticket", project="Alpha ", title="x")) == "ALPHA-2"
+    error = await call_error(client, "create_ticket", project="Alpah", title="x")
+    assert "Did you mean: " in error
+    assert "ALPHA (Beta)" in error or "BETA (Alpha)" in error
+
+
+async def test_an_unknown_argument_suggests_the_near_name(client: Client) -> None:
+    error = await call_error(client, "create_ticket", titel="x")
+    assert error.startswith("Unknown argument for create_ticket: 'titel' (did you mean 'title'?). Valid: ")
+    assert await call_error(client, "list_organizations", x=1) == (
+        "Unknown argument for list_organizations: 'x'. list_organizations takes no arguments."
+    )

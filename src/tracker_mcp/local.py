@@ -76,10 +76,9 @@ class LocalTracker:
         organizations = await self._store.list_organizations(list(roles))
         if organization is None:
             return organizations
-        wanted = organization.strip().casefold()
-        for org in organizations:
-            if wanted in (org.id.casefold(), org.slug.casefold(), org.name.casefold()):
-                return [org]
+        found = rules.pick(organization, organizations, lambda o: o.slug, lambda o: o.id, lambda o: o.name)
+        if found is not None:
+            return [found]
         raise NotFound(
             f"Organization {organization!r} not found.",
             hint=rules.suggestion(organization, [o.slug for o in organizations], "organizations"),
@@ -96,15 +95,20 @@ class LocalTracker:
                 "Several projects exist; say which one.",
                 hint="Pass project as one of: " + ", ".join(p.code for p in projects[:20]) + ".",
             )
-        wanted = project.strip().casefold()
-        for candidate in projects:
-            if wanted in (candidate.code.casefold(), candidate.id.casefold(), candidate.name.casefold()):
-                return candidate
-        raise NotFound(
-            f"Project {project!r} not found.",
-            hint=rules.suggestion(project, [p.code for p in projects] + [p.name for p in projects], "projects",
-                                  "list_projects"),
-        )  # fmt: skip
+        found = rules.pick(project, projects, lambda p: p.code, lambda p: p.id, lambda p: p.name)
+        if found is not None:
+            return found
+        near = rules.closest(project, [p.code for p in projects] + [p.name for p in projects])
+        by_name = {p.name: p.code for p in projects}
+        codes = list(dict.fromkeys(by_name.get(n, n) for n in near))
+        listing = [f"{p.code} ({p.name})" for p in projects if p.code in codes] if codes else []
+        if not listing and len(projects) <= 8:
+            hint = "Valid projects: " + ", ".join(f"{p.code} ({p.name})" for p in projects) + "."
+        elif listing:
+            hint = "Did you mean: " + ", ".join(listing) + "?"
+        else:
+            hint = "Call list_projects to see them."
+        raise NotFound(f"Project {project!r} not found.", hint=hint)
 
     async def _ticket(self, roles: dict[str, Role], slug: str, action: Action) -> Ticket:
         code, number = rules.parse_slug(slug)
@@ -187,8 +191,7 @@ class LocalTracker:
         name = rules.validate_project_name(name.strip())
         rules.validate_text("description", description, rules.DESCRIPTION_MAX)
         if code is None:
-            taken = [p.code for p in await self._store.list_projects(list(roles), counts=False)]
-            code = rules.derive_project_code(name, taken)
+            code = rules.derive_project_code(name, await self._store.project_codes())
         else:
             code = rules.validate_project_code(code.strip())
         return await self._store.create_project(
@@ -297,6 +300,10 @@ class LocalTracker:
         )
 
     async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
+        if all(getattr(changes, name) is None for name in TicketChanges.__slots__):
+            raise Invalid(
+                "slug", "Nothing to change.", hint="Pass at least one field: title, status, assignee, labels..."
+            )
         roles = await self._roles()
         ticket = await self._ticket(roles, slug, Action.EDIT)
         values: dict[str, object] = {}
@@ -371,6 +378,7 @@ class LocalTracker:
         ticket = await self._ticket(roles, slug, Action.REPORT)
         if not body.strip():
             raise Invalid("body", "The comment is empty.", hint="Write what you want to say.")
+        rules.refuse_control_characters("body", body)
         rules.validate_text("body", body, rules.COMMENT_MAX)
         return await self._store.add_comment(ticket.id, body, self._actor)
 

@@ -8,10 +8,12 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from tracker_mcp.errors import Invalid
+
+T = TypeVar("T")
 
 PROJECT_NAME = re.compile(r"[A-Za-z0-9 _-]{3,36}")
 PROJECT_CODE = re.compile(r"[A-Z][A-Z0-9]{1,9}")
@@ -90,9 +92,24 @@ def parse_slug(slug: str) -> tuple[str, int]:
     return match.group(1).upper(), int(match.group(2))
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def refuse_control_characters(field: str, text: str) -> str:
+    """Control characters and bidirectional overrides have no place in tracker text; tab and newlines do."""
+    found = CONTROL.search(text)
+    if found:
+        raise Invalid(
+            field,
+            f"The {field} contains the control character U+{ord(found.group()):04X}.",
+            hint="Remove control and bidirectional-override characters.",
+        )
+    return text
+
+
 def normalize_title(title: str) -> str:
     """Titles are one line: runs of white space, line breaks included, become one space."""
-    cleaned = " ".join(title.split())
+    cleaned = " ".join(refuse_control_characters("title", title).split())
     if not cleaned:
         raise Invalid("title", "The title is empty.", hint="Give a short summary of the ticket.")
     if len(cleaned) > TITLE_MAX:
@@ -107,11 +124,11 @@ def normalize_title(title: str) -> str:
 def validate_text(field: str, text: str, limit: int) -> str:
     if len(text) > limit:
         raise Invalid(field, f"The {field} has {len(text)} characters; the limit is {limit}.")
-    return text
+    return refuse_control_characters(field, text)
 
 
 def normalize_labels(labels: Iterable[str]) -> tuple[str, ...]:
-    """Labels keep their spelling, lose surrounding space and duplicates (case-insensitively), keep order."""
+    """Labels keep their spelling and lose surrounding space and duplicates (case-insensitively)."""
     seen: dict[str, str] = {}
     for raw in labels:
         label = raw.strip()
@@ -133,12 +150,26 @@ def label_color(name: str) -> str:
     return LABEL_PALETTE[int.from_bytes(digest) % len(LABEL_PALETTE)]
 
 
-def closest(value: str, choices: Iterable[str], limit: int = 3) -> list[str]:
+def pick(reference: str, candidates: Sequence[T], *keys: Callable[[T], str]) -> T | None:
+    """The candidate whose first key equals `reference` (case-insensitively), else the first by the next key.
+
+    Keys go from most to least specific (code, then id, then name), so a project named like another
+    project's code is still found by its code.
+    """
+    wanted = reference.strip().casefold()
+    for key in keys:
+        for candidate in candidates:
+            if key(candidate).casefold() == wanted:
+                return candidate
+    return None
+
+
+def closest(value: str, choices: Iterable[str], limit: int = 3, cutoff: float = 0.5) -> list[str]:
     options = list(dict.fromkeys(choices))
     by_fold: dict[str, str] = {}
     for option in options:
         by_fold.setdefault(option.casefold(), option)
-    matches = difflib.get_close_matches(value.casefold(), list(by_fold), n=limit, cutoff=0.5)
+    matches = difflib.get_close_matches(value.casefold(), list(by_fold), n=limit, cutoff=cutoff)
     found = [by_fold[m] for m in matches]
     for option in options:
         if len(found) >= limit:

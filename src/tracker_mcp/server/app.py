@@ -94,6 +94,15 @@ def compact_schema(node: Any) -> Any:
     return out
 
 
+def unknown_arguments_message(tool: str, unknown: list[str], allowed: frozenset[str]) -> str:
+    parts: list[str] = []
+    for argument in unknown:
+        near = rules.closest(argument, allowed, 1, cutoff=0.75)
+        parts.append(f"{argument!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    valid = f"Valid: {', '.join(sorted(allowed))}." if allowed else f"{tool} takes no arguments."
+    return f"Unknown argument for {tool}: {', '.join(parts)}. {valid}"
+
+
 class TrackerServer(MCPServer[AppState]):
     """MCPServer that refuses unknown argument names and turns TrackerErrors into tool errors."""
 
@@ -121,13 +130,8 @@ class TrackerServer(MCPServer[AppState]):
                 tool.name: frozenset(tool.input_schema.get("properties", {})) for tool in await self.list_tools()
             }
         allowed = self._argument_names.get(name)
-        if allowed is not None:
-            unknown = sorted(set(arguments) - allowed)
-            if unknown:
-                hints = [f"{arg} (did you mean {', '.join(rules.closest(arg, allowed, 1)) or '?'})" for arg in unknown]
-                return error_result(
-                    f"Unknown argument for {name}: {'; '.join(hints)}. Valid: {', '.join(sorted(allowed))}."
-                )
+        if allowed is not None and (unknown := sorted(set(arguments) - allowed)):
+            return error_result(unknown_arguments_message(name, unknown, allowed))
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:

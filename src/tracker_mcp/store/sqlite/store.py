@@ -182,6 +182,9 @@ class SqliteStore:
 
         return await self._db.read(run)
 
+    async def project_codes(self) -> set[str]:
+        return await self._db.read(lambda conn: {str(row[0]) for row in conn.execute("SELECT code FROM projects")})
+
     async def list_projects(self, organization_ids: Sequence[str], *, counts: bool = True) -> list[Project]:
         def run(conn: sqlite3.Connection) -> list[Project]:
             rows = conn.execute(
