@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,13 @@ from tracker_mcp.config import Settings
 from tracker_mcp.server import TrackerServer, build_server
 
 REPO = Path(__file__).resolve().parent.parent
+
+READ_TOOLS = frozenset({"get_workspace_context", "list_organizations", "list_projects", "list_tickets", "get_ticket",
+                        "get_board"})  # fmt: skip
+DELETE_TOOLS = frozenset({"delete_project", "delete_ticket"})
+TOOLS = READ_TOOLS | DELETE_TOOLS | {
+    "create_project", "update_project", "create_ticket", "update_ticket", "move_ticket", "add_comment",
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -77,3 +85,22 @@ def server_env(db_path: Path) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+def slug_of(reply: str) -> str:
+    """The first ticket slug in a reply."""
+    match = re.search(r"\b([A-Z][A-Z0-9]+-\d+)\b", reply)
+    assert match, reply
+    return match.group(1)
+
+
+def board_column(board: str, status: str) -> list[str]:
+    """The slugs listed under one column of a get_board reply, in order."""
+    lines = board.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"## {status} ("))
+    slugs: list[str] = []
+    for line in lines[start + 1 :]:
+        if line.startswith("## "):
+            break
+        slugs.append(line.split(" ", 1)[0])
+    return slugs

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tests.conftest import call, call_error, connect
+from tests.conftest import TOOLS, call, call_error, connect
 from tracker_mcp.server import TrackerServer
 
 pytestmark = pytest.mark.anyio
@@ -101,8 +101,6 @@ async def assert_refused(client: Client, db_path: Path, tool: str, arguments: di
 
 
 def test_every_tool_is_covered_by_these_tables() -> None:
-    from tests.test_tools import TOOLS
-
     assert set(VALID) == TOOLS
     assert set(MISTYPED) | set(OVERSIZED) | {"get_workspace_context", "list_organizations"} == TOOLS
 

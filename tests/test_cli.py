@@ -2,58 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
-
-
-@pytest.mark.slow
-def test_started_in_a_terminal_the_server_explains_itself_on_stderr_and_keeps_stdout_clean(
-    server_env: dict[str, str], db_path: Path
-) -> None:
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tracker_mcp"],
-        stdin=terminal,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=server_env,
-    )
-    os.close(terminal)
-    assert process.stderr is not None and process.stdout is not None
-    banner = b""
-    deadline = time.monotonic() + 30
-    try:
-        while b"Ctrl+C" not in banner and time.monotonic() < deadline:
-            ready, _, _ = select.select([process.stderr], [], [], 1)
-            if ready:
-                chunk = os.read(process.stderr.fileno(), 4096)
-                if not chunk:
-                    break
-                banner += chunk
-    finally:
-        os.close(controller)  # the terminal hangs up: stdin ends and the server stops
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        stdout = process.stdout.read()
-        process.stdout.close()
-        process.stderr.close()
-    text = banner.decode()
-    assert "tracker-mcp" in text and "MCP" in text
-    assert str(db_path) in text
-    assert "claude mcp add" in text
-    assert stdout == b""
 
 
 def test_help_names_the_flags_and_environment_variables() -> None:

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import pytest
 
+from tests.conftest import TOOLS
 from tests.stdio_client import JSON, RawServer, id_key, is_jsonrpc_message
 
 pytestmark = pytest.mark.slow
@@ -29,22 +30,7 @@ VALID_EVERY = 8  # one valid request after every this many fuzz lines
 MEGABYTE = 1_000_000
 MAX_NESTING = 64  # deeper JSON is refused by some parsers and not others: no expectation either way
 
-TOOL_NAMES = [
-    "get_workspace_context",
-    "list_organizations",
-    "list_projects",
-    "create_project",
-    "update_project",
-    "delete_project",
-    "list_tickets",
-    "get_ticket",
-    "create_ticket",
-    "update_ticket",
-    "move_ticket",
-    "delete_ticket",
-    "get_board",
-    "add_comment",
-]
+TOOL_NAMES = sorted(TOOLS)
 JUNK_TOOL_NAMES = ["", " ", "GET_TICKET", "get_ticket ", "nope", "tools/call", "../../etc/passwd", "x" * 300]
 METHODS = [
     "ping",

@@ -18,7 +18,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.session import ClientRequestContext, ElicitationFnT
 from mcp.types import ElicitRequestParams, ElicitResult, ErrorData, Implementation
 
-from tests.conftest import call, call_error
+from tests.conftest import DELETE_TOOLS, READ_TOOLS, TOOLS, board_column, call, call_error
 from tests.stdio_client import RawServer, is_jsonrpc_message
 
 pytestmark = pytest.mark.slow
@@ -28,24 +28,6 @@ MODES = [
     pytest.param("auto", "2026-07-28", id="2026-07-28"),
     pytest.param("legacy", "2025-11-25", id="legacy-2025-11-25"),
 ]
-TOOLS = {
-    "get_workspace_context",
-    "list_organizations",
-    "list_projects",
-    "create_project",
-    "update_project",
-    "delete_project",
-    "list_tickets",
-    "get_ticket",
-    "create_ticket",
-    "update_ticket",
-    "move_ticket",
-    "delete_ticket",
-    "get_board",
-    "add_comment",
-}
-READ_TOOLS = {"get_workspace_context", "list_organizations", "list_projects", "list_tickets", "get_ticket", "get_board"}
-DELETE_TOOLS = {"delete_project", "delete_ticket"}
 
 
 @asynccontextmanager
@@ -111,17 +93,6 @@ async def list_all(client: Client, limit: int, **filters: object) -> list[str]:
     assert len(seen) == len(set(seen)), f"a ticket came twice: {seen}"
     assert len(seen) == total, f"saw {len(seen)} of {total}"
     return seen
-
-
-def board_column(board: str, status: str) -> list[str]:
-    lines = board.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"## {status} ("))
-    column: list[str] = []
-    for line in lines[start + 1 :]:
-        if line.startswith("## "):
-            break
-        column.append(line.split(" ", 1)[0])
-    return column
 
 
 @dataclass(frozen=True)
@@ -412,7 +383,9 @@ def test_the_console_script_on_a_pipe_writes_only_json_rpc_to_stdout_and_no_bann
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-def test_on_a_terminal_the_banner_goes_to_stderr_and_stdout_stays_empty(server_env: dict[str, str]) -> None:
+def test_on_a_terminal_the_banner_goes_to_stderr_and_stdout_stays_empty(
+    server_env: dict[str, str], db_path: Path
+) -> None:
     import pty
 
     controller, terminal = pty.openpty()
@@ -430,3 +403,5 @@ def test_on_a_terminal_the_banner_goes_to_stderr_and_stdout_stays_empty(server_e
     assert stdout == []
     assert "tracker-mcp" in stderr
     assert "meant to be started by an MCP client" in stderr
+    assert str(db_path) in stderr
+    assert "claude mcp add" in stderr

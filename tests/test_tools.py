@@ -10,34 +10,11 @@ import pytest
 from mcp import Client
 from mcp.types import TextContent
 
-from tests.conftest import call, call_error, connect, text_of
+from tests.conftest import TOOLS, call, call_error, connect, slug_of, text_of
+from tests.conftest import board_column as column
 from tracker_mcp.server import TrackerServer
 
 pytestmark = pytest.mark.anyio
-
-TOOLS = {
-    "get_workspace_context", "list_organizations", "list_projects", "create_project", "update_project",
-    "delete_project", "list_tickets", "get_ticket", "create_ticket", "update_ticket", "move_ticket",
-    "delete_ticket", "get_board", "add_comment",
-}  # fmt: skip
-
-
-def slug_of(reply: str) -> str:
-    match = re.search(r"\b([A-Z][A-Z0-9]+-\d+)\b", reply)
-    assert match, reply
-    return match.group(1)
-
-
-def column(board: str, status: str) -> list[str]:
-    """The slugs listed under one column of a get_board reply, in order."""
-    lines = board.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"## {status} "))
-    slugs: list[str] = []
-    for line in lines[start + 1 :]:
-        if line.startswith("## "):
-            break
-        slugs.append(line.split(" ", 1)[0])
-    return slugs
 
 
 async def test_tools_list_has_the_contract_names_and_annotations(client: Client) -> None:
