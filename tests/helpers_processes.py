@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +41,7 @@ ORGANIZATION = "Local"
 PROJECT = "Inbox"
 CODE = "INBOX"
 PROTOCOL_VERSION = "2025-11-25"
+KILLED = 1 if sys.platform == "win32" else -signal.SIGKILL  # exit code of a process we killed
 READY = "ready"
 GO = "go"
 
@@ -190,8 +191,8 @@ class McpProcess:
         return cast(dict[str, Any], reply["result"])
 
     def kill(self) -> int:
-        """SIGKILL, then reap the process and the reader; returns the exit code (-9 when killed)."""
-        self.proc.send_signal(signal.SIGKILL)
+        """SIGKILL (TerminateProcess on Windows), then reap the process and the reader; returns the exit code."""
+        self.proc.kill()
         code = self.proc.wait()
         self._reader.join()
         return code
@@ -246,34 +247,38 @@ class RoundResult:
     stderr: str = ""
 
     def problems(self) -> list[str]:
+        """Errors, a round without any acknowledged create, or a server that did not die of our SIGKILL."""
         found: list[str] = [f"round {self.index}: {error}" for error in self.errors]
         if not self.acknowledged:
             found.append(f"round {self.index}: no create was acknowledged before the kill")
-        if self.returncode != -signal.SIGKILL:
+        if self.returncode != KILLED:
             found.append(f"round {self.index}: server ended with {self.returncode}, not by SIGKILL")
         if found and self.stderr:
             found.append(f"round {self.index} server stderr: {self.stderr}")
         return found
 
 
+@dataclass(frozen=True)
+class RoundOptions:
+    """How a crash round drives and kills the server."""
+
+    window: int = 4  # creates kept in flight
+    min_delay: float = 0.05  # kill this long after the first acknowledgment, at the earliest
+    max_delay: float = 0.6  # and at the latest
+    timeout: float = 30.0  # longest wait for any one response
+
+
 def run_crash_round(
-    db: Path,
-    index: int,
-    rng: random.Random,
-    *,
-    window: int = 4,
-    min_delay: float = 0.05,
-    max_delay: float = 0.6,
-    timeout: float = 30.0,
+    server: McpProcess, index: int, rng: random.Random, options: RoundOptions = RoundOptions()
 ) -> RoundResult:
-    """Start tracker-mcp on `db`, keep `window` creates in flight, SIGKILL it a random delay after the first ack.
+    """Drive a fresh `server`: keep creates in flight, SIGKILL it a random delay after the first ack.
 
     Every complete response read from stdout counts as acknowledged, including those that arrived
-    between the kill decision and the kill itself.
+    between the kill decision and the kill itself. The server is closed on return.
     """
-    result = RoundResult(index=index, kill_delay=rng.uniform(min_delay, max_delay))
+    result = RoundResult(index=index, kill_delay=rng.uniform(options.min_delay, options.max_delay))
+    timeout = options.timeout
     titles: dict[int, str] = {}
-    server = McpProcess(db)
     try:
         server.initialize(timeout)
 
@@ -284,7 +289,7 @@ def run_crash_round(
 
         def record(message: Mapping[str, Any]) -> None:
             request_id = message.get("id")
-            title = titles.get(request_id) if isinstance(request_id, int) else None
+            title = titles.pop(request_id, None) if isinstance(request_id, int) else None  # one answer per request
             outcome = message.get("result")
             if title is None or not isinstance(outcome, dict):
                 result.errors.append(f"unexpected message: {json.dumps(message)[:300]}")
@@ -294,9 +299,12 @@ def run_crash_round(
             if outcome.get("isError") or not isinstance(structured, dict):
                 result.errors.append(f"create {request_id} failed: {json.dumps(outcome)[:300]}")
                 return
-            result.acknowledged[str(cast(dict[str, Any], structured)["slug"])] = title
+            slug = str(cast(dict[str, Any], structured)["slug"])
+            if slug in result.acknowledged:
+                result.errors.append(f"{slug} acknowledged for two creates: {result.acknowledged[slug]!r}, {title!r}")
+            result.acknowledged[slug] = title
 
-        for _ in range(window):
+        for _ in range(options.window):
             send_next()
         kill_at: float | None = None
         while kill_at is None or time.monotonic() < kill_at:
@@ -323,6 +331,38 @@ def run_crash_round(
         server.close()
         result.stderr = server.stderr_text()
     return result
+
+
+class CrashLoop:
+    """Kill rounds on one database. Servers for the next rounds are spawned while the current one runs.
+
+    A spawned tracker-mcp only imports its modules until it receives `initialize` (its lifespan, which
+    opens the database, starts with the session), so a spare process does not touch the file before
+    its own round; spawning it early only hides the interpreter's start-up time.
+    """
+
+    def __init__(self, db: Path, seed: int, options: RoundOptions = RoundOptions(), *, spares: int = 2) -> None:
+        self.db = db
+        self.rng = random.Random(seed)
+        self.rounds = 0
+        self.options = options
+        self._spares = deque(McpProcess(db) for _ in range(spares))
+
+    def run_round(self) -> RoundResult:
+        self._spares.append(McpProcess(self.db))
+        server = self._spares.popleft()
+        self.rounds += 1
+        return run_crash_round(server, self.rounds, self.rng, self.options)
+
+    def close(self) -> None:
+        while self._spares:
+            self._spares.popleft().close()
+
+    def __enter__(self) -> CrashLoop:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 # What is on disk
@@ -360,7 +400,7 @@ class DatabaseState:
         if wrong:
             found.append(f"{len(wrong)} acknowledged slugs hold another ticket's title: {wrong[:20]}")
         if self.numbers != list(range(1, self.count + 1)):
-            found.append(f"ticket numbers are not 1..{self.count}: {_describe_numbers(self.numbers)}")
+            found.append(f"ticket numbers are not 1..{self.count}: {describe_numbers(self.numbers)}")
         if self.counter != self.count:
             found.append(f"ticket_counter is {self.counter} for {self.count} tickets")
         if self.count > sent:
@@ -399,7 +439,8 @@ def _number(slug: str) -> int:
     return int(slug.rsplit("-", 1)[1])
 
 
-def _describe_numbers(numbers: Sequence[int]) -> str:
+def describe_numbers(numbers: Sequence[int]) -> str:
+    """How a list of ticket numbers departs from 1..N: which numbers repeat, which are missing."""
     duplicates = sorted(n for n, times in Counter(numbers).items() if times > 1)
     gaps = sorted(set(range(1, max(numbers, default=0) + 1)) - set(numbers))
     return f"{len(duplicates)} duplicated {duplicates[:20]}, {len(gaps)} missing {gaps[:20]}"

@@ -91,10 +91,13 @@ def run_in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connectio
     _begin(conn, begin)
     try:
         result = fn(conn)
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # A failed COMMIT (disk full, deferred constraint) leaves the transaction open; SQLite may
+        # also have rolled back by itself. Either way the connection must go back to the pool clean.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
     return result
 
 
