@@ -50,9 +50,10 @@ async def connect(server: TrackerServer, **kwargs: object) -> AsyncGenerator[Cli
         yield client
 
 
-@pytest.fixture
-async def client(server: TrackerServer) -> AsyncIterator[Client]:
-    async with connect(server) as c:
+@pytest.fixture(params=["auto", "legacy"], ids=["2026-07-28", "legacy-handshake"])
+async def client(server: TrackerServer, request: pytest.FixtureRequest) -> AsyncIterator[Client]:
+    """An in-memory SDK client, once on the current protocol and once with the legacy handshake."""
+    async with connect(server, mode=request.param) as c:
         yield c
 
 

@@ -362,3 +362,9 @@ async def test_an_unknown_argument_suggests_the_near_name(client: Client) -> Non
     assert await call_error(client, "list_organizations", x=1) == (
         "Unknown argument for list_organizations: 'x'. list_organizations takes no arguments."
     )
+
+
+async def test_the_in_memory_clients_cover_both_protocol_eras(client: Client, request: pytest.FixtureRequest) -> None:
+    era = request.node.callspec.id  # pyright: ignore[reportUnknownMemberType]
+    expected = "2026-07-28" if era == "2026-07-28" else "2025-11-25"
+    assert client.protocol_version == expected
