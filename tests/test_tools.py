@@ -23,11 +23,13 @@ async def test_tools_list_has_the_contract_names_and_annotations(client: Client)
     for name, tool in tools.items():
         assert tool.annotations is not None
         assert tool.description
+        assert tool.annotations.open_world_hint is False, name
         if name.startswith(("get_", "list_")):
             assert tool.annotations.read_only_hint is True, name
         else:
             assert tool.annotations.read_only_hint is False, name
-        assert tool.annotations.destructive_hint is name.startswith("delete_"), name
+            assert tool.annotations.destructive_hint is name.startswith("delete_"), name
+            assert tool.annotations.idempotent_hint is not name.startswith(("create_", "add_")), name
         assert "title" not in tool.input_schema.get("properties", {}).get("project", {})
 
 

@@ -18,7 +18,8 @@ from tracker_mcp.server import render
 from tracker_mcp.server.app import AppState, tracker_for
 from tracker_mcp.tracker import TicketChanges, TicketDraft, TicketFilter
 
-READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+# destructive and idempotent hints only mean something for tools that write, so read tools leave them out.
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 EDIT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
