@@ -53,7 +53,7 @@ async def prepare_database(path: Path) -> None:
     store = await SqliteStore.open(path)
     try:
         user = await store.ensure_user(USERNAME, USERNAME)
-        await store.ensure_default_workspace(user, ORGANIZATION, PROJECT, CODE)
+        await store.ensure_local_workspace(user, ORGANIZATION, PROJECT, CODE)
     finally:
         await store.close()
 

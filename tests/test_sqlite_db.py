@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tracker_mcp.errors import Conflict
 from tracker_mcp.store.sqlite.db import Database
 
 pytestmark = pytest.mark.anyio
@@ -27,8 +28,9 @@ async def test_a_failed_commit_returns_the_connection_to_the_pool_outside_any_tr
     def orphan(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO child (parent_id) VALUES (42)")  # fails only at COMMIT
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(Conflict) as refused:
         await db.write(orphan)
+    assert isinstance(refused.value.__cause__, sqlite3.IntegrityError)
 
     def valid(conn: sqlite3.Connection) -> int:
         conn.execute("INSERT INTO parent (id) VALUES (1)")

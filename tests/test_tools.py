@@ -243,7 +243,7 @@ async def test_projects_can_be_created_renamed_and_deleted_only_when_empty(clien
     await call(client, "create_project", name="Wide Area", code="wan")
     assert "WAN 'Wide Area'" in await call(client, "list_projects")
     assert "already exists" in await call_error(client, "create_project", name="web app")
-    assert "taken" in await call_error(client, "create_project", name="Other", code="WA")
+    assert "not available" in await call_error(client, "create_project", name="Other", code="WA")
     assert "not valid" in await call_error(client, "create_project", name="bad/name!")
     await call(client, "update_project", project="WA", name="Website")
     assert "WA 'Website'" in await call(client, "list_projects")
@@ -370,3 +370,28 @@ async def test_the_in_memory_clients_cover_both_protocol_eras(client: Client, re
     era = request.node.callspec.id  # pyright: ignore[reportUnknownMemberType]
     expected = "2026-07-28" if era == "2026-07-28" else "2025-11-25"
     assert client.protocol_version == expected
+
+
+async def test_moving_a_ticket_within_its_column_without_an_anchor_puts_it_last(client: Client) -> None:
+    a, b, c = [slug_of(await call(client, "create_ticket", title=t)) for t in "abc"]
+    reply = await client.call_tool("move_ticket", {"slug": a, "status": "backlog"})
+    assert reply.structured_content == {"slug": a, "status": "backlog", "version": 2}
+    assert column(await call(client, "get_board"), "backlog") == [b, c, a]
+    again = await client.call_tool("move_ticket", {"slug": a, "status": "backlog"})
+    assert again.structured_content == {"slug": a, "status": "backlog", "version": 2}
+
+
+async def test_an_ancient_updated_since_finds_every_ticket(client: Client) -> None:
+    await call(client, "create_ticket", title="x")
+    assert (await call(client, "list_tickets", updated_since="0999-01-01")).startswith("1 of 1 tickets")
+
+
+async def test_a_project_list_cursor_survives_a_new_project(client: Client) -> None:
+    for i in range(3):
+        await call(client, "create_ticket", title=f"t{i}")
+    page = await call(client, "list_tickets", limit=2)
+    match = re.search(r"cursor=(\S+)", page)
+    assert match
+    await call(client, "create_project", name="Newcomer")
+    rest = await call(client, "list_tickets", limit=2, cursor=match.group(1))
+    assert rest.startswith("1 of 3 tickets")

@@ -90,7 +90,7 @@ def info(settings: Settings) -> int:
 
     version = 0
     if settings.db.exists():
-        conn = sqlite3.connect(f"file:{settings.db}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{settings.db.resolve().as_uri()}?mode=ro", uri=True)
         try:
             version = applied_version(conn)
         finally:

@@ -18,7 +18,7 @@ ENV_USER = "TRACKER_USER"
 ENV_LOG_LEVEL = "TRACKER_LOG_LEVEL"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-Synchronous = Literal["full", "normal"]
+Synchronous = Literal["full", "normal"]  # SQLite durability, see store/sqlite/db.py
 
 
 def default_data_dir() -> Path:

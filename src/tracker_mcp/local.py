@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from enum import Enum
 
 from tracker_mcp.domain import (
@@ -42,7 +41,6 @@ class Action(Enum):
 
 MINIMUM_ROLE = {Action.READ: Role.REPORTER, Action.REPORT: Role.REPORTER, Action.EDIT: Role.MEMBER,
                 Action.MANAGE: Role.ADMIN}  # fmt: skip
-_ROLE_POWER = {Role.OWNER: 3, Role.ADMIN: 2, Role.MEMBER: 1, Role.REPORTER: 0}
 
 
 class LocalTracker:
@@ -66,7 +64,7 @@ class LocalTracker:
 
     def _authorize(self, roles: dict[str, Role], organization_id: str, action: Action) -> None:
         role = roles.get(organization_id)
-        if role is None or _ROLE_POWER[role] < _ROLE_POWER[MINIMUM_ROLE[action]]:
+        if role is None or not role.may_act_as(MINIMUM_ROLE[action]):
             raise PermissionDenied(
                 f"Your role ({role.value if role else 'none'}) may not {action.value} here.",
                 hint="Ask an organization owner or admin.",
@@ -76,7 +74,10 @@ class LocalTracker:
         organizations = await self._store.list_organizations(list(roles))
         if organization is None:
             return organizations
-        found = rules.pick(organization, organizations, lambda o: o.slug, lambda o: o.id, lambda o: o.name)
+        found = rules.pick(
+            organization, organizations, lambda o: o.slug, lambda o: o.id, lambda o: o.name,
+            field="organization", describe=lambda o: o.slug,
+        )  # fmt: skip
         if found is not None:
             return [found]
         raise NotFound(
@@ -95,7 +96,10 @@ class LocalTracker:
                 "Several projects exist; say which one.",
                 hint="Pass project as one of: " + ", ".join(p.code for p in projects[:20]) + ".",
             )
-        found = rules.pick(project, projects, lambda p: p.code, lambda p: p.id, lambda p: p.name)
+        found = rules.pick(
+            project, projects, lambda p: p.code, lambda p: p.id, lambda p: p.name,
+            field="project", describe=lambda p: f"{p.code} ({p.name})",
+        )  # fmt: skip
         if found is not None:
             return found
         near = rules.closest(project, [p.code for p in projects] + [p.name for p in projects])
@@ -245,7 +249,7 @@ class LocalTracker:
             priorities=tuple(query.priorities),
             labels=rules.normalize_labels(query.labels),
             text=query.text.strip() or None if query.text else None,
-            updated_since=_timestamp(query.updated_since) if query.updated_since else None,
+            updated_since=rules.parse_timestamp("updated_since", query.updated_since) if query.updated_since else None,
             sort=query.sort,
             descending=query.descending,
             limit=query.limit,
@@ -267,11 +271,7 @@ class LocalTracker:
     async def get_ticket(self, slug: str) -> TicketDetail:
         roles = await self._roles()
         ticket = await self._ticket(roles, slug, Action.READ)
-        return TicketDetail(
-            ticket=ticket,
-            subtasks=tuple(await self._store.subtasks(ticket.id)),
-            comments=tuple(await self._store.list_comments(ticket.id)),
-        )
+        return await self._store.ticket_detail(ticket.id)
 
     async def create_ticket(self, draft: TicketDraft) -> Ticket:
         roles = await self._roles()
@@ -315,7 +315,7 @@ class LocalTracker:
             value = getattr(changes, name)
             if value is not None:
                 values[name] = value
-        organization_id = await self._organization_of(roles, ticket)
+        organization_id = await self._ticket_organization(roles, ticket)
         if changes.assignee is not None:
             unassign = changes.assignee.strip().casefold() == UNASSIGNED
             values["assignee_id"] = None if unassign else await self._user_id([organization_id], changes.assignee)
@@ -332,7 +332,7 @@ class LocalTracker:
             ticket.id, TicketPatch(values=values, labels=labels), expected_version=version, actor=self._actor
         )
 
-    async def _organization_of(self, roles: dict[str, Role], ticket: Ticket) -> str:
+    async def _ticket_organization(self, roles: dict[str, Role], ticket: Ticket) -> str:
         projects = await self._store.list_projects(list(roles), counts=False)
         return next(p.organization_id for p in projects if p.id == ticket.project_id)
 
@@ -381,17 +381,3 @@ class LocalTracker:
         rules.refuse_control_characters("body", body)
         rules.validate_text("body", body, rules.COMMENT_MAX)
         return await self._store.add_comment(ticket.id, body, self._actor)
-
-
-def _timestamp(value: str) -> str:
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise Invalid(
-            "updated_since",
-            f"{value!r} is not a date.",
-            hint="Use ISO 8601, e.g. 2026-11-01 or 2026-11-01T09:00:00Z.",
-        ) from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -15,10 +15,6 @@ class Status(StrEnum):
     DONE = "done"
     CANCELED = "canceled"
 
-    @property
-    def is_open(self) -> bool:
-        return self not in CLOSED_STATUSES
-
 
 CLOSED_STATUSES = frozenset({Status.DONE, Status.CANCELED})
 
@@ -59,12 +55,15 @@ class Role(StrEnum):
     MEMBER = "member"
     REPORTER = "reporter"
 
+    def may_act_as(self, other: Role) -> bool:
+        """Whether this role has at least the powers of `other`."""
+        order = list(Role)
+        return order.index(self) <= order.index(other)
+
 
 class TicketSort(StrEnum):
     """Orders `list_tickets` offers; each is backed by an index."""
 
-    NUMBER = "number"
     CREATED = "created"
     UPDATED = "updated"
     PRIORITY = "priority"
-    POSITION = "position"

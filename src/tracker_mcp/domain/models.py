@@ -35,8 +35,9 @@ class Project(Record):
     code: str
     description: str
     created_at: str
-    tickets_count: int = 0
-    open_tickets_count: int = 0
+    # None when the store was asked for the project without counting its tickets.
+    tickets_count: int | None = None
+    open_tickets_count: int | None = None
 
 
 class Label(Record):

@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from tracker_mcp.errors import Invalid
@@ -18,7 +19,6 @@ T = TypeVar("T")
 PROJECT_NAME = re.compile(r"[A-Za-z0-9 _-]{3,36}")
 PROJECT_CODE = re.compile(r"[A-Z][A-Z0-9]{1,9}")
 SLUG = re.compile(r"([A-Za-z][A-Za-z0-9]{1,9})-([1-9][0-9]{0,9})")
-ORGANIZATION_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 LABEL_NAME = re.compile(r"[^\s,][^,\n\r\t]{0,49}")
 TITLE_MAX = 500
 DESCRIPTION_MAX = 65_536
@@ -81,10 +81,6 @@ def slugify(name: str) -> str:
     return slug or "org"
 
 
-def ticket_slug(code: str, number: int) -> str:
-    return f"{code}-{number}"
-
-
 def parse_slug(slug: str) -> tuple[str, int]:
     match = SLUG.fullmatch(slug.strip())
     if not match:
@@ -131,7 +127,7 @@ def normalize_labels(labels: Iterable[str]) -> tuple[str, ...]:
     """Labels keep their spelling and lose surrounding space and duplicates (case-insensitively)."""
     seen: dict[str, str] = {}
     for raw in labels:
-        label = raw.strip()
+        label = refuse_control_characters("labels", raw).strip()
         if not LABEL_NAME.fullmatch(label):
             raise Invalid(
                 "labels",
@@ -150,18 +146,44 @@ def label_color(name: str) -> str:
     return LABEL_PALETTE[int.from_bytes(digest) % len(LABEL_PALETTE)]
 
 
-def pick(reference: str, candidates: Sequence[T], *keys: Callable[[T], str]) -> T | None:
-    """The candidate whose first key equals `reference` (case-insensitively), else the first by the next key.
+def pick(
+    reference: str, candidates: Sequence[T], *keys: Callable[[T], str], field: str, describe: Callable[[T], str]
+) -> T | None:
+    """The candidate whose first key equals `reference` (case-insensitively), else by the next key.
 
     Keys go from most to least specific (code, then id, then name), so a project named like another
-    project's code is still found by its code.
+    project's code is still found by its code. Two matches on the same key are refused, never guessed.
     """
     wanted = reference.strip().casefold()
     for key in keys:
-        for candidate in candidates:
-            if key(candidate).casefold() == wanted:
-                return candidate
+        matches = [candidate for candidate in candidates if key(candidate).casefold() == wanted]
+        if len(matches) > 1:
+            raise Invalid(
+                field,
+                f"{reference!r} names more than one {field}.",
+                hint="Use one of: " + ", ".join(describe(m) for m in matches) + ".",
+            )
+        if matches:
+            return matches[0]
     return None
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and a Z: sorts as text, reads the same in every client."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_timestamp(field: str, value: str) -> str:
+    """A date or date-time from a caller, as a stored timestamp; a date without a zone is UTC."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return format_timestamp(parsed)
+    except (ValueError, OverflowError) as exc:
+        raise Invalid(
+            field, f"{value!r} is not a usable date.", hint="Use ISO 8601, e.g. 2026-11-01 or 2026-11-01T09:00:00Z."
+        ) from exc
 
 
 def closest(value: str, choices: Iterable[str], limit: int = 3, cutoff: float = 0.5) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,8 +20,6 @@ from tracker_mcp.errors import TrackerError
 from tracker_mcp.local import LocalTracker
 from tracker_mcp.store import Store
 from tracker_mcp.tracker import Principal, Tracker
-
-logger = logging.getLogger(__name__)
 
 SERVER_NAME = "tracker-mcp"
 INSTRUCTIONS = (
@@ -153,7 +150,7 @@ def build_server(settings: Settings) -> TrackerServer:
         store = await SqliteStore.open(settings.db, synchronous=settings.synchronous)
         try:
             user = await store.ensure_user(settings.username, settings.username)
-            await store.ensure_default_workspace(user, DEFAULT_ORGANIZATION, DEFAULT_PROJECT, DEFAULT_PROJECT_CODE)
+            await store.ensure_local_workspace(user, DEFAULT_ORGANIZATION, DEFAULT_PROJECT, DEFAULT_PROJECT_CODE)
             yield AppState(store=store, principal=Principal(user_id=user.id, username=user.username))
         finally:
             await store.close()

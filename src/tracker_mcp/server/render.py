@@ -38,7 +38,10 @@ def ticket_line(ticket: Ticket, *, status: bool = True) -> str:
 
 
 def project_line(project: Project) -> str:
-    return f"{project.code} {project.name!r} open={project.open_tickets_count} total={project.tickets_count}"
+    line = f"{project.code} {project.name!r}"
+    if project.tickets_count is not None:
+        line += f" open={project.open_tickets_count} total={project.tickets_count}"
+    return line
 
 
 def vocabulary() -> str:

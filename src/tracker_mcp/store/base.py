@@ -23,6 +23,7 @@ from tracker_mcp.domain import (
     Status,
     Ticket,
     TicketDeletion,
+    TicketDetail,
     TicketPage,
     TicketSort,
     TicketType,
@@ -63,10 +64,13 @@ class NewTicket:
 
 @dataclass(frozen=True, slots=True)
 class TicketPatch:
-    """Fields to change; a field left out of `values` stays as it is. `labels` None keeps the labels."""
+    """Fields to change, by name in `PATCHABLE`; a field left out stays as it is. `labels` None keeps the labels."""
 
     values: Mapping[str, Any] = field(default_factory=dict[str, Any])
     labels: tuple[str, ...] | None = None
+
+
+PATCHABLE = frozenset({"title", "type", "description", "status", "priority", "assignee_id", "parent_id"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +109,7 @@ class Store(Protocol):
     async def find_user(self, username: str) -> User | None: ...
     async def memberships(self, user_id: int) -> dict[str, Role]: ...
     async def members(self, organization_id: str) -> list[Member]: ...
-    async def ensure_default_workspace(self, owner: User, organization: str, project: str, code: str) -> None: ...
+    async def ensure_local_workspace(self, owner: User, organization: str, project: str, code: str) -> None: ...
 
     # Organizations and projects
     async def list_organizations(self, ids: Sequence[str]) -> list[Organization]: ...
@@ -121,7 +125,7 @@ class Store(Protocol):
     # Tickets
     async def find_ticket(self, code: str, number: int) -> Ticket | None: ...
     async def list_tickets(self, query: TicketQuery) -> TicketPage: ...
-    async def subtasks(self, ticket_id: int) -> list[Ticket]: ...
+    async def ticket_detail(self, ticket_id: int) -> TicketDetail: ...
     async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Ticket: ...
     async def update_ticket(
         self, ticket_id: int, patch: TicketPatch, *, expected_version: int | None, actor: Actor
@@ -141,4 +145,3 @@ class Store(Protocol):
 
     # Comments
     async def add_comment(self, ticket_id: int, body: str, actor: Actor) -> Comment: ...
-    async def list_comments(self, ticket_id: int) -> list[Comment]: ...

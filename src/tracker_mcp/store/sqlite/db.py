@@ -13,21 +13,21 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
 
-from tracker_mcp.errors import BackendUnavailable
+from tracker_mcp.config import Synchronous
+from tracker_mcp.domain.rules import format_timestamp
+from tracker_mcp.errors import BackendUnavailable, Conflict
 
 T = TypeVar("T")
-Synchronous = Literal["full", "normal"]
 BUSY_TIMEOUT_S = 30.0
 
 
 def utc_now() -> str:
-    """ISO 8601 UTC with milliseconds: sorts as text and reads the same in every client."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return format_timestamp(datetime.now(UTC))
 
 
 class Database:
@@ -78,7 +78,13 @@ class Database:
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn` in one write transaction that takes the write lock before its first read."""
         async with self._write_lock:
-            return await self._run(lambda conn: run_in_transaction(conn, fn, "BEGIN IMMEDIATE"))
+            try:
+                return await self._run(lambda conn: run_in_transaction(conn, fn, "BEGIN IMMEDIATE"))
+            except sqlite3.IntegrityError as exc:
+                # The checks inside the transaction come first; this is a race they did not foresee.
+                raise Conflict(
+                    "The change collides with a concurrent one and was not saved.", hint="Read again and retry."
+                ) from exc
 
     async def close(self) -> None:
         for conn in self._all:

@@ -21,6 +21,7 @@ from tracker_mcp.domain import (
     Status,
     Ticket,
     TicketDeletion,
+    TicketDetail,
     TicketPage,
     User,
 )
@@ -39,7 +40,7 @@ SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at,
 FROM projects p
 """
 _PROJECT_SELECT_NO_COUNTS = """
-SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at, 0, 0 FROM projects p
+SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at, NULL, NULL FROM projects p
 """
 
 
@@ -137,11 +138,26 @@ class SqliteStore:
 
         return await self._db.read(run)
 
-    async def ensure_default_workspace(self, owner: User, organization: str, project: str, code: str) -> None:
-        """On a database with no organization, create one owned by `owner` with one project."""
+    async def ensure_local_workspace(self, owner: User, organization: str, project: str, code: str) -> None:
+        """Give the local user a workspace: on an empty database, a new organization with one project.
+
+        Whoever runs the stdio server can write the database file anyway, so a local user who belongs
+        to no organization (another login on a shared file) becomes an owner of the first one.
+        """
 
         def run(conn: sqlite3.Connection) -> None:
-            if conn.execute("SELECT 1 FROM organizations LIMIT 1").fetchone():
+            if conn.execute("SELECT 1 FROM memberships WHERE user_id = ?", (owner.id,)).fetchone():
+                return
+            first = conn.execute("SELECT id FROM organizations ORDER BY created_at, id LIMIT 1").fetchone()
+            if first:
+                conn.execute(
+                    "INSERT INTO memberships (organization_id, user_id, role) VALUES (?, ?, 'owner')",
+                    (first[0], owner.id),
+                )
+                record_event(
+                    conn, action="member.added", subject=owner.username, actor=Actor(user_id=owner.id),
+                    organization_id=str(first[0]), project_id=None, changes={"role": "owner"},
+                )  # fmt: skip
                 return
             now = utc_now()
             org_id, project_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -280,8 +296,16 @@ class SqliteStore:
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
         return await self._db.read(lambda conn: tickets.list_tickets(conn, query))
 
-    async def subtasks(self, ticket_id: int) -> list[Ticket]:
-        return await self._db.read(lambda conn: tickets.subtasks(conn, ticket_id))
+    async def ticket_detail(self, ticket_id: int) -> TicketDetail:
+        def run(conn: sqlite3.Connection) -> TicketDetail:
+            ticket = tickets.load_ticket(conn, ticket_id)
+            return TicketDetail(
+                ticket=ticket,
+                subtasks=tuple(tickets.subtasks(conn, ticket_id)),
+                comments=tuple(_load_comments(conn, ticket, None)),
+            )
+
+        return await self._db.read(run)
 
     async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Ticket:
         return await self._db.write(lambda conn: tickets.create_ticket(conn, ticket, actor))
@@ -327,18 +351,13 @@ class SqliteStore:
             comment_id = int(cursor.lastrowid or 0)
             record_event(
                 conn, action="comment.added", subject=ticket.slug, actor=actor,
-                organization_id=None, project_id=ticket.project_id, ticket_id=ticket_id,
+                organization_id=tickets.organization_of(conn, ticket.project_id), project_id=ticket.project_id,
+                ticket_id=ticket_id,
                 changes={"comment_id": comment_id},
             )  # fmt: skip
             return _load_comments(conn, ticket, comment_id)[0]
 
         return await self._db.write(run)
-
-    async def list_comments(self, ticket_id: int) -> list[Comment]:
-        def run(conn: sqlite3.Connection) -> list[Comment]:
-            return _load_comments(conn, tickets.load_ticket(conn, ticket_id), None)
-
-        return await self._db.read(run)
 
 
 def _load_comments(conn: sqlite3.Connection, ticket: Ticket, comment_id: int | None) -> list[Comment]:
@@ -362,10 +381,10 @@ def _check_project_unique(
     if row:
         raise Conflict(f"A project named {row[0]!r} already exists.", hint="Choose another name.")
     if code is not None and conn.execute("SELECT 1 FROM projects WHERE code = ?", (code,)).fetchone():
-        raise Conflict(f"The project code {code!r} is taken.", hint="Choose another code.")
+        raise Conflict(f"The project code {code!r} is not available.", hint="Choose another code.")
 
 
 def _project_deletion(conn: sqlite3.Connection, project_id: str) -> ProjectDeletion:
     project = _load_project(conn, project_id)
     labels = conn.execute("SELECT COUNT(*) FROM labels WHERE project_id = ?", (project_id,)).fetchone()[0]
-    return ProjectDeletion(project=project, tickets=project.tickets_count, labels=int(labels))
+    return ProjectDeletion(project=project, tickets=project.tickets_count or 0, labels=int(labels))

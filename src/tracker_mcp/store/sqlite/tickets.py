@@ -24,7 +24,7 @@ from tracker_mcp.domain import (
 )
 from tracker_mcp.domain.rules import decode_cursor, encode_cursor, label_color
 from tracker_mcp.errors import Conflict, Invalid, NotFound
-from tracker_mcp.store.base import Actor, NewTicket, Placement, TicketPatch, TicketQuery
+from tracker_mcp.store.base import PATCHABLE, Actor, NewTicket, Placement, TicketPatch, TicketQuery
 from tracker_mcp.store.sqlite.db import utc_now
 
 POSITION_STEP = 1024
@@ -85,7 +85,7 @@ def row_to_ticket(row: Sequence[Any]) -> Ticket:
 def load_ticket(conn: sqlite3.Connection, ticket_id: int) -> Ticket:
     row = conn.execute(TICKET_SELECT + " WHERE t.id = ?", (ticket_id,)).fetchone()
     if row is None:
-        raise NotFound(f"Ticket {ticket_id} no longer exists.", hint="It may have been deleted; list tickets again.")
+        raise NotFound("The ticket no longer exists.", hint="It may have just been deleted; list tickets again.")
     return row_to_ticket(row)
 
 
@@ -124,7 +124,7 @@ def record_event(
     )
 
 
-def _organization_of(conn: sqlite3.Connection, project_id: str) -> str:
+def organization_of(conn: sqlite3.Connection, project_id: str) -> str:
     row = conn.execute("SELECT organization_id FROM projects WHERE id = ?", (project_id,)).fetchone()
     if row is None:
         raise NotFound("The project no longer exists.", hint="List projects again.")
@@ -171,6 +171,10 @@ def create_ticket(conn: sqlite3.Connection, new: NewTicket, actor: Actor) -> Tic
     if counter is None:
         raise NotFound("The project no longer exists.", hint="List projects again.")
     number, code, organization_id = int(counter[0]), str(counter[1]), str(counter[2])
+    if new.parent_id is not None:
+        parent = conn.execute("SELECT project_id FROM tickets WHERE id = ?", (new.parent_id,)).fetchone()
+        if parent is None or parent[0] != new.project_id:
+            raise NotFound("The parent ticket no longer exists.", hint="It may have just been deleted.")
     now = utc_now()
     closing = _status_columns(None, new.status, actor, now)
     cursor = conn.execute(
@@ -251,7 +255,7 @@ def _commit_change(
         action=action,
         subject=current.slug,
         actor=actor,
-        organization_id=_organization_of(conn, current.project_id),
+        organization_id=organization_of(conn, current.project_id),
         project_id=current.project_id,
         ticket_id=current.id,
         changes=_diff(current, updated),
@@ -275,6 +279,9 @@ def update_ticket(
             strict=True,
         )
     )
+    unknown = set(patch.values) - PATCHABLE
+    if unknown:
+        raise ValueError(f"not patchable: {sorted(unknown)}")
     wanted = {name: _column_value(value) for name, value in patch.values.items()}
     columns = {name: value for name, value in wanted.items() if stored[name] != value}
     if columns.get("parent_id") is not None:
@@ -330,9 +337,13 @@ def move_ticket(
     _check_version(current, expected_version)
     anchor_id = placement.before_id if placement.before_id is not None else placement.after_id
     if anchor_id is None:
-        if status == current.status:
+        last = conn.execute(
+            "SELECT MAX(position) FROM tickets WHERE project_id = ? AND status = ?",
+            (current.project_id, status.value),
+        ).fetchone()[0]
+        if status == current.status and last == current.position:
             return current
-        position = _end_of_column(conn, current.project_id, status)
+        position = int(last or 0) + POSITION_STEP
     else:
         position = _position_next_to(conn, current, status, anchor_id, before=placement.before_id is not None)
         if status == current.status and position == current.position:
@@ -412,7 +423,7 @@ def delete_ticket(conn: sqlite3.Connection, ticket_id: int, actor: Actor) -> Tic
         action="ticket.deleted",
         subject=ticket.slug,
         actor=actor,
-        organization_id=_organization_of(conn, ticket.project_id),
+        organization_id=organization_of(conn, ticket.project_id),
         project_id=ticket.project_id,
         ticket_id=ticket_id,
         changes={"title": ticket.title, "subtasks": list(impact.subtasks), "comments": impact.comments},
@@ -421,8 +432,10 @@ def delete_ticket(conn: sqlite3.Connection, ticket_id: int, actor: Actor) -> Tic
 
 
 def _fingerprint(query: TicketQuery) -> str:
+    # Project ids are left out: a project created while someone pages through all projects
+    # must not invalidate their cursor.
     parts = (
-        query.project_ids, query.statuses, query.types, query.priorities, query.assignee_id,
+        query.statuses, query.types, query.priorities, query.assignee_id,
         query.unassigned, query.labels, query.parent_id, query.text, query.updated_since,
         query.sort, query.descending,
     )  # fmt: skip

@@ -1,0 +1,100 @@
+"""LocalTracker rules that need more than one user or organization."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tracker_mcp.domain import Status
+from tracker_mcp.errors import Invalid, NotFound, PermissionDenied
+from tracker_mcp.local import LocalTracker
+from tracker_mcp.store.sqlite import SqliteStore
+from tracker_mcp.tracker import Principal, TicketDraft, TicketFilter
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
+    store = await SqliteStore.open(db_path)
+    alice = await store.ensure_user("alice", "Alice")
+    await store.ensure_local_workspace(alice, "Local", "Inbox", "INBOX")
+    yield store
+    await store.close()
+
+
+def add_member(db_path: Path, username: str, role: str, organization: str | None = None) -> None:
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute(
+            "INSERT OR IGNORE INTO users (username, name, created_at) VALUES (?, ?, 'now')", (username, username)
+        )
+        org = organization or conn.execute("SELECT id FROM organizations LIMIT 1").fetchone()[0]
+        conn.execute("INSERT INTO memberships SELECT ?, id, ? FROM users WHERE username = ?", (org, role, username))
+    conn.close()
+
+
+async def tracker_for(store: SqliteStore, username: str) -> LocalTracker:
+    user = await store.find_user(username)
+    assert user is not None
+    return LocalTracker(store, Principal(user_id=user.id, username=user.username))
+
+
+async def test_a_reporter_files_and_comments_but_may_not_change_or_delete(store: SqliteStore, db_path: Path) -> None:
+    add_member(db_path, "rita", "reporter")
+    rita = await tracker_for(store, "rita")
+    ticket = await rita.create_ticket(TicketDraft(title="From a reporter"))
+    await rita.add_comment(ticket.slug, "more detail")
+    with pytest.raises(PermissionDenied, match="reporter"):
+        await rita.move_ticket(ticket.slug, Status.DONE)
+    with pytest.raises(PermissionDenied):
+        await rita.delete_ticket(ticket.slug)
+    with pytest.raises(PermissionDenied):
+        await rita.create_project("Not allowed")
+
+
+async def test_tickets_of_another_organization_are_invisible(store: SqliteStore, db_path: Path) -> None:
+    alice = await tracker_for(store, "alice")
+    secret = await alice.create_ticket(TicketDraft(title="Secret"))
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("INSERT INTO organizations VALUES ('other-org', 'Other', 'other', 'now')")
+    conn.close()
+    add_member(db_path, "mallory", "owner", "other-org")
+    mallory = await tracker_for(store, "mallory")
+    with pytest.raises(NotFound):
+        await mallory.get_ticket(secret.slug)
+    with pytest.raises(NotFound):
+        await mallory.add_comment(secret.slug, "hi")
+    assert (await mallory.list_projects()) == []
+    with pytest.raises(NotFound):
+        await mallory.list_tickets(TicketFilter(project="INBOX"))
+
+
+async def test_a_name_shared_by_projects_of_two_organizations_is_refused_not_guessed(
+    store: SqliteStore, db_path: Path
+) -> None:
+    alice = await tracker_for(store, "alice")
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("INSERT INTO organizations VALUES ('org-2', 'Second', 'second', 'now')")
+    conn.close()
+    add_member(db_path, "alice", "owner", "org-2")
+    await alice.create_project("Backend", code="BE1", organization="local")
+    await alice.create_project("Backend", code="BE2", organization="second")
+    with pytest.raises(Invalid, match="more than one project") as refused:
+        await alice.create_ticket(TicketDraft(title="Where?", project="Backend"))
+    assert "BE1 (Backend)" in str(refused.value)
+    ticket = await alice.create_ticket(TicketDraft(title="Here", project="Backend", organization="second"))
+    assert ticket.slug == "BE2-1"
+
+
+async def test_another_local_user_on_the_same_file_joins_the_first_organization(store: SqliteStore) -> None:
+    bob = await store.ensure_user("bob", "bob")
+    await store.ensure_local_workspace(bob, "Local", "Inbox", "INBOX")
+    tracker = LocalTracker(store, Principal(user_id=bob.id, username="bob"))
+    assert [o.slug for o in await tracker.list_organizations()] == ["local"]
+    assert (await tracker.create_ticket(TicketDraft(title="Bob's"))).slug == "INBOX-1"
