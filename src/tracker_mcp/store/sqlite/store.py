@@ -28,7 +28,7 @@ from tracker_mcp.domain import (
 from tracker_mcp.domain.rules import plural, slugify
 from tracker_mcp.errors import Conflict, NotFound
 from tracker_mcp.store.base import Actor, NewProject, NewTicket, Placement, TicketPatch, TicketQuery
-from tracker_mcp.store.sqlite import tickets
+from tracker_mcp.store.sqlite import board, rows, tickets
 from tracker_mcp.store.sqlite.db import Database, Synchronous, utc_now
 from tracker_mcp.store.sqlite.migrations import migrate, refuse_newer
 from tracker_mcp.store.sqlite.tickets import record_event
@@ -291,14 +291,14 @@ class SqliteStore:
     # Tickets
 
     async def find_ticket(self, code: str, number: int) -> Ticket | None:
-        return await self._db.read(lambda conn: tickets.find_ticket(conn, code, number))
+        return await self._db.read(lambda conn: rows.find_ticket(conn, code, number))
 
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
         return await self._db.read(lambda conn: tickets.list_tickets(conn, query))
 
     async def ticket_detail(self, ticket_id: int) -> TicketDetail:
         def run(conn: sqlite3.Connection) -> TicketDetail:
-            ticket = tickets.load_ticket(conn, ticket_id)
+            ticket = rows.load_ticket(conn, ticket_id)
             return TicketDetail(
                 ticket=ticket,
                 subtasks=tuple(tickets.subtasks(conn, ticket_id)),
@@ -335,13 +335,13 @@ class SqliteStore:
         return await self._db.write(lambda conn: tickets.delete_ticket(conn, ticket_id, actor))
 
     async def board(self, project: Project, per_column: int) -> Board:
-        return await self._db.read(lambda conn: tickets.board(conn, project, per_column))
+        return await self._db.read(lambda conn: board.board(conn, project, per_column))
 
     # Comments
 
     async def add_comment(self, ticket_id: int, body: str, actor: Actor) -> Comment:
         def run(conn: sqlite3.Connection) -> Comment:
-            ticket = tickets.load_ticket(conn, ticket_id)
+            ticket = rows.load_ticket(conn, ticket_id)
             now = utc_now()
             cursor = conn.execute(
                 "INSERT INTO comments (ticket_id, author_id, body, created_at) VALUES (?, ?, ?, ?)",

@@ -10,11 +10,7 @@ from typing import Any
 
 from tracker_mcp.domain import (
     CLOSED_STATUSES,
-    Board,
-    BoardColumn,
-    Label,
     Priority,
-    Project,
     Status,
     Ticket,
     TicketDeletion,
@@ -25,73 +21,15 @@ from tracker_mcp.domain import (
 from tracker_mcp.domain.rules import decode_cursor, encode_cursor, label_color
 from tracker_mcp.errors import Conflict, Invalid, NotFound
 from tracker_mcp.store.base import PATCHABLE, Actor, NewTicket, Placement, TicketPatch, TicketQuery
+from tracker_mcp.store.sqlite.board import POSITION_STEP, end_of_column, position_next_to
 from tracker_mcp.store.sqlite.db import utc_now
-
-POSITION_STEP = 1024
-_LABEL_SEP = "\x1f"
-_LABELS_SEP = "\x1e"
-
-TICKET_SELECT = f"""
-SELECT t.id, t.project_id, p.code, t.number, t.type, t.title, t.description, t.status, t.priority,
-       a.username, r.username, pt.number, t.position, t.version, t.created_at, t.updated_at,
-       t.closed_at, cb.username,
-       (SELECT group_concat(name || '{_LABEL_SEP}' || color, '{_LABELS_SEP}')
-          FROM (SELECT l.name AS name, l.color AS color FROM ticket_labels tl
-                JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id ORDER BY l.name))
-FROM tickets t
-JOIN projects p ON p.id = t.project_id
-LEFT JOIN users a ON a.id = t.assignee_id
-LEFT JOIN users r ON r.id = t.reporter_id
-LEFT JOIN users cb ON cb.id = t.closed_by_id
-LEFT JOIN tickets pt ON pt.id = t.parent_id
-"""
+from tracker_mcp.store.sqlite.rows import TICKET_SELECT, load_ticket, row_to_ticket
 
 _SORT_COLUMN = {
     TicketSort.CREATED: "t.id",
     TicketSort.UPDATED: "t.updated_at",
     TicketSort.PRIORITY: "t.priority",
 }
-
-
-def row_to_ticket(row: Sequence[Any]) -> Ticket:
-    code = row[2]
-    labels = tuple(
-        Label.model_construct(name=name, color=color)
-        for name, color in (item.split(_LABEL_SEP) for item in row[18].split(_LABELS_SEP))
-    ) if row[18] else ()  # fmt: skip
-    return Ticket.model_construct(
-        id=row[0],
-        project_id=row[1],
-        number=row[3],
-        slug=f"{code}-{row[3]}",
-        type=TicketType(row[4]),
-        title=row[5],
-        description=row[6],
-        status=Status(row[7]),
-        priority=Priority.from_rank(row[8]),
-        assignee=row[9],
-        reporter=row[10],
-        labels=labels,
-        parent=f"{code}-{row[11]}" if row[11] is not None else None,
-        position=row[12],
-        version=row[13],
-        created_at=row[14],
-        updated_at=row[15],
-        closed_at=row[16],
-        closed_by=row[17],
-    )
-
-
-def load_ticket(conn: sqlite3.Connection, ticket_id: int) -> Ticket:
-    row = conn.execute(TICKET_SELECT + " WHERE t.id = ?", (ticket_id,)).fetchone()
-    if row is None:
-        raise NotFound("The ticket no longer exists.", hint="It may have just been deleted; list tickets again.")
-    return row_to_ticket(row)
-
-
-def find_ticket(conn: sqlite3.Connection, code: str, number: int) -> Ticket | None:
-    row = conn.execute(TICKET_SELECT + " WHERE p.code = ? AND t.number = ?", (code, number)).fetchone()
-    return row_to_ticket(row) if row else None
 
 
 def record_event(
@@ -129,13 +67,6 @@ def organization_of(conn: sqlite3.Connection, project_id: str) -> str:
     if row is None:
         raise NotFound("The project no longer exists.", hint="List projects again.")
     return str(row[0])
-
-
-def _end_of_column(conn: sqlite3.Connection, project_id: str, status: Status) -> int:
-    row = conn.execute(
-        "SELECT MAX(position) FROM tickets WHERE project_id = ? AND status = ?", (project_id, status.value)
-    ).fetchone()
-    return int(row[0] or 0) + POSITION_STEP
 
 
 def _set_labels(conn: sqlite3.Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> None:
@@ -193,7 +124,7 @@ def create_ticket(conn: sqlite3.Connection, new: NewTicket, actor: Actor) -> Tic
             new.assignee_id,
             new.reporter_id,
             new.parent_id,
-            _end_of_column(conn, new.project_id, new.status),
+            end_of_column(conn, new.project_id, new.status),
             now,
             now,
             closing.get("closed_at"),
@@ -288,7 +219,7 @@ def update_ticket(
         _check_parent(conn, current, int(columns["parent_id"]))
     if "status" in columns:
         status = Status(columns["status"])
-        columns["position"] = _end_of_column(conn, current.project_id, status)
+        columns["position"] = end_of_column(conn, current.project_id, status)
         columns.update(_status_columns(current, status, actor, utc_now()))
     labels_change = patch.labels is not None and sorted(name.casefold() for name in patch.labels) != sorted(
         label.name.casefold() for label in current.labels
@@ -345,54 +276,12 @@ def move_ticket(
             return current
         position = int(last or 0) + POSITION_STEP
     else:
-        position = _position_next_to(conn, current, status, anchor_id, before=placement.before_id is not None)
+        position = position_next_to(conn, current, status, anchor_id, before=placement.before_id is not None)
         if status == current.status and position == current.position:
             return current
     columns: dict[str, Any] = {"status": status.value, "position": position}
     columns.update(_status_columns(current, status, actor, utc_now()))
     return _commit_change(conn, current, columns, "ticket.moved", actor)
-
-
-def _position_next_to(conn: sqlite3.Connection, ticket: Ticket, status: Status, anchor_id: int, *, before: bool) -> int:
-    anchor = load_ticket(conn, anchor_id)
-    if anchor.id == ticket.id:
-        raise Invalid("before" if before else "after", "A ticket cannot be placed next to itself.")
-    if anchor.project_id != ticket.project_id or anchor.status != status:
-        raise Invalid(
-            "before" if before else "after",
-            f"{anchor.slug} is not in the {status.value} column of this project.",
-            hint=f"Pass a ticket that is in {status.value}, or omit before/after to place it last.",
-        )
-    for attempt in range(2):
-        anchor_position = int(conn.execute("SELECT position FROM tickets WHERE id = ?", (anchor.id,)).fetchone()[0])
-        op, order = ("<", "DESC") if before else (">", "ASC")
-        row = conn.execute(
-            f"""SELECT id, position FROM tickets WHERE project_id = ? AND status = ? AND position {op} ?
-                ORDER BY position {order} LIMIT 1""",
-            (ticket.project_id, status.value, anchor_position),
-        ).fetchone()
-        if row is not None and row[0] == ticket.id:
-            return ticket.position  # already there
-        if row is None:
-            neighbour = anchor_position - 2 * POSITION_STEP if before else anchor_position + 2 * POSITION_STEP
-        else:
-            neighbour = int(row[1])
-        if abs(neighbour - anchor_position) > 1:
-            return (neighbour + anchor_position) // 2
-        if attempt == 0:
-            _respace_column(conn, ticket.project_id, status)
-    raise AssertionError("respacing a column always leaves room")
-
-
-def _respace_column(conn: sqlite3.Connection, project_id: str, status: Status) -> None:
-    conn.execute(
-        """UPDATE tickets SET position = (
-               SELECT rn * ? FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY position, id) AS rn
-                                   FROM tickets WHERE project_id = ? AND status = ?) ranked
-               WHERE ranked.id = tickets.id)
-           WHERE project_id = ? AND status = ?""",
-        (POSITION_STEP, project_id, status.value, project_id, status.value),
-    )
 
 
 def ticket_deletion(conn: sqlite3.Connection, ticket_id: int) -> TicketDeletion:
@@ -520,25 +409,3 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
 def subtasks(conn: sqlite3.Connection, ticket_id: int) -> list[Ticket]:
     rows = conn.execute(TICKET_SELECT + " WHERE t.parent_id = ? ORDER BY t.number", (ticket_id,)).fetchall()
     return [row_to_ticket(row) for row in rows]
-
-
-def board(conn: sqlite3.Connection, project: Project, per_column: int) -> Board:
-    counts = dict(
-        conn.execute(
-            "SELECT status, COUNT(*) FROM tickets WHERE project_id = ? GROUP BY status", (project.id,)
-        ).fetchall()
-    )
-    columns: list[BoardColumn] = []
-    for status in Status:
-        rows = conn.execute(
-            TICKET_SELECT + " WHERE t.project_id = ? AND t.status = ? ORDER BY t.position, t.id LIMIT ?",
-            (project.id, status.value, per_column),
-        ).fetchall()
-        columns.append(
-            BoardColumn(
-                status=status,
-                total=int(counts.get(status.value, 0)),
-                tickets=tuple(row_to_ticket(row) for row in rows),
-            )
-        )
-    return Board(project=project, columns=tuple(columns))
