@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from tracker_mcp import __version__
 from tracker_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_USER, Settings, default_db_path
+from tracker_mcp.domain import Role
 from tracker_mcp.errors import TrackerError
 
 BANNER = """\
@@ -41,6 +42,40 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("stdio", help="serve MCP over stdio (the default)")
     commands.add_parser("migrate", help="create or upgrade the database schema, then exit")
     commands.add_parser("info", help="print the database path and schema version")
+
+    users = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    user_add = users.add_parser("add", help="add a user")
+    user_add.add_argument("username")
+    user_add.add_argument("--name", help="display name")
+
+    orgs = commands.add_parser("org", help="manage organizations").add_subparsers(dest="action", required=True)
+    org_add = orgs.add_parser("add", help="add an organization")
+    org_add.add_argument("name")
+    org_add.add_argument("--owner", required=True, help="username of its first owner")
+    orgs.add_parser("list", help="list organizations")
+
+    members = commands.add_parser("member", help="manage memberships").add_subparsers(dest="action", required=True)
+    member_set = members.add_parser("set", help="add a member or change a member's role")
+    member_set.add_argument("organization")
+    member_set.add_argument("username")
+    member_set.add_argument("role", choices=[r.value for r in Role])
+    member_remove = members.add_parser("remove", help="remove a member")
+    member_remove.add_argument("organization")
+    member_remove.add_argument("username")
+    member_list = members.add_parser("list", help="list an organization's members")
+    member_list.add_argument("organization")
+
+    tokens = commands.add_parser("token", help="manage API tokens").add_subparsers(dest="action", required=True)
+    token_create = tokens.add_parser("create", help="create a token; it is shown once")
+    token_create.add_argument("--kind", choices=["personal", "project", "organization"], default="personal")
+    token_create.add_argument("--user", required=True, help="the user it acts as (personal) or who creates it")
+    token_create.add_argument("--name", default="token", help="a label to recognise it by")
+    token_create.add_argument("--organization", help="for an organization key")
+    token_create.add_argument("--project", help="for a project token: project code")
+    token_create.add_argument("--scopes", default="", help="for an organization key, e.g. tickets:read,tickets:write")
+    tokens.add_parser("list", help="list tokens (never their secrets)")
+    token_revoke = tokens.add_parser("revoke", help="revoke a token; effective on its next request")
+    token_revoke.add_argument("id", type=int)
     return p
 
 
@@ -52,7 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve_stdio(settings)
         if args.command == "migrate":
             return migrate(settings)
-        return info(settings)
+        if args.command == "info":
+            return info(settings)
+        return administer(settings, args)
     except TrackerError as exc:
         print(f"tracker-mcp: {exc}", file=sys.stderr)
         return 2
@@ -66,6 +103,60 @@ def serve_stdio(settings: Settings) -> int:
     from tracker_mcp.server import build_server
 
     build_server(settings).run()
+    return 0
+
+
+def administer(settings: Settings, args: argparse.Namespace) -> int:
+    import anyio
+
+    from tracker_mcp import admin
+    from tracker_mcp.domain import TokenKind
+    from tracker_mcp.workspace import open_local_store
+
+    kinds = {"personal": TokenKind.PERSONAL, "project": TokenKind.PROJECT, "organization": TokenKind.ORGANIZATION}
+
+    async def run() -> None:
+        store, _ = await open_local_store(settings)
+        try:
+            match (args.command, args.action):
+                case ("user", "add"):
+                    added = await admin.add_user(store, args.username, args.name)
+                    print(f"user {added.username} (id {added.id})")
+                case ("org", "add"):
+                    org = await admin.add_organization(store, args.name, args.owner)
+                    print(f"organization {org.slug} {org.name!r} id={org.id}")
+                case ("org", "list"):
+                    for org in await store.all_organizations():
+                        print(f"{org.slug}\t{org.name}\t{org.id}")
+                case ("member", "set"):
+                    await admin.set_member(store, args.organization, args.username, Role(args.role))
+                    print(f"{args.username} is {args.role} of {args.organization}")
+                case ("member", "remove"):
+                    await admin.remove_member(store, args.organization, args.username)
+                    print(f"{args.username} removed from {args.organization}")
+                case ("member", "list"):
+                    org = await admin.organization(store, args.organization)
+                    for member in await store.members(org.id):
+                        print(f"{member.user.username}\t{member.role.value}")
+                case ("token", "create"):
+                    issued = await admin.create_token(
+                        store, kind=kinds[args.kind], username=args.user, name=args.name,
+                        organization_ref=args.organization, project_ref=args.project, scopes=args.scopes,
+                    )  # fmt: skip
+                    print(issued.secret)
+                    print(f"token {issued.token.id} created; copy it now, it is not shown again", file=sys.stderr)
+                case ("token", "list"):
+                    for line in admin.describe_tokens(await store.list_tokens()):
+                        print(line)
+                case ("token", "revoke"):
+                    revoked = await store.revoke_token(args.id, admin.CLI)
+                    print(f"token {revoked.id} ({revoked.prefix}…) revoked")
+                case _:
+                    raise AssertionError(args)
+        finally:
+            await store.close()
+
+    anyio.run(run)
     return 0
 
 

@@ -14,6 +14,7 @@ from tracker_mcp.domain import (
     Project,
     ProjectDeletion,
     Role,
+    Scope,
     Status,
     Ticket,
     TicketDeletion,
@@ -31,16 +32,33 @@ BOARD_PER_COLUMN_MAX = 100
 
 
 class Action(Enum):
-    """What a caller wants to do; `MINIMUM_ROLE` says which role may. Each role may do what those below may."""
+    """What a caller wants to do. `MINIMUM_ROLE` says which role may, `SCOPES` which token scopes do."""
 
-    READ = "read"
-    REPORT = "file tickets or comment"
+    BROWSE = "see projects"
+    READ = "read tickets"
+    FILE = "file tickets"
+    COMMENT = "comment"
     EDIT = "change tickets"
     MANAGE = "manage projects"
 
 
-MINIMUM_ROLE = {Action.READ: Role.REPORTER, Action.REPORT: Role.REPORTER, Action.EDIT: Role.MEMBER,
-                Action.MANAGE: Role.ADMIN}  # fmt: skip
+MINIMUM_ROLE = {
+    Action.BROWSE: Role.REPORTER,
+    Action.READ: Role.REPORTER,
+    Action.FILE: Role.REPORTER,
+    Action.COMMENT: Role.REPORTER,
+    Action.EDIT: Role.MEMBER,
+    Action.MANAGE: Role.ADMIN,
+}
+# Any one of these scopes allows the action (scopes are expanded first: write implies read).
+SCOPES = {
+    Action.BROWSE: {Scope.PROJECTS_READ, Scope.TICKETS_READ},
+    Action.READ: {Scope.TICKETS_READ},
+    Action.FILE: {Scope.TICKETS_WRITE},
+    Action.COMMENT: {Scope.TICKETS_WRITE},
+    Action.EDIT: {Scope.TICKETS_WRITE},
+    Action.MANAGE: {Scope.PROJECTS_WRITE},
+}
 
 
 class LocalTracker:
@@ -54,6 +72,9 @@ class LocalTracker:
     # Resolution and authorization
 
     async def _roles(self) -> dict[str, Role]:
+        if self._principal.organization_id is not None:
+            # Organization and project tokens act for their organization, within their limits.
+            return {self._principal.organization_id: Role.ADMIN}
         roles = await self._store.memberships(self._principal.user_id)
         if not roles:
             raise PermissionDenied(
@@ -62,7 +83,22 @@ class LocalTracker:
             )
         return roles
 
-    def _authorize(self, roles: dict[str, Role], organization_id: str, action: Action) -> None:
+    def _authorize(
+        self, roles: dict[str, Role], organization_id: str, action: Action, project_id: str | None = None
+    ) -> None:
+        """The one place that decides; raises PermissionDenied naming what is missing."""
+        principal = self._principal
+        if principal.project_id is not None and (action is not Action.FILE or project_id != principal.project_id):
+            raise PermissionDenied(
+                f"A project token may only file tickets in its own project, not {action.value} here.",
+                hint="Use a personal token (pk_) or an organization key (amk_) for this.",
+            )
+        if principal.scopes is not None and not Scope.expand(principal.scopes) & SCOPES[action]:
+            needed = " or ".join(sorted(SCOPES[action]))
+            raise PermissionDenied(
+                f"This key lacks the scope to {action.value} (needs {needed}).",
+                hint="Create a key with that scope: tracker-mcp token create --kind organization --scopes ...",
+            )
         role = roles.get(organization_id)
         if role is None or not role.may_act_as(MINIMUM_ROLE[action]):
             raise PermissionDenied(
@@ -88,6 +124,8 @@ class LocalTracker:
     async def _project(self, roles: dict[str, Role], project: str | None, organization: str | None) -> Project:
         organizations = await self._organizations(roles, organization)
         projects = await self._store.list_projects([o.id for o in organizations], counts=False)
+        if project is None and self._principal.project_id is not None:
+            project = self._principal.project_id
         if project is None:
             if len(projects) == 1:
                 return projects[0]
@@ -121,7 +159,7 @@ class LocalTracker:
             projects = await self._store.list_projects(list(roles), counts=False)
             project = next((p for p in projects if p.id == ticket.project_id), None)
             if project is not None:
-                self._authorize(roles, project.organization_id, action)
+                self._authorize(roles, project.organization_id, action, project.id)
                 return ticket
         raise NotFound(
             f"Ticket {code}-{number} not found.",
@@ -156,6 +194,8 @@ class LocalTracker:
     async def workspace(self) -> Workspace:
         roles = await self._roles()
         organizations = await self._store.list_organizations(list(roles))
+        for org in organizations:
+            self._authorize(roles, org.id, Action.BROWSE)
         projects = await self._store.list_projects([o.id for o in organizations])
         user = await self._store.find_user(self._principal.username)
         if user is None:
@@ -176,7 +216,10 @@ class LocalTracker:
         return await self._store.list_organizations(list(await self._roles()))
 
     async def list_projects(self, organization: str | None = None) -> list[Project]:
-        organizations = await self._organizations(await self._roles(), organization)
+        roles = await self._roles()
+        organizations = await self._organizations(roles, organization)
+        for org in organizations:
+            self._authorize(roles, org.id, Action.BROWSE)
         return await self._store.list_projects([o.id for o in organizations])
 
     async def create_project(
@@ -212,7 +255,7 @@ class LocalTracker:
     ) -> Project:
         roles = await self._roles()
         target = await self._project(roles, project, organization)
-        self._authorize(roles, target.organization_id, Action.MANAGE)
+        self._authorize(roles, target.organization_id, Action.MANAGE, target.id)
         if name is not None:
             name = rules.validate_project_name(name.strip())
         if description is not None:
@@ -222,13 +265,13 @@ class LocalTracker:
     async def project_deletion(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
         roles = await self._roles()
         target = await self._project(roles, project, organization)
-        self._authorize(roles, target.organization_id, Action.MANAGE)
+        self._authorize(roles, target.organization_id, Action.MANAGE, target.id)
         return await self._store.project_deletion(target.id)
 
     async def delete_project(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
         roles = await self._roles()
         target = await self._project(roles, project, organization)
-        self._authorize(roles, target.organization_id, Action.MANAGE)
+        self._authorize(roles, target.organization_id, Action.MANAGE, target.id)
         return await self._store.delete_project(target.id, self._actor)
 
     # Tickets
@@ -242,6 +285,8 @@ class LocalTracker:
         else:
             organizations = await self._organizations(roles, query.organization)
             projects = await self._store.list_projects([o.id for o in organizations], counts=False)
+        for project in projects:
+            self._authorize(roles, project.organization_id, Action.READ, project.id)
         store_query = TicketQuery(
             project_ids=[p.id for p in projects],
             statuses=tuple(query.statuses),
@@ -276,7 +321,7 @@ class LocalTracker:
     async def create_ticket(self, draft: TicketDraft) -> Ticket:
         roles = await self._roles()
         project = await self._project(roles, draft.project, draft.organization)
-        self._authorize(roles, project.organization_id, Action.REPORT)
+        self._authorize(roles, project.organization_id, Action.FILE, project.id)
         title = rules.normalize_title(draft.title)
         rules.validate_text("description", draft.description, rules.DESCRIPTION_MAX)
         assignee_id = None
@@ -371,11 +416,12 @@ class LocalTracker:
             raise Invalid("per_column", f"per_column must be 1-{BOARD_PER_COLUMN_MAX}.")
         roles = await self._roles()
         target = await self._project(roles, project, organization)
+        self._authorize(roles, target.organization_id, Action.READ, target.id)
         return await self._store.board(target, per_column)
 
     async def add_comment(self, slug: str, body: str) -> Comment:
         roles = await self._roles()
-        ticket = await self._ticket(roles, slug, Action.REPORT)
+        ticket = await self._ticket(roles, slug, Action.COMMENT)
         if not body.strip():
             raise Invalid("body", "The comment is empty.", hint="Write what you want to say.")
         rules.refuse_control_characters("body", body)

@@ -18,6 +18,7 @@ from tracker_mcp.domain import (
     Priority,
     Project,
     ProjectDeletion,
+    Scope,
     Status,
     Ticket,
     TicketDeletion,
@@ -34,12 +35,20 @@ ME = "me"
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a user, maybe through a token, maybe through a named MCP client."""
+    """Who is calling: a user, maybe through a token, maybe through a named MCP client.
+
+    A token may narrow what its user could do: `organization_id` confines it to one organization
+    (organization and project tokens), `scopes` to what they name (organization keys), and
+    `project_id` to filing tickets in one project (project tokens). None means no such limit.
+    """
 
     user_id: int
     username: str
     token_id: int | None = None
     client: str | None = None
+    organization_id: str | None = None
+    scopes: frozenset[Scope] | None = None
+    project_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

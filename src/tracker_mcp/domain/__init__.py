@@ -1,6 +1,6 @@
 """The canonical model: records, vocabularies and pure rules. Imports no transport, store or HTTP client."""
 
-from tracker_mcp.domain.enums import CLOSED_STATUSES, Priority, Role, Status, TicketSort, TicketType
+from tracker_mcp.domain.enums import CLOSED_STATUSES, Priority, Role, Scope, Status, TicketSort, TicketType, TokenKind
 from tracker_mcp.domain.models import (
     Board,
     BoardColumn,
@@ -15,6 +15,7 @@ from tracker_mcp.domain.models import (
     TicketDeletion,
     TicketDetail,
     TicketPage,
+    Token,
     User,
     Workspace,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "Project",
     "ProjectDeletion",
     "Role",
+    "Scope",
     "Status",
     "Ticket",
     "TicketDeletion",
@@ -39,6 +41,8 @@ __all__ = [
     "TicketPage",
     "TicketSort",
     "TicketType",
+    "Token",
+    "TokenKind",
     "User",
     "Workspace",
 ]

@@ -61,6 +61,29 @@ class Role(StrEnum):
         return order.index(self) <= order.index(other)
 
 
+class Scope(StrEnum):
+    """What an organization key (amk_) may do; write implies read (seed 001)."""
+
+    TICKETS_READ = "tickets:read"
+    TICKETS_WRITE = "tickets:write"
+    PROJECTS_READ = "projects:read"
+    PROJECTS_WRITE = "projects:write"
+
+    @staticmethod
+    def expand(scopes: frozenset[Scope]) -> frozenset[Scope]:
+        """The scopes with the reads their writes imply."""
+        implied = {Scope.TICKETS_WRITE: Scope.TICKETS_READ, Scope.PROJECTS_WRITE: Scope.PROJECTS_READ}
+        return scopes | {implied[s] for s in scopes if s in implied}
+
+
+class TokenKind(StrEnum):
+    """The three kinds of token; the value is the token's visible prefix."""
+
+    PERSONAL = "pk"  # acts as its user
+    PROJECT = "proj"  # may only file tickets in one project (seed 000)
+    ORGANIZATION = "amk"  # an organization key limited by scopes (seed 001)
+
+
 class TicketSort(StrEnum):
     """Orders `list_tickets` offers; each is backed by an index."""
 

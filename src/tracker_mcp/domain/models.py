@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from tracker_mcp.domain.enums import Priority, Role, Status, TicketType
+from tracker_mcp.domain.enums import Priority, Role, Scope, Status, TicketType, TokenKind
 
 
 class Record(BaseModel):
@@ -38,6 +38,22 @@ class Project(Record):
     # None when the store was asked for the project without counting its tickets.
     tickets_count: int | None = None
     open_tickets_count: int | None = None
+
+
+class Token(Record):
+    """A token as listed: never its secret, only the prefix it starts with."""
+
+    id: int
+    kind: TokenKind
+    name: str
+    prefix: str
+    user: str | None
+    organization_id: str | None
+    project_id: str | None
+    scopes: frozenset[Scope]
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
 
 
 class Label(Record):

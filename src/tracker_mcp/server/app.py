@@ -20,15 +20,13 @@ from tracker_mcp.errors import TrackerError
 from tracker_mcp.local import LocalTracker
 from tracker_mcp.store import Store
 from tracker_mcp.tracker import Principal, Tracker
+from tracker_mcp.workspace import open_local_store
 
 SERVER_NAME = "tracker-mcp"
 INSTRUCTIONS = (
     "A ticket tracker: organizations > projects > tickets on a Kanban board. Call get_workspace_context "
     "first for project codes, members and valid values. Tickets are addressed by slug like WEB-42."
 )
-DEFAULT_ORGANIZATION = "Local"
-DEFAULT_PROJECT = "Inbox"
-DEFAULT_PROJECT_CODE = "INBOX"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +143,8 @@ def build_server(settings: Settings) -> TrackerServer:
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
-        from tracker_mcp.store.sqlite import SqliteStore
-
-        store = await SqliteStore.open(settings.db, synchronous=settings.synchronous)
+        store, user = await open_local_store(settings)
         try:
-            user = await store.ensure_user(settings.username, settings.username)
-            await store.ensure_local_workspace(user, DEFAULT_ORGANIZATION, DEFAULT_PROJECT, DEFAULT_PROJECT_CODE)
             yield AppState(store=store, principal=Principal(user_id=user.id, username=user.username))
         finally:
             await store.close()

@@ -1,5 +1,25 @@
 """Stores behind LocalTracker. Import a concrete store from its own module: each loads its driver."""
 
-from tracker_mcp.store.base import PATCHABLE, Actor, NewProject, NewTicket, Placement, Store, TicketPatch, TicketQuery
+from tracker_mcp.store.base import (
+    PATCHABLE,
+    Actor,
+    NewProject,
+    NewTicket,
+    NewToken,
+    Placement,
+    Store,
+    TicketPatch,
+    TicketQuery,
+)
 
-__all__ = ["PATCHABLE", "Actor", "NewProject", "NewTicket", "Placement", "Store", "TicketPatch", "TicketQuery"]
+__all__ = [
+    "PATCHABLE",
+    "Actor",
+    "NewProject",
+    "NewTicket",
+    "NewToken",
+    "Placement",
+    "Store",
+    "TicketPatch",
+    "TicketQuery",
+]

@@ -20,6 +20,7 @@ from tracker_mcp.domain import (
     Project,
     ProjectDeletion,
     Role,
+    Scope,
     Status,
     Ticket,
     TicketDeletion,
@@ -27,6 +28,8 @@ from tracker_mcp.domain import (
     TicketPage,
     TicketSort,
     TicketType,
+    Token,
+    TokenKind,
     User,
 )
 
@@ -46,6 +49,20 @@ class NewProject:
     name: str
     code: str
     description: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """A token to store: its hash, never the token itself."""
+
+    kind: TokenKind
+    name: str
+    hash: str
+    prefix: str
+    user_id: int
+    organization_id: str | None = None
+    project_id: str | None = None
+    scopes: frozenset[Scope] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +128,17 @@ class Store(Protocol):
     async def members(self, organization_id: str) -> list[Member]: ...
     async def ensure_local_workspace(self, owner: User, organization: str, project: str, code: str) -> None: ...
 
-    # Organizations and projects
+    # Organizations, members and tokens
+    async def all_organizations(self) -> list[Organization]: ...
+    async def create_organization(self, name: str, owner: User, actor: Actor) -> Organization: ...
+    async def set_member(self, organization_id: str, user: User, role: Role, actor: Actor) -> Member: ...
+    async def remove_member(self, organization_id: str, user: User, actor: Actor) -> None: ...
+    async def create_token(self, token: NewToken, actor: Actor) -> Token: ...
+    async def list_tokens(self) -> list[Token]: ...
+    async def revoke_token(self, token_id: int, actor: Actor) -> Token: ...
+    async def authenticate(self, digest: str) -> tuple[Token, User] | None: ...
+
+    # Projects
     async def list_organizations(self, ids: Sequence[str]) -> list[Organization]: ...
     async def project_codes(self) -> set[str]: ...
     async def list_projects(self, organization_ids: Sequence[str], *, counts: bool = True) -> list[Project]: ...

@@ -121,7 +121,30 @@ INITIAL = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL,)
+TOKENS = Migration(
+    2,
+    "tokens",
+    (
+        # Only a SHA-256 of each token is kept: tokens are 256-bit random strings, so a fast hash is
+        # enough (no password stretching needed) and lookups stay one indexed read.
+        """CREATE TABLE tokens (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('pk', 'proj', 'amk')),
+            name TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            prefix TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            organization_id TEXT REFERENCES organizations(id) ON DELETE CASCADE,
+            project_id TEXT REFERENCES projects(id) ON DELETE CASCADE,
+            scopes TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS)
 LATEST = MIGRATIONS[-1].version
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +24,19 @@ from tracker_mcp.domain import (
     TicketDeletion,
     TicketDetail,
     TicketPage,
+    Token,
     User,
 )
-from tracker_mcp.domain.rules import plural, slugify
+from tracker_mcp.domain.rules import format_timestamp, plural, slugify
 from tracker_mcp.errors import Conflict, NotFound
-from tracker_mcp.store.base import Actor, NewProject, NewTicket, Placement, TicketPatch, TicketQuery
-from tracker_mcp.store.sqlite import board, rows, tickets
+from tracker_mcp.store.base import Actor, NewProject, NewTicket, NewToken, Placement, TicketPatch, TicketQuery
+from tracker_mcp.store.sqlite import board, identity, rows, tickets
 from tracker_mcp.store.sqlite.db import Database, Synchronous, utc_now
 from tracker_mcp.store.sqlite.migrations import migrate, refuse_newer
 from tracker_mcp.store.sqlite.tickets import record_event
+
+# A token's last use is written at most this often, so authenticating stays a read.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 _PROJECT_SELECT = """
 SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at,
@@ -186,7 +191,43 @@ class SqliteStore:
 
         await self._db.write(run)
 
-    # Organizations and projects
+    # Organizations, members and tokens
+
+    async def all_organizations(self) -> list[Organization]:
+        def run(conn: sqlite3.Connection) -> list[Organization]:
+            rows = conn.execute("SELECT id, name, slug FROM organizations ORDER BY name").fetchall()
+            return [Organization(id=r[0], name=r[1], slug=r[2]) for r in rows]
+
+        return await self._db.read(run)
+
+    async def create_organization(self, name: str, owner: User, actor: Actor) -> Organization:
+        return await self._db.write(lambda conn: identity.create_organization(conn, name, owner, actor))
+
+    async def set_member(self, organization_id: str, user: User, role: Role, actor: Actor) -> Member:
+        return await self._db.write(lambda conn: identity.set_member(conn, organization_id, user, role, actor))
+
+    async def remove_member(self, organization_id: str, user: User, actor: Actor) -> None:
+        await self._db.write(lambda conn: identity.remove_member(conn, organization_id, user, actor))
+
+    async def create_token(self, token: NewToken, actor: Actor) -> Token:
+        return await self._db.write(lambda conn: identity.create_token(conn, token, actor))
+
+    async def list_tokens(self) -> list[Token]:
+        return await self._db.read(identity.list_tokens)
+
+    async def revoke_token(self, token_id: int, actor: Actor) -> Token:
+        return await self._db.write(lambda conn: identity.revoke_token(conn, token_id, actor))
+
+    async def authenticate(self, digest: str) -> tuple[Token, User] | None:
+        found = await self._db.read(lambda conn: identity.token_by_hash(conn, digest))
+        if found is not None and found[0].revoked_at is None:
+            now = datetime.now(UTC)
+            stale = format_timestamp(now - TOKEN_TOUCH_INTERVAL)
+            if found[0].last_used_at is None or found[0].last_used_at < stale:
+                await self._db.write(lambda conn: identity.touch_token(conn, found[0].id, format_timestamp(now), stale))
+        return found
+
+    # Projects
 
     async def list_organizations(self, ids: Sequence[str]) -> list[Organization]:
         def run(conn: sqlite3.Connection) -> list[Organization]:
