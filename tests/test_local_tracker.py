@@ -98,3 +98,19 @@ async def test_another_local_user_on_the_same_file_joins_the_first_organization(
     tracker = LocalTracker(store, Principal(user_id=bob.id, username="bob"))
     assert [o.slug for o in await tracker.list_organizations()] == ["local"]
     assert (await tracker.create_ticket(TicketDraft(title="Bob's"))).slug == "INBOX-1"
+
+
+async def test_tickets_can_be_filtered_by_reporter_and_paged_by_offset(store: SqliteStore, db_path: Path) -> None:
+    add_member(db_path, "rita", "reporter")
+    alice = await tracker_for(store, "alice")
+    rita = await tracker_for(store, "rita")
+    for i in range(3):
+        await alice.create_ticket(TicketDraft(title=f"alice {i}"))
+    await rita.create_ticket(TicketDraft(title="rita's"))
+    by_rita = await alice.list_tickets(TicketFilter(reporter="rita"))
+    assert [t.title for t in by_rita.tickets] == ["rita's"]
+    mine = await alice.list_tickets(TicketFilter(reporter="me", limit=2, offset=1, descending=False))
+    assert mine.total == 3
+    assert [t.title for t in mine.tickets] == ["alice 1", "alice 2"]
+    with pytest.raises(Invalid, match="not both"):
+        await alice.list_tickets(TicketFilter(offset=1, cursor="abc"))

@@ -306,6 +306,15 @@ class LocalTracker:
             else:
                 user_id = await self._user_id([p.organization_id for p in projects], query.assignee)
                 store_query = replace(store_query, assignee_id=user_id)
+        if query.reporter is not None:
+            reporter_id = await self._user_id([p.organization_id for p in projects], query.reporter)
+            store_query = replace(store_query, reporter_id=reporter_id)
+        if query.offset < 0:
+            raise Invalid("offset", "offset must be 0 or more.")
+        if query.offset:
+            if query.cursor:
+                raise Invalid("offset", "Pass cursor or offset, not both.")
+            store_query = replace(store_query, offset=query.offset)
         if query.parent is not None:
             parent = await self._ticket(roles, query.parent, Action.READ)
             store_query = replace(store_query, parent_id=parent.id)

@@ -87,6 +87,7 @@ class TicketFilter:
     types: Sequence[TicketType] = ()
     priorities: Sequence[Priority] = ()
     assignee: str | None = None
+    reporter: str | None = None
     labels: Sequence[str] = ()
     parent: str | None = None
     text: str | None = None
@@ -95,6 +96,8 @@ class TicketFilter:
     descending: bool = True
     limit: int = 50
     cursor: str | None = None
+    # For APIs paged by offset (limit/offset, page/per_page); agents get the cursor instead.
+    offset: int = 0
 
 
 class Tracker(Protocol):

@@ -100,6 +100,7 @@ class TicketQuery:
     priorities: Sequence[Priority] = ()
     assignee_id: int | None = None
     unassigned: bool = False
+    reporter_id: int | None = None
     labels: Sequence[str] = ()
     parent_id: int | None = None
     text: str | None = None
@@ -108,6 +109,7 @@ class TicketQuery:
     descending: bool = True
     limit: int = 50
     cursor: str | None = None
+    offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -324,7 +324,7 @@ def _fingerprint(query: TicketQuery) -> str:
     # Project ids are left out: a project created while someone pages through all projects
     # must not invalidate their cursor.
     parts = (
-        query.statuses, query.types, query.priorities, query.assignee_id,
+        query.statuses, query.types, query.priorities, query.assignee_id, query.reporter_id,
         query.unassigned, query.labels, query.parent_id, query.text, query.updated_since,
         query.sort, query.descending,
     )  # fmt: skip
@@ -356,6 +356,9 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
     elif query.assignee_id is not None:
         where.append("t.assignee_id = ?")
         params.append(query.assignee_id)
+    if query.reporter_id is not None:
+        where.append("t.reporter_id = ?")
+        params.append(query.reporter_id)
     for label in query.labels:
         where.append(
             """EXISTS (SELECT 1 FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id
@@ -390,8 +393,8 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
         page_where += f" AND ({column} {op} ? OR ({column} = ? AND t.id {op} ?))"
         page_params.extend([position["v"], position["v"], position["i"]])
     rows = conn.execute(
-        f"{TICKET_SELECT} WHERE {page_where} ORDER BY {column} {direction}, t.id {direction} LIMIT ?",
-        (*page_params, query.limit + 1),
+        f"{TICKET_SELECT} WHERE {page_where} ORDER BY {column} {direction}, t.id {direction} LIMIT ? OFFSET ?",
+        (*page_params, query.limit + 1, query.offset),
     ).fetchall()
     tickets = [row_to_ticket(row) for row in rows[: query.limit]]
     next_cursor = None
