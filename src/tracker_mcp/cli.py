@@ -10,6 +10,15 @@ from tracker_mcp import __version__
 from tracker_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_USER, Settings, default_db_path
 from tracker_mcp.domain import Role
 from tracker_mcp.errors import TrackerError
+from tracker_mcp.http.settings import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ENV_ALLOWED_HOSTS,
+    ENV_HOST,
+    ENV_PORT,
+    ENV_PUBLIC_URL,
+    ServeSettings,
+)
 
 BANNER = """\
 tracker-mcp {version}: a ticket tracker for AI agents, speaking MCP (JSON-RPC) on stdin/stdout.
@@ -40,6 +49,32 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], help="stderr log level")
     commands = p.add_subparsers(dest="command")
     commands.add_parser("stdio", help="serve MCP over stdio (the default)")
+    serve = commands.add_parser(
+        "serve",
+        help="serve MCP over HTTP (/mcp, legacy SSE at /sse) and the REST API; every request needs a token",
+        description="Serve MCP over streamable HTTP at /mcp (legacy SSE at /sse) and the REST API at /api/v1. "
+        "Every request needs a token: tracker-mcp token create --user NAME. Needs the serve extra: "
+        'pip install "tracker-mcp[serve]".',
+    )
+    serve.add_argument("--host", help=f"address to listen on (default {DEFAULT_HOST}; env {ENV_HOST})")
+    serve.add_argument("--port", type=int, help=f"port (default {DEFAULT_PORT}, 0 picks a free one; env {ENV_PORT})")
+    serve.add_argument(
+        "--public-url",
+        help=f"the URL clients use, e.g. https://tracker.example.com behind a proxy; its host is accepted "
+        f"and it names the server in auth metadata (env {ENV_PUBLIC_URL})",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help=f"another host name clients may use, e.g. a LAN name (repeatable; env {ENV_ALLOWED_HOSTS}, "
+        "comma-separated)",
+    )
+    serve.add_argument(
+        "--allow-query-token",
+        action="store_true",
+        help="also accept ?private_token= on REST routes (off by default: URLs end up in logs)",
+    )
     commands.add_parser("migrate", help="create or upgrade the database schema, then exit")
     commands.add_parser("info", help="print the database path and schema version")
 
@@ -85,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env(db=args.db, synchronous=args.sqlite_synchronous, log_level=args.log_level)
         if args.command in (None, "stdio"):
             return serve_stdio(settings)
+        if args.command == "serve":
+            return serve_http(settings, args)
         if args.command == "migrate":
             return migrate(settings)
         if args.command == "info":
@@ -103,6 +140,26 @@ def serve_stdio(settings: Settings) -> int:
     from tracker_mcp.server import build_server
 
     build_server(settings).run()
+    return 0
+
+
+def serve_http(settings: Settings, args: argparse.Namespace) -> int:
+    serve_settings = ServeSettings.from_env(
+        settings,
+        host=args.host,
+        port=args.port,
+        public_url=args.public_url,
+        allowed_hosts=args.allow_host,
+        allow_query_token=args.allow_query_token,
+    )
+    try:
+        from tracker_mcp.http.app import serve
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("fastapi", "uvicorn", "starlette"):
+            raise
+        print(f'tracker-mcp serve needs {exc.name}: pip install "tracker-mcp[serve]"', file=sys.stderr)
+        return 2
+    serve(serve_settings)
     return 0
 
 

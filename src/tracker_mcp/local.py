@@ -213,7 +213,11 @@ class LocalTracker:
         return Workspace(user=user, organizations=tuple(entries))
 
     async def list_organizations(self) -> list[Organization]:
-        return await self._store.list_organizations(list(await self._roles()))
+        roles = await self._roles()
+        organizations = await self._store.list_organizations(list(roles))
+        for org in organizations:
+            self._authorize(roles, org.id, Action.BROWSE)
+        return organizations
 
     async def list_projects(self, organization: str | None = None) -> list[Project]:
         roles = await self._roles()

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from mcp.server import MCPServer
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, InputRequiredResult, TextContent, Tool
+from mcp.types import CallToolResult, InputRequiredResult, ListToolsResult, PaginatedRequestParams, TextContent, Tool
 from pydantic import ValidationError
 
 from tracker_mcp import __version__
 from tracker_mcp.config import Settings
-from tracker_mcp.domain import rules
-from tracker_mcp.errors import TrackerError
-from tracker_mcp.local import LocalTracker
+from tracker_mcp.domain import Role, Scope, rules
+from tracker_mcp.errors import PermissionDenied, TrackerError
+from tracker_mcp.local import MINIMUM_ROLE, SCOPES, Action, LocalTracker
 from tracker_mcp.store import Store
 from tracker_mcp.tracker import Principal, Tracker
 from tracker_mcp.workspace import open_local_store
@@ -31,16 +34,55 @@ INSTRUCTIONS = (
 
 @dataclass(frozen=True, slots=True)
 class AppState:
-    """What every tool call needs: the store and who the caller is."""
+    """What every tool call needs: the store, and on stdio the local user every call acts as.
+
+    Over HTTP `local_principal` is None: each request brings a token, and `principal_of_request`
+    (installed by the HTTP front end) turns it into the caller.
+    """
 
     store: Store
-    principal: Principal
+    local_principal: Principal | None = None
+    principal_of_request: Callable[[], Principal | None] | None = None
+
+    def principal(self) -> Principal:
+        found = self.principal_of_request() if self.principal_of_request is not None else None
+        if found is None:
+            found = self.local_principal
+        if found is None:
+            raise PermissionDenied("This call carries no valid token.", hint="Send Authorization: Bearer <token>.")
+        return found
 
     def tracker(self, client: str | None = None) -> Tracker:
-        principal = self.principal
+        principal = self.principal()
         if client:
-            principal = Principal(principal.user_id, principal.username, principal.token_id, client[:100])
+            principal = replace(principal, client=client[:100])
         return LocalTracker(self.store, principal)
+
+    async def permitted_actions(self) -> frozenset[Action] | None:
+        """What the caller may do somewhere, or None for the local user on stdio (who sees every tool)."""
+        principal = self.principal()
+        if principal.token_id is None:
+            return None
+        return await permitted_actions(self.store, principal)
+
+
+async def permitted_actions(store: Store, principal: Principal) -> frozenset[Action]:
+    """The actions a token may take in at least one organization.
+
+    LocalTracker's rules without a target: a project token only files tickets, an organization key
+    needs a scope SCOPES names for the action, and some role must reach MINIMUM_ROLE. Tokens tied to
+    an organization act there as admin, as LocalTracker treats them. LocalTracker still decides each
+    call; this only decides which tools a caller is shown.
+    """
+    candidates = {Action.FILE} if principal.project_id is not None else set(Action)
+    if principal.scopes is not None:
+        granted = Scope.expand(principal.scopes)
+        candidates = {action for action in candidates if granted & SCOPES[action]}
+    if principal.organization_id is not None:
+        roles: list[Role] = [Role.ADMIN]
+    else:
+        roles = list((await store.memberships(principal.user_id)).values())
+    return frozenset(a for a in candidates if any(role.may_act_as(MINIMUM_ROLE[a]) for role in roles))
 
 
 def tracker_for(ctx: Context[AppState]) -> Tracker:
@@ -99,8 +141,11 @@ def unknown_arguments_message(tool: str, unknown: list[str], allowed: frozenset[
 
 
 class TrackerServer(MCPServer[AppState]):
-    """MCPServer that refuses unknown argument names and turns TrackerErrors into tool errors."""
+    """MCPServer that refuses unknown argument names, turns TrackerErrors into tool errors, and lists
+    to each token only the tools it may use."""
 
+    # The Action each tool needs (see tools.TOOL_ACTIONS); a tool missing here is never shown to a token.
+    tool_actions: Mapping[str, Action] = {}
     _argument_names: Mapping[str, frozenset[str]] | None = None
     _tools: list[Tool] | None = None
 
@@ -116,6 +161,19 @@ class TrackerServer(MCPServer[AppState]):
                 for tool in await super().list_tools()
             ]
         return self._tools
+
+    async def _handle_list_tools(
+        self, ctx: ServerRequestContext[AppState], params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
+        # The SDK's list_tools() takes no request context, so the per-caller filter hooks in one level up.
+        tools = await self.list_tools()
+        try:
+            permitted = await ctx.lifespan_context.permitted_actions()
+        except PermissionDenied:
+            permitted = frozenset[Action]()
+        if permitted is not None:
+            tools = [tool for tool in tools if self.tool_actions.get(tool.name) in permitted]
+        return ListToolsResult(tools=tools)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
@@ -145,15 +203,22 @@ def build_server(settings: Settings) -> TrackerServer:
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
         store, user = await open_local_store(settings)
         try:
-            yield AppState(store=store, principal=Principal(user_id=user.id, username=user.username))
+            yield AppState(store=store, local_principal=Principal(user_id=user.id, username=user.username))
         finally:
             await store.close()
 
     return create_server(lifespan, log_level=settings.log_level)
 
 
-def create_server(lifespan: Callable[[MCPServer[AppState]], Any], *, log_level: Any = "WARNING") -> TrackerServer:
-    from tracker_mcp.server.tools import register_tools
+def create_server(
+    lifespan: Callable[[MCPServer[AppState]], Any],
+    *,
+    log_level: Any = "WARNING",
+    auth: AuthSettings | None = None,
+    token_verifier: TokenVerifier | None = None,
+) -> TrackerServer:
+    """The server with its 14 tools; `auth` and `token_verifier` make its HTTP transports require a token."""
+    from tracker_mcp.server.tools import TOOL_ACTIONS, register_tools
 
     server = TrackerServer(
         SERVER_NAME,
@@ -162,6 +227,9 @@ def create_server(lifespan: Callable[[MCPServer[AppState]], Any], *, log_level: 
         version=__version__,
         lifespan=lifespan,
         log_level=log_level,
+        auth=auth,
+        token_verifier=token_verifier,
     )
     register_tools(server)
+    server.tool_actions = TOOL_ACTIONS
     return server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from mcp.server import MCPServer
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from tracker_mcp.domain import Priority, Status, Ticket, TicketSort, TicketType
 from tracker_mcp.domain.rules import plural
+from tracker_mcp.local import Action
 from tracker_mcp.server import arguments as a
 from tracker_mcp.server import render
 from tracker_mcp.server.app import AppState, tracker_for
@@ -25,6 +27,24 @@ EDIT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_
 DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
 
 Ctx = Context[AppState]
+
+# What each tool needs: LocalTracker refuses a call without it, and a token is not shown the tool.
+TOOL_ACTIONS: Mapping[str, Action] = {
+    "get_workspace_context": Action.BROWSE,
+    "list_organizations": Action.BROWSE,
+    "list_projects": Action.BROWSE,
+    "create_project": Action.MANAGE,
+    "update_project": Action.MANAGE,
+    "delete_project": Action.MANAGE,
+    "list_tickets": Action.READ,
+    "get_ticket": Action.READ,
+    "get_board": Action.READ,
+    "create_ticket": Action.FILE,
+    "add_comment": Action.COMMENT,
+    "update_ticket": Action.EDIT,
+    "move_ticket": Action.EDIT,
+    "delete_ticket": Action.EDIT,
+}
 
 
 class DeletionConfirmation(BaseModel):

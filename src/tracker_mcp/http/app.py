@@ -1,0 +1,116 @@
+"""`tracker-mcp serve`: one ASGI app for MCP over HTTP and SSE, the REST dialects and OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+import anyio
+import uvicorn
+from fastapi import FastAPI
+
+from tracker_mcp import __version__
+from tracker_mcp.errors import Invalid
+from tracker_mcp.http.errors import install_error_handlers
+from tracker_mcp.http.security import TransportGuard
+from tracker_mcp.http.settings import ServeSettings
+from tracker_mcp.workspace import open_local_store
+
+
+def create_app(settings: ServeSettings) -> FastAPI:
+    from tracker_mcp.http import mcp, rest
+
+    mcp_mount = mcp.McpMount(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
+        store, _ = await open_local_store(settings.store)
+        app.state.store = store
+        app.state.settings = settings
+        try:
+            async with mcp_mount.running(store):
+                yield
+        finally:
+            await store.close()
+
+    app = FastAPI(
+        title="tracker-mcp",
+        version=__version__,
+        description="A ticket tracker for AI agents: MCP at /mcp (and legacy SSE at /sse), REST at /api/v1.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    rest.include_routers(app)
+    mcp_mount.install(app)
+    app.add_middleware(
+        TransportGuard, allowed_hosts=settings.allowed_host_names, max_body_bytes=settings.max_body_bytes
+    )
+    return app
+
+
+async def prepare_store(settings: ServeSettings) -> None:
+    """Create or migrate the database and the default workspace before the port opens."""
+    store, _ = await open_local_store(settings.store)
+    await store.close()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the app is built so that port 0 becomes a real port first."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise Invalid(
+            "port", f"Cannot listen on {host}:{port}: {exc.strerror or exc}.", hint="Pick another --host or --port."
+        ) from None
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, settings: ServeSettings) -> None:
+        super().__init__(config)
+        self.settings = settings
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            settings = self.settings
+            public = f" (public URL {settings.public_url})" if settings.public_url else ""
+            print(
+                f"tracker-mcp {__version__} serving {settings.listen_url}{public}: MCP at /mcp, legacy SSE at /sse, "
+                f"REST at /api/v1; database {settings.store.db}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def serve(settings: ServeSettings) -> None:
+    """Run the app under uvicorn until SIGINT or SIGTERM, then finish requests in flight and close the store."""
+    anyio.run(prepare_store, settings)  # a database we refuse fails here, as a message rather than a traceback
+    sock = bind(settings.host, settings.port)
+    with sock:
+        if settings.port == 0:
+            settings = replace(settings, port=sock.getsockname()[1])
+        level = settings.store.log_level
+        logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+        config = uvicorn.Config(
+            create_app(settings),
+            log_config=None,
+            log_level=level.lower(),
+            access_log=level == "DEBUG",
+            timeout_keep_alive=settings.keep_alive_seconds,
+            timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+            server_header=False,
+            lifespan="on",
+        )
+        _Server(config, settings).run(sockets=[sock])

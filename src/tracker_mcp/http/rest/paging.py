@@ -1,0 +1,79 @@
+"""Pagination the way the seeds ask for it: page/per_page (seed 003), limit/offset (001), page[number]/page[size] (004).
+
+Sizes above the maximum are cut to it, as GitLab does; a page or size below 1 is a 400.
+"""
+
+# No `from __future__ import annotations`: `page_per_page` builds its parameters' annotations from its
+# arguments, and FastAPI must be able to evaluate them.
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+from fastapi import Query, Response
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A 1-based page of `size` items."""
+
+    number: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    def cut(self, items: Sequence[T]) -> list[T]:
+        return list(items[self.offset : self.offset + self.size])
+
+    def pages(self, total: int) -> int:
+        return max(1, -(-total // self.size))
+
+    def next_number(self, total: int) -> int | None:
+        return self.number + 1 if self.offset + self.size < total else None
+
+    def previous_number(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+
+def page_per_page(default: int) -> Callable[[int, int], Page]:
+    """A dependency reading seed 003's `page` and `per_page` query parameters."""
+
+    def dependency(
+        page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+        per_page: Annotated[
+            int, Query(ge=1, description=f"Items per page (default {default}, at most {MAX_PAGE_SIZE}).")
+        ] = default,
+    ) -> Page:
+        return Page(page, min(per_page, MAX_PAGE_SIZE))
+
+    return dependency
+
+
+def page_brackets(
+    number: Annotated[int, Query(alias="page[number]", ge=1, description="Page number, from 1.")] = 1,
+    size: Annotated[
+        int, Query(alias="page[size]", ge=1, description=f"Items per page (default 20, at most {MAX_PAGE_SIZE}).")
+    ] = 20,
+) -> Page:
+    """A dependency reading seed 004's `page[number]` and `page[size]`."""
+    return Page(number, min(size, MAX_PAGE_SIZE))
+
+
+def add_total_headers(response: Response, page: Page, total: int) -> None:
+    """GitLab's pagination headers, so a client can page without changing the seed's envelope."""
+    following, previous = page.next_number(total), page.previous_number()
+    response.headers.update(
+        {
+            "X-Total": str(total),
+            "X-Total-Pages": str(page.pages(total)),
+            "X-Page": str(page.number),
+            "X-Per-Page": str(page.size),
+            "X-Next-Page": str(following) if following else "",
+            "X-Prev-Page": str(previous) if previous else "",
+        }
+    )

@@ -1,0 +1,174 @@
+"""A real `tracker-mcp serve` process on a free loopback port, for end-to-end tests of the network front end.
+
+    with running_server(tmp_path / "tracker.db") as server:
+        token = server.create_token("--user", "alice")        # tracker-mcp --db DB token create --user alice
+        httpx2.get(f"{server.url}/api/v1/...", headers=bearer(token))
+
+The server binds port 0 and announces its URL on stderr, so parallel test runs never race for a port.
+The database starts with user `alice`, owner of organization `Local` with project `INBOX` (the default
+workspace). `server.cli(...)` runs any other admin command against the same file while the server
+runs: `server.cli("user", "add", "bob")`, `server.cli("member", "set", "local", "bob", "reporter")`.
+
+On leaving the block the server gets SIGTERM and must exit within `stop_timeout` seconds; the block
+fails with the server's stderr if it does not, or if it never became ready. Starting one takes about
+a second, so share one per module where the tests allow it:
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+        with running_server(tmp_path_factory.mktemp("rest") / "tracker.db") as process:
+            yield process
+
+Extra arguments go to `serve`: `running_server(db, "--public-url", "https://tracker.example.com")`.
+Mark tests that use it `@pytest.mark.slow`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Generator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2
+
+USERNAME = "alice"
+READY_LINE = re.compile(r"serving (http://\S+?:\d+)")
+METADATA_PATH = "/.well-known/oauth-protected-resource/mcp"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class ServerProcess:
+    """One running `tracker-mcp serve`; `url` is its base URL, e.g. http://127.0.0.1:41234."""
+
+    def __init__(self, db: Path, args: Sequence[str], env: Mapping[str, str]) -> None:
+        self.db = db
+        self.env = dict(env)
+        self.url = ""
+        self.token_ids: dict[str, int] = {}  # secret -> id, for the tokens create_token made
+        self._stderr = bytearray()
+        self._lock = threading.Lock()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tracker_mcp", "--db", str(db), "serve", "--port", "0", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=self.env,
+        )
+        self._reader = threading.Thread(target=self._read_stderr, name="serve-stderr", daemon=True)
+        self._reader.start()
+
+    def _read_stderr(self) -> None:
+        stderr = self.process.stderr
+        assert stderr is not None
+        while chunk := os.read(stderr.fileno(), 65536):
+            with self._lock:
+                self._stderr += chunk
+
+    @property
+    def stderr(self) -> str:
+        with self._lock:
+            return self._stderr.decode(errors="replace")
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.url}/mcp"
+
+    def wait_ready(self, timeout: float) -> None:
+        """Wait for the announced URL, then until the server answers HTTP; fail with its stderr otherwise."""
+        deadline = time.monotonic() + timeout
+        while not self.url:
+            if (found := READY_LINE.search(self.stderr)) is not None:
+                self.url = found.group(1)
+            elif self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"tracker-mcp serve did not start (exit {self.process.poll()}):\n{self.stderr}")
+            else:
+                time.sleep(0.02)  # polling for readiness, not synchronising work
+        with httpx2.Client(timeout=2.0) as client:
+            while True:
+                try:
+                    if client.get(self.url + METADATA_PATH).status_code == 200:
+                        return
+                except httpx2.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"tracker-mcp serve at {self.url} does not answer:\n{self.stderr}")
+                time.sleep(0.02)
+
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run `tracker-mcp --db DB ARGS...` on the server's database; fails with its stderr unless it succeeds."""
+        done = subprocess.run(
+            [sys.executable, "-m", "tracker_mcp", "--db", str(self.db), *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise AssertionError(f"tracker-mcp {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+        return done
+
+    def cli(self, *args: str) -> str:
+        """Run an admin command, e.g. cli("member", "set", "local", "bob", "reporter"); returns its stdout."""
+        return self.run_cli(*args).stdout
+
+    def create_token(self, *args: str) -> str:
+        """`tracker-mcp token create ARGS...`; returns the secret, e.g. create_token("--user", "alice")."""
+        done = self.run_cli("token", "create", *args)
+        secret = done.stdout.strip()
+        found = re.search(r"token (\d+) created", done.stderr)
+        assert found is not None, done.stderr
+        self.token_ids[secret] = int(found.group(1))
+        return secret
+
+    def revoke_token(self, secret: str) -> None:
+        """`tracker-mcp token revoke ID` for a token create_token made."""
+        self.cli("token", "revoke", str(self.token_ids[secret]))
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 15.0) -> int:
+        """Send `sig` and wait for the exit; kills and fails if the server outlives `timeout`."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"tracker-mcp serve ignored {sig.name} for {timeout} s:\n{self.stderr}") from None
+        finally:
+            self._reader.join(5.0)
+            if self.process.stderr is not None:
+                self.process.stderr.close()
+        return code
+
+
+def server_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env.update({"TRACKER_USER": USERNAME, "PYTHONUNBUFFERED": "1", **(extra or {})})
+    return env
+
+
+@contextmanager
+def running_server(
+    db: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    start_timeout: float = 30.0,
+    stop_timeout: float = 15.0,
+) -> Generator[ServerProcess]:
+    """`tracker-mcp --db DB serve --port 0 ARGS...`, ready to answer; stopped with SIGTERM afterwards."""
+    server = ServerProcess(db, args, server_env(env))
+    try:
+        server.wait_ready(start_timeout)
+        yield server
+    finally:
+        server.stop(timeout=stop_timeout)
