@@ -1,0 +1,200 @@
+"""Seed 004, HCP Terraform projects: JSON:API create/list/show/update/delete, name rules, paging, who may manage."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Iterator
+from typing import Any
+
+import pytest
+
+from tests.http_server import ServerProcess, bearer
+from tests.test_rest_app import Rest, json_of, module_server, rest_world
+
+pytestmark = pytest.mark.anyio
+
+JSON_API = "application/vnd.api+json"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with module_server(tmp_path_factory) as running:
+        yield running
+
+
+@pytest.fixture
+async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
+    async with rest_world(server) as world:
+        yield world
+
+
+def projects(rest: Rest) -> str:
+    return f"/api/v1/organizations/{rest.org}/projects"
+
+
+def payload(name: str, **attributes: Any) -> dict[str, Any]:
+    return {"data": {"type": "projects", "attributes": {"name": name, **attributes}}}
+
+
+async def create(rest: Rest, name: str, token: str | None = None) -> dict[str, Any]:
+    response = await rest.client.post(projects(rest), json=payload(name), headers=bearer(token or rest.tokens.alice))
+    return json_of(response, 201)["data"]
+
+
+def error_of(body: dict[str, Any], status: int) -> str:
+    """Errors carry seed 003's message and JSON:API's errors array, both saying the same."""
+    (error,) = body["errors"]
+    assert error["status"] == str(status) and error["detail"] == body["message"]
+    return body["message"]
+
+
+async def test_the_sample_payload_creates_a_project_answering_201_with_a_json_api_document(rest: Rest) -> None:
+    response = await rest.client.post(
+        projects(rest),
+        content=b'{"data": {"type": "projects", "attributes": {"name": "my-project"}}}',
+        headers={**bearer(rest.tokens.alice), "Content-Type": JSON_API},
+    )
+    assert response.headers["content-type"].startswith(JSON_API)
+    data = json_of(response, 201)["data"]
+    assert (data["type"], data["attributes"]["name"]) == ("projects", "my-project")
+    assert set(data["attributes"]) == {
+        "name", "description", "code", "created-at", "tickets-count", "open-tickets-count",
+    }  # fmt: skip
+    assert data["relationships"]["organization"]["data"] == {"id": rest.org, "type": "organizations"}
+    assert data["links"]["self"] == f"/api/v1/projects/{data['id']}"
+
+
+@pytest.mark.parametrize("name", ["abc", "a" * 36, "Web App_2-x", "123"])
+async def test_names_of_3_to_36_letters_digits_spaces_dashes_and_underscores_are_accepted(
+    rest: Rest, name: str
+) -> None:
+    assert (await create(rest, name))["attributes"]["name"] == name
+
+
+@pytest.mark.parametrize("name", ["ab", "a" * 37, "web/app", "web.app", "émoji"])
+async def test_other_names_are_a_400(rest: Rest, name: str) -> None:
+    response = await rest.client.post(projects(rest), json=payload(name), headers=bearer(rest.tokens.alice))
+    assert "name" in error_of(json_of(response, 400), 400).lower()
+
+
+async def test_a_name_that_exists_is_a_409(rest: Rest) -> None:
+    await create(rest, "Website")
+    again = await rest.client.post(projects(rest), json=payload("Website"), headers=bearer(rest.tokens.alice))
+    assert "already exists" in error_of(json_of(again, 409), 409)
+
+
+async def test_a_payload_without_the_projects_type_or_a_name_is_a_400(rest: Rest) -> None:
+    headers = bearer(rest.tokens.alice)
+    wrong_type = {"data": {"type": "workspaces", "attributes": {"name": "Website"}}}
+    json_of(await rest.client.post(projects(rest), json=wrong_type, headers=headers), 400)
+    no_name: dict[str, Any] = {"data": {"type": "projects", "attributes": {}}}
+    assert "name" in json_of(await rest.client.post(projects(rest), json=no_name, headers=headers), 400)["message"]
+    json_of(await rest.client.post(projects(rest), json={}, headers=headers), 400)
+
+
+async def test_owners_and_keys_with_projects_write_may_create_members_and_ticket_keys_may_not(rest: Rest) -> None:
+    await create(rest, "By manager key", rest.tokens.manager)
+    for token in (rest.tokens.bob, rest.tokens.writer, rest.tokens.inbox):
+        refused = await rest.client.post(projects(rest), json=payload("Refused"), headers=bearer(token))
+        error_of(json_of(refused, 403), 403)
+
+
+async def test_an_unknown_organization_is_a_404_and_no_token_a_401_both_json_api(rest: Rest) -> None:
+    missing = await rest.client.post(
+        "/api/v1/organizations/nope/projects", json=payload("x-y-z"), headers=bearer(rest.tokens.alice)
+    )
+    error_of(json_of(missing, 404), 404)
+    other = await rest.client.get(f"/api/v1/organizations/{rest.other_org}/projects", headers=bearer(rest.tokens.alice))
+    error_of(json_of(other, 404), 404)
+    anonymous = await rest.client.get(projects(rest))
+    assert error_of(json_of(anonymous, 401), 401).startswith("401 Unauthorized")
+    assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_the_list_pages_with_page_number_and_size_and_reports_pagination_meta(rest: Rest) -> None:
+    for name in ("Alpha", "Beta", "Gamma", "Delta"):
+        await create(rest, name)
+    headers = bearer(rest.tokens.alice)
+    body = json_of(await rest.client.get(projects(rest), headers=headers), 200)
+    assert body["meta"]["pagination"] == {
+        "current-page": 1, "page-size": 20, "prev-page": None, "next-page": None, "total-pages": 1, "total-count": 5,
+    }  # fmt: skip
+    assert [p["attributes"]["name"] for p in body["data"]] == ["Alpha", "Beta", "Delta", "Gamma", "Inbox"]
+    page = await rest.client.get(projects(rest), params={"page[number]": 2, "page[size]": 2}, headers=headers)
+    body = json_of(page, 200)
+    assert [p["attributes"]["name"] for p in body["data"]] == ["Delta", "Gamma"]
+    pagination = body["meta"]["pagination"]
+    assert (pagination["prev-page"], pagination["next-page"], pagination["total-pages"]) == (1, 3, 3)
+    assert body["links"]["next"] == f"{projects(rest)}?page%5Bnumber%5D=3&page%5Bsize%5D=2"
+    capped = json_of(await rest.client.get(projects(rest), params={"page[size]": 1000}, headers=headers), 200)
+    assert capped["meta"]["pagination"]["page-size"] == 100
+    json_of(await rest.client.get(projects(rest), params={"page[number]": 0}, headers=headers), 400)
+
+
+async def test_q_finds_projects_by_name_ignoring_case(rest: Rest) -> None:
+    for name in ("Web Frontend", "Web Backend", "Mobile"):
+        await create(rest, name)
+    body = json_of(await rest.client.get(projects(rest), params={"q": "WEB"}, headers=bearer(rest.tokens.alice)), 200)
+    assert [p["attributes"]["name"] for p in body["data"]] == ["Web Backend", "Web Frontend"]
+    assert body["meta"]["pagination"]["total-count"] == 2
+
+
+async def test_permission_filters_are_refused_rather_than_ignored(rest: Rest) -> None:
+    response = await rest.client.get(
+        projects(rest), params={"filter[permissions][update]": "true"}, headers=bearer(rest.tokens.alice)
+    )
+    assert "filter" in json_of(response, 400)["message"]
+
+
+async def test_show_answers_the_project_and_an_unknown_id_is_a_404(rest: Rest) -> None:
+    created = await create(rest, "Website")
+    url = f"/api/v1/projects/{created['id']}"
+    shown = json_of(await rest.client.get(url, headers=bearer(rest.tokens.carol)), 200)["data"]
+    assert shown == created
+    error_of(
+        json_of(await rest.client.get("/api/v1/projects/prj-missing", headers=bearer(rest.tokens.alice)), 404), 404
+    )
+    error_of(json_of(await rest.client.get(url, headers=bearer(rest.tokens.dave)), 404), 404)
+
+
+async def test_patch_renames_keeps_the_name_when_left_out_and_refuses_a_taken_name(rest: Rest) -> None:
+    created = await create(rest, "Website")
+    url = f"/api/v1/projects/{created['id']}"
+    headers = bearer(rest.tokens.alice)
+    renamed = await rest.client.patch(url, json=payload("Web Site"), headers=headers)
+    assert json_of(renamed, 200)["data"]["attributes"]["name"] == "Web Site"
+    described = await rest.client.patch(
+        url, json={"data": {"type": "projects", "attributes": {"description": "The public site"}}}, headers=headers
+    )
+    attributes = json_of(described, 200)["data"]["attributes"]
+    assert (attributes["name"], attributes["description"]) == ("Web Site", "The public site")
+    taken = await rest.client.patch(url, json=payload("Inbox"), headers=headers)
+    error_of(json_of(taken, 409), 409)
+    bad = await rest.client.patch(url, json=payload("no/slashes"), headers=headers)
+    error_of(json_of(bad, 400), 400)
+    member = await rest.client.patch(url, json=payload("Bob's"), headers=bearer(rest.tokens.bob))
+    error_of(json_of(member, 403), 403)
+
+
+async def test_delete_answers_204_with_no_body_then_404(rest: Rest) -> None:
+    created = await create(rest, "Short lived")
+    url = f"/api/v1/projects/{created['id']}"
+    deleted = await rest.client.delete(url, headers=bearer(rest.tokens.alice))
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    error_of(json_of(await rest.client.delete(url, headers=bearer(rest.tokens.alice)), 404), 404)
+
+
+async def test_a_project_holding_tickets_is_not_deleted(rest: Rest) -> None:
+    created = await create(rest, "Busy")
+    filed = await rest.client.post(
+        "/api/v1/tickets",
+        json={"title": "Keeps it alive", "project_id": created["id"]},
+        headers=bearer(rest.tokens.alice),
+    )
+    json_of(filed, 201)
+    url = f"/api/v1/projects/{created['id']}"
+    refused = await rest.client.delete(url, headers=bearer(rest.tokens.alice))
+    assert "ticket" in error_of(json_of(refused, 409), 409)
+    shown = json_of(await rest.client.get(url, headers=bearer(rest.tokens.alice)), 200)["data"]["attributes"]
+    assert (shown["tickets-count"], shown["open-tickets-count"]) == (1, 1)
+    member = await rest.client.delete(url, headers=bearer(rest.tokens.bob))
+    error_of(json_of(member, 403), 403)
