@@ -1,4 +1,4 @@
-"""Who may do what, over REST: every endpoint × every kind of caller, each cell stated by hand.
+"""Who may do what, over REST and MCP: every endpoint and tool × every kind of caller, each cell stated by hand.
 
 A cell either succeeds (2xx) or is refused (401 without a valid token, 403 or 404 with one), and a
 refusal changes nothing: tickets, projects, labels, comments, counters and the audit trail are
@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncGenerator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from tests.http_server import ServerProcess, running_server
 from tests.test_rest_app import World, seed_world
@@ -78,6 +81,8 @@ ENDPOINTS = [
     Endpoint("abf project issues", "read", "GET", lambda w, f: f"/api/v1/projects/{w.project_id}/issues.json"),
     Endpoint("abf issue", "read", "GET", lambda w, f: f"/api/v1/projects/{w.project_id}/issues/{f.number}.json"),
     Endpoint("abf group issues", "read", "GET", lambda w, f: f"/api/v1/group/{w.org_id}/issues.json"),
+    Endpoint("abf all issues", "read", "GET", lambda w, f: "/api/v1/issues.json?filter=all", lists_own=True),
+    Endpoint("abf user issues", "read", "GET", lambda w, f: "/api/v1/user/issues.json?filter=all", lists_own=True),
     Endpoint("abf create issue", "file", "POST", lambda w, f: f"/api/v1/projects/{w.project_id}/issues.json",
              lambda w, f: {"issue": {"title": "matrix", "body": "b"}}),
     Endpoint("abf update issue", "edit", "PUT",
@@ -185,6 +190,7 @@ async def test_each_rest_endpoint_allows_exactly_the_callers_the_policy_names(
     if endpoint.lists_own and caller == "outsider":
         assert response.status_code == 200, response.text
         assert world.org_id not in response.text
+        assert world.project_id not in response.text
         return
     allowed = caller in ALLOWED[endpoint.action]
     if allowed:
@@ -196,3 +202,83 @@ async def test_each_rest_endpoint_allows_exactly_the_callers_the_policy_names(
         assert response.status_code in (403, 404), f"{caller} allowed: {response.status_code} {response.text}"
     assert "message" in response.json()
     assert snapshot(server.db) == before, f"refused {endpoint.name} for {caller} still changed the database"
+
+
+# The same policy over MCP: each tool's action, with the arguments of a valid call on the fixture.
+TOOLS: dict[str, tuple[str, Callable[[World, Fixture], dict[str, Any]]]] = {
+    "get_workspace_context": ("browse", lambda w, f: {}),
+    "list_organizations": ("browse", lambda w, f: {}),
+    "list_projects": ("browse", lambda w, f: {"organization": w.org}),
+    "create_project": ("manage", lambda w, f: {"name": f"Mcp {f.number}", "organization": w.org}),
+    "update_project": ("manage", lambda w, f: {"project": f.project_id, "name": f"Mcp renamed {f.number}"}),
+    "delete_project": ("manage", lambda w, f: {"project": f.project_id, "confirm": True}),
+    "list_tickets": ("read", lambda w, f: {"project": w.project, "organization": w.org}),
+    "get_ticket": ("read", lambda w, f: {"slug": f.slug}),
+    "get_board": ("read", lambda w, f: {"project": w.project, "organization": w.org}),
+    "create_ticket": ("file", lambda w, f: {"title": "matrix", "project": w.project}),
+    "add_comment": ("comment", lambda w, f: {"slug": f.slug, "body": "matrix"}),
+    "update_ticket": ("edit", lambda w, f: {"slug": f.slug, "title": "changed"}),
+    "move_ticket": ("edit", lambda w, f: {"slug": f.slug, "status": "todo"}),
+    "delete_ticket": ("edit", lambda w, f: {"slug": f.slug, "confirm": True}),
+}
+ALLOWED_MCP = {**ALLOWED, "comment": HUMANS | {"writer"}}
+# Tools that list what is the caller's own: someone from another organization gets an answer without this one.
+LISTS_OWN = {"get_workspace_context", "list_organizations"}
+VISIBLE = {
+    "owner": set(TOOLS),
+    "outsider": set(TOOLS),  # an owner elsewhere: the tools are there, this organization's data is not
+    **{
+        caller: {tool for tool, (action, _) in TOOLS.items() if caller in ALLOWED_MCP[action]}
+        for caller in ("member", "reporter", "project", "reader", "writer", "manager")
+    },
+}
+
+
+@asynccontextmanager
+async def mcp_as(url: str, headers: dict[str, str]) -> AsyncGenerator[Client]:
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30.0) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        yield client
+
+
+@pytest.mark.parametrize("caller", [c for c in CALLERS if c not in ("none", "malformed", "revoked")])
+async def test_each_mcp_tool_allows_exactly_the_callers_the_policy_names(
+    server: ServerProcess, world_and_revoked: tuple[World, str], client: httpx2.AsyncClient, caller: str
+) -> None:
+    world, revoked = world_and_revoked
+    wrong: list[str] = []
+    async with mcp_as(f"{server.url}/mcp", headers_for(caller, world, revoked)) as mcp:
+        visible = {tool.name for tool in (await mcp.list_tools()).tools}
+        assert visible == VISIBLE[caller]
+        for tool, (action, arguments) in TOOLS.items():
+            fixture = await fresh_fixture(client, world, next(SERIAL))
+            before = snapshot(server.db)
+            result = await mcp.call_tool(tool, arguments(world, fixture))
+            text = " ".join(getattr(block, "text", "") for block in result.content)
+            if caller == "outsider" and tool in LISTS_OWN:
+                if result.is_error or world.org in text:
+                    wrong.append(f"{tool}: {text}")
+                continue
+            allowed = caller in ALLOWED_MCP[action]
+            if allowed == result.is_error:
+                wrong.append(f"{tool} {'refused' if allowed else 'allowed'}: {text[:160]}")
+            if not allowed and snapshot(server.db) != before:
+                wrong.append(f"{tool} refused but changed the database")
+    assert not wrong, f"{caller}: " + "; ".join(wrong)
+
+
+@pytest.mark.parametrize("caller", ["none", "malformed", "revoked"])
+def test_mcp_without_a_valid_token_is_401(
+    server: ServerProcess, world_and_revoked: tuple[World, str], caller: str
+) -> None:
+    world, revoked = world_and_revoked
+    response = httpx2.post(
+        f"{server.url}/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={**headers_for(caller, world, revoked), "Accept": "application/json, text/event-stream"},
+        timeout=30.0,
+    )
+    assert response.status_code == 401
+    assert "WWW-Authenticate" in response.headers
