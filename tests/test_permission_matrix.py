@@ -25,16 +25,16 @@ from tests.test_rest_app import World, seed_world
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-CALLERS = ["none", "malformed", "revoked", "owner", "member", "reporter", "outsider", "project", "reader",
+CALLERS = ["none", "malformed", "revoked", "owner", "admin", "member", "reporter", "outsider", "project", "reader",
            "writer", "manager"]  # fmt: skip
-HUMANS = {"owner", "member", "reporter"}
+HUMANS = {"owner", "admin", "member", "reporter"}
 # What each kind of action allows, by caller. Anything not listed is refused.
 ALLOWED = {
     "browse": HUMANS | {"reader", "writer", "manager"},
     "read": HUMANS | {"reader", "writer"},
     "file": HUMANS | {"project", "writer"},
-    "edit": {"owner", "member", "writer"},
-    "manage": {"owner", "manager"},
+    "edit": {"owner", "admin", "member", "writer"},
+    "manage": {"owner", "admin", "manager"},
 }
 
 
@@ -139,6 +139,7 @@ def headers_for(caller: str, world: World, revoked: str) -> dict[str, str]:
         "malformed": "pk_not-a-real-token",
         "revoked": revoked,
         "owner": tokens.alice,
+        "admin": tokens.erin,
         "member": tokens.bob,
         "reporter": tokens.carol,
         "outsider": tokens.dave,
@@ -229,7 +230,7 @@ VISIBLE = {
     "outsider": set(TOOLS),  # an owner elsewhere: the tools are there, this organization's data is not
     **{
         caller: {tool for tool, (action, _) in TOOLS.items() if caller in ALLOWED_MCP[action]}
-        for caller in ("member", "reporter", "project", "reader", "writer", "manager")
+        for caller in ("admin", "member", "reporter", "project", "reader", "writer", "manager")
     },
 }
 

@@ -43,6 +43,7 @@ class Tokens:
     bob: str  # member
     carol: str  # reporter
     dave: str  # owner of the other organization only
+    erin: str  # admin
     inbox: str  # project token for the test's project
     reader: str  # organization key of the test's organization: tickets:read
     writer: str  # organization key: tickets:write
@@ -56,7 +57,7 @@ class World:
     other_org: str  # slug of dave's organization
     project: str  # code of the test project, named Inbox
     project_id: str
-    people: dict[str, Person]  # by first name: alice, bob, carol, dave
+    people: dict[str, Person]  # by first name: alice, bob, carol, dave, erin
     tokens: Tokens
 
     def person(self, who: str) -> Person:
@@ -92,13 +93,14 @@ async def seed_world(db: Path) -> World:
     store = await SqliteStore.open(db)
     try:
         people: dict[str, Person] = {}
-        for who in ("alice", "bob", "carol", "dave"):
+        for who in ("alice", "bob", "carol", "dave", "erin"):
             user = await admin.add_user(store, f"{who}{n}", f"{who.title()} Example")
             people[who] = Person(user.username, user.id, user.name)
         org = await admin.add_organization(store, f"Team {n}", people["alice"].username)
         other = await admin.add_organization(store, f"Rivals {n}", people["dave"].username)
         await admin.set_member(store, org.slug, people["bob"].username, Role.MEMBER)
         await admin.set_member(store, org.slug, people["carol"].username, Role.REPORTER)
+        await admin.set_member(store, org.slug, people["erin"].username, Role.ADMIN)
         owner = LocalTracker(store, Principal(user_id=people["alice"].id, username=people["alice"].username))
         project = await owner.create_project("Inbox", code=f"INBOX{n}", organization=org.slug)
 
@@ -112,6 +114,7 @@ async def seed_world(db: Path) -> World:
             bob=await token(TokenKind.PERSONAL, "bob"),
             carol=await token(TokenKind.PERSONAL, "carol"),
             dave=await token(TokenKind.PERSONAL, "dave"),
+            erin=await token(TokenKind.PERSONAL, "erin"),
             inbox=await token(TokenKind.PROJECT, "alice", project_ref=project.code),
             reader=await token(key, "alice", organization_ref=org.slug, scopes="tickets:read"),
             writer=await token(key, "alice", organization_ref=org.slug, scopes="tickets:write"),
