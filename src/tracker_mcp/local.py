@@ -83,28 +83,47 @@ class LocalTracker:
             )
         return roles
 
-    def _authorize(
+    def _refusal(
         self, roles: dict[str, Role], organization_id: str, action: Action, project_id: str | None = None
-    ) -> None:
-        """The one place that decides; raises PermissionDenied naming what is missing."""
+    ) -> PermissionDenied | None:
+        """The one place that decides: None when allowed, else the refusal naming what is missing."""
         principal = self._principal
         if principal.project_id is not None and (action is not Action.FILE or project_id != principal.project_id):
-            raise PermissionDenied(
+            return PermissionDenied(
                 f"A project token may only file tickets in its own project, not {action.value} here.",
                 hint="Use a personal token (pk_) or an organization key (amk_) for this.",
             )
         if principal.scopes is not None and not Scope.expand(principal.scopes) & SCOPES[action]:
             needed = " or ".join(sorted(SCOPES[action]))
-            raise PermissionDenied(
+            return PermissionDenied(
                 f"This key lacks the scope to {action.value} (needs {needed}).",
                 hint="Create a key with that scope: tracker-mcp token create --kind organization --scopes ...",
             )
         role = roles.get(organization_id)
         if role is None or not role.may_act_as(MINIMUM_ROLE[action]):
-            raise PermissionDenied(
+            return PermissionDenied(
                 f"Your role ({role.value if role else 'none'}) may not {action.value} here.",
                 hint="Ask an organization owner or admin.",
             )
+        return None
+
+    def _authorize(
+        self, roles: dict[str, Role], organization_id: str, action: Action, project_id: str | None = None
+    ) -> None:
+        refusal = self._refusal(roles, organization_id, action, project_id)
+        if refusal is not None:
+            raise refusal
+
+    async def permitted_actions(self) -> frozenset[Action]:
+        """What the caller may do in at least one of its organizations: which tools to show it."""
+        try:
+            roles = await self._roles()
+        except PermissionDenied:
+            return frozenset()
+        project = self._principal.project_id
+        return frozenset(
+            action for action in Action if any(self._refusal(roles, org, action, project) is None for org in roles)
+        )
 
     async def _organizations(self, roles: dict[str, Role], organization: str | None) -> list[Organization]:
         organizations = await self._store.list_organizations(list(roles))

@@ -18,9 +18,9 @@ from pydantic import ValidationError
 
 from tracker_mcp import __version__
 from tracker_mcp.config import Settings
-from tracker_mcp.domain import Role, Scope, rules
+from tracker_mcp.domain import rules
 from tracker_mcp.errors import PermissionDenied, TrackerError
-from tracker_mcp.local import MINIMUM_ROLE, SCOPES, Action, LocalTracker
+from tracker_mcp.local import Action, LocalTracker
 from tracker_mcp.store import Store
 from tracker_mcp.tracker import Principal, Tracker
 from tracker_mcp.workspace import open_local_store
@@ -63,26 +63,7 @@ class AppState:
         principal = self.principal()
         if principal.token_id is None:
             return None
-        return await permitted_actions(self.store, principal)
-
-
-async def permitted_actions(store: Store, principal: Principal) -> frozenset[Action]:
-    """The actions a token may take in at least one organization.
-
-    LocalTracker's rules without a target: a project token only files tickets, an organization key
-    needs a scope SCOPES names for the action, and some role must reach MINIMUM_ROLE. Tokens tied to
-    an organization act there as admin, as LocalTracker treats them. LocalTracker still decides each
-    call; this only decides which tools a caller is shown.
-    """
-    candidates = {Action.FILE} if principal.project_id is not None else set(Action)
-    if principal.scopes is not None:
-        granted = Scope.expand(principal.scopes)
-        candidates = {action for action in candidates if granted & SCOPES[action]}
-    if principal.organization_id is not None:
-        roles: list[Role] = [Role.ADMIN]
-    else:
-        roles = list((await store.memberships(principal.user_id)).values())
-    return frozenset(a for a in candidates if any(role.may_act_as(MINIMUM_ROLE[a]) for role in roles))
+        return await LocalTracker(self.store, principal).permitted_actions()
 
 
 def tracker_for(ctx: Context[AppState]) -> Tracker:
