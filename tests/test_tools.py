@@ -395,3 +395,13 @@ async def test_a_project_list_cursor_survives_a_new_project(client: Client) -> N
     await call(client, "create_project", name="Newcomer")
     rest = await call(client, "list_tickets", limit=2, cursor=match.group(1))
     assert rest.startswith("1 of 3 tickets")
+
+
+async def test_identifier_limits_are_enforced_though_not_printed_in_the_schema(client: Client) -> None:
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert tools["get_ticket"].input_schema["properties"]["slug"] == {
+        "type": "string",
+        "description": "Ticket slug, e.g. WEB-42",
+    }
+    assert "default" not in tools["list_tickets"].input_schema["properties"]["project"]
+    assert "Invalid arguments for get_ticket: slug" in await call_error(client, "get_ticket", slug="W" * 25)

@@ -103,6 +103,8 @@ def compact_schema(node: Any) -> Any:
             out[key] = {name: compact_schema(prop) for name, prop in cast(dict[str, Any], value).items()}
         else:
             out[key] = compact_schema(value)
+    if out.get("default", ...) is None and "anyOf" not in out:
+        del out["default"]  # an optional argument's null default says nothing the schema does not
     options = out.get("anyOf")
     if isinstance(options, list) and out.get("default", ...) is None:
         rest = [option for option in cast(list[Any], options) if option != {"type": "null"}]

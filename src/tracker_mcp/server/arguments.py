@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from tracker_mcp.domain.rules import COMMENT_MAX, DESCRIPTION_MAX, LABELS_MAX, TITLE_MAX
 
@@ -37,22 +37,28 @@ Statuses = Annotated[list[Status] | None, BeforeValidator(_as_list)]
 Priorities = Annotated[list[Priority] | None, BeforeValidator(_as_list)]
 TicketTypes = Annotated[list[TicketType] | None, BeforeValidator(_as_list)]
 
-Slug = Annotated[str, Field(max_length=24, description="Ticket slug, e.g. WEB-42")]
-OptionalSlug = Annotated[str | None, Field(max_length=24)]
-ProjectRef = Annotated[str | None, Field(max_length=100, description="Project code, name or id, e.g. WEB")]
-OrganizationRef = Annotated[
-    str | None, Field(max_length=100, description="Organization slug, name or id; omit if you have one")
-]
+
+def lean(description: str | None = None) -> WithJsonSchema:
+    """The published schema of a short identifier (slug, code, username, cursor): a string, nothing more.
+
+    Its length limit is still validated; printing it in every schema would cost the model tokens on
+    each tools/list without telling it anything useful.
+    """
+    return WithJsonSchema({"type": "string", "description": description} if description else {"type": "string"})
+
+
+Slug = Annotated[str, Field(max_length=24), lean("Ticket slug, e.g. WEB-42")]
+OptionalSlug = Annotated[str | None, Field(max_length=24), lean()]
+ProjectRef = Annotated[str | None, Field(max_length=100), lean("Project code, name or id, e.g. WEB")]
+OrganizationRef = Annotated[str | None, Field(max_length=100), lean("Omit if you have only one")]
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX)]
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX, description="Markdown")]
 Labels = Annotated[
     Annotated[list[Annotated[str, Field(max_length=50)]], Field(max_length=LABELS_MAX)] | None,
     BeforeValidator(_as_list),
 ]
-Assignee = Annotated[str | None, Field(max_length=100, description="Username, 'me' or 'none'")]
+Assignee = Annotated[str | None, Field(max_length=100), lean("Username, 'me' or 'none'")]
 Body = Annotated[str, Field(min_length=1, max_length=COMMENT_MAX, description="Markdown")]
-Version = Annotated[
-    int | None, Field(ge=1, description="Version you read; the change is refused if the ticket changed since")
-]
+Version = Annotated[int | None, Field(ge=1, description="The version you read; refused if it changed since")]
 ProjectName = Annotated[str, Field(min_length=3, max_length=36, description="3-36 letters, digits, space, - or _")]
 Order = Literal["asc", "desc"]

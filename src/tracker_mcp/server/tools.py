@@ -124,7 +124,7 @@ def register_tools(server: MCPServer[AppState]) -> None:
     @server.tool(annotations=EDIT)
     async def update_project(
         ctx: Ctx,
-        project: Annotated[str, Field(max_length=100, description="Project code, name or id")],
+        project: Annotated[str, Field(max_length=100), a.lean("Project code, name or id")],
         name: Annotated[str | None, Field(max_length=36)] = None,
         description: Annotated[str | None, Field(max_length=65_536)] = None,
         organization: a.OrganizationRef = None,
@@ -138,7 +138,7 @@ def register_tools(server: MCPServer[AppState]) -> None:
     @server.tool(annotations=DELETE)
     async def delete_project(
         ctx: Ctx,
-        project: Annotated[str, Field(max_length=100, description="Project code, name or id")],
+        project: Annotated[str, Field(max_length=100), a.lean("Project code, name or id")],
         confirmation: Annotated[ElicitationResult[DeletionConfirmation], Resolve(confirm_project_deletion)],
         confirm: bool = False,
         organization: a.OrganizationRef = None,
@@ -171,11 +171,11 @@ def register_tools(server: MCPServer[AppState]) -> None:
         labels: a.Labels = None,
         parent: a.OptionalSlug = None,
         query: Annotated[str | None, Field(max_length=200, description="Text in title or description")] = None,
-        updated_since: Annotated[str | None, Field(max_length=40, description="ISO date, e.g. 2026-11-01")] = None,
+        updated_since: Annotated[str | None, Field(max_length=40), a.lean("ISO date, e.g. 2026-11-01")] = None,
         sort: a.SortName = "created",
         order: a.Order = "desc",
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Field(max_length=200)] = None,
+        cursor: Annotated[str | None, Field(max_length=200), a.lean()] = None,
         organization: a.OrganizationRef = None,
     ) -> CallToolResult:
         """Find tickets; filters combine with AND. Page with the cursor the result gives."""
@@ -215,7 +215,7 @@ def register_tools(server: MCPServer[AppState]) -> None:
         status: a.Status = "backlog",
         assignee: a.Assignee = None,
         labels: a.Labels = None,
-        parent: Annotated[str | None, Field(max_length=24, description="Parent slug for a sub-task")] = None,
+        parent: Annotated[str | None, Field(max_length=24), a.lean("Parent slug for a sub-task")] = None,
     ) -> CallToolResult:
         """File a ticket; returns its slug. project may be omitted when there is only one."""
         ticket = await tracker_for(ctx).create_ticket(
@@ -244,7 +244,7 @@ def register_tools(server: MCPServer[AppState]) -> None:
         status: a.Status | None = None,
         assignee: a.Assignee = None,
         labels: Annotated[a.Labels, Field(description="Replaces all labels; [] clears")] = None,
-        parent: Annotated[str | None, Field(max_length=24, description="Parent slug, or 'none'")] = None,
+        parent: Annotated[str | None, Field(max_length=24), a.lean("Parent slug, or 'none'")] = None,
         version: a.Version = None,
     ) -> CallToolResult:
         """Change the given fields of a ticket; others stay as they are."""
@@ -269,8 +269,8 @@ def register_tools(server: MCPServer[AppState]) -> None:
         ctx: Ctx,
         slug: a.Slug,
         status: a.Status,
-        before: Annotated[str | None, Field(max_length=24, description="Place above this slug")] = None,
-        after: Annotated[str | None, Field(max_length=24, description="Place below this slug")] = None,
+        before: Annotated[str | None, Field(max_length=24), a.lean("Place above this slug")] = None,
+        after: Annotated[str | None, Field(max_length=24), a.lean("Place below this slug")] = None,
         version: a.Version = None,
     ) -> CallToolResult:
         """Move a ticket to a board column, last in it or next to another ticket of that column."""
