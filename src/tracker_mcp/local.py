@@ -68,10 +68,25 @@ class LocalTracker:
         self._store = store
         self._principal = principal
         self._actor = Actor(user_id=principal.user_id, token_id=principal.token_id, client=principal.client)
+        # A LocalTracker lives for one call, so what it looks up once stays true for the rest of the call.
+        self._known_roles: dict[str, Role] | None = None
+        self._known_projects: list[Project] | None = None
 
     # Resolution and authorization
 
     async def _roles(self) -> dict[str, Role]:
+        if self._known_roles is None:
+            self._known_roles = await self._lookup_roles()
+        return self._known_roles
+
+    async def _visible_projects(self, organization_ids: Sequence[str]) -> list[Project]:
+        """The projects of these organizations (among the caller's), without ticket counts."""
+        if self._known_projects is None:
+            self._known_projects = await self._store.list_projects(list(await self._roles()), counts=False)
+        wanted = set(organization_ids)
+        return [p for p in self._known_projects if p.organization_id in wanted]
+
+    async def _lookup_roles(self) -> dict[str, Role]:
         if self._principal.organization_id is not None:
             # Organization and project tokens act for their organization, within their limits.
             return {self._principal.organization_id: Role.ADMIN}
@@ -142,7 +157,7 @@ class LocalTracker:
 
     async def _project(self, roles: dict[str, Role], project: str | None, organization: str | None) -> Project:
         organizations = await self._organizations(roles, organization)
-        projects = await self._store.list_projects([o.id for o in organizations], counts=False)
+        projects = await self._visible_projects([o.id for o in organizations])
         if project is None and self._principal.project_id is not None:
             project = self._principal.project_id
         if project is None:
@@ -175,7 +190,7 @@ class LocalTracker:
         code, number = rules.parse_slug(slug)
         ticket = await self._store.find_ticket(code, number)
         if ticket is not None:
-            projects = await self._store.list_projects(list(roles), counts=False)
+            projects = await self._visible_projects(list(roles))
             project = next((p for p in projects if p.id == ticket.project_id), None)
             if project is not None:
                 self._authorize(roles, project.organization_id, action, project.id)
@@ -307,7 +322,7 @@ class LocalTracker:
             projects = [await self._project(roles, query.project, query.organization)]
         else:
             organizations = await self._organizations(roles, query.organization)
-            projects = await self._store.list_projects([o.id for o in organizations], counts=False)
+            projects = await self._visible_projects([o.id for o in organizations])
         for project in projects:
             self._authorize(roles, project.organization_id, Action.READ, project.id)
         store_query = TicketQuery(
@@ -410,7 +425,7 @@ class LocalTracker:
         )
 
     async def _ticket_organization(self, roles: dict[str, Role], ticket: Ticket) -> str:
-        projects = await self._store.list_projects(list(roles), counts=False)
+        projects = await self._visible_projects(list(roles))
         return next(p.organization_id for p in projects if p.id == ticket.project_id)
 
     async def move_ticket(
