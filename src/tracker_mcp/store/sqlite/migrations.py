@@ -158,13 +158,18 @@ def applied_version(conn: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
-def refuse_newer(path: Path) -> None:
-    """Check an existing file read-only first, so a newer database is not even switched to WAL mode."""
+def refuse_newer(path: Path) -> int:
+    """Check an existing file read-only first, so a newer database is not even switched to WAL mode.
+
+    Returns the schema version found (0 for a new file).
+    """
     if not path.exists():
-        return
+        return 0
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        _refuse_if_newer(applied_version(conn), str(path))
+        found = applied_version(conn)
+        _refuse_if_newer(found, str(path))
+        return found
     except sqlite3.DatabaseError as exc:
         raise BackendUnavailable(
             f"{path} is not a tracker-mcp database ({exc}). It was left untouched.",

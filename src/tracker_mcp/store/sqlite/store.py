@@ -32,7 +32,7 @@ from tracker_mcp.errors import Conflict, NotFound
 from tracker_mcp.store.base import Actor, NewProject, NewTicket, NewToken, Placement, TicketPatch, TicketQuery
 from tracker_mcp.store.sqlite import board, identity, rows, tickets
 from tracker_mcp.store.sqlite.db import Database, Synchronous, utc_now
-from tracker_mcp.store.sqlite.migrations import migrate, refuse_newer
+from tracker_mcp.store.sqlite.migrations import LATEST, migrate, refuse_newer
 from tracker_mcp.store.sqlite.tickets import record_event
 
 # A token's last use is written at most this often, so authenticating stays a read.
@@ -86,7 +86,8 @@ class SqliteStore:
 
         def prepare() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            refuse_newer(path)
+            if refuse_newer(path) == LATEST:
+                return  # the usual start: nothing to migrate, no write lock taken
             conn = db.connect()
             try:
                 migrate(conn, str(path))
@@ -114,7 +115,8 @@ class SqliteStore:
             row = conn.execute("SELECT id, username, name FROM users WHERE username = ?", (username,)).fetchone()
             return User(id=row[0], username=row[1], name=row[2])
 
-        return await self._db.write(run)
+        # Every start calls this: a read when the user exists spares a write and its fsync.
+        return await self.find_user(username) or await self._db.write(run)
 
     async def find_user(self, username: str) -> User | None:
         def run(conn: sqlite3.Connection) -> User | None:
@@ -149,6 +151,9 @@ class SqliteStore:
         Whoever runs the stdio server can write the database file anyway, so a local user who belongs
         to no organization (another login on a shared file) becomes an owner of the first one.
         """
+
+        if await self.memberships(owner.id):
+            return  # the usual start: nothing to write
 
         def run(conn: sqlite3.Connection) -> None:
             if conn.execute("SELECT 1 FROM memberships WHERE user_id = ?", (owner.id,)).fetchone():
