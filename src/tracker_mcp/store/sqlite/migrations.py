@@ -144,7 +144,37 @@ TOKENS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS)
+SEARCH = Migration(
+    3,
+    "indexes for every list filter and sort, trigram full-text search",
+    (
+        "CREATE INDEX tickets_updated_all ON tickets(updated_at)",
+        "CREATE INDEX tickets_priority_all ON tickets(priority)",
+        "CREATE INDEX tickets_type ON tickets(project_id, type)",
+        "CREATE INDEX tickets_reporter ON tickets(reporter_id)",
+        # Substring search over titles and descriptions: a trigram index answers LIKE '%word%'-style
+        # queries without reading every ticket. External content: the text lives once, in tickets.
+        """CREATE VIRTUAL TABLE tickets_fts USING fts5(
+            title, description, content='tickets', content_rowid='id', tokenize='trigram'
+        )""",
+        "INSERT INTO tickets_fts(tickets_fts) VALUES ('rebuild')",
+        """CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN
+            INSERT INTO tickets_fts(rowid, title, description) VALUES (new.id, new.title, new.description);
+        END""",
+        """CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN
+            INSERT INTO tickets_fts(tickets_fts, rowid, title, description)
+            VALUES ('delete', old.id, old.title, old.description);
+        END""",
+        """CREATE TRIGGER tickets_fts_update AFTER UPDATE OF title, description ON tickets BEGIN
+            INSERT INTO tickets_fts(tickets_fts, rowid, title, description)
+            VALUES ('delete', old.id, old.title, old.description);
+            INSERT INTO tickets_fts(rowid, title, description) VALUES (new.id, new.title, new.description);
+        END""",
+        "ANALYZE",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH)
 LATEST = MIGRATIONS[-1].version
 
 

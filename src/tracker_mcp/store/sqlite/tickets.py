@@ -25,6 +25,8 @@ from tracker_mcp.store.sqlite.board import POSITION_STEP, end_of_column, positio
 from tracker_mcp.store.sqlite.db import utc_now
 from tracker_mcp.store.sqlite.rows import TICKET_SELECT, load_ticket, row_to_ticket
 
+TRIGRAM = 3  # the full-text index matches text of at least this many characters
+
 _SORT_COLUMN = {
     TicketSort.CREATED: "t.id",
     TicketSort.UPDATED: "t.updated_at",
@@ -360,15 +362,19 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
         where.append("t.reporter_id = ?")
         params.append(query.reporter_id)
     for label in query.labels:
+        # Driven from the label's index, not checked ticket by ticket.
         where.append(
-            """EXISTS (SELECT 1 FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id
-                       WHERE tl.ticket_id = t.id AND l.name = ?)"""
+            """t.id IN (SELECT tl.ticket_id FROM ticket_labels tl
+                        WHERE tl.label_id IN (SELECT l.id FROM labels l WHERE l.name = ?))"""
         )
         params.append(label)
     if query.parent_id is not None:
         where.append("t.parent_id = ?")
         params.append(query.parent_id)
-    if query.text:
+    if query.text and len(query.text) >= TRIGRAM:
+        where.append("t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)")
+        params.append('"' + query.text.replace('"', '""') + '"')
+    elif query.text:  # shorter than a trigram: the index cannot help
         where.append("(t.title LIKE ? ESCAPE '\\' OR t.description LIKE ? ESCAPE '\\')")
         params.extend([_like(query.text)] * 2)
     if query.updated_since:
@@ -392,8 +398,12 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
             )
         page_where += f" AND ({column} {op} ? OR ({column} = ? AND t.id {op} ?))"
         page_params.extend([position["v"], position["v"], position["i"]])
+    # The page's ids first, from the filter's index alone; the joins then run for those rows only.
+    order = f"{column} {direction}" if column == "t.id" else f"{column} {direction}, t.id {direction}"
     rows = conn.execute(
-        f"{TICKET_SELECT} WHERE {page_where} ORDER BY {column} {direction}, t.id {direction} LIMIT ? OFFSET ?",
+        f"""WITH page AS (
+                SELECT t.id, {column} AS k FROM tickets t WHERE {page_where} ORDER BY {order} LIMIT ? OFFSET ?)
+            {TICKET_SELECT} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
         (*page_params, query.limit + 1, query.offset),
     ).fetchall()
     tickets = [row_to_ticket(row) for row in rows[: query.limit]]

@@ -1,0 +1,69 @@
+"""`python -m bench [--quick] [--only SECTION ...] [--out DIR]`: run the benchmark, write latest.json and latest.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bench import coldstart, imports, latency, memory, report, throughput
+from bench.context import Config, Context
+from bench.data import BENCH_DIR, working_copy
+from bench.stats import Metric
+
+SECTIONS: dict[str, Callable[[Context], list[Metric]]] = {
+    "coldstart": coldstart.run,
+    "imports": imports.run,
+    "latency-stdio": latency.run_stdio,
+    "latency-http": latency.run_http,
+    "throughput": throughput.run,
+    "memory": memory.run,
+}
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="small data and few calls: a smoke run of seconds")
+    p.add_argument("--only", action="append", choices=sorted(SECTIONS), metavar="SECTION",
+                   help=f"run only this section (repeatable): {', '.join(SECTIONS)}")  # fmt: skip
+    p.add_argument("--out", type=Path, default=BENCH_DIR / "results", help="results folder (default bench/results)")
+    p.add_argument("--tickets", type=int, help="override the number of seeded tickets")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    config = Config.quick() if args.quick else Config.full()
+    if args.tickets:
+        config = Config(**{**config.__dict__, "tickets": args.tickets})
+    started, began = report.now(), time.perf_counter()
+    metrics: list[Metric] = []
+    with tempfile.TemporaryDirectory(prefix="tracker-bench-") as tmp:
+        workdir = Path(tmp)
+        print(f"seeding {config.tickets:,} tickets…", file=sys.stderr, flush=True)
+        ctx = Context(config=config, data=working_copy(config.tickets, config.seed, workdir / "data"), workdir=workdir)
+        for name in args.only or list(SECTIONS):
+            t = time.perf_counter()
+            print(f"{name}…", file=sys.stderr, end=" ", flush=True)
+            metrics.extend(SECTIONS[name](ctx))
+            print(f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+    meta = {
+        "started": started,
+        "mode": "quick" if args.quick else "full",
+        "tickets": config.tickets,
+        "seed": config.seed,
+        "seconds": time.perf_counter() - began,
+        "machine": report.machine(),
+        "config": config.__dict__,
+    }
+    json_path, md_path = report.write(args.out, meta, metrics)
+    print(md_path.read_text())
+    print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,35 @@
+"""Command lines of the servers under test: ours (tracker-mcp) and the SDK floor."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.data import REPO, cli_env
+from bench.rpc import HttpServer, StdioClient
+
+
+def ours_stdio_argv(db: Path, python_flags: Sequence[str] = ()) -> list[str]:
+    return [sys.executable, *python_flags, "-m", "tracker_mcp", "--db", str(db)]
+
+
+def floor_stdio_argv(python_flags: Sequence[str] = ()) -> list[str]:
+    return [sys.executable, *python_flags, "-m", "bench.floor"]
+
+
+def ours_stdio(db: Path, *, python_flags: Sequence[str] = (), stderr_path: Path | None = None) -> StdioClient:
+    return StdioClient(ours_stdio_argv(db, python_flags), env=cli_env(), cwd=REPO, stderr_path=stderr_path)
+
+
+def floor_stdio(*, python_flags: Sequence[str] = (), stderr_path: Path | None = None) -> StdioClient:
+    return StdioClient(floor_stdio_argv(python_flags), env=cli_env(), cwd=REPO, stderr_path=stderr_path)
+
+
+def ours_http(db: Path) -> HttpServer:
+    argv = [sys.executable, "-m", "tracker_mcp", "--db", str(db), "serve", "--port", "0"]
+    return HttpServer(argv, env=cli_env(), cwd=REPO)
+
+
+def floor_http() -> HttpServer:
+    return HttpServer([sys.executable, "-m", "bench.floor", "http"], env=cli_env(), cwd=REPO)

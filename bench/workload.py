@@ -1,0 +1,50 @@
+"""The tool calls measured, with deterministic arguments."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from bench.data import STATUSES, Dataset
+
+Args = dict[str, Any]
+ArgsFactory = Callable[[int], Args]
+
+
+def list_tickets(_: int) -> Args:
+    return {"project": "WEB", "limit": 50}
+
+
+def tools(data: Dataset, count: int, seed: int) -> dict[str, ArgsFactory]:
+    """The four measured tools, each a function of the call's index."""
+    reads = data.slugs(count, seed)
+    moves = data.slugs(count, seed + 1)
+
+    def get_ticket(i: int) -> Args:
+        return {"slug": reads[i % len(reads)]}
+
+    def create_ticket(i: int) -> Args:
+        return {"project": "API", "title": f"Benchmark ticket {i}", "priority": "high", "labels": ["perf"]}
+
+    def move_ticket(i: int) -> Args:
+        return {"slug": moves[i % len(moves)], "status": STATUSES[i % 4]}
+
+    return {
+        "list_tickets": list_tickets,
+        "get_ticket": get_ticket,
+        "create_ticket": create_ticket,
+        "move_ticket": move_ticket,
+    }
+
+
+def mixed(data: Dataset, seed: int) -> Iterator[tuple[str, Args]]:
+    """An endless read-mostly mix: get, list, get, …, and a move every tenth call."""
+    factories = tools(data, 1000, seed)
+    for i in itertools.count():
+        if i % 10 == 9:
+            yield "move_ticket", factories["move_ticket"](i)
+        elif i % 3 == 0:
+            yield "list_tickets", factories["list_tickets"](i)
+        else:
+            yield "get_ticket", factories["get_ticket"](i)
