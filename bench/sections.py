@@ -1,0 +1,38 @@
+"""The store and token sections, adapted to the suite's Context and Metric rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import store, tokens
+from bench.context import Context
+from bench.stats import Metric
+
+
+def _metrics(section: str, rows: list[dict[str, Any]]) -> list[Metric]:
+    return [
+        Metric(
+            section=section,
+            name=str(row["metric"]),
+            unit=str(row["unit"]),
+            ours=float(row["value"]),
+            reference=row.get("reference"),
+            p50=row.get("p50"),
+            p99=row.get("p99"),
+            target=str(row.get("target") or ""),
+            met=row.get("met"),
+        )
+        for row in rows
+    ]
+
+
+def _quick(ctx: Context) -> bool:
+    return ctx.config.tickets < 100_000
+
+
+def run_store(ctx: Context) -> list[Metric]:
+    return _metrics("store", store.run(_quick(ctx)))
+
+
+def run_tokens(ctx: Context) -> list[Metric]:
+    return _metrics("tokens", tokens.run(_quick(ctx)))
