@@ -1,8 +1,8 @@
 """Every advertised filter and sort of list_tickets is answered from an index, not a scan of all tickets.
 
 The SQL is captured from the store's own list_tickets with a trace callback, then run through
-EXPLAIN QUERY PLAN on a small seeded database, once with ANALYZE statistics and once without (a database
-that filled up since the store last analyzed it). Cases that are not index-backed yet are strict xfails that
+EXPLAIN QUERY PLAN on a small seeded database, once with ANALYZE statistics (a user may run ANALYZE)
+and once without (how the store leaves a database). Cases that are not index-backed yet are strict xfails that
 name the reason, so fixing one turns its xfail into a failure that asks for the mark to go.
 """
 
@@ -110,9 +110,8 @@ class Case:
         )
 
 
-# Without statistics (a database the store has not analyzed since it filled up) SQLite's planner still
-# guesses wrong for queries over all projects; the store runs ANALYZE after migrating and PRAGMA optimize
-# on close, so this is a passing state, not the usual one.
+# Without statistics, as the store leaves every database, SQLite's planner still guesses wrong for some
+# queries over all projects: the ids-first page keeps them to an index read of the matches plus a sort.
 NO_STATS = (
     "without ANALYZE statistics the planner drives from projects and sorts every ticket of all projects "
     "(SEARCH t USING INDEX tickets_priority (project_id=?) + USE TEMP B-TREE FOR ORDER BY)"

@@ -8,7 +8,6 @@ chosen with `--sqlite-synchronous normal` where that trade is acceptable.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
@@ -89,9 +88,6 @@ class Database:
 
     async def close(self) -> None:
         for conn in self._all:
-            with contextlib.suppress(sqlite3.Error):
-                # Refreshes the planner's statistics where they have gone stale; cheap when they have not.
-                conn.execute("PRAGMA optimize")
             conn.close()
         self._all.clear()
         self._idle.clear()

@@ -152,6 +152,10 @@ SEARCH = Migration(
         "CREATE INDEX tickets_priority_all ON tickets(priority)",
         "CREATE INDEX tickets_type ON tickets(project_id, type)",
         "CREATE INDEX tickets_reporter ON tickets(reporter_id)",
+        # Most tickets have no parent: counted with the NULLs, statistics would call parent_id useless
+        # and a sub-task lookup would scan every ticket. A partial index counts only real parents.
+        "DROP INDEX tickets_parent",
+        "CREATE INDEX tickets_parent ON tickets(parent_id) WHERE parent_id IS NOT NULL",
         # Substring search over titles and descriptions: a trigram index answers LIKE '%word%'-style
         # queries without reading every ticket. External content: the text lives once, in tickets.
         """CREATE VIRTUAL TABLE tickets_fts USING fts5(
@@ -170,7 +174,6 @@ SEARCH = Migration(
             VALUES ('delete', old.id, old.title, old.description);
             INSERT INTO tickets_fts(rowid, title, description) VALUES (new.id, new.title, new.description);
         END""",
-        "ANALYZE",
     ),
 )
 
