@@ -238,6 +238,8 @@ async def test_the_openapi_document_describes_every_dialect_with_typed_schemas(a
     ):
         assert path in paths, sorted(paths)
     assert "/api/v1/issues" not in paths  # the .json-less aliases stay out of the document
+    operation_ids = [operation["operationId"] for path in paths.values() for operation in path.values()]
+    assert len(operation_ids) == len(set(operation_ids)), "two operations share an id"
     schemas = document["components"]["schemas"]
     assert set(schemas["BugToMeProject"]["properties"]) >= {"tickets_count", "open_tickets_count"}
     assert schemas["AgentsMeshStatus"]["enum"] == ["backlog", "todo", "in_progress", "in_review", "done"]

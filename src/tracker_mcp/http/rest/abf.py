@@ -202,6 +202,12 @@ FilterQuery = Annotated[AbfFilter, Query(alias="filter", description="assigned (
 
 # Each route is also served without `.json`. Decorators apply bottom-up, so the `.json` path is registered
 # first and `/issues/11.json` is never read as the number "11.json".
+@router.get("/user/issues", include_in_schema=False)
+@router.get(
+    "/user/issues.json",
+    summary="Issues across the projects you own or are a member of",
+    operation_id="abf_list_user_issues",
+)
 @router.get("/issues", include_in_schema=False)
 @router.get("/issues.json", summary="Issues across all your projects, group projects included")
 async def list_all_issues(
@@ -212,20 +218,8 @@ async def list_all_issues(
     response: Response,
     which: FilterQuery = AbfFilter.ASSIGNED,
 ) -> IssueList:
-    return await issues_page(tracker, filtered(params, which), page, request, response)
-
-
-@router.get("/user/issues", include_in_schema=False)
-@router.get("/user/issues.json", summary="Issues across the projects you own or are a member of")
-async def list_user_issues(
-    tracker: TrackerDep,
-    params: IssueQuery,
-    page: PageDep,
-    request: Request,
-    response: Response,
-    which: FilterQuery = AbfFilter.ASSIGNED,
-) -> IssueList:
-    # Every project belongs to an organization (a group), so "member projects" are all of them.
+    # Every project belongs to an organization (a group), so "all your projects" and "projects you own
+    # or are a member of" are the same set here: one handler serves both lists.
     return await issues_page(tracker, filtered(params, which), page, request, response)
 
 
