@@ -306,6 +306,32 @@ def test_serve_on_a_port_in_use_says_so(capsys: pytest.CaptureFixture[str], db_p
     assert "Cannot listen on 127.0.0.1:" in capsys.readouterr().err
 
 
+@pytest.mark.anyio
+async def test_accepted_connections_send_small_writes_at_once(anyio_backend: str) -> None:
+    # asyncio turns Nagle's algorithm off only when the listening socket says IPPROTO_TCP; with it
+    # on, each streamed reply (headers, event, end of stream) waited 40 ms for a delayed ACK.
+    if anyio_backend != "asyncio":
+        pytest.skip("uvicorn serves on asyncio")
+    import asyncio
+
+    from tracker_mcp.http.app import bind
+
+    nodelay: list[int] = []
+
+    async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        nodelay.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    listening = bind("127.0.0.1", 0)
+    server = await asyncio.start_server(accepted, sock=listening)
+    async with server:
+        reader, writer = await asyncio.open_connection(*listening.getsockname()[:2])
+        await reader.read()
+        writer.close()
+    assert nodelay and nodelay[0] != 0
+
+
 # Shutdown
 
 
