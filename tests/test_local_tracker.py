@@ -11,6 +11,7 @@ import pytest
 from tracker_mcp.domain import Status
 from tracker_mcp.errors import Invalid, NotFound, PermissionDenied
 from tracker_mcp.local import LocalTracker
+from tracker_mcp.server import render
 from tracker_mcp.store.sqlite import SqliteStore
 from tracker_mcp.tracker import Principal, TicketDraft, TicketFilter
 
@@ -114,3 +115,18 @@ async def test_tickets_can_be_filtered_by_reporter_and_paged_by_offset(store: Sq
     assert [t.title for t in mine.tickets] == ["alice 1", "alice 2"]
     with pytest.raises(Invalid, match="not both"):
         await alice.list_tickets(TicketFilter(offset=1, cursor="abc"))
+
+
+async def test_a_count_limit_stops_counting_and_says_the_total_is_a_lower_bound(store: SqliteStore) -> None:
+    alice = await tracker_for(store, "alice")
+    for n in range(5):
+        await alice.create_ticket(TicketDraft(title=f"Ticket {n}"))
+    capped = await alice.list_tickets(TicketFilter(limit=2, count_limit=3))
+    assert (capped.total, capped.total_capped, len(capped.tickets)) == (3, True, 2)
+    assert capped.next_cursor is not None
+    just_enough = await alice.list_tickets(TicketFilter(limit=2, count_limit=5))
+    assert (just_enough.total, just_enough.total_capped) == (5, False)
+    exact = await alice.list_tickets(TicketFilter(limit=2))
+    assert (exact.total, exact.total_capped) == (5, False)
+    assert render.ticket_page(capped).startswith("2 of 3+ tickets; more with cursor=")
+    assert render.ticket_page(exact).startswith("2 of 5 tickets; more with cursor=")

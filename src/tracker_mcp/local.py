@@ -24,7 +24,7 @@ from tracker_mcp.domain import (
     rules,
 )
 from tracker_mcp.errors import Invalid, NotFound, PermissionDenied
-from tracker_mcp.store import Actor, NewProject, NewTicket, Placement, Store, TicketPatch, TicketQuery
+from tracker_mcp.store import Actor, NewProject, NewTicket, Placement, Reach, Store, TicketPatch, TicketQuery
 from tracker_mcp.tracker import ME, UNASSIGNED, Principal, TicketChanges, TicketDraft, TicketFilter
 
 LIST_LIMIT_MAX = 100
@@ -68,35 +68,40 @@ class LocalTracker:
         self._store = store
         self._principal = principal
         self._actor = Actor(user_id=principal.user_id, token_id=principal.token_id, client=principal.client)
-        # A LocalTracker lives for one call, so what it looks up once stays true for the rest of the call.
-        self._known_roles: dict[str, Role] | None = None
-        self._known_projects: list[Project] | None = None
+        # A LocalTracker lives for one call, so what it looks up once stays true for the rest of the call
+        # (its own project changes forget it).
+        self._known: tuple[dict[str, Role], Reach] | None = None
 
     # Resolution and authorization
 
+    async def _reach(self) -> tuple[dict[str, Role], Reach]:
+        """The caller's roles, organizations and projects: one read, made once per call."""
+        if self._known is None:
+            principal = self._principal
+            reach = await self._store.reach(principal.user_id, principal.organization_id)
+            if principal.organization_id is not None:
+                # Organization and project tokens act for their organization, within their limits.
+                roles = {principal.organization_id: Role.ADMIN}
+            elif reach.roles:
+                roles = dict(reach.roles)
+            else:
+                raise PermissionDenied(
+                    f"User {principal.username!r} belongs to no organization.",
+                    hint="Ask an organization owner to add you.",
+                )
+            self._known = roles, reach
+        return self._known
+
     async def _roles(self) -> dict[str, Role]:
-        if self._known_roles is None:
-            self._known_roles = await self._lookup_roles()
-        return self._known_roles
+        return (await self._reach())[0]
 
     async def _visible_projects(self, organization_ids: Sequence[str]) -> list[Project]:
         """The projects of these organizations (among the caller's), without ticket counts."""
-        if self._known_projects is None:
-            self._known_projects = await self._store.list_projects(list(await self._roles()), counts=False)
         wanted = set(organization_ids)
-        return [p for p in self._known_projects if p.organization_id in wanted]
+        return [p for p in (await self._reach())[1].projects if p.organization_id in wanted]
 
-    async def _lookup_roles(self) -> dict[str, Role]:
-        if self._principal.organization_id is not None:
-            # Organization and project tokens act for their organization, within their limits.
-            return {self._principal.organization_id: Role.ADMIN}
-        roles = await self._store.memberships(self._principal.user_id)
-        if not roles:
-            raise PermissionDenied(
-                f"User {self._principal.username!r} belongs to no organization.",
-                hint="Ask an organization owner to add you.",
-            )
-        return roles
+    async def _known_organizations(self) -> list[Organization]:
+        return list((await self._reach())[1].organizations)
 
     def _refusal(
         self, roles: dict[str, Role], organization_id: str, action: Action, project_id: str | None = None
@@ -141,7 +146,7 @@ class LocalTracker:
         )
 
     async def _organizations(self, roles: dict[str, Role], organization: str | None) -> list[Organization]:
-        organizations = await self._store.list_organizations(list(roles))
+        organizations = await self._known_organizations()
         if organization is None:
             return organizations
         found = rules.pick(
@@ -227,7 +232,7 @@ class LocalTracker:
 
     async def workspace(self) -> Workspace:
         roles = await self._roles()
-        organizations = await self._store.list_organizations(list(roles))
+        organizations = await self._known_organizations()
         for org in organizations:
             self._authorize(roles, org.id, Action.BROWSE)
         projects = await self._store.list_projects([o.id for o in organizations])
@@ -248,7 +253,7 @@ class LocalTracker:
 
     async def list_organizations(self) -> list[Organization]:
         roles = await self._roles()
-        organizations = await self._store.list_organizations(list(roles))
+        organizations = await self._known_organizations()
         for org in organizations:
             self._authorize(roles, org.id, Action.BROWSE)
         return organizations
@@ -279,6 +284,7 @@ class LocalTracker:
             code = rules.derive_project_code(name, await self._store.project_codes())
         else:
             code = rules.validate_project_code(code.strip())
+        self._known = None  # what this tracker saw no longer holds once the project exists
         return await self._store.create_project(
             NewProject(organization_id=org.id, name=name, code=code, description=description), self._actor
         )
@@ -298,6 +304,7 @@ class LocalTracker:
             name = rules.validate_project_name(name.strip())
         if description is not None:
             rules.validate_text("description", description, rules.DESCRIPTION_MAX)
+        self._known = None
         return await self._store.update_project(target.id, name=name, description=description, actor=self._actor)
 
     async def project_deletion(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
@@ -310,6 +317,7 @@ class LocalTracker:
         roles = await self._roles()
         target = await self._project(roles, project, organization)
         self._authorize(roles, target.organization_id, Action.MANAGE, target.id)
+        self._known = None
         return await self._store.delete_project(target.id, self._actor)
 
     # Tickets
@@ -337,6 +345,7 @@ class LocalTracker:
             descending=query.descending,
             limit=query.limit,
             cursor=query.cursor,
+            count_limit=query.count_limit,
         )
         if query.assignee is not None:
             if query.assignee.strip().casefold() == UNASSIGNED:

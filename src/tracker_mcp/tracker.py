@@ -98,6 +98,9 @@ class TicketFilter:
     cursor: str | None = None
     # For APIs paged by offset (limit/offset, page/per_page); agents get the cursor instead.
     offset: int = 0
+    # Count matches only up to this many (None: exactly). An exact count reads every matching index
+    # entry, 2 ms per 50k tickets; an agent needs "more than 1,000", not the exact figure.
+    count_limit: int | None = None
 
 
 class Tracker(Protocol):

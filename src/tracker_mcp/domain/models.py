@@ -103,6 +103,7 @@ class TicketPage(Record):
     tickets: tuple[Ticket, ...]
     total: int
     next_cursor: str | None
+    total_capped: bool = False  # counting stopped at the query's count_limit: `total` is a lower bound
 
 
 class BoardColumn(Record):

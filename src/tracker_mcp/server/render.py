@@ -84,7 +84,7 @@ def ticket_page(page: TicketPage) -> str:
     shown = len(page.tickets)
     if not shown:
         return f"No tickets match (total={page.total})."
-    head = f"{shown} of {page.total} tickets"
+    head = f"{shown} of {page.total}{'+' if page.total_capped else ''} tickets"
     head += f"; more with cursor={page.next_cursor}" if page.next_cursor else "; that is all"
     return "\n".join([head, TICKET_LEGEND, *(ticket_line(t) for t in page.tickets)])
 

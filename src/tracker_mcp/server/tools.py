@@ -25,6 +25,9 @@ READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 EDIT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+# list_tickets counts matches up to here and then says "1000+": enough to tell an agent to narrow
+# its filters, at a fraction of an exact count's cost on a large project. list_projects has exact totals.
+COUNT_LIMIT = 1000
 
 Ctx = Context[AppState]
 
@@ -195,6 +198,7 @@ def register_tools(server: MCPServer[AppState]) -> None:
                 descending=order == "desc",
                 limit=limit,
                 cursor=cursor,
+                count_limit=COUNT_LIMIT,
             )
         )
         return text(render.ticket_page(page))

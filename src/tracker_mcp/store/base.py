@@ -44,6 +44,15 @@ class Actor:
 
 
 @dataclass(frozen=True, slots=True)
+class Reach:
+    """What one caller can see, read in one snapshot: its memberships, their organizations and projects."""
+
+    roles: Mapping[str, Role]  # organization id -> role; empty when asked for one organization by id
+    organizations: Sequence[Organization]  # by name
+    projects: Sequence[Project]  # by name, without ticket counts
+
+
+@dataclass(frozen=True, slots=True)
 class NewProject:
     organization_id: str
     name: str
@@ -110,6 +119,7 @@ class TicketQuery:
     limit: int = 50
     cursor: str | None = None
     offset: int = 0
+    count_limit: int | None = None  # stop counting matches here (None: count them all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +137,10 @@ class Store(Protocol):
     async def ensure_user(self, username: str, name: str) -> User: ...
     async def find_user(self, username: str) -> User | None: ...
     async def memberships(self, user_id: int) -> dict[str, Role]: ...
+    async def reach(self, user_id: int, organization_id: str | None = None) -> Reach:
+        """The user's memberships with their organizations and projects; or only `organization_id`'s."""
+        ...
+
     async def members(self, organization_id: str) -> list[Member]: ...
     async def ensure_local_workspace(self, owner: User, organization: str, project: str, code: str) -> None: ...
 

@@ -29,7 +29,16 @@ from tracker_mcp.domain import (
 )
 from tracker_mcp.domain.rules import format_timestamp, plural, slugify
 from tracker_mcp.errors import Conflict, NotFound
-from tracker_mcp.store.base import Actor, NewProject, NewTicket, NewToken, Placement, TicketPatch, TicketQuery
+from tracker_mcp.store.base import (
+    Actor,
+    NewProject,
+    NewTicket,
+    NewToken,
+    Placement,
+    Reach,
+    TicketPatch,
+    TicketQuery,
+)
 from tracker_mcp.store.sqlite import board, identity, rows, tickets
 from tracker_mcp.store.sqlite.db import Database, Synchronous, utc_now
 from tracker_mcp.store.sqlite.migrations import LATEST, migrate, refuse_newer
@@ -131,6 +140,28 @@ class SqliteStore:
                 "SELECT organization_id, role FROM memberships WHERE user_id = ?", (user_id,)
             ).fetchall()
             return {str(org): Role(role) for org, role in rows}
+
+        return await self._db.read(run)
+
+    async def reach(self, user_id: int, organization_id: str | None = None) -> Reach:
+        def run(conn: sqlite3.Connection) -> Reach:
+            if organization_id is None:
+                rows = conn.execute("SELECT organization_id, role FROM memberships WHERE user_id = ?", (user_id,))
+                roles = {str(org): Role(role) for org, role in rows}
+                ids: Sequence[str] = list(roles)
+            else:
+                roles, ids = {}, [organization_id]
+            organizations = conn.execute(
+                f"SELECT id, name, slug FROM organizations WHERE id IN ({_placeholders(ids)}) ORDER BY name", ids
+            ).fetchall()
+            projects = conn.execute(
+                _PROJECT_SELECT_NO_COUNTS + f" WHERE p.organization_id IN ({_placeholders(ids)}) ORDER BY p.name", ids
+            ).fetchall()
+            return Reach(
+                roles=roles,
+                organizations=[Organization(id=r[0], name=r[1], slug=r[2]) for r in organizations],
+                projects=[_row_to_project(row) for row in projects],
+            )
 
         return await self._db.read(run)
 

@@ -382,7 +382,13 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
         params.append(query.updated_since)
 
     filters = " AND ".join(where)
-    total = int(conn.execute(f"SELECT COUNT(*) FROM tickets t WHERE {filters}", params).fetchone()[0])
+    if query.count_limit is None:
+        total = int(conn.execute(f"SELECT COUNT(*) FROM tickets t WHERE {filters}", params).fetchone()[0])
+        total_capped = False
+    else:  # one match past the limit tells "more than" from "exactly"
+        capped = f"SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE {filters} LIMIT ?)"
+        counted = int(conn.execute(capped, (*params, query.count_limit + 1)).fetchone()[0])
+        total, total_capped = min(counted, query.count_limit), counted > query.count_limit
 
     column = _SORT_COLUMN[query.sort]
     direction, op = ("DESC", "<") if query.descending else ("ASC", ">")
@@ -416,7 +422,7 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
             TicketSort.PRIORITY: last.priority.rank,
         }[query.sort]
         next_cursor = encode_cursor({"v": value, "i": last.id, "f": fingerprint})
-    return TicketPage(tickets=tuple(tickets), total=total, next_cursor=next_cursor)
+    return TicketPage(tickets=tuple(tickets), total=total, next_cursor=next_cursor, total_capped=total_capped)
 
 
 def subtasks(conn: sqlite3.Connection, ticket_id: int) -> list[Ticket]:
