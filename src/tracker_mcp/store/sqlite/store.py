@@ -132,7 +132,7 @@ class SqliteStore:
             row = conn.execute("SELECT id, username, name FROM users WHERE username = ?", (username,)).fetchone()
             return User(id=row[0], username=row[1], name=row[2]) if row else None
 
-        return await self._db.read(run)
+        return self._db.lookup(run)
 
     async def memberships(self, user_id: int) -> dict[str, Role]:
         def run(conn: sqlite3.Connection) -> dict[str, Role]:
@@ -163,7 +163,7 @@ class SqliteStore:
                 projects=[_row_to_project(row) for row in projects],
             )
 
-        return await self._db.read(run)
+        return self._db.lookup(run)
 
     async def members(self, organization_id: str) -> list[Member]:
         def run(conn: sqlite3.Connection) -> list[Member]:
@@ -255,7 +255,7 @@ class SqliteStore:
         return await self._db.write(lambda conn: identity.revoke_token(conn, token_id, actor))
 
     async def authenticate(self, digest: str) -> tuple[Token, User] | None:
-        found = await self._db.read(lambda conn: identity.token_by_hash(conn, digest))
+        found = self._db.lookup(lambda conn: identity.token_by_hash(conn, digest))
         if found is not None and found[0].revoked_at is None:
             now = datetime.now(UTC)
             stale = format_timestamp(now - TOKEN_TOUCH_INTERVAL)
@@ -368,7 +368,7 @@ class SqliteStore:
     # Tickets
 
     async def find_ticket(self, code: str, number: int) -> Ticket | None:
-        return await self._db.read(lambda conn: rows.find_ticket(conn, code, number))
+        return self._db.lookup(lambda conn: rows.find_ticket(conn, code, number))
 
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
         return await self._db.read(lambda conn: tickets.list_tickets(conn, query))
