@@ -1,7 +1,8 @@
 """Board columns: where a ticket sits in its column, and the board view.
 
 Positions are integers spaced POSITION_STEP apart; a placement takes the midpoint of its neighbours,
-and a column with no gap left is respaced. Respacing is not a change of any ticket's content.
+and a column with no gap left is respaced (the arithmetic is in store/rules.py, shared by every store).
+Respacing is not a change of any ticket's content.
 """
 
 from __future__ import annotations
@@ -9,10 +10,8 @@ from __future__ import annotations
 import sqlite3
 
 from tracker_mcp.domain import Board, BoardColumn, Project, Status, Ticket
-from tracker_mcp.errors import Invalid
+from tracker_mcp.store.rules import POSITION_STEP, check_anchor, slot_next_to
 from tracker_mcp.store.sqlite.rows import TICKET_SELECT, load_ticket, row_to_ticket
-
-POSITION_STEP = 1024
 
 
 def end_of_column(conn: sqlite3.Connection, project_id: str, status: Status) -> int:
@@ -24,14 +23,7 @@ def end_of_column(conn: sqlite3.Connection, project_id: str, status: Status) -> 
 
 def position_next_to(conn: sqlite3.Connection, ticket: Ticket, status: Status, anchor_id: int, *, before: bool) -> int:
     anchor = load_ticket(conn, anchor_id)
-    if anchor.id == ticket.id:
-        raise Invalid("before" if before else "after", "A ticket cannot be placed next to itself.")
-    if anchor.project_id != ticket.project_id or anchor.status != status:
-        raise Invalid(
-            "before" if before else "after",
-            f"{anchor.slug} is not in the {status.value} column of this project.",
-            hint=f"Pass a ticket that is in {status.value}, or omit before/after to place it last.",
-        )
+    check_anchor(ticket, anchor, status, before=before)
     for attempt in range(2):
         anchor_position = int(conn.execute("SELECT position FROM tickets WHERE id = ?", (anchor.id,)).fetchone()[0])
         op, order = ("<", "DESC") if before else (">", "ASC")
@@ -42,12 +34,9 @@ def position_next_to(conn: sqlite3.Connection, ticket: Ticket, status: Status, a
         ).fetchone()
         if row is not None and row[0] == ticket.id:
             return ticket.position  # already there
-        if row is None:
-            neighbour = anchor_position - 2 * POSITION_STEP if before else anchor_position + 2 * POSITION_STEP
-        else:
-            neighbour = int(row[1])
-        if abs(neighbour - anchor_position) > 1:
-            return (neighbour + anchor_position) // 2
+        slot = slot_next_to(anchor_position, None if row is None else int(row[1]), before=before)
+        if slot is not None:
+            return slot
         if attempt == 0:
             respace_column(conn, ticket.project_id, status)
     raise AssertionError("respacing a column always leaves room")

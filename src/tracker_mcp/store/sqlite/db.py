@@ -12,7 +12,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,15 +19,10 @@ import anyio
 import anyio.to_thread
 
 from tracker_mcp.config import Synchronous
-from tracker_mcp.domain.rules import format_timestamp
 from tracker_mcp.errors import BackendUnavailable, Conflict
 
 T = TypeVar("T")
 BUSY_TIMEOUT_S = 30.0
-
-
-def utc_now() -> str:
-    return format_timestamp(datetime.now(UTC))
 
 
 class Database:

@@ -4,37 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Sequence
-from typing import Any
 
-from tracker_mcp.domain import Member, Organization, Role, Scope, Token, TokenKind, User
+from tracker_mcp.domain import Member, Organization, Role, Token, User
 from tracker_mcp.domain.rules import slugify
 from tracker_mcp.errors import Conflict, NotFound
 from tracker_mcp.store.base import Actor, NewToken
-from tracker_mcp.store.sqlite.db import utc_now
+from tracker_mcp.store.records import KEY_REVOKED_AT, KEYS_SELECT, row_to_token, scopes_column
+from tracker_mcp.store.rules import utc_now
 from tracker_mcp.store.sqlite.tickets import record_event
-
-_KEYS_SELECT = """
-SELECT t.id, t.kind, t.name, t.prefix, u.username, t.organization_id, t.project_id, t.scopes,
-       t.created_at, t.last_used_at, t.revoked_at, t.user_id
-FROM tokens t JOIN users u ON u.id = t.user_id
-"""
-
-
-def _row_to_token(row: Sequence[Any]) -> Token:
-    return Token(
-        id=row[0],
-        kind=TokenKind(row[1]),
-        name=row[2],
-        prefix=row[3],
-        user=row[4],
-        organization_id=row[5],
-        project_id=row[6],
-        scopes=frozenset(Scope(s) for s in row[7].split(",") if s),
-        created_at=row[8],
-        last_used_at=row[9],
-        revoked_at=row[10],
-    )
 
 
 def create_organization(conn: sqlite3.Connection, name: str, owner: User, actor: Actor) -> Organization:
@@ -89,7 +66,7 @@ def create_token(conn: sqlite3.Connection, token: NewToken, actor: Actor) -> Tok
             token.user_id,
             token.organization_id,
             token.project_id,
-            ",".join(sorted(s.value for s in token.scopes)),
+            scopes_column(token.scopes),
             utc_now(),
         ),
     )
@@ -98,31 +75,31 @@ def create_token(conn: sqlite3.Connection, token: NewToken, actor: Actor) -> Tok
         conn, action="token.created", subject=token.prefix, actor=actor, organization_id=token.organization_id,
         project_id=token.project_id, changes={"kind": token.kind.value, "name": token.name},
     )  # fmt: skip
-    return _row_to_token(conn.execute(_KEYS_SELECT + " WHERE t.id = ?", (token_id,)).fetchone())
+    return row_to_token(conn.execute(KEYS_SELECT + " WHERE t.id = ?", (token_id,)).fetchone())
 
 
 def list_tokens(conn: sqlite3.Connection) -> list[Token]:
-    return [_row_to_token(row) for row in conn.execute(_KEYS_SELECT + " ORDER BY t.id")]
+    return [row_to_token(row) for row in conn.execute(KEYS_SELECT + " ORDER BY t.id")]
 
 
 def revoke_token(conn: sqlite3.Connection, token_id: int, actor: Actor) -> Token:
-    row = conn.execute(_KEYS_SELECT + " WHERE t.id = ?", (token_id,)).fetchone()
+    row = conn.execute(KEYS_SELECT + " WHERE t.id = ?", (token_id,)).fetchone()
     if row is None:
         raise NotFound(f"No token with id {token_id}.", hint="List tokens with: tracker-mcp token list")
-    if row[10] is None:
+    if row[KEY_REVOKED_AT] is None:
         conn.execute("UPDATE tokens SET revoked_at = ? WHERE id = ?", (utc_now(), token_id))
         record_event(
             conn, action="token.revoked", subject=row[3], actor=actor, organization_id=row[5], project_id=row[6]
         )
-    return _row_to_token(conn.execute(_KEYS_SELECT + " WHERE t.id = ?", (token_id,)).fetchone())
+    return row_to_token(conn.execute(KEYS_SELECT + " WHERE t.id = ?", (token_id,)).fetchone())
 
 
 def token_by_hash(conn: sqlite3.Connection, digest: str) -> tuple[Token, User] | None:
-    row = conn.execute(_KEYS_SELECT + " WHERE t.hash = ?", (digest,)).fetchone()
+    row = conn.execute(KEYS_SELECT + " WHERE t.hash = ?", (digest,)).fetchone()
     if row is None:
         return None
     user = conn.execute("SELECT id, username, name FROM users WHERE id = ?", (row[11],)).fetchone()
-    return _row_to_token(row), User(id=user[0], username=user[1], name=user[2])
+    return row_to_token(row), User(id=user[0], username=user[1], name=user[2])
 
 
 def touch_token(conn: sqlite3.Connection, token_id: int, now: str, not_since: str) -> None:

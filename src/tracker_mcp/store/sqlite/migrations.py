@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracker_mcp.errors import BackendUnavailable
-from tracker_mcp.store.sqlite.db import run_in_transaction, utc_now
+from tracker_mcp.store.rules import utc_now
+from tracker_mcp.store.sqlite.db import run_in_transaction
 
 
 @dataclass(frozen=True)

@@ -39,43 +39,22 @@ from tracker_mcp.store.base import (
     TicketPatch,
     TicketQuery,
 )
+from tracker_mcp.store.records import PROJECT_SELECT, PROJECT_SELECT_NO_COUNTS, row_to_project
+from tracker_mcp.store.rules import utc_now
 from tracker_mcp.store.sqlite import board, identity, rows, tickets
-from tracker_mcp.store.sqlite.db import Database, Synchronous, utc_now
+from tracker_mcp.store.sqlite.db import Database, Synchronous
 from tracker_mcp.store.sqlite.migrations import LATEST, migrate, refuse_newer
 from tracker_mcp.store.sqlite.tickets import record_event
 
 # A token's last use is written at most this often, so authenticating stays a read.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
-_PROJECT_SELECT = """
-SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at,
-       (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id),
-       (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id AND t.status NOT IN ('done', 'canceled'))
-FROM projects p
-"""
-_PROJECT_SELECT_NO_COUNTS = """
-SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at, NULL, NULL FROM projects p
-"""
-
-
-def _row_to_project(row: Sequence[Any]) -> Project:
-    return Project(
-        id=row[0],
-        organization_id=row[1],
-        name=row[2],
-        code=row[3],
-        description=row[4],
-        created_at=row[5],
-        tickets_count=row[6],
-        open_tickets_count=row[7],
-    )
-
 
 def _load_project(conn: sqlite3.Connection, project_id: str) -> Project:
-    row = conn.execute(_PROJECT_SELECT + " WHERE p.id = ?", (project_id,)).fetchone()
+    row = conn.execute(PROJECT_SELECT + " WHERE p.id = ?", (project_id,)).fetchone()
     if row is None:
         raise NotFound("The project no longer exists.", hint="List projects again.")
-    return _row_to_project(row)
+    return row_to_project(row)
 
 
 def _placeholders(values: Sequence[Any]) -> str:
@@ -155,12 +134,12 @@ class SqliteStore:
                 f"SELECT id, name, slug FROM organizations WHERE id IN ({_placeholders(ids)}) ORDER BY name", ids
             ).fetchall()
             projects = conn.execute(
-                _PROJECT_SELECT_NO_COUNTS + f" WHERE p.organization_id IN ({_placeholders(ids)}) ORDER BY p.name", ids
+                PROJECT_SELECT_NO_COUNTS + f" WHERE p.organization_id IN ({_placeholders(ids)}) ORDER BY p.name", ids
             ).fetchall()
             return Reach(
                 roles=roles,
                 organizations=[Organization(id=r[0], name=r[1], slug=r[2]) for r in organizations],
-                projects=[_row_to_project(row) for row in projects],
+                projects=[row_to_project(row) for row in projects],
             )
 
         return self._db.lookup(run)
@@ -281,11 +260,11 @@ class SqliteStore:
     async def list_projects(self, organization_ids: Sequence[str], *, counts: bool = True) -> list[Project]:
         def run(conn: sqlite3.Connection) -> list[Project]:
             rows = conn.execute(
-                (_PROJECT_SELECT if counts else _PROJECT_SELECT_NO_COUNTS)
+                (PROJECT_SELECT if counts else PROJECT_SELECT_NO_COUNTS)
                 + f" WHERE p.organization_id IN ({_placeholders(organization_ids)}) ORDER BY p.name",
                 tuple(organization_ids),
             ).fetchall()
-            return [_row_to_project(row) for row in rows]
+            return [row_to_project(row) for row in rows]
 
         return await self._db.read(run)
 

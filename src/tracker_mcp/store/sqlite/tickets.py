@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tracker_mcp.domain import (
-    CLOSED_STATUSES,
-    Priority,
-    Status,
-    Ticket,
-    TicketDeletion,
-    TicketPage,
-    TicketSort,
-    TicketType,
+from tracker_mcp.domain import Status, Ticket, TicketDeletion, TicketPage, TicketSort
+from tracker_mcp.domain.rules import label_color
+from tracker_mcp.errors import Invalid, NotFound
+from tracker_mcp.store.base import Actor, NewTicket, Placement, TicketPatch, TicketQuery
+from tracker_mcp.store.rules import (
+    PATCH_COLUMNS,
+    POSITION_STEP,
+    audit_diff,
+    changed_columns,
+    check_version,
+    cursor_after,
+    labels_changed,
+    like_pattern,
+    page_cursor,
+    status_columns,
+    utc_now,
 )
-from tracker_mcp.domain.rules import decode_cursor, encode_cursor, label_color
-from tracker_mcp.errors import Conflict, Invalid, NotFound
-from tracker_mcp.store.base import PATCHABLE, Actor, NewTicket, Placement, TicketPatch, TicketQuery
-from tracker_mcp.store.sqlite.board import POSITION_STEP, end_of_column, position_next_to
-from tracker_mcp.store.sqlite.db import utc_now
+from tracker_mcp.store.sqlite.board import end_of_column, position_next_to
 from tracker_mcp.store.sqlite.rows import TICKET_SELECT, load_ticket, row_to_ticket
 
 TRIGRAM = 3  # the full-text index matches text of at least this many characters
@@ -85,16 +87,6 @@ def _set_labels(conn: sqlite3.Connection, ticket_id: int, project_id: str, label
         )
 
 
-def _status_columns(current: Ticket | None, status: Status, actor: Actor, now: str) -> dict[str, Any]:
-    """closed_at/closed_by follow the status: set when a ticket closes, cleared when it reopens."""
-    was_closed = current is not None and current.status in CLOSED_STATUSES
-    if status in CLOSED_STATUSES and not was_closed:
-        return {"closed_at": now, "closed_by_id": actor.user_id}
-    if status not in CLOSED_STATUSES and was_closed:
-        return {"closed_at": None, "closed_by_id": None}
-    return {}
-
-
 def create_ticket(conn: sqlite3.Connection, new: NewTicket, actor: Actor) -> Ticket:
     counter = conn.execute(
         "UPDATE projects SET ticket_counter = ticket_counter + 1 WHERE id = ? "
@@ -109,7 +101,7 @@ def create_ticket(conn: sqlite3.Connection, new: NewTicket, actor: Actor) -> Tic
         if parent is None or parent[0] != new.project_id:
             raise NotFound("The parent ticket no longer exists.", hint="It may have just been deleted.")
     now = utc_now()
-    closing = _status_columns(None, new.status, actor, now)
+    closing = status_columns(None, new.status, actor, now)
     cursor = conn.execute(
         """INSERT INTO tickets (project_id, number, type, title, description, status, priority,
                                 assignee_id, reporter_id, parent_id, position, version,
@@ -149,30 +141,6 @@ def create_ticket(conn: sqlite3.Connection, new: NewTicket, actor: Actor) -> Tic
     return load_ticket(conn, ticket_id)
 
 
-def _check_version(current: Ticket, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != current.version:
-        raise Conflict(
-            f"{current.slug} is at version {current.version}, not {expected_version}: someone changed it.",
-            hint=f"Re-read it with get_ticket and redo your change with version={current.version}.",
-            current=current.model_dump(mode="json"),
-        )
-
-
-def _diff(before: Ticket, after: Ticket) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    for name in ("title", "type", "status", "priority", "assignee", "parent"):
-        old, new = getattr(before, name), getattr(after, name)
-        if old != new:
-            changes[name] = [old, new]
-    if before.description != after.description:
-        changes["description"] = "edited"
-    old_labels = [label.name for label in before.labels]
-    new_labels = [label.name for label in after.labels]
-    if old_labels != new_labels:
-        changes["labels"] = [old_labels, new_labels]
-    return changes
-
-
 def _commit_change(
     conn: sqlite3.Connection, current: Ticket, columns: Mapping[str, Any], action: str, actor: Actor
 ) -> Ticket:
@@ -191,7 +159,7 @@ def _commit_change(
         organization_id=organization_of(conn, current.project_id),
         project_id=current.project_id,
         ticket_id=current.id,
-        changes=_diff(current, updated),
+        changes=audit_diff(current, updated),
     )
     return updated
 
@@ -201,44 +169,24 @@ def update_ticket(
 ) -> Ticket:
     """Apply the fields that differ; a patch that changes nothing leaves version and history alone."""
     current = load_ticket(conn, ticket_id)
-    _check_version(current, expected_version)
-    stored: dict[str, Any] = dict(
-        zip(
-            ("title", "type", "description", "status", "priority", "assignee_id", "parent_id"),
-            conn.execute(
-                "SELECT title, type, description, status, priority, assignee_id, parent_id FROM tickets WHERE id = ?",
-                (ticket_id,),
-            ).fetchone(),
-            strict=True,
-        )
-    )
-    unknown = set(patch.values) - PATCHABLE
-    if unknown:
-        raise ValueError(f"not patchable: {sorted(unknown)}")
-    wanted = {name: _column_value(value) for name, value in patch.values.items()}
-    columns = {name: value for name, value in wanted.items() if stored[name] != value}
+    check_version(current, expected_version)
+    stored = conn.execute(
+        "SELECT title, type, description, status, priority, assignee_id, parent_id FROM tickets WHERE id = ?",
+        (ticket_id,),
+    ).fetchone()
+    columns = changed_columns(dict(zip(PATCH_COLUMNS, stored, strict=True)), patch)
     if columns.get("parent_id") is not None:
         _check_parent(conn, current, int(columns["parent_id"]))
     if "status" in columns:
         status = Status(columns["status"])
         columns["position"] = end_of_column(conn, current.project_id, status)
-        columns.update(_status_columns(current, status, actor, utc_now()))
-    labels_change = patch.labels is not None and sorted(name.casefold() for name in patch.labels) != sorted(
-        label.name.casefold() for label in current.labels
-    )
+        columns.update(status_columns(current, status, actor, utc_now()))
+    labels_change = labels_changed(current, patch)
     if not columns and not labels_change:
         return current
     if labels_change and patch.labels is not None:
         _set_labels(conn, current.id, current.project_id, patch.labels)
     return _commit_change(conn, current, columns, "ticket.updated", actor)
-
-
-def _column_value(value: Any) -> Any:
-    if isinstance(value, Priority):
-        return value.rank
-    if isinstance(value, Status | TicketType):
-        return value.value
-    return value
 
 
 def _check_parent(conn: sqlite3.Connection, ticket: Ticket, parent_id: int) -> None:
@@ -267,7 +215,7 @@ def move_ticket(
     actor: Actor,
 ) -> Ticket:
     current = load_ticket(conn, ticket_id)
-    _check_version(current, expected_version)
+    check_version(current, expected_version)
     anchor_id = placement.before_id if placement.before_id is not None else placement.after_id
     if anchor_id is None:
         last = conn.execute(
@@ -282,7 +230,7 @@ def move_ticket(
         if status == current.status and position == current.position:
             return current
     columns: dict[str, Any] = {"status": status.value, "position": position}
-    columns.update(_status_columns(current, status, actor, utc_now()))
+    columns.update(status_columns(current, status, actor, utc_now()))
     return _commit_change(conn, current, columns, "ticket.moved", actor)
 
 
@@ -320,22 +268,6 @@ def delete_ticket(conn: sqlite3.Connection, ticket_id: int, actor: Actor) -> Tic
         changes={"title": ticket.title, "subtasks": list(impact.subtasks), "comments": impact.comments},
     )
     return impact
-
-
-def _fingerprint(query: TicketQuery) -> str:
-    # Project ids are left out: a project created while someone pages through all projects
-    # must not invalidate their cursor.
-    parts = (
-        query.statuses, query.types, query.priorities, query.assignee_id, query.reporter_id,
-        query.unassigned, query.labels, query.parent_id, query.text, query.updated_since,
-        query.sort, query.descending,
-    )  # fmt: skip
-    return hashlib.blake2b(repr(parts).encode(), digest_size=6).hexdigest()
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
@@ -376,7 +308,7 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
         params.append('"' + query.text.replace('"', '""') + '"')
     elif query.text:  # shorter than a trigram: the index cannot help
         where.append("(t.title LIKE ? ESCAPE '\\' OR t.description LIKE ? ESCAPE '\\')")
-        params.extend([_like(query.text)] * 2)
+        params.extend([like_pattern(query.text)] * 2)
     if query.updated_since:
         where.append("t.updated_at >= ?")
         params.append(query.updated_since)
@@ -392,18 +324,11 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
 
     column = _SORT_COLUMN[query.sort]
     direction, op = ("DESC", "<") if query.descending else ("ASC", ">")
-    fingerprint = _fingerprint(query)
     page_where, page_params = filters, list(params)
-    if query.cursor:
-        position = decode_cursor(query.cursor)
-        if position.get("f") != fingerprint or "v" not in position or "i" not in position:
-            raise Invalid(
-                "cursor",
-                "The cursor belongs to a different query.",
-                hint="Repeat the same filters and sort with next_cursor, or omit cursor to start over.",
-            )
+    after = cursor_after(query)
+    if after is not None:
         page_where += f" AND ({column} {op} ? OR ({column} = ? AND t.id {op} ?))"
-        page_params.extend([position["v"], position["v"], position["i"]])
+        page_params.extend([after[0], after[0], after[1]])
     # The page's ids first, from the filter's index alone; the joins then run for those rows only.
     order = f"{column} {direction}" if column == "t.id" else f"{column} {direction}, t.id {direction}"
     rows = conn.execute(
@@ -413,15 +338,7 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
         (*page_params, query.limit + 1, query.offset),
     ).fetchall()
     tickets = [row_to_ticket(row) for row in rows[: query.limit]]
-    next_cursor = None
-    if len(rows) > query.limit:
-        last = tickets[-1]
-        value: Any = {
-            TicketSort.CREATED: last.id,
-            TicketSort.UPDATED: last.updated_at,
-            TicketSort.PRIORITY: last.priority.rank,
-        }[query.sort]
-        next_cursor = encode_cursor({"v": value, "i": last.id, "f": fingerprint})
+    next_cursor = page_cursor(query, tickets[-1]) if len(rows) > query.limit else None
     return TicketPage(tickets=tuple(tickets), total=total, next_cursor=next_cursor, total_capped=total_capped)
 
 

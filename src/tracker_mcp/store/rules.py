@@ -1,0 +1,158 @@
+"""Rules every store applies alike: closing, versions, patches, audit diffs, cursors and board positions.
+
+They hold no SQL, so the SQLite and PostgreSQL stores import them instead of each keeping a copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from tracker_mcp.domain import CLOSED_STATUSES, Priority, Status, Ticket, TicketSort, TicketType
+from tracker_mcp.domain.rules import decode_cursor, encode_cursor, format_timestamp
+from tracker_mcp.errors import Conflict, Invalid
+from tracker_mcp.store.base import PATCHABLE, Actor, TicketPatch, TicketQuery
+
+# Positions in a board column are spaced this far apart, so most moves find a free integer between neighbours.
+POSITION_STEP = 1024
+# The columns a patch may change, in the order stores read them back.
+PATCH_COLUMNS = ("title", "type", "description", "status", "priority", "assignee_id", "parent_id")
+
+
+def utc_now() -> str:
+    return format_timestamp(datetime.now(UTC))
+
+
+def status_columns(current: Ticket | None, status: Status, actor: Actor, now: str) -> dict[str, Any]:
+    """closed_at/closed_by follow the status: set when a ticket closes, cleared when it reopens."""
+    was_closed = current is not None and current.status in CLOSED_STATUSES
+    if status in CLOSED_STATUSES and not was_closed:
+        return {"closed_at": now, "closed_by_id": actor.user_id}
+    if status not in CLOSED_STATUSES and was_closed:
+        return {"closed_at": None, "closed_by_id": None}
+    return {}
+
+
+def check_version(current: Ticket, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != current.version:
+        raise Conflict(
+            f"{current.slug} is at version {current.version}, not {expected_version}: someone changed it.",
+            hint=f"Re-read it with get_ticket and redo your change with version={current.version}.",
+            current=current.model_dump(mode="json"),
+        )
+
+
+def changed_columns(stored: Mapping[str, Any], patch: TicketPatch) -> dict[str, Any]:
+    """The patch's values as stored column values, keeping only those that differ from `stored`."""
+    unknown = set(patch.values) - PATCHABLE
+    if unknown:
+        raise ValueError(f"not patchable: {sorted(unknown)}")
+    wanted = {name: _column_value(value) for name, value in patch.values.items()}
+    return {name: value for name, value in wanted.items() if stored[name] != value}
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, Priority):
+        return value.rank
+    if isinstance(value, Status | TicketType):
+        return value.value
+    return value
+
+
+def labels_changed(current: Ticket, patch: TicketPatch) -> bool:
+    """Whether the patch sets other labels than the ticket has; labels compare case-insensitively."""
+    return patch.labels is not None and sorted(name.casefold() for name in patch.labels) != sorted(
+        label.name.casefold() for label in current.labels
+    )
+
+
+def audit_diff(before: Ticket, after: Ticket) -> dict[str, Any]:
+    """The changed fields as `[old, new]` for the audit trail; a description edit is only named."""
+    changes: dict[str, Any] = {}
+    for name in ("title", "type", "status", "priority", "assignee", "parent"):
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            changes[name] = [old, new]
+    if before.description != after.description:
+        changes["description"] = "edited"
+    old_labels = [label.name for label in before.labels]
+    new_labels = [label.name for label in after.labels]
+    if old_labels != new_labels:
+        changes["labels"] = [old_labels, new_labels]
+    return changes
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (escape character `\\`) matching `text` anywhere, its `%` and `_` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _fingerprint(query: TicketQuery) -> str:
+    # Project ids are left out: a project created while someone pages through all projects
+    # must not invalidate their cursor.
+    parts = (
+        query.statuses, query.types, query.priorities, query.assignee_id, query.reporter_id,
+        query.unassigned, query.labels, query.parent_id, query.text, query.updated_since,
+        query.sort, query.descending,
+    )  # fmt: skip
+    return hashlib.blake2b(repr(parts).encode(), digest_size=6).hexdigest()
+
+
+_SORT_VALUE_TYPE = {TicketSort.CREATED: int, TicketSort.UPDATED: str, TicketSort.PRIORITY: int}
+
+
+def cursor_after(query: TicketQuery) -> tuple[Any, int] | None:
+    """The sort value and id of the last ticket before `query.cursor`; None on a first page.
+
+    A cursor made for other filters or another sort is refused, as is one whose values have the wrong type.
+    """
+    if not query.cursor:
+        return None
+    position = decode_cursor(query.cursor)
+    value, last_id = position.get("v"), position.get("i")
+    if (
+        position.get("f") != _fingerprint(query)
+        or type(value) is not _SORT_VALUE_TYPE[query.sort]
+        or type(last_id) is not int
+    ):
+        raise Invalid(
+            "cursor",
+            "The cursor belongs to a different query.",
+            hint="Repeat the same filters and sort with next_cursor, or omit cursor to start over.",
+        )
+    return value, last_id
+
+
+def page_cursor(query: TicketQuery, last: Ticket) -> str:
+    """The cursor of the page after the one ending with `last`."""
+    value: Any = {
+        TicketSort.CREATED: last.id,
+        TicketSort.UPDATED: last.updated_at,
+        TicketSort.PRIORITY: last.priority.rank,
+    }[query.sort]
+    return encode_cursor({"v": value, "i": last.id, "f": _fingerprint(query)})
+
+
+def check_anchor(ticket: Ticket, anchor: Ticket, status: Status, *, before: bool) -> None:
+    """A ticket is placed next to another ticket of the column it moves to, never next to itself."""
+    field = "before" if before else "after"
+    if anchor.id == ticket.id:
+        raise Invalid(field, "A ticket cannot be placed next to itself.")
+    if anchor.project_id != ticket.project_id or anchor.status != status:
+        raise Invalid(
+            field,
+            f"{anchor.slug} is not in the {status.value} column of this project.",
+            hint=f"Pass a ticket that is in {status.value}, or omit before/after to place it last.",
+        )
+
+
+def slot_next_to(anchor_position: int, neighbour_position: int | None, *, before: bool) -> int | None:
+    """The midpoint between an anchor and its neighbour on that side; None when no integer is left between them."""
+    if neighbour_position is None:
+        neighbour_position = anchor_position + (-2 if before else 2) * POSITION_STEP
+    if abs(neighbour_position - anchor_position) > 1:
+        return (neighbour_position + anchor_position) // 2
+    return None
