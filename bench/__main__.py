@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import coldstart, imports, latency, memory, report, sections, throughput
+from bench import coldstart, imports, latency, memory, peers, report, sections, throughput
 from bench.context import Config, Context
 from bench.data import BENCH_DIR, working_copy
 from bench.stats import Metric
@@ -23,6 +23,7 @@ SECTIONS: dict[str, Callable[[Context], list[Metric]]] = {
     "memory": memory.run,
     "store": sections.run_store,
     "tokens": sections.run_tokens,
+    "peers": peers.run,
 }
 
 
