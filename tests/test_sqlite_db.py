@@ -5,9 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import anyio
+import anyio.from_thread
 import pytest
 
-from tracker_mcp.errors import Conflict
+from tracker_mcp.errors import BackendUnavailable, Conflict
+from tracker_mcp.store import PoolUsage
+from tracker_mcp.store.sqlite import SqliteStore
 from tracker_mcp.store.sqlite.db import Database
 
 pytestmark = pytest.mark.anyio
@@ -53,3 +57,46 @@ async def test_an_error_inside_a_write_rolls_everything_back(tmp_path: Path) -> 
         await db.write(half)
     assert await db.read(lambda conn: conn.execute("SELECT COUNT(*) FROM t").fetchone()[0]) == 0
     await db.close()
+
+
+async def test_the_pool_reports_connections_lent_idle_and_callers_waiting(tmp_path: Path) -> None:
+    db = Database(tmp_path / "t.db", pool_size=1)
+    assert db.usage() == PoolUsage(in_use=0, idle=0, max_size=1, waiting=0)
+    lent = anyio.Event()
+    release = anyio.Event()
+    seen: list[PoolUsage] = []
+
+    def hold(_: sqlite3.Connection) -> None:
+        anyio.from_thread.run_sync(lent.set)
+        anyio.from_thread.run(release.wait)
+
+    async def second_reader() -> None:
+        await db.read(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(db.read, hold)
+        await lent.wait()
+        tg.start_soon(second_reader)
+        await anyio.wait_all_tasks_blocked()
+        seen.append(db.usage())
+        release.set()
+    assert seen == [PoolUsage(in_use=1, idle=0, max_size=1, waiting=1)]
+    assert db.usage() == PoolUsage(in_use=0, idle=1, max_size=1, waiting=0)
+    await db.close()
+
+
+async def test_a_ping_fails_once_the_database_file_is_removed_or_replaced(tmp_path: Path) -> None:
+    # SQLite keeps answering, and committing, on a file that is no longer at its path: writes nobody sees.
+    path = tmp_path / "tracker.db"
+    store = await SqliteStore.open(path)
+    await store.ping()
+    path.rename(tmp_path / "moved.db")
+    with pytest.raises(BackendUnavailable, match="removed or replaced"):
+        await store.ping()
+    (tmp_path / "moved.db").rename(path)
+    await store.ping()
+    path.rename(tmp_path / "old.db")
+    await (await SqliteStore.open(path)).close()  # a new database at the same path
+    with pytest.raises(BackendUnavailable, match="removed or replaced"):
+        await store.ping()
+    await store.close()

@@ -130,8 +130,26 @@ class Placement:
     after_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PoolUsage:
+    """A snapshot of a store's connection pool, for metrics."""
+
+    in_use: int  # connections lent to a query right now
+    idle: int  # open connections waiting in the pool
+    max_size: int  # the most connections the pool opens
+    waiting: int  # callers queued for a connection
+
+
 class Store(Protocol):
     async def close(self) -> None: ...
+
+    # Operations
+    async def ping(self) -> None:
+        """Answer one trivial query the way reads are answered; raise BackendUnavailable, with a reason that
+        names no secret, when the database cannot serve requests."""
+        ...
+
+    def pool_usage(self) -> PoolUsage: ...
 
     # Identity
     async def ensure_user(self, username: str, name: str) -> User: ...

@@ -8,6 +8,7 @@ chosen with `--sqlite-synchronous normal` where that trade is acceptable.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -20,6 +21,7 @@ import anyio.to_thread
 
 from tracker_mcp.config import Synchronous
 from tracker_mcp.errors import BackendUnavailable, Conflict
+from tracker_mcp.store.base import PoolUsage
 
 T = TypeVar("T")
 BUSY_TIMEOUT_S = 30.0
@@ -33,6 +35,7 @@ class Database:
         self._synchronous = synchronous
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
+        self._pool_size = pool_size
         self._slots = anyio.Semaphore(pool_size)
         # Writers inside this process queue here instead of spinning in SQLite's busy handler;
         # BEGIN IMMEDIATE still serialises them against other processes.
@@ -96,12 +99,32 @@ class Database:
                     "The change collides with a concurrent one and was not saved.", hint="Read again and retry."
                 ) from exc
 
+    def usage(self) -> PoolUsage:
+        """The pool's connections now; the lookup connection, used on the caller's thread, is not counted."""
+        opened = sum(conn is not self._lookup_conn for conn in self._all)
+        idle = len(self._idle)
+        return PoolUsage(
+            in_use=opened - idle,
+            idle=idle,
+            max_size=self._pool_size,
+            waiting=self._slots.statistics().tasks_waiting,
+        )
+
     async def close(self) -> None:
         for conn in self._all:
             conn.close()
         self._all.clear()
         self._idle.clear()
         self._lookup_conn = None
+
+
+FileId = tuple[int, int]
+
+
+def file_id(path: Path) -> FileId:
+    """Which file `path` names (device and inode): tells a file apart from another put in its place."""
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino
 
 
 def run_in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T], begin: str) -> T:

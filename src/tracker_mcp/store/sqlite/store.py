@@ -28,13 +28,14 @@ from tracker_mcp.domain import (
     User,
 )
 from tracker_mcp.domain.rules import format_timestamp, plural, slugify
-from tracker_mcp.errors import Conflict, NotFound
+from tracker_mcp.errors import BackendUnavailable, Conflict, NotFound
 from tracker_mcp.store.base import (
     Actor,
     NewProject,
     NewTicket,
     NewToken,
     Placement,
+    PoolUsage,
     Reach,
     TicketPatch,
     TicketQuery,
@@ -42,7 +43,7 @@ from tracker_mcp.store.base import (
 from tracker_mcp.store.records import PROJECT_SELECT, PROJECT_SELECT_NO_COUNTS, row_to_project
 from tracker_mcp.store.rules import utc_now
 from tracker_mcp.store.sqlite import board, identity, rows, tickets
-from tracker_mcp.store.sqlite.db import Database, Synchronous
+from tracker_mcp.store.sqlite.db import Database, FileId, Synchronous, file_id
 from tracker_mcp.store.sqlite.migrations import LATEST, migrate, refuse_newer
 from tracker_mcp.store.sqlite.tickets import record_event
 
@@ -64,33 +65,63 @@ def _placeholders(values: Sequence[Any]) -> str:
 class SqliteStore:
     """The Store port on one SQLite file. Open it with `SqliteStore.open(path)`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, file: FileId) -> None:
         self._db = db
+        self._file = file  # the file opened at start, which ping() checks is still the one at the path
+        self._closed = False
 
     @classmethod
     async def open(cls, path: Path, *, synchronous: Synchronous = "full") -> SqliteStore:
         """Open (creating it and its folder if need be) and migrate the database at `path`."""
         db = Database(path, synchronous=synchronous)
 
-        def prepare() -> None:
+        def prepare() -> FileId:
             path.parent.mkdir(parents=True, exist_ok=True)
             if refuse_newer(path) == LATEST:
-                return  # the usual start: nothing to migrate, no write lock taken
+                return file_id(path)  # the usual start: nothing to migrate, no write lock taken
             conn = db.connect()
             try:
                 migrate(conn, str(path))
             finally:
                 conn.close()
+            return file_id(path)
 
-        await anyio.to_thread.run_sync(prepare)
-        return cls(db)
+        return cls(db, await anyio.to_thread.run_sync(prepare))
 
     @property
     def path(self) -> Path:
         return self._db.path
 
     async def close(self) -> None:
+        self._closed = True
         await self._db.close()
+
+    # Operations
+
+    async def ping(self) -> None:
+        if self._closed:
+            raise BackendUnavailable("The database is closed: the server is shutting down.")
+
+        def check(conn: sqlite3.Connection) -> None:
+            conn.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()  # reads the header page: a real read
+            # A connection keeps its file open after the file is deleted or replaced (a backup restored
+            # over it), and SQLite goes on answering and even committing there: writes nobody will see.
+            try:
+                current = file_id(self._db.path)
+            except FileNotFoundError:
+                current = None
+            except OSError as exc:
+                raise BackendUnavailable(f"The database file cannot be checked: {exc.strerror or exc}.") from exc
+            if current != self._file:
+                raise BackendUnavailable(
+                    "The database file was removed or replaced after the server opened it; writes would be lost.",
+                    hint="Restart the server to open the file now at its path.",
+                )
+
+        await self._db.read(check)
+
+    def pool_usage(self) -> PoolUsage:
+        return self._db.usage()
 
     # Identity
 
