@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
-from tracker_mcp import __version__
+from tracker_mcp import __version__, logs
 from tracker_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_USER, Settings, default_db_path
 from tracker_mcp.domain import Role
 from tracker_mcp.errors import TrackerError
@@ -47,6 +48,11 @@ def parser() -> argparse.ArgumentParser:
         "writes on power loss",
     )
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], help="stderr log level")
+    p.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help=f"stderr log lines as text (default) or one JSON object per line (env {logs.ENV_LOG_FORMAT})",
+    )
     commands = p.add_subparsers(dest="command")
     commands.add_parser("stdio", help="serve MCP over stdio (the default)")
     serve = commands.add_parser(
@@ -118,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env(db=args.db, synchronous=args.sqlite_synchronous, log_level=args.log_level)
+        logs.configure(settings.log_level, logs.log_format_from(args.log_format))
         if args.command in (None, "stdio"):
             return serve_stdio(settings)
         if args.command == "serve":
@@ -128,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return info(settings)
         return administer(settings, args)
     except TrackerError as exc:
-        print(f"tracker-mcp: {exc}", file=sys.stderr)
+        logs.announce(f"tracker-mcp: {exc}", logging.ERROR)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -157,7 +164,7 @@ def serve_http(settings: Settings, args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         if exc.name not in ("fastapi", "uvicorn", "starlette"):
             raise
-        print(f'tracker-mcp serve needs {exc.name}: pip install "tracker-mcp[serve]"', file=sys.stderr)
+        logs.announce(f'tracker-mcp serve needs {exc.name}: pip install "tracker-mcp[serve]"', logging.ERROR)
         return 2
     serve(serve_settings)
     return 0

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import socket
-import sys
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -18,6 +16,7 @@ from tracker_mcp.errors import Invalid
 from tracker_mcp.http.errors import install_error_handlers
 from tracker_mcp.http.security import TransportGuard
 from tracker_mcp.http.settings import ServeSettings
+from tracker_mcp.logs import announce
 from tracker_mcp.workspace import open_local_store
 
 
@@ -89,11 +88,9 @@ class _Server(uvicorn.Server):
         if self.started:
             settings = self.settings
             public = f" (public URL {settings.public_url})" if settings.public_url else ""
-            print(
+            announce(
                 f"tracker-mcp {__version__} serving {settings.listen_url}{public}: MCP at /mcp, legacy SSE at /sse, "
-                f"REST at /api/v1; database {settings.store.db}",
-                file=sys.stderr,
-                flush=True,
+                f"REST at /api/v1; database {settings.store.db}"
             )
 
 
@@ -104,13 +101,11 @@ def serve(settings: ServeSettings) -> None:
     with sock:
         if settings.port == 0:
             settings = replace(settings, port=sock.getsockname()[1])
-        level = settings.store.log_level
-        logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
         config = uvicorn.Config(
             create_app(settings),
-            log_config=None,
-            log_level=level.lower(),
-            access_log=level == "DEBUG",
+            log_config=None,  # uvicorn's loggers pass their lines to the root logger: logs.configure's format
+            log_level=settings.store.log_level.lower(),
+            access_log=True,  # INFO lines: shown from --log-level INFO down
             timeout_keep_alive=settings.keep_alive_seconds,
             timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
             server_header=False,
