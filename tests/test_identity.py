@@ -16,7 +16,7 @@ from tracker_mcp.domain import Status, TokenKind
 from tracker_mcp.errors import Invalid, PermissionDenied
 from tracker_mcp.identity import authenticate
 from tracker_mcp.local import LocalTracker
-from tracker_mcp.store.sqlite import SqliteStore
+from tracker_mcp.store import Store
 from tracker_mcp.tracker import TicketDraft, TicketFilter
 from tracker_mcp.workspace import open_local_store
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[SqliteStore]:
+async def store(settings: Settings) -> AsyncIterator[Store]:
     store, _ = await open_local_store(settings)
     await admin.add_user(store, "bob")
     await admin.set_member(store, "local", "bob", admin.Role.MEMBER)
@@ -32,15 +32,13 @@ async def store(settings: Settings) -> AsyncIterator[SqliteStore]:
     await store.close()
 
 
-async def tracker(store: SqliteStore, secret: str) -> LocalTracker:
+async def tracker(store: Store, secret: str) -> LocalTracker:
     principal = await authenticate(store, secret)
     assert principal is not None
     return LocalTracker(store, principal)
 
 
-async def test_a_personal_token_acts_as_its_user_and_is_stored_only_as_a_hash(
-    store: SqliteStore, db_path: Path
-) -> None:
+async def test_a_personal_token_acts_as_its_user_and_is_stored_only_as_a_hash(store: Store, db_path: Path) -> None:
     issued = await admin.create_token(store, kind=TokenKind.PERSONAL, username="bob", name="laptop")
     assert issued.secret.startswith("pk_")
     bob = await tracker(store, issued.secret)
@@ -51,7 +49,7 @@ async def test_a_personal_token_acts_as_its_user_and_is_stored_only_as_a_hash(
     assert issued.secret[len("pk_") + 6 :] not in dump
 
 
-async def test_an_unknown_malformed_or_revoked_token_authenticates_nobody(store: SqliteStore) -> None:
+async def test_an_unknown_malformed_or_revoked_token_authenticates_nobody(store: Store) -> None:
     issued = await admin.create_token(store, kind=TokenKind.PERSONAL, username="bob", name="x")
     assert await authenticate(store, "pk_" + "a" * 43) is None
     assert await authenticate(store, "not a token") is None
@@ -61,7 +59,7 @@ async def test_an_unknown_malformed_or_revoked_token_authenticates_nobody(store:
     assert await authenticate(store, issued.secret) is None
 
 
-async def test_a_token_records_its_last_use(store: SqliteStore) -> None:
+async def test_a_token_records_its_last_use(store: Store) -> None:
     issued = await admin.create_token(store, kind=TokenKind.PERSONAL, username="bob", name="x")
     assert issued.token.last_used_at is None
     await authenticate(store, issued.secret)
@@ -69,7 +67,7 @@ async def test_a_token_records_its_last_use(store: SqliteStore) -> None:
     assert listed.last_used_at is not None
 
 
-async def test_a_read_only_organization_key_reads_but_may_not_write(store: SqliteStore) -> None:
+async def test_a_read_only_organization_key_reads_but_may_not_write(store: Store) -> None:
     owner = await store.find_user("alice")
     assert owner is not None
     issued = await admin.create_token(
@@ -83,7 +81,7 @@ async def test_a_read_only_organization_key_reads_but_may_not_write(store: Sqlit
         await key.create_project("Nope")
 
 
-async def test_a_write_key_implies_read_and_projects_write_manages_projects(store: SqliteStore) -> None:
+async def test_a_write_key_implies_read_and_projects_write_manages_projects(store: Store) -> None:
     issued = await admin.create_token(
         store, kind=TokenKind.ORGANIZATION, username="alice", name="bot", organization_ref="local",
         scopes="tickets:write,projects:write",
@@ -94,7 +92,7 @@ async def test_a_write_key_implies_read_and_projects_write_manages_projects(stor
     assert (await key.create_project("Bot Project")).code == "BP"
 
 
-async def test_a_project_token_only_files_tickets_in_its_project(store: SqliteStore) -> None:
+async def test_a_project_token_only_files_tickets_in_its_project(store: Store) -> None:
     issued = await admin.create_token(store, kind=TokenKind.PROJECT, username="alice", name="ci", project_ref="INBOX")
     personal = await admin.create_token(store, kind=TokenKind.PERSONAL, username="alice", name="me")
     alice = await tracker(store, personal.secret)
@@ -112,7 +110,7 @@ async def test_a_project_token_only_files_tickets_in_its_project(store: SqliteSt
         await ci.move_ticket(ticket.slug, Status.DONE)
 
 
-async def test_only_owners_and_admins_create_organization_or_project_tokens(store: SqliteStore) -> None:
+async def test_only_owners_and_admins_create_organization_or_project_tokens(store: Store) -> None:
     with pytest.raises(Invalid, match="owner or admin"):
         await admin.create_token(store, kind=TokenKind.PROJECT, username="bob", name="x", project_ref="INBOX")
     with pytest.raises(Invalid, match="scope"):

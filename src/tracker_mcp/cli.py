@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tracker_mcp import __version__, logs
 from tracker_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_USER, Settings, default_db_path
@@ -36,11 +37,15 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tracker-mcp",
         description="A ticket tracker for AI agents. With no command, serves MCP over stdio.",
-        epilog=f"Environment: {ENV_DB} (database path), {ENV_SYNCHRONOUS} (full|normal), "
+        epilog=f"Environment: {ENV_DB} (database path or postgresql:// URL), {ENV_SYNCHRONOUS} (full|normal), "
         f"{ENV_USER} (local username), {ENV_LOG_LEVEL} (stderr log level).",
     )
     p.add_argument("--version", action="version", version=f"tracker-mcp {__version__}")
-    p.add_argument("--db", help=f"SQLite database file (default: {default_db_path()})")
+    p.add_argument(
+        "--db",
+        help=f"SQLite database file (default: {default_db_path()}), or a postgresql:// URL for a PostgreSQL "
+        'database (needs pip install "tracker-mcp[postgres]")',
+    )
     p.add_argument(
         "--sqlite-synchronous",
         choices=["full", "normal"],
@@ -227,10 +232,10 @@ def administer(settings: Settings, args: argparse.Namespace) -> int:
 def migrate(settings: Settings) -> int:
     import anyio
 
-    from tracker_mcp.store.sqlite import SqliteStore
+    from tracker_mcp.store.factory import open_store
 
     async def run() -> None:
-        store = await SqliteStore.open(settings.db, synchronous=settings.synchronous)
+        store = await open_store(settings.db, synchronous=settings.synchronous)
         await store.close()
 
     anyio.run(run)
@@ -239,18 +244,15 @@ def migrate(settings: Settings) -> int:
 
 
 def info(settings: Settings) -> int:
-    import sqlite3
+    import anyio
 
-    from tracker_mcp.store.sqlite.migrations import LATEST, applied_version
+    from tracker_mcp.store.factory import schema_versions
 
-    version = 0
-    if settings.db.exists():
-        conn = sqlite3.connect(f"{settings.db.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            version = applied_version(conn)
-        finally:
-            conn.close()
+    version, latest = anyio.run(schema_versions, settings.db)
     print(f"tracker-mcp {__version__}")
-    print(f"database: {settings.db} ({'exists' if settings.db.exists() else 'not created yet'})")
-    print(f"schema version: {version} (this build: {LATEST})")
+    if isinstance(settings.db, Path):
+        print(f"database: {settings.db} ({'exists' if settings.db.exists() else 'not created yet'})")
+    else:
+        print(f"database: {settings.db}")
+    print(f"schema version: {version} (this build: {latest})")
     return 0

@@ -1,4 +1,4 @@
-"""Settings from flags and environment, and where the embedded database lives by default."""
+"""Settings from flags and environment, where the embedded database lives by default, and PostgreSQL URLs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from tracker_mcp.errors import Invalid
 
@@ -19,6 +20,42 @@ ENV_LOG_LEVEL = "TRACKER_LOG_LEVEL"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 Synchronous = Literal["full", "normal"]  # SQLite durability, see store/sqlite/db.py
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresUrl:
+    """A PostgreSQL connection URL. It prints with its password masked, so it is safe in messages and logs."""
+
+    url: str
+
+    def __str__(self) -> str:
+        return mask_password(self.url)
+
+    def __repr__(self) -> str:
+        return f"PostgresUrl({mask_password(self.url)!r})"
+
+
+def mask_password(url: str) -> str:
+    """The URL with any password, in the user part or a `password=` parameter, replaced by `***`."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hosts = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}{':***' if colon else ''}@{hosts}"
+    query = "&".join(
+        "password=***" if item.partition("=")[0].lower() == "password" else item
+        for item in parts.query.split("&")
+    ) if parts.query else ""  # fmt: skip
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def parse_location(value: str) -> Path | PostgresUrl:
+    """Where the tracker keeps its data: a `postgresql://` (or `postgres://`) URL, else a SQLite file path."""
+    if urlsplit(value).scheme.lower() in POSTGRES_SCHEMES:
+        return PostgresUrl(value)
+    return Path(value).expanduser()
 
 
 def default_data_dir() -> Path:
@@ -51,7 +88,7 @@ def local_username() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    db: Path
+    db: Path | PostgresUrl
     synchronous: Synchronous = "full"
     username: str = "owner"
     log_level: LogLevel = "WARNING"
@@ -69,7 +106,7 @@ class Settings:
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise Invalid("log_level", f"Log level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}.")
         return cls(
-            db=Path(db_value).expanduser() if db_value else default_db_path(),
+            db=parse_location(db_value) if db_value else default_db_path(),
             synchronous=sync_value,
             username=local_username(),
             log_level=level,

@@ -1,19 +1,20 @@
-"""Opening the embedded store the way every command does: migrated, with the local user's workspace."""
+"""Opening the store the way every command does: migrated, with the local user's workspace."""
 
 from __future__ import annotations
 
 from tracker_mcp.config import Settings
 from tracker_mcp.domain import User
-from tracker_mcp.store.sqlite import SqliteStore
+from tracker_mcp.store import Store
+from tracker_mcp.store.factory import open_store
 
 DEFAULT_ORGANIZATION = "Local"
 DEFAULT_PROJECT = "Inbox"
 DEFAULT_PROJECT_CODE = "INBOX"
 
 
-async def open_local_store(settings: Settings) -> tuple[SqliteStore, User]:
-    """The store, migrated, with the local user and (on a new database) the default workspace."""
-    store = await SqliteStore.open(settings.db, synchronous=settings.synchronous)
+async def open_local_store(settings: Settings) -> tuple[Store, User]:
+    """The store `settings.db` names, migrated, with the local user and (on a new database) the default workspace."""
+    store = await open_store(settings.db, synchronous=settings.synchronous)
     try:
         user = await store.ensure_user(settings.username, settings.username)
         await store.ensure_local_workspace(user, DEFAULT_ORGANIZATION, DEFAULT_PROJECT, DEFAULT_PROJECT_CODE)

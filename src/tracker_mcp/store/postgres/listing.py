@@ -1,0 +1,102 @@
+"""Listing tickets for PostgreSQL: every filter and sort of a TicketQuery, paged by cursor or offset.
+
+The text filter matches a substring of the title or the description, case-insensitively, with `%` and
+`_` taken literally: what SQLite's trigram index answers, here with ILIKE and pg_trgm's GIN indexes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, LiteralString
+
+from tracker_mcp.domain import Ticket, TicketPage, TicketSort
+from tracker_mcp.store.base import TicketQuery
+from tracker_mcp.store.postgres.db import Connection, fetch_all, fetch_one
+from tracker_mcp.store.postgres.rows import TICKET_SELECT
+from tracker_mcp.store.records import row_to_ticket
+from tracker_mcp.store.rules import cursor_after, like_pattern, page_cursor
+
+_SORT_COLUMN: dict[TicketSort, LiteralString] = {
+    TicketSort.CREATED: "t.id",
+    TicketSort.UPDATED: "t.updated_at",
+    TicketSort.PRIORITY: "t.priority",
+}
+
+
+def _filters(query: TicketQuery) -> tuple[LiteralString, list[Any]]:
+    """The WHERE clause of a query's filters, and its parameters."""
+    project_ids = list(query.project_ids)
+    where: list[LiteralString] = ["t.project_id = ANY(%s)"]
+    params: list[Any] = [project_ids]
+    if query.statuses:
+        where.append("t.status = ANY(%s)")
+        params.append([s.value for s in query.statuses])
+    if query.types:
+        where.append("t.type = ANY(%s)")
+        params.append([t.value for t in query.types])
+    if query.priorities:
+        where.append("t.priority = ANY(%s)")
+        params.append([p.rank for p in query.priorities])
+    if query.unassigned:
+        where.append("t.assignee_id IS NULL")
+    elif query.assignee_id is not None:
+        where.append("t.assignee_id = %s")
+        params.append(query.assignee_id)
+    if query.reporter_id is not None:
+        where.append("t.reporter_id = %s")
+        params.append(query.reporter_id)
+    for label in query.labels:
+        # Driven from the labels' (project_id, lower(name)) index, not checked ticket by ticket.
+        where.append(
+            """t.id IN (SELECT tl.ticket_id FROM labels l JOIN ticket_labels tl ON tl.label_id = l.id
+                        WHERE l.project_id = ANY(%s) AND lower(l.name) = lower(%s COLLATE "C"))"""
+        )
+        params.extend([project_ids, label])
+    if query.parent_id is not None:
+        where.append("t.parent_id = %s")
+        params.append(query.parent_id)
+    if query.text:
+        where.append("(t.title ILIKE %s OR t.description ILIKE %s)")
+        params.extend([like_pattern(query.text)] * 2)
+    if query.updated_since:
+        where.append("t.updated_at >= %s")
+        params.append(query.updated_since)
+    return " AND ".join(where), params
+
+
+async def _count(conn: Connection, filters: LiteralString, params: list[Any], limit: int | None) -> tuple[int, bool]:
+    """How many tickets match, counting no further than `limit`; and whether the count stopped there."""
+    if limit is None:
+        return int((await fetch_one(conn, f"SELECT COUNT(*) FROM tickets t WHERE {filters}", params))[0]), False
+    capped = f"SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE {filters} LIMIT %s) matches"
+    total = int((await fetch_one(conn, capped, [*params, limit + 1]))[0])
+    return (limit, True) if total > limit else (total, False)
+
+
+async def list_tickets(conn: Connection, query: TicketQuery) -> TicketPage:
+    filters, params = _filters(query)
+    total, total_capped = await _count(conn, filters, params, query.count_limit)
+
+    column = _SORT_COLUMN[query.sort]
+    direction, op = ("DESC", "<") if query.descending else ("ASC", ">")
+    page_where, page_params = filters, list(params)
+    after = cursor_after(query)
+    if after is not None:
+        page_where += f" AND ({column}, t.id) {op} (%s, %s)"
+        page_params.extend(after)
+    # The page's ids first, from the filter's index alone; the joins then run for those rows only.
+    order = f"{column} {direction}" if column == "t.id" else f"{column} {direction}, t.id {direction}"
+    rows = await fetch_all(
+        conn,
+        f"""WITH page AS (
+                SELECT t.id, {column} AS k FROM tickets t WHERE {page_where} ORDER BY {order} LIMIT %s OFFSET %s)
+            {TICKET_SELECT} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
+        [*page_params, query.limit + 1, query.offset],
+    )
+    tickets = [row_to_ticket(row) for row in rows[: query.limit]]
+    next_cursor = page_cursor(query, tickets[-1]) if len(rows) > query.limit else None
+    return TicketPage(tickets=tuple(tickets), total=total, next_cursor=next_cursor, total_capped=total_capped)
+
+
+async def subtasks(conn: Connection, ticket_id: int) -> list[Ticket]:
+    rows = await fetch_all(conn, TICKET_SELECT + " WHERE t.parent_id = %s ORDER BY t.number", (ticket_id,))
+    return [row_to_ticket(row) for row in rows]

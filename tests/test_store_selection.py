@@ -1,0 +1,90 @@
+"""Which store a location selects, and what selecting it costs: a postgresql:// URL in --db or TRACKER_DB
+opens PostgreSQL; anything else is a SQLite file, and then psycopg is never imported. URLs print masked.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tracker_mcp.cli import main
+from tracker_mcp.config import PostgresUrl, Settings, mask_password, parse_location
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["postgresql://u@db.example.com/tracker", "postgres://u@db/tracker", "POSTGRESQL://u@h/d", "postgresql:///local"],
+)
+def test_a_postgresql_url_selects_postgresql(value: str) -> None:
+    assert parse_location(value) == PostgresUrl(value)
+
+
+@pytest.mark.parametrize("value", ["tracker.db", "/var/lib/tracker.db", "C:\\data\\tracker.db", "sqlite://x"])
+def test_anything_else_is_a_sqlite_file(value: str) -> None:
+    assert parse_location(value) == Path(value)
+
+
+def test_a_home_relative_path_is_expanded() -> None:
+    assert parse_location("~/tracker.db") == Path.home() / "tracker.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://app:s3cret@db:5432/tracker", "postgresql://app:***@db:5432/tracker"),
+        ("postgresql://app:p%40ss@db/tracker?sslmode=require", "postgresql://app:***@db/tracker?sslmode=require"),
+        ("postgresql://app@db/tracker?password=s3cret&sslmode=require",
+         "postgresql://app@db/tracker?password=***&sslmode=require"),
+        ("postgresql://app:s3cret@h1:5432,h2:5433/tracker", "postgresql://app:***@h1:5432,h2:5433/tracker"),
+        ("postgresql://db/tracker", "postgresql://db/tracker"),
+    ],
+)  # fmt: skip
+def test_a_password_never_shows_when_a_url_is_printed(url: str, shown: str) -> None:
+    assert mask_password(url) == shown
+    assert str(PostgresUrl(url)) == shown
+    assert "s3cret" not in repr(PostgresUrl(url)) and "s3cret" not in repr(Settings(db=PostgresUrl(url)))
+
+
+def test_tracker_db_may_hold_a_url_and_the_flag_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_DB", "postgresql://app@db/tracker")
+    assert Settings.from_env().db == PostgresUrl("postgresql://app@db/tracker")
+    assert Settings.from_env(db="/tmp/t.db").db == Path("/tmp/t.db")
+
+
+def test_the_stdio_server_on_sqlite_never_imports_psycopg(tmp_path: Path) -> None:
+    script = f"""
+import sys, anyio
+from pathlib import Path
+from tracker_mcp.cli import main
+from tracker_mcp.config import Settings
+from tracker_mcp.server import build_server
+from tracker_mcp.workspace import open_local_store
+
+async def start():
+    store, _ = await open_local_store(Settings(db=Path({str(tmp_path / "t.db")!r}), username="alice"))
+    await store.close()
+
+build_server(Settings(db=Path({str(tmp_path / "t.db")!r})))
+anyio.run(start)
+print(sorted(name for name in sys.modules if name.startswith(("psycopg", "tracker_mcp.store.postgres"))))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_postgresql_url_without_the_driver_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what an install without the postgres extra looks like
+    for name in [name for name in sys.modules if name.startswith("tracker_mcp.store.postgres")]:
+        monkeypatch.delitem(sys.modules, name)
+    assert main(["--db", "postgresql://app:s3cret@127.0.0.1:9/tracker", "migrate"]) == 2
+    error = capsys.readouterr().err
+    assert 'pip install "tracker-mcp[postgres]"' in error
+    assert "postgresql://app:***@127.0.0.1:9/tracker" in error and "s3cret" not in error
