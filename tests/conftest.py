@@ -15,6 +15,7 @@ from tracker_mcp.config import Settings
 from tracker_mcp.server import TrackerServer, build_server
 
 REPO = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.postgres", "tests.store_contract"]
 
 READ_TOOLS = frozenset({"get_workspace_context", "list_organizations", "list_projects", "list_tickets", "get_ticket",
                         "get_board"})  # fmt: skip

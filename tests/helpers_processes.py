@@ -1,7 +1,8 @@
 """Real-process helpers shared by the concurrency and crash-safety tests and scripts/crash_soak.py.
 
 - `prepare_database`, `create_tickets` and the `create-worker` command (`python -m tests.helpers_processes`):
-  concurrent creators, each in its own OS process with its own SqliteStore.
+  concurrent creators, each in its own OS process with its own store (a SQLite file or a PostgreSQL URL).
+- the `update-worker` command: concurrent updaters of one ticket, each sending the version it read.
 - `McpProcess` and `run_crash_round`: the real `tracker-mcp` server driven over stdio by a raw JSON-RPC
   client, killed with SIGKILL while creates are in flight.
 - `inspect_database`: what is on disk afterwards, read with plain sqlite3.
@@ -23,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
@@ -31,9 +32,12 @@ from typing import IO, Any, cast
 import anyio
 import anyio.to_thread
 
+from tracker_mcp.config import PostgresUrl, parse_location
+from tracker_mcp.errors import Conflict
 from tracker_mcp.local import LocalTracker
-from tracker_mcp.store.sqlite import SqliteStore
-from tracker_mcp.tracker import Principal, TicketDraft
+from tracker_mcp.store import Store
+from tracker_mcp.store.factory import open_store
+from tracker_mcp.tracker import Principal, TicketChanges, TicketDraft
 
 REPO = Path(__file__).resolve().parent.parent
 USERNAME = "alice"
@@ -48,9 +52,9 @@ GO = "go"
 # Database setup and creators
 
 
-async def prepare_database(path: Path) -> None:
+async def prepare_database(location: Path | PostgresUrl) -> None:
     """Create the database with user alice and the default workspace (organization Local, project INBOX)."""
-    store = await SqliteStore.open(path)
+    store = await open_store(location)
     try:
         user = await store.ensure_user(USERNAME, USERNAME)
         await store.ensure_local_workspace(user, ORGANIZATION, PROJECT, CODE)
@@ -75,7 +79,7 @@ class CreatorReport:
         return cls(name=str(data["name"]), slugs=list(data["slugs"]), errors=list(data["errors"]))
 
 
-async def tracker_for(store: SqliteStore, username: str = USERNAME) -> LocalTracker:
+async def tracker_for(store: Store, username: str = USERNAME) -> LocalTracker:
     user = await store.find_user(username)
     if user is None:
         raise LookupError(f"User {username!r} does not exist; run prepare_database first.")
@@ -95,32 +99,141 @@ async def create_tickets(tracker: LocalTracker, name: str, count: int) -> Creato
     return report
 
 
-def worker_command(db: Path, name: str, count: int) -> list[str]:
+def location_argument(db: Path | PostgresUrl) -> str:
+    """How a worker's command line names the database: the path, or the URL itself (unmasked)."""
+    return db.url if isinstance(db, PostgresUrl) else str(db)
+
+
+def worker_command(db: Path | PostgresUrl, name: str, count: int) -> list[str]:
     """The command line of one creator process (run it with cwd=REPO)."""
-    return [sys.executable, "-m", "tests.helpers_processes", "create-worker", str(db), name, str(count)]
+    return [sys.executable, "-m", "tests.helpers_processes", "create-worker", location_argument(db), name, str(count)]
 
 
-async def _create_worker(db: Path, name: str, count: int) -> None:
+def update_worker_command(db: Path | PostgresUrl, name: str, slug: str, rounds: int) -> list[str]:
+    """The command line of one updater process (run it with cwd=REPO)."""
+    module = [sys.executable, "-m", "tests.helpers_processes"]
+    return [*module, "update-worker", location_argument(db), name, slug, str(rounds)]
+
+
+async def _await_go(store: Store) -> LocalTracker:
+    """The worker's tracker, once it has said READY and been told GO on stdin."""
+    tracker = await tracker_for(store)
+    print(READY, flush=True)
+    line = await anyio.to_thread.run_sync(sys.stdin.readline)
+    if line.strip() != GO:
+        raise SystemExit(f"expected {GO!r} on stdin, got {line!r}")
+    return tracker
+
+
+async def _create_worker(db: str, name: str, count: int) -> None:
     """Open the store, say READY, wait for GO on stdin, create, print the report as one JSON line."""
-    store = await SqliteStore.open(db)
+    store = await open_store(parse_location(db))
     try:
-        tracker = await tracker_for(store)
-        print(READY, flush=True)
-        line = await anyio.to_thread.run_sync(sys.stdin.readline)
-        if line.strip() != GO:
-            raise SystemExit(f"expected {GO!r} on stdin, got {line!r}")
-        report = await create_tickets(tracker, name, count)
+        report = await create_tickets(await _await_go(store), name, count)
     finally:
         await store.close()
     print(report.to_json(), flush=True)
 
 
+@dataclass
+class UpdaterReport:
+    """What one updater was told: the version each saved write was based on, how many were refused as
+    stale, and any other failure."""
+
+    name: str
+    based_on: list[int] = field(default_factory=list[int])
+    conflicts: int = 0
+    errors: list[str] = field(default_factory=list[str])
+
+    def to_json(self) -> str:
+        fields = {"name": self.name, "based_on": self.based_on, "conflicts": self.conflicts, "errors": self.errors}
+        return json.dumps(fields)
+
+    @classmethod
+    def from_json(cls, text: str) -> UpdaterReport:
+        data = cast(dict[str, Any], json.loads(text))
+        return cls(name=str(data["name"]), based_on=list(data["based_on"]), conflicts=int(data["conflicts"]),
+                   errors=list(data["errors"]))  # fmt: skip
+
+
+async def update_ticket_repeatedly(tracker: LocalTracker, name: str, slug: str, rounds: int) -> UpdaterReport:
+    """Read the ticket and write a new title with the version read, `rounds` times (never raising).
+
+    A saved write must come back exactly one version above the one it was based on; anything else means
+    another write slipped in between and one of the two was silently lost.
+    """
+    report = UpdaterReport(name=name)
+    for i in range(rounds):
+        try:
+            version = (await tracker.get_ticket(slug)).ticket.version
+            saved = await tracker.update_ticket(slug, TicketChanges(title=f"{name} #{i}"), version=version)
+        except Conflict:
+            report.conflicts += 1
+        except Exception as exc:
+            report.errors.append(f"{type(exc).__name__}: {exc}")
+        else:
+            report.based_on.append(version)
+            if saved.version != version + 1:
+                report.errors.append(f"a write based on version {version} came back as version {saved.version}")
+    return report
+
+
+async def _update_worker(db: str, name: str, slug: str, rounds: int) -> None:
+    """Open the store, say READY, wait for GO on stdin, update, print the report as one JSON line."""
+    store = await open_store(parse_location(db))
+    try:
+        report = await update_ticket_repeatedly(await _await_go(store), name, slug, rounds)
+    finally:
+        await store.close()
+    print(report.to_json(), flush=True)
+
+
+@contextlib.contextmanager
+def worker_processes(commands: Sequence[list[str]]) -> Generator[list[subprocess.Popen[str]]]:
+    """One process per worker command (run in REPO), killed if the caller leaves them running."""
+    with contextlib.ExitStack() as stack:
+        procs: list[subprocess.Popen[str]] = []
+        for command in commands:
+            proc = subprocess.Popen(
+                command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            stack.enter_context(proc)
+            stack.callback(_kill_if_running, proc)
+            procs.append(proc)
+        yield procs
+
+
+def _kill_if_running(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+async def run_at_once(procs: Sequence[subprocess.Popen[str]], limit_s: float) -> list[str]:
+    """Wait until every worker has opened its store and said READY, then tell all GO, so they contend
+    from the start; returns each worker's last line (its JSON report). Each may take `limit_s` to finish."""
+    for proc in procs:
+        assert proc.stdout is not None
+        line = await anyio.to_thread.run_sync(proc.stdout.readline)
+        assert line.strip() == READY, f"worker did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(GO + "\n")
+        proc.stdin.flush()
+    reports: list[str] = []
+    for proc in procs:
+        out, err = await anyio.to_thread.run_sync(proc.communicate, None, limit_s)
+        assert proc.returncode == 0, f"worker exited with {proc.returncode}: {err}"
+        reports.append(out.strip().splitlines()[-1])
+    return reports
+
+
 # The real server over stdio
 
 
-def server_env(db: Path) -> dict[str, str]:
+def server_env(db: Path | PostgresUrl) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"TRACKER_DB": str(db), "TRACKER_USER": USERNAME, "PYTHONUNBUFFERED": "1"})
+    env.update({"TRACKER_DB": location_argument(db), "TRACKER_USER": USERNAME, "PYTHONUNBUFFERED": "1"})
     return env
 
 
@@ -131,7 +244,7 @@ class McpProcess:
     since the client never received that response.
     """
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path | PostgresUrl) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self._stderr_tail = ""
         self.proc = subprocess.Popen(
@@ -450,11 +563,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.helpers_processes")
     commands = parser.add_subparsers(dest="command", required=True)
     worker = commands.add_parser("create-worker", help="one creator process (see worker_command)")
-    worker.add_argument("db", type=Path)
+    worker.add_argument("db", help="a SQLite path or a PostgreSQL URL")
     worker.add_argument("name")
     worker.add_argument("count", type=int)
+    updater = commands.add_parser("update-worker", help="one updater process (see update_worker_command)")
+    updater.add_argument("db", help="a SQLite path or a PostgreSQL URL")
+    updater.add_argument("name")
+    updater.add_argument("slug")
+    updater.add_argument("rounds", type=int)
     args = parser.parse_args(argv)
-    anyio.run(_create_worker, args.db, args.name, args.count)
+    if args.command == "create-worker":
+        anyio.run(_create_worker, args.db, args.name, args.count)
+    else:
+        anyio.run(_update_worker, args.db, args.name, args.slug, args.rounds)
 
 
 if __name__ == "__main__":

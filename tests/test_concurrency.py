@@ -8,26 +8,23 @@ sharing one store, and check the file afterwards with plain sqlite3.
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack
 from pathlib import Path
 
 import anyio
 import pytest
 
 from tests.helpers_processes import (
-    GO,
-    READY,
-    REPO,
     CreatorReport,
     DatabaseState,
     create_tickets,
     describe_numbers,
     inspect_database,
     prepare_database,
+    run_at_once,
     tracker_for,
     worker_command,
+    worker_processes,
 )
 from tracker_mcp.store.sqlite import SqliteStore
 
@@ -74,53 +71,17 @@ async def prepared_db(db_path: Path) -> Path:
 @pytest.fixture
 def creator_processes(prepared_db: Path) -> Iterator[list[subprocess.Popen[str]]]:
     """CREATORS worker processes on the database, each with its own SqliteStore, killed if the test leaves them."""
-    with ExitStack() as stack:
-        procs: list[subprocess.Popen[str]] = []
-        for i in range(CREATORS):
-            proc = subprocess.Popen(
-                worker_command(prepared_db, f"creator-{i:02d}", TICKETS_EACH),
-                cwd=REPO,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            stack.enter_context(proc)
-            stack.callback(_kill_if_running, proc)
-            procs.append(proc)
+    commands = [worker_command(prepared_db, f"creator-{i:02d}", TICKETS_EACH) for i in range(CREATORS)]
+    with worker_processes(commands) as procs:
         yield procs
-
-
-def _kill_if_running(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.mark.slow
 async def test_32_processes_creating_50_tickets_each_get_numbers_1_to_1600_without_duplicates_or_gaps(
     prepared_db: Path, creator_processes: list[subprocess.Popen[str]]
 ) -> None:
-    # Every worker opens its store and says READY; only then are all told GO, so they contend from the start.
-    for proc in creator_processes:
-        assert proc.stdout is not None
-        line = await anyio.to_thread.run_sync(proc.stdout.readline)
-        assert line.strip() == READY, f"creator did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}"
-    started = time.monotonic()
-    for proc in creator_processes:
-        assert proc.stdin is not None
-        proc.stdin.write(GO + "\n")
-        proc.stdin.flush()
-
-    reports: list[CreatorReport] = []
-    for proc in creator_processes:
-        out, err = await anyio.to_thread.run_sync(proc.communicate, None, RUN_TIMEOUT_S)
-        assert proc.returncode == 0, f"creator exited with {proc.returncode}: {err}"
-        reports.append(CreatorReport.from_json(out.strip().splitlines()[-1]))
-    elapsed = time.monotonic() - started
-
+    reports = [CreatorReport.from_json(line) for line in await run_at_once(creator_processes, RUN_TIMEOUT_S)]
     assert_every_ticket_numbered_once(inspect_database(prepared_db), reports)
-    print(f"{TOTAL} creates from {CREATORS} processes in {elapsed:.1f} s")
 
 
 async def test_32_tasks_sharing_one_store_get_numbers_1_to_1600_without_duplicates_or_gaps(prepared_db: Path) -> None:
