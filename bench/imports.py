@@ -12,7 +12,10 @@ from bench.rpc import StdioClient
 from bench.servers import floor_stdio, ours_stdio
 from bench.stats import Metric
 
-HEAVY = ("fastapi", "uvicorn", "starlette", "sse_starlette", "httpx2", "httpx", "psycopg", "sqlalchemy", "jsonschema")
+HEAVY = (
+    "fastapi", "uvicorn", "starlette", "sse_starlette", "httpx2", "httpx", "psycopg", "sqlalchemy", "jsonschema",
+    "prometheus_client",
+)  # fmt: skip
 LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
 
 

@@ -86,6 +86,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also accept ?private_token= on REST routes (off by default: URLs end up in logs)",
     )
+    serve.add_argument(
+        "--metrics-public",
+        action="store_true",
+        help="let anyone read /metrics (by default only loopback clients and callers with a valid token)",
+    )
     commands.add_parser("migrate", help="create or upgrade the database schema, then exit")
     commands.add_parser("info", help="print the database path and schema version")
 
@@ -163,11 +168,12 @@ def serve_http(settings: Settings, args: argparse.Namespace) -> int:
         public_url=args.public_url,
         allowed_hosts=args.allow_host,
         allow_query_token=args.allow_query_token,
+        metrics_public=args.metrics_public,
     )
     try:
         from tracker_mcp.http.app import serve
     except ModuleNotFoundError as exc:
-        if exc.name not in ("fastapi", "uvicorn", "starlette"):
+        if exc.name not in ("fastapi", "uvicorn", "starlette", "prometheus_client"):
             raise
         logs.announce(f'tracker-mcp serve needs {exc.name}: pip install "tracker-mcp[serve]"', logging.ERROR)
         return 2

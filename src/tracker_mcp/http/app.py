@@ -22,18 +22,25 @@ from tracker_mcp.workspace import open_local_store
 
 def create_app(settings: ServeSettings) -> FastAPI:
     from tracker_mcp.http import mcp, rest
+    from tracker_mcp.http.metrics import Metrics, RequestMetrics
+    from tracker_mcp.http.ops import PROBE_PATHS, ops_router
 
     mcp_mount = mcp.McpMount(settings)
+    metrics = Metrics()
+    metrics.know_tools(mcp_mount.server.tool_actions)
+    mcp_mount.server.observe_tool_call = metrics.observe_tool_call
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
         store, _ = await open_local_store(settings.store)
         app.state.store = store
         app.state.settings = settings
+        metrics.store = store
         try:
             async with mcp_mount.running(store):
                 yield
         finally:
+            metrics.store = None
             await store.close()
 
     app = FastAPI(
@@ -43,11 +50,17 @@ def create_app(settings: ServeSettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.include_router(ops_router(metrics))
     rest.include_routers(app)
     mcp_mount.install(app)
     app.add_middleware(
-        TransportGuard, allowed_hosts=settings.allowed_host_names, max_body_bytes=settings.max_body_bytes
+        TransportGuard,
+        allowed_hosts=settings.allowed_host_names,
+        max_body_bytes=settings.max_body_bytes,
+        open_paths=PROBE_PATHS,
     )
+    # Added last, so it runs first: it also counts what TransportGuard refuses.
+    app.add_middleware(RequestMetrics, metrics=metrics, routes=lambda: app.router.routes)
     return app
 
 
@@ -90,7 +103,7 @@ class _Server(uvicorn.Server):
             public = f" (public URL {settings.public_url})" if settings.public_url else ""
             announce(
                 f"tracker-mcp {__version__} serving {settings.listen_url}{public}: MCP at /mcp, legacy SSE at /sse, "
-                f"REST at /api/v1; database {settings.store.db}"
+                f"REST at /api/v1, health at /healthz and /readyz, metrics at /metrics; database {settings.store.db}"
             )
 
 

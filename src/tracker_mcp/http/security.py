@@ -6,6 +6,11 @@ page's Origin (403). Only names this server is reached by are accepted: loopback
 address, the public URL's host and any configured extras. Ports are not compared: a request that
 names one of these hosts was aimed at this machine on purpose, whatever port a proxy put in front.
 
+Health probes are the one exception: load balancers and orchestrators call them by IP address or by
+a name of their own, so GET and HEAD on `open_paths` skip the Host and Origin checks. That is safe
+because those routes change nothing and reveal only whether the server can serve; every other route,
+/metrics included, keeps the rebinding protection.
+
 Refusals use the seeds' error shape, `{"message": "<status> <reason>: <why>"}`.
 """
 
@@ -26,10 +31,18 @@ HOST_HEADER = re.compile(r"(?P<name>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5
 class TransportGuard:
     """ASGI middleware in front of the whole app."""
 
-    def __init__(self, app: ASGIApp, *, allowed_hosts: Collection[str], max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        allowed_hosts: Collection[str],
+        max_body_bytes: int,
+        open_paths: Collection[str] = (),
+    ) -> None:
         self.app = app
         self.allowed_hosts = frozenset(name.lower() for name in allowed_hosts)
         self.max_body_bytes = max_body_bytes
+        self.open_paths = frozenset(open_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -38,7 +51,9 @@ class TransportGuard:
         headers = Headers(scope=scope)
         host = headers.get("host")
         origin = headers.get("origin")
-        if not self.host_allowed(host):
+        if self.is_probe(scope):
+            await self.limit_body(scope, receive, send, headers)
+        elif not self.host_allowed(host):
             shown = "no Host header" if host is None else f"Host {host[:100]!r}"
             why = (
                 f"{shown} is not served here; to accept it, start tracker-mcp serve with --public-url or --allow-host."
@@ -50,6 +65,9 @@ class TransportGuard:
             await self.limit_body(scope, receive, send, headers)
         else:
             await self.app(scope, receive, send)
+
+    def is_probe(self, scope: Scope) -> bool:
+        return scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and scope["path"] in self.open_paths
 
     def host_allowed(self, host: str | None) -> bool:
         if host is None:

@@ -32,6 +32,8 @@ class ServeSettings:
     # is accepted by DNS-rebinding protection and it names the server in OAuth resource metadata.
     public_url: str | None = None
     allow_query_token: bool = False
+    # /metrics answers anyone; by default only loopback clients and callers with a valid token.
+    metrics_public: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY
     extra_allowed_hosts: tuple[str, ...] = field(default=())
     keep_alive_seconds: int = 5  # idle keep-alive connections are closed after this
@@ -47,6 +49,7 @@ class ServeSettings:
         public_url: str | None = None,
         allowed_hosts: list[str] | None = None,
         allow_query_token: bool = False,
+        metrics_public: bool = False,
     ) -> ServeSettings:
         host_value = (host or os.environ.get(ENV_HOST) or DEFAULT_HOST).strip()
         port_text = os.environ.get(ENV_PORT, "").strip()
@@ -65,6 +68,7 @@ class ServeSettings:
             port=port_value,
             public_url=validate_public_url(url) if url else None,
             allow_query_token=allow_query_token,
+            metrics_public=metrics_public,
             extra_allowed_hosts=tuple(validate_host_name(h) for h in [*(allowed_hosts or ()), *env_hosts]),
         )
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from mcp.server import MCPServer
 from mcp.server.auth.provider import TokenVerifier
@@ -13,7 +14,16 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, InputRequiredResult, ListToolsResult, PaginatedRequestParams, TextContent, Tool
+from mcp.shared.exceptions import MCPError
+from mcp.types import (
+    CallToolRequestParams,
+    CallToolResult,
+    InputRequiredResult,
+    ListToolsResult,
+    PaginatedRequestParams,
+    TextContent,
+    Tool,
+)
 from pydantic import ValidationError
 
 from tracker_mcp import __version__
@@ -64,6 +74,12 @@ class AppState:
         if principal.token_id is None:
             return None
         return await LocalTracker(self.store, principal).permitted_actions()
+
+
+ToolOutcome = Literal["ok", "tool_error", "protocol_error", "cancelled"]
+UNKNOWN_TOOL = "(unknown)"  # the name recorded for a call to a tool that does not exist, so names stay a fixed set
+ToolCallObserver = Callable[[str, float, ToolOutcome], None]
+"""Told of every finished tools/call: the tool's name (or UNKNOWN_TOOL), seconds taken, and how it ended."""
 
 
 def tracker_for(ctx: Context[AppState]) -> Tracker:
@@ -124,11 +140,13 @@ def unknown_arguments_message(tool: str, unknown: list[str], allowed: frozenset[
 
 
 class TrackerServer(MCPServer[AppState]):
-    """MCPServer that refuses unknown argument names, turns TrackerErrors into tool errors, and lists
-    to each token only the tools it may use."""
+    """MCPServer that refuses unknown argument names, turns TrackerErrors into tool errors, lists to
+    each token only the tools it may use, and tells `observe_tool_call` of every call."""
 
     # The Action each tool needs (see tools.TOOL_ACTIONS); a tool missing here is never shown to a token.
     tool_actions: Mapping[str, Action] = {}
+    # Where tool calls are counted, for stdio and HTTP alike; `serve` installs its metrics here.
+    observe_tool_call: ToolCallObserver | None = None
     _argument_names: Mapping[str, frozenset[str]] | None = None
     _tools: list[Tool] | None = None
 
@@ -158,14 +176,38 @@ class TrackerServer(MCPServer[AppState]):
             tools = [tool for tool in tools if self.tool_actions.get(tool.name) in permitted]
         return ListToolsResult(tools=tools)
 
-    async def call_tool(
-        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
-    ) -> CallToolResult | InputRequiredResult:
+    async def argument_names(self) -> Mapping[str, frozenset[str]]:
+        """Each tool's argument names, by tool name."""
         if self._argument_names is None:
             self._argument_names = {
                 tool.name: frozenset(tool.input_schema.get("properties", {})) for tool in await self.list_tools()
             }
-        allowed = self._argument_names.get(name)
+        return self._argument_names
+
+    async def _handle_call_tool(
+        self, ctx: ServerRequestContext[AppState], params: CallToolRequestParams
+    ) -> CallToolResult | InputRequiredResult:
+        # Every tools/call passes here, whatever the transport: the one place to count them.
+        observe = self.observe_tool_call
+        if observe is None:
+            return await super()._handle_call_tool(ctx, params)
+        name = params.name if params.name in await self.argument_names() else UNKNOWN_TOOL
+        started = time.perf_counter()
+        outcome: ToolOutcome = "cancelled"
+        try:
+            result = await super()._handle_call_tool(ctx, params)
+            outcome = "tool_error" if isinstance(result, CallToolResult) and result.is_error else "ok"
+            return result
+        except MCPError:
+            outcome = "protocol_error"
+            raise
+        finally:
+            observe(name, time.perf_counter() - started, outcome)
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        allowed = (await self.argument_names()).get(name)
         if allowed is not None and (unknown := sorted(set(arguments) - allowed)):
             return error_result(unknown_arguments_message(name, unknown, allowed))
         try:
