@@ -110,6 +110,7 @@ class McpMount:
                 }
             ),
             token_verifier=StoreTokenVerifier(self),
+            state_keys=settings.state_keys,
         )
 
     @property

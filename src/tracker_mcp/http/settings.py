@@ -14,6 +14,8 @@ ENV_HOST = "TRACKER_HOST"
 ENV_PORT = "TRACKER_PORT"
 ENV_PUBLIC_URL = "TRACKER_PUBLIC_URL"
 ENV_ALLOWED_HOSTS = "TRACKER_ALLOWED_HOSTS"
+ENV_STATE_KEY = "TRACKER_STATE_KEY"
+STATE_KEY_MIN_LENGTH = 32
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8740
@@ -36,6 +38,9 @@ class ServeSettings:
     metrics_public: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY
     extra_allowed_hosts: tuple[str, ...] = field(default=())
+    # Keys sealing the request state of confirmation round trips; replicas share them so a round trip
+    # started on one finishes on another. The first seals, all unseal (rotation). Empty: a key per process.
+    state_keys: tuple[str, ...] = field(default=(), repr=False)
     keep_alive_seconds: int = 5  # idle keep-alive connections are closed after this
     graceful_shutdown_seconds: int = 10  # on SIGTERM, requests in flight get this long to finish
 
@@ -70,6 +75,7 @@ class ServeSettings:
             allow_query_token=allow_query_token,
             metrics_public=metrics_public,
             extra_allowed_hosts=tuple(validate_host_name(h) for h in [*(allowed_hosts or ()), *env_hosts]),
+            state_keys=state_keys_from(os.environ.get(ENV_STATE_KEY, "")),
         )
 
     @property
@@ -122,3 +128,15 @@ def validate_host_name(name: str) -> str:
     if not HOST_NAME.fullmatch(cleaned):
         raise Invalid("allowed_hosts", f"{name!r} is not a host name.", hint="Give a name like tracker.lan or an IP.")
     return cleaned
+
+
+def state_keys_from(value: str) -> tuple[str, ...]:
+    """TRACKER_STATE_KEY: one secret, or several separated by commas while rotating (the first seals)."""
+    keys = tuple(key.strip() for key in value.split(",") if key.strip())
+    if any(len(key) < STATE_KEY_MIN_LENGTH for key in keys):
+        raise Invalid(
+            "state_key",
+            f"{ENV_STATE_KEY} must be at least {STATE_KEY_MIN_LENGTH} characters per key.",
+            hint='Generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
+        )
+    return keys

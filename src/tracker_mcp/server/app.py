@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
@@ -14,6 +14,7 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.request_state import RequestStateSecurity
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     CallToolRequestParams,
@@ -241,8 +242,13 @@ def create_server(
     log_level: Any = "WARNING",
     auth: AuthSettings | None = None,
     token_verifier: TokenVerifier | None = None,
+    state_keys: Sequence[str] = (),
 ) -> TrackerServer:
-    """The server with its 14 tools; `auth` and `token_verifier` make its HTTP transports require a token."""
+    """The server with its 14 tools; `auth` and `token_verifier` make its HTTP transports require a token.
+
+    `state_keys` seal the state of confirmation round trips (see RequestStateSecurity); without them
+    each process makes its own key, which suits stdio and a single `serve`.
+    """
     from tracker_mcp.server.tools import TOOL_ACTIONS, register_tools
 
     server = TrackerServer(
@@ -254,6 +260,7 @@ def create_server(
         log_level=log_level,
         auth=auth,
         token_verifier=token_verifier,
+        request_state_security=RequestStateSecurity(keys=list(state_keys)) if state_keys else None,
     )
     register_tools(server)
     server.tool_actions = TOOL_ACTIONS
