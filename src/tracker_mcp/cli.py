@@ -93,6 +93,12 @@ def parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("migrate", help="create or upgrade the database schema, then exit")
     commands.add_parser("info", help="print the database path and schema version")
+    backup = commands.add_parser(
+        "backup", help="write a consistent backup of the live tracker to a new file (SQLite copy or pg_dump)"
+    )
+    backup.add_argument("dest", type=Path, help="the backup file to write; never overwritten")
+    restore = commands.add_parser("restore", help="restore a backup into --db, which must hold no tracker yet")
+    restore.add_argument("source", type=Path, help="a file written by `tracker-mcp backup`")
 
     users = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     user_add = users.add_parser("add", help="add a user")
@@ -143,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return migrate(settings)
         if args.command == "info":
             return info(settings)
+        if args.command in ("backup", "restore"):
+            return backup_or_restore(settings, args)
         return administer(settings, args)
     except TrackerError as exc:
         logs.announce(f"tracker-mcp: {exc}", logging.ERROR)
@@ -246,6 +254,16 @@ def migrate(settings: Settings) -> int:
 
     anyio.run(run)
     print(f"Database ready: {settings.db}", file=sys.stderr)
+    return 0
+
+
+def backup_or_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from tracker_mcp import backup
+
+    if args.command == "backup":
+        print(backup.backup(settings.db, args.dest).describe("Backed up to"))
+    else:
+        print(backup.restore(args.source, settings.db).describe("Restored"))
     return 0
 
 
