@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import REPO
 from tracker_mcp.cli import main
 from tracker_mcp.config import PostgresUrl, Settings, mask_password, parse_location
+from tracker_mcp.errors import Invalid
+from tracker_mcp.store.factory import open_store
 
 
 @pytest.mark.parametrize(
@@ -53,6 +55,25 @@ def test_tracker_db_may_hold_a_url_and_the_flag_wins(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("TRACKER_DB", "postgresql://app@db/tracker")
     assert Settings.from_env().db == PostgresUrl("postgresql://app@db/tracker")
     assert Settings.from_env(db="/tmp/t.db").db == Path("/tmp/t.db")
+
+
+def test_the_postgresql_pool_size_comes_from_the_environment_and_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().pool_size == 10
+    monkeypatch.setenv("TRACKER_POOL_SIZE", "40")
+    assert Settings.from_env().pool_size == 40
+    for bad in ("0", "many", "5000"):
+        monkeypatch.setenv("TRACKER_POOL_SIZE", bad)
+        with pytest.raises(Invalid, match="TRACKER_POOL_SIZE must be 1-1000"):
+            Settings.from_env()
+
+
+@pytest.mark.anyio
+async def test_a_postgresql_store_opens_a_pool_of_the_configured_size(postgres_url: PostgresUrl) -> None:
+    store = await open_store(postgres_url, pool_size=3)
+    try:
+        assert store.pool_usage().max_size == 3
+    finally:
+        await store.close()
 
 
 def test_the_stdio_server_on_sqlite_never_imports_psycopg(tmp_path: Path) -> None:

@@ -249,7 +249,7 @@ def migrate(settings: Settings) -> int:
     from tracker_mcp.store.factory import open_store
 
     async def run() -> None:
-        store = await open_store(settings.db, synchronous=settings.synchronous)
+        store = await open_store(settings.db, synchronous=settings.synchronous, pool_size=settings.pool_size)
         await store.close()
 
     anyio.run(run)

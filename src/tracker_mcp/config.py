@@ -17,6 +17,9 @@ ENV_DB = "TRACKER_DB"
 ENV_SYNCHRONOUS = "TRACKER_SQLITE_SYNCHRONOUS"
 ENV_USER = "TRACKER_USER"
 ENV_LOG_LEVEL = "TRACKER_LOG_LEVEL"
+ENV_POOL_SIZE = "TRACKER_POOL_SIZE"
+DEFAULT_POOL_SIZE = 10
+MAX_POOL_SIZE = 1000
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 Synchronous = Literal["full", "normal"]  # SQLite durability, see store/sqlite/db.py
@@ -92,6 +95,7 @@ class Settings:
     synchronous: Synchronous = "full"
     username: str = "owner"
     log_level: LogLevel = "WARNING"
+    pool_size: int = DEFAULT_POOL_SIZE  # PostgreSQL connections per process; SQLite ignores it
 
     @classmethod
     def from_env(
@@ -105,9 +109,13 @@ class Settings:
         level = (log_level or os.environ.get(ENV_LOG_LEVEL) or "WARNING").upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise Invalid("log_level", f"Log level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}.")
+        pool_text = os.environ.get(ENV_POOL_SIZE, "").strip() or str(DEFAULT_POOL_SIZE)
+        if not pool_text.isdigit() or not 1 <= int(pool_text) <= MAX_POOL_SIZE:
+            raise Invalid("pool_size", f"{ENV_POOL_SIZE} must be 1-{MAX_POOL_SIZE}, not {pool_text!r}.")
         return cls(
             db=parse_location(db_value) if db_value else default_db_path(),
             synchronous=sync_value,
             username=local_username(),
             log_level=level,
+            pool_size=int(pool_text),
         )

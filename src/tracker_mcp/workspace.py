@@ -14,7 +14,7 @@ DEFAULT_PROJECT_CODE = "INBOX"
 
 async def open_local_store(settings: Settings) -> tuple[Store, User]:
     """The store `settings.db` names, migrated, with the local user and (on a new database) the default workspace."""
-    store = await open_store(settings.db, synchronous=settings.synchronous)
+    store = await open_store(settings.db, synchronous=settings.synchronous, pool_size=settings.pool_size)
     try:
         user = await store.ensure_user(settings.username, settings.username)
         await store.ensure_local_workspace(user, DEFAULT_ORGANIZATION, DEFAULT_PROJECT, DEFAULT_PROJECT_CODE)

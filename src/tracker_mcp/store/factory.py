@@ -9,15 +9,18 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from tracker_mcp.config import PostgresUrl, Synchronous
+from tracker_mcp.config import DEFAULT_POOL_SIZE, PostgresUrl, Synchronous
 from tracker_mcp.errors import BackendUnavailable
 from tracker_mcp.store.base import Store
 
 POSTGRES_DRIVER = ("psycopg", "psycopg_pool", "psycopg_binary")
 
 
-async def open_store(location: Path | PostgresUrl, *, synchronous: Synchronous = "full") -> Store:
-    """The store at `location`, its schema created or migrated; `synchronous` applies to SQLite only."""
+async def open_store(
+    location: Path | PostgresUrl, *, synchronous: Synchronous = "full", pool_size: int = DEFAULT_POOL_SIZE
+) -> Store:
+    """The store at `location`, its schema created or migrated; `synchronous` applies to SQLite only,
+    `pool_size` (connections) to PostgreSQL only."""
     if isinstance(location, PostgresUrl):
         try:
             from tracker_mcp.store.postgres import PostgresStore
@@ -28,7 +31,7 @@ async def open_store(location: Path | PostgresUrl, *, synchronous: Synchronous =
                 f"{location} is a PostgreSQL database, and the PostgreSQL driver is not installed.",
                 hint='Install it with: pip install "tracker-mcp[postgres]"',
             ) from exc
-        return await PostgresStore.open(location)
+        return await PostgresStore.open(location, pool_size=pool_size)
     from tracker_mcp.store.sqlite import SqliteStore
 
     return await SqliteStore.open(location, synchronous=synchronous)

@@ -16,7 +16,7 @@ from psycopg.abc import Params, QueryNoTemplate
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from tracker_mcp.config import PostgresUrl
+from tracker_mcp.config import DEFAULT_POOL_SIZE, PostgresUrl
 from tracker_mcp.errors import BackendUnavailable, Conflict
 from tracker_mcp.store.base import PoolUsage
 
@@ -25,7 +25,7 @@ Connection = AsyncConnection[TupleRow]
 Row = tuple[Any, ...]
 
 CONNECT_TIMEOUT_S = 10
-POOL_SIZE = 10
+POOL_SIZE = DEFAULT_POOL_SIZE
 
 
 class Database:

@@ -38,7 +38,15 @@ from tracker_mcp.store.base import (
     TicketQuery,
 )
 from tracker_mcp.store.postgres import board, identity, listing, rows, tickets
-from tracker_mcp.store.postgres.db import Connection, Database, execute, fetch_all, fetch_one, fetch_optional
+from tracker_mcp.store.postgres.db import (
+    POOL_SIZE,
+    Connection,
+    Database,
+    execute,
+    fetch_all,
+    fetch_one,
+    fetch_optional,
+)
 from tracker_mcp.store.postgres.events import record_event
 from tracker_mcp.store.postgres.migrations import migrate
 from tracker_mcp.store.records import PROJECT_SELECT, PROJECT_SELECT_NO_COUNTS, row_to_project
@@ -71,10 +79,10 @@ class PostgresStore:
         self._closed = False
 
     @classmethod
-    async def open(cls, url: PostgresUrl) -> PostgresStore:
+    async def open(cls, url: PostgresUrl, *, pool_size: int = POOL_SIZE) -> PostgresStore:
         """Connect, refuse a newer schema, and migrate an older one (safe when several processes start at once)."""
         await migrate(url)
-        return cls(await Database.open(url))
+        return cls(await Database.open(url, max_size=pool_size))
 
     async def close(self) -> None:
         self._closed = True
