@@ -9,7 +9,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tracker_mcp import __version__, logs
-from tracker_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_USER, Settings, default_db_path
+from tracker_mcp.config import (
+    ENV_BACKEND,
+    ENV_DB,
+    ENV_LOG_LEVEL,
+    ENV_SYNCHRONOUS,
+    ENV_TOKEN,
+    ENV_URL,
+    ENV_USER,
+    REMOTE_BACKENDS,
+    Settings,
+    default_db_path,
+)
 from tracker_mcp.domain import Role
 from tracker_mcp.errors import TrackerError
 from tracker_mcp.http.settings import (
@@ -52,6 +63,14 @@ def parser() -> argparse.ArgumentParser:
         help="full (default): every acknowledged write is on disk; normal: faster, may lose the last "
         "writes on power loss",
     )
+    p.add_argument(
+        "--backend",
+        choices=["local", *REMOTE_BACKENDS],
+        help=f"local (default): the store named by --db; or serve the tools in front of a remote tracker's "
+        f"REST API at --url (env {ENV_BACKEND})",
+    )
+    p.add_argument("--url", help=f"the remote tracker's base URL, e.g. https://tracker.example.com (env {ENV_URL})")
+    p.add_argument("--token", help=f"the remote tracker's API token; prefer env {ENV_TOKEN}, which ps cannot show")
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], help="stderr log level")
     p.add_argument(
         "--log-format",
@@ -139,7 +158,14 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        settings = Settings.from_env(db=args.db, synchronous=args.sqlite_synchronous, log_level=args.log_level)
+        settings = Settings.from_env(
+            db=args.db,
+            synchronous=args.sqlite_synchronous,
+            log_level=args.log_level,
+            backend=args.backend,
+            url=args.url,
+            token=args.token,
+        )
         logs.configure(settings.log_level, logs.log_format_from(args.log_format))
         if args.command in (None, "stdio"):
             return serve_stdio(settings)

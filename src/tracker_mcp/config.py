@@ -6,7 +6,7 @@ import getpass
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -18,6 +18,10 @@ ENV_SYNCHRONOUS = "TRACKER_SQLITE_SYNCHRONOUS"
 ENV_USER = "TRACKER_USER"
 ENV_LOG_LEVEL = "TRACKER_LOG_LEVEL"
 ENV_POOL_SIZE = "TRACKER_POOL_SIZE"
+ENV_BACKEND = "TRACKER_BACKEND"
+ENV_URL = "TRACKER_URL"
+ENV_TOKEN = "TRACKER_TOKEN"  # noqa: S105 - the variable's name, not a secret
+REMOTE_BACKENDS = ("native", "bugtome", "agentsmesh", "abf", "gitlab")
 DEFAULT_POOL_SIZE = 10
 MAX_POOL_SIZE = 1000
 
@@ -90,16 +94,52 @@ def local_username() -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoteSettings:
+    """A remote tracker the tools work in front of, instead of a local store."""
+
+    backend: str  # one of REMOTE_BACKENDS
+    url: str
+    token: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls, backend: str | None, url: str | None, token: str | None) -> RemoteSettings | None:
+        """None for the local store; flags win over TRACKER_BACKEND, TRACKER_URL and TRACKER_TOKEN."""
+        name = (backend or os.environ.get(ENV_BACKEND) or "local").strip().lower()
+        if name == "local":
+            return None
+        if name not in REMOTE_BACKENDS:
+            known = ", ".join(REMOTE_BACKENDS)
+            raise Invalid("backend", f"Unknown backend {name!r}.", hint=f"Use local or one of: {known}.")
+        address = (url or os.environ.get(ENV_URL) or "").strip()
+        secret = (token or os.environ.get(ENV_TOKEN) or "").strip()
+        if not address:
+            raise Invalid("url", f"The {name} backend needs its address.", hint=f"Pass --url or set {ENV_URL}.")
+        if urlsplit(address).scheme.lower() not in ("http", "https"):
+            raise Invalid("url", f"{mask_password(address)} is not an http:// or https:// URL.")
+        if not secret:
+            raise Invalid("token", f"The {name} backend needs an API token.", hint=f"Set {ENV_TOKEN} or pass --token.")
+        return cls(backend=name, url=address, token=secret)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     db: Path | PostgresUrl
     synchronous: Synchronous = "full"
     username: str = "owner"
     log_level: LogLevel = "WARNING"
     pool_size: int = DEFAULT_POOL_SIZE  # PostgreSQL connections per process; SQLite ignores it
+    remote: RemoteSettings | None = None  # set: the tools work in front of this remote tracker instead
 
     @classmethod
     def from_env(
-        cls, *, db: str | None = None, synchronous: str | None = None, log_level: str | None = None
+        cls,
+        *,
+        db: str | None = None,
+        synchronous: str | None = None,
+        log_level: str | None = None,
+        backend: str | None = None,
+        url: str | None = None,
+        token: str | None = None,
     ) -> Settings:
         """Flags win over environment variables, which win over defaults."""
         db_value = db or os.environ.get(ENV_DB)
@@ -118,4 +158,5 @@ class Settings:
             username=local_username(),
             log_level=level,
             pool_size=int(pool_text),
+            remote=RemoteSettings.from_env(backend, url, token),
         )

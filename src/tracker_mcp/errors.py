@@ -55,5 +55,9 @@ class RateLimited(TrackerError):
         self.retry_after = retry_after
 
 
+class Unsupported(TrackerError):
+    """The backend behind the tools cannot do this at all (a remote API without boards, say)."""
+
+
 class BackendUnavailable(TrackerError):
     """The store or remote tracker cannot be reached or is in a state we refuse to touch."""

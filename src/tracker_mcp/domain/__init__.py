@@ -1,6 +1,16 @@
 """The canonical model: records, vocabularies and pure rules. Imports no transport, store or HTTP client."""
 
-from tracker_mcp.domain.enums import CLOSED_STATUSES, Priority, Role, Scope, Status, TicketSort, TicketType, TokenKind
+from tracker_mcp.domain.enums import (
+    CLOSED_STATUSES,
+    Capability,
+    Priority,
+    Role,
+    Scope,
+    Status,
+    TicketSort,
+    TicketType,
+    TokenKind,
+)
 from tracker_mcp.domain.models import (
     Board,
     BoardColumn,
@@ -24,6 +34,7 @@ __all__ = [
     "CLOSED_STATUSES",
     "Board",
     "BoardColumn",
+    "Capability",
     "Comment",
     "Label",
     "Member",

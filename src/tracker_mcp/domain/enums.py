@@ -90,3 +90,16 @@ class TicketSort(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     PRIORITY = "priority"
+
+
+class Capability(StrEnum):
+    """What a backend can do beyond reading tickets; a remote API may lack some. Values read as "can …"."""
+
+    MANAGE_PROJECTS = "create, rename and delete projects"
+    EDIT_TICKETS = "change tickets"
+    MOVE_TICKETS = "move tickets between columns"
+    ORDER_COLUMNS = "order tickets within a column"
+    DELETE_TICKETS = "delete tickets"
+    COMMENT = "comment on tickets"
+    BOARD = "show a board"
+    SUBTASKS = "keep sub-tasks"

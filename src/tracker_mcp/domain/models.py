@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from tracker_mcp.domain.enums import Priority, Role, Scope, Status, TicketType, TokenKind
+from tracker_mcp.domain.enums import Capability, Priority, Role, Scope, Status, TicketType, TokenKind
 
 
 class Record(BaseModel):
@@ -129,6 +129,8 @@ class Workspace(Record):
 
     user: User
     organizations: tuple[OrganizationWorkspace, ...]
+    backend: str = "local"  # the tracker behind the tools: local, or a remote API's name
+    missing: frozenset[Capability] = frozenset()  # what that backend cannot do
 
 
 class TicketDeletion(Record):

@@ -15,6 +15,7 @@ from tracker_mcp.errors import (
     PermissionDenied,
     RateLimited,
     TrackerError,
+    Unsupported,
 )
 
 STATUS = {
@@ -24,6 +25,7 @@ STATUS = {
     Invalid: 400,
     RateLimited: 429,
     BackendUnavailable: 503,
+    Unsupported: 501,
 }
 
 

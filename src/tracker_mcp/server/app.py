@@ -48,12 +48,14 @@ class AppState:
     """What every tool call needs: the store, and on stdio the local user every call acts as.
 
     Over HTTP `local_principal` is None: each request brings a token, and `principal_of_request`
-    (installed by the HTTP front end) turns it into the caller.
+    (installed by the HTTP front end) turns it into the caller. In front of a remote tracker `remote`
+    answers every call instead, as the remote token's owner, and there is no store.
     """
 
-    store: Store
+    store: Store | None = None
     local_principal: Principal | None = None
     principal_of_request: Callable[[], Principal | None] | None = None
+    remote: Tracker | None = None
 
     def principal(self) -> Principal:
         found = self.principal_of_request() if self.principal_of_request is not None else None
@@ -64,17 +66,27 @@ class AppState:
         return found
 
     def tracker(self, client: str | None = None) -> Tracker:
+        if self.remote is not None:
+            return self.remote
         principal = self.principal()
         if client:
             principal = replace(principal, client=client[:100])
-        return LocalTracker(self.store, principal)
+        return LocalTracker(self._store(), principal)
 
     async def permitted_actions(self) -> frozenset[Action] | None:
-        """What the caller may do somewhere, or None for the local user on stdio (who sees every tool)."""
+        """What the caller may do somewhere, or None when every tool is shown: the local user on stdio,
+        and a remote backend, whose refusals name what its API or token lacks."""
+        if self.remote is not None:
+            return None
         principal = self.principal()
         if principal.token_id is None:
             return None
-        return await LocalTracker(self.store, principal).permitted_actions()
+        return await LocalTracker(self._store(), principal).permitted_actions()
+
+    def _store(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("AppState without a store or a remote tracker")
+        return self.store
 
 
 ToolOutcome = Literal["ok", "tool_error", "protocol_error", "cancelled"]
@@ -227,6 +239,15 @@ def build_server(settings: Settings) -> TrackerServer:
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
+        if settings.remote is not None:
+            from tracker_mcp.remote import open_remote
+
+            remote = await open_remote(settings.remote)
+            try:
+                yield AppState(remote=remote)
+            finally:
+                await remote.aclose()
+            return
         store, user = await open_local_store(settings)
         try:
             yield AppState(store=store, local_principal=Principal(user_id=user.id, username=user.username))

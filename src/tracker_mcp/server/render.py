@@ -62,6 +62,8 @@ def workspace(ws: Workspace) -> str:
         lines.extend("  project " + project_line(p) for p in entry.projects)
         members = ", ".join(f"{m.user.username}({m.role.value})" for m in entry.members)
         lines.append(f"  members: {members}")
+    if ws.backend != "local":
+        lines.append(f"backend: {ws.backend}" + (f"; it cannot {', '.join(sorted(ws.missing))}" if ws.missing else ""))
     lines.append(vocabulary())
     return "\n".join(lines)
 

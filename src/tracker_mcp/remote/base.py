@@ -1,0 +1,113 @@
+"""What every remote adapter shares: the HTTP client, its capabilities, and refusals for what its API lacks.
+
+An adapter subclasses RemoteTracker, lists what its API cannot do in `missing`, and overrides the
+Tracker methods its API supports. Each method it does not override refuses with Unsupported, naming
+the backend and the missing capability: a tool never silently does nothing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar, NoReturn
+
+from tracker_mcp.domain import (
+    Board,
+    Capability,
+    Comment,
+    Organization,
+    Project,
+    ProjectDeletion,
+    Status,
+    Ticket,
+    TicketDeletion,
+    TicketDetail,
+    TicketPage,
+    Workspace,
+)
+from tracker_mcp.errors import Unsupported
+from tracker_mcp.remote.client import RemoteClient
+from tracker_mcp.tracker import TicketChanges, TicketDraft, TicketFilter
+
+
+class RemoteTracker(ABC):
+    """The Tracker protocol over a remote API: every adapter reads and files tickets; the rest is optional."""
+
+    name: ClassVar[str]  # the backend as users name it: --backend NAME
+    missing: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init__(self, client: RemoteClient) -> None:
+        self.client = client
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def unsupported(self, capability: Capability) -> NoReturn:
+        raise Unsupported(
+            f"The {self.name} backend cannot {capability.value}: its API offers no way to.",
+            hint="get_workspace_context lists what this backend can do.",
+        )
+
+    def with_capabilities(self, workspace: Workspace) -> Workspace:
+        return workspace.model_copy(update={"backend": self.name, "missing": self.missing})
+
+    # What every tracker API offers.
+
+    @abstractmethod
+    async def workspace(self) -> Workspace: ...
+
+    @abstractmethod
+    async def list_organizations(self) -> list[Organization]: ...
+
+    @abstractmethod
+    async def list_projects(self, organization: str | None = None) -> list[Project]: ...
+
+    @abstractmethod
+    async def list_tickets(self, query: TicketFilter) -> TicketPage: ...
+
+    @abstractmethod
+    async def get_ticket(self, slug: str) -> TicketDetail: ...
+
+    @abstractmethod
+    async def create_ticket(self, draft: TicketDraft) -> Ticket: ...
+
+    # Refusals for what an API lacks; adapters override what theirs can do.
+
+    async def create_project(
+        self, name: str, *, code: str | None = None, description: str = "", organization: str | None = None
+    ) -> Project:
+        self.unsupported(Capability.MANAGE_PROJECTS)
+
+    async def update_project(
+        self, project: str, *, name: str | None = None, description: str | None = None,
+        organization: str | None = None,
+    ) -> Project:  # fmt: skip
+        self.unsupported(Capability.MANAGE_PROJECTS)
+
+    async def project_deletion(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
+        self.unsupported(Capability.MANAGE_PROJECTS)
+
+    async def delete_project(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
+        self.unsupported(Capability.MANAGE_PROJECTS)
+
+    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
+        self.unsupported(Capability.EDIT_TICKETS)
+
+    async def move_ticket(
+        self, slug: str, status: Status, *, before: str | None = None, after: str | None = None,
+        version: int | None = None,
+    ) -> Ticket:  # fmt: skip
+        self.unsupported(Capability.MOVE_TICKETS)
+
+    async def ticket_deletion(self, slug: str) -> TicketDeletion:
+        self.unsupported(Capability.DELETE_TICKETS)
+
+    async def delete_ticket(self, slug: str) -> TicketDeletion:
+        self.unsupported(Capability.DELETE_TICKETS)
+
+    async def get_board(
+        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+    ) -> Board:
+        self.unsupported(Capability.BOARD)
+
+    async def add_comment(self, slug: str, body: str) -> Comment:
+        self.unsupported(Capability.COMMENT)
