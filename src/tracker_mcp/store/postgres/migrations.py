@@ -182,8 +182,18 @@ LATEST = MIGRATIONS[-1].version
 
 
 async def applied_version(conn: Connection) -> int:
-    """The schema version recorded in the database (on the connection's search_path); 0 for an empty one."""
-    if not (await fetch_one(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL"))[0]:
+    """The schema version recorded in the database (in the search_path's first schema); 0 for an empty one.
+
+    The table is looked for in pg_class, which a query reads as of its own snapshot. to_regclass() would
+    answer from the session's catalog cache, which waiting on an advisory lock does not refresh: a
+    process that waited while another migrated saw no table and failed creating it.
+    """
+    exists = await fetch_one(
+        conn,
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_class"
+        " WHERE relname = 'schema_migrations' AND relnamespace = current_schema()::regnamespace)",
+    )
+    if not exists[0]:
         return 0
     return int((await fetch_one(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))[0])
 
