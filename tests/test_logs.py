@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tracker_mcp import logs
 from tracker_mcp.cli import main
 from tracker_mcp.logs import JsonFormatter, TextFormatter, redact, request_fields
 
@@ -101,3 +102,12 @@ def test_the_log_format_comes_from_the_environment_and_a_wrong_one_is_refused(
     monkeypatch.setenv("TRACKER_LOG_FORMAT", "yaml")
     assert main(["--db", str(db_path), "info"]) == 2
     assert "Log format must be text or json, not 'yaml'" in capsys.readouterr().err
+
+
+def test_the_http_clients_transport_never_logs_below_info_where_it_would_show_raw_headers() -> None:
+    logs.configure("DEBUG", "text")
+    try:
+        assert logging.getLogger("httpcore2").getEffectiveLevel() == logging.INFO
+        assert logging.getLogger("tracker_mcp").getEffectiveLevel() == logging.DEBUG
+    finally:
+        logs.configure("WARNING", "text")

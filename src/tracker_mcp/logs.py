@@ -138,6 +138,9 @@ def configure(level: str, log_format: LogFormat) -> None:
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    # At DEBUG the HTTP client's transport logs raw response headers, where a remote tracker may echo
+    # a token or set a cookie; its own lines say nothing an operator needs that ours do not.
+    logging.getLogger("httpcore2").setLevel(max(logging.INFO, root.getEffectiveLevel()))
 
 
 def announce(message: str, level: int = logging.INFO) -> None:
