@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from tracker_mcp.domain import Role, Ticket, rules
+from tracker_mcp.domain.vocabulary import ABF_STATUS, AbfStatus
 from tracker_mcp.errors import PermissionDenied
 from tracker_mcp.http.rest.paging import Page, add_total_headers, page_per_page
 from tracker_mcp.http.rest.support import (
@@ -28,7 +29,6 @@ from tracker_mcp.http.rest.support import (
     people,
     unix_seconds,
 )
-from tracker_mcp.http.rest.vocabulary import ABF_STATUS, AbfStatus
 from tracker_mcp.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, TicketSort, Tracker
 
 router = APIRouter(

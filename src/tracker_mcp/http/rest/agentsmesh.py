@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from tracker_mcp.domain import Priority, Ticket, TicketType
+from tracker_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
 from tracker_mcp.errors import NotFound
 from tracker_mcp.http.rest.paging import MAX_PAGE_SIZE
 from tracker_mcp.http.rest.support import People, TrackerDep, error_responses, iso_seconds, operation_ids, people
-from tracker_mcp.http.rest.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
 from tracker_mcp.tracker import UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, Tracker
 
 router = APIRouter(

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
 from tracker_mcp.domain import Organization, Project, Ticket, TicketType
+from tracker_mcp.domain.vocabulary import BUGTOME_PRIORITY, BUGTOME_STATUS, BugToMePriority, BugToMeStatus
 from tracker_mcp.http.rest.paging import Page, add_total_headers, page_per_page
 from tracker_mcp.http.rest.support import TrackerDep, error_responses, iso_seconds, operation_ids
-from tracker_mcp.http.rest.vocabulary import BUGTOME_PRIORITY, BUGTOME_STATUS, BugToMePriority, BugToMeStatus
 from tracker_mcp.tracker import TicketDraft, TicketFilter
 
 router = APIRouter(
