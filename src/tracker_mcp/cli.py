@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from tracker_mcp import __version__, logs
 from tracker_mcp.config import (
@@ -181,8 +182,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrackerError as exc:
         logs.announce(f"tracker-mcp: {exc}", logging.ERROR)
         return 2
+    except BaseExceptionGroup as group:
+        # A failure at start inside the stdio server (a remote tracker refusing the token, say)
+        # arrives wrapped in the SDK's task group: shown as the one line it is, not as a traceback.
+        failure = _single_failure(group)
+        if not isinstance(failure, TrackerError):
+            raise
+        logs.announce(f"tracker-mcp: {failure}", logging.ERROR)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _single_failure(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception a group wraps (through nested groups of one), else the group itself."""
+    inner: tuple[BaseException, ...] = group.exceptions
+    while len(inner) == 1:
+        only = inner[0]
+        if not isinstance(only, BaseExceptionGroup):
+            return only
+        inner = cast(BaseExceptionGroup[BaseException], only).exceptions
+    return group
 
 
 def serve_stdio(settings: Settings) -> int:
