@@ -233,7 +233,8 @@ class RemoteContract:
             refused.append(TicketDraft(title="Never filed", project=project.id, type=TicketType.BUG))
         if "priority" not in peer.carries:
             refused.append(TicketDraft(title="Never filed", project=project.id, priority=Priority.URGENT))
-        assert refused  # no API here has every canonical status
+        if not refused:
+            pytest.skip(f"{peer.backend} holds every status, type and priority of the canonical model")
         for draft in refused:
             with pytest.raises(Unsupported, match=f"The {peer.backend} backend"):
                 await tracker.create_ticket(draft)
@@ -390,8 +391,9 @@ class RemoteContract:
         assert (await tracker.get_ticket(created.slug)).ticket == changed
         with pytest.raises(Conflict, match="version"):
             await tracker.update_ticket(created.slug, TicketChanges(title="Stale"), version=changed.version - 1)
-        with pytest.raises(Unsupported, match=f"The {peer.backend} backend"):
-            await tracker.update_ticket(created.slug, TicketChanges(status=Status.CANCELED))
+        for status in (s for s in Status if s not in peer.statuses):
+            with pytest.raises(Unsupported, match=f"The {peer.backend} backend"):
+                await tracker.update_ticket(created.slug, TicketChanges(status=status))
         with pytest.raises(Invalid, match="Nothing to change"):
             await tracker.update_ticket(created.slug, TicketChanges())
         assert (await tracker.get_ticket(created.slug)).ticket == changed
