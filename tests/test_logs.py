@@ -111,3 +111,4 @@ def test_the_http_clients_transport_never_logs_below_info_where_it_would_show_ra
         assert logging.getLogger("tracker_mcp").getEffectiveLevel() == logging.DEBUG
     finally:
         logs.configure("WARNING", "text")
+        logging.getLogger("httpcore2").setLevel(logging.NOTSET)  # as other tests found it
