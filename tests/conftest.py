@@ -6,12 +6,14 @@ import sys
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 import pytest
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
 
-from tracker_mcp.config import Settings
+from tests.stores import Location
+from tracker_mcp.config import PostgresUrl, Settings
 from tracker_mcp.server import TrackerServer, build_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,7 +34,39 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
+    """A SQLite file for tests about SQLite itself; tests of the tracker take `store_location`."""
     return tmp_path / "tracker.db"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Which store a test runs on: every test that takes a store location runs once on each.
+
+    Module-scoped, so that a module's shared server and its tests agree on the store. A module about
+    one store overrides it with a plain fixture returning that store's name.
+    """
+    return cast(str, request.param)
+
+
+@pytest.fixture
+def store_location(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Location:
+    """A new, empty store for one test: a SQLite file (the same as `db_path`), or a PostgreSQL schema
+    (skipped with the reason without TRACKER_TEST_POSTGRES_URL)."""
+    if store_kind == "sqlite":
+        return tmp_path / "tracker.db"
+    url: PostgresUrl = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture(scope="module")
+def module_store_location(
+    store_kind: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Location:
+    """A new, empty store shared by a module's tests, for a server the module starts once."""
+    if store_kind == "sqlite":
+        return tmp_path_factory.mktemp("store") / "tracker.db"
+    url: PostgresUrl = request.getfixturevalue("module_postgres_url")
+    return url
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
 """A real `tracker-mcp serve` process on a free loopback port, for end-to-end tests of the network front end.
 
-    with running_server(tmp_path / "tracker.db") as server:
+    with running_server(store_location) as server:            # a SQLite Path or a PostgresUrl
         token = server.create_token("--user", "alice")        # tracker-mcp --db DB token create --user alice
         httpx2.get(f"{server.url}/api/v1/...", headers=bearer(token))
 
 The server binds port 0 and announces its URL on stderr, so parallel test runs never race for a port.
 The database starts with user `alice`, owner of organization `Local` with project `INBOX` (the default
-workspace). `server.cli(...)` runs any other admin command against the same file while the server
+workspace). `server.cli(...)` runs any other admin command against the same store while the server
 runs: `server.cli("user", "add", "bob")`, `server.cli("member", "set", "local", "bob", "reporter")`.
 
 On leaving the block the server gets SIGTERM and must exit within `stop_timeout` seconds; the block
@@ -14,12 +14,14 @@ fails with the server's stderr if it does not, or if it never became ready. Star
 a second, so share one per module where the tests allow it:
 
     @pytest.fixture(scope="module")
-    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-        with running_server(tmp_path_factory.mktemp("rest") / "tracker.db") as process:
+    def server(module_store_location: Location) -> Iterator[ServerProcess]:   # once per store (conftest.py)
+        with running_server(module_store_location) as process:
             yield process
 
 Extra arguments go to `serve`: `running_server(db, "--public-url", "https://tracker.example.com")`.
-Mark tests that use it `@pytest.mark.slow`.
+Mark tests that use it `@pytest.mark.slow`. The server speaks plain HTTP, so clients made per test pass
+`verify=False`: there is no certificate to check, and a verifying httpx2 client loads the CA bundle
+when it is made (about 25 ms each).
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ import threading
 import time
 from collections.abc import Generator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx2
+
+from tests.stores import Location, location_arg
 
 USERNAME = "alice"
 READY_LINE = re.compile(r"serving (http://\S+?:\d+)")
@@ -49,7 +52,7 @@ def bearer(token: str) -> dict[str, str]:
 class ServerProcess:
     """One running `tracker-mcp serve`; `url` is its base URL, e.g. http://127.0.0.1:41234."""
 
-    def __init__(self, db: Path, args: Sequence[str], env: Mapping[str, str]) -> None:
+    def __init__(self, db: Location, args: Sequence[str], env: Mapping[str, str]) -> None:
         self.db = db
         self.env = dict(env)
         self.url = ""
@@ -57,7 +60,7 @@ class ServerProcess:
         self._stderr = bytearray()
         self._lock = threading.Lock()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tracker_mcp", "--db", str(db), "serve", "--port", "0", *args],
+            [sys.executable, "-m", "tracker_mcp", "--db", location_arg(db), "serve", "--port", "0", *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -92,7 +95,7 @@ class ServerProcess:
                 raise AssertionError(f"tracker-mcp serve did not start (exit {self.process.poll()}):\n{self.stderr}")
             else:
                 time.sleep(0.02)  # polling for readiness, not synchronising work
-        with httpx2.Client(timeout=2.0) as client:
+        with httpx2.Client(timeout=2.0, verify=False) as client:
             while True:
                 try:
                     if client.get(self.url + METADATA_PATH).status_code == 200:
@@ -104,9 +107,9 @@ class ServerProcess:
                 time.sleep(0.02)
 
     def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run `tracker-mcp --db DB ARGS...` on the server's database; fails with its stderr unless it succeeds."""
+        """Run `tracker-mcp --db DB ARGS...` on the server's store; fails with its stderr unless it succeeds."""
         done = subprocess.run(
-            [sys.executable, "-m", "tracker_mcp", "--db", str(self.db), *args],
+            [sys.executable, "-m", "tracker_mcp", "--db", location_arg(self.db), *args],
             capture_output=True,
             text=True,
             env=self.env,
@@ -159,7 +162,7 @@ def server_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 @contextmanager
 def running_server(
-    db: Path,
+    db: Location,
     *args: str,
     env: Mapping[str, str] | None = None,
     start_timeout: float = 30.0,

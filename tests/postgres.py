@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
@@ -67,17 +68,31 @@ def postgres_database() -> Iterator[str]:
         drop_database(url)
 
 
+@contextmanager
+def fresh_schema(database: str) -> Generator[PostgresUrl]:
+    """A new schema in `database`, as a URL whose search_path selects it; dropped on leaving."""
+    schema = f"test_{secrets.token_hex(6)}"
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield PostgresUrl(with_search_path(database, schema))
+    finally:
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
 @pytest.fixture
 def postgres_url(postgres_database: str) -> Iterator[PostgresUrl]:
     """A fresh schema in this run's database for one test, as a URL whose search_path selects it."""
-    schema = f"test_{secrets.token_hex(6)}"
-    with psycopg.connect(postgres_database, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield PostgresUrl(with_search_path(postgres_database, schema))
-    finally:
-        with psycopg.connect(postgres_database, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    with fresh_schema(postgres_database) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url(postgres_database: str) -> Iterator[PostgresUrl]:
+    """A fresh schema shared by one module's tests, e.g. for a server the module starts once."""
+    with fresh_schema(postgres_database) as url:
+        yield url
 
 
 @pytest.fixture

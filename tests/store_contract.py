@@ -1,58 +1,34 @@
-"""What the store contract suites share: a store of each kind, a small world in it, and a look at its tables.
+"""What the store contract suites share: a store of each kind, and a small world in it.
 
-`store` is parametrized over SQLite and PostgreSQL (skipped without TRACKER_TEST_POSTGRES_URL); every
-contract test runs against both, so both stores prove the same behaviour. Registered as a pytest
-plugin in conftest.py.
+`store` is parametrized over SQLite and PostgreSQL (conftest.py's store_location; skipped without
+TRACKER_TEST_POSTGRES_URL); every contract test runs against both, so both stores prove the same
+behaviour. Registered as a pytest plugin in conftest.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 
-from tracker_mcp.config import PostgresUrl
+from tests.stores import Location
 from tracker_mcp.domain import Organization, Priority, Project, Role, Status, Ticket, TicketType, User
 from tracker_mcp.store import Actor, NewTicket, Store
 from tracker_mcp.store.factory import open_store
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | PostgresUrl:
-    """Where the store under test lives: a new SQLite file, or a new PostgreSQL schema."""
-    if request.param == "sqlite":
-        return tmp_path / "tracker.db"
-    url: PostgresUrl = request.getfixturevalue("postgres_url")
-    return url
+@pytest.fixture
+def location(store_location: Location) -> Location:
+    """Where the store under test lives: conftest's store_location, a new SQLite file or PostgreSQL schema."""
+    return store_location
 
 
 @pytest.fixture
-async def store(location: Path | PostgresUrl) -> AsyncIterator[Store]:
+async def store(location: Location) -> AsyncIterator[Store]:
     opened = await open_store(location)
     yield opened
     await opened.close()
-
-
-def table_rows(location: Path | PostgresUrl, query: str) -> list[tuple[Any, ...]]:
-    """Rows of a read-only query without parameters, run beside the store with the plain driver."""
-    if isinstance(location, PostgresUrl):
-        with psycopg.connect(location.url) as conn:
-            return conn.execute(query.encode()).fetchall()
-    with contextlib.closing(sqlite3.connect(location)) as conn:
-        return conn.execute(query).fetchall()
-
-
-def events(location: Path | PostgresUrl) -> list[tuple[str, str, dict[str, Any]]]:
-    """The audit trail as (action, subject, changes), oldest first."""
-    found = table_rows(location, "SELECT action, subject, changes FROM events ORDER BY id")
-    return [(a, s, json.loads(c) if isinstance(c, str) else c) for a, s, c in found]
 
 
 @dataclass(frozen=True)

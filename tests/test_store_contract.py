@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.store_contract import World, draft, events
+from tests.store_contract import World, draft
+from tests.stores import events
 from tracker_mcp.config import PostgresUrl
 from tracker_mcp.domain import Label, Priority, Role, Scope, Status, TicketType, TokenKind
 from tracker_mcp.errors import BackendUnavailable, Conflict, Invalid, NotFound
