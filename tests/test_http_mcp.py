@@ -3,11 +3,9 @@ JSON-RPC; tokens made with the admin CLI; per-token tool lists; SIGTERM while wr
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import socket
-import sqlite3
 import sys
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
@@ -24,6 +22,7 @@ from mcp.server import MCPServer
 
 from tests.conftest import READ_TOOLS, TOOLS, call, call_error, slug_of
 from tests.http_server import ServerProcess, bearer, running_server
+from tests.stores import Location, location_arg, table_rows
 from tracker_mcp import admin
 from tracker_mcp.cli import main
 from tracker_mcp.config import Settings
@@ -42,9 +41,9 @@ CLIENT_META = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One server for the module's tests; each test makes the tokens it needs."""
-    with running_server(tmp_path_factory.mktemp("http-mcp") / "tracker.db") as process:
+def server(module_store_location: Location) -> Iterator[ServerProcess]:
+    """One server for the module's tests on each store; each test makes the tokens it needs."""
+    with running_server(module_store_location) as process:
         yield process
 
 
@@ -62,7 +61,7 @@ def anyio_backend() -> str:
 async def http_client(url: str, headers: dict[str, str], **kwargs: Any) -> AsyncGenerator[Client]:
     """The SDK client over streamable HTTP, sending `headers` (the token) with every request."""
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=30.0) as http,
+        httpx2.AsyncClient(headers=headers, timeout=30.0, verify=False) as http,
         Client(streamable_http_client(url, http_client=http), **kwargs) as client,
     ):
         yield client
@@ -99,12 +98,9 @@ def response_message(response: httpx2.Response) -> dict[str, Any]:
     return cast(dict[str, Any], response.json())
 
 
-def stored_titles(db: Path) -> dict[str, str]:
-    """slug -> title of every ticket on disk, read with plain sqlite3."""
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        rows = conn.execute(
-            "SELECT p.code, t.number, t.title FROM tickets t JOIN projects p ON p.id = t.project_id"
-        ).fetchall()
+def stored_titles(db: Location) -> dict[str, str]:
+    """slug -> title of every ticket stored, read with the plain driver."""
+    rows = table_rows(db, "SELECT p.code, t.number, t.title FROM tickets t JOIN projects p ON p.id = t.project_id")
     return {f"{code}-{number}": title for code, number, title in rows}
 
 
@@ -152,7 +148,7 @@ async def test_token_in_an_api_key_header_is_accepted_like_a_bearer_token(
 def test_request_without_a_token_gets_401_pointing_at_the_protected_resource_metadata(
     server: ServerProcess, path: str
 ) -> None:
-    with httpx2.Client(base_url=server.url) as http:
+    with httpx2.Client(base_url=server.url, verify=False) as http:
         if path == "/mcp":
             refused = http.post(path, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
         else:
@@ -169,7 +165,7 @@ def test_request_without_a_token_gets_401_pointing_at_the_protected_resource_met
 
 @pytest.mark.slow
 def test_unknown_or_malformed_tokens_get_401(server: ServerProcess) -> None:
-    with httpx2.Client(base_url=server.url) as http:
+    with httpx2.Client(base_url=server.url, verify=False) as http:
         for token in ("pk_" + "x" * 43, "not-a-token"):
             assert http.post("/mcp", **modern_request(token, "tools/list", {})).status_code == 401
 
@@ -177,7 +173,7 @@ def test_unknown_or_malformed_tokens_get_401(server: ServerProcess) -> None:
 @pytest.mark.slow
 def test_revoked_token_is_refused_on_its_next_request(server: ServerProcess) -> None:
     token = server.create_token("--user", "alice", "--name", "soon revoked")
-    with httpx2.Client(base_url=server.url) as http:
+    with httpx2.Client(base_url=server.url, verify=False) as http:
         before = http.post("/mcp", **modern_request(token, "tools/list", {}))
         assert before.status_code == 200
         assert len(response_message(before)["result"]["tools"]) == len(TOOLS)
@@ -235,7 +231,7 @@ async def test_project_token_files_tickets_in_its_project_and_nothing_else(serve
 
 
 @asynccontextmanager
-async def acting_as(db: Path, role: Role | None) -> AsyncGenerator[Client]:
+async def acting_as(db: Location, role: Role | None) -> AsyncGenerator[Client]:
     """An in-memory client whose calls carry bob's personal token; bob has `role` in Local (None: no member)."""
     store, _ = await open_local_store(Settings(db=db, username="alice"))
     try:
@@ -269,15 +265,15 @@ async def acting_as(db: Path, role: Role | None) -> AsyncGenerator[Client]:
     ],
 )
 async def test_personal_token_is_shown_the_tools_its_role_allows(
-    db_path: Path, role: Role | None, hidden: set[str]
+    store_location: Location, role: Role | None, hidden: set[str]
 ) -> None:
-    async with acting_as(db_path, role) as client:
+    async with acting_as(store_location, role) as client:
         assert {tool.name for tool in (await client.list_tools()).tools} == TOOLS - hidden
 
 
 @pytest.mark.anyio
-async def test_a_hidden_tool_called_anyway_is_refused_as_the_tracker_refuses_it(db_path: Path) -> None:
-    async with acting_as(db_path, Role.REPORTER) as client:
+async def test_a_hidden_tool_called_anyway_is_refused_as_the_tracker_refuses_it(store_location: Location) -> None:
+    async with acting_as(store_location, Role.REPORTER) as client:
         slug = slug_of(await call(client, "create_ticket", title="Reported"))
         assert "may not change tickets" in await call_error(client, "move_ticket", slug=slug, status="done")
 
@@ -298,11 +294,11 @@ def test_serve_without_fastapi_says_how_to_install_it(
     assert 'pip install "tracker-mcp[serve]"' in capsys.readouterr().err
 
 
-def test_serve_on_a_port_in_use_says_so(capsys: pytest.CaptureFixture[str], db_path: Path) -> None:
+def test_serve_on_a_port_in_use_says_so(capsys: pytest.CaptureFixture[str], store_location: Location) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        assert main(["--db", str(db_path), "serve", "--port", str(taken.getsockname()[1])]) == 2
+        assert main(["--db", location_arg(store_location), "serve", "--port", str(taken.getsockname()[1])]) == 2
     assert "Cannot listen on 127.0.0.1:" in capsys.readouterr().err
 
 
@@ -337,17 +333,17 @@ async def test_accepted_connections_send_small_writes_at_once(anyio_backend: str
 
 @pytest.mark.slow
 @pytest.mark.anyio
-async def test_sigterm_while_creates_are_in_flight_loses_no_acknowledged_create(tmp_path: Path) -> None:
+async def test_sigterm_while_creates_are_in_flight_loses_no_acknowledged_create(store_location: Location) -> None:
     workers, acks_before_sigterm = 8, 40
     acknowledged: dict[str, str] = {}  # slug -> title
     failures: list[str] = []
     enough = anyio.Event()
     at_signal = 0  # acknowledged when SIGTERM was sent
-    with running_server(tmp_path / "tracker.db") as server:
+    with running_server(store_location) as server:
         token = server.create_token("--user", "alice")
 
         async def create_until_refused(worker: int) -> None:
-            async with httpx2.AsyncClient(base_url=server.url, timeout=30.0) as http:
+            async with httpx2.AsyncClient(base_url=server.url, timeout=30.0, verify=False) as http:
                 for n in range(10_000):
                     title = f"worker {worker} ticket {n}"
                     request = modern_request(
@@ -379,7 +375,7 @@ async def test_sigterm_while_creates_are_in_flight_loses_no_acknowledged_create(
     assert code in (0, -signal.SIGTERM), server.stderr
     assert failures == [], server.stderr
     assert "Traceback" not in server.stderr
-    on_disk = stored_titles(server.db)
-    lost = {slug: title for slug, title in acknowledged.items() if on_disk.get(slug) != title}
+    stored = stored_titles(server.db)
+    lost = {slug: title for slug, title in acknowledged.items() if stored.get(slug) != title}
     assert lost == {}
     assert len(acknowledged) > at_signal, "the creates in flight at SIGTERM should have been answered"

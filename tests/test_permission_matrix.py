@@ -8,11 +8,9 @@ under test, so a change of policy has to change this table too.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -21,6 +19,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.http_server import ServerProcess, running_server
+from tests.stores import Location, snapshot
 from tests.test_rest_app import World, seed_world
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -102,17 +101,9 @@ ENDPOINTS = [
 TABLES = ["tickets", "projects", "labels", "ticket_labels", "comments", "events", "memberships", "organizations"]
 
 
-def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    conn = sqlite3.connect(db)
-    try:
-        return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in TABLES}
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(tmp_path_factory.mktemp("matrix") / "tracker.db") as process:
+def server(module_store_location: Location) -> Iterator[ServerProcess]:
+    with running_server(module_store_location) as process:
         yield process
 
 
@@ -128,7 +119,7 @@ def world_and_revoked(server: ServerProcess) -> tuple[World, str]:
 
 @pytest.fixture
 async def client(server: ServerProcess) -> AsyncGenerator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(base_url=server.url, timeout=30.0) as c:
+    async with httpx2.AsyncClient(base_url=server.url, timeout=30.0, verify=False) as c:
         yield c
 
 
@@ -183,7 +174,7 @@ async def test_each_rest_endpoint_allows_exactly_the_callers_the_policy_names(
 ) -> None:
     world, revoked = world_and_revoked
     fixture = await fresh_fixture(client, world, next(SERIAL))
-    before = snapshot(server.db)
+    before = snapshot(server.db, TABLES)
     body = endpoint.body(world, fixture) if endpoint.body else None
     response = await client.request(
         endpoint.method, endpoint.path(world, fixture), json=body, headers=headers_for(caller, world, revoked)
@@ -202,7 +193,7 @@ async def test_each_rest_endpoint_allows_exactly_the_callers_the_policy_names(
     else:
         assert response.status_code in (403, 404), f"{caller} allowed: {response.status_code} {response.text}"
     assert "message" in response.json()
-    assert snapshot(server.db) == before, f"refused {endpoint.name} for {caller} still changed the database"
+    assert snapshot(server.db, TABLES) == before, f"refused {endpoint.name} for {caller} still changed the database"
 
 
 # The same policy over MCP: each tool's action, with the arguments of a valid call on the fixture.
@@ -238,7 +229,7 @@ VISIBLE = {
 @asynccontextmanager
 async def mcp_as(url: str, headers: dict[str, str]) -> AsyncGenerator[Client]:
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=30.0) as http,
+        httpx2.AsyncClient(headers=headers, timeout=30.0, verify=False) as http,
         Client(streamable_http_client(url, http_client=http)) as client,
     ):
         yield client
@@ -255,7 +246,7 @@ async def test_each_mcp_tool_allows_exactly_the_callers_the_policy_names(
         assert visible == VISIBLE[caller]
         for tool, (action, arguments) in TOOLS.items():
             fixture = await fresh_fixture(client, world, next(SERIAL))
-            before = snapshot(server.db)
+            before = snapshot(server.db, TABLES)
             result = await mcp.call_tool(tool, arguments(world, fixture))
             text = " ".join(getattr(block, "text", "") for block in result.content)
             if caller == "outsider" and tool in LISTS_OWN:
@@ -265,7 +256,7 @@ async def test_each_mcp_tool_allows_exactly_the_callers_the_policy_names(
             allowed = caller in ALLOWED_MCP[action]
             if allowed == result.is_error:
                 wrong.append(f"{tool} {'refused' if allowed else 'allowed'}: {text[:160]}")
-            if not allowed and snapshot(server.db) != before:
+            if not allowed and snapshot(server.db, TABLES) != before:
                 wrong.append(f"{tool} refused but changed the database")
     assert not wrong, f"{caller}: " + "; ".join(wrong)
 
@@ -280,6 +271,7 @@ def test_mcp_without_a_valid_token_is_401(
         json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
         headers={**headers_for(caller, world, revoked), "Accept": "application/json, text/event-stream"},
         timeout=30.0,
+        verify=False,
     )
     assert response.status_code == 401
     assert "WWW-Authenticate" in response.headers

@@ -1,9 +1,10 @@
 """The REST front end as a whole, and the harness every tests/test_rest_*.py module drives it with.
 
-Each module runs one real `tracker-mcp serve` (tests/http_server.py); each test gets a world of its own
-inside it, seeded straight into the server's database so tests never see each other's data: an
-organization (owner alice<n>, member bob<n>, reporter carol<n>) with project Inbox (code INBOX<n>), a
-second organization owned by dave<n>, and a token of every kind.
+Each module runs one real `tracker-mcp serve` (tests/http_server.py) per store, SQLite and PostgreSQL
+(conftest.py's module_store_location); each test gets a world of its own inside it, seeded straight
+into the server's database so tests never see each other's data: an organization (owner alice<n>,
+member bob<n>, reporter carol<n>) with project Inbox (code INBOX<n>), a second organization owned by
+dave<n>, and a token of every kind.
 """
 
 from __future__ import annotations
@@ -12,17 +13,17 @@ import itertools
 from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 
 from tests.http_server import ServerProcess, bearer, running_server
+from tests.stores import Location
 from tracker_mcp import admin
 from tracker_mcp.domain import Role, TokenKind
 from tracker_mcp.local import LocalTracker
-from tracker_mcp.store.sqlite import SqliteStore
+from tracker_mcp.store.factory import open_store
 from tracker_mcp.tracker import Principal
 
 pytestmark = pytest.mark.anyio
@@ -78,19 +79,19 @@ class Rest(World):
     server: ServerProcess
 
     @property
-    def db(self) -> Path:
+    def db(self) -> Location:
         return self.server.db
 
 
 @contextmanager
-def module_server(tmp_path_factory: pytest.TempPathFactory) -> Generator[ServerProcess]:
-    with running_server(tmp_path_factory.mktemp("rest") / "tracker.db") as server:
+def module_server(location: Location) -> Generator[ServerProcess]:
+    with running_server(location) as server:
         yield server
 
 
-async def seed_world(db: Path) -> World:
+async def seed_world(db: Location) -> World:
     n = next(WORLDS)
-    store = await SqliteStore.open(db)
+    store = await open_store(db)
     try:
         people: dict[str, Person] = {}
         for who in ("alice", "bob", "carol", "dave", "erin"):
@@ -128,7 +129,7 @@ async def seed_world(db: Path) -> World:
 @asynccontextmanager
 async def rest_world(server: ServerProcess) -> AsyncGenerator[Rest]:
     world = await seed_world(server.db)
-    async with httpx2.AsyncClient(base_url=server.url, timeout=30.0) as client:
+    async with httpx2.AsyncClient(base_url=server.url, timeout=30.0, verify=False) as client:
         yield Rest(**vars(world), client=client, server=server)
 
 
@@ -138,8 +139,8 @@ def json_of(response: httpx2.Response, status: int) -> Any:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with module_server(tmp_path_factory) as running:
+def server(module_store_location: Location) -> Iterator[ServerProcess]:
+    with module_server(module_store_location) as running:
         yield running
 
 
@@ -188,7 +189,7 @@ def revoked_token(server: ServerProcess) -> str:
 
 @pytest.fixture
 async def anonymous(server: ServerProcess) -> AsyncGenerator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(base_url=server.url, timeout=30.0) as client:
+    async with httpx2.AsyncClient(base_url=server.url, timeout=30.0, verify=False) as client:
         yield client
 
 

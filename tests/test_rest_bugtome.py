@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.http_server import ServerProcess, bearer
+from tests.stores import Location
 from tests.test_rest_app import Rest, json_of, module_server, rest_world
 
 pytestmark = pytest.mark.anyio
@@ -18,8 +19,8 @@ ORGS = "/api/v1/mcp/organizations"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with module_server(tmp_path_factory) as running:
+def server(module_store_location: Location) -> Iterator[ServerProcess]:
+    with module_server(module_store_location) as running:
         yield running
 
 

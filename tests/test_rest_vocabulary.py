@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.http_server import ServerProcess, bearer
+from tests.stores import Location
 from tests.test_rest_app import Rest, json_of, module_server, rest_world
 from tracker_mcp.domain import CLOSED_STATUSES, Priority, Status
 from tracker_mcp.http.rest.vocabulary import (
@@ -23,7 +24,7 @@ from tracker_mcp.http.rest.vocabulary import (
     Vocabulary,
 )
 from tracker_mcp.local import LocalTracker
-from tracker_mcp.store.sqlite import SqliteStore
+from tracker_mcp.store.factory import open_store
 from tracker_mcp.tracker import Principal, TicketDraft
 
 # canonical -> (BugToMe, AgentsMesh, ABF), as docs/rest.md writes it
@@ -103,8 +104,8 @@ def test_bugtome_priorities_map_both_ways_with_critical_for_urgent(priority: Pri
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with module_server(tmp_path_factory) as running:
+def server(module_store_location: Location) -> Iterator[ServerProcess]:
+    with module_server(module_store_location) as running:
         yield running
 
 
@@ -141,7 +142,7 @@ async def test_a_status_set_through_one_dialect_reads_as_the_mapped_word_in_the_
 @pytest.mark.anyio
 async def test_a_canceled_ticket_stays_canceled_when_closed_again_and_sits_in_the_done_column(rest: Rest) -> None:
     # No dialect can cancel a ticket (none has the word), so the test files one through the core.
-    store = await SqliteStore.open(rest.db)
+    store = await open_store(rest.db)
     try:
         alice = rest.person("alice")
         tracker = LocalTracker(store, Principal(user_id=alice.id, username=alice.username))
