@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
 
-from tests.stores import Location
+from tests.stores import Location, location_arg
 from tracker_mcp.config import PostgresUrl, Settings
 from tracker_mcp.server import TrackerServer, build_server
 
@@ -70,8 +70,8 @@ def module_store_location(
 
 
 @pytest.fixture
-def settings(db_path: Path) -> Settings:
-    return Settings(db=db_path, username="alice")
+def settings(store_location: Location) -> Settings:
+    return Settings(db=store_location, username="alice")
 
 
 @pytest.fixture
@@ -113,10 +113,10 @@ async def call_error(client: Client, tool: str, **arguments: object) -> str:
 
 
 @pytest.fixture
-def server_env(db_path: Path) -> dict[str, str]:
-    """Environment for a spawned tracker-mcp process on the test database."""
+def server_env(store_location: Location) -> dict[str, str]:
+    """Environment for a spawned tracker-mcp process on the test's store."""
     env = dict(os.environ)
-    env.update({"TRACKER_DB": str(db_path), "TRACKER_USER": "alice", "PYTHONUNBUFFERED": "1"})
+    env.update({"TRACKER_DB": location_arg(store_location), "TRACKER_USER": "alice", "PYTHONUNBUFFERED": "1"})
     return env
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 
 from tests.conftest import TOOLS, call, call_error, connect
-from tracker_mcp.server import TrackerServer
+from tests.stores import Location, snapshot
+from tracker_mcp.config import Settings
+from tracker_mcp.server import TrackerServer, build_server
 
 pytestmark = pytest.mark.anyio
 
@@ -75,27 +76,47 @@ OVERSIZED: dict[str, list[tuple[str, Any]]] = {
 }
 
 
-def snapshot(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    conn = sqlite3.connect(db_path)
-    try:
-        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in tables}
-    finally:
-        conn.close()
+async def seed(client: Client) -> None:
+    await call(client, "create_ticket", title="Existing", labels=["l"])
+    await call(client, "create_project", name="Empty", code="EMPTY")
 
 
 @pytest.fixture
 async def seeded(server: TrackerServer) -> AsyncIterator[Client]:
+    """A client on a new store of its own with the fixture data, for calls that change it."""
     async with connect(server) as client:
-        await call(client, "create_ticket", title="Existing", labels=["l"])
-        await call(client, "create_project", name="Empty", code="EMPTY")
+        await seed(client)
         yield client
 
 
-async def assert_refused(client: Client, db_path: Path, tool: str, arguments: dict[str, Any]) -> str:
-    before = snapshot(db_path)
+@pytest.fixture(scope="module")
+def shared_location(module_store_location: Location) -> Location:
+    """The module's store with the fixture data, shared by the refused calls: each checks it changed nothing."""
+
+    async def seed_once() -> None:
+        async with connect(build_server(Settings(db=module_store_location, username="alice"))) as client:
+            await seed(client)
+
+    anyio.run(seed_once)
+    return module_store_location
+
+
+@pytest.fixture(scope="module")
+def shared_server(shared_location: Location) -> TrackerServer:
+    return build_server(Settings(db=shared_location, username="alice"))
+
+
+@pytest.fixture
+async def shared(shared_server: TrackerServer) -> AsyncIterator[Client]:
+    """A client on the module's shared store (see shared_location)."""
+    async with connect(shared_server) as client:
+        yield client
+
+
+async def assert_refused(client: Client, location: Location, tool: str, arguments: dict[str, Any]) -> str:
+    before = snapshot(location)
     error = await call_error(client, tool, **arguments)
-    assert snapshot(db_path) == before, f"{tool}({arguments}) changed the database"
+    assert snapshot(location) == before, f"{tool}({arguments}) changed the database"
     assert len(error) < 600, error
     return error
 
@@ -112,37 +133,37 @@ async def test_the_valid_call_succeeds(seeded: Client, tool: str) -> None:
 
 @pytest.mark.parametrize(("tool", "argument"), [(t, a) for t, names in REQUIRED.items() for a in names])
 async def test_a_missing_required_argument_is_a_tool_error(
-    seeded: Client, db_path: Path, tool: str, argument: str
+    shared: Client, shared_location: Location, tool: str, argument: str
 ) -> None:
     arguments = {k: v for k, v in VALID[tool].items() if k != argument}
     if tool == "move_ticket" and argument == "slug":
         arguments["status"] = "done"
-    error = await assert_refused(seeded, db_path, tool, arguments)
+    error = await assert_refused(shared, shared_location, tool, arguments)
     assert f"{argument}: required" in error
 
 
 @pytest.mark.parametrize(("tool", "argument", "value"), [(t, a, v) for t, cases in MISTYPED.items() for a, v in cases])
 async def test_a_mistyped_argument_is_a_tool_error(
-    seeded: Client, db_path: Path, tool: str, argument: str, value: Any
+    shared: Client, shared_location: Location, tool: str, argument: str, value: Any
 ) -> None:
-    error = await assert_refused(seeded, db_path, tool, {**VALID[tool], argument: value})
+    error = await assert_refused(shared, shared_location, tool, {**VALID[tool], argument: value})
     assert argument in error
 
 
 @pytest.mark.parametrize(("tool", "argument", "value"), [(t, a, v) for t, cases in OVERSIZED.items() for a, v in cases])
 async def test_an_oversized_argument_is_a_tool_error(
-    seeded: Client, db_path: Path, tool: str, argument: str, value: Any
+    shared: Client, shared_location: Location, tool: str, argument: str, value: Any
 ) -> None:
-    error = await assert_refused(seeded, db_path, tool, {**VALID[tool], argument: value})
+    error = await assert_refused(shared, shared_location, tool, {**VALID[tool], argument: value})
     assert argument in error
     assert LONG not in error
 
 
 @pytest.mark.parametrize("tool", sorted(VALID))
 async def test_an_unknown_argument_name_is_a_tool_error_naming_the_valid_ones(
-    seeded: Client, db_path: Path, tool: str
+    shared: Client, shared_location: Location, tool: str
 ) -> None:
-    error = await assert_refused(seeded, db_path, tool, {**VALID[tool], "bogus_argument": 1})
+    error = await assert_refused(shared, shared_location, tool, {**VALID[tool], "bogus_argument": 1})
     assert error.startswith(f"Unknown argument for {tool}: 'bogus_argument'. ")
     assert "did you mean" not in error
 
@@ -181,6 +202,6 @@ async def test_an_unknown_argument_name_is_a_tool_error_naming_the_valid_ones(
     ],
 )
 async def test_domain_errors_are_tool_errors_that_change_nothing(
-    seeded: Client, db_path: Path, tool: str, arguments: dict[str, Any], expected: str
+    shared: Client, shared_location: Location, tool: str, arguments: dict[str, Any], expected: str
 ) -> None:
-    assert expected in await assert_refused(seeded, db_path, tool, arguments)
+    assert expected in await assert_refused(shared, shared_location, tool, arguments)

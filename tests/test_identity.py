@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.stores import Location, snapshot
 from tracker_mcp import admin
 from tracker_mcp.config import Settings
 from tracker_mcp.domain import Status, TokenKind
@@ -38,13 +38,15 @@ async def tracker(store: Store, secret: str) -> LocalTracker:
     return LocalTracker(store, principal)
 
 
-async def test_a_personal_token_acts_as_its_user_and_is_stored_only_as_a_hash(store: Store, db_path: Path) -> None:
+async def test_a_personal_token_acts_as_its_user_and_is_stored_only_as_a_hash(
+    store: Store, store_location: Location
+) -> None:
     issued = await admin.create_token(store, kind=TokenKind.PERSONAL, username="bob", name="laptop")
     assert issued.secret.startswith("pk_")
     bob = await tracker(store, issued.secret)
     ticket = await bob.create_ticket(TicketDraft(title="From bob"))
     assert ticket.reporter == "bob"
-    dump = "\n".join(sqlite3.connect(db_path).iterdump())
+    dump = repr(snapshot(store_location))  # every row of every table
     assert issued.secret not in dump
     assert issued.secret[len("pk_") + 6 :] not in dump
 

@@ -2,50 +2,45 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from tracker_mcp.domain import Status
+from tests.stores import Location
+from tracker_mcp import admin
+from tracker_mcp.domain import Role, Status
 from tracker_mcp.errors import Invalid, NotFound, PermissionDenied
 from tracker_mcp.local import LocalTracker
 from tracker_mcp.server import render
-from tracker_mcp.store.sqlite import SqliteStore
+from tracker_mcp.store import Store
+from tracker_mcp.store.factory import open_store
 from tracker_mcp.tracker import Principal, TicketDraft, TicketFilter
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
-    store = await SqliteStore.open(db_path)
+async def store(store_location: Location) -> AsyncIterator[Store]:
+    store = await open_store(store_location)
     alice = await store.ensure_user("alice", "Alice")
     await store.ensure_local_workspace(alice, "Local", "Inbox", "INBOX")
     yield store
     await store.close()
 
 
-def add_member(db_path: Path, username: str, role: str, organization: str | None = None) -> None:
-    conn = sqlite3.connect(db_path)
-    with conn:
-        conn.execute(
-            "INSERT OR IGNORE INTO users (username, name, created_at) VALUES (?, ?, 'now')", (username, username)
-        )
-        org = organization or conn.execute("SELECT id FROM organizations LIMIT 1").fetchone()[0]
-        conn.execute("INSERT INTO memberships SELECT ?, id, ? FROM users WHERE username = ?", (org, role, username))
-    conn.close()
+async def add_member(store: Store, username: str, role: Role, organization: str = "local") -> None:
+    await admin.add_user(store, username)
+    await admin.set_member(store, organization, username, role)
 
 
-async def tracker_for(store: SqliteStore, username: str) -> LocalTracker:
+async def tracker_for(store: Store, username: str) -> LocalTracker:
     user = await store.find_user(username)
     assert user is not None
     return LocalTracker(store, Principal(user_id=user.id, username=user.username))
 
 
-async def test_a_reporter_files_and_comments_but_may_not_change_or_delete(store: SqliteStore, db_path: Path) -> None:
-    add_member(db_path, "rita", "reporter")
+async def test_a_reporter_files_and_comments_but_may_not_change_or_delete(store: Store) -> None:
+    await add_member(store, "rita", Role.REPORTER)
     rita = await tracker_for(store, "rita")
     ticket = await rita.create_ticket(TicketDraft(title="From a reporter"))
     await rita.add_comment(ticket.slug, "more detail")
@@ -57,14 +52,11 @@ async def test_a_reporter_files_and_comments_but_may_not_change_or_delete(store:
         await rita.create_project("Not allowed")
 
 
-async def test_tickets_of_another_organization_are_invisible(store: SqliteStore, db_path: Path) -> None:
+async def test_tickets_of_another_organization_are_invisible(store: Store) -> None:
     alice = await tracker_for(store, "alice")
     secret = await alice.create_ticket(TicketDraft(title="Secret"))
-    conn = sqlite3.connect(db_path)
-    with conn:
-        conn.execute("INSERT INTO organizations VALUES ('other-org', 'Other', 'other', 'now')")
-    conn.close()
-    add_member(db_path, "mallory", "owner", "other-org")
+    await admin.add_user(store, "mallory")
+    await admin.add_organization(store, "Other", "mallory")
     mallory = await tracker_for(store, "mallory")
     with pytest.raises(NotFound):
         await mallory.get_ticket(secret.slug)
@@ -75,15 +67,9 @@ async def test_tickets_of_another_organization_are_invisible(store: SqliteStore,
         await mallory.list_tickets(TicketFilter(project="INBOX"))
 
 
-async def test_a_name_shared_by_projects_of_two_organizations_is_refused_not_guessed(
-    store: SqliteStore, db_path: Path
-) -> None:
+async def test_a_name_shared_by_projects_of_two_organizations_is_refused_not_guessed(store: Store) -> None:
     alice = await tracker_for(store, "alice")
-    conn = sqlite3.connect(db_path)
-    with conn:
-        conn.execute("INSERT INTO organizations VALUES ('org-2', 'Second', 'second', 'now')")
-    conn.close()
-    add_member(db_path, "alice", "owner", "org-2")
+    await admin.add_organization(store, "Second", "alice")
     await alice.create_project("Backend", code="BE1", organization="local")
     await alice.create_project("Backend", code="BE2", organization="second")
     with pytest.raises(Invalid, match="more than one project") as refused:
@@ -93,7 +79,7 @@ async def test_a_name_shared_by_projects_of_two_organizations_is_refused_not_gue
     assert ticket.slug == "BE2-1"
 
 
-async def test_another_local_user_on_the_same_file_joins_the_first_organization(store: SqliteStore) -> None:
+async def test_another_local_user_on_the_same_store_joins_the_first_organization(store: Store) -> None:
     bob = await store.ensure_user("bob", "bob")
     await store.ensure_local_workspace(bob, "Local", "Inbox", "INBOX")
     tracker = LocalTracker(store, Principal(user_id=bob.id, username="bob"))
@@ -101,8 +87,8 @@ async def test_another_local_user_on_the_same_file_joins_the_first_organization(
     assert (await tracker.create_ticket(TicketDraft(title="Bob's"))).slug == "INBOX-1"
 
 
-async def test_tickets_can_be_filtered_by_reporter_and_paged_by_offset(store: SqliteStore, db_path: Path) -> None:
-    add_member(db_path, "rita", "reporter")
+async def test_tickets_can_be_filtered_by_reporter_and_paged_by_offset(store: Store) -> None:
+    await add_member(store, "rita", Role.REPORTER)
     alice = await tracker_for(store, "alice")
     rita = await tracker_for(store, "rita")
     for i in range(3):
@@ -117,7 +103,7 @@ async def test_tickets_can_be_filtered_by_reporter_and_paged_by_offset(store: Sq
         await alice.list_tickets(TicketFilter(offset=1, cursor="abc"))
 
 
-async def test_a_count_limit_stops_counting_and_says_the_total_is_a_lower_bound(store: SqliteStore) -> None:
+async def test_a_count_limit_stops_counting_and_says_the_total_is_a_lower_bound(store: Store) -> None:
     alice = await tracker_for(store, "alice")
     for n in range(5):
         await alice.create_ticket(TicketDraft(title=f"Ticket {n}"))

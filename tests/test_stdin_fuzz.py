@@ -23,6 +23,12 @@ from tests.stdio_client import JSON, RawServer, id_key, is_jsonrpc_message
 
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture(scope="module")
+def store_kind() -> str:
+    return "sqlite"  # SQLite only: the fuzz is about the stdio transport, and it reads tickets back with sqlite3
+
+
 SEED = 20261122
 FUZZ_LINES = 2000
 HUGE_EVERY = 150  # one ~1 MB line among this many

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import sys
 from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from mcp.types import ElicitRequestParams, ElicitResult, ErrorData, Implementati
 
 from tests.conftest import DELETE_TOOLS, READ_TOOLS, TOOLS, board_column, call, call_error
 from tests.stdio_client import RawServer, is_jsonrpc_message
+from tests.stores import Location, table_rows
 
 pytestmark = pytest.mark.slow
 
@@ -279,19 +279,15 @@ async def _working_session(client: Client) -> None:
     assert "TMP" not in await call(client, "list_projects")
 
 
-def audit_trail(db_path: Path) -> list[tuple[str, str, str | None]]:
+def audit_trail(location: Location) -> list[tuple[str, str, str | None]]:
     """(action, subject, client) of every event, oldest first."""
-    with closing(sqlite3.connect(db_path)) as conn:
-        rows: list[tuple[str, str, str | None]] = conn.execute(
-            "SELECT action, subject, client FROM events ORDER BY id"
-        ).fetchall()
-    return rows
+    return [(a, s, c) for a, s, c in table_rows(location, "SELECT action, subject, client FROM events ORDER BY id")]
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(("mode", "protocol"), MODES)
 async def test_the_audit_trail_names_the_client_that_made_each_change(
-    server_env: dict[str, str], db_path: Path, mode: str, protocol: str
+    server_env: dict[str, str], store_location: Location, mode: str, protocol: str
 ) -> None:
     with anyio.fail_after(TIMEOUT):
         async with stdio_client(server_env, mode, name="stdio-test") as client:
@@ -300,7 +296,7 @@ async def test_the_audit_trail_names_the_client_that_made_each_change(
             await call(client, "update_ticket", slug=slug, priority="high")
             await call(client, "add_comment", slug=slug, body="noted")
             await call(client, "create_project", name="Audit trail", code="AUD")
-    trail = audit_trail(db_path)
+    trail = audit_trail(store_location)
     startup = [("organization.created", "Local", None), ("project.created", "INBOX", None)]
     assert trail[:2] == startup  # the default workspace, made before any client spoke
     session = trail[2:]
@@ -385,7 +381,7 @@ def test_the_console_script_on_a_pipe_writes_only_json_rpc_to_stdout_and_no_bann
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_on_a_terminal_the_banner_goes_to_stderr_and_stdout_stays_empty(
-    server_env: dict[str, str], db_path: Path
+    server_env: dict[str, str], store_location: Location
 ) -> None:
     import pty
 
@@ -404,5 +400,5 @@ def test_on_a_terminal_the_banner_goes_to_stderr_and_stdout_stays_empty(
     assert stdout == []
     assert "tracker-mcp" in stderr
     assert "meant to be started by an MCP client" in stderr
-    assert str(db_path) in stderr
+    assert str(store_location) in stderr
     assert "claude mcp add" in stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from mcp.types import TextContent
 
 from tests.conftest import TOOLS, call, call_error, connect, slug_of, text_of
 from tests.conftest import board_column as column
+from tests.stores import Location, events, table_rows
 from tracker_mcp.server import TrackerServer
 
 pytestmark = pytest.mark.anyio
@@ -301,7 +301,7 @@ async def test_list_organizations_names_the_local_organization(client: Client) -
     assert (await call(client, "list_organizations")).startswith("local 'Local' id=")
 
 
-async def test_every_mutation_leaves_an_audit_event(server: TrackerServer, db_path: Path) -> None:
+async def test_every_mutation_leaves_an_audit_event(server: TrackerServer, store_location: Location) -> None:
     async with connect(server) as client:
         slug = slug_of(await call(client, "create_ticket", title="Audit me"))
         await call(client, "update_ticket", slug=slug, priority="high")
@@ -311,11 +311,7 @@ async def test_every_mutation_leaves_an_audit_event(server: TrackerServer, db_pa
         await call(client, "update_project", project="Temp", description="d")
         await call(client, "delete_project", project="Temp", confirm=True)
         await call(client, "delete_ticket", slug=slug, confirm=True)
-    with sqlite3.connect(db_path) as conn:
-        rows = conn.execute(
-            "SELECT action, subject, changes FROM events WHERE action NOT IN ('organization.created') ORDER BY id"
-        ).fetchall()
-    conn.close()
+    rows = [event for event in events(store_location) if event[0] != "organization.created"]
     actions = [row[0] for row in rows]
     assert actions == [
         "project.created",
@@ -328,8 +324,11 @@ async def test_every_mutation_leaves_an_audit_event(server: TrackerServer, db_pa
         "project.deleted",
         "ticket.deleted",
     ]
-    assert rows[2][2] == '{"priority":["medium","high"]}'
-    assert rows[3][2] == '{"status":["backlog","todo"]}'
+    assert rows[2][2] == {"priority": ["medium", "high"]}
+    assert rows[3][2] == {"status": ["backlog", "todo"]}
+    if isinstance(store_location, Path):  # SQLite keeps the changes as compact JSON text (PostgreSQL as jsonb)
+        stored = table_rows(store_location, "SELECT changes FROM events WHERE action = 'ticket.updated'")
+        assert stored == [('{"priority":["medium","high"]}',)]
 
 
 async def test_results_are_compact_text_never_pretty_json(client: Client) -> None:
@@ -367,8 +366,8 @@ async def test_an_unknown_argument_suggests_the_near_name(client: Client) -> Non
 
 
 async def test_the_in_memory_clients_cover_both_protocol_eras(client: Client, request: pytest.FixtureRequest) -> None:
-    era = request.node.callspec.id  # pyright: ignore[reportUnknownMemberType]
-    expected = "2026-07-28" if era == "2026-07-28" else "2025-11-25"
+    mode = request.node.callspec.params["client"]  # pyright: ignore[reportUnknownMemberType]
+    expected = "2026-07-28" if mode == "auto" else "2025-11-25"
     assert client.protocol_version == expected
 
 
