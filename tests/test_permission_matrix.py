@@ -57,6 +57,7 @@ class Endpoint:
     lists_own: bool = False
 
 
+NATIVE = "/api/v1/native"
 ENDPOINTS = [
     # Seed 000 BugToMe
     Endpoint("bugtome list organizations", "browse", "GET", lambda w, f: "/api/v1/mcp/organizations", lists_own=True),
@@ -95,6 +96,25 @@ ENDPOINTS = [
     Endpoint("terraform rename project", "manage", "PATCH", lambda w, f: f"/api/v1/projects/{f.project_id}",
              lambda w, f: {"data": {"type": "projects", "attributes": {"name": f"Renamed {f.number}"}}}),
     Endpoint("terraform delete project", "manage", "DELETE", lambda w, f: f"/api/v1/projects/{f.project_id}"),
+    # The native API (the Tracker protocol one to one)
+    Endpoint("native workspace", "browse", "GET", lambda w, f: f"{NATIVE}/workspace", lists_own=True),
+    Endpoint("native organizations", "browse", "GET", lambda w, f: f"{NATIVE}/organizations", lists_own=True),
+    Endpoint("native projects", "browse", "GET", lambda w, f: f"{NATIVE}/projects?organization={w.org}"),
+    Endpoint("native list tickets", "read", "GET", lambda w, f: f"{NATIVE}/tickets?project={w.project_id}"),
+    Endpoint("native get ticket", "read", "GET", lambda w, f: f"{NATIVE}/tickets/{f.slug}"),
+    Endpoint("native board", "read", "GET", lambda w, f: f"{NATIVE}/board?project={w.project_id}"),
+    Endpoint("native file ticket", "file", "POST", lambda w, f: f"{NATIVE}/tickets",
+             lambda w, f: {"title": "matrix", "project": w.project_id}),
+    Endpoint("native update ticket", "edit", "PATCH", lambda w, f: f"{NATIVE}/tickets/{f.slug}",
+             lambda w, f: {"title": "changed"}),
+    Endpoint("native move ticket", "edit", "POST", lambda w, f: f"{NATIVE}/tickets/{f.slug}/move",
+             lambda w, f: {"status": "in_progress"}),
+    Endpoint("native delete ticket", "edit", "DELETE", lambda w, f: f"{NATIVE}/tickets/{f.slug}"),
+    Endpoint("native create project", "manage", "POST", lambda w, f: f"{NATIVE}/projects",
+             lambda w, f: {"name": f"Native {f.number}", "organization": w.org}),
+    Endpoint("native rename project", "manage", "PATCH", lambda w, f: f"{NATIVE}/projects/{f.project_id}",
+             lambda w, f: {"name": f"Renamed {f.number}"}),
+    Endpoint("native delete project", "manage", "DELETE", lambda w, f: f"{NATIVE}/projects/{f.project_id}"),
 ]  # fmt: skip
 
 # Reads whose refusal for a caller outside the organization is a plain "not found".

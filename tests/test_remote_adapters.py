@@ -1,5 +1,5 @@
 """The remote adapter contract (tests/remote_contract.py) for every adapter whose API `tracker-mcp serve`
-speaks: agentsmesh, bugtome and abf, each pointed at one real server on loopback.
+speaks: native, agentsmesh, bugtome and abf, each pointed at one real server on loopback.
 
 Each adapter gets an organization of its own in that server (owner alice, member bob) and a token of
 the kind its API documents: an `amk_` organization key for AgentsMesh, personal `pk_` tokens for
@@ -24,7 +24,7 @@ from tracker_mcp.config import RemoteSettings
 from tracker_mcp.domain import Capability, Project, Role, Status, User
 from tracker_mcp.errors import PermissionDenied
 from tracker_mcp.local import LocalTracker
-from tracker_mcp.remote import abf, agentsmesh, bugtome
+from tracker_mcp.remote import abf, agentsmesh, bugtome, native
 from tracker_mcp.remote.base import RemoteTracker
 from tracker_mcp.remote.client import Policy
 from tracker_mcp.store.factory import open_store
@@ -49,6 +49,7 @@ class Dialect:
     carries: frozenset[str]
     filters: frozenset[str]
     user_by_id: bool = False  # the API names users by numeric id
+    filters_tested_elsewhere: frozenset[str] = frozenset()
 
 
 DIALECTS = {
@@ -95,6 +96,20 @@ DIALECTS = {
         carries=frozenset({"labels"}),
         filters=frozenset({"statuses", "labels", "assignee", "reporter", "updated_since"}),
     ),
+    "native": Dialect(
+        open_adapter=native.open_adapter,
+        url=lambda server, org: server,
+        token=lambda org: ("--user", "alice"),
+        bogus_token="pk_" + "0" * 40,
+        code_prefix="NT",
+        missing=frozenset(),
+        statuses=tuple(Status),
+        carries=frozenset({"type", "priority", "labels"}),
+        filters=frozenset(
+            {"statuses", "types", "priorities", "labels", "assignee", "reporter", "updated_since", "text"}
+        ),
+        filters_tested_elsewhere=frozenset({"parent"}),
+    ),
 }
 
 
@@ -113,11 +128,13 @@ class ServePeer(Peer):
     statuses: tuple[Status, ...] = field(init=False)
     carries: frozenset[str] = field(init=False)
     filters: frozenset[str] = field(init=False)
+    filters_tested_elsewhere: frozenset[str] = field(init=False)
     bogus_token: str = field(init=False)
 
     def __post_init__(self) -> None:
         d = self.dialect
         self.missing, self.statuses, self.carries, self.filters = d.missing, d.statuses, d.carries, d.filters
+        self.filters_tested_elsewhere = d.filters_tested_elsewhere
         self.bogus_token = d.bogus_token
         self.url = d.url(self.server.url, self.organization)
         self.token = self.new_token()

@@ -6,6 +6,7 @@
 | agentsmesh    | 001  | /api/v1/ext/orgs/{org}/tickets…                                  |
 | abf           | 002  | /api/v1/issues.json, /api/v1/projects/{id}/issues[/{number}].json |
 | terraform     | 004  | /api/v1/organizations/{org}/projects, /api/v1/projects/{id}      |
+| native        | -    | /api/v1/native/…: the Tracker protocol one to one                 |
 
 Seed 003's conventions (status codes, `{"message": …}` errors, page/per_page) hold for all of them.
 """
@@ -17,7 +18,7 @@ from fastapi import FastAPI
 
 def include_routers(app: FastAPI) -> None:
     """Mount every dialect's router on the app."""
-    from tracker_mcp.http.rest import abf, agentsmesh, bugtome, terraform
+    from tracker_mcp.http.rest import abf, agentsmesh, bugtome, native, terraform
 
-    for module in (bugtome, agentsmesh, abf, terraform):
+    for module in (bugtome, agentsmesh, abf, terraform, native):
         app.include_router(module.router)
