@@ -26,6 +26,7 @@ from mcp.types import ElicitRequestParams, ElicitResult, ErrorData
 
 from tests.conftest import call, call_error, slug_of
 from tests.http_server import ServerProcess, bearer, running_server
+from tests.stores import Location
 from tracker_mcp.config import Settings
 from tracker_mcp.errors import Invalid
 from tracker_mcp.http.settings import ServeSettings, state_keys_from
@@ -73,15 +74,16 @@ async def balanced_client(replicas: list[ServerProcess], token: str) -> AsyncGen
         yield client, balancer
 
 
-def start_replicas(stack: ExitStack, db: Path, keys: list[str]) -> list[ServerProcess]:
+def start_replicas(stack: ExitStack, db: Location, keys: list[str]) -> list[ServerProcess]:
     return [stack.enter_context(running_server(db, env={"TRACKER_STATE_KEY": key})) for key in keys]
 
 
 @pytest.fixture
-def shared_key_replicas(tmp_path: Path) -> Iterator[list[ServerProcess]]:
+def shared_key_replicas(store_location: Location) -> Iterator[list[ServerProcess]]:
+    """Two replicas on one database: a SQLite file, or (the deployment docs/deployment.md describes) PostgreSQL."""
     key = secrets.token_urlsafe(32)
     with ExitStack() as stack:
-        yield start_replicas(stack, tmp_path / "tracker.db", [key, key])
+        yield start_replicas(stack, store_location, [key, key])
 
 
 async def test_a_confirmation_started_on_one_replica_completes_on_the_other(
@@ -99,11 +101,9 @@ async def test_a_confirmation_started_on_one_replica_completes_on_the_other(
         assert "not found" in await call_error(client, "get_ticket", slug=slug)
 
 
-async def test_replicas_without_a_shared_key_refuse_each_others_request_state(tmp_path: Path) -> None:
+async def test_replicas_without_a_shared_key_refuse_each_others_request_state(store_location: Location) -> None:
     with ExitStack() as stack:
-        replicas = start_replicas(
-            stack, tmp_path / "tracker.db", [secrets.token_urlsafe(32), secrets.token_urlsafe(32)]
-        )
+        replicas = start_replicas(stack, store_location, [secrets.token_urlsafe(32), secrets.token_urlsafe(32)])
         token = replicas[0].create_token("--user", "alice")
         async with balanced_client(replicas, token) as (client, balancer):
             slug = slug_of(await call(client, "create_ticket", title="Kept: the state cannot cross"))
