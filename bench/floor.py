@@ -27,6 +27,7 @@ def serve_http() -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)  # before announcing the port: a client may connect before uvicorn has started
     port = int(sock.getsockname()[1])
     app = server.streamable_http_app()
     config = uvicorn.Config(app, log_level="warning")
