@@ -126,11 +126,8 @@ async def open_adapter(
     root = api_root(settings.url)
     client = RemoteClient(BACKEND, root, {"private-token": settings.token}, policy=policy, transport=transport)
     tracker = AbfTracker(client, urlsplit(root).netloc)
-    try:
+    async with client.closed_on_failure():
         await tracker.check()  # a wrong URL or token fails here, at start
-    except BaseException:
-        await client.aclose()
-        raise
     return tracker
 
 

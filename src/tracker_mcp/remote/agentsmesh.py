@@ -153,11 +153,8 @@ async def open_adapter(
     base, organization = organization_url(settings.url)
     client = RemoteClient(BACKEND, base, {"x-api-key": settings.token}, policy=policy, transport=transport)
     tracker = AgentsMeshTracker(client, organization)
-    try:
+    async with client.closed_on_failure():
         await tracker.check()  # a wrong URL, organization or key fails here, at start
-    except BaseException:
-        await client.aclose()
-        raise
     return tracker
 
 

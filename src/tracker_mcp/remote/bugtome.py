@@ -123,11 +123,8 @@ async def open_adapter(
     auth = {"authorization": f"Bearer {settings.token}"}
     client = RemoteClient(BACKEND, api_root(settings.url), auth, policy=policy, transport=transport)
     tracker = BugToMeTracker(client)
-    try:
+    async with client.closed_on_failure():
         await tracker.check(filing_only=settings.token.startswith(PROJECT_TOKEN_PREFIX))
-    except BaseException:
-        await client.aclose()
-        raise
     return tracker
 
 

@@ -27,7 +27,8 @@ import logging
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from types import TracebackType
@@ -239,6 +240,15 @@ class RemoteClient:
 
     async def __aenter__(self) -> Self:
         return self
+
+    @asynccontextmanager
+    async def closed_on_failure(self) -> AsyncGenerator[Self]:
+        """For an adapter's start-up check: the client stays open if the block succeeds, closes if it fails."""
+        try:
+            yield self
+        except BaseException:
+            await self.aclose()
+            raise
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -99,12 +99,9 @@ async def open_adapter(
         policy=policy,
         transport=transport,
     )
-    try:
+    async with client.closed_on_failure():
         reply = await client.request("GET", API + "user")
         me = to_user(obj(reply.body, "the token's user"))
-    except BaseException:
-        await client.aclose()
-        raise
     return GitLabTracker(client, me)
 
 

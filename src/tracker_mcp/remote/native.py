@@ -40,11 +40,8 @@ async def open_adapter(
     auth = {"authorization": f"Bearer {settings.token}"}
     client = RemoteClient("native", settings.url, auth, policy=policy, transport=transport)
     tracker = NativeTracker(client)
-    try:
+    async with client.closed_on_failure():
         await tracker.list_organizations()  # a wrong URL or token fails here, at start, not at the first tool call
-    except BaseException:
-        await client.aclose()
-        raise
     return tracker
 
 
