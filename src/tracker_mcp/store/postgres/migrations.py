@@ -177,7 +177,11 @@ SEARCH = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH)
+# SQLite's migration 4 gives its planner statistics it would otherwise lack; PostgreSQL's autovacuum
+# measures its own. Recorded all the same, so both stores count their schema versions alike.
+STATISTICS = Migration(4, "planner statistics (SQLite only; autovacuum's ANALYZE here)", ())
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS)
 LATEST = MIGRATIONS[-1].version
 
 
