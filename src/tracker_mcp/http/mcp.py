@@ -146,14 +146,13 @@ class McpMount:
             max_request_body_size=settings.max_body_bytes,
         )
         # Each SDK app keeps its auth middleware and its own routes; ours only send the paths there.
-        app.router.routes.extend(
-            [
-                Route(MCP_PATH, HeaderTokens(streamable), methods=["GET", "POST", "DELETE"]),
-                Route(self.metadata_path, streamable, methods=["GET", "OPTIONS"]),
-                Route(SSE_PATH, HeaderTokens(sse), methods=["GET"]),
-                Route(SSE_MESSAGES_PATH, HeaderTokens(sse), methods=["POST"]),
-            ]
-        )
+        # First in the router: an MCP call is matched at once instead of after every REST route.
+        app.router.routes[:0] = [
+            Route(MCP_PATH, HeaderTokens(streamable), methods=["GET", "POST", "DELETE"]),
+            Route(self.metadata_path, streamable, methods=["GET", "OPTIONS"]),
+            Route(SSE_PATH, HeaderTokens(sse), methods=["GET"]),
+            Route(SSE_MESSAGES_PATH, HeaderTokens(sse), methods=["POST"]),
+        ]
 
     @asynccontextmanager
     async def running(self, store: Store) -> AsyncGenerator[None]:
