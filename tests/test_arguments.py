@@ -199,6 +199,7 @@ async def test_an_unknown_argument_name_is_a_tool_error_naming_the_valid_ones(
         ("create_ticket", {"title": "bell\x07", "project": "INBOX"}, "U+0007"),
         ("create_ticket", {"title": "x", "project": "INBOX", "description": "\u202egnp.exe"}, "U+202E"),
         ("add_comment", {"slug": "INBOX-1", "body": "esc \x1b[31m"}, "U+001B"),
+        ("list_tickets", {"query": "nul\x00byte"}, "U+0000"),
     ],
 )
 async def test_domain_errors_are_tool_errors_that_change_nothing(

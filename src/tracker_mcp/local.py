@@ -339,7 +339,7 @@ class LocalTracker:
             types=tuple(query.types),
             priorities=tuple(query.priorities),
             labels=rules.normalize_labels(query.labels),
-            text=query.text.strip() or None if query.text else None,
+            text=rules.refuse_control_characters("query", query.text).strip() or None if query.text else None,
             updated_since=rules.parse_timestamp("updated_since", query.updated_since) if query.updated_since else None,
             sort=query.sort,
             descending=query.descending,
