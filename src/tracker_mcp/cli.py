@@ -24,6 +24,7 @@ from tracker_mcp.config import (
 )
 from tracker_mcp.domain import Role
 from tracker_mcp.errors import TrackerError
+from tracker_mcp.exposure import ENV_TIER, ENV_TOOLS, TOOLSETS, Tier
 from tracker_mcp.http.settings import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -72,6 +73,17 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--url", help=f"the remote tracker's base URL, e.g. https://tracker.example.com (env {ENV_URL})")
     p.add_argument("--token", help=f"the remote tracker's API token; prefer env {ENV_TOKEN}, which ps cannot show")
+    p.add_argument(
+        "--tier",
+        choices=[tier.label for tier in Tier],
+        help=f"read-only: no tool that changes anything; no-delete: no delete tools; full (default) (env {ENV_TIER})",
+    )
+    p.add_argument(
+        "--tools",
+        metavar="SETS",
+        help=f"the tool sets to show, comma-separated: {', '.join(TOOLSETS)} or all (default); "
+        f"get_workspace_context is always there (env {ENV_TOOLS})",
+    )
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], help="stderr log level")
     p.add_argument(
         "--log-format",
@@ -166,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             backend=args.backend,
             url=args.url,
             token=args.token,
+            tier=args.tier,
+            tools=args.tools,
         )
         logs.configure(settings.log_level, logs.log_format_from(args.log_format))
         if args.command in (None, "stdio"):

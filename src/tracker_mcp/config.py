@@ -12,6 +12,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from tracker_mcp.errors import Invalid
+from tracker_mcp.exposure import Exposure
 
 ENV_DB = "TRACKER_DB"
 ENV_SYNCHRONOUS = "TRACKER_SQLITE_SYNCHRONOUS"
@@ -129,6 +130,7 @@ class Settings:
     log_level: LogLevel = "WARNING"
     pool_size: int = DEFAULT_POOL_SIZE  # PostgreSQL connections per process; SQLite ignores it
     remote: RemoteSettings | None = None  # set: the tools work in front of this remote tracker instead
+    exposure: Exposure = field(default_factory=Exposure)  # which tools are shown: tier and tool sets
 
     @classmethod
     def from_env(
@@ -140,6 +142,8 @@ class Settings:
         backend: str | None = None,
         url: str | None = None,
         token: str | None = None,
+        tier: str | None = None,
+        tools: str | None = None,
     ) -> Settings:
         """Flags win over environment variables, which win over defaults."""
         db_value = db or os.environ.get(ENV_DB)
@@ -159,4 +163,5 @@ class Settings:
             log_level=level,
             pool_size=int(pool_text),
             remote=RemoteSettings.from_env(backend, url, token),
+            exposure=Exposure.from_env(tier, tools),
         )

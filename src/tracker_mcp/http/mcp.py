@@ -111,6 +111,7 @@ class McpMount:
             ),
             token_verifier=StoreTokenVerifier(self),
             state_keys=settings.state_keys,
+            exposure=settings.store.exposure,
         )
 
     @property

@@ -17,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.request_state import RequestStateSecurity
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
+    INVALID_PARAMS,
     CallToolRequestParams,
     CallToolResult,
     InputRequiredResult,
@@ -30,7 +31,8 @@ from pydantic import ValidationError
 from tracker_mcp import __version__
 from tracker_mcp.config import Settings
 from tracker_mcp.domain import rules
-from tracker_mcp.errors import PermissionDenied, TrackerError
+from tracker_mcp.errors import Invalid, PermissionDenied, TrackerError
+from tracker_mcp.exposure import Exposure
 from tracker_mcp.local import Action, LocalTracker
 from tracker_mcp.store import Store
 from tracker_mcp.tracker import Principal, Tracker
@@ -153,11 +155,14 @@ def unknown_arguments_message(tool: str, unknown: list[str], allowed: frozenset[
 
 
 class TrackerServer(MCPServer[AppState]):
-    """MCPServer that refuses unknown argument names, turns TrackerErrors into tool errors, lists to
-    each token only the tools it may use, and tells `observe_tool_call` of every call."""
+    """MCPServer that refuses unknown argument names, turns TrackerErrors into tool errors, lists only
+    the tools its exposure (tier and tool sets) shows and, to a token, only those it may use, and tells
+    `observe_tool_call` of every call."""
 
     # The Action each tool needs (see tools.TOOL_ACTIONS); a tool missing here is never shown to a token.
     tool_actions: Mapping[str, Action] = {}
+    # The tier and tool sets from settings; over HTTP a request's X-Tracker-* headers may narrow them.
+    exposure: Exposure = Exposure()
     # Where tool calls are counted, for stdio and HTTP alike; `serve` installs its metrics here.
     observe_tool_call: ToolCallObserver | None = None
     _argument_names: Mapping[str, frozenset[str]] | None = None
@@ -180,7 +185,11 @@ class TrackerServer(MCPServer[AppState]):
         self, ctx: ServerRequestContext[AppState], params: PaginatedRequestParams | None
     ) -> ListToolsResult:
         # The SDK's list_tools() takes no request context, so the per-caller filter hooks in one level up.
-        tools = await self.list_tools()
+        try:
+            exposure = self.exposure_of(ctx.request)
+        except Invalid as exc:
+            raise MCPError(INVALID_PARAMS, str(exc)) from None
+        tools = [tool for tool in await self.list_tools() if exposure.allows(tool.name)]
         try:
             permitted = await ctx.lifespan_context.permitted_actions()
         except PermissionDenied:
@@ -188,6 +197,11 @@ class TrackerServer(MCPServer[AppState]):
         if permitted is not None:
             tools = [tool for tool in tools if self.tool_actions.get(tool.name) in permitted]
         return ListToolsResult(tools=tools)
+
+    def exposure_of(self, request: object) -> Exposure:
+        """The exposure for one request: the server's, narrowed by the HTTP request's headers if any."""
+        headers: Mapping[str, str] | None = getattr(request, "headers", None)  # a Starlette request over HTTP
+        return self.exposure if headers is None else self.exposure.narrowed(headers)
 
     async def argument_names(self) -> Mapping[str, frozenset[str]]:
         """Each tool's argument names, by tool name."""
@@ -221,6 +235,13 @@ class TrackerServer(MCPServer[AppState]):
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         allowed = (await self.argument_names()).get(name)
+        if allowed is not None:
+            try:
+                exposure = self.exposure_of(context.request_context.request if context is not None else None)
+            except Invalid as exc:
+                return error_result(str(exc))
+            if not exposure.allows(name):
+                return error_result(str(exposure.refusal(name)))
         if allowed is not None and (unknown := sorted(set(arguments) - allowed)):
             return error_result(unknown_arguments_message(name, unknown, allowed))
         try:
@@ -254,7 +275,7 @@ def build_server(settings: Settings) -> TrackerServer:
         finally:
             await store.close()
 
-    return create_server(lifespan, log_level=settings.log_level)
+    return create_server(lifespan, log_level=settings.log_level, exposure=settings.exposure)
 
 
 def create_server(
@@ -264,6 +285,7 @@ def create_server(
     auth: AuthSettings | None = None,
     token_verifier: TokenVerifier | None = None,
     state_keys: Sequence[str] = (),
+    exposure: Exposure | None = None,
 ) -> TrackerServer:
     """The server with its 14 tools; `auth` and `token_verifier` make its HTTP transports require a token.
 
@@ -285,4 +307,5 @@ def create_server(
     )
     register_tools(server)
     server.tool_actions = TOOL_ACTIONS
+    server.exposure = exposure or Exposure()
     return server
