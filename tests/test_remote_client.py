@@ -32,7 +32,15 @@ from tracker_mcp.errors import (
     RateLimited,
     TrackerError,
 )
-from tracker_mcp.remote.client import Ambiguous, Policy, RemoteClient, Reply, remote_message, retry_after
+from tracker_mcp.remote.client import (
+    Ambiguous,
+    Policy,
+    RemoteClient,
+    Reply,
+    TokenRejected,
+    remote_message,
+    retry_after,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -225,8 +233,8 @@ MATRIX: dict[str, Case] = {
     ),
     "401-revoked": Case(
         (json_step(401, {"message": "Token revoked"}),),
-        get=Expect(PermissionDenied, ("acme rejected the token (Token revoked).", "expired or revoked")),
-        post=Expect(PermissionDenied, ("acme rejected the token (Token revoked).",)),
+        get=Expect(TokenRejected, ("acme rejected the token (Token revoked).", "expired or revoked")),
+        post=Expect(TokenRejected, ("acme rejected the token (Token revoked).",)),
     ),
     "403-scope": Case(
         (

@@ -39,7 +39,7 @@ from tracker_mcp.domain.rules import parse_slug, pick, suggestion
 from tracker_mcp.domain.vocabulary import BUGTOME_PRIORITY, BUGTOME_STATUS, BugToMePriority, BugToMeStatus
 from tracker_mcp.errors import NotFound, PermissionDenied
 from tracker_mcp.remote.base import RemoteTracker
-from tracker_mcp.remote.client import Ambiguous, Policy, RemoteClient
+from tracker_mcp.remote.client import Ambiguous, Policy, RemoteClient, TokenRejected
 from tracker_mcp.remote.mapping import (
     READ_AND_FILE,
     RemoteId,
@@ -203,10 +203,11 @@ class BugToMeTracker(RemoteTracker):
     async def check(self, *, filing_only: bool = False) -> None:
         try:
             await self.client.request("GET", "api/v1/mcp/organizations", params={"per_page": 1})
-        except PermissionDenied:
-            if not filing_only:
+        except PermissionDenied as refused:
+            # A project token may only file tickets: being refused a list (403) is all it can show here;
+            # a token the server does not know (401) fails here like any other.
+            if not filing_only or isinstance(refused, TokenRejected):
                 raise
-            # A project token may only file tickets: being refused a list is all it can show here.
 
     async def _project(self, reference: str, organization: str | None = None) -> Project:
         found = find_project(reference, self._projects)
@@ -300,7 +301,9 @@ class BugToMeTracker(RemoteTracker):
             try:
                 project = await self._project(draft.project, draft.organization)
                 body["project_id"] = project.id
-            except PermissionDenied:  # a project token may not list projects; the API checks the name itself
+            except PermissionDenied as refused:  # a project token may not list projects; the API checks the name
+                if isinstance(refused, TokenRejected):
+                    raise
                 body["project_id"] = draft.project.strip()
         sent_at = time.time()
         try:

@@ -14,9 +14,9 @@
 - Redirects are followed on the same scheme, host and port only, and a path given as a full URL must
   be on that origin too: credentials never go to another host.
 - Only http(s) base URLs without credentials or a query; bodies are capped; malformed JSON, statuses
-  and remote messages become the tracker's own errors (401: the token was rejected; 403: the scope it
-  lacks, when the remote says; 404, 409, 422; 429: retry after N s), naming the backend and the request,
-  with any echo of the credential in the remote's words redacted.
+  and remote messages become the tracker's own errors (401: the token was rejected, TokenRejected; 403:
+  the scope it lacks, when the remote says; 404, 409, 422; 429: retry after N s), naming the backend and
+  the request, with any echo of the credential in the remote's words redacted.
 """
 
 from __future__ import annotations
@@ -72,6 +72,11 @@ class Policy:
 
 class Ambiguous(BackendUnavailable):
     """A non-idempotent request may or may not have been applied (no answer, or none we could read)."""
+
+
+class TokenRejected(PermissionDenied):
+    """401: the remote does not know the token (wrong, expired or revoked). An adapter that may shrug off
+    a 403 (a scope or role the token lacks) must not shrug off this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,7 +441,9 @@ class RemoteClient:
 
     def _error(self, what: str, reply: Reply, safe: bool, unsure: bool) -> TrackerError:
         text = reply.body if isinstance(reply.body, str) else ""
-        said = self._redact(remote_message(reply.body, text)) or f"HTTP {reply.status}"
+        remark = self._redact(remote_message(reply.body, text))
+        said = remark or f"HTTP {reply.status}"
+        told = f" ({remark})" if remark else ""  # where the message names the status already
         name = self.backend
         status = reply.status
         earlier = " An earlier attempt got no answer and may have applied it already." if unsure else ""
@@ -447,7 +454,7 @@ class RemoteClient:
                 f"{name} is rate limiting these requests; retry after {seconds} s.", retry_after=float(seconds)
             )
         if status == 401:
-            return PermissionDenied(
+            return TokenRejected(
                 f"{name} rejected the token ({said}).",
                 hint="The token is wrong, expired or revoked: set a valid one in TRACKER_TOKEN.",
             )
@@ -466,15 +473,15 @@ class RemoteClient:
         if status in (409, 412):
             return Conflict(f"{name}: {what}: conflict ({said}).{earlier}", hint="Read the current state and retry.")
         if status < 500:
-            return Invalid("request", f"{name} refused {what} (HTTP {status}): {said}.")
+            return Invalid("request", f"{name} refused {what} (HTTP {status}){': ' + remark if remark else ''}.")
         if not safe and status in UNSURE_STATUSES:
             return Ambiguous(
-                f"{name} failed {what} with HTTP {status} ({said}); it may or may not have been applied.",
+                f"{name} failed {what} with HTTP {status}{told}; it may or may not have been applied.",
                 hint=CHECK_HINT,
             )
         tries = f" after {reply.attempts} attempts" if reply.attempts > 1 else ""
         later = f"Retry after {max(1, math.ceil(wait))} s." if wait is not None else "Retry later."
-        return BackendUnavailable(f"{name} failed {what} with HTTP {status}{tries} ({said}).", hint=later)
+        return BackendUnavailable(f"{name} failed {what} with HTTP {status}{tries}{told}.", hint=later)
 
     @staticmethod
     def _rate_limited(reply: Reply) -> bool:

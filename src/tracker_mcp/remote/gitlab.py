@@ -49,7 +49,7 @@ from tracker_mcp.domain import (
 from tracker_mcp.errors import Invalid, NotFound, PermissionDenied, Unsupported
 from tracker_mcp.remote import gitlab_paging as paging
 from tracker_mcp.remote.base import RemoteTracker
-from tracker_mcp.remote.client import Ambiguous, Policy, RemoteClient
+from tracker_mcp.remote.client import Ambiguous, Policy, RemoteClient, TokenRejected
 from tracker_mcp.remote.gitlab_directory import API, Directory
 from tracker_mcp.remote.gitlab_mapping import (
     Json,
@@ -91,7 +91,7 @@ RECOVERY_WINDOW = 20  # newest issues of the token's user searched after an ambi
 async def open_adapter(
     settings: RemoteSettings, *, policy: Policy | None = None, transport: httpx2.AsyncBaseTransport | None = None
 ) -> GitLabTracker:
-    """The adapter, once GET /user has shown the token works (401 becomes PermissionDenied)."""
+    """The adapter, once GET /user has shown the token works (401 becomes TokenRejected)."""
     client = RemoteClient(
         GitLabTracker.name,
         api_root(settings.url),
@@ -137,6 +137,8 @@ class GitLabTracker(RemoteTracker):
                 rows = objects(
                     (await self.gitlab.get(source, {"per_page": paging.PER_PAGE_MAX})).body, "a list of members"
                 )
+            except TokenRejected:
+                raise  # not a list this user may not see: no list at all, and the workspace is not partial
             except (NotFound, PermissionDenied):
                 continue
             for row in rows:
@@ -160,6 +162,8 @@ class GitLabTracker(RemoteTracker):
     async def _my_level(self, members_path: str) -> int:
         try:
             reply = await self.gitlab.get(f"{members_path}/{self.me.id}")
+        except TokenRejected:
+            raise
         except (NotFound, PermissionDenied):
             return 0
         level = obj(reply.body, "a member").get("access_level")
@@ -447,6 +451,8 @@ class GitLabTracker(RemoteTracker):
         impact = deletion_of(place, issue)
         try:
             await self.client.request("DELETE", API + f"projects/{place.id}/issues/{issue.get('iid')}")
+        except TokenRejected:
+            raise
         except PermissionDenied as refusal:
             raise PermissionDenied(
                 f"GitLab did not let {self.me.username} delete {impact.slug} ({refusal.message}): only project "
