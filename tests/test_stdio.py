@@ -191,7 +191,7 @@ async def _working_session(client: Client) -> None:
 
     # Reading one ticket, and its epic with the sub-tasks.
     detail = await call(client, "get_ticket", slug="web-2")
-    assert detail.splitlines()[0] == "WEB-2: Cart button misaligned"
+    assert detail.splitlines()[0] == "WEB-2: «Cart button misaligned»"
     assert "assignee=alice" in detail
     labels = re.search(r" labels=(\S+) ", detail)
     assert labels is not None, detail
@@ -337,7 +337,7 @@ async def test_delete_ticket_keeps_the_ticket_when_the_user_does_not_accept_the_
                 refused = await call(client, "delete_ticket", slug=slug)
                 assert refused.startswith("Not deleted. The user declined."), refused
                 assert f"This would delete {slug} with 1 comment." in refused
-            assert (await call(client, "get_ticket", slug=slug)).startswith(f"{slug}: Keep me")
+            assert (await call(client, "get_ticket", slug=slug)).startswith(f"{slug}: «Keep me»")
     assert user.questions == [f"Delete {slug} with 1 comment? This cannot be undone."] * 3
 
 

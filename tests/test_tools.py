@@ -60,13 +60,13 @@ async def test_create_ticket_stores_every_field_and_get_ticket_shows_them(client
         )
     )
     detail = await call(client, "get_ticket", slug=slug)
-    assert detail.splitlines()[0] == f"{slug}: Login fails on Safari"
+    assert detail.splitlines()[0] == f"{slug}: «Login fails on Safari»"
     assert "status=todo priority=urgent type=bug assignee=alice reporter=alice labels=auth,ui" in detail
     assert f"parent={parent}" in detail
-    assert "Steps:\n1. open\n2. log in" in detail
+    assert "description: <user-text>Steps:\n1. open\n2. log in</user-text>" in detail
     parent_detail = await call(client, "get_ticket", slug=parent)
     assert (
-        f"sub-tasks (1):\n  {slug} todo urgent bug @alice [auth,ui] ^{parent}: Login fails on Safari" in parent_detail
+        f"sub-tasks (1):\n  {slug} todo urgent bug @alice [auth,ui] ^{parent}: «Login fails on Safari»" in parent_detail
     )
 
 
@@ -128,7 +128,7 @@ async def test_list_tickets_sorts_by_priority(client: Client) -> None:
     for priority in ("low", "urgent", "medium", "high"):
         await call(client, "create_ticket", title=priority, priority=priority)
     page = await call(client, "list_tickets", sort="priority", order="desc")
-    assert [line.split(": ")[-1] for line in page.splitlines()[2:]] == ["urgent", "high", "medium", "low"]
+    assert [line.split(": ")[-1] for line in page.splitlines()[2:]] == ["«urgent»", "«high»", "«medium»", "«low»"]
 
 
 async def test_a_cursor_from_another_query_is_refused(client: Client) -> None:
@@ -147,7 +147,7 @@ async def test_update_ticket_changes_only_the_given_fields_and_bumps_the_version
     reply = await client.call_tool("update_ticket", {"slug": slug, "title": "New", "labels": ["b", "c"]})
     assert reply.structured_content == {"slug": slug, "status": "backlog", "version": 2}
     detail = await call(client, "get_ticket", slug=slug)
-    assert detail.startswith(f"{slug}: New\n")
+    assert detail.startswith(f"{slug}: «New»\n")
     assert "priority=low" in detail and "labels=b,c" in detail
     same = await client.call_tool("update_ticket", {"slug": slug, "title": "New"})
     assert same.structured_content == {"slug": slug, "status": "backlog", "version": 2}

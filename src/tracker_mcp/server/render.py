@@ -1,7 +1,16 @@
-"""Compact text for a model's context window: one line a ticket, no JSON, nothing pretty-printed."""
+"""Compact text for a model's context window: one line a ticket, no JSON, nothing pretty-printed.
+
+What people and agents wrote (titles, descriptions, comments) is data, never instructions, and is shown
+inside markers the model is told about (INSTRUCTIONS in server/app.py): a title as «title», a
+description or a comment between <user-text> and </user-text>. Look-alikes of the markers inside the
+text are defused, so no text can close its own boundary. Characters a reader cannot see (zero-width,
+bidirectional controls, tag characters, variation selectors) are dropped from what is shown, and
+only there: the stored text stays byte for byte as written.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from tracker_mcp.domain import (
@@ -21,8 +30,35 @@ from tracker_mcp.domain import (
 )
 from tracker_mcp.domain.rules import plural
 
-TICKET_LEGEND = "slug status priority type @assignee [labels] ^parent: title"
-BOARD_LEGEND = "slug priority type @assignee [labels] ^parent: title"
+TICKET_LEGEND = "slug status priority type @assignee [labels] ^parent: «title»"
+BOARD_LEGEND = "slug priority type @assignee [labels] ^parent: «title»"
+OPEN, CLOSE = "<user-text>", "</user-text>"
+
+# Invisible: soft hyphen, combining grapheme joiner, Arabic letter mark, Hangul fillers, Khmer and
+# Mongolian invisible vowels and selectors, zero-width and directional marks, bidirectional embeddings,
+# overrides and isolates, word joiner and invisible operators, variation selectors, byte order mark,
+# interlinear annotations, invisible musical formatting, tag characters and their variation selectors.
+INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+MARKER_LOOKALIKE = re.compile(r"<(/?\s*user-text)", re.IGNORECASE)
+
+
+def visible(text: str) -> str:
+    """`text` without the characters a reader cannot see."""
+    return INVISIBLE.sub("", text)
+
+
+def title(text: str) -> str:
+    """A title between guillemets, on one line (a remote tracker's may hold line breaks); guillemets
+    inside it become single ones, so it cannot end early."""
+    return "«" + " ".join(visible(text).split()).replace("«", "‹").replace("»", "›") + "»"
+
+
+def user_text(text: str) -> str:
+    """A description or a comment between the user-text markers, with look-alikes of them defused."""
+    return OPEN + MARKER_LOOKALIKE.sub(r"‹\1", visible(text)) + CLOSE
 
 
 def ticket_line(ticket: Ticket, *, status: bool = True) -> str:
@@ -34,11 +70,11 @@ def ticket_line(ticket: Ticket, *, status: bool = True) -> str:
         parts.append("[" + ",".join(label.name for label in ticket.labels) + "]")
     if ticket.parent:
         parts.append("^" + ticket.parent)
-    return " ".join(parts) + ": " + ticket.title
+    return " ".join(parts) + ": " + title(ticket.title)
 
 
 def project_line(project: Project) -> str:
-    line = f"{project.code} {project.name!r}"
+    line = f"{project.code} {visible(project.name)!r}"
     if project.tickets_count is not None:
         line += f" open={project.open_tickets_count} total={project.tickets_count}"
     return line
@@ -58,7 +94,7 @@ def workspace(ws: Workspace) -> str:
     lines = [f"you: {ws.user.username}"]
     for entry in ws.organizations:
         org = entry.organization
-        lines.append(f"organization {org.slug} {org.name!r} (your role: {entry.role.value})")
+        lines.append(f"organization {org.slug} {visible(org.name)!r} (your role: {entry.role.value})")
         lines.extend("  project " + project_line(p) for p in entry.projects)
         members = ", ".join(f"{m.user.username}({m.role.value})" for m in entry.members)
         lines.append(f"  members: {members}")
@@ -69,7 +105,7 @@ def workspace(ws: Workspace) -> str:
 
 
 def organizations(orgs: Iterable[Organization]) -> str:
-    lines = [f"{org.slug} {org.name!r} id={org.id}" for org in orgs]
+    lines = [f"{org.slug} {visible(org.name)!r} id={org.id}" for org in orgs]
     return "\n".join(lines) if lines else "No organizations."
 
 
@@ -79,7 +115,7 @@ def projects(items: Iterable[Project]) -> str:
 
 
 def project_saved(verb: str, project: Project) -> str:
-    return f"{verb} project {project.code} {project.name!r}."
+    return f"{verb} project {project.code} {visible(project.name)!r}."
 
 
 def ticket_page(page: TicketPage) -> str:
@@ -108,13 +144,11 @@ def ticket_detail(detail: TicketDetail) -> str:
     times = f"created={t.created_at} updated={t.updated_at}"
     if t.closed_at:
         times += f" closed={t.closed_at}" + (f" by {t.closed_by}" if t.closed_by else "")
-    lines = [f"{t.slug}: {t.title}", " ".join(fields), times]
+    lines = [f"{t.slug}: {title(t.title)}", " ".join(fields), times]
     if detail.subtasks:
         lines.append(f"sub-tasks ({len(detail.subtasks)}):")
         lines.extend("  " + ticket_line(sub) for sub in detail.subtasks)
-    lines.append("description:" if t.description else "description: (none)")
-    if t.description:
-        lines.append(t.description)
+    lines.append("description: " + user_text(t.description) if t.description else "description: (none)")
     if detail.comments:
         lines.append(f"comments ({len(detail.comments)}):")
         lines.extend(comment_line(c) for c in detail.comments)
@@ -122,7 +156,7 @@ def ticket_detail(detail: TicketDetail) -> str:
 
 
 def comment_line(comment: Comment) -> str:
-    return f"[{comment.id}] {comment.author or 'unknown'} {comment.created_at}: {comment.body}"
+    return f"[{comment.id}] {comment.author or 'unknown'} {comment.created_at}: {user_text(comment.body)}"
 
 
 def ticket_saved(verb: str, ticket: Ticket) -> str:
@@ -131,7 +165,7 @@ def ticket_saved(verb: str, ticket: Ticket) -> str:
 
 def board(b: Board) -> str:
     total = sum(column.total for column in b.columns)
-    lines = [f"board {b.project.code} {b.project.name!r}: {plural(total, 'ticket')}", BOARD_LEGEND]
+    lines = [f"board {b.project.code} {visible(b.project.name)!r}: {plural(total, 'ticket')}", BOARD_LEGEND]
     for column in b.columns:
         shown = len(column.tickets)
         more = f", showing {shown}" if shown < column.total else ""
@@ -153,4 +187,4 @@ def ticket_deletion_impact(impact: TicketDeletion) -> str:
 def project_deletion_impact(impact: ProjectDeletion) -> str:
     p = impact.project
     extra = f" and its {plural(impact.labels, 'label')}" if impact.labels else ""
-    return f"project {p.code} {p.name!r}{extra}"
+    return f"project {p.code} {visible(p.name)!r}{extra}"
