@@ -53,7 +53,9 @@ def visible(text: str) -> str:
 def title(text: str) -> str:
     """A title between guillemets, on one line (a remote tracker's may hold line breaks); guillemets
     inside it become single ones, so it cannot end early."""
-    return "«" + " ".join(visible(text).split()).replace("«", "‹").replace("»", "›") + "»"
+    if not (text.isascii() and text.isprintable()):  # plain ASCII on one line (most titles) needs nothing
+        text = " ".join(visible(text).split()).replace("«", "‹").replace("»", "›")
+    return "«" + text + "»"
 
 
 def user_text(text: str) -> str:
@@ -62,8 +64,10 @@ def user_text(text: str) -> str:
 
 
 def ticket_line(ticket: Ticket, *, status: bool = True) -> str:
-    parts = [ticket.slug, ticket.status.value] if status else [ticket.slug]
-    parts += [ticket.priority.value, ticket.type.value]
+    # The vocabularies are StrEnums: joined as they are, they read as their values (and skip Enum's
+    # slow `.value`, which costs a list of 50 rows about a tenth of its time).
+    parts = [ticket.slug, ticket.status] if status else [ticket.slug]
+    parts += [ticket.priority, ticket.type]
     if ticket.assignee:
         parts.append("@" + ticket.assignee)
     if ticket.labels:
