@@ -58,7 +58,7 @@ MAX_REDIRECTS = 5
 MESSAGE_MAX = 200
 RESET_HEADERS = ("ratelimit-reset", "x-ratelimit-reset", "x-rate-limit-reset")
 REMAINING_HEADERS = ("ratelimit-remaining", "x-ratelimit-remaining", "x-rate-limit-remaining")
-CHECK_HINT = "Check before retrying (e.g. list recent tickets), so nothing is done twice."
+CHECK_HINT = "Check before retrying (get the ticket, or list recent tickets), so nothing is done twice."
 
 
 @dataclass(frozen=True, slots=True)
