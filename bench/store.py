@@ -378,6 +378,43 @@ def bench_creates(writers: int, synchronous: Sync, per_writer: int, in_flight: i
     )
 
 
+async def _create_in_bulk(path: Path, synchronous: Sync, count: int, per_call: int) -> list[float]:
+    """`count` creates through create_tickets, `per_call` at a time: one caller, one transaction each."""
+    store, tracker = await _open_tracker(path, synchronous, "writer")
+    try:
+        await tracker.create_ticket(TicketDraft(title="warm up", project="BENCH"))
+        latencies: list[float] = []
+        for first in range(0, count, per_call):
+            drafts = [
+                TicketDraft(title=f"Bench ticket {i}", project="BENCH", description="created by bench.store")
+                for i in range(first, min(first + per_call, count))
+            ]
+            started = time.perf_counter()
+            await tracker.create_tickets(drafts)
+            latencies.append(time.perf_counter() - started)
+        return latencies
+    finally:
+        await store.close()
+
+
+def bench_bulk_creates(synchronous: Sync, count: int, per_call: int = 100) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "creates.db"
+        asyncio.run(_prepare(path, synchronous))
+        started = time.perf_counter()
+        latencies = asyncio.run(_create_in_bulk(path, synchronous, count, per_call))
+        elapsed = time.perf_counter() - started
+    rate = count / elapsed
+    return result(
+        f"create_tickets, 1 writer, {per_call} per call, synchronous={synchronous}",
+        rate,
+        "creates/s",
+        samples=[x * 1000 for x in latencies],
+        target="≥ 5000",
+        met=rate >= 5000,
+    )
+
+
 async def _prepare(path: Path, synchronous: Sync) -> None:
     store, _ = await _open_tracker(path, synchronous, "writer")
     await store.close()
@@ -475,6 +512,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
         rows.append(bench_creates(1, synchronous, per_writer_one))
         # Concurrent callers of one process share commits (group commit): agents filing at once.
         rows.append(bench_creates(1, synchronous, per_writer_one, in_flight=16))
+        # One caller filing many at once (create_tickets): all in one transaction.
+        rows.append(bench_bulk_creates(synchronous, per_writer_one))
         rows.append(bench_creates(16, synchronous, per_writer_many))
     small, large = (2_000, 20_000) if quick else (100_000, 1_000_000)
     for size in (small, large):

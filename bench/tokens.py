@@ -108,7 +108,11 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
         seed_database(path, 2_000)
         server = build_server(Settings(db=path, username=OWNER))
 
-        tools = [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in await server.list_tools()]
+        tools = [
+            t.model_dump(by_alias=True, exclude_none=True, mode="json")
+            for t in await server.list_tools()
+            if server.exposure.allows(t.name)  # what tools/list shows by default
+        ]
         ours_list = tool_list_tokens(tools)
         default, issues = peer_default_tools()
         peer_list = tool_list_tokens([peer_tool(n) for n in default])

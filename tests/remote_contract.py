@@ -246,6 +246,27 @@ class RemoteContract:
                 await tracker.create_ticket(draft)
         assert (await tracker.list_tickets(TicketFilter(project=project.id))).total == 0
 
+    async def test_tickets_filed_together_stand_each_on_its_own(self, peer: Peer, tracker: RemoteTracker) -> None:
+        project = await peer.new_project()
+        drafts = [
+            TicketDraft(title="First of three", project=project.id),
+            TicketDraft(title="In no project", project="NOSUCHPROJECT"),
+            TicketDraft(title="Third of three", project=project.id),
+        ]
+        told: list[tuple[int, int]] = []
+
+        async def progress(done: int, total: int, message: str) -> None:
+            told.append((done, total))
+
+        filing = await tracker.create_tickets(drafts, progress)
+        first, missing, third = filing.outcomes
+        assert not filing.atomic and isinstance(missing, NotFound)
+        assert isinstance(first, Ticket) and isinstance(third, Ticket)
+        assert told == [(1, 3), (2, 3), (3, 3)]
+        page = await tracker.list_tickets(TicketFilter(project=project.id))
+        assert sorted(t.title for t in page.tickets) == ["First of three", "Third of three"]
+        assert "Filed 2 of 3, each on its own" in render.filing(filing)
+
     async def test_an_unknown_slug_is_not_found(self, peer: Peer, tracker: RemoteTracker) -> None:
         project = await peer.new_project()
         created = await tracker.create_ticket(TicketDraft(title="The only one", project=project.id))

@@ -30,8 +30,9 @@ NO_DELETE = READ_ONLY | {
 }  # fmt: skip
 SNAPSHOTS = {  # (--tier, --tools) -> tools/list, by name
     ("read-only", "all"): READ_ONLY,
-    ("no-delete", "all"): NO_DELETE,
-    ("full", "all"): TOOLS,
+    ("no-delete", "all"): NO_DELETE | {"create_tickets"},
+    ("full", "all"): TOOLS | {"create_tickets"},
+    ("full", "projects,tickets,board,comments"): TOOLS,  # the default
     ("full", "comments"): frozenset({"get_workspace_context", "add_comment"}),
     ("no-delete", "board,tickets"): frozenset({"get_workspace_context", "get_board", "move_ticket"})
     | {"list_tickets", "get_ticket", "create_ticket", "update_ticket"},
@@ -46,7 +47,8 @@ def store_kind() -> str:
 
 def test_every_tool_is_in_a_set_and_every_mutating_tool_names_its_tier() -> None:
     in_sets = frozenset[str]().union(*TOOLSETS.values())
-    assert in_sets | ALWAYS == TOOLS and not in_sets & ALWAYS
+    assert in_sets | ALWAYS == TOOLS | {"create_tickets"} and not in_sets & ALWAYS
+    assert {tool for tool in in_sets | ALWAYS if Exposure().allows(tool)} == TOOLS  # bulk filing is opt-in
     assert {tool for tool in TOOLS if Exposure(Tier.READ_ONLY).allows(tool)} == READ_ONLY
 
 
@@ -56,7 +58,7 @@ def test_every_tool_is_in_a_set_and_every_mutating_tool_names_its_tier() -> None
         ("readonly", None, "Unknown tier 'readonly' in --tier or TRACKER_TIER. Use one of: read-only, no-delete, "
                            "full."),
         (None, "tickets,wiki", "Unknown tool set 'wiki' in --tools or TRACKER_TOOLS. Use all or some of: projects, "
-                               "tickets, board, comments."),
+                               "tickets, board, comments, bulk."),
     ],
 )  # fmt: skip
 def test_a_bad_setting_is_refused_with_the_valid_values(tier: str | None, tools: str | None, problem: str) -> None:
@@ -68,7 +70,7 @@ def test_a_bad_setting_is_refused_with_the_valid_values(tier: str | None, tools:
 def test_headers_narrow_the_servers_exposure_and_never_widen_it() -> None:
     server = Exposure.from_env("no-delete", "tickets,board")
     assert server.narrowed({}) is server
-    wider = server.narrowed({"x-tracker-tier": "full", "x-tracker-tools": "all"})
+    wider = server.narrowed({"x-tracker-tier": "full", "x-tracker-tools": "all"})  # bulk too, but not here
     assert (wider.tier, wider.toolsets) == (Tier.NO_DELETE, frozenset({"tickets", "board"}))
     narrower = server.narrowed({"x-tracker-tier": "read-only", "x-tracker-tools": "board,comments"})
     assert (narrower.tier, narrower.toolsets) == (Tier.READ_ONLY, frozenset({"board"}))
@@ -162,4 +164,5 @@ async def test_a_bad_header_gets_an_error_with_the_valid_values(server: ServerPr
             await client.list_tools()
         assert "Unknown tool set 'wiki' in X-Tracker-Tools" in str(refused.value)
         result: Any = await client.call_tool("list_tickets", {})
-        assert result.is_error and "Use all or some of: projects, tickets, board, comments" in result.content[0].text
+        assert result.is_error
+        assert "Use all or some of: projects, tickets, board, comments, bulk" in result.content[0].text

@@ -5,6 +5,7 @@ test_store_contract_listing.py; fixtures in store_contract.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -485,3 +486,19 @@ async def test_a_refused_change_leaves_no_trace(store: Store, world: World, loca
         await store.create_project(new_project(world, "inbox", "NEW"), world.actor)
     assert events(location) == before
     assert await store.project_codes() == {"INBOX"}
+
+
+async def test_tickets_filed_together_are_numbered_in_order_or_none_is_filed(
+    store: Store, world: World, location: Path | PostgresUrl
+) -> None:
+    first = await store.create_ticket(draft(world, "before"), world.actor)
+    filed = await store.create_tickets([draft(world, f"bulk {n}", labels=("bulk",)) for n in range(3)], world.actor)
+    assert [(t.number, t.title, [label.name for label in t.labels]) for t in filed] == [
+        (first.number + n + 1, f"bulk {n}", ["bulk"]) for n in range(3)
+    ]
+    gone = replace(draft(world, "orphan"), parent_id=10_000_000)  # the last one fails inside the transaction
+    with pytest.raises(NotFound):
+        await store.create_tickets([draft(world, "kept?"), gone], world.actor)
+    after = await store.create_ticket(draft(world, "after"), world.actor)
+    assert after.number == first.number + 4  # the failed batch took no number and left no ticket
+    assert [action for action, _, _ in events(location)].count("ticket.created") == 5

@@ -81,8 +81,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tools",
         metavar="SETS",
-        help=f"the tool sets to show, comma-separated: {', '.join(TOOLSETS)} or all (default); "
-        f"get_workspace_context is always there (env {ENV_TOOLS})",
+        help=f"the tool sets to show, comma-separated: {', '.join(TOOLSETS)}, or all; default: every one but "
+        f"bulk; get_workspace_context is always there (env {ENV_TOOLS})",
     )
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], help="stderr log level")
     p.add_argument(

@@ -55,7 +55,9 @@ TOOLSETS: Final[Mapping[str, frozenset[str]]] = {
     "tickets": frozenset({"list_tickets", "get_ticket", "create_ticket", "update_ticket", "delete_ticket"}),
     "board": frozenset({"get_board", "move_ticket"}),
     "comments": frozenset({"add_comment"}),
+    "bulk": frozenset({"create_tickets"}),
 }
+DEFAULT_TOOLSETS: Final = frozenset(TOOLSETS) - {"bulk"}  # `all` adds bulk filing
 ALWAYS: Final = frozenset({"get_workspace_context"})
 # The lowest tier that shows each tool that changes something; every other tool reads only.
 NEEDS_TIER: Final[Mapping[str, Tier]] = {
@@ -65,15 +67,18 @@ NEEDS_TIER: Final[Mapping[str, Tier]] = {
     "update_ticket": Tier.NO_DELETE,
     "move_ticket": Tier.NO_DELETE,
     "add_comment": Tier.NO_DELETE,
+    "create_tickets": Tier.NO_DELETE,
     "delete_project": Tier.FULL,
     "delete_ticket": Tier.FULL,
 }
 
 
 def parse_toolsets(text: str, source: str) -> frozenset[str]:
-    """`tickets,comments` (or `all`) as set names; an unknown name is refused with the valid ones."""
+    """`tickets,comments` (or `all`, every set) as set names; an unknown name is refused with the valid ones."""
     names = {name.strip().lower() for name in text.split(",") if name.strip()}
-    if not names or names == {"all"}:
+    if not names:
+        return DEFAULT_TOOLSETS
+    if names == {"all"}:
         return frozenset(TOOLSETS)
     unknown = sorted(names - set(TOOLSETS))
     if unknown:
@@ -87,7 +92,7 @@ def parse_toolsets(text: str, source: str) -> frozenset[str]:
 @dataclass(frozen=True, slots=True)
 class Exposure:
     tier: Tier = Tier.FULL
-    toolsets: frozenset[str] = frozenset(TOOLSETS)
+    toolsets: frozenset[str] = DEFAULT_TOOLSETS
     source: str = "the server's defaults"  # what chose it, for the refusal's message
 
     @classmethod

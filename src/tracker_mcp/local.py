@@ -23,9 +23,19 @@ from tracker_mcp.domain import (
     Workspace,
     rules,
 )
-from tracker_mcp.errors import Invalid, NotFound, PermissionDenied
+from tracker_mcp.errors import Invalid, NotFound, PermissionDenied, TrackerError
 from tracker_mcp.store import Actor, NewProject, NewTicket, Placement, Reach, Store, TicketPatch, TicketQuery
-from tracker_mcp.tracker import ME, UNASSIGNED, Principal, TicketChanges, TicketDraft, TicketFilter
+from tracker_mcp.tracker import (
+    BULK_MAX,
+    ME,
+    UNASSIGNED,
+    Filing,
+    Principal,
+    Progress,
+    TicketChanges,
+    TicketDraft,
+    TicketFilter,
+)
 
 LIST_LIMIT_MAX = 100
 BOARD_PER_COLUMN_MAX = 100
@@ -376,6 +386,29 @@ class LocalTracker:
 
     async def create_ticket(self, draft: TicketDraft) -> Ticket:
         roles = await self._roles()
+        return await self._store.create_ticket(await self._new_ticket(roles, draft), self._actor)
+
+    async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Filing:
+        """File every draft, or none: all are checked first, then filed in one transaction."""
+        if not 1 <= len(drafts) <= BULK_MAX:
+            raise Invalid("tickets", f"Send 1-{BULK_MAX} tickets at a time, not {len(drafts)}.")
+        roles = await self._roles()
+        checked: list[NewTicket] = []
+        for number, draft in enumerate(drafts, start=1):
+            try:
+                checked.append(await self._new_ticket(roles, draft))
+            except TrackerError as exc:  # the same error, saying which ticket and that nothing was filed
+                exc.message = f"Ticket {number} of {len(drafts)}: {exc.message}"
+                exc.hint = (exc.hint + " " if exc.hint else "") + "Nothing was filed; send them all again."
+                raise
+        if progress is not None:
+            await progress(0, len(drafts), f"checked {len(drafts)}; filing them in one transaction")
+        filed = await self._store.create_tickets(checked, self._actor)
+        if progress is not None:
+            await progress(len(filed), len(drafts), f"filed {len(filed)}")
+        return Filing(atomic=True, outcomes=tuple(filed))
+
+    async def _new_ticket(self, roles: dict[str, Role], draft: TicketDraft) -> NewTicket:
         project = await self._project(roles, draft.project, draft.organization)
         self._authorize(roles, project.organization_id, Action.FILE, project.id)
         title = rules.normalize_title(draft.title)
@@ -384,20 +417,17 @@ class LocalTracker:
         if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
             assignee_id = await self._user_id([project.organization_id], draft.assignee)
         parent_id = await self._parent_id(roles, project, draft.parent) if draft.parent else None
-        return await self._store.create_ticket(
-            NewTicket(
-                project_id=project.id,
-                type=draft.type,
-                title=title,
-                description=draft.description,
-                status=draft.status,
-                priority=draft.priority,
-                assignee_id=assignee_id,
-                reporter_id=self._principal.user_id,
-                labels=rules.normalize_labels(draft.labels),
-                parent_id=parent_id,
-            ),
-            self._actor,
+        return NewTicket(
+            project_id=project.id,
+            type=draft.type,
+            title=title,
+            description=draft.description,
+            status=draft.status,
+            priority=draft.priority,
+            assignee_id=assignee_id,
+            reporter_id=self._principal.user_id,
+            labels=rules.normalize_labels(draft.labels),
+            parent_id=parent_id,
         )
 
     async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:

@@ -7,7 +7,7 @@ raises from `tracker_mcp.errors`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,9 +28,14 @@ from tracker_mcp.domain import (
     TicketType,
     Workspace,
 )
+from tracker_mcp.errors import TrackerError
 
 UNASSIGNED = "none"
 ME = "me"
+BULK_MAX = 100  # tickets one create_tickets call files at most
+
+Progress = Callable[[int, int, str], Awaitable[None]]
+"""Told how far a long call has come: (done, total, what is happening)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,18 @@ class TicketDraft:
     assignee: str | None = None
     labels: Sequence[str] = ()
     parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """What create_tickets did, one outcome per draft in order: the ticket, or why it was not filed.
+
+    `atomic`: all were filed in one transaction, so either every outcome is a ticket or the call
+    raised and nothing was filed. Otherwise (a remote API files one at a time) each stands alone.
+    """
+
+    atomic: bool
+    outcomes: tuple[Ticket | TrackerError, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +141,7 @@ class Tracker(Protocol):
     async def list_tickets(self, query: TicketFilter) -> TicketPage: ...
     async def get_ticket(self, slug: str) -> TicketDetail: ...
     async def create_ticket(self, draft: TicketDraft) -> Ticket: ...
+    async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Filing: ...
     async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket: ...
     async def move_ticket(
         self,

@@ -8,6 +8,7 @@ the backend and the missing capability: a tool never silently does nothing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import ClassVar, NoReturn
 
 from tracker_mcp.domain import (
@@ -24,9 +25,9 @@ from tracker_mcp.domain import (
     TicketPage,
     Workspace,
 )
-from tracker_mcp.errors import Unsupported
+from tracker_mcp.errors import Invalid, TrackerError, Unsupported
 from tracker_mcp.remote.client import RemoteClient
-from tracker_mcp.tracker import TicketChanges, TicketDraft, TicketFilter
+from tracker_mcp.tracker import BULK_MAX, Filing, Progress, TicketChanges, TicketDraft, TicketFilter
 
 
 class RemoteTracker(ABC):
@@ -69,6 +70,20 @@ class RemoteTracker(ABC):
 
     @abstractmethod
     async def create_ticket(self, draft: TicketDraft) -> Ticket: ...
+
+    async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Filing:
+        """One create after another: a REST API files one ticket per request, so each stands alone."""
+        if not 1 <= len(drafts) <= BULK_MAX:
+            raise Invalid("tickets", f"Send 1-{BULK_MAX} tickets at a time, not {len(drafts)}.")
+        outcomes: list[Ticket | TrackerError] = []
+        for draft in drafts:
+            try:
+                outcomes.append(await self.create_ticket(draft))
+            except TrackerError as exc:
+                outcomes.append(exc)
+            if progress is not None:
+                await progress(len(outcomes), len(drafts), f"{len(outcomes)} of {len(drafts)} sent to {self.name}")
+        return Filing(atomic=False, outcomes=tuple(outcomes))
 
     # Refusals for what an API lacks; adapters override what theirs can do.
 

@@ -289,7 +289,8 @@ def create_server(
     state_keys: Sequence[str] = (),
     exposure: Exposure | None = None,
 ) -> TrackerServer:
-    """The server with its 14 tools; `auth` and `token_verifier` make its HTTP transports require a token.
+    """The server with its tools (14 shown by default); `auth` and `token_verifier` make its HTTP
+    transports require a token.
 
     `state_keys` seal the state of confirmation round trips (see RequestStateSecurity); without them
     each process makes its own key, which suits stdio and a single `serve`.

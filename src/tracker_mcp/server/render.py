@@ -29,6 +29,7 @@ from tracker_mcp.domain import (
     Workspace,
 )
 from tracker_mcp.domain.rules import plural
+from tracker_mcp.tracker import Filing
 
 TICKET_LEGEND = "slug status priority type @assignee [labels] ^parent: «title»"
 BOARD_LEGEND = "slug priority type @assignee [labels] ^parent: «title»"
@@ -161,6 +162,17 @@ def ticket_detail(detail: TicketDetail) -> str:
 
 def comment_line(comment: Comment) -> str:
     return f"[{comment.id}] {comment.author or 'unknown'} {comment.created_at}: {user_text(comment.body)}"
+
+
+def filing(result: Filing) -> str:
+    filed = [o for o in result.outcomes if isinstance(o, Ticket)]
+    if result.atomic:
+        return f"Filed {plural(len(filed), 'ticket')} in one transaction: {', '.join(t.slug for t in filed)}."
+    lines = [f"Filed {len(filed)} of {len(result.outcomes)}, each on its own (the backend files one at a time):"]
+    lines += [
+        f"{n} {o.slug}" if isinstance(o, Ticket) else f"{n} not filed: {o}" for n, o in enumerate(result.outcomes, 1)
+    ]
+    return "\n".join(lines)
 
 
 def ticket_saved(verb: str, ticket: Ticket) -> str:

@@ -1,4 +1,4 @@
-"""The 14 tools: names and argument names are the public contract."""
+"""The tools (14, and create_tickets in the opt-in bulk set): names and argument names are the public contract."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tracker_mcp.local import Action
 from tracker_mcp.server import arguments as a
 from tracker_mcp.server import render
 from tracker_mcp.server.app import AppState, tracker_for
-from tracker_mcp.tracker import TicketChanges, TicketDraft, TicketFilter
+from tracker_mcp.tracker import BULK_MAX, TicketChanges, TicketDraft, TicketFilter
 
 # destructive and idempotent hints only mean something for tools that write, so read tools leave them out.
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -43,11 +43,39 @@ TOOL_ACTIONS: Mapping[str, Action] = {
     "get_ticket": Action.READ,
     "get_board": Action.READ,
     "create_ticket": Action.FILE,
+    "create_tickets": Action.FILE,
     "add_comment": Action.COMMENT,
     "update_ticket": Action.EDIT,
     "move_ticket": Action.EDIT,
     "delete_ticket": Action.EDIT,
 }
+
+
+class NewTicketItem(BaseModel):
+    """One ticket of create_tickets: create_ticket's arguments."""
+
+    title: a.Title
+    project: a.ProjectRef = None
+    type: a.TicketType = "task"
+    description: a.Description = ""
+    priority: a.Priority = "medium"
+    status: a.Status = "backlog"
+    assignee: a.Assignee = None
+    labels: a.Labels = None
+    parent: a.OptionalSlug = None
+
+    def draft(self, project: str | None) -> TicketDraft:
+        return TicketDraft(
+            title=self.title,
+            project=self.project or project,
+            type=TicketType(self.type),
+            description=self.description,
+            priority=Priority(self.priority),
+            status=Status(self.status),
+            assignee=self.assignee,
+            labels=self.labels or (),
+            parent=self.parent,
+        )
 
 
 class DeletionConfirmation(BaseModel):
@@ -236,6 +264,21 @@ def register_tools(server: MCPServer[AppState]) -> None:
             )
         )
         return saved("Created", ticket)
+
+    @server.tool(annotations=CREATE)
+    async def create_tickets(
+        ctx: Ctx,
+        tickets: Annotated[list[NewTicketItem], Field(min_length=1, max_length=BULK_MAX)],
+        project: Annotated[str | None, Field(max_length=100), a.lean("For items that name none")] = None,
+    ) -> CallToolResult:
+        """File up to 100 tickets at once, each with create_ticket's fields. On the local tracker all or none."""
+
+        async def progress(done: int, total: int, message: str) -> None:
+            await ctx.report_progress(done, total, message)
+
+        filing = await tracker_for(ctx).create_tickets([item.draft(project) for item in tickets], progress)
+        slugs = [o.slug if isinstance(o, Ticket) else None for o in filing.outcomes]
+        return text(render.filing(filing), {"slugs": slugs})
 
     @server.tool(annotations=EDIT)
     async def update_ticket(

@@ -379,6 +379,12 @@ class PostgresStore:
     async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Ticket:
         return await self._db.write(lambda conn: tickets.create_ticket(conn, ticket, actor))
 
+    async def create_tickets(self, new: Sequence[NewTicket], actor: Actor) -> list[Ticket]:
+        async def run(conn: Connection) -> list[Ticket]:
+            return [await tickets.create_ticket(conn, ticket, actor) for ticket in new]
+
+        return await self._db.write(run)
+
     async def update_ticket(
         self, ticket_id: int, patch: TicketPatch, *, expected_version: int | None, actor: Actor
     ) -> Ticket:

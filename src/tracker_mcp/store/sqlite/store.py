@@ -397,6 +397,9 @@ class SqliteStore:
     async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Ticket:
         return await self._db.write(lambda conn: tickets.create_ticket(conn, ticket, actor))
 
+    async def create_tickets(self, new: Sequence[NewTicket], actor: Actor) -> list[Ticket]:
+        return await self._db.write(lambda conn: [tickets.create_ticket(conn, ticket, actor) for ticket in new])
+
     async def update_ticket(
         self, ticket_id: int, patch: TicketPatch, *, expected_version: int | None, actor: Actor
     ) -> Ticket:

@@ -1,0 +1,70 @@
+"""create_tickets: many tickets in one call, all or none on the local stores, each on its own in front of a
+remote API; progress reported to a client that asks for it. Driven through the real server over stdio."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.conftest import TOOLS, call_error
+from tests.stores import Location, table_rows
+
+pytestmark = pytest.mark.anyio
+
+
+@asynccontextmanager
+async def stdio(env: dict[str, str], *flags: str) -> AsyncGenerator[Client]:
+    params = StdioServerParameters(command=sys.executable, args=["-m", "tracker_mcp", *flags], env=env)
+    async with Client(params, read_timeout_seconds=30) as client:
+        yield client
+
+
+def item(title: str, **fields: Any) -> dict[str, Any]:
+    return {"title": title, **fields}
+
+
+async def test_bulk_filing_is_a_tool_set_of_its_own_off_by_default(server_env: dict[str, str]) -> None:
+    async with stdio(server_env) as client:
+        default = {tool.name for tool in (await client.list_tools()).tools}
+    async with stdio(server_env, "--tools", "all") as client:
+        every = {tool.name for tool in (await client.list_tools()).tools}
+    assert default == TOOLS and every == TOOLS | {"create_tickets"}
+
+
+async def test_tickets_filed_at_once_come_back_in_order_with_progress(
+    server_env: dict[str, str], store_location: Location
+) -> None:
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    tickets = [item(f"Crash {n} in checkout", type="bug", priority="high", labels=["bulk"]) for n in range(1, 26)]
+    tickets[3] = item("A sub-task elsewhere", project="INBOX", assignee="me")
+    async with stdio(server_env, "--tools", "all") as client:
+        result = await client.call_tool("create_tickets", {"tickets": tickets}, progress_callback=progress)
+    assert not result.is_error
+    slugs = [f"INBOX-{n}" for n in range(1, 26)]
+    assert result.content[0].text == f"Filed 25 tickets in one transaction: {', '.join(slugs)}."  # type: ignore[union-attr]
+    assert result.structured_content == {"slugs": slugs}
+    assert seen == [(0, 25, "checked 25; filing them in one transaction"), (25, 25, "filed 25")]
+    query = "SELECT number, title, type, assignee_id IS NOT NULL FROM tickets ORDER BY number"
+    rows = table_rows(store_location, query)
+    assert rows[3] == (4, "A sub-task elsewhere", "task", True)
+    assert [r[1] for r in rows] == [t["title"] for t in tickets]
+
+
+async def test_one_bad_ticket_files_none_and_says_which(server_env: dict[str, str], store_location: Location) -> None:
+    tickets = [item("Fine"), item("Also fine"), item("Bad assignee", assignee="nobody")]
+    async with stdio(server_env, "--tools", "all") as client:
+        refusal = await call_error(client, "create_tickets", tickets=tickets)
+        too_many = await call_error(client, "create_tickets", tickets=[item(str(n)) for n in range(101)])
+    assert refusal.startswith("Ticket 3 of 3: No member named 'nobody'")
+    assert refusal.endswith("Nothing was filed; send them all again.")
+    assert "tickets: List should have at most 100 items" in too_many
+    assert table_rows(store_location, "SELECT COUNT(*) FROM tickets") == [(0,)]
