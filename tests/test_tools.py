@@ -208,6 +208,7 @@ async def test_get_board_caps_columns_and_says_how_many_there_are(client: Client
         await call(client, "create_ticket", title=f"t{i}")
     board = await call(client, "get_board", per_column=2)
     assert "## backlog (5, showing 2)" in board
+    assert board.splitlines()[2] == "Cut columns: list_tickets project=INBOX status=backlog for the rest."
     assert len(column(board, "backlog")) == 2
     assert [line for line in board.splitlines() if line.startswith("## ")][-1] == "## canceled (0)"
 

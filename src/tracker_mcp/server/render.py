@@ -182,11 +182,16 @@ def ticket_saved(verb: str, ticket: Ticket) -> str:
 def board(b: Board) -> str:
     total = sum(column.total for column in b.columns)
     lines = [f"board {b.project.code} {visible(b.project.name)!r}: {plural(total, 'ticket')}", BOARD_LEGEND]
+    cut: list[str] = []
     for column in b.columns:
         shown = len(column.tickets)
         more = f", showing {shown}" if shown < column.total else ""
+        if more:
+            cut.append(column.status.value)
         lines.append(f"## {column.status.value} ({column.total}{more})")
         lines.extend(ticket_line(t, status=False) for t in column.tickets)
+    if cut:  # never a silent cut: say where the rest is, under the legend
+        lines.insert(2, f"Cut columns: list_tickets project={b.project.code} status={','.join(cut)} for the rest.")
     return "\n".join(lines)
 
 
