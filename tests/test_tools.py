@@ -163,6 +163,7 @@ async def test_a_stale_version_is_refused_with_the_current_one(client: Client) -
     await call(client, "update_ticket", slug=slug, title="First writer", version=1)
     error = await call_error(client, "update_ticket", slug=slug, title="Second writer", version=1)
     assert "at version 2, not 1" in error and "version=2" in error
+    assert f"Now: {slug} backlog medium task: «First writer» (version 2)." in error  # no re-read needed
     error = await call_error(client, "move_ticket", slug=slug, status="done", version=1)
     assert "at version 2" in error
     assert "First writer" in await call(client, "get_ticket", slug=slug)

@@ -215,7 +215,8 @@ def check_version(current: Ticket, version: int | None) -> None:
     if version is not None and version != current.version:
         raise Conflict(
             f"{current.slug} is at version {current.version}, not {version}: someone changed it.",
-            hint=f"Re-read it with get_ticket and redo your change with version={current.version}.",
+            hint=f"Redo your change with version={current.version}; get_ticket shows the description and comments.",
+            current=current.model_dump(mode="json"),
         )
 
 

@@ -30,10 +30,11 @@ from pydantic import ValidationError
 
 from tracker_mcp import __version__
 from tracker_mcp.config import Settings
-from tracker_mcp.domain import rules
-from tracker_mcp.errors import Invalid, PermissionDenied, TrackerError
+from tracker_mcp.domain import Ticket, rules
+from tracker_mcp.errors import Conflict, Invalid, PermissionDenied, TrackerError
 from tracker_mcp.exposure import Exposure
 from tracker_mcp.local import Action, LocalTracker
+from tracker_mcp.server import render
 from tracker_mcp.store import Store
 from tracker_mcp.tracker import Principal, Tracker
 from tracker_mcp.workspace import open_local_store
@@ -250,6 +251,10 @@ class TrackerServer(MCPServer[AppState]):
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             cause = exc.__cause__
+            if isinstance(cause, Conflict) and cause.current is not None and "slug" in cause.current:
+                # A stale version: the ticket as it is now, so the agent can redo its change at once.
+                now = render.ticket_line(Ticket.model_validate(cause.current))
+                return error_result(f"{cause.message} Now: {now} (version {cause.current['version']}). {cause.hint}")
             if isinstance(cause, TrackerError):
                 return error_result(str(cause))
             if isinstance(cause, ValidationError):

@@ -39,7 +39,7 @@ def check_version(current: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != current.version:
         raise Conflict(
             f"{current.slug} is at version {current.version}, not {expected_version}: someone changed it.",
-            hint=f"Re-read it with get_ticket and redo your change with version={current.version}.",
+            hint=f"Redo your change with version={current.version}; get_ticket shows the description and comments.",
             current=current.model_dump(mode="json"),
         )
 
