@@ -4,6 +4,7 @@ JSON-RPC; tokens made with the admin CLI; per-token tool lists; SIGTERM while wr
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import sys
@@ -117,6 +118,7 @@ async def test_sdk_client_over_streamable_http_creates_and_reads_tickets(
         slug = slug_of(await call(client, "create_ticket", title=f"Login fails ({mode})", priority="high"))
         detail = await call(client, "get_ticket", slug=slug)
         assert f"Login fails ({mode})" in detail
+        assert re.search(r"\nhistory \(1\):\n\S+Z alice token=owner client=mcp: created$", detail), detail
         assert slug in await call(client, "list_tickets", query=mode)
     assert stored_titles(server.db)[slug] == f"Login fails ({mode})"
 

@@ -406,3 +406,19 @@ async def test_identifier_limits_are_enforced_though_not_printed_in_the_schema(c
     }
     assert "default" not in tools["list_tickets"].input_schema["properties"]["project"]
     assert "Invalid arguments for get_ticket: slug" in await call_error(client, "get_ticket", slug="W" * 25)
+
+
+async def test_get_ticket_shows_who_changed_what_and_when_through_which_client(client: Client) -> None:
+    slug = slug_of(await call(client, "create_ticket", title="Tracked", priority="low"))
+    await call(client, "update_ticket", slug=slug, title="Tracked closely", priority="high", labels=["a", "b"])
+    await call(client, "move_ticket", slug=slug, status="in_progress")
+    await call(client, "add_comment", slug=slug, body="on it")
+    detail = await call(client, "get_ticket", slug=slug)
+    history = detail.split("\nhistory (4):\n", 1)[1].splitlines()
+    whats = [re.fullmatch(r"\S+Z alice client=mcp: (.*)", line) for line in history]
+    assert [m[1] if m else line for m, line in zip(whats, history, strict=True)] == [
+        "created",
+        "title «Tracked»→«Tracked closely», priority low→high, labels []→[a,b]",
+        "status backlog→in_progress",
+        "commented",
+    ]

@@ -12,8 +12,10 @@ from tracker_mcp.domain.enums import (
     TokenKind,
 )
 from tracker_mcp.domain.models import (
+    HISTORY_SHOWN,
     Board,
     BoardColumn,
+    Change,
     Comment,
     Label,
     Member,
@@ -32,9 +34,11 @@ from tracker_mcp.domain.models import (
 
 __all__ = [
     "CLOSED_STATUSES",
+    "HISTORY_SHOWN",
     "Board",
     "BoardColumn",
     "Capability",
+    "Change",
     "Comment",
     "Label",
     "Member",

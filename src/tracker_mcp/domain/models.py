@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 from tracker_mcp.domain.enums import Capability, Priority, Role, Scope, Status, TicketType, TokenKind
@@ -91,12 +93,28 @@ class Comment(Record):
     created_at: str
 
 
+HISTORY_SHOWN = 20  # entries of a ticket's history that get_ticket shows, the latest
+
+
+class Change(Record):
+    """One entry of a ticket's history: who did what, when, through which token and MCP client."""
+
+    at: str
+    actor: str | None  # username
+    token: str | None  # the token's name, when the change came through one
+    client: str | None  # the MCP client's name, as it introduced itself
+    action: str  # ticket.created, ticket.updated, ticket.moved, comment.added, ...
+    changes: dict[str, Any]  # field -> [old, new] (or a note, e.g. description: "edited")
+
+
 class TicketDetail(Record):
-    """A ticket with what hangs off it: sub-tasks and comments."""
+    """A ticket with what hangs off it: sub-tasks, comments and its latest history (`changes` in all)."""
 
     ticket: Ticket
     subtasks: tuple[Ticket, ...]
     comments: tuple[Comment, ...]
+    history: tuple[Change, ...] = ()  # oldest first, the latest HISTORY_SHOWN at most
+    changes: int = 0
 
 
 class TicketPage(Record):

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any, cast
 
 from tracker_mcp.domain import (
     Board,
+    Change,
     Comment,
     Organization,
     Priority,
@@ -157,7 +159,48 @@ def ticket_detail(detail: TicketDetail) -> str:
     if detail.comments:
         lines.append(f"comments ({len(detail.comments)}):")
         lines.extend(comment_line(c) for c in detail.comments)
+    if detail.history:
+        shown = len(detail.history)
+        count = f"{shown}" if shown == detail.changes else f"latest {shown} of {detail.changes}"
+        lines.append(f"history ({count}):")
+        lines.extend(change_line(c) for c in detail.history)
     return "\n".join(lines)
+
+
+# The order fields are named in a history line, whatever order the store kept them in (JSONB sorts keys).
+FIELD_ORDER = {name: i for i, name in enumerate(("title", "type", "status", "priority", "assignee", "parent",
+                                                 "description", "labels"))}  # fmt: skip
+
+
+def change_line(change: Change) -> str:
+    """`when who [token=name] [client=name]: what`, e.g. `... alice client=claude-code: status todo→done`."""
+    who = change.actor or "unknown"
+    if change.token:
+        who += f" token={visible(change.token)}"
+    if change.client:
+        who += f" client={visible(change.client)}"
+    return f"{change.at} {who}: {_what(change)}"
+
+
+def _what(change: Change) -> str:
+    if change.action == "ticket.created":
+        return "created"
+    if change.action == "comment.added":
+        return "commented"
+    if change.action not in ("ticket.updated", "ticket.moved"):
+        return change.action
+    parts: list[str] = []
+    for field, value in sorted(change.changes.items(), key=lambda item: FIELD_ORDER.get(item[0], len(FIELD_ORDER))):
+        if not isinstance(value, list) or len(cast(list[Any], value)) != 2:
+            parts.append(f"{field} {value}")
+            continue
+        old, new = cast(list[Any], value)
+        if field == "title":
+            old, new = title(str(old)), title(str(new))
+        elif field == "labels":
+            old, new = "[" + ",".join(map(str, old)) + "]", "[" + ",".join(map(str, new)) + "]"
+        parts.append(f"{field} {old or 'none'}→{new or 'none'}")
+    return ", ".join(parts) or "changed nothing"
 
 
 def comment_line(comment: Comment) -> str:

@@ -6,10 +6,11 @@ differs by dialect (how labels are aggregated), so each store writes its own in 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from tracker_mcp.domain import Priority, Project, Scope, Ticket, Token, TokenKind
+from tracker_mcp.domain import Change, Priority, Project, Scope, Ticket, Token, TokenKind
 
 # A ticket row's last column holds its labels as `name<LABEL_SEP>color`, joined by LABELS_SEP, ordered by name.
 # Both are control characters, which label names and colors never contain.
@@ -30,7 +31,17 @@ SELECT t.id, t.kind, t.name, t.prefix, u.username, t.organization_id, t.project_
        t.created_at, t.last_used_at, t.revoked_at, t.user_id
 FROM tokens t JOIN users u ON u.id = t.user_id
 """
+HISTORY_SELECT: Final = """
+SELECT e.at, u.username, k.name, e.client, e.action, e.changes
+FROM events e LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN tokens k ON k.id = e.token_id
+"""  # then WHERE e.ticket_id = ? ORDER BY e.id DESC LIMIT ?; the store reverses it to oldest first
 KEY_REVOKED_AT = 10  # the column of KEYS_SELECT (tokens) that says whether a token is revoked
+
+
+def row_to_change(row: Sequence[Any]) -> Change:
+    raw: Any = row[5]
+    changes = cast(dict[str, Any], raw if isinstance(raw, dict) else json.loads(raw or "{}"))  # JSONB or text
+    return Change(at=row[0], actor=row[1], token=row[2], client=row[3], action=row[4], changes=changes)
 
 
 def row_to_ticket(row: Sequence[Any]) -> Ticket:

@@ -9,6 +9,7 @@ from typing import Any
 
 from tracker_mcp.config import PostgresUrl
 from tracker_mcp.domain import (
+    HISTORY_SHOWN,
     Board,
     Comment,
     Member,
@@ -49,7 +50,13 @@ from tracker_mcp.store.postgres.db import (
 )
 from tracker_mcp.store.postgres.events import record_event
 from tracker_mcp.store.postgres.migrations import migrate
-from tracker_mcp.store.records import PROJECT_SELECT, PROJECT_SELECT_NO_COUNTS, row_to_project
+from tracker_mcp.store.records import (
+    HISTORY_SELECT,
+    PROJECT_SELECT,
+    PROJECT_SELECT_NO_COUNTS,
+    row_to_change,
+    row_to_project,
+)
 from tracker_mcp.store.rules import utc_now
 
 # A token's last use is written at most this often, so authenticating stays a read.
@@ -368,10 +375,16 @@ class PostgresStore:
     async def ticket_detail(self, ticket_id: int) -> TicketDetail:
         async def run(conn: Connection) -> TicketDetail:
             ticket = await rows.load_ticket(conn, ticket_id)
+            latest = await fetch_all(
+                conn, HISTORY_SELECT + " WHERE e.ticket_id = %s ORDER BY e.id DESC LIMIT %s", (ticket_id, HISTORY_SHOWN)
+            )
+            changes = await fetch_one(conn, "SELECT COUNT(*) FROM events WHERE ticket_id = %s", (ticket_id,))
             return TicketDetail(
                 ticket=ticket,
                 subtasks=tuple(await listing.subtasks(conn, ticket_id)),
                 comments=tuple(await _load_comments(conn, ticket, None)),
+                history=tuple(row_to_change(row) for row in reversed(latest)),
+                changes=int(changes[0]),
             )
 
         return await self._db.read(run)

@@ -12,6 +12,7 @@ from typing import Any
 import anyio.to_thread
 
 from tracker_mcp.domain import (
+    HISTORY_SHOWN,
     Board,
     Comment,
     Member,
@@ -40,7 +41,13 @@ from tracker_mcp.store.base import (
     TicketPatch,
     TicketQuery,
 )
-from tracker_mcp.store.records import PROJECT_SELECT, PROJECT_SELECT_NO_COUNTS, row_to_project
+from tracker_mcp.store.records import (
+    HISTORY_SELECT,
+    PROJECT_SELECT,
+    PROJECT_SELECT_NO_COUNTS,
+    row_to_change,
+    row_to_project,
+)
 from tracker_mcp.store.rules import utc_now
 from tracker_mcp.store.sqlite import board, identity, rows, tickets
 from tracker_mcp.store.sqlite.db import Database, FileId, Synchronous, file_id
@@ -386,10 +393,16 @@ class SqliteStore:
     async def ticket_detail(self, ticket_id: int) -> TicketDetail:
         def run(conn: sqlite3.Connection) -> TicketDetail:
             ticket = rows.load_ticket(conn, ticket_id)
+            latest = conn.execute(
+                HISTORY_SELECT + " WHERE e.ticket_id = ? ORDER BY e.id DESC LIMIT ?", (ticket_id, HISTORY_SHOWN)
+            ).fetchall()
+            changes = conn.execute("SELECT COUNT(*) FROM events WHERE ticket_id = ?", (ticket_id,)).fetchone()[0]
             return TicketDetail(
                 ticket=ticket,
                 subtasks=tuple(tickets.subtasks(conn, ticket_id)),
                 comments=tuple(_load_comments(conn, ticket, None)),
+                history=tuple(row_to_change(row) for row in reversed(latest)),
+                changes=int(changes),
             )
 
         return await self._db.read(run)
