@@ -8,6 +8,7 @@ from enum import Enum
 
 from tracker_mcp.domain import (
     Board,
+    Change,
     Comment,
     Organization,
     OrganizationWorkspace,
@@ -494,6 +495,15 @@ class LocalTracker:
         roles = await self._roles()
         ticket = await self._ticket(roles, slug, Action.EDIT)
         return await self._store.delete_ticket(ticket.id, self._actor)
+
+    async def activity(self, project: str | None, *, limit: int = 50) -> list[Change]:
+        """What happened in a project lately, newest first: tickets filed, changed, moved, commented, deleted."""
+        if not 1 <= limit <= LIST_LIMIT_MAX:
+            raise Invalid("limit", f"limit must be 1-{LIST_LIMIT_MAX}.")
+        roles = await self._roles()
+        found = await self._project(roles, project, None)
+        self._authorize(roles, found.organization_id, Action.READ, found.id)
+        return await self._store.project_activity(found.id, limit)
 
     async def get_board(
         self, project: str | None = None, *, per_column: int = 20, organization: str | None = None

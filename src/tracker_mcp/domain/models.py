@@ -105,6 +105,7 @@ class Change(Record):
     client: str | None  # the MCP client's name, as it introduced itself
     action: str  # ticket.created, ticket.updated, ticket.moved, comment.added, ...
     changes: dict[str, Any]  # field -> [old, new] (or a note, e.g. description: "edited")
+    subject: str = ""  # what it was done to: a ticket's slug, a project's code
 
 
 class TicketDetail(Record):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
@@ -20,6 +20,9 @@ from mcp.types import (
     INVALID_PARAMS,
     CallToolRequestParams,
     CallToolResult,
+    CompleteRequestParams,
+    CompleteResult,
+    Completion,
     InputRequiredResult,
     ListToolsResult,
     PaginatedRequestParams,
@@ -201,6 +204,16 @@ class TrackerServer(MCPServer[AppState]):
             tools = [tool for tool in tools if self.tool_actions.get(tool.name) in permitted]
         return ListToolsResult(tools=tools)
 
+    def complete_with(
+        self, fn: Callable[[ServerRequestContext[AppState, Any], CompleteRequestParams], Awaitable[Completion]]
+    ) -> None:
+        """Answer completion/complete with `fn`, which (unlike the SDK's decorator) is told who is asking."""
+
+        async def handler(ctx: ServerRequestContext[AppState, Any], params: CompleteRequestParams) -> CompleteResult:
+            return CompleteResult(completion=await fn(ctx, params))
+
+        self._lowlevel_server.add_request_handler("completion/complete", CompleteRequestParams, handler)
+
     def exposure_of(self, request: object) -> Exposure:
         """The exposure for one request: the server's, narrowed by the HTTP request's headers if any."""
         headers: Mapping[str, str] | None = getattr(request, "headers", None)  # a Starlette request over HTTP
@@ -300,6 +313,7 @@ def create_server(
     `state_keys` seal the state of confirmation round trips (see RequestStateSecurity); without them
     each process makes its own key, which suits stdio and a single `serve`.
     """
+    from tracker_mcp.server.resources import register_completion, register_prompts, register_resources
     from tracker_mcp.server.tools import TOOL_ACTIONS, register_tools
 
     server = TrackerServer(
@@ -314,6 +328,9 @@ def create_server(
         request_state_security=RequestStateSecurity(keys=list(state_keys)) if state_keys else None,
     )
     register_tools(server)
+    register_resources(server)
+    register_prompts(server)
+    register_completion(server)
     server.tool_actions = TOOL_ACTIONS
     server.exposure = exposure or Exposure()
     return server

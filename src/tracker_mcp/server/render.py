@@ -172,6 +172,11 @@ FIELD_ORDER = {name: i for i, name in enumerate(("title", "type", "status", "pri
                                                  "description", "labels"))}  # fmt: skip
 
 
+def activity(project: str, changes: Iterable[Change]) -> str:
+    lines = [f"{change.subject} {change_line(change)}" for change in changes]
+    return f"activity in {project}, newest first:\n" + "\n".join(lines) if lines else f"No activity in {project}."
+
+
 def change_line(change: Change) -> str:
     """`when who [token=name] [client=name]: what`, e.g. `... alice client=claude-code: status todo→done`."""
     who = change.actor or "unknown"

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from tracker_mcp.domain import (
     Board,
+    Change,
     Comment,
     Member,
     Organization,
@@ -207,6 +208,10 @@ class Store(Protocol):
     async def ticket_deletion(self, ticket_id: int) -> TicketDeletion: ...
     async def delete_ticket(self, ticket_id: int, actor: Actor) -> TicketDeletion: ...
     async def board(self, project: Project, per_column: int) -> Board: ...
+
+    async def project_activity(self, project_id: str, limit: int) -> list[Change]:
+        """The project's latest `limit` audit entries (tickets, comments, the project itself), newest first."""
+        ...
 
     # Comments
     async def add_comment(self, ticket_id: int, body: str, actor: Actor) -> Comment: ...

@@ -32,16 +32,16 @@ SELECT t.id, t.kind, t.name, t.prefix, u.username, t.organization_id, t.project_
 FROM tokens t JOIN users u ON u.id = t.user_id
 """
 HISTORY_SELECT: Final = """
-SELECT e.at, u.username, k.name, e.client, e.action, e.changes
+SELECT e.at, u.username, k.name, e.client, e.action, e.changes, e.subject
 FROM events e LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN tokens k ON k.id = e.token_id
-"""  # then WHERE e.ticket_id = ? ORDER BY e.id DESC LIMIT ?; the store reverses it to oldest first
+"""  # then WHERE e.ticket_id (or project_id) = ? ORDER BY e.id DESC LIMIT ?
 KEY_REVOKED_AT = 10  # the column of KEYS_SELECT (tokens) that says whether a token is revoked
 
 
 def row_to_change(row: Sequence[Any]) -> Change:
     raw: Any = row[5]
     changes = cast(dict[str, Any], raw if isinstance(raw, dict) else json.loads(raw or "{}"))  # JSONB or text
-    return Change(at=row[0], actor=row[1], token=row[2], client=row[3], action=row[4], changes=changes)
+    return Change(at=row[0], actor=row[1], token=row[2], client=row[3], action=row[4], changes=changes, subject=row[6])
 
 
 def row_to_ticket(row: Sequence[Any]) -> Ticket:

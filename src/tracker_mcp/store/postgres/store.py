@@ -11,6 +11,7 @@ from tracker_mcp.config import PostgresUrl
 from tracker_mcp.domain import (
     HISTORY_SHOWN,
     Board,
+    Change,
     Comment,
     Member,
     Organization,
@@ -427,6 +428,14 @@ class PostgresStore:
 
     async def board(self, project: Project, per_column: int) -> Board:
         return await self._db.read(lambda conn: board.board(conn, project, per_column))
+
+    async def project_activity(self, project_id: str, limit: int) -> list[Change]:
+        sql = HISTORY_SELECT + " WHERE e.project_id = %s ORDER BY e.id DESC LIMIT %s"
+
+        async def run(conn: Connection) -> list[Change]:
+            return [row_to_change(r) for r in await fetch_all(conn, sql, (project_id, limit))]
+
+        return await self._db.read(run)
 
     # Comments
 

@@ -14,6 +14,7 @@ import anyio.to_thread
 from tracker_mcp.domain import (
     HISTORY_SHOWN,
     Board,
+    Change,
     Comment,
     Member,
     Organization,
@@ -439,6 +440,10 @@ class SqliteStore:
 
     async def board(self, project: Project, per_column: int) -> Board:
         return await self._db.read(lambda conn: board.board(conn, project, per_column))
+
+    async def project_activity(self, project_id: str, limit: int) -> list[Change]:
+        sql = HISTORY_SELECT + " WHERE e.project_id = ? ORDER BY e.id DESC LIMIT ?"
+        return await self._db.read(lambda conn: [row_to_change(r) for r in conn.execute(sql, (project_id, limit))])
 
     # Comments
 
