@@ -25,6 +25,7 @@ from tracker_mcp.config import (
 from tracker_mcp.domain import Role
 from tracker_mcp.errors import TrackerError
 from tracker_mcp.exposure import ENV_TIER, ENV_TOOLS, TOOLSETS, Tier
+from tracker_mcp.http.ratelimit import ENV_RATE_LIMIT
 from tracker_mcp.http.settings import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -117,6 +118,12 @@ def parser() -> argparse.ArgumentParser:
         "--allow-query-token",
         action="store_true",
         help="also accept ?private_token= on REST routes (off by default: URLs end up in logs)",
+    )
+    serve.add_argument(
+        "--rate-limit",
+        metavar="N/PERIOD",
+        help=f"requests each token may make, e.g. 120/min, 5/s or 1000/h; over it a tool call gets an error with "
+        f"the wait and REST a 429 (default off; env {ENV_RATE_LIMIT})",
     )
     serve.add_argument(
         "--metrics-public",
@@ -237,6 +244,7 @@ def serve_http(settings: Settings, args: argparse.Namespace) -> int:
         allowed_hosts=args.allow_host,
         allow_query_token=args.allow_query_token,
         metrics_public=args.metrics_public,
+        rate_limit=args.rate_limit,
     )
     try:
         from tracker_mcp.http.app import serve

@@ -49,6 +49,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         description="A ticket tracker for AI agents: MCP at /mcp (and legacy SSE at /sse), REST at /api/v1.",
         lifespan=lifespan,
     )
+    app.state.rate_limiter = mcp_mount.rate_limiter  # one bucket per token for MCP and REST alike
     install_error_handlers(app)
     app.include_router(ops_router(metrics))
     rest.include_routers(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from tracker_mcp.http.errors import Unauthorized
+from tracker_mcp.http.ratelimit import RateLimiter, caller_key
 from tracker_mcp.identity import authenticate
 from tracker_mcp.local import LocalTracker
 from tracker_mcp.store import Store
@@ -37,6 +38,9 @@ async def principal_of(request: Request) -> Principal:
     token = token_of(request, allow_query_token=state.settings.allow_query_token)
     if token is None:
         raise Unauthorized("401 Unauthorized", hint=HEADER_HINT)
+    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.check(caller_key(token, None))  # RateLimited: 429 with Retry-After
     principal = await authenticate(state.store, token, client=request.headers.get("user-agent", "")[:100] or None)
     if principal is None:
         raise Unauthorized("401 Unauthorized: the token is unknown or revoked.", hint=HEADER_HINT)

@@ -24,6 +24,7 @@ from starlette.datastructures import Headers
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tracker_mcp.http.ratelimit import RateLimiter, caller_key
 from tracker_mcp.http.settings import ServeSettings
 from tracker_mcp.identity import authenticate
 from tracker_mcp.server import AppState, TrackerServer, create_server
@@ -95,6 +96,7 @@ class McpMount:
     def __init__(self, settings: ServeSettings) -> None:
         self._settings = settings
         self._store: Store | None = None
+        self.rate_limiter = RateLimiter(settings.rate_limit) if settings.rate_limit is not None else None
         self.resource_url = f"{settings.base_url}{MCP_PATH}"
         self.server: TrackerServer = create_server(
             self._lifespan,
@@ -127,7 +129,13 @@ class McpMount:
     @asynccontextmanager
     async def _lifespan(self, _: MCPServer[AppState]) -> AsyncGenerator[AppState]:
         # Entered once by the streamable HTTP manager and once per SSE connection: all share one store.
-        yield AppState(store=self.store, principal_of_request=principal_of_request)
+        yield AppState(store=self.store, principal_of_request=principal_of_request, admit=self._admit)
+
+    def _admit(self) -> None:
+        """Count a tool call against its token's rate limit (RateLimited when over it)."""
+        if self.rate_limiter is not None:
+            token = get_access_token()
+            self.rate_limiter.check(caller_key(token.token if token is not None else None, None))
 
     def install(self, app: Starlette) -> None:
         """Add /mcp, /sse, the SSE message endpoint and the protected-resource metadata to `app`."""

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from tracker_mcp.config import Settings
 from tracker_mcp.errors import Invalid
+from tracker_mcp.http.ratelimit import ENV_RATE_LIMIT, Rate
 
 ENV_HOST = "TRACKER_HOST"
 ENV_PORT = "TRACKER_PORT"
@@ -41,6 +42,7 @@ class ServeSettings:
     # Keys sealing the request state of confirmation round trips; replicas share them so a round trip
     # started on one finishes on another. The first seals, all unseal (rotation). Empty: a key per process.
     state_keys: tuple[str, ...] = field(default=(), repr=False)
+    rate_limit: Rate | None = None  # requests each token may make (see http/ratelimit.py); None: no limit
     keep_alive_seconds: int = 5  # idle keep-alive connections are closed after this
     graceful_shutdown_seconds: int = 10  # on SIGTERM, requests in flight get this long to finish
 
@@ -55,6 +57,7 @@ class ServeSettings:
         allowed_hosts: list[str] | None = None,
         allow_query_token: bool = False,
         metrics_public: bool = False,
+        rate_limit: str | None = None,
     ) -> ServeSettings:
         host_value = (host or os.environ.get(ENV_HOST) or DEFAULT_HOST).strip()
         port_text = os.environ.get(ENV_PORT, "").strip()
@@ -76,6 +79,7 @@ class ServeSettings:
             metrics_public=metrics_public,
             extra_allowed_hosts=tuple(validate_host_name(h) for h in [*(allowed_hosts or ()), *env_hosts]),
             state_keys=state_keys_from(os.environ.get(ENV_STATE_KEY, "")),
+            rate_limit=Rate.parse(rate_limit or os.environ.get(ENV_RATE_LIMIT, "")),
         )
 
     @property

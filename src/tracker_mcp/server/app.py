@@ -64,6 +64,8 @@ class AppState:
     local_principal: Principal | None = None
     principal_of_request: Callable[[], Principal | None] | None = None
     remote: Tracker | None = None
+    # Called before each tool call; raises a TrackerError (RateLimited) to refuse it. HTTP installs it.
+    admit: Callable[[], None] | None = None
 
     def principal(self) -> Principal:
         found = self.principal_of_request() if self.principal_of_request is not None else None
@@ -254,7 +256,10 @@ class TrackerServer(MCPServer[AppState]):
         if allowed is not None:
             try:
                 exposure = self.exposure_of(context.request_context.request if context is not None else None)
-            except Invalid as exc:
+                admit = context.request_context.lifespan_context.admit if context is not None else None
+                if admit is not None:
+                    admit()
+            except TrackerError as exc:
                 return error_result(str(exc))
             if not exposure.allows(name):
                 return error_result(str(exposure.refusal(name)))

@@ -1,0 +1,88 @@
+"""Rate limits per token over HTTP: the bucket's arithmetic, then a real `serve` where one token runs out
+while another does not, over MCP (a tool error the agent reads) and REST (429 with Retry-After)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import asynccontextmanager
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.conftest import call, call_error
+from tests.http_server import ServerProcess, bearer, running_server
+from tests.stores import Location
+from tracker_mcp.errors import Invalid, RateLimited
+from tracker_mcp.http.ratelimit import Rate, RateLimiter, caller_key
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def store_kind() -> str:
+    return "sqlite"  # the buckets live in the process, whatever the store
+
+
+def test_a_bucket_allows_its_burst_then_refills_evenly() -> None:
+    limiter = RateLimiter(Rate(3, 60.0))
+    assert [limiter.take("a", now=0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.take("a", now=0.0) == pytest.approx(20.0)  # one request every 20 s
+    assert limiter.take("b", now=0.0) == 0.0  # another caller has its own bucket
+    assert limiter.take("a", now=10.0) == pytest.approx(10.0)  # refused requests cost nothing
+    assert limiter.take("a", now=20.0) == 0.0
+    fresh = RateLimiter(Rate(3, 60.0))
+    for _ in range(3):
+        fresh.check("a")
+    with pytest.raises(RateLimited, match=r"this token may make 3/min requests; retry after 20 s") as refused:
+        fresh.check("a")
+    assert refused.value.retry_after == 20.0
+
+
+@pytest.mark.parametrize(("text", "rate"), [("120/min", Rate(120, 60.0)), ("5/s", Rate(5, 1.0)), ("off", None)])
+def test_rates_read_as_people_write_them(text: str, rate: Rate | None) -> None:
+    assert Rate.parse(text) == rate
+
+
+def test_a_bad_rate_says_what_to_write() -> None:
+    with pytest.raises(Invalid, match=r"Rate limit '5 per minute' is not valid\. Use e\.g\. 120/min"):
+        Rate.parse("5 per minute")
+
+
+def test_callers_are_keyed_by_a_digest_of_their_token_never_the_token() -> None:
+    key = caller_key("pk_secret", "127.0.0.1")
+    assert key.startswith("token:") and "pk_secret" not in key and key == caller_key("pk_secret", "10.0.0.1")
+    assert caller_key(None, "10.0.0.1") == "address:10.0.0.1"
+
+
+@pytest.fixture(scope="module")
+def server(module_store_location: Location) -> Iterator[ServerProcess]:
+    with running_server(module_store_location, env={"TRACKER_RATE_LIMIT": "3/min"}) as process:
+        yield process
+
+
+@asynccontextmanager
+async def mcp_as(server: ServerProcess, token: str) -> AsyncGenerator[Client]:
+    async with (
+        httpx2.AsyncClient(headers=bearer(token), timeout=30.0) as http,
+        Client(streamable_http_client(server.mcp_url, http_client=http)) as client,
+    ):
+        yield client
+
+
+async def test_a_token_over_its_limit_is_told_when_to_retry_and_others_are_not_slowed(server: ServerProcess) -> None:
+    busy, other = server.create_token("--user", "alice"), server.create_token("--user", "alice")
+    async with mcp_as(server, busy) as client:
+        for _ in range(3):
+            await call(client, "list_projects")
+        refusal = await call_error(client, "list_projects")
+    assert refusal == "Rate limited: this token may make 3/min requests; retry after 20 s."
+    async with mcp_as(server, other) as client:
+        assert "INBOX" in await call(client, "list_projects")
+    async with httpx2.AsyncClient(base_url=server.url, timeout=30.0) as http:
+        limited = await http.get("/api/v1/native/projects", headers=bearer(busy))
+        fine = await http.get("/api/v1/native/projects", headers=bearer(other))
+    assert (limited.status_code, limited.headers["retry-after"]) == (429, "20")
+    assert "retry after 20 s" in limited.text and busy not in limited.text
+    assert fine.status_code == 200
