@@ -31,6 +31,14 @@ async def store(location: Location) -> AsyncIterator[Store]:
     await opened.close()
 
 
+@pytest.fixture
+async def local_store(store: Store) -> Store:
+    """The store as the first stdio start leaves it: alice owns organization Local with project INBOX."""
+    alice = await store.ensure_user("alice", "Alice")
+    await store.ensure_local_workspace(alice, "Local", "Inbox", "INBOX")
+    return store
+
+
 @dataclass(frozen=True)
 class World:
     """alice owns the Local organization (slug local) and its Inbox project (INBOX); bob is a member."""

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from tests.stores import Location
 from tracker_mcp import admin
 from tracker_mcp.domain import Role, Status
 from tracker_mcp.errors import Invalid, NotFound, PermissionDenied
 from tracker_mcp.local import LocalTracker
 from tracker_mcp.server import render
 from tracker_mcp.store import Store
-from tracker_mcp.store.factory import open_store
 from tracker_mcp.tracker import Principal, TicketDraft, TicketFilter
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def store(store_location: Location) -> AsyncIterator[Store]:
-    store = await open_store(store_location)
-    alice = await store.ensure_user("alice", "Alice")
-    await store.ensure_local_workspace(alice, "Local", "Inbox", "INBOX")
-    yield store
-    await store.close()
+def store(local_store: Store) -> Store:
+    return local_store
 
 
 async def add_member(store: Store, username: str, role: Role, organization: str = "local") -> None:

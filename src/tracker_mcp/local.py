@@ -429,6 +429,7 @@ class LocalTracker:
             reporter_id=self._principal.user_id,
             labels=rules.normalize_labels(draft.labels),
             parent_id=parent_id,
+            idempotency_key=rules.idempotency_key(draft.idempotency_key),
         )
 
     async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:

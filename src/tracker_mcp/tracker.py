@@ -68,6 +68,7 @@ class TicketDraft:
     assignee: str | None = None
     labels: Sequence[str] = ()
     parent: str | None = None
+    idempotency_key: str | None = None  # a retry with the same key gets the first ticket back
 
 
 @dataclass(frozen=True, slots=True)

@@ -232,3 +232,18 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise Invalid("cursor", "The cursor is not valid.", hint="Pass next_cursor exactly as returned.")
     return payload  # pyright: ignore[reportUnknownVariableType]
+
+
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,100}")
+
+
+def idempotency_key(key: str | None) -> str | None:
+    """A key is 1-100 visible ASCII characters (a UUID, a hash, a job id); None when not given."""
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise Invalid(
+            "idempotency_key", "The idempotency key must be 1-100 visible ASCII characters.",
+            hint="Use e.g. a UUID, or a hash of the job and the error.",
+        )  # fmt: skip
+    return key

@@ -62,3 +62,6 @@ Body = Annotated[str, Field(min_length=1, max_length=COMMENT_MAX, description="M
 Version = Annotated[int | None, Field(ge=1, description="The version you read; refused if it changed since")]
 ProjectName = Annotated[str, Field(min_length=3, max_length=36, description="3-36 letters, digits, space, - or _")]
 Order = Literal["asc", "desc"]
+IdempotencyKey = Annotated[
+    str | None, Field(max_length=100), lean("Retry-safe: the same key files once and returns that ticket")
+]

@@ -63,6 +63,7 @@ class NewTicketItem(BaseModel):
     assignee: a.Assignee = None
     labels: a.Labels = None
     parent: a.OptionalSlug = None
+    idempotency_key: a.IdempotencyKey = None
 
     def draft(self, project: str | None) -> TicketDraft:
         return TicketDraft(
@@ -75,6 +76,7 @@ class NewTicketItem(BaseModel):
             assignee=self.assignee,
             labels=self.labels or (),
             parent=self.parent,
+            idempotency_key=self.idempotency_key,
         )
 
 
@@ -248,22 +250,25 @@ def register_tools(server: MCPServer[AppState]) -> None:
         assignee: a.Assignee = None,
         labels: a.Labels = None,
         parent: Annotated[str | None, Field(max_length=24), a.lean("Parent slug for a sub-task")] = None,
+        idempotency_key: a.IdempotencyKey = None,
     ) -> CallToolResult:
         """File a ticket; returns its slug. project may be omitted when there is only one."""
-        ticket = await tracker_for(ctx).create_ticket(
-            TicketDraft(
-                title=title,
-                project=project,
-                type=TicketType(type),
-                description=description,
-                priority=Priority(priority),
-                status=Status(status),
-                assignee=assignee,
-                labels=labels or (),
-                parent=parent,
-            )
+        draft = TicketDraft(
+            title=title,
+            project=project,
+            type=TicketType(type),
+            description=description,
+            priority=Priority(priority),
+            status=Status(status),
+            assignee=assignee,
+            labels=labels or (),
+            parent=parent,
+            idempotency_key=idempotency_key,
         )
-        return saved("Created", ticket)
+        state: AppState = ctx.request_context.lifespan_context
+        if state.remote is not None and idempotency_key is not None:
+            return saved("Created", await state.remote_filed_once(draft))
+        return saved("Created", await tracker_for(ctx).create_ticket(draft))
 
     @server.tool(annotations=CREATE)
     async def create_tickets(

@@ -87,6 +87,9 @@ class NewTicket:
     reporter_id: int | None
     labels: tuple[str, ...]
     parent_id: int | None
+    # Filing again with the same key (by the same token or user) answers with the ticket filed the
+    # first time instead of filing another; the same key with other fields is a Conflict.
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,15 +5,17 @@ They hold no SQL, so the SQLite and PostgreSQL stores import them instead of eac
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tracker_mcp.domain import CLOSED_STATUSES, Priority, Status, Ticket, TicketSort, TicketType
 from tracker_mcp.domain.rules import decode_cursor, encode_cursor, format_timestamp
 from tracker_mcp.errors import Conflict, Invalid
-from tracker_mcp.store.base import PATCHABLE, Actor, TicketPatch, TicketQuery
+from tracker_mcp.store.base import PATCHABLE, Actor, NewTicket, TicketPatch, TicketQuery
 
 # Positions in a board column are spaced this far apart, so most moves find a free integer between neighbours.
 POSITION_STEP = 1024
@@ -156,3 +158,36 @@ def slot_next_to(anchor_position: int, neighbour_position: int | None, *, before
     if abs(neighbour_position - anchor_position) > 1:
         return (neighbour_position + anchor_position) // 2
     return None
+
+
+# Idempotency keys
+
+
+IDEMPOTENCY_DAYS = 7  # how long a key is remembered
+IDEMPOTENCY_TABLE = "idempotency_keys"
+
+
+def key_owner(actor: Actor) -> str:
+    """Whose key it is: a key belongs to the token that sent it, or to the user without a token."""
+    return f"token:{actor.token_id}" if actor.token_id is not None else f"user:{actor.user_id}"
+
+
+def request_digest(new: NewTicket) -> str:
+    """What a keyed create asked for, to tell a retry (the same) from a reuse of the key (not the same)."""
+    fields = dataclasses.asdict(new) | {"idempotency_key": None}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def replayed(stored_digest: str, stored_ticket: str, new: NewTicket) -> Ticket:
+    """The ticket a key filed before, if this is the same request; a Conflict if the key was reused."""
+    if stored_digest != request_digest(new):
+        raise Conflict(
+            f"The idempotency key {new.idempotency_key!r} was used before for a different ticket.",
+            hint="Use a new key for a new ticket; resend the same fields to get the first ticket back.",
+        )
+    return Ticket.model_validate_json(stored_ticket)
+
+
+def key_expiry() -> str:
+    """Keys created before this moment are forgotten."""
+    return format_timestamp(datetime.now(UTC) - timedelta(days=IDEMPOTENCY_DAYS))

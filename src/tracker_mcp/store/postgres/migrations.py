@@ -181,7 +181,22 @@ SEARCH = Migration(
 # measures its own. Recorded all the same, so both stores count their schema versions alike.
 STATISTICS = Migration(4, "planner statistics (SQLite only; autovacuum's ANALYZE here)", ())
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS)
+IDEMPOTENCY = Migration(
+    5,
+    "idempotency keys of create_ticket",
+    (
+        """CREATE TABLE idempotency_keys (
+            owner TEXT COLLATE "C" NOT NULL,
+            key TEXT COLLATE "C" NOT NULL,
+            request TEXT NOT NULL,
+            ticket TEXT NOT NULL,
+            created_at TEXT COLLATE "C" NOT NULL,
+            PRIMARY KEY (owner, key)
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS, IDEMPOTENCY)
 LATEST = MIGRATIONS[-1].version
 
 

@@ -27,7 +27,11 @@ from tracker_mcp.store.rules import (
     audit_diff,
     changed_columns,
     check_version,
+    key_expiry,
+    key_owner,
     labels_changed,
+    replayed,
+    request_digest,
     status_columns,
     utc_now,
 )
@@ -70,6 +74,26 @@ async def _set_labels(conn: Connection, ticket_id: int, project_id: str, labels:
 
 
 async def create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Ticket:
+    if new.idempotency_key is None:
+        return await _create_ticket(conn, new, actor)
+    owner = key_owner(actor)
+    # Twins sent at once queue on this lock; the second then sees the first's committed row.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{owner}\x1f{new.idempotency_key}",))
+    await conn.execute("DELETE FROM idempotency_keys WHERE owner = %s AND created_at < %s", (owner, key_expiry()))
+    found = await fetch_optional(
+        conn, "SELECT request, ticket FROM idempotency_keys WHERE owner = %s AND key = %s", (owner, new.idempotency_key)
+    )
+    if found is not None:
+        return replayed(found[0], found[1], new)
+    ticket = await _create_ticket(conn, new, actor)
+    await conn.execute(
+        "INSERT INTO idempotency_keys (owner, key, request, ticket, created_at) VALUES (%s, %s, %s, %s, %s)",
+        (owner, new.idempotency_key, request_digest(new), ticket.model_dump_json(), ticket.created_at),
+    )
+    return ticket
+
+
+async def _create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Ticket:
     counter = await fetch_optional(
         conn,
         "UPDATE projects SET ticket_counter = ticket_counter + 1 WHERE id = %s "

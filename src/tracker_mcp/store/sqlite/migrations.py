@@ -212,7 +212,23 @@ STATISTICS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS)
+IDEMPOTENCY = Migration(
+    5,
+    "idempotency keys of create_ticket",
+    (
+        # owner: token:<id> or user:<id>; request: a digest of the fields; ticket: the reply, as JSON.
+        """CREATE TABLE idempotency_keys (
+            owner TEXT NOT NULL,
+            key TEXT NOT NULL,
+            request TEXT NOT NULL,
+            ticket TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (owner, key)
+        ) WITHOUT ROWID""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS, IDEMPOTENCY)
 LATEST = MIGRATIONS[-1].version
 
 

@@ -18,9 +18,13 @@ from tracker_mcp.store.rules import (
     changed_columns,
     check_version,
     cursor_after,
+    key_expiry,
+    key_owner,
     labels_changed,
     like_pattern,
     page_cursor,
+    replayed,
+    request_digest,
     status_columns,
     utc_now,
 )
@@ -88,6 +92,24 @@ def _set_labels(conn: sqlite3.Connection, ticket_id: int, project_id: str, label
 
 
 def create_ticket(conn: sqlite3.Connection, new: NewTicket, actor: Actor) -> Ticket:
+    if new.idempotency_key is None:
+        return _create_ticket(conn, new, actor)
+    owner = key_owner(actor)
+    conn.execute("DELETE FROM idempotency_keys WHERE owner = ? AND created_at < ?", (owner, key_expiry()))
+    found = conn.execute(
+        "SELECT request, ticket FROM idempotency_keys WHERE owner = ? AND key = ?", (owner, new.idempotency_key)
+    ).fetchone()
+    if found is not None:  # writers are serialised (BEGIN IMMEDIATE), so a concurrent twin sees this row
+        return replayed(found[0], found[1], new)
+    ticket = _create_ticket(conn, new, actor)
+    conn.execute(
+        "INSERT INTO idempotency_keys (owner, key, request, ticket, created_at) VALUES (?, ?, ?, ?, ?)",
+        (owner, new.idempotency_key, request_digest(new), ticket.model_dump_json(), ticket.created_at),
+    )
+    return ticket
+
+
+def _create_ticket(conn: sqlite3.Connection, new: NewTicket, actor: Actor) -> Ticket:
     counter = conn.execute(
         "UPDATE projects SET ticket_counter = ticket_counter + 1 WHERE id = ? "
         "RETURNING ticket_counter, code, organization_id",
