@@ -27,7 +27,7 @@ from tracker_mcp.errors import BackendUnavailable, Conflict, Invalid, NotFound, 
 from tracker_mcp.remote.base import RemoteTracker
 from tracker_mcp.remote.client import Ambiguous, Policy
 from tracker_mcp.server import render
-from tracker_mcp.tracker import TicketChanges, TicketDraft, TicketFilter
+from tracker_mcp.tracker import MoveDraft, TicketChanges, TicketDraft, TicketFilter
 
 
 class Peer(ABC):
@@ -265,7 +265,19 @@ class RemoteContract:
         assert told == [(1, 3), (2, 3), (3, 3)]
         page = await tracker.list_tickets(TicketFilter(project=project.id))
         assert sorted(t.title for t in page.tickets) == ["First of three", "Third of three"]
-        assert "Filed 2 of 3, each on its own" in render.filing(filing)
+        assert "Filed 2 of 3, each on its own" in render.batch("Filed", filing)
+
+    async def test_tickets_moved_together_stand_each_on_its_own(self, peer: Peer, tracker: RemoteTracker) -> None:
+        project = await peer.new_project()
+        ticket = await tracker.create_ticket(TicketDraft(title="Movable", project=project.id))
+        column = peer.statuses[1]
+        batch = await tracker.move_tickets([MoveDraft(ticket.slug, column), MoveDraft(f"{ticket.slug}00", column)])
+        moved, missing = batch.outcomes
+        assert not batch.atomic and isinstance(missing, (NotFound, Invalid, Unsupported))
+        if Capability.MOVE_TICKETS in peer.missing:
+            assert isinstance(moved, Unsupported) and peer.backend in str(moved)
+        else:
+            assert isinstance(moved, Ticket) and moved.status == column
 
     async def test_an_unknown_slug_is_not_found(self, peer: Peer, tracker: RemoteTracker) -> None:
         project = await peer.new_project()

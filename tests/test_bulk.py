@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import TOOLS, call_error
+from tests.conftest import TOOLS, board_column, call, call_error
 from tests.stores import Location, table_rows
 
 pytestmark = pytest.mark.anyio
@@ -33,7 +33,7 @@ async def test_bulk_filing_is_a_tool_set_of_its_own_off_by_default(server_env: d
         default = {tool.name for tool in (await client.list_tools()).tools}
     async with stdio(server_env, "--tools", "all") as client:
         every = {tool.name for tool in (await client.list_tools()).tools}
-    assert default == TOOLS and every == TOOLS | {"create_tickets"}
+    assert default == TOOLS and every == TOOLS | {"create_tickets", "move_tickets"}
 
 
 async def test_tickets_filed_at_once_come_back_in_order_with_progress(
@@ -64,7 +64,30 @@ async def test_one_bad_ticket_files_none_and_says_which(server_env: dict[str, st
     async with stdio(server_env, "--tools", "all") as client:
         refusal = await call_error(client, "create_tickets", tickets=tickets)
         too_many = await call_error(client, "create_tickets", tickets=[item(str(n)) for n in range(101)])
-    assert refusal.startswith("Ticket 3 of 3: No member named 'nobody'")
+    assert refusal.startswith("Item 3 of 3: No member named 'nobody'")
     assert refusal.endswith("Nothing was filed; send them all again.")
     assert "tickets: List should have at most 100 items" in too_many
     assert table_rows(store_location, "SELECT COUNT(*) FROM tickets") == [(0,)]
+
+
+async def test_tickets_moved_at_once_all_move_or_none_does(
+    server_env: dict[str, str], store_location: Location
+) -> None:
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    async with stdio(server_env, "--tools", "all") as client:
+        await client.call_tool("create_tickets", {"tickets": [item(f"Card {n}") for n in range(1, 5)]})
+        moves = [{"slug": "INBOX-1", "status": "todo"}, {"slug": "INBOX-2", "status": "todo", "before": "INBOX-1"}]
+        result = await client.call_tool("move_tickets", {"moves": moves}, progress_callback=progress)
+        stale = [{"slug": "INBOX-3", "status": "done"}, {"slug": "INBOX-4", "status": "done", "version": 7}]
+        refusal = await call_error(client, "move_tickets", moves=stale)
+        board = await call(client, "get_board", project="INBOX")
+    assert result.content[0].text == "Moved 2 tickets in one transaction: INBOX-1, INBOX-2."  # type: ignore[union-attr]
+    assert seen == [(0, 2, "checked 2; moving them in one transaction"), (2, 2, "moved 2")]
+    assert board_column(board, "todo") == ["INBOX-2", "INBOX-1"]  # placed before INBOX-1, as asked
+    assert "INBOX-4 is at version 1, not 7" in refusal and refusal.endswith("Nothing was moved; send them all again.")
+    rows = table_rows(store_location, "SELECT number, status FROM tickets WHERE number > 2 ORDER BY number")
+    assert rows == [(3, "backlog"), (4, "backlog")]  # the first move was undone with the second

@@ -30,8 +30,8 @@ NO_DELETE = READ_ONLY | {
 }  # fmt: skip
 SNAPSHOTS = {  # (--tier, --tools) -> tools/list, by name
     ("read-only", "all"): READ_ONLY,
-    ("no-delete", "all"): NO_DELETE | {"create_tickets"},
-    ("full", "all"): TOOLS | {"create_tickets"},
+    ("no-delete", "all"): NO_DELETE | {"create_tickets", "move_tickets"},
+    ("full", "all"): TOOLS | {"create_tickets", "move_tickets"},
     ("full", "projects,tickets,board,comments"): TOOLS,  # the default
     ("full", "comments"): frozenset({"get_workspace_context", "add_comment"}),
     ("no-delete", "board,tickets"): frozenset({"get_workspace_context", "get_board", "move_ticket"})
@@ -47,7 +47,7 @@ def store_kind() -> str:
 
 def test_every_tool_is_in_a_set_and_every_mutating_tool_names_its_tier() -> None:
     in_sets = frozenset[str]().union(*TOOLSETS.values())
-    assert in_sets | ALWAYS == TOOLS | {"create_tickets"} and not in_sets & ALWAYS
+    assert in_sets | ALWAYS == TOOLS | {"create_tickets", "move_tickets"} and not in_sets & ALWAYS
     assert {tool for tool in in_sets | ALWAYS if Exposure().allows(tool)} == TOOLS  # bulk filing is opt-in
     assert {tool for tool in TOOLS if Exposure(Tier.READ_ONLY).allows(tool)} == READ_ONLY
 

@@ -281,7 +281,7 @@ async def test_a_hidden_tool_called_anyway_is_refused_as_the_tracker_refuses_it(
 
 
 def test_every_tool_names_the_action_it_needs() -> None:
-    assert set(TOOL_ACTIONS) == TOOLS | {"create_tickets"}  # and the opt-in bulk tool
+    assert set(TOOL_ACTIONS) == TOOLS | {"create_tickets", "move_tickets"}  # and the opt-in bulk tools
 
 
 # The command

@@ -55,7 +55,7 @@ TOOLSETS: Final[Mapping[str, frozenset[str]]] = {
     "tickets": frozenset({"list_tickets", "get_ticket", "create_ticket", "update_ticket", "delete_ticket"}),
     "board": frozenset({"get_board", "move_ticket"}),
     "comments": frozenset({"add_comment"}),
-    "bulk": frozenset({"create_tickets"}),
+    "bulk": frozenset({"create_tickets", "move_tickets"}),
 }
 DEFAULT_TOOLSETS: Final = frozenset(TOOLSETS) - {"bulk"}  # `all` adds bulk filing
 ALWAYS: Final = frozenset({"get_workspace_context"})
@@ -68,6 +68,7 @@ NEEDS_TIER: Final[Mapping[str, Tier]] = {
     "move_ticket": Tier.NO_DELETE,
     "add_comment": Tier.NO_DELETE,
     "create_tickets": Tier.NO_DELETE,
+    "move_tickets": Tier.NO_DELETE,
     "delete_project": Tier.FULL,
     "delete_ticket": Tier.FULL,
 }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from enum import Enum
+from functools import partial
+from typing import TypeVar
 
 from tracker_mcp.domain import (
     Board,
@@ -25,12 +27,13 @@ from tracker_mcp.domain import (
     rules,
 )
 from tracker_mcp.errors import Invalid, NotFound, PermissionDenied, TrackerError
-from tracker_mcp.store import Actor, NewProject, NewTicket, Placement, Reach, Store, TicketPatch, TicketQuery
+from tracker_mcp.store import Actor, Move, NewProject, NewTicket, Placement, Reach, Store, TicketPatch, TicketQuery
 from tracker_mcp.tracker import (
     BULK_MAX,
     ME,
     UNASSIGNED,
-    Filing,
+    Batch,
+    MoveDraft,
     Principal,
     Progress,
     TicketChanges,
@@ -39,6 +42,8 @@ from tracker_mcp.tracker import (
 )
 
 LIST_LIMIT_MAX = 100
+In = TypeVar("In")
+Out = TypeVar("Out")
 BOARD_PER_COLUMN_MAX = 100
 
 
@@ -389,25 +394,12 @@ class LocalTracker:
         roles = await self._roles()
         return await self._store.create_ticket(await self._new_ticket(roles, draft), self._actor)
 
-    async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Filing:
+    async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Batch:
         """File every draft, or none: all are checked first, then filed in one transaction."""
-        if not 1 <= len(drafts) <= BULK_MAX:
-            raise Invalid("tickets", f"Send 1-{BULK_MAX} tickets at a time, not {len(drafts)}.")
-        roles = await self._roles()
-        checked: list[NewTicket] = []
-        for number, draft in enumerate(drafts, start=1):
-            try:
-                checked.append(await self._new_ticket(roles, draft))
-            except TrackerError as exc:  # the same error, saying which ticket and that nothing was filed
-                exc.message = f"Ticket {number} of {len(drafts)}: {exc.message}"
-                exc.hint = (exc.hint + " " if exc.hint else "") + "Nothing was filed; send them all again."
-                raise
-        if progress is not None:
-            await progress(0, len(drafts), f"checked {len(drafts)}; filing them in one transaction")
-        filed = await self._store.create_tickets(checked, self._actor)
-        if progress is not None:
-            await progress(len(filed), len(drafts), f"filed {len(filed)}")
-        return Filing(atomic=True, outcomes=tuple(filed))
+        checked = await _check_each(drafts, "tickets", "filed", partial(self._new_ticket, await self._roles()))
+        return await _in_one_transaction(
+            len(drafts), "filed", lambda: self._store.create_tickets(checked, self._actor), progress
+        )
 
     async def _new_ticket(self, roles: dict[str, Role], draft: TicketDraft) -> NewTicket:
         project = await self._project(roles, draft.project, draft.organization)
@@ -478,14 +470,26 @@ class LocalTracker:
         after: str | None = None,
         version: int | None = None,
     ) -> Ticket:
-        if before is not None and after is not None:
+        move = await self._move(await self._roles(), MoveDraft(slug, status, before, after, version))
+        return await self._store.move_ticket(
+            move.ticket_id, status, move.placement, expected_version=version, actor=self._actor
+        )
+
+    async def move_tickets(self, moves: Sequence[MoveDraft], progress: Progress | None = None) -> Batch:
+        """Every move, or none: all are checked first, then made in one transaction (versions checked there)."""
+        checked = await _check_each(moves, "moves", "moved", partial(self._move, await self._roles()))
+        return await _in_one_transaction(
+            len(moves), "moved", lambda: self._store.move_tickets(checked, self._actor), progress
+        )
+
+    async def _move(self, roles: dict[str, Role], draft: MoveDraft) -> Move:
+        if draft.before is not None and draft.after is not None:
             raise Invalid("before", "Pass before or after, not both.")
-        roles = await self._roles()
-        ticket = await self._ticket(roles, slug, Action.EDIT)
-        anchor = before or after
+        ticket = await self._ticket(roles, draft.slug, Action.EDIT)
+        anchor = draft.before or draft.after
         anchor_id = (await self._ticket(roles, anchor, Action.READ)).id if anchor else None
-        placement = Placement(before_id=anchor_id) if before else Placement(after_id=anchor_id)
-        return await self._store.move_ticket(ticket.id, status, placement, expected_version=version, actor=self._actor)
+        placement = Placement(before_id=anchor_id) if draft.before else Placement(after_id=anchor_id)
+        return Move(ticket.id, draft.status, placement, draft.version)
 
     async def ticket_deletion(self, slug: str) -> TicketDeletion:
         roles = await self._roles()
@@ -524,3 +528,37 @@ class LocalTracker:
         rules.refuse_control_characters("body", body)
         rules.validate_text("body", body, rules.COMMENT_MAX)
         return await self._store.add_comment(ticket.id, body, self._actor)
+
+
+async def _check_each(items: Sequence[In], field: str, done: str, check: Callable[[In], Awaitable[Out]]) -> list[Out]:
+    """Each item of a batch checked before anything is done; an error says which item and that nothing was."""
+    if not 1 <= len(items) <= BULK_MAX:
+        raise Invalid(field, f"Send 1-{BULK_MAX} {field} at a time, not {len(items)}.")
+    checked: list[Out] = []
+    for number, item in enumerate(items, start=1):
+        try:
+            checked.append(await check(item))
+        except TrackerError as exc:
+            exc.message = f"Item {number} of {len(items)}: {exc.message}"
+            raise _nothing_was(exc, done) from None
+    return checked
+
+
+async def _in_one_transaction(
+    total: int, done: str, work: Callable[[], Awaitable[list[Ticket]]], progress: Progress | None
+) -> Batch:
+    """Run a checked batch's one transaction, telling `progress` before and after."""
+    if progress is not None:
+        await progress(0, total, f"checked {total}; {done.replace('ed', 'ing', 1)} them in one transaction")
+    try:
+        result = await work()
+    except TrackerError as exc:  # found inside the transaction (a stale version, say): nothing was done
+        raise _nothing_was(exc, done) from None
+    if progress is not None:
+        await progress(len(result), total, f"{done} {len(result)}")
+    return Batch(atomic=True, outcomes=tuple(result))
+
+
+def _nothing_was(error: TrackerError, done: str) -> TrackerError:
+    error.hint = (error.hint + " " if error.hint else "") + f"Nothing was {done}; send them all again."
+    return error

@@ -72,8 +72,19 @@ class TicketDraft:
 
 
 @dataclass(frozen=True, slots=True)
-class Filing:
-    """What create_tickets did, one outcome per draft in order: the ticket, or why it was not filed.
+class MoveDraft:
+    """One move of move_tickets: move_ticket's arguments."""
+
+    slug: str
+    status: Status
+    before: str | None = None
+    after: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What create_tickets or move_tickets did, one outcome per item in order: the ticket, or why not.
 
     `atomic`: all were filed in one transaction, so either every outcome is a ticket or the call
     raised and nothing was filed. Otherwise (a remote API files one at a time) each stands alone.
@@ -142,7 +153,7 @@ class Tracker(Protocol):
     async def list_tickets(self, query: TicketFilter) -> TicketPage: ...
     async def get_ticket(self, slug: str) -> TicketDetail: ...
     async def create_ticket(self, draft: TicketDraft) -> Ticket: ...
-    async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Filing: ...
+    async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Batch: ...
     async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket: ...
     async def move_ticket(
         self,
@@ -153,6 +164,7 @@ class Tracker(Protocol):
         after: str | None = None,
         version: int | None = None,
     ) -> Ticket: ...
+    async def move_tickets(self, moves: Sequence[MoveDraft], progress: Progress | None = None) -> Batch: ...
     async def ticket_deletion(self, slug: str) -> TicketDeletion: ...
     async def delete_ticket(self, slug: str) -> TicketDeletion: ...
     async def get_board(

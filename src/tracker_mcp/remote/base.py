@@ -27,7 +27,7 @@ from tracker_mcp.domain import (
 )
 from tracker_mcp.errors import Invalid, TrackerError, Unsupported
 from tracker_mcp.remote.client import RemoteClient
-from tracker_mcp.tracker import BULK_MAX, Filing, Progress, TicketChanges, TicketDraft, TicketFilter
+from tracker_mcp.tracker import BULK_MAX, Batch, MoveDraft, Progress, TicketChanges, TicketDraft, TicketFilter
 
 
 class RemoteTracker(ABC):
@@ -71,7 +71,7 @@ class RemoteTracker(ABC):
     @abstractmethod
     async def create_ticket(self, draft: TicketDraft) -> Ticket: ...
 
-    async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Filing:
+    async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Batch:
         """One create after another: a REST API files one ticket per request, so each stands alone."""
         if not 1 <= len(drafts) <= BULK_MAX:
             raise Invalid("tickets", f"Send 1-{BULK_MAX} tickets at a time, not {len(drafts)}.")
@@ -83,7 +83,25 @@ class RemoteTracker(ABC):
                 outcomes.append(exc)
             if progress is not None:
                 await progress(len(outcomes), len(drafts), f"{len(outcomes)} of {len(drafts)} sent to {self.name}")
-        return Filing(atomic=False, outcomes=tuple(outcomes))
+        return Batch(atomic=False, outcomes=tuple(outcomes))
+
+    async def move_tickets(self, moves: Sequence[MoveDraft], progress: Progress | None = None) -> Batch:
+        """One move after another: each stands alone (and each is refused where the API cannot move)."""
+        if not 1 <= len(moves) <= BULK_MAX:
+            raise Invalid("moves", f"Send 1-{BULK_MAX} moves at a time, not {len(moves)}.")
+        outcomes: list[Ticket | TrackerError] = []
+        for move in moves:
+            try:
+                outcomes.append(
+                    await self.move_ticket(
+                        move.slug, move.status, before=move.before, after=move.after, version=move.version
+                    )
+                )
+            except TrackerError as exc:
+                outcomes.append(exc)
+            if progress is not None:
+                await progress(len(outcomes), len(moves), f"{len(outcomes)} of {len(moves)} sent to {self.name}")
+        return Batch(atomic=False, outcomes=tuple(outcomes))
 
     # Refusals for what an API lacks; adapters override what theirs can do.
 

@@ -31,7 +31,7 @@ from tracker_mcp.domain import (
     Workspace,
 )
 from tracker_mcp.domain.rules import plural
-from tracker_mcp.tracker import Filing
+from tracker_mcp.tracker import Batch
 
 TICKET_LEGEND = "slug status priority type @assignee [labels] ^parent: «title»"
 BOARD_LEGEND = "slug priority type @assignee [labels] ^parent: «title»"
@@ -212,13 +212,14 @@ def comment_line(comment: Comment) -> str:
     return f"[{comment.id}] {comment.author or 'unknown'} {comment.created_at}: {user_text(comment.body)}"
 
 
-def filing(result: Filing) -> str:
-    filed = [o for o in result.outcomes if isinstance(o, Ticket)]
+def batch(verb: str, result: Batch) -> str:
+    """The outcome of create_tickets or move_tickets; `verb` is Filed or Moved."""
+    done = [o for o in result.outcomes if isinstance(o, Ticket)]
     if result.atomic:
-        return f"Filed {plural(len(filed), 'ticket')} in one transaction: {', '.join(t.slug for t in filed)}."
-    lines = [f"Filed {len(filed)} of {len(result.outcomes)}, each on its own (the backend files one at a time):"]
+        return f"{verb} {plural(len(done), 'ticket')} in one transaction: {', '.join(t.slug for t in done)}."
+    lines = [f"{verb} {len(done)} of {len(result.outcomes)}, each on its own (the backend takes one at a time):"]
     lines += [
-        f"{n} {o.slug}" if isinstance(o, Ticket) else f"{n} not filed: {o}" for n, o in enumerate(result.outcomes, 1)
+        f"{n} {o.slug}" if isinstance(o, Ticket) else f"{n} failed: {o}" for n, o in enumerate(result.outcomes, 1)
     ]
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""The tools (14, and create_tickets in the opt-in bulk set): names and argument names are the public contract."""
+"""The tools (14, and create_tickets and move_tickets in the opt-in bulk set): names and arguments are the contract."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tracker_mcp.local import Action
 from tracker_mcp.server import arguments as a
 from tracker_mcp.server import render
 from tracker_mcp.server.app import AppState, tracker_for
-from tracker_mcp.tracker import BULK_MAX, TicketChanges, TicketDraft, TicketFilter
+from tracker_mcp.tracker import BULK_MAX, MoveDraft, TicketChanges, TicketDraft, TicketFilter
 
 # destructive and idempotent hints only mean something for tools that write, so read tools leave them out.
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -47,6 +47,7 @@ TOOL_ACTIONS: Mapping[str, Action] = {
     "add_comment": Action.COMMENT,
     "update_ticket": Action.EDIT,
     "move_ticket": Action.EDIT,
+    "move_tickets": Action.EDIT,
     "delete_ticket": Action.EDIT,
 }
 
@@ -78,6 +79,16 @@ class NewTicketItem(BaseModel):
             parent=self.parent,
             idempotency_key=self.idempotency_key,
         )
+
+
+class MoveItem(BaseModel):
+    """One move of move_tickets: move_ticket's arguments."""
+
+    slug: a.Slug
+    status: a.Status
+    before: a.OptionalSlug = None
+    after: a.OptionalSlug = None
+    version: a.Version = None
 
 
 class DeletionConfirmation(BaseModel):
@@ -283,7 +294,7 @@ def register_tools(server: MCPServer[AppState]) -> None:
 
         filing = await tracker_for(ctx).create_tickets([item.draft(project) for item in tickets], progress)
         slugs = [o.slug if isinstance(o, Ticket) else None for o in filing.outcomes]
-        return text(render.filing(filing), {"slugs": slugs})
+        return text(render.batch("Filed", filing), {"slugs": slugs})
 
     @server.tool(annotations=EDIT)
     async def update_ticket(
@@ -328,6 +339,20 @@ def register_tools(server: MCPServer[AppState]) -> None:
         """Move a ticket to a board column, last in it or next to another ticket of that column."""
         ticket = await tracker_for(ctx).move_ticket(slug, Status(status), before=before, after=after, version=version)
         return saved("Moved", ticket)
+
+    @server.tool(annotations=EDIT)
+    async def move_tickets(
+        ctx: Ctx, moves: Annotated[list[MoveItem], Field(min_length=1, max_length=BULK_MAX)]
+    ) -> CallToolResult:
+        """Move up to 100 tickets at once, each with move_ticket's fields. On the local tracker all or none."""
+
+        async def progress(done: int, total: int, message: str) -> None:
+            await ctx.report_progress(done, total, message)
+
+        drafts = [MoveDraft(m.slug, Status(m.status), m.before, m.after, m.version) for m in moves]
+        result = await tracker_for(ctx).move_tickets(drafts, progress)
+        slugs = [o.slug if isinstance(o, Ticket) else None for o in result.outcomes]
+        return text(render.batch("Moved", result), {"slugs": slugs})
 
     @server.tool(annotations=DELETE)
     async def delete_ticket(

@@ -3,6 +3,7 @@
 from tracker_mcp.store.base import (
     PATCHABLE,
     Actor,
+    Move,
     NewProject,
     NewTicket,
     NewToken,
@@ -17,6 +18,7 @@ from tracker_mcp.store.base import (
 __all__ = [
     "PATCHABLE",
     "Actor",
+    "Move",
     "NewProject",
     "NewTicket",
     "NewToken",

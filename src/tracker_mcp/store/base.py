@@ -135,6 +135,16 @@ class Placement:
 
 
 @dataclass(frozen=True, slots=True)
+class Move:
+    """One move of move_tickets: a ticket to a column, placed there, if still at `expected_version`."""
+
+    ticket_id: int
+    status: Status
+    placement: Placement = Placement()
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PoolUsage:
     """A snapshot of a store's connection pool, for metrics."""
 
@@ -208,6 +218,10 @@ class Store(Protocol):
         expected_version: int | None,
         actor: Actor,
     ) -> Ticket: ...
+    async def move_tickets(self, moves: Sequence[Move], actor: Actor) -> list[Ticket]:
+        """Every move in one transaction, in order: all of them, or (on any failure) none."""
+        ...
+
     async def ticket_deletion(self, ticket_id: int) -> TicketDeletion: ...
     async def delete_ticket(self, ticket_id: int, actor: Actor) -> TicketDeletion: ...
     async def board(self, project: Project, per_column: int) -> Board: ...

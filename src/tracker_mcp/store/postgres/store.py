@@ -30,6 +30,7 @@ from tracker_mcp.domain.rules import format_timestamp, plural, slugify
 from tracker_mcp.errors import BackendUnavailable, Conflict, NotFound
 from tracker_mcp.store.base import (
     Actor,
+    Move,
     NewProject,
     NewTicket,
     NewToken,
@@ -416,6 +417,15 @@ class PostgresStore:
         return await self._db.write(
             lambda conn: tickets.move_ticket(conn, ticket_id, status, placement, expected_version, actor)
         )
+
+    async def move_tickets(self, moves: Sequence[Move], actor: Actor) -> list[Ticket]:
+        async def run(conn: Connection) -> list[Ticket]:
+            return [
+                await tickets.move_ticket(conn, m.ticket_id, m.status, m.placement, m.expected_version, actor)
+                for m in moves
+            ]
+
+        return await self._db.write(run)
 
     async def ticket_deletion(self, ticket_id: int) -> TicketDeletion:
         async def run(conn: Connection) -> TicketDeletion:
