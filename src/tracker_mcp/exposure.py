@@ -59,6 +59,7 @@ TOOLSETS: Final[Mapping[str, frozenset[str]]] = {
 }
 DEFAULT_TOOLSETS: Final = frozenset(TOOLSETS) - {"bulk"}  # `all` adds bulk filing
 ALWAYS: Final = frozenset({"get_workspace_context"})
+TOOL_NAMES: Final = ALWAYS.union(*TOOLSETS.values())
 # The lowest tier that shows each tool that changes something; every other tool reads only.
 NEEDS_TIER: Final[Mapping[str, Tier]] = {
     "create_project": Tier.NO_DELETE,
@@ -94,7 +95,7 @@ def parse_toolsets(text: str, source: str) -> frozenset[str]:
 class Exposure:
     tier: Tier = Tier.FULL
     toolsets: frozenset[str] = DEFAULT_TOOLSETS
-    source: str = "the server's defaults"  # what chose it, for the refusal's message
+    source: str = ""  # what chose it, for the refusal's message ("": the defaults)
 
     @classmethod
     def from_env(cls, tier: str | None = None, tools: str | None = None) -> Exposure:
@@ -126,7 +127,8 @@ class Exposure:
         return Exposure(tier, toolsets, f"with this request's X-Tracker-* headers, {_describe(tier, toolsets)}")
 
     def refusal(self, tool: str) -> Invalid:
-        return Invalid("name", f"{tool} is not available: {self.source}.", hint="tools/list shows what you have.")
+        source = self.source or f"this server runs with {_describe(self.tier, self.toolsets)}"
+        return Invalid("name", f"{tool} is not available: {source}.", hint="tools/list shows what you have.")
 
 
 def _describe(tier: Tier, toolsets: frozenset[str]) -> str:

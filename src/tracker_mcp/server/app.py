@@ -36,7 +36,7 @@ from tracker_mcp import __version__
 from tracker_mcp.config import Settings
 from tracker_mcp.domain import Ticket, rules
 from tracker_mcp.errors import Conflict, Invalid, PermissionDenied, TrackerError
-from tracker_mcp.exposure import Exposure
+from tracker_mcp.exposure import TOOL_NAMES, Exposure
 from tracker_mcp.local import Action, LocalTracker
 from tracker_mcp.server import render
 from tracker_mcp.store import Store
@@ -278,7 +278,7 @@ class TrackerServer(MCPServer[AppState]):
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         allowed = (await self.argument_names()).get(name)
-        if allowed is not None:
+        if allowed is not None or name in TOOL_NAMES:  # a tool of ours, maybe not even built on this server
             try:
                 exposure = self.exposure_of(context.request_context.request if context is not None else None)
                 admit = context.request_context.lifespan_context.admit if context is not None else None
@@ -344,7 +344,7 @@ def create_server(
     each process makes its own key, which suits stdio and a single `serve`.
     """
     from tracker_mcp.server.resources import register_completion, register_prompts, register_resources
-    from tracker_mcp.server.tools import TOOL_ACTIONS, register_tools
+    from tracker_mcp.server.tools import TOOL_ACTIONS, register_bulk_tools, register_tools
 
     server = TrackerServer(
         SERVER_NAME,
@@ -357,10 +357,12 @@ def create_server(
         token_verifier=token_verifier,
         request_state_security=RequestStateSecurity(keys=list(state_keys)) if state_keys else None,
     )
+    server.exposure = exposure or Exposure()
     register_tools(server)
+    if "bulk" in server.exposure.toolsets:
+        register_bulk_tools(server)
     register_resources(server)
     register_prompts(server)
     register_completion(server)
     server.tool_actions = TOOL_ACTIONS
-    server.exposure = exposure or Exposure()
     return server

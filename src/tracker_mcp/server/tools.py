@@ -281,21 +281,6 @@ def register_tools(server: MCPServer[AppState]) -> None:
             return saved("Created", await state.remote_filed_once(draft))
         return saved("Created", await tracker_for(ctx).create_ticket(draft))
 
-    @server.tool(annotations=CREATE)
-    async def create_tickets(
-        ctx: Ctx,
-        tickets: Annotated[list[NewTicketItem], Field(min_length=1, max_length=BULK_MAX)],
-        project: Annotated[str | None, Field(max_length=100), a.lean("For items that name none")] = None,
-    ) -> CallToolResult:
-        """File up to 100 tickets at once, each with create_ticket's fields. On the local tracker all or none."""
-
-        async def progress(done: int, total: int, message: str) -> None:
-            await ctx.report_progress(done, total, message)
-
-        filing = await tracker_for(ctx).create_tickets([item.draft(project) for item in tickets], progress)
-        slugs = [o.slug if isinstance(o, Ticket) else None for o in filing.outcomes]
-        return text(render.batch("Filed", filing), {"slugs": slugs})
-
     @server.tool(annotations=EDIT)
     async def update_ticket(
         ctx: Ctx,
@@ -340,20 +325,6 @@ def register_tools(server: MCPServer[AppState]) -> None:
         ticket = await tracker_for(ctx).move_ticket(slug, Status(status), before=before, after=after, version=version)
         return saved("Moved", ticket)
 
-    @server.tool(annotations=EDIT)
-    async def move_tickets(
-        ctx: Ctx, moves: Annotated[list[MoveItem], Field(min_length=1, max_length=BULK_MAX)]
-    ) -> CallToolResult:
-        """Move up to 100 tickets at once, each with move_ticket's fields. On the local tracker all or none."""
-
-        async def progress(done: int, total: int, message: str) -> None:
-            await ctx.report_progress(done, total, message)
-
-        drafts = [MoveDraft(m.slug, Status(m.status), m.before, m.after, m.version) for m in moves]
-        result = await tracker_for(ctx).move_tickets(drafts, progress)
-        slugs = [o.slug if isinstance(o, Ticket) else None for o in result.outcomes]
-        return text(render.batch("Moved", result), {"slugs": slugs})
-
     @server.tool(annotations=DELETE)
     async def delete_ticket(
         ctx: Ctx,
@@ -392,3 +363,37 @@ def register_tools(server: MCPServer[AppState]) -> None:
         """Comment on a ticket."""
         comment = await tracker_for(ctx).add_comment(slug, body)
         return text(f"Commented on {comment.ticket_slug} (comment {comment.id}).", {"comment_id": comment.id})
+
+
+def register_bulk_tools(server: MCPServer[AppState]) -> None:
+    """create_tickets and move_tickets: only on a server whose tool sets include bulk, since building a
+    tool's argument model costs start-up time every other server would pay for nothing."""
+
+    @server.tool(annotations=CREATE)
+    async def create_tickets(
+        ctx: Ctx,
+        tickets: Annotated[list[NewTicketItem], Field(min_length=1, max_length=BULK_MAX)],
+        project: Annotated[str | None, Field(max_length=100), a.lean("For items that name none")] = None,
+    ) -> CallToolResult:
+        """File up to 100 tickets at once, each with create_ticket's fields. On the local tracker all or none."""
+
+        async def progress(done: int, total: int, message: str) -> None:
+            await ctx.report_progress(done, total, message)
+
+        filing = await tracker_for(ctx).create_tickets([item.draft(project) for item in tickets], progress)
+        slugs = [o.slug if isinstance(o, Ticket) else None for o in filing.outcomes]
+        return text(render.batch("Filed", filing), {"slugs": slugs})
+
+    @server.tool(annotations=EDIT)
+    async def move_tickets(
+        ctx: Ctx, moves: Annotated[list[MoveItem], Field(min_length=1, max_length=BULK_MAX)]
+    ) -> CallToolResult:
+        """Move up to 100 tickets at once, each with move_ticket's fields. On the local tracker all or none."""
+
+        async def progress(done: int, total: int, message: str) -> None:
+            await ctx.report_progress(done, total, message)
+
+        drafts = [MoveDraft(m.slug, Status(m.status), m.before, m.after, m.version) for m in moves]
+        result = await tracker_for(ctx).move_tickets(drafts, progress)
+        slugs = [o.slug if isinstance(o, Ticket) else None for o in result.outcomes]
+        return text(render.batch("Moved", result), {"slugs": slugs})
