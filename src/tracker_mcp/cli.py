@@ -25,7 +25,6 @@ from tracker_mcp.config import (
 from tracker_mcp.domain import Role
 from tracker_mcp.errors import TrackerError
 from tracker_mcp.exposure import ENV_TIER, ENV_TOOLS, TOOLSETS, Tier
-from tracker_mcp.http.ratelimit import ENV_RATE_LIMIT
 from tracker_mcp.http.settings import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -33,6 +32,7 @@ from tracker_mcp.http.settings import (
     ENV_HOST,
     ENV_PORT,
     ENV_PUBLIC_URL,
+    ENV_RATE_LIMIT,
     ServeSettings,
 )
 

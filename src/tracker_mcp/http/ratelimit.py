@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 from tracker_mcp.errors import Invalid, RateLimited
 
-ENV_RATE_LIMIT = "TRACKER_RATE_LIMIT"
 PERIODS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hour": 3600.0}
 MAX_CALLERS = 100_000  # buckets kept at most; the least recently used go first (a full bucket is no loss)
 

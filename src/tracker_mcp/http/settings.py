@@ -5,17 +5,21 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from tracker_mcp.config import Settings
 from tracker_mcp.errors import Invalid
-from tracker_mcp.http.ratelimit import ENV_RATE_LIMIT, Rate
+
+if TYPE_CHECKING:  # the stdio server reads these settings' names for --help, never a rate limit
+    from tracker_mcp.http.ratelimit import Rate
 
 ENV_HOST = "TRACKER_HOST"
 ENV_PORT = "TRACKER_PORT"
 ENV_PUBLIC_URL = "TRACKER_PUBLIC_URL"
 ENV_ALLOWED_HOSTS = "TRACKER_ALLOWED_HOSTS"
 ENV_STATE_KEY = "TRACKER_STATE_KEY"
+ENV_RATE_LIMIT = "TRACKER_RATE_LIMIT"
 STATE_KEY_MIN_LENGTH = 32
 
 DEFAULT_HOST = "127.0.0.1"
@@ -68,6 +72,8 @@ class ServeSettings:
         port_value = DEFAULT_PORT if port is None else port
         if not 0 <= port_value <= 65535:
             raise Invalid("port", f"Port {port_value} is out of range.", hint="Use 1-65535, or 0 for any free port.")
+        from tracker_mcp.http.ratelimit import Rate
+
         url = public_url or os.environ.get(ENV_PUBLIC_URL) or None
         env_hosts = [h for h in os.environ.get(ENV_ALLOWED_HOSTS, "").split(",") if h.strip()]
         return cls(
