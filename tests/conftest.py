@@ -3,13 +3,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import cast
 
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult, TextContent
 
 from tests.stores import Location, location_arg
@@ -140,3 +140,11 @@ def board_column(board: str, status: str) -> list[str]:
             break
         slugs.append(line.split(" ", 1)[0])
     return slugs
+
+
+@asynccontextmanager
+async def spawned(env: Mapping[str, str], *flags: str) -> AsyncGenerator[Client]:
+    """The SDK client over stdio, driving a real `python -m tracker_mcp FLAGS...` started with `env`."""
+    params = StdioServerParameters(command=sys.executable, args=["-m", "tracker_mcp", *flags], env=dict(env))
+    async with Client(params, read_timeout_seconds=30) as client:
+        yield client

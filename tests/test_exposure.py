@@ -3,18 +3,17 @@ refusals of hidden tools, and HTTP headers that narrow what the server shows but
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from tests.conftest import TOOLS, call, call_error
+from tests.conftest import TOOLS, call, call_error, spawned
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location, table_rows
 from tracker_mcp.errors import Invalid
@@ -79,16 +78,9 @@ def test_headers_narrow_the_servers_exposure_and_never_widen_it() -> None:
         server.narrowed({"x-tracker-tier": "root"})
 
 
-@asynccontextmanager
-async def stdio(env: dict[str, str], *flags: str) -> AsyncGenerator[Client]:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "tracker_mcp", *flags], env=env)
-    async with Client(params, read_timeout_seconds=20) as client:
-        yield client
-
-
 @pytest.mark.parametrize(("tier", "tools"), list(SNAPSHOTS))
 async def test_tools_list_per_tier_over_stdio(server_env: dict[str, str], tier: str, tools: str) -> None:
-    async with stdio(server_env, "--tier", tier, "--tools", tools) as client:
+    async with spawned(server_env, "--tier", tier, "--tools", tools) as client:
         listed = {tool.name for tool in (await client.list_tools()).tools}
     assert listed == SNAPSHOTS[(tier, tools)]
 
@@ -96,7 +88,7 @@ async def test_tools_list_per_tier_over_stdio(server_env: dict[str, str], tier: 
 async def test_a_hidden_tool_called_anyway_is_refused_naming_the_setting_and_changes_nothing(
     server_env: dict[str, str], store_location: Location
 ) -> None:
-    async with stdio({**server_env, "TRACKER_TIER": "read-only"}) as client:
+    async with spawned({**server_env, "TRACKER_TIER": "read-only"}) as client:
         await call(client, "list_tickets")
         refusal = await call_error(client, "create_ticket", title="Should not be filed", project="INBOX")
         deleting = await call_error(client, "delete_ticket", slug="INBOX-1", confirm=True)

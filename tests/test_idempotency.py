@@ -5,15 +5,13 @@ stdio server, and in front of a remote tracker (the native backend against a rea
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import pytest
-from mcp import Client, StdioServerParameters
 
-from tests.conftest import call, call_error
+from tests.conftest import call, call_error, spawned
 from tests.http_server import ServerProcess, running_server
 from tests.stores import Location, table_rows
 from tracker_mcp.domain import Status, Ticket
@@ -81,8 +79,7 @@ async def test_a_key_must_be_visible_ascii(store: Store) -> None:
 async def test_the_tool_answers_a_retry_with_the_same_reply(
     server_env: dict[str, str], store_location: Location
 ) -> None:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "tracker_mcp"], env=server_env)
-    async with Client(params, read_timeout_seconds=30) as client:
+    async with spawned(server_env) as client:
         first = await call(client, "create_ticket", title="Flaky test", idempotency_key="ci-run-9")
         again = await call(client, "create_ticket", title="Flaky test", idempotency_key="ci-run-9")
         refused = await call_error(client, "create_ticket", title="Other", idempotency_key="ci-run-9")
@@ -100,9 +97,7 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 async def test_in_front_of_a_remote_tracker_this_process_remembers_its_keys(serve: ServerProcess) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env["TRACKER_TOKEN"] = serve.create_token("--user", "alice")
-    args = ["-m", "tracker_mcp", "--backend", "native", "--url", serve.url]
-    params = StdioServerParameters(command=sys.executable, args=args, env=env)
-    async with Client(params, read_timeout_seconds=30) as client:
+    async with spawned(env, "--backend", "native", "--url", serve.url) as client:
         replies: list[str] = []
 
         async def send() -> None:

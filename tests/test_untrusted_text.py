@@ -10,13 +10,11 @@ must still hold each payload byte for byte.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
-from mcp import Client, StdioServerParameters
 
-from tests.conftest import call
+from tests.conftest import call, spawned
 from tests.injections import INJECTIONS
 from tests.stores import Location, table_rows
 from tracker_mcp.domain import Priority, Status, TicketType
@@ -69,8 +67,7 @@ def words(payload: str) -> list[str]:
 async def test_every_payload_stays_inside_its_markers_and_shows_nothing_invisible(
     server_env: dict[str, str], store_location: Location, stored: list[str]
 ) -> None:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "tracker_mcp"], env=server_env)
-    async with Client(params, read_timeout_seconds=30) as client:
+    async with spawned(server_env) as client:
         listing = await call(client, "list_tickets", limit=100, sort="created", order="asc")
         details = [await call(client, "get_ticket", slug=slug) for slug in stored]
 

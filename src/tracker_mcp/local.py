@@ -398,7 +398,7 @@ class LocalTracker:
         """File every draft, or none: all are checked first, then filed in one transaction."""
         checked = await _check_each(drafts, "tickets", "filed", partial(self._new_ticket, await self._roles()))
         return await _in_one_transaction(
-            len(drafts), "filed", lambda: self._store.create_tickets(checked, self._actor), progress
+            len(drafts), "filing", "filed", lambda: self._store.create_tickets(checked, self._actor), progress
         )
 
     async def _new_ticket(self, roles: dict[str, Role], draft: TicketDraft) -> NewTicket:
@@ -479,7 +479,7 @@ class LocalTracker:
         """Every move, or none: all are checked first, then made in one transaction (versions checked there)."""
         checked = await _check_each(moves, "moves", "moved", partial(self._move, await self._roles()))
         return await _in_one_transaction(
-            len(moves), "moved", lambda: self._store.move_tickets(checked, self._actor), progress
+            len(moves), "moving", "moved", lambda: self._store.move_tickets(checked, self._actor), progress
         )
 
     async def _move(self, roles: dict[str, Role], draft: MoveDraft) -> Move:
@@ -545,11 +545,11 @@ async def _check_each(items: Sequence[In], field: str, done: str, check: Callabl
 
 
 async def _in_one_transaction(
-    total: int, done: str, work: Callable[[], Awaitable[list[Ticket]]], progress: Progress | None
+    total: int, doing: str, done: str, work: Callable[[], Awaitable[list[Ticket]]], progress: Progress | None
 ) -> Batch:
     """Run a checked batch's one transaction, telling `progress` before and after."""
     if progress is not None:
-        await progress(0, total, f"checked {total}; {done.replace('ed', 'ing', 1)} them in one transaction")
+        await progress(0, total, f"checked {total}; {doing} them in one transaction")
     try:
         result = await work()
     except TrackerError as exc:  # found inside the transaction (a stale version, say): nothing was done

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from tracker_mcp.errors import Invalid
+from tracker_mcp.domain.models import Ticket
+from tracker_mcp.errors import Conflict, Invalid
 
 T = TypeVar("T")
 
@@ -247,3 +248,21 @@ def idempotency_key(key: str | None) -> str | None:
             hint="Use e.g. a UUID, or a hash of the job and the error.",
         )  # fmt: skip
     return key
+
+
+def key_reused(key: str) -> Conflict:
+    """The refusal of an idempotency key sent again with other fields."""
+    return Conflict(
+        f"The idempotency key {key!r} was used before for a different ticket.",
+        hint="Use a new key for a new ticket; resend the same fields to get the first ticket back.",
+    )
+
+
+def check_version(current: Ticket, expected_version: int | None) -> None:
+    """Refuse a change made against an older version, showing the ticket as it is now (stores and adapters)."""
+    if expected_version is not None and expected_version != current.version:
+        raise Conflict(
+            f"{current.slug} is at version {current.version}, not {expected_version}: someone changed it.",
+            hint=f"Redo your change with version={current.version}; get_ticket shows the description and comments.",
+            current=current.model_dump(mode="json"),
+        )

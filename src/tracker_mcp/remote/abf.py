@@ -45,7 +45,7 @@ from tracker_mcp.domain import (
     TicketType,
     Workspace,
 )
-from tracker_mcp.domain.rules import parse_slug, parse_timestamp
+from tracker_mcp.domain.rules import check_version, parse_slug, parse_timestamp
 from tracker_mcp.domain.vocabulary import ABF_STATUS, AbfStatus
 from tracker_mcp.errors import BackendUnavailable, Invalid
 from tracker_mcp.remote.base import RemoteTracker
@@ -54,7 +54,6 @@ from tracker_mcp.remote.mapping import (
     CHANGE_TICKETS,
     Timestamp,
     api_root,
-    check_version,
     only_project,
     parse,
     recover_created,
@@ -328,7 +327,7 @@ class AbfTracker(RemoteTracker):
         ticket = await self._issue(await self._project_id(code), number)
         return TicketDetail(ticket=ticket, subtasks=(), comments=())
 
-    async def create_ticket(self, draft: TicketDraft) -> Ticket:
+    async def file_ticket(self, draft: TicketDraft) -> Ticket:
         if draft.parent:
             self.unsupported(Capability.SUBTASKS)
         if draft.type is not TicketType.TASK:

@@ -41,7 +41,7 @@ from tracker_mcp.domain import (
     TicketType,
     Workspace,
 )
-from tracker_mcp.domain.rules import parse_slug
+from tracker_mcp.domain.rules import check_version, parse_slug
 from tracker_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
 from tracker_mcp.errors import Invalid, NotFound
 from tracker_mcp.remote.base import RemoteTracker
@@ -50,7 +50,6 @@ from tracker_mcp.remote.mapping import (
     CHANGE_TICKETS,
     RemoteId,
     Timestamp,
-    check_version,
     find_project,
     only_project,
     parse,
@@ -293,7 +292,7 @@ class AgentsMeshTracker(RemoteTracker):
         children = [t for t in await self._tickets_of(ticket.project_id) if t.parent == ticket.slug]
         return TicketDetail(ticket=ticket, subtasks=tuple(sorted(children, key=lambda t: t.number)), comments=())
 
-    async def create_ticket(self, draft: TicketDraft) -> Ticket:
+    async def file_ticket(self, draft: TicketDraft) -> Ticket:
         body: dict[str, Any] = {
             "title": draft.title,
             "type": draft.type.value,

@@ -8,8 +8,10 @@ the backend and the missing capability: a tool never silently does nothing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import ClassVar, NoReturn
+from collections.abc import Awaitable, Callable, Sequence
+from typing import ClassVar, NoReturn, TypeVar
+
+import anyio
 
 from tracker_mcp.domain import (
     Board,
@@ -25,9 +27,12 @@ from tracker_mcp.domain import (
     TicketPage,
     Workspace,
 )
+from tracker_mcp.domain.rules import idempotency_key, key_reused
 from tracker_mcp.errors import Invalid, TrackerError, Unsupported
 from tracker_mcp.remote.client import RemoteClient
 from tracker_mcp.tracker import BULK_MAX, Batch, MoveDraft, Progress, TicketChanges, TicketDraft, TicketFilter
+
+Item = TypeVar("Item")
 
 
 class RemoteTracker(ABC):
@@ -38,6 +43,8 @@ class RemoteTracker(ABC):
 
     def __init__(self, client: RemoteClient) -> None:
         self.client = client
+        self._filed: dict[str, tuple[TicketDraft, Ticket]] = {}  # idempotency key -> (its draft, its ticket)
+        self._keys_lock = anyio.Lock()
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -69,38 +76,50 @@ class RemoteTracker(ABC):
     async def get_ticket(self, slug: str) -> TicketDetail: ...
 
     @abstractmethod
-    async def create_ticket(self, draft: TicketDraft) -> Ticket: ...
+    async def file_ticket(self, draft: TicketDraft) -> Ticket:
+        """One POST that files `draft` (finding the ticket instead where its answer was lost)."""
+
+    async def create_ticket(self, draft: TicketDraft) -> Ticket:
+        """file_ticket, once per idempotency key: a remote API keeps no keys, so this process remembers them
+        while it runs (twins sent at once wait for the first and get its ticket)."""
+        key = idempotency_key(draft.idempotency_key)
+        if key is None:
+            return await self.file_ticket(draft)
+        async with self._keys_lock:
+            found = self._filed.get(key)
+            if found is not None:
+                if found[0] != draft:
+                    raise key_reused(key)
+                return found[1]
+            ticket = await self.file_ticket(draft)
+            self._filed[key] = (draft, ticket)
+            return ticket
 
     async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Batch:
         """One create after another: a REST API files one ticket per request, so each stands alone."""
-        if not 1 <= len(drafts) <= BULK_MAX:
-            raise Invalid("tickets", f"Send 1-{BULK_MAX} tickets at a time, not {len(drafts)}.")
-        outcomes: list[Ticket | TrackerError] = []
-        for draft in drafts:
-            try:
-                outcomes.append(await self.create_ticket(draft))
-            except TrackerError as exc:
-                outcomes.append(exc)
-            if progress is not None:
-                await progress(len(outcomes), len(drafts), f"{len(outcomes)} of {len(drafts)} sent to {self.name}")
-        return Batch(atomic=False, outcomes=tuple(outcomes))
+        return await self._one_by_one(drafts, "tickets", self.create_ticket, progress)
 
     async def move_tickets(self, moves: Sequence[MoveDraft], progress: Progress | None = None) -> Batch:
         """One move after another: each stands alone (and each is refused where the API cannot move)."""
-        if not 1 <= len(moves) <= BULK_MAX:
-            raise Invalid("moves", f"Send 1-{BULK_MAX} moves at a time, not {len(moves)}.")
+
+        async def move(m: MoveDraft) -> Ticket:
+            return await self.move_ticket(m.slug, m.status, before=m.before, after=m.after, version=m.version)
+
+        return await self._one_by_one(moves, "moves", move, progress)
+
+    async def _one_by_one(
+        self, items: Sequence[Item], field: str, act: Callable[[Item], Awaitable[Ticket]], progress: Progress | None
+    ) -> Batch:
+        if not 1 <= len(items) <= BULK_MAX:
+            raise Invalid(field, f"Send 1-{BULK_MAX} {field} at a time, not {len(items)}.")
         outcomes: list[Ticket | TrackerError] = []
-        for move in moves:
+        for item in items:
             try:
-                outcomes.append(
-                    await self.move_ticket(
-                        move.slug, move.status, before=move.before, after=move.after, version=move.version
-                    )
-                )
+                outcomes.append(await act(item))
             except TrackerError as exc:
                 outcomes.append(exc)
             if progress is not None:
-                await progress(len(outcomes), len(moves), f"{len(outcomes)} of {len(moves)} sent to {self.name}")
+                await progress(len(outcomes), len(items), f"{len(outcomes)} of {len(items)} sent to {self.name}")
         return Batch(atomic=False, outcomes=tuple(outcomes))
 
     # Refusals for what an API lacks; adapters override what theirs can do.

@@ -283,7 +283,7 @@ class BugToMeTracker(RemoteTracker):
             )
         return TicketDetail(ticket=ticket, subtasks=(), comments=())
 
-    async def create_ticket(self, draft: TicketDraft) -> Ticket:
+    async def file_ticket(self, draft: TicketDraft) -> Ticket:
         if draft.parent:
             self.unsupported(Capability.SUBTASKS)
         body: dict[str, Any] = {

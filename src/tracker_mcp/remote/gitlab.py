@@ -46,6 +46,7 @@ from tracker_mcp.domain import (
     Workspace,
     rules,
 )
+from tracker_mcp.domain.rules import check_version
 from tracker_mcp.errors import Invalid, NotFound, PermissionDenied, Unsupported
 from tracker_mcp.remote import gitlab_paging as paging
 from tracker_mcp.remote.base import RemoteTracker
@@ -73,7 +74,7 @@ from tracker_mcp.remote.gitlab_mapping import (
     type_label,
 )
 from tracker_mcp.remote.gitlab_paging import Page, Slice, decode_position, encode_position, scan
-from tracker_mcp.remote.mapping import CLOCK_SKEW, api_root, check_version, recover_created
+from tracker_mcp.remote.mapping import CLOCK_SKEW, api_root, recover_created
 from tracker_mcp.remote.paging import fingerprint, gather, page_headers
 from tracker_mcp.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
 
@@ -352,7 +353,7 @@ class GitLabTracker(RemoteTracker):
         comments = tuple(to_comment(note, ticket.slug) for note in notes if not note.get("system"))
         return TicketDetail(ticket=ticket, subtasks=(), comments=comments)
 
-    async def create_ticket(self, draft: TicketDraft) -> Ticket:
+    async def file_ticket(self, draft: TicketDraft) -> Ticket:
         if draft.parent:
             self.unsupported(Capability.SUBTASKS)
         place = await self.gitlab.place(draft.project, draft.organization)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, BeforeValidator, ValidationError
 from tracker_mcp.domain import Project, Role, Ticket, TicketSort, User
 from tracker_mcp.domain.rules import format_timestamp, pick
 from tracker_mcp.domain.vocabulary import Vocabulary
-from tracker_mcp.errors import BackendUnavailable, Conflict, Invalid, TrackerError, Unsupported
+from tracker_mcp.errors import BackendUnavailable, Invalid, TrackerError, Unsupported
 from tracker_mcp.remote.client import Ambiguous
 from tracker_mcp.tracker import TicketChanges, TicketFilter
 
@@ -209,15 +209,6 @@ def only_project(projects: Sequence[Project], backend: str) -> Project:
 
 
 # Versions
-
-
-def check_version(current: Ticket, version: int | None) -> None:
-    if version is not None and version != current.version:
-        raise Conflict(
-            f"{current.slug} is at version {current.version}, not {version}: someone changed it.",
-            hint=f"Redo your change with version={current.version}; get_ticket shows the description and comments.",
-            current=current.model_dump(mode="json"),
-        )
 
 
 # A POST whose answer was lost

@@ -110,7 +110,7 @@ class NativeTracker(RemoteTracker):
     async def get_ticket(self, slug: str) -> TicketDetail:
         return TicketDetail.model_validate(await self._get(f"tickets/{_segment(slug)}"))
 
-    async def create_ticket(self, draft: TicketDraft) -> Ticket:
+    async def file_ticket(self, draft: TicketDraft) -> Ticket:
         body = {
             "title": draft.title, "project": draft.project, "organization": draft.organization,
             "type": draft.type.value, "description": draft.description, "priority": draft.priority.value,

@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
 
-import anyio
 from mcp.server import MCPServer
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
@@ -40,7 +39,7 @@ from tracker_mcp.exposure import TOOL_NAMES, Exposure
 from tracker_mcp.local import Action, LocalTracker
 from tracker_mcp.server import render
 from tracker_mcp.store import Store
-from tracker_mcp.tracker import Principal, TicketDraft, Tracker
+from tracker_mcp.tracker import Principal, Tracker
 from tracker_mcp.workspace import open_local_store
 
 SERVER_NAME = "tracker-mcp"
@@ -67,30 +66,6 @@ class AppState:
     remote: Tracker | None = None
     # Called before each tool call; raises a TrackerError (RateLimited) to refuse it. HTTP installs it.
     admit: Callable[[], None] | None = None
-    # In front of a remote tracker, what each idempotency key filed (its request, its ticket): a remote
-    # API keeps no keys, so this process remembers them while it runs.
-    remote_keys: dict[str, tuple[TicketDraft, Ticket]] = field(default_factory=dict[str, tuple[TicketDraft, Ticket]])
-    remote_keys_lock: anyio.Lock = field(default_factory=anyio.Lock)
-
-    async def remote_filed_once(self, draft: TicketDraft) -> Ticket:
-        """create_ticket on the remote tracker, once per idempotency key for the life of this process."""
-        if self.remote is None:
-            raise RuntimeError("AppState without a remote tracker")
-        key = rules.idempotency_key(draft.idempotency_key)
-        if key is None:
-            return await self.remote.create_ticket(draft)
-        async with self.remote_keys_lock:  # twins sent at once: the second waits and gets the first's ticket
-            found = self.remote_keys.get(key)
-            if found is not None:
-                if found[0] != draft:
-                    raise Conflict(
-                        f"The idempotency key {key!r} was used before for a different ticket.",
-                        hint="Use a new key for a new ticket; resend the same fields to get the first ticket back.",
-                    )
-                return found[1]
-            ticket = await self.remote.create_ticket(draft)
-            self.remote_keys[key] = (draft, ticket)
-            return ticket
 
     def principal(self) -> Principal:
         found = self.principal_of_request() if self.principal_of_request is not None else None

@@ -276,9 +276,6 @@ def register_tools(server: MCPServer[AppState]) -> None:
             parent=parent,
             idempotency_key=idempotency_key,
         )
-        state: AppState = ctx.request_context.lifespan_context
-        if state.remote is not None and idempotency_key is not None:
-            return saved("Created", await state.remote_filed_once(draft))
         return saved("Created", await tracker_for(ctx).create_ticket(draft))
 
     @server.tool(annotations=EDIT)

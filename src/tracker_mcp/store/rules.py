@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tracker_mcp.domain import CLOSED_STATUSES, Priority, Status, Ticket, TicketSort, TicketType
-from tracker_mcp.domain.rules import decode_cursor, encode_cursor, format_timestamp
-from tracker_mcp.errors import Conflict, Invalid
+from tracker_mcp.domain.rules import decode_cursor, encode_cursor, format_timestamp, key_reused
+from tracker_mcp.errors import Invalid
 from tracker_mcp.store.base import PATCHABLE, Actor, NewTicket, TicketPatch, TicketQuery
 
 # Positions in a board column are spaced this far apart, so most moves find a free integer between neighbours.
@@ -35,15 +35,6 @@ def status_columns(current: Ticket | None, status: Status, actor: Actor, now: st
     if status not in CLOSED_STATUSES and was_closed:
         return {"closed_at": None, "closed_by_id": None}
     return {}
-
-
-def check_version(current: Ticket, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != current.version:
-        raise Conflict(
-            f"{current.slug} is at version {current.version}, not {expected_version}: someone changed it.",
-            hint=f"Redo your change with version={current.version}; get_ticket shows the description and comments.",
-            current=current.model_dump(mode="json"),
-        )
 
 
 def changed_columns(stored: Mapping[str, Any], patch: TicketPatch) -> dict[str, Any]:
@@ -181,10 +172,7 @@ def request_digest(new: NewTicket) -> str:
 def replayed(stored_digest: str, stored_ticket: str, new: NewTicket) -> Ticket:
     """The ticket a key filed before, if this is the same request; a Conflict if the key was reused."""
     if stored_digest != request_digest(new):
-        raise Conflict(
-            f"The idempotency key {new.idempotency_key!r} was used before for a different ticket.",
-            hint="Use a new key for a new ticket; resend the same fields to get the first ticket back.",
-        )
+        raise key_reused(new.idempotency_key or "")
     return Ticket.model_validate_json(stored_ticket)
 
 

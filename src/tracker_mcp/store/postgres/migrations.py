@@ -193,6 +193,8 @@ IDEMPOTENCY = Migration(
             created_at TEXT COLLATE "C" NOT NULL,
             PRIMARY KEY (owner, key)
         )""",
+        # Forgetting expired keys is one range read of this index, however many keys a token has.
+        "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at)",
     ),
 )
 

@@ -14,7 +14,7 @@ from typing import Any
 from psycopg import sql
 
 from tracker_mcp.domain import Status, Ticket, TicketDeletion
-from tracker_mcp.domain.rules import label_color
+from tracker_mcp.domain.rules import check_version, label_color
 from tracker_mcp.errors import Invalid, NotFound
 from tracker_mcp.store.base import Actor, NewTicket, Placement, TicketPatch
 from tracker_mcp.store.postgres.board import end_of_column, position_next_to
@@ -26,7 +26,6 @@ from tracker_mcp.store.rules import (
     POSITION_STEP,
     audit_diff,
     changed_columns,
-    check_version,
     key_expiry,
     key_owner,
     labels_changed,
@@ -79,7 +78,7 @@ async def create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Ticke
     owner = key_owner(actor)
     # Twins sent at once queue on this lock; the second then sees the first's committed row.
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{owner}\x1f{new.idempotency_key}",))
-    await conn.execute("DELETE FROM idempotency_keys WHERE owner = %s AND created_at < %s", (owner, key_expiry()))
+    await conn.execute("DELETE FROM idempotency_keys WHERE created_at < %s", (key_expiry(),))
     found = await fetch_optional(
         conn, "SELECT request, ticket FROM idempotency_keys WHERE owner = %s AND key = %s", (owner, new.idempotency_key)
     )

@@ -225,6 +225,8 @@ IDEMPOTENCY = Migration(
             created_at TEXT NOT NULL,
             PRIMARY KEY (owner, key)
         ) WITHOUT ROWID""",
+        # Forgetting expired keys is one range read of this index, however many keys a token has.
+        "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at)",
     ),
 )
 

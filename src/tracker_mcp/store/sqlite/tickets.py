@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tracker_mcp.domain import Status, Ticket, TicketDeletion, TicketPage, TicketSort
-from tracker_mcp.domain.rules import label_color
+from tracker_mcp.domain.rules import check_version, label_color
 from tracker_mcp.errors import Invalid, NotFound
 from tracker_mcp.store.base import Actor, NewTicket, Placement, TicketPatch, TicketQuery
 from tracker_mcp.store.rules import (
@@ -16,7 +16,6 @@ from tracker_mcp.store.rules import (
     POSITION_STEP,
     audit_diff,
     changed_columns,
-    check_version,
     cursor_after,
     key_expiry,
     key_owner,
@@ -95,7 +94,7 @@ def create_ticket(conn: sqlite3.Connection, new: NewTicket, actor: Actor) -> Tic
     if new.idempotency_key is None:
         return _create_ticket(conn, new, actor)
     owner = key_owner(actor)
-    conn.execute("DELETE FROM idempotency_keys WHERE owner = ? AND created_at < ?", (owner, key_expiry()))
+    conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (key_expiry(),))
     found = conn.execute(
         "SELECT request, ticket FROM idempotency_keys WHERE owner = ? AND key = ?", (owner, new.idempotency_key)
     ).fetchone()
