@@ -130,6 +130,9 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let anyone read /metrics (by default only loopback clients and callers with a valid token)",
     )
+    tickets = commands.add_parser("tickets", help="read tickets in the terminal: list, show, board", add_help=False)
+    tickets.add_argument("-h", "--help", action="store_true", dest="tickets_help")  # answered by cli_tickets
+    tickets.add_argument("rest", nargs=argparse.REMAINDER, help="list, show or board; --help tells more")
     commands.add_parser("migrate", help="create or upgrade the database schema, then exit")
     commands.add_parser("info", help="print the database path and schema version")
     backup = commands.add_parser(
@@ -193,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve_stdio(settings)
         if args.command == "serve":
             return serve_http(settings, args)
+        if args.command == "tickets":
+            from tracker_mcp.cli_tickets import run
+
+            return run(settings, ["--help"] if args.tickets_help else args.rest)
         if args.command == "migrate":
             return migrate(settings)
         if args.command == "info":

@@ -21,7 +21,7 @@ from tracker_mcp.workspace import open_local_store
 
 
 def create_app(settings: ServeSettings) -> FastAPI:
-    from tracker_mcp.http import mcp, rest
+    from tracker_mcp.http import board, mcp, rest
     from tracker_mcp.http.metrics import Metrics, RequestMetrics
     from tracker_mcp.http.ops import PROBE_PATHS, ops_router
 
@@ -53,6 +53,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(ops_router(metrics))
     rest.include_routers(app)
+    board.install(app, settings)
     mcp_mount.install(app)
     app.add_middleware(
         TransportGuard,
@@ -104,7 +105,8 @@ class _Server(uvicorn.Server):
             public = f" (public URL {settings.public_url})" if settings.public_url else ""
             announce(
                 f"tracker-mcp {__version__} serving {settings.listen_url}{public}: MCP at /mcp, legacy SSE at /sse, "
-                f"REST at /api/v1, health at /healthz and /readyz, metrics at /metrics; database {settings.store.db}"
+                f"REST at /api/v1, the board at /board/, health at /healthz and /readyz, metrics at /metrics; "
+                f"database {settings.store.db}"
             )
 
 
