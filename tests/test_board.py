@@ -224,6 +224,10 @@ def test_without_local_access_every_page_asks_for_a_token_and_nothing_is_readabl
         assert client.get("/board/tickets/INBOX-1", headers={"Accept": "text/html-fragment"}).status_code == 401
         move = client.post("/board/tickets/INBOX-1/move", json={"status": "done"}, headers={"Origin": login_server.url})
         assert move.status_code == 401
+        form = {"Origin": login_server.url, "Content-Type": "application/x-www-form-urlencoded"}
+        comment = client.post("/board/tickets/INBOX-1/comments", content=b"body=hi", headers=form)
+        assert comment.status_code == 303
+        assert comment.headers["location"] == "/board/login?next=/board/tickets/INBOX-1"
         login = client.get("/board/login")
         assert login.status_code == 200 and 'type="password" name="token"' in login.text
 

@@ -72,7 +72,11 @@ def board_router(access: BoardAccess) -> APIRouter:
     router = APIRouter(prefix=BOARD_PATH, include_in_schema=False)
 
     def to_login(request: Request) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        """To the login page, and back afterwards: to this page, or for a form's POST to the page it was on."""
+        if request.method == "POST":
+            target = request.url.path.rsplit("/", 1)[0]
+        else:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return secured(RedirectResponse(f"{BOARD_PATH}/login?next={quote(target, safe='/')}", status_code=303))
 
     async def guarded(
@@ -82,7 +86,7 @@ def board_router(access: BoardAccess) -> APIRouter:
         json_errors = json_errors or fragment_wanted(request)
         viewer = await access.viewer(request)
         if viewer is None:
-            if json_errors or request.method != "GET":
+            if json_errors:
                 return secured(JSONResponse({"message": "401 Unauthorized: log in again."}, status_code=401))
             return to_login(request)
         try:
