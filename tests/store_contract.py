@@ -8,13 +8,13 @@ behaviour. Registered as a pytest plugin in conftest.py.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
 from tests.stores import Location
 from tracker_mcp.domain import Organization, Priority, Project, Role, Status, Ticket, TicketType, User
-from tracker_mcp.store import Actor, NewTicket, Store
+from tracker_mcp.store import Actor, NewTicket, Store, TicketQuery
 from tracker_mcp.store.factory import open_store
 
 
@@ -90,3 +90,17 @@ def draft(
         labels=labels,
         parent_id=parent.id if parent else None,
     )
+
+
+async def walk(store: Store, query: TicketQuery, total: int) -> list[int]:
+    """The numbers of every page's tickets, following next_cursor; each page must state `total`."""
+    walked: list[int] = []
+    cursor: str | None = None
+    for _ in range(20):
+        page = await store.list_tickets(replace(query, cursor=cursor))
+        assert page.total == total
+        walked += [t.number for t in page.tickets]
+        cursor = page.next_cursor
+        if cursor is None:
+            return walked
+    raise AssertionError("the cursor never ran out")

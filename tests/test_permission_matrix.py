@@ -227,7 +227,7 @@ TOOLS: dict[str, tuple[str, Callable[[World, Fixture], dict[str, Any]]]] = {
     "list_tickets": ("read", lambda w, f: {"project": w.project, "organization": w.org}),
     "get_ticket": ("read", lambda w, f: {"slug": f.slug}),
     "get_board": ("read", lambda w, f: {"project": w.project, "organization": w.org}),
-    "create_ticket": ("file", lambda w, f: {"title": "matrix", "project": w.project}),
+    "create_ticket": ("file", lambda w, f: {"title": "matrix", "project": w.project, "not_duplicate": True}),
     "add_comment": ("comment", lambda w, f: {"slug": f.slug, "body": "matrix"}),
     "update_ticket": ("edit", lambda w, f: {"slug": f.slug, "title": "changed"}),
     "move_ticket": ("edit", lambda w, f: {"slug": f.slug, "status": "todo"}),

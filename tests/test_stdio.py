@@ -120,7 +120,7 @@ async def test_tools_list_names_the_14_tools_with_read_only_and_destructive_hint
     for tool in tools:
         hints = tool.annotations
         assert hints is not None, tool.name
-        assert hints.read_only_hint is (tool.name in READ_TOOLS), tool.name
+        assert bool(hints.read_only_hint) is (tool.name in READ_TOOLS), tool.name  # false is left out
         if tool.name not in READ_TOOLS:
             assert hints.destructive_hint is (tool.name in DELETE_TOOLS), tool.name
 

@@ -26,10 +26,10 @@ async def test_tools_list_has_the_contract_names_and_annotations(client: Client)
         assert tool.annotations.open_world_hint is False, name
         if name.startswith(("get_", "list_")):
             assert tool.annotations.read_only_hint is True, name
-        else:
-            assert tool.annotations.read_only_hint is False, name
+        else:  # hints at their spec defaults (readOnlyHint and idempotentHint false) are left out
+            assert not tool.annotations.read_only_hint, name
             assert tool.annotations.destructive_hint is name.startswith("delete_"), name
-            assert tool.annotations.idempotent_hint is not name.startswith(("create_", "add_")), name
+            assert bool(tool.annotations.idempotent_hint) is not name.startswith(("create_", "add_")), name
         assert "title" not in tool.input_schema.get("properties", {}).get("project", {})
 
 
@@ -353,7 +353,7 @@ async def test_a_project_is_found_by_code_before_another_projects_name(client: C
     await call(client, "create_project", name="Beta", code="ALPHA")
     assert slug_of(await call(client, "create_ticket", project="ALPHA", title="x")) == "ALPHA-1"
     assert slug_of(await call(client, "create_ticket", project="beta", title="x")) == "BETA-1"
-    assert slug_of(await call(client, "create_ticket", project="Alpha ", title="x")) == "ALPHA-2"
+    assert slug_of(await call(client, "create_ticket", project="Alpha ", title="y")) == "ALPHA-2"
     error = await call_error(client, "create_ticket", project="Alpah", title="x")
     assert "Did you mean: " in error
     assert "ALPHA (Beta)" in error or "BETA (Alpha)" in error

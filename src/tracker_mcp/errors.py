@@ -39,6 +39,14 @@ class Conflict(TrackerError):
         self.current = dict(current) if current is not None else None
 
 
+class LikelyDuplicate(Conflict):
+    """A new ticket looks like an open one (`current`, as a Ticket's fields): nothing was filed."""
+
+    def __init__(self, message: str, *, hint: str, current: Mapping[str, Any], similarity: float) -> None:
+        super().__init__(message, hint=hint, current=current)
+        self.similarity = similarity
+
+
 class Invalid(TrackerError):
     """An input breaks a rule; `field` names it."""
 

@@ -421,7 +421,8 @@ class LocalTracker:
             reporter_id=self._principal.user_id,
             labels=rules.normalize_labels(draft.labels),
             parent_id=parent_id,
-            idempotency_key=rules.idempotency_key(draft.idempotency_key),
+            idempotency_key=(key := rules.idempotency_key(draft.idempotency_key)),
+            check_duplicates=draft.check_duplicates and key is None,
         )
 
     async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:

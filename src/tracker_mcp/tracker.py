@@ -69,6 +69,8 @@ class TicketDraft:
     labels: Sequence[str] = ()
     parent: str | None = None
     idempotency_key: str | None = None  # a retry with the same key gets the first ticket back
+    # Without a key: return a look-alike open ticket (LikelyDuplicate) instead of filing this one.
+    check_duplicates: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from tracker_mcp.domain.enums import (
     CLOSED_STATUSES,
+    OPEN_STATUSES,
     Capability,
     Priority,
     Role,
@@ -35,6 +36,7 @@ from tracker_mcp.domain.models import (
 __all__ = [
     "CLOSED_STATUSES",
     "HISTORY_SHOWN",
+    "OPEN_STATUSES",
     "Board",
     "BoardColumn",
     "Capability",

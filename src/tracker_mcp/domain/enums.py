@@ -17,6 +17,7 @@ class Status(StrEnum):
 
 
 CLOSED_STATUSES = frozenset({Status.DONE, Status.CANCELED})
+OPEN_STATUSES = tuple(status for status in Status if status not in CLOSED_STATUSES)
 
 
 class Priority(StrEnum):
@@ -90,6 +91,7 @@ class TicketSort(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     PRIORITY = "priority"
+    RELEVANCE = "relevance"  # best match of the text query first; without one, newest first
 
 
 class Capability(StrEnum):

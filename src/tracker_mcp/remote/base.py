@@ -14,6 +14,7 @@ from typing import ClassVar, NoReturn, TypeVar
 import anyio
 
 from tracker_mcp.domain import (
+    OPEN_STATUSES,
     Board,
     Capability,
     Comment,
@@ -28,6 +29,7 @@ from tracker_mcp.domain import (
     Workspace,
 )
 from tracker_mcp.domain.rules import idempotency_key, key_reused
+from tracker_mcp.domain.similarity import refuse_look_alike, words
 from tracker_mcp.errors import Invalid, TrackerError, Unsupported
 from tracker_mcp.remote.client import RemoteClient
 from tracker_mcp.tracker import BULK_MAX, Batch, MoveDraft, Progress, TicketChanges, TicketDraft, TicketFilter
@@ -84,6 +86,8 @@ class RemoteTracker(ABC):
         while it runs (twins sent at once wait for the first and get its ticket)."""
         key = idempotency_key(draft.idempotency_key)
         if key is None:
+            if draft.check_duplicates:
+                refuse_look_alike(draft.title, draft.description, await self._look_alikes(draft))
             return await self.file_ticket(draft)
         async with self._keys_lock:
             found = self._filed.get(key)
@@ -94,6 +98,24 @@ class RemoteTracker(ABC):
             ticket = await self.file_ticket(draft)
             self._filed[key] = (draft, ticket)
             return ticket
+
+    async def _look_alikes(self, draft: TicketDraft) -> list[Ticket]:
+        """Open tickets holding one of the title's two longest words, found with the API's own search.
+
+        Best effort: nothing stops a twin filed at the same moment, and an API that cannot search
+        leaves the check out rather than the ticket.
+        """
+        found: dict[int, Ticket] = {}
+        for word in sorted(words(draft.title), key=lambda w: (-len(w), w))[:2]:
+            wanted = TicketFilter(
+                project=draft.project, organization=draft.organization, text=word, statuses=OPEN_STATUSES, limit=50
+            )
+            try:
+                page = await self.list_tickets(wanted)
+            except (Unsupported, Invalid):
+                return []
+            found.update((ticket.id, ticket) for ticket in page.tickets)
+        return list(found.values())
 
     async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Batch:
         """One create after another: a REST API files one ticket per request, so each stands alone."""

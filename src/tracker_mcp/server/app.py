@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from tracker_mcp import __version__
 from tracker_mcp.config import Settings
 from tracker_mcp.domain import Ticket, rules
-from tracker_mcp.errors import Conflict, Invalid, PermissionDenied, TrackerError
+from tracker_mcp.errors import Conflict, Invalid, LikelyDuplicate, PermissionDenied, TrackerError
 from tracker_mcp.exposure import TOOL_NAMES, Exposure
 from tracker_mcp.local import Action, LocalTracker
 from tracker_mcp.server import render
@@ -269,6 +269,8 @@ class TrackerServer(MCPServer[AppState]):
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             cause = exc.__cause__
+            if isinstance(cause, LikelyDuplicate):
+                return error_result(render.likely_duplicate(cause))
             if isinstance(cause, Conflict) and cause.current is not None and "slug" in cause.current:
                 # A stale version: the ticket as it is now, so the agent can redo its change at once.
                 now = render.ticket_line(Ticket.model_validate(cause.current))

@@ -11,7 +11,7 @@ from tracker_mcp.domain.rules import COMMENT_MAX, DESCRIPTION_MAX, LABELS_MAX, T
 StatusName = Literal["backlog", "todo", "in_progress", "in_review", "done", "canceled"]
 PriorityName = Literal["low", "medium", "high", "urgent"]
 TypeName = Literal["bug", "feature", "task", "improvement"]
-SortName = Literal["created", "updated", "priority"]
+SortName = Literal["created", "updated", "priority", "relevance"]
 
 
 def _as_list(value: Any) -> Any:
@@ -62,6 +62,4 @@ Body = Annotated[str, Field(min_length=1, max_length=COMMENT_MAX, description="M
 Version = Annotated[int | None, Field(ge=1, description="The version you read; refused if it changed since")]
 ProjectName = Annotated[str, Field(min_length=3, max_length=36, description="3-36 letters, digits, space, - or _")]
 Order = Literal["asc", "desc"]
-IdempotencyKey = Annotated[
-    str | None, Field(max_length=100), lean("Retry-safe: the same key files once and returns that ticket")
-]
+IdempotencyKey = Annotated[str | None, Field(max_length=100), lean("Retry-safe: a repeat returns the first ticket")]

@@ -31,6 +31,7 @@ from tracker_mcp.domain import (
     Workspace,
 )
 from tracker_mcp.domain.rules import plural
+from tracker_mcp.errors import LikelyDuplicate
 from tracker_mcp.tracker import Batch
 
 TICKET_LEGEND = "slug status priority type @assignee [labels] ^parent: «title»"
@@ -222,6 +223,13 @@ def batch(verb: str, result: Batch) -> str:
         f"{n} {o.slug}" if isinstance(o, Ticket) else f"{n} failed: {o}" for n, o in enumerate(result.outcomes, 1)
     ]
     return "\n".join(lines)
+
+
+def likely_duplicate(refusal: LikelyDuplicate) -> str:
+    """What create_ticket answers instead of filing: the look-alike's line, how alike, what to do."""
+    assert refusal.current is not None
+    ticket = Ticket.model_validate(refusal.current)
+    return f"Not filed: it looks like {ticket_line(ticket)} ({refusal.similarity:.0%} alike). {refusal.hint}"
 
 
 def ticket_saved(verb: str, ticket: Ticket) -> str:

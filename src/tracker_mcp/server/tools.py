@@ -21,10 +21,12 @@ from tracker_mcp.server.app import AppState, tracker_for
 from tracker_mcp.tracker import BULK_MAX, MoveDraft, TicketChanges, TicketDraft, TicketFilter
 
 # destructive and idempotent hints only mean something for tools that write, so read tools leave them out.
+# A hint at its default (readOnlyHint false, idempotentHint false) is left out too: it costs tokens on
+# every tools/list and tells a client nothing it does not already assume.
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
-EDIT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+CREATE = ToolAnnotations(destructive_hint=False, open_world_hint=False)
+EDIT = ToolAnnotations(destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+DELETE = ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world_hint=False)
 # list_tickets counts matches up to here and then says "1000+": enough to tell an agent to narrow
 # its filters, at a fraction of an exact count's cost on a large project. list_projects has exact totals.
 COUNT_LIMIT = 1000
@@ -65,6 +67,7 @@ class NewTicketItem(BaseModel):
     labels: a.Labels = None
     parent: a.OptionalSlug = None
     idempotency_key: a.IdempotencyKey = None
+    not_duplicate: bool = False
 
     def draft(self, project: str | None) -> TicketDraft:
         return TicketDraft(
@@ -78,6 +81,7 @@ class NewTicketItem(BaseModel):
             labels=self.labels or (),
             parent=self.parent,
             idempotency_key=self.idempotency_key,
+            check_duplicates=not self.not_duplicate,
         )
 
 
@@ -214,9 +218,11 @@ def register_tools(server: MCPServer[AppState]) -> None:
         assignee: a.Assignee = None,
         labels: a.Labels = None,
         parent: a.OptionalSlug = None,
-        query: Annotated[str | None, Field(max_length=200, description="Text in title or description")] = None,
+        query: Annotated[
+            str | None, Field(max_length=200, description="Words in title, description or comments")
+        ] = None,
         updated_since: Annotated[str | None, Field(max_length=40), a.lean("ISO date, e.g. 2026-11-01")] = None,
-        sort: a.SortName = "created",
+        sort: Annotated[a.SortName | None, Field(description="Default: relevance with a query, else created")] = None,
         order: a.Order = "desc",
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Field(max_length=200), a.lean()] = None,
@@ -235,7 +241,7 @@ def register_tools(server: MCPServer[AppState]) -> None:
                 parent=parent,
                 text=query,
                 updated_since=updated_since,
-                sort=TicketSort(sort),
+                sort=TicketSort(sort or ("relevance" if query else "created")),
                 descending=order == "desc",
                 limit=limit,
                 cursor=cursor,
@@ -262,8 +268,9 @@ def register_tools(server: MCPServer[AppState]) -> None:
         labels: a.Labels = None,
         parent: Annotated[str | None, Field(max_length=24), a.lean("Parent slug for a sub-task")] = None,
         idempotency_key: a.IdempotencyKey = None,
+        not_duplicate: bool = False,
     ) -> CallToolResult:
-        """File a ticket; returns its slug. project may be omitted when there is only one."""
+        """File a ticket; returns its slug, or an open look-alike instead unless not_duplicate."""
         draft = TicketDraft(
             title=title,
             project=project,
@@ -275,6 +282,7 @@ def register_tools(server: MCPServer[AppState]) -> None:
             labels=labels or (),
             parent=parent,
             idempotency_key=idempotency_key,
+            check_duplicates=not not_duplicate,
         )
         return saved("Created", await tracker_for(ctx).create_ticket(draft))
 

@@ -90,6 +90,9 @@ class NewTicket:
     # Filing again with the same key (by the same token or user) answers with the ticket filed the
     # first time instead of filing another; the same key with other fields is a Conflict.
     idempotency_key: str | None = None
+    # Refuse with LikelyDuplicate when an open ticket of the project looks the same (checked in the
+    # filing transaction, so two look-alikes sent at once do not both get through).
+    check_duplicates: bool = False
 
 
 @dataclass(frozen=True, slots=True)

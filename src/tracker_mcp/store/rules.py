@@ -16,6 +16,7 @@ from tracker_mcp.domain import CLOSED_STATUSES, Priority, Status, Ticket, Ticket
 from tracker_mcp.domain.rules import decode_cursor, encode_cursor, format_timestamp, key_reused
 from tracker_mcp.errors import Invalid
 from tracker_mcp.store.base import PATCHABLE, Actor, NewTicket, TicketPatch, TicketQuery
+from tracker_mcp.store.search import SearchTerms
 
 # Positions in a board column are spaced this far apart, so most moves find a free integer between neighbours.
 POSITION_STEP = 1024
@@ -94,12 +95,26 @@ def _fingerprint(query: TicketQuery) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=6).hexdigest()
 
 
-_SORT_VALUE_TYPE = {TicketSort.CREATED: int, TicketSort.UPDATED: str, TicketSort.PRIORITY: int}
+# A relevance sort's cursor holds an offset (see `relevance_start`).
+_SORT_VALUE_TYPE = {
+    TicketSort.CREATED: int,
+    TicketSort.UPDATED: str,
+    TicketSort.PRIORITY: int,
+    TicketSort.RELEVANCE: int,
+}
+
+
+def ranked_or_newest(query: TicketQuery, terms: SearchTerms | None) -> TicketQuery:
+    """A relevance sort needs words to rank by; a text without any (`%`, say) lists newest first."""
+    if query.sort is TicketSort.RELEVANCE and terms is None:
+        return dataclasses.replace(query, sort=TicketSort.CREATED, descending=True)
+    return query
 
 
 def cursor_after(query: TicketQuery) -> tuple[Any, int] | None:
     """The sort value and id of the last ticket before `query.cursor`; None on a first page.
 
+    A relevance sort's cursor holds how many matches came before instead (see `relevance_start`).
     A cursor made for other filters or another sort is refused, as is one whose values have the wrong type.
     """
     if not query.cursor:
@@ -119,12 +134,19 @@ def cursor_after(query: TicketQuery) -> tuple[Any, int] | None:
     return value, last_id
 
 
-def page_cursor(query: TicketQuery, last: Ticket) -> str:
-    """The cursor of the page after the one ending with `last`."""
+def relevance_start(query: TicketQuery) -> int:
+    """Where a page of best matches starts: ranks are not keys, so that page is read by offset."""
+    after = cursor_after(query)
+    return query.offset + (after[0] if after is not None else 0)
+
+
+def page_cursor(query: TicketQuery, last: Ticket, next_offset: int) -> str:
+    """The cursor of the page after the one ending with `last` (or, ranked, the next `next_offset` matches)."""
     value: Any = {
         TicketSort.CREATED: last.id,
         TicketSort.UPDATED: last.updated_at,
         TicketSort.PRIORITY: last.priority.rank,
+        TicketSort.RELEVANCE: next_offset,
     }[query.sort]
     return encode_cursor({"v": value, "i": last.id, "f": _fingerprint(query)})
 
@@ -166,6 +188,7 @@ def key_owner(actor: Actor) -> str:
 def request_digest(new: NewTicket) -> str:
     """What a keyed create asked for, to tell a retry (the same) from a reuse of the key (not the same)."""
     fields = dataclasses.asdict(new) | {"idempotency_key": None}
+    del fields["check_duplicates"]  # never set with a key; left out so that digests stored before it still match
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -1,19 +1,20 @@
 """Listing tickets for PostgreSQL: every filter and sort of a TicketQuery, paged by cursor or offset.
 
-The text filter matches a substring of the title or the description, case-insensitively, with `%` and
-`_` taken literally: what SQLite's trigram index answers, here with ILIKE and pg_trgm's GIN indexes.
+The text filter is `store.search`'s: words of the title, description and comments, through the GIN
+index of `tickets.search`, ranked by ts_rank (title words weigh A, description B, comments D).
 """
 
 from __future__ import annotations
 
 from typing import Any, LiteralString
 
-from tracker_mcp.domain import Ticket, TicketPage, TicketSort
-from tracker_mcp.store.base import TicketQuery
+from tracker_mcp.domain import CLOSED_STATUSES, Ticket, TicketPage, TicketSort
+from tracker_mcp.store.base import NewTicket, TicketQuery
 from tracker_mcp.store.postgres.db import Connection, fetch_all, fetch_one
 from tracker_mcp.store.postgres.rows import TICKET_SELECT
 from tracker_mcp.store.records import row_to_ticket
-from tracker_mcp.store.rules import cursor_after, like_pattern, page_cursor
+from tracker_mcp.store.rules import cursor_after, like_pattern, page_cursor, ranked_or_newest, relevance_start
+from tracker_mcp.store.search import DUPLICATE_CANDIDATES, candidate_groups, search_terms, title_tsquery, tsquery
 
 _SORT_COLUMN: dict[TicketSort, LiteralString] = {
     TicketSort.CREATED: "t.id",
@@ -54,12 +55,16 @@ def _filters(query: TicketQuery) -> tuple[LiteralString, list[Any]]:
     if query.parent_id is not None:
         where.append("t.parent_id = %s")
         params.append(query.parent_id)
-    if query.text:
-        where.append("(t.title ILIKE %s OR t.description ILIKE %s)")
-        params.extend([like_pattern(query.text)] * 2)
     if query.updated_since:
         where.append("t.updated_at >= %s")
         params.append(query.updated_since)
+    terms = search_terms(query.text) if query.text else None
+    if terms is not None:
+        where.append("t.search @@ to_tsquery('simple', %s)")
+        params.append(tsquery(terms))
+    elif query.text:  # no word in it (`%`, say): the text anywhere in the title or description
+        where.append("(t.title ILIKE %s OR t.description ILIKE %s)")
+        params.extend([like_pattern(query.text)] * 2)
     return " AND ".join(where), params
 
 
@@ -73,9 +78,37 @@ async def _count(conn: Connection, filters: LiteralString, params: list[Any], li
 
 
 async def list_tickets(conn: Connection, query: TicketQuery) -> TicketPage:
+    terms = search_terms(query.text) if query.text else None
+    query = ranked_or_newest(query, terms)
     filters, params = _filters(query)
     total, total_capped = await _count(conn, filters, params, query.count_limit)
+    if query.sort is TicketSort.RELEVANCE and terms is not None:  # ranks are not keys: paged by offset
+        offset = relevance_start(query)
+        rank = "ts_rank(t.search, to_tsquery('simple', %s))"
+        page, page_params = (
+            f"SELECT t.id, {rank} AS k FROM tickets t WHERE {filters} ORDER BY k DESC, t.id DESC",
+            [tsquery(terms), *params],
+        )
+        direction = "DESC"
+    else:
+        offset = query.offset
+        page, page_params, direction = _in_order(query, filters, params)
+    # The page's ids first, from the filter's index alone; the joins then run for those rows only.
+    rows = await fetch_all(
+        conn,
+        f"""WITH page AS ({page} LIMIT %s OFFSET %s)
+            {TICKET_SELECT} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
+        [*page_params, query.limit + 1, offset],
+    )
+    tickets = [row_to_ticket(row) for row in rows[: query.limit]]
+    next_cursor = page_cursor(query, tickets[-1], offset + query.limit) if len(rows) > query.limit else None
+    return TicketPage(tickets=tuple(tickets), total=total, next_cursor=next_cursor, total_capped=total_capped)
 
+
+def _in_order(
+    query: TicketQuery, filters: LiteralString, params: list[Any]
+) -> tuple[LiteralString, list[Any], LiteralString]:
+    """The page query of a sort by a column, after the cursor's row; and its direction."""
     column = _SORT_COLUMN[query.sort]
     direction, op = ("DESC", "<") if query.descending else ("ASC", ">")
     page_where, page_params = filters, list(params)
@@ -83,18 +116,23 @@ async def list_tickets(conn: Connection, query: TicketQuery) -> TicketPage:
     if after is not None:
         page_where += f" AND ({column}, t.id) {op} (%s, %s)"
         page_params.extend(after)
-    # The page's ids first, from the filter's index alone; the joins then run for those rows only.
     order = f"{column} {direction}" if column == "t.id" else f"{column} {direction}, t.id {direction}"
+    return f"SELECT t.id, {column} AS k FROM tickets t WHERE {page_where} ORDER BY {order}", page_params, direction
+
+
+async def duplicate_candidates(conn: Connection, new: NewTicket) -> list[Ticket]:
+    """The project's latest open tickets whose titles share enough words with the new one's to compare."""
+    groups = candidate_groups(new.title)
+    if not groups:
+        return []
     rows = await fetch_all(
         conn,
-        f"""WITH page AS (
-                SELECT t.id, {column} AS k FROM tickets t WHERE {page_where} ORDER BY {order} LIMIT %s OFFSET %s)
-            {TICKET_SELECT} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
-        [*page_params, query.limit + 1, query.offset],
+        TICKET_SELECT
+        + """ WHERE t.search @@ to_tsquery('simple', %s) AND t.project_id = %s
+            AND t.status <> ALL(%s) ORDER BY t.id DESC LIMIT %s""",
+        (title_tsquery(groups), new.project_id, [s.value for s in CLOSED_STATUSES], DUPLICATE_CANDIDATES),
     )
-    tickets = [row_to_ticket(row) for row in rows[: query.limit]]
-    next_cursor = page_cursor(query, tickets[-1]) if len(rows) > query.limit else None
-    return TicketPage(tickets=tuple(tickets), total=total, next_cursor=next_cursor, total_capped=total_capped)
+    return [row_to_ticket(row) for row in rows]
 
 
 async def subtasks(conn: Connection, ticket_id: int) -> list[Ticket]:

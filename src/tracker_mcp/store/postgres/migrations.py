@@ -198,7 +198,48 @@ IDEMPOTENCY = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS, IDEMPOTENCY)
+
+def _words(text: LiteralString) -> LiteralString:
+    """A text as the words SQLite's unicode61 tokenizer finds in it: anything else becomes a space."""
+    return "to_tsvector('simple'::regconfig, regexp_replace(" + text + ", '[^[:alnum:]]+', ' ', 'g'))"
+
+
+# A ticket's comments, oldest first, cut where SQLite's index cuts them too.
+_COMMENTS: LiteralString = "left(string_agg(body, ' ' ORDER BY id), 100000)"
+
+WORDS = Migration(
+    6,
+    "ranked full-text search over titles, descriptions and comments",
+    (
+        # Words, not trigrams (see the SQLite migration). A ticket's comments are kept as one tsvector,
+        # rewritten when a comment changes; `search` weighs title words A, description B, comments D.
+        "DROP INDEX tickets_title_trgm",
+        "DROP INDEX tickets_description_trgm",
+        "ALTER TABLE tickets ADD COLUMN comment_words tsvector NOT NULL DEFAULT ''",
+        "ALTER TABLE tickets ADD COLUMN search tsvector GENERATED ALWAYS AS ("
+        "setweight(" + _words("title") + ", 'A') || setweight(" + _words("description") + ", 'B') || comment_words"
+        ") STORED",
+        "CREATE INDEX tickets_search ON tickets USING gin (search)",
+        """CREATE FUNCTION tickets_comment_words() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            changed BIGINT := CASE WHEN TG_OP = 'DELETE' THEN OLD.ticket_id ELSE NEW.ticket_id END;
+        BEGIN
+            UPDATE tickets SET comment_words = (
+                SELECT """
+        + _words("coalesce(" + _COMMENTS + ", '')")
+        + """ FROM comments WHERE ticket_id = changed)
+            WHERE id = changed;
+            RETURN NULL;
+        END $$""",
+        """CREATE TRIGGER tickets_comment_words AFTER INSERT OR DELETE OR UPDATE OF body ON comments
+            FOR EACH ROW EXECUTE FUNCTION tickets_comment_words()""",
+        "UPDATE tickets t SET comment_words = c.words FROM (SELECT ticket_id, "
+        + _words(_COMMENTS)
+        + " AS words FROM comments GROUP BY ticket_id) c WHERE c.ticket_id = t.id",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS, IDEMPOTENCY, WORDS)
 LATEST = MIGRATIONS[-1].version
 
 

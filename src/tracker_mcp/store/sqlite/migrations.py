@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tracker_mcp.errors import BackendUnavailable
 from tracker_mcp.store.rules import utc_now
+from tracker_mcp.store.search import COMMENTS_INDEXED
 from tracker_mcp.store.sqlite.db import run_in_transaction
 
 
@@ -230,7 +231,50 @@ IDEMPOTENCY = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS, IDEMPOTENCY)
+# A ticket's comments as one text, cut at COMMENTS_INDEXED; {} is the ticket's id.
+_COMMENTS_TEXT = (
+    f"coalesce((SELECT substr(group_concat(body, ' '), 1, {COMMENTS_INDEXED})"
+    " FROM comments WHERE ticket_id = {}), '')"
+)
+
+WORDS = Migration(
+    6,
+    "ranked full-text search over titles, descriptions and comments",
+    (
+        # Words, not trigrams: ranked by bm25, and a comment's words find its ticket. One row per ticket,
+        # its comments in one column, so every word of a query may come from any of the three.
+        "DROP TRIGGER tickets_fts_insert",
+        "DROP TRIGGER tickets_fts_delete",
+        "DROP TRIGGER tickets_fts_update",
+        "DROP TABLE tickets_fts",
+        """CREATE VIRTUAL TABLE ticket_search USING fts5(
+            title, description, comments, tokenize='unicode61 remove_diacritics 0'
+        )""",
+        "INSERT INTO ticket_search (rowid, title, description, comments) "
+        f"SELECT t.id, t.title, t.description, {_COMMENTS_TEXT.format('t.id')} FROM tickets t",
+        """CREATE TRIGGER ticket_search_insert AFTER INSERT ON tickets BEGIN
+            INSERT INTO ticket_search (rowid, title, description, comments)
+            VALUES (new.id, new.title, new.description, '');
+        END""",
+        """CREATE TRIGGER ticket_search_update AFTER UPDATE OF title, description ON tickets BEGIN
+            UPDATE ticket_search SET title = new.title, description = new.description WHERE rowid = new.id;
+        END""",
+        """CREATE TRIGGER ticket_search_delete AFTER DELETE ON tickets BEGIN
+            DELETE FROM ticket_search WHERE rowid = old.id;
+        END""",
+        f"""CREATE TRIGGER ticket_search_comment_added AFTER INSERT ON comments BEGIN
+            UPDATE ticket_search SET comments = {_COMMENTS_TEXT.format("new.ticket_id")} WHERE rowid = new.ticket_id;
+        END""",
+        f"""CREATE TRIGGER ticket_search_comment_edited AFTER UPDATE OF body ON comments BEGIN
+            UPDATE ticket_search SET comments = {_COMMENTS_TEXT.format("new.ticket_id")} WHERE rowid = new.ticket_id;
+        END""",
+        f"""CREATE TRIGGER ticket_search_comment_deleted AFTER DELETE ON comments BEGIN
+            UPDATE ticket_search SET comments = {_COMMENTS_TEXT.format("old.ticket_id")} WHERE rowid = old.ticket_id;
+        END""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS, IDEMPOTENCY, WORDS)
 LATEST = MIGRATIONS[-1].version
 
 

@@ -7,8 +7,9 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tracker_mcp.domain import Status, Ticket, TicketDeletion, TicketPage, TicketSort
+from tracker_mcp.domain import CLOSED_STATUSES, Status, Ticket, TicketDeletion, TicketPage, TicketSort
 from tracker_mcp.domain.rules import check_version, label_color
+from tracker_mcp.domain.similarity import refuse_look_alike
 from tracker_mcp.errors import Invalid, NotFound
 from tracker_mcp.store.base import Actor, NewTicket, Placement, TicketPatch, TicketQuery
 from tracker_mcp.store.rules import (
@@ -22,15 +23,24 @@ from tracker_mcp.store.rules import (
     labels_changed,
     like_pattern,
     page_cursor,
+    ranked_or_newest,
+    relevance_start,
     replayed,
     request_digest,
     status_columns,
     utc_now,
 )
+from tracker_mcp.store.search import (
+    BM25_WEIGHTS,
+    DUPLICATE_CANDIDATES,
+    SearchTerms,
+    candidate_groups,
+    fts5_match,
+    fts5_title_match,
+    search_terms,
+)
 from tracker_mcp.store.sqlite.board import end_of_column, position_next_to
 from tracker_mcp.store.sqlite.rows import TICKET_SELECT, load_ticket, row_to_ticket
-
-TRIGRAM = 3  # the full-text index matches text of at least this many characters
 
 _SORT_COLUMN = {
     TicketSort.CREATED: "t.id",
@@ -117,6 +127,8 @@ def _create_ticket(conn: sqlite3.Connection, new: NewTicket, actor: Actor) -> Ti
     if counter is None:
         raise NotFound("The project no longer exists.", hint="List projects again.")
     number, code, organization_id = int(counter[0]), str(counter[1]), str(counter[2])
+    if new.check_duplicates:
+        refuse_look_alike(new.title, new.description, duplicate_candidates(conn, new))
     if new.parent_id is not None:
         parent = conn.execute("SELECT project_id FROM tickets WHERE id = ?", (new.parent_id,)).fetchone()
         if parent is None or parent[0] != new.project_id:
@@ -324,15 +336,19 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
     if query.parent_id is not None:
         where.append("t.parent_id = ?")
         params.append(query.parent_id)
-    if query.text and len(query.text) >= TRIGRAM:
-        where.append("t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)")
-        params.append('"' + query.text.replace('"', '""') + '"')
-    elif query.text:  # shorter than a trigram: the index cannot help
-        where.append("(t.title LIKE ? ESCAPE '\\' OR t.description LIKE ? ESCAPE '\\')")
-        params.extend([like_pattern(query.text)] * 2)
     if query.updated_since:
         where.append("t.updated_at >= ?")
         params.append(query.updated_since)
+    terms = search_terms(query.text) if query.text else None
+    query = ranked_or_newest(query, terms)
+    # Ranked, the page is read from the index's matches; the count still takes them as a filter.
+    ranked = (" AND ".join(where), list(params), terms) if query.sort is TicketSort.RELEVANCE and terms else None
+    if terms is not None:
+        where.append("t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ?)")
+        params.append(fts5_match(terms))
+    elif query.text:  # no word in it (`%`, say): the text anywhere in the title or description
+        where.append("(t.title LIKE ? ESCAPE '\\' OR t.description LIKE ? ESCAPE '\\')")
+        params.extend([like_pattern(query.text)] * 2)
 
     filters = " AND ".join(where)
     if query.count_limit is None:
@@ -343,6 +359,16 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
         counted = int(conn.execute(capped, (*params, query.count_limit + 1)).fetchone()[0])
         total, total_capped = min(counted, query.count_limit), counted > query.count_limit
 
+    if ranked is None:
+        rows, start = _page_in_order(conn, query, filters, params), 0
+    else:
+        rows, start = _best_matches(conn, query, *ranked)
+    tickets = [row_to_ticket(row) for row in rows[: query.limit]]
+    next_cursor = page_cursor(query, tickets[-1], start + query.limit) if len(rows) > query.limit else None
+    return TicketPage(tickets=tuple(tickets), total=total, next_cursor=next_cursor, total_capped=total_capped)
+
+
+def _page_in_order(conn: sqlite3.Connection, query: TicketQuery, filters: str, params: list[Any]) -> list[Any]:
     column = _SORT_COLUMN[query.sort]
     direction, op = ("DESC", "<") if query.descending else ("ASC", ">")
     page_where, page_params = filters, list(params)
@@ -352,15 +378,44 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
         page_params.extend([after[0], after[0], after[1]])
     # The page's ids first, from the filter's index alone; the joins then run for those rows only.
     order = f"{column} {direction}" if column == "t.id" else f"{column} {direction}, t.id {direction}"
-    rows = conn.execute(
+    return conn.execute(
         f"""WITH page AS (
                 SELECT t.id, {column} AS k FROM tickets t WHERE {page_where} ORDER BY {order} LIMIT ? OFFSET ?)
             {TICKET_SELECT} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
         (*page_params, query.limit + 1, query.offset),
     ).fetchall()
-    tickets = [row_to_ticket(row) for row in rows[: query.limit]]
-    next_cursor = page_cursor(query, tickets[-1]) if len(rows) > query.limit else None
-    return TicketPage(tickets=tuple(tickets), total=total, next_cursor=next_cursor, total_capped=total_capped)
+
+
+def _best_matches(
+    conn: sqlite3.Connection, query: TicketQuery, filters: str, params: list[Any], terms: SearchTerms
+) -> tuple[list[Any], int]:
+    """The page of a relevance sort, best first (bm25, title words weighing most), paged by offset."""
+    start = relevance_start(query)
+    rows = conn.execute(
+        f"""WITH matches AS MATERIALIZED (
+                SELECT rowid AS id, bm25(ticket_search, {BM25_WEIGHTS}) AS k FROM ticket_search
+                WHERE ticket_search MATCH ?),
+            page AS (
+                SELECT t.id, matches.k FROM matches JOIN tickets t ON t.id = matches.id
+                WHERE {filters} ORDER BY matches.k, t.id DESC LIMIT ? OFFSET ?)
+            {TICKET_SELECT} JOIN page ON page.id = t.id ORDER BY page.k, t.id DESC""",
+        (fts5_match(terms), *params, query.limit + 1, start),
+    ).fetchall()
+    return rows, start
+
+
+def duplicate_candidates(conn: sqlite3.Connection, new: NewTicket) -> list[Ticket]:
+    """The project's latest open tickets whose titles share enough words with the new one's to compare."""
+    groups = candidate_groups(new.title)
+    if not groups:
+        return []
+    rows = conn.execute(
+        f"""{TICKET_SELECT} WHERE t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ?)
+            AND t.project_id = ? AND t.status NOT IN ({", ".join("?" * len(CLOSED_STATUSES))})
+            ORDER BY t.id DESC LIMIT {DUPLICATE_CANDIDATES}""",
+        (fts5_title_match(groups), new.project_id, *(s.value for s in CLOSED_STATUSES)),
+    ).fetchall()
+    return [row_to_ticket(row) for row in rows]
 
 
 def subtasks(conn: sqlite3.Connection, ticket_id: int) -> list[Ticket]:
