@@ -23,7 +23,15 @@ import httpx2
 import pytest
 
 from tracker_mcp.domain import Capability, Priority, Project, Status, Ticket, TicketType
-from tracker_mcp.errors import BackendUnavailable, Conflict, Invalid, NotFound, PermissionDenied, Unsupported
+from tracker_mcp.errors import (
+    BackendUnavailable,
+    Conflict,
+    Invalid,
+    LikelyDuplicate,
+    NotFound,
+    PermissionDenied,
+    Unsupported,
+)
 from tracker_mcp.remote.base import RemoteTracker
 from tracker_mcp.remote.client import Ambiguous, Policy
 from tracker_mcp.server import render
@@ -245,6 +253,20 @@ class RemoteContract:
             with pytest.raises(Unsupported, match=f"The {peer.backend} backend"):
                 await tracker.create_ticket(draft)
         assert (await tracker.list_tickets(TicketFilter(project=project.id))).total == 0
+
+    async def test_a_look_alike_open_ticket_is_answered_instead_of_filing_where_the_api_can_search(
+        self, peer: Peer, tracker: RemoteTracker
+    ) -> None:
+        project = await peer.new_project()
+        first = await tracker.create_ticket(TicketDraft(title="Login fails on Safari", project=project.id))
+        retry = TicketDraft(title="Login fails in Safari", project=project.id, check_duplicates=True)
+        if "text" not in peer.filters:  # the check is left out, never the ticket
+            assert (await tracker.create_ticket(retry)).slug != first.slug
+            return
+        with pytest.raises(LikelyDuplicate, match=first.slug):
+            await tracker.create_ticket(retry)
+        assert (await tracker.list_tickets(TicketFilter(project=project.id))).total == 1
+        assert (await tracker.create_ticket(replace(retry, check_duplicates=False))).slug != first.slug
 
     async def test_tickets_filed_together_stand_each_on_its_own(self, peer: Peer, tracker: RemoteTracker) -> None:
         project = await peer.new_project()

@@ -408,6 +408,20 @@ async def test_identifier_limits_are_enforced_though_not_printed_in_the_schema(c
     assert "Invalid arguments for get_ticket: slug" in await call_error(client, "get_ticket", slug="W" * 25)
 
 
+async def test_a_long_history_is_cut_to_the_latest_changes_and_says_how_to_see_more(client: Client) -> None:
+    slug = slug_of(await call(client, "create_ticket", title="Busy"))
+    for i in range(24):
+        await call(client, "add_comment", slug=slug, body=f"note {i}")
+    detail = await call(client, "get_ticket", slug=slug)
+    assert "\nhistory (latest 20 of 25; more with history=25):\n" in detail
+    assert detail.rstrip().endswith("commented") and "created" not in detail.split("history (")[1]
+    everything = await call(client, "get_ticket", slug=slug, history=25)
+    assert "\nhistory (25):\n" in everything and "created" in everything.split("history (")[1]
+    none = await call(client, "get_ticket", slug=slug, history=0)
+    assert "history: 25 changes; see them with history=25" in none
+    assert "Invalid arguments for get_ticket: history" in await call_error(client, "get_ticket", slug=slug, history=501)
+
+
 async def test_get_ticket_shows_who_changed_what_and_when_through_which_client(client: Client) -> None:
     slug = slug_of(await call(client, "create_ticket", title="Tracked", priority="low"))
     await call(client, "update_ticket", slug=slug, title="Tracked closely", priority="high", labels=["a", "b"])

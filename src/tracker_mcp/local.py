@@ -9,6 +9,8 @@ from functools import partial
 from typing import TypeVar
 
 from tracker_mcp.domain import (
+    HISTORY_MAX,
+    HISTORY_SHOWN,
     Board,
     Change,
     Comment,
@@ -385,10 +387,10 @@ class LocalTracker:
             return TicketPage(tickets=(), total=0, next_cursor=None)
         return await self._store.list_tickets(store_query)
 
-    async def get_ticket(self, slug: str) -> TicketDetail:
+    async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
         roles = await self._roles()
         ticket = await self._ticket(roles, slug, Action.READ)
-        return await self._store.ticket_detail(ticket.id)
+        return await self._store.ticket_detail(ticket.id, min(max(history, 0), HISTORY_MAX))
 
     async def create_ticket(self, draft: TicketDraft) -> Ticket:
         roles = await self._roles()

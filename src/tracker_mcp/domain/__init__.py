@@ -13,6 +13,7 @@ from tracker_mcp.domain.enums import (
     TokenKind,
 )
 from tracker_mcp.domain.models import (
+    HISTORY_MAX,
     HISTORY_SHOWN,
     Board,
     BoardColumn,
@@ -35,6 +36,7 @@ from tracker_mcp.domain.models import (
 
 __all__ = [
     "CLOSED_STATUSES",
+    "HISTORY_MAX",
     "HISTORY_SHOWN",
     "OPEN_STATUSES",
     "Board",

@@ -95,7 +95,8 @@ class Comment(Record):
     created_at: str
 
 
-HISTORY_SHOWN = 20  # entries of a ticket's history that get_ticket shows, the latest
+HISTORY_SHOWN = 20  # entries of a ticket's history that get_ticket shows, the latest, unless asked for more
+HISTORY_MAX = 500  # the most it shows in one reply
 
 
 class Change(Record):
@@ -116,7 +117,7 @@ class TicketDetail(Record):
     ticket: Ticket
     subtasks: tuple[Ticket, ...]
     comments: tuple[Comment, ...]
-    history: tuple[Change, ...] = ()  # oldest first, the latest HISTORY_SHOWN at most
+    history: tuple[Change, ...] = ()  # oldest first, the latest HISTORY_SHOWN (or as many as asked) at most
     changes: int = 0
 
 

@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field
 
 from tracker_mcp.config import RemoteSettings
 from tracker_mcp.domain import (
+    HISTORY_SHOWN,
     Capability,
     Label,
     Organization,
@@ -322,7 +323,7 @@ class AbfTracker(RemoteTracker):
 
         return await list_page(query, [source(word) for word in words], order, descending=query.descending)
 
-    async def get_ticket(self, slug: str) -> TicketDetail:
+    async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
         code, number = parse_slug(slug)
         ticket = await self._issue(await self._project_id(code), number)
         return TicketDetail(ticket=ticket, subtasks=(), comments=())

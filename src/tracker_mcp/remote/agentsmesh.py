@@ -25,6 +25,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from tracker_mcp.config import RemoteSettings
 from tracker_mcp.domain import (
+    HISTORY_SHOWN,
     Board,
     BoardColumn,
     Capability,
@@ -287,7 +288,7 @@ class AgentsMeshTracker(RemoteTracker):
         sources = [source(status, kind) for status, kind in product(statuses, types)]
         return await list_page(query, sources, lambda t: (t.created_at, t.id))
 
-    async def get_ticket(self, slug: str) -> TicketDetail:
+    async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
         ticket = ticket_of(await self._ticket(slug))
         children = [t for t in await self._tickets_of(ticket.project_id) if t.parent == ticket.slug]
         return TicketDetail(ticket=ticket, subtasks=tuple(sorted(children, key=lambda t: t.number)), comments=())

@@ -14,7 +14,8 @@ from typing import ClassVar, NoReturn, TypeVar
 import anyio
 
 from tracker_mcp.domain import (
-    OPEN_STATUSES,
+    CLOSED_STATUSES,
+    HISTORY_SHOWN,
     Board,
     Capability,
     Comment,
@@ -75,7 +76,7 @@ class RemoteTracker(ABC):
     async def list_tickets(self, query: TicketFilter) -> TicketPage: ...
 
     @abstractmethod
-    async def get_ticket(self, slug: str) -> TicketDetail: ...
+    async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail: ...
 
     @abstractmethod
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
@@ -107,14 +108,13 @@ class RemoteTracker(ABC):
         """
         found: dict[int, Ticket] = {}
         for word in sorted(words(draft.title), key=lambda w: (-len(w), w))[:2]:
-            wanted = TicketFilter(
-                project=draft.project, organization=draft.organization, text=word, statuses=OPEN_STATUSES, limit=50
-            )
+            wanted = TicketFilter(project=draft.project, organization=draft.organization, text=word, limit=50)
             try:
                 page = await self.list_tickets(wanted)
             except (Unsupported, Invalid):
                 return []
-            found.update((ticket.id, ticket) for ticket in page.tickets)
+            # Closed tickets are left out here, not by a status filter some APIs cannot apply.
+            found.update((ticket.id, ticket) for ticket in page.tickets if ticket.status not in CLOSED_STATUSES)
         return list(found.values())
 
     async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Batch:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from tracker_mcp.config import RemoteSettings
 from tracker_mcp.domain import (
+    HISTORY_SHOWN,
     Capability,
     Label,
     Organization,
@@ -271,7 +272,7 @@ class BugToMeTracker(RemoteTracker):
         ]
         return await list_page(query, sources, lambda t: (t.created_at, t.id))
 
-    async def get_ticket(self, slug: str) -> TicketDetail:
+    async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
         code, number = parse_slug(slug)
         project = await self._project(code)
         read = self._tickets_reader(project.organization_id, {"project_id": project.id})

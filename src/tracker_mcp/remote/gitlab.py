@@ -28,6 +28,7 @@ import httpx2
 from tracker_mcp.config import RemoteSettings
 from tracker_mcp.domain import (
     CLOSED_STATUSES,
+    HISTORY_SHOWN,
     Board,
     BoardColumn,
     Capability,
@@ -343,7 +344,7 @@ class GitLabTracker(RemoteTracker):
 
     # Tickets
 
-    async def get_ticket(self, slug: str) -> TicketDetail:
+    async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
         place, issue = await self.gitlab.issue(slug)
         ticket = (await self.gitlab.tickets([issue]))[0]
         notes = await self.gitlab.all(

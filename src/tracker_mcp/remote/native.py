@@ -14,6 +14,7 @@ import httpx2
 
 from tracker_mcp.config import RemoteSettings
 from tracker_mcp.domain import (
+    HISTORY_SHOWN,
     Board,
     Capability,
     Comment,
@@ -107,8 +108,8 @@ class NativeTracker(RemoteTracker):
             params["labels"] = list(query.labels)
         return TicketPage.model_validate(await self._get("tickets", params))
 
-    async def get_ticket(self, slug: str) -> TicketDetail:
-        return TicketDetail.model_validate(await self._get(f"tickets/{_segment(slug)}"))
+    async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
+        return TicketDetail.model_validate(await self._get(f"tickets/{_segment(slug)}", {"history": history}))
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
         body = {

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from tracker_mcp.domain import (
+    HISTORY_MAX,
     Board,
     Change,
     Comment,
@@ -163,8 +164,14 @@ def ticket_detail(detail: TicketDetail) -> str:
     if detail.history:
         shown = len(detail.history)
         count = f"{shown}" if shown == detail.changes else f"latest {shown} of {detail.changes}"
+        if shown < detail.changes and shown < HISTORY_MAX:
+            count += f"; more with history={min(detail.changes, HISTORY_MAX)}"
         lines.append(f"history ({count}):")
         lines.extend(change_line(c) for c in detail.history)
+    elif detail.changes:
+        lines.append(
+            f"history: {plural(detail.changes, 'change')}; see them with history={min(detail.changes, HISTORY_MAX)}"
+        )
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from tracker_mcp.domain import Priority, Status, Ticket, TicketSort, TicketType
+from tracker_mcp.domain import HISTORY_MAX, HISTORY_SHOWN, Priority, Status, Ticket, TicketSort, TicketType
 from tracker_mcp.domain.rules import plural
 from tracker_mcp.local import Action
 from tracker_mcp.server import arguments as a
@@ -251,9 +251,11 @@ def register_tools(server: MCPServer[AppState]) -> None:
         return text(render.ticket_page(page))
 
     @server.tool(annotations=READ)
-    async def get_ticket(ctx: Ctx, slug: a.Slug) -> CallToolResult:
-        """Show a ticket with its description, sub-tasks and comments."""
-        return text(render.ticket_detail(await tracker_for(ctx).get_ticket(slug)))
+    async def get_ticket(
+        ctx: Ctx, slug: a.Slug, history: Annotated[int, Field(ge=0, le=HISTORY_MAX)] = HISTORY_SHOWN
+    ) -> CallToolResult:
+        """Show a ticket with its description, sub-tasks, comments and latest changes."""
+        return text(render.ticket_detail(await tracker_for(ctx).get_ticket(slug, history=history)))
 
     @server.tool(annotations=CREATE)
     async def create_ticket(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tracker_mcp.domain import (
+    HISTORY_SHOWN,
     Board,
     Change,
     Comment,
@@ -203,7 +204,10 @@ class Store(Protocol):
     # Tickets
     async def find_ticket(self, code: str, number: int) -> Ticket | None: ...
     async def list_tickets(self, query: TicketQuery) -> TicketPage: ...
-    async def ticket_detail(self, ticket_id: int) -> TicketDetail: ...
+    async def ticket_detail(self, ticket_id: int, history: int = HISTORY_SHOWN) -> TicketDetail:
+        """A ticket with its sub-tasks, comments and latest `history` changes (and how many there are)."""
+        ...
+
     async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Ticket: ...
     async def create_tickets(self, new: Sequence[NewTicket], actor: Actor) -> list[Ticket]:
         """File all of `tickets` in one transaction, in order: every one, or (on any failure) none."""

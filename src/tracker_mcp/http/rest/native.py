@@ -14,6 +14,8 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from tracker_mcp.domain import (
+    HISTORY_MAX,
+    HISTORY_SHOWN,
     Board,
     Comment,
     Organization,
@@ -191,8 +193,10 @@ async def create_ticket(body: NewTicket, tracker: TrackerDep) -> Ticket:
 
 
 @router.get("/tickets/{slug}", summary="A ticket with its sub-tasks and comments")
-async def get_ticket(slug: str, tracker: TrackerDep) -> TicketDetail:
-    return await tracker.get_ticket(slug)
+async def get_ticket(
+    slug: str, tracker: TrackerDep, history: Annotated[int, Query(ge=0, le=HISTORY_MAX)] = HISTORY_SHOWN
+) -> TicketDetail:
+    return await tracker.get_ticket(slug, history=history)
 
 
 @router.patch("/tickets/{slug}", summary="Change a ticket's fields")

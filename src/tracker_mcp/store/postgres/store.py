@@ -374,11 +374,11 @@ class PostgresStore:
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
         return await self._db.read(lambda conn: listing.list_tickets(conn, query))
 
-    async def ticket_detail(self, ticket_id: int) -> TicketDetail:
+    async def ticket_detail(self, ticket_id: int, history: int = HISTORY_SHOWN) -> TicketDetail:
         async def run(conn: Connection) -> TicketDetail:
             ticket = await rows.load_ticket(conn, ticket_id)
             latest = await fetch_all(
-                conn, HISTORY_SELECT + " WHERE e.ticket_id = %s ORDER BY e.id DESC LIMIT %s", (ticket_id, HISTORY_SHOWN)
+                conn, HISTORY_SELECT + " WHERE e.ticket_id = %s ORDER BY e.id DESC LIMIT %s", (ticket_id, history)
             )
             changes = await fetch_one(conn, "SELECT COUNT(*) FROM events WHERE ticket_id = %s", (ticket_id,))
             return TicketDetail(

@@ -392,11 +392,11 @@ class SqliteStore:
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
         return await self._db.read(lambda conn: tickets.list_tickets(conn, query))
 
-    async def ticket_detail(self, ticket_id: int) -> TicketDetail:
+    async def ticket_detail(self, ticket_id: int, history: int = HISTORY_SHOWN) -> TicketDetail:
         def run(conn: sqlite3.Connection) -> TicketDetail:
             ticket = rows.load_ticket(conn, ticket_id)
             latest = conn.execute(
-                HISTORY_SELECT + " WHERE e.ticket_id = ? ORDER BY e.id DESC LIMIT ?", (ticket_id, HISTORY_SHOWN)
+                HISTORY_SELECT + " WHERE e.ticket_id = ? ORDER BY e.id DESC LIMIT ?", (ticket_id, history)
             ).fetchall()
             changes = conn.execute("SELECT COUNT(*) FROM events WHERE ticket_id = ?", (ticket_id,)).fetchone()[0]
             return TicketDetail(
