@@ -139,6 +139,16 @@ def test_the_columns_answer_304_while_nothing_changed_and_the_new_state_once_som
     assert f'id="card-{slug}"' in done
 
 
+def test_the_static_files_are_served_from_the_package_and_nothing_else_is(browser: httpx2.Client) -> None:
+    css = browser.get("/board/static/board.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert "prefers-color-scheme: dark" in css.text and ":focus-visible" in css.text
+    script = browser.get("/board/static/board.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    for other in ("access.py", "..%2Faccess.py", "board.css.map"):
+        assert browser.get(f"/board/static/{other}").status_code == 404
+
+
 # Writing from a loopback page
 
 

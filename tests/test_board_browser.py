@@ -135,6 +135,28 @@ def test_a_card_moves_with_the_keyboard_and_its_buttons_and_focus_is_visible(
     shot(page, "board-keyboard.png")
 
 
+def test_arrow_up_and_down_reorder_a_card_within_its_column(board: Board, server: ServerProcess, page: Page) -> None:
+    first = board.file("First canceled", status="canceled")["slug"]
+    second = board.file("Second canceled", status="canceled")["slug"]
+    page.goto(f"{server.url}/board/INBOX")
+    page.locator(f"#card-{second}").focus()
+    page.keyboard.press("ArrowUp")
+    wait_for_notice(page, f"Moved {second}.")
+    assert canceled_order(board)[:2] == [second, first]
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(f"document.querySelector('{column('canceled')} .card').id === 'card-{first}'")
+    assert canceled_order(board)[:2] == [first, second]
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.url}/board/tickets/{second}")  # the focused card
+
+
+def canceled_order(board: Board) -> list[str]:
+    """The canceled column's slugs in order, as the server keeps them."""
+    reply = board.rest.get("/api/v1/native/board", params={"project": "INBOX", "per_column": 100})
+    columns = {column["status"]: column["tickets"] for column in reply.json()["columns"]}
+    return [ticket["slug"] for ticket in columns["canceled"]]
+
+
 def test_the_board_follows_changes_made_elsewhere_without_a_reload(
     board: Board, server: ServerProcess, page: Page
 ) -> None:

@@ -118,9 +118,9 @@ def board_page(frame: Frame, board: Board, *, writable: bool, etag: str) -> Html
     project = board.project
     help_text = (
         "Drag a card to another column or place, or focus it and use the arrow keys "
-        "(left and right: another column; up and down: its place)."
+        "(left and right: another column; up and down: its place); Enter opens it."
         if writable
-        else "You may read this board but not move cards."
+        else "You may read this board but not move cards. Enter on a focused card opens it."
     )
     return page(
         f"{project.code} board",

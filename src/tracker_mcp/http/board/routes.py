@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from functools import cache
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -114,8 +115,7 @@ def board_router(access: BoardAccess) -> APIRouter:
     async def static(name: str) -> Response:  # pyright: ignore[reportUnusedFunction]
         if name not in STATIC_TYPES:
             return secured(Response("Not found", status_code=404, media_type="text/plain"))
-        body = resources.files("tracker_mcp.http.board").joinpath("static", name).read_bytes()
-        return secured(Response(body, media_type=STATIC_TYPES[name]), cache="public, max-age=3600")
+        return secured(Response(static_file(name), media_type=STATIC_TYPES[name]), cache="public, max-age=3600")
 
     @router.get("")
     async def board_root() -> Response:  # pyright: ignore[reportUnusedFunction]
@@ -265,6 +265,12 @@ def board_router(access: BoardAccess) -> APIRouter:
         return await guarded(request, render, json_errors=True)
 
     return router
+
+
+@cache
+def static_file(name: str) -> bytes:
+    """One of the two static files, read from the installed package once per process."""
+    return resources.files("tracker_mcp.http.board").joinpath("static", name).read_bytes()
 
 
 def board_etag(board: Board, writable: bool) -> str:

@@ -137,9 +137,12 @@
 
   document.addEventListener("keydown", function (event) {
     const card = event.target.closest && event.target.closest(".card");
-    if (!card || event.target !== card || !writable() || busy) return;
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
-    if (moveByKey(card, event.key)) event.preventDefault();
+    if (!card || event.target !== card || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "Enter") {
+      window.location.assign(card.querySelector("a.slug").href); // open the ticket
+      return;
+    }
+    if (writable() && !busy && moveByKey(card, event.key)) event.preventDefault();
   });
 
   document.addEventListener("click", function (event) {
