@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from bench.context import Context
 from bench.rpc import StdioClient
-from bench.servers import floor_stdio, ours_stdio
+from bench.servers import compile_bytecode, floor_stdio, ours_stdio
 from bench.stats import Metric, latency_metric
 
 
@@ -25,7 +25,8 @@ def _one(spawn: Callable[[], StdioClient]) -> float:
 def run(ctx: Context) -> list[Metric]:
     ours: list[float] = []
     floor: list[float] = []
-    _one(lambda: ours_stdio(ctx.data.db))  # warm the page cache and .pyc files
+    compile_bytecode()
+    _one(lambda: ours_stdio(ctx.data.db))  # warm the page cache
     _one(floor_stdio)
     for _ in range(ctx.config.cold_starts):  # interleaved, so drift hits both alike
         ours.append(_one(lambda: ours_stdio(ctx.data.db)))

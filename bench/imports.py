@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench.context import Context
 from bench.rpc import StdioClient
-from bench.servers import floor_stdio, ours_stdio
+from bench.servers import compile_bytecode, floor_stdio, ours_stdio
 from bench.stats import Metric
 
 HEAVY = (
@@ -49,6 +49,7 @@ def _session(spawn: Callable[[Path], StdioClient], log: Path, ctx: Context, call
 
 def run(ctx: Context) -> list[Metric]:
     slug = ctx.data.slugs(1, ctx.config.seed)[0]
+    compile_bytecode()
     ours = parse(_session(
         lambda log: ours_stdio(ctx.data.db, python_flags=("-X", "importtime"), stderr_path=log),
         ctx.workdir / "importtime-ours.txt", ctx, ("get_ticket", {"slug": slug}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,13 @@ def ours_stdio_argv(db: Path, python_flags: Sequence[str] = ()) -> list[str]:
 
 def floor_stdio_argv(python_flags: Sequence[str] = ()) -> list[str]:
     return [sys.executable, *python_flags, "-m", "bench.floor"]
+
+
+def compile_bytecode() -> None:
+    """Write our modules' .pyc files, as `pip install` does. Without them (an editable install in an
+    environment with PYTHONDONTWRITEBYTECODE set, as on CI machines) every start compiled each changed
+    module from source, about 20 ms that no installed copy pays, while the SDK's came compiled."""
+    compileall.compile_dir(REPO / "src" / "tracker_mcp", quiet=1)
 
 
 def ours_stdio(db: Path, *, python_flags: Sequence[str] = (), stderr_path: Path | None = None) -> StdioClient:

@@ -10,7 +10,7 @@ from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tracker_mcp.domain import HISTORY_MAX, HISTORY_SHOWN, Priority, Status, Ticket, TicketSort, TicketType
 from tracker_mcp.domain.rules import plural
@@ -54,8 +54,15 @@ TOOL_ACTIONS: Mapping[str, Action] = {
 }
 
 
+# Built on first use: create_tickets and move_tickets are opt-in, and the confirmation is asked for
+# only before a deletion. A model built at import costs every start about a millisecond.
+_ON_FIRST_USE = ConfigDict(defer_build=True)
+
+
 class NewTicketItem(BaseModel):
     """One ticket of create_tickets: create_ticket's arguments."""
+
+    model_config = _ON_FIRST_USE
 
     title: a.Title
     project: a.ProjectRef = None
@@ -88,6 +95,8 @@ class NewTicketItem(BaseModel):
 class MoveItem(BaseModel):
     """One move of move_tickets: move_ticket's arguments."""
 
+    model_config = _ON_FIRST_USE
+
     slug: a.Slug
     status: a.Status
     before: a.OptionalSlug = None
@@ -96,6 +105,8 @@ class MoveItem(BaseModel):
 
 
 class DeletionConfirmation(BaseModel):
+    model_config = _ON_FIRST_USE
+
     confirm: bool = Field(description="Delete it for good")
 
 
