@@ -10,6 +10,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import PromptReference, ResourceTemplateReference, TextContent, TextResourceContents
 
 from tests.conftest import call, slug_of
+from tracker_mcp.domain import ACTIVITY_SHOWN
 
 pytestmark = pytest.mark.anyio
 
@@ -48,6 +49,19 @@ async def test_a_projects_activity_lists_what_happened_newest_first(client: Clie
     assert lines[0] == "activity in INBOX, newest first:"
     assert [line.split(": ", 1)[1] for line in lines[1:4]] == ["commented", "status backlog→todo", "created"]
     assert all(line.startswith(f"{slug} ") for line in lines[1:4])
+
+
+async def test_a_busy_projects_activity_says_it_shows_the_latest_and_where_the_rest_is(client: Client) -> None:
+    slug = slug_of(await call(client, "create_ticket", title="Chatty"))
+    for i in range(ACTIVITY_SHOWN):
+        await call(client, "add_comment", slug=slug, body=f"note {i}")
+    lines = (await read(client, "tracker://projects/inbox/activity")).splitlines()
+    assert lines[0] == (
+        f"activity in INBOX, newest first (the latest {ACTIVITY_SHOWN}; "
+        "a ticket's older changes: get_ticket slug=... history=500):"
+    )
+    assert len(lines) == 1 + ACTIVITY_SHOWN and "created" not in lines[-1]
+    assert "history (51):" in await call(client, "get_ticket", slug=slug, history=500)
 
 
 async def test_completion_offers_the_callers_projects_and_slugs(client: Client) -> None:

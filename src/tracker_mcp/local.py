@@ -9,6 +9,7 @@ from functools import partial
 from typing import TypeVar
 
 from tracker_mcp.domain import (
+    ACTIVITY_SHOWN,
     HISTORY_MAX,
     HISTORY_SHOWN,
     Board,
@@ -504,7 +505,7 @@ class LocalTracker:
         ticket = await self._ticket(roles, slug, Action.EDIT)
         return await self._store.delete_ticket(ticket.id, self._actor)
 
-    async def activity(self, project: str | None, *, limit: int = 50) -> list[Change]:
+    async def activity(self, project: str | None, *, limit: int = ACTIVITY_SHOWN) -> list[Change]:
         """What happened in a project lately, newest first: tickets filed, changed, moved, commented, deleted."""
         if not 1 <= limit <= LIST_LIMIT_MAX:
             raise Invalid("limit", f"limit must be 1-{LIST_LIMIT_MAX}.")

@@ -13,6 +13,7 @@ from tracker_mcp.domain.enums import (
     TokenKind,
 )
 from tracker_mcp.domain.models import (
+    ACTIVITY_SHOWN,
     HISTORY_MAX,
     HISTORY_SHOWN,
     Board,
@@ -35,6 +36,7 @@ from tracker_mcp.domain.models import (
 )
 
 __all__ = [
+    "ACTIVITY_SHOWN",
     "CLOSED_STATUSES",
     "HISTORY_MAX",
     "HISTORY_SHOWN",

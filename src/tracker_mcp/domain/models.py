@@ -97,6 +97,7 @@ class Comment(Record):
 
 HISTORY_SHOWN = 20  # entries of a ticket's history that get_ticket shows, the latest, unless asked for more
 HISTORY_MAX = 500  # the most it shows in one reply
+ACTIVITY_SHOWN = 50  # entries of a project's activity shown, the latest
 
 
 class Change(Record):

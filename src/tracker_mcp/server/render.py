@@ -11,7 +11,7 @@ only there: the stored text stays byte for byte as written.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from tracker_mcp.domain import (
@@ -180,9 +180,14 @@ FIELD_ORDER = {name: i for i, name in enumerate(("title", "type", "status", "pri
                                                  "description", "labels"))}  # fmt: skip
 
 
-def activity(project: str, changes: Iterable[Change]) -> str:
-    lines = [f"{change.subject} {change_line(change)}" for change in changes]
-    return f"activity in {project}, newest first:\n" + "\n".join(lines) if lines else f"No activity in {project}."
+def activity(project: str, changes: Sequence[Change], limit: int) -> str:
+    """A project's latest changes; a full page says where the older ones are."""
+    if not changes:
+        return f"No activity in {project}."
+    head = f"activity in {project}, newest first"
+    if len(changes) >= limit:
+        head += f" (the latest {limit}; a ticket's older changes: get_ticket slug=... history={HISTORY_MAX})"
+    return head + ":\n" + "\n".join(f"{change.subject} {change_line(change)}" for change in changes)
 
 
 def change_line(change: Change) -> str:
@@ -262,7 +267,9 @@ def board(b: Board) -> str:
 def ticket_deletion_impact(impact: TicketDeletion) -> str:
     parts: list[str] = []
     if impact.subtasks:
-        listed = ", ".join(impact.subtasks[:10]) + (", ..." if len(impact.subtasks) > 10 else "")
+        listed = ", ".join(impact.subtasks[:10])
+        if len(impact.subtasks) > 10:
+            listed += f", ... all with list_tickets parent={impact.slug}"
         parts.append(f"{plural(len(impact.subtasks), 'sub-task')} ({listed})")
     if impact.comments:
         parts.append(plural(impact.comments, "comment"))

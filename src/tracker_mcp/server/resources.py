@@ -19,6 +19,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import CompleteRequestParams, Completion, PromptReference, ResourceTemplateReference
 
+from tracker_mcp.domain import ACTIVITY_SHOWN
 from tracker_mcp.errors import NotFound, TrackerError, Unsupported
 from tracker_mcp.local import LocalTracker
 from tracker_mcp.server import render
@@ -55,7 +56,7 @@ def register_resources(server: TrackerServer) -> None:
             tracker = tracker_for(ctx)
             if not isinstance(tracker, LocalTracker):
                 raise Unsupported("A project's activity comes from the local audit trail; remote backends have none.")
-            return render.activity(project.upper(), await tracker.activity(project))
+            return render.activity(project.upper(), await tracker.activity(project), ACTIVITY_SHOWN)
 
 
 @asynccontextmanager
