@@ -306,7 +306,7 @@ async def _open_tracker(path: Path, synchronous: Sync, username: str) -> tuple[S
 
 
 async def _create_many(
-    path: Path, synchronous: Sync, count: int, barrier: Barrier | None, in_flight: int = 1
+    path: Path, synchronous: Sync, count: int, barrier: Barrier | None, in_flight: int = 1, check: bool = False
 ) -> list[float]:
     """`count` creates through one store, from `in_flight` callers at once (as concurrent agents or
     HTTP requests would be); one caller waits for each create before sending the next."""
@@ -321,7 +321,12 @@ async def _create_many(
             for i in range(first, count, in_flight):
                 started = time.perf_counter()
                 await tracker.create_ticket(
-                    TicketDraft(title=f"Bench ticket {i}", project="BENCH", description="created by bench.store")
+                    TicketDraft(
+                        title=f"Bench ticket {i}",
+                        project="BENCH",
+                        description="created by bench.store",
+                        check_duplicates=check,
+                    )
                 )
                 latencies.append(time.perf_counter() - started)
 
@@ -338,15 +343,21 @@ def _create_worker(path: str, synchronous: Sync, count: int, barrier: Barrier, o
     out.put(latencies)
 
 
-def bench_creates(writers: int, synchronous: Sync, per_writer: int, in_flight: int = 1) -> dict[str, Any]:
-    """Creates/s of `writers` processes on one file; with one, `in_flight` callers share its store."""
+def bench_creates(
+    writers: int, synchronous: Sync, per_writer: int, in_flight: int = 1, check: bool = False
+) -> dict[str, Any]:
+    """Creates/s of `writers` processes on one file; with one, `in_flight` callers share its store.
+
+    `check`: each create looks for an open look-alike first, as create_ticket does without a key. The
+    titles ("Bench ticket N") all share two words, the worst case: every earlier ticket is a candidate.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "creates.db"
         # Create the workspace up front so the writers do not race to create it.
         asyncio.run(_prepare(path, synchronous))
         if writers == 1:
             started = time.perf_counter()
-            latencies = asyncio.run(_create_many(path, synchronous, per_writer, None, in_flight))
+            latencies = asyncio.run(_create_many(path, synchronous, per_writer, None, in_flight, check))
             elapsed = time.perf_counter() - started
         else:
             context = multiprocessing.get_context("spawn")
@@ -368,6 +379,8 @@ def bench_creates(writers: int, synchronous: Sync, per_writer: int, in_flight: i
     ms = [x * 1000 for x in latencies]
     one = writers == 1
     who = f"{writers} writer processes" if writers > 1 else f"1 writer, {in_flight} in flight"
+    if check:
+        who += ", look-alike check"
     return result(
         f"create_ticket, {who}, synchronous={synchronous}",
         rate,
@@ -512,6 +525,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
         rows.append(bench_creates(1, synchronous, per_writer_one))
         # Concurrent callers of one process share commits (group commit): agents filing at once.
         rows.append(bench_creates(1, synchronous, per_writer_one, in_flight=16))
+        if synchronous == "full":  # what create_ticket does without an idempotency key
+            rows.append(bench_creates(1, synchronous, per_writer_one, in_flight=16, check=True))
         # One caller filing many at once (create_tickets): all in one transaction.
         rows.append(bench_bulk_creates(synchronous, per_writer_one))
         rows.append(bench_creates(16, synchronous, per_writer_many))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from tracker_mcp.domain.models import Ticket
 from tracker_mcp.errors import LikelyDuplicate
@@ -41,26 +43,50 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
+class Candidate(Protocol):
+    """What is compared of a filed ticket: a Ticket, or a row of just these."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+
+
+C = TypeVar("C", bound=Candidate)
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    numbers: tuple[str, ...]
+    title: frozenset[str]
+    description: frozenset[str]
+
+    @classmethod
+    def of(cls, title: str, description: str) -> _Words:
+        return cls(_numbers(title), words(title), words(description))
+
+    def likeness(self, other: _Words) -> float:
+        if self.numbers and other.numbers and self.numbers != other.numbers:
+            return 0.0
+        alike = _overlap(self.title, other.title)
+        if alike < TITLE_SIMILARITY or not self.description or not other.description:
+            return alike
+        return (1 - DESCRIPTION_WEIGHT) * alike + DESCRIPTION_WEIGHT * _overlap(self.description, other.description)
+
+
 def similarity(title: str, description: str, other_title: str, other_description: str) -> float:
     """From 0 (nothing in common) to 1 (the same words)."""
-    numbers, other_numbers = _numbers(title), _numbers(other_title)
-    if numbers and other_numbers and numbers != other_numbers:
-        return 0.0
-    mine, theirs = words(title), words(other_title)
-    alike = _overlap(mine, theirs)
-    if alike < TITLE_SIMILARITY:
-        return alike
-    details, other_details = words(description), words(other_description)
-    if not details or not other_details:
-        return alike
-    return (1 - DESCRIPTION_WEIGHT) * alike + DESCRIPTION_WEIGHT * _overlap(details, other_details)
+    return _Words.of(title, description).likeness(_Words.of(other_title, other_description))
 
 
-def likely_duplicate(title: str, description: str, candidates: Iterable[Ticket]) -> tuple[Ticket, float] | None:
+def likely_duplicate(title: str, description: str, candidates: Iterable[C]) -> tuple[C, float] | None:
     """The most alike of `candidates`, if alike enough to be the same ticket; ties go to the oldest."""
-    best: tuple[Ticket, float] | None = None
+    new = _Words.of(title, description)
+    best: tuple[C, float] | None = None
     for candidate in candidates:
-        score = similarity(title, description, candidate.title, candidate.description)
+        score = new.likeness(_Words.of(candidate.title, candidate.description))
         if score >= DUPLICATE_SIMILARITY and (
             best is None or score > best[1] or (score == best[1] and candidate.id < best[0].id)
         ):
@@ -68,13 +94,9 @@ def likely_duplicate(title: str, description: str, candidates: Iterable[Ticket])
     return best
 
 
-def refuse_look_alike(title: str, description: str, candidates: Iterable[Ticket]) -> None:
-    """LikelyDuplicate if one of `candidates` (open tickets) looks like the ticket about to be filed."""
-    found = likely_duplicate(title, description, candidates)
-    if found is None:
-        return
-    ticket, score = found
-    raise LikelyDuplicate(
+def look_alike(ticket: Ticket, score: float) -> LikelyDuplicate:
+    """The refusal to file a ticket that looks like `ticket`, an open one."""
+    return LikelyDuplicate(
         f"Not filed: it looks like {ticket.slug} ({ticket.status.value}, {score:.0%} alike).",
         hint=f"If it is the same, comment on {ticket.slug}; if not, file it again with not_duplicate=true.",
         current=ticket.model_dump(mode="json"),

@@ -30,7 +30,7 @@ from tracker_mcp.domain import (
     Workspace,
 )
 from tracker_mcp.domain.rules import idempotency_key, key_reused
-from tracker_mcp.domain.similarity import refuse_look_alike, words
+from tracker_mcp.domain.similarity import likely_duplicate, look_alike, words
 from tracker_mcp.errors import Invalid, TrackerError, Unsupported
 from tracker_mcp.remote.client import RemoteClient
 from tracker_mcp.tracker import BULK_MAX, Batch, MoveDraft, Progress, TicketChanges, TicketDraft, TicketFilter
@@ -87,8 +87,10 @@ class RemoteTracker(ABC):
         while it runs (twins sent at once wait for the first and get its ticket)."""
         key = idempotency_key(draft.idempotency_key)
         if key is None:
-            if draft.check_duplicates:
-                refuse_look_alike(draft.title, draft.description, await self._look_alikes(draft))
+            if draft.check_duplicates and (
+                found := likely_duplicate(draft.title, draft.description, await self._look_alikes(draft))
+            ):
+                raise look_alike(*found)
             return await self.file_ticket(draft)
         async with self._keys_lock:
             found = self._filed.get(key)

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import NamedTuple
 
 from tracker_mcp.domain.similarity import TITLE_SIMILARITY, words
 
@@ -27,12 +28,22 @@ QUERY_WORDS_MAX = 32
 CANDIDATE_WORDS_MAX = 6
 # The latest look-alike open tickets compared with a new one: retries and parallel agents file
 # their twins within minutes of each other.
-DUPLICATE_CANDIDATES = 50
+DUPLICATE_CANDIDATES = 20
+# ... found among this many latest tickets of any project that hold the words.
+DUPLICATE_MATCHES = 100
 # Comments are indexed up to this many characters per ticket, on both stores (PostgreSQL's migration
 # repeats the figure: a migration never changes once shipped).
 COMMENTS_INDEXED = 100_000
 # The relevance weights: a word in the title counts most, then the description, then a comment.
 BM25_WEIGHTS = "10.0, 4.0, 1.0"
+
+
+class Text(NamedTuple):
+    """A filed ticket's words, as duplicate detection compares them (a `similarity.Candidate`)."""
+
+    id: int
+    title: str
+    description: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from tracker_mcp.store.postgres.db import Connection, fetch_all, fetch_one
 from tracker_mcp.store.postgres.rows import TICKET_SELECT
 from tracker_mcp.store.records import row_to_ticket
 from tracker_mcp.store.rules import cursor_after, like_pattern, page_cursor, ranked_or_newest, relevance_start
-from tracker_mcp.store.search import DUPLICATE_CANDIDATES, candidate_groups, search_terms, title_tsquery, tsquery
+from tracker_mcp.store.search import DUPLICATE_CANDIDATES, Text, candidate_groups, search_terms, title_tsquery, tsquery
 
 _SORT_COLUMN: dict[TicketSort, LiteralString] = {
     TicketSort.CREATED: "t.id",
@@ -120,19 +120,19 @@ def _in_order(
     return f"SELECT t.id, {column} AS k FROM tickets t WHERE {page_where} ORDER BY {order}", page_params, direction
 
 
-async def duplicate_candidates(conn: Connection, new: NewTicket) -> list[Ticket]:
+async def look_alikes(conn: Connection, new: NewTicket) -> list[Text]:
     """The project's latest open tickets whose titles share enough words with the new one's to compare."""
     groups = candidate_groups(new.title)
     if not groups:
         return []
     rows = await fetch_all(
         conn,
-        TICKET_SELECT
-        + """ WHERE t.search @@ to_tsquery('simple', %s) AND t.project_id = %s
-            AND t.status <> ALL(%s) ORDER BY t.id DESC LIMIT %s""",
+        """SELECT t.id, t.title, t.description FROM tickets t
+           WHERE t.search @@ to_tsquery('simple', %s) AND t.project_id = %s AND t.status <> ALL(%s)
+           ORDER BY t.id DESC LIMIT %s""",
         (title_tsquery(groups), new.project_id, [s.value for s in CLOSED_STATUSES], DUPLICATE_CANDIDATES),
     )
-    return [row_to_ticket(row) for row in rows]
+    return [Text(*row) for row in rows]
 
 
 async def subtasks(conn: Connection, ticket_id: int) -> list[Ticket]:

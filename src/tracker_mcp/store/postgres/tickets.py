@@ -15,13 +15,13 @@ from psycopg import sql
 
 from tracker_mcp.domain import Status, Ticket, TicketDeletion
 from tracker_mcp.domain.rules import check_version, label_color
-from tracker_mcp.domain.similarity import refuse_look_alike
+from tracker_mcp.domain.similarity import likely_duplicate, look_alike
 from tracker_mcp.errors import Invalid, NotFound
 from tracker_mcp.store.base import Actor, NewTicket, Placement, TicketPatch
 from tracker_mcp.store.postgres.board import end_of_column, position_next_to
 from tracker_mcp.store.postgres.db import Connection, execute, fetch_all, fetch_one, fetch_optional
 from tracker_mcp.store.postgres.events import record_event
-from tracker_mcp.store.postgres.listing import duplicate_candidates
+from tracker_mcp.store.postgres.listing import look_alikes
 from tracker_mcp.store.postgres.rows import load_ticket
 from tracker_mcp.store.rules import (
     PATCH_COLUMNS,
@@ -105,8 +105,8 @@ async def _create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Tick
         raise NotFound("The project no longer exists.", hint="List projects again.")
     number, code, organization_id = int(counter[0]), str(counter[1]), str(counter[2])
     # After the project's counter: a look-alike filed at the same moment has committed by now.
-    if new.check_duplicates:
-        refuse_look_alike(new.title, new.description, await duplicate_candidates(conn, new))
+    if new.check_duplicates and (found := likely_duplicate(new.title, new.description, await look_alikes(conn, new))):
+        raise look_alike(await load_ticket(conn, found[0].id), found[1])
     if new.parent_id is not None:
         parent = await fetch_optional(conn, "SELECT project_id FROM tickets WHERE id = %s", (new.parent_id,))
         if parent is None or parent[0] != new.project_id:

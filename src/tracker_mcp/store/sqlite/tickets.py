@@ -9,7 +9,7 @@ from typing import Any
 
 from tracker_mcp.domain import CLOSED_STATUSES, Status, Ticket, TicketDeletion, TicketPage, TicketSort
 from tracker_mcp.domain.rules import check_version, label_color
-from tracker_mcp.domain.similarity import refuse_look_alike
+from tracker_mcp.domain.similarity import likely_duplicate, look_alike
 from tracker_mcp.errors import Invalid, NotFound
 from tracker_mcp.store.base import Actor, NewTicket, Placement, TicketPatch, TicketQuery
 from tracker_mcp.store.rules import (
@@ -33,7 +33,9 @@ from tracker_mcp.store.rules import (
 from tracker_mcp.store.search import (
     BM25_WEIGHTS,
     DUPLICATE_CANDIDATES,
+    DUPLICATE_MATCHES,
     SearchTerms,
+    Text,
     candidate_groups,
     fts5_match,
     fts5_title_match,
@@ -127,8 +129,8 @@ def _create_ticket(conn: sqlite3.Connection, new: NewTicket, actor: Actor) -> Ti
     if counter is None:
         raise NotFound("The project no longer exists.", hint="List projects again.")
     number, code, organization_id = int(counter[0]), str(counter[1]), str(counter[2])
-    if new.check_duplicates:
-        refuse_look_alike(new.title, new.description, duplicate_candidates(conn, new))
+    if new.check_duplicates and (found := likely_duplicate(new.title, new.description, look_alikes(conn, new))):
+        raise look_alike(load_ticket(conn, found[0].id), found[1])
     if new.parent_id is not None:
         parent = conn.execute("SELECT project_id FROM tickets WHERE id = ?", (new.parent_id,)).fetchone()
         if parent is None or parent[0] != new.project_id:
@@ -404,18 +406,22 @@ def _best_matches(
     return rows, start
 
 
-def duplicate_candidates(conn: sqlite3.Connection, new: NewTicket) -> list[Ticket]:
+def look_alikes(conn: sqlite3.Connection, new: NewTicket) -> list[Text]:
     """The project's latest open tickets whose titles share enough words with the new one's to compare."""
     groups = candidate_groups(new.title)
     if not groups:
         return []
+    # The index walks its matches newest first and stops: titles that many tickets share ("Nightly
+    # build failed #N") must not make every create read all of them.
     rows = conn.execute(
-        f"""{TICKET_SELECT} WHERE t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ?)
-            AND t.project_id = ? AND t.status NOT IN ({", ".join("?" * len(CLOSED_STATUSES))})
+        f"""SELECT t.id, t.title, t.description FROM (
+                SELECT rowid AS id FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT ?
+            ) latest JOIN tickets t ON t.id = latest.id
+            WHERE t.project_id = ? AND t.status NOT IN ({", ".join("?" * len(CLOSED_STATUSES))})
             ORDER BY t.id DESC LIMIT {DUPLICATE_CANDIDATES}""",
-        (fts5_title_match(groups), new.project_id, *(s.value for s in CLOSED_STATUSES)),
+        (fts5_title_match(groups), DUPLICATE_MATCHES, new.project_id, *(s.value for s in CLOSED_STATUSES)),
     ).fetchall()
-    return [row_to_ticket(row) for row in rows]
+    return [Text(*row) for row in rows]
 
 
 def subtasks(conn: sqlite3.Connection, ticket_id: int) -> list[Ticket]:
