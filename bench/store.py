@@ -464,6 +464,8 @@ def list_cases(seeded: Seeded, text_target_ms: float | None) -> list[Case]:
         Case("parent", replace(base, parent=seeded.parent_slug)),
         Case("text query", replace(base, text=SEARCH_WORD), target_ms=text_target_ms),
         Case("text query, common word", replace(base, text="login")),
+        Case("text query, best match first", replace(base, text=SEARCH_WORD, sort=TicketSort.RELEVANCE)),
+        Case("text query, common word, best match first", replace(base, text="login", sort=TicketSort.RELEVANCE)),
         Case("updated_since (last week)", replace(base, updated_since="2025-12-25")),
         Case("sort created", replace(base, sort=TicketSort.CREATED)),
         Case("sort updated", replace(base, sort=TicketSort.UPDATED)),

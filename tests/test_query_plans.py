@@ -214,10 +214,11 @@ def page_problems(lines: list[PlanLine], case: Case) -> list[str]:
 
 def describe(conn: sqlite3.Connection, case: Case, seeded: Seeded) -> tuple[list[str], str]:
     statements = issued_sql(conn, case.query(seeded), case.page_two)
-    assert len(statements) == 2, statements  # the count, then the page
-    count_plan, page_plan = plan(conn, statements[0]), plan(conn, statements[1])
-    problems = count_problems(count_plan, case) + page_problems(page_plan, case)
-    text = "\n".join(" | ".join(line.detail for line in lines) for lines in (count_plan, page_plan))
+    # The count, then the page; a relevance sort first finds its oldest ranked match (in the index alone).
+    assert len(statements) == (3 if case.sort is TicketSort.RELEVANCE else 2), statements
+    count_plan, *page_plans = [plan(conn, statement) for statement in statements]
+    problems = count_problems(count_plan, case) + [p for lines in page_plans for p in page_problems(lines, case)]
+    text = "\n".join(" | ".join(line.detail for line in lines) for lines in (count_plan, *page_plans))
     return problems, text
 
 

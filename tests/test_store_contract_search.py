@@ -90,6 +90,20 @@ async def test_relevance_pages_walk_every_match_once(store: Store, world: World)
     assert set(everything[:3]) == {2, 4, 6}  # the title matches come first
 
 
+async def test_only_the_newest_matches_are_ranked_and_older_ones_follow_them_newest_first(
+    store: Store, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("tracker_mcp.store.sqlite.tickets", "tracker_mcp.store.postgres.listing"):
+        monkeypatch.setattr(f"{module}.RANKED_MAX", 3)
+    for i in range(1, 8):  # odd numbers say it in the title, even ones in the description
+        title, description = (f"Walrus {i}", "seen") if i % 2 else (f"Sighting {i}", "a walrus")
+        await store.create_ticket(draft(world, title, description=description), world.actor)
+    query = TicketQuery(project_ids=[world.inbox.id], text="walrus", sort=TicketSort.RELEVANCE, limit=2)
+    expected = [7, 5, 6, 4, 3, 2, 1]  # 5-7 ranked, title matches first; then the rest, newest first
+    assert [t.number for t in (await store.list_tickets(replace(query, limit=100))).tickets] == expected
+    assert await walk(store, query, 7) == expected
+
+
 async def test_the_index_follows_edits_and_deletions(store: Store, world: World) -> None:
     ticket = await store.create_ticket(draft(world, "Old title"), world.actor)
     await store.add_comment(ticket.id, "a comment about quokkas", world.actor)

@@ -34,6 +34,9 @@ DUPLICATE_MATCHES = 100
 # Comments are indexed up to this many characters per ticket, on both stores (PostgreSQL's migration
 # repeats the figure: a migration never changes once shipped).
 COMMENTS_INDEXED = 100_000
+# A relevance sort ranks this many of the newest matches; older ones follow, newest first. Ranking
+# reads every ranked match's word positions: 35 ms for a word in 20,000 tickets.
+RANKED_MAX = 2000
 # The relevance weights: a word in the title counts most, then the description, then a comment.
 BM25_WEIGHTS = "10.0, 4.0, 1.0"
 

@@ -10,11 +10,19 @@ from typing import Any, LiteralString
 
 from tracker_mcp.domain import CLOSED_STATUSES, Ticket, TicketPage, TicketSort
 from tracker_mcp.store.base import NewTicket, TicketQuery
-from tracker_mcp.store.postgres.db import Connection, fetch_all, fetch_one
+from tracker_mcp.store.postgres.db import Connection, fetch_all, fetch_one, fetch_optional
 from tracker_mcp.store.postgres.rows import TICKET_SELECT
 from tracker_mcp.store.records import row_to_ticket
 from tracker_mcp.store.rules import cursor_after, like_pattern, page_cursor, ranked_or_newest, relevance_start
-from tracker_mcp.store.search import DUPLICATE_CANDIDATES, Text, candidate_groups, search_terms, title_tsquery, tsquery
+from tracker_mcp.store.search import (
+    DUPLICATE_CANDIDATES,
+    RANKED_MAX,
+    Text,
+    candidate_groups,
+    search_terms,
+    title_tsquery,
+    tsquery,
+)
 
 _SORT_COLUMN: dict[TicketSort, LiteralString] = {
     TicketSort.CREATED: "t.id",
@@ -83,13 +91,19 @@ async def list_tickets(conn: Connection, query: TicketQuery) -> TicketPage:
     filters, params = _filters(query)
     total, total_capped = await _count(conn, filters, params, query.count_limit)
     if query.sort is TicketSort.RELEVANCE and terms is not None:  # ranks are not keys: paged by offset
-        offset = relevance_start(query)
-        rank = "ts_rank(t.search, to_tsquery('simple', %s))"
-        page, page_params = (
-            f"SELECT t.id, {rank} AS k FROM tickets t WHERE {filters} ORDER BY k DESC, t.id DESC",
-            [tsquery(terms), *params],
+        # As on SQLite: the newest RANKED_MAX matches best first (ts_rank), then older ones, newest first.
+        offset, words = relevance_start(query), tsquery(terms)
+        found = await fetch_optional(
+            conn,
+            "SELECT id FROM tickets WHERE search @@ to_tsquery('simple', %s) ORDER BY id DESC OFFSET %s LIMIT 1",
+            (words, RANKED_MAX - 1),
         )
-        direction = "DESC"
+        rank = "CASE WHEN t.id >= %s THEN ts_rank(t.search, to_tsquery('simple', %s)) END"
+        page, page_params = (
+            f"SELECT t.id, {rank} AS k FROM tickets t WHERE {filters} ORDER BY k DESC NULLS LAST, t.id DESC",
+            [int(found[0]) if found else 0, words, *params],
+        )
+        direction = "DESC NULLS LAST"
     else:
         offset = query.offset
         page, page_params, direction = _in_order(query, filters, params)

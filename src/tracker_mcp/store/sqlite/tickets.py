@@ -34,6 +34,7 @@ from tracker_mcp.store.search import (
     BM25_WEIGHTS,
     DUPLICATE_CANDIDATES,
     DUPLICATE_MATCHES,
+    RANKED_MAX,
     SearchTerms,
     Text,
     candidate_groups,
@@ -391,19 +392,45 @@ def _page_in_order(conn: sqlite3.Connection, query: TicketQuery, filters: str, p
 def _best_matches(
     conn: sqlite3.Connection, query: TicketQuery, filters: str, params: list[Any], terms: SearchTerms
 ) -> tuple[list[Any], int]:
-    """The page of a relevance sort, best first (bm25, title words weighing most), paged by offset."""
-    start = relevance_start(query)
+    """The page of a relevance sort, paged by offset: the newest RANKED_MAX matches best first (bm25,
+    title words weighing most), then older ones, newest first. Ranking reads each ranked match's word
+    positions; this keeps a common word's page as cheap as its newest matches, in one order for every
+    page, so paging neither skips nor repeats a ticket."""
+    start, wanted, match = relevance_start(query), query.limit + 1, fts5_match(terms)
+    found = conn.execute(
+        "SELECT rowid FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+        (match, RANKED_MAX - 1),
+    ).fetchone()
+    oldest_ranked = int(found[0]) if found else 0
+    ranked_matches = f"""matches AS MATERIALIZED (
+        SELECT rowid AS id, bm25(ticket_search, {BM25_WEIGHTS}) AS k FROM ticket_search
+        WHERE ticket_search MATCH ? AND rowid >= ?)"""
     rows = conn.execute(
-        f"""WITH matches AS MATERIALIZED (
-                SELECT rowid AS id, bm25(ticket_search, {BM25_WEIGHTS}) AS k FROM ticket_search
-                WHERE ticket_search MATCH ?),
+        f"""WITH {ranked_matches},
             page AS (
                 SELECT t.id, matches.k FROM matches JOIN tickets t ON t.id = matches.id
                 WHERE {filters} ORDER BY matches.k, t.id DESC LIMIT ? OFFSET ?)
             {TICKET_SELECT} JOIN page ON page.id = t.id ORDER BY page.k, t.id DESC""",
-        (fts5_match(terms), *params, query.limit + 1, start),
+        (match, oldest_ranked, *params, wanted, start),
     ).fetchall()
-    return rows, start
+    if len(rows) == wanted or not oldest_ranked:
+        return rows, start
+    # The page runs past the ranked matches: the older ones follow.
+    if rows:
+        ranked = start + len(rows)
+    else:  # the page starts past them: how many there are
+        counted = f"WITH {ranked_matches} SELECT COUNT(*) FROM matches JOIN tickets t ON t.id = matches.id"
+        ranked = int(conn.execute(f"{counted} WHERE {filters}", (match, oldest_ranked, *params)).fetchone()[0])
+    older = conn.execute(
+        f"""WITH page AS (
+                SELECT t.id FROM tickets t
+                WHERE {filters} AND t.id IN (
+                    SELECT rowid FROM ticket_search WHERE ticket_search MATCH ? AND rowid < ?)
+                ORDER BY t.id DESC LIMIT ? OFFSET ?)
+            {TICKET_SELECT} JOIN page ON page.id = t.id ORDER BY t.id DESC""",
+        (*params, match, oldest_ranked, wanted - len(rows), max(0, start - ranked)),
+    ).fetchall()
+    return rows + older, start
 
 
 def look_alikes(conn: sqlite3.Connection, new: NewTicket) -> list[Text]:
