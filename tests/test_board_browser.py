@@ -26,7 +26,8 @@ if not CHROMIUM.exists():
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: pip install -e '.[test]'")
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, Route
+    from playwright._impl._sync_base import EventContextManager
+    from playwright.sync_api import Browser, ConsoleMessage, Page, Response, Route
 
 pytestmark = pytest.mark.slow
 
@@ -98,6 +99,11 @@ def wait_for_notice(page: Page, text: str) -> None:
     page.wait_for_selector(f"#notice:has-text('{text}')", timeout=WAIT_MS)
 
 
+def saved_move(page: Page) -> EventContextManager[Response]:
+    """Wait for the page's move request to be answered: the card moves on screen before the server has it."""
+    return page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/move"), timeout=WAIT_MS)
+
+
 def test_dragging_a_card_to_another_column_is_saved_and_survives_a_reload(
     board: Board, server: ServerProcess, page: Page
 ) -> None:
@@ -124,12 +130,14 @@ def test_a_card_moves_with_the_keyboard_and_its_buttons_and_focus_is_visible(
     assert page.evaluate("document.activeElement.id") == f"card-{slug}"
     outline = card.evaluate("card => getComputedStyle(card).outlineStyle")
     assert outline == "solid"
-    page.keyboard.press("ArrowRight")
+    with saved_move(page):
+        page.keyboard.press("ArrowRight")
     wait_for_notice(page, f"Moved {slug}.")
     assert board.ticket(slug)["status"] == "in_progress"
     wait_in_column(page, "in_progress", slug)
     assert page.evaluate("document.activeElement.id") == f"card-{slug}"  # focus stays with the card
-    page.click(f"#card-{slug} button[data-move='right']")
+    with saved_move(page):
+        page.click(f"#card-{slug} button[data-move='right']")
     wait_in_column(page, "in_review", slug)
     assert board.ticket(slug)["status"] == "in_review"
     shot(page, "board-keyboard.png")
@@ -140,10 +148,12 @@ def test_arrow_up_and_down_reorder_a_card_within_its_column(board: Board, server
     second = board.file("Second canceled", status="canceled")["slug"]
     page.goto(f"{server.url}/board/INBOX")
     page.locator(f"#card-{second}").focus()
-    page.keyboard.press("ArrowUp")
+    with saved_move(page):
+        page.keyboard.press("ArrowUp")
     wait_for_notice(page, f"Moved {second}.")
     assert canceled_order(board)[:2] == [second, first]
-    page.keyboard.press("ArrowDown")
+    with saved_move(page):
+        page.keyboard.press("ArrowDown")
     page.wait_for_function(f"document.querySelector('{column('canceled')} .card').id === 'card-{first}'")
     assert canceled_order(board)[:2] == [first, second]
     page.keyboard.press("Enter")

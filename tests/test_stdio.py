@@ -17,7 +17,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.session import ClientRequestContext, ElicitationFnT
 from mcp.types import ElicitRequestParams, ElicitResult, ErrorData, Implementation
 
-from tests.conftest import DELETE_TOOLS, READ_TOOLS, TOOLS, board_column, call, call_error
+from tests.conftest import DELETE_TOOLS, READ_TOOLS, TOOLS, board_column, call, call_error, text_of
 from tests.stdio_client import RawServer, is_jsonrpc_message
 from tests.stores import Location, table_rows
 
@@ -181,6 +181,8 @@ async def _working_session(client: Client) -> None:
     bugs = {slug for slug, e in expected.items() if e.type == "bug"}
     assert set(await list_all(client, 3, project="WEB", type="bug")) == bugs == {"WEB-2", "WEB-3"}
     assert await list_all(client, 3, project="WEB", query="payment") == ["WEB-3"]
+    twin = await client.call_tool("create_ticket", {"title": "Payment API timeout", "project": "WEB"})
+    assert twin.is_error and "Not filed: it looks like WEB-3 " in text_of(twin)  # nothing filed: still 12
     assert await list_all(client, 3, project="WEB", status="done") == []
     first_page = await call(client, "list_tickets", project="WEB", limit=5)
     cursor = PAGE_HEAD.match(first_page.splitlines()[0])
