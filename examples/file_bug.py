@@ -1,7 +1,9 @@
 """File a bug from a failing command: an agent workflow in one script.
 
 Runs a command; if it fails, starts `tracker-mcp` over stdio with the MCP SDK client and files a
-bug with the command, exit code and the tail of its output, then shows the board.
+bug with the command, exit code and the tail of its output, then shows the board. When the same
+failure is already filed and open, the tracker answers with that ticket instead of filing a twin,
+and the example adds a comment to it: a failure seen again, not a new bug.
 
     python examples/file_bug.py                      # a built-in failing demo command
     python examples/file_bug.py -- pytest -x tests/  # your own command
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -26,6 +29,8 @@ from mcp.types import CallToolResult, Implementation, TextContent
 
 DEMO_COMMAND = [sys.executable, "-c", "import json; json.loads('{\"retries\": 3,}')"]
 OUTPUT_TAIL_LINES = 40
+# create_ticket's answer when an open ticket already describes the failure.
+LOOK_ALIKE = re.compile(r"Not filed: it looks like ([A-Za-z][A-Za-z0-9]*-\d+) ")
 
 
 def result_text(result: CallToolResult) -> str:
@@ -71,7 +76,11 @@ async def file_bug(command: Sequence[str], project: str | None) -> int:
         created = await client.call_tool("create_ticket", arguments)
         print(result_text(created))
         if created.is_error:
-            return 1
+            twin = LOOK_ALIKE.match(result_text(created))
+            if twin is None:
+                return 1
+            seen = f"Seen again: `{shlex.join(command)}` exited with code {completed.returncode}."
+            print(result_text(await client.call_tool("add_comment", {"slug": twin[1], "body": seen})))
         board = await client.call_tool("get_board", {"project": project} if project else {})
         print(result_text(board))
     return 0

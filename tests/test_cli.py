@@ -49,6 +49,20 @@ def test_the_example_agent_files_a_bug_from_a_failing_command(
     assert "JSONDecodeError" in title
     assert "**When** running" in description and "exits with code 1" in description
 
+    # The same failure again: no twin, a comment on the open ticket.
+    again = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "file_bug.py")],
+        capture_output=True,
+        text=True,
+        env=server_env,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Not filed: it looks like INBOX-1 " in again.stdout and "## backlog (1)" in again.stdout
+    ((comment,),) = table_rows(store_location, "SELECT body FROM comments")
+    assert str(comment).startswith("Seen again: ") and "exited with code 1" in str(comment)
+
 
 @pytest.mark.slow
 def test_the_example_agent_files_nothing_when_the_command_succeeds(
