@@ -66,7 +66,13 @@ async def authenticate(store: Store, token: str, client: str | None = None) -> P
     """The principal a token stands for, or None for a malformed, unknown or revoked one."""
     if not TOKEN_FORMAT.fullmatch(token):
         return None
-    found = await store.authenticate(digest(token))
+    return await principal_of_digest(store, digest(token), client)
+
+
+async def principal_of_digest(store: Store, token_digest: str, client: str | None = None) -> Principal | None:
+    """The principal behind a stored token digest (what a board session cookie holds), or None for an
+    unknown or revoked one."""
+    found = await store.authenticate(token_digest)
     if found is None:
         return None
     stored, user = found

@@ -108,6 +108,14 @@ class _Server(uvicorn.Server):
                 f"REST at /api/v1, the board at /board/, health at /healthz and /readyz, metrics at /metrics; "
                 f"database {settings.store.db}"
             )
+            from tracker_mcp.http.board.access import local_access_allowed
+
+            if local_access_allowed(settings):
+                announce(
+                    f"The board lets in any connection to {settings.listen_url} from this machine as "
+                    f"{settings.store.username}, without a login; to ask for a token instead, set "
+                    "TRACKER_BOARD_LOCAL=0 (or serve behind a proxy with --public-url)."
+                )
 
 
 def serve(settings: ServeSettings) -> None:

@@ -3,18 +3,21 @@
 Local access. `serve` bound to a loopback address, with no public URL and no extra host names, is
 reachable only from this machine, like the SQLite file behind it; the board then opens for requests
 from a loopback address without a login and acts as the local user (`TRACKER_USER`), the user the
-stdio server acts as. A request that came through a proxy (`Forwarded`, `X-Forwarded-For`) is not
-local, whatever its socket says. `TRACKER_BOARD_LOCAL=0` asks for a token even there.
+stdio server acts as. A request that came through a proxy (any of PROXY_HEADERS) is not local,
+whatever its socket says. `TRACKER_BOARD_LOCAL=0` asks for a token even there. The risk: whoever can
+open a TCP connection to the loopback port (another OS user on a shared host, a proxy that forwards
+to 127.0.0.1 without adding those headers) is the local user.
 
 Sessions. Anywhere else the login form takes a token (`pk_`, or an `amk_` key) and sets a cookie
 holding the token's SHA-256 digest (what the database stores, never the token itself), an expiry and
 an HMAC of both. Every request looks the digest up again, so a revoked token is out on its next
-request. The cookie is HttpOnly, SameSite=Strict, limited to /board and Secure unless the page was
-loaded from a loopback name. The HMAC key comes from `TRACKER_STATE_KEY` (so replicas share
-sessions); without one each process makes its own and a restart logs everyone out.
+request. The cookie is HttpOnly, SameSite=Lax (a link from elsewhere keeps the session), limited to
+/board and Secure unless the page was loaded from a loopback name. The HMAC key comes from
+`TRACKER_STATE_KEY` (so replicas share sessions); without one each process makes its own and a restart
+logs everyone out.
 
-Writes. Every POST must carry an `Origin` equal to the page's own; SameSite=Strict keeps the cookie
-off cross-site requests too, and on a local server (no cookie at all) the Origin check is what stops
+Writes. Every POST (logging in and out too) must carry an `Origin` equal to the page's own; SameSite=Lax
+keeps the cookie off cross-site POSTs too, and on a local server (no cookie at all) the Origin check is what stops
 another web page from writing through the visitor's browser.
 """
 
@@ -31,11 +34,11 @@ from urllib.parse import SplitResult, urlsplit
 
 from fastapi import Request
 
-from tracker_mcp.domain import TokenKind
 from tracker_mcp.errors import PermissionDenied
 from tracker_mcp.http.ops import is_loopback
 from tracker_mcp.http.settings import LOOPBACK_NAMES, ServeSettings
-from tracker_mcp.identity import TOKEN_FORMAT, digest
+from tracker_mcp.identity import TOKEN_FORMAT, digest, principal_of_digest
+from tracker_mcp.local import MINIMUM_ROLE, Action, LocalTracker
 from tracker_mcp.store import Store
 from tracker_mcp.tracker import Principal
 
@@ -45,7 +48,7 @@ BOARD_PATH = "/board"
 CLIENT = "board"  # what the audit trail names as the client of changes made on the board
 ENV_BOARD_LOCAL = "TRACKER_BOARD_LOCAL"
 OFF = frozenset({"0", "off", "false", "no"})
-PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +86,13 @@ class BoardAccess:
         """The token digest of a valid, unexpired cookie; None for anything else."""
         token_digest, _, rest = value.partition(".")
         expires, _, mac = rest.partition(".")
-        if not expires.isdigit() or int(expires) < (now if now is not None else time.time()):
+        # isdigit() alone takes "²", which int() refuses; compare_digest refuses non-ASCII str.
+        if not (expires.isascii() and expires.isdigit() and mac.isascii()):
+            return None
+        if int(expires) < (now if now is not None else time.time()):
             return None
         payload = f"{token_digest}.{expires}"
-        if any(hmac.compare_digest(mac, self._mac(key, payload)) for key in self._keys):
+        if any(hmac.compare_digest(mac.encode(), self._mac(key, payload).encode()) for key in self._keys):
             return token_digest
         return None
 
@@ -109,7 +115,7 @@ class BoardAccess:
 
     async def viewer(self, request: Request) -> Viewer | None:
         """The caller, or None when it must log in first."""
-        store: Store = request.app.state.store
+        store = store_of(request)
         if self.is_local_request(request):
             user = await store.find_user(self.settings.store.username)
             if user is not None:
@@ -118,15 +124,8 @@ class BoardAccess:
         token_digest = self.unseal(sealed) if sealed else None
         if token_digest is None:
             return None
-        principal = await principal_of_digest(store, token_digest)
+        principal = await board_principal(store, token_digest)
         return Viewer(principal, local=False) if principal is not None else None
-
-    async def login(self, request: Request, token: str) -> Principal | None:
-        """The principal a token typed into the login form stands for; None if it stands for none."""
-        token = token.strip()
-        if not TOKEN_FORMAT.fullmatch(token):
-            return None
-        return await principal_of_digest(request.app.state.store, digest(token))
 
     # Cross-site request forgery
 
@@ -145,19 +144,31 @@ def _same_origin(a: SplitResult, b: SplitResult) -> bool:
     return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())
 
 
-async def principal_of_digest(store: Store, token_digest: str) -> Principal | None:
-    """The principal behind a stored token digest, as identity.authenticate finds it for a token."""
-    found = await store.authenticate(token_digest)
-    if found is None or found[0].revoked_at is not None:
-        return None
-    stored, user = found
-    if stored.kind is TokenKind.PROJECT:
-        return None  # a project token may only file tickets: there is no board for it to read
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        token_id=stored.id,
-        client=CLIENT,
-        organization_id=stored.organization_id if stored.kind is not TokenKind.PERSONAL else None,
-        scopes=stored.scopes if stored.kind is TokenKind.ORGANIZATION else None,
-    )
+async def login(store: Store, token: str) -> Principal | None:
+    """The principal a token typed into the login form stands for; None if it stands for none."""
+    token = token.strip()
+    return await board_principal(store, digest(token)) if TOKEN_FORMAT.fullmatch(token) else None
+
+
+async def actions_in(tracker: LocalTracker, store: Store, principal: Principal, project_id: str) -> frozenset[Action]:
+    """What the viewer may do in this project's organization. permitted_actions applies the token's kind
+    and scopes (LocalTracker's own decision) but answers for any organization; the role is this one's."""
+    permitted = await tracker.permitted_actions()
+    reach = await store.reach(principal.user_id, principal.organization_id)
+    project = next((p for p in reach.projects if p.id == project_id), None)
+    if project is None:
+        return frozenset()
+    if principal.organization_id is not None:  # an organization key acts as its organization's admin
+        return permitted
+    role = reach.roles.get(project.organization_id)
+    return frozenset(a for a in permitted if role is not None and role.may_act_as(MINIMUM_ROLE[a]))
+
+
+def store_of(request: Request) -> Store:
+    return request.app.state.store
+
+
+async def board_principal(store: Store, token_digest: str) -> Principal | None:
+    """A session's principal; a project token has none (it may only file tickets: no board to read)."""
+    principal = await principal_of_digest(store, token_digest, CLIENT)
+    return principal if principal is not None and principal.project_id is None else None

@@ -32,7 +32,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from tracker_mcp.domain import Board, Status, TicketDetail
 from tracker_mcp.errors import Conflict, Invalid, TrackerError
 from tracker_mcp.http.board import pages
-from tracker_mcp.http.board.access import BOARD_PATH, SESSION_COOKIE, SESSION_SECONDS, BoardAccess, Viewer
+from tracker_mcp.http.board.access import (
+    BOARD_PATH,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    BoardAccess,
+    Viewer,
+    actions_in,
+    store_of,
+)
+from tracker_mcp.http.board.access import login as login_principal
 from tracker_mcp.http.board.html import Html
 from tracker_mcp.http.errors import status_of
 from tracker_mcp.local import Action, LocalTracker
@@ -135,6 +144,8 @@ def board_router(access: BoardAccess) -> APIRouter:
 
     @router.get("/login")
     async def login_form(request: Request, next: str = "/board/") -> Response:  # pyright: ignore[reportUnusedFunction]
+        if await access.viewer(request) is not None:  # already in: a bookmark or an old link to the login page
+            return secured(RedirectResponse(safe_next(next), status_code=303))
         return html(pages.login_page(safe_next(next), plain_http=plain_http(request)))
 
     @router.post("/login")
@@ -145,22 +156,26 @@ def board_router(access: BoardAccess) -> APIRouter:
             access.check_origin(request)
         except TrackerError as exc:
             return html(pages.login_page(next_url, error=exc.message), 403)
-        principal = await access.login(request, form.get("token", ""))
+        principal = await login_principal(store_of(request), form.get("token", ""))
         if principal is None:
             error = "That token is unknown, revoked or not one that can read the board (a project token cannot)."
             return html(pages.login_page(next_url, error=error, plain_http=plain_http(request)), 401)
         response = secured(RedirectResponse(next_url, status_code=303))
         response.set_cookie(
             SESSION_COOKIE, access.seal(form["token"].strip()), max_age=SESSION_SECONDS, path=BOARD_PATH,
-            httponly=True, samesite="strict", secure=access.cookie_secure(request),
+            httponly=True, samesite="lax", secure=access.cookie_secure(request),
         )  # fmt: skip
         return response
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:  # pyright: ignore[reportUnusedFunction]
+        try:
+            access.check_origin(request)  # another site must not log the visitor out either
+        except TrackerError as exc:
+            return secured(JSONResponse({"message": exc.message}, status_code=403))
         response = secured(RedirectResponse(f"{BOARD_PATH}/login", status_code=303))
         response.delete_cookie(
-            SESSION_COOKIE, path=BOARD_PATH, httponly=True, samesite="strict", secure=access.cookie_secure(request)
+            SESSION_COOKIE, path=BOARD_PATH, httponly=True, samesite="lax", secure=access.cookie_secure(request)
         )
         return response
 
@@ -182,7 +197,7 @@ def board_router(access: BoardAccess) -> APIRouter:
         message: str | None = None, alert: bool = False, status: int = 200,
     ) -> Response:  # fmt: skip
         detail = await tracker.get_ticket(slug)
-        actions = await tracker.permitted_actions()
+        actions = await actions_in(tracker, store_of(request), viewer.principal, detail.ticket.project_id)
         writable = Action.EDIT in actions
         etag = ticket_etag(detail, writable)
         if fragment_wanted(request):
@@ -200,7 +215,10 @@ def board_router(access: BoardAccess) -> APIRouter:
         async def render(_: Viewer, tracker: LocalTracker) -> Response:
             if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
                 raise Invalid("body", "Send the move as application/json.")
-            body = await request.json()
+            try:
+                body = json.loads(await request.body())
+            except ValueError:  # malformed JSON or not UTF-8
+                raise Invalid("body", "The move is not valid JSON.") from None
             if not isinstance(body, dict):
                 raise Invalid("body", "Send a JSON object: {status, version, before or after}.")
             move = MoveRequest.of(body)  # pyright: ignore[reportUnknownArgumentType]
@@ -240,24 +258,25 @@ def board_router(access: BoardAccess) -> APIRouter:
 
     # A project's board
 
-    async def board_of(tracker: LocalTracker, code: str) -> tuple[Board, bool, str]:
+    async def board_of(request: Request, viewer: Viewer, tracker: LocalTracker, code: str) -> tuple[Board, bool, str]:
         """The board, whether the viewer may move its cards, and the ETag of both."""
         found = await tracker.get_board(code, per_column=PER_COLUMN)
-        writable = Action.EDIT in await tracker.permitted_actions()
+        actions = await actions_in(tracker, store_of(request), viewer.principal, found.project.id)
+        writable = Action.EDIT in actions
         return found, writable, board_etag(found, writable)
 
     @router.get("/{code}")
     async def board(request: Request, code: str) -> Response:  # pyright: ignore[reportUnusedFunction]
         async def render(viewer: Viewer, tracker: LocalTracker) -> Response:
-            found, writable, etag = await board_of(tracker, code)
+            found, writable, etag = await board_of(request, viewer, tracker, code)
             return html(pages.board_page(frame(viewer), found, writable=writable, etag=etag))
 
         return await guarded(request, render)
 
     @router.get("/{code}/columns")
     async def columns(request: Request, code: str) -> Response:  # pyright: ignore[reportUnusedFunction]
-        async def render(_: Viewer, tracker: LocalTracker) -> Response:
-            found, writable, etag = await board_of(tracker, code)
+        async def render(viewer: Viewer, tracker: LocalTracker) -> Response:
+            found, writable, etag = await board_of(request, viewer, tracker, code)
             if unchanged(request, etag):
                 return secured(Response(status_code=304, headers={"ETag": etag}))
             return html(pages.board_columns(found, writable=writable), ETag=etag)
@@ -312,7 +331,7 @@ def parse_version(value: object) -> int | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     raise Invalid("version", "version is the number the ticket showed, e.g. 3.")
 
