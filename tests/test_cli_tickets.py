@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -16,6 +17,8 @@ from tests.stores import Location
 from tracker_mcp.config import Settings
 from tracker_mcp.domain import Status, TicketType
 from tracker_mcp.local import LocalTracker
+from tracker_mcp.people import display_width
+from tracker_mcp.store import Actor, TicketPatch
 from tracker_mcp.tracker import Principal, TicketDraft
 from tracker_mcp.workspace import open_local_store
 
@@ -46,10 +49,17 @@ async def seed(location: Location) -> None:
         await store.close()
 
 
+def seeded(
+    seeding: Callable[[Location], Awaitable[None]], location: Location, server_env: dict[str, str]
+) -> dict[str, str]:
+    """The environment of a 72-column terminal on a store `seeding` filled."""
+    anyio.run(seeding, location)
+    return {**server_env, "COLUMNS": "72"}
+
+
 @pytest.fixture
 def env(store_location: Location, server_env: dict[str, str]) -> dict[str, str]:
-    anyio.run(seed, store_location)
-    return {**server_env, "COLUMNS": "72"}
+    return seeded(seed, store_location, server_env)
 
 
 def tickets(env: dict[str, str], *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
@@ -144,6 +154,75 @@ def test_the_commands_read_a_teams_tracker_over_its_native_api_as_the_tokens_own
         board = tickets(remote, "--backend", "native", "--url", server.url, "board", "INBOX").stdout
     assert [t["slug"] for t in json.loads(listed.stdout)["tickets"]] == ["INBOX-3", "INBOX-2", "INBOX-1"]
     assert "In progress (1)" in board and token not in listed.stdout + listed.stderr + board
+
+
+# What people and agents wrote, printed to a terminal
+
+ESCAPES = "\x1b[31m", "\x1b]52;c;cm0gLXJmIH4=\x07", "\u202e", "\x9b2J", "\r"
+HOSTILE_TITLE = "Red \x1b[31malert\x1b[0m, clipboard \x1b]52;c;cm0gLXJmIH4=\x07 and \u202etxt.exe"
+HOSTILE_COMMENT = "line one\x1b[2J\nline \u202etwo\x9b2J\r"
+HOSTILE_CLIENT = "agent\x1b]0;owned\x07\u202e"
+CJK_TITLE = "ログインできない問題を修正する必要があります。" * 3
+
+
+async def seed_hostile(location: Location) -> None:
+    """INBOX-1 titled, described and commented with terminal escapes by a client named with them; INBOX-2
+    in CJK with many labels. LocalTracker refuses control characters, but a remote tracker's text (the
+    commands read GitLab and others too) and older rows were never checked: they go into the store directly."""
+    store, user = await open_local_store(Settings(db=location, username="alice"))
+    try:
+        tracker = LocalTracker(store, Principal(user_id=user.id, username=user.username))
+        hostile = await tracker.create_ticket(TicketDraft("Soon hostile", project="INBOX"))
+        actor = Actor(user_id=user.id, token_id=None, client=HOSTILE_CLIENT)
+        patch = TicketPatch(values={"title": HOSTILE_TITLE, "description": HOSTILE_COMMENT})
+        await store.update_ticket(hostile.id, patch, expected_version=None, actor=actor)
+        await store.add_comment(hostile.id, HOSTILE_COMMENT, actor)
+        labels = tuple(f"label-number-{n}" for n in range(6))
+        await tracker.create_ticket(TicketDraft(CJK_TITLE, project="INBOX", assignee="alice", labels=labels))
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+def hostile_env(store_location: Location, server_env: dict[str, str]) -> dict[str, str]:
+    return seeded(seed_hostile, store_location, server_env)
+
+
+def test_escapes_in_titles_comments_and_client_names_never_reach_the_terminal(hostile_env: dict[str, str]) -> None:
+    outputs = [
+        tickets(hostile_env, "list").stdout,
+        tickets(hostile_env, "show", "INBOX-1").stdout,
+        tickets(hostile_env, "board", "INBOX").stdout,
+    ]
+    for output in outputs:
+        assert not [escape for escape in ESCAPES if escape in output], output
+        assert "Red [31mal" in output  # what remains is inert text
+    shown = outputs[1]
+    assert "Red [31malert[0m, clipboard ]52;c;cm0gLXJmIH4= and txt.exe" in shown
+    assert "line one[2J\n" in shown and "line two2J" in shown  # line breaks in bodies stay
+    assert "(agent]0;owned)" in shown
+    exact = json.loads(tickets(hostile_env, "show", "INBOX-1", "--json").stdout)
+    assert exact["ticket"]["title"] == HOSTILE_TITLE and exact["comments"][0]["body"] == HOSTILE_COMMENT
+
+
+def test_wide_characters_fit_the_terminal_and_long_cells_are_capped(hostile_env: dict[str, str]) -> None:
+    for args in (("list",), ("board", "INBOX")):
+        lines = tickets(hostile_env, *args).stdout.splitlines()
+        assert all(display_width(line) <= 72 for line in lines), [(display_width(line), line) for line in lines]
+    title_line = tickets(hostile_env, "show", "INBOX-2").stdout.splitlines()[0]
+    assert display_width(title_line) == 72 and title_line.endswith("…")  # 2 columns a character, cut to fit
+    lines = tickets(hostile_env, "list").stdout.splitlines()
+    header, cjk = lines[0], next(line for line in lines if line.startswith("INBOX-2 "))
+    assert cjk.endswith("…") and "ログイン" in cjk
+    labels_at, title_at = header.index("LABELS"), header.index("TITLE")
+    assert title_at - labels_at - 2 <= 24 and "label-number-5" not in cjk
+
+
+def test_piped_output_is_not_cut_to_a_terminal_width(hostile_env: dict[str, str]) -> None:
+    piped = {name: value for name, value in hostile_env.items() if name != "COLUMNS"}
+    listed = tickets(piped, "list").stdout
+    assert CJK_TITLE in listed
+    assert f"INBOX-2  {CJK_TITLE}" in tickets(piped, "show", "INBOX-2").stdout
 
 
 # The stdio server, run as `tracker-mcp` would run it, naming every module it loaded when it exits.

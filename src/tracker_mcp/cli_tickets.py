@@ -3,15 +3,20 @@
 They act as the local user (`TRACKER_USER`) through the same LocalTracker as the stdio server, on the
 store `--db` or `TRACKER_DB` names (a SQLite file or a PostgreSQL URL); with `--backend` and `--url`
 (and `TRACKER_TOKEN`) they read a remote tracker instead, e.g. a team's `serve`, as the token's owner.
-Tables fit the terminal's width: the title column takes what the others leave and is cut with an
-ellipsis. `--json` prints one compact line with sorted keys, the records as the Tracker returns them.
+Tables fit the terminal's width (`COLUMNS`, else the terminal's; piped output is never cut): the title
+column takes what the others leave and is cut with an ellipsis, assignee and labels at most
+CAPPED_COLUMNS wide; wide (CJK, emoji) characters count two columns. What people and agents wrote is
+printed without control or invisible characters (an ESC in a title must not drive the terminal).
+`--json` prints one compact line with sorted keys, the records exactly as the Tracker returns them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import sys
 from collections.abc import Sequence
 
 from pydantic import BaseModel
@@ -19,12 +24,14 @@ from pydantic import BaseModel
 from tracker_mcp.config import Settings
 from tracker_mcp.domain import Board, Status, Ticket, TicketDetail, TicketPage
 from tracker_mcp.errors import Invalid
-from tracker_mcp.people import actor, change_summary, label_names, one_line, status_name, when
+from tracker_mcp.people import actor, change_summary, display_width, label_names, one_line, status_name, when
+from tracker_mcp.text import displayable
 from tracker_mcp.tracker import Principal, TicketFilter, Tracker
 
 LIST_LIMIT_MAX = 100
 MIN_TITLE = 12
 GAP = "  "
+CAPPED_COLUMNS = {"ASSIGNEE": 16, "LABELS": 24}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -56,7 +63,7 @@ def run(settings: Settings, argv: Sequence[str]) -> int:
     import anyio
 
     args = parser().parse_args(argv)
-    width = shutil.get_terminal_size().columns
+    width = terminal_width()
 
     async def main() -> str:
         if settings.remote is not None:  # --backend native --url ...: a team's tracker, as the token's owner
@@ -81,9 +88,29 @@ def run(settings: Settings, argv: Sequence[str]) -> int:
     return 0
 
 
-async def answer(tracker: Tracker, args: argparse.Namespace, width: int) -> str:
+def terminal_width() -> int | None:
+    """The columns to fit: COLUMNS when set, else the terminal's; None for piped output, which is not cut."""
+    if os.environ.get("COLUMNS", "").strip() or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+async def answer(tracker: Tracker, args: argparse.Namespace, width: int | None) -> str:
+    """One line of JSON (exact data: json.dumps escapes control characters), or text for people without
+    control or invisible characters."""
+    record = await fetch(tracker, args)
+    if args.json:
+        return as_json(record)
+    if isinstance(record, TicketPage):
+        return displayable(ticket_list(record, width))
+    if isinstance(record, TicketDetail):
+        return displayable(ticket_detail(record, width))
+    return displayable(board_text(record, width))
+
+
+async def fetch(tracker: Tracker, args: argparse.Namespace) -> TicketPage | TicketDetail | Board:
     if args.action == "list":
-        page = await tracker.list_tickets(
+        return await tracker.list_tickets(
             TicketFilter(
                 project=args.project,
                 statuses=parse_statuses(args.status or []),
@@ -92,12 +119,9 @@ async def answer(tracker: Tracker, args: argparse.Namespace, width: int) -> str:
                 cursor=args.cursor,
             )
         )
-        return as_json(page) if args.json else ticket_list(page, width)
     if args.action == "show":
-        detail = await tracker.get_ticket(args.slug)
-        return as_json(detail) if args.json else ticket_detail(detail, width)
-    board = await tracker.get_board(args.project, per_column=args.per_column)
-    return as_json(board) if args.json else board_text(board, width)
+        return await tracker.get_ticket(args.slug)
+    return await tracker.get_board(args.project, per_column=args.per_column)
 
 
 def parse_statuses(values: Sequence[str]) -> list[Status]:
@@ -114,18 +138,30 @@ def as_json(record: BaseModel) -> str:
     return json.dumps(record.model_dump(mode="json"), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> list[str]:
-    """Rows under headers, columns aligned; the last column (a title) is cut to fit `width`."""
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int | None) -> list[str]:
+    """Rows under headers, columns aligned by display width; the last column (a title) is cut to fit
+    `width` (None: never cut), the CAPPED_COLUMNS to their caps, and narrower when the title would get
+    less than MIN_TITLE."""
     if not rows:
         return []
-    fixed = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(len(headers) - 1)]
-    room = max(width - sum(fixed) - len(GAP) * len(fixed), MIN_TITLE)
+    flat = [[one_line(cell, None) for cell in row[:-1]] for row in rows]
+    natural = [
+        max(display_width(header), *(display_width(row[i]) for row in flat)) for i, header in enumerate(headers[:-1])
+    ]
+    fixed = [min(size, CAPPED_COLUMNS.get(header, size)) for size, header in zip(natural, headers, strict=False)]
+    room = None if width is None else width - sum(fixed) - len(GAP) * len(fixed)
+    for i in reversed(range(len(fixed))):  # labels first, then assignee, give way to the title
+        if room is not None and room < MIN_TITLE and headers[i] in CAPPED_COLUMNS:
+            given = min(MIN_TITLE - room, fixed[i] - len(headers[i]))
+            fixed[i], room = fixed[i] - given, room + given
+    room = None if room is None else max(room, MIN_TITLE)
 
-    def line(cells: Sequence[str]) -> str:
-        padded = [cell.ljust(fixed[i]) for i, cell in enumerate(cells[:-1])]
-        return GAP.join([*padded, one_line(cells[-1], room)]).rstrip()
+    def line(first: Sequence[str], last: str) -> str:
+        cut = [one_line(cell, fixed[i]) for i, cell in enumerate(first)]
+        padded = [cell + " " * (fixed[i] - display_width(cell)) for i, cell in enumerate(cut)]
+        return GAP.join([*padded, one_line(last, room)]).rstrip()
 
-    return [line(headers), *(line(row) for row in rows)]
+    return [line(headers[:-1], headers[-1]), *(line(row, source[-1]) for row, source in zip(flat, rows, strict=True))]
 
 
 def ticket_row(ticket: Ticket, *, status: bool = True) -> list[str]:
@@ -136,7 +172,7 @@ def ticket_row(ticket: Ticket, *, status: bool = True) -> list[str]:
     return [*cells, ticket.title]
 
 
-def ticket_list(page: TicketPage, width: int) -> str:
+def ticket_list(page: TicketPage, width: int | None) -> str:
     headers = ["SLUG", "STATUS", "PRIORITY", "TYPE", "ASSIGNEE", "LABELS", "TITLE"]
     lines = table(headers, [ticket_row(t) for t in page.tickets], width)
     total = f"{page.total}{'+' if page.total_capped else ''}"
@@ -146,7 +182,7 @@ def ticket_list(page: TicketPage, width: int) -> str:
     return "\n".join([*lines, summary]) if lines else f"No tickets match ({total} in all)."
 
 
-def ticket_detail(detail: TicketDetail, width: int) -> str:
+def ticket_detail(detail: TicketDetail, width: int | None) -> str:
     t = detail.ticket
     facts = [
         ("status", status_name(t.status)),
@@ -162,14 +198,15 @@ def ticket_detail(detail: TicketDetail, width: int) -> str:
     ]
     if t.closed_at:
         facts.insert(-1, ("closed", when(t.closed_at) + (f" by {t.closed_by}" if t.closed_by else "")))
-    lines = [f"{t.slug}  {one_line(t.title, max(width - len(t.slug) - 2, MIN_TITLE))}", ""]
+    room = None if width is None else max(width - len(t.slug) - 2, MIN_TITLE)
+    lines = [f"{t.slug}  {one_line(t.title, room)}", ""]
     lines += [f"{name:<9} {value}" for name, value in facts]
     lines += ["", "Description:", *(indent(t.description) if t.description.strip() else ["  (none)"])]
     if detail.subtasks:
         lines += ["", f"Sub-tasks ({len(detail.subtasks)}):"]
         lines += ["  " + row for row in table(["SLUG", "STATUS", "TITLE"], [
             [s.slug, s.status.value, s.title] for s in detail.subtasks
-        ], width - 2)]  # fmt: skip
+        ], narrower(width))]  # fmt: skip
     lines += ["", f"Comments ({len(detail.comments)}):"]
     for comment in detail.comments:
         lines += [f"  {comment.author or 'someone'}, {when(comment.created_at)}:", *indent(comment.body, 4)]
@@ -180,11 +217,16 @@ def ticket_detail(detail: TicketDetail, width: int) -> str:
     return "\n".join(lines)
 
 
+def narrower(width: int | None) -> int | None:
+    """The width left for a table indented by two spaces."""
+    return None if width is None else width - 2
+
+
 def indent(text: str, spaces: int = 2) -> list[str]:
     return [" " * spaces + line if line.strip() else "" for line in text.splitlines()]
 
 
-def board_text(board: Board, width: int) -> str:
+def board_text(board: Board, width: int | None) -> str:
     project = board.project
     total = sum(column.total for column in board.columns)
     lines = [f"{project.code}  {project.name}: {total} tickets"]
@@ -193,6 +235,6 @@ def board_text(board: Board, width: int) -> str:
         shown = len(column.tickets)
         cut = f", showing {shown}" if shown < column.total else ""
         lines += ["", f"{status_name(column.status)} ({column.total}{cut})"]
-        rows = table(headers, [ticket_row(t, status=False) for t in column.tickets], width - 2)
+        rows = table(headers, [ticket_row(t, status=False) for t in column.tickets], narrower(width))
         lines += ["  " + row for row in rows] if rows else ["  -"]
     return "\n".join(lines)

@@ -1,16 +1,19 @@
 """Words for people, shared by the board page and the terminal commands: column names, times, history.
 
 The MCP side writes for a model (server/render.py: compact, marked-up text); this writes for a person
-reading a page or a terminal. Neither escapes: the board escapes as it builds HTML (http/board/html.py).
+reading a page or a terminal. Neither escapes: the board escapes as it builds HTML (http/board/html.py),
+and the terminal commands drop control characters (render.displayable) from all they print.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from tracker_mcp.domain import Change, Label, Status
+from tracker_mcp.text import displayable, summary
 
 STATUS_NAMES = {
     Status.BACKLOG: "Backlog",
@@ -20,7 +23,6 @@ STATUS_NAMES = {
     Status.DONE: "Done",
     Status.CANCELED: "Canceled",
 }
-FIELD_ORDER = ("title", "type", "status", "priority", "assignee", "parent", "description", "labels")
 ACTIONS = {"ticket.created": "created the ticket", "comment.added": "commented", "ticket.deleted": "deleted it"}
 
 
@@ -44,10 +46,30 @@ def label_names(labels: Sequence[Label]) -> str:
     return ", ".join(label.name for label in labels)
 
 
-def one_line(text: str, limit: int = 80) -> str:
-    """Text on one line, cut to `limit` characters with an ellipsis."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: max(limit - 1, 0)] + "…"
+def one_line(text: str, limit: int | None = 80) -> str:
+    """Text on one line, without control or invisible characters, cut to `limit` columns of a terminal
+    (a wide CJK character or emoji takes two) with an ellipsis; None: never cut."""
+    flat = " ".join(displayable(text).split())
+    if limit is None or display_width(flat) <= limit:
+        return flat
+    room, used, kept = max(limit - 1, 0), 0, list[str]()
+    for char in flat:
+        used += char_width(char)
+        if used > room:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
+
+
+def char_width(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal."""
+    return len(text) if text.isascii() else sum(map(char_width, text))
 
 
 def actor(change: Change) -> str:
@@ -72,16 +94,4 @@ def _value(field: str, value: Any) -> str:
 
 def change_summary(change: Change) -> str:
     """What a history entry did: `status To do → In progress, assignee none → bob`."""
-    if change.action in ACTIONS:
-        return ACTIONS[change.action]
-    if change.action not in ("ticket.updated", "ticket.moved"):
-        return change.action
-    order = {name: i for i, name in enumerate(FIELD_ORDER)}
-    parts: list[str] = []
-    for field, value in sorted(change.changes.items(), key=lambda item: order.get(item[0], len(order))):
-        if isinstance(value, list) and len(cast(list[Any], value)) == 2:
-            old, new = cast(list[Any], value)
-            parts.append(f"{field} {_value(field, old)} → {_value(field, new)}")
-        else:
-            parts.append(f"{field} {value}")
-    return ", ".join(parts) or "changed nothing"
+    return summary(change, actions=ACTIONS, value=_value, arrow=" → ")

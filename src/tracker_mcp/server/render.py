@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
 from tracker_mcp.domain import (
     HISTORY_MAX,
@@ -33,26 +33,15 @@ from tracker_mcp.domain import (
 )
 from tracker_mcp.domain.rules import plural
 from tracker_mcp.errors import LikelyDuplicate
+from tracker_mcp.text import INVISIBLE as INVISIBLE  # re-exported: tests read it here
+from tracker_mcp.text import summary, visible
 from tracker_mcp.tracker import Batch
 
 TICKET_LEGEND = "slug status priority type @assignee [labels] ^parent: «title»"
 BOARD_LEGEND = "slug priority type @assignee [labels] ^parent: «title»"
 OPEN, CLOSE = "<user-text>", "</user-text>"
 
-# Invisible: soft hyphen, combining grapheme joiner, Arabic letter mark, Hangul fillers, Khmer and
-# Mongolian invisible vowels and selectors, zero-width and directional marks, bidirectional embeddings,
-# overrides and isolates, word joiner and invisible operators, variation selectors, byte order mark,
-# interlinear annotations, invisible musical formatting, tag characters and their variation selectors.
-INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
-)
 MARKER_LOOKALIKE = re.compile(r"<(/?\s*user-text)", re.IGNORECASE)
-
-
-def visible(text: str) -> str:
-    """`text` without the characters a reader cannot see."""
-    return INVISIBLE.sub("", text)
 
 
 def title(text: str) -> str:
@@ -175,11 +164,6 @@ def ticket_detail(detail: TicketDetail) -> str:
     return "\n".join(lines)
 
 
-# The order fields are named in a history line, whatever order the store kept them in (JSONB sorts keys).
-FIELD_ORDER = {name: i for i, name in enumerate(("title", "type", "status", "priority", "assignee", "parent",
-                                                 "description", "labels"))}  # fmt: skip
-
-
 def activity(project: str, changes: Sequence[Change], limit: int) -> str:
     """A project's latest changes; a full page says where the older ones are."""
     if not changes:
@@ -200,25 +184,19 @@ def change_line(change: Change) -> str:
     return f"{change.at} {who}: {_what(change)}"
 
 
+MODEL_ACTIONS = {"ticket.created": "created", "comment.added": "commented"}
+
+
 def _what(change: Change) -> str:
-    if change.action == "ticket.created":
-        return "created"
-    if change.action == "comment.added":
-        return "commented"
-    if change.action not in ("ticket.updated", "ticket.moved"):
-        return change.action
-    parts: list[str] = []
-    for field, value in sorted(change.changes.items(), key=lambda item: FIELD_ORDER.get(item[0], len(FIELD_ORDER))):
-        if not isinstance(value, list) or len(cast(list[Any], value)) != 2:
-            parts.append(f"{field} {value}")
-            continue
-        old, new = cast(list[Any], value)
-        if field == "title":
-            old, new = title(str(old)), title(str(new))
-        elif field == "labels":
-            old, new = "[" + ",".join(map(str, old)) + "]", "[" + ",".join(map(str, new)) + "]"
-        parts.append(f"{field} {old or 'none'}→{new or 'none'}")
-    return ", ".join(parts) or "changed nothing"
+    return summary(change, actions=MODEL_ACTIONS, value=_model_value, arrow="→")
+
+
+def _model_value(field: str, value: Any) -> str:
+    if field == "title":
+        return title(str(value))
+    if field == "labels":
+        return "[" + ",".join(map(str, value)) + "]"
+    return f"{value or 'none'}"
 
 
 def comment_line(comment: Comment) -> str:
