@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx2
 import pytest
 
 from tests.board_support import Board
@@ -27,7 +28,7 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright i
 
 if TYPE_CHECKING:
     from playwright._impl._sync_base import EventContextManager
-    from playwright.sync_api import Browser, ConsoleMessage, Page, Response, Route
+    from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, Route
 
 pytestmark = pytest.mark.slow
 
@@ -185,10 +186,11 @@ def test_a_drag_with_a_stale_version_shows_the_conflict_and_the_current_state(
     slug = board.file("Changed under your feet")["slug"]
 
     def hold_polls(route: Route) -> None:
-        # Keep the page on what it first rendered (a poll would bring the new version in): only the
-        # refresh the page forces after its move, which sends no If-None-Match, goes through.
+        # Keep the page on what it first rendered (a poll would bring the new version in) by answering
+        # polls "nothing changed": only the refresh the page forces after its move, which sends no
+        # If-None-Match, goes through.
         if "if-none-match" in route.request.headers:
-            route.abort()
+            route.fulfill(status=304)
         else:
             route.continue_()
 
@@ -202,6 +204,91 @@ def test_a_drag_with_a_stale_version_shows_the_conflict_and_the_current_state(
     wait_in_column(page, "done", slug)
     assert board.ticket(slug)["status"] == "done"
     shot(page, "board-conflict.png")
+
+
+def test_a_poll_asked_for_before_a_move_cannot_put_the_card_back(
+    board: Board, server: ServerProcess, page: Page
+) -> None:
+    slug = board.file("Raced by a poll", status="in_review")["slug"]
+    held: list[Route] = []
+    page.route(re.compile(r".*/board/INBOX/columns$"), lambda route: polled(route, held))
+    page.goto(f"{server.url}/board/INBOX")
+    with httpx2.Client(base_url=server.url, timeout=10) as loopback:
+        before_the_move = loopback.get("/board/INBOX/columns").text  # what a slow poll would bring back
+    with page.expect_request(is_poll, timeout=WAIT_MS):
+        pass  # a poll is on its way, held unanswered
+    page.locator(f"#card-{slug}").focus()
+    with saved_move(page), page.expect_response(forced_refresh, timeout=WAIT_MS):
+        page.keyboard.press("ArrowRight")
+    wait_in_column(page, "done", slug)
+    version = board.ticket(slug)["version"]
+    stale_poll = held[0]
+    with page.expect_response(lambda response: response.request == stale_poll.request, timeout=WAIT_MS):
+        stale_poll.fulfill(status=200, body=before_the_move, headers={"Content-Type": "text/html", "ETag": 'W/"old"'})
+    with page.expect_request(is_poll, timeout=WAIT_MS):
+        pass  # the next poll: the stale answer was handled long before
+    wait_in_column(page, "done", slug)
+    assert page.get_attribute(f"#card-{slug}", "data-version") == str(version)
+    assert page.evaluate("document.getElementById('live').dataset.etag") != 'W/"old"'
+
+
+def polled(route: Route, held: list[Route]) -> None:
+    """Hold every poll (the test answers the first itself); let the page's own refreshes through."""
+    if is_poll(route.request):
+        held.append(route)
+    else:
+        route.continue_()
+
+
+def is_poll(request: Request) -> bool:
+    return request.url.endswith("/columns") and "if-none-match" in request.headers
+
+
+def forced_refresh(response: Response) -> bool:
+    return response.url.endswith("/columns") and "if-none-match" not in response.request.headers
+
+
+def test_left_and_right_put_a_card_last_in_a_column_longer_than_the_board_shows(
+    board: Board, server: ServerProcess, page: Page
+) -> None:
+    created = board.rest.post("/api/v1/native/projects", json={"name": "Long column", "code": "LONG"})
+    assert created.status_code == 201, created.text
+    todo = [file_in(board, "LONG", f"Queued number {n}", "todo") for n in range(101)]  # one more than shown
+    slug = file_in(board, "LONG", "Moved to the end", "backlog")
+    page.goto(f"{server.url}/board/LONG")
+    assert page.locator(f"{column('todo')} .card").count() == 100
+    page.locator(f"#card-{slug}").focus()
+    with saved_move(page) as answered:
+        page.keyboard.press("ArrowRight")
+    assert answered.value.ok
+    assert answered.value.request.post_data_json == {"status": "todo", "version": 1, "before": None, "after": None}
+    for first in todo[:2]:  # make room so that the column's end is shown
+        board.move(first, "done")
+    reply = board.rest.get("/api/v1/native/board", params={"project": "LONG", "per_column": 100})
+    columns = {column["status"]: column["tickets"] for column in reply.json()["columns"]}
+    assert [ticket["slug"] for ticket in columns["todo"]][-2:] == [todo[-1], slug]
+
+
+def file_in(board: Board, project: str, title: str, status: str) -> str:
+    reply = board.rest.post("/api/v1/native/tickets", json={"title": title, "project": project, "status": status})
+    assert reply.status_code == 201, reply.text
+    return reply.json()["slug"]
+
+
+def test_a_title_changed_to_markup_while_the_board_is_open_stays_text_after_the_live_refresh(
+    board: Board, server: ServerProcess, page: Page
+) -> None:
+    slug = board.file("Harmless for now", status="in_progress")["slug"]
+    page.goto(f"{server.url}/board/INBOX")
+    changed = board.rest.patch(f"/api/v1/native/tickets/{slug}", json={"title": SCRIPT_TITLE})
+    assert changed.status_code == 200, changed.text
+    page.wait_for_function(
+        "([id, title]) => document.querySelector(`#${id} .title`)?.textContent === title",
+        arg=[f"card-{slug}", SCRIPT_TITLE],
+        timeout=WAIT_MS,
+    )  # the live refresh put the new title in with innerHTML
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("#live img").count() == 0 and page.locator("#live script").count() == 0
 
 
 def test_titles_and_comments_with_markup_stay_text_in_the_browser(

@@ -5,6 +5,7 @@
 (function () {
   const POLL_MS = 3000;
   let busy = false; // a move is on its way: the board must not be redrawn under it
+  let generation = 0; // bumped by each move: a poll asked for before it brings the old state
   let dragged = null;
 
   function notice(text, alert) {
@@ -20,6 +21,7 @@
     if (!region || busy || dragged) return;
     const active = document.activeElement;
     if (!force && active && region.contains(active) && /^(SELECT|INPUT|TEXTAREA)$/.test(active.tagName)) return;
+    const asked = generation;
     const headers = { Accept: "text/html-fragment" };
     if (!force && region.dataset.etag) headers["If-None-Match"] = region.dataset.etag;
     let response;
@@ -35,7 +37,7 @@
     }
     if (!response.ok) return;
     const html = await response.text();
-    if (busy || dragged) return;
+    if (busy || dragged || asked !== generation) return;
     const focusedId = active && region.contains(active) ? active.id : null;
     region.innerHTML = html; // our own server's rendering, in which every user-written text is escaped
     region.dataset.etag = response.headers.get("ETag") || "";
@@ -67,6 +69,7 @@
   async function move(card, list, before, after) {
     const slug = card.dataset.slug;
     busy = true;
+    generation += 1;
     let response;
     try {
       response = await fetch("/board/tickets/" + encodeURIComponent(slug) + "/move", {
@@ -101,14 +104,16 @@
     await refresh(true);
   }
 
-  // Place `card` in `list` before `reference` (null: last) and ask the server to do the same.
-  function placeAndMove(card, list, reference) {
+  // Place `card` in `list` before `reference` (null: last) and ask the server to do the same. `toEnd`:
+  // last in the whole column, which may hold more cards than it shows, so no neighbour is named.
+  function placeAndMove(card, list, reference, toEnd) {
     if (reference === card) return;
     list.insertBefore(card, reference);
     const cards = cardsIn(list);
     const at = cards.indexOf(card);
     const next = cards[at + 1] || null;
-    move(card, list, next, next ? null : cards[at - 1] || null);
+    if (toEnd) move(card, list, null, null);
+    else move(card, list, next, next ? null : cards[at - 1] || null);
   }
 
   function moveByKey(card, key) {
@@ -119,7 +124,7 @@
     const position = cards.indexOf(card);
     if (key === "ArrowLeft" || key === "ArrowRight") {
       const target = lists[at + (key === "ArrowLeft" ? -1 : 1)];
-      if (target) placeAndMove(card, target, null);
+      if (target) placeAndMove(card, target, null, true);
     } else if (key === "ArrowUp" && position > 0) {
       placeAndMove(card, list, cards[position - 1]);
     } else if (key === "ArrowDown" && position < cards.length - 1) {
