@@ -29,18 +29,17 @@ def test_a_bad_environment_value_is_a_clear_error(server_env: dict[str, str]) ->
     assert "full or normal" in result.stderr and "Traceback" not in result.stderr
 
 
+def run_example(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    """examples/file_bug.py as a user runs it (its demo command fails unless `arguments` name another)."""
+    command = [sys.executable, str(REPO / "examples" / "file_bug.py"), *arguments]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
 @pytest.mark.slow
 def test_the_example_agent_files_a_bug_from_a_failing_command(
     server_env: dict[str, str], store_location: Location
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, str(REPO / "examples" / "file_bug.py")],
-        capture_output=True,
-        text=True,
-        env=server_env,
-        timeout=120,
-        check=False,
-    )
+    result = run_example(server_env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Created INBOX-1 (backlog, version 1)." in result.stdout
     assert "## backlog (1)" in result.stdout
@@ -50,14 +49,7 @@ def test_the_example_agent_files_a_bug_from_a_failing_command(
     assert "**When** running" in description and "exits with code 1" in description
 
     # The same failure again: no twin, a comment on the open ticket.
-    again = subprocess.run(
-        [sys.executable, str(REPO / "examples" / "file_bug.py")],
-        capture_output=True,
-        text=True,
-        env=server_env,
-        timeout=120,
-        check=False,
-    )
+    again = run_example(server_env)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Not filed: it looks like INBOX-1 " in again.stdout and "## backlog (1)" in again.stdout
     ((comment,),) = table_rows(store_location, "SELECT body FROM comments")
@@ -68,14 +60,8 @@ def test_the_example_agent_files_a_bug_from_a_failing_command(
 def test_the_example_agent_files_nothing_when_the_command_succeeds(
     server_env: dict[str, str], store_location: Location
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, str(REPO / "examples" / "file_bug.py"), "--", sys.executable, "-c", "pass"],
-        capture_output=True,
-        text=True,
-        env=server_env,
-        timeout=120,
-        check=True,
-    )
+    result = run_example(server_env, "--", sys.executable, "-c", "pass")
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "nothing to file" in result.stdout
     if isinstance(store_location, Path):
         assert not store_location.exists()
