@@ -7,7 +7,7 @@ import pytest
 from tracker_mcp import admin
 from tracker_mcp.domain import Role, Status
 from tracker_mcp.errors import Invalid, NotFound, PermissionDenied
-from tracker_mcp.local import LocalTracker
+from tracker_mcp.local import Action, LocalTracker
 from tracker_mcp.server import render
 from tracker_mcp.store import Store
 from tracker_mcp.tracker import Principal, TicketDraft, TicketFilter
@@ -108,3 +108,17 @@ async def test_a_count_limit_stops_counting_and_says_the_total_is_a_lower_bound(
     assert (exact.total, exact.total_capped) == (5, False)
     assert render.ticket_page(capped).startswith("2 of 3+ tickets; more with cursor=")
     assert render.ticket_page(exact).startswith("2 of 5 tickets; more with cursor=")
+
+
+async def test_permitted_actions_in_a_project_follow_the_role_in_its_own_organization(store: Store) -> None:
+    await add_member(store, "rita", Role.REPORTER)  # a reporter in Local
+    await admin.add_organization(store, "Rita's", "rita")  # and the owner of her own
+    rita = await tracker_for(store, "rita")
+    own = await rita.create_project("Garden", code="GDN", organization="rita-s")
+    (inbox,) = [p for p in await rita.list_projects() if p.code == "INBOX"]
+    assert Action.EDIT in await rita.permitted_actions()  # somewhere: the tools she is shown
+    assert {Action.EDIT, Action.FILE} <= await rita.permitted_actions(own.id)
+    in_inbox = await rita.permitted_actions(inbox.id)
+    assert Action.FILE in in_inbox and Action.EDIT not in in_inbox
+    await admin.add_user(store, "mallory")
+    assert await (await tracker_for(store, "mallory")).permitted_actions(inbox.id) == frozenset()

@@ -153,15 +153,23 @@ class LocalTracker:
         if refusal is not None:
             raise refusal
 
-    async def permitted_actions(self) -> frozenset[Action]:
-        """What the caller may do in at least one of its organizations: which tools to show it."""
+    async def permitted_actions(self, project_id: str | None = None) -> frozenset[Action]:
+        """What the caller may do in at least one of its organizations (which tools to show it), or, given
+        a project, in that project (which controls a page shows); nothing in a project it cannot see."""
         try:
             roles = await self._roles()
         except PermissionDenied:
             return frozenset()
-        project = self._principal.project_id
+        if project_id is None:
+            organizations, project = list(roles), self._principal.project_id
+        else:
+            visible = await self._visible_projects(list(roles))
+            organizations = [p.organization_id for p in visible if p.id == project_id]
+            project = project_id
         return frozenset(
-            action for action in Action if any(self._refusal(roles, org, action, project) is None for org in roles)
+            action
+            for action in Action
+            if any(self._refusal(roles, org, action, project) is None for org in organizations)
         )
 
     async def _organizations(self, roles: dict[str, Role], organization: str | None) -> list[Organization]:

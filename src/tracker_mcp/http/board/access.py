@@ -38,7 +38,6 @@ from tracker_mcp.errors import PermissionDenied
 from tracker_mcp.http.ops import is_loopback
 from tracker_mcp.http.settings import LOOPBACK_NAMES, ServeSettings
 from tracker_mcp.identity import TOKEN_FORMAT, digest, principal_of_digest
-from tracker_mcp.local import MINIMUM_ROLE, Action, LocalTracker
 from tracker_mcp.store import Store
 from tracker_mcp.tracker import Principal
 
@@ -148,20 +147,6 @@ async def login(store: Store, token: str) -> Principal | None:
     """The principal a token typed into the login form stands for; None if it stands for none."""
     token = token.strip()
     return await board_principal(store, digest(token)) if TOKEN_FORMAT.fullmatch(token) else None
-
-
-async def actions_in(tracker: LocalTracker, store: Store, principal: Principal, project_id: str) -> frozenset[Action]:
-    """What the viewer may do in this project's organization. permitted_actions applies the token's kind
-    and scopes (LocalTracker's own decision) but answers for any organization; the role is this one's."""
-    permitted = await tracker.permitted_actions()
-    reach = await store.reach(principal.user_id, principal.organization_id)
-    project = next((p for p in reach.projects if p.id == project_id), None)
-    if project is None:
-        return frozenset()
-    if principal.organization_id is not None:  # an organization key acts as its organization's admin
-        return permitted
-    role = reach.roles.get(project.organization_id)
-    return frozenset(a for a in permitted if role is not None and role.may_act_as(MINIMUM_ROLE[a]))
 
 
 def store_of(request: Request) -> Store:

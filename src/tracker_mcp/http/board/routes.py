@@ -38,7 +38,6 @@ from tracker_mcp.http.board.access import (
     SESSION_SECONDS,
     BoardAccess,
     Viewer,
-    actions_in,
     store_of,
 )
 from tracker_mcp.http.board.access import login as login_principal
@@ -197,7 +196,7 @@ def board_router(access: BoardAccess) -> APIRouter:
         message: str | None = None, alert: bool = False, status: int = 200,
     ) -> Response:  # fmt: skip
         detail = await tracker.get_ticket(slug)
-        actions = await actions_in(tracker, store_of(request), viewer.principal, detail.ticket.project_id)
+        actions = await tracker.permitted_actions(detail.ticket.project_id)
         writable = Action.EDIT in actions
         etag = ticket_etag(detail, writable)
         if fragment_wanted(request):
@@ -261,7 +260,7 @@ def board_router(access: BoardAccess) -> APIRouter:
     async def board_of(request: Request, viewer: Viewer, tracker: LocalTracker, code: str) -> tuple[Board, bool, str]:
         """The board, whether the viewer may move its cards, and the ETag of both."""
         found = await tracker.get_board(code, per_column=PER_COLUMN)
-        actions = await actions_in(tracker, store_of(request), viewer.principal, found.project.id)
+        actions = await tracker.permitted_actions(found.project.id)
         writable = Action.EDIT in actions
         return found, writable, board_etag(found, writable)
 
