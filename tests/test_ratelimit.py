@@ -58,7 +58,9 @@ def test_callers_are_keyed_by_a_digest_of_their_token_never_the_token() -> None:
 
 @pytest.fixture(scope="module")
 def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with running_server(module_store_location, env={"TRACKER_RATE_LIMIT": "3/min"}) as process:
+    # The board asks for a token here too, so its pages count against one.
+    env = {"TRACKER_RATE_LIMIT": "3/min", "TRACKER_BOARD_LOCAL": "0"}
+    with running_server(module_store_location, env=env) as process:
         yield process
 
 
@@ -86,3 +88,18 @@ async def test_a_token_over_its_limit_is_told_when_to_retry_and_others_are_not_s
     assert (limited.status_code, limited.headers["retry-after"]) == (429, "20")
     assert "retry after 20 s" in limited.text and busy not in limited.text
     assert fine.status_code == 200
+
+
+def test_a_board_session_counts_against_its_tokens_limit_shared_with_rest(server: ServerProcess) -> None:
+    token = server.create_token("--user", "alice")
+    with httpx2.Client(base_url=server.url, timeout=30.0) as browser:
+        login = browser.post("/board/login", data={"token": token, "next": "/board/"}, headers={"Origin": server.url})
+        assert login.status_code == 303
+        assert browser.get("/board/INBOX").status_code == 200
+        assert browser.get("/api/v1/native/projects", headers=bearer(token)).status_code == 200  # the same bucket
+        assert browser.get("/board/INBOX").status_code == 200
+        limited = browser.get("/board/INBOX")
+        assert (limited.status_code, limited.headers["retry-after"]) == (429, "20")
+        assert "retry after 20 s" in limited.text and token not in limited.text
+        polled = browser.get("/board/INBOX", headers={"Accept": "text/html-fragment"})  # what board.js sends
+        assert polled.status_code == 429 and polled.headers["retry-after"] == "20"

@@ -9,7 +9,6 @@ Buckets live in the process: each replica limits on its own.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import time
@@ -17,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from tracker_mcp.errors import Invalid, RateLimited
+from tracker_mcp.identity import digest
 
 PERIODS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hour": 3600.0}
 MAX_CALLERS = 100_000  # buckets kept at most; the least recently used go first (a full bucket is no loss)
@@ -76,7 +76,12 @@ class RateLimiter:
 
 
 def caller_key(credential: str | None, address: str | None) -> str:
-    """Who a request counts against: a digest of its token (never the token itself), else its address."""
+    """Who a request counts against: its token's digest (never the token itself), else its address."""
     if credential:
-        return "token:" + hashlib.blake2b(credential.encode(), digest_size=16).hexdigest()
+        return token_key(digest(credential))
     return f"address:{address or 'unknown'}"
+
+
+def token_key(token_digest: str) -> str:
+    """The bucket of the token with this digest (identity.digest): a board session knows only the digest."""
+    return "token:" + token_digest

@@ -36,6 +36,7 @@ from fastapi import Request
 
 from tracker_mcp.errors import PermissionDenied
 from tracker_mcp.http.ops import is_loopback
+from tracker_mcp.http.ratelimit import RateLimiter, token_key
 from tracker_mcp.http.settings import LOOPBACK_NAMES, ServeSettings
 from tracker_mcp.identity import TOKEN_FORMAT, digest, principal_of_digest
 from tracker_mcp.store import Store
@@ -54,6 +55,7 @@ PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarde
 class Viewer:
     principal: Principal
     local: bool  # let in as the local user, without a login
+    token_digest: str | None = None  # the session's token: its requests count against that token's rate limit
 
 
 def local_access_allowed(settings: ServeSettings) -> bool:
@@ -124,7 +126,13 @@ class BoardAccess:
         if token_digest is None:
             return None
         principal = await board_principal(store, token_digest)
-        return Viewer(principal, local=False) if principal is not None else None
+        return Viewer(principal, local=False, token_digest=token_digest) if principal is not None else None
+
+    def admit(self, request: Request, viewer: Viewer) -> None:
+        """RateLimited when the viewer's token is over `serve --rate-limit`, shared with its MCP and REST calls."""
+        limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+        if limiter is not None and viewer.token_digest is not None:
+            limiter.check(token_key(viewer.token_digest))
 
     # Cross-site request forgery
 

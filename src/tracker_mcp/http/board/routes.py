@@ -30,7 +30,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from tracker_mcp.domain import Board, Status, TicketDetail
-from tracker_mcp.errors import Conflict, Invalid, TrackerError
+from tracker_mcp.errors import Conflict, Invalid, RateLimited, TrackerError
 from tracker_mcp.http.board import pages
 from tracker_mcp.http.board.access import (
     BOARD_PATH,
@@ -99,14 +99,16 @@ def board_router(access: BoardAccess) -> APIRouter:
                 return secured(JSONResponse({"message": "401 Unauthorized: log in again."}, status_code=401))
             return to_login(request)
         try:
+            access.admit(request, viewer)
             if request.method == "POST":
                 access.check_origin(request)
             return await render(viewer, LocalTracker(request.app.state.store, viewer.principal))
         except TrackerError as exc:
             status = status_of(exc)
+            wait = {"Retry-After": str(int(exc.retry_after))} if isinstance(exc, RateLimited) else {}
             if json_errors:
-                return secured(JSONResponse({"message": str(exc)}, status_code=status))
-            return html(pages.error_page(frame(viewer), status, exc.message), status)
+                return secured(JSONResponse({"message": str(exc)}, status_code=status, headers=wait))
+            return html(pages.error_page(frame(viewer), status, exc.message), status, **wait)
 
     def frame(viewer: Viewer) -> pages.Frame:
         return pages.Frame(viewer.principal, local=viewer.local)
