@@ -122,3 +122,12 @@ async def test_permitted_actions_in_a_project_follow_the_role_in_its_own_organiz
     assert Action.FILE in in_inbox and Action.EDIT not in in_inbox
     await admin.add_user(store, "mallory")
     assert await (await tracker_for(store, "mallory")).permitted_actions(inbox.id) == frozenset()
+
+
+async def test_a_history_length_out_of_range_is_refused_not_silently_cut(store: Store) -> None:
+    alice = await tracker_for(store, "alice")
+    ticket = await alice.create_ticket(TicketDraft(title="Watched"))
+    assert (await alice.get_ticket(ticket.slug, history=0)).history == ()
+    for wrong in (-1, 501):
+        with pytest.raises(Invalid, match="history must be 0-500"):
+            await alice.get_ticket(ticket.slug, history=wrong)

@@ -397,9 +397,11 @@ class LocalTracker:
         return await self._store.list_tickets(store_query)
 
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
+        if not 0 <= history <= HISTORY_MAX:
+            raise Invalid("history", f"history must be 0-{HISTORY_MAX}.")
         roles = await self._roles()
         ticket = await self._ticket(roles, slug, Action.READ)
-        return await self._store.ticket_detail(ticket.id, min(max(history, 0), HISTORY_MAX))
+        return await self._store.ticket_detail(ticket.id, history)
 
     async def create_ticket(self, draft: TicketDraft) -> Ticket:
         roles = await self._roles()

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 from tracker_mcp.domain import (
     CLOSED_STATUSES,
+    OPEN_STATUSES,
     Comment,
     Label,
     Organization,
@@ -48,7 +49,6 @@ SCOPES = (STATUS, TYPE, PRIORITY)
 DEFAULT_STATUS_OPEN = Status.BACKLOG
 DEFAULT_TYPE = TicketType.TASK
 DEFAULT_PRIORITY = Priority.MEDIUM
-OPEN_STATUSES = tuple(s for s in Status if s not in CLOSED_STATUSES)
 WORKFLOW = list(Status)
 CODE_MAX = 10
 

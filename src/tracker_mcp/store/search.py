@@ -12,6 +12,7 @@ new one to be worth comparing (see `domain.similarity`).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,7 +99,7 @@ def candidate_groups(title: str) -> list[tuple[str, ...]]:
     if not title_words:
         return []
     n = len(title_words)
-    misses = n - _ceil(TITLE_SIMILARITY * n)
+    misses = n - math.ceil(round(TITLE_SIMILARITY * n, 6))  # round: 0.6 * 5 is 3.0000000000000004
     chosen = title_words[:CANDIDATE_WORDS_MAX]
     need = max(1, len(chosen) - misses)
     return list(combinations(chosen, need))
@@ -112,8 +113,3 @@ def fts5_title_match(groups: Sequence[tuple[str, ...]]) -> str:
 def title_tsquery(groups: Sequence[tuple[str, ...]]) -> str:
     """The same for PostgreSQL, where the title's words carry weight A: `(a:A & b:A) | (a:A & c:A)`."""
     return " | ".join("(" + " & ".join(f"{w}:A" for w in group) + ")" for group in groups)
-
-
-def _ceil(value: float) -> int:
-    whole = int(value)
-    return whole if whole >= value - 1e-9 else whole + 1

@@ -17,6 +17,7 @@ from tracker_mcp.store.rules import cursor_after, like_pattern, page_cursor, ran
 from tracker_mcp.store.search import (
     DUPLICATE_CANDIDATES,
     RANKED_MAX,
+    SearchTerms,
     Text,
     candidate_groups,
     search_terms,
@@ -31,8 +32,8 @@ _SORT_COLUMN: dict[TicketSort, LiteralString] = {
 }
 
 
-def _filters(query: TicketQuery) -> tuple[LiteralString, list[Any]]:
-    """The WHERE clause of a query's filters, and its parameters."""
+def _filters(query: TicketQuery, terms: SearchTerms | None) -> tuple[LiteralString, list[Any]]:
+    """The WHERE clause of a query's filters (`terms`: its text's words), and its parameters."""
     project_ids = list(query.project_ids)
     where: list[LiteralString] = ["t.project_id = ANY(%s)"]
     params: list[Any] = [project_ids]
@@ -66,7 +67,6 @@ def _filters(query: TicketQuery) -> tuple[LiteralString, list[Any]]:
     if query.updated_since:
         where.append("t.updated_at >= %s")
         params.append(query.updated_since)
-    terms = search_terms(query.text) if query.text else None
     if terms is not None:
         where.append("t.search @@ to_tsquery('simple', %s)")
         params.append(tsquery(terms))
@@ -88,7 +88,7 @@ async def _count(conn: Connection, filters: LiteralString, params: list[Any], li
 async def list_tickets(conn: Connection, query: TicketQuery) -> TicketPage:
     terms = search_terms(query.text) if query.text else None
     query = ranked_or_newest(query, terms)
-    filters, params = _filters(query)
+    filters, params = _filters(query, terms)
     total, total_capped = await _count(conn, filters, params, query.count_limit)
     if query.sort is TicketSort.RELEVANCE and terms is not None:  # ranks are not keys: paged by offset
         # As on SQLite: the newest RANKED_MAX matches best first (ts_rank), then older ones, newest first.
