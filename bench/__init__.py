@@ -1,1 +1,1 @@
-"""Benchmarks for tracker-mcp: run `python -m bench` from the repository root."""
+"""Benchmarks for tickets-mcp: run `python -m bench` from the repository root."""

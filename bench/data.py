@@ -1,7 +1,7 @@
 """Deterministic benchmark data: N tickets across several projects in a fresh SQLite file, cached by (N, seed).
 
 The schema, the local user, the default workspace and an HTTP token come from the product's own CLI
-(`tracker-mcp token create` migrates and creates the workspace); the tickets are then bulk-inserted
+(`tickets-mcp token create` migrates and creates the workspace); the tickets are then bulk-inserted
 with one `executemany` transaction, which is orders of magnitude faster than going through the tools.
 """
 
@@ -82,8 +82,8 @@ class Dataset:
 
 def cli_env(user: str = USER) -> dict[str, str]:
     env = dict(os.environ)
-    env["TRACKER_USER"] = user
-    env.pop("TRACKER_DB", None)
+    env["TICKETS_USER"] = user
+    env.pop("TICKETS_DB", None)
     return env
 
 
@@ -174,7 +174,7 @@ def seeded(n: int, seed: int = 42) -> tuple[Path, str]:
     for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
         leftover.unlink(missing_ok=True)
     created = subprocess.run(
-        [sys.executable, "-m", "tracker_mcp", "--db", str(tmp), "token", "create", "--user", USER, "--name", "bench"],
+        [sys.executable, "-m", "tickets_mcp", "--db", str(tmp), "token", "create", "--user", USER, "--name", "bench"],
         capture_output=True, text=True, env=cli_env(), cwd=REPO, check=True,
     )  # fmt: skip
     token = created.stdout.strip().splitlines()[-1]

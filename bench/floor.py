@@ -1,7 +1,7 @@
 """The SDK floor: a bare MCPServer with one no-op tool, over stdio or streamable HTTP.
 
 `python -m bench.floor` serves stdio; `python -m bench.floor http` serves HTTP on a free port and
-prints `serving http://127.0.0.1:PORT:` on stderr, as `tracker-mcp serve` does.
+prints `serving http://127.0.0.1:PORT:` on stderr, as `tickets-mcp serve` does.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def run(ctx: Context) -> list[Metric]:
     ))  # fmt: skip
     ours_total = sum(i.self_us for i in ours) / 1000
     floor_total = sum(i.self_us for i in floor) / 1000
-    own = [i for i in ours if i.module == "tracker_mcp" or i.module.startswith("tracker_mcp.")]
+    own = [i for i in ours if i.module == "tickets_mcp" or i.module.startswith("tickets_mcp.")]
     own_total = sum(i.self_us for i in own) / 1000
     top = sorted(own, key=lambda i: i.self_us, reverse=True)[:10]
     loaded = {i.module.split(".")[0] for i in ours}
@@ -86,7 +86,7 @@ def run(ctx: Context) -> list[Metric]:
         ),
         Metric(
             section="imports",
-            name="import time, tracker_mcp modules (self sum)",
+            name="import time, tickets_mcp modules (self sum)",
             unit="ms",
             ours=own_total,
             samples=len(own),

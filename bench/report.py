@@ -38,7 +38,7 @@ def _met(value: bool | None) -> str:
 def markdown(meta: dict[str, Any], metrics: list[Metric]) -> str:
     m = meta["machine"]
     lines = [
-        "# tracker-mcp benchmark",
+        "# tickets-mcp benchmark",
         "",
         f"{meta['started']} · mode `{meta['mode']}` · {meta['tickets']:,} tickets (seed {meta['seed']}) · "
         f"{m['cpu']}, {m['cores']} cores · Python {m['python']} · {meta['seconds']:.0f} s",
@@ -56,7 +56,7 @@ def markdown(meta: dict[str, Any], metrics: list[Metric]) -> str:
         )
     for x in metrics:
         if "top10" in x.extra:
-            lines += ["", "Slowest tracker_mcp imports (self time, ms):", ""]
+            lines += ["", "Slowest tickets_mcp imports (self time, ms):", ""]
             lines += [
                 f"- `{t['module']}` {t['self_ms']:.2f} (cumulative {t['cumulative_ms']:.2f})" for t in x.extra["top10"]
             ]

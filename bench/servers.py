@@ -1,4 +1,4 @@
-"""Command lines of the servers under test: ours (tracker-mcp) and the SDK floor."""
+"""Command lines of the servers under test: ours (tickets-mcp) and the SDK floor."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bench.rpc import HttpServer, StdioClient
 
 
 def ours_stdio_argv(db: Path, python_flags: Sequence[str] = ()) -> list[str]:
-    return [sys.executable, *python_flags, "-m", "tracker_mcp", "--db", str(db)]
+    return [sys.executable, *python_flags, "-m", "tickets_mcp", "--db", str(db)]
 
 
 def floor_stdio_argv(python_flags: Sequence[str] = ()) -> list[str]:
@@ -23,7 +23,7 @@ def compile_bytecode() -> None:
     """Write our modules' .pyc files, as `pip install` does. Without them (an editable install in an
     environment with PYTHONDONTWRITEBYTECODE set, as on CI machines) every start compiled each changed
     module from source, about 20 ms that no installed copy pays, while the SDK's came compiled."""
-    compileall.compile_dir(REPO / "src" / "tracker_mcp", quiet=1)
+    compileall.compile_dir(REPO / "src" / "tickets_mcp", quiet=1)
 
 
 def ours_stdio(db: Path, *, python_flags: Sequence[str] = (), stderr_path: Path | None = None) -> StdioClient:
@@ -35,7 +35,7 @@ def floor_stdio(*, python_flags: Sequence[str] = (), stderr_path: Path | None = 
 
 
 def ours_http(db: Path) -> HttpServer:
-    argv = [sys.executable, "-m", "tracker_mcp", "--db", str(db), "serve", "--port", "0"]
+    argv = [sys.executable, "-m", "tickets_mcp", "--db", str(db), "serve", "--port", "0"]
     return HttpServer(argv, env=cli_env(), cwd=REPO)
 
 

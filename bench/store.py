@@ -26,11 +26,11 @@ from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any, Literal
 
-from tracker_mcp.domain import Priority, Status, TicketSort, TicketType
-from tracker_mcp.domain.rules import format_timestamp, label_color
-from tracker_mcp.local import LocalTracker
-from tracker_mcp.store.sqlite.store import SqliteStore
-from tracker_mcp.tracker import Principal, TicketDraft, TicketFilter
+from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
+from tickets_mcp.domain.rules import format_timestamp, label_color
+from tickets_mcp.local import LocalTracker
+from tickets_mcp.store.sqlite.store import SqliteStore
+from tickets_mcp.tracker import Principal, TicketDraft, TicketFilter
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -121,10 +121,10 @@ def _timestamp(seconds: float) -> str:
 
 def migrate_file(path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "tracker_mcp", "--db", str(path), "migrate"],
+        [sys.executable, "-m", "tickets_mcp", "--db", str(path), "migrate"],
         check=True,
         capture_output=True,
-        env={**os.environ, "TRACKER_LOG_LEVEL": "warning"},
+        env={**os.environ, "TICKETS_LOG_LEVEL": "warning"},
     )
 
 

@@ -26,13 +26,13 @@ from mcp import Client  # noqa: E402
 from mcp.types import CallToolResult  # noqa: E402
 
 from bench.store import OWNER, markdown, result, seed_database  # noqa: E402
-from tracker_mcp.config import Settings  # noqa: E402
-from tracker_mcp.domain import Status  # noqa: E402
-from tracker_mcp.local import LocalTracker  # noqa: E402
-from tracker_mcp.server import build_server  # noqa: E402
-from tracker_mcp.store.sqlite.migrations import migrate  # noqa: E402
-from tracker_mcp.store.sqlite.store import SqliteStore  # noqa: E402
-from tracker_mcp.tracker import Principal, TicketFilter  # noqa: E402
+from tickets_mcp.config import Settings  # noqa: E402
+from tickets_mcp.domain import Status  # noqa: E402
+from tickets_mcp.local import LocalTracker  # noqa: E402
+from tickets_mcp.server import build_server  # noqa: E402
+from tickets_mcp.store.sqlite.migrations import migrate  # noqa: E402
+from tickets_mcp.store.sqlite.store import SqliteStore  # noqa: E402
+from tickets_mcp.tracker import Principal, TicketFilter  # noqa: E402
 
 PEER = REPO.parent / "shared" / "peers" / "github-mcp-server"
 ENCODING = "o200k_base"

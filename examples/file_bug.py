@@ -1,6 +1,6 @@
 """File a bug from a failing command: an agent workflow in one script.
 
-Runs a command; if it fails, starts `tracker-mcp` over stdio with the MCP SDK client and files a
+Runs a command; if it fails, starts `tickets-mcp` over stdio with the MCP SDK client and files a
 bug with the command, exit code and the tail of its output, then shows the board. When the same
 failure is already filed and open, the tracker answers with that ticket instead of filing a twin,
 and the example adds a comment to it: a failure seen again, not a new bug.
@@ -9,7 +9,7 @@ and the example adds a comment to it: a failure seen again, not a new bug.
     python examples/file_bug.py -- pytest -x tests/  # your own command
     python examples/file_bug.py --project WEB -- npm test
 
-The database is the same one desktop clients use (TRACKER_DB or the per-user data folder).
+The database is the same one desktop clients use (TICKETS_DB or the per-user data folder).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ async def file_bug(command: Sequence[str], project: str | None) -> int:
         return 0
     output = completed.stdout.decode(errors="replace")
     title, description = bug_report(command, completed.returncode, output)
-    server = StdioServerParameters(command=sys.executable, args=["-m", "tracker_mcp"], env=dict(os.environ))
+    server = StdioServerParameters(command=sys.executable, args=["-m", "tickets_mcp"], env=dict(os.environ))
     async with Client(server, client_info=Implementation(name="file-bug-example", version="1.0")) as client:
         arguments: dict[str, object] = {
             "title": title,
@@ -87,7 +87,7 @@ async def file_bug(command: Sequence[str], project: str | None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run a command and file a bug in tracker-mcp if it fails.")
+    parser = argparse.ArgumentParser(description="Run a command and file a bug in tickets-mcp if it fails.")
     parser.add_argument("--project", help="project code or name (default: the only project)")
     parser.add_argument("command", nargs="*", help="the command to run, after --")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
-"""Crash soak: kill -9 the real tracker-mcp server while it creates tickets, many times, and check the file.
+"""Crash soak: kill -9 the real tickets-mcp server while it creates tickets, many times, and check the file.
 
-Each round starts `python -m tracker_mcp` on one database, keeps create_ticket calls in flight over raw
+Each round starts `python -m tickets_mcp` on one database, keeps create_ticket calls in flight over raw
 JSON-RPC on stdio and sends SIGKILL at a random moment after the first acknowledgment. After each kill
 the database must pass `PRAGMA integrity_check`, hold every acknowledged ticket under its slug, and
 number its tickets 1..N without gaps. The loop is tests/helpers_processes.py's, as in

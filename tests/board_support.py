@@ -1,6 +1,6 @@
 """What the board's tests share: a running `serve` with a token, and tickets filed through its REST API.
 
-board = Board(server)                     # a real `tracker-mcp serve` (tests/http_server.py)
+board = Board(server)                     # a real `tickets-mcp serve` (tests/http_server.py)
 slug = board.file("Fix the login", status="todo")["slug"]
 board.ticket(slug)["status"]               # read back through REST: what was stored
 """

@@ -13,8 +13,8 @@ from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult, TextContent
 
 from tests.stores import Location, location_arg
-from tracker_mcp.config import PostgresUrl, Settings
-from tracker_mcp.server import TrackerServer, build_server
+from tickets_mcp.config import PostgresUrl, Settings
+from tickets_mcp.server import TrackerServer, build_server
 
 REPO = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.postgres", "tests.store_contract"]
@@ -51,7 +51,7 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def store_location(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Location:
     """A new, empty store for one test: a SQLite file (the same as `db_path`), or a PostgreSQL schema
-    (skipped with the reason without TRACKER_TEST_POSTGRES_URL)."""
+    (skipped with the reason without TICKETS_TEST_POSTGRES_URL)."""
     if store_kind == "sqlite":
         return tmp_path / "tracker.db"
     url: PostgresUrl = request.getfixturevalue("postgres_url")
@@ -114,9 +114,9 @@ async def call_error(client: Client, tool: str, **arguments: object) -> str:
 
 @pytest.fixture
 def server_env(store_location: Location) -> dict[str, str]:
-    """Environment for a spawned tracker-mcp process on the test's store."""
+    """Environment for a spawned tickets-mcp process on the test's store."""
     env = dict(os.environ)
-    env.update({"TRACKER_DB": location_arg(store_location), "TRACKER_USER": "alice", "PYTHONUNBUFFERED": "1"})
+    env.update({"TICKETS_DB": location_arg(store_location), "TICKETS_USER": "alice", "PYTHONUNBUFFERED": "1"})
     return env
 
 
@@ -144,7 +144,7 @@ def board_column(board: str, status: str) -> list[str]:
 
 @asynccontextmanager
 async def spawned(env: Mapping[str, str], *flags: str) -> AsyncGenerator[Client]:
-    """The SDK client over stdio, driving a real `python -m tracker_mcp FLAGS...` started with `env`."""
-    params = StdioServerParameters(command=sys.executable, args=["-m", "tracker_mcp", *flags], env=dict(env))
+    """The SDK client over stdio, driving a real `python -m tickets_mcp FLAGS...` started with `env`."""
+    params = StdioServerParameters(command=sys.executable, args=["-m", "tickets_mcp", *flags], env=dict(env))
     async with Client(params, read_timeout_seconds=30) as client:
         yield client

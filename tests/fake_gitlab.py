@@ -537,7 +537,7 @@ def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> h
 
 def standard_world(prefix: str = "") -> FakeGitLab:
     """alice (the token's user) develops in group acme (bob maintains it, carol reports) and owns a personal
-    project; acme holds web and tracker-mcp."""
+    project; acme holds web and tickets-mcp."""
     fake = FakeGitLab(prefix)
     alice = fake.add_user(1, "alice", "Alice Liddell", token=TOKEN)
     bob = fake.add_user(2, "bob", "Bob Builder")

@@ -3,7 +3,7 @@
 - `prepare_database`, `create_tickets` and the `create-worker` command (`python -m tests.helpers_processes`):
   concurrent creators, each in its own OS process with its own store (a SQLite file or a PostgreSQL URL).
 - the `update-worker` command: concurrent updaters of one ticket, each sending the version it read.
-- `McpProcess` and `run_crash_round`: the real `tracker-mcp` server driven over stdio by a raw JSON-RPC
+- `McpProcess` and `run_crash_round`: the real `tickets-mcp` server driven over stdio by a raw JSON-RPC
   client, killed with SIGKILL while creates are in flight.
 - `inspect_database`: what is on disk afterwards, read with plain sqlite3.
 """
@@ -32,12 +32,12 @@ from typing import IO, Any, cast
 import anyio
 import anyio.to_thread
 
-from tracker_mcp.config import PostgresUrl, parse_location
-from tracker_mcp.errors import Conflict
-from tracker_mcp.local import LocalTracker
-from tracker_mcp.store import Store
-from tracker_mcp.store.factory import open_store
-from tracker_mcp.tracker import Principal, TicketChanges, TicketDraft
+from tickets_mcp.config import PostgresUrl, parse_location
+from tickets_mcp.errors import Conflict
+from tickets_mcp.local import LocalTracker
+from tickets_mcp.store import Store
+from tickets_mcp.store.factory import open_store
+from tickets_mcp.tracker import Principal, TicketChanges, TicketDraft
 
 REPO = Path(__file__).resolve().parent.parent
 USERNAME = "alice"
@@ -233,12 +233,12 @@ async def run_at_once(procs: Sequence[subprocess.Popen[str]], limit_s: float) ->
 
 def server_env(db: Path | PostgresUrl) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"TRACKER_DB": location_argument(db), "TRACKER_USER": USERNAME, "PYTHONUNBUFFERED": "1"})
+    env.update({"TICKETS_DB": location_argument(db), "TICKETS_USER": USERNAME, "PYTHONUNBUFFERED": "1"})
     return env
 
 
 class McpProcess:
-    """A `tracker-mcp` server process with a raw newline-delimited JSON-RPC client on its stdin/stdout.
+    """A `tickets-mcp` server process with a raw newline-delimited JSON-RPC client on its stdin/stdout.
 
     A reader thread turns stdout into complete messages on a queue; a line cut short by a kill is dropped,
     since the client never received that response.
@@ -248,7 +248,7 @@ class McpProcess:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self._stderr_tail = ""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tracker_mcp"],
+            [sys.executable, "-m", "tickets_mcp"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -281,7 +281,7 @@ class McpProcess:
         try:
             return self._messages.get(timeout=max(timeout, 0.0))
         except queue.Empty:
-            raise TimeoutError(f"no message from tracker-mcp within {timeout:.1f} s") from None
+            raise TimeoutError(f"no message from tickets-mcp within {timeout:.1f} s") from None
 
     def initialize(self, timeout: float = 30.0) -> dict[str, Any]:
         """The legacy handshake: initialize, await its result, then notifications/initialized."""
@@ -449,7 +449,7 @@ def run_crash_round(
 class CrashLoop:
     """Kill rounds on one database. Servers for the next rounds are spawned while the current one runs.
 
-    A spawned tracker-mcp only imports its modules until it receives `initialize` (its lifespan, which
+    A spawned tickets-mcp only imports its modules until it receives `initialize` (its lifespan, which
     opens the database, starts with the session), so a spare process does not touch the file before
     its own round; spawning it early only hides the interpreter's start-up time.
     """

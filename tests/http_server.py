@@ -1,7 +1,7 @@
-"""A real `tracker-mcp serve` process on a free loopback port, for end-to-end tests of the network front end.
+"""A real `tickets-mcp serve` process on a free loopback port, for end-to-end tests of the network front end.
 
     with running_server(store_location) as server:            # a SQLite Path or a PostgresUrl
-        token = server.create_token("--user", "alice")        # tracker-mcp --db DB token create --user alice
+        token = server.create_token("--user", "alice")        # tickets-mcp --db DB token create --user alice
         httpx2.get(f"{server.url}/api/v1/...", headers=bearer(token))
 
 The server binds port 0 and announces its URL on stderr, so parallel test runs never race for a port.
@@ -50,7 +50,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 class ServerProcess:
-    """One running `tracker-mcp serve`; `url` is its base URL, e.g. http://127.0.0.1:41234."""
+    """One running `tickets-mcp serve`; `url` is its base URL, e.g. http://127.0.0.1:41234."""
 
     def __init__(self, db: Location, args: Sequence[str], env: Mapping[str, str]) -> None:
         self.db = db
@@ -60,7 +60,7 @@ class ServerProcess:
         self._stderr = bytearray()
         self._lock = threading.Lock()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tracker_mcp", "--db", location_arg(db), "serve", "--port", "0", *args],
+            [sys.executable, "-m", "tickets_mcp", "--db", location_arg(db), "serve", "--port", "0", *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -92,7 +92,7 @@ class ServerProcess:
             if (found := READY_LINE.search(self.stderr)) is not None:
                 self.url = found.group(1)
             elif self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"tracker-mcp serve did not start (exit {self.process.poll()}):\n{self.stderr}")
+                raise AssertionError(f"tickets-mcp serve did not start (exit {self.process.poll()}):\n{self.stderr}")
             else:
                 time.sleep(0.02)  # polling for readiness, not synchronising work
         with httpx2.Client(timeout=2.0, verify=False) as client:
@@ -103,13 +103,13 @@ class ServerProcess:
                 except httpx2.TransportError:
                     pass
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"tracker-mcp serve at {self.url} does not answer:\n{self.stderr}")
+                    raise AssertionError(f"tickets-mcp serve at {self.url} does not answer:\n{self.stderr}")
                 time.sleep(0.02)
 
     def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run `tracker-mcp --db DB ARGS...` on the server's store; fails with its stderr unless it succeeds."""
+        """Run `tickets-mcp --db DB ARGS...` on the server's store; fails with its stderr unless it succeeds."""
         done = subprocess.run(
-            [sys.executable, "-m", "tracker_mcp", "--db", location_arg(self.db), *args],
+            [sys.executable, "-m", "tickets_mcp", "--db", location_arg(self.db), *args],
             capture_output=True,
             text=True,
             env=self.env,
@@ -117,7 +117,7 @@ class ServerProcess:
             check=False,
         )
         if done.returncode != 0:
-            raise AssertionError(f"tracker-mcp {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+            raise AssertionError(f"tickets-mcp {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
         return done
 
     def cli(self, *args: str) -> str:
@@ -125,7 +125,7 @@ class ServerProcess:
         return self.run_cli(*args).stdout
 
     def create_token(self, *args: str) -> str:
-        """`tracker-mcp token create ARGS...`; returns the secret, e.g. create_token("--user", "alice")."""
+        """`tickets-mcp token create ARGS...`; returns the secret, e.g. create_token("--user", "alice")."""
         done = self.run_cli("token", "create", *args)
         secret = done.stdout.strip()
         found = re.search(r"token (\d+) created", done.stderr)
@@ -134,7 +134,7 @@ class ServerProcess:
         return secret
 
     def revoke_token(self, secret: str) -> None:
-        """`tracker-mcp token revoke ID` for a token create_token made."""
+        """`tickets-mcp token revoke ID` for a token create_token made."""
         self.cli("token", "revoke", str(self.token_ids[secret]))
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 15.0) -> int:
@@ -146,7 +146,7 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f"tracker-mcp serve ignored {sig.name} for {timeout} s:\n{self.stderr}") from None
+            raise AssertionError(f"tickets-mcp serve ignored {sig.name} for {timeout} s:\n{self.stderr}") from None
         finally:
             self._reader.join(5.0)
             if self.process.stderr is not None:
@@ -155,8 +155,8 @@ class ServerProcess:
 
 
 def server_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env.update({"TRACKER_USER": USERNAME, "PYTHONUNBUFFERED": "1", **(extra or {})})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETS_")}
+    env.update({"TICKETS_USER": USERNAME, "PYTHONUNBUFFERED": "1", **(extra or {})})
     return env
 
 
@@ -168,7 +168,7 @@ def running_server(
     start_timeout: float = 30.0,
     stop_timeout: float = 15.0,
 ) -> Generator[ServerProcess]:
-    """`tracker-mcp --db DB serve --port 0 ARGS...`, ready to answer; stopped with SIGTERM afterwards."""
+    """`tickets-mcp --db DB serve --port 0 ARGS...`, ready to answer; stopped with SIGTERM afterwards."""
     server = ServerProcess(db, args, server_env(env))
     try:
         server.wait_ready(start_timeout)

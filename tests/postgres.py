@@ -1,6 +1,6 @@
 """PostgreSQL for tests: a database of the run's own, a fresh schema per test, all dropped afterwards.
 
-The tests run when TRACKER_TEST_POSTGRES_URL names a server (a URL whose user may create databases),
+The tests run when TICKETS_TEST_POSTGRES_URL names a server (a URL whose user may create databases),
 e.g. postgresql://postgres@127.0.0.1:5432/test, and are skipped with that reason otherwise.
 Registered as a pytest plugin in conftest.py.
 """
@@ -17,9 +17,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tracker_mcp.config import PostgresUrl
+from tickets_mcp.config import PostgresUrl
 
-ENV_URL = "TRACKER_TEST_POSTGRES_URL"
+ENV_URL = "TICKETS_TEST_POSTGRES_URL"
 SKIP_REASON = f"PostgreSQL tests need {ENV_URL}, e.g. postgresql://postgres@127.0.0.1:5432/test"
 
 

@@ -3,7 +3,7 @@
 `RemoteContract` holds the tests. A test module subclasses it and provides a `peer` fixture: a `Peer`
 that opens the adapter, makes projects and files tickets behind the API's back, and says what the
 backend's API carries (statuses, fields, filters) and what it cannot do. tests/test_remote_adapters.py
-runs it for every adapter whose API `tracker-mcp serve` speaks; an adapter for another API brings a
+runs it for every adapter whose API `tickets-mcp serve` speaks; an adapter for another API brings a
 Peer of its own and a module of two lines.
 
 Each test makes a project of its own, so tests never see each other's tickets. Where the backend
@@ -22,8 +22,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from tracker_mcp.domain import Capability, Priority, Project, Status, Ticket, TicketType
-from tracker_mcp.errors import (
+from tickets_mcp.domain import Capability, Priority, Project, Status, Ticket, TicketType
+from tickets_mcp.errors import (
     BackendUnavailable,
     Conflict,
     Invalid,
@@ -32,10 +32,10 @@ from tracker_mcp.errors import (
     PermissionDenied,
     Unsupported,
 )
-from tracker_mcp.remote.base import RemoteTracker
-from tracker_mcp.remote.client import Ambiguous, Policy
-from tracker_mcp.server import render
-from tracker_mcp.tracker import MoveDraft, TicketChanges, TicketDraft, TicketFilter
+from tickets_mcp.remote.base import RemoteTracker
+from tickets_mcp.remote.client import Ambiguous, Policy
+from tickets_mcp.server import render
+from tickets_mcp.tracker import MoveDraft, TicketChanges, TicketDraft, TicketFilter
 
 
 class Peer(ABC):

@@ -1,4 +1,4 @@
-"""The peers the adapter suites run against: `tracker-mcp serve` in each REST dialect it speaks, and the
+"""The peers the adapter suites run against: `tickets-mcp serve` in each REST dialect it speaks, and the
 fake GitLab. tests/test_remote_adapters.py and tests/test_remote_gitlab_contract.py run the adapter
 contract against them; tests/test_remote_faults.py puts a fault-injecting proxy between them and the adapters.
 
@@ -20,17 +20,17 @@ import httpx2
 from tests.fake_gitlab import OWNER, TOKEN, standard_world
 from tests.http_server import ServerProcess
 from tests.remote_contract import LoseAnswers, Peer
-from tracker_mcp import admin
-from tracker_mcp.config import RemoteSettings
-from tracker_mcp.domain import CLOSED_STATUSES, Capability, Project, Role, Status, User
-from tracker_mcp.local import LocalTracker
-from tracker_mcp.remote import abf, agentsmesh, bugtome, native
-from tracker_mcp.remote.base import RemoteTracker
-from tracker_mcp.remote.client import Policy
-from tracker_mcp.remote.gitlab import GitLabTracker, open_adapter
-from tracker_mcp.remote.gitlab_mapping import priority_label, project_code, status_label, type_label
-from tracker_mcp.store.factory import open_store
-from tracker_mcp.tracker import Principal, TicketDraft
+from tickets_mcp import admin
+from tickets_mcp.config import RemoteSettings
+from tickets_mcp.domain import CLOSED_STATUSES, Capability, Project, Role, Status, User
+from tickets_mcp.local import LocalTracker
+from tickets_mcp.remote import abf, agentsmesh, bugtome, native
+from tickets_mcp.remote.base import RemoteTracker
+from tickets_mcp.remote.client import Policy
+from tickets_mcp.remote.gitlab import GitLabTracker, open_adapter
+from tickets_mcp.remote.gitlab_mapping import priority_label, project_code, status_label, type_label
+from tickets_mcp.store.factory import open_store
+from tickets_mcp.tracker import Principal, TicketDraft
 
 Opener = Callable[..., Awaitable[RemoteTracker]]
 PROJECT_NUMBERS = itertools.count(1)
@@ -43,7 +43,7 @@ class Dialect:
 
     open_adapter: Opener
     url: Callable[[str, str], str]  # (server URL, organization slug) -> the adapter's --url
-    token: Callable[[str], tuple[str, ...]]  # organization slug -> `tracker-mcp token create` arguments
+    token: Callable[[str], tuple[str, ...]]  # organization slug -> `tickets-mcp token create` arguments
     bogus_token: str
     code_prefix: str
     missing: frozenset[Capability]
@@ -117,7 +117,7 @@ DIALECTS = {
 
 @dataclass
 class ServePeer(Peer):
-    """An adapter in front of `tracker-mcp serve`: projects and tickets are made straight in its database."""
+    """An adapter in front of `tickets-mcp serve`: projects and tickets are made straight in its database."""
 
     dialect: Dialect
     server: ServerProcess

@@ -1,4 +1,4 @@
-"""A raw JSON-RPC peer for a real tracker-mcp process over stdio: exact bytes in, every stdout line kept.
+"""A raw JSON-RPC peer for a real tickets-mcp process over stdio: exact bytes in, every stdout line kept.
 
 The SDK client hides framing and drops what it cannot parse; tests about the wire itself need to see it all.
 Two threads drain stdout and stderr so the pipes never fill, and a watchdog kills a server that outlives its
@@ -28,7 +28,7 @@ def id_key(request_id: object) -> str:
 
 
 class RawServer:
-    """`python -m tracker_mcp` (or another command) with its three pipes, driven line by line."""
+    """`python -m tickets_mcp` (or another command) with its three pipes, driven line by line."""
 
     def __init__(
         self,
@@ -36,7 +36,7 @@ class RawServer:
         *,
         deadline: float = 60.0,
         stdin: int | None = subprocess.PIPE,
-        command: Sequence[str] = (sys.executable, "-m", "tracker_mcp"),
+        command: Sequence[str] = (sys.executable, "-m", "tickets_mcp"),
     ) -> None:
         self.stdout_lines: list[bytes] = []
         self.messages: list[JSON] = []
@@ -205,7 +205,7 @@ class RawServer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-                raise AssertionError(f"tracker-mcp did not exit within {timeout}s of EOF on stdin") from None
+                raise AssertionError(f"tickets-mcp did not exit within {timeout}s of EOF on stdin") from None
         finally:
             self._watchdog.cancel()
             if self._process.poll() is None:

@@ -1,7 +1,7 @@
 """What the store contract suites share: a store of each kind, and a small world in it.
 
 `store` is parametrized over SQLite and PostgreSQL (conftest.py's store_location; skipped without
-TRACKER_TEST_POSTGRES_URL); every contract test runs against both, so both stores prove the same
+TICKETS_TEST_POSTGRES_URL); every contract test runs against both, so both stores prove the same
 behaviour. Registered as a pytest plugin in conftest.py.
 """
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 import pytest
 
 from tests.stores import Location
-from tracker_mcp.domain import Organization, Priority, Project, Role, Status, Ticket, TicketType, User
-from tracker_mcp.store import Actor, NewTicket, Store, TicketQuery
-from tracker_mcp.store.factory import open_store
+from tickets_mcp.domain import Organization, Priority, Project, Role, Status, Ticket, TicketType, User
+from tickets_mcp.store import Actor, NewTicket, Store, TicketQuery
+from tickets_mcp.store.factory import open_store
 
 
 @pytest.fixture

@@ -16,13 +16,13 @@ from typing import Any
 
 import psycopg
 
-from tracker_mcp.config import PostgresUrl
+from tickets_mcp.config import PostgresUrl
 
 Location = Path | PostgresUrl
 
 
 def location_arg(location: Location) -> str:
-    """The location as --db or TRACKER_DB take it (a URL keeps its password, unlike str() of it)."""
+    """The location as --db or TICKETS_DB take it (a URL keeps its password, unlike str() of it)."""
     return location.url if isinstance(location, PostgresUrl) else str(location)
 
 

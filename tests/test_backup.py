@@ -1,4 +1,4 @@
-"""`tracker-mcp backup` and `restore` on both stores: a consistent copy of a live tracker, restored whole."""
+"""`tickets-mcp backup` and `restore` on both stores: a consistent copy of a live tracker, restored whole."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.postgres import create_database, drop_database, server_url
-from tracker_mcp.backup import COUNTED, backup, restore
-from tracker_mcp.cli import main
-from tracker_mcp.config import PostgresUrl, Settings
-from tracker_mcp.errors import Conflict
-from tracker_mcp.local import LocalTracker
-from tracker_mcp.store.factory import open_store
-from tracker_mcp.tracker import Principal, TicketDraft
-from tracker_mcp.workspace import open_local_store
+from tickets_mcp.backup import COUNTED, backup, restore
+from tickets_mcp.cli import main
+from tickets_mcp.config import PostgresUrl, Settings
+from tickets_mcp.errors import Conflict
+from tickets_mcp.local import LocalTracker
+from tickets_mcp.store.factory import open_store
+from tickets_mcp.tracker import Principal, TicketDraft
+from tickets_mcp.workspace import open_local_store
 
 pytestmark = pytest.mark.anyio
 

@@ -1,4 +1,4 @@
-"""The board's pages and writes over HTTP, against a real `tracker-mcp serve` on each store.
+"""The board's pages and writes over HTTP, against a real `tickets-mcp serve` on each store.
 
 The browser half (dragging, keys, live updates, screenshots) is tests/test_board_browser.py.
 """
@@ -15,10 +15,10 @@ import pytest
 from tests.board_support import Board
 from tests.http_server import ServerProcess, running_server
 from tests.stores import Location
-from tracker_mcp import __version__
-from tracker_mcp.config import Settings
-from tracker_mcp.http.board.access import local_access_allowed
-from tracker_mcp.http.settings import ServeSettings
+from tickets_mcp import __version__
+from tickets_mcp.config import Settings
+from tickets_mcp.http.board.access import local_access_allowed
+from tickets_mcp.http.settings import ServeSettings
 
 pytestmark = pytest.mark.slow
 
@@ -39,9 +39,9 @@ def board(server: ServerProcess) -> Iterator[Board]:
 
 @pytest.fixture(scope="module")
 def login_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A loopback server whose board still asks for a token (TRACKER_BOARD_LOCAL=0), on SQLite."""
+    """A loopback server whose board still asks for a token (TICKETS_BOARD_LOCAL=0), on SQLite."""
     db = tmp_path_factory.mktemp("login") / "tracker.db"
-    with running_server(db, env={"TRACKER_BOARD_LOCAL": "0"}) as process:
+    with running_server(db, env={"TICKETS_BOARD_LOCAL": "0"}) as process:
         yield process
 
 
@@ -222,7 +222,7 @@ def test_a_request_that_came_through_a_proxy_is_not_local(server: ServerProcess,
 
 def test_serve_says_at_start_that_the_board_lets_this_machine_in_and_how_to_stop_it(server: ServerProcess) -> None:
     line = next(line for line in server.stderr.splitlines() if "without a login" in line)
-    assert server.url in line and "as alice" in line and "TRACKER_BOARD_LOCAL=0" in line
+    assert server.url in line and "as alice" in line and "TICKETS_BOARD_LOCAL=0" in line
 
 
 def test_local_access_is_off_behind_a_public_url_and_says_nothing_at_start(

@@ -348,7 +348,7 @@ def test_logging_in_with_a_token_opens_the_board_and_script_never_sees_the_sessi
     browser: Browser, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     db = tmp_path_factory.mktemp("login-browser") / "tracker.db"
-    with running_server(db, env={"TRACKER_BOARD_LOCAL": "0"}) as server:
+    with running_server(db, env={"TICKETS_BOARD_LOCAL": "0"}) as server:
         token = server.create_token("--user", "alice", "--name", "chromium")
         context = browser.new_context(viewport={"width": 1000, "height": 700})
         try:

@@ -1,4 +1,4 @@
-"""The command line: what a person sees when starting tracker-mcp by hand."""
+"""The command line: what a person sees when starting tickets-mcp by hand."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from tests.stores import Location, table_names, table_rows
 
 def test_help_names_the_flags_and_environment_variables() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tracker_mcp", "--help"], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-m", "tickets_mcp", "--help"], capture_output=True, text=True, check=True, timeout=60
     )
-    for word in ["--db", "--sqlite-synchronous", "TRACKER_DB", "TRACKER_USER", "migrate"]:
+    for word in ["--db", "--sqlite-synchronous", "TICKETS_DB", "TICKETS_USER", "migrate"]:
         assert word in result.stdout
 
 
 def test_a_bad_environment_value_is_a_clear_error(server_env: dict[str, str]) -> None:
-    env = {**server_env, "TRACKER_SQLITE_SYNCHRONOUS": "sometimes"}
+    env = {**server_env, "TICKETS_SQLITE_SYNCHRONOUS": "sometimes"}
     result = subprocess.run(
-        [sys.executable, "-m", "tracker_mcp", "info"], capture_output=True, text=True, env=env, timeout=60, check=False
+        [sys.executable, "-m", "tickets_mcp", "info"], capture_output=True, text=True, env=env, timeout=60, check=False
     )
     assert result.returncode == 2
     assert "full or normal" in result.stderr and "Traceback" not in result.stderr

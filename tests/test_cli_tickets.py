@@ -1,4 +1,4 @@
-"""`tracker-mcp tickets list|show|board`, run as the real command on each store."""
+"""`tickets-mcp tickets list|show|board`, run as the real command on each store."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import pytest
 from tests import http_server
 from tests.stdio_client import RawServer
 from tests.stores import Location
-from tracker_mcp.config import Settings
-from tracker_mcp.domain import Status, TicketType
-from tracker_mcp.local import LocalTracker
-from tracker_mcp.people import display_width
-from tracker_mcp.store import Actor, TicketPatch
-from tracker_mcp.tracker import Principal, TicketDraft
-from tracker_mcp.workspace import open_local_store
+from tickets_mcp.config import Settings
+from tickets_mcp.domain import Status, TicketType
+from tickets_mcp.local import LocalTracker
+from tickets_mcp.people import display_width
+from tickets_mcp.store import Actor, TicketPatch
+from tickets_mcp.tracker import Principal, TicketDraft
+from tickets_mcp.workspace import open_local_store
 
 pytestmark = pytest.mark.slow
 
@@ -63,9 +63,9 @@ def env(store_location: Location, server_env: dict[str, str]) -> dict[str, str]:
 
 
 def tickets(env: dict[str, str], *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-    """`tracker-mcp tickets ARGS`; options before the action's name (--backend ...) go before `tickets`."""
+    """`tickets-mcp tickets ARGS`; options before the action's name (--backend ...) go before `tickets`."""
     action = next(i for i, arg in enumerate(args) if arg in ("list", "show", "board", "--help"))
-    command = [sys.executable, "-m", "tracker_mcp", *args[:action], "tickets", *args[action:]]
+    command = [sys.executable, "-m", "tickets_mcp", *args[:action], "tickets", *args[action:]]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == code, done.stderr
     return done
@@ -140,7 +140,7 @@ def test_a_wrong_slug_project_or_status_fails_with_a_message_and_code_2(env: dic
     assert "not found" in tickets(env, "board", "NOPE", code=2).stderr
     assert "'doing' is not a status" in tickets(env, "list", "--status", "doing", code=2).stderr
     assert "say which one" in tickets(env, "board", code=2).stderr
-    assert "usage: tracker-mcp tickets" in tickets(env, "--help").stdout
+    assert "usage: tickets-mcp tickets" in tickets(env, "--help").stdout
 
 
 @pytest.mark.parametrize("store_kind", ["sqlite"])
@@ -149,7 +149,7 @@ def test_the_commands_read_a_teams_tracker_over_its_native_api_as_the_tokens_own
 ) -> None:
     with http_server.running_server(store_location) as server:
         token = server.create_token("--user", "alice", "--name", "terminal")
-        remote = {**http_server.server_env(), "COLUMNS": "72", "TRACKER_TOKEN": token}
+        remote = {**http_server.server_env(), "COLUMNS": "72", "TICKETS_TOKEN": token}
         listed = tickets(remote, "--backend", "native", "--url", server.url, "list", "--project", "INBOX", "--json")
         board = tickets(remote, "--backend", "native", "--url", server.url, "board", "INBOX").stdout
     assert [t["slug"] for t in json.loads(listed.stdout)["tickets"]] == ["INBOX-3", "INBOX-2", "INBOX-1"]
@@ -225,10 +225,10 @@ def test_piped_output_is_not_cut_to_a_terminal_width(hostile_env: dict[str, str]
     assert f"INBOX-2  {CJK_TITLE}" in tickets(piped, "show", "INBOX-2").stdout
 
 
-# The stdio server, run as `tracker-mcp` would run it, naming every module it loaded when it exits.
+# The stdio server, run as `tickets-mcp` would run it, naming every module it loaded when it exits.
 STDIO_LISTING_MODULES = (
     "import atexit, sys; atexit.register(lambda: print(*sorted(sys.modules), file=sys.stderr)); "
-    "from tracker_mcp.cli import main; sys.exit(main([]))"
+    "from tickets_mcp.cli import main; sys.exit(main([]))"
 )
 
 
@@ -239,6 +239,6 @@ def test_the_stdio_server_loads_nothing_of_the_board_or_the_terminal_commands(se
         board = stdio.call_tool("get_board", {"project": "INBOX"})
         stdio.close()
     loaded = set(stdio.stderr.split())
-    assert not board.get("isError") and "tracker_mcp.server.tools" in loaded  # the listing is real
-    added_for_people = ("tracker_mcp.http.board", "tracker_mcp.people", "tracker_mcp.cli_tickets")
+    assert not board.get("isError") and "tickets_mcp.server.tools" in loaded  # the listing is real
+    added_for_people = ("tickets_mcp.http.board", "tickets_mcp.people", "tickets_mcp.cli_tickets")
     assert [name for name in loaded if name.startswith(added_for_people)] == []

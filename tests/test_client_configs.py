@@ -1,4 +1,4 @@
-"""The client configuration examples in examples/clients start tracker-mcp where each client looks for it."""
+"""The client configuration examples in examples/clients start tickets-mcp where each client looks for it."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any, cast
 
 import pytest
 
-from tracker_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_USER
+from tickets_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_USER
 
 CLIENTS = Path(__file__).resolve().parent.parent / "examples" / "clients"
-COMMAND = "tracker-mcp"
+COMMAND = "tickets-mcp"
 SERVER = "tracker"
 KNOWN_ENV = {ENV_DB, ENV_SYNCHRONOUS, ENV_USER, ENV_LOG_LEVEL}
 
@@ -50,7 +50,7 @@ def test_every_json_example_is_a_known_client_format() -> None:
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_example_starts_the_tracker_mcp_command_under_the_clients_top_level_key(name: str) -> None:
+def test_example_starts_the_tickets_mcp_command_under_the_clients_top_level_key(name: str) -> None:
     server = entry(name)
     assert server["command"] == COMMAND
     args = server.get("args", [])
@@ -75,7 +75,7 @@ def test_example_declares_a_stdio_type_when_its_client_requires_one(name: str) -
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_example_sets_only_environment_variables_tracker_mcp_reads(name: str) -> None:
+def test_example_sets_only_environment_variables_tickets_mcp_reads(name: str) -> None:
     env = entry(name).get("env", {})
     assert isinstance(env, dict)
     env = cast(dict[str, object], env)
@@ -89,8 +89,8 @@ def test_claude_desktop_example_shows_how_to_choose_the_database_file() -> None:
 
 def test_readme_gives_the_claude_code_one_line_command_and_the_package_runner_forms() -> None:
     readme = (CLIENTS / "README.md").read_text(encoding="utf-8")
-    assert "claude mcp add --transport stdio --scope project tracker -- tracker-mcp" in readme
-    assert "uvx tracker-mcp" in readme
-    assert "pipx run tracker-mcp" in readme
+    assert "claude mcp add --transport stdio --scope project tracker -- tickets-mcp" in readme
+    assert "uvx tickets-mcp" in readme
+    assert "pipx run tickets-mcp" in readme
     for name in EXAMPLES:
         assert name in readme, f"README does not mention {name}"

@@ -1,6 +1,6 @@
-"""kill -9 of the real tracker-mcp server while it writes: what it acknowledged is on disk, the file is intact.
+"""kill -9 of the real tickets-mcp server while it writes: what it acknowledged is on disk, the file is intact.
 
-Each round starts `python -m tracker_mcp` on the same database, keeps create_ticket calls in flight over
+Each round starts `python -m tickets_mcp` on the same database, keeps create_ticket calls in flight over
 raw JSON-RPC on stdio, and sends SIGKILL at a random moment 0.05-0.6 s after the first acknowledgment.
 After every kill the file is read with plain sqlite3. scripts/crash_soak.py runs the same loop for longer.
 """

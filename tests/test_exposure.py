@@ -16,8 +16,8 @@ from mcp.shared.exceptions import MCPError
 from tests.conftest import TOOLS, call, call_error, spawned
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location, table_rows
-from tracker_mcp.errors import Invalid
-from tracker_mcp.exposure import ALWAYS, TOOLSETS, Exposure, Tier
+from tickets_mcp.errors import Invalid
+from tickets_mcp.exposure import ALWAYS, TOOLSETS, Exposure, Tier
 
 pytestmark = pytest.mark.anyio
 
@@ -54,9 +54,9 @@ def test_every_tool_is_in_a_set_and_every_mutating_tool_names_its_tier() -> None
 @pytest.mark.parametrize(
     ("tier", "tools", "problem"),
     [
-        ("readonly", None, "Unknown tier 'readonly' in --tier or TRACKER_TIER. Use one of: read-only, no-delete, "
+        ("readonly", None, "Unknown tier 'readonly' in --tier or TICKETS_TIER. Use one of: read-only, no-delete, "
                            "full."),
-        (None, "tickets,wiki", "Unknown tool set 'wiki' in --tools or TRACKER_TOOLS. Use all or some of: projects, "
+        (None, "tickets,wiki", "Unknown tool set 'wiki' in --tools or TICKETS_TOOLS. Use all or some of: projects, "
                                "tickets, board, comments, bulk."),
     ],
 )  # fmt: skip
@@ -88,7 +88,7 @@ async def test_tools_list_per_tier_over_stdio(server_env: dict[str, str], tier: 
 async def test_a_hidden_tool_called_anyway_is_refused_naming_the_setting_and_changes_nothing(
     server_env: dict[str, str], store_location: Location
 ) -> None:
-    async with spawned({**server_env, "TRACKER_TIER": "read-only"}) as client:
+    async with spawned({**server_env, "TICKETS_TIER": "read-only"}) as client:
         await call(client, "list_tickets")
         refusal = await call_error(client, "create_ticket", title="Should not be filed", project="INBOX")
         deleting = await call_error(client, "delete_ticket", slug="INBOX-1", confirm=True)
@@ -102,7 +102,7 @@ async def test_a_hidden_tool_called_anyway_is_refused_naming_the_setting_and_cha
 
 @pytest.fixture(scope="module")
 def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with running_server(module_store_location, env={"TRACKER_TIER": "no-delete"}) as process:
+    with running_server(module_store_location, env={"TICKETS_TIER": "no-delete"}) as process:
         yield process
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import anyio
 import pytest
 
-from tracker_mcp.errors import Conflict, NotFound
-from tracker_mcp.store.sqlite.db import Database
+from tickets_mcp.errors import Conflict, NotFound
+from tickets_mcp.store.sqlite.db import Database
 
 pytestmark = pytest.mark.anyio
 

@@ -1,4 +1,4 @@
-"""MCP over HTTP: a real `tracker-mcp serve` driven by the SDK's streamable HTTP and SSE clients and by raw
+"""MCP over HTTP: a real `tickets-mcp serve` driven by the SDK's streamable HTTP and SSE clients and by raw
 JSON-RPC; tokens made with the admin CLI; per-token tool lists; SIGTERM while writes are in flight."""
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from mcp.server import MCPServer
 from tests.conftest import READ_TOOLS, TOOLS, call, call_error, slug_of
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location, location_arg, table_rows
-from tracker_mcp import admin
-from tracker_mcp.cli import main
-from tracker_mcp.config import Settings
-from tracker_mcp.domain import Role
-from tracker_mcp.server import AppState, create_server
-from tracker_mcp.server.tools import TOOL_ACTIONS
-from tracker_mcp.tracker import Principal
-from tracker_mcp.workspace import open_local_store
+from tickets_mcp import admin
+from tickets_mcp.cli import main
+from tickets_mcp.config import Settings
+from tickets_mcp.domain import Role
+from tickets_mcp.server import AppState, create_server
+from tickets_mcp.server.tools import TOOL_ACTIONS
+from tickets_mcp.tracker import Principal
+from tickets_mcp.workspace import open_local_store
 
 MODERN = "2026-07-28"
 CLIENT_META = {
@@ -291,9 +291,9 @@ def test_serve_without_fastapi_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db_path: Path
 ) -> None:
     monkeypatch.setitem(sys.modules, "fastapi", None)  # what an install without the serve extra looks like
-    monkeypatch.delitem(sys.modules, "tracker_mcp.http.app", raising=False)
+    monkeypatch.delitem(sys.modules, "tickets_mcp.http.app", raising=False)
     assert main(["--db", str(db_path), "serve"]) == 2
-    assert 'pip install "tracker-mcp[serve]"' in capsys.readouterr().err
+    assert 'pip install "tickets-mcp[serve]"' in capsys.readouterr().err
 
 
 def test_serve_on_a_port_in_use_says_so(capsys: pytest.CaptureFixture[str], store_location: Location) -> None:
@@ -312,7 +312,7 @@ async def test_accepted_connections_send_small_writes_at_once(anyio_backend: str
         pytest.skip("uvicorn serves on asyncio")
     import asyncio
 
-    from tracker_mcp.http.app import bind
+    from tickets_mcp.http.app import bind
 
     nodelay: list[int] = []
 

@@ -1,4 +1,4 @@
-"""Operating `tracker-mcp serve`: liveness, readiness, Prometheus metrics and JSON log lines, on real servers."""
+"""Operating `tickets-mcp serve`: liveness, readiness, Prometheus metrics and JSON log lines, on real servers."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import call, call_error, connect
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stdio_client import RawServer
-from tracker_mcp.server import TrackerServer
-from tracker_mcp.server.app import UNKNOWN_TOOL, ToolOutcome
+from tickets_mcp.server import TrackerServer
+from tickets_mcp.server.app import UNKNOWN_TOOL, ToolOutcome
 
 # A proxy on the same machine says who its client was; uvicorn believes it from loopback peers only.
 FROM_AFAR = {"X-Forwarded-For": "203.0.113.7"}
@@ -31,7 +31,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One server with JSON logs at DEBUG, the most a server logs, shared by the module's tests."""
     db = tmp_path_factory.mktemp("ops") / "tracker.db"
-    with running_server(db, env={"TRACKER_LOG_FORMAT": "json", "TRACKER_LOG_LEVEL": "DEBUG"}) as process:
+    with running_server(db, env={"TICKETS_LOG_FORMAT": "json", "TICKETS_LOG_LEVEL": "DEBUG"}) as process:
         yield process
 
 
@@ -140,16 +140,16 @@ async def test_metrics_count_tool_calls_and_rest_requests_by_tool_and_route_temp
     def grew(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    assert grew("tracker_mcp_tool_calls_total", tool="get_workspace_context") == 2
-    assert grew("tracker_mcp_tool_calls_total", tool="create_ticket") == 1
-    assert grew("tracker_mcp_tool_calls_total", tool="get_ticket") == 1
-    assert grew("tracker_mcp_tool_errors_total", tool="get_ticket", kind="tool") == 1
-    assert grew("tracker_mcp_tool_errors_total", tool="get_workspace_context", kind="tool") == 0
-    assert grew("tracker_mcp_tool_calls_total", tool=UNKNOWN_TOOL) == 1  # the name a caller made up is not a label
+    assert grew("tickets_mcp_tool_calls_total", tool="get_workspace_context") == 2
+    assert grew("tickets_mcp_tool_calls_total", tool="create_ticket") == 1
+    assert grew("tickets_mcp_tool_calls_total", tool="get_ticket") == 1
+    assert grew("tickets_mcp_tool_errors_total", tool="get_ticket", kind="tool") == 1
+    assert grew("tickets_mcp_tool_errors_total", tool="get_workspace_context", kind="tool") == 0
+    assert grew("tickets_mcp_tool_calls_total", tool=UNKNOWN_TOOL) == 1  # the name a caller made up is not a label
     assert not any(labels and ("tool", "no_such_tool") in labels for _, labels in after)
-    assert grew("tracker_mcp_tool_duration_seconds_count", tool="get_workspace_context") == 2
-    assert value(after, "tracker_mcp_tool_duration_seconds_bucket", tool="create_ticket", le="+Inf") >= 1
-    assert value(after, "tracker_mcp_tool_calls_total", tool="delete_project") == 0  # every tool has a series
+    assert grew("tickets_mcp_tool_duration_seconds_count", tool="get_workspace_context") == 2
+    assert value(after, "tickets_mcp_tool_duration_seconds_bucket", tool="create_ticket", le="+Inf") >= 1
+    assert value(after, "tickets_mcp_tool_calls_total", tool="delete_project") == 0  # every tool has a series
 
     project = "/api/v1/ext/orgs/{org}/tickets"
     assert grew("tracker_http_requests_total", route=project, method="GET", status="2xx") == 3
@@ -208,16 +208,16 @@ async def test_tool_calls_are_counted_where_they_are_dispatched_on_any_transport
 
 @pytest.mark.slow
 def test_the_stdio_server_never_imports_the_http_stack_or_prometheus(server_env: dict[str, str]) -> None:
-    with RawServer(server_env, command=(sys.executable, "-X", "importtime", "-m", "tracker_mcp")) as stdio:
+    with RawServer(server_env, command=(sys.executable, "-X", "importtime", "-m", "tickets_mcp")) as stdio:
         stdio.initialize()
         assert not stdio.call_tool("get_workspace_context", {}).get("isError")
         stdio.close()
     imported = {
         line.rsplit("|", 1)[-1].strip() for line in stdio.stderr.splitlines() if line.startswith("import time:")
     }
-    assert "tracker_mcp.server.tools" in imported  # the listing is real
+    assert "tickets_mcp.server.tools" in imported  # the listing is real
     # uvicorn and starlette come with the SDK itself (its HTTP transports), so they are not ours to keep out.
-    serve_only = {"prometheus_client", "fastapi", "tracker_mcp.http.app", "tracker_mcp.http.metrics"}
+    serve_only = {"prometheus_client", "fastapi", "tickets_mcp.http.app", "tickets_mcp.http.metrics"}
     assert not serve_only & imported
 
 
@@ -243,6 +243,6 @@ async def test_json_log_lines_parse_and_never_carry_a_token(live: ServerProcess)
     access = [entry for entry in entries if entry["logger"] == "uvicorn.access"]
     assert {"client", "method", "path", "status"} <= access[-1].keys()
     assert any(entry["path"] == "/api/v1/ext/orgs/local/tickets?private_token=***" for entry in access)
-    assert any(entry["logger"] == "tracker_mcp" and "serving http://" in entry["message"] for entry in entries)
+    assert any(entry["logger"] == "tickets_mcp" and "serving http://" in entry["message"] for entry in entries)
     assert secret not in live.stderr
     assert secret.partition("_")[2][:12] not in live.stderr  # no part of it either

@@ -1,5 +1,5 @@
 """Transport safety for the whole HTTP app: DNS-rebinding protection (Host 421, Origin 403) and the body limit
-(413), first on the middleware alone in memory, then on a real `tracker-mcp serve`."""
+(413), first on the middleware alone in memory, then on a real `tickets-mcp serve`."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from tests.http_server import ServerProcess, bearer, running_server
-from tracker_mcp.config import Settings
-from tracker_mcp.errors import Invalid
-from tracker_mcp.http.security import TransportGuard
-from tracker_mcp.http.settings import DEFAULT_MAX_BODY, ServeSettings
+from tickets_mcp.config import Settings
+from tickets_mcp.errors import Invalid
+from tickets_mcp.http.security import TransportGuard
+from tickets_mcp.http.settings import DEFAULT_MAX_BODY, ServeSettings
 
 LIMIT = 1000
 STORE = Settings(db=Path("unused.db"))
@@ -119,7 +119,7 @@ async def test_body_over_the_limit_is_refused_with_413_with_or_without_content_l
 def test_accepted_host_names_are_loopback_the_bound_address_the_public_host_and_extras(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("TRACKER_ALLOWED_HOSTS", "tracker.lan, Build-01")
+    monkeypatch.setenv("TICKETS_ALLOWED_HOSTS", "tracker.lan, Build-01")
     settings = ServeSettings.from_env(
         STORE, host="10.0.0.5", public_url="https://Tracker.Example.com:8443/", allowed_hosts=["[fd00::1]"]
     )
@@ -136,8 +136,8 @@ def test_a_wildcard_bind_accepts_only_loopback_and_configured_names() -> None:
 
 
 def test_flags_win_over_environment_which_wins_over_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRACKER_HOST", "::1")
-    monkeypatch.setenv("TRACKER_PORT", "9001")
+    monkeypatch.setenv("TICKETS_HOST", "::1")
+    monkeypatch.setenv("TICKETS_PORT", "9001")
     from_env = ServeSettings.from_env(STORE)
     assert (from_env.host, from_env.port, from_env.base_url) == ("::1", 9001, "http://[::1]:9001")
     flagged = ServeSettings.from_env(STORE, host="127.0.0.1", port=9002)

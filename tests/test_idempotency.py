@@ -14,11 +14,11 @@ import pytest
 from tests.conftest import call, call_error, spawned
 from tests.http_server import ServerProcess, running_server
 from tests.stores import Location, table_rows
-from tracker_mcp.domain import Status, Ticket
-from tracker_mcp.errors import Conflict, Invalid
-from tracker_mcp.local import LocalTracker
-from tracker_mcp.store import Store
-from tracker_mcp.tracker import Principal, TicketDraft
+from tickets_mcp.domain import Status, Ticket
+from tickets_mcp.errors import Conflict, Invalid
+from tickets_mcp.local import LocalTracker
+from tickets_mcp.store import Store
+from tickets_mcp.tracker import Principal, TicketDraft
 
 pytestmark = pytest.mark.anyio
 DRAFT = TicketDraft(title="Checkout crashes on an empty cart", project="INBOX", idempotency_key="job-42:step-3")
@@ -95,8 +95,8 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 async def test_in_front_of_a_remote_tracker_this_process_remembers_its_keys(serve: ServerProcess) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env["TRACKER_TOKEN"] = serve.create_token("--user", "alice")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETS_")}
+    env["TICKETS_TOKEN"] = serve.create_token("--user", "alice")
     async with spawned(env, "--backend", "native", "--url", serve.url) as client:
         replies: list[str] = []
 

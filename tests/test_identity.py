@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests.stores import Location, snapshot
-from tracker_mcp import admin
-from tracker_mcp.config import Settings
-from tracker_mcp.domain import Status, TokenKind
-from tracker_mcp.errors import Invalid, PermissionDenied
-from tracker_mcp.identity import authenticate
-from tracker_mcp.local import LocalTracker
-from tracker_mcp.store import Store
-from tracker_mcp.tracker import TicketDraft, TicketFilter
-from tracker_mcp.workspace import open_local_store
+from tickets_mcp import admin
+from tickets_mcp.config import Settings
+from tickets_mcp.domain import Status, TokenKind
+from tickets_mcp.errors import Invalid, PermissionDenied
+from tickets_mcp.identity import authenticate
+from tickets_mcp.local import LocalTracker
+from tickets_mcp.store import Store
+from tickets_mcp.tracker import TicketDraft, TicketFilter
+from tickets_mcp.workspace import open_local_store
 
 pytestmark = pytest.mark.anyio
 
@@ -123,11 +123,11 @@ async def test_only_owners_and_admins_create_organization_or_project_tokens(stor
 
 def test_the_token_commands_show_the_secret_once_and_list_only_prefixes(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
-    env = {"TRACKER_USER": "alice", "PATH": "/usr/bin:/bin"}
+    env = {"TICKETS_USER": "alice", "PATH": "/usr/bin:/bin"}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "tracker_mcp", "--db", db, *args],
+            [sys.executable, "-m", "tickets_mcp", "--db", db, *args],
             capture_output=True, text=True, env=env, timeout=60, check=True,
         )  # fmt: skip
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tracker_mcp import admin
-from tracker_mcp.domain import Role, Status
-from tracker_mcp.errors import Invalid, NotFound, PermissionDenied
-from tracker_mcp.local import Action, LocalTracker
-from tracker_mcp.server import render
-from tracker_mcp.store import Store
-from tracker_mcp.tracker import Principal, TicketDraft, TicketFilter
+from tickets_mcp import admin
+from tickets_mcp.domain import Role, Status
+from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
+from tickets_mcp.local import Action, LocalTracker
+from tickets_mcp.server import render
+from tickets_mcp.store import Store
+from tickets_mcp.tracker import Principal, TicketDraft, TicketFilter
 
 pytestmark = pytest.mark.anyio
 

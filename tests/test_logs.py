@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tracker_mcp import logs
-from tracker_mcp.cli import main
-from tracker_mcp.logs import JsonFormatter, TextFormatter, redact, request_fields
+from tickets_mcp import logs
+from tickets_mcp.cli import main
+from tickets_mcp.logs import JsonFormatter, TextFormatter, redact, request_fields
 
 TOKEN = "pk_" + "Abc-123_x" * 5
 
@@ -89,17 +89,17 @@ def test_every_command_reports_errors_as_json_with_log_format_json(
 ) -> None:
     assert main(["--db", str(db_path), "--log-format", "json", "token", "revoke", "999"]) == 2
     entry = json.loads(capsys.readouterr().err.strip())
-    assert (entry["level"], entry["logger"]) == ("ERROR", "tracker_mcp")
-    assert entry["message"].startswith("tracker-mcp: ")
+    assert (entry["level"], entry["logger"]) == ("ERROR", "tickets_mcp")
+    assert entry["message"].startswith("tickets-mcp: ")
 
 
 def test_the_log_format_comes_from_the_environment_and_a_wrong_one_is_refused(
     capsys: pytest.CaptureFixture[str], db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TRACKER_LOG_FORMAT", "json")
+    monkeypatch.setenv("TICKETS_LOG_FORMAT", "json")
     assert main(["--db", str(db_path), "token", "revoke", "999"]) == 2
     assert json.loads(capsys.readouterr().err)["level"] == "ERROR"
-    monkeypatch.setenv("TRACKER_LOG_FORMAT", "yaml")
+    monkeypatch.setenv("TICKETS_LOG_FORMAT", "yaml")
     assert main(["--db", str(db_path), "info"]) == 2
     assert "Log format must be text or json, not 'yaml'" in capsys.readouterr().err
 
@@ -108,7 +108,7 @@ def test_the_http_clients_transport_never_logs_below_info_where_it_would_show_ra
     logs.configure("DEBUG", "text")
     try:
         assert logging.getLogger("httpcore2").getEffectiveLevel() == logging.INFO
-        assert logging.getLogger("tracker_mcp").getEffectiveLevel() == logging.DEBUG
+        assert logging.getLogger("tickets_mcp").getEffectiveLevel() == logging.DEBUG
     finally:
         logs.configure("WARNING", "text")
         logging.getLogger("httpcore2").setLevel(logging.NOTSET)  # as other tests found it

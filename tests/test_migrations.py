@@ -11,9 +11,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tracker_mcp.errors import BackendUnavailable
-from tracker_mcp.store.sqlite import SqliteStore
-from tracker_mcp.store.sqlite.migrations import LATEST, MIGRATIONS
+from tickets_mcp.errors import BackendUnavailable
+from tickets_mcp.store.sqlite import SqliteStore
+from tickets_mcp.store.sqlite.migrations import LATEST, MIGRATIONS
 
 pytestmark = pytest.mark.anyio
 
@@ -75,7 +75,7 @@ async def test_a_database_from_a_newer_version_is_refused_and_left_untouched(db_
     with pytest.raises(BackendUnavailable) as refused:
         await SqliteStore.open(db_path)
     message = str(refused.value)
-    assert f"schema version {LATEST + 1}" in message and "Upgrade tracker-mcp" in message
+    assert f"schema version {LATEST + 1}" in message and "Upgrade tickets-mcp" in message
     assert digest(db_path) == before
 
 
@@ -87,7 +87,7 @@ def test_the_cli_reports_a_newer_database_clearly_and_exits_non_zero(db_path: Pa
     conn.close()
     before = digest(db_path)
     result = subprocess.run(
-        [sys.executable, "-m", "tracker_mcp", "--db", str(db_path), "migrate"],
+        [sys.executable, "-m", "tickets_mcp", "--db", str(db_path), "migrate"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -101,7 +101,7 @@ def test_the_cli_reports_a_newer_database_clearly_and_exits_non_zero(db_path: Pa
 def test_migrate_and_info_commands_create_and_describe_the_database(tmp_path: Path) -> None:
     db = tmp_path / "nested" / "dir" / "t.db"
     migrate = subprocess.run(
-        [sys.executable, "-m", "tracker_mcp", "--db", str(db), "migrate"],
+        [sys.executable, "-m", "tickets_mcp", "--db", str(db), "migrate"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -109,7 +109,7 @@ def test_migrate_and_info_commands_create_and_describe_the_database(tmp_path: Pa
     )
     assert "Database ready" in migrate.stderr
     info = subprocess.run(
-        [sys.executable, "-m", "tracker_mcp", "--db", str(db), "info"],
+        [sys.executable, "-m", "tickets_mcp", "--db", str(db), "info"],
         capture_output=True,
         text=True,
         timeout=60,

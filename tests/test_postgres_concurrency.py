@@ -25,9 +25,9 @@ from tests.helpers_processes import (
     worker_command,
     worker_processes,
 )
-from tracker_mcp.config import PostgresUrl
-from tracker_mcp.store.factory import open_store
-from tracker_mcp.tracker import TicketDraft
+from tickets_mcp.config import PostgresUrl
+from tickets_mcp.store.factory import open_store
+from tickets_mcp.tracker import TicketDraft
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -1,6 +1,6 @@
 """PostgreSQL beyond the shared contract: migrations (racing processes, newer schemas), connection
 failures that name no password, and every entry point (migrate, info, admin commands, stdio, serve)
-selected by a postgresql:// URL in --db or TRACKER_DB.
+selected by a postgresql:// URL in --db or TICKETS_DB.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import pytest
 
 from tests.helpers_processes import REPO, McpProcess
 from tests.http_server import READY_LINE, bearer
-from tracker_mcp.config import PostgresUrl
-from tracker_mcp.errors import BackendUnavailable
-from tracker_mcp.store.factory import open_store
-from tracker_mcp.store.postgres.migrations import LATEST, MIGRATION_LOCK, MIGRATIONS
+from tickets_mcp.config import PostgresUrl
+from tickets_mcp.errors import BackendUnavailable
+from tickets_mcp.store.factory import open_store
+from tickets_mcp.store.postgres.migrations import LATEST, MIGRATION_LOCK, MIGRATIONS
 
 pytestmark = pytest.mark.anyio
 
@@ -51,11 +51,11 @@ def schema_snapshot(url: PostgresUrl) -> list[tuple[Any, ...]]:
         return objects + conn.execute("SELECT * FROM schema_migrations ORDER BY version").fetchall()
 
 
-def tracker_mcp(url: PostgresUrl, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """`python -m tracker_mcp --db URL ARGS...` as user alice."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")} | {"TRACKER_USER": "alice"}
+def tickets_mcp(url: PostgresUrl, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`python -m tickets_mcp --db URL ARGS...` as user alice."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETS_")} | {"TICKETS_USER": "alice"}
     return subprocess.run(
-        [sys.executable, "-m", "tracker_mcp", "--db", url.url, *args],
+        [sys.executable, "-m", "tickets_mcp", "--db", url.url, *args],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=60, check=check,
     )  # fmt: skip
 
@@ -81,8 +81,8 @@ def test_two_processes_migrating_a_new_database_at_once_both_succeed_and_apply_i
     # Hold the migration lock so that both processes are queued on it before either may migrate.
     with psycopg.connect(url.url, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-        command = [sys.executable, "-m", "tracker_mcp", "--db", url.url, "migrate"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETS_")}
+        command = [sys.executable, "-m", "tickets_mcp", "--db", url.url, "migrate"]
         procs = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO) for _ in range(2)]
         try:
             wait_for_lock_waiters(holder, 2)
@@ -117,16 +117,16 @@ async def test_a_database_from_a_newer_version_is_refused_and_left_untouched(pos
     with pytest.raises(BackendUnavailable) as refused:
         await open_store(with_password(postgres_url))
     message = str(refused.value)
-    assert f"schema version {LATEST + 1}" in message and "Upgrade tracker-mcp" in message
+    assert f"schema version {LATEST + 1}" in message and "Upgrade tickets-mcp" in message
     assert PASSWORD not in message and "postgres:***@" in message
     assert schema_snapshot(postgres_url) == before
 
 
 def test_the_cli_reports_a_newer_database_clearly_without_the_password(postgres_url: PostgresUrl) -> None:
-    tracker_mcp(postgres_url, "migrate")
+    tickets_mcp(postgres_url, "migrate")
     with psycopg.connect(postgres_url.url) as conn:
         conn.execute("INSERT INTO schema_migrations VALUES (99, 'future', 'later')")
-    result = tracker_mcp(with_password(postgres_url), "migrate", check=False)
+    result = tickets_mcp(with_password(postgres_url), "migrate", check=False)
     assert result.returncode == 2
     assert "schema version 99" in result.stderr and "Traceback" not in result.stderr
     assert PASSWORD not in result.stderr + result.stdout
@@ -149,15 +149,15 @@ async def test_an_unreachable_server_is_reported_with_the_password_masked() -> N
 
 def test_migrate_info_and_admin_commands_work_on_a_postgresql_url(postgres_url: PostgresUrl) -> None:
     url = with_password(postgres_url)
-    assert "Database ready" in tracker_mcp(url, "migrate").stderr
-    info = tracker_mcp(url, "info").stdout
+    assert "Database ready" in tickets_mcp(url, "migrate").stderr
+    info = tickets_mcp(url, "info").stdout
     assert f"schema version: {LATEST} (this build: {LATEST})" in info
     assert PASSWORD not in info and "postgres:***@" in info
-    tracker_mcp(url, "user", "add", "bob")
-    tracker_mcp(url, "member", "set", "local", "bob", "member")
-    assert "bob\tmember" in tracker_mcp(url, "member", "list", "local").stdout
-    secret = tracker_mcp(url, "token", "create", "--user", "bob", "--name", "laptop").stdout.strip()
-    listing = tracker_mcp(url, "token", "list").stdout
+    tickets_mcp(url, "user", "add", "bob")
+    tickets_mcp(url, "member", "set", "local", "bob", "member")
+    assert "bob\tmember" in tickets_mcp(url, "member", "list", "local").stdout
+    secret = tickets_mcp(url, "token", "create", "--user", "bob", "--name", "laptop").stdout.strip()
+    listing = tickets_mcp(url, "token", "list").stdout
     assert secret.startswith("pk_") and secret not in listing and "laptop" in listing
 
 
@@ -177,10 +177,10 @@ def test_the_stdio_server_files_tickets_in_postgresql_named_by_tracker_db(postgr
 
 @contextmanager
 def serving(url: PostgresUrl) -> Generator[str]:
-    """`tracker-mcp --db URL serve --port 0` until the block ends; yields its base URL."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")} | {"TRACKER_USER": "alice"}
+    """`tickets-mcp --db URL serve --port 0` until the block ends; yields its base URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETS_")} | {"TICKETS_USER": "alice"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tracker_mcp", "--db", url.url, "serve", "--port", "0"],
+        [sys.executable, "-m", "tickets_mcp", "--db", url.url, "serve", "--port", "0"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
     )  # fmt: skip
     try:
@@ -198,7 +198,7 @@ def serving(url: PostgresUrl) -> Generator[str]:
 
 
 def test_serve_answers_rest_calls_from_postgresql(postgres_url: PostgresUrl) -> None:
-    secret = tracker_mcp(postgres_url, "token", "create", "--user", "alice").stdout.strip()
+    secret = tickets_mcp(postgres_url, "token", "create", "--user", "alice").stdout.strip()
     with serving(with_password(postgres_url)) as base, httpx2.Client(base_url=base, timeout=10) as client:
         created = client.post("/api/v1/tickets", headers=bearer(secret), json={"title": "Filed over REST"})
         assert created.status_code == 201, created.text

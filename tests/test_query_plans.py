@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from bench.store import SEARCH_WORD, seed_database
 
-from tracker_mcp.domain import Priority, Status, TicketSort, TicketType
-from tracker_mcp.store.base import TicketQuery
-from tracker_mcp.store.sqlite.migrations import PLANNER_STATISTICS, migrate
-from tracker_mcp.store.sqlite.tickets import list_tickets
+from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
+from tickets_mcp.store.base import TicketQuery
+from tickets_mcp.store.sqlite.migrations import PLANNER_STATISTICS, migrate
+from tickets_mcp.store.sqlite.tickets import list_tickets
 
 # Tables large enough that reading all of them is a problem (aliases as the store's SQL names them).
 BIG_TABLES = {"t": "tickets", "tickets": "tickets", "tl": "ticket_labels", "ticket_labels": "ticket_labels"}

@@ -14,8 +14,8 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.conftest import call, call_error
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location
-from tracker_mcp.errors import Invalid, RateLimited
-from tracker_mcp.http.ratelimit import Rate, RateLimiter, caller_key
+from tickets_mcp.errors import Invalid, RateLimited
+from tickets_mcp.http.ratelimit import Rate, RateLimiter, caller_key
 
 pytestmark = pytest.mark.anyio
 
@@ -59,7 +59,7 @@ def test_callers_are_keyed_by_a_digest_of_their_token_never_the_token() -> None:
 @pytest.fixture(scope="module")
 def server(module_store_location: Location) -> Iterator[ServerProcess]:
     # The board asks for a token here too, so its pages count against one.
-    env = {"TRACKER_RATE_LIMIT": "3/min", "TRACKER_BOARD_LOCAL": "0"}
+    env = {"TICKETS_RATE_LIMIT": "3/min", "TICKETS_BOARD_LOCAL": "0"}
     with running_server(module_store_location, env=env) as process:
         yield process
 

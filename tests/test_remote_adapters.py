@@ -1,4 +1,4 @@
-"""The remote adapter contract (tests/remote_contract.py) for every adapter whose API `tracker-mcp serve`
+"""The remote adapter contract (tests/remote_contract.py) for every adapter whose API `tickets-mcp serve`
 speaks: native, agentsmesh, bugtome and abf, each pointed at one real server on loopback, in an
 organization of its own (tests/remote_peers.py has the peers and how their tokens are made).
 """
@@ -12,11 +12,11 @@ import pytest
 from tests.http_server import ServerProcess, running_server
 from tests.remote_contract import RemoteContract
 from tests.remote_peers import DIALECTS, ServePeer, add_user, serve_peer
-from tracker_mcp.config import RemoteSettings
-from tracker_mcp.domain import User
-from tracker_mcp.errors import PermissionDenied
-from tracker_mcp.remote import bugtome
-from tracker_mcp.tracker import TicketDraft, TicketFilter
+from tickets_mcp.config import RemoteSettings
+from tickets_mcp.domain import User
+from tickets_mcp.errors import PermissionDenied
+from tickets_mcp.remote import bugtome
+from tickets_mcp.tracker import TicketDraft, TicketFilter
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def peer(request: pytest.FixtureRequest, server: ServerProcess, bob: User) -> Se
 
 
 class TestRemoteAdapters(RemoteContract):
-    """The contract, for agentsmesh, bugtome and abf in front of tracker-mcp serve."""
+    """The contract, for agentsmesh, bugtome and abf in front of tickets-mcp serve."""
 
 
 @pytest.mark.anyio

@@ -23,7 +23,7 @@ import httpx2
 import pytest
 
 from tests.fault_server import FaultServer, Step, json_step, refused_url
-from tracker_mcp.errors import (
+from tickets_mcp.errors import (
     BackendUnavailable,
     Conflict,
     Invalid,
@@ -32,7 +32,7 @@ from tracker_mcp.errors import (
     RateLimited,
     TrackerError,
 )
-from tracker_mcp.remote.client import (
+from tickets_mcp.remote.client import (
     Ambiguous,
     Policy,
     RemoteClient,

@@ -1,6 +1,6 @@
-"""End to end in front of a remote tracker: the MCP SDK client drives `python -m tracker_mcp --backend NAME
---url URL` over stdio (its token in TRACKER_TOKEN), which works through that backend's REST API on a real
-`tracker-mcp serve` on SQLite.
+"""End to end in front of a remote tracker: the MCP SDK client drives `python -m tickets_mcp --backend NAME
+--url URL` over stdio (its token in TICKETS_TOKEN), which works through that backend's REST API on a real
+`tickets-mcp serve` on SQLite.
 
 Every tool is called once; each either works or answers a tool error that names the backend and the
 capability its API lacks, never a silent success.
@@ -21,11 +21,11 @@ from mcp import Client, StdioServerParameters
 
 from tests.conftest import TOOLS, board_column, call, call_error, slug_of
 from tests.http_server import ServerProcess, running_server
-from tracker_mcp.domain import Capability
-from tracker_mcp.remote.abf import AbfTracker
-from tracker_mcp.remote.agentsmesh import AgentsMeshTracker
-from tracker_mcp.remote.base import RemoteTracker
-from tracker_mcp.remote.bugtome import BugToMeTracker
+from tickets_mcp.domain import Capability
+from tickets_mcp.remote.abf import AbfTracker
+from tickets_mcp.remote.agentsmesh import AgentsMeshTracker
+from tickets_mcp.remote.base import RemoteTracker
+from tickets_mcp.remote.bugtome import BugToMeTracker
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -36,7 +36,7 @@ TIMEOUT = 60  # seconds for a whole test: a hang fails instead of blocking the r
 class Backend:
     adapter: type[RemoteTracker]
     url: str  # path after the server's address
-    token: tuple[str, ...]  # `tracker-mcp token create` arguments
+    token: tuple[str, ...]  # `tickets-mcp token create` arguments
     done: str  # the status a move goes to
 
 
@@ -59,13 +59,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 def stdio_env(token: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env.update({"TRACKER_TOKEN": token, "PYTHONUNBUFFERED": "1"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETS_")}
+    env.update({"TICKETS_TOKEN": token, "PYTHONUNBUFFERED": "1"})
     return env
 
 
 def command(server: ServerProcess, backend: str) -> list[str]:
-    return ["-m", "tracker_mcp", "--backend", backend, "--url", server.url + BACKENDS[backend].url]
+    return ["-m", "tickets_mcp", "--backend", backend, "--url", server.url + BACKENDS[backend].url]
 
 
 @asynccontextmanager
@@ -150,5 +150,5 @@ def test_a_token_the_backend_rejects_stops_the_server_at_start_with_one_line(ser
     )
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
-    assert done.stderr.startswith("tracker-mcp: agentsmesh rejected the token"), done.stderr
+    assert done.stderr.startswith("tickets-mcp: agentsmesh rejected the token"), done.stderr
     assert "Traceback" not in done.stderr and bogus not in done.stderr

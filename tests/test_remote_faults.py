@@ -1,6 +1,6 @@
 """The fault matrix of every remote adapter: real network faults between the adapter and its real peer.
 
-native, agentsmesh, bugtome and abf talk to one `tracker-mcp serve`, gitlab to the fake GitLab served
+native, agentsmesh, bugtome and abf talk to one `tickets-mcp serve`, gitlab to the fake GitLab served
 over HTTP (tests/remote_peers.py), each through a FaultServer proxy on loopback. The proxy passes
 requests on, except the next one a case scripts, on the path of the adapter's ticket list (a read) or
 the next POST (a create or a comment): it answers late, 429 with Retry-After in seconds or as an HTTP
@@ -33,13 +33,13 @@ from tests.handler_server import HandlerServer
 from tests.http_server import ServerProcess, running_server
 from tests.remote_contract import Peer
 from tests.remote_peers import GitLabPeer, serve_peer
-from tracker_mcp.config import RemoteSettings
-from tracker_mcp.domain import Capability, Project, Status, Ticket, TicketPage
-from tracker_mcp.errors import BackendUnavailable, PermissionDenied, RateLimited, TrackerError
-from tracker_mcp.remote import abf, agentsmesh, bugtome, gitlab, native
-from tracker_mcp.remote.base import RemoteTracker
-from tracker_mcp.remote.client import Ambiguous, Policy, TokenRejected
-from tracker_mcp.tracker import TicketDraft, TicketFilter
+from tickets_mcp.config import RemoteSettings
+from tickets_mcp.domain import Capability, Project, Status, Ticket, TicketPage
+from tickets_mcp.errors import BackendUnavailable, PermissionDenied, RateLimited, TrackerError
+from tickets_mcp.remote import abf, agentsmesh, bugtome, gitlab, native
+from tickets_mcp.remote.base import RemoteTracker
+from tickets_mcp.remote.client import Ambiguous, Policy, TokenRejected
+from tickets_mcp.tracker import TicketDraft, TicketFilter
 
 pytestmark = pytest.mark.anyio
 
@@ -95,7 +95,7 @@ class Case:
 SLOW_DOWN = {"message": "slow down"}
 FORBIDDEN = {"message": "403 Forbidden"}  # a token the remote knows, without the role or scope: not TokenRejected
 LOST = ("may or may not have been applied", "Check before retrying")
-TOKEN_REJECTED = ("rejected the token", "revoked", "TRACKER_TOKEN")
+TOKEN_REJECTED = ("rejected the token", "revoked", "TICKETS_TOKEN")
 NOT_SENT_THERE = ("to another host", "the token was not sent there", "final address")
 CASES: dict[str, Case] = {
     "read-timeout-every-attempt": Case(

@@ -12,15 +12,15 @@ from mcp import Client
 
 from tests.conftest import call, call_error, slug_of
 from tests.fake_gitlab import DEVELOPER, OWNER, TOKEN, FakeGitLab, standard_world
-from tracker_mcp.config import RemoteSettings
-from tracker_mcp.domain import Capability, Priority, Role, Status, TicketSort, TicketType
-from tracker_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
-from tracker_mcp.remote import gitlab_directory, gitlab_paging
-from tracker_mcp.remote.client import Ambiguous, Policy
-from tracker_mcp.remote.gitlab import GitLabTracker, open_adapter
-from tracker_mcp.remote.gitlab_mapping import assign_codes, label_delta, project_code, read_fields
-from tracker_mcp.server.app import AppState, create_server
-from tracker_mcp.tracker import TicketChanges, TicketDraft, TicketFilter
+from tickets_mcp.config import RemoteSettings
+from tickets_mcp.domain import Capability, Priority, Role, Status, TicketSort, TicketType
+from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
+from tickets_mcp.remote import gitlab_directory, gitlab_paging
+from tickets_mcp.remote.client import Ambiguous, Policy
+from tickets_mcp.remote.gitlab import GitLabTracker, open_adapter
+from tickets_mcp.remote.gitlab_mapping import assign_codes, label_delta, project_code, read_fields
+from tickets_mcp.server.app import AppState, create_server
+from tickets_mcp.tracker import TicketChanges, TicketDraft, TicketFilter
 
 pytestmark = pytest.mark.anyio
 

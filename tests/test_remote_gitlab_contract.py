@@ -1,5 +1,5 @@
 """The remote adapter contract (tests/remote_contract.py) for the GitLab adapter, in front of the fake GitLab
-(tests/fake_gitlab.py, as tests/remote_peers.py's GitLabPeer): GitLab cannot run here, and `tracker-mcp
+(tests/fake_gitlab.py, as tests/remote_peers.py's GitLabPeer): GitLab cannot run here, and `tickets-mcp
 serve` does not speak its API."""
 
 from __future__ import annotations

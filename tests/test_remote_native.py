@@ -1,5 +1,5 @@
-"""End to end over the native backend: the SDK client → `tracker-mcp --backend native` over stdio → a
-real `tracker-mcp serve` on SQLite, across the whole tool surface. Every tool works: nothing is missing."""
+"""End to end over the native backend: the SDK client → `tickets-mcp --backend native` over stdio → a
+real `tickets-mcp serve` on SQLite, across the whole tool surface. Every tool works: nothing is missing."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from mcp import Client, StdioServerParameters
 
 from tests.conftest import TOOLS, call, call_error, slug_of
 from tests.http_server import ServerProcess, running_server
-from tracker_mcp.cli import main
-from tracker_mcp.config import RemoteSettings
-from tracker_mcp.errors import PermissionDenied
-from tracker_mcp.remote import open_remote
+from tickets_mcp.cli import main
+from tickets_mcp.config import RemoteSettings
+from tickets_mcp.errors import PermissionDenied
+from tickets_mcp.remote import open_remote
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -32,9 +32,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @asynccontextmanager
 async def native_client(server: ServerProcess, token: str) -> AsyncGenerator[Client]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env.update({"TRACKER_BACKEND": "native", "TRACKER_URL": server.url, "TRACKER_TOKEN": token})
-    params = StdioServerParameters(command=sys.executable, args=["-m", "tracker_mcp"], env=env)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETS_")}
+    env.update({"TICKETS_BACKEND": "native", "TICKETS_URL": server.url, "TICKETS_TOKEN": token})
+    params = StdioServerParameters(command=sys.executable, args=["-m", "tickets_mcp"], env=env)
     async with Client(params, read_timeout_seconds=30) as client:
         yield client
 
@@ -92,12 +92,12 @@ async def test_a_bad_token_fails_at_start_and_a_revoked_one_at_the_next_call(ser
 def test_the_backend_flags_are_checked_before_anything_starts(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in ("TRACKER_BACKEND", "TRACKER_URL", "TRACKER_TOKEN"):
+    for name in ("TICKETS_BACKEND", "TICKETS_URL", "TICKETS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     assert main(["--backend", "native"]) == 2
     assert "needs its address" in capsys.readouterr().err
     assert main(["--backend", "native", "--url", "https://tracker.example.com"]) == 2
-    assert "Set TRACKER_TOKEN" in capsys.readouterr().err
+    assert "Set TICKETS_TOKEN" in capsys.readouterr().err
     assert main(["--backend", "native", "--url", "ftp://tracker.example.com", "--token", "x"]) == 2
     assert "not an http:// or https:// URL" in capsys.readouterr().err
     with pytest.raises(SystemExit):

@@ -1,5 +1,5 @@
 """What the real peer does not show: the adapters on API answers shaped as their seeds allow but
-tracker-mcp serve never sends (no pagination headers, the seed's own examples, broken shapes),
+tickets-mcp serve never sends (no pagination headers, the seed's own examples, broken shapes),
 through httpx2's MockTransport, without sockets."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from typing import Any
 import httpx2
 import pytest
 
-from tracker_mcp.config import RemoteSettings
-from tracker_mcp.domain import Status
-from tracker_mcp.errors import BackendUnavailable, Invalid, NotFound
-from tracker_mcp.remote import abf, agentsmesh, bugtome
-from tracker_mcp.remote.abf import AbfTracker
-from tracker_mcp.remote.client import Policy, RemoteClient
-from tracker_mcp.remote.mapping import api_root
-from tracker_mcp.tracker import TicketDraft, TicketFilter
+from tickets_mcp.config import RemoteSettings
+from tickets_mcp.domain import Status
+from tickets_mcp.errors import BackendUnavailable, Invalid, NotFound
+from tickets_mcp.remote import abf, agentsmesh, bugtome
+from tickets_mcp.remote.abf import AbfTracker
+from tickets_mcp.remote.client import Policy, RemoteClient
+from tickets_mcp.remote.mapping import api_root
+from tickets_mcp.tracker import TicketDraft, TicketFilter
 
 pytestmark = pytest.mark.anyio
 

@@ -1,8 +1,8 @@
-"""Two `tracker-mcp serve` replicas on one database, as behind a load balancer.
+"""Two `tickets-mcp serve` replicas on one database, as behind a load balancer.
 
 Agents call both at once over MCP and REST and see one tracker: consistent reads, unique numbers. A
 confirmation round trip (the 2026-07-28 era's input-required result, whose sealed request state the
-client echoes back) started on one replica completes on the other when both share TRACKER_STATE_KEY,
+client echoes back) started on one replica completes on the other when both share TICKETS_STATE_KEY,
 and fails closed when they do not.
 """
 
@@ -27,9 +27,9 @@ from mcp.types import ElicitRequestParams, ElicitResult, ErrorData
 from tests.conftest import call, call_error, slug_of
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location
-from tracker_mcp.config import Settings
-from tracker_mcp.errors import Invalid
-from tracker_mcp.http.settings import ServeSettings, state_keys_from
+from tickets_mcp.config import Settings
+from tickets_mcp.errors import Invalid
+from tickets_mcp.http.settings import ServeSettings, state_keys_from
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 TICKETS = "/api/v1/ext/orgs/local/tickets"  # the AgentsMesh REST API (seed 001)
@@ -75,7 +75,7 @@ async def balanced_client(replicas: list[ServerProcess], token: str) -> AsyncGen
 
 
 def start_replicas(stack: ExitStack, db: Location, keys: list[str]) -> list[ServerProcess]:
-    return [stack.enter_context(running_server(db, env={"TRACKER_STATE_KEY": key})) for key in keys]
+    return [stack.enter_context(running_server(db, env={"TICKETS_STATE_KEY": key})) for key in keys]
 
 
 @pytest.fixture

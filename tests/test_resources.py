@@ -10,7 +10,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import PromptReference, ResourceTemplateReference, TextContent, TextResourceContents
 
 from tests.conftest import call, slug_of
-from tracker_mcp.domain import ACTIVITY_SHOWN
+from tickets_mcp.domain import ACTIVITY_SHOWN
 
 pytestmark = pytest.mark.anyio
 

@@ -1,6 +1,6 @@
 """The REST front end as a whole, and the harness every tests/test_rest_*.py module drives it with.
 
-Each module runs one real `tracker-mcp serve` (tests/http_server.py) per store, SQLite and PostgreSQL
+Each module runs one real `tickets-mcp serve` (tests/http_server.py) per store, SQLite and PostgreSQL
 (conftest.py's module_store_location); each test gets a world of its own inside it, seeded straight
 into the server's database so tests never see each other's data: an organization (owner alice<n>,
 member bob<n>, reporter carol<n>) with project Inbox (code INBOX<n>), a second organization owned by
@@ -20,11 +20,11 @@ import pytest
 
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location
-from tracker_mcp import admin
-from tracker_mcp.domain import Role, TokenKind
-from tracker_mcp.local import LocalTracker
-from tracker_mcp.store.factory import open_store
-from tracker_mcp.tracker import Principal
+from tickets_mcp import admin
+from tickets_mcp.domain import Role, TokenKind
+from tickets_mcp.local import LocalTracker
+from tickets_mcp.store.factory import open_store
+from tickets_mcp.tracker import Principal
 
 pytestmark = pytest.mark.anyio
 

@@ -11,8 +11,8 @@ import pytest
 from tests.http_server import ServerProcess, bearer
 from tests.stores import Location
 from tests.test_rest_app import Rest, json_of, module_server, rest_world
-from tracker_mcp.domain import CLOSED_STATUSES, Priority, Status
-from tracker_mcp.http.rest.vocabulary import (
+from tickets_mcp.domain import CLOSED_STATUSES, Priority, Status
+from tickets_mcp.http.rest.vocabulary import (
     ABF_STATUS,
     AGENTSMESH_STATUS,
     BUGTOME_PRIORITY,
@@ -23,9 +23,9 @@ from tracker_mcp.http.rest.vocabulary import (
     BugToMeStatus,
     Vocabulary,
 )
-from tracker_mcp.local import LocalTracker
-from tracker_mcp.store.factory import open_store
-from tracker_mcp.tracker import Principal, TicketDraft
+from tickets_mcp.local import LocalTracker
+from tickets_mcp.store.factory import open_store
+from tickets_mcp.tracker import Principal, TicketDraft
 
 # canonical -> (BugToMe, AgentsMesh, ABF), as docs/rest.md writes it
 STATUS_TABLE = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tracker_mcp.config import default_data_dir, local_username
-from tracker_mcp.domain import Priority, Status, rules
-from tracker_mcp.errors import Invalid
-from tracker_mcp.server import arguments
+from tickets_mcp.config import default_data_dir, local_username
+from tickets_mcp.domain import Priority, Status, rules
+from tickets_mcp.errors import Invalid
+from tickets_mcp.server import arguments
 
 
 @pytest.mark.parametrize("name", ["Web", "Web App", "my_project-2", "x" * 36])
@@ -77,14 +77,14 @@ def test_tool_argument_vocabularies_match_the_domain() -> None:
 def test_the_default_database_lives_in_the_user_data_directory(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", "/data/home")
     monkeypatch.setattr("sys.platform", "linux")
-    assert str(default_data_dir()) == "/data/home/tracker-mcp"
+    assert str(default_data_dir()) == "/data/home/tickets-mcp"
     monkeypatch.setattr("sys.platform", "darwin")
-    assert default_data_dir().parts[-3:] == ("Library", "Application Support", "tracker-mcp")
+    assert default_data_dir().parts[-3:] == ("Library", "Application Support", "tickets-mcp")
     monkeypatch.setattr("sys.platform", "win32")
     monkeypatch.setenv("LOCALAPPDATA", "C:/Users/me/AppData/Local")
-    assert default_data_dir().as_posix() == "C:/Users/me/AppData/Local/tracker-mcp"
+    assert default_data_dir().as_posix() == "C:/Users/me/AppData/Local/tickets-mcp"
 
 
 def test_the_local_username_is_reduced_to_safe_characters(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRACKER_USER", "Jane Doe (laptop)")
+    monkeypatch.setenv("TICKETS_USER", "Jane Doe (laptop)")
     assert local_username() == "Jane-Doe-laptop"

@@ -12,8 +12,8 @@ import pytest
 from jsonschema import Draft7Validator
 from jsonschema.protocols import Validator
 
-import tracker_mcp
-from tracker_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_USER
+import tickets_mcp
+from tickets_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_USER
 
 REPO = Path(__file__).resolve().parent.parent
 SERVER_JSON = REPO / "server.json"
@@ -73,14 +73,14 @@ def test_server_json_is_valid_against_the_registry_schema(validator: Validator, 
 
 
 def test_server_json_version_and_package_version_match_the_released_code(server: Json) -> None:
-    assert server["version"] == tracker_mcp.__version__
-    assert package(server)["version"] == tracker_mcp.__version__
+    assert server["version"] == tickets_mcp.__version__
+    assert package(server)["version"] == tickets_mcp.__version__
 
 
 def test_server_json_describes_the_pypi_package_run_over_stdio(server: Json) -> None:
     pkg = package(server)
     assert pkg["registryType"] == "pypi"
-    assert pkg["identifier"] == "tracker-mcp"
+    assert pkg["identifier"] == "tickets-mcp"
     assert pkg["transport"] == {"type": "stdio"}
 
 
@@ -123,7 +123,7 @@ def test_a_server_json_with_a_name_outside_the_reverse_dns_form_fails_validation
     validator: Validator, server: Json
 ) -> None:
     broken = copy.deepcopy(server)
-    broken["name"] = "tracker-mcp"
+    broken["name"] = "tickets-mcp"
     assert errors(validator, broken) != []
 
 

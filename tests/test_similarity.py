@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tracker_mcp.domain.similarity import DUPLICATE_SIMILARITY, TITLE_SIMILARITY, similarity, words
-from tracker_mcp.store.search import (
+from tickets_mcp.domain.similarity import DUPLICATE_SIMILARITY, TITLE_SIMILARITY, similarity, words
+from tickets_mcp.store.search import (
     QUERY_WORDS_MAX,
     SearchTerms,
     candidate_groups,

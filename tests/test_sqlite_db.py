@@ -9,10 +9,10 @@ import anyio
 import anyio.from_thread
 import pytest
 
-from tracker_mcp.errors import BackendUnavailable, Conflict
-from tracker_mcp.store import PoolUsage
-from tracker_mcp.store.sqlite import SqliteStore
-from tracker_mcp.store.sqlite.db import Database
+from tickets_mcp.errors import BackendUnavailable, Conflict
+from tickets_mcp.store import PoolUsage
+from tickets_mcp.store.sqlite import SqliteStore
+from tickets_mcp.store.sqlite.db import Database
 
 pytestmark = pytest.mark.anyio
 

@@ -1,4 +1,4 @@
-"""One real tracker-mcp process fed well over a thousand malformed or random stdin lines between valid requests.
+"""One real tickets-mcp process fed well over a thousand malformed or random stdin lines between valid requests.
 
 The server must survive, keep answering, write nothing but JSON-RPC on stdout, answer every well-formed request
 exactly once, and change the database only through tool calls that said they succeeded.

@@ -1,4 +1,4 @@
-"""The real `tracker-mcp` process over stdio, driven by the SDK client on both protocol eras, and on the raw wire."""
+"""The real `tickets-mcp` process over stdio, driven by the SDK client on both protocol eras, and on the raw wire."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ async def stdio_client(
     name: str = "stdio-test",
     elicitation_callback: ElicitationFnT | None = None,
 ) -> AsyncGenerator[Client]:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "tracker_mcp"], env=env)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "tickets_mcp"], env=env)
     client = Client(
         params,
         mode=mode,
@@ -361,8 +361,8 @@ async def test_delete_ticket_deletes_the_ticket_when_the_user_accepts_the_elicit
 
 
 def test_the_console_script_on_a_pipe_writes_only_json_rpc_to_stdout_and_no_banner(server_env: dict[str, str]) -> None:
-    script = Path(sys.executable).with_name("tracker-mcp.exe" if sys.platform == "win32" else "tracker-mcp")
-    env = server_env | {"TRACKER_LOG_LEVEL": "DEBUG"}  # logging on, and it must go to stderr
+    script = Path(sys.executable).with_name("tickets-mcp.exe" if sys.platform == "win32" else "tickets-mcp")
+    env = server_env | {"TICKETS_LOG_LEVEL": "DEBUG"}  # logging on, and it must go to stderr
     with RawServer(env, command=[str(script)]) as server:
         server.initialize()
         assert "tools" in server.call("tools/list")["result"]
@@ -400,7 +400,7 @@ def test_on_a_terminal_the_banner_goes_to_stderr_and_stdout_stays_empty(
     finally:
         os.close(controller)
     assert stdout == []
-    assert "tracker-mcp" in stderr
+    assert "tickets-mcp" in stderr
     assert "meant to be started by an MCP client" in stderr
     assert str(store_location) in stderr
     assert "claude mcp add" in stderr

@@ -10,10 +10,10 @@ from typing import cast
 import pytest
 
 from tests.store_contract import World, draft, walk
-from tracker_mcp.domain import Priority, Status, Ticket, TicketSort, TicketType
-from tracker_mcp.domain.rules import decode_cursor, encode_cursor
-from tracker_mcp.errors import Invalid
-from tracker_mcp.store import NewProject, Store, TicketPatch, TicketQuery
+from tickets_mcp.domain import Priority, Status, Ticket, TicketSort, TicketType
+from tickets_mcp.domain.rules import decode_cursor, encode_cursor
+from tickets_mcp.errors import Invalid
+from tickets_mcp.store import NewProject, Store, TicketPatch, TicketQuery
 
 pytestmark = pytest.mark.anyio
 

@@ -1,4 +1,4 @@
-"""Which store a location selects, and what selecting it costs: a postgresql:// URL in --db or TRACKER_DB
+"""Which store a location selects, and what selecting it costs: a postgresql:// URL in --db or TICKETS_DB
 opens PostgreSQL; anything else is a SQLite file, and then psycopg is never imported. URLs print masked.
 """
 
@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tracker_mcp.cli import main
-from tracker_mcp.config import PostgresUrl, Settings, mask_password, parse_location
-from tracker_mcp.errors import Invalid
-from tracker_mcp.store.factory import open_store
+from tickets_mcp.cli import main
+from tickets_mcp.config import PostgresUrl, Settings, mask_password, parse_location
+from tickets_mcp.errors import Invalid
+from tickets_mcp.store.factory import open_store
 
 
 @pytest.mark.parametrize(
@@ -52,18 +52,18 @@ def test_a_password_never_shows_when_a_url_is_printed(url: str, shown: str) -> N
 
 
 def test_tracker_db_may_hold_a_url_and_the_flag_wins(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRACKER_DB", "postgresql://app@db/tracker")
+    monkeypatch.setenv("TICKETS_DB", "postgresql://app@db/tracker")
     assert Settings.from_env().db == PostgresUrl("postgresql://app@db/tracker")
     assert Settings.from_env(db="/tmp/t.db").db == Path("/tmp/t.db")
 
 
 def test_the_postgresql_pool_size_comes_from_the_environment_and_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings.from_env().pool_size == 10
-    monkeypatch.setenv("TRACKER_POOL_SIZE", "40")
+    monkeypatch.setenv("TICKETS_POOL_SIZE", "40")
     assert Settings.from_env().pool_size == 40
     for bad in ("0", "many", "5000"):
-        monkeypatch.setenv("TRACKER_POOL_SIZE", bad)
-        with pytest.raises(Invalid, match="TRACKER_POOL_SIZE must be 1-1000"):
+        monkeypatch.setenv("TICKETS_POOL_SIZE", bad)
+        with pytest.raises(Invalid, match="TICKETS_POOL_SIZE must be 1-1000"):
             Settings.from_env()
 
 
@@ -80,10 +80,10 @@ def test_the_stdio_server_on_sqlite_never_imports_psycopg(tmp_path: Path) -> Non
     script = f"""
 import sys, anyio
 from pathlib import Path
-from tracker_mcp.cli import main
-from tracker_mcp.config import Settings
-from tracker_mcp.server import build_server
-from tracker_mcp.workspace import open_local_store
+from tickets_mcp.cli import main
+from tickets_mcp.config import Settings
+from tickets_mcp.server import build_server
+from tickets_mcp.workspace import open_local_store
 
 async def start():
     store, _ = await open_local_store(Settings(db=Path({str(tmp_path / "t.db")!r}), username="alice"))
@@ -91,7 +91,7 @@ async def start():
 
 build_server(Settings(db=Path({str(tmp_path / "t.db")!r})))
 anyio.run(start)
-print(sorted(name for name in sys.modules if name.startswith(("psycopg", "tracker_mcp.store.postgres"))))
+print(sorted(name for name in sys.modules if name.startswith(("psycopg", "tickets_mcp.store.postgres"))))
 """
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60, check=True
@@ -103,9 +103,9 @@ def test_a_postgresql_url_without_the_driver_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "psycopg", None)  # what an install without the postgres extra looks like
-    for name in [name for name in sys.modules if name.startswith("tracker_mcp.store.postgres")]:
+    for name in [name for name in sys.modules if name.startswith("tickets_mcp.store.postgres")]:
         monkeypatch.delitem(sys.modules, name)
     assert main(["--db", "postgresql://app:s3cret@127.0.0.1:9/tracker", "migrate"]) == 2
     error = capsys.readouterr().err
-    assert 'pip install "tracker-mcp[postgres]"' in error
+    assert 'pip install "tickets-mcp[postgres]"' in error
     assert "postgresql://app:***@127.0.0.1:9/tracker" in error and "s3cret" not in error

@@ -17,12 +17,12 @@ import pytest
 from tests.conftest import call, spawned
 from tests.injections import INJECTIONS
 from tests.stores import Location, table_rows
-from tracker_mcp.domain import Priority, Status, TicketType
-from tracker_mcp.local import LocalTracker
-from tracker_mcp.server.render import CLOSE, INVISIBLE, OPEN
-from tracker_mcp.store.base import Actor, NewTicket
-from tracker_mcp.store.factory import open_store
-from tracker_mcp.tracker import Principal
+from tickets_mcp.domain import Priority, Status, TicketType
+from tickets_mcp.local import LocalTracker
+from tickets_mcp.server.render import CLOSE, INVISIBLE, OPEN
+from tickets_mcp.store.base import Actor, NewTicket
+from tickets_mcp.store.factory import open_store
+from tickets_mcp.tracker import Principal
 
 pytestmark = pytest.mark.anyio
 TITLE_LINE = re.compile(r"^(?P<head>[^«»]*): «(?P<title>[^«»\n]*)»$")

@@ -1,0 +1,3 @@
+"""tickets-mcp: a ticket tracker for AI agents, served over MCP."""
+
+__version__ = "0.1.0"

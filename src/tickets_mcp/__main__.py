@@ -1,0 +1,3 @@
+from tickets_mcp.cli import main
+
+raise SystemExit(main())

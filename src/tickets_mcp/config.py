@@ -1,0 +1,190 @@
+"""Settings from flags and environment, where the embedded database lives by default, and PostgreSQL URLs."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from tickets_mcp.environment import env
+from tickets_mcp.errors import Invalid
+from tickets_mcp.exposure import Exposure
+
+ENV_DB = "TICKETS_DB"
+ENV_SYNCHRONOUS = "TICKETS_SQLITE_SYNCHRONOUS"
+ENV_USER = "TICKETS_USER"
+ENV_LOG_LEVEL = "TICKETS_LOG_LEVEL"
+ENV_POOL_SIZE = "TICKETS_POOL_SIZE"
+ENV_BACKEND = "TICKETS_BACKEND"
+ENV_URL = "TICKETS_URL"
+ENV_TOKEN = "TICKETS_TOKEN"  # noqa: S105 - the variable's name, not a secret
+REMOTE_BACKENDS = ("native", "bugtome", "agentsmesh", "abf", "gitlab")
+DEFAULT_POOL_SIZE = 10
+DB_FILE_NAME = "tracker.db"
+OLD_DATA_DIR_NAME = "tracker-mcp"  # the folder's name before the rename; read, never created
+_noted_old_paths: set[Path] = set()
+MAX_POOL_SIZE = 1000
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+Synchronous = Literal["full", "normal"]  # SQLite durability, see store/sqlite/db.py
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresUrl:
+    """A PostgreSQL connection URL. It prints with its password masked, so it is safe in messages and logs."""
+
+    url: str
+
+    def __str__(self) -> str:
+        return mask_password(self.url)
+
+    def __repr__(self) -> str:
+        return f"PostgresUrl({mask_password(self.url)!r})"
+
+
+def mask_password(url: str) -> str:
+    """The URL with any password, in the user part or a `password=` parameter, replaced by `***`."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hosts = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}{':***' if colon else ''}@{hosts}"
+    query = "&".join(
+        "password=***" if item.partition("=")[0].lower() == "password" else item
+        for item in parts.query.split("&")
+    ) if parts.query else ""  # fmt: skip
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def parse_location(value: str) -> Path | PostgresUrl:
+    """Where the tracker keeps its data: a `postgresql://` (or `postgres://`) URL, else a SQLite file path."""
+    if urlsplit(value).scheme.lower() in POSTGRES_SCHEMES:
+        return PostgresUrl(value)
+    return Path(value).expanduser()
+
+
+def user_data_root() -> Path:
+    """The per-user folder desktop applications keep their data in, on each platform."""
+    home = Path.home()
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support"
+    return Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder desktop clients expect on each platform."""
+    return user_data_root() / "tickets-mcp"
+
+
+def default_db_path() -> Path:
+    """`tickets-mcp/tracker.db` in the user data folder; a tracker left at the old name's default is used instead.
+
+    Until the rename the default was `tracker-mcp/tracker.db`. A user upgrading must find their tickets,
+    not a new empty tracker, so while only the old file exists it stays the default (said once on stderr).
+    """
+    path = default_data_dir() / DB_FILE_NAME
+    old = user_data_root() / OLD_DATA_DIR_NAME / DB_FILE_NAME
+    if path.exists() or not old.is_file():
+        return path
+    if old not in _noted_old_paths:
+        _noted_old_paths.add(old)
+        print(
+            f"tickets-mcp: using the tracker at the old default {old}; move it to {path} "
+            f"(or set {ENV_DB}) to keep using it once tracker-mcp's old folder is no longer looked at.",
+            file=sys.stderr,
+        )
+    return old
+
+
+def local_username() -> str:
+    """The stdio user's name: TICKETS_USER, else the login name, reduced to a valid username."""
+    raw = env(ENV_USER)
+    if not raw:
+        try:
+            raw = getpass.getuser()
+        except (OSError, KeyError):
+            raw = "owner"
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-.")[:40]
+    return cleaned or "owner"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteSettings:
+    """A remote tracker the tools work in front of, instead of a local store."""
+
+    backend: str  # one of REMOTE_BACKENDS
+    url: str
+    token: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls, backend: str | None, url: str | None, token: str | None) -> RemoteSettings | None:
+        """None for the local store; flags win over TICKETS_BACKEND, TICKETS_URL and TICKETS_TOKEN."""
+        name = (backend or env(ENV_BACKEND) or "local").strip().lower()
+        if name == "local":
+            return None
+        if name not in REMOTE_BACKENDS:
+            known = ", ".join(REMOTE_BACKENDS)
+            raise Invalid("backend", f"Unknown backend {name!r}.", hint=f"Use local or one of: {known}.")
+        address = (url or env(ENV_URL) or "").strip()
+        secret = (token or env(ENV_TOKEN) or "").strip()
+        if not address:
+            raise Invalid("url", f"The {name} backend needs its address.", hint=f"Pass --url or set {ENV_URL}.")
+        if urlsplit(address).scheme.lower() not in ("http", "https"):
+            raise Invalid("url", f"{mask_password(address)} is not an http:// or https:// URL.")
+        if not secret:
+            raise Invalid("token", f"The {name} backend needs an API token.", hint=f"Set {ENV_TOKEN} or pass --token.")
+        return cls(backend=name, url=address, token=secret)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    db: Path | PostgresUrl
+    synchronous: Synchronous = "full"
+    username: str = "owner"
+    log_level: LogLevel = "WARNING"
+    pool_size: int = DEFAULT_POOL_SIZE  # PostgreSQL connections per process; SQLite ignores it
+    remote: RemoteSettings | None = None  # set: the tools work in front of this remote tracker instead
+    exposure: Exposure = field(default_factory=Exposure)  # which tools are shown: tier and tool sets
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        db: str | None = None,
+        synchronous: str | None = None,
+        log_level: str | None = None,
+        backend: str | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        tier: str | None = None,
+        tools: str | None = None,
+    ) -> Settings:
+        """Flags win over environment variables, which win over defaults."""
+        db_value = db or env(ENV_DB)
+        sync_value = (synchronous or env(ENV_SYNCHRONOUS) or "full").lower()
+        if sync_value not in ("full", "normal"):
+            raise Invalid("synchronous", f"SQLite synchronous must be full or normal, not {sync_value!r}.")
+        level = (log_level or env(ENV_LOG_LEVEL) or "WARNING").upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise Invalid("log_level", f"Log level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}.")
+        pool_text = env(ENV_POOL_SIZE, "").strip() or str(DEFAULT_POOL_SIZE)
+        if not pool_text.isdigit() or not 1 <= int(pool_text) <= MAX_POOL_SIZE:
+            raise Invalid("pool_size", f"{ENV_POOL_SIZE} must be 1-{MAX_POOL_SIZE}, not {pool_text!r}.")
+        return cls(
+            db=parse_location(db_value) if db_value else default_db_path(),
+            synchronous=sync_value,
+            username=local_username(),
+            log_level=level,
+            pool_size=int(pool_text),
+            remote=RemoteSettings.from_env(backend, url, token),
+            exposure=Exposure.from_env(tier, tools),
+        )

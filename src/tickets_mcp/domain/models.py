@@ -1,0 +1,172 @@
+"""Domain records: what the tracker returns, whatever store or backend holds the data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from tickets_mcp.domain.enums import Capability, Priority, Role, Scope, Status, TicketType, TokenKind
+
+
+class Record(BaseModel):
+    # defer_build: each model's validator is built when it is first used, not when this module is
+    # imported; the stdio server starts about 10 ms sooner, and a model a session never uses costs nothing.
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+
+class Organization(Record):
+    id: str
+    name: str
+    slug: str
+
+
+class User(Record):
+    id: int
+    username: str
+    name: str
+
+
+class Member(Record):
+    user: User
+    role: Role
+
+
+class Project(Record):
+    id: str
+    organization_id: str
+    name: str
+    code: str
+    description: str
+    created_at: str
+    # None when the store was asked for the project without counting its tickets.
+    tickets_count: int | None = None
+    open_tickets_count: int | None = None
+
+
+class Token(Record):
+    """A token as listed: never its secret, only the prefix it starts with."""
+
+    id: int
+    kind: TokenKind
+    name: str
+    prefix: str
+    user: str | None
+    organization_id: str | None
+    project_id: str | None
+    scopes: frozenset[Scope]
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class Label(Record):
+    name: str
+    color: str
+
+
+class Ticket(Record):
+    id: int
+    project_id: str
+    number: int
+    slug: str
+    type: TicketType
+    title: str
+    description: str
+    status: Status
+    priority: Priority
+    assignee: str | None
+    reporter: str | None
+    labels: tuple[Label, ...]
+    parent: str | None
+    position: int
+    version: int
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+    closed_by: str | None
+
+
+class Comment(Record):
+    id: int
+    ticket_slug: str
+    author: str | None
+    body: str
+    created_at: str
+
+
+HISTORY_SHOWN = 20  # entries of a ticket's history that get_ticket shows, the latest, unless asked for more
+HISTORY_MAX = 500  # the most it shows in one reply
+ACTIVITY_SHOWN = 50  # entries of a project's activity shown, the latest
+
+
+class Change(Record):
+    """One entry of a ticket's history: who did what, when, through which token and MCP client."""
+
+    at: str
+    actor: str | None  # username
+    token: str | None  # the token's name, when the change came through one
+    client: str | None  # the MCP client's name, as it introduced itself
+    action: str  # ticket.created, ticket.updated, ticket.moved, comment.added, ...
+    changes: dict[str, Any]  # field -> [old, new] (or a note, e.g. description: "edited")
+    subject: str = ""  # what it was done to: a ticket's slug, a project's code
+
+
+class TicketDetail(Record):
+    """A ticket with what hangs off it: sub-tasks, comments and its latest history (`changes` in all)."""
+
+    ticket: Ticket
+    subtasks: tuple[Ticket, ...]
+    comments: tuple[Comment, ...]
+    history: tuple[Change, ...] = ()  # oldest first, the latest HISTORY_SHOWN (or as many as asked) at most
+    changes: int = 0
+
+
+class TicketPage(Record):
+    tickets: tuple[Ticket, ...]
+    total: int
+    next_cursor: str | None
+    total_capped: bool = False  # counting stopped at the query's count_limit: `total` is a lower bound
+
+
+class BoardColumn(Record):
+    status: Status
+    total: int
+    tickets: tuple[Ticket, ...]
+
+
+class Board(Record):
+    project: Project
+    columns: tuple[BoardColumn, ...]
+
+
+class OrganizationWorkspace(Record):
+    organization: Organization
+    role: Role
+    projects: tuple[Project, ...]
+    members: tuple[Member, ...]
+
+
+class Workspace(Record):
+    """Everything an agent needs to start: where it may file tickets and which values are valid."""
+
+    user: User
+    organizations: tuple[OrganizationWorkspace, ...]
+    backend: str = "local"  # the tracker behind the tools: local, or a remote API's name
+    missing: frozenset[Capability] = frozenset()  # what that backend cannot do
+
+
+class TicketDeletion(Record):
+    """What deleting a ticket takes with it."""
+
+    slug: str
+    subtasks: tuple[str, ...]
+    comments: int
+
+
+class ProjectDeletion(Record):
+    """What deleting a project takes with it; a project that holds tickets is never deleted."""
+
+    project: Project
+    tickets: int
+    labels: int

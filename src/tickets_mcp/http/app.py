@@ -1,0 +1,138 @@
+"""`tickets-mcp serve`: one ASGI app for MCP over HTTP and SSE, the REST dialects and OpenAPI."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+import anyio
+import uvicorn
+from fastapi import FastAPI
+
+from tickets_mcp import __version__
+from tickets_mcp.errors import Invalid
+from tickets_mcp.http.errors import install_error_handlers
+from tickets_mcp.http.security import TransportGuard
+from tickets_mcp.http.settings import ServeSettings
+from tickets_mcp.logs import announce
+from tickets_mcp.workspace import open_local_store
+
+
+def create_app(settings: ServeSettings) -> FastAPI:
+    from tickets_mcp.http import board, mcp, rest
+    from tickets_mcp.http.metrics import Metrics, RequestMetrics
+    from tickets_mcp.http.ops import PROBE_PATHS, ops_router
+
+    mcp_mount = mcp.McpMount(settings)
+    metrics = Metrics()
+    metrics.know_tools(mcp_mount.server.tool_actions)
+    mcp_mount.server.observe_tool_call = metrics.observe_tool_call
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
+        store, _ = await open_local_store(settings.store)
+        app.state.store = store
+        app.state.settings = settings
+        metrics.store = store
+        try:
+            async with mcp_mount.running(store):
+                yield
+        finally:
+            metrics.store = None
+            await store.close()
+
+    app = FastAPI(
+        title="tickets-mcp",
+        version=__version__,
+        description="A ticket tracker for AI agents: MCP at /mcp (and legacy SSE at /sse), REST at /api/v1.",
+        lifespan=lifespan,
+    )
+    app.state.rate_limiter = mcp_mount.rate_limiter  # one bucket per token for MCP and REST alike
+    install_error_handlers(app)
+    app.include_router(ops_router(metrics))
+    rest.include_routers(app)
+    board.install(app, settings)
+    mcp_mount.install(app)
+    app.add_middleware(
+        TransportGuard,
+        allowed_hosts=settings.allowed_host_names,
+        max_body_bytes=settings.max_body_bytes,
+        open_paths=PROBE_PATHS,
+    )
+    # Added last, so it runs first: it also counts what TransportGuard refuses.
+    app.add_middleware(RequestMetrics, metrics=metrics, routes=lambda: app.router.routes)
+    return app
+
+
+async def prepare_store(settings: ServeSettings) -> None:
+    """Create or migrate the database and the default workspace before the port opens."""
+    store, _ = await open_local_store(settings.store)
+    await store.close()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the app is built so that port 0 becomes a real port first."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not the default 0: asyncio disables Nagle's algorithm only on sockets whose proto
+    # says TCP, and accepted sockets inherit it. Without it every reply written in several pieces
+    # (headers, event, end of stream) waits for the client's delayed ACK: 40 ms per call.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise Invalid(
+            "port", f"Cannot listen on {host}:{port}: {exc.strerror or exc}.", hint="Pick another --host or --port."
+        ) from None
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, settings: ServeSettings) -> None:
+        super().__init__(config)
+        self.settings = settings
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            settings = self.settings
+            public = f" (public URL {settings.public_url})" if settings.public_url else ""
+            announce(
+                f"tickets-mcp {__version__} serving {settings.listen_url}{public}: MCP at /mcp, legacy SSE at /sse, "
+                f"REST at /api/v1, the board at /board/, health at /healthz and /readyz, metrics at /metrics; "
+                f"database {settings.store.db}"
+            )
+            from tickets_mcp.http.board.access import local_access_allowed
+
+            if local_access_allowed(settings):
+                announce(
+                    f"The board lets in any connection to {settings.listen_url} from this machine as "
+                    f"{settings.store.username}, without a login; to ask for a token instead, set "
+                    "TICKETS_BOARD_LOCAL=0 (or serve behind a proxy with --public-url)."
+                )
+
+
+def serve(settings: ServeSettings) -> None:
+    """Run the app under uvicorn until SIGINT or SIGTERM, then finish requests in flight and close the store."""
+    anyio.run(prepare_store, settings)  # a database we refuse fails here, as a message rather than a traceback
+    sock = bind(settings.host, settings.port)
+    with sock:
+        if settings.port == 0:
+            settings = replace(settings, port=sock.getsockname()[1])
+        config = uvicorn.Config(
+            create_app(settings),
+            log_config=None,  # uvicorn's loggers pass their lines to the root logger: logs.configure's format
+            log_level=settings.store.log_level.lower(),
+            access_log=True,  # INFO lines: shown from --log-level INFO down
+            timeout_keep_alive=settings.keep_alive_seconds,
+            timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+            server_header=False,
+            lifespan="on",
+        )
+        _Server(config, settings).run(sockets=[sock])

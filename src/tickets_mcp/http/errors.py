@@ -1,0 +1,74 @@
+"""REST errors in the seeds' shape: `{"message": ...}` with seed 003's status codes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from tickets_mcp.errors import (
+    BackendUnavailable,
+    Conflict,
+    Invalid,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    TrackerError,
+    Unsupported,
+)
+
+STATUS = {
+    NotFound: 404,
+    PermissionDenied: 403,
+    Conflict: 409,
+    Invalid: 400,
+    RateLimited: 429,
+    BackendUnavailable: 503,
+    Unsupported: 501,
+}
+
+
+class Unauthorized(TrackerError):
+    """No token, or one that is malformed, unknown or revoked: 401."""
+
+
+def status_of(error: TrackerError) -> int:
+    if isinstance(error, Unauthorized):
+        return 401
+    for kind, status in STATUS.items():
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def message(status: int, text: str) -> JSONResponse:
+    return JSONResponse({"message": text}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def tracker_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, TrackerError)
+        response = message(status_of(exc), str(exc))
+        if isinstance(exc, Unauthorized):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="tickets-mcp"'
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return response
+
+    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems: list[str] = []
+        for error in exc.errors():
+            # The first part says where the value came from (body, query, path); the rest names it.
+            where = ".".join(str(part) for part in error.get("loc", ())[1:])
+            problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg")))
+        return message(400, "400 Bad Request: " + "; ".join(problems))
+
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        return message(exc.status_code, f"{exc.status_code} {exc.detail}")
+
+    app.add_exception_handler(TrackerError, tracker_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)

@@ -1,0 +1,24 @@
+"""The REST dialects of the seeds, each in its own module, all calling the same Tracker.
+
+| module        | seed | base path                                                        |
+|---------------|------|------------------------------------------------------------------|
+| bugtome       | 000  | /api/v1/mcp/organizations…, POST /api/v1/tickets                 |
+| agentsmesh    | 001  | /api/v1/ext/orgs/{org}/tickets…                                  |
+| abf           | 002  | /api/v1/issues.json, /api/v1/projects/{id}/issues[/{number}].json |
+| terraform     | 004  | /api/v1/organizations/{org}/projects, /api/v1/projects/{id}      |
+| native        | -    | /api/v1/native/…: the Tracker protocol one to one                 |
+
+Seed 003's conventions (status codes, `{"message": …}` errors, page/per_page) hold for all of them.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def include_routers(app: FastAPI) -> None:
+    """Mount every dialect's router on the app."""
+    from tickets_mcp.http.rest import abf, agentsmesh, bugtome, native, terraform
+
+    for module in (bugtome, agentsmesh, abf, terraform, native):
+        app.include_router(module.router)

@@ -1,0 +1,329 @@
+"""Seed 002, ABF issues: issues per project by number, open/closed, users as objects, labels with colors.
+
+A group is an organization; a project's `id` is its id (its code is accepted too). Every path also
+answers without its `.json` suffix (seed 003). Timestamps are Unix seconds written as strings and
+`number` is a string in issue objects, as in the seed's examples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import BaseModel, Field
+
+from tickets_mcp.domain import Role, Ticket, rules
+from tickets_mcp.domain.vocabulary import ABF_STATUS, AbfStatus
+from tickets_mcp.errors import PermissionDenied
+from tickets_mcp.http.rest.paging import Page, add_total_headers, page_per_page
+from tickets_mcp.http.rest.support import (
+    People,
+    TrackerDep,
+    error_responses,
+    every_ticket,
+    find_project,
+    from_unix,
+    operation_ids,
+    people,
+    unix_seconds,
+)
+from tickets_mcp.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, TicketSort, Tracker
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["ABF issues (seed 002)"],
+    responses=error_responses(),
+    generate_unique_id_function=operation_ids("abf"),
+)
+
+PageDep = Annotated[Page, Depends(page_per_page(20))]
+ANY_ASSIGNEE = "*"
+
+
+class AbfSort(StrEnum):
+    SUBMITTED = "submitted"
+    UPDATED = "updated"
+
+
+class Direction(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+class AbfFilter(StrEnum):
+    ASSIGNED = "assigned"
+    CREATED = "created"
+    ALL = "all"
+
+
+class AbfUser(BaseModel):
+    id: int | None = Field(description="None for a user who is no longer a member anywhere you can see.")
+    uname: str = Field(examples=["ivan_aivazovsky"])
+    name: str = Field(examples=["Ivan Aivazovsky"])
+    url: str | None = Field(examples=["/api/v1/users/1.json"])
+
+
+class AbfLabel(BaseModel):
+    name: str = Field(examples=["Feature"])
+    color: str = Field(examples=["02e10c"])
+
+
+class AbfIssue(BaseModel):
+    number: str = Field(examples=["11"])
+    title: str
+    status: AbfStatus
+    labels: list[AbfLabel]
+    assignee: AbfUser | None
+    url: str = Field(examples=["/api/v1/projects/3/issues/11.json"])
+    body: str
+    owner: AbfUser | None = Field(description="Whoever filed the issue.")
+    closed_at: str | None = Field(examples=["1348170705"])
+    closed_by: AbfUser | None
+    created_at: str = Field(examples=["1348170705"])
+    updated_at: str = Field(examples=["1348168705"])
+
+
+class IssueList(BaseModel):
+    issues: list[AbfIssue]
+    url: str
+
+
+class IssueEnvelope(BaseModel):
+    issue: AbfIssue
+
+
+class NewIssue(BaseModel):
+    title: str
+    body: str
+    status: AbfStatus = AbfStatus.OPEN
+    assignee_id: int | None = Field(default=None, description="Dropped silently without push access.")
+    labels: list[str] = Field(default_factory=list[str], description="Dropped silently without push access.")
+
+
+class NewIssueRequest(BaseModel):
+    issue: NewIssue
+
+
+class IssueChanges(BaseModel):
+    """Only the fields sent change; `assignee_id` sent as null unassigns, `labels: []` clears the labels."""
+
+    title: str | None = None
+    body: str | None = None
+    assignee_id: int | None = None
+    status: AbfStatus | None = None
+    labels: list[str] | None = None
+
+
+class IssueChangeRequest(BaseModel):
+    issue: IssueChanges
+
+
+class IssueResult(BaseModel):
+    number: int | None
+    message: str = Field(examples=["Issue has been created successfully"])
+
+
+class IssueResultEnvelope(BaseModel):
+    issue: IssueResult
+
+
+def issue_query(
+    status_filter: Annotated[AbfStatus, Query(alias="status")] = AbfStatus.OPEN,
+    labels: Annotated[str | None, Query(description="Comma-separated label names, e.g. Bug,Feature")] = None,
+    sort: AbfSort = AbfSort.SUBMITTED,
+    direction: Direction = Direction.DESC,
+    since: Annotated[int | None, Query(description="Only issues updated at or after this Unix time.")] = None,
+) -> TicketFilter:
+    """The parameters every issue list shares, as a canonical filter."""
+    return TicketFilter(
+        statuses=ABF_STATUS.meaning(status_filter),
+        labels=[name for name in (labels or "").split(",") if name.strip()],
+        sort=TicketSort.UPDATED if sort is AbfSort.UPDATED else TicketSort.CREATED,
+        descending=direction is Direction.DESC,
+        updated_since=from_unix("since", since) if since is not None else None,
+    )
+
+
+IssueQuery = Annotated[TicketFilter, Depends(issue_query)]
+
+
+def user_of(username: str | None, users: People) -> AbfUser | None:
+    if username is None:
+        return None
+    user = users.find(username)
+    if user is None:
+        return AbfUser(id=None, uname=username, name=username, url=None)
+    return AbfUser(id=user.id, uname=user.username, name=user.name, url=f"/api/v1/users/{user.id}.json")
+
+
+def issue_of(ticket: Ticket, users: People) -> AbfIssue:
+    return AbfIssue(
+        number=str(ticket.number),
+        title=ticket.title,
+        status=ABF_STATUS.word(ticket.status),
+        labels=[AbfLabel(name=label.name, color=label.color) for label in ticket.labels],
+        assignee=user_of(ticket.assignee, users),
+        url=f"/api/v1/projects/{ticket.project_id}/issues/{ticket.number}.json",
+        body=ticket.description,
+        owner=user_of(ticket.reporter, users),
+        closed_at=unix_seconds(ticket.closed_at) if ticket.closed_at else None,
+        closed_by=user_of(ticket.closed_by, users),
+        created_at=unix_seconds(ticket.created_at),
+        updated_at=unix_seconds(ticket.updated_at),
+    )
+
+
+async def issues_page(
+    tracker: Tracker, query: TicketFilter, page: Page, request: Request, response: Response, any_assignee: bool = False
+) -> IssueList:
+    if any_assignee:  # the Tracker filters by one assignee or none, not by "anyone"
+        assigned = [t for t in await every_ticket(tracker, query) if t.assignee is not None]
+        tickets, total = page.cut(assigned), len(assigned)
+    else:
+        found = await tracker.list_tickets(replace(query, limit=page.size, offset=page.offset))
+        tickets, total = list(found.tickets), found.total
+    users = await people(tracker)
+    add_total_headers(response, page, total)
+    return IssueList(issues=[issue_of(t, users) for t in tickets], url=request.url.path)
+
+
+def filtered(query: TicketFilter, which: AbfFilter) -> TicketFilter:
+    if which is AbfFilter.ASSIGNED:
+        return replace(query, assignee=ME)
+    if which is AbfFilter.CREATED:
+        return replace(query, reporter=ME)
+    return query
+
+
+FilterQuery = Annotated[AbfFilter, Query(alias="filter", description="assigned (default), created or all")]
+
+
+# Each route is also served without `.json`. Decorators apply bottom-up, so the `.json` path is registered
+# first and `/issues/11.json` is never read as the number "11.json".
+@router.get("/user/issues", include_in_schema=False)
+@router.get(
+    "/user/issues.json",
+    summary="Issues across the projects you own or are a member of",
+    operation_id="abf_list_user_issues",
+)
+@router.get("/issues", include_in_schema=False)
+@router.get("/issues.json", summary="Issues across all your projects, group projects included")
+async def list_all_issues(
+    tracker: TrackerDep,
+    params: IssueQuery,
+    page: PageDep,
+    request: Request,
+    response: Response,
+    which: FilterQuery = AbfFilter.ASSIGNED,
+) -> IssueList:
+    # Every project belongs to an organization (a group), so "all your projects" and "projects you own
+    # or are a member of" are the same set here: one handler serves both lists.
+    return await issues_page(tracker, filtered(params, which), page, request, response)
+
+
+@router.get("/group/{id}/issues", include_in_schema=False)
+@router.get("/group/{id}/issues.json", summary="Issues of one group (organization)")
+async def list_group_issues(
+    id: str,
+    tracker: TrackerDep,
+    params: IssueQuery,
+    page: PageDep,
+    request: Request,
+    response: Response,
+    which: FilterQuery = AbfFilter.ASSIGNED,
+) -> IssueList:
+    query = replace(filtered(params, which), organization=id)
+    return await issues_page(tracker, query, page, request, response)
+
+
+@router.get("/projects/{id}/issues", include_in_schema=False)
+@router.get("/projects/{id}/issues.json", summary="Issues of one project")
+async def list_project_issues(
+    id: str,
+    tracker: TrackerDep,
+    params: IssueQuery,
+    page: PageDep,
+    request: Request,
+    response: Response,
+    assignee: Annotated[str | None, Query(description="A username, none (unassigned) or * (anyone).")] = None,
+    creator: Annotated[str | None, Query(description="A username.")] = None,
+) -> IssueList:
+    any_assignee = assignee == ANY_ASSIGNEE
+    query = replace(params, project=id, assignee=None if any_assignee else assignee, reporter=creator or None)
+    return await issues_page(tracker, query, page, request, response, any_assignee=any_assignee)
+
+
+@router.get("/projects/{id}/issues/{number}", include_in_schema=False)
+@router.get("/projects/{id}/issues/{number}.json", summary="One issue by its number")
+async def get_issue(id: str, number: int, tracker: TrackerDep) -> IssueEnvelope:
+    project = await find_project(tracker, id)
+    detail = await tracker.get_ticket(f"{project.code}-{number}")
+    return IssueEnvelope(issue=issue_of(detail.ticket, await people(tracker)))
+
+
+async def push_access(tracker: Tracker, project: str) -> tuple[bool, People]:
+    """Whether the caller may change the project's issues (member or above), and the users it can see.
+
+    A project token may only file tickets, so it has no push access and sees nobody.
+    """
+    try:
+        workspace = await tracker.workspace()
+    except PermissionDenied:
+        return False, People.of(())
+    users = People.of(member.user for org in workspace.organizations for member in org.members)
+    for org in workspace.organizations:
+        found = rules.pick(
+            project, org.projects, lambda p: p.code, lambda p: p.id, lambda p: p.name,
+            field="project", describe=lambda p: p.id,
+        )  # fmt: skip
+        if found is not None:
+            return org.role.may_act_as(Role.MEMBER), users
+    return False, users
+
+
+@router.post("/projects/{id}/issues", status_code=status.HTTP_201_CREATED, include_in_schema=False)
+@router.post("/projects/{id}/issues.json", status_code=status.HTTP_201_CREATED, summary="Create an issue")
+async def create_issue(id: str, body: NewIssueRequest, tracker: TrackerDep) -> IssueResultEnvelope:
+    issue = body.issue
+    push, users = await push_access(tracker, id)
+    assignee = None
+    if push and issue.assignee_id is not None:  # seed 002: dropped silently without push access
+        assignee = users.username("assignee_id", issue.assignee_id)
+    ticket = await tracker.create_ticket(
+        TicketDraft(
+            title=issue.title,
+            project=id,
+            description=issue.body,
+            status=ABF_STATUS.canonical(issue.status),
+            assignee=assignee,
+            labels=issue.labels if push else (),
+        )
+    )
+    return IssueResultEnvelope(issue=IssueResult(number=ticket.number, message="Issue has been created successfully"))
+
+
+@router.put("/projects/{id}/issues/{number}", include_in_schema=False)
+@router.put("/projects/{id}/issues/{number}.json", summary="Update an issue; only the fields sent change")
+async def update_issue(id: str, number: int, body: IssueChangeRequest, tracker: TrackerDep) -> IssueResultEnvelope:
+    project = await find_project(tracker, id)
+    current = (await tracker.get_ticket(f"{project.code}-{number}")).ticket
+    changes = body.issue
+    assignee = None
+    if "assignee_id" in changes.model_fields_set:
+        if changes.assignee_id is None:
+            assignee = UNASSIGNED
+        else:
+            assignee = (await people(tracker)).username("assignee_id", changes.assignee_id)
+    await tracker.update_ticket(
+        current.slug,
+        TicketChanges(
+            title=changes.title,
+            description=changes.body,
+            status=ABF_STATUS.canonical(changes.status, current.status) if changes.status else None,
+            assignee=assignee,
+            labels=changes.labels,
+        ),
+    )
+    return IssueResultEnvelope(issue=IssueResult(number=number, message="Issue has been updated successfully"))

@@ -1,0 +1,268 @@
+"""Seed 001, AgentsMesh: tickets of one organization by slug, the Kanban board, status patches.
+
+Keys (`amk_…` in `X-API-Key`) carry scopes: tickets:read for the reads, tickets:write for the rest.
+A repository is a project: `repository_id` is the project's id (its code is accepted too).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
+
+from tickets_mcp.domain import Priority, Ticket, TicketType
+from tickets_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
+from tickets_mcp.errors import NotFound
+from tickets_mcp.http.rest.paging import MAX_PAGE_SIZE
+from tickets_mcp.http.rest.support import People, TrackerDep, error_responses, iso_seconds, operation_ids, people
+from tickets_mcp.tracker import UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, Tracker
+
+router = APIRouter(
+    prefix="/api/v1/ext/orgs/{org}/tickets",
+    tags=["AgentsMesh (seed 001)"],
+    responses=error_responses(),
+    generate_unique_id_function=operation_ids("agentsmesh"),
+)
+
+SLUG_EXAMPLE = "AM-123"
+
+
+class MeshTicket(BaseModel):
+    id: int
+    slug: str = Field(examples=["AM-42"])
+    type: TicketType
+    title: str
+    description: str
+    status: AgentsMeshStatus
+    priority: Priority
+    assignee_id: int | None
+    repository_id: str = Field(description="The project's id.")
+    labels: list[str]
+    parent_slug: str | None
+    created_at: str = Field(examples=["2025-01-10T08:00:00Z"])
+    updated_at: str
+
+
+class TicketList(BaseModel):
+    tickets: list[MeshTicket]
+    total: int
+    limit: int
+    offset: int
+
+
+class TicketEnvelope(BaseModel):
+    ticket: MeshTicket
+
+
+class BoardTicket(BaseModel):
+    id: int
+    slug: str
+    title: str
+    type: TicketType
+    priority: Priority
+    assignee_id: int | None
+
+
+class BoardColumn(BaseModel):
+    status: AgentsMeshStatus
+    tickets: list[BoardTicket]
+
+
+class Board(BaseModel):
+    columns: list[BoardColumn]
+
+
+class BoardEnvelope(BaseModel):
+    board: Board
+
+
+class NewMeshTicket(BaseModel):
+    title: str = Field(description="1-500 characters.", examples=["Implement user auth"])
+    type: TicketType = TicketType.TASK
+    description: str = ""
+    priority: Priority = Priority.MEDIUM
+    status: AgentsMeshStatus = AgentsMeshStatus.BACKLOG
+    assignee_id: int | None = None
+    repository_id: str | None = Field(default=None, description="Project id or code; needed when several exist.")
+    labels: list[str] = Field(default_factory=list[str])
+    parent_slug: str | None = Field(default=None, examples=[SLUG_EXAMPLE])
+
+
+class MeshTicketChanges(BaseModel):
+    """Only the fields sent change; `assignee_id` or `parent_slug` sent as null clears it."""
+
+    title: str | None = None
+    type: TicketType | None = None
+    description: str | None = None
+    priority: Priority | None = None
+    status: AgentsMeshStatus | None = None
+    assignee_id: int | None = None
+    labels: list[str] | None = None
+    parent_slug: str | None = None
+
+
+class StatusChange(BaseModel):
+    status: AgentsMeshStatus
+
+
+class Message(BaseModel):
+    message: str
+
+
+def ticket_of(ticket: Ticket, users: People) -> MeshTicket:
+    return MeshTicket(
+        id=ticket.id,
+        slug=ticket.slug,
+        type=ticket.type,
+        title=ticket.title,
+        description=ticket.description,
+        status=AGENTSMESH_STATUS.word(ticket.status),
+        priority=ticket.priority,
+        assignee_id=users.id_of(ticket.assignee),
+        repository_id=ticket.project_id,
+        labels=[label.name for label in ticket.labels],
+        parent_slug=ticket.parent,
+        created_at=iso_seconds(ticket.created_at),
+        updated_at=iso_seconds(ticket.updated_at),
+    )
+
+
+def board_ticket_of(ticket: Ticket, users: People) -> BoardTicket:
+    return BoardTicket(
+        id=ticket.id,
+        slug=ticket.slug,
+        title=ticket.title,
+        type=ticket.type,
+        priority=ticket.priority,
+        assignee_id=users.id_of(ticket.assignee),
+    )
+
+
+async def ticket_in(tracker: Tracker, org: str, slug: str, project_ids: set[str] | None = None) -> Ticket:
+    """The ticket, if it lives in organization `org`; 404 otherwise, as if it did not exist."""
+    if project_ids is None:
+        project_ids = {p.id for p in await tracker.list_projects(org)}
+    ticket = (await tracker.get_ticket(slug)).ticket
+    if ticket.project_id not in project_ids:
+        raise NotFound(f"Ticket {ticket.slug} not found in organization {org!r}.")
+    return ticket
+
+
+@router.get("", summary="List tickets")
+async def list_tickets(
+    org: str,
+    tracker: TrackerDep,
+    repository_id: Annotated[str | None, Query(description="Project id or code.")] = None,
+    status_filter: Annotated[AgentsMeshStatus | None, Query(alias="status")] = None,
+    type: TicketType | None = None,
+    assignee_id: int | None = None,
+    labels: Annotated[str | None, Query(description="Comma-separated; a ticket must carry all of them.")] = None,
+    limit: Annotated[int, Query(ge=1, description=f"At most {MAX_PAGE_SIZE}.")] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TicketList:
+    users = await people(tracker)
+    limit = min(limit, MAX_PAGE_SIZE)
+    page = await tracker.list_tickets(
+        TicketFilter(
+            organization=org,
+            project=repository_id,
+            statuses=AGENTSMESH_STATUS.meaning(status_filter) if status_filter else (),
+            types=(type,) if type else (),
+            assignee=users.username("assignee_id", assignee_id) if assignee_id is not None else None,
+            labels=[name for name in (labels or "").split(",") if name.strip()],
+            limit=limit,
+            offset=offset,
+        )
+    )
+    return TicketList(tickets=[ticket_of(t, users) for t in page.tickets], total=page.total, limit=limit, offset=offset)
+
+
+@router.get("/board", summary="Get the Kanban board: one column per status")
+async def get_board(
+    org: str,
+    tracker: TrackerDep,
+    repository_id: Annotated[str | None, Query(description="Project id or code; all projects when left out.")] = None,
+) -> BoardEnvelope:
+    users = await people(tracker)
+    projects = [repository_id] if repository_id else [p.id for p in await tracker.list_projects(org)]
+    columns: dict[AgentsMeshStatus, list[BoardTicket]] = {word: [] for word in AgentsMeshStatus}
+    for project in projects:
+        board = await tracker.get_board(project, per_column=MAX_PAGE_SIZE, organization=org)
+        for column in board.columns:
+            word = AGENTSMESH_STATUS.word(column.status)
+            columns[word].extend(board_ticket_of(t, users) for t in column.tickets)
+    return BoardEnvelope(board=Board(columns=[BoardColumn(status=w, tickets=t) for w, t in columns.items()]))
+
+
+@router.get("/{slug}", summary="Get a ticket by slug")
+async def get_ticket(org: str, slug: str, tracker: TrackerDep) -> TicketEnvelope:
+    ticket = await ticket_in(tracker, org, slug)
+    return TicketEnvelope(ticket=ticket_of(ticket, await people(tracker)))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a ticket")
+async def create_ticket(org: str, body: NewMeshTicket, tracker: TrackerDep) -> TicketEnvelope:
+    users = await people(tracker)
+    ticket = await tracker.create_ticket(
+        TicketDraft(
+            title=body.title,
+            project=body.repository_id,
+            organization=org,
+            type=body.type,
+            description=body.description,
+            priority=body.priority,
+            status=AGENTSMESH_STATUS.canonical(body.status),
+            assignee=users.username("assignee_id", body.assignee_id) if body.assignee_id is not None else None,
+            labels=body.labels,
+            parent=body.parent_slug,
+        )
+    )
+    return TicketEnvelope(ticket=ticket_of(ticket, users))
+
+
+@router.put("/{slug}", summary="Update a ticket; only the fields sent change")
+async def update_ticket(org: str, slug: str, body: MeshTicketChanges, tracker: TrackerDep) -> TicketEnvelope:
+    current = await ticket_in(tracker, org, slug)
+    users = await people(tracker)
+    sent = body.model_fields_set
+    assignee = None
+    if "assignee_id" in sent:
+        assignee = UNASSIGNED if body.assignee_id is None else users.username("assignee_id", body.assignee_id)
+    parent = None
+    if "parent_slug" in sent:
+        parent = body.parent_slug or UNASSIGNED
+    ticket = await tracker.update_ticket(
+        current.slug,
+        TicketChanges(
+            title=body.title,
+            type=body.type,
+            description=body.description,
+            priority=body.priority,
+            status=AGENTSMESH_STATUS.canonical(body.status, current.status) if body.status else None,
+            assignee=assignee,
+            labels=body.labels,
+            parent=parent,
+        ),
+    )
+    return TicketEnvelope(ticket=ticket_of(ticket, users))
+
+
+@router.patch("/{slug}/status", summary="Change only the status")
+async def update_status(org: str, slug: str, body: StatusChange, tracker: TrackerDep) -> Message:
+    current = await ticket_in(tracker, org, slug)
+    await tracker.update_ticket(
+        current.slug, TicketChanges(status=AGENTSMESH_STATUS.canonical(body.status, current.status))
+    )
+    return Message(message="Status updated")
+
+
+@router.delete("/{slug}", summary="Delete a ticket and its sub-tasks; deleting it again still answers 200")
+async def delete_ticket(org: str, slug: str, tracker: TrackerDep) -> Message:
+    project_ids = {p.id for p in await tracker.list_projects(org)}  # an unknown organization stays a 404
+    try:
+        ticket = await ticket_in(tracker, org, slug, project_ids)
+        await tracker.delete_ticket(ticket.slug)
+    except NotFound:
+        pass  # seed 003: DELETE is idempotent
+    return Message(message="Ticket deleted")

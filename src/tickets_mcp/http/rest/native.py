@@ -1,0 +1,235 @@
+"""This project's own REST API: the Tracker protocol one to one, in the canonical model's JSON.
+
+Every operation the MCP tools offer is here, so `tickets-mcp --backend native --url …` in front of a
+`tickets-mcp serve` loses nothing. Names resolve as in the tools (project code, id or name; slugs
+like WEB-42); errors follow seed 003 (`{"message": …}` with 400/401/403/404/409). Bodies and replies
+are the domain records (src/tickets_mcp/domain/models.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from tickets_mcp.domain import (
+    HISTORY_MAX,
+    HISTORY_SHOWN,
+    Board,
+    Comment,
+    Organization,
+    Priority,
+    Project,
+    ProjectDeletion,
+    Status,
+    Ticket,
+    TicketDeletion,
+    TicketDetail,
+    TicketPage,
+    TicketSort,
+    TicketType,
+    Workspace,
+)
+from tickets_mcp.http.rest.support import TrackerDep, error_responses, operation_ids
+from tickets_mcp.tracker import TicketChanges, TicketDraft, TicketFilter
+
+PREFIX = "/api/v1/native"
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["native"],
+    responses=error_responses(),
+    generate_unique_id_function=operation_ids("native"),
+)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewProject(Body):
+    name: str
+    code: str | None = None
+    description: str = ""
+    organization: str | None = None
+
+
+class ProjectChanges(Body):
+    name: str | None = None
+    description: str | None = None
+
+
+class NewTicket(Body):
+    title: str
+    project: str | None = None
+    organization: str | None = None
+    type: TicketType = TicketType.TASK
+    description: str = ""
+    priority: Priority = Priority.MEDIUM
+    status: Status = Status.BACKLOG
+    assignee: str | None = None
+    labels: list[str] = Field(default_factory=list[str])
+    parent: str | None = None
+
+
+class TicketEdit(Body):
+    """Fields left out stay as they are; assignee or parent "none" clears it; labels replace the set."""
+
+    title: str | None = None
+    type: TicketType | None = None
+    description: str | None = None
+    priority: Priority | None = None
+    status: Status | None = None
+    assignee: str | None = None
+    labels: list[str] | None = None
+    parent: str | None = None
+    version: int | None = Field(default=None, description="The version you read; a newer one answers 409.")
+
+
+class Move(Body):
+    status: Status
+    before: str | None = None
+    after: str | None = None
+    version: int | None = None
+
+
+class NewComment(Body):
+    body: str
+
+
+OrganizationQuery = Annotated[str | None, Query(description="Organization slug, id or name.")]
+
+
+@router.get("/workspace", summary="Who you are, your organizations, projects and members")
+async def workspace(tracker: TrackerDep) -> Workspace:
+    return await tracker.workspace()
+
+
+@router.get("/organizations", summary="Your organizations")
+async def list_organizations(tracker: TrackerDep) -> list[Organization]:
+    return await tracker.list_organizations()
+
+
+@router.get("/projects", summary="Projects, with ticket counts")
+async def list_projects(tracker: TrackerDep, organization: OrganizationQuery = None) -> list[Project]:
+    return await tracker.list_projects(organization)
+
+
+@router.post("/projects", status_code=status.HTTP_201_CREATED, summary="Create a project")
+async def create_project(body: NewProject, tracker: TrackerDep) -> Project:
+    return await tracker.create_project(
+        body.name, code=body.code, description=body.description, organization=body.organization
+    )
+
+
+@router.patch("/projects/{project}", summary="Rename a project or change its description")
+async def update_project(
+    project: str, body: ProjectChanges, tracker: TrackerDep, organization: OrganizationQuery = None
+) -> Project:
+    return await tracker.update_project(
+        project, name=body.name, description=body.description, organization=organization
+    )
+
+
+@router.get("/projects/{project}/deletion", summary="What deleting a project would take with it")
+async def project_deletion(
+    project: str, tracker: TrackerDep, organization: OrganizationQuery = None
+) -> ProjectDeletion:
+    return await tracker.project_deletion(project, organization=organization)
+
+
+@router.delete("/projects/{project}", summary="Delete an empty project")
+async def delete_project(project: str, tracker: TrackerDep, organization: OrganizationQuery = None) -> ProjectDeletion:
+    return await tracker.delete_project(project, organization=organization)
+
+
+@router.get("/tickets", summary="Find tickets; filters combine with AND; page with cursor or offset")
+async def list_tickets(
+    tracker: TrackerDep,
+    project: str | None = None,
+    organization: OrganizationQuery = None,
+    status_filter: Annotated[list[Status] | None, Query(alias="status")] = None,
+    type: Annotated[list[TicketType] | None, Query()] = None,
+    priority: Annotated[list[Priority] | None, Query()] = None,
+    assignee: str | None = None,
+    reporter: str | None = None,
+    labels: Annotated[list[str] | None, Query()] = None,
+    parent: str | None = None,
+    query: Annotated[str | None, Query(max_length=200)] = None,
+    updated_since: str | None = None,
+    sort: TicketSort = TicketSort.CREATED,
+    descending: bool = True,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    count_limit: Annotated[int | None, Query(ge=1)] = None,
+) -> TicketPage:
+    return await tracker.list_tickets(
+        TicketFilter(
+            project=project,
+            organization=organization,
+            statuses=status_filter or (),
+            types=type or (),
+            priorities=priority or (),
+            assignee=assignee,
+            reporter=reporter,
+            labels=labels or (),
+            parent=parent,
+            text=query,
+            updated_since=updated_since,
+            sort=sort,
+            descending=descending,
+            limit=limit,
+            cursor=cursor,
+            offset=offset,
+            count_limit=count_limit,
+        )
+    )
+
+
+@router.post("/tickets", status_code=status.HTTP_201_CREATED, summary="File a ticket")
+async def create_ticket(body: NewTicket, tracker: TrackerDep) -> Ticket:
+    return await tracker.create_ticket(TicketDraft(**body.model_dump()))
+
+
+@router.get("/tickets/{slug}", summary="A ticket with its sub-tasks and comments")
+async def get_ticket(
+    slug: str, tracker: TrackerDep, history: Annotated[int, Query(ge=0, le=HISTORY_MAX)] = HISTORY_SHOWN
+) -> TicketDetail:
+    return await tracker.get_ticket(slug, history=history)
+
+
+@router.patch("/tickets/{slug}", summary="Change a ticket's fields")
+async def update_ticket(slug: str, body: TicketEdit, tracker: TrackerDep) -> Ticket:
+    changes = body.model_dump(exclude={"version"})
+    return await tracker.update_ticket(slug, TicketChanges(**changes), version=body.version)
+
+
+@router.post("/tickets/{slug}/move", summary="Move a ticket to a column, optionally before or after another")
+async def move_ticket(slug: str, body: Move, tracker: TrackerDep) -> Ticket:
+    return await tracker.move_ticket(slug, body.status, before=body.before, after=body.after, version=body.version)
+
+
+@router.get("/tickets/{slug}/deletion", summary="What deleting a ticket would take with it")
+async def ticket_deletion(slug: str, tracker: TrackerDep) -> TicketDeletion:
+    return await tracker.ticket_deletion(slug)
+
+
+@router.delete("/tickets/{slug}", summary="Delete a ticket with its comments")
+async def delete_ticket(slug: str, tracker: TrackerDep) -> TicketDeletion:
+    return await tracker.delete_ticket(slug)
+
+
+@router.post("/tickets/{slug}/comments", status_code=status.HTTP_201_CREATED, summary="Comment on a ticket")
+async def add_comment(slug: str, body: NewComment, tracker: TrackerDep) -> Comment:
+    return await tracker.add_comment(slug, body.body)
+
+
+@router.get("/board", summary="A project's Kanban board, columns in workflow order")
+async def get_board(
+    tracker: TrackerDep,
+    project: str | None = None,
+    organization: OrganizationQuery = None,
+    per_column: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Board:
+    return await tracker.get_board(project, per_column=per_column, organization=organization)

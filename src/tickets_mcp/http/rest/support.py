@@ -1,0 +1,131 @@
+"""What every dialect shares: the caller's Tracker, timestamps, user lookup by id, project lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+from tickets_mcp.domain import Project, Ticket, User, rules
+from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
+from tickets_mcp.http.auth import tracker_of
+from tickets_mcp.http.rest.paging import MAX_PAGE_SIZE
+from tickets_mcp.tracker import TicketFilter, Tracker
+
+TrackerDep = Annotated[Tracker, Depends(tracker_of)]
+
+
+class ErrorMessage(BaseModel):
+    """Every error, whatever the dialect (seed 003)."""
+
+    message: str = Field(examples=["404 Not Found: Project 'WEB' not found."])
+
+
+ERROR_DESCRIPTION = (
+    "400 a required attribute is missing or invalid; 401 no valid token; 403 not allowed; "
+    "404 not found (or not visible to you); 405 method not supported; 409 conflicts with what exists."
+)
+
+
+def error_responses(model: type[BaseModel] = ErrorMessage) -> dict[int | str, dict[str, Any]]:
+    """The errors a route answers with, declared as one 4XX entry (which also keeps FastAPI's unused 422 out)."""
+    return {"4XX": {"model": model, "description": ERROR_DESCRIPTION}}
+
+
+def operation_ids(dialect: str) -> Callable[[APIRoute], str]:
+    """Short operation ids for generated clients: `bugtome_list_projects`."""
+
+    def unique_id(route: APIRoute) -> str:
+        return f"{dialect}_{route.name}"
+
+    return unique_id
+
+
+def _parse(timestamp: str) -> datetime:
+    return datetime.fromisoformat(timestamp)
+
+
+def iso_seconds(timestamp: str) -> str:
+    """A stored timestamp as the seeds write them: `2024-01-01T00:00:00Z`."""
+    return _parse(timestamp).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def unix_seconds(timestamp: str) -> str:
+    """A stored timestamp as ABF writes it: Unix seconds, as a string (`"1348170705"`)."""
+    return str(int(_parse(timestamp).timestamp()))
+
+
+def from_unix(field: str, seconds: int) -> str:
+    """Unix seconds from a caller, as the ISO 8601 text TicketFilter takes."""
+    try:
+        return rules.format_timestamp(datetime.fromtimestamp(seconds, UTC))
+    except (OverflowError, OSError, ValueError) as exc:
+        raise Invalid(
+            field, f"{seconds} is not a usable Unix time.", hint="Pass seconds since 1970, e.g. 1700000000."
+        ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class People:
+    """The users the caller can see (members of its organizations), by id and by username."""
+
+    by_id: dict[int, User]
+    by_username: dict[str, User]
+
+    @classmethod
+    def of(cls, users: Iterable[User]) -> People:
+        listed = list(users)
+        return cls(by_id={u.id: u for u in listed}, by_username={u.username: u for u in listed})
+
+    def find(self, username: str | None) -> User | None:
+        return self.by_username.get(username) if username is not None else None
+
+    def id_of(self, username: str | None) -> int | None:
+        user = self.find(username)
+        return user.id if user is not None else None
+
+    def username(self, field: str, user_id: int) -> str:
+        """The username for an id a caller sent; raises Invalid naming the known ids."""
+        user = self.by_id.get(user_id)
+        if user is None:
+            known = ", ".join(f"{u.id} ({u.username})" for u in sorted(self.by_id.values(), key=lambda u: u.id)[:20])
+            raise Invalid(field, f"No member with id {user_id}.", hint=f"Known users: {known or 'none'}.")
+        return user.username
+
+
+async def people(tracker: Tracker) -> People:
+    """The users the caller can see; nobody for a caller that may not see the workspace (a project token)."""
+    try:
+        workspace = await tracker.workspace()
+    except PermissionDenied:
+        return People.of(())
+    return People.of(member.user for org in workspace.organizations for member in org.members)
+
+
+async def find_project(tracker: Tracker, reference: str, organization: str | None = None) -> Project:
+    """A project the caller can see, by code, id or name."""
+    projects = await tracker.list_projects(organization)
+    found = rules.pick(
+        reference, projects, lambda p: p.code, lambda p: p.id, lambda p: p.name,
+        field="project", describe=lambda p: f"{p.id} ({p.name})",
+    )  # fmt: skip
+    if found is None:
+        raise NotFound(f"Project {reference!r} not found.")
+    return found
+
+
+async def every_ticket(tracker: Tracker, query: TicketFilter) -> list[Ticket]:
+    """All tickets matching `query`, walking the cursor; for filters the Tracker cannot apply itself."""
+    tickets: list[Ticket] = []
+    cursor: str | None = None
+    while True:
+        page = await tracker.list_tickets(replace(query, limit=MAX_PAGE_SIZE, offset=0, cursor=cursor))
+        tickets.extend(page.tickets)
+        if page.next_cursor is None:
+            return tickets
+        cursor = page.next_cursor

@@ -1,0 +1,290 @@
+"""Seed 004, HCP Terraform's projects API: JSON:API documents, page[number]/page[size], q.
+
+Creating, renaming and deleting a project takes an owner or admin, or an organization key with
+projects:write. A project that holds tickets is not deleted (409), as HCP keeps a project that holds
+workspaces. Errors carry JSON:API's `errors` array beside the `message` every dialect answers with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+from tickets_mcp.domain import Organization, Project
+from tickets_mcp.errors import Invalid, NotFound
+from tickets_mcp.http.rest.paging import Page, page_brackets
+from tickets_mcp.http.rest.support import TrackerDep, error_responses, iso_seconds, operation_ids
+from tickets_mcp.tracker import Tracker
+
+MEDIA_TYPE = "application/vnd.api+json"
+
+
+class JsonApiResponse(JSONResponse):
+    media_type = MEDIA_TYPE
+
+
+class JsonApiRoute(APIRoute):
+    """Answers errors as the app's handlers do, with a JSON:API `errors` array added to the body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except Exception as exc:
+                handler = next(
+                    (request.app.exception_handlers[kind] for kind in type(exc).__mro__
+                     if kind in request.app.exception_handlers),
+                    None,
+                )  # fmt: skip
+                if handler is None:
+                    raise
+                plain: Response = await handler(request, exc)
+                return as_json_api(plain)
+
+        return route
+
+
+def as_json_api(plain: Response) -> Response:
+    body: dict[str, Any] = json.loads(bytes(plain.body))
+    title = str(body.get("message", "")).split(":", 1)[0]
+    body["errors"] = [{"status": str(plain.status_code), "title": title, "detail": body.get("message", "")}]
+    headers = {k: v for k, v in plain.headers.items() if k.lower() not in ("content-length", "content-type")}
+    return JsonApiResponse(body, status_code=plain.status_code, headers=headers)
+
+
+class ErrorObject(BaseModel):
+    status: str = Field(examples=["404"])
+    title: str = Field(examples=["404 Not Found"])
+    detail: str
+
+
+class JsonApiError(BaseModel):
+    message: str
+    errors: list[ErrorObject]
+
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["Projects, HCP Terraform style (seed 004)"],
+    route_class=JsonApiRoute,
+    default_response_class=JsonApiResponse,
+    responses=error_responses(JsonApiError),
+    generate_unique_id_function=operation_ids("terraform"),
+)
+
+
+class NewProjectAttributes(BaseModel):
+    name: str = Field(description="3-36 letters, digits, spaces, '-' or '_'.", examples=["Web Application"])
+    description: str = ""
+
+
+class NewProjectData(BaseModel):
+    type: Literal["projects"]
+    attributes: NewProjectAttributes
+
+
+class NewProjectDocument(BaseModel):
+    data: NewProjectData
+
+
+class ProjectChangeAttributes(BaseModel):
+    name: str | None = Field(default=None, description="Left out: the name stays.")
+    description: str | None = None
+
+
+class ProjectChangeData(BaseModel):
+    type: Literal["projects"]
+    attributes: ProjectChangeAttributes = Field(default_factory=ProjectChangeAttributes)
+
+
+class ProjectChangeDocument(BaseModel):
+    data: ProjectChangeData
+
+
+class ProjectAttributes(BaseModel):
+    name: str
+    description: str
+    code: str = Field(description="The project's code, used in ticket slugs (WEB-42).")
+    created_at: str = Field(serialization_alias="created-at", examples=["2024-01-01T00:00:00Z"])
+    tickets_count: int = Field(serialization_alias="tickets-count")
+    open_tickets_count: int = Field(serialization_alias="open-tickets-count")
+
+
+class ResourceIdentifier(BaseModel):
+    id: str
+    type: str
+
+
+class Relationship(BaseModel):
+    data: ResourceIdentifier
+
+
+class ProjectRelationships(BaseModel):
+    organization: Relationship
+
+
+class SelfLink(BaseModel):
+    self: str
+
+
+class ProjectResource(BaseModel):
+    id: str
+    type: Literal["projects"] = "projects"
+    attributes: ProjectAttributes
+    relationships: ProjectRelationships
+    links: SelfLink
+
+
+class ProjectDocument(BaseModel):
+    data: ProjectResource
+
+
+class ListLinks(BaseModel):
+    self: str
+    first: str
+    prev: str | None
+    next: str | None
+    last: str
+
+
+class Pagination(BaseModel):
+    current_page: int = Field(serialization_alias="current-page")
+    page_size: int = Field(serialization_alias="page-size")
+    prev_page: int | None = Field(serialization_alias="prev-page")
+    next_page: int | None = Field(serialization_alias="next-page")
+    total_pages: int = Field(serialization_alias="total-pages")
+    total_count: int = Field(serialization_alias="total-count")
+
+
+class ListMeta(BaseModel):
+    pagination: Pagination
+
+
+class ProjectListDocument(BaseModel):
+    data: list[ProjectResource]
+    links: ListLinks
+    meta: ListMeta
+
+
+def resource_of(project: Project, organizations: dict[str, Organization]) -> ProjectResource:
+    org = organizations.get(project.organization_id)
+    return ProjectResource(
+        id=project.id,
+        attributes=ProjectAttributes(
+            name=project.name,
+            description=project.description,
+            code=project.code,
+            created_at=iso_seconds(project.created_at),
+            tickets_count=project.tickets_count or 0,
+            open_tickets_count=project.open_tickets_count or 0,
+        ),
+        relationships=ProjectRelationships(
+            organization=Relationship(
+                data=ResourceIdentifier(id=org.slug if org else project.organization_id, type="organizations")
+            )
+        ),
+        links=SelfLink(self=f"/api/v1/projects/{project.id}"),
+    )
+
+
+async def document_of(tracker: Tracker, project: Project) -> ProjectDocument:
+    organizations = {o.id: o for o in await tracker.list_organizations()}
+    return ProjectDocument(data=resource_of(project, organizations))
+
+
+async def project_by_id(tracker: Tracker, project_id: str) -> Project:
+    for project in await tracker.list_projects():
+        if project.id == project_id:
+            return project
+    raise NotFound(f"Project {project_id!r} not found.")
+
+
+def page_link(path: str, number: int, size: int, q: str | None) -> str:
+    params = {"page[number]": number, "page[size]": size} | ({"q": q} if q else {})
+    return f"{path}?{urlencode(params)}"
+
+
+@router.post(
+    "/organizations/{organization_name}/projects", status_code=status.HTTP_201_CREATED, summary="Create a project"
+)
+async def create_project(organization_name: str, body: NewProjectDocument, tracker: TrackerDep) -> ProjectDocument:
+    attributes = body.data.attributes
+    project = await tracker.create_project(
+        attributes.name, description=attributes.description, organization=organization_name
+    )
+    return await document_of(tracker, project)
+
+
+@router.get("/organizations/{organization_name}/projects", summary="List an organization's projects")
+async def list_projects(
+    organization_name: str,
+    tracker: TrackerDep,
+    request: Request,
+    page: Annotated[Page, Depends(page_brackets)],
+    q: Annotated[str | None, Query(description="Only projects whose name contains this, ignoring case.")] = None,
+) -> ProjectListDocument:
+    if any(key.startswith("filter[") for key in request.query_params):
+        raise Invalid("filter", "filter[permissions] is not supported.", hint="List without it.")
+    projects = await tracker.list_projects(organization_name)
+    if q:
+        projects = [p for p in projects if q.casefold() in p.name.casefold()]
+    organizations = {o.id: o for o in await tracker.list_organizations()}
+    total = len(projects)
+    path = request.url.path
+    last = page.pages(total)
+    following, previous = page.next_number(total), page.previous_number()
+    return ProjectListDocument(
+        data=[resource_of(p, organizations) for p in page.cut(projects)],
+        links=ListLinks(
+            self=page_link(path, page.number, page.size, q),
+            first=page_link(path, 1, page.size, q),
+            prev=page_link(path, previous, page.size, q) if previous else None,
+            next=page_link(path, following, page.size, q) if following else None,
+            last=page_link(path, last, page.size, q),
+        ),
+        meta=ListMeta(
+            pagination=Pagination(
+                current_page=page.number,
+                page_size=page.size,
+                prev_page=previous,
+                next_page=following,
+                total_pages=last,
+                total_count=total,
+            )
+        ),
+    )
+
+
+@router.get("/projects/{project_id}", summary="Show a project")
+async def show_project(project_id: str, tracker: TrackerDep) -> ProjectDocument:
+    return await document_of(tracker, await project_by_id(tracker, project_id))
+
+
+@router.patch("/projects/{project_id}", summary="Rename a project or change its description")
+async def update_project(project_id: str, body: ProjectChangeDocument, tracker: TrackerDep) -> ProjectDocument:
+    current = await project_by_id(tracker, project_id)
+    attributes = body.data.attributes
+    project = await tracker.update_project(
+        current.id, name=attributes.name, description=attributes.description, organization=current.organization_id
+    )
+    return await document_of(tracker, project)
+
+
+@router.delete(
+    "/projects/{project_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Delete a project that holds no tickets",
+)
+async def delete_project(project_id: str, tracker: TrackerDep) -> None:
+    current = await project_by_id(tracker, project_id)
+    await tracker.delete_project(current.id, organization=current.organization_id)

@@ -1,0 +1,152 @@
+"""What `tickets-mcp serve` is configured with: flags first, then environment variables, then defaults."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from tickets_mcp.config import Settings
+from tickets_mcp.environment import env
+from tickets_mcp.errors import Invalid
+
+if TYPE_CHECKING:  # the stdio server reads these settings' names for --help, never a rate limit
+    from tickets_mcp.http.ratelimit import Rate
+
+ENV_HOST = "TICKETS_HOST"
+ENV_PORT = "TICKETS_PORT"
+ENV_PUBLIC_URL = "TICKETS_PUBLIC_URL"
+ENV_ALLOWED_HOSTS = "TICKETS_ALLOWED_HOSTS"
+ENV_STATE_KEY = "TICKETS_STATE_KEY"
+ENV_RATE_LIMIT = "TICKETS_RATE_LIMIT"
+STATE_KEY_MIN_LENGTH = 32
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8740
+DEFAULT_MAX_BODY = 1_048_576
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names, not a bind
+HOST_NAME = re.compile(r"[a-z0-9.-]{1,253}|[0-9a-f:.]{2,45}")
+
+
+@dataclass(frozen=True, slots=True)
+class ServeSettings:
+    store: Settings
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    # The URL clients use to reach this server (behind a proxy it differs from host:port); its host
+    # is accepted by DNS-rebinding protection and it names the server in OAuth resource metadata.
+    public_url: str | None = None
+    allow_query_token: bool = False
+    # /metrics answers anyone; by default only loopback clients and callers with a valid token.
+    metrics_public: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    extra_allowed_hosts: tuple[str, ...] = field(default=())
+    # Keys sealing the request state of confirmation round trips; replicas share them so a round trip
+    # started on one finishes on another. The first seals, all unseal (rotation). Empty: a key per process.
+    state_keys: tuple[str, ...] = field(default=(), repr=False)
+    rate_limit: Rate | None = None  # requests each token may make (see http/ratelimit.py); None: no limit
+    keep_alive_seconds: int = 5  # idle keep-alive connections are closed after this
+    graceful_shutdown_seconds: int = 10  # on SIGTERM, requests in flight get this long to finish
+
+    @classmethod
+    def from_env(
+        cls,
+        store: Settings,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        public_url: str | None = None,
+        allowed_hosts: list[str] | None = None,
+        allow_query_token: bool = False,
+        metrics_public: bool = False,
+        rate_limit: str | None = None,
+    ) -> ServeSettings:
+        host_value = (host or env(ENV_HOST) or DEFAULT_HOST).strip()
+        port_text = env(ENV_PORT, "").strip()
+        if port is None and port_text:
+            if not port_text.isdigit():
+                raise Invalid("port", f"{ENV_PORT} must be a port number, not {port_text!r}.")
+            port = int(port_text)
+        port_value = DEFAULT_PORT if port is None else port
+        if not 0 <= port_value <= 65535:
+            raise Invalid("port", f"Port {port_value} is out of range.", hint="Use 1-65535, or 0 for any free port.")
+        from tickets_mcp.http.ratelimit import Rate
+
+        url = public_url or env(ENV_PUBLIC_URL) or None
+        env_hosts = [h for h in env(ENV_ALLOWED_HOSTS, "").split(",") if h.strip()]
+        return cls(
+            store=store,
+            host=host_value,
+            port=port_value,
+            public_url=validate_public_url(url) if url else None,
+            allow_query_token=allow_query_token,
+            metrics_public=metrics_public,
+            extra_allowed_hosts=tuple(validate_host_name(h) for h in [*(allowed_hosts or ()), *env_hosts]),
+            state_keys=state_keys_from(env(ENV_STATE_KEY, "")),
+            rate_limit=Rate.parse(rate_limit or env(ENV_RATE_LIMIT, "")),
+        )
+
+    @property
+    def listen_url(self) -> str:
+        """The address the server is bound to, as a URL."""
+        return f"http://{f'[{self.host}]' if ':' in self.host else self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach the server: the public URL, else the address it listens on."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        if self.host in WILDCARD_HOSTS:
+            return f"http://127.0.0.1:{self.port}"
+        return self.listen_url
+
+    @property
+    def allowed_host_names(self) -> frozenset[str]:
+        """Host names a request may name in Host and Origin: loopback, the bound and public hosts, extras."""
+        names = set(LOOPBACK_NAMES) | {name.lower() for name in self.extra_allowed_hosts}
+        if self.host not in WILDCARD_HOSTS:
+            names.add(self.host.lower().strip("[]"))
+        if self.public_url:
+            public_host = urlsplit(self.public_url).hostname
+            if public_host:
+                names.add(public_host)
+        return frozenset(names)
+
+
+def validate_public_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    example = "e.g. https://tracker.example.com or http://10.0.0.5:8740"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid("public_url", f"{url!r} is not an http(s) URL.", hint=f"Give the URL clients use, {example}.")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise Invalid(
+            "public_url",
+            f"{url!r} has a path; the server is served at the root of its host.",
+            hint=f"Give scheme, host and port only, {example}.",
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise Invalid("public_url", f"{url!r} has an invalid port.", hint=example) from None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def validate_host_name(name: str) -> str:
+    cleaned = name.strip().lower().strip("[]")
+    if not HOST_NAME.fullmatch(cleaned):
+        raise Invalid("allowed_hosts", f"{name!r} is not a host name.", hint="Give a name like tracker.lan or an IP.")
+    return cleaned
+
+
+def state_keys_from(value: str) -> tuple[str, ...]:
+    """TICKETS_STATE_KEY: one secret, or several separated by commas while rotating (the first seals)."""
+    keys = tuple(key.strip() for key in value.split(",") if key.strip())
+    if any(len(key) < STATE_KEY_MIN_LENGTH for key in keys):
+        raise Invalid(
+            "state_key",
+            f"{ENV_STATE_KEY} must be at least {STATE_KEY_MIN_LENGTH} characters per key.",
+            hint='Generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
+        )
+    return keys

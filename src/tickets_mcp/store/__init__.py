@@ -1,0 +1,31 @@
+"""Stores behind LocalTracker. Import a concrete store from its own module: each loads its driver."""
+
+from tickets_mcp.store.base import (
+    PATCHABLE,
+    Actor,
+    Move,
+    NewProject,
+    NewTicket,
+    NewToken,
+    Placement,
+    PoolUsage,
+    Reach,
+    Store,
+    TicketPatch,
+    TicketQuery,
+)
+
+__all__ = [
+    "PATCHABLE",
+    "Actor",
+    "Move",
+    "NewProject",
+    "NewTicket",
+    "NewToken",
+    "Placement",
+    "PoolUsage",
+    "Reach",
+    "Store",
+    "TicketPatch",
+    "TicketQuery",
+]

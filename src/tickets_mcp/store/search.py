@@ -1,0 +1,115 @@
+"""Full-text search, the same for both stores: which words a query asks for, and how each engine says it.
+
+Text is cut into words at every character that is not a letter or a digit, the way SQLite's
+`unicode61` tokenizer cuts it; PostgreSQL indexes the text with those characters replaced by spaces,
+so both stores find the same tickets. A query's words must all appear, each as a word or the start
+of one ("crash" finds "crashes"), in the title, the description or a comment; words in double quotes
+must appear in that order. A query with no word at all (`%`, say) matches its text anywhere instead.
+
+Duplicate detection asks a different question: which open tickets share enough title words with a
+new one to be worth comparing (see `domain.similarity`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import NamedTuple
+
+from tickets_mcp.domain.similarity import TITLE_SIMILARITY, words
+
+WORD = re.compile(r"[^\W_]+")
+_PHRASE = re.compile(r'"([^"]*)"')
+# Only so many words of a query take part: a pasted stack trace must not become a query of 500 terms.
+QUERY_WORDS_MAX = 32
+# A new title's longest words, in which a look-alike must share enough (see `candidate_groups`).
+CANDIDATE_WORDS_MAX = 6
+# The latest look-alike open tickets compared with a new one: retries and parallel agents file
+# their twins within minutes of each other.
+DUPLICATE_CANDIDATES = 20
+# ... found among this many latest tickets of any project that hold the words.
+DUPLICATE_MATCHES = 100
+# Comments are indexed up to this many characters per ticket, on both stores (PostgreSQL's migration
+# repeats the figure: a migration never changes once shipped).
+COMMENTS_INDEXED = 100_000
+# A relevance sort ranks this many of the newest matches; older ones follow, newest first. Ranking
+# reads every ranked match's word positions: 35 ms for a word in 20,000 tickets.
+RANKED_MAX = 2000
+# The relevance weights: a word in the title counts most, then the description, then a comment.
+BM25_WEIGHTS = "10.0, 4.0, 1.0"
+
+
+class Text(NamedTuple):
+    """A filed ticket's words, as duplicate detection compares them (a `similarity.Candidate`)."""
+
+    id: int
+    title: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTerms:
+    """What a text query asks for: phrases of one or more words, every one required; never empty."""
+
+    phrases: tuple[tuple[str, ...], ...]
+
+
+def search_terms(text: str) -> SearchTerms | None:
+    """The words and quoted phrases of a query, or None when it holds no letter or digit."""
+    phrases: list[tuple[str, ...]] = []
+    for index, part in enumerate(_PHRASE.split(text)):
+        found = tuple(word.lower() for word in WORD.findall(part))
+        if index % 2:  # between quotes
+            if found:
+                phrases.append(found)
+        else:
+            phrases.extend((word,) for word in found)
+    kept: list[tuple[str, ...]] = []
+    count = 0
+    for phrase in phrases:
+        if count + len(phrase) > QUERY_WORDS_MAX:
+            break
+        kept.append(phrase)
+        count += len(phrase)
+    return SearchTerms(tuple(dict.fromkeys(kept))) if kept else None
+
+
+def fts5_match(terms: SearchTerms) -> str:
+    """An FTS5 MATCH expression: every phrase, its last word as a prefix. Words are letters and digits only."""
+    return " AND ".join('"' + " ".join(phrase) + '"*' for phrase in terms.phrases)
+
+
+def tsquery(terms: SearchTerms) -> str:
+    """The same for PostgreSQL's to_tsquery: `(a:*) & (b <-> c:*)`."""
+    return " & ".join("(" + " <-> ".join((*phrase[:-1], phrase[-1] + ":*")) + ")" for phrase in terms.phrases)
+
+
+def candidate_groups(title: str) -> list[tuple[str, ...]]:
+    """Sets of title words of which a look-alike title holds at least one set whole.
+
+    A title with n words is similar enough only if it shares `TITLE_SIMILARITY * n` of them, so it
+    misses at most `m = n - ceil(TITLE_SIMILARITY * n)`; of any k chosen words it then holds at least
+    k - m. The chosen words are the title's longest (the longer a word, the rarer it tends to be), and
+    every (k - m)-subset of them is one group: an index answers "all of these" fast.
+    """
+    title_words = sorted(words(title), key=lambda w: (-len(w), w))
+    if not title_words:
+        return []
+    n = len(title_words)
+    misses = n - math.ceil(round(TITLE_SIMILARITY * n, 6))  # round: 0.6 * 5 is 3.0000000000000004
+    chosen = title_words[:CANDIDATE_WORDS_MAX]
+    need = max(1, len(chosen) - misses)
+    return list(combinations(chosen, need))
+
+
+def fts5_title_match(groups: Sequence[tuple[str, ...]]) -> str:
+    """`title : (("a" AND "b") OR ("a" AND "c"))`: whole words, in the title only."""
+    return "title : (" + " OR ".join("(" + " AND ".join(f'"{w}"' for w in group) + ")" for group in groups) + ")"
+
+
+def title_tsquery(groups: Sequence[tuple[str, ...]]) -> str:
+    """The same for PostgreSQL, where the title's words carry weight A: `(a:A & b:A) | (a:A & c:A)`."""
+    return " | ".join("(" + " & ".join(f"{w}:A" for w in group) + ")" for group in groups)

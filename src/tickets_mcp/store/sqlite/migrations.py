@@ -1,0 +1,346 @@
+"""Versioned schema migrations, applied at start inside write transactions and recorded in the database.
+
+A database whose recorded version is newer than this code knows is refused before anything is written.
+Add a migration by appending to MIGRATIONS; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from tickets_mcp.errors import BackendUnavailable
+from tickets_mcp.store.rules import utc_now
+from tickets_mcp.store.search import COMMENTS_INDEXED
+from tickets_mcp.store.sqlite.db import run_in_transaction
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+INITIAL = Migration(
+    1,
+    "initial schema",
+    (
+        """CREATE TABLE organizations (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            slug TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE memberships (
+            organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'reporter')),
+            PRIMARY KEY (organization_id, user_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX memberships_user ON memberships(user_id)",
+        """CREATE TABLE projects (
+            id TEXT PRIMARY KEY,
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            name TEXT NOT NULL COLLATE NOCASE,
+            code TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            ticket_counter INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            UNIQUE (organization_id, name)
+        )""",
+        """CREATE TABLE tickets (
+            id INTEGER PRIMARY KEY,
+            project_id TEXT NOT NULL REFERENCES projects(id),
+            number INTEGER NOT NULL,
+            type TEXT NOT NULL CHECK (type IN ('bug', 'feature', 'task', 'improvement')),
+            title TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL
+                CHECK (status IN ('backlog', 'todo', 'in_progress', 'in_review', 'done', 'canceled')),
+            priority INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 4),
+            assignee_id INTEGER REFERENCES users(id),
+            reporter_id INTEGER REFERENCES users(id),
+            parent_id INTEGER REFERENCES tickets(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            closed_at TEXT,
+            closed_by_id INTEGER REFERENCES users(id),
+            UNIQUE (project_id, number)
+        )""",
+        "CREATE INDEX tickets_project ON tickets(project_id)",
+        "CREATE INDEX tickets_board ON tickets(project_id, status, position)",
+        "CREATE INDEX tickets_updated ON tickets(project_id, updated_at)",
+        "CREATE INDEX tickets_priority ON tickets(project_id, priority)",
+        "CREATE INDEX tickets_assignee ON tickets(assignee_id)",
+        "CREATE INDEX tickets_parent ON tickets(parent_id)",
+        """CREATE TABLE labels (
+            id INTEGER PRIMARY KEY,
+            project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            name TEXT NOT NULL COLLATE NOCASE,
+            color TEXT NOT NULL,
+            UNIQUE (project_id, name)
+        )""",
+        """CREATE TABLE ticket_labels (
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            label_id INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+            PRIMARY KEY (ticket_id, label_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX ticket_labels_label ON ticket_labels(label_id, ticket_id)",
+        """CREATE TABLE comments (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            author_id INTEGER REFERENCES users(id),
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX comments_ticket ON comments(ticket_id)",
+        # The audit trail outlives what it describes, so it holds ids and the slug, not foreign keys.
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            organization_id TEXT,
+            project_id TEXT,
+            ticket_id INTEGER,
+            subject TEXT NOT NULL,
+            action TEXT NOT NULL,
+            actor_id INTEGER,
+            token_id INTEGER,
+            client TEXT,
+            changes TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX events_ticket ON events(ticket_id)",
+        "CREATE INDEX events_project ON events(project_id)",
+    ),
+)
+
+TOKENS = Migration(
+    2,
+    "tokens",
+    (
+        # Only a SHA-256 of each token is kept: tokens are 256-bit random strings, so a fast hash is
+        # enough (no password stretching needed) and lookups stay one indexed read.
+        """CREATE TABLE tokens (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('pk', 'proj', 'amk')),
+            name TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            prefix TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            organization_id TEXT REFERENCES organizations(id) ON DELETE CASCADE,
+            project_id TEXT REFERENCES projects(id) ON DELETE CASCADE,
+            scopes TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        )""",
+    ),
+)
+
+SEARCH = Migration(
+    3,
+    "indexes for every list filter and sort, trigram full-text search",
+    (
+        "CREATE INDEX tickets_updated_all ON tickets(updated_at)",
+        "CREATE INDEX tickets_priority_all ON tickets(priority)",
+        "CREATE INDEX tickets_type ON tickets(project_id, type)",
+        "CREATE INDEX tickets_reporter ON tickets(reporter_id)",
+        # Most tickets have no parent: counted with the NULLs, statistics would call parent_id useless
+        # and a sub-task lookup would scan every ticket. A partial index counts only real parents.
+        "DROP INDEX tickets_parent",
+        "CREATE INDEX tickets_parent ON tickets(parent_id) WHERE parent_id IS NOT NULL",
+        # Substring search over titles and descriptions: a trigram index answers LIKE '%word%'-style
+        # queries without reading every ticket. External content: the text lives once, in tickets.
+        """CREATE VIRTUAL TABLE tickets_fts USING fts5(
+            title, description, content='tickets', content_rowid='id', tokenize='trigram'
+        )""",
+        "INSERT INTO tickets_fts(tickets_fts) VALUES ('rebuild')",
+        """CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN
+            INSERT INTO tickets_fts(rowid, title, description) VALUES (new.id, new.title, new.description);
+        END""",
+        """CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN
+            INSERT INTO tickets_fts(tickets_fts, rowid, title, description)
+            VALUES ('delete', old.id, old.title, old.description);
+        END""",
+        """CREATE TRIGGER tickets_fts_update AFTER UPDATE OF title, description ON tickets BEGIN
+            INSERT INTO tickets_fts(tickets_fts, rowid, title, description)
+            VALUES ('delete', old.id, old.title, old.description);
+            INSERT INTO tickets_fts(rowid, title, description) VALUES (new.id, new.title, new.description);
+        END""",
+    ),
+)
+
+# What SQLite's planner assumes of the big tables, as ANALYZE would measure them on a tracker of 100k
+# tickets in 10 projects. Without statistics it guesses that every index is as selective as any other,
+# and over all projects it sorted every ticket instead of walking an index in the asked order. Figures
+# of a large tracker keep a small one on the plans that scale; ANALYZE, if a user runs it, replaces
+# them with measured ones (a database that already has its own is left alone). Each row: index, rows,
+# then the average rows per distinct value of each leading column (https://sqlite.org/fileformat2.html).
+PLANNER_STATISTICS = (
+    ("tickets", "sqlite_autoindex_tickets_1", "100000 10000 1"),  # (project_id, number)
+    ("tickets", "tickets_project", "100000 10000"),
+    ("tickets", "tickets_board", "100000 10000 1500 1"),  # (project_id, status, position)
+    ("tickets", "tickets_updated", "100000 10000 1"),
+    ("tickets", "tickets_priority", "100000 10000 2000"),
+    ("tickets", "tickets_type", "100000 10000 2500"),
+    ("tickets", "tickets_assignee", "100000 200"),
+    ("tickets", "tickets_reporter", "100000 200"),
+    ("tickets", "tickets_parent", "10000 5"),  # partial: sub-tasks only
+    ("tickets", "tickets_updated_all", "100000 1"),
+    ("tickets", "tickets_priority_all", "100000 20000"),
+    ("ticket_labels", "ticket_labels", "150000 2 1"),  # (ticket_id, label_id)
+    ("ticket_labels", "ticket_labels_label", "150000 3000 1"),
+)
+
+STATISTICS = Migration(
+    4,
+    "planner statistics of a large tracker, until ANALYZE measures the real ones",
+    (
+        "ANALYZE sqlite_schema",  # creates sqlite_stat1 if need be; reads no table
+        "INSERT INTO sqlite_stat1 (tbl, idx, stat) SELECT column1, column2, column3 FROM (VALUES "
+        + ", ".join(f"('{table}', '{index}', '{stat}')" for table, index, stat in PLANNER_STATISTICS)
+        + ") WHERE NOT EXISTS (SELECT 1 FROM sqlite_stat1 WHERE tbl IN ('tickets', 'ticket_labels'))",
+        "ANALYZE sqlite_schema",  # loads them into this connection's planner
+    ),
+)
+
+IDEMPOTENCY = Migration(
+    5,
+    "idempotency keys of create_ticket",
+    (
+        # owner: token:<id> or user:<id>; request: a digest of the fields; ticket: the reply, as JSON.
+        """CREATE TABLE idempotency_keys (
+            owner TEXT NOT NULL,
+            key TEXT NOT NULL,
+            request TEXT NOT NULL,
+            ticket TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (owner, key)
+        ) WITHOUT ROWID""",
+        # Forgetting expired keys is one range read of this index, however many keys a token has.
+        "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at)",
+    ),
+)
+
+# A ticket's comments as one text, cut at COMMENTS_INDEXED; {} is the ticket's id.
+_COMMENTS_TEXT = (
+    f"coalesce((SELECT substr(group_concat(body, ' '), 1, {COMMENTS_INDEXED})"
+    " FROM comments WHERE ticket_id = {}), '')"
+)
+
+WORDS = Migration(
+    6,
+    "ranked full-text search over titles, descriptions and comments",
+    (
+        # Words, not trigrams: ranked by bm25, and a comment's words find its ticket. One row per ticket,
+        # its comments in one column, so every word of a query may come from any of the three.
+        "DROP TRIGGER tickets_fts_insert",
+        "DROP TRIGGER tickets_fts_delete",
+        "DROP TRIGGER tickets_fts_update",
+        "DROP TABLE tickets_fts",
+        """CREATE VIRTUAL TABLE ticket_search USING fts5(
+            title, description, comments, tokenize='unicode61 remove_diacritics 0'
+        )""",
+        "INSERT INTO ticket_search (rowid, title, description, comments) "
+        f"SELECT t.id, t.title, t.description, {_COMMENTS_TEXT.format('t.id')} FROM tickets t",
+        """CREATE TRIGGER ticket_search_insert AFTER INSERT ON tickets BEGIN
+            INSERT INTO ticket_search (rowid, title, description, comments)
+            VALUES (new.id, new.title, new.description, '');
+        END""",
+        """CREATE TRIGGER ticket_search_update AFTER UPDATE OF title, description ON tickets BEGIN
+            UPDATE ticket_search SET title = new.title, description = new.description WHERE rowid = new.id;
+        END""",
+        """CREATE TRIGGER ticket_search_delete AFTER DELETE ON tickets BEGIN
+            DELETE FROM ticket_search WHERE rowid = old.id;
+        END""",
+        f"""CREATE TRIGGER ticket_search_comment_added AFTER INSERT ON comments BEGIN
+            UPDATE ticket_search SET comments = {_COMMENTS_TEXT.format("new.ticket_id")} WHERE rowid = new.ticket_id;
+        END""",
+        f"""CREATE TRIGGER ticket_search_comment_edited AFTER UPDATE OF body ON comments BEGIN
+            UPDATE ticket_search SET comments = {_COMMENTS_TEXT.format("new.ticket_id")} WHERE rowid = new.ticket_id;
+        END""",
+        f"""CREATE TRIGGER ticket_search_comment_deleted AFTER DELETE ON comments BEGIN
+            UPDATE ticket_search SET comments = {_COMMENTS_TEXT.format("old.ticket_id")} WHERE rowid = old.ticket_id;
+        END""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS, IDEMPOTENCY, WORDS)
+LATEST = MIGRATIONS[-1].version
+
+
+def applied_version(conn: sqlite3.Connection) -> int:
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if not has_table:
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def refuse_newer(path: Path) -> int:
+    """Check an existing file read-only first, so a newer database is not even switched to WAL mode.
+
+    Returns the schema version found (0 for a new file).
+    """
+    if not path.exists():
+        return 0
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        found = applied_version(conn)
+        _refuse_if_newer(found, str(path))
+        return found
+    except sqlite3.DatabaseError as exc:
+        raise BackendUnavailable(
+            f"{path} is not a tickets-mcp database ({exc}). It was left untouched.",
+            hint="Point --db or TICKETS_DB at another file.",
+        ) from exc
+    finally:
+        conn.close()
+
+
+def _refuse_if_newer(found: int, path: str) -> None:
+    if found > LATEST:
+        raise BackendUnavailable(
+            f"The database at {path} has schema version {found}, newer than this tickets-mcp "
+            f"understands (up to {LATEST}). It was left untouched.",
+            hint="Upgrade tickets-mcp (pip install -U tickets-mcp), or point --db at another file.",
+        )
+
+
+def migrate(conn: sqlite3.Connection, path: str, *, upto: int = LATEST) -> int:
+    """Bring the schema up to LATEST (or `upto`, to make an older database in a test); returns the version
+    found before. Safe when processes race to do it."""
+    return run_in_transaction(conn, lambda c: _migrate_locked(c, path, upto), "BEGIN IMMEDIATE")
+
+
+def _migrate_locked(conn: sqlite3.Connection, path: str, upto: int) -> int:
+    found = applied_version(conn)
+    _refuse_if_newer(found, path)
+    if found == 0:
+        conn.execute(
+            """CREATE TABLE schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL
+            )"""
+        )
+    for migration in MIGRATIONS:
+        if not found < migration.version <= upto:
+            continue
+        for statement in migration.statements:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.name, utc_now()),
+        )
+    conn.execute(f"PRAGMA user_version = {max(found, upto)}")
+    return found

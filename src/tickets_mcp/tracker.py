@@ -1,0 +1,176 @@
+"""The Tracker: the one API the front ends call, bound to whoever is calling.
+
+Inputs name things the way people and models do (project code or name, slug, username or "me");
+a Tracker resolves them, checks permissions and validates, then answers with domain records or
+raises from `tickets_mcp.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from tickets_mcp.domain import (
+    HISTORY_SHOWN,
+    Board,
+    Comment,
+    Organization,
+    Priority,
+    Project,
+    ProjectDeletion,
+    Scope,
+    Status,
+    Ticket,
+    TicketDeletion,
+    TicketDetail,
+    TicketPage,
+    TicketSort,
+    TicketType,
+    Workspace,
+)
+from tickets_mcp.errors import TrackerError
+
+UNASSIGNED = "none"
+ME = "me"
+BULK_MAX = 100  # tickets one create_tickets call files at most
+
+Progress = Callable[[int, int, str], Awaitable[None]]
+"""Told how far a long call has come: (done, total, what is happening)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a user, maybe through a token, maybe through a named MCP client.
+
+    A token may narrow what its user could do: `organization_id` confines it to one organization
+    (organization and project tokens), `scopes` to what they name (organization keys), and
+    `project_id` to filing tickets in one project (project tokens). None means no such limit.
+    """
+
+    user_id: int
+    username: str
+    token_id: int | None = None
+    client: str | None = None
+    organization_id: str | None = None
+    scopes: frozenset[Scope] | None = None
+    project_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDraft:
+    title: str
+    project: str | None = None
+    organization: str | None = None
+    type: TicketType = TicketType.TASK
+    description: str = ""
+    priority: Priority = Priority.MEDIUM
+    status: Status = Status.BACKLOG
+    assignee: str | None = None
+    labels: Sequence[str] = ()
+    parent: str | None = None
+    idempotency_key: str | None = None  # a retry with the same key gets the first ticket back
+    # Without a key: return a look-alike open ticket (LikelyDuplicate) instead of filing this one.
+    check_duplicates: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MoveDraft:
+    """One move of move_tickets: move_ticket's arguments."""
+
+    slug: str
+    status: Status
+    before: str | None = None
+    after: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What create_tickets or move_tickets did, one outcome per item in order: the ticket, or why not.
+
+    `atomic`: all were filed in one transaction, so either every outcome is a ticket or the call
+    raised and nothing was filed. Otherwise (a remote API files one at a time) each stands alone.
+    """
+
+    atomic: bool
+    outcomes: tuple[Ticket | TrackerError, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TicketChanges:
+    """None leaves a field as it is; assignee or parent "none" clears it; labels replace the set."""
+
+    title: str | None = None
+    type: TicketType | None = None
+    description: str | None = None
+    priority: Priority | None = None
+    status: Status | None = None
+    assignee: str | None = None
+    labels: Sequence[str] | None = None
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    project: str | None = None
+    organization: str | None = None
+    statuses: Sequence[Status] = ()
+    types: Sequence[TicketType] = ()
+    priorities: Sequence[Priority] = ()
+    assignee: str | None = None
+    reporter: str | None = None
+    labels: Sequence[str] = ()
+    parent: str | None = None
+    text: str | None = None
+    updated_since: str | None = None
+    sort: TicketSort = TicketSort.CREATED
+    descending: bool = True
+    limit: int = 50
+    cursor: str | None = None
+    # For APIs paged by offset (limit/offset, page/per_page); agents get the cursor instead.
+    offset: int = 0
+    # Count matches only up to this many (None: exactly). An exact count reads every matching index
+    # entry, 2 ms per 50k tickets; an agent needs "more than 1,000", not the exact figure.
+    count_limit: int | None = None
+
+
+class Tracker(Protocol):
+    async def workspace(self) -> Workspace: ...
+    async def list_organizations(self) -> list[Organization]: ...
+    async def list_projects(self, organization: str | None = None) -> list[Project]: ...
+    async def create_project(
+        self, name: str, *, code: str | None = None, description: str = "", organization: str | None = None
+    ) -> Project: ...
+    async def update_project(
+        self,
+        project: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        organization: str | None = None,
+    ) -> Project: ...
+    async def project_deletion(self, project: str, *, organization: str | None = None) -> ProjectDeletion: ...
+    async def delete_project(self, project: str, *, organization: str | None = None) -> ProjectDeletion: ...
+
+    async def list_tickets(self, query: TicketFilter) -> TicketPage: ...
+    async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail: ...
+    async def create_ticket(self, draft: TicketDraft) -> Ticket: ...
+    async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Batch: ...
+    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket: ...
+    async def move_ticket(
+        self,
+        slug: str,
+        status: Status,
+        *,
+        before: str | None = None,
+        after: str | None = None,
+        version: int | None = None,
+    ) -> Ticket: ...
+    async def move_tickets(self, moves: Sequence[MoveDraft], progress: Progress | None = None) -> Batch: ...
+    async def ticket_deletion(self, slug: str) -> TicketDeletion: ...
+    async def delete_ticket(self, slug: str) -> TicketDeletion: ...
+    async def get_board(
+        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+    ) -> Board: ...
+    async def add_comment(self, slug: str, body: str) -> Comment: ...

@@ -1,0 +1,24 @@
+"""Opening the store the way every command does: migrated, with the local user's workspace."""
+
+from __future__ import annotations
+
+from tickets_mcp.config import Settings
+from tickets_mcp.domain import User
+from tickets_mcp.store import Store
+from tickets_mcp.store.factory import open_store
+
+DEFAULT_ORGANIZATION = "Local"
+DEFAULT_PROJECT = "Inbox"
+DEFAULT_PROJECT_CODE = "INBOX"
+
+
+async def open_local_store(settings: Settings) -> tuple[Store, User]:
+    """The store `settings.db` names, migrated, with the local user and (on a new database) the default workspace."""
+    store = await open_store(settings.db, synchronous=settings.synchronous, pool_size=settings.pool_size)
+    try:
+        user = await store.ensure_user(settings.username, settings.username)
+        await store.ensure_local_workspace(user, DEFAULT_ORGANIZATION, DEFAULT_PROJECT, DEFAULT_PROJECT_CODE)
+    except BaseException:
+        await store.close()
+        raise
+    return store, user

@@ -1,3 +1,0 @@
-"""tracker-mcp: a ticket tracker for AI agents, served over MCP."""
-
-__version__ = "0.1.0"

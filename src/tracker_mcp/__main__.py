@@ -1,3 +1,0 @@
-from tracker_mcp.cli import main
-
-raise SystemExit(main())

@@ -1,4 +1,0 @@
-"""The network front end: one ASGI app with MCP over HTTP/SSE and the REST dialects of the seeds.
-
-Imported only by `tracker-mcp serve`; it needs the `serve` extra (FastAPI).
-"""
