@@ -4,7 +4,9 @@ rendering of the same data and to github-mcp-server's default tool list.
     python -m bench.tokens
 
 `run(quick)` returns one dict per metric for bench/__main__.py; run as a module it prints a table.
-Offline: TIKTOKEN_CACHE_DIR defaults to ../shared/tokenizers next to the repository.
+Offline: TIKTOKEN_CACHE_DIR defaults to bench/vendor/tiktoken, which holds the o200k_base file
+(tiktoken checks its sha256), and the peer's tool schemas are in bench/vendor/peers (see
+bench/vendor/README.md): nothing is downloaded and nothing outside the repository is read.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-os.environ.setdefault("TIKTOKEN_CACHE_DIR", str((REPO.parent / "shared" / "tokenizers").resolve()))
+VENDOR = Path(__file__).resolve().parent / "vendor"
+TIKTOKEN_CACHE = VENDOR / "tiktoken"
+os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(TIKTOKEN_CACHE))
 
 import tiktoken  # noqa: E402  (reads TIKTOKEN_CACHE_DIR when the encoding is first loaded)
 from mcp import Client  # noqa: E402
@@ -34,7 +37,7 @@ from tickets_mcp.store.sqlite.migrations import migrate  # noqa: E402
 from tickets_mcp.store.sqlite.store import SqliteStore  # noqa: E402
 from tickets_mcp.tracker import Principal, TicketFilter  # noqa: E402
 
-PEER = REPO.parent / "shared" / "peers" / "github-mcp-server"
+PEER = VENDOR / "peers" / "github-mcp-server"
 ENCODING = "o200k_base"
 _encoder: tiktoken.Encoding | None = None
 
