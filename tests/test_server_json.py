@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,7 +14,11 @@ from jsonschema import Draft7Validator
 from jsonschema.protocols import Validator
 
 import tickets_mcp
-from tickets_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_USER
+from tickets_mcp import config, exposure, logs
+from tickets_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_TOKEN
+from tickets_mcp.exposure import ENV_TIER, ENV_TOOLS, TOOLSETS, Tier
+from tickets_mcp.http import settings as serve_settings
+from tickets_mcp.http.board import access as board_access
 
 REPO = Path(__file__).resolve().parent.parent
 SERVER_JSON = REPO / "server.json"
@@ -84,17 +89,39 @@ def test_server_json_describes_the_pypi_package_run_over_stdio(server: Json) -> 
     assert pkg["transport"] == {"type": "stdio"}
 
 
-def test_server_json_lists_exactly_the_environment_variables_the_code_reads(server: Json) -> None:
+def declared_variables(*modules: object) -> set[str]:
+    """The values of the modules' ENV_* constants: the environment variables each reads."""
+    return {value for module in modules for name, value in vars(module).items() if name.startswith("ENV_")}
+
+
+STDIO_VARIABLES = declared_variables(config, exposure, logs)
+SERVE_ONLY_VARIABLES = declared_variables(serve_settings, board_access)
+
+
+def test_server_json_lists_every_environment_variable_a_stdio_user_may_set(server: Json) -> None:
     variables = cast(list[Json], package(server)["environmentVariables"])
     names = [v["name"] for v in variables]
     assert len(names) == len(set(names)), f"duplicate environment variables: {names}"
-    assert set(names) == {ENV_DB, ENV_SYNCHRONOUS, ENV_USER, ENV_LOG_LEVEL}
+    assert {ENV_TIER, ENV_TOOLS, ENV_TOKEN} <= STDIO_VARIABLES
+    assert set(names) == STDIO_VARIABLES
 
 
-def test_every_environment_variable_is_optional_public_and_described(server: Json) -> None:
+def test_every_variable_the_code_names_is_in_server_json_or_only_for_serve(server: Json) -> None:
+    source = REPO / "src" / "tickets_mcp"
+    named = {
+        match
+        for path in source.rglob("*.py")
+        for match in re.findall(r"(?<![.\w])TICKETS_[A-Z][A-Z_]*[A-Z]\b(?!\s*=)", path.read_text(encoding="utf-8"))
+    }
+    listed = {v["name"] for v in cast(list[Json], package(server)["environmentVariables"])}
+    assert named - listed - SERVE_ONLY_VARIABLES == set()
+    assert len(listed | SERVE_ONLY_VARIABLES) == 18
+
+
+def test_every_environment_variable_is_optional_described_and_secret_only_if_a_token(server: Json) -> None:
     for variable in cast(list[Json], package(server)["environmentVariables"]):
         assert variable["isRequired"] is False, variable["name"]
-        assert variable["isSecret"] is False, variable["name"]
+        assert variable["isSecret"] is (variable["name"] == ENV_TOKEN), variable["name"]
         assert str(variable.get("description", "")).strip(), variable["name"]
         if "default" in variable and "choices" in variable:
             assert variable["default"] in variable["choices"], variable["name"]
@@ -105,6 +132,10 @@ def test_environment_variable_defaults_are_the_ones_the_code_uses(server: Json) 
     assert by_name[ENV_SYNCHRONOUS]["default"] == "full"
     assert by_name[ENV_LOG_LEVEL]["default"] == "WARNING"
     assert by_name[ENV_DB]["format"] == "filepath"
+    assert by_name[ENV_TIER]["choices"] == [tier.label for tier in Tier]
+    assert by_name[ENV_TIER]["default"] == Tier.FULL.label
+    for name in TOOLSETS:
+        assert name in by_name[ENV_TOOLS]["description"]
 
 
 def test_a_server_json_without_a_name_fails_validation(validator: Validator, server: Json) -> None:

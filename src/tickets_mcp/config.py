@@ -98,8 +98,8 @@ def default_db_path() -> Path:
     if old not in _noted_old_paths:
         _noted_old_paths.add(old)
         print(
-            f"tickets-mcp: using the tracker at the old default {old}; move it to {path} "
-            f"(or set {ENV_DB}) to keep using it once tracker-mcp's old folder is no longer looked at.",
+            f"tickets-mcp: using the tracker at the old default location {old}; move it to {path} "
+            f"(or set {ENV_DB} to its path) before the next release stops looking there.",
             file=sys.stderr,
         )
     return old
