@@ -22,6 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server import MCPServer
 
 from tests.conftest import READ_TOOLS, TOOLS, call, call_error, slug_of
+from tests.elicitation import DECLINE, ScriptedUser
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location, location_arg, table_rows
 from tickets_mcp import admin
@@ -381,3 +382,29 @@ async def test_sigterm_while_creates_are_in_flight_loses_no_acknowledged_create(
     lost = {slug: title for slug, title in acknowledged.items() if stored.get(slug) != title}
     assert lost == {}
     assert len(acknowledged) > at_signal, "the creates in flight at SIGTERM should have been answered"
+
+
+# Confirmation of destructive tools over HTTP
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+@pytest.mark.parametrize("transport", ["streamable-2026-07-28", "streamable-legacy", "sse-legacy"])
+async def test_confirm_true_after_the_user_declined_asks_again_and_deletes_nothing_over_http(
+    server: ServerProcess, owner_token: str, transport: str
+) -> None:
+    user = ScriptedUser(DECLINE, DECLINE)
+    if transport == "sse-legacy":
+        connection = Client(sse_client(f"{server.url}/sse", headers=bearer(owner_token)), mode="legacy",
+                            elicitation_callback=user)  # fmt: skip
+    else:
+        mode = "legacy" if transport == "streamable-legacy" else "auto"
+        connection = http_client(server.mcp_url, bearer(owner_token), mode=mode, elicitation_callback=user)
+    async with connection as client:
+        slug = slug_of(await call(client, "create_ticket", title=f"Declined over {transport}"))
+        declined = await call(client, "delete_ticket", slug=slug)
+        insisted = await call(client, "delete_ticket", slug=slug, confirm=True)
+    assert user.questions == [f"Delete {slug}? This cannot be undone."] * 2
+    assert stored_titles(server.db)[slug] == f"Declined over {transport}"
+    for reply in (declined, insisted):
+        assert reply.startswith("Not deleted. The user declined.") and "confirm" not in reply

@@ -404,3 +404,22 @@ def test_on_a_terminal_the_banner_goes_to_stderr_and_stdout_stays_empty(
     assert "meant to be started by an MCP client" in stderr
     assert str(store_location) in stderr
     assert "claude mcp add" in stderr
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("mode", "protocol"), MODES)
+async def test_confirm_true_after_the_user_declined_asks_again_and_keeps_the_ticket(
+    server_env: dict[str, str], mode: str, protocol: str
+) -> None:
+    user = ScriptedUser(ElicitResult(action="decline"), ElicitResult(action="decline"))
+    with anyio.fail_after(TIMEOUT):
+        async with stdio_client(server_env, mode, elicitation_callback=user) as client:
+            assert client.protocol_version == protocol
+            slug = await create(client, "Declined once")
+            declined = await call(client, "delete_ticket", slug=slug)
+            insisted = await call(client, "delete_ticket", slug=slug, confirm=True)
+            kept = await call(client, "get_ticket", slug=slug)
+    assert user.questions == [f"Delete {slug}? This cannot be undone."] * 2
+    assert kept.startswith(f"{slug}: «Declined once»")
+    for reply in (declined, insisted):
+        assert reply.startswith("Not deleted. The user declined.") and "confirm" not in reply

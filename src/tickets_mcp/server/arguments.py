@@ -62,4 +62,6 @@ Body = Annotated[str, Field(min_length=1, max_length=COMMENT_MAX, description="M
 Version = Annotated[int | None, Field(ge=1, description="The version you read; refused if it changed since")]
 ProjectName = Annotated[str, Field(min_length=3, max_length=36, description="3-36 letters, digits, space, - or _")]
 Order = Literal["asc", "desc"]
+# Ignored where the client can ask its user: then only the user's answer confirms (consent.py).
+Confirm = Annotated[bool, Field(description="The user's OK, if your client cannot ask them")]
 IdempotencyKey = Annotated[str | None, Field(max_length=100), lean("Retry-safe: a repeat returns the first ticket")]

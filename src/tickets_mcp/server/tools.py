@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from mcp.server import MCPServer
-from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -18,6 +17,7 @@ from tickets_mcp.local import Action
 from tickets_mcp.server import arguments as a
 from tickets_mcp.server import render
 from tickets_mcp.server.app import AppState, tracker_for
+from tickets_mcp.server.consent import Consent, DeletionConfirmation, ask_user, confirmed, not_deleted
 from tickets_mcp.tracker import BULK_MAX, MoveDraft, TicketChanges, TicketDraft, TicketFilter
 
 # destructive and idempotent hints only mean something for tools that write, so read tools leave them out.
@@ -54,8 +54,8 @@ TOOL_ACTIONS: Mapping[str, Action] = {
 }
 
 
-# Built on first use: create_tickets and move_tickets are opt-in, and the confirmation is asked for
-# only before a deletion. A model built at import costs every start about a millisecond.
+# Built on first use: create_tickets and move_tickets are opt-in. A model built at import costs every
+# start about a millisecond.
 _ON_FIRST_USE = ConfigDict(defer_build=True)
 
 
@@ -104,12 +104,6 @@ class MoveItem(BaseModel):
     version: a.Version = None
 
 
-class DeletionConfirmation(BaseModel):
-    model_config = _ON_FIRST_USE
-
-    confirm: bool = Field(description="Delete it for good")
-
-
 def text(body: str, structured: dict[str, Any] | None = None) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=body)], structured_content=structured)
 
@@ -121,33 +115,29 @@ def saved(verb: str, ticket: Ticket) -> CallToolResult:
     )
 
 
-def _can_elicit(ctx: Ctx) -> bool:
-    capabilities = ctx.client_capabilities
-    return capabilities is not None and capabilities.elicitation is not None
+# The resolvers of the destructive tools (see consent.py): each only says what to ask the user.
 
 
 async def confirm_ticket_deletion(
     slug: str, confirm: bool, ctx: Ctx
 ) -> DeletionConfirmation | Elicit[DeletionConfirmation]:
-    if confirm or not _can_elicit(ctx):
-        return DeletionConfirmation(confirm=confirm)
-    impact = await tracker_for(ctx).ticket_deletion(slug)
-    return Elicit(f"Delete {render.ticket_deletion_impact(impact)}? This cannot be undone.", DeletionConfirmation)
+    async def question() -> str:
+        impact = await tracker_for(ctx).ticket_deletion(slug)
+        return f"Delete {render.ticket_deletion_impact(impact)}? This cannot be undone."
+
+    return await ask_user(ctx, confirm, question)
 
 
 async def confirm_project_deletion(
     project: str, confirm: bool, organization: str | None, ctx: Ctx
 ) -> DeletionConfirmation | Elicit[DeletionConfirmation]:
-    if confirm or not _can_elicit(ctx):
-        return DeletionConfirmation(confirm=confirm)
-    impact = await tracker_for(ctx).project_deletion(project, organization=organization)
-    if impact.tickets:
-        return DeletionConfirmation(confirm=False)  # refused anyway: no point asking the user
-    return Elicit(f"Delete {render.project_deletion_impact(impact)}?", DeletionConfirmation)
+    async def question() -> str | None:
+        impact = await tracker_for(ctx).project_deletion(project, organization=organization)
+        if impact.tickets:
+            return None  # refused anyway: no point asking the user
+        return f"Delete {render.project_deletion_impact(impact)}?"
 
-
-def _confirmed(outcome: ElicitationResult[DeletionConfirmation]) -> bool:
-    return isinstance(outcome, AcceptedElicitation) and outcome.data.confirm
+    return await ask_user(ctx, confirm, question)
 
 
 def register_tools(server: MCPServer[AppState]) -> None:
@@ -198,24 +188,20 @@ def register_tools(server: MCPServer[AppState]) -> None:
     async def delete_project(
         ctx: Ctx,
         project: Annotated[str, Field(max_length=100), a.lean("Project code, name or id")],
-        confirmation: Annotated[ElicitationResult[DeletionConfirmation], Resolve(confirm_project_deletion)],
-        confirm: bool = False,
+        confirmation: Annotated[Consent, Resolve(confirm_project_deletion)],
+        confirm: a.Confirm = False,
         organization: a.OrganizationRef = None,
     ) -> CallToolResult:
-        """Delete an empty project. Refused while it holds tickets; needs confirm=true."""
+        """Delete an empty project; refused while it holds tickets. The user is asked to confirm."""
         tracker = tracker_for(ctx)
-        if not _confirmed(confirmation):
+        if not confirmed(confirmation):
             impact = await tracker.project_deletion(project, organization=organization)
             if impact.tickets:
                 return text(
                     f"Not deleted: project {impact.project.code} holds {plural(impact.tickets, 'ticket')}. "
                     "Delete or move them first."
                 )
-            why = "The user declined." if _can_elicit(ctx) else "Not confirmed."
-            return text(
-                f"Not deleted. {why} This would delete {render.project_deletion_impact(impact)}. "
-                "Call again with confirm=true to delete."
-            )
+            return text(not_deleted(ctx, render.project_deletion_impact(impact)))
         impact = await tracker.delete_project(project, organization=organization)
         return text(f"Deleted {render.project_deletion_impact(impact)}.", {"deleted": impact.project.code})
 
@@ -347,18 +333,14 @@ def register_tools(server: MCPServer[AppState]) -> None:
     async def delete_ticket(
         ctx: Ctx,
         slug: a.Slug,
-        confirmation: Annotated[ElicitationResult[DeletionConfirmation], Resolve(confirm_ticket_deletion)],
-        confirm: bool = False,
+        confirmation: Annotated[Consent, Resolve(confirm_ticket_deletion)],
+        confirm: a.Confirm = False,
     ) -> CallToolResult:
-        """Delete a ticket with its sub-tasks and comments. Needs confirm=true."""
+        """Delete a ticket with its sub-tasks and comments. The user is asked to confirm."""
         tracker = tracker_for(ctx)
-        if not _confirmed(confirmation):
+        if not confirmed(confirmation):
             impact = await tracker.ticket_deletion(slug)
-            why = "The user declined." if _can_elicit(ctx) else "Not confirmed."
-            return text(
-                f"Not deleted. {why} This would delete {render.ticket_deletion_impact(impact)}. "
-                "Call again with confirm=true to delete."
-            )
+            return text(not_deleted(ctx, render.ticket_deletion_impact(impact)))
         impact = await tracker.delete_ticket(slug)
         return text(
             f"Deleted {render.ticket_deletion_impact(impact)}.",
