@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
@@ -12,8 +12,9 @@ from mcp.server import MCPServer
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.request_state import RequestStateSecurity
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
@@ -23,13 +24,14 @@ from mcp.types import (
     CompleteRequestParams,
     CompleteResult,
     Completion,
+    GetPromptResult,
     InputRequiredResult,
     ListToolsResult,
     PaginatedRequestParams,
     TextContent,
     Tool,
 )
-from pydantic import ValidationError
+from pydantic import AnyUrl, ValidationError
 
 from tickets_mcp import __version__
 from tickets_mcp.config import Settings
@@ -162,10 +164,27 @@ def unknown_arguments_message(tool: str, unknown: list[str], allowed: frozenset[
     return f"Unknown argument for {tool}: {', '.join(parts)}. {valid}"
 
 
+def unknown_tool_message(name: str, tools: Sequence[str]) -> str:
+    """The tool error for a name no tool has: the closest of the caller's tools, else all of them."""
+    shown = name if len(name) <= 64 else f"{name[:64]}…"
+    near = rules.closest(name, tools)
+    if near:
+        return f"Unknown tool {shown}. Did you mean: {', '.join(near)}? tools/list shows what you have."
+    return f"Unknown tool {shown}. Tools: {', '.join(sorted(tools)) or 'none'}."
+
+
+class NothingThere(ResourceNotFoundError):
+    """A resource URI that matches a template but names nothing the caller may see (a ticket not found).
+
+    Any other ResourceNotFoundError is the SDK's: no template matches the URI at all.
+    """
+
+
 class TrackerServer(MCPServer[AppState]):
     """MCPServer that refuses unknown argument names, turns TrackerErrors into tool errors, lists only
     the tools its exposure (tier and tool sets) shows and, to a token, only those it may use, and tells
-    `observe_tool_call` of every call."""
+    `observe_tool_call` of every call. A name it does not have (tool, prompt, resource) is answered
+    with the ones it has, as invalid params or, for a tool, as a tool error the model reads."""
 
     # The Action each tool needs (see tools.TOOL_ACTIONS); a tool missing here is never shown to a token.
     tool_actions: Mapping[str, Action] = {}
@@ -197,14 +216,52 @@ class TrackerServer(MCPServer[AppState]):
             exposure = self.exposure_of(ctx.request)
         except Invalid as exc:
             raise MCPError(INVALID_PARAMS, str(exc)) from None
+        return ListToolsResult(tools=await self.tools_shown(ctx, exposure))
+
+    async def tools_shown(self, ctx: ServerRequestContext[AppState, Any] | None, exposure: Exposure) -> list[Tool]:
+        """The tools this caller is shown: those `exposure` allows and, to a token, those it may use
+        (without a request, as when a test calls call_tool() directly, all that `exposure` allows)."""
         tools = [tool for tool in await self.list_tools() if exposure.allows(tool.name)]
+        if ctx is None:
+            return tools
         try:
             permitted = await ctx.lifespan_context.permitted_actions()
         except PermissionDenied:
             permitted = frozenset[Action]()
         if permitted is not None:
             tools = [tool for tool in tools if self.tool_actions.get(tool.name) in permitted]
-        return ListToolsResult(tools=tools)
+        return tools
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[AppState, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        # The SDK raises ValueError for these, which reaches the client as an internal error (code 0 on
+        # the legacy handshake) and logs a traceback: they are the caller's mistake, so invalid params.
+        prompts = {prompt.name: prompt for prompt in await self.list_prompts()}
+        prompt = prompts.get(name)
+        if prompt is None:
+            raise MCPError(INVALID_PARAMS, f"Unknown prompt {name!r}. Prompts: {', '.join(sorted(prompts))}.")
+        given = set(arguments or {})
+        allowed = frozenset(argument.name for argument in prompt.arguments or ())
+        if unknown := sorted(given - allowed):
+            raise MCPError(INVALID_PARAMS, unknown_arguments_message(name, unknown, allowed))
+        missing = [
+            argument.name for argument in prompt.arguments or () if argument.required and argument.name not in given
+        ]
+        if missing:
+            raise MCPError(INVALID_PARAMS, f"Missing argument for {name}: {', '.join(missing)}.")
+        return await super().get_prompt(name, arguments, context)
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[AppState, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        try:
+            return await super().read_resource(uri, context)
+        except NothingThere:
+            raise
+        except ResourceNotFoundError:
+            templates = ", ".join(template.uri_template for template in await self.list_resource_templates())
+            raise ResourceNotFoundError(f"Unknown resource {uri}. Resource templates: {templates}.") from None
 
     def complete_with(
         self, fn: Callable[[ServerRequestContext[AppState, Any], CompleteRequestParams], Awaitable[Completion]]
@@ -253,16 +310,18 @@ class TrackerServer(MCPServer[AppState]):
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         allowed = (await self.argument_names()).get(name)
-        if allowed is not None or name in TOOL_NAMES:  # a tool of ours, maybe not even built on this server
-            try:
-                exposure = self.exposure_of(context.request_context.request if context is not None else None)
-                admit = context.request_context.lifespan_context.admit if context is not None else None
-                if admit is not None:
-                    admit()
-            except TrackerError as exc:
-                return error_result(str(exc))
-            if not exposure.allows(name):
-                return error_result(str(exposure.refusal(name)))
+        try:
+            exposure = self.exposure_of(context.request_context.request if context is not None else None)
+            admit = context.request_context.lifespan_context.admit if context is not None else None
+            if admit is not None:
+                admit()  # every call counts against the rate limit, one to a tool that does not exist too
+        except TrackerError as exc:
+            return error_result(str(exc))
+        if allowed is None and name not in TOOL_NAMES:
+            shown = await self.tools_shown(context.request_context if context is not None else None, exposure)
+            return error_result(unknown_tool_message(name, [tool.name for tool in shown]))
+        if not exposure.allows(name):  # a tool of ours, hidden here or not even built on this server
+            return error_result(str(exposure.refusal(name)))
         if allowed is not None and (unknown := sorted(set(arguments) - allowed)):
             return error_result(unknown_arguments_message(name, unknown, allowed))
         try:

@@ -16,14 +16,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server.context import ServerRequestContext
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import CompleteRequestParams, Completion, PromptReference, ResourceTemplateReference
 
 from tickets_mcp.domain import ACTIVITY_SHOWN
 from tickets_mcp.errors import NotFound, TrackerError, Unsupported
 from tickets_mcp.local import LocalTracker
 from tickets_mcp.server import render
-from tickets_mcp.server.app import AppState, TrackerServer, tracker_for
+from tickets_mcp.server.app import AppState, NothingThere, TrackerServer, tracker_for
 from tickets_mcp.server.tools import Ctx
 from tickets_mcp.tracker import TicketFilter
 
@@ -65,7 +65,7 @@ async def answering() -> AsyncGenerator[None]:
     try:
         yield
     except NotFound as exc:
-        raise ResourceNotFoundError(str(exc)) from None
+        raise NothingThere(str(exc)) from None
     except TrackerError as exc:
         raise ResourceError(str(exc)) from None
 
