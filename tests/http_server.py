@@ -42,7 +42,7 @@ from tests.stores import Location, location_arg
 
 USERNAME = "alice"
 READY_LINE = re.compile(r"serving (http://\S+?:\d+)")
-METADATA_PATH = "/.well-known/oauth-protected-resource/mcp"
+READY_PATH = "/healthz"  # answers once the app serves, needing no token and no database
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -98,7 +98,7 @@ class ServerProcess:
         with httpx2.Client(timeout=2.0, verify=False) as client:
             while True:
                 try:
-                    if client.get(self.url + METADATA_PATH).status_code == 200:
+                    if client.get(self.url + READY_PATH).status_code == 200:
                         return
                 except httpx2.TransportError:
                     pass

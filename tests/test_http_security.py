@@ -164,7 +164,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", ["/mcp", "/sse", "/.well-known/oauth-protected-resource/mcp", "/api/v1/x"])
+@pytest.mark.parametrize("path", ["/mcp", "/sse", "/openapi.json", "/api/v1/x"])
 def test_real_server_refuses_a_foreign_host_and_origin_on_every_route(server: ServerProcess, path: str) -> None:
     with httpx2.Client(base_url=server.url) as http:
         wrong_host = http.get(path, headers={"Host": "evil.example"})
@@ -178,7 +178,7 @@ def test_real_server_refuses_a_foreign_host_and_origin_on_every_route(server: Se
 @pytest.mark.slow
 def test_real_server_accepts_a_local_origin(server: ServerProcess) -> None:
     with httpx2.Client(base_url=server.url) as http:
-        response = http.get("/.well-known/oauth-protected-resource/mcp", headers={"Origin": "http://localhost:6274"})
+        response = http.get("/openapi.json", headers={"Origin": "http://localhost:6274"})
     assert response.status_code == 200
 
 
@@ -200,7 +200,7 @@ def test_real_server_refuses_a_body_over_the_limit_with_413_also_when_chunked(se
 
 
 @pytest.mark.slow
-def test_configured_public_url_host_is_accepted_and_named_in_the_auth_metadata(
+def test_configured_public_url_host_is_accepted(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     public = "https://tracker.example.com"
@@ -210,11 +210,8 @@ def test_configured_public_url_host_is_accepted_and_named_in_the_auth_metadata(
     ):
         proxied = {"Host": "tracker.example.com", "Origin": public}
         refused = http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers=proxied)
-        metadata = http.get("/.well-known/oauth-protected-resource/mcp", headers=proxied)
-        foreign = http.get("/.well-known/oauth-protected-resource/mcp", headers={"Host": "evil.example"})
+        openapi = http.get("/openapi.json", headers=proxied)
+        foreign = http.get("/openapi.json", headers={"Host": "evil.example"})
     assert refused.status_code == 401  # past the rebinding check, at authentication
-    assert (
-        f'resource_metadata="{public}/.well-known/oauth-protected-resource/mcp"' in refused.headers["www-authenticate"]
-    )
-    assert metadata.json()["resource"] == f"{public}/mcp"
+    assert openapi.status_code == 200
     assert foreign.status_code == 421

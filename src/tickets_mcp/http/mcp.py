@@ -1,29 +1,33 @@
 """MCP over HTTP: the SDK's streamable HTTP transport at /mcp and the legacy SSE transport at /sse.
 
-Every request needs a tracker token. The SDK's bearer middleware asks `StoreTokenVerifier`, which
-looks the token up on each request (so a revoked token fails on its next request), and answers a
-missing or bad token with 401, a `WWW-Authenticate` header and the RFC 9728 protected-resource
-metadata URL. The tools read the caller back with `get_access_token()`.
+Every request needs a tracker token, made with `tickets-mcp token create`. There is no OAuth
+authorization server, so none is advertised: no RFC 9728 metadata, no `resource_metadata` in the
+challenge (a client that finds one starts an OAuth flow this server cannot finish). `TokenGate`
+looks the token up on each request (so a revoked token fails on its next request) and answers a
+missing token and a wrong one with different 401s; the tools read the caller back with
+`get_access_token()`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit
 
 from mcp.server import MCPServer
-from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.auth.provider import AccessToken, TokenVerifier
-from mcp.server.auth.routes import build_resource_metadata_url
-from mcp.server.auth.settings import AuthSettings
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware, get_access_token
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import AnyHttpUrl, Field
+from pydantic import Field
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
+from starlette.authentication import AuthCredentials
+from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tickets_mcp.http.auth import token_of
+from tickets_mcp.http.errors import Unauthorized
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
 from tickets_mcp.http.settings import ServeSettings
 from tickets_mcp.identity import authenticate
@@ -34,7 +38,12 @@ from tickets_mcp.tracker import Principal
 MCP_PATH = "/mcp"
 SSE_PATH = "/sse"
 SSE_MESSAGES_PATH = "/sse/messages/"
-TOKEN_HEADERS = ("x-api-key", "private-token")  # seeds 001 and 003; Authorization: Bearer wins
+REALM = 'Bearer realm="tickets-mcp"'
+HOW_TO_GET_ONE = "Make one with `tickets-mcp token create --user NAME` and send it as Authorization: Bearer <token>."
+MISSING = f"401 Unauthorized: this server needs a token. {HOW_TO_GET_ONE}"
+NOT_VALID = f"401 Unauthorized: the token is not valid (revoked, mistyped or made for another server). {HOW_TO_GET_ONE}"
+# RFC 6750: a request without a token gets the bare challenge, one with a bad token the error code.
+NOT_VALID_CHALLENGE = f'{REALM}, error="invalid_token", error_description="The token is not valid."'
 
 
 class TrackerAccessToken(AccessToken):
@@ -44,17 +53,41 @@ class TrackerAccessToken(AccessToken):
     principal: Principal
 
 
-class StoreTokenVerifier(TokenVerifier):
-    """Checks a token against the store on every request."""
+def principal_of_request() -> Principal | None:
+    """The caller of the MCP request being handled, as TokenGate found it."""
+    token = get_access_token()
+    return token.principal if isinstance(token, TrackerAccessToken) else None
 
-    def __init__(self, mount: McpMount) -> None:
+
+class TokenGate:
+    """Lets a request through to the SDK's MCP app only with a valid token, in `Authorization: Bearer`,
+    `X-API-Key` or `PRIVATE-TOKEN` (as REST clients may send it), and hands the SDK the caller.
+
+    The SDK reads the caller where its own bearer middleware would have put it: `scope["user"]` (which
+    ties an MCP session to the token that opened it) and `get_access_token()`.
+    """
+
+    def __init__(self, app: ASGIApp, mount: McpMount) -> None:
+        self.app = AuthContextMiddleware(app)
         self._mount = mount
 
-    async def verify_token(self, token: str) -> AccessToken | None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            token = token_of(Request(scope), allow_query_token=False)
+        except Unauthorized as exc:  # a token in the URL, refused wherever it is sent
+            await refuse(send, str(exc), REALM)
+            return
+        if token is None:
+            await refuse(send, MISSING, REALM)
+            return
         principal = await authenticate(self._mount.store, token)
         if principal is None:
-            return None
-        return TrackerAccessToken(
+            await refuse(send, NOT_VALID, NOT_VALID_CHALLENGE)
+            return
+        access = TrackerAccessToken(
             token=token,
             # client_id and subject tie an MCP session to the token that opened it (the SDK compares them).
             client_id=f"token-{principal.token_id}",
@@ -62,32 +95,20 @@ class StoreTokenVerifier(TokenVerifier):
             scopes=sorted(principal.scopes or ()),
             principal=principal,
         )
-
-
-def principal_of_request() -> Principal | None:
-    """The caller of the MCP request being handled, as the bearer middleware found it."""
-    token = get_access_token()
-    return token.principal if isinstance(token, TrackerAccessToken) else None
-
-
-class HeaderTokens:
-    """Lets MCP clients send the token as `X-API-Key` or `PRIVATE-TOKEN`, as REST clients may.
-
-    The SDK's bearer middleware reads only `Authorization: Bearer`, so such a header is copied there.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = Headers(scope=scope)
-            if "authorization" not in headers:
-                token = next((headers[name].strip() for name in TOKEN_HEADERS if headers.get(name, "").strip()), None)
-                if token is not None:
-                    raw = [*scope["headers"], (b"authorization", f"Bearer {token}".encode("latin-1"))]
-                    scope = {**scope, "headers": raw}
+        scope = {**scope, "user": AuthenticatedUser(access), "auth": AuthCredentials(access.scopes)}
         await self.app(scope, receive, send)
+
+
+async def refuse(send: Send, message: str, challenge: str) -> None:
+    """A 401 in the app's error shape (`{"message": ...}`, as every other refusal here) with its challenge."""
+    body = json.dumps({"message": message}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"www-authenticate", challenge.encode()),
+    ]
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class McpMount:
@@ -97,21 +118,11 @@ class McpMount:
         self._settings = settings
         self._store: Store | None = None
         self.rate_limiter = RateLimiter(settings.rate_limit) if settings.rate_limit is not None else None
-        self.resource_url = f"{settings.base_url}{MCP_PATH}"
+        # No `auth` for the SDK: its bearer middleware would advertise an OAuth authorization server
+        # (the RFC 9728 metadata and `resource_metadata`) that does not exist; TokenGate checks tokens.
         self.server: TrackerServer = create_server(
             self._lifespan,
             log_level=settings.store.log_level,
-            auth=AuthSettings.model_validate(
-                {
-                    # Tokens come from `tickets-mcp token create`, not from an OAuth server; the metadata
-                    # still has to name an issuer, and this server is the one that knows its tokens.
-                    "issuer_url": settings.base_url,
-                    "resource_server_url": self.resource_url,
-                    "required_scopes": None,
-                    "validate_token_resource": False,  # our tokens are not bound to a resource
-                }
-            ),
-            token_verifier=StoreTokenVerifier(self),
             state_keys=settings.state_keys,
             exposure=settings.store.exposure,
         )
@@ -121,10 +132,6 @@ class McpMount:
         if self._store is None:
             raise RuntimeError("The MCP mount is not running.")
         return self._store
-
-    @property
-    def metadata_path(self) -> str:
-        return urlsplit(str(build_resource_metadata_url(AnyHttpUrl(self.resource_url)))).path
 
     @asynccontextmanager
     async def _lifespan(self, _: MCPServer[AppState]) -> AsyncGenerator[AppState]:
@@ -138,7 +145,7 @@ class McpMount:
             self.rate_limiter.check(caller_key(token.token if token is not None else None, None))
 
     def install(self, app: Starlette) -> None:
-        """Add /mcp, /sse, the SSE message endpoint and the protected-resource metadata to `app`."""
+        """Add /mcp, /sse and the SSE message endpoint to `app`, each behind TokenGate."""
         settings = self._settings
         # security.TransportGuard checks Host and Origin for the whole app, so the SDK's own check
         # (which would refuse a public host it was not told about) stays off.
@@ -154,13 +161,12 @@ class McpMount:
             transport_security=transport_security,
             max_request_body_size=settings.max_body_bytes,
         )
-        # Each SDK app keeps its auth middleware and its own routes; ours only send the paths there.
+        # Each SDK app keeps its own routes; ours only send the paths there, past the token check.
         # First in the router: an MCP call is matched at once instead of after every REST route.
         app.router.routes[:0] = [
-            Route(MCP_PATH, HeaderTokens(streamable), methods=["GET", "POST", "DELETE"]),
-            Route(self.metadata_path, streamable, methods=["GET", "OPTIONS"]),
-            Route(SSE_PATH, HeaderTokens(sse), methods=["GET"]),
-            Route(SSE_MESSAGES_PATH, HeaderTokens(sse), methods=["POST"]),
+            Route(MCP_PATH, TokenGate(streamable, self), methods=["GET", "POST", "DELETE"]),
+            Route(SSE_PATH, TokenGate(sse, self), methods=["GET"]),
+            Route(SSE_MESSAGES_PATH, TokenGate(sse, self), methods=["POST"]),
         ]
 
     @asynccontextmanager

@@ -9,8 +9,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
 
 from mcp.server import MCPServer
-from mcp.server.auth.provider import TokenVerifier
-from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
@@ -368,13 +366,10 @@ def create_server(
     lifespan: Callable[[MCPServer[AppState]], Any],
     *,
     log_level: Any = "WARNING",
-    auth: AuthSettings | None = None,
-    token_verifier: TokenVerifier | None = None,
     state_keys: Sequence[str] = (),
     exposure: Exposure | None = None,
 ) -> TrackerServer:
-    """The server with its tools (14 shown by default); `auth` and `token_verifier` make its HTTP
-    transports require a token.
+    """The server with its tools (14 shown by default). Over HTTP, http/mcp.py checks tokens in front of it.
 
     `state_keys` seal the state of confirmation round trips (see RequestStateSecurity); without them
     each process makes its own key, which suits stdio and a single `serve`.
@@ -389,8 +384,6 @@ def create_server(
         version=__version__,
         lifespan=lifespan,
         log_level=log_level,
-        auth=auth,
-        token_verifier=token_verifier,
         request_state_security=RequestStateSecurity(keys=list(state_keys)) if state_keys else None,
     )
     server.exposure = exposure or Exposure()
