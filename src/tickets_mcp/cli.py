@@ -237,9 +237,17 @@ def _single_failure(group: BaseExceptionGroup[BaseException]) -> BaseException:
 def serve_stdio(settings: Settings) -> int:
     if sys.stdin.isatty():
         print(BANNER.format(version=__version__, db=settings.db), file=sys.stderr, flush=True)
-    from tickets_mcp.server import build_server
+    import anyio
 
-    build_server(settings).run()
+    from tickets_mcp.server.app import build_server, open_state
+
+    async def run() -> None:
+        # Opened before stdin is read: the SDK reads stdin on a worker thread that nothing interrupts,
+        # so a failure at start inside the server would wait for the client's next line or EOF.
+        async with open_state(settings) as state:
+            await build_server(settings, state).run_stdio_async()
+
+    anyio.run(run)
     return 0
 
 

@@ -339,25 +339,37 @@ class TrackerServer(MCPServer[AppState]):
             raise
 
 
-def build_server(settings: Settings) -> TrackerServer:
-    """The stdio server on the embedded store: opens the database and the default workspace at start."""
+@asynccontextmanager
+async def open_state(settings: Settings) -> AsyncGenerator[AppState]:
+    """What the stdio server works on: the remote tracker `settings` names, or the embedded store with the
+    local user and (on a new database) the default workspace."""
+    if settings.remote is not None:
+        from tickets_mcp.remote import open_remote
+
+        remote = await open_remote(settings.remote)
+        try:
+            yield AppState(remote=remote)
+        finally:
+            await remote.aclose()
+        return
+    store, user = await open_local_store(settings)
+    try:
+        yield AppState(store=store, local_principal=Principal(user_id=user.id, username=user.username))
+    finally:
+        await store.close()
+
+
+def build_server(settings: Settings, state: AppState | None = None) -> TrackerServer:
+    """The stdio server: opens what it works on at start (see `open_state`), or serves `state`, opened
+    and closed by the caller."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
-        if settings.remote is not None:
-            from tickets_mcp.remote import open_remote
-
-            remote = await open_remote(settings.remote)
-            try:
-                yield AppState(remote=remote)
-            finally:
-                await remote.aclose()
+        if state is not None:
+            yield state
             return
-        store, user = await open_local_store(settings)
-        try:
-            yield AppState(store=store, local_principal=Principal(user_id=user.id, username=user.username))
-        finally:
-            await store.close()
+        async with open_state(settings) as opened:
+            yield opened
 
     return create_server(lifespan, log_level=settings.log_level, exposure=settings.exposure)
 
