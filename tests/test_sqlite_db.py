@@ -9,7 +9,7 @@ import anyio
 import anyio.from_thread
 import pytest
 
-from tickets_mcp.errors import BackendUnavailable, Conflict
+from tickets_mcp.errors import BackendUnavailable, Conflict, ReadOnlyStore
 from tickets_mcp.store import PoolUsage
 from tickets_mcp.store.sqlite import SqliteStore
 from tickets_mcp.store.sqlite.db import Database
@@ -100,3 +100,36 @@ async def test_a_ping_fails_once_the_database_file_is_removed_or_replaced(tmp_pa
     with pytest.raises(BackendUnavailable, match="removed or replaced"):
         await store.ping()
     await store.close()
+
+
+async def test_a_write_on_a_database_opened_read_only_is_refused_and_reads_still_work(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    writable = Database(path, pool_size=1)
+    await writable.write(lambda conn: conn.execute("CREATE TABLE t (v TEXT)"))
+    await writable.close()
+    db = Database(path, pool_size=1, read_only="it is on a read-only file system")
+    assert await db.read(lambda conn: conn.execute("SELECT COUNT(*) FROM t").fetchone()[0]) == 0
+    with pytest.raises(ReadOnlyStore) as refused:
+        await db.write(lambda conn: conn.execute("INSERT INTO t VALUES ('x')"))
+    assert str(refused.value).startswith(f"The database {path} is read-only: it is on a read-only file system;")
+    assert "reads still work" in str(refused.value)
+    await db.close()
+
+
+async def test_sqlite_refusing_a_write_as_read_only_is_a_read_only_store_error(tmp_path: Path) -> None:
+    # A file that turns read-only after it was opened (a remount, a chmod) answers SQLITE_READONLY,
+    # as query_only does: the caller hears what is wrong, not "Error executing tool".
+    db = Database(tmp_path / "t.db", pool_size=1)
+    await db.write(lambda conn: conn.execute("CREATE TABLE t (v TEXT)"))
+    await db.read(lambda conn: conn.execute("PRAGMA query_only = ON"))
+    with pytest.raises(ReadOnlyStore, match="is read-only: SQLite refused to change it") as refused:
+        await db.write(lambda conn: conn.execute("INSERT INTO t VALUES ('x')"))
+    assert isinstance(refused.value.__cause__, sqlite3.OperationalError)
+    await db.close()
+
+
+async def test_a_folder_given_as_the_database_is_refused_before_anything_is_created_in_it(tmp_path: Path) -> None:
+    with pytest.raises(BackendUnavailable, match="is a folder, not a database file") as refused:
+        await SqliteStore.open(tmp_path)
+    assert refused.value.hint == f"Point --db or TICKETS_DB at a file, e.g. {tmp_path / 'tracker.db'}."
+    assert not any(tmp_path.iterdir())  # noqa: ASYNC240 - one look at a folder the test owns

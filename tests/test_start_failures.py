@@ -1,5 +1,5 @@
 """Bad input at start: one line on stderr that says what is wrong and what to do, exit code 2, no
-traceback.
+traceback, and nothing changed on disk, from the stdio server and from serve, info, migrate and backup.
 
 The stdio server runs with stdin an open pipe nobody writes to (see tests/cli_runs.py): it must end on
 its own, not when the client next speaks.
@@ -7,6 +7,7 @@ its own, not when the client next speaks.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,74 @@ import pytest
 
 from tests.cli_runs import TICKETS_MCP, assert_one_line, clean_env, run_silent
 from tests.http_server import ServerProcess, running_server
+
+COMMANDS = {
+    "stdio": (),
+    "serve": ("serve", "--port", "0"),
+    "info": ("info",),
+    "migrate": ("migrate",),
+    "backup": ("backup", "{backup}"),
+}
+
+
+def tickets_mcp(db: Path, command: str, backup: Path) -> list[str]:
+    return [*TICKETS_MCP, "--db", str(db), *(arg.format(backup=backup) for arg in COMMANDS[command])]
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file and folder under `root` with its mtime and content: equal snapshots, nothing changed."""
+
+    def entries() -> Iterator[tuple[str, tuple[int, bytes]]]:
+        for path in [root, *sorted(root.rglob("*"))]:
+            content = path.read_bytes() if path.is_file() else b""
+            yield str(path.relative_to(root)), (path.stat().st_mtime_ns, content)
+
+    return dict(entries())
+
+
+def aged(path: Path) -> Path:
+    """`path` with an mtime a day old, so that a write now would show in it."""
+    day_ago = path.stat().st_mtime - 86_400
+    os.utime(path, (day_ago, day_ago))
+    return path
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_db_path_naming_a_folder_is_one_line_and_nothing_is_written_in_it(tmp_path: Path, command: str) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not ours")
+    aged(folder / "notes.txt")
+    aged(folder)
+    before = snapshot(tmp_path)
+
+    ended = run_silent(tickets_mcp(folder, command, tmp_path / "backups" / "copy.db"), clean_env())
+
+    line = assert_one_line(ended, f"{folder} is a folder", "Point --db or TICKETS_DB at a file")
+    assert str(folder / "tracker.db") in line  # what to point at instead
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_file_that_is_not_a_database_is_one_line_and_left_untouched(tmp_path: Path, command: str) -> None:
+    notes = tmp_path / "notes.db"
+    notes.write_text("These are my notes, not a database.\n" * 20)
+    aged(notes)
+    aged(tmp_path)
+    before = snapshot(tmp_path)
+
+    ended = run_silent(tickets_mcp(notes, command, tmp_path / "backups" / "copy.db"), clean_env())
+
+    assert_one_line(ended, f"{notes} is not a tickets-mcp database", "Point --db or TICKETS_DB at another file")
+    assert snapshot(tmp_path) == before  # the file, its mtime, and no journal or backup beside it
+
+
+def test_info_on_a_path_in_a_missing_folder_creates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "missing" / "tracker.db"
+    ended = run_silent([*TICKETS_MCP, "--db", str(db), "info"], clean_env())
+    assert ended.code == 0, ended.stderr
+    assert f"database: {db} (not created yet)" in ended.stdout
+    assert not db.parent.exists()
 
 
 @pytest.fixture

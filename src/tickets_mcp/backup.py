@@ -22,6 +22,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tickets_mcp.config import PostgresUrl
 from tickets_mcp.errors import BackendUnavailable, Conflict, Invalid, NotFound
+from tickets_mcp.store.sqlite.db import check_location, connect_read_only
+from tickets_mcp.store.sqlite.migrations import read_version
 
 # Tables whose rows a backup summary counts: what a user would check after restoring.
 COUNTED = ("organizations", "users", "projects", "tickets", "comments", "events", "tokens")
@@ -44,19 +46,37 @@ def backup(location: Path | PostgresUrl, dest: Path) -> Summary:
     """Write a backup of the tracker at `location` to `dest`, which must not exist yet."""
     if dest.exists():
         raise Conflict(f"{dest} already exists; a backup never overwrites a file.", hint="Pick a new file name.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(location, PostgresUrl):
+        _make_folder(dest.parent)
         rows = _postgres_counts(location)
         _run_tool("pg_dump", ["--format=custom", f"--schema={_schema(location)}", f"--file={dest}"], location)
         return Summary(dest, dest.stat().st_size, rows)
-    if not location.exists():
-        raise NotFound(f"There is no database at {location}.", hint="Check --db or TICKETS_DB.")
-    conn = sqlite3.connect(f"{location.resolve().as_uri()}?mode=ro", uri=True)
+    # The source is checked before anything is written: a folder, a file that is not a tracker or an
+    # empty database leaves no backup file (nor its folder) behind.
+    if read_version(location) == 0:
+        raise NotFound(f"There is no tracker at {location}.", hint="Check --db or TICKETS_DB.")
+    _make_folder(dest.parent)
+    conn = connect_read_only(location)
     try:
         conn.execute("VACUUM INTO ?", (str(dest),))
+    except sqlite3.Error as exc:
+        if dest.exists():  # it did not before: what is there is a partial copy
+            dest.unlink()
+        raise BackendUnavailable(
+            f"Cannot write the backup to {dest}: {exc}.", hint="Pick a place this user may write to."
+        ) from None
     finally:
         conn.close()
     return Summary(dest, dest.stat().st_size, _sqlite_counts(dest))
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackendUnavailable(
+            f"Cannot create the folder {folder}: {exc.strerror or exc}.", hint="Pick a place this user may write to."
+        ) from None
 
 
 def restore(source: Path, location: Path | PostgresUrl) -> Summary:
@@ -66,6 +86,7 @@ def restore(source: Path, location: Path | PostgresUrl) -> Summary:
     if isinstance(location, PostgresUrl):
         _restore_postgres(source, location)
         return Summary(source, source.stat().st_size, _postgres_counts(location))
+    check_location(location)
     if location.exists() and location.stat().st_size > 0:
         raise Conflict(
             f"{location} already holds a database; a restore never overwrites one.",
@@ -91,7 +112,7 @@ def restore(source: Path, location: Path | PostgresUrl) -> Summary:
 
 
 def _sqlite_counts(path: Path) -> dict[str, int]:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    conn = connect_read_only(path)
     try:
         return {table: int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]) for table in COUNTED}
     except sqlite3.DatabaseError as exc:

@@ -69,3 +69,15 @@ class Unsupported(TrackerError):
 
 class BackendUnavailable(TrackerError):
     """The store or remote tracker cannot be reached or is in a state we refuse to touch."""
+
+
+class ReadOnlyStore(BackendUnavailable):
+    """The store can be read but not changed (a read-only file, folder or file system): reads still work."""
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(
+            f"The database {store} is read-only: {reason}; reads still work.",
+            hint="To change it, make it writable for this user, then start tickets-mcp again.",
+        )
+        self.store = store
+        self.reason = reason

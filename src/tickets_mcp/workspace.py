@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tickets_mcp.config import Settings
+from tickets_mcp.config import ENV_USER, Settings
 from tickets_mcp.domain import User
+from tickets_mcp.errors import BackendUnavailable, ReadOnlyStore
 from tickets_mcp.store import Store
 from tickets_mcp.store.factory import open_store
 
@@ -18,6 +19,15 @@ async def open_local_store(settings: Settings) -> tuple[Store, User]:
     try:
         user = await store.ensure_user(settings.username, settings.username)
         await store.ensure_local_workspace(user, DEFAULT_ORGANIZATION, DEFAULT_PROJECT, DEFAULT_PROJECT_CODE)
+    except ReadOnlyStore as exc:
+        # Both calls only read when the user and their workspace exist: a read-only database serves those.
+        await store.close()
+        name = settings.username
+        raise BackendUnavailable(
+            f"Cannot start as user {name}: the database {exc.store} is read-only ({exc.reason}) and has no "
+            f"workspace for {name} yet.",
+            hint=f"Start tickets-mcp once with write access to it, or set {ENV_USER} to a user it has.",
+        ) from None
     except BaseException:
         await store.close()
         raise

@@ -47,14 +47,6 @@ async def schema_versions(location: Path | PostgresUrl) -> tuple[int, int]:
 
 
 def _sqlite_versions(path: Path) -> tuple[int, int]:
-    import sqlite3
-
     from tickets_mcp.store.sqlite import migrations as sqlite_migrations
 
-    if not path.exists():
-        return 0, sqlite_migrations.LATEST
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return sqlite_migrations.applied_version(conn), sqlite_migrations.LATEST
-    finally:
-        conn.close()
+    return sqlite_migrations.read_version(path), sqlite_migrations.LATEST

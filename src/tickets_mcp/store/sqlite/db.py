@@ -10,6 +10,10 @@ Durability: WAL journal with `synchronous=FULL` by default, so a commit is on di
 hears of it and an acknowledged write survives a process kill and a power cut. `normal` keeps the
 database intact on power loss but may drop the last commits; it is several times faster and can be
 chosen with `--sqlite-synchronous normal` where that trade is acceptable.
+
+Read-only: a database this process may not change (a read-only file, folder or file system) is opened
+read-only, if its schema is current: reads work, and every write is refused with a ReadOnlyStore error
+before it reaches SQLite.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,13 +32,16 @@ from typing import Any, TypeVar, cast
 import anyio
 import anyio.to_thread
 
-from tickets_mcp.config import Synchronous
-from tickets_mcp.errors import BackendUnavailable, Conflict
+from tickets_mcp.config import DB_FILE_NAME, Synchronous
+from tickets_mcp.errors import BackendUnavailable, Conflict, ReadOnlyStore
 from tickets_mcp.store.base import PoolUsage
 
 T = TypeVar("T")
 BUSY_TIMEOUT_S = 30.0
 MAX_BATCH = 64  # writes committed together at most: bounds how long the first of them waits
+# SQLite's primary result codes (an extended code keeps its primary one in the low byte).
+SQLITE_READONLY = 8
+SQLITE_CANTOPEN = 14
 
 
 @dataclass(eq=False, slots=True)
@@ -54,8 +62,11 @@ class _Write:
 class Database:
     """A pool of connections to one SQLite file, used from worker threads one connection at a time."""
 
-    def __init__(self, path: Path, *, synchronous: Synchronous = "full", pool_size: int = 4) -> None:
+    def __init__(
+        self, path: Path, *, synchronous: Synchronous = "full", pool_size: int = 4, read_only: str | None = None
+    ) -> None:
         self.path = path
+        self.read_only = read_only  # why this process may not change the file; None when it may
         self._synchronous = synchronous
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
@@ -72,14 +83,19 @@ class Database:
 
     def connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
-        except sqlite3.OperationalError as exc:
+            if self.read_only is not None:
+                conn = connect_read_only(self.path, check_same_thread=False)
+            else:
+                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+        except sqlite3.Error as exc:
             raise BackendUnavailable(
                 f"Cannot open the database at {self.path}: {exc}.",
                 hint="Check the path given by --db or TICKETS_DB and its permissions.",
             ) from exc
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        if self.read_only is not None:
+            return conn  # no journal mode to set: that is a write, and WAL readers need none
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode != "wal":
             conn.close()
@@ -121,6 +137,8 @@ class Database:
         Whoever holds the lock commits every write queued by then (its own included), so concurrent
         writers share commits instead of queueing for one each.
         """
+        if self.read_only is not None:
+            raise ReadOnlyStore(str(self.path), self.read_only)
         pending = _Write(fn)
         self._queue.append(pending)
         try:
@@ -160,11 +178,10 @@ class Database:
         finally:
             for write in batch:
                 if failure is not None and write.error is None:  # nothing of the batch was kept
-                    write.error = _conflict(failure) if isinstance(failure, Exception) else failure
+                    write.error = self._translate(failure) if isinstance(failure, Exception) else failure
                 write.done = True
 
-    @staticmethod
-    def _run_batch(conn: sqlite3.Connection, batch: list[_Write], *, savepoints: bool) -> bool:
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Write], *, savepoints: bool) -> bool:
         """One transaction over `batch`; False (rolled back) when a write failed and savepoints were off."""
         _begin(conn, "BEGIN IMMEDIATE")
         try:
@@ -175,7 +192,7 @@ class Database:
                 try:
                     write.value = write.fn(conn)
                 except Exception as exc:
-                    write.error = _conflict(exc)
+                    write.error = self._translate(exc)
                     if not savepoints or len(batch) == 1:
                         conn.execute("ROLLBACK")
                         return len(batch) == 1  # alone, the write's own failure is its outcome
@@ -209,19 +226,81 @@ class Database:
         self._idle.clear()
         self._lookup_conn = None
 
-
-def _conflict(exc: Exception) -> Exception:
-    """A constraint the checks inside the transaction did not foresee (a race) becomes a Conflict."""
-    if isinstance(exc, sqlite3.IntegrityError):
-        conflict = Conflict(
-            "The change collides with a concurrent one and was not saved.", hint="Read again and retry."
-        )
-        conflict.__cause__ = exc
-        return conflict
-    return exc
+    def _translate(self, exc: Exception) -> Exception:
+        """A constraint the checks inside the transaction did not foresee (a race) becomes a Conflict; a
+        file that became read-only after it was opened (a remount, a chmod), a ReadOnlyStore."""
+        translated: Exception
+        if isinstance(exc, sqlite3.IntegrityError):
+            translated = Conflict(
+                "The change collides with a concurrent one and was not saved.", hint="Read again and retry."
+            )
+        elif isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode & 0xFF == SQLITE_READONLY:
+            translated = ReadOnlyStore(str(self.path), f"SQLite refused to change it ({exc})")
+        else:
+            return exc
+        translated.__cause__ = exc
+        return translated
 
 
 FileId = tuple[int, int]
+
+
+def check_location(path: Path) -> None:
+    """Refuse, before anything opens it, a path that cannot be a database file: a folder."""
+    if path.is_dir():
+        raise BackendUnavailable(
+            f"{path} is a folder, not a database file.",
+            hint=f"Point --db or TICKETS_DB at a file, e.g. {path / DB_FILE_NAME}.",
+        )
+
+
+def read_only_reason(path: Path) -> str | None:
+    """Why this process may not change the database at `path`, or create it there; None when it may.
+
+    SQLite writes beside the file too (its write-ahead log and shared memory), so the folder counts.
+    """
+    folder = path.parent
+    if sys.platform != "win32" and os.statvfs(path if path.exists() else folder).f_flag & os.ST_RDONLY:
+        return "it is on a read-only file system"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "this user may not write to the file"
+    if not os.access(folder, os.W_OK):
+        return f"this user may not write to its folder {folder}"
+    return None
+
+
+def connect_read_only(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A connection that reads the existing database at `path` and never writes to it.
+
+    A database in WAL mode needs a shared-memory file beside it; in a read-only folder SQLite cannot
+    make one. When no write-ahead log is waiting there either, the file alone holds every commit and
+    is opened as immutable (read without locks); otherwise that error stands. Raises sqlite3.Error
+    when the file cannot be read or is not a database.
+    """
+    uri = path.resolve().as_uri()
+
+    def opened(parameters: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            f"{uri}?{parameters}",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=check_same_thread,
+            timeout=BUSY_TIMEOUT_S,
+        )
+        try:
+            conn.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()  # SQLite opens the file lazily
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    try:
+        return opened("mode=ro")
+    except sqlite3.OperationalError as exc:
+        log = path.with_name(path.name + "-wal")
+        if exc.sqlite_errorcode & 0xFF != SQLITE_CANTOPEN or (log.exists() and log.stat().st_size > 0):
+            raise
+    return opened("mode=ro&immutable=1")
 
 
 def file_id(path: Path) -> FileId:

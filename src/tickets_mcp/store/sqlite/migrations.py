@@ -13,7 +13,10 @@ from pathlib import Path
 from tickets_mcp.errors import BackendUnavailable
 from tickets_mcp.store.rules import utc_now
 from tickets_mcp.store.search import COMMENTS_INDEXED
-from tickets_mcp.store.sqlite.db import run_in_transaction
+from tickets_mcp.store.sqlite.db import check_location, connect_read_only, run_in_transaction
+
+SQLITE_CORRUPT = 11  # "database disk image is malformed"
+SQLITE_NOTADB = 26  # "file is not a database"
 
 
 @dataclass(frozen=True)
@@ -288,25 +291,41 @@ def applied_version(conn: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
+def read_version(path: Path) -> int:
+    """The schema version of the database at `path` (0 when there is no file yet), read without writing.
+
+    A path that cannot hold a database, a file that is not one and a file that cannot be read are
+    refused with a BackendUnavailable that says so.
+    """
+    check_location(path)
+    if not path.exists():
+        return 0
+    try:
+        conn = connect_read_only(path)
+        try:
+            return applied_version(conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode & 0xFF in (SQLITE_NOTADB, SQLITE_CORRUPT):
+            raise BackendUnavailable(
+                f"{path} is not a tickets-mcp database ({exc}). It was left untouched.",
+                hint="Point --db or TICKETS_DB at another file.",
+            ) from exc
+        raise BackendUnavailable(
+            f"Cannot read the database at {path}: {exc}.",
+            hint="Check the path given by --db or TICKETS_DB and its permissions.",
+        ) from exc
+
+
 def refuse_newer(path: Path) -> int:
     """Check an existing file read-only first, so a newer database is not even switched to WAL mode.
 
     Returns the schema version found (0 for a new file).
     """
-    if not path.exists():
-        return 0
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        found = applied_version(conn)
-        _refuse_if_newer(found, str(path))
-        return found
-    except sqlite3.DatabaseError as exc:
-        raise BackendUnavailable(
-            f"{path} is not a tickets-mcp database ({exc}). It was left untouched.",
-            hint="Point --db or TICKETS_DB at another file.",
-        ) from exc
-    finally:
-        conn.close()
+    found = read_version(path)
+    _refuse_if_newer(found, str(path))
+    return found
 
 
 def _refuse_if_newer(found: int, path: str) -> None:

@@ -52,7 +52,14 @@ from tickets_mcp.store.records import (
 )
 from tickets_mcp.store.rules import utc_now
 from tickets_mcp.store.sqlite import board, identity, rows, tickets
-from tickets_mcp.store.sqlite.db import Database, FileId, Synchronous, file_id
+from tickets_mcp.store.sqlite.db import (
+    Database,
+    FileId,
+    Synchronous,
+    check_location,
+    file_id,
+    read_only_reason,
+)
 from tickets_mcp.store.sqlite.migrations import LATEST, migrate, refuse_newer
 from tickets_mcp.store.sqlite.tickets import record_event
 
@@ -71,6 +78,26 @@ def _placeholders(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
 
 
+def _check_writable(path: Path) -> str | None:
+    """Why the existing database at `path` cannot be changed (None when it can); for a new one, make its
+    folder, or refuse a place it cannot be made in. Nothing is created inside a folder named as `path`."""
+    check_location(path)
+    if path.exists():
+        return read_only_reason(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackendUnavailable(
+            f"Cannot create the folder {path.parent} for the database: {exc.strerror or exc}.",
+            hint="Point --db or TICKETS_DB at a writable place.",
+        ) from None
+    if (reason := read_only_reason(path)) is not None:
+        raise BackendUnavailable(
+            f"Cannot create the database {path}: {reason}.", hint="Point --db or TICKETS_DB at a writable place."
+        )
+    return None
+
+
 class SqliteStore:
     """The Store port on one SQLite file. Open it with `SqliteStore.open(path)`."""
 
@@ -81,13 +108,25 @@ class SqliteStore:
 
     @classmethod
     async def open(cls, path: Path, *, synchronous: Synchronous = "full") -> SqliteStore:
-        """Open (creating it and its folder if need be) and migrate the database at `path`."""
+        """Open (creating it and its folder if need be) and migrate the database at `path`.
+
+        A database this process may not change opens read-only if its schema is current, and is
+        refused, with what to do, if it would need a write first.
+        """
         db = Database(path, synchronous=synchronous)
 
         def prepare() -> FileId:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if refuse_newer(path) == LATEST:
+            db.read_only = read_only = _check_writable(path)
+            found = refuse_newer(path)
+            if found == LATEST:
                 return file_id(path)  # the usual start: nothing to migrate, no write lock taken
+            if read_only is not None:
+                needs = "holds no tracker yet" if found == 0 else f"has schema version {found}, not {LATEST}"
+                raise BackendUnavailable(
+                    f"The database {path} is read-only ({read_only}) and {needs}, so tickets-mcp cannot use it.",
+                    hint="Make it writable for this user and run tickets-mcp migrate once, "
+                    "or point --db or TICKETS_DB at another file.",
+                )
             conn = db.connect()
             try:
                 migrate(conn, str(path))
@@ -278,7 +317,7 @@ class SqliteStore:
         if found is not None and found[0].revoked_at is None:
             now = datetime.now(UTC)
             stale = format_timestamp(now - TOKEN_TOUCH_INTERVAL)
-            if found[0].last_used_at is None or found[0].last_used_at < stale:
+            if self._db.read_only is None and (found[0].last_used_at is None or found[0].last_used_at < stale):
                 await self._db.write(lambda conn: identity.touch_token(conn, found[0].id, format_timestamp(now), stale))
         return found
 
