@@ -8,7 +8,9 @@ its own, not when the client next speaks.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,23 @@ def test_a_file_that_is_not_a_database_is_one_line_and_left_untouched(tmp_path: 
 
     assert_one_line(ended, f"{notes} is not a tickets-mcp database", "Point --db or TICKETS_DB at another file")
     assert snapshot(tmp_path) == before  # the file, its mtime, and no journal or backup beside it
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_another_applications_sqlite_database_is_one_line_and_left_untouched(tmp_path: Path, command: str) -> None:
+    other = tmp_path / "notes.sqlite"
+    with closing(sqlite3.connect(other)) as conn, conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.execute("INSERT INTO notes (body) VALUES ('buy milk')")
+    aged(other)
+    aged(tmp_path)
+    before = snapshot(tmp_path)
+
+    ended = run_silent(tickets_mcp(other, command, tmp_path / "backups" / "copy.db"), clean_env())
+
+    line = assert_one_line(ended, f"{other} holds another application's database", "Point --db or TICKETS_DB")
+    assert "notes" in line  # the tables it found
+    assert snapshot(tmp_path) == before
 
 
 def test_info_on_a_path_in_a_missing_folder_creates_nothing(tmp_path: Path) -> None:

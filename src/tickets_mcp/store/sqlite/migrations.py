@@ -281,11 +281,23 @@ MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS, IDEMPO
 LATEST = MIGRATIONS[-1].version
 
 
-def applied_version(conn: sqlite3.Connection) -> int:
-    has_table = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-    ).fetchone()
-    if not has_table:
+def applied_version(conn: sqlite3.Connection, path: str) -> int:
+    """The schema version recorded in the database; 0 for an empty one. Another application's
+    database (tables, but none of ours) is refused, so that a mistyped --db never gets our tables."""
+    tables = {
+        name
+        for (name,) in conn.execute(
+            r"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'"
+        )
+    }
+    if "schema_migrations" not in tables:
+        if tables:
+            shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
+            raise BackendUnavailable(
+                f"{path} holds another application's database (tables: {shown}), not a tickets-mcp tracker. "
+                "It was left untouched.",
+                hint="Point --db or TICKETS_DB at a tickets-mcp database or at a new file.",
+            )
         return 0
     row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
     return int(row[0] or 0)
@@ -303,7 +315,7 @@ def read_version(path: Path) -> int:
     try:
         conn = connect_read_only(path)
         try:
-            return applied_version(conn)
+            return applied_version(conn, str(path))
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
@@ -344,7 +356,7 @@ def migrate(conn: sqlite3.Connection, path: str, *, upto: int = LATEST) -> int:
 
 
 def _migrate_locked(conn: sqlite3.Connection, path: str, upto: int) -> int:
-    found = applied_version(conn)
+    found = applied_version(conn, path)
     _refuse_if_newer(found, path)
     if found == 0:
         conn.execute(
