@@ -75,6 +75,12 @@ async def test_a_resource_of_a_ticket_that_does_not_exist_is_invalid_params_sayi
     assert code == INVALID_PARAMS and message.startswith("Ticket INBOX-99 not found.")
 
 
+@pytest.mark.anyio
+async def test_a_malformed_slug_in_a_resource_is_invalid_params_saying_what_a_slug_is(client: Client) -> None:
+    code, message = await protocol_error(client.read_resource("tracker://tickets/notaslug"))
+    assert code == INVALID_PARAMS and "PROJECTCODE-NUMBER" in message
+
+
 # Tools
 
 

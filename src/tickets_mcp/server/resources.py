@@ -17,10 +17,11 @@ from typing import Any
 
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver.exceptions import ResourceError
-from mcp.types import CompleteRequestParams, Completion, PromptReference, ResourceTemplateReference
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CompleteRequestParams, Completion, PromptReference, ResourceTemplateReference
 
 from tickets_mcp.domain import ACTIVITY_SHOWN
-from tickets_mcp.errors import NotFound, TrackerError, Unsupported
+from tickets_mcp.errors import BackendUnavailable, NotFound, TrackerError, Unsupported
 from tickets_mcp.local import LocalTracker
 from tickets_mcp.server import render
 from tickets_mcp.server.app import AppState, NothingThere, TrackerServer, tracker_for
@@ -61,13 +62,17 @@ def register_resources(server: TrackerServer) -> None:
 
 @asynccontextmanager
 async def answering() -> AsyncGenerator[None]:
-    """A tracker's refusal as the resource error the client is shown (the SDK would hide its words)."""
+    """A tracker's refusal as the resource error the client is shown (the SDK would hide its words): the
+    caller's mistake (a malformed slug, a resource it may not read, one this backend lacks) as invalid
+    params, a tracker that cannot answer as an internal error."""
     try:
         yield
     except NotFound as exc:
         raise NothingThere(str(exc)) from None
-    except TrackerError as exc:
+    except BackendUnavailable as exc:
         raise ResourceError(str(exc)) from None
+    except TrackerError as exc:
+        raise MCPError(INVALID_PARAMS, str(exc)) from None
 
 
 def register_prompts(server: TrackerServer) -> None:
