@@ -21,7 +21,9 @@ from tickets_mcp import admin
 from tickets_mcp.config import Settings
 from tickets_mcp.domain import TokenKind
 from tickets_mcp.http.app import create_app
+from tickets_mcp.http.auth import HEADER_HINT
 from tickets_mcp.http.settings import ServeSettings
+from tickets_mcp.logs import redact
 from tickets_mcp.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -160,3 +162,14 @@ async def test_rest_routes_keep_their_own_401(store_location: Location) -> None:
     assert (missing.status_code, wrong.status_code) == (401, 401)
     assert message_of(missing).startswith("401 Unauthorized")
     assert message_of(wrong).startswith("401 Unauthorized: the token is unknown or revoked.")
+
+
+async def test_rest_says_how_to_make_a_token_when_none_was_sent(store_location: Location) -> None:
+    async with served(store_location) as server:
+        missing = await server.http.get("/api/v1/issues.json")
+    assert "tickets-mcp token create --user NAME" in message_of(missing)
+
+
+def test_the_header_hint_survives_log_redaction_whole() -> None:
+    assert redact(HEADER_HINT) == HEADER_HINT
+    assert "Authorization" in HEADER_HINT and "PRIVATE-TOKEN" in HEADER_HINT

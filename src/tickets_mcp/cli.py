@@ -15,6 +15,7 @@ from tickets_mcp.config import (
     ENV_BACKEND,
     ENV_DB,
     ENV_LOG_LEVEL,
+    ENV_POOL_SIZE,
     ENV_SYNCHRONOUS,
     ENV_TOKEN,
     ENV_URL,
@@ -53,7 +54,8 @@ def parser() -> argparse.ArgumentParser:
         prog="tickets-mcp",
         description="A ticket tracker for AI agents. With no command, serves MCP over stdio.",
         epilog=f"Environment: {ENV_DB} (database path or postgresql:// URL), {ENV_SYNCHRONOUS} (full|normal), "
-        f"{ENV_USER} (local username), {ENV_LOG_LEVEL} (stderr log level).",
+        f"{ENV_USER} (local username), {ENV_LOG_LEVEL} (stderr log level), {ENV_POOL_SIZE} (PostgreSQL connections); "
+        "the flags above name their own.",
     )
     p.add_argument("--version", action="version", version=f"tickets-mcp {__version__}")
     p.add_argument(
@@ -105,8 +107,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help=f"port (default {DEFAULT_PORT}, 0 picks a free one; env {ENV_PORT})")
     serve.add_argument(
         "--public-url",
-        help=f"the URL clients use, e.g. https://tracker.example.com behind a proxy; its host is accepted "
-        f"and it names the server in auth metadata (env {ENV_PUBLIC_URL})",
+        help=f"the URL clients use, e.g. https://tracker.example.com behind a proxy; its host is accepted, the "
+        f"board takes forms posted from it, and tokenless board access from this machine is off (env {ENV_PUBLIC_URL})",
     )
     serve.add_argument(
         "--allow-host",

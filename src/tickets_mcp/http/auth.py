@@ -11,7 +11,9 @@ from tickets_mcp.local import LocalTracker
 from tickets_mcp.store import Store
 from tickets_mcp.tracker import Principal, Tracker
 
-HEADER_HINT = "Send the token in the Authorization: Bearer, X-API-Key or PRIVATE-TOKEN header."
+# Worded so that log redaction (logs.redact), which hides whatever follows "Authorization:", leaves it whole.
+HEADER_HINT = "Send the token in the Authorization header (scheme Bearer), or in X-API-Key or PRIVATE-TOKEN."
+MAKE_ONE = "Make one with: tickets-mcp token create --user NAME."
 
 
 def token_of(request: Request, *, allow_query_token: bool) -> str | None:
@@ -37,7 +39,7 @@ async def principal_of(request: Request) -> Principal:
     state = request.app.state
     token = token_of(request, allow_query_token=state.settings.allow_query_token)
     if token is None:
-        raise Unauthorized("401 Unauthorized", hint=HEADER_HINT)
+        raise Unauthorized("401 Unauthorized: this API needs a token.", hint=f"{MAKE_ONE} {HEADER_HINT}")
     limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
     if limiter is not None:
         limiter.check(caller_key(token, None))  # RateLimited: 429 with Retry-After

@@ -36,7 +36,7 @@ class ServeSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     # The URL clients use to reach this server (behind a proxy it differs from host:port); its host
-    # is accepted by DNS-rebinding protection and it names the server in OAuth resource metadata.
+    # is accepted by DNS-rebinding protection and the board takes forms posted from it.
     public_url: str | None = None
     allow_query_token: bool = False
     # /metrics answers anyone; by default only loopback clients and callers with a valid token.
