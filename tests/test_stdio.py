@@ -14,10 +14,11 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import Client, StdioServerParameters
-from mcp.client.session import ClientRequestContext, ElicitationFnT
-from mcp.types import ElicitRequestParams, ElicitResult, ErrorData, Implementation
+from mcp.client.session import ElicitationFnT
+from mcp.types import ElicitResult, Implementation
 
 from tests.conftest import DELETE_TOOLS, READ_TOOLS, TOOLS, board_column, call, call_error, text_of
+from tests.elicitation import ScriptedUser
 from tests.stdio_client import RawServer, is_jsonrpc_message
 from tests.stores import Location, table_rows
 
@@ -306,18 +307,6 @@ async def test_the_audit_trail_names_the_client_that_made_each_change(
     assert ("project.created", "AUD", "stdio-test") in session, session
     assert len(session) >= 4, session
     assert {client for _, _, client in session} == {"stdio-test"}, session
-
-
-class ScriptedUser:
-    """An elicitation callback that answers with the next scripted decision and remembers what it was asked."""
-
-    def __init__(self, *answers: ElicitResult) -> None:
-        self.answers = list(answers)
-        self.questions: list[str] = []
-
-    async def __call__(self, context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult | ErrorData:
-        self.questions.append(params.message)
-        return self.answers.pop(0)
 
 
 @pytest.mark.anyio
