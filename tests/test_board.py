@@ -207,6 +207,14 @@ def test_writes_are_refused_without_the_pages_own_origin(board: Board, server: S
         ("X-Forwarded-Host", "tracker.example"),
         ("X-Forwarded-Proto", "https"),
         ("X-Real-IP", "203.0.113.9"),
+        ("Via", "1.1 proxy.example"),
+        ("True-Client-IP", "203.0.113.9"),
+        ("CF-Connecting-IP", "203.0.113.9"),
+        ("X-Client-IP", "203.0.113.9"),
+        ("X-Cluster-Client-IP", "203.0.113.9"),
+        ("Fastly-Client-IP", "203.0.113.9"),
+        ("X-Original-Forwarded-For", "203.0.113.9"),
+        ("Forwarded-For", "203.0.113.9"),
     ],
 )
 def test_a_request_that_came_through_a_proxy_is_not_local(server: ServerProcess, header: tuple[str, str]) -> None:

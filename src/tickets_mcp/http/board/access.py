@@ -48,7 +48,15 @@ BOARD_PATH = "/board"
 CLIENT = "board"  # what the audit trail names as the client of changes made on the board
 ENV_BOARD_LOCAL = "TICKETS_BOARD_LOCAL"
 OFF = frozenset({"0", "off", "false", "no"})
-PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip")
+# What proxies, load balancers and CDNs add to say who the client was; any one of them means a request
+# was relayed, so its loopback socket says nothing about where it came from.
+PROXY_HEADERS = (
+    "forwarded", "forwarded-for", "via",
+    "x-forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port",
+    "x-forwarded-server", "x-forwarded-prefix", "x-original-forwarded-for",
+    "x-real-ip", "x-client-ip", "x-cluster-client-ip", "client-ip", "true-client-ip",
+    "cf-connecting-ip", "fastly-client-ip", "x-envoy-external-address", "x-azure-clientip",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
