@@ -41,6 +41,10 @@ def restore_logging() -> Iterator[None]:
         (f"Basic {TOKEN[3:]}", "Basic ***"),
         ("GET /api/v1/ext/orgs/local/tickets 200", "GET /api/v1/ext/orgs/local/tickets 200"),
         ("basic checks passed", "basic checks passed"),
+        (f"GET /x?private%5Ftoken={TOKEN.replace('_', '%5F')}&a=1", "GET /x?private_token=***&a=1"),
+        (f"GET /x?private_token=%2570k%255F{TOKEN[3:]}", "GET /x?private_token=***"),
+        (f"GET /x/{TOKEN.replace('_', '%5F')}%0Aforged", "GET /x/pk_***%0Aforged"),
+        ("GET /a%2Fb?q=hello%20world 200", "GET /a%2Fb?q=hello%20world 200"),
     ],
 )  # fmt: skip
 def test_secrets_are_masked_and_everything_else_is_kept(text: str, shown: str) -> None:

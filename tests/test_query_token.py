@@ -28,3 +28,36 @@ def test_the_query_string_token_works_when_the_server_allows_it(tmp_path: Path) 
         response = httpx2.get(f"{server.url}/api/v1/mcp/organizations", params={"private_token": token}, timeout=30)
         assert response.status_code == 200
         assert response.json()["organizations"][0]["slug"] == "local"
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_percent_encoded_token_in_the_url_never_reaches_the_log(tmp_path: Path, log_format: str) -> None:
+    logging = {"TICKETS_LOG_LEVEL": "DEBUG", "TICKETS_LOG_FORMAT": log_format}
+    with running_server(tmp_path / "tracker.db", "--allow-query-token", env=logging) as server:
+        token = server.create_token("--user", "alice")
+        encoded = token.replace("_", "%5F")
+        twice = token.replace("_", "%255F")
+        urls = [
+            f"{server.url}/api/v1/mcp/organizations?private%5Ftoken={encoded}",
+            f"{server.url}/api/v1/mcp/organizations?private_token={twice}",
+            f"{server.url}/api/v1/mcp/{encoded}?%70rivate_token=x",
+        ]
+        with httpx2.Client(timeout=30, verify=False) as client:
+            statuses = [client.get(url).status_code for url in urls]
+        assert statuses[0] == 200  # the encoded form authenticates, so it is as secret as the plain one
+        server.stop()
+        for secret in (token, token[3:], encoded, encoded[5:], twice, twice[7:]):
+            assert secret not in server.stderr
+        assert "/api/v1/mcp/organizations?private_token=***" in server.stderr  # logged, masked
+
+
+def test_a_percent_encoded_token_refused_without_the_flag_never_reaches_the_log(tmp_path: Path) -> None:
+    with running_server(tmp_path / "tracker.db", env={"TICKETS_LOG_LEVEL": "INFO"}) as server:
+        token = server.create_token("--user", "alice")
+        encoded = token.replace("_", "%5F")
+        response = httpx2.get(f"{server.url}/api/v1/mcp/organizations?private%5Ftoken={encoded}", timeout=30)
+        assert response.status_code == 401
+        server.stop()
+        assert "/api/v1/mcp/organizations?private_token=***" in server.stderr
+        for secret in (token, token[3:], encoded, encoded[5:]):
+            assert secret not in server.stderr

@@ -2,7 +2,8 @@
 
 Every command logs through the root logger configured here, uvicorn's error and access loggers too.
 Whatever a library puts in a message, tokens, `Authorization` values, secret query parameters and
-passwords in URLs are masked before the line is written.
+passwords in URLs are masked before the line is written, percent-encoded ones too (`?private%5Ftoken=pk%5F...`
+authenticates as well as the plain form, so it is decoded before it is masked).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import quote, unquote
 
 from tickets_mcp.environment import env
 from tickets_mcp.errors import Invalid
@@ -48,11 +50,34 @@ _SECRETS = (
 )
 
 
+# A run of URL characters holding a percent escape, and what may stay unescaped when it is written again
+# (printable ASCII but quotes, so that decoding never puts a newline or a forged field into a line).
+_ENCODED = re.compile(r"""[^\s"']*%[0-9A-Fa-f]{2}[^\s"']*""")
+_UNESCAPED = "".join(chr(code) for code in range(0x21, 0x7F) if chr(code) not in "%\"'\\")
+_DECODINGS_MAX = 4  # %255F is %5F once decoded, _ twice
+
+
 def redact(text: str) -> str:
-    """`text` with every secret it visibly carries replaced by `***`."""
+    """`text` with every secret it carries replaced by `***`, whether written plainly or percent-encoded."""
+    return _redact_plain(_ENCODED.sub(_redact_encoded, text))
+
+
+def _redact_plain(text: str) -> str:
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def _redact_encoded(match: re.Match[str]) -> str:
+    """A percent-encoded run as it was if it hides no secret, else decoded, masked and encoded again."""
+    decoded = match.group()
+    for _ in range(_DECODINGS_MAX):
+        once = unquote(decoded)
+        if once == decoded:
+            break
+        decoded = once
+    masked = _redact_plain(decoded)
+    return match.group() if masked == decoded else quote(masked, safe=_UNESCAPED)
 
 
 def log_format_from(flag: str | None) -> LogFormat:
