@@ -183,6 +183,19 @@ def test_real_server_accepts_a_local_origin(server: ServerProcess) -> None:
 
 
 @pytest.mark.slow
+def test_real_server_serves_the_openapi_document_but_no_page_that_loads_scripts_from_elsewhere(
+    server: ServerProcess,
+) -> None:
+    with httpx2.Client(base_url=server.url) as http:
+        document = http.get("/openapi.json")
+        pages = [http.get(path) for path in ("/docs", "/redoc", "/docs/oauth2-redirect")]
+    assert document.status_code == 200 and document.json()["info"]["title"] == "tickets-mcp"
+    for page in pages:
+        assert page.status_code == 404, page.url
+        assert "cdn." not in page.text and "<script" not in page.text
+
+
+@pytest.mark.slow
 def test_real_server_refuses_a_body_over_the_limit_with_413_also_when_chunked(server: ServerProcess) -> None:
     token = server.create_token("--user", "alice")
     too_big = DEFAULT_MAX_BODY + 1

@@ -48,6 +48,10 @@ def create_app(settings: ServeSettings) -> FastAPI:
         version=__version__,
         description="A ticket tracker for AI agents: MCP at /mcp (and legacy SSE at /sse), REST at /api/v1.",
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc pages load their scripts from a CDN, on the board's origin; the
+        # document itself stays at /openapi.json for any viewer to load.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.rate_limiter = mcp_mount.rate_limiter  # one bucket per token for MCP and REST alike
     install_error_handlers(app)
