@@ -7,7 +7,8 @@ A tool outside the exposure is not listed, and a call to it anyway is refused, n
 Over HTTP a request may send `X-Tracker-Tier` and `X-Tracker-Tools` to see less (an agent that should
 only read, a client with a small context window); what it asks for is intersected with the server's, so
 a header never shows a tool the server hides. Tiers work above permissions: a token still sees only
-the tools its role and scopes allow.
+the tools its role and scopes allow. The server's tier binds the REST API and the board as well: there a
+change it does not allow is refused with 403 (see `tier_refusal`, applied by LocalTracker).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from enum import IntEnum
 from typing import Final
 
 from tickets_mcp.environment import env
-from tickets_mcp.errors import Invalid
+from tickets_mcp.errors import Invalid, PermissionDenied
 
 ENV_TIER: Final = "TICKETS_TIER"
 ENV_TOOLS: Final = "TICKETS_TOOLS"
@@ -129,6 +130,16 @@ class Exposure:
     def refusal(self, tool: str) -> Invalid:
         source = self.source or f"this server runs with {_describe(self.tier, self.toolsets)}"
         return Invalid("name", f"{tool} is not available: {source}.", hint="tools/list shows what you have.")
+
+
+def tier_refusal(tier: Tier, needs: Tier, change: str) -> PermissionDenied | None:
+    """None when a server at `tier` allows `change` ("delete tickets"), else the refusal naming the setting."""
+    if tier >= needs:
+        return None
+    return PermissionDenied(
+        f"This server runs with tier {tier.label} (--tier or {ENV_TIER}), which lets nobody {change}.",
+        hint=f"Its operator can serve with tier {needs.label} or higher.",
+    )
 
 
 def _describe(tier: Tier, toolsets: frozenset[str]) -> str:

@@ -30,6 +30,7 @@ from tickets_mcp.domain import (
     rules,
 )
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, TrackerError
+from tickets_mcp.exposure import Tier, tier_refusal
 from tickets_mcp.store import Actor, Move, NewProject, NewTicket, Placement, Reach, Store, TicketPatch, TicketQuery
 from tickets_mcp.tracker import (
     BULK_MAX,
@@ -78,14 +79,16 @@ SCOPES = {
     Action.EDIT: {Scope.TICKETS_WRITE},
     Action.MANAGE: {Scope.PROJECTS_WRITE},
 }
+CHANGES = frozenset({Action.FILE, Action.COMMENT, Action.EDIT, Action.MANAGE})  # refused below tier no-delete
 
 
 class LocalTracker:
     """The Tracker protocol over a Store, acting for one principal."""
 
-    def __init__(self, store: Store, principal: Principal) -> None:
+    def __init__(self, store: Store, principal: Principal, tier: Tier = Tier.FULL) -> None:
         self._store = store
         self._principal = principal
+        self._tier = tier  # the server's --tier: it bounds every front end, whatever the caller's role
         self._actor = Actor(user_id=principal.user_id, token_id=principal.token_id, client=principal.client)
         # A LocalTracker lives for one call, so what it looks up once stays true for the rest of the call
         # (its own project changes forget it).
@@ -126,6 +129,8 @@ class LocalTracker:
         self, roles: dict[str, Role], organization_id: str, action: Action, project_id: str | None = None
     ) -> PermissionDenied | None:
         """The one place that decides: None when allowed, else the refusal naming what is missing."""
+        if action in CHANGES and (refusal := tier_refusal(self._tier, Tier.NO_DELETE, action.value)) is not None:
+            return refusal
         principal = self._principal
         if principal.project_id is not None and (action is not Action.FILE or project_id != principal.project_id):
             return PermissionDenied(
@@ -150,6 +155,11 @@ class LocalTracker:
         self, roles: dict[str, Role], organization_id: str, action: Action, project_id: str | None = None
     ) -> None:
         refusal = self._refusal(roles, organization_id, action, project_id)
+        if refusal is not None:
+            raise refusal
+
+    def _allow_deletion(self, change: str) -> None:
+        refusal = tier_refusal(self._tier, Tier.FULL, change)
         if refusal is not None:
             raise refusal
 
@@ -341,6 +351,7 @@ class LocalTracker:
         return await self._store.project_deletion(target.id)
 
     async def delete_project(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
+        self._allow_deletion("delete projects")
         roles = await self._roles()
         target = await self._project(roles, project, organization)
         self._authorize(roles, target.organization_id, Action.MANAGE, target.id)
@@ -511,6 +522,7 @@ class LocalTracker:
         return await self._store.ticket_deletion(ticket.id)
 
     async def delete_ticket(self, slug: str) -> TicketDeletion:
+        self._allow_deletion("delete tickets")
         roles = await self._roles()
         ticket = await self._ticket(roles, slug, Action.EDIT)
         return await self._store.delete_ticket(ticket.id, self._actor)

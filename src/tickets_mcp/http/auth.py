@@ -52,4 +52,4 @@ async def principal_of(request: Request) -> Principal:
 async def tracker_of(request: Request) -> Tracker:
     """FastAPI dependency: the Tracker acting for this request's caller."""
     store: Store = request.app.state.store
-    return LocalTracker(store, await principal_of(request))
+    return LocalTracker(store, await principal_of(request), request.app.state.settings.store.exposure.tier)

@@ -102,7 +102,8 @@ def board_router(access: BoardAccess) -> APIRouter:
             access.admit(request, viewer)
             if request.method == "POST":
                 access.check_origin(request)
-            return await render(viewer, LocalTracker(request.app.state.store, viewer.principal))
+            tracker = LocalTracker(request.app.state.store, viewer.principal, access.settings.store.exposure.tier)
+            return await render(viewer, tracker)
         except TrackerError as exc:
             status = status_of(exc)
             wait = {"Retry-After": str(int(exc.retry_after))} if isinstance(exc, RateLimited) else {}
