@@ -14,7 +14,7 @@ from tickets_mcp import admin
 from tickets_mcp.config import Settings
 from tickets_mcp.domain import Status, TokenKind
 from tickets_mcp.errors import Invalid, PermissionDenied
-from tickets_mcp.identity import authenticate
+from tickets_mcp.identity import UngrantedToken, authenticate, digest, principal_of_digest
 from tickets_mcp.local import LocalTracker
 from tickets_mcp.store import Store
 from tickets_mcp.tracker import TicketDraft, TicketFilter
@@ -59,6 +59,25 @@ async def test_an_unknown_malformed_or_revoked_token_authenticates_nobody(store:
     assert await authenticate(store, issued.secret) is not None
     await store.revoke_token(issued.token.id, admin.CLI)
     assert await authenticate(store, issued.secret) is None
+
+
+async def test_a_key_whose_creator_lost_owner_or_admin_is_refused_saying_why_and_a_revoked_one_stays_none(
+    store: Store,
+) -> None:
+    await admin.set_member(store, "local", "bob", admin.Role.ADMIN)
+    key = await admin.create_token(
+        store, kind=TokenKind.ORGANIZATION, username="bob", name="ci", organization_ref="local", scopes="tickets:read"
+    )
+    personal = await admin.create_token(store, kind=TokenKind.PERSONAL, username="bob", name="laptop")
+    assert await principal_of_digest(store, digest(key.secret)) is not None
+    await admin.remove_member(store, "local", "bob")
+    with pytest.raises(UngrantedToken, match="organization key no longer works") as refused:
+        await authenticate(store, key.secret)
+    assert key.secret not in str(refused.value)
+    assert await principal_of_digest(store, digest(key.secret)) is None  # what a board session holds
+    assert await authenticate(store, personal.secret) is not None
+    await store.revoke_token(key.token.id, admin.CLI)
+    assert await authenticate(store, key.secret) is None  # revoked says nothing more, whoever made it
 
 
 async def test_a_token_records_its_last_use(store: Store) -> None:

@@ -114,6 +114,7 @@ def new_token(world: World, digest: str = "d" * 64, **overrides: object) -> NewT
 
 
 async def test_a_token_is_stored_listed_and_authenticates_its_user(store: Store, world: World) -> None:
+    await store.set_member(world.organization.id, world.bob, Role.ADMIN, world.actor)
     key = await store.create_token(
         new_token(
             world, kind=TokenKind.ORGANIZATION, prefix="amk_abcdef", organization_id=world.organization.id,
@@ -133,6 +134,44 @@ async def test_a_token_is_stored_listed_and_authenticates_its_user(store: Store,
     (listed,) = await store.list_tokens()
     assert listed.last_used_at is not None
     assert await store.authenticate("e" * 64) is None
+
+
+async def test_a_key_is_read_with_its_creators_current_role_and_lapses_without_owner_or_admin(
+    store: Store, world: World
+) -> None:
+    await store.set_member(world.organization.id, world.bob, Role.ADMIN, world.actor)
+    await store.create_token(
+        new_token(
+            world, kind=TokenKind.ORGANIZATION, prefix="amk_abcdef", organization_id=world.organization.id,
+            scopes=frozenset({Scope.TICKETS_WRITE}),
+        ),
+        world.actor,
+    )  # fmt: skip
+    await store.create_token(
+        new_token(
+            world, "p" * 64, kind=TokenKind.PROJECT, prefix="proj_abcdef",
+            organization_id=world.organization.id, project_id=world.inbox.id,
+        ),
+        world.actor,
+    )  # fmt: skip
+    await store.create_token(new_token(world, "q" * 64, organization_id=world.organization.id), world.actor)
+
+    async def states() -> dict[str, tuple[Role | None, str | None]]:
+        found = [await store.authenticate(d * 64) for d in "dpq"]
+        return {t.kind.value: (t.creator_role, t.ungranted_reason) for t, _ in filter(None, found)}
+
+    assert await states() == {"amk": (Role.ADMIN, None), "proj": (Role.ADMIN, None), "pk": (Role.ADMIN, None)}
+    await store.set_member(world.organization.id, world.bob, Role.MEMBER, world.actor)
+    demoted = await states()
+    assert demoted["amk"][1] is not None and "no longer an owner or admin" in demoted["amk"][1]
+    assert demoted["proj"] == demoted["amk"] == (Role.MEMBER, demoted["amk"][1]) and demoted["pk"][1] is None
+    await store.remove_member(world.organization.id, world.bob, world.actor)
+    removed = await states()
+    assert removed["amk"][0] is None and removed["amk"][1] and removed["proj"][1] and removed["pk"][1] is None
+    listed = {t.kind.value: t for t in await store.list_tokens()}
+    assert listed["amk"].ungranted_reason and listed["proj"].ungranted_reason and not listed["pk"].ungranted_reason
+    await store.set_member(world.organization.id, world.bob, Role.OWNER, world.actor)
+    assert await states() == {"amk": (Role.OWNER, None), "proj": (Role.OWNER, None), "pk": (Role.OWNER, None)}
 
 
 async def test_a_revoked_token_stays_listed_and_revoking_again_changes_nothing(store: Store, world: World) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from tickets_mcp.domain import Organization, Project, Role, Scope, Token, TokenKind, User, rules
+from tickets_mcp.domain import KEY_GRANTOR, Organization, Project, Role, Scope, Token, TokenKind, User, rules
 from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.identity import IssuedToken, issue_token
 from tickets_mcp.store import Actor, Store
@@ -104,7 +104,7 @@ async def create_token(
     if org is not None or target_project is not None:
         org_id = target_project.organization_id if target_project else org.id if org else ""
         roles = await store.memberships(owner.id)
-        if org_id not in roles or not roles[org_id].may_act_as(Role.ADMIN):
+        if org_id not in roles or not roles[org_id].may_act_as(KEY_GRANTOR):
             raise Invalid(
                 "user", f"{owner.username} must be an owner or admin of the organization to create this token."
             )
@@ -123,7 +123,11 @@ async def create_token(
 def describe_tokens(tokens: Sequence[Token]) -> list[str]:
     lines: list[str] = []
     for token in tokens:
-        state = f"revoked {token.revoked_at}" if token.revoked_at else f"last used {token.last_used_at or 'never'}"
+        state = f"last used {token.last_used_at or 'never'}"
+        if token.revoked_at:
+            state = f"revoked {token.revoked_at}"
+        elif reason := token.ungranted_reason:
+            state = f"inactive: {reason}; {state}"
         scope = f" scopes={','.join(sorted(token.scopes))}" if token.scopes else ""
         lines.append(
             f"{token.id}\t{token.prefix}…\t{token.kind.name.lower()}\t{token.name}\tuser={token.user}{scope}\t{state}"

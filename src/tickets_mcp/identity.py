@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from tickets_mcp.domain import Project, Scope, Token, TokenKind, User
-from tickets_mcp.errors import Invalid
+from tickets_mcp.errors import Invalid, TrackerError
 from tickets_mcp.store import Actor, NewToken, Store
 from tickets_mcp.tracker import Principal
 
@@ -62,21 +62,39 @@ async def issue_token(
     return IssuedToken(secret=secret, token=stored)
 
 
+class UngrantedToken(TrackerError):
+    """A project token or organization key whose creator may no longer grant it (Token.ungranted_reason).
+
+    Raised rather than answered with None so the refusal can say why; the message never holds the token.
+    """
+
+
 async def authenticate(store: Store, token: str, client: str | None = None) -> Principal | None:
-    """The principal a token stands for, or None for a malformed, unknown or revoked one."""
+    """The principal a token stands for, or None for a malformed, unknown or revoked one; raises
+    UngrantedToken for a key whose creator may no longer grant it."""
     if not TOKEN_FORMAT.fullmatch(token):
         return None
-    return await principal_of_digest(store, digest(token), client)
+    found = await store.authenticate(digest(token))
+    if found is not None and found[0].revoked_at is None and (reason := found[0].ungranted_reason):
+        kind = "project token" if found[0].kind is TokenKind.PROJECT else "organization key"
+        raise UngrantedToken(
+            f"This {kind} no longer works: {reason}.",
+            hint="An owner or admin can make a new one: tickets-mcp token create --user NAME --kind KIND.",
+        )
+    return _principal(found, client)
 
 
 async def principal_of_digest(store: Store, token_digest: str, client: str | None = None) -> Principal | None:
     """The principal behind a stored token digest (what a board session cookie holds), or None for an
-    unknown or revoked one."""
-    found = await store.authenticate(token_digest)
+    unknown or revoked one, or one whose creator may no longer grant it."""
+    return _principal(await store.authenticate(token_digest), client)
+
+
+def _principal(found: tuple[Token, User] | None, client: str | None) -> Principal | None:
     if found is None:
         return None
     stored, user = found
-    if stored.revoked_at is not None:
+    if stored.revoked_at is not None or stored.ungranted_reason is not None:
         return None
     return Principal(
         user_id=user.id,

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict
 
 from tickets_mcp.domain.enums import Capability, Priority, Role, Scope, Status, TicketType, TokenKind
 
+KEY_GRANTOR = Role.ADMIN  # the least role that may make an organization key or project token, and keep it working
+
 
 class Record(BaseModel):
     # defer_build: each model's validator is built when it is first used, not when this module is
@@ -58,6 +60,20 @@ class Token(Record):
     created_at: str
     last_used_at: str | None
     revoked_at: str | None
+    # The user's role, now, in the organization the token is for (None when not a member, or for none).
+    creator_role: Role | None = None
+
+    @property
+    def ungranted_reason(self) -> str | None:
+        """Why this token no longer works though never revoked, or None while it may.
+
+        An organization key or project token acts for its creator, so it works only while they hold
+        KEY_GRANTOR in its organization, the role it took to make it. A personal token acts as its user,
+        whose role already limits it.
+        """
+        if self.kind is TokenKind.PERSONAL or (self.creator_role and self.creator_role.may_act_as(KEY_GRANTOR)):
+            return None
+        return "its creator is no longer an owner or admin of its organization, so may no longer grant it"
 
 
 class Label(Record):

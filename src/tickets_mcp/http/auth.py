@@ -6,7 +6,7 @@ from fastapi import Request
 
 from tickets_mcp.http.errors import Unauthorized
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
-from tickets_mcp.identity import authenticate
+from tickets_mcp.identity import UngrantedToken, authenticate
 from tickets_mcp.local import LocalTracker
 from tickets_mcp.store import Store
 from tickets_mcp.tracker import Principal, Tracker
@@ -43,7 +43,10 @@ async def principal_of(request: Request) -> Principal:
     limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
     if limiter is not None:
         limiter.check(caller_key(token, None))  # RateLimited: 429 with Retry-After
-    principal = await authenticate(state.store, token, client=request.headers.get("user-agent", "")[:100] or None)
+    try:
+        principal = await authenticate(state.store, token, client=request.headers.get("user-agent", "")[:100] or None)
+    except UngrantedToken as exc:
+        raise Unauthorized(f"401 Unauthorized: {exc.message}", hint=exc.hint) from None
     if principal is None:
         raise Unauthorized("401 Unauthorized: the token is unknown or revoked.", hint=HEADER_HINT)
     return principal

@@ -30,7 +30,7 @@ from tickets_mcp.http.auth import token_of
 from tickets_mcp.http.errors import Unauthorized
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
 from tickets_mcp.http.settings import ServeSettings
-from tickets_mcp.identity import authenticate
+from tickets_mcp.identity import UngrantedToken, authenticate
 from tickets_mcp.server import AppState, TrackerServer, create_server
 from tickets_mcp.store import Store
 from tickets_mcp.tracker import Principal
@@ -83,7 +83,11 @@ class TokenGate:
         if token is None:
             await refuse(send, MISSING, REALM)
             return
-        principal = await authenticate(self._mount.store, token)
+        try:
+            principal = await authenticate(self._mount.store, token)
+        except UngrantedToken as exc:
+            await refuse(send, f"401 Unauthorized: {exc}", NOT_VALID_CHALLENGE)
+            return
         if principal is None:
             await refuse(send, NOT_VALID, NOT_VALID_CHALLENGE)
             return

@@ -314,7 +314,8 @@ class SqliteStore:
 
     async def authenticate(self, digest: str) -> tuple[Token, User] | None:
         found = self._db.lookup(lambda conn: identity.token_by_hash(conn, digest))
-        if found is not None and found[0].revoked_at is None:
+        # A token that no longer works is not "used": revoked, or its creator may no longer grant it.
+        if found is not None and found[0].revoked_at is None and found[0].ungranted_reason is None:
             now = datetime.now(UTC)
             stale = format_timestamp(now - TOKEN_TOUCH_INTERVAL)
             if self._db.read_only is None and (found[0].last_used_at is None or found[0].last_used_at < stale):
