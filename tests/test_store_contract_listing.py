@@ -143,6 +143,19 @@ async def test_a_cursor_of_another_query_or_a_forged_one_is_refused(store: Store
         await store.list_tickets(replace(listed.query, cursor=forged))
 
 
+async def test_a_cursor_holding_what_no_database_compares_with_is_refused(store: Store, listed: Listed) -> None:
+    page = await store.list_tickets(replace(listed.query, limit=2))
+    assert page.next_cursor is not None
+    real = decode_cursor(page.next_cursor)
+    for bad in ({"i": 2**63}, {"v": 2**63}, {"v": -(2**63) - 1}):
+        with pytest.raises(Invalid, match="different query"):
+            await store.list_tickets(replace(listed.query, cursor=encode_cursor(real | bad)))
+    updated = replace(listed.query, sort=TicketSort.UPDATED, limit=2)
+    real = decode_cursor((await store.list_tickets(updated)).next_cursor or "")
+    with pytest.raises(Invalid, match="different query"):
+        await store.list_tickets(replace(updated, cursor=encode_cursor(real | {"v": "2026\x00"})))
+
+
 async def test_offset_pages_skip_that_many_tickets(store: Store, listed: Listed) -> None:
     page = await store.list_tickets(replace(listed.query, limit=2, offset=1, descending=False))
     assert [t.number for t in page.tickets] == [2, 3]

@@ -6,11 +6,13 @@ import base64
 import binascii
 import difflib
 import hashlib
+import hmac
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tickets_mcp.domain.models import Ticket
 from tickets_mcp.errors import Conflict, Invalid
@@ -233,6 +235,75 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise Invalid("cursor", "The cursor is not valid.", hint="Pass next_cursor exactly as returned.")
     return payload  # pyright: ignore[reportUnknownVariableType]
+
+
+# Half of a UTF-16 pair, as JSON's "\ud800" decodes alone: no UTF-8 database stores it. Nor NUL.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(value: object, where: str = "") -> str | None:
+    """Where in `value` (`labels.1`) the first string no database can store is, a NUL or a lone surrogate;
+    None when there is none. A name holding one is reported as the object that holds it."""
+    if isinstance(value, str):
+        return where or "value" if UNSTORABLE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in cast(dict[Any, Any], value).items():
+            if isinstance(key, str) and UNSTORABLE.search(key):
+                return where or "body"
+            found = unstorable_text(item, f"{where}.{key}" if where else str(key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(cast(list[Any], value)):
+            found = unstorable_text(item, f"{where}.{index}" if where else str(index))
+            if found is not None:
+                return found
+    return None
+
+
+def unstorable(field: str) -> Invalid:
+    return Invalid(
+        field,
+        f"{field} contains U+0000 (NUL) or a lone surrogate (U+D800-DFFF, half of a UTF-16 pair): not text.",
+        hint="Send valid Unicode: a character outside the BMP as a surrogate pair, or as itself in UTF-8.",
+    )
+
+
+CURSOR_MAC_BYTES = 12  # 96 bits: 16 characters on each cursor, past guessing, cheap in tokens
+
+
+class CursorSeal:
+    """Signs the cursors a front end hands out and refuses any it did not make: a caller echoes a cursor,
+    never writes one. Keyed by the state keys replicas share (the first signs, all verify, so a key can
+    rotate), else by a key of this process."""
+
+    def __init__(self, keys: Sequence[str] = ()) -> None:
+        secrets_ = [key.encode() for key in keys] or [secrets.token_bytes(32)]
+        # Derived, so a cursor's MAC can never stand for a MAC the same key makes elsewhere.
+        self._keys = [hmac.new(key, b"tickets-mcp cursor", hashlib.sha256).digest() for key in secrets_]
+
+    @staticmethod
+    def _mac(key: bytes, cursor: str) -> bytes:
+        digest = hmac.new(key, cursor.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:CURSOR_MAC_BYTES])
+
+    def seal(self, cursor: str | None) -> str | None:
+        return None if cursor is None else f"{cursor}.{self._mac(self._keys[0], cursor).decode()}"
+
+    def open(self, sealed: str | None) -> str | None:
+        """The cursor `seal` was given; None for none. Refuses one that is forged, altered or signed with a
+        key no longer in use."""
+        if not sealed:
+            return None
+        cursor, _, mac = sealed.rpartition(".")
+        given = mac.encode("utf-8", "replace")
+        if cursor and any(hmac.compare_digest(given, self._mac(key, cursor)) for key in self._keys):
+            return cursor
+        raise Invalid(
+            "cursor",
+            "The cursor is not valid: this server did not hand it out, or its key has changed since.",
+            hint="Start again without a cursor, then pass next_cursor exactly as returned.",
+        )
 
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,100}")

@@ -54,6 +54,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         redoc_url=None,
     )
     app.state.rate_limiter = mcp_mount.rate_limiter  # one bucket per token for MCP and REST alike
+    app.state.cursors = mcp_mount.server.cursors  # one key signs MCP's and REST's cursors alike
     install_error_handlers(app)
     app.include_router(ops_router(metrics))
     rest.include_routers(app)

@@ -43,8 +43,9 @@ class ServeSettings:
     metrics_public: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY
     extra_allowed_hosts: tuple[str, ...] = field(default=())
-    # Keys sealing the request state of confirmation round trips; replicas share them so a round trip
-    # started on one finishes on another. The first seals, all unseal (rotation). Empty: a key per process.
+    # Keys sealing the request state of confirmation round trips and signing cursors; replicas share them
+    # so a round trip or a listing started on one goes on on another. The first seals, all unseal
+    # (rotation). Empty: a key per process.
     state_keys: tuple[str, ...] = field(default=(), repr=False)
     rate_limit: Rate | None = None  # requests each token may make (see http/ratelimit.py); None: no limit
     keep_alive_seconds: int = 5  # idle keep-alive connections are closed after this

@@ -190,6 +190,8 @@ class TrackerServer(MCPServer[AppState]):
     exposure: Exposure = Exposure()
     # Where tool calls are counted, for stdio and HTTP alike; `serve` installs its metrics here.
     observe_tool_call: ToolCallObserver | None = None
+    # Signs the cursors list_tickets hands out (create_server keys it); `serve` signs REST's with it too.
+    cursors: rules.CursorSeal = rules.CursorSeal()
     _argument_names: Mapping[str, frozenset[str]] | None = None
     _tools: list[Tool] | None = None
 
@@ -322,6 +324,9 @@ class TrackerServer(MCPServer[AppState]):
             return error_result(str(exposure.refusal(name)))
         if allowed is not None and (unknown := sorted(set(arguments) - allowed)):
             return error_result(unknown_arguments_message(name, unknown, allowed))
+        # Text no database stores (a NUL, a lone surrogate) is refused here, before any tool runs.
+        if (where := rules.unstorable_text(arguments)) is not None:
+            return error_result(f"Invalid arguments for {name}: {rules.unstorable(where)}")
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -399,6 +404,7 @@ def create_server(
         request_state_security=RequestStateSecurity(keys=list(state_keys)) if state_keys else None,
     )
     server.exposure = exposure or Exposure()
+    server.cursors = rules.CursorSeal(state_keys)
     register_tools(server)
     if "bulk" in server.exposure.toolsets:
         register_bulk_tools(server)

@@ -16,7 +16,7 @@ from tickets_mcp.domain.rules import plural
 from tickets_mcp.local import Action
 from tickets_mcp.server import arguments as a
 from tickets_mcp.server import render
-from tickets_mcp.server.app import AppState, tracker_for
+from tickets_mcp.server.app import AppState, TrackerServer, tracker_for
 from tickets_mcp.server.consent import Consent, DeletionConfirmation, ask_user, confirmed, not_deleted
 from tickets_mcp.tracker import BULK_MAX, MoveDraft, TicketChanges, TicketDraft, TicketFilter
 
@@ -140,7 +140,7 @@ async def confirm_project_deletion(
     return await ask_user(ctx, confirm, question)
 
 
-def register_tools(server: MCPServer[AppState]) -> None:
+def register_tools(server: TrackerServer) -> None:
     @server.tool(annotations=READ)
     async def get_workspace_context(ctx: Ctx) -> CallToolResult:
         """Start here: your organizations, their projects (codes for slugs), members, and valid statuses, priorities and types."""  # noqa: E501
@@ -241,11 +241,12 @@ def register_tools(server: MCPServer[AppState]) -> None:
                 sort=TicketSort(sort or ("relevance" if query else "created")),
                 descending=order == "desc",
                 limit=limit,
-                cursor=cursor,
+                cursor=server.cursors.open(cursor),
                 count_limit=COUNT_LIMIT,
             )
         )
-        return text(render.ticket_page(page))
+        signed = page.model_copy(update={"next_cursor": server.cursors.seal(page.next_cursor)})
+        return text(render.ticket_page(signed))
 
     @server.tool(annotations=READ)
     async def get_ticket(

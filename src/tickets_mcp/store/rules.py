@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tickets_mcp.domain import CLOSED_STATUSES, Priority, Status, Ticket, TicketSort, TicketType
-from tickets_mcp.domain.rules import decode_cursor, encode_cursor, format_timestamp, key_reused
+from tickets_mcp.domain.rules import decode_cursor, encode_cursor, format_timestamp, key_reused, unstorable_text
 from tickets_mcp.errors import Invalid
 from tickets_mcp.store.base import PATCHABLE, Actor, NewTicket, TicketPatch, TicketQuery
 from tickets_mcp.store.search import SearchTerms
@@ -125,6 +125,7 @@ def cursor_after(query: TicketQuery) -> tuple[Any, int] | None:
         position.get("f") != _fingerprint(query)
         or type(value) is not _SORT_VALUE_TYPE[query.sort]
         or type(last_id) is not int
+        or not (_storable(value) and _storable(last_id))
     ):
         raise Invalid(
             "cursor",
@@ -132,6 +133,13 @@ def cursor_after(query: TicketQuery) -> tuple[Any, int] | None:
             hint="Repeat the same filters and sort with next_cursor, or omit cursor to start over.",
         )
     return value, last_id
+
+
+def _storable(value: object) -> bool:
+    """A cursor's value a database can compare with: a 64-bit integer, or text (the CLI's cursors are unsigned)."""
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return not (isinstance(value, str) and unstorable_text(value) is not None)
 
 
 def relevance_start(query: TicketQuery) -> int:

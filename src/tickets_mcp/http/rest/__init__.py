@@ -13,12 +13,13 @@ Seed 003's conventions (status codes, `{"message": …}` errors, page/per_page) 
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 
 def include_routers(app: FastAPI) -> None:
     """Mount every dialect's router on the app."""
     from tickets_mcp.http.rest import abf, agentsmesh, bugtome, native, terraform
+    from tickets_mcp.http.rest.support import storable_body
 
     for module in (bugtome, agentsmesh, abf, terraform, native):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(storable_body)])

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from tickets_mcp.domain import Priority, Ticket, TicketType
 from tickets_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
 from tickets_mcp.errors import NotFound
-from tickets_mcp.http.rest.paging import MAX_PAGE_SIZE
+from tickets_mcp.http.rest.paging import MAX_PAGE_SIZE, Limit, Offset
 from tickets_mcp.http.rest.support import People, TrackerDep, error_responses, iso_seconds, operation_ids, people
 from tickets_mcp.tracker import UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, Tracker
 
@@ -158,8 +158,8 @@ async def list_tickets(
     type: TicketType | None = None,
     assignee_id: int | None = None,
     labels: Annotated[str | None, Query(description="Comma-separated; a ticket must carry all of them.")] = None,
-    limit: Annotated[int, Query(ge=1, description=f"At most {MAX_PAGE_SIZE}.")] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> TicketList:
     users = await people(tracker)
     limit = min(limit, MAX_PAGE_SIZE)

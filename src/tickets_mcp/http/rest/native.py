@@ -31,6 +31,7 @@ from tickets_mcp.domain import (
     TicketType,
     Workspace,
 )
+from tickets_mcp.http.rest.paging import CountLimit, CursorsDep, Offset
 from tickets_mcp.http.rest.support import TrackerDep, error_responses, operation_ids
 from tickets_mcp.tracker import TicketChanges, TicketDraft, TicketFilter
 
@@ -146,6 +147,7 @@ async def delete_project(project: str, tracker: TrackerDep, organization: Organi
 @router.get("/tickets", summary="Find tickets; filters combine with AND; page with cursor or offset")
 async def list_tickets(
     tracker: TrackerDep,
+    cursors: CursorsDep,
     project: str | None = None,
     organization: OrganizationQuery = None,
     status_filter: Annotated[list[Status] | None, Query(alias="status")] = None,
@@ -160,11 +162,11 @@ async def list_tickets(
     sort: TicketSort = TicketSort.CREATED,
     descending: bool = True,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    count_limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    offset: Offset = 0,
+    count_limit: CountLimit = None,
 ) -> TicketPage:
-    return await tracker.list_tickets(
+    page = await tracker.list_tickets(
         TicketFilter(
             project=project,
             organization=organization,
@@ -180,11 +182,12 @@ async def list_tickets(
             sort=sort,
             descending=descending,
             limit=limit,
-            cursor=cursor,
+            cursor=cursors.open(cursor),
             offset=offset,
             count_limit=count_limit,
         )
     )
+    return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
 
 
 @router.post("/tickets", status_code=status.HTTP_201_CREATED, summary="File a ticket")

@@ -1,6 +1,7 @@
 """Pagination the way the seeds ask for it: page/per_page (seed 003), limit/offset (001), page[number]/page[size] (004).
 
-Sizes above the maximum are cut to it, as GitLab does; a page or size below 1 is a 400.
+Sizes above the maximum are cut to it, as GitLab does; a page or size below 1 is a 400, and so is any
+paging number past POSITION_MAX (the types below hold every paging parameter's bounds, for every dialect).
 """
 
 # No `from __future__ import annotations`: `page_per_page` builds its parameters' annotations from its
@@ -9,11 +10,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
-from fastapi import Query, Response
+from fastapi import Depends, Query, Request, Response
+
+from tickets_mcp.domain.rules import CursorSeal
 
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
+# No list is longer: a larger offset, page or size is a caller's mistake, refused before SQLite or
+# PostgreSQL overflow on it (both stop at 2**63 - 1; a page number is multiplied by its size first).
+POSITION_MAX = 2**31 - 1
+
+Offset = Annotated[int, Query(ge=0, le=POSITION_MAX, description="Items to skip.")]
+Limit = Annotated[int, Query(ge=1, le=POSITION_MAX, description=f"Items per page (at most {MAX_PAGE_SIZE}).")]
+CountLimit = Annotated[int | None, Query(ge=1, le=POSITION_MAX, description="Count matches up to here.")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +54,10 @@ def page_per_page(default: int) -> Callable[[int, int], Page]:
     """A dependency reading seed 003's `page` and `per_page` query parameters."""
 
     def dependency(
-        page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+        page: Annotated[int, Query(ge=1, le=POSITION_MAX, description="Page number, from 1.")] = 1,
         per_page: Annotated[
-            int, Query(ge=1, description=f"Items per page (default {default}, at most {MAX_PAGE_SIZE}).")
+            int,
+            Query(ge=1, le=POSITION_MAX, description=f"Items per page (default {default}, at most {MAX_PAGE_SIZE})."),
         ] = default,
     ) -> Page:
         return Page(page, min(per_page, MAX_PAGE_SIZE))
@@ -55,13 +66,28 @@ def page_per_page(default: int) -> Callable[[int, int], Page]:
 
 
 def page_brackets(
-    number: Annotated[int, Query(alias="page[number]", ge=1, description="Page number, from 1.")] = 1,
+    number: Annotated[int, Query(alias="page[number]", ge=1, le=POSITION_MAX, description="Page number, from 1.")] = 1,
     size: Annotated[
-        int, Query(alias="page[size]", ge=1, description=f"Items per page (default 20, at most {MAX_PAGE_SIZE}).")
+        int,
+        Query(
+            alias="page[size]",
+            ge=1,
+            le=POSITION_MAX,
+            description=f"Items per page (default 20, at most {MAX_PAGE_SIZE}).",
+        ),
     ] = 20,
 ) -> Page:
     """A dependency reading seed 004's `page[number]` and `page[size]`."""
     return Page(number, min(size, MAX_PAGE_SIZE))
+
+
+def cursor_seal(request: Request) -> CursorSeal:
+    """The app's cursor seal (http/app.py), shared with its MCP server: the same key signs both."""
+    seal: CursorSeal = request.app.state.cursors
+    return seal
+
+
+CursorsDep = Annotated[CursorSeal, Depends(cursor_seal)]
 
 
 def add_total_headers(response: Response, page: Page, total: int) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
@@ -30,6 +30,23 @@ ERROR_DESCRIPTION = (
     "400 a required attribute is missing or invalid; 401 no valid token; 403 not allowed; "
     "404 not found (or not visible to you); 405 method not supported; 409 conflicts with what exists."
 )
+
+
+async def storable_body(request: Request) -> None:
+    """Refuse a JSON body holding text no database stores (a NUL, a lone surrogate), naming its field.
+
+    Every dialect's routes depend on it (rest/__init__.py), so no body model has to repeat the check;
+    FastAPI has parsed the body already and `request.json()` hands its parse back.
+    """
+    if not await request.body():
+        return
+    try:
+        body: Any = await request.json()
+    except ValueError:  # not JSON: the route's own parsing reports it
+        return
+    where = rules.unstorable_text(body)
+    if where is not None:
+        raise rules.unstorable(where)
 
 
 def error_responses(model: type[BaseModel] = ErrorMessage) -> dict[int | str, dict[str, Any]]:
