@@ -13,6 +13,7 @@ from tickets_mcp.domain import KEY_GRANTOR, Organization, Project, Role, Scope, 
 from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.identity import IssuedToken, issue_token
 from tickets_mcp.store import Actor, Store
+from tickets_mcp.text import clean_name
 
 CLI = Actor(user_id=None, client="tickets-mcp cli")
 USERNAME = r"[A-Za-z0-9._-]{1,40}"
@@ -21,7 +22,7 @@ USERNAME = r"[A-Za-z0-9._-]{1,40}"
 async def add_user(store: Store, username: str, name: str | None = None) -> User:
     if not re.fullmatch(USERNAME, username):
         raise Invalid("username", f"{username!r} is not a valid username.", hint="Use 1-40 letters, digits, . _ -")
-    return await store.ensure_user(username, name or username)
+    return await store.ensure_user(username, clean_name(name or "") or username)
 
 
 async def user(store: Store, username: str) -> User:
@@ -94,6 +95,9 @@ async def create_token(
     project_ref: str | None = None,
     scopes: str = "",
 ) -> IssuedToken:
+    label = clean_name(name)
+    if not label:
+        raise Invalid("name", "A token's name needs a visible character.", hint="e.g. --name laptop")
     owner = await user(store, username)
     target_project = await project(store, project_ref) if project_ref else None
     org = await organization(store, organization_ref) if organization_ref else None
@@ -111,7 +115,7 @@ async def create_token(
     return await issue_token(
         store,
         kind=kind,
-        name=name,
+        name=label,
         user=owner,
         actor=Actor(user_id=owner.id, client=CLI.client),
         organization_id=org.id if org else None,
@@ -130,6 +134,6 @@ def describe_tokens(tokens: Sequence[Token]) -> list[str]:
             state = f"inactive: {reason}; {state}"
         scope = f" scopes={','.join(sorted(token.scopes))}" if token.scopes else ""
         lines.append(
-            f"{token.id}\t{token.prefix}…\t{token.kind.name.lower()}\t{token.name}\tuser={token.user}{scope}\t{state}"
+            f"{token.id}\t{token.prefix}…\t{token.kind.name.lower()}\t{clean_name(token.name)}\tuser={token.user}{scope}\t{state}"
         )
     return lines

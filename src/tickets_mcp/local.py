@@ -32,6 +32,7 @@ from tickets_mcp.domain import (
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, TrackerError
 from tickets_mcp.exposure import Tier, tier_refusal
 from tickets_mcp.store import Actor, Move, NewProject, NewTicket, Placement, Reach, Store, TicketPatch, TicketQuery
+from tickets_mcp.text import clean_name
 from tickets_mcp.tracker import (
     BULK_MAX,
     ME,
@@ -89,7 +90,9 @@ class LocalTracker:
         self._store = store
         self._principal = principal
         self._tier = tier  # the server's --tier: it bounds every front end, whatever the caller's role
-        self._actor = Actor(user_id=principal.user_id, token_id=principal.token_id, client=principal.client)
+        # The audit trail keeps a client's name (clientInfo.name, a User-Agent) on one capped line, however it came.
+        client = clean_name(principal.client) if principal.client else None
+        self._actor = Actor(user_id=principal.user_id, token_id=principal.token_id, client=client or None)
         # A LocalTracker lives for one call, so what it looks up once stays true for the rest of the call
         # (its own project changes forget it).
         self._known: tuple[dict[str, Role], Reach] | None = None

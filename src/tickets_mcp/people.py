@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from tickets_mcp.domain import Change, Label, Status
-from tickets_mcp.text import displayable, summary
+from tickets_mcp.text import clean_name, displayable, summary
 
 STATUS_NAMES = {
     Status.BACKLOG: "Backlog",
@@ -74,11 +74,11 @@ def display_width(text: str) -> int:
 
 def actor(change: Change) -> str:
     """Who made a change, and through what: `alice via token laptop (claude-code)`."""
-    who = change.actor or "someone"
+    who = clean_name(change.actor) if change.actor else "someone"
     if change.token:
-        who += f" via token {change.token}"
+        who += f" via token {clean_name(change.token)}"
     if change.client:
-        who += f" ({change.client})"
+        who += f" ({clean_name(change.client)})"
     return who
 
 

@@ -37,6 +37,18 @@ def visible(text: str) -> str:
     return INVISIBLE.sub("", text)
 
 
+NAME_MAX = 64
+
+
+def clean_name(text: str, limit: int = NAME_MAX) -> str:
+    """A name of who or what acted (an MCP client, a token, a person) as it is stored and shown: one line
+    of visible characters, without control, bidirectional or invisible ones, any run of whitespace (line
+    and paragraph separators too) one space, at most `limit` characters, the last an ellipsis when cut.
+    A name is data: no newline in it may start a history line of its own."""
+    flat = " ".join(word for part in visible(text).split() if (word := CONTROLS.sub("", part)))
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
 def summary(change: Change, *, actions: Mapping[str, str], value: Callable[[str, Any], str], arrow: str) -> str:
     """What a history entry did, fields in FIELD_ORDER: `status todo→done`. The model's lines and the
     people's pages word it their own way (`actions`, `value`, `arrow`)."""

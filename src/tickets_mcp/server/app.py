@@ -39,6 +39,7 @@ from tickets_mcp.exposure import TOOL_NAMES, Exposure
 from tickets_mcp.local import Action, LocalTracker
 from tickets_mcp.server import render
 from tickets_mcp.store import Store
+from tickets_mcp.text import clean_name
 from tickets_mcp.tracker import Principal, Tracker
 from tickets_mcp.workspace import open_local_store
 
@@ -79,8 +80,8 @@ class AppState:
         if self.remote is not None:
             return self.remote
         principal = self.principal()
-        if client:
-            principal = replace(principal, client=client[:100])
+        if client and (name := clean_name(client)):
+            principal = replace(principal, client=name)
         return LocalTracker(self._store(), principal)
 
     async def permitted_actions(self) -> frozenset[Action] | None:

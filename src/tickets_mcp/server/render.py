@@ -34,7 +34,7 @@ from tickets_mcp.domain import (
 from tickets_mcp.domain.rules import plural
 from tickets_mcp.errors import LikelyDuplicate
 from tickets_mcp.text import INVISIBLE as INVISIBLE  # re-exported: tests read it here
-from tickets_mcp.text import summary, visible
+from tickets_mcp.text import clean_name, summary, visible
 from tickets_mcp.tracker import Batch
 
 TICKET_LEGEND = "slug status priority type @assignee [labels] ^parent: «title»"
@@ -42,6 +42,7 @@ BOARD_LEGEND = "slug priority type @assignee [labels] ^parent: «title»"
 OPEN, CLOSE = "<user-text>", "</user-text>"
 
 MARKER_LOOKALIKE = re.compile(r"<(/?\s*user-text)", re.IGNORECASE)
+PLAIN_NAME = re.compile(r"[\w.@/+-]+")
 
 
 def title(text: str) -> str:
@@ -176,12 +177,19 @@ def activity(project: str, changes: Sequence[Change], limit: int) -> str:
 
 def change_line(change: Change) -> str:
     """`when who [token=name] [client=name]: what`, e.g. `... alice client=claude-code: status todo→done`."""
-    who = change.actor or "unknown"
+    who = actor_name(change.actor) if change.actor else "unknown"
     if change.token:
-        who += f" token={visible(change.token)}"
+        who += f" token={actor_name(change.token)}"
     if change.client:
-        who += f" client={visible(change.client)}"
+        who += f" client={actor_name(change.client)}"
     return f"{change.at} {who}: {_what(change)}"
+
+
+def actor_name(text: str) -> str:
+    """Who or what acted, as data: on one capped line, quoted unless it is one plain word
+    (`claude-code`, `'Claude Desktop'`), so no name reads as a field or a line of its own."""
+    cleaned = clean_name(text)
+    return cleaned if PLAIN_NAME.fullmatch(cleaned) else repr(cleaned)
 
 
 MODEL_ACTIONS = {"ticket.created": "created", "comment.added": "commented"}
