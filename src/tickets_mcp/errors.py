@@ -40,9 +40,10 @@ class Conflict(TrackerError):
 
 
 class LikelyDuplicate(Conflict):
-    """A new ticket looks like an open one (`current`, as a Ticket's fields): nothing was filed."""
+    """A new ticket looks like an open one (`current`, as a Ticket's fields, None for a caller who may not
+    read it): nothing was filed."""
 
-    def __init__(self, message: str, *, hint: str, current: Mapping[str, Any], similarity: float) -> None:
+    def __init__(self, message: str, *, hint: str, current: Mapping[str, Any] | None, similarity: float) -> None:
         super().__init__(message, hint=hint, current=current)
         self.similarity = similarity
 

@@ -29,7 +29,8 @@ from tickets_mcp.domain import (
     Workspace,
     rules,
 )
-from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, TrackerError
+from tickets_mcp.domain.similarity import unreadable_look_alike
+from tickets_mcp.errors import Invalid, LikelyDuplicate, NotFound, PermissionDenied, TrackerError
 from tickets_mcp.exposure import Tier, tier_refusal
 from tickets_mcp.store import Actor, Move, NewProject, NewTicket, Placement, Reach, Store, TicketPatch, TicketQuery
 from tickets_mcp.text import clean_name
@@ -104,6 +105,9 @@ class LocalTracker:
         if self._known is None:
             principal = self._principal
             reach = await self._store.reach(principal.user_id, principal.organization_id)
+            if principal.project_id is not None:
+                # A project token sees its own project only: another one reads as missing, never as refused.
+                reach = replace(reach, projects=[p for p in reach.projects if p.id == principal.project_id])
             if principal.organization_id is not None:
                 # Organization and project tokens act for their organization, within their limits.
                 roles = {principal.organization_id: Role.ADMIN}
@@ -252,11 +256,28 @@ class LocalTracker:
         for member in members:
             if member.user.username.casefold() == username.strip().casefold():
                 return member.user.id
-        raise Invalid(
-            "assignee",
-            f"No member named {username!r}.",
-            hint=rules.suggestion(username, [m.user.username for m in members] + [ME, UNASSIGNED], "users"),
-        )
+        roles = await self._roles()
+        # Members are named only to a caller that may see them (the workspace lists them on BROWSE).
+        if all(self._refusal(roles, org_id, Action.BROWSE) is None for org_id in organization_ids):
+            hint = rules.suggestion(username, [m.user.username for m in members] + [ME, UNASSIGNED], "users")
+        else:
+            hint = f"Pass the exact username of a member of the organization, {ME} or {UNASSIGNED}."
+        raise Invalid("assignee", f"No member named {username!r}.", hint=hint)
+
+    async def _readable(self, roles: dict[str, Role], work: Awaitable[Out]) -> Out:
+        """`work` (a store write that may refuse a look-alike), its refusal cut to what the caller may read:
+        a caller that may file but not read the project learns which open ticket, not what it says."""
+        try:
+            return await work
+        except LikelyDuplicate as refusal:
+            if refusal.current is None:
+                raise
+            project_id = str(refusal.current["project_id"])
+            visible = await self._visible_projects(list(roles))
+            organization = next((p.organization_id for p in visible if p.id == project_id), "")
+            if self._refusal(roles, organization, Action.READ, project_id) is None:
+                raise
+            raise unreadable_look_alike(str(refusal.current["slug"]), refusal.similarity) from None
 
     async def _parent_id(self, roles: dict[str, Role], project: Project, parent: str) -> int:
         ticket = await self._ticket(roles, parent, Action.READ)
@@ -419,13 +440,19 @@ class LocalTracker:
 
     async def create_ticket(self, draft: TicketDraft) -> Ticket:
         roles = await self._roles()
-        return await self._store.create_ticket(await self._new_ticket(roles, draft), self._actor)
+        new = await self._new_ticket(roles, draft)
+        return await self._readable(roles, self._store.create_ticket(new, self._actor))
 
     async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Batch:
         """File every draft, or none: all are checked first, then filed in one transaction."""
-        checked = await _check_each(drafts, "tickets", "filed", partial(self._new_ticket, await self._roles()))
+        roles = await self._roles()
+        checked = await _check_each(drafts, "tickets", "filed", partial(self._new_ticket, roles))
         return await _in_one_transaction(
-            len(drafts), "filing", "filed", lambda: self._store.create_tickets(checked, self._actor), progress
+            len(drafts),
+            "filing",
+            "filed",
+            lambda: self._readable(roles, self._store.create_tickets(checked, self._actor)),
+            progress,
         )
 
     async def _new_ticket(self, roles: dict[str, Role], draft: TicketDraft) -> NewTicket:

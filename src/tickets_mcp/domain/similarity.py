@@ -102,3 +102,14 @@ def look_alike(ticket: Ticket, score: float) -> LikelyDuplicate:
         current=ticket.model_dump(mode="json"),
         similarity=score,
     )
+
+
+def unreadable_look_alike(slug: str, score: float) -> LikelyDuplicate:
+    """The refusal for a caller that may file but not read the look-alike (a project token): which ticket,
+    nothing of what it says, and no likeness figure to steer guesses at its words by."""
+    return LikelyDuplicate(
+        f"Not filed: it looks like {slug}, an open ticket you may not read.",
+        hint="If it is the same, it is filed already; if not, file it again with not_duplicate=true.",
+        current=None,
+        similarity=score,
+    )

@@ -225,7 +225,8 @@ def batch(verb: str, result: Batch) -> str:
 
 def likely_duplicate(refusal: LikelyDuplicate) -> str:
     """What create_ticket answers instead of filing: the look-alike's line, how alike, what to do."""
-    assert refusal.current is not None
+    if refusal.current is None:  # the caller may not read it: the refusal says all it may know
+        return str(refusal)
     ticket = Ticket.model_validate(refusal.current)
     return f"Not filed: it looks like {ticket_line(ticket)} ({refusal.similarity:.0%} alike). {refusal.hint}"
 

@@ -1,0 +1,126 @@
+"""What a caller may learn from refusals (issue 15, items 6 and 7), on a real `tickets-mcp serve`.
+
+A project token may only file tickets in its project: a look-alike refusal tells it that an open ticket
+looks the same and which, but not its title, description or assignee; an unknown assignee is not
+answered with the members' usernames, nor an unknown project with the organization's projects. A full
+member still gets the look-alike's line and the closest names. Over REST and MCP, on both stores.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, cast
+
+import httpx2
+import pytest
+
+from tests.http_server import ServerProcess, bearer, running_server
+from tests.stores import Location
+
+pytestmark = pytest.mark.slow
+
+NATIVE = "/api/v1/native"
+TITLE = "Payroll export crashes on leap day"
+SECRETS = ("Payroll", "salary", "bobby", "carol", "SECRET", "Secret Plans")  # what a project token may not read
+
+
+class Tokens:
+    def __init__(self, owner: str, project: str) -> None:
+        self.owner = owner  # alice, owner of local: may read everything there
+        self.project = project  # a proj_ token of INBOX: may only file there
+
+
+@pytest.fixture(scope="module")
+def server(module_store_location: Location) -> Iterator[ServerProcess]:
+    with running_server(module_store_location, env={"TICKETS_TOOLS": "all"}) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def tokens(server: ServerProcess) -> Tokens:
+    for user in ("bobby", "carol"):
+        server.cli("user", "add", user)
+        server.cli("member", "set", "local", user, "member")
+    owner = server.create_token("--user", "alice")
+    with httpx2.Client(base_url=server.url, headers=bearer(owner), timeout=30.0, verify=False) as http:
+        made = http.post(f"{NATIVE}/projects", json={"name": "Secret Plans", "code": "SECRET"})
+        assert made.status_code == 201, made.text
+        filed = http.post(
+            f"{NATIVE}/tickets",
+            json={"title": TITLE, "description": "The salary file of the CFO is cut.", "assignee": "bobby",
+                  "project": "INBOX"},
+        )  # fmt: skip
+        assert filed.status_code == 201, filed.text
+    return Tokens(owner, server.create_token("--user", "alice", "--kind", "project", "--project", "INBOX"))
+
+
+def rest(server: ServerProcess, token: str, body: dict[str, Any]) -> tuple[int, str]:
+    with httpx2.Client(base_url=server.url, timeout=30.0, verify=False) as http:
+        response = http.post(f"{NATIVE}/tickets", json=body, headers=bearer(token))
+    return response.status_code, str(response.json()["message"]) if response.status_code >= 400 else response.text
+
+
+def tool(server: ServerProcess, token: str, name: str, arguments: dict[str, Any]) -> tuple[bool, str]:
+    """One stateless MCP tools/call; (is_error, the result's text)."""
+    headers = bearer(token) | {
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": name,
+    }
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "disclosure-test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": name, "arguments": arguments, "_meta": meta}}  # fmt: skip
+    with httpx2.Client(timeout=30.0, verify=False) as http:
+        response = http.post(server.mcp_url, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    text = response.text
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        text = next(line[5:] for line in text.splitlines() if line.startswith("data:") and '"result"' in line)
+    result = cast(dict[str, Any], json.loads(text))["result"]
+    return bool(result.get("isError")), " ".join(str(part.get("text", "")) for part in result["content"])
+
+
+def revealed(text: str) -> list[str]:
+    return [secret for secret in SECRETS if secret in text]
+
+
+def test_a_project_token_hears_of_a_look_alike_but_not_what_it_says(server: ServerProcess, tokens: Tokens) -> None:
+    for name, arguments in (
+        ("create_ticket", {"title": TITLE}),
+        ("create_tickets", {"tickets": [{"title": "Another one entirely"}, {"title": TITLE}]}),
+    ):
+        failed, text = tool(server, tokens.project, name, arguments)
+        assert failed and "Not filed" in text and "INBOX-1" in text, text
+        assert revealed(text) == [], text
+        assert "comment on" not in text  # it may not comment, so it is not told to
+        assert "not_duplicate" in text
+
+    failed, text = tool(server, tokens.owner, "create_ticket", {"title": TITLE, "project": "INBOX"})
+    assert failed and TITLE in text and "bobby" in text and "comment on INBOX-1" in text, text
+
+
+def test_a_project_token_is_not_told_the_members_for_an_unknown_assignee(server: ServerProcess, tokens: Tokens) -> None:
+    status, message = rest(server, tokens.project, {"title": "Assign me", "assignee": "bobbi"})
+    assert status == 400 and "bobbi" in message and revealed(message) == [], message
+    failed, text = tool(server, tokens.project, "create_ticket", {"title": "Assign me", "assignee": "carl"})
+    assert failed and "carl" in text and revealed(text) == [], text
+
+    status, message = rest(server, tokens.owner, {"title": "Assign me", "assignee": "bobbi", "project": "INBOX"})
+    assert status == 400 and "bobby" in message, message
+
+
+def test_a_project_token_is_not_told_the_projects_for_an_unknown_one(server: ServerProcess, tokens: Tokens) -> None:
+    answers = [rest(server, tokens.project, {"title": "Elsewhere", "project": p}) for p in ("SECRTE", "SECRET")]
+    assert answers[0][0] == 404 and revealed(answers[0][1]) == [], answers[0][1]
+    assert answers[1] == (404, answers[0][1].replace("SECRTE", "SECRET"))  # an existing project reads as missing
+    failed, text = tool(server, tokens.project, "create_ticket", {"title": "Elsewhere", "project": "Secret Plan"})
+    assert failed and revealed(text) == [], text
+
+    status, message = rest(server, tokens.owner, {"title": "Elsewhere", "project": "SECRTE"})
+    assert status == 404 and "SECRET" in message, message
