@@ -143,7 +143,7 @@ class McpMount:
         yield AppState(store=self.store, principal_of_request=principal_of_request, admit=self._admit)
 
     def _admit(self) -> None:
-        """Count a tool call against its token's rate limit (RateLimited when over it)."""
+        """Count any MCP request, not only a tool call, against its token's rate limit (RateLimited when over it)."""
         if self.rate_limiter is not None:
             token = get_access_token()
             self.rate_limiter.check(caller_key(token.token if token is not None else None, None))

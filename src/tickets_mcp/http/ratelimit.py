@@ -1,10 +1,12 @@
 """Rate limits per caller over HTTP: a token bucket for each token, so one busy agent slows only itself.
 
 `--rate-limit 120/min` (or TICKETS_RATE_LIMIT; /s, /min and /h) lets each token make that many
-requests, in bursts of up to that many, refilled evenly. Off by default. A request over the limit is
-answered, never queued: an MCP tool call gets a tool error the agent reads ("retry after 4 s"), a
-REST call a 429 with `Retry-After`. Requests without a token are keyed by the client's address.
-Buckets live in the process: each replica limits on its own.
+requests, in bursts of up to that many, refilled evenly. Off by default. Every request counts: each
+MCP request, a connection's initialize included (server.app.TrackerServer.admit_request), each REST
+call and each board page. A request over the limit is answered, never queued: an MCP tool call gets a
+tool error the agent reads ("retry after 4 s"), any other MCP request a JSON-RPC error with the wait
+(RATE_LIMITED), a REST call or board page a 429 with `Retry-After`. Requests without a token are keyed
+by the client's address. Buckets live in the process: each replica limits on its own.
 """
 
 from __future__ import annotations
