@@ -35,6 +35,7 @@ from tickets_mcp.exposure import Tier, tier_refusal
 from tickets_mcp.store import Actor, Move, NewProject, NewTicket, Placement, Reach, Store, TicketPatch, TicketQuery
 from tickets_mcp.text import clean_name
 from tickets_mcp.tracker import (
+    ANYONE,
     BULK_MAX,
     ME,
     UNASSIGNED,
@@ -412,6 +413,8 @@ class LocalTracker:
         if query.assignee is not None:
             if query.assignee.strip().casefold() == UNASSIGNED:
                 store_query = replace(store_query, unassigned=True)
+            elif query.assignee.strip() == ANYONE:
+                store_query = replace(store_query, assigned=True)
             else:
                 user_id = await self._user_id([p.organization_id for p in projects], query.assignee)
                 store_query = replace(store_query, assignee_id=user_id)

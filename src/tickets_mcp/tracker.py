@@ -32,6 +32,7 @@ from tickets_mcp.domain import (
 from tickets_mcp.errors import TrackerError
 
 UNASSIGNED = "none"
+ANYONE = "*"  # as an assignee filter: assigned to someone (ABF's assignee=*)
 ME = "me"
 BULK_MAX = 100  # tickets one create_tickets call files at most
 
@@ -118,7 +119,7 @@ class TicketFilter:
     statuses: Sequence[Status] = ()
     types: Sequence[TicketType] = ()
     priorities: Sequence[Priority] = ()
-    assignee: str | None = None
+    assignee: str | None = None  # a username, "me", "none" (unassigned) or "*" (assigned to anyone)
     reporter: str | None = None
     labels: Sequence[str] = ()
     parent: str | None = None

@@ -117,6 +117,7 @@ class TicketQuery:
     priorities: Sequence[Priority] = ()
     assignee_id: int | None = None
     unassigned: bool = False
+    assigned: bool = False  # to anyone (ABF's assignee=*)
     reporter_id: int | None = None
     labels: Sequence[str] = ()
     parent_id: int | None = None

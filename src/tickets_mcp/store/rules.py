@@ -87,11 +87,13 @@ def like_pattern(text: str) -> str:
 def _fingerprint(query: TicketQuery) -> str:
     # Project ids are left out: a project created while someone pages through all projects
     # must not invalidate their cursor.
-    parts = (
+    parts: tuple[object, ...] = (
         query.statuses, query.types, query.priorities, query.assignee_id, query.reporter_id,
         query.unassigned, query.labels, query.parent_id, query.text, query.updated_since,
         query.sort, query.descending,
     )  # fmt: skip
+    if query.assigned:  # only then, so the cursors of every other query stay valid across the upgrade
+        parts += ("assigned",)
     return hashlib.blake2b(repr(parts).encode(), digest_size=6).hexdigest()
 
 

@@ -22,7 +22,6 @@ from tickets_mcp.http.rest.support import (
     People,
     TrackerDep,
     error_responses,
-    every_ticket,
     find_project,
     from_unix,
     operation_ids,
@@ -39,7 +38,6 @@ router = APIRouter(
 )
 
 PageDep = Annotated[Page, Depends(page_per_page(20))]
-ANY_ASSIGNEE = "*"
 
 
 class AbfSort(StrEnum):
@@ -176,17 +174,12 @@ def issue_of(ticket: Ticket, users: People) -> AbfIssue:
 
 
 async def issues_page(
-    tracker: Tracker, query: TicketFilter, page: Page, request: Request, response: Response, any_assignee: bool = False
+    tracker: Tracker, query: TicketFilter, page: Page, request: Request, response: Response
 ) -> IssueList:
-    if any_assignee:  # the Tracker filters by one assignee or none, not by "anyone"
-        assigned = [t for t in await every_ticket(tracker, query) if t.assignee is not None]
-        tickets, total = page.cut(assigned), len(assigned)
-    else:
-        found = await tracker.list_tickets(replace(query, limit=page.size, offset=page.offset))
-        tickets, total = list(found.tickets), found.total
+    found = await tracker.list_tickets(replace(query, limit=page.size, offset=page.offset))
     users = await people(tracker)
-    add_total_headers(response, page, total)
-    return IssueList(issues=[issue_of(t, users) for t in tickets], url=request.url.path)
+    add_total_headers(response, page, found.total)
+    return IssueList(issues=[issue_of(t, users) for t in found.tickets], url=request.url.path)
 
 
 def filtered(query: TicketFilter, which: AbfFilter) -> TicketFilter:
@@ -250,9 +243,9 @@ async def list_project_issues(
     assignee: Annotated[str | None, Query(description="A username, none (unassigned) or * (anyone).")] = None,
     creator: Annotated[str | None, Query(description="A username.")] = None,
 ) -> IssueList:
-    any_assignee = assignee == ANY_ASSIGNEE
-    query = replace(params, project=id, assignee=None if any_assignee else assignee, reporter=creator or None)
-    return await issues_page(tracker, query, page, request, response, any_assignee=any_assignee)
+    # `*` (anyone) is the Tracker's own word for it, so the store reads one page, not the whole project.
+    query = replace(params, project=id, assignee=assignee, reporter=creator or None)
+    return await issues_page(tracker, query, page, request, response)
 
 
 @router.get("/projects/{id}/issues/{number}", include_in_schema=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,11 +11,10 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from tickets_mcp.domain import Project, Ticket, User, rules
+from tickets_mcp.domain import Project, User, rules
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.http.auth import tracker_of
-from tickets_mcp.http.rest.paging import MAX_PAGE_SIZE
-from tickets_mcp.tracker import TicketFilter, Tracker
+from tickets_mcp.tracker import Tracker
 
 TrackerDep = Annotated[Tracker, Depends(tracker_of)]
 
@@ -134,15 +133,3 @@ async def find_project(tracker: Tracker, reference: str, organization: str | Non
     if found is None:
         raise NotFound(f"Project {reference!r} not found.")
     return found
-
-
-async def every_ticket(tracker: Tracker, query: TicketFilter) -> list[Ticket]:
-    """All tickets matching `query`, walking the cursor; for filters the Tracker cannot apply itself."""
-    tickets: list[Ticket] = []
-    cursor: str | None = None
-    while True:
-        page = await tracker.list_tickets(replace(query, limit=MAX_PAGE_SIZE, offset=0, cursor=cursor))
-        tickets.extend(page.tickets)
-        if page.next_cursor is None:
-            return tickets
-        cursor = page.next_cursor

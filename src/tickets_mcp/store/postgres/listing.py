@@ -48,6 +48,8 @@ def _filters(query: TicketQuery, terms: SearchTerms | None) -> tuple[LiteralStri
         params.append([p.rank for p in query.priorities])
     if query.unassigned:
         where.append("t.assignee_id IS NULL")
+    elif query.assigned:
+        where.append("t.assignee_id IS NOT NULL")
     elif query.assignee_id is not None:
         where.append("t.assignee_id = %s")
         params.append(query.assignee_id)

@@ -323,6 +323,8 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
         any_of("t.priority", [p.rank for p in query.priorities])
     if query.unassigned:
         where.append("t.assignee_id IS NULL")
+    elif query.assigned:
+        where.append("t.assignee_id IS NOT NULL")
     elif query.assignee_id is not None:
         where.append("t.assignee_id = ?")
         params.append(query.assignee_id)
