@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -13,9 +14,10 @@ from fastapi import FastAPI
 
 from tickets_mcp import __version__
 from tickets_mcp.errors import Invalid
+from tickets_mcp.http.connections import ConnectionLimits, GuardedH11Protocol, capacity, raise_file_limit
 from tickets_mcp.http.errors import install_error_handlers
 from tickets_mcp.http.security import TransportGuard
-from tickets_mcp.http.settings import ServeSettings
+from tickets_mcp.http.settings import ENV_MAX_CONNECTIONS, ServeSettings
 from tickets_mcp.logs import announce
 from tickets_mcp.workspace import open_local_store
 
@@ -130,8 +132,21 @@ def serve(settings: ServeSettings) -> None:
     with sock:
         if settings.port == 0:
             settings = replace(settings, port=sock.getsockname()[1])
+        room = capacity(settings.max_connections, raise_file_limit())
+        if room.file_limit is not None:
+            announce(
+                f"The open-file limit ({room.file_limit}) lets this server hold at most {room.max_connections} "
+                f"connections, fewer than {settings.max_connections} ({ENV_MAX_CONNECTIONS}); raise it (ulimit -Hn) "
+                "to hold more.",
+                logging.WARNING,
+            )
         config = uvicorn.Config(
             create_app(settings),
+            # Read timeouts and connection caps (http/connections.py), on uvicorn's h11 protocol; no
+            # WebSocket upgrade, which would hand the connection to a protocol outside those limits.
+            http=GuardedH11Protocol.bound_to(ConnectionLimits.of(settings, room.max_connections)),
+            ws="none",
+            backlog=room.backlog,
             log_config=None,  # uvicorn's loggers pass their lines to the root logger: logs.configure's format
             log_level=settings.store.log_level.lower(),
             access_log=True,  # INFO lines: shown from --log-level INFO down

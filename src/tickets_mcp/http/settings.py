@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,11 +21,21 @@ ENV_PUBLIC_URL = "TICKETS_PUBLIC_URL"
 ENV_ALLOWED_HOSTS = "TICKETS_ALLOWED_HOSTS"
 ENV_STATE_KEY = "TICKETS_STATE_KEY"
 ENV_RATE_LIMIT = "TICKETS_RATE_LIMIT"
+ENV_HEADER_TIMEOUT = "TICKETS_HEADER_TIMEOUT"
+ENV_BODY_TIMEOUT = "TICKETS_BODY_TIMEOUT"
+ENV_MAX_CONNECTIONS = "TICKETS_MAX_CONNECTIONS"
+ENV_MAX_CONNECTIONS_PER_ADDRESS = "TICKETS_MAX_CONNECTIONS_PER_ADDRESS"
 STATE_KEY_MIN_LENGTH = 32
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8740
 DEFAULT_MAX_BODY = 1_048_576
+# What a reverse proxy would allow (nginx waits 60 s for headers, Node.js 60 s): shorter, since every
+# client here is a program sending small requests. The body is at most DEFAULT_MAX_BODY.
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_BODY_TIMEOUT = 30.0
+DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 100
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names, not a bind
 HOST_NAME = re.compile(r"[a-z0-9.-]{1,253}|[0-9a-f:.]{2,45}")
@@ -49,6 +60,12 @@ class ServeSettings:
     state_keys: tuple[str, ...] = field(default=(), repr=False)
     rate_limit: Rate | None = None  # requests each token may make (see http/ratelimit.py); None: no limit
     keep_alive_seconds: int = 5  # idle keep-alive connections are closed after this
+    # A request's line and headers must arrive within header_timeout of the connection opening (or of the
+    # previous response), its body within body_timeout of the headers: a slow client cannot hold a socket.
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS  # lowered at start to what the open-file limit allows
+    max_connections_per_address: int = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS  # 0: none (behind a proxy)
     graceful_shutdown_seconds: int = 10  # on SIGTERM, requests in flight get this long to finish
 
     @classmethod
@@ -87,6 +104,10 @@ class ServeSettings:
             extra_allowed_hosts=tuple(validate_host_name(h) for h in [*(allowed_hosts or ()), *env_hosts]),
             state_keys=state_keys_from(env(ENV_STATE_KEY, "")),
             rate_limit=Rate.parse(rate_limit or env(ENV_RATE_LIMIT, "")),
+            header_timeout=positive_seconds(ENV_HEADER_TIMEOUT, DEFAULT_HEADER_TIMEOUT),
+            body_timeout=positive_seconds(ENV_BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT),
+            max_connections=count(ENV_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, minimum=1),
+            max_connections_per_address=count(ENV_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
         )
 
     @property
@@ -114,6 +135,34 @@ class ServeSettings:
             if public_host:
                 names.add(public_host)
         return frozenset(names)
+
+
+def positive_seconds(name: str, default: float) -> float:
+    """A number of seconds from the environment variable `name`, e.g. 10 or 0.5."""
+    text = env(name, "").strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise Invalid(
+            name.lower(), f"{name} must be a number of seconds above 0, not {text!r}.", hint=f"e.g. {default:g}"
+        )
+    return seconds
+
+
+def count(name: str, default: int, *, minimum: int = 0) -> int:
+    """A whole number from the environment variable `name`, at least `minimum`."""
+    text = env(name, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or int(text) < minimum:
+        raise Invalid(
+            name.lower(), f"{name} must be a whole number of at least {minimum}, not {text!r}.", hint=f"e.g. {default}"
+        )
+    return int(text)
 
 
 def validate_public_url(url: str) -> str:
