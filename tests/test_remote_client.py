@@ -615,6 +615,7 @@ async def test_the_token_is_in_no_message_and_no_log_record(
     """Remote messages that echo the token are redacted; no log record (ours, httpx2's, httpcore2's debug
     traces) carries the token the client sends."""
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpcore2")  # logs.configure, run by an earlier test, quiets it
     server.script("/echo401", json_step(401, {"message": f"token {TOKEN} was revoked"}))
     server.script("/echo403", json_step(403, {"message": f"Bearer {TOKEN} may not"}))
     server.script("/echo500", Step(500, f"crash while checking Bearer {TOKEN}".encode(), content_type="text/plain"))

@@ -68,17 +68,19 @@ def test_a_pasted_stack_trace_keeps_only_the_first_words() -> None:
     assert terms is not None and len(terms.phrases) == QUERY_WORDS_MAX
 
 
-def test_each_engine_gets_every_word_as_a_prefix_and_phrases_in_order() -> None:
-    terms = search_terms('crash "fails on"')
+def test_each_engine_gets_every_word_of_three_letters_or_more_as_a_prefix_and_phrases_in_order() -> None:
+    terms = search_terms('crash "fails on" ui "on ios"')
     assert terms is not None
-    assert fts5_match(terms) == '"crash"* AND "fails on"*'
-    assert tsquery(terms) == "(crash:*) & (fails <-> on:*)"
+    assert fts5_match(terms, ["p-1"]) == (
+        'project : ("p1") AND {title description comments} : ("crash"* AND "fails on" AND "ui" AND "on ios"*)'
+    )
+    assert tsquery(terms) == "(crash:*) & (fails <-> on) & (ui) & (on <-> ios:*)"
 
 
 def test_candidates_must_hold_enough_of_the_new_titles_longest_words() -> None:
     # 3 words: a look-alike shares at least 2 of them (0.6 of 3, rounded up), so it misses at most 1.
     assert candidate_groups("Login fails on Safari") == [("safari", "fails"), ("safari", "login"), ("fails", "login")]
-    assert fts5_title_match([("a", "b"), ("c",)]) == 'title : (("a" AND "b") OR ("c"))'
+    assert fts5_title_match([("a", "b"), ("c",)], "p-1") == 'project : ("p1") AND title : (("a" AND "b") OR ("c"))'
     assert title_tsquery([("a", "b"), ("c",)]) == "(a:A & b:A) | (c:A)"
     assert candidate_groups("the a an") == []
 

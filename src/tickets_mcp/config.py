@@ -23,12 +23,15 @@ ENV_POOL_SIZE = "TICKETS_POOL_SIZE"
 ENV_BACKEND = "TICKETS_BACKEND"
 ENV_URL = "TICKETS_URL"
 ENV_TOKEN = "TICKETS_TOKEN"  # noqa: S105 - the variable's name, not a secret
+ENV_SEARCH_BUDGET = "TICKETS_SEARCH_BUDGET_MS"
 REMOTE_BACKENDS = ("native", "bugtome", "agentsmesh", "abf", "gitlab")
 DEFAULT_POOL_SIZE = 10
 DB_FILE_NAME = "tracker.db"
 OLD_DATA_DIR_NAME = "tracker-mcp"  # the folder's name before the rename; read, never created
 _noted_old_paths: set[Path] = set()
 MAX_POOL_SIZE = 1000
+DEFAULT_SEARCH_BUDGET_MS = 1000  # a text search's time; ordinary ones take milliseconds (bench/search.py)
+MAX_SEARCH_BUDGET_MS = 60_000
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 Synchronous = Literal["full", "normal"]  # SQLite durability, see store/sqlite/db.py
@@ -145,6 +148,16 @@ class RemoteSettings:
         return cls(backend=name, url=address, token=secret)
 
 
+def search_budget() -> float:
+    """Seconds a text search may run before it answers with what it found, from TICKETS_SEARCH_BUDGET_MS."""
+    text = env(ENV_SEARCH_BUDGET, "").strip() or str(DEFAULT_SEARCH_BUDGET_MS)
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SEARCH_BUDGET_MS:
+        raise Invalid(
+            "search_budget", f"{ENV_SEARCH_BUDGET} must be 1-{MAX_SEARCH_BUDGET_MS} (milliseconds), not {text!r}."
+        )
+    return int(text) / 1000
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     db: Path | PostgresUrl
@@ -176,6 +189,7 @@ class Settings:
         level = (log_level or env(ENV_LOG_LEVEL) or "WARNING").upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise Invalid("log_level", f"Log level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}.")
+        search_budget()  # a wrong value is refused at start, not at the first search
         pool_text = env(ENV_POOL_SIZE, "").strip() or str(DEFAULT_POOL_SIZE)
         if not pool_text.isdigit() or not 1 <= int(pool_text) <= MAX_POOL_SIZE:
             raise Invalid("pool_size", f"{ENV_POOL_SIZE} must be 1-{MAX_POOL_SIZE}, not {pool_text!r}.")

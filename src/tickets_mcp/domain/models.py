@@ -143,6 +143,8 @@ class TicketPage(Record):
     total: int
     next_cursor: str | None
     total_capped: bool = False  # counting stopped at the query's count_limit: `total` is a lower bound
+    # The text search ran out of its time budget: the page holds what it found, `total` is a lower bound.
+    search_stopped: bool = False
 
 
 class BoardColumn(Record):

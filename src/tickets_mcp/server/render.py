@@ -117,13 +117,20 @@ def project_saved(verb: str, project: Project) -> str:
     return f"{verb} project {project.code} {visible(project.name)!r}."
 
 
+SEARCH_STOPPED = (
+    "The search stopped at its time budget, so more tickets may match than shown. "
+    "Narrow it: fewer words, longer words (a word of 1-2 letters matches only whole), a project or a status."
+)
+
+
 def ticket_page(page: TicketPage) -> str:
     shown = len(page.tickets)
     if not shown:
-        return f"No tickets match (total={page.total})."
+        return SEARCH_STOPPED if page.search_stopped else f"No tickets match (total={page.total})."
     head = f"{shown} of {page.total}{'+' if page.total_capped else ''} tickets"
     head += f"; more with cursor={page.next_cursor}" if page.next_cursor else "; that is all"
-    return "\n".join([head, TICKET_LEGEND, *(ticket_line(t) for t in page.tickets)])
+    lines = [head, *([SEARCH_STOPPED] if page.search_stopped else []), TICKET_LEGEND]
+    return "\n".join([*lines, *(ticket_line(t) for t in page.tickets)])
 
 
 def ticket_detail(detail: TicketDetail) -> str:

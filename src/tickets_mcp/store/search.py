@@ -4,7 +4,12 @@ Text is cut into words at every character that is not a letter or a digit, the w
 `unicode61` tokenizer cuts it; PostgreSQL indexes the text with those characters replaced by spaces,
 so both stores find the same tickets. A query's words must all appear, each as a word or the start
 of one ("crash" finds "crashes"), in the title, the description or a comment; words in double quotes
-must appear in that order. A query with no word at all (`%`, say) matches its text anywhere instead.
+must appear in that order. A word of one or two characters matches only as a whole word. A query with
+no word at all (`%`, say) matches its text anywhere instead.
+
+Every query's cost is bounded (issue 15: 32 one-letter prefixes took 23 s on SQLite): no prefix shorter
+than PREFIX_MIN, at most QUERY_WORDS_MAX words, the caller's projects inside the index query, and a
+time budget (TICKETS_SEARCH_BUDGET_MS) after which the page says it stopped short.
 
 Duplicate detection asks a different question: which open tickets share enough title words with a
 new one to be worth comparing (see `domain.similarity`).
@@ -24,13 +29,18 @@ from tickets_mcp.domain.similarity import TITLE_SIMILARITY, words
 WORD = re.compile(r"[^\W_]+")
 _PHRASE = re.compile(r'"([^"]*)"')
 # Only so many words of a query take part: a pasted stack trace must not become a query of 500 terms.
-QUERY_WORDS_MAX = 32
+# Each is one more index read; a sentence a person or model types needs fewer than 16 required words.
+QUERY_WORDS_MAX = 16
+# A shorter word matches only as a whole word: a one- or two-letter prefix stands for thousands of
+# words, each read and merged before the first match, and narrows nothing. Three letters is what the
+# SQLite prefix index holds, so a three-letter prefix is one index read.
+PREFIX_MIN = 3
 # A new title's longest words, in which a look-alike must share enough (see `candidate_groups`).
 CANDIDATE_WORDS_MAX = 6
 # The latest look-alike open tickets compared with a new one: retries and parallel agents file
 # their twins within minutes of each other.
 DUPLICATE_CANDIDATES = 20
-# ... found among this many latest tickets of any project that hold the words.
+# ... found among this many latest tickets of its project that hold the words.
 DUPLICATE_MATCHES = 100
 # Comments are indexed up to this many characters per ticket, on both stores (PostgreSQL's migration
 # repeats the figure: a migration never changes once shipped).
@@ -38,8 +48,9 @@ COMMENTS_INDEXED = 100_000
 # A relevance sort ranks this many of the newest matches; older ones follow, newest first. Ranking
 # reads every ranked match's word positions: 35 ms for a word in 20,000 tickets.
 RANKED_MAX = 2000
-# The relevance weights: a word in the title counts most, then the description, then a comment.
-BM25_WEIGHTS = "10.0, 4.0, 1.0"
+# The relevance weights: a word in the title counts most, then the description, then a comment; the
+# SQLite index's fourth column holds the ticket's project, which only scopes.
+BM25_WEIGHTS = "10.0, 4.0, 1.0, 0.0"
 
 
 class Text(NamedTuple):
@@ -77,14 +88,32 @@ def search_terms(text: str) -> SearchTerms | None:
     return SearchTerms(tuple(dict.fromkeys(kept))) if kept else None
 
 
-def fts5_match(terms: SearchTerms) -> str:
-    """An FTS5 MATCH expression: every phrase, its last word as a prefix. Words are letters and digits only."""
-    return " AND ".join('"' + " ".join(phrase) + '"*' for phrase in terms.phrases)
+def _prefix(word: str, mark: str) -> str:
+    return mark if len(word) >= PREFIX_MIN else ""
+
+
+def fts5_match(terms: SearchTerms, project_ids: Sequence[str]) -> str:
+    """An FTS5 MATCH expression in the given projects: every phrase, its last word as a prefix if long
+    enough. Words are letters and digits only."""
+    words = " AND ".join('"' + " ".join(phrase) + '"' + _prefix(phrase[-1], "*") for phrase in terms.phrases)
+    return f"{fts5_projects(project_ids)} AND {{title description comments}} : ({words})"
+
+
+def fts5_projects(project_ids: Sequence[str]) -> str:
+    """`project : ("…" OR "…")`: the index holds each ticket's project id without its dashes, one word."""
+    return "project : (" + " OR ".join(f'"{project_word(p)}"' for p in project_ids) + ")"
+
+
+def project_word(project_id: str) -> str:
+    """A project's id as the SQLite index holds it (the migration's `replace(project_id, '-', '')`)."""
+    return project_id.replace("-", "").replace('"', "")
 
 
 def tsquery(terms: SearchTerms) -> str:
-    """The same for PostgreSQL's to_tsquery: `(a:*) & (b <-> c:*)`."""
-    return " & ".join("(" + " <-> ".join((*phrase[:-1], phrase[-1] + ":*")) + ")" for phrase in terms.phrases)
+    """The same words for PostgreSQL's to_tsquery: `(a:*) & (b <-> c:*)`."""
+    return " & ".join(
+        "(" + " <-> ".join((*phrase[:-1], phrase[-1] + _prefix(phrase[-1], ":*"))) + ")" for phrase in terms.phrases
+    )
 
 
 def candidate_groups(title: str) -> list[tuple[str, ...]]:
@@ -105,9 +134,11 @@ def candidate_groups(title: str) -> list[tuple[str, ...]]:
     return list(combinations(chosen, need))
 
 
-def fts5_title_match(groups: Sequence[tuple[str, ...]]) -> str:
-    """`title : (("a" AND "b") OR ("a" AND "c"))`: whole words, in the title only."""
-    return "title : (" + " OR ".join("(" + " AND ".join(f'"{w}"' for w in group) + ")" for group in groups) + ")"
+def fts5_title_match(groups: Sequence[tuple[str, ...]], project_id: str) -> str:
+    """`project : ("…") AND title : (("a" AND "b") OR ("a" AND "c"))`: whole words, in the title only, of
+    one project's tickets: another organization's titles cannot crowd the project's out."""
+    titles = " OR ".join("(" + " AND ".join(f'"{w}"' for w in group) + ")" for group in groups)
+    return f"{fts5_projects([project_id])} AND title : ({titles})"
 
 
 def title_tsquery(groups: Sequence[tuple[str, ...]]) -> str:

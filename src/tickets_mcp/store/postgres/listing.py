@@ -6,11 +6,15 @@ index of `tickets.search`, ranked by ts_rank (title words weigh A, description B
 
 from __future__ import annotations
 
-from typing import Any, LiteralString
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, LiteralString, TypeVar
+
+from psycopg import errors
 
 from tickets_mcp.domain import CLOSED_STATUSES, Ticket, TicketPage, TicketSort
 from tickets_mcp.store.base import NewTicket, TicketQuery
-from tickets_mcp.store.postgres.db import Connection, fetch_all, fetch_one, fetch_optional
+from tickets_mcp.store.postgres.db import Connection, execute, fetch_all, fetch_one, fetch_optional
 from tickets_mcp.store.postgres.rows import TICKET_SELECT
 from tickets_mcp.store.records import row_to_ticket
 from tickets_mcp.store.rules import cursor_after, like_pattern, page_cursor, ranked_or_newest, relevance_start
@@ -25,6 +29,7 @@ from tickets_mcp.store.search import (
     tsquery,
 )
 
+T = TypeVar("T")
 _SORT_COLUMN: dict[TicketSort, LiteralString] = {
     TicketSort.CREATED: "t.id",
     TicketSort.UPDATED: "t.updated_at",
@@ -87,38 +92,69 @@ async def _count(conn: Connection, filters: LiteralString, params: list[Any], li
     return (limit, True) if total > limit else (total, False)
 
 
-async def list_tickets(conn: Connection, query: TicketQuery) -> TicketPage:
+class _OutOfTime(Exception):
+    """The search's time budget ran out before a statement could run."""
+
+
+async def _within(conn: Connection, deadline: float | None, run: Callable[[], Awaitable[T]]) -> T:
+    """Run `run` with what is left of the budget as its statement_timeout, in a savepoint, so that a
+    cancelled statement leaves the read transaction usable for what was found."""
+    if deadline is None:
+        return await run()
+    left_ms = int((deadline - time.monotonic()) * 1000)
+    if left_ms < 1:
+        raise _OutOfTime
+    async with conn.transaction():
+        await execute(conn, "SELECT set_config('statement_timeout', %s, true)", (f"{left_ms}ms",))
+        return await run()
+
+
+async def list_tickets(conn: Connection, query: TicketQuery, budget_s: float | None = None) -> TicketPage:
+    """A page of the query's tickets; a text query stops after `budget_s` and says so (`search_stopped`)."""
     terms = search_terms(query.text) if query.text else None
     query = ranked_or_newest(query, terms)
     filters, params = _filters(query, terms)
-    total, total_capped = await _count(conn, filters, params, query.count_limit)
-    if query.sort is TicketSort.RELEVANCE and terms is not None:  # ranks are not keys: paged by offset
-        # As on SQLite: the newest RANKED_MAX matches best first (ts_rank), then older ones, newest first.
-        offset, words = relevance_start(query), tsquery(terms)
-        found = await fetch_optional(
-            conn,
-            "SELECT id FROM tickets WHERE search @@ to_tsquery('simple', %s) ORDER BY id DESC OFFSET %s LIMIT 1",
-            (words, RANKED_MAX - 1),
-        )
-        rank = "CASE WHEN t.id >= %s THEN ts_rank(t.search, to_tsquery('simple', %s)) END"
-        page, page_params = (
-            f"SELECT t.id, {rank} AS k FROM tickets t WHERE {filters} ORDER BY k DESC NULLS LAST, t.id DESC",
-            [int(found[0]) if found else 0, words, *params],
-        )
-        direction = "DESC NULLS LAST"
-    else:
-        offset = query.offset
-        page, page_params, direction = _in_order(query, filters, params)
-    # The page's ids first, from the filter's index alone; the joins then run for those rows only.
-    rows = await fetch_all(
-        conn,
-        f"""WITH page AS ({page} LIMIT %s OFFSET %s)
-            {TICKET_SELECT} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
-        [*page_params, query.limit + 1, offset],
-    )
+    deadline = time.monotonic() + budget_s if budget_s is not None and query.text else None
+    rows: list[Any] = []
+    total, total_capped, offset, stopped = 0, True, query.offset, False
+    try:
+        total, total_capped = await _within(conn, deadline, lambda: _count(conn, filters, params, query.count_limit))
+        if query.sort is TicketSort.RELEVANCE and terms is not None:  # ranks are not keys: paged by offset
+            # As on SQLite: the newest RANKED_MAX matches best first (ts_rank), then older ones, newest first.
+            offset, words = relevance_start(query), tsquery(terms)
+            found = await _within(
+                conn,
+                deadline,
+                lambda: fetch_optional(
+                    conn,
+                    """SELECT id FROM tickets WHERE project_id = ANY(%s) AND search @@ to_tsquery('simple', %s)
+                       ORDER BY id DESC OFFSET %s LIMIT 1""",
+                    (list(query.project_ids), words, RANKED_MAX - 1),
+                ),
+            )
+            rank = "CASE WHEN t.id >= %s THEN ts_rank(t.search, to_tsquery('simple', %s)) END"
+            page, page_params = (
+                f"SELECT t.id, {rank} AS k FROM tickets t WHERE {filters} ORDER BY k DESC NULLS LAST, t.id DESC",
+                [int(found[0]) if found else 0, words, *params],
+            )
+            direction = "DESC NULLS LAST"
+        else:
+            page, page_params, direction = _in_order(query, filters, params)
+        # The page's ids first, from the filter's index alone; the joins then run for those rows only.
+        page_sql: LiteralString = f"""WITH page AS ({page} LIMIT %s OFFSET %s)
+            {TICKET_SELECT} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}"""
+        rows = await _within(conn, deadline, lambda: fetch_all(conn, page_sql, [*page_params, query.limit + 1, offset]))
+    except (errors.QueryCanceled, _OutOfTime):
+        stopped = True  # out of time: no page, and the total (if counted) says how many to narrow
     tickets = [row_to_ticket(row) for row in rows[: query.limit]]
     next_cursor = page_cursor(query, tickets[-1], offset + query.limit) if len(rows) > query.limit else None
-    return TicketPage(tickets=tuple(tickets), total=total, next_cursor=next_cursor, total_capped=total_capped)
+    return TicketPage(
+        tickets=tuple(tickets),
+        total=total,
+        next_cursor=next_cursor,
+        total_capped=total_capped,
+        search_stopped=stopped,
+    )
 
 
 def _in_order(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tickets_mcp.config import PostgresUrl
+from tickets_mcp.config import PostgresUrl, search_budget
 from tickets_mcp.domain import (
     HISTORY_SHOWN,
     Board,
@@ -373,7 +373,8 @@ class PostgresStore:
         return await self._db.read(lambda conn: rows.find_ticket(conn, code, number))
 
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
-        return await self._db.read(lambda conn: listing.list_tickets(conn, query))
+        budget = search_budget()
+        return await self._db.read(lambda conn: listing.list_tickets(conn, query, budget))
 
     async def ticket_detail(self, ticket_id: int, history: int = HISTORY_SHOWN) -> TicketDetail:
         async def run(conn: Connection) -> TicketDetail:

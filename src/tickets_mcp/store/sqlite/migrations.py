@@ -277,7 +277,36 @@ WORDS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS, IDEMPOTENCY, WORDS)
+SCOPED_WORDS = Migration(
+    7,
+    "full-text search scoped to projects inside the index, with a three-letter prefix index",
+    (
+        # A fourth column holds the ticket's project id without dashes (one word), so a query names the
+        # caller's projects inside the MATCH: the index reads only their matches, not every
+        # organization's. prefix='3' makes a three-letter prefix one index read (PREFIX_MIN in search.py).
+        *(f"DROP TRIGGER ticket_search_{name}" for name in ("insert", "update", "delete")),
+        *(f"DROP TRIGGER ticket_search_comment_{name}" for name in ("added", "edited", "deleted")),
+        "DROP TABLE ticket_search",
+        """CREATE VIRTUAL TABLE ticket_search USING fts5(
+            title, description, comments, project, tokenize='unicode61 remove_diacritics 0', prefix='3'
+        )""",
+        "INSERT INTO ticket_search (rowid, title, description, comments, project) "
+        f"SELECT t.id, t.title, t.description, {_COMMENTS_TEXT.format('t.id')}, replace(t.project_id, '-', '') "
+        "FROM tickets t",
+        """CREATE TRIGGER ticket_search_insert AFTER INSERT ON tickets BEGIN
+            INSERT INTO ticket_search (rowid, title, description, comments, project)
+            VALUES (new.id, new.title, new.description, '', replace(new.project_id, '-', ''));
+        END""",
+        """CREATE TRIGGER ticket_search_update AFTER UPDATE OF title, description, project_id ON tickets BEGIN
+            UPDATE ticket_search SET title = new.title, description = new.description,
+                                     project = replace(new.project_id, '-', '')
+            WHERE rowid = new.id;
+        END""",
+        *WORDS.statements[-4:],  # deleting a ticket and its comments' triggers, unchanged
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS, IDEMPOTENCY, WORDS, SCOPED_WORDS)
 LATEST = MIGRATIONS[-1].version
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from tickets_mcp.config import search_budget
 from tickets_mcp.domain import (
     HISTORY_SHOWN,
     Board,
@@ -430,7 +431,8 @@ class SqliteStore:
         return self._db.lookup(lambda conn: rows.find_ticket(conn, code, number))
 
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
-        return await self._db.read(lambda conn: tickets.list_tickets(conn, query))
+        budget = search_budget()
+        return await self._db.read(lambda conn: tickets.list_tickets(conn, query, budget))
 
     async def ticket_detail(self, ticket_id: int, history: int = HISTORY_SHOWN) -> TicketDetail:
         def run(conn: sqlite3.Connection) -> TicketDetail:

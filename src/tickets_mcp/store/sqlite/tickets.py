@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Generator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from tickets_mcp.domain import CLOSED_STATUSES, Status, Ticket, TicketDeletion, TicketPage, TicketSort
@@ -35,7 +37,6 @@ from tickets_mcp.store.search import (
     DUPLICATE_CANDIDATES,
     DUPLICATE_MATCHES,
     RANKED_MAX,
-    SearchTerms,
     Text,
     candidate_groups,
     fts5_match,
@@ -45,6 +46,7 @@ from tickets_mcp.store.search import (
 from tickets_mcp.store.sqlite.board import end_of_column, position_next_to
 from tickets_mcp.store.sqlite.rows import TICKET_SELECT, load_ticket, row_to_ticket
 
+_PROGRESS_STEPS = 10_000  # virtual-machine steps between two looks at the clock: well under a millisecond
 _SORT_COLUMN = {
     TicketSort.CREATED: "t.id",
     TicketSort.UPDATED: "t.updated_at",
@@ -306,7 +308,8 @@ def delete_ticket(conn: sqlite3.Connection, ticket_id: int, actor: Actor) -> Tic
     return impact
 
 
-def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
+def list_tickets(conn: sqlite3.Connection, query: TicketQuery, budget_s: float | None = None) -> TicketPage:
+    """A page of the query's tickets; a text query stops after `budget_s` and says so (`search_stopped`)."""
     where: list[str] = []
     params: list[Any] = []
 
@@ -346,31 +349,67 @@ def list_tickets(conn: sqlite3.Connection, query: TicketQuery) -> TicketPage:
         params.append(query.updated_since)
     terms = search_terms(query.text) if query.text else None
     query = ranked_or_newest(query, terms)
+    if not query.project_ids:
+        return TicketPage(tickets=(), total=0, next_cursor=None)
+    # The caller's projects are part of the MATCH: the index reads their matches only.
+    match = fts5_match(terms, query.project_ids) if terms is not None else None
     # Ranked, the page is read from the index's matches; the count still takes them as a filter.
-    ranked = (" AND ".join(where), list(params), terms) if query.sort is TicketSort.RELEVANCE and terms else None
-    if terms is not None:
+    ranked = (" AND ".join(where), list(params), match) if query.sort is TicketSort.RELEVANCE and match else None
+    if match is not None:
         where.append("t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ?)")
-        params.append(fts5_match(terms))
+        params.append(match)
     elif query.text:  # no word in it (`%`, say): the text anywhere in the title or description
         where.append("(t.title LIKE ? ESCAPE '\\' OR t.description LIKE ? ESCAPE '\\')")
         params.extend([like_pattern(query.text)] * 2)
 
     filters = " AND ".join(where)
-    if query.count_limit is None:
-        total = int(conn.execute(f"SELECT COUNT(*) FROM tickets t WHERE {filters}", params).fetchone()[0])
-        total_capped = False
-    else:  # one match past the limit tells "more than" from "exactly"
-        capped = f"SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE {filters} LIMIT ?)"
-        counted = int(conn.execute(capped, (*params, query.count_limit + 1)).fetchone()[0])
-        total, total_capped = min(counted, query.count_limit), counted > query.count_limit
-
-    if ranked is None:
-        rows, start = _page_in_order(conn, query, filters, params), 0
-    else:
-        rows, start = _best_matches(conn, query, *ranked)
+    rows: list[Any] = []
+    total, total_capped, start, stopped = 0, True, 0, False
+    with _budget(conn, budget_s if query.text else None):
+        try:
+            total, total_capped = _count(conn, filters, params, query.count_limit)
+            if ranked is None:
+                rows = _page_in_order(conn, query, filters, params)
+            else:
+                rows, start = _best_matches(conn, query, *ranked)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:
+                raise
+            stopped = True  # out of time: no page, and the total (if counted) says how many to narrow
     tickets = [row_to_ticket(row) for row in rows[: query.limit]]
     next_cursor = page_cursor(query, tickets[-1], start + query.limit) if len(rows) > query.limit else None
-    return TicketPage(tickets=tuple(tickets), total=total, next_cursor=next_cursor, total_capped=total_capped)
+    return TicketPage(
+        tickets=tuple(tickets),
+        total=total,
+        next_cursor=next_cursor,
+        total_capped=total_capped,
+        search_stopped=stopped,
+    )
+
+
+@contextmanager
+def _budget(conn: sqlite3.Connection, seconds: float | None) -> Generator[None]:
+    """Interrupt the connection's statements once `seconds` have passed (SQLITE_INTERRUPT). SQLite asks
+    between virtual-machine steps, so one index read runs to its end: PREFIX_MIN bounds those."""
+    if seconds is None:
+        yield
+        return
+    deadline = time.monotonic() + seconds
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
+    try:
+        yield
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def _count(conn: sqlite3.Connection, filters: str, params: list[Any], limit: int | None) -> tuple[int, bool]:
+    """How many tickets match, counting no further than `limit`; and whether the count stopped there."""
+    if limit is None:
+        return int(conn.execute(f"SELECT COUNT(*) FROM tickets t WHERE {filters}", params).fetchone()[0]), False
+    # One match past the limit tells "more than" from "exactly".
+    capped = f"SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE {filters} LIMIT ?)"
+    counted = int(conn.execute(capped, (*params, limit + 1)).fetchone()[0])
+    return min(counted, limit), counted > limit
 
 
 def _page_in_order(conn: sqlite3.Connection, query: TicketQuery, filters: str, params: list[Any]) -> list[Any]:
@@ -392,13 +431,13 @@ def _page_in_order(conn: sqlite3.Connection, query: TicketQuery, filters: str, p
 
 
 def _best_matches(
-    conn: sqlite3.Connection, query: TicketQuery, filters: str, params: list[Any], terms: SearchTerms
+    conn: sqlite3.Connection, query: TicketQuery, filters: str, params: list[Any], match: str
 ) -> tuple[list[Any], int]:
     """The page of a relevance sort, paged by offset: the newest RANKED_MAX matches best first (bm25,
     title words weighing most), then older ones, newest first. Ranking reads each ranked match's word
     positions; this keeps a common word's page as cheap as its newest matches, in one order for every
     page, so paging neither skips nor repeats a ticket."""
-    start, wanted, match = relevance_start(query), query.limit + 1, fts5_match(terms)
+    start, wanted = relevance_start(query), query.limit + 1
     found = conn.execute(
         "SELECT rowid FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
         (match, RANKED_MAX - 1),
@@ -440,15 +479,21 @@ def look_alikes(conn: sqlite3.Connection, new: NewTicket) -> list[Text]:
     groups = candidate_groups(new.title)
     if not groups:
         return []
-    # The index walks its matches newest first and stops: titles that many tickets share ("Nightly
-    # build failed #N") must not make every create read all of them.
+    # The index walks the project's matches newest first and stops: titles that many tickets share
+    # ("Nightly build failed #N") must not make every create read all of them. The project is inside
+    # the MATCH, so another organization's similar titles take none of these places.
     rows = conn.execute(
         f"""SELECT t.id, t.title, t.description FROM (
                 SELECT rowid AS id FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT ?
             ) latest JOIN tickets t ON t.id = latest.id
             WHERE t.project_id = ? AND t.status NOT IN ({", ".join("?" * len(CLOSED_STATUSES))})
             ORDER BY t.id DESC LIMIT {DUPLICATE_CANDIDATES}""",
-        (fts5_title_match(groups), DUPLICATE_MATCHES, new.project_id, *(s.value for s in CLOSED_STATUSES)),
+        (
+            fts5_title_match(groups, new.project_id),
+            DUPLICATE_MATCHES,
+            new.project_id,
+            *(s.value for s in CLOSED_STATUSES),
+        ),
     ).fetchall()
     return [Text(*row) for row in rows]
 

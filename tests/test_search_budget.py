@@ -1,0 +1,186 @@
+"""Every text search's cost is bounded, on a real `tickets-mcp serve` and both stores (issue 15, items 1, 7).
+
+A word of one or two characters matches only as a whole word, the caller's projects are part of the
+index query, and a search that runs out of its time budget (TICKETS_SEARCH_BUDGET_MS) answers with
+what it has and says so, over MCP and REST, never as an error. The look-alike check reads only the new
+ticket's project, so another organization filing many similar titles cannot hide an exact duplicate.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+import httpx2
+import pytest
+from bench.search import frequent_words, texts
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.conftest import call, call_error, slug_of
+from tests.http_server import ServerProcess, bearer, running_server
+from tests.stores import Location
+from tickets_mcp.domain import Priority, Status, TicketType
+from tickets_mcp.server.render import SEARCH_STOPPED
+from tickets_mcp.store import NewProject, NewTicket
+from tickets_mcp.store.base import Actor
+from tickets_mcp.store.factory import open_store
+
+pytestmark = [pytest.mark.slow, pytest.mark.anyio]
+
+SEEDED = 1_000  # tickets of varied text in alice's INBOX
+ONE_LETTER_WORDS = " ".join([*string.ascii_lowercase, *"012345"])  # issue 15's query: 32 words, 63 characters
+COMMON_WORDS = frequent_words(7)  # three made-up words, together in most seeded tickets
+DUPLICATE_TITLE = "Checkout page crashes when the cart holds a gift card"
+
+
+@dataclass(frozen=True)
+class World:
+    location: Location
+    alice: str  # owner of Local (INBOX, the seeded tickets)
+    bob: str  # owner of Beta, another organization (project BETA)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _new(project_id: str, reporter_id: int, title: str, description: str = "") -> NewTicket:
+    return NewTicket(
+        project_id=project_id,
+        type=TicketType.BUG,
+        title=title,
+        description=description,
+        status=Status.BACKLOG,
+        priority=Priority.MEDIUM,
+        assignee_id=None,
+        reporter_id=reporter_id,
+        labels=(),
+        parent_id=None,
+    )
+
+
+async def _seed(location: Location) -> None:
+    """INBOX: two tickets telling a whole one-letter word from a prefix, then SEEDED of varied text.
+    Beta: project BETA, empty."""
+    store = await open_store(location)
+    try:
+        alice, bob = await store.find_user("alice"), await store.find_user("bob")
+        assert alice is not None and bob is not None
+        (inbox,) = await store.list_projects(list(await store.memberships(alice.id)))
+        (beta,) = list(await store.memberships(bob.id))
+        await store.create_project(NewProject(beta, "Beta work", "BETA", ""), Actor(bob.id))
+        actor = Actor(alice.id)
+        whole = _new(inbox.id, alice.id, "Plan x marks the spot")
+        prefix = _new(inbox.id, alice.id, "Xylophone tuning drifts")
+        await store.create_tickets([whole, prefix], actor)
+        varied = [_new(inbox.id, alice.id, t, d) for t, d in texts(SEEDED, 7)]
+        for start in range(0, len(varied), 500):
+            await store.create_tickets(varied[start : start + 500], actor)
+    finally:
+        await store.close()
+
+
+@pytest.fixture(scope="module")
+def world(module_store_location: Location) -> World:
+    with running_server(module_store_location) as server:
+        server.cli("user", "add", "bob")
+        server.cli("org", "add", "Beta", "--owner", "bob")
+        alice = server.create_token("--user", "alice")
+        bob = server.create_token("--user", "bob")
+    anyio.run(_seed, module_store_location)
+    return World(module_store_location, alice, bob)
+
+
+@pytest.fixture(scope="module")
+def server(world: World) -> Iterator[ServerProcess]:
+    """A server with the default budget."""
+    with running_server(world.location) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def starved(world: World) -> Iterator[ServerProcess]:
+    """A server whose searches may run for one millisecond only."""
+    with running_server(world.location, env={"TICKETS_SEARCH_BUDGET_MS": "1"}) as process:
+        yield process
+
+
+@asynccontextmanager
+async def mcp(server: ServerProcess, token: str) -> AsyncGenerator[Client]:
+    async with (
+        httpx2.AsyncClient(headers=bearer(token), timeout=60.0, verify=False) as http,
+        Client(streamable_http_client(server.mcp_url, http_client=http)) as client,
+    ):
+        yield client
+
+
+async def test_a_one_or_two_letter_word_matches_only_as_a_whole_word(server: ServerProcess, world: World) -> None:
+    async with mcp(server, world.alice) as client:
+        found = await call(client, "list_tickets", query="x", limit=100)
+        assert "Plan x marks the spot" in found and "Xylophone" not in found
+        assert "Xylophone" in await call(client, "list_tickets", query="xyl")  # three letters: a prefix
+
+
+async def test_issue_15s_query_answers_and_another_organization_reads_its_ticket_meanwhile(
+    server: ServerProcess, world: World
+) -> None:
+    async with mcp(server, world.bob) as bob:
+        slug = slug_of(await call(bob, "create_ticket", title="Beta's own ticket", project="BETA"))
+    replies: list[str] = []
+
+    async def hostile() -> None:
+        async with mcp(server, world.alice) as client:
+            replies.append(await call(client, "list_tickets", query=ONE_LETTER_WORDS))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(4):  # as many as SQLite's read connections
+            group.start_soon(hostile)
+        async with mcp(server, world.bob) as bob:
+            assert "Beta's own ticket" in await call(bob, "get_ticket", slug=slug)
+    assert len(replies) == 4
+    assert all(reply.startswith(("No tickets match", SEARCH_STOPPED)) for reply in replies), replies
+
+
+async def test_a_search_out_of_budget_says_so_over_mcp_and_is_never_an_error(
+    starved: ServerProcess, world: World
+) -> None:
+    async with mcp(starved, world.alice) as client:
+        stopped = await call(client, "list_tickets", query=COMMON_WORDS)
+        plain = await call(client, "list_tickets", limit=5)  # no text: no budget
+    assert SEARCH_STOPPED in stopped
+    assert SEARCH_STOPPED not in plain and plain.startswith("5 of ")
+
+
+async def test_a_search_out_of_budget_says_so_over_rest_with_a_200(starved: ServerProcess, world: World) -> None:
+    async with httpx2.AsyncClient(base_url=starved.url, headers=bearer(world.alice), verify=False) as http:
+        for sort in ("relevance", "created"):
+            response = await http.get(
+                "/api/v1/native/tickets", params={"query": COMMON_WORDS, "sort": sort, "count_limit": 1000}
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["search_stopped"] is True, response.text
+        plain = await http.get("/api/v1/native/tickets", params={"limit": 5})
+    assert plain.status_code == 200 and plain.json()["search_stopped"] is False
+
+
+async def test_another_organizations_similar_titles_do_not_hide_an_exact_duplicate(
+    server: ServerProcess, world: World
+) -> None:
+    async with mcp(server, world.alice) as alice:
+        first = slug_of(await call(alice, "create_ticket", title=DUPLICATE_TITLE, project="INBOX"))
+    store = await open_store(world.location)
+    try:  # Beta files 150 tickets with the same title words, all newer than alice's
+        bob = await store.find_user("bob")
+        assert bob is not None
+        (beta,) = [p for p in await store.list_projects(list(await store.memberships(bob.id))) if p.code == "BETA"]
+        await store.create_tickets([_new(beta.id, bob.id, DUPLICATE_TITLE) for _ in range(150)], Actor(bob.id))
+    finally:
+        await store.close()
+    async with mcp(server, world.alice) as alice:
+        refused = await call_error(alice, "create_ticket", title=DUPLICATE_TITLE, project="INBOX")
+    assert "Not filed" in refused and first in refused
