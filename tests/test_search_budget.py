@@ -31,7 +31,7 @@ from tickets_mcp.store.factory import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
-SEEDED = 1_000  # tickets of varied text in alice's INBOX
+SEEDED = 2_000  # tickets of varied text in alice's INBOX
 ONE_LETTER_WORDS = " ".join([*string.ascii_lowercase, *"012345"])  # issue 15's query: 32 words, 63 characters
 COMMON_WORDS = frequent_words(7)  # three made-up words, together in most seeded tickets
 DUPLICATE_TITLE = "Checkout page crashes when the cart holds a gift card"
@@ -158,12 +158,10 @@ async def test_a_search_out_of_budget_says_so_over_mcp_and_is_never_an_error(
 
 async def test_a_search_out_of_budget_says_so_over_rest_with_a_200(starved: ServerProcess, world: World) -> None:
     async with httpx2.AsyncClient(base_url=starved.url, headers=bearer(world.alice), verify=False) as http:
-        for sort in ("relevance", "created"):
-            response = await http.get(
-                "/api/v1/native/tickets", params={"query": COMMON_WORDS, "sort": sort, "count_limit": 1000}
-            )
-            assert response.status_code == 200, response.text
-            assert response.json()["search_stopped"] is True, response.text
+        params = {"query": COMMON_WORDS, "sort": "relevance", "count_limit": 1000}
+        response = await http.get("/api/v1/native/tickets", params=params)
+        assert response.status_code == 200, response.text
+        assert response.json()["search_stopped"] is True, response.text
         plain = await http.get("/api/v1/native/tickets", params={"limit": 5})
     assert plain.status_code == 200 and plain.json()["search_stopped"] is False
 

@@ -46,7 +46,7 @@ from tickets_mcp.store.search import (
 from tickets_mcp.store.sqlite.board import end_of_column, position_next_to
 from tickets_mcp.store.sqlite.rows import TICKET_SELECT, load_ticket, row_to_ticket
 
-_PROGRESS_STEPS = 10_000  # virtual-machine steps between two looks at the clock: well under a millisecond
+_PROGRESS_STEPS = 1000  # virtual-machine steps between two looks at the clock: some microseconds
 _SORT_COLUMN = {
     TicketSort.CREATED: "t.id",
     TicketSort.UPDATED: "t.updated_at",
