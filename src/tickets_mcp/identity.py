@@ -85,9 +85,21 @@ async def authenticate(store: Store, token: str, client: str | None = None) -> P
 
 
 async def principal_of_digest(store: Store, token_digest: str, client: str | None = None) -> Principal | None:
-    """The principal behind a stored token digest (what a board session cookie holds), or None for an
+    """The principal behind a stored token digest (as the board's login form checks a token), or None for an
     unknown or revoked one, or one whose creator may no longer grant it."""
     return _principal(await store.authenticate(token_digest), client)
+
+
+async def principal_of_session(
+    store: Store, session_digest: str, client: str | None = None
+) -> tuple[Principal, str] | None:
+    """The principal of a board session and its token's digest (the rate-limit key it shares with the
+    token's other calls); None for an unknown, expired or ended session, or one whose token no longer works."""
+    session = await store.board_session(session_digest)
+    if session is None:
+        return None
+    principal = _principal((session.token, session.user), client)
+    return (principal, session.token_digest) if principal is not None else None
 
 
 def _principal(found: tuple[Token, User] | None, client: str | None) -> Principal | None:

@@ -85,5 +85,5 @@ def caller_key(credential: str | None, address: str | None) -> str:
 
 
 def token_key(token_digest: str) -> str:
-    """The bucket of the token with this digest (identity.digest): a board session knows only the digest."""
+    """The bucket of the token with this digest (identity.digest): a board session knows its token by the digest."""
     return "token:" + token_digest

@@ -3,6 +3,7 @@
 from tickets_mcp.store.base import (
     PATCHABLE,
     Actor,
+    BoardSession,
     Move,
     NewProject,
     NewTicket,
@@ -18,6 +19,7 @@ from tickets_mcp.store.base import (
 __all__ = [
     "PATCHABLE",
     "Actor",
+    "BoardSession",
     "Move",
     "NewProject",
     "NewTicket",

@@ -77,6 +77,15 @@ class NewToken:
 
 
 @dataclass(frozen=True, slots=True)
+class BoardSession:
+    """A logged-in board session's token (revoked or not, as `Store.authenticate` reads it) and user."""
+
+    token: Token
+    user: User
+    token_digest: str  # the token's stored digest: the key of the rate limit its MCP and REST calls share
+
+
+@dataclass(frozen=True, slots=True)
 class NewTicket:
     project_id: str
     type: TicketType
@@ -191,6 +200,19 @@ class Store(Protocol):
     async def revoke_token(self, token_id: int, actor: Actor) -> Token: ...
     # The token, revoked or not, with its creator's role read in the same query, and its user.
     async def authenticate(self, digest: str) -> tuple[Token, User] | None: ...
+
+    # Board sessions, by the digest of the cookie's secret: in the store, so every replica sees a logout.
+    async def start_session(self, session_digest: str, token_id: int, expires_at: str) -> None:
+        """Record a session (and forget expired ones)."""
+        ...
+
+    async def board_session(self, session_digest: str) -> BoardSession | None:
+        """The unexpired session with this digest, read with its token and user in one indexed query."""
+        ...
+
+    async def end_session(self, session_digest: str) -> None:
+        """Forget a session (logout); nothing happens for one that is gone already."""
+        ...
 
     # Projects
     async def list_organizations(self, ids: Sequence[str]) -> list[Organization]: ...

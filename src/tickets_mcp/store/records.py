@@ -10,7 +10,8 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final, cast
 
-from tickets_mcp.domain import Change, Priority, Project, Role, Scope, Ticket, Token, TokenKind
+from tickets_mcp.domain import Change, Priority, Project, Role, Scope, Ticket, Token, TokenKind, User
+from tickets_mcp.store.base import BoardSession
 
 # A ticket row's last column holds its labels as `name<LABEL_SEP>color`, joined by LABELS_SEP, ordered by name.
 # Both are control characters, which label names and colors never contain.
@@ -32,6 +33,12 @@ SELECT t.id, t.kind, t.name, t.prefix, u.username, t.organization_id, t.project_
 FROM tokens t JOIN users u ON u.id = t.user_id
 LEFT JOIN memberships m ON m.organization_id = t.organization_id AND m.user_id = t.user_id
 """  # m.role: whether the token's creator may still grant it (Token.ungranted_reason), read with the token
+SESSION_SELECT: Final = """
+SELECT t.id, t.kind, t.name, t.prefix, u.username, t.organization_id, t.project_id, t.scopes,
+       t.created_at, t.last_used_at, t.revoked_at, t.user_id, m.role, u.name, t.hash
+FROM board_sessions s JOIN tokens t ON t.id = s.token_id JOIN users u ON u.id = t.user_id
+LEFT JOIN memberships m ON m.organization_id = t.organization_id AND m.user_id = t.user_id
+"""  # KEYS_SELECT's columns from a board session, then the user's name and the token's digest; WHERE s.hash = ?
 HISTORY_SELECT: Final = """
 SELECT e.at, u.username, k.name, e.client, e.action, e.changes, e.subject
 FROM events e LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN tokens k ON k.id = e.token_id
@@ -103,6 +110,12 @@ def row_to_token(row: Sequence[Any]) -> Token:
         last_used_at=row[9],
         revoked_at=row[10],
         creator_role=Role(row[12]) if row[12] is not None else None,
+    )
+
+
+def row_to_session(row: Sequence[Any]) -> BoardSession:
+    return BoardSession(
+        token=row_to_token(row), user=User(id=row[11], username=row[4], name=row[13]), token_digest=row[14]
     )
 
 

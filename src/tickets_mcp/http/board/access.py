@@ -8,13 +8,12 @@ whatever its socket says. `TICKETS_BOARD_LOCAL=0` asks for a token even there. T
 open a TCP connection to the loopback port (another OS user on a shared host, a proxy that forwards
 to 127.0.0.1 without adding those headers) is the local user.
 
-Sessions. Anywhere else the login form takes a token (`pk_`, or an `amk_` key) and sets a cookie
-holding the token's SHA-256 digest (what the database stores, never the token itself), an expiry and
-an HMAC of both. Every request looks the digest up again, so a revoked token is out on its next
-request. The cookie is HttpOnly, SameSite=Lax (a link from elsewhere keeps the session), limited to
-/board and Secure unless the page was loaded from a loopback name. The HMAC key comes from
-`TICKETS_STATE_KEY` (so replicas share sessions); without one each process makes its own and a restart
-logs everyone out.
+Sessions. Anywhere else the login form takes a token (`pk_`, or an `amk_` key) and starts a session in
+the store: the cookie holds 256 random bits, the store their SHA-256 digest (as for tokens) with the
+token's id and an expiry. Every request reads the session, its token and user in one indexed query, so
+a logout (which deletes the session) or a revoked token is out on its next request, on every replica.
+The cookie is HttpOnly, SameSite=Lax (a link from elsewhere keeps the session), limited to /board and
+Secure unless the page was loaded from a loopback name.
 
 Writes. Every POST (logging in and out too) must carry an `Origin` equal to the page's own; SameSite=Lax
 keeps the cookie off cross-site POSTs too, and on a local server (no cookie at all) the Origin check is what stops
@@ -23,27 +22,27 @@ another web page from writing through the visitor's browser.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import re
 import secrets
-import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import SplitResult, urlsplit
 
 from fastapi import Request
 
+from tickets_mcp.domain.rules import format_timestamp
 from tickets_mcp.environment import env
 from tickets_mcp.errors import PermissionDenied
 from tickets_mcp.http.ops import is_loopback
 from tickets_mcp.http.ratelimit import RateLimiter, token_key
 from tickets_mcp.http.settings import LOOPBACK_NAMES, ServeSettings
-from tickets_mcp.identity import TOKEN_FORMAT, digest, principal_of_digest
+from tickets_mcp.identity import TOKEN_FORMAT, digest, principal_of_digest, principal_of_session
 from tickets_mcp.store import Store
 from tickets_mcp.tracker import Principal
 
 SESSION_COOKIE = "tracker_board"
 SESSION_SECONDS = 12 * 3600
+SESSION_FORMAT = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 BOARD_PATH = "/board"
 CLIENT = "board"  # what the audit trail names as the client of changes made on the board
 ENV_BOARD_LOCAL = "TICKETS_BOARD_LOCAL"
@@ -79,35 +78,20 @@ class BoardAccess:
     def __init__(self, settings: ServeSettings) -> None:
         self.settings = settings
         self.local_enabled = local_access_allowed(settings)
-        secrets_in_use = [key.encode() for key in settings.state_keys] or [secrets.token_bytes(32)]
-        # A key of its own for sessions, so a session MAC can never be replayed as sealed request state.
-        self._keys = [hmac.new(key, b"tickets-mcp board session", hashlib.sha256).digest() for key in secrets_in_use]
 
     # Sessions
 
-    def seal(self, token: str, now: float | None = None) -> str:
-        """The cookie value for a token that just logged in: its digest, expiry and MAC; never the token."""
-        expires = int((now if now is not None else time.time()) + SESSION_SECONDS)
-        payload = f"{digest(token)}.{expires}"
-        return f"{payload}.{self._mac(self._keys[0], payload)}"
+    async def start_session(self, store: Store, token_id: int) -> str:
+        """Record a session for the token that just logged in; returns the cookie value (never the token)."""
+        secret = secrets.token_urlsafe(32)
+        expires = format_timestamp(datetime.now(UTC) + timedelta(seconds=SESSION_SECONDS))
+        await store.start_session(digest(secret), token_id, expires)
+        return secret
 
-    def unseal(self, value: str, now: float | None = None) -> str | None:
-        """The token digest of a valid, unexpired cookie; None for anything else."""
-        token_digest, _, rest = value.partition(".")
-        expires, _, mac = rest.partition(".")
-        # isdigit() alone takes "²", which int() refuses; compare_digest refuses non-ASCII str.
-        if not (expires.isascii() and expires.isdigit() and mac.isascii()):
-            return None
-        if int(expires) < (now if now is not None else time.time()):
-            return None
-        payload = f"{token_digest}.{expires}"
-        if any(hmac.compare_digest(mac.encode(), self._mac(key, payload).encode()) for key in self._keys):
-            return token_digest
-        return None
-
-    @staticmethod
-    def _mac(key: bytes, payload: str) -> str:
-        return base64.urlsafe_b64encode(hmac.new(key, payload.encode(), hashlib.sha256).digest()).decode().rstrip("=")
+    async def end_session(self, request: Request) -> None:
+        """Delete the request's session from the store, so a copy of its cookie opens nothing anywhere."""
+        if (secret := session_secret(request)) is not None:
+            await store_of(request).end_session(digest(secret))
 
     def cookie_secure(self, request: Request) -> bool:
         """Secure unless the page was loaded from a loopback name (browsers keep Secure cookies there anyway)."""
@@ -129,18 +113,18 @@ class BoardAccess:
             user = await store.find_user(self.settings.store.username)
             if user is not None:
                 return Viewer(Principal(user_id=user.id, username=user.username, client=CLIENT), local=True)
-        sealed = request.cookies.get(SESSION_COOKIE)
-        token_digest = self.unseal(sealed) if sealed else None
-        if token_digest is None:
+        secret = session_secret(request)
+        found = await principal_of_session(store, digest(secret), CLIENT) if secret is not None else None
+        if found is None or not reads_board(found[0]):
             return None
-        principal = await board_principal(store, token_digest)
-        return Viewer(principal, local=False, token_digest=token_digest) if principal is not None else None
+        return Viewer(found[0], local=False, token_digest=found[1])
 
-    def admit(self, request: Request, viewer: Viewer) -> None:
-        """RateLimited when the viewer's token is over `serve --rate-limit`, shared with its MCP and REST calls."""
+    def admit(self, request: Request, token_digest: str | None) -> None:
+        """RateLimited when the token (a viewer's, or one logging in) is over `serve --rate-limit`, shared with
+        its MCP and REST calls. The local user has no token and no limit."""
         limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
-        if limiter is not None and viewer.token_digest is not None:
-            limiter.check(token_key(viewer.token_digest))
+        if limiter is not None and token_digest is not None:
+            limiter.check(token_key(token_digest))
 
     # Cross-site request forgery
 
@@ -162,14 +146,20 @@ def _same_origin(a: SplitResult, b: SplitResult) -> bool:
 async def login(store: Store, token: str) -> Principal | None:
     """The principal a token typed into the login form stands for; None if it stands for none."""
     token = token.strip()
-    return await board_principal(store, digest(token)) if TOKEN_FORMAT.fullmatch(token) else None
+    principal = await principal_of_digest(store, digest(token), CLIENT) if TOKEN_FORMAT.fullmatch(token) else None
+    return principal if principal is not None and reads_board(principal) else None
+
+
+def reads_board(principal: Principal) -> bool:
+    """A project token may only file tickets: it has no board to read."""
+    return principal.project_id is None
+
+
+def session_secret(request: Request) -> str | None:
+    """The session cookie's value if it has the shape start_session gives it: anything else costs no query."""
+    value = request.cookies.get(SESSION_COOKIE)
+    return value if value is not None and SESSION_FORMAT.fullmatch(value) else None
 
 
 def store_of(request: Request) -> Store:
     return request.app.state.store
-
-
-async def board_principal(store: Store, token_digest: str) -> Principal | None:
-    """A session's principal; a project token has none (it may only file tickets: no board to read)."""
-    principal = await principal_of_digest(store, token_digest, CLIENT)
-    return principal if principal is not None and principal.project_id is None else None

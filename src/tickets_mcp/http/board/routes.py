@@ -9,7 +9,7 @@
 | POST /board/tickets/{SLUG}/move         | JSON {status, before, after, version}: drag and drop, keys |
 | POST /board/tickets/{SLUG}/status       | form: status, version                                      |
 | POST /board/tickets/{SLUG}/comments     | form: body                                                 |
-| GET/POST /board/login, POST /logout     | token login, session cookie                                |
+| GET/POST /board/login, POST /logout     | token login, a session in the store and its cookie         |
 | GET  /board/static/{board.css,board.js} | the one stylesheet and script                              |
 
 Every read and write goes through a LocalTracker for the viewer, so the board allows exactly what MCP
@@ -43,6 +43,7 @@ from tickets_mcp.http.board.access import (
 from tickets_mcp.http.board.access import login as login_principal
 from tickets_mcp.http.board.html import Html
 from tickets_mcp.http.errors import status_of
+from tickets_mcp.identity import digest
 from tickets_mcp.local import Action, LocalTracker
 from tickets_mcp.tracker import TicketChanges
 
@@ -99,7 +100,7 @@ def board_router(access: BoardAccess) -> APIRouter:
                 return secured(JSONResponse({"message": "401 Unauthorized: log in again."}, status_code=401))
             return to_login(request)
         try:
-            access.admit(request, viewer)
+            access.admit(request, viewer.token_digest)
             if request.method == "POST":
                 access.check_origin(request)
             tracker = LocalTracker(request.app.state.store, viewer.principal, access.settings.store.exposure.tier)
@@ -159,12 +160,19 @@ def board_router(access: BoardAccess) -> APIRouter:
         except TrackerError as exc:
             return html(pages.login_page(next_url, error=exc.message), 403)
         principal = await login_principal(store_of(request), form.get("token", ""))
-        if principal is None:
+        if principal is None or principal.token_id is None:
             error = "That token is unknown, revoked or not one that can read the board (a project token cannot)."
             return html(pages.login_page(next_url, error=error, plain_http=plain_http(request)), 401)
+        try:
+            access.admit(request, digest(form["token"].strip()))  # a login writes a session: it counts too
+            session = await access.start_session(store_of(request), principal.token_id)
+        except TrackerError as exc:  # over the limit, or a read-only database, which keeps no session
+            wait = {"Retry-After": str(int(exc.retry_after))} if isinstance(exc, RateLimited) else {}
+            page = pages.login_page(next_url, error=exc.message, plain_http=plain_http(request))
+            return html(page, status_of(exc), **wait)
         response = secured(RedirectResponse(next_url, status_code=303))
         response.set_cookie(
-            SESSION_COOKIE, access.seal(form["token"].strip()), max_age=SESSION_SECONDS, path=BOARD_PATH,
+            SESSION_COOKIE, session, max_age=SESSION_SECONDS, path=BOARD_PATH,
             httponly=True, samesite="lax", secure=access.cookie_secure(request),
         )  # fmt: skip
         return response
@@ -175,6 +183,7 @@ def board_router(access: BoardAccess) -> APIRouter:
             access.check_origin(request)  # another site must not log the visitor out either
         except TrackerError as exc:
             return secured(JSONResponse({"message": exc.message}, status_code=403))
+        await access.end_session(request)  # in the store: a copy of the cookie is out on every replica too
         response = secured(RedirectResponse(f"{BOARD_PATH}/login", status_code=303))
         response.delete_cookie(
             SESSION_COOKIE, path=BOARD_PATH, httponly=True, samesite="lax", secure=access.cookie_secure(request)

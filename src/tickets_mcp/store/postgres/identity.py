@@ -7,10 +7,17 @@ import uuid
 from tickets_mcp.domain import Member, Organization, Role, Token, User
 from tickets_mcp.domain.rules import slugify
 from tickets_mcp.errors import Conflict, NotFound
-from tickets_mcp.store.base import Actor, NewToken
+from tickets_mcp.store.base import Actor, BoardSession, NewToken
 from tickets_mcp.store.postgres.db import Connection, execute, fetch_all, fetch_one, fetch_optional
 from tickets_mcp.store.postgres.events import record_event
-from tickets_mcp.store.records import KEY_REVOKED_AT, KEYS_SELECT, row_to_token, scopes_column
+from tickets_mcp.store.records import (
+    KEY_REVOKED_AT,
+    KEYS_SELECT,
+    SESSION_SELECT,
+    row_to_session,
+    row_to_token,
+    scopes_column,
+)
 from tickets_mcp.store.rules import utc_now
 
 
@@ -116,3 +123,24 @@ async def touch_token(conn: Connection, token_id: int, now: str, not_since: str)
         "UPDATE tokens SET last_used_at = %s WHERE id = %s AND (last_used_at IS NULL OR last_used_at < %s)",
         (now, token_id, not_since),
     )
+
+
+async def start_session(conn: Connection, session_digest: str, token_id: int, expires_at: str) -> None:
+    now = utc_now()
+    await execute(conn, "DELETE FROM board_sessions WHERE expires_at < %s", (now,))
+    await execute(
+        conn,
+        "INSERT INTO board_sessions (hash, token_id, created_at, expires_at) VALUES (%s, %s, %s, %s)",
+        (session_digest, token_id, now, expires_at),
+    )
+
+
+async def board_session(conn: Connection, session_digest: str) -> BoardSession | None:
+    row = await fetch_optional(
+        conn, SESSION_SELECT + " WHERE s.hash = %s AND s.expires_at > %s", (session_digest, utc_now())
+    )
+    return row_to_session(row) if row is not None else None
+
+
+async def end_session(conn: Connection, session_digest: str) -> None:
+    await execute(conn, "DELETE FROM board_sessions WHERE hash = %s", (session_digest,))

@@ -243,7 +243,31 @@ WORDS = Migration(
 # the caller's projects; here the project filter and the GIN index already meet in one query.
 SCOPED_WORDS = Migration(7, "full-text search scoped to projects (SQLite only; one query here already)", ())
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS, IDEMPOTENCY, WORDS, SCOPED_WORDS)
+BOARD_SESSIONS = Migration(
+    8,
+    "board sessions, so that logging out ends a session on every replica",
+    (
+        # hash: SHA-256 of the cookie's random value (see the SQLite migration).
+        """CREATE TABLE board_sessions (
+            hash TEXT COLLATE "C" PRIMARY KEY,
+            token_id BIGINT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+            created_at TEXT COLLATE "C" NOT NULL,
+            expires_at TEXT COLLATE "C" NOT NULL
+        )""",
+        "CREATE INDEX board_sessions_expires ON board_sessions(expires_at)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    INITIAL,
+    TOKENS,
+    SEARCH,
+    STATISTICS,
+    IDEMPOTENCY,
+    WORDS,
+    SCOPED_WORDS,
+    BOARD_SESSIONS,
+)
 LATEST = MIGRATIONS[-1].version
 
 

@@ -30,6 +30,7 @@ from tickets_mcp.domain.rules import format_timestamp, plural, slugify
 from tickets_mcp.errors import BackendUnavailable, Conflict, NotFound
 from tickets_mcp.store.base import (
     Actor,
+    BoardSession,
     Move,
     NewProject,
     NewTicket,
@@ -261,13 +262,31 @@ class PostgresStore:
 
     async def authenticate(self, digest: str) -> tuple[Token, User] | None:
         found = await self._db.read(lambda conn: identity.token_by_hash(conn, digest))
-        # A token that no longer works is not "used": revoked, or its creator may no longer grant it.
-        if found is not None and found[0].revoked_at is None and found[0].ungranted_reason is None:
-            now = datetime.now(UTC)
-            stale = format_timestamp(now - TOKEN_TOUCH_INTERVAL)
-            if found[0].last_used_at is None or found[0].last_used_at < stale:
-                await self._db.write(lambda conn: identity.touch_token(conn, found[0].id, format_timestamp(now), stale))
+        if found is not None:
+            await self._touch(found[0])
         return found
+
+    async def start_session(self, session_digest: str, token_id: int, expires_at: str) -> None:
+        await self._db.write(lambda conn: identity.start_session(conn, session_digest, token_id, expires_at))
+
+    async def board_session(self, session_digest: str) -> BoardSession | None:
+        found = await self._db.read(lambda conn: identity.board_session(conn, session_digest))
+        if found is not None:
+            await self._touch(found.token)
+        return found
+
+    async def end_session(self, session_digest: str) -> None:
+        await self._db.write(lambda conn: identity.end_session(conn, session_digest))
+
+    async def _touch(self, token: Token) -> None:
+        """Record a token's use, at most once per TOKEN_TOUCH_INTERVAL. A token that no longer works is not
+        "used": revoked, or its creator may no longer grant it."""
+        if token.revoked_at is not None or token.ungranted_reason is not None:
+            return
+        now = datetime.now(UTC)
+        stale = format_timestamp(now - TOKEN_TOUCH_INTERVAL)
+        if token.last_used_at is None or token.last_used_at < stale:
+            await self._db.write(lambda conn: identity.touch_token(conn, token.id, format_timestamp(now), stale))
 
     # Projects
 

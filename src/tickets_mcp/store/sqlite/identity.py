@@ -8,8 +8,15 @@ import uuid
 from tickets_mcp.domain import Member, Organization, Role, Token, User
 from tickets_mcp.domain.rules import slugify
 from tickets_mcp.errors import Conflict, NotFound
-from tickets_mcp.store.base import Actor, NewToken
-from tickets_mcp.store.records import KEY_REVOKED_AT, KEYS_SELECT, row_to_token, scopes_column
+from tickets_mcp.store.base import Actor, BoardSession, NewToken
+from tickets_mcp.store.records import (
+    KEY_REVOKED_AT,
+    KEYS_SELECT,
+    SESSION_SELECT,
+    row_to_session,
+    row_to_token,
+    scopes_column,
+)
 from tickets_mcp.store.rules import utc_now
 from tickets_mcp.store.sqlite.tickets import record_event
 
@@ -108,3 +115,23 @@ def touch_token(conn: sqlite3.Connection, token_id: int, now: str, not_since: st
         "UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
         (now, token_id, not_since),
     )
+
+
+def start_session(conn: sqlite3.Connection, session_digest: str, token_id: int, expires_at: str) -> None:
+    now = utc_now()
+    conn.execute("DELETE FROM board_sessions WHERE expires_at < ?", (now,))
+    conn.execute(
+        "INSERT INTO board_sessions (hash, token_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        (session_digest, token_id, now, expires_at),
+    )
+
+
+def board_session(conn: sqlite3.Connection, session_digest: str) -> BoardSession | None:
+    row = conn.execute(
+        SESSION_SELECT + " WHERE s.hash = ? AND s.expires_at > ?", (session_digest, utc_now())
+    ).fetchone()
+    return row_to_session(row) if row is not None else None
+
+
+def end_session(conn: sqlite3.Connection, session_digest: str) -> None:
+    conn.execute("DELETE FROM board_sessions WHERE hash = ?", (session_digest,))

@@ -306,7 +306,32 @@ SCOPED_WORDS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, TOKENS, SEARCH, STATISTICS, IDEMPOTENCY, WORDS, SCOPED_WORDS)
+BOARD_SESSIONS = Migration(
+    8,
+    "board sessions, so that logging out ends a session on every replica",
+    (
+        # hash: SHA-256 of the cookie's random value, which alone opens the session, as a token does.
+        """CREATE TABLE board_sessions (
+            hash TEXT PRIMARY KEY,
+            token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        # Forgetting expired sessions is one range read of this index.
+        "CREATE INDEX board_sessions_expires ON board_sessions(expires_at)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    INITIAL,
+    TOKENS,
+    SEARCH,
+    STATISTICS,
+    IDEMPOTENCY,
+    WORDS,
+    SCOPED_WORDS,
+    BOARD_SESSIONS,
+)
 LATEST = MIGRATIONS[-1].version
 
 
