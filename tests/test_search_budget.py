@@ -8,10 +8,12 @@ ticket's project, so another organization filing many similar titles cannot hide
 
 from __future__ import annotations
 
+import sqlite3
 import string
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import anyio
 import httpx2
@@ -23,13 +25,17 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.conftest import call, call_error, slug_of
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location
+from tickets_mcp.config import Settings
 from tickets_mcp.domain import Priority, Status, TicketType
+from tickets_mcp.errors import Invalid
 from tickets_mcp.server.render import SEARCH_STOPPED
 from tickets_mcp.store import NewProject, NewTicket
 from tickets_mcp.store.base import Actor
 from tickets_mcp.store.factory import open_store
+from tickets_mcp.store.search import fts5_match, search_terms
+from tickets_mcp.store.sqlite.migrations import migrate
 
-pytestmark = [pytest.mark.slow, pytest.mark.anyio]
+pytestmark = pytest.mark.slow
 
 SEEDED = 2_000  # tickets of varied text in alice's INBOX
 ONE_LETTER_WORDS = " ".join([*string.ascii_lowercase, *"012345"])  # issue 15's query: 32 words, 63 characters
@@ -119,6 +125,7 @@ async def mcp(server: ServerProcess, token: str) -> AsyncGenerator[Client]:
         yield client
 
 
+@pytest.mark.anyio
 async def test_a_one_or_two_letter_word_matches_only_as_a_whole_word(server: ServerProcess, world: World) -> None:
     async with mcp(server, world.alice) as client:
         found = await call(client, "list_tickets", query="x", limit=100)
@@ -126,6 +133,7 @@ async def test_a_one_or_two_letter_word_matches_only_as_a_whole_word(server: Ser
         assert "Xylophone" in await call(client, "list_tickets", query="xyl")  # three letters: a prefix
 
 
+@pytest.mark.anyio
 async def test_issue_15s_query_answers_and_another_organization_reads_its_ticket_meanwhile(
     server: ServerProcess, world: World
 ) -> None:
@@ -146,6 +154,7 @@ async def test_issue_15s_query_answers_and_another_organization_reads_its_ticket
     assert all(reply.startswith(("No tickets match", SEARCH_STOPPED)) for reply in replies), replies
 
 
+@pytest.mark.anyio
 async def test_a_search_out_of_budget_says_so_over_mcp_and_is_never_an_error(
     starved: ServerProcess, world: World
 ) -> None:
@@ -156,6 +165,7 @@ async def test_a_search_out_of_budget_says_so_over_mcp_and_is_never_an_error(
     assert SEARCH_STOPPED not in plain and plain.startswith("5 of ")
 
 
+@pytest.mark.anyio
 async def test_a_search_out_of_budget_says_so_over_rest_with_a_200(starved: ServerProcess, world: World) -> None:
     async with httpx2.AsyncClient(base_url=starved.url, headers=bearer(world.alice), verify=False) as http:
         params = {"query": COMMON_WORDS, "sort": "relevance", "count_limit": 1000}
@@ -166,6 +176,7 @@ async def test_a_search_out_of_budget_says_so_over_rest_with_a_200(starved: Serv
     assert plain.status_code == 200 and plain.json()["search_stopped"] is False
 
 
+@pytest.mark.anyio
 async def test_another_organizations_similar_titles_do_not_hide_an_exact_duplicate(
     server: ServerProcess, world: World
 ) -> None:
@@ -182,3 +193,42 @@ async def test_another_organizations_similar_titles_do_not_hide_an_exact_duplica
     async with mcp(server, world.alice) as alice:
         refused = await call_error(alice, "create_ticket", title=DUPLICATE_TITLE, project="INBOX")
     assert "Not filed" in refused and first in refused
+
+
+def test_a_wrong_budget_is_refused_at_start_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    for wrong in ("0", "abc", "60001"):
+        monkeypatch.setenv("TICKETS_SEARCH_BUDGET_MS", wrong)
+        with pytest.raises(Invalid, match="TICKETS_SEARCH_BUDGET_MS must be 1-60000"):
+            Settings.from_env(db=":memory:")
+
+
+def test_migration_7_indexes_every_ticket_and_comment_of_an_older_database_by_project(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        migrate(conn, str(path), upto=6)
+        now = "2026-01-01T00:00:00.000Z"
+        conn.execute("INSERT INTO organizations (id, name, slug, created_at) VALUES ('o', 'O', 'o', ?)", (now,))
+        for project, code in (("aaaa-1", "AA"), ("bbbb-2", "BB")):
+            conn.execute(
+                "INSERT INTO projects (id, organization_id, name, code, created_at) VALUES (?, 'o', ?, ?, ?)",
+                (project, code, code, now),
+            )
+            conn.execute(
+                """INSERT INTO tickets (project_id, number, type, title, description, status, priority, position,
+                                        version, created_at, updated_at)
+                   VALUES (?, 1, 'bug', 'Walrus sighted', '', 'backlog', 2, 1024, 1, ?, ?)""",
+                (project, now, now),
+            )
+        conn.execute("INSERT INTO comments (ticket_id, body, created_at) VALUES (2, 'kraken too', ?)", (now,))
+        migrate(conn, str(path))
+        match = "SELECT rowid FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid"
+        terms = search_terms("walrus kra")
+        assert terms is not None
+        assert conn.execute(match, (fts5_match(terms, ["bbbb-2"]),)).fetchall() == [(2,)]
+        assert conn.execute(match, (fts5_match(terms, ["aaaa-1"]),)).fetchall() == []
+        walrus = search_terms("walrus")
+        assert walrus is not None
+        assert conn.execute(match, (fts5_match(walrus, ["aaaa-1", "bbbb-2"]),)).fetchall() == [(1,), (2,)]
+    finally:
+        conn.close()
