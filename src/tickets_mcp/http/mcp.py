@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tickets_mcp.http.auth import token_of
 from tickets_mcp.http.errors import Unauthorized
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
+from tickets_mcp.http.sessions import SessionLedger, SessionQuota
 from tickets_mcp.http.settings import ServeSettings
 from tickets_mcp.identity import UngrantedToken, authenticate
 from tickets_mcp.server import AppState, TrackerServer, create_server
@@ -158,6 +159,7 @@ class McpMount:
             streamable_http_path=MCP_PATH,
             transport_security=transport_security,
             max_request_body_size=settings.max_body_bytes,
+            session_idle_timeout=settings.mcp_session_idle_timeout,
         )
         sse = self.server.sse_app(
             sse_path=SSE_PATH,
@@ -165,11 +167,12 @@ class McpMount:
             transport_security=transport_security,
             max_request_body_size=settings.max_body_bytes,
         )
+        sessions = SessionLedger(settings.mcp_sessions_per_token, settings.mcp_session_idle_timeout)
         # Each SDK app keeps its own routes; ours only send the paths there, past the token check.
         # First in the router: an MCP call is matched at once instead of after every REST route.
         app.router.routes[:0] = [
-            Route(MCP_PATH, TokenGate(streamable, self), methods=["GET", "POST", "DELETE"]),
-            Route(SSE_PATH, TokenGate(sse, self), methods=["GET"]),
+            Route(MCP_PATH, TokenGate(SessionQuota(streamable, sessions), self), methods=["GET", "POST", "DELETE"]),
+            Route(SSE_PATH, TokenGate(SessionQuota(sse, sessions, sse=True), self), methods=["GET"]),
             Route(SSE_MESSAGES_PATH, TokenGate(sse, self), methods=["POST"]),
         ]
 

@@ -25,6 +25,8 @@ ENV_HEADER_TIMEOUT = "TICKETS_HEADER_TIMEOUT"
 ENV_BODY_TIMEOUT = "TICKETS_BODY_TIMEOUT"
 ENV_MAX_CONNECTIONS = "TICKETS_MAX_CONNECTIONS"
 ENV_MAX_CONNECTIONS_PER_ADDRESS = "TICKETS_MAX_CONNECTIONS_PER_ADDRESS"
+ENV_MCP_SESSIONS_PER_TOKEN = "TICKETS_MCP_SESSIONS_PER_TOKEN"  # noqa: S105 - a variable name, not a secret
+ENV_MCP_SESSION_IDLE_TIMEOUT = "TICKETS_MCP_SESSION_IDLE_TIMEOUT"
 STATE_KEY_MIN_LENGTH = 32
 
 DEFAULT_HOST = "127.0.0.1"
@@ -36,6 +38,10 @@ DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 30.0
 DEFAULT_MAX_CONNECTIONS = 1000
 DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 100
+# Sessions cost about 33 KB each; a hundred per token leaves room for a fleet of agents sharing one
+# token, and ten minutes idle outlasts a pause in a conversation (a client re-initializes after a 404).
+DEFAULT_MCP_SESSIONS_PER_TOKEN = 100
+DEFAULT_MCP_SESSION_IDLE_TIMEOUT = 600.0
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names, not a bind
 HOST_NAME = re.compile(r"[a-z0-9.-]{1,253}|[0-9a-f:.]{2,45}")
@@ -66,6 +72,8 @@ class ServeSettings:
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS  # lowered at start to what the open-file limit allows
     max_connections_per_address: int = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS  # 0: none (behind a proxy)
+    mcp_sessions_per_token: int = DEFAULT_MCP_SESSIONS_PER_TOKEN  # session-era MCP sessions (HTTP and SSE)
+    mcp_session_idle_timeout: float = DEFAULT_MCP_SESSION_IDLE_TIMEOUT  # with no request in flight this long
     graceful_shutdown_seconds: int = 10  # on SIGTERM, requests in flight get this long to finish
 
     @classmethod
@@ -108,6 +116,8 @@ class ServeSettings:
             body_timeout=positive_seconds(ENV_BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT),
             max_connections=count(ENV_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, minimum=1),
             max_connections_per_address=count(ENV_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
+            mcp_sessions_per_token=count(ENV_MCP_SESSIONS_PER_TOKEN, DEFAULT_MCP_SESSIONS_PER_TOKEN, minimum=1),
+            mcp_session_idle_timeout=positive_seconds(ENV_MCP_SESSION_IDLE_TIMEOUT, DEFAULT_MCP_SESSION_IDLE_TIMEOUT),
         )
 
     @property
