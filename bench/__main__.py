@@ -23,6 +23,7 @@ SECTIONS: dict[str, Callable[[Context], list[Metric]]] = {
     "memory": memory.run,
     "store": sections.run_store,
     "tokens": sections.run_tokens,
+    "search": sections.run_search,
     "peers": peers.run,
 }
 

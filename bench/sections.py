@@ -1,10 +1,10 @@
-"""The store and token sections, adapted to the suite's Context and Metric rows."""
+"""The store, token and search sections, adapted to the suite's Context and Metric rows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bench import store, tokens
+from bench import search, store, tokens
 from bench.context import Context
 from bench.stats import Metric
 
@@ -36,3 +36,7 @@ def run_store(ctx: Context) -> list[Metric]:
 
 def run_tokens(ctx: Context) -> list[Metric]:
     return _metrics("tokens", tokens.run(_quick(ctx)))
+
+
+def run_search(ctx: Context) -> list[Metric]:
+    return _metrics("search", search.run(_quick(ctx)))
