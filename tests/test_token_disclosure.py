@@ -2,8 +2,9 @@
 
 A project token may only file tickets in its project: a look-alike refusal tells it that an open ticket
 looks the same and which, but not its title, description or assignee; an unknown assignee is not
-answered with the members' usernames, nor an unknown project with the organization's projects. A full
-member still gets the look-alike's line and the closest names. Over REST and MCP, on both stores.
+answered with the members' usernames, and naming another project is refused alike whether it exists or
+not, without listing the organization's projects. A full member still gets the look-alike's line and the
+closest names. Over REST and MCP, on both stores.
 """
 
 from __future__ import annotations
@@ -117,8 +118,8 @@ def test_a_project_token_is_not_told_the_members_for_an_unknown_assignee(server:
 
 def test_a_project_token_is_not_told_the_projects_for_an_unknown_one(server: ServerProcess, tokens: Tokens) -> None:
     answers = [rest(server, tokens.project, {"title": "Elsewhere", "project": p}) for p in ("SECRTE", "SECRET")]
-    assert answers[0][0] == 404 and revealed(answers[0][1]) == [], answers[0][1]
-    assert answers[1] == (404, answers[0][1].replace("SECRTE", "SECRET"))  # an existing project reads as missing
+    assert answers[0][0] == 403 and revealed(answers[0][1]) == [], answers[0][1]
+    assert answers[1] == answers[0]  # an existing project and a missing one get the same answer
     failed, text = tool(server, tokens.project, "create_ticket", {"title": "Elsewhere", "project": "Secret Plan"})
     assert failed and revealed(text) == [], text
 

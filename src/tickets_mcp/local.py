@@ -107,7 +107,7 @@ class LocalTracker:
             principal = self._principal
             reach = await self._store.reach(principal.user_id, principal.organization_id)
             if principal.project_id is not None:
-                # A project token sees its own project only: another one reads as missing, never as refused.
+                # A project token sees its own project only: naming another gets one refusal, whether it exists or not.
                 reach = replace(reach, projects=[p for p in reach.projects if p.id == principal.project_id])
             if principal.organization_id is not None:
                 # Organization and project tokens act for their organization, within their limits.
@@ -224,6 +224,13 @@ class LocalTracker:
         )  # fmt: skip
         if found is not None:
             return found
+        if self._principal.project_id is not None:
+            # The same answer whether the project exists or not: a project token learns none of the others.
+            raise PermissionDenied(
+                "A project token may only file tickets in its own project"
+                + (f" ({projects[0].code})." if projects else "."),
+                hint="Use a personal token (pk_) or an organization key (amk_) for other projects.",
+            )
         near = rules.closest(project, [p.code for p in projects] + [p.name for p in projects])
         by_name = {p.name: p.code for p in projects}
         codes = list(dict.fromkeys(by_name.get(n, n) for n in near))
