@@ -12,8 +12,10 @@ from tests.postgres import create_database, drop_database, server_url
 from tickets_mcp.backup import COUNTED, backup, restore
 from tickets_mcp.cli import main
 from tickets_mcp.config import PostgresUrl, Settings
+from tickets_mcp.domain import Ticket
 from tickets_mcp.errors import Conflict
 from tickets_mcp.local import LocalTracker
+from tickets_mcp.store import Store
 from tickets_mcp.store.factory import open_store
 from tickets_mcp.tracker import Principal, TicketDraft
 from tickets_mcp.workspace import open_local_store
@@ -31,6 +33,12 @@ async def fill(location: Path | PostgresUrl, tickets: int) -> None:
                 await tracker.add_comment(ticket.slug, f"comment on {n}")
     finally:
         await store.close()
+
+
+async def inbox_ticket(store: Store, number: int) -> Ticket | None:
+    organizations = [o.id for o in await store.all_organizations()]
+    (inbox,) = [p for p in await store.list_projects(organizations, counts=False) if p.code == "INBOX"]
+    return await store.find_ticket(inbox.id, number)
 
 
 def sqlite_counts(path: Path) -> dict[str, int]:
@@ -67,7 +75,7 @@ async def test_a_sqlite_backup_taken_while_writing_restores_to_a_consistent_trac
     # The restored file is a working tracker: it opens, and numbering carries on after the last ticket.
     store = await open_store(restored)
     try:
-        page = await store.find_ticket("INBOX", 30)
+        page = await inbox_ticket(store, 30)
         assert page is not None and page.title == "Ticket 29"
     finally:
         await store.close()
@@ -105,7 +113,7 @@ async def test_a_postgresql_backup_restores_into_an_empty_database_with_equal_ro
             restore(taken.path, PostgresUrl(target))
         store = await open_store(PostgresUrl(target))
         try:
-            found = await store.find_ticket("INBOX", 25)
+            found = await inbox_ticket(store, 25)
             assert found is not None and found.title == "Ticket 24"
         finally:
             await store.close()

@@ -13,7 +13,7 @@ import pytest
 
 from tickets_mcp.errors import BackendUnavailable
 from tickets_mcp.store.sqlite import SqliteStore
-from tickets_mcp.store.sqlite.migrations import LATEST, MIGRATIONS
+from tickets_mcp.store.sqlite.migrations import LATEST, MIGRATIONS, migrate
 
 pytestmark = pytest.mark.anyio
 
@@ -116,3 +116,34 @@ def test_migrate_and_info_commands_create_and_describe_the_database(tmp_path: Pa
         check=True,
     )
     assert f"schema version: {LATEST} (this build: {LATEST})" in info.stdout
+
+
+def test_migration_9_scopes_project_codes_to_their_organization_and_keeps_every_row(db_path: Path) -> None:
+    """It rebuilds the projects table others reference: rows, ids and references survive, and
+    foreign keys are still enforced afterwards."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    migrate(conn, str(db_path), upto=8)
+    conn.execute("INSERT INTO organizations VALUES ('o1', 'One', 'one', 'now'), ('o2', 'Two', 'two', 'now')")
+    conn.execute("INSERT INTO projects (id, organization_id, name, code, ticket_counter, created_at) "
+                 "VALUES ('p1', 'o1', 'Web', 'WEB', 1, 'now')")  # fmt: skip
+    conn.execute("INSERT INTO tickets (project_id, number, type, title, status, priority, position, created_at, "
+                 "updated_at) VALUES ('p1', 1, 'bug', 'kept', 'todo', 2, 1.0, 'now', 'now')")  # fmt: skip
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO projects (id, organization_id, name, code, created_at) "
+                     "VALUES ('p2', 'o2', 'Web', 'WEB', 'now')")  # fmt: skip
+
+    migrate(conn, str(db_path))
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert conn.execute("SELECT p.code, p.ticket_counter, t.title FROM tickets t JOIN projects p "
+                        "ON p.id = t.project_id").fetchall() == [("WEB", 1, "kept")]  # fmt: skip
+    conn.execute("INSERT INTO projects (id, organization_id, name, code, created_at) "
+                 "VALUES ('p2', 'o2', 'Web', 'WEB', 'now')")  # fmt: skip
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO projects (id, organization_id, name, code, created_at) "
+                     "VALUES ('p3', 'o2', 'Other', 'WEB', 'now')")  # fmt: skip
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO tickets (project_id, number, type, title, status, priority, position, "
+                     "created_at, updated_at) VALUES ('no', 1, 'bug', 'x', 'todo', 2, 1.0, 'now', 'now')")  # fmt: skip
+    conn.close()

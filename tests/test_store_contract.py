@@ -207,7 +207,7 @@ async def test_projects_are_created_listed_by_name_and_counted(store: Store, wor
     listed = await store.list_projects([world.organization.id])
     assert [(p.name, p.tickets_count, p.open_tickets_count) for p in listed] == [("Inbox", 0, 0), ("web app", 2, 1)]
     assert [p.tickets_count for p in await store.list_projects([world.organization.id], counts=False)] == [None, None]
-    assert await store.project_codes() == {"INBOX", "WEB"}
+    assert await store.project_codes(world.organization.id) == {"INBOX", "WEB"}
 
 
 async def test_project_names_are_unique_per_organization_ignoring_case_and_codes_everywhere(
@@ -269,8 +269,8 @@ async def test_a_created_ticket_holds_every_field(store: Store, world: World) ->
     assert ticket.parent == "INBOX-1"
     assert (ticket.version, ticket.closed_at, ticket.closed_by) == (1, None, None)
     assert ticket.created_at == ticket.updated_at and ticket.created_at.endswith("Z")
-    assert await store.find_ticket("INBOX", 2) == ticket
-    assert await store.find_ticket("INBOX", 3) is None
+    assert await store.find_ticket(world.inbox.id, 2) == ticket
+    assert await store.find_ticket(world.inbox.id, 3) is None
 
 
 async def test_numbers_count_per_project_and_are_never_reused(store: Store, world: World) -> None:
@@ -278,7 +278,7 @@ async def test_numbers_count_per_project_and_are_never_reused(store: Store, worl
     slugs = [(await store.create_ticket(draft(world, f"t{i}"), world.actor)).slug for i in range(3)]
     assert slugs == ["INBOX-1", "INBOX-2", "INBOX-3"]
     assert (await store.create_ticket(draft(world, "w", project=web), world.actor)).slug == "WEB-1"
-    last = await store.find_ticket("INBOX", 3)
+    last = await store.find_ticket(world.inbox.id, 3)
     assert last is not None
     await store.delete_ticket(last.id, world.actor)
     assert (await store.create_ticket(draft(world, "next"), world.actor)).slug == "INBOX-4"
@@ -475,7 +475,7 @@ async def test_deleting_a_ticket_takes_its_subtasks_and_comments_and_says_so_fir
     preview = await store.ticket_deletion(parent.id)
     assert (preview.slug, preview.subtasks, preview.comments) == ("INBOX-1", ("INBOX-2", "INBOX-3"), 3)
     assert await store.delete_ticket(parent.id, world.actor) == preview
-    assert [await store.find_ticket("INBOX", n) for n in (1, 2, 3)] == [None, None, None]
+    assert [await store.find_ticket(world.inbox.id, n) for n in (1, 2, 3)] == [None, None, None]
     assert (await store.ticket_detail(keep.id)).ticket == keep
     with pytest.raises(NotFound):
         await store.ticket_detail(parent.id)
@@ -524,7 +524,7 @@ async def test_a_refused_change_leaves_no_trace(store: Store, world: World, loca
     with pytest.raises(Conflict):
         await store.create_project(new_project(world, "inbox", "NEW"), world.actor)
     assert events(location) == before
-    assert await store.project_codes() == {"INBOX"}
+    assert await store.project_codes(world.organization.id) == {"INBOX"}
 
 
 async def test_tickets_filed_together_are_numbered_in_order_or_none_is_filed(

@@ -125,3 +125,38 @@ def test_a_project_token_is_not_told_the_projects_for_an_unknown_one(server: Ser
 
     status, message = rest(server, tokens.owner, {"title": "Elsewhere", "project": "SECRTE"})
     assert status == 404 and "SECRET" in message, message
+
+
+def test_project_codes_belong_to_their_organization(module_store_location: Location) -> None:
+    """Organization beta cannot learn that local has a project ACME: it makes its own ACME, and each
+    caller's ACME-1 is its own organization's; one who sees both is asked which, and may say so."""
+    with running_server(module_store_location) as server:
+        server.cli("user", "add", "dave")
+        server.cli("org", "add", "Beta", "--owner", "dave")
+        alice, dave = server.create_token("--user", "alice"), server.create_token("--user", "dave")
+        with httpx2.Client(base_url=server.url, timeout=30.0, verify=False) as http:
+            for token, org, title in ((alice, "local", "Local's rocket"), (dave, "beta", "Beta's anvil")):
+                made = http.post(f"{NATIVE}/projects", json={"name": "Acme", "code": "ACME", "organization": org},
+                                 headers=bearer(token))  # fmt: skip
+                assert made.status_code == 201, made.text
+                filed = http.post(f"{NATIVE}/tickets", json={"title": title, "project": "ACME"}, headers=bearer(token))
+                assert filed.status_code == 201 and filed.json()["slug"] == "ACME-1", filed.text
+            derived = http.post(f"{NATIVE}/projects", json={"name": "Inbox Two", "organization": "beta"},
+                                headers=bearer(dave))  # fmt: skip
+            assert derived.status_code == 201 and derived.json()["code"] == "IT", derived.text
+            for token, title in ((alice, "Local's rocket"), (dave, "Beta's anvil")):
+                read = http.get(f"{NATIVE}/tickets/ACME-1", headers=bearer(token))
+                assert read.status_code == 200 and read.json()["ticket"]["title"] == title, read.text
+            # The same code twice in one organization is still refused.
+            again = http.post(f"{NATIVE}/projects", json={"name": "Acme Two", "code": "ACME", "organization": "beta"},
+                              headers=bearer(dave))  # fmt: skip
+            assert again.status_code == 409 and "ACME" in again.json()["message"], again.text
+
+            server.cli("member", "set", "beta", "alice", "member")
+            both = http.get(f"{NATIVE}/tickets/ACME-1", headers=bearer(alice))
+            assert both.status_code == 400, both.text
+            assert "beta:ACME-1" in both.json()["message"] and "local:ACME-1" in both.json()["message"]
+            chosen = http.get(f"{NATIVE}/tickets/beta:ACME-1", headers=bearer(alice))
+            assert chosen.status_code == 200 and chosen.json()["ticket"]["title"] == "Beta's anvil", chosen.text
+        failed, text = tool(server, alice, "get_ticket", {"slug": "local:ACME-1"})
+        assert not failed and "Local's rocket" in text, text

@@ -245,7 +245,7 @@ async def test_projects_can_be_created_renamed_and_deleted_only_when_empty(clien
     await call(client, "create_project", name="Wide Area", code="wan")
     assert "WAN 'Wide Area'" in await call(client, "list_projects")
     assert "already exists" in await call_error(client, "create_project", name="web app")
-    assert "not available" in await call_error(client, "create_project", name="Other", code="WA")
+    assert "has a project with the code" in await call_error(client, "create_project", name="Other", code="WA")
     assert "not valid" in await call_error(client, "create_project", name="bad/name!")
     await call(client, "update_project", project="WA", name="Website")
     assert "WA 'Website'" in await call(client, "list_projects")
@@ -405,7 +405,7 @@ async def test_identifier_limits_are_enforced_though_not_printed_in_the_schema(c
         "description": "Ticket slug, e.g. WEB-42",
     }
     assert "default" not in tools["list_tickets"].input_schema["properties"]["project"]
-    assert "Invalid arguments for get_ticket: slug" in await call_error(client, "get_ticket", slug="W" * 25)
+    assert "Invalid arguments for get_ticket: slug" in await call_error(client, "get_ticket", slug="W" * 101)
 
 
 async def test_a_long_history_is_cut_to_the_latest_changes_and_says_how_to_see_more(client: Client) -> None:

@@ -218,9 +218,10 @@ class LocalTracker:
                 "Several projects exist; say which one.",
                 hint="Pass project as one of: " + ", ".join(p.code for p in projects[:20]) + ".",
             )
+        slugs = {o.id: o.slug for o in organizations}  # codes and names repeat across organizations
         found = rules.pick(
             project, projects, lambda p: p.code, lambda p: p.id, lambda p: p.name,
-            field="project", describe=lambda p: f"{p.code} ({p.name})",
+            field="project", describe=lambda p: f"{p.code} ({p.name}) with organization={slugs[p.organization_id]}",
         )  # fmt: skip
         if found is not None:
             return found
@@ -244,14 +245,25 @@ class LocalTracker:
         raise NotFound(f"Project {project!r} not found.", hint=hint)
 
     async def _ticket(self, roles: dict[str, Role], slug: str, action: Action) -> Ticket:
-        code, number = rules.parse_slug(slug)
-        ticket = await self._store.find_ticket(code, number)
-        if ticket is not None:
-            projects = await self._visible_projects(list(roles))
-            project = next((p for p in projects if p.id == ticket.project_id), None)
-            if project is not None:
-                self._authorize(roles, project.organization_id, action, project.id)
-                return ticket
+        """The ticket a slug names among the caller's projects: codes are unique per organization only, so
+        `beta:WEB-42` says which organization when the caller sees a project WEB in several."""
+        organization, plain = rules.split_organization(slug)
+        code, number = rules.parse_slug(plain)
+        organizations = await self._organizations(roles, organization)
+        projects = [p for p in await self._visible_projects([o.id for o in organizations]) if p.code == code]
+        found = [(p, t) for p in projects if (t := await self._store.find_ticket(p.id, number)) is not None]
+        if len(found) > 1:
+            slugs = {o.id: o.slug for o in organizations}
+            named = [rules.in_organization(slugs[p.organization_id], f"{code}-{number}") for p, _ in found]
+            raise Invalid(
+                "slug",
+                f"{code}-{number} is a ticket in several of your organizations.",
+                hint="Say which: " + " or ".join(named) + ".",
+            )
+        if found:
+            project, ticket = found[0]
+            self._authorize(roles, project.organization_id, action, project.id)
+            return ticket
         raise NotFound(
             f"Ticket {code}-{number} not found.",
             hint="Check the slug with list_tickets; deleted tickets keep their number.",
@@ -350,7 +362,7 @@ class LocalTracker:
         name = rules.validate_project_name(name.strip())
         rules.validate_text("description", description, rules.DESCRIPTION_MAX)
         if code is None:
-            code = rules.derive_project_code(name, await self._store.project_codes())
+            code = rules.derive_project_code(name, await self._store.project_codes(org.id))
         else:
             code = rules.validate_project_code(code.strip())
         self._known = None  # what this tracker saw no longer holds once the project exists

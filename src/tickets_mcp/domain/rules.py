@@ -84,6 +84,22 @@ def slugify(name: str) -> str:
     return slug or "org"
 
 
+# Project codes are unique per organization: `beta:WEB-42` names WEB-42 of organization beta, for a
+# caller who sees a project WEB in several of its organizations.
+ORGANIZATION_MARK = ":"
+
+
+def split_organization(reference: str) -> tuple[str | None, str]:
+    """`beta:WEB-42` -> ('beta', 'WEB-42'); a plain slug names no organization."""
+    organization, mark, slug = reference.strip().rpartition(ORGANIZATION_MARK)
+    return (organization.strip() or None, slug) if mark else (None, reference)
+
+
+def in_organization(organization: str, slug: str) -> str:
+    """A slug that names its organization too: in_organization('beta', 'WEB-42') == 'beta:WEB-42'."""
+    return f"{organization}{ORGANIZATION_MARK}{slug}"
+
+
 def parse_slug(slug: str) -> tuple[str, int]:
     match = SLUG.fullmatch(slug.strip())
     if not match:

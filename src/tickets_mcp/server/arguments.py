@@ -47,7 +47,7 @@ def lean(description: str | None = None) -> WithJsonSchema:
     return WithJsonSchema({"type": "string", "description": description} if description else {"type": "string"})
 
 
-Slug = Annotated[str, Field(max_length=24), lean("Ticket slug, e.g. WEB-42")]
+Slug = Annotated[str, Field(max_length=100), lean("Ticket slug, e.g. WEB-42")]  # or org:WEB-42, see rules
 OptionalSlug = Annotated[str | None, Field(max_length=24), lean()]
 ProjectRef = Annotated[str | None, Field(max_length=100), lean("Project code, name or id, e.g. WEB")]
 OrganizationRef = Annotated[str | None, Field(max_length=100), lean("Omit if you have only one")]

@@ -252,7 +252,7 @@ async def list_project_issues(
 @router.get("/projects/{id}/issues/{number}.json", summary="One issue by its number")
 async def get_issue(id: str, number: int, tracker: TrackerDep) -> IssueEnvelope:
     project = await find_project(tracker, id)
-    detail = await tracker.get_ticket(f"{project.code}-{number}")
+    detail = await tracker.get_ticket(rules.in_organization(project.organization_id, f"{project.code}-{number}"))
     return IssueEnvelope(issue=issue_of(detail.ticket, await people(tracker)))
 
 
@@ -301,7 +301,8 @@ async def create_issue(id: str, body: NewIssueRequest, tracker: TrackerDep) -> I
 @router.put("/projects/{id}/issues/{number}.json", summary="Update an issue; only the fields sent change")
 async def update_issue(id: str, number: int, body: IssueChangeRequest, tracker: TrackerDep) -> IssueResultEnvelope:
     project = await find_project(tracker, id)
-    current = (await tracker.get_ticket(f"{project.code}-{number}")).ticket
+    slug = rules.in_organization(project.organization_id, f"{project.code}-{number}")
+    current = (await tracker.get_ticket(slug)).ticket
     changes = body.issue
     assignee = None
     if "assignee_id" in changes.model_fields_set:
@@ -310,7 +311,7 @@ async def update_issue(id: str, number: int, body: IssueChangeRequest, tracker: 
         else:
             assignee = (await people(tracker)).username("assignee_id", changes.assignee_id)
     await tracker.update_ticket(
-        current.slug,
+        slug,
         TicketChanges(
             title=changes.title,
             description=changes.body,

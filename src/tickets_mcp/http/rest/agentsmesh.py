@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from tickets_mcp.domain import Priority, Ticket, TicketType
+from tickets_mcp.domain import Priority, Ticket, TicketType, rules
 from tickets_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
 from tickets_mcp.errors import NotFound
 from tickets_mcp.http.rest.paging import MAX_PAGE_SIZE, Limit, Offset
@@ -143,7 +143,7 @@ async def ticket_in(tracker: Tracker, org: str, slug: str, project_ids: set[str]
     """The ticket, if it lives in organization `org`; 404 otherwise, as if it did not exist."""
     if project_ids is None:
         project_ids = {p.id for p in await tracker.list_projects(org)}
-    ticket = (await tracker.get_ticket(slug)).ticket
+    ticket = (await tracker.get_ticket(rules.in_organization(org, slug))).ticket
     if ticket.project_id not in project_ids:
         raise NotFound(f"Ticket {ticket.slug} not found in organization {org!r}.")
     return ticket
@@ -233,7 +233,7 @@ async def update_ticket(org: str, slug: str, body: MeshTicketChanges, tracker: T
     if "parent_slug" in sent:
         parent = body.parent_slug or UNASSIGNED
     ticket = await tracker.update_ticket(
-        current.slug,
+        rules.in_organization(org, current.slug),
         TicketChanges(
             title=body.title,
             type=body.type,
@@ -252,7 +252,8 @@ async def update_ticket(org: str, slug: str, body: MeshTicketChanges, tracker: T
 async def update_status(org: str, slug: str, body: StatusChange, tracker: TrackerDep) -> Message:
     current = await ticket_in(tracker, org, slug)
     await tracker.update_ticket(
-        current.slug, TicketChanges(status=AGENTSMESH_STATUS.canonical(body.status, current.status))
+        rules.in_organization(org, current.slug),
+        TicketChanges(status=AGENTSMESH_STATUS.canonical(body.status, current.status)),
     )
     return Message(message="Status updated")
 
@@ -262,7 +263,7 @@ async def delete_ticket(org: str, slug: str, tracker: TrackerDep) -> Message:
     project_ids = {p.id for p in await tracker.list_projects(org)}  # an unknown organization stays a 404
     try:
         ticket = await ticket_in(tracker, org, slug, project_ids)
-        await tracker.delete_ticket(ticket.slug)
+        await tracker.delete_ticket(rules.in_organization(org, ticket.slug))
     except NotFound:
         pass  # seed 003: DELETE is idempotent
     return Message(message="Ticket deleted")

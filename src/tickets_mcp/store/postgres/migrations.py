@@ -258,6 +258,17 @@ BOARD_SESSIONS = Migration(
     ),
 )
 
+# Project codes were one namespace across organizations, so creating one told whether another
+# organization used it (see the SQLite migration).
+PROJECT_CODES = Migration(
+    9,
+    "project codes unique per organization, not across organizations",
+    (
+        "ALTER TABLE projects DROP CONSTRAINT projects_code_key",
+        "ALTER TABLE projects ADD CONSTRAINT projects_code UNIQUE (organization_id, code)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -267,6 +278,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     WORDS,
     SCOPED_WORDS,
     BOARD_SESSIONS,
+    PROJECT_CODES,
 )
 LATEST = MIGRATIONS[-1].version
 

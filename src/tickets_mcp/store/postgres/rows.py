@@ -29,6 +29,6 @@ async def load_ticket(conn: Connection, ticket_id: int) -> Ticket:
     return row_to_ticket(row)
 
 
-async def find_ticket(conn: Connection, code: str, number: int) -> Ticket | None:
-    row = await fetch_optional(conn, TICKET_SELECT + " WHERE p.code = %s AND t.number = %s", (code, number))
+async def find_ticket(conn: Connection, project_id: str, number: int) -> Ticket | None:
+    row = await fetch_optional(conn, TICKET_SELECT + " WHERE t.project_id = %s AND t.number = %s", (project_id, number))
     return row_to_ticket(row) if row else None

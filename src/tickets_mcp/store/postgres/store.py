@@ -299,9 +299,10 @@ class PostgresStore:
 
         return await self._db.read(run)
 
-    async def project_codes(self) -> set[str]:
+    async def project_codes(self, organization_id: str) -> set[str]:
         async def run(conn: Connection) -> set[str]:
-            return {str(row[0]) for row in await fetch_all(conn, "SELECT code FROM projects")}
+            found = await fetch_all(conn, "SELECT code FROM projects WHERE organization_id = %s", (organization_id,))
+            return {str(row[0]) for row in found}
 
         return await self._db.read(run)
 
@@ -388,8 +389,8 @@ class PostgresStore:
 
     # Tickets
 
-    async def find_ticket(self, code: str, number: int) -> Ticket | None:
-        return await self._db.read(lambda conn: rows.find_ticket(conn, code, number))
+    async def find_ticket(self, project_id: str, number: int) -> Ticket | None:
+        return await self._db.read(lambda conn: rows.find_ticket(conn, project_id, number))
 
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
         budget = search_budget()
@@ -518,8 +519,9 @@ async def _check_project_unique(
     )
     if row:
         raise Conflict(f"A project named {row[0]!r} already exists.", hint="Choose another name.")
-    if code is not None and await fetch_optional(conn, "SELECT 1 FROM projects WHERE code = %s", (code,)):
-        raise Conflict(f"The project code {code!r} is not available.", hint="Choose another code.")
+    taken = "SELECT 1 FROM projects WHERE organization_id = %s AND code = %s"
+    if code is not None and await fetch_optional(conn, taken, (organization_id, code)):
+        raise Conflict(f"This organization has a project with the code {code!r}.", hint="Choose another code.")
 
 
 async def _project_deletion(conn: Connection, project_id: str) -> ProjectDeletion:

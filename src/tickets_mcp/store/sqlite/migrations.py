@@ -322,6 +322,31 @@ BOARD_SESSIONS = Migration(
     ),
 )
 
+# Project codes were one namespace across organizations, so creating one told whether another
+# organization used it. SQLite cannot drop a column's UNIQUE, so the table is rebuilt (migrate turns
+# foreign keys off around it and checks them before committing); its rows and ids stay as they were.
+PROJECT_CODES = Migration(
+    9,
+    "project codes unique per organization, not across organizations",
+    (
+        """CREATE TABLE projects_scoped (
+            id TEXT PRIMARY KEY,
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            name TEXT NOT NULL COLLATE NOCASE,
+            code TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            ticket_counter INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            UNIQUE (organization_id, name),
+            UNIQUE (organization_id, code)
+        )""",
+        "INSERT INTO projects_scoped (id, organization_id, name, code, description, ticket_counter, created_at) "
+        "SELECT id, organization_id, name, code, description, ticket_counter, created_at FROM projects",
+        "DROP TABLE projects",
+        "ALTER TABLE projects_scoped RENAME TO projects",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -331,6 +356,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     WORDS,
     SCOPED_WORDS,
     BOARD_SESSIONS,
+    PROJECT_CODES,
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -406,7 +432,14 @@ def _refuse_if_newer(found: int, path: str) -> None:
 def migrate(conn: sqlite3.Connection, path: str, *, upto: int = LATEST) -> int:
     """Bring the schema up to LATEST (or `upto`, to make an older database in a test); returns the version
     found before. Safe when processes race to do it."""
-    return run_in_transaction(conn, lambda c: _migrate_locked(c, path, upto), "BEGIN IMMEDIATE")
+    # Off outside the transaction (SQLite ignores it inside), so a migration may rebuild a table others
+    # reference; _migrate_locked checks every reference before the commit.
+    enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        return run_in_transaction(conn, lambda c: _migrate_locked(c, path, upto), "BEGIN IMMEDIATE")
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {'ON' if enforced else 'OFF'}")
 
 
 def _migrate_locked(conn: sqlite3.Connection, path: str, upto: int) -> int:
@@ -426,6 +459,11 @@ def _migrate_locked(conn: sqlite3.Connection, path: str, upto: int) -> int:
         conn.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
             (migration.version, migration.name, utc_now()),
+        )
+    if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+        raise BackendUnavailable(
+            f"Migrating the database at {path} would break its references; nothing was changed.",
+            hint="Run PRAGMA foreign_key_check on a copy to see which rows, or restore a backup.",
         )
     conn.execute(f"PRAGMA user_version = {max(found, upto)}")
     return found

@@ -31,6 +31,6 @@ def load_ticket(conn: sqlite3.Connection, ticket_id: int) -> Ticket:
     return row_to_ticket(row)
 
 
-def find_ticket(conn: sqlite3.Connection, code: str, number: int) -> Ticket | None:
-    row = conn.execute(TICKET_SELECT + " WHERE p.code = ? AND t.number = ?", (code, number)).fetchone()
+def find_ticket(conn: sqlite3.Connection, project_id: str, number: int) -> Ticket | None:
+    row = conn.execute(TICKET_SELECT + " WHERE t.project_id = ? AND t.number = ?", (project_id, number)).fetchone()
     return row_to_ticket(row) if row else None

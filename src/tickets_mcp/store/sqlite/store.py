@@ -354,8 +354,12 @@ class SqliteStore:
 
         return await self._db.read(run)
 
-    async def project_codes(self) -> set[str]:
-        return await self._db.read(lambda conn: {str(row[0]) for row in conn.execute("SELECT code FROM projects")})
+    async def project_codes(self, organization_id: str) -> set[str]:
+        def run(conn: sqlite3.Connection) -> set[str]:
+            rows = conn.execute("SELECT code FROM projects WHERE organization_id = ?", (organization_id,))
+            return {str(row[0]) for row in rows}
+
+        return await self._db.read(run)
 
     async def list_projects(self, organization_ids: Sequence[str], *, counts: bool = True) -> list[Project]:
         def run(conn: sqlite3.Connection) -> list[Project]:
@@ -446,8 +450,8 @@ class SqliteStore:
 
     # Tickets
 
-    async def find_ticket(self, code: str, number: int) -> Ticket | None:
-        return self._db.lookup(lambda conn: rows.find_ticket(conn, code, number))
+    async def find_ticket(self, project_id: str, number: int) -> Ticket | None:
+        return self._db.lookup(lambda conn: rows.find_ticket(conn, project_id, number))
 
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
         budget = search_budget()
@@ -558,8 +562,9 @@ def _check_project_unique(
     ).fetchone()
     if row:
         raise Conflict(f"A project named {row[0]!r} already exists.", hint="Choose another name.")
-    if code is not None and conn.execute("SELECT 1 FROM projects WHERE code = ?", (code,)).fetchone():
-        raise Conflict(f"The project code {code!r} is not available.", hint="Choose another code.")
+    taken = "SELECT 1 FROM projects WHERE organization_id = ? AND code = ?"
+    if code is not None and conn.execute(taken, (organization_id, code)).fetchone():
+        raise Conflict(f"This organization has a project with the code {code!r}.", hint="Choose another code.")
 
 
 def _project_deletion(conn: sqlite3.Connection, project_id: str) -> ProjectDeletion:
