@@ -139,11 +139,46 @@ async def test_q_finds_projects_by_name_ignoring_case(rest: Rest) -> None:
     assert body["meta"]["pagination"]["total-count"] == 2
 
 
-async def test_permission_filters_are_refused_rather_than_ignored(rest: Rest) -> None:
-    response = await rest.client.get(
-        projects(rest), params={"filter[permissions][update]": "true"}, headers=bearer(rest.tokens.alice)
-    )
-    assert "filter" in json_of(response, 400)["message"]
+async def listed(rest: Rest, token: str, **params: str) -> list[str]:
+    body = json_of(await rest.client.get(projects(rest), params=params, headers=bearer(token)), 200)
+    assert body["meta"]["pagination"]["total-count"] == len(body["data"])
+    return [p["attributes"]["name"] for p in body["data"]]
+
+
+UPDATE = "filter[permissions][update]"
+CREATE_WORKSPACE = "filter[permissions][create-workspace]"
+
+
+async def test_the_update_filter_lists_the_projects_the_caller_may_manage(rest: Rest) -> None:
+    await create(rest, "Website")
+    everything = await listed(rest, rest.tokens.alice)
+    assert "Website" in everything
+    for token in (rest.tokens.alice, rest.tokens.erin, rest.tokens.manager):
+        assert await listed(rest, token, **{UPDATE: "true"}) == everything
+    for token in (rest.tokens.bob, rest.tokens.carol, rest.tokens.reader, rest.tokens.writer):
+        assert await listed(rest, token, **{UPDATE: "true"}) == []
+    assert await listed(rest, rest.tokens.bob, **{UPDATE: "false"}) == everything
+
+
+async def test_the_create_workspace_filter_lists_the_projects_the_caller_may_file_tickets_in(rest: Rest) -> None:
+    await create(rest, "Website")
+    everything = await listed(rest, rest.tokens.alice)
+    assert "Website" in everything
+    for token in (rest.tokens.alice, rest.tokens.bob, rest.tokens.carol, rest.tokens.writer):
+        assert await listed(rest, token, **{CREATE_WORKSPACE: "true"}) == everything
+    for token in (rest.tokens.reader, rest.tokens.manager):
+        assert await listed(rest, token, **{CREATE_WORKSPACE: ""}) == []
+    both = {CREATE_WORKSPACE: "true", UPDATE: "true"}
+    assert await listed(rest, rest.tokens.alice, **both) == everything
+    assert await listed(rest, rest.tokens.bob, **both) == []
+
+
+async def test_an_unknown_filter_or_a_filter_value_other_than_true_or_false_is_a_400(rest: Rest) -> None:
+    headers = bearer(rest.tokens.alice)
+    unknown = await rest.client.get(projects(rest), params={"filter[permissions][destroy]": "true"}, headers=headers)
+    assert "filter[permissions][destroy]" in error_of(json_of(unknown, 400), 400)
+    unclear = await rest.client.get(projects(rest), params={UPDATE: "maybe"}, headers=headers)
+    assert UPDATE in error_of(json_of(unclear, 400), 400)
 
 
 async def test_show_answers_the_project_and_an_unknown_id_is_a_404(rest: Rest) -> None:

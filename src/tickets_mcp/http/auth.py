@@ -9,7 +9,7 @@ from tickets_mcp.http.ratelimit import RateLimiter, caller_key
 from tickets_mcp.identity import UngrantedToken, authenticate
 from tickets_mcp.local import LocalTracker
 from tickets_mcp.store import Store
-from tickets_mcp.tracker import Principal, Tracker
+from tickets_mcp.tracker import Principal
 
 # Worded so that log redaction (logs.redact), which hides whatever follows "Authorization:", leaves it whole.
 HEADER_HINT = "Send the token in the Authorization header (scheme Bearer), or in X-API-Key or PRIVATE-TOKEN."
@@ -52,7 +52,7 @@ async def principal_of(request: Request) -> Principal:
     return principal
 
 
-async def tracker_of(request: Request) -> Tracker:
+async def tracker_of(request: Request) -> LocalTracker:
     """FastAPI dependency: the Tracker acting for this request's caller."""
     store: Store = request.app.state.store
     return LocalTracker(store, await principal_of(request), request.app.state.settings.store.exposure.tier)

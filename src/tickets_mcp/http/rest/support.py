@@ -14,9 +14,12 @@ from pydantic import BaseModel, Field
 from tickets_mcp.domain import Project, User, rules
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.http.auth import tracker_of
+from tickets_mcp.local import LocalTracker
 from tickets_mcp.tracker import Tracker
 
 TrackerDep = Annotated[Tracker, Depends(tracker_of)]
+# The same tracker, for the few questions only the local one answers (what the caller may do where).
+LocalTrackerDep = Annotated[LocalTracker, Depends(tracker_of)]
 
 
 class ErrorMessage(BaseModel):

@@ -1,8 +1,9 @@
 """Seed 004, HCP Terraform's projects API: JSON:API documents, page[number]/page[size], q.
 
 Creating, renaming and deleting a project takes an owner or admin, or an organization key with
-projects:write. A project that holds tickets is not deleted (409), as HCP keeps a project that holds
-workspaces. Errors carry JSON:API's `errors` array beside the `message` every dialect answers with.
+projects:write; the list's permission filters ask the same rules (PERMISSION_FILTERS). A project that
+holds tickets is not deleted (409), as HCP keeps a project that holds workspaces. Errors carry
+JSON:API's `errors` array beside the `message` every dialect answers with.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from pydantic import BaseModel, Field
 from tickets_mcp.domain import Organization, Project
 from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.http.rest.paging import Page, page_brackets
-from tickets_mcp.http.rest.support import TrackerDep, error_responses, iso_seconds, operation_ids
+from tickets_mcp.http.rest.support import (
+    LocalTrackerDep,
+    TrackerDep,
+    error_responses,
+    iso_seconds,
+    operation_ids,
+)
+from tickets_mcp.local import Action
 from tickets_mcp.tracker import Tracker
 
 MEDIA_TYPE = "application/vnd.api+json"
@@ -208,6 +216,32 @@ async def project_by_id(tracker: Tracker, project_id: str) -> Project:
     raise NotFound(f"Project {project_id!r} not found.")
 
 
+# HCP's permission filters, as the action each asks about: updating a project is managing it, and
+# tickets are what a project holds here, as workspaces are there.
+PERMISSION_FILTERS = {
+    "filter[permissions][update]": Action.MANAGE,
+    "filter[permissions][create-workspace]": Action.FILE,
+}
+FILTER_VALUES = {"": True, "true": True, "false": False}  # "If present": a bare `filter[...]` filters
+
+
+def permission_filters(request: Request) -> list[Action]:
+    """The actions the caller's permission filters ask for; an unknown filter or value is a 400, never ignored."""
+    wanted: list[Action] = []
+    for key, value in request.query_params.multi_items():
+        if not key.startswith("filter["):
+            continue
+        action = PERMISSION_FILTERS.get(key)
+        if action is None:
+            raise Invalid(key, f"{key} is not a filter here.", hint="Use " + " or ".join(PERMISSION_FILTERS) + ".")
+        present = FILTER_VALUES.get(value.strip().casefold())
+        if present is None:
+            raise Invalid(key, f"{key}={value!r} is neither true nor false.", hint=f"Send {key}=true.")
+        if present:
+            wanted.append(action)
+    return wanted
+
+
 def page_link(path: str, number: int, size: int, q: str | None) -> str:
     params = {"page[number]": number, "page[size]": size} | ({"q": q} if q else {})
     return f"{path}?{urlencode(params)}"
@@ -227,14 +261,23 @@ async def create_project(organization_name: str, body: NewProjectDocument, track
 @router.get("/organizations/{organization_name}/projects", summary="List an organization's projects")
 async def list_projects(
     organization_name: str,
-    tracker: TrackerDep,
+    tracker: LocalTrackerDep,
     request: Request,
     page: Annotated[Page, Depends(page_brackets)],
     q: Annotated[str | None, Query(description="Only projects whose name contains this, ignoring case.")] = None,
+    _update: Annotated[
+        str | None,
+        Query(alias="filter[permissions][update]", description="true: only projects you may rename or delete."),
+    ] = None,
+    _create_workspace: Annotated[
+        str | None,
+        Query(alias="filter[permissions][create-workspace]", description="true: only projects you may file in."),
+    ] = None,
 ) -> ProjectListDocument:
-    if any(key.startswith("filter[") for key in request.query_params):
-        raise Invalid("filter", "filter[permissions] is not supported.", hint="List without it.")
+    wanted = permission_filters(request)
     projects = await tracker.list_projects(organization_name)
+    if wanted:
+        projects = [p for p in projects if set(wanted) <= await tracker.permitted_actions(p.id)]
     if q:
         projects = [p for p in projects if q.casefold() in p.name.casefold()]
     organizations = {o.id: o for o in await tracker.list_organizations()}
