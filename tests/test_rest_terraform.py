@@ -234,3 +234,22 @@ async def test_a_project_holding_tickets_is_not_deleted(rest: Rest) -> None:
     assert (shown["tickets-count"], shown["open-tickets-count"]) == (1, 1)
     member = await rest.client.delete(url, headers=bearer(rest.tokens.bob))
     error_of(json_of(member, 403), 403)
+
+
+async def test_every_route_is_also_served_under_api_v2_as_hcp_clients_call_it(rest: Rest) -> None:
+    headers = bearer(rest.tokens.alice)
+    v2 = f"/api/v2/organizations/{rest.org}/projects"
+    created = json_of(await rest.client.post(v2, json=payload("Via v2"), headers=headers), 201)["data"]
+    url = f"/api/v2/projects/{created['id']}"
+    assert created["links"]["self"] == url  # links stay on the version the client called
+    listing = json_of(await rest.client.get(v2, params={"q": "via"}, headers=headers), 200)
+    assert [p["id"] for p in listing["data"]] == [created["id"]]
+    assert listing["links"]["self"].startswith(f"{v2}?")
+    assert json_of(await rest.client.get(url, headers=headers), 200)["data"]["attributes"]["name"] == "Via v2"
+    renamed = await rest.client.patch(url, json=payload("Via v2 renamed"), headers=headers)
+    assert json_of(renamed, 200)["data"]["attributes"]["name"] == "Via v2 renamed"
+    shown_v1 = json_of(await rest.client.get(f"/api/v1/projects/{created['id']}", headers=headers), 200)["data"]
+    assert shown_v1["links"]["self"] == f"/api/v1/projects/{created['id']}"
+    assert (await rest.client.delete(url, headers=headers)).status_code == 204
+    error_of(json_of(await rest.client.get(url, headers=headers), 404), 404)
+    error_of(json_of(await rest.client.get(v2), 401), 401)

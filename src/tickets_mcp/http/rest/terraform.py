@@ -80,8 +80,11 @@ class JsonApiError(BaseModel):
     errors: list[ErrorObject]
 
 
+# Mounted under each (rest/__init__.py): /api/v1 beside the other dialects, /api/v2 where HCP serves it
+# and where its clients look.
+MOUNTS = ("/api/v1", "/api/v2")
+
 router = APIRouter(
-    prefix="/api/v1",
     tags=["Projects, HCP Terraform style (seed 004)"],
     route_class=JsonApiRoute,
     default_response_class=JsonApiResponse,
@@ -183,7 +186,15 @@ class ProjectListDocument(BaseModel):
     meta: ListMeta
 
 
-def resource_of(project: Project, organizations: dict[str, Organization]) -> ProjectResource:
+def mount_of(request: Request) -> str:
+    """The prefix a request came in under, so the links it is sent keep to it."""
+    return next((mount for mount in MOUNTS if request.url.path.startswith(f"{mount}/")), MOUNTS[0])
+
+
+MountDep = Annotated[str, Depends(mount_of)]
+
+
+def resource_of(project: Project, organizations: dict[str, Organization], mount: str) -> ProjectResource:
     org = organizations.get(project.organization_id)
     return ProjectResource(
         id=project.id,
@@ -200,13 +211,13 @@ def resource_of(project: Project, organizations: dict[str, Organization]) -> Pro
                 data=ResourceIdentifier(id=org.slug if org else project.organization_id, type="organizations")
             )
         ),
-        links=SelfLink(self=f"/api/v1/projects/{project.id}"),
+        links=SelfLink(self=f"{mount}/projects/{project.id}"),
     )
 
 
-async def document_of(tracker: Tracker, project: Project) -> ProjectDocument:
+async def document_of(tracker: Tracker, project: Project, mount: str) -> ProjectDocument:
     organizations = {o.id: o for o in await tracker.list_organizations()}
-    return ProjectDocument(data=resource_of(project, organizations))
+    return ProjectDocument(data=resource_of(project, organizations, mount))
 
 
 async def project_by_id(tracker: Tracker, project_id: str) -> Project:
@@ -250,12 +261,14 @@ def page_link(path: str, number: int, size: int, q: str | None) -> str:
 @router.post(
     "/organizations/{organization_name}/projects", status_code=status.HTTP_201_CREATED, summary="Create a project"
 )
-async def create_project(organization_name: str, body: NewProjectDocument, tracker: TrackerDep) -> ProjectDocument:
+async def create_project(
+    organization_name: str, body: NewProjectDocument, tracker: TrackerDep, mount: MountDep
+) -> ProjectDocument:
     attributes = body.data.attributes
     project = await tracker.create_project(
         attributes.name, description=attributes.description, organization=organization_name
     )
-    return await document_of(tracker, project)
+    return await document_of(tracker, project, mount)
 
 
 @router.get("/organizations/{organization_name}/projects", summary="List an organization's projects")
@@ -263,6 +276,7 @@ async def list_projects(
     organization_name: str,
     tracker: LocalTrackerDep,
     request: Request,
+    mount: MountDep,
     page: Annotated[Page, Depends(page_brackets)],
     q: Annotated[str | None, Query(description="Only projects whose name contains this, ignoring case.")] = None,
     _update: Annotated[
@@ -286,7 +300,7 @@ async def list_projects(
     last = page.pages(total)
     following, previous = page.next_number(total), page.previous_number()
     return ProjectListDocument(
-        data=[resource_of(p, organizations) for p in page.cut(projects)],
+        data=[resource_of(p, organizations, mount) for p in page.cut(projects)],
         links=ListLinks(
             self=page_link(path, page.number, page.size, q),
             first=page_link(path, 1, page.size, q),
@@ -308,18 +322,20 @@ async def list_projects(
 
 
 @router.get("/projects/{project_id}", summary="Show a project")
-async def show_project(project_id: str, tracker: TrackerDep) -> ProjectDocument:
-    return await document_of(tracker, await project_by_id(tracker, project_id))
+async def show_project(project_id: str, tracker: TrackerDep, mount: MountDep) -> ProjectDocument:
+    return await document_of(tracker, await project_by_id(tracker, project_id), mount)
 
 
 @router.patch("/projects/{project_id}", summary="Rename a project or change its description")
-async def update_project(project_id: str, body: ProjectChangeDocument, tracker: TrackerDep) -> ProjectDocument:
+async def update_project(
+    project_id: str, body: ProjectChangeDocument, tracker: TrackerDep, mount: MountDep
+) -> ProjectDocument:
     current = await project_by_id(tracker, project_id)
     attributes = body.data.attributes
     project = await tracker.update_project(
         current.id, name=attributes.name, description=attributes.description, organization=current.organization_id
     )
-    return await document_of(tracker, project)
+    return await document_of(tracker, project, mount)
 
 
 @router.delete(
