@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator
+from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -42,9 +43,11 @@ async def create(rest: Rest, name: str, token: str | None = None) -> dict[str, A
 
 
 def error_of(body: dict[str, Any], status: int) -> str:
-    """Errors carry seed 003's message and JSON:API's errors array, both saying the same."""
+    """Errors carry seed 003's message and JSON:API's errors array, both saying the same; the title is the
+    status's own phrase, the same for every error of that status, as JSON:API asks of a title."""
     (error,) = body["errors"]
     assert error["status"] == str(status) and error["detail"] == body["message"]
+    assert error["title"] == HTTPStatus(status).phrase
     return body["message"]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
+from http import HTTPStatus
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -63,7 +64,8 @@ class JsonApiRoute(APIRoute):
 
 def as_json_api(plain: Response) -> Response:
     body: dict[str, Any] = json.loads(bytes(plain.body))
-    title = str(body.get("message", "")).split(":", 1)[0]
+    # JSON:API's title names the kind of problem, the same each time; the message says what happened.
+    title = HTTPStatus(plain.status_code).phrase
     body["errors"] = [{"status": str(plain.status_code), "title": title, "detail": body.get("message", "")}]
     headers = {k: v for k, v in plain.headers.items() if k.lower() not in ("content-length", "content-type")}
     return JsonApiResponse(body, status_code=plain.status_code, headers=headers)
@@ -71,7 +73,7 @@ def as_json_api(plain: Response) -> Response:
 
 class ErrorObject(BaseModel):
     status: str = Field(examples=["404"])
-    title: str = Field(examples=["404 Not Found"])
+    title: str = Field(description="The status's phrase.", examples=["Not Found"])
     detail: str
 
 
