@@ -51,6 +51,7 @@ class Dialect:
     carries: frozenset[str]
     filters: frozenset[str]
     user_by_id: bool = False  # the API names users by numeric id
+    project_by_number: bool = False  # the API names projects by their integer (seeds 001, 002), not the UUID
     filters_tested_elsewhere: frozenset[str] = frozenset()
 
 
@@ -75,6 +76,7 @@ DIALECTS = {
         carries=frozenset({"type", "priority", "labels"}),
         filters=frozenset({"statuses", "types", "labels", "assignee"}),
         user_by_id=True,
+        project_by_number=True,
     ),
     "bugtome": Dialect(
         open_adapter=bugtome.open_adapter,
@@ -97,6 +99,7 @@ DIALECTS = {
         statuses=(Status.BACKLOG, Status.DONE),
         carries=frozenset({"labels"}),
         filters=frozenset({"statuses", "labels", "assignee", "reporter", "updated_since"}),
+        project_by_number=True,
     ),
     "native": Dialect(
         open_adapter=native.open_adapter,
@@ -162,9 +165,11 @@ class ServePeer(Peer):
         code = f"{self.dialect.code_prefix}{next(PROJECT_NUMBERS)}"
         owner, close = await self._as("alice")
         try:
-            return await owner.create_project(f"Contract {code}", code=code, organization=self.organization)
+            project = await owner.create_project(f"Contract {code}", code=code, organization=self.organization)
         finally:
             await close()
+        # The project as the adapter knows it: by the id its API sends (the store also takes the number).
+        return project.model_copy(update={"id": str(project.number)}) if self.dialect.project_by_number else project
 
     async def file(self, project: Project, draft: TicketDraft, *, reporter: str = "alice") -> None:
         tracker, close = await self._as(reporter)

@@ -220,7 +220,7 @@ class LocalTracker:
             )
         slugs = {o.id: o.slug for o in organizations}  # codes and names repeat across organizations
         found = rules.pick(
-            project, projects, lambda p: p.code, lambda p: p.id, lambda p: p.name,
+            project, projects, lambda p: p.code, lambda p: p.id, lambda p: str(p.number), lambda p: p.name,
             field="project", describe=lambda p: f"{p.code} ({p.name}) with organization={slugs[p.organization_id]}",
         )  # fmt: skip
         if found is not None:

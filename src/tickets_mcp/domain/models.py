@@ -44,6 +44,8 @@ class Project(Record):
     # None when the store was asked for the project without counting its tickets.
     tickets_count: int | None = None
     open_tickets_count: int | None = None
+    # The stable integer seeds 001 and 002 name a project by (never reused); None from a remote tracker.
+    number: int | None = None
 
 
 class Token(Record):
@@ -101,6 +103,7 @@ class Ticket(Record):
     updated_at: str
     closed_at: str | None
     closed_by: str | None
+    project_number: int | None = None  # its project's Project.number, for the seed dialects
 
 
 class Comment(Record):

@@ -13,7 +13,7 @@ from typing import Any, Final, cast
 from tickets_mcp.domain import Change, Priority, Project, Role, Scope, Ticket, Token, TokenKind, User
 from tickets_mcp.store.base import BoardSession
 
-# A ticket row's last column holds its labels as `name<LABEL_SEP>color`, joined by LABELS_SEP, ordered by name.
+# A ticket row's column 18 holds its labels as `name<LABEL_SEP>color`, joined by LABELS_SEP, ordered by name.
 # Both are control characters, which label names and colors never contain.
 LABEL_SEP: Final = "\x1f"
 LABELS_SEP: Final = "\x1e"
@@ -21,11 +21,13 @@ LABELS_SEP: Final = "\x1e"
 PROJECT_SELECT: Final = """
 SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at,
        (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id),
-       (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id AND t.status NOT IN ('done', 'canceled'))
+       (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id AND t.status NOT IN ('done', 'canceled')),
+       p.number
 FROM projects p
 """
 PROJECT_SELECT_NO_COUNTS: Final = """
-SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at, NULL, NULL FROM projects p
+SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at, NULL, NULL, p.number
+FROM projects p
 """
 KEYS_SELECT: Final = """
 SELECT t.id, t.kind, t.name, t.prefix, u.username, t.organization_id, t.project_id, t.scopes,
@@ -80,6 +82,7 @@ def row_to_ticket(row: Sequence[Any]) -> Ticket:
         "updated_at": row[15],
         "closed_at": row[16],
         "closed_by": row[17],
+        "project_number": row[19],
     })  # fmt: skip
 
 
@@ -93,6 +96,7 @@ def row_to_project(row: Sequence[Any]) -> Project:
         created_at=row[5],
         tickets_count=row[6],
         open_tickets_count=row[7],
+        number=row[8],
     )
 
 

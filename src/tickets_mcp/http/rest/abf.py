@@ -1,8 +1,8 @@
 """Seed 002, ABF issues: issues per project by number, open/closed, users as objects, labels with colors.
 
-A group is an organization; a project's `id` is its id (its code is accepted too). Every path also
-answers without its `.json` suffix (seed 003). Timestamps are Unix seconds written as strings and
-`number` is a string in issue objects, as in the seed's examples.
+A group is an organization; a project's `id` is its integer number, as in the seed (its UUID or code is
+accepted too). Every path also answers without its `.json` suffix (seed 003). Timestamps are Unix
+seconds written as strings and `number` is a string in issue objects, as in the seed's examples.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from tickets_mcp.http.rest.support import (
     from_unix,
     operation_ids,
     people,
+    project_number,
     unix_seconds,
 )
 from tickets_mcp.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, TicketSort, Tracker
@@ -163,7 +164,7 @@ def issue_of(ticket: Ticket, users: People) -> AbfIssue:
         status=ABF_STATUS.word(ticket.status),
         labels=[AbfLabel(name=label.name, color=label.color) for label in ticket.labels],
         assignee=user_of(ticket.assignee, users),
-        url=f"/api/v1/projects/{ticket.project_id}/issues/{ticket.number}.json",
+        url=f"/api/v1/projects/{project_number(ticket)}/issues/{ticket.number}.json",
         body=ticket.description,
         owner=user_of(ticket.reporter, users),
         closed_at=unix_seconds(ticket.closed_at) if ticket.closed_at else None,
@@ -268,8 +269,8 @@ async def push_access(tracker: Tracker, project: str) -> tuple[bool, People]:
     users = People.of(member.user for org in workspace.organizations for member in org.members)
     for org in workspace.organizations:
         found = rules.pick(
-            project, org.projects, lambda p: p.code, lambda p: p.id, lambda p: p.name,
-            field="project", describe=lambda p: p.id,
+            project, org.projects, lambda p: p.code, lambda p: p.id, lambda p: str(p.number), lambda p: p.name,
+            field="project", describe=lambda p: str(p.number),
         )  # fmt: skip
         if found is not None:
             return org.role.may_act_as(Role.MEMBER), users

@@ -1,7 +1,8 @@
 """Seed 001, AgentsMesh: tickets of one organization by slug, the Kanban board, status patches.
 
 Keys (`amk_…` in `X-API-Key`) carry scopes: tickets:read for the reads, tickets:write for the rest.
-A repository is a project: `repository_id` is the project's id (its code is accepted too).
+A repository is a project: `repository_id` is the project's integer number, as in the seed (its UUID or
+code is accepted too).
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from tickets_mcp.domain import Priority, Ticket, TicketType, rules
 from tickets_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
 from tickets_mcp.errors import NotFound
 from tickets_mcp.http.rest.paging import MAX_PAGE_SIZE, Limit, Offset
-from tickets_mcp.http.rest.support import People, TrackerDep, error_responses, iso_seconds, operation_ids, people
+from tickets_mcp.http.rest.support import (
+    People,
+    TrackerDep,
+    error_responses,
+    iso_seconds,
+    operation_ids,
+    people,
+    project_number,
+)
 from tickets_mcp.tracker import UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, Tracker
 
 router = APIRouter(
@@ -37,7 +46,7 @@ class MeshTicket(BaseModel):
     status: AgentsMeshStatus
     priority: Priority
     assignee_id: int | None
-    repository_id: str = Field(description="The project's id.")
+    repository_id: int = Field(description="The project's number.", examples=[1])
     labels: list[str]
     parent_slug: str | None
     created_at: str = Field(examples=["2025-01-10T08:00:00Z"])
@@ -84,7 +93,9 @@ class NewMeshTicket(BaseModel):
     priority: Priority = Priority.MEDIUM
     status: AgentsMeshStatus = AgentsMeshStatus.BACKLOG
     assignee_id: int | None = None
-    repository_id: str | None = Field(default=None, description="Project id or code; needed when several exist.")
+    repository_id: int | str | None = Field(
+        default=None, description="Project number (its UUID or code also work).", examples=[1]
+    )
     labels: list[str] = Field(default_factory=list[str])
     parent_slug: str | None = Field(default=None, examples=[SLUG_EXAMPLE])
 
@@ -120,7 +131,7 @@ def ticket_of(ticket: Ticket, users: People) -> MeshTicket:
         status=AGENTSMESH_STATUS.word(ticket.status),
         priority=ticket.priority,
         assignee_id=users.id_of(ticket.assignee),
-        repository_id=ticket.project_id,
+        repository_id=project_number(ticket),
         labels=[label.name for label in ticket.labels],
         parent_slug=ticket.parent,
         created_at=iso_seconds(ticket.created_at),
@@ -153,7 +164,7 @@ async def ticket_in(tracker: Tracker, org: str, slug: str, project_ids: set[str]
 async def list_tickets(
     org: str,
     tracker: TrackerDep,
-    repository_id: Annotated[str | None, Query(description="Project id or code.")] = None,
+    repository_id: Annotated[str | None, Query(description="Project number (its UUID or code also work).")] = None,
     status_filter: Annotated[AgentsMeshStatus | None, Query(alias="status")] = None,
     type: TicketType | None = None,
     assignee_id: int | None = None,
@@ -182,7 +193,9 @@ async def list_tickets(
 async def get_board(
     org: str,
     tracker: TrackerDep,
-    repository_id: Annotated[str | None, Query(description="Project id or code; all projects when left out.")] = None,
+    repository_id: Annotated[
+        str | None, Query(description="Project number (its UUID or code also work); all projects when left out.")
+    ] = None,
 ) -> BoardEnvelope:
     users = await people(tracker)
     projects = [repository_id] if repository_id else [p.id for p in await tracker.list_projects(org)]
@@ -207,7 +220,7 @@ async def create_ticket(org: str, body: NewMeshTicket, tracker: TrackerDep) -> T
     ticket = await tracker.create_ticket(
         TicketDraft(
             title=body.title,
-            project=body.repository_id,
+            project=str(body.repository_id) if body.repository_id is not None else None,
             organization=org,
             type=body.type,
             description=body.description,

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from tickets_mcp.domain import Project, User, rules
+from tickets_mcp.domain import Project, Ticket, User, rules
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.http.auth import tracker_of
 from tickets_mcp.local import LocalTracker
@@ -127,12 +127,19 @@ async def people(tracker: Tracker) -> People:
 
 
 async def find_project(tracker: Tracker, reference: str, organization: str | None = None) -> Project:
-    """A project the caller can see, by code, id or name."""
+    """A project the caller can see, by code, id, number (seeds 001 and 002) or name."""
     projects = await tracker.list_projects(organization)
     found = rules.pick(
-        reference, projects, lambda p: p.code, lambda p: p.id, lambda p: p.name,
-        field="project", describe=lambda p: f"{p.id} ({p.name})",
+        reference, projects, lambda p: p.code, lambda p: p.id, lambda p: str(p.number), lambda p: p.name,
+        field="project", describe=lambda p: f"{p.number} ({p.name})",
     )  # fmt: skip
     if found is None:
         raise NotFound(f"Project {reference!r} not found.")
     return found
+
+
+def project_number(ticket: Ticket) -> int:
+    """The integer seeds 001 and 002 name a ticket's project by; every stored project has one (migration 10)."""
+    if ticket.project_number is None:
+        raise RuntimeError(f"Ticket {ticket.slug}'s project has no number; is the database migrated?")
+    return ticket.project_number

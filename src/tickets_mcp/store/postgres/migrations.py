@@ -269,6 +269,24 @@ PROJECT_CODES = Migration(
     ),
 )
 
+# Seeds 001 and 002 name a project by an integer: existing projects are numbered in creation order,
+# later ones from a sequence, which never hands out a number twice.
+PROJECT_NUMBERS = Migration(
+    10,
+    "a stable integer per project, for the seed dialects' integer ids",
+    (
+        "ALTER TABLE projects ADD COLUMN number BIGINT",
+        """UPDATE projects SET number = ordered.n
+        FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM projects) ordered
+        WHERE ordered.id = projects.id""",
+        "CREATE SEQUENCE project_numbers OWNED BY projects.number",
+        "SELECT setval('project_numbers', COALESCE(MAX(number), 0) + 1, false) FROM projects",
+        """ALTER TABLE projects ALTER COLUMN number SET DEFAULT nextval('project_numbers'),
+            ALTER COLUMN number SET NOT NULL, ADD CONSTRAINT projects_number UNIQUE (number)""",
+    ),
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -279,6 +297,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     SCOPED_WORDS,
     BOARD_SESSIONS,
     PROJECT_CODES,
+    PROJECT_NUMBERS,
 )
 LATEST = MIGRATIONS[-1].version
 

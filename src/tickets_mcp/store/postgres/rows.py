@@ -12,7 +12,8 @@ SELECT t.id, t.project_id, p.code, t.number, t.type, t.title, t.description, t.s
        a.username, r.username, pt.number, t.position, t.version, t.created_at, t.updated_at,
        t.closed_at, cb.username,
        (SELECT string_agg(l.name || '{LABEL_SEP}' || l.color, '{LABELS_SEP}' ORDER BY lower(l.name))
-          FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id)
+          FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id),
+       p.number
 FROM tickets t
 JOIN projects p ON p.id = t.project_id
 LEFT JOIN users a ON a.id = t.assignee_id

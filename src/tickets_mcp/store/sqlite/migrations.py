@@ -347,6 +347,30 @@ PROJECT_CODES = Migration(
     ),
 )
 
+# Seeds 001 and 002 name a project by an integer (`repository_id`, `project_id`), so each project gets
+# one besides its UUID: existing projects numbered in creation order, later ones from a counter that
+# only goes up, so a deleted project's number never names another. The trigger numbers every insert
+# (a rebuild of the projects table must create it again).
+PROJECT_NUMBERS = Migration(
+    10,
+    "a stable integer per project, for the seed dialects' integer ids",
+    (
+        "ALTER TABLE projects ADD COLUMN number INTEGER",
+        """UPDATE projects SET number = (
+            SELECT COUNT(*) FROM projects q
+            WHERE q.created_at < projects.created_at OR (q.created_at = projects.created_at AND q.id <= projects.id)
+        )""",
+        "CREATE UNIQUE INDEX projects_number ON projects(number)",
+        "CREATE TABLE project_numbers (last INTEGER NOT NULL)",
+        "INSERT INTO project_numbers (last) SELECT COALESCE(MAX(number), 0) FROM projects",
+        """CREATE TRIGGER projects_numbered AFTER INSERT ON projects WHEN new.number IS NULL BEGIN
+            UPDATE project_numbers SET last = last + 1;
+            UPDATE projects SET number = (SELECT last FROM project_numbers) WHERE id = new.id;
+        END""",
+    ),
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -357,6 +381,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     SCOPED_WORDS,
     BOARD_SESSIONS,
     PROJECT_CODES,
+    PROJECT_NUMBERS,
 )
 LATEST = MIGRATIONS[-1].version
 

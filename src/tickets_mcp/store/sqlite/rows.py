@@ -14,7 +14,8 @@ SELECT t.id, t.project_id, p.code, t.number, t.type, t.title, t.description, t.s
        t.closed_at, cb.username,
        (SELECT group_concat(name || '{LABEL_SEP}' || color, '{LABELS_SEP}')
           FROM (SELECT l.name AS name, l.color AS color FROM ticket_labels tl
-                JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id ORDER BY l.name))
+                JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id ORDER BY l.name)),
+       p.number
 FROM tickets t
 JOIN projects p ON p.id = t.project_id
 LEFT JOIN users a ON a.id = t.assignee_id
