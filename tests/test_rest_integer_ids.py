@@ -32,6 +32,17 @@ async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
         yield world
 
 
+async def second_project(rest: Rest) -> str:
+    """Another project in the test's organization, so an id has to pick between them; its code."""
+    store = await open_store(rest.db)
+    try:
+        alice = rest.person("alice")
+        owner = LocalTracker(store, Principal(user_id=alice.id, username=alice.username))
+        return (await owner.create_project("Second", code=f"S{rest.project}", organization=rest.org)).code
+    finally:
+        await store.close()
+
+
 async def numbers(rest: Rest) -> dict[str, int]:
     """Each project's number by code, from the native API."""
     projects = json_of(await rest.client.get("/api/v1/native/projects", headers=bearer(rest.tokens.alice)), 200)
@@ -43,28 +54,29 @@ def mesh(rest: Rest) -> str:
 
 
 async def test_agentsmesh_files_lists_and_boards_by_an_integer_repository_id_and_answers_with_one(rest: Rest) -> None:
+    later_code = await second_project(rest)
     number = await numbers(rest)
-    inbox, later = number[rest.project], number[rest.later]
+    inbox, later = number[rest.project], number[later_code]
     assert type(inbox) is int and type(later) is int and inbox != later
     headers = {"X-API-Key": rest.tokens.writer}
     body = {"title": "Implement user auth", "type": "feature", "priority": "high", "repository_id": later}
     ticket = json_of(await rest.client.post(mesh(rest), json=body, headers=headers), 201)["ticket"]
-    assert ticket["slug"] == f"{rest.later}-1" and type(ticket["repository_id"]) is int
+    assert ticket["slug"] == f"{later_code}-1" and type(ticket["repository_id"]) is int
     assert ticket["repository_id"] == later
     by_uuid = {"title": "By UUID", "type": "task", "repository_id": rest.project_id}
     filed = json_of(await rest.client.post(mesh(rest), json=by_uuid, headers=headers), 201)["ticket"]
     assert (filed["slug"], filed["repository_id"]) == (rest.slug(1), inbox)
 
     listed = json_of(await rest.client.get(f"{mesh(rest)}?repository_id={later}", headers=headers), 200)
-    assert [(t["slug"], t["repository_id"]) for t in listed["tickets"]] == [(f"{rest.later}-1", later)]
+    assert [(t["slug"], t["repository_id"]) for t in listed["tickets"]] == [(f"{later_code}-1", later)]
     for reference in (rest.project_id, rest.project):  # the UUID and the code still name it
         page = json_of(await rest.client.get(mesh(rest), params={"repository_id": reference}, headers=headers), 200)
         assert [t["slug"] for t in page["tickets"]] == [rest.slug(1)]
     board = json_of(await rest.client.get(f"{mesh(rest)}/board?repository_id={later}", headers=headers), 200)
-    assert [t["slug"] for c in board["board"]["columns"] for t in c["tickets"]] == [f"{rest.later}-1"]
-    got = json_of(await rest.client.get(f"{mesh(rest)}/{rest.later}-1", headers=headers), 200)["ticket"]
+    assert [t["slug"] for c in board["board"]["columns"] for t in c["tickets"]] == [f"{later_code}-1"]
+    got = json_of(await rest.client.get(f"{mesh(rest)}/{later_code}-1", headers=headers), 200)["ticket"]
     assert type(got["repository_id"]) is int and got["repository_id"] == later
-    changed = await rest.client.put(f"{mesh(rest)}/{rest.later}-1", json={"title": "Renamed"}, headers=headers)
+    changed = await rest.client.put(f"{mesh(rest)}/{later_code}-1", json={"title": "Renamed"}, headers=headers)
     assert json_of(changed, 200)["ticket"]["repository_id"] == later
 
 
@@ -99,12 +111,13 @@ async def test_abf_paths_take_the_integer_project_id_and_issue_urls_carry_it(res
 
 
 async def test_a_project_token_files_an_abf_issue_by_its_projects_integer_id(rest: Rest) -> None:
+    later_code = await second_project(rest)
     number = await numbers(rest)
     token = bearer(rest.tokens.inbox)
     ok = await rest.client.post(f"/api/v1/projects/{number[rest.project]}/issues.json", json=SEED_ISSUE, headers=token)
     assert json_of(ok, 201)["issue"]["number"] == 1
     elsewhere = await rest.client.post(
-        f"/api/v1/projects/{number[rest.later]}/issues.json", json=SEED_ISSUE, headers=token
+        f"/api/v1/projects/{number[later_code]}/issues.json", json=SEED_ISSUE, headers=token
     )
     assert elsewhere.status_code == 403
 

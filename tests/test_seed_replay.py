@@ -261,6 +261,7 @@ class World:
     web: Project | None = None
     mobile: Project | None = None
     acme_token: str = ""  # pk_, Acme Corp's owner
+    web_token: str = ""  # proj_, Web Application's project token
     am_key: str = ""  # seed 001: amk_ key of my-org, tickets:write
     am_reader: str = ""  # and one with tickets:read
     am_repository: Project | None = None  # AM, my-org's first project
@@ -269,6 +270,7 @@ class World:
     abf_project: Project | None = None  # seed 002: the document's project 3
     ivan: int = 0
     ivan_token: str = ""
+    abf_reporter: str = ""  # personal token of a reporter of abf: read access, no push access
     abf_fifteen: int = 0  # the user the document's assignee_id 15 stands for
     tf_owner: str = ""  # seed 004: personal tokens of HCP Org's owner and of a member
     tf_member: str = ""
@@ -289,7 +291,7 @@ async def build_world(db: Location) -> World:
         for username, name in (
             ("acme_owner", "Acme Owner"), ("am_owner", "Agents Owner"), ("am_ten", "Ten Example"),
             ("am_five", "Five Example"), ("ivan_aivazovsky", "Ivan Aivazovsky"), ("abf_fifteen", "Fifteen Example"),
-            ("tf_owner", "Terraform Owner"), ("tf_member", "Terraform Member"),
+            ("abf_reporter", "Reporter Example"), ("tf_owner", "Terraform Owner"), ("tf_member", "Terraform Member"),
         ):  # fmt: skip
             users[username] = await admin.add_user(store, username, name)
 
@@ -316,6 +318,11 @@ async def build_world(db: Location) -> World:
             assert first is not None
             await owner.update_ticket(first, TicketChanges(status=Status.DONE))
         world.acme, world.acme_token = acme.id, await personal("acme_owner")
+        world.web_token = (
+            await admin.create_token(
+                store, kind=TokenKind.PROJECT, username="acme_owner", name="replay", project_ref=world.web.id
+            )
+        ).secret
 
         # Seed 001: my-org with AM (the document's repository 1) and a second project, AM-42 and AM-43.
         my_org = await admin.add_organization(store, "My Org", "am_owner")
@@ -366,6 +373,8 @@ async def build_world(db: Location) -> World:
         assert eleven.number == 11
         world.ivan, world.abf_fifteen = users["ivan_aivazovsky"].id, users["abf_fifteen"].id
         world.ivan_token = await personal("ivan_aivazovsky")
+        await admin.set_member(store, abf.slug, "abf_reporter", Role.REPORTER)
+        world.abf_reporter = await personal("abf_reporter")
 
         # Seed 004: HCP Org with one project, its owner and a member.
         hcp = await admin.add_organization(store, "HCP Org", "tf_owner")
@@ -459,6 +468,18 @@ def test_000_the_example_workflows_curls_answer_200(http: httpx2.Client, world: 
     assert list(body) == [{55: "organizations", 58: "projects", 61: "tickets"}[first]]
     if first == 61:
         assert {t["project_id"] for t in body["tickets"]} == {world.web.id} and len(body["tickets"]) == 3
+
+
+def test_000_a_project_token_files_tickets_in_its_project_only(http: httpx2.Client, world: World) -> None:
+    # Lines 51-52: a project token in the Authorization header can only create tickets in its project.
+    assert doc_line("000", 52) == "Authorization: Bearer proj_your_project_token"
+    assert world.web is not None
+    headers = {
+        "Authorization": doc_line("000", 52).partition(": ")[2].replace("proj_your_project_token", world.web_token)
+    }
+    filed = status(http.post("/api/v1/tickets", json={"title": "Filed by CI"}, headers=headers), 201)
+    assert filed["ticket"]["project_id"] == world.web.id
+    status(http.get(fill(doc_request("000", 7, "GET"), organization_id=world.acme), headers=headers), 403)
 
 
 # --- seed 001: AgentsMesh --------------------------------------------------------------------------------
@@ -575,6 +596,18 @@ def test_001_repository_id_filters_take_the_integer(http: httpx2.Client, world: 
     assert number is not None and body
 
 
+@pytest.mark.parametrize("line", range(6, 13))
+def test_001_each_endpoint_needs_the_scope_its_table_row_names(http: httpx2.Client, world: World, line: int) -> None:
+    method, path, scope = (cell.strip() for cell in doc_line("001", line).split("|")[:3])
+    url = am_tickets(world) + fill(path.removeprefix("/tickets"), slug=world.am_43) if ":slug" in path else ""
+    url = url or am_tickets(world) + path.removeprefix("/tickets")
+    body = {"status": "backlog"} if path.endswith("/status") else {"title": "Scoped", "repository_id": "AM"}
+    if scope == "tickets:write":  # a tickets:read key is refused before anything changes
+        assert http.request(method, url, json=body, headers={"X-API-Key": world.am_reader}).status_code == 403
+    else:
+        status(http.request(method, url, headers={"X-API-Key": world.am_reader}), 200)
+
+
 # --- seed 002: ABF issues --------------------------------------------------------------------------------
 
 # Issue 11 is open, so it has no closed_at or closed_by (the example shows them for an open issue);
@@ -622,6 +655,20 @@ def test_002_create_then_update_answer_exactly_the_documents_examples(http: http
     updated = http.put(path, json=update, headers=pk(world.ivan_token))
     assert updated.status_code == 200
     exactly(updated, doc_json("002", 416))
+
+
+def test_002_without_push_access_assignee_and_labels_are_dropped_silently(http: httpx2.Client, world: World) -> None:
+    # Line 318: anyone with read access may create; lines 329 and 331: without push access assignee_id
+    # and labels are dropped silently.
+    assert "silently dropped" in doc_line("002", 329) and "silently dropped" in doc_line("002", 331)
+    request = doc_json("002", 335)
+    request["issue"]["assignee_id"] = world.abf_fifteen
+    path = fill(doc_request("002", 320, "POST"), id=abf_id(world))
+    created = status(http.post(path, json=request, headers=pk(world.abf_reporter)), 201)
+    assert created["issue"]["message"] == doc_json("002", 359)["issue"]["message"]
+    number = created["issue"]["number"]
+    issue = status(http.get(f"{path.removesuffix('.json')}/{number}.json", headers=pk(world.ivan_token)), 200)
+    assert (issue["issue"]["assignee"], issue["issue"]["labels"]) == (None, [])
 
 
 @USER_URL
