@@ -29,7 +29,7 @@ def token_of(request: Request, *, allow_query_token: bool) -> str | None:
     if query_token:
         if not allow_query_token:
             # Tokens in URLs end up in proxy and server logs; seed 003 allows them, we do not by default.
-            raise Unauthorized("401 Unauthorized: tokens in the query string are refused.", hint=HEADER_HINT)
+            raise Unauthorized("tokens in the query string are refused.", hint=HEADER_HINT, error="invalid_request")
         return query_token
     return None
 
@@ -39,16 +39,16 @@ async def principal_of(request: Request) -> Principal:
     state = request.app.state
     token = token_of(request, allow_query_token=state.settings.allow_query_token)
     if token is None:
-        raise Unauthorized("401 Unauthorized: this API needs a token.", hint=f"{MAKE_ONE} {HEADER_HINT}")
+        raise Unauthorized("this API needs a token.", hint=f"{MAKE_ONE} {HEADER_HINT}")
     limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
     if limiter is not None:
         limiter.check(caller_key(token, None))  # RateLimited: 429 with Retry-After
     try:
         principal = await authenticate(state.store, token, client=request.headers.get("user-agent", "")[:100] or None)
     except UngrantedToken as exc:
-        raise Unauthorized(f"401 Unauthorized: {exc.message}", hint=exc.hint) from None
+        raise Unauthorized(exc.message, hint=exc.hint, error="invalid_token") from None
     if principal is None:
-        raise Unauthorized("401 Unauthorized: the token is unknown or revoked.", hint=HEADER_HINT)
+        raise Unauthorized("the token is unknown or revoked.", hint=HEADER_HINT, error="invalid_token")
     return principal
 
 

@@ -29,8 +29,30 @@ STATUS = {
 }
 
 
+REALM = 'Bearer realm="tickets-mcp"'
+UNAUTHORIZED = "401 Unauthorized"  # seed 003's 401 body, word for word
+
+
 class Unauthorized(TrackerError):
-    """No token, or one that is malformed, unknown or revoked: 401."""
+    """No token, or one that is malformed, unknown or revoked: 401.
+
+    The REST body is seed 003's `{"message": "401 Unauthorized"}` exactly, since clients written to the
+    seeds may compare it; what went wrong and what to do travel in the challenge's error_description
+    (RFC 6750), which they do not parse. `error` is RFC 6750's code: invalid_token for a token not
+    accepted, invalid_request for one sent where it is refused, none when no token came.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, error: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.error = error
+
+    @property
+    def challenge(self) -> str:
+        text = str(self)
+        # RFC 6750 allows printable ASCII but " and \ in error_description.
+        description = "".join(c for c in text[:1].upper() + text[1:] if " " <= c <= "~" and c not in '"\\')
+        error = f', error="{self.error}"' if self.error else ""
+        return f'{REALM}{error}, error_description="{description}"'
 
 
 def status_of(error: TrackerError) -> int:
@@ -49,9 +71,9 @@ def message(status: int, text: str) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     async def tracker_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, TrackerError)
-        response = message(status_of(exc), str(exc))
         if isinstance(exc, Unauthorized):
-            response.headers["WWW-Authenticate"] = 'Bearer realm="tickets-mcp"'
+            return JSONResponse({"message": UNAUTHORIZED}, status_code=401, headers={"WWW-Authenticate": exc.challenge})
+        response = message(status_of(exc), str(exc))
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         return response

@@ -27,7 +27,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tickets_mcp.http.auth import token_of
-from tickets_mcp.http.errors import Unauthorized
+from tickets_mcp.http.errors import REALM, Unauthorized
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
 from tickets_mcp.http.sessions import SessionLedger, SessionQuota
 from tickets_mcp.http.settings import ServeSettings
@@ -39,7 +39,6 @@ from tickets_mcp.tracker import Principal
 MCP_PATH = "/mcp"
 SSE_PATH = "/sse"
 SSE_MESSAGES_PATH = "/sse/messages/"
-REALM = 'Bearer realm="tickets-mcp"'
 HOW_TO_GET_ONE = "Make one with `tickets-mcp token create --user NAME` and send it as Authorization: Bearer <token>."
 MISSING = f"401 Unauthorized: this server needs a token. {HOW_TO_GET_ONE}"
 NOT_VALID = f"401 Unauthorized: the token is not valid (revoked, mistyped or made for another server). {HOW_TO_GET_ONE}"
@@ -79,7 +78,7 @@ class TokenGate:
         try:
             token = token_of(Request(scope), allow_query_token=False)
         except Unauthorized as exc:  # a token in the URL, refused wherever it is sent
-            await refuse(send, str(exc), REALM)
+            await refuse(send, f"401 Unauthorized: {exc}", REALM)
             return
         if token is None:
             await refuse(send, MISSING, REALM)
@@ -105,7 +104,11 @@ class TokenGate:
 
 
 async def refuse(send: Send, message: str, challenge: str) -> None:
-    """A 401 in the app's error shape (`{"message": ...}`, as every other refusal here) with its challenge."""
+    """A 401 in the app's error shape (`{"message": ...}`) with its challenge.
+
+    Unlike the REST dialects' bare `401 Unauthorized` (seed 003), the message says what went wrong and what
+    to do: no seed governs /mcp, and an MCP client shows this text to whoever configures it.
+    """
     body = json.dumps({"message": message}).encode()
     headers = [
         (b"content-type", b"application/json"),
