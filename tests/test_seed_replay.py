@@ -51,7 +51,6 @@ def known(item: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=f"issue 16: {item}")
 
 
-INTEGER_IDS = known("integer project ids in seeds 001/002")
 DEFAULT_PROJECT = known("default project for seed 001 create without repository_id")
 EMPTY_UPDATE = known("empty updates")
 EXACT_401 = known("seed 003 exact 401 body")
@@ -278,9 +277,10 @@ class World:
     # Per seed: (key, the document's value) -> ours, for ids and counts the world cannot have.
     mapped: dict[str, dict[tuple[str, Any], Any]] = field(default_factory=dict[str, dict[tuple[str, Any], Any]])
 
-    def project_number(self, project: Project | None) -> Any:
-        """The integer seeds 001 and 002 name a project by (None until a project has one)."""
-        return getattr(project, "number", None)
+    def project_number(self, project: Project | None) -> int:
+        """The integer seeds 001 and 002 name a project by."""
+        assert project is not None and project.number is not None
+        return project.number
 
 
 async def build_world(db: Location) -> World:
@@ -436,10 +436,9 @@ def pk(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def abf_id(world: World) -> Any:
-    """The path id of the document's project 3: the integer (our UUID until projects have one)."""
-    assert world.abf_project is not None
-    return world.project_number(world.abf_project) or world.abf_project.id
+def abf_id(world: World) -> int:
+    """The path id of the document's project 3: Build Farm's integer."""
+    return world.project_number(world.abf_project)
 
 
 # --- seed 000: BugToMe -----------------------------------------------------------------------------------
@@ -501,7 +500,6 @@ def am_key(world: World) -> dict[str, str]:
     return {"X-API-Key": world.am_key}
 
 
-@INTEGER_IDS
 def test_001_list_curl_answers_the_documents_response(http: httpx2.Client, world: World) -> None:
     curl = doc_curl("001", 15, 15)  # response on line 39
     headers = {k: v.replace("amk_your_api_key_here", world.am_key) for k, v in curl.headers.items()}
@@ -523,7 +521,6 @@ def test_001_create_curl_files_the_ticket_in_a_multi_project_organization(http: 
     assert {k: body["ticket"][k] for k in sent} == sent
 
 
-@INTEGER_IDS
 def test_001_create_with_the_response_examples_fields_answers_that_ticket(http: httpx2.Client, world: World) -> None:
     documented = doc_json("001", 123)  # POST /tickets' response example, filed by a request with its fields
     mapped = world.mapped["001"]
@@ -547,13 +544,11 @@ def test_001_board_answers_the_documents_columns(http: httpx2.Client, world: Wor
     assert [c["status"] for c in body["board"]["columns"]] == ["backlog", "todo", "in_progress", "in_review", "done"]
 
 
-@INTEGER_IDS
 def test_001_get_by_slug_answers_the_documents_ticket(http: httpx2.Client, world: World) -> None:
     body = status(http.get(f"{am_tickets(world)}/{world.am_42}", headers=am_key(world)), 200)
     conforms(doc_json("001", 94), body, world.mapped["001"], AM_TICKET)
 
 
-@INTEGER_IDS
 def test_001_put_with_the_examples_fields_answers_the_documents_ticket(http: httpx2.Client, world: World) -> None:
     documented = doc_json("001", 155)  # PUT's response example; the request sends its updatable fields
     mapped = world.mapped["001"]
@@ -587,7 +582,6 @@ def test_001_delete_answers_exactly_the_documents_message_twice(http: httpx2.Cli
         exactly(response, doc_json("001", 190))
 
 
-@INTEGER_IDS
 @pytest.mark.parametrize("path", ["", "/board"])
 def test_001_repository_id_filters_take_the_integer(http: httpx2.Client, world: World, path: str) -> None:
     assert "| repository_id | integer |" in doc_line("001", 31)
@@ -615,7 +609,6 @@ def test_001_each_endpoint_needs_the_scope_its_table_row_names(http: httpx2.Clie
 ABF_ISSUE = Allow(null=frozenset({"closed_at", "closed_by"}), instance=frozenset({"color"}))
 
 
-@INTEGER_IDS
 @pytest.mark.parametrize("line", [7, 11, 15], ids=["issues", "user-issues", "group-issues"])
 def test_002_cross_project_lists_answer_the_documents_example(http: httpx2.Client, world: World, line: int) -> None:
     path = doc_request("002", line, "GET")
@@ -626,14 +619,12 @@ def test_002_cross_project_lists_answer_the_documents_example(http: httpx2.Clien
     conforms(doc_json("002", 79), body, mapped, ABF_ISSUE)
 
 
-@INTEGER_IDS
 def test_002_project_list_answers_the_documents_example(http: httpx2.Client, world: World) -> None:
     path = fill(doc_request("002", 121, "GET"), id=abf_id(world))
     body = status(http.get(path, headers=pk(world.ivan_token)), 200)
     conforms(doc_json("002", 187), body, world.mapped["002"], ABF_ISSUE)
 
 
-@INTEGER_IDS
 def test_002_single_issue_answers_the_documents_example(http: httpx2.Client, world: World) -> None:
     path = fill(doc_request("002", 229, "GET"), project_id=abf_id(world), number=11)
     body = status(http.get(path, headers=pk(world.ivan_token)), 200)
