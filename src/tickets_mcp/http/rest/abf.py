@@ -38,7 +38,7 @@ router = APIRouter(
     generate_unique_id_function=operation_ids("abf"),
 )
 
-PageDep = Annotated[Page, Depends(page_per_page(20))]
+PageDep = Annotated[Page, Depends(page_per_page)]
 
 
 class AbfSort(StrEnum):

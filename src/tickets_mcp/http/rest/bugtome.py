@@ -23,7 +23,7 @@ router = APIRouter(
     generate_unique_id_function=operation_ids("bugtome"),
 )
 
-PageDep = Annotated[Page, Depends(page_per_page(25))]
+PageDep = Annotated[Page, Depends(page_per_page)]
 
 
 class BugToMeOrganization(BaseModel):

@@ -4,9 +4,9 @@ Sizes above the maximum are cut to it, as GitLab does; a page or size below 1 is
 paging number past POSITION_MAX (the types below hold every paging parameter's bounds, for every dialect).
 """
 
-# No `from __future__ import annotations`: `page_per_page` builds its parameters' annotations from its
-# arguments, and FastAPI must be able to evaluate them.
-from collections.abc import Callable, Sequence
+from __future__ import annotations
+
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -17,6 +17,7 @@ from tickets_mcp.domain.rules import CursorSeal
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
+PER_PAGE_DEFAULT = 20  # seed 003's, for every page/per_page list (seed 000 and 002 say nothing else)
 # No list is longer: a larger offset, page or size is a caller's mistake, refused before SQLite or
 # PostgreSQL overflow on it (both stop at 2**63 - 1; a page number is multiplied by its size first).
 POSITION_MAX = 2**31 - 1
@@ -50,19 +51,19 @@ class Page:
         return self.number - 1 if self.number > 1 else None
 
 
-def page_per_page(default: int) -> Callable[[int, int], Page]:
+def page_per_page(
+    page: Annotated[int, Query(ge=1, le=POSITION_MAX, description="Page number, from 1.")] = 1,
+    per_page: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=POSITION_MAX,
+            description=f"Items per page (default {PER_PAGE_DEFAULT}, at most {MAX_PAGE_SIZE}).",
+        ),
+    ] = PER_PAGE_DEFAULT,
+) -> Page:
     """A dependency reading seed 003's `page` and `per_page` query parameters."""
-
-    def dependency(
-        page: Annotated[int, Query(ge=1, le=POSITION_MAX, description="Page number, from 1.")] = 1,
-        per_page: Annotated[
-            int,
-            Query(ge=1, le=POSITION_MAX, description=f"Items per page (default {default}, at most {MAX_PAGE_SIZE})."),
-        ] = default,
-    ) -> Page:
-        return Page(page, min(per_page, MAX_PAGE_SIZE))
-
-    return dependency
+    return Page(page, min(per_page, MAX_PAGE_SIZE))
 
 
 def page_brackets(
