@@ -53,7 +53,6 @@ def known(item: str) -> pytest.MarkDecorator:
 
 DEFAULT_PROJECT = known("default project for seed 001 create without repository_id")
 EMPTY_UPDATE = known("empty updates")
-EXACT_401 = known("seed 003 exact 401 body")
 PER_PAGE_20 = known("seed 000 per_page 20")
 USER_URL = known("seed 002 user url")
 
@@ -690,7 +689,6 @@ def dialect_lists(world: World) -> dict[str, tuple[str, str]]:
     }
 
 
-@EXACT_401
 @pytest.mark.parametrize("dialect", ["bugtome", "agentsmesh", "abf"])
 @pytest.mark.parametrize("token", ["none", "invalid"])
 def test_003_no_or_an_invalid_token_answers_exactly_the_documents_401(
@@ -703,7 +701,6 @@ def test_003_no_or_an_invalid_token_answers_exactly_the_documents_401(
     exactly(response, doc_json("003", 5))
 
 
-@EXACT_401
 @pytest.mark.parametrize("token", ["none", "invalid"])
 def test_003_seed_004s_401_carries_the_documents_message_beside_json_api_errors(
     http: httpx2.Client, world: World, token: str
