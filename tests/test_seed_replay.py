@@ -581,6 +581,18 @@ def test_001_delete_answers_exactly_the_documents_message_twice(http: httpx2.Cli
         exactly(response, doc_json("001", 190))
 
 
+@pytest.mark.parametrize("line", range(31, 36))
+def test_001_each_list_filter_finds_the_list_examples_ticket(http: httpx2.Client, world: World, line: int) -> None:
+    # Lines 31-35: repository_id, status, type, assignee_id, labels, each given the example ticket's value.
+    name = doc_line("001", line).split("|")[1].strip()
+    example = doc_json("001", 39)["tickets"][0]
+    value = ours_for(world.mapped["001"], name, example[name])
+    query = {name: ",".join(cast(list[str], value)) if isinstance(value, list) else value}
+    body = status(http.get(am_tickets(world), params=query, headers=am_key(world)), 200)
+    assert world.am_42 in [t["slug"] for t in body["tickets"]]
+    assert all(ours_for({}, name, t[name]) == value or name == "labels" for t in body["tickets"])
+
+
 @pytest.mark.parametrize("path", ["", "/board"])
 def test_001_repository_id_filters_take_the_integer(http: httpx2.Client, world: World, path: str) -> None:
     assert "| repository_id | integer |" in doc_line("001", 31)
@@ -628,6 +640,31 @@ def test_002_single_issue_answers_the_documents_example(http: httpx2.Client, wor
     path = fill(doc_request("002", 229, "GET"), project_id=abf_id(world), number=11)
     body = status(http.get(path, headers=pk(world.ivan_token)), 200)
     conforms(doc_json("002", 279), body, world.mapped["002"], ABF_ISSUE)
+
+
+@pytest.mark.parametrize(
+    ("line", "value", "has_eleven"),
+    [(129, "ivan_aivazovsky", True), (130, "none", False), (131, "*", True)],
+    ids=["nickname", "none", "any"],
+)
+def test_002_the_assignee_filter_takes_a_nickname_none_and_star(
+    http: httpx2.Client, world: World, line: int, value: str, has_eleven: bool
+) -> None:
+    assert value.replace("ivan_aivazovsky", "User nickname") in doc_line("002", line)
+    path = fill(doc_request("002", 121, "GET"), id=abf_id(world))
+    body = status(http.get(path, params={"assignee": value}, headers=pk(world.ivan_token)), 200)
+    numbers = [issue["number"] for issue in body["issues"]]
+    assert ("11" in numbers) is has_eleven and numbers
+    assert all((issue["assignee"] is None) is (value == "none") for issue in body["issues"])
+
+
+def test_002_creator_and_labels_filter_the_project_list(http: httpx2.Client, world: World) -> None:
+    assert doc_line("002", 133) == "Optional String User nickname." and "Bug,Feature,Security" in doc_line("002", 135)
+    path = fill(doc_request("002", 121, "GET"), id=abf_id(world))
+    created = status(http.get(path, params={"creator": "ivan_aivazovsky"}, headers=pk(world.ivan_token)), 200)
+    assert {issue["owner"]["uname"] for issue in created["issues"]} == {"ivan_aivazovsky"}
+    labelled = status(http.get(path, params={"labels": "Feature"}, headers=pk(world.ivan_token)), 200)
+    assert [issue["number"] for issue in labelled["issues"]] == ["11"]
 
 
 def test_002_create_then_update_answer_exactly_the_documents_examples(http: httpx2.Client, world: World) -> None:
