@@ -356,10 +356,9 @@ PROJECT_NUMBERS = Migration(
     "a stable integer per project, for the seed dialects' integer ids",
     (
         "ALTER TABLE projects ADD COLUMN number INTEGER",
-        """UPDATE projects SET number = (
-            SELECT COUNT(*) FROM projects q
-            WHERE q.created_at < projects.created_at OR (q.created_at = projects.created_at AND q.id <= projects.id)
-        )""",
+        """UPDATE projects SET number = ordered.n
+        FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY created_at, id) AS n FROM projects) AS ordered
+        WHERE ordered.id = projects.id""",
         "CREATE UNIQUE INDEX projects_number ON projects(number)",
         "CREATE TABLE project_numbers (last INTEGER NOT NULL)",
         "INSERT INTO project_numbers (last) SELECT COALESCE(MAX(number), 0) FROM projects",
