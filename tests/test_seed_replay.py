@@ -864,8 +864,9 @@ def test_004_update_renames_and_a_name_left_out_stays(http: httpx2.Client, world
     renamed = f"Renamed {prefix[-1]}"
     json_api(status(http.patch(url, json=new_project(renamed), headers=pk(world.tf_owner)), 200), renamed)
     assert "(previous value)" in doc_line("004", 28)  # name's default
-    no_name = {"data": {"type": "projects", "attributes": {"description": "d"}}}
-    json_api(status(http.patch(url, json=no_name, headers=pk(world.tf_owner)), 200), renamed)
+    for attributes in ({"description": "d"}, {}):
+        no_name = {"data": {"type": "projects", "attributes": attributes}}
+        json_api(status(http.patch(url, json=no_name, headers=pk(world.tf_owner)), 200), renamed)
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
