@@ -231,3 +231,24 @@ async def test_an_unknown_project_group_or_number_is_a_404(rest: Rest) -> None:
     json_of(await rest.client.get(f"/api/v1/group/{rest.other_org}/issues.json", headers=headers), 404)
     json_of(await rest.client.put(f"{issues(rest)}/7.json", json={"issue": {"title": "x"}}, headers=headers), 404)
     json_of(await rest.client.post("/api/v1/projects/NOPE/issues.json", json=SEED_REQUEST, headers=headers), 404)
+
+
+async def test_an_update_that_changes_nothing_answers_the_seeds_success_and_leaves_the_issue_as_it_is(
+    rest: Rest,
+) -> None:
+    number = await create(rest, title="Left alone", labels=["A"])
+    before = await get(rest, number)
+    url = f"{issues(rest)}/{number}.json"
+    bodies: list[dict[str, Any]] = [{"issue": {}}, {"issue": {"title": None, "labels": None}}]
+    for body in bodies:
+        answered = json_of(await rest.client.put(url, json=body, headers=bearer(rest.tokens.bob)), 200)
+        assert answered == {"issue": {"number": number, "message": "Issue has been updated successfully"}}
+    assert await get(rest, number) == before
+
+
+async def test_an_update_that_changes_nothing_still_needs_push_access(rest: Rest) -> None:
+    number = await create(rest, title="Not yours to touch")
+    url = f"{issues(rest)}/{number}.json"
+    json_of(await rest.client.put(url, json={"issue": {}}, headers=bearer(rest.tokens.carol)), 403)
+    missing = f"{issues(rest)}/999.json"
+    json_of(await rest.client.put(missing, json={"issue": {}}, headers=bearer(rest.tokens.bob)), 404)

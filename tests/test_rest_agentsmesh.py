@@ -192,3 +192,19 @@ async def test_a_missing_title_is_400_and_an_unknown_slug_404(rest: Rest) -> Non
     )
     json_of(await rest.client.get(f"{tickets(rest)}/{rest.slug(99)}", headers=key(rest)), 404)
     json_of(await rest.client.put(f"{tickets(rest)}/{rest.slug(99)}", json={"title": "x"}, headers=key(rest)), 404)
+
+
+async def test_a_put_that_changes_nothing_answers_the_ticket_as_it_is(rest: Rest) -> None:
+    created = await create(rest, title="Left alone", repository_id=rest.project, labels=["ui"])
+    url = f"{tickets(rest)}/{created['slug']}"
+    for token in (rest.tokens.writer, rest.tokens.bob):
+        assert json_of(await rest.client.put(url, json={}, headers=bearer(token)), 200)["ticket"] == created
+    assert json_of(await rest.client.get(url, headers=key(rest)), 200)["ticket"] == created  # nothing was written
+
+
+async def test_a_put_that_changes_nothing_is_refused_to_whoever_may_not_change_tickets(rest: Rest) -> None:
+    created = await create(rest, title="Not yours to touch", repository_id=rest.project)
+    url = f"{tickets(rest)}/{created['slug']}"
+    for token in (rest.tokens.reader, rest.tokens.carol):
+        assert "change tickets" in json_of(await rest.client.put(url, json={}, headers=bearer(token)), 403)["message"]
+    json_of(await rest.client.put(f"{tickets(rest)}/{rest.project}-999", json={}, headers=key(rest)), 404)

@@ -19,8 +19,10 @@ from tickets_mcp.domain.vocabulary import ABF_STATUS, AbfStatus
 from tickets_mcp.errors import PermissionDenied
 from tickets_mcp.http.rest.paging import Page, add_total_headers, page_per_page
 from tickets_mcp.http.rest.support import (
+    LocalTrackerDep,
     People,
     TrackerDep,
+    as_it_is,
     error_responses,
     find_project,
     from_unix,
@@ -300,7 +302,7 @@ async def create_issue(id: str, body: NewIssueRequest, tracker: TrackerDep) -> I
 
 @router.put("/projects/{id}/issues/{number}", include_in_schema=False)
 @router.put("/projects/{id}/issues/{number}.json", summary="Update an issue; only the fields sent change")
-async def update_issue(id: str, number: int, body: IssueChangeRequest, tracker: TrackerDep) -> IssueResultEnvelope:
+async def update_issue(id: str, number: int, body: IssueChangeRequest, tracker: LocalTrackerDep) -> IssueResultEnvelope:
     project = await find_project(tracker, id)
     slug = rules.in_organization(project.organization_id, f"{project.code}-{number}")
     current = (await tracker.get_ticket(slug)).ticket
@@ -311,14 +313,13 @@ async def update_issue(id: str, number: int, body: IssueChangeRequest, tracker: 
             assignee = UNASSIGNED
         else:
             assignee = (await people(tracker)).username("assignee_id", changes.assignee_id)
-    await tracker.update_ticket(
-        slug,
-        TicketChanges(
-            title=changes.title,
-            description=changes.body,
-            status=ABF_STATUS.canonical(changes.status, current.status) if changes.status else None,
-            assignee=assignee,
-            labels=changes.labels,
-        ),
+    update = TicketChanges(
+        title=changes.title,
+        description=changes.body,
+        status=ABF_STATUS.canonical(changes.status, current.status) if changes.status else None,
+        assignee=assignee,
+        labels=changes.labels,
     )
+    if await as_it_is(tracker, current, update) is None:
+        await tracker.update_ticket(slug, update)
     return IssueResultEnvelope(issue=IssueResult(number=number, message="Issue has been updated successfully"))

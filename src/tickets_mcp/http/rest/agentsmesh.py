@@ -17,8 +17,10 @@ from tickets_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
 from tickets_mcp.errors import NotFound
 from tickets_mcp.http.rest.paging import MAX_PAGE_SIZE, Limit, Offset
 from tickets_mcp.http.rest.support import (
+    LocalTrackerDep,
     People,
     TrackerDep,
+    as_it_is,
     error_responses,
     iso_seconds,
     operation_ids,
@@ -235,7 +237,7 @@ async def create_ticket(org: str, body: NewMeshTicket, tracker: TrackerDep) -> T
 
 
 @router.put("/{slug}", summary="Update a ticket; only the fields sent change")
-async def update_ticket(org: str, slug: str, body: MeshTicketChanges, tracker: TrackerDep) -> TicketEnvelope:
+async def update_ticket(org: str, slug: str, body: MeshTicketChanges, tracker: LocalTrackerDep) -> TicketEnvelope:
     current = await ticket_in(tracker, org, slug)
     users = await people(tracker)
     sent = body.model_fields_set
@@ -245,18 +247,18 @@ async def update_ticket(org: str, slug: str, body: MeshTicketChanges, tracker: T
     parent = None
     if "parent_slug" in sent:
         parent = body.parent_slug or UNASSIGNED
-    ticket = await tracker.update_ticket(
-        rules.in_organization(org, current.slug),
-        TicketChanges(
-            title=body.title,
-            type=body.type,
-            description=body.description,
-            priority=body.priority,
-            status=AGENTSMESH_STATUS.canonical(body.status, current.status) if body.status else None,
-            assignee=assignee,
-            labels=body.labels,
-            parent=parent,
-        ),
+    changes = TicketChanges(
+        title=body.title,
+        type=body.type,
+        description=body.description,
+        priority=body.priority,
+        status=AGENTSMESH_STATUS.canonical(body.status, current.status) if body.status else None,
+        assignee=assignee,
+        labels=body.labels,
+        parent=parent,
+    )
+    ticket = await as_it_is(tracker, current, changes) or await tracker.update_ticket(
+        rules.in_organization(org, current.slug), changes
     )
     return TicketEnvelope(ticket=ticket_of(ticket, users))
 

@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 from tickets_mcp.domain import Project, Ticket, User, rules
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.http.auth import tracker_of
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.tracker import Tracker
+from tickets_mcp.local import Action, LocalTracker
+from tickets_mcp.tracker import TicketChanges, Tracker
 
 TrackerDep = Annotated[Tracker, Depends(tracker_of)]
 # The same tracker, for the few questions only the local one answers (what the caller may do where).
@@ -115,6 +115,21 @@ class People:
             known = ", ".join(f"{u.id} ({u.username})" for u in sorted(self.by_id.values(), key=lambda u: u.id)[:20])
             raise Invalid(field, f"No member with id {user_id}.", hint=f"Known users: {known or 'none'}.")
         return user.username
+
+
+async def as_it_is(tracker: LocalTracker, ticket: Ticket, changes: TicketChanges) -> Ticket | None:
+    """The ticket unchanged when `changes` change nothing, else None (make the change).
+
+    Seeds 001 and 002 make every field of an update optional, so an empty body is a valid update there and
+    answers success with nothing written; the Tracker still refuses an empty change, since a model asking
+    to change nothing has made a mistake worth telling it. Who may not change the ticket is refused here
+    as a real change would be (403).
+    """
+    if any(getattr(changes, name) is not None for name in TicketChanges.__slots__):
+        return None
+    if Action.EDIT not in await tracker.permitted_actions(ticket.project_id):
+        raise PermissionDenied(f"You may not {Action.EDIT.value} in this project.", hint="Ask an owner or admin.")
+    return ticket
 
 
 async def people(tracker: Tracker) -> People:
