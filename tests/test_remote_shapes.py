@@ -166,3 +166,57 @@ async def test_abf_create_that_the_api_refuses_in_its_body_is_an_error() -> None
             await tracker.create_ticket(TicketDraft(title="Refused", project="3"))
     finally:
         await tracker.aclose()
+
+
+UUID = "550e8400-e29b-41d4-a716-446655440000"
+
+
+async def test_agentsmesh_reads_and_names_a_repository_by_an_integer_or_a_uuid() -> None:
+    """A real AgentsMesh sends integers (seed 001); ids sent as strings are read the same way."""
+    asked: list[str | None] = []
+
+    def row(n: int, repository: int | str) -> dict[str, Any]:
+        return {"id": n, "slug": f"AM-{n}", "title": f"T{n}", "status": "todo", "repository_id": repository,
+                "created_at": "2025-01-10T08:00:00Z", "updated_at": "2025-01-15T14:20:00Z"}  # fmt: skip
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/tickets/board"):  # no project shown: one is taken to be named by its id
+            return answer({"board": {"columns": []}})
+        asked.append(request.url.params.get("repository_id"))
+        return answer({"tickets": [row(2, 7), row(1, UUID)], "total": 2, "limit": 20, "offset": 0})
+
+    settings = RemoteSettings("agentsmesh", "https://mesh.example.com/api/v1/ext/orgs/acme", "amk_x")
+    tracker = await agentsmesh.open_adapter(settings, policy=QUICK, transport=mock(handler))
+    try:
+        everything = await tracker.list_tickets(TicketFilter())
+        await tracker.list_tickets(TicketFilter(project="7"))
+        await tracker.list_tickets(TicketFilter(project=UUID))
+    finally:
+        await tracker.aclose()
+    assert [(t.slug, t.project_id) for t in everything.tickets] == [("AM-2", "7"), ("AM-1", UUID)]
+    assert asked[-2:] == ["7", UUID]
+
+
+async def test_abf_reads_issue_urls_naming_a_project_by_an_integer_or_a_uuid() -> None:
+    issue: dict[str, Any] = {"title": "t", "status": "open", "labels": [], "assignee": None, "body": "", "owner": None,
+             "closed_at": None, "closed_by": None, "created_at": "1348170705", "updated_at": "1348170705"}  # fmt: skip
+    paths: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        paths.append(request.url.path)
+        if request.url.path == "/api/v1/issues.json":
+            issues = [
+                {**issue, "number": "11", "url": "/api/v1/projects/3/issues/11.json"},
+                {**issue, "number": "12", "url": f"/api/v1/projects/{UUID}/issues/12.json"},
+            ]
+            return answer({"issues": issues, "url": "/api/v1/issues.json"})
+        return answer({"issue": {**issue, "number": "11", "url": "/api/v1/projects/3/issues/11.json"}})
+
+    tracker = await abf.open_adapter(RemoteSettings("abf", "https://abf.example.com", "t"), transport=mock(handler))
+    try:
+        page = await tracker.list_tickets(TicketFilter(statuses=[Status.BACKLOG]))
+        detail = await tracker.get_ticket("P3-11")
+    finally:
+        await tracker.aclose()
+    assert [(t.slug, t.project_id) for t in page.tickets] == [("P3-11", "3"), ("P550E8400-12", UUID)]
+    assert (detail.ticket.project_id, paths[-1]) == ("3", "/api/v1/projects/3/issues/11.json")
