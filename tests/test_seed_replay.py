@@ -52,7 +52,6 @@ def known(item: str) -> pytest.MarkDecorator:
 
 
 DEFAULT_PROJECT = known("default project for seed 001 create without repository_id")
-EMPTY_UPDATE = known("empty updates")
 USER_URL = known("seed 002 user url")
 
 
@@ -556,7 +555,6 @@ def test_001_put_with_the_examples_fields_answers_the_documents_ticket(http: htt
     conforms(documented, body, mapped, AM_TICKET)
 
 
-@EMPTY_UPDATE
 def test_001_put_with_no_field_answers_the_ticket_unchanged(http: httpx2.Client, world: World) -> None:
     assert "All fields are optional" in doc_line("001", 139)
     before = status(http.get(f"{am_tickets(world)}/{world.am_43}", headers=am_key(world)), 200)
@@ -704,7 +702,6 @@ def test_002_a_users_url_answers_the_user(http: httpx2.Client, world: World) -> 
     conforms(doc_json("002", 91), body, world.mapped["002"])
 
 
-@EMPTY_UPDATE
 def test_002_update_with_no_field_answers_success(http: httpx2.Client, world: World) -> None:
     assert doc_line("002", 380) == "Optional String"  # every input of an update is optional
     path = fill(doc_request("002", 368, "PUT"), id=abf_id(world), number=1)
