@@ -252,3 +252,21 @@ async def test_an_update_that_changes_nothing_still_needs_push_access(rest: Rest
     json_of(await rest.client.put(url, json={"issue": {}}, headers=bearer(rest.tokens.carol)), 403)
     missing = f"{issues(rest)}/999.json"
     json_of(await rest.client.put(missing, json={"issue": {}}, headers=bearer(rest.tokens.bob)), 404)
+
+
+async def test_a_users_url_answers_that_user_to_members_of_an_organization_they_share(rest: Rest) -> None:
+    number = await create(rest, title="Who filed me", assignee_id=rest.user_id("bob"))
+    issue = await get(rest, number)
+    for url, who in ((issue["owner"]["url"], "alice"), (issue["assignee"]["url"], "bob")):
+        for token in (rest.tokens.alice, rest.tokens.carol, rest.tokens.reader):
+            assert json_of(await rest.client.get(url, headers=bearer(token)), 200) == {"user": user(rest, who)}
+    bare = issue["owner"]["url"].removesuffix(".json")
+    assert json_of(await rest.client.get(bare, headers=bearer(rest.tokens.bob)), 200) == {"user": user(rest, "alice")}
+
+
+async def test_a_user_outside_the_callers_organizations_or_unknown_is_a_404(rest: Rest) -> None:
+    alice, dave = rest.user_id("alice"), rest.user_id("dave")
+    for token, user_id in ((rest.tokens.alice, dave), (rest.tokens.dave, alice), (rest.tokens.inbox, alice)):
+        json_of(await rest.client.get(f"/api/v1/users/{user_id}.json", headers=bearer(token)), 404)
+    json_of(await rest.client.get("/api/v1/users/2147483647.json", headers=bearer(rest.tokens.alice)), 404)
+    json_of(await rest.client.get("/api/v1/users/alice.json", headers=bearer(rest.tokens.alice)), 400)

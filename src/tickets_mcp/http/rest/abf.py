@@ -2,7 +2,8 @@
 
 A group is an organization; a project's `id` is its integer number, as in the seed (its UUID or code is
 accepted too). Every path also answers without its `.json` suffix (seed 003). Timestamps are Unix
-seconds written as strings and `number` is a string in issue objects, as in the seed's examples.
+seconds written as strings and `number` is a string in issue objects, as in the seed's examples. A
+user's `url` answers that user, to whoever shares an organization with them.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from tickets_mcp.domain import Role, Ticket, rules
+from tickets_mcp.domain import Role, Ticket, User, rules
 from tickets_mcp.domain.vocabulary import ABF_STATUS, AbfStatus
-from tickets_mcp.errors import PermissionDenied
+from tickets_mcp.errors import NotFound, PermissionDenied
 from tickets_mcp.http.rest.paging import Page, add_total_headers, page_per_page
 from tickets_mcp.http.rest.support import (
     LocalTrackerDep,
@@ -84,6 +85,10 @@ class AbfIssue(BaseModel):
     closed_by: AbfUser | None
     created_at: str = Field(examples=["1348170705"])
     updated_at: str = Field(examples=["1348168705"])
+
+
+class UserEnvelope(BaseModel):
+    user: AbfUser
 
 
 class IssueList(BaseModel):
@@ -156,6 +161,10 @@ def user_of(username: str | None, users: People) -> AbfUser | None:
     user = users.find(username)
     if user is None:
         return AbfUser(id=None, uname=username, name=username, url=None)
+    return abf_user(user)
+
+
+def abf_user(user: User) -> AbfUser:
     return AbfUser(id=user.id, uname=user.username, name=user.name, url=f"/api/v1/users/{user.id}.json")
 
 
@@ -277,6 +286,15 @@ async def push_access(tracker: Tracker, project: str) -> tuple[bool, People]:
         if found is not None:
             return org.role.may_act_as(Role.MEMBER), users
     return False, users
+
+
+@router.get("/users/{id}", include_in_schema=False)
+@router.get("/users/{id}.json", summary="The user an issue's `url` names: a member of an organization you belong to")
+async def get_user(id: int, tracker: TrackerDep) -> UserEnvelope:
+    found = (await people(tracker)).by_id.get(id)
+    if found is None:  # as for anyone you share no organization with: whether they exist stays unsaid
+        raise NotFound(f"User {id} not found.", hint="A user's url comes from an issue of your projects.")
+    return UserEnvelope(user=abf_user(found))
 
 
 @router.post("/projects/{id}/issues", status_code=status.HTTP_201_CREATED, include_in_schema=False)
