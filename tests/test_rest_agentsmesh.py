@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
+import httpx2
 import pytest
 
 from tests.http_server import ServerProcess, bearer
@@ -192,6 +193,65 @@ async def test_a_missing_title_is_400_and_an_unknown_slug_404(rest: Rest) -> Non
     )
     json_of(await rest.client.get(f"{tickets(rest)}/{rest.slug(99)}", headers=key(rest)), 404)
     json_of(await rest.client.put(f"{tickets(rest)}/{rest.slug(99)}", json={"title": "x"}, headers=key(rest)), 404)
+
+
+# The default project: the seed files without repository_id, whatever number of projects the organization has.
+
+SEED_CREATE_BODY = b'{"title":"Implement user auth","type":"feature","priority":"high"}'
+
+
+async def file_the_seed_example(rest: Rest) -> str:
+    """The seed's curl example, byte for byte; answers the new ticket's slug."""
+    headers = {"X-API-Key": rest.tokens.writer, "Content-Type": "application/json"}
+    response = await rest.client.post(tickets(rest), headers=headers, content=SEED_CREATE_BODY)
+    return json_of(response, 201)["ticket"]["slug"]
+
+
+async def choose_default(rest: Rest, project: str, token: str) -> httpx2.Response:
+    return await rest.client.patch(f"/api/v1/native/projects/{project}", json={"default": True}, headers=bearer(token))
+
+
+async def test_an_organization_with_several_projects_files_the_seeds_example_in_its_first_project(
+    rest: Rest,
+) -> None:
+    assert await file_the_seed_example(rest) == rest.slug(1)
+
+
+async def test_the_owner_chooses_another_default_project_and_the_next_filing_lands_there(rest: Rest) -> None:
+    chosen = json_of(await choose_default(rest, rest.later, rest.tokens.alice), 200)
+    assert chosen["code"] == rest.later
+    assert await file_the_seed_example(rest) == f"{rest.later}-1"
+
+
+async def test_only_an_owner_may_choose_the_default_project(rest: Rest) -> None:
+    for admin_token in (rest.tokens.erin, rest.tokens.manager):  # an admin, an organization key
+        refused = json_of(await choose_default(rest, rest.later, admin_token), 403)
+        assert "may not choose the default project" in refused["message"]
+    json_of(await choose_default(rest, rest.later, rest.tokens.bob), 403)
+    json_of(await choose_default(rest, rest.later, rest.tokens.dave), 404)  # not his organization's project
+    assert await file_the_seed_example(rest) == rest.slug(1)
+
+
+async def test_a_deleted_default_project_is_succeeded_by_the_oldest_remaining_one(rest: Rest) -> None:
+    owner = bearer(rest.tokens.alice)
+    created = await rest.client.post(
+        "/api/v1/native/projects", json={"name": "Third", "organization": rest.org}, headers=owner
+    )
+    third = json_of(created, 201)["code"]
+    json_of(await choose_default(rest, third, rest.tokens.alice), 200)
+    json_of(await rest.client.delete(f"/api/v1/native/projects/{third}", headers=owner), 200)
+    assert await file_the_seed_example(rest) == rest.slug(1)  # Inbox, the oldest, not Later
+    json_of(await rest.client.delete(f"/api/v1/native/tickets/{rest.slug(1)}", headers=owner), 200)
+    json_of(await rest.client.delete(f"/api/v1/native/projects/{rest.project}", headers=owner), 200)
+    assert await file_the_seed_example(rest) == f"{rest.later}-1"
+
+
+async def test_the_cli_chooses_an_organizations_default_project(rest: Rest) -> None:
+    shown = rest.server.cli("org", "default-project", rest.org, rest.later)
+    assert shown.strip() == f"{rest.later} is the default project of {rest.org}"
+    assert await file_the_seed_example(rest) == f"{rest.later}-1"
+    with pytest.raises(AssertionError, match="No project"):  # a project of another organization is not one
+        rest.server.cli("org", "default-project", rest.other_org, rest.later)
 
 
 async def test_a_put_that_changes_nothing_answers_the_ticket_as_it_is(rest: Rest) -> None:

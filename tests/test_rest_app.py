@@ -3,8 +3,9 @@
 Each module runs one real `tickets-mcp serve` (tests/http_server.py) per store, SQLite and PostgreSQL
 (conftest.py's module_store_location); each test gets a world of its own inside it, seeded straight
 into the server's database so tests never see each other's data: an organization (owner alice<n>,
-member bob<n>, reporter carol<n>) with project Inbox (code INBOX<n>), a second organization owned by
-dave<n>, and a token of every kind.
+member bob<n>, reporter carol<n>) with projects Inbox (code INBOX<n>, the oldest, so the default) and
+Later (LATER<n>), a second organization owned by dave<n>, and a token of every kind. Two projects, so a
+call that names none must find the default project rather than be asked which.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ class World:
     org: str  # the test organization's slug
     org_id: str
     other_org: str  # slug of dave's organization
-    project: str  # code of the test project, named Inbox
+    project: str  # code of the test project, named Inbox: the organization's default project
     project_id: str
+    later: str  # code of the organization's second project, named Later
     people: dict[str, Person]  # by first name: alice, bob, carol, dave, erin
     tokens: Tokens
 
@@ -104,6 +106,7 @@ async def seed_world(db: Location) -> World:
         await admin.set_member(store, org.slug, people["erin"].username, Role.ADMIN)
         owner = LocalTracker(store, Principal(user_id=people["alice"].id, username=people["alice"].username))
         project = await owner.create_project("Inbox", code=f"INBOX{n}", organization=org.slug)
+        later = await owner.create_project("Later", code=f"LATER{n}", organization=org.slug)
 
         async def token(kind: TokenKind, who: str, **options: str) -> str:
             username = people[who].username
@@ -123,7 +126,7 @@ async def seed_world(db: Location) -> World:
         )
     finally:
         await store.close()
-    return World(org.slug, org.id, other.slug, project.code, project.id, people, tokens)
+    return World(org.slug, org.id, other.slug, project.code, project.id, later.code, people, tokens)
 
 
 @asynccontextmanager

@@ -52,9 +52,10 @@ async def test_step_2_lists_projects_with_the_seeds_fields_and_ticket_counts(res
     await file_ticket(rest, title="Fixed, to verify", project_id=rest.project, status="resolved")
     await file_ticket(rest, title="Done with", project_id=rest.project, status="closed")
     body = json_of(await rest.client.get(f"{ORGS}/{rest.org_id}/projects", headers=bearer(rest.tokens.alice)), 200)
-    (project,) = body["projects"]
+    project, later = body["projects"]  # by name
     assert set(project) == {"id", "name", "code", "description", "tickets_count", "open_tickets_count", "created_at"}
     assert (project["code"], project["tickets_count"], project["open_tickets_count"]) == (rest.project, 4, 3)
+    assert (later["code"], later["tickets_count"], later["open_tickets_count"]) == (rest.later, 0, 0)
     assert ISO_SECONDS.fullmatch(project["created_at"])
 
 

@@ -120,9 +120,9 @@ async def test_the_list_pages_with_page_number_and_size_and_reports_pagination_m
     headers = bearer(rest.tokens.alice)
     body = json_of(await rest.client.get(projects(rest), headers=headers), 200)
     assert body["meta"]["pagination"] == {
-        "current-page": 1, "page-size": 20, "prev-page": None, "next-page": None, "total-pages": 1, "total-count": 5,
+        "current-page": 1, "page-size": 20, "prev-page": None, "next-page": None, "total-pages": 1, "total-count": 6,
     }  # fmt: skip
-    assert [p["attributes"]["name"] for p in body["data"]] == ["Alpha", "Beta", "Delta", "Gamma", "Inbox"]
+    assert [p["attributes"]["name"] for p in body["data"]] == ["Alpha", "Beta", "Delta", "Gamma", "Inbox", "Later"]
     page = await rest.client.get(projects(rest), params={"page[number]": 2, "page[size]": 2}, headers=headers)
     body = json_of(page, 200)
     assert [p["attributes"]["name"] for p in body["data"]] == ["Delta", "Gamma"]

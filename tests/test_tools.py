@@ -261,10 +261,15 @@ async def test_projects_can_be_created_renamed_and_deleted_only_when_empty(clien
     assert "'Website'" not in await call(client, "list_projects")
 
 
-async def test_with_several_projects_create_ticket_asks_which_one(client: Client) -> None:
+async def test_with_several_projects_create_ticket_asks_which_one_even_with_a_default_project(
+    client: Client,
+) -> None:
     await call(client, "create_project", name="Backend")
     error = await call_error(client, "create_ticket", title="Where?")
     assert "Several projects" in error and "BACK" in error and "INBOX" in error
+    assert "Updated project BACK" in await call(client, "update_project", project="BACK", default=True)
+    assert "Several projects" in await call_error(client, "create_ticket", title="Where?")
+    assert "default" in await call_error(client, "update_project", project="BACK", default=False)
 
 
 async def test_wrong_names_get_the_closest_valid_values(client: Client) -> None:

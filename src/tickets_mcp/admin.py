@@ -46,8 +46,8 @@ async def organization(store: Store, reference: str) -> Organization:
     return found
 
 
-async def project(store: Store, reference: str) -> Project:
-    organizations = await store.all_organizations()
+async def project(store: Store, reference: str, within: Organization | None = None) -> Project:
+    organizations = [within] if within else await store.all_organizations()
     projects = await store.list_projects([o.id for o in organizations], counts=False)
     found = rules.pick(
         reference, projects, lambda p: p.code, lambda p: p.id, lambda p: p.name,
@@ -72,6 +72,14 @@ async def set_member(store: Store, organization_ref: str, username: str, role: R
 async def remove_member(store: Store, organization_ref: str, username: str) -> None:
     org = await organization(store, organization_ref)
     await store.remove_member(org.id, await user(store, username), CLI)
+
+
+async def set_default_project(store: Store, organization_ref: str, project_ref: str) -> Project:
+    """Where the organization's tickets go when filed without a project (an owner's choice, as here)."""
+    org = await organization(store, organization_ref)
+    chosen = await project(store, project_ref, within=org)
+    await store.set_default_project(chosen, CLI)
+    return chosen
 
 
 def parse_scopes(text: str) -> frozenset[Scope]:

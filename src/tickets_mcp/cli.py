@@ -155,6 +155,11 @@ def parser() -> argparse.ArgumentParser:
     org_add.add_argument("name")
     org_add.add_argument("--owner", required=True, help="username of its first owner")
     orgs.add_parser("list", help="list organizations")
+    org_default = orgs.add_parser(
+        "default-project", help="choose the project that tickets filed without naming one go to"
+    )
+    org_default.add_argument("organization")
+    org_default.add_argument("project", help="project code, name or id")
 
     members = commands.add_parser("member", help="manage memberships").add_subparsers(dest="action", required=True)
     member_set = members.add_parser("set", help="add a member or change a member's role")
@@ -297,6 +302,9 @@ def administer(settings: Settings, args: argparse.Namespace) -> int:
                 case ("org", "list"):
                     for org in await store.all_organizations():
                         print(f"{org.slug}\t{org.name}\t{org.id}")
+                case ("org", "default-project"):
+                    chosen = await admin.set_default_project(store, args.organization, args.project)
+                    print(f"{chosen.code} is the default project of {args.organization}")
                 case ("member", "set"):
                     await admin.set_member(store, args.organization, args.username, Role(args.role))
                     print(f"{args.username} is {args.role} of {args.organization}")

@@ -63,6 +63,7 @@ class Action(Enum):
     COMMENT = "comment"
     EDIT = "change tickets"
     MANAGE = "manage projects"
+    CHOOSE_DEFAULT = "choose the default project"  # an organization-wide setting: where unplaced tickets go
 
 
 MINIMUM_ROLE = {
@@ -72,6 +73,7 @@ MINIMUM_ROLE = {
     Action.COMMENT: Role.REPORTER,
     Action.EDIT: Role.MEMBER,
     Action.MANAGE: Role.ADMIN,
+    Action.CHOOSE_DEFAULT: Role.OWNER,
 }
 # Any one of these scopes allows the action (scopes are expanded first: write implies read).
 SCOPES = {
@@ -81,8 +83,10 @@ SCOPES = {
     Action.COMMENT: {Scope.TICKETS_WRITE},
     Action.EDIT: {Scope.TICKETS_WRITE},
     Action.MANAGE: {Scope.PROJECTS_WRITE},
+    Action.CHOOSE_DEFAULT: {Scope.PROJECTS_WRITE},
 }
-CHANGES = frozenset({Action.FILE, Action.COMMENT, Action.EDIT, Action.MANAGE})  # refused below tier no-delete
+# Refused below tier no-delete.
+CHANGES = frozenset({Action.FILE, Action.COMMENT, Action.EDIT, Action.MANAGE, Action.CHOOSE_DEFAULT})
 
 
 class LocalTracker:
@@ -213,6 +217,13 @@ class LocalTracker:
         if project is None:
             if len(projects) == 1:
                 return projects[0]
+            if organization is not None and len(organizations) == 1:
+                # Naming the organization alone (seed 001's path without repository_id) means its default
+                # project; naming neither (an MCP tool) is still asked, so an agent does not file by accident.
+                default = (await self._reach())[1].defaults.get(organizations[0].id)
+                found = next((p for p in projects if p.id == default), None)
+                if found is not None:
+                    return found
             raise Invalid(
                 "project",
                 "Several projects exist; say which one.",
@@ -377,16 +388,28 @@ class LocalTracker:
         name: str | None = None,
         description: str | None = None,
         organization: str | None = None,
+        default: bool | None = None,
     ) -> Project:
         roles = await self._roles()
         target = await self._project(roles, project, organization)
         self._authorize(roles, target.organization_id, Action.MANAGE, target.id)
+        if default is not None:
+            self._authorize(roles, target.organization_id, Action.CHOOSE_DEFAULT, target.id)
+            if not default:
+                raise Invalid(
+                    "default",
+                    "A project stops being the default when another one becomes it.",
+                    hint="Send default: true for the project that should be the default.",
+                )
         if name is not None:
             name = rules.validate_project_name(name.strip())
         if description is not None:
             rules.validate_text("description", description, rules.DESCRIPTION_MAX)
         self._known = None
-        return await self._store.update_project(target.id, name=name, description=description, actor=self._actor)
+        saved = await self._store.update_project(target.id, name=name, description=description, actor=self._actor)
+        if default:
+            await self._store.set_default_project(saved, self._actor)
+        return saved
 
     async def project_deletion(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
         roles = await self._roles()
@@ -478,9 +501,9 @@ class LocalTracker:
         )
 
     async def _new_ticket(self, roles: dict[str, Role], draft: TicketDraft) -> NewTicket:
+        title = rules.normalize_title(draft.title)  # first: a missing title is the error to see, whatever else
         project = await self._project(roles, draft.project, draft.organization)
         self._authorize(roles, project.organization_id, Action.FILE, project.id)
-        title = rules.normalize_title(draft.title)
         rules.validate_text("description", draft.description, rules.DESCRIPTION_MAX)
         assignee_id = None
         if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:

@@ -155,7 +155,7 @@ class RemoteTracker(ABC):
 
     async def update_project(
         self, project: str, *, name: str | None = None, description: str | None = None,
-        organization: str | None = None,
+        organization: str | None = None, default: bool | None = None,
     ) -> Project:  # fmt: skip
         self.unsupported(Capability.MANAGE_PROJECTS)
 

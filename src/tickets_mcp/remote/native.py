@@ -74,11 +74,11 @@ class NativeTracker(RemoteTracker):
 
     async def update_project(
         self, project: str, *, name: str | None = None, description: str | None = None,
-        organization: str | None = None,
+        organization: str | None = None, default: bool | None = None,
     ) -> Project:  # fmt: skip
         reply = await self.client.request(
             "PATCH", f"{BASE}/projects/{_segment(project)}", params=_present(organization=organization),
-            json_body=_present(name=name, description=description), idempotent=True,
+            json_body=_present(name=name, description=description, default=default), idempotent=True,
         )  # fmt: skip
         return Project.model_validate(reply.body)
 

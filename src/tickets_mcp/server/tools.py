@@ -177,10 +177,12 @@ def register_tools(server: TrackerServer) -> None:
         name: Annotated[str | None, Field(max_length=36)] = None,
         description: Annotated[str | None, Field(max_length=65_536)] = None,
         organization: a.OrganizationRef = None,
+        default: bool | None = None,
     ) -> CallToolResult:
-        """Rename a project or change its description. The code never changes."""
+        """Rename a project, change its description, or (default=true, owners only) make it the default
+        project, where REST clients naming only the organization file tickets. The code never changes."""
         saved_project = await tracker_for(ctx).update_project(
-            project, name=name, description=description, organization=organization
+            project, name=name, description=description, organization=organization, default=default
         )
         return text(render.project_saved("Updated", saved_project), {"code": saved_project.code})
 

@@ -29,6 +29,13 @@ PROJECT_SELECT_NO_COUNTS: Final = """
 SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at, NULL, NULL, p.number
 FROM projects p
 """
+# An organization without a default project gets its oldest one (the lowest number: created_at may tie):
+# its first project when created, the next oldest when the default is deleted (the column's ON DELETE SET
+# NULL). Then AND id = ? (%s) names the organization.
+FILL_DEFAULT_PROJECT: Final = """
+UPDATE organizations SET default_project_id = (
+    SELECT p.id FROM projects p WHERE p.organization_id = organizations.id ORDER BY p.number LIMIT 1
+) WHERE default_project_id IS NULL"""
 KEYS_SELECT: Final = """
 SELECT t.id, t.kind, t.name, t.prefix, u.username, t.organization_id, t.project_id, t.scopes,
        t.created_at, t.last_used_at, t.revoked_at, t.user_id, m.role

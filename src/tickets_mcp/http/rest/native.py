@@ -58,6 +58,7 @@ class NewProject(Body):
 class ProjectChanges(Body):
     name: str | None = None
     description: str | None = None
+    default: bool | None = None  # true: the organization's tickets filed without a project go here (owners only)
 
 
 class NewTicket(Body):
@@ -123,12 +124,12 @@ async def create_project(body: NewProject, tracker: TrackerDep) -> Project:
     )
 
 
-@router.patch("/projects/{project}", summary="Rename a project or change its description")
+@router.patch("/projects/{project}", summary="Rename a project, change its description or make it the default project")
 async def update_project(
     project: str, body: ProjectChanges, tracker: TrackerDep, organization: OrganizationQuery = None
 ) -> Project:
     return await tracker.update_project(
-        project, name=body.name, description=body.description, organization=organization
+        project, name=body.name, description=body.description, organization=organization, default=body.default
     )
 
 

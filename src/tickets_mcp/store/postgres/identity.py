@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tickets_mcp.domain import Member, Organization, Role, Token, User
+from tickets_mcp.domain import Member, Organization, Project, Role, Token, User
 from tickets_mcp.domain.rules import slugify
 from tickets_mcp.errors import Conflict, NotFound
 from tickets_mcp.store.base import Actor, BoardSession, NewToken
@@ -40,6 +40,21 @@ async def create_organization(conn: Connection, name: str, owner: User, actor: A
         conn, action="organization.created", subject=slug, actor=actor, organization_id=org_id, project_id=None
     )
     return Organization(id=org_id, name=name, slug=slug)
+
+
+async def set_default_project(conn: Connection, project: Project, actor: Actor) -> None:
+    changed = await execute(
+        conn,
+        """UPDATE organizations SET default_project_id = %s WHERE id = %s
+           AND EXISTS (SELECT 1 FROM projects WHERE id = %s AND organization_id = %s)""",
+        (project.id, project.organization_id, project.id, project.organization_id),
+    )
+    if not changed:
+        raise NotFound("The project no longer exists.", hint="List projects again.")
+    await record_event(
+        conn, action="project.made_default", subject=project.code, actor=actor,
+        organization_id=project.organization_id, project_id=project.id,
+    )  # fmt: skip
 
 
 async def set_member(conn: Connection, organization_id: str, user: User, role: Role, actor: Actor) -> Member:

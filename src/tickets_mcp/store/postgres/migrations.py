@@ -22,6 +22,7 @@ from typing import LiteralString
 from tickets_mcp.config import PostgresUrl
 from tickets_mcp.errors import BackendUnavailable
 from tickets_mcp.store.postgres.db import Connection, connect, execute, fetch_one
+from tickets_mcp.store.records import FILL_DEFAULT_PROJECT
 from tickets_mcp.store.rules import utc_now
 
 # pg_advisory_xact_lock key for migrating: the ASCII of "trackmig", so it is unlikely to meet another app's.
@@ -286,6 +287,16 @@ PROJECT_NUMBERS = Migration(
     ),
 )
 
+# Each organization's default project, for tickets filed without naming one (see the SQLite migration).
+DEFAULT_PROJECT = Migration(
+    11,
+    "each organization's default project, for tickets filed without naming one",
+    (
+        'ALTER TABLE organizations ADD COLUMN default_project_id TEXT COLLATE "C" '
+        "REFERENCES projects(id) ON DELETE SET NULL",
+        FILL_DEFAULT_PROJECT,
+    ),
+)
 
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
@@ -298,6 +309,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     BOARD_SESSIONS,
     PROJECT_CODES,
     PROJECT_NUMBERS,
+    DEFAULT_PROJECT,
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -54,6 +54,7 @@ from tickets_mcp.store.postgres.db import (
 from tickets_mcp.store.postgres.events import record_event
 from tickets_mcp.store.postgres.migrations import migrate
 from tickets_mcp.store.records import (
+    FILL_DEFAULT_PROJECT,
     HISTORY_SELECT,
     PROJECT_SELECT,
     PROJECT_SELECT_NO_COUNTS,
@@ -150,7 +151,9 @@ class PostgresStore:
             else:
                 roles, ids = {}, [organization_id]
             organizations = await fetch_all(
-                conn, "SELECT id, name, slug FROM organizations WHERE id = ANY(%s) ORDER BY name", (ids,)
+                conn,
+                "SELECT id, name, slug, default_project_id FROM organizations WHERE id = ANY(%s) ORDER BY name",
+                (ids,),
             )
             projects = await fetch_all(
                 conn,
@@ -161,6 +164,7 @@ class PostgresStore:
                 roles=roles,
                 organizations=_organizations(organizations),
                 projects=[row_to_project(row) for row in projects],
+                defaults={r[0]: r[3] for r in organizations if r[3] is not None},
             )
 
         return await self._db.read(run)
@@ -223,6 +227,7 @@ class PostgresStore:
                 "VALUES (%s, %s, %s, %s, %s, %s)",
                 (project_id, org_id, project, code, "Default project for new tickets.", now),
             )
+            await execute(conn, FILL_DEFAULT_PROJECT + " AND id = %s", (org_id,))
             await record_event(
                 conn, action="organization.created", subject=organization, actor=actor,
                 organization_id=org_id, project_id=None,
@@ -247,6 +252,9 @@ class PostgresStore:
 
     async def set_member(self, organization_id: str, user: User, role: Role, actor: Actor) -> Member:
         return await self._db.write(lambda conn: identity.set_member(conn, organization_id, user, role, actor))
+
+    async def set_default_project(self, project: Project, actor: Actor) -> None:
+        await self._db.write(lambda conn: identity.set_default_project(conn, project, actor))
 
     async def remove_member(self, organization_id: str, user: User, actor: Actor) -> None:
         await self._db.write(lambda conn: identity.remove_member(conn, organization_id, user, actor))
@@ -328,6 +336,7 @@ class PostgresStore:
                 "VALUES (%s, %s, %s, %s, %s, %s)",
                 (project_id, project.organization_id, project.name, project.code, project.description, utc_now()),
             )
+            await execute(conn, FILL_DEFAULT_PROJECT + " AND id = %s", (project.organization_id,))
             await record_event(
                 conn, action="project.created", subject=project.code, actor=actor,
                 organization_id=project.organization_id, project_id=project_id,
@@ -378,6 +387,7 @@ class PostgresStore:
                     hint="Delete or move its tickets first.",
                 )
             await execute(conn, "DELETE FROM projects WHERE id = %s", (project_id,))
+            await execute(conn, FILL_DEFAULT_PROJECT + " AND id = %s", (impact.project.organization_id,))
             await record_event(
                 conn, action="project.deleted", subject=impact.project.code, actor=actor,
                 organization_id=impact.project.organization_id, project_id=project_id,

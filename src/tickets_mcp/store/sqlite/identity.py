@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 
-from tickets_mcp.domain import Member, Organization, Role, Token, User
+from tickets_mcp.domain import Member, Organization, Project, Role, Token, User
 from tickets_mcp.domain.rules import slugify
 from tickets_mcp.errors import Conflict, NotFound
 from tickets_mcp.store.base import Actor, BoardSession, NewToken
@@ -34,6 +34,20 @@ def create_organization(conn: sqlite3.Connection, name: str, owner: User, actor:
         conn, action="organization.created", subject=slug, actor=actor, organization_id=org_id, project_id=None
     )
     return Organization(id=org_id, name=name, slug=slug)
+
+
+def set_default_project(conn: sqlite3.Connection, project: Project, actor: Actor) -> None:
+    changed = conn.execute(
+        """UPDATE organizations SET default_project_id = ? WHERE id = ?
+           AND EXISTS (SELECT 1 FROM projects WHERE id = ? AND organization_id = ?)""",
+        (project.id, project.organization_id, project.id, project.organization_id),
+    ).rowcount
+    if not changed:
+        raise NotFound("The project no longer exists.", hint="List projects again.")
+    record_event(
+        conn, action="project.made_default", subject=project.code, actor=actor,
+        organization_id=project.organization_id, project_id=project.id,
+    )  # fmt: skip
 
 
 def set_member(conn: sqlite3.Connection, organization_id: str, user: User, role: Role, actor: Actor) -> Member:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tickets_mcp.errors import BackendUnavailable
+from tickets_mcp.store.records import FILL_DEFAULT_PROJECT
 from tickets_mcp.store.rules import utc_now
 from tickets_mcp.store.search import COMMENTS_INDEXED
 from tickets_mcp.store.sqlite.db import check_location, connect_read_only, run_in_transaction
@@ -369,6 +370,16 @@ PROJECT_NUMBERS = Migration(
     ),
 )
 
+# A client that names no project (seed 001 files without repository_id) is filed in its organization's
+# default project, which an owner may change; existing organizations start with their oldest project.
+DEFAULT_PROJECT = Migration(
+    11,
+    "each organization's default project, for tickets filed without naming one",
+    (
+        "ALTER TABLE organizations ADD COLUMN default_project_id TEXT REFERENCES projects(id) ON DELETE SET NULL",
+        FILL_DEFAULT_PROJECT,
+    ),
+)
 
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
@@ -381,6 +392,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     BOARD_SESSIONS,
     PROJECT_CODES,
     PROJECT_NUMBERS,
+    DEFAULT_PROJECT,
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -46,6 +46,7 @@ from tickets_mcp.store.base import (
     TicketQuery,
 )
 from tickets_mcp.store.records import (
+    FILL_DEFAULT_PROJECT,
     HISTORY_SELECT,
     PROJECT_SELECT,
     PROJECT_SELECT_NO_COUNTS,
@@ -212,7 +213,9 @@ class SqliteStore:
             else:
                 roles, ids = {}, [organization_id]
             organizations = conn.execute(
-                f"SELECT id, name, slug FROM organizations WHERE id IN ({_placeholders(ids)}) ORDER BY name", ids
+                f"SELECT id, name, slug, default_project_id FROM organizations WHERE id IN ({_placeholders(ids)}) "
+                "ORDER BY name",
+                ids,
             ).fetchall()
             projects = conn.execute(
                 PROJECT_SELECT_NO_COUNTS + f" WHERE p.organization_id IN ({_placeholders(ids)}) ORDER BY p.name", ids
@@ -221,6 +224,7 @@ class SqliteStore:
                 roles=roles,
                 organizations=[Organization(id=r[0], name=r[1], slug=r[2]) for r in organizations],
                 projects=[row_to_project(row) for row in projects],
+                defaults={r[0]: r[3] for r in organizations if r[3] is not None},
             )
 
         return self._db.lookup(run)
@@ -275,6 +279,7 @@ class SqliteStore:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (project_id, org_id, project, code, "Default project for new tickets.", now),
             )
+            conn.execute(FILL_DEFAULT_PROJECT + " AND id = ?", (org_id,))
             actor = Actor(user_id=owner.id)
             record_event(
                 conn, action="organization.created", subject=organization, actor=actor,
@@ -301,6 +306,9 @@ class SqliteStore:
 
     async def set_member(self, organization_id: str, user: User, role: Role, actor: Actor) -> Member:
         return await self._db.write(lambda conn: identity.set_member(conn, organization_id, user, role, actor))
+
+    async def set_default_project(self, project: Project, actor: Actor) -> None:
+        await self._db.write(lambda conn: identity.set_default_project(conn, project, actor))
 
     async def remove_member(self, organization_id: str, user: User, actor: Actor) -> None:
         await self._db.write(lambda conn: identity.remove_member(conn, organization_id, user, actor))
@@ -388,6 +396,7 @@ class SqliteStore:
                     utc_now(),
                 ),
             )
+            conn.execute(FILL_DEFAULT_PROJECT + " AND id = ?", (project.organization_id,))
             record_event(
                 conn, action="project.created", subject=project.code, actor=actor,
                 organization_id=project.organization_id, project_id=project_id,
@@ -439,6 +448,7 @@ class SqliteStore:
                     hint="Delete or move its tickets first.",
                 )
             conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
+            conn.execute(FILL_DEFAULT_PROJECT + " AND id = ?", (impact.project.organization_id,))
             record_event(
                 conn, action="project.deleted", subject=impact.project.code, actor=actor,
                 organization_id=impact.project.organization_id, project_id=project_id,
