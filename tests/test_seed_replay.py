@@ -51,7 +51,6 @@ def known(item: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=f"issue 16: {item}")
 
 
-DEFAULT_PROJECT = known("default project for seed 001 create without repository_id")
 USER_URL = known("seed 002 user url")
 
 
@@ -504,7 +503,6 @@ def test_001_list_curl_answers_the_documents_response(http: httpx2.Client, world
     conforms(doc_json("001", 39), body, world.mapped["001"], AM_LIST)
 
 
-@DEFAULT_PROJECT
 def test_001_create_curl_files_the_ticket_in_a_multi_project_organization(http: httpx2.Client, world: World) -> None:
     curl = doc_curl("001", 17, 25)  # my-org has two projects; the body names none (repository_id is optional)
     assert curl.body is not None
@@ -516,6 +514,8 @@ def test_001_create_curl_files_the_ticket_in_a_multi_project_organization(http: 
     conforms(documented, body, {}, shape)
     sent = json.loads(curl.body)
     assert {k: body["ticket"][k] for k in sent} == sent
+    # It lands in the organization's default project: its first, AM.
+    assert body["ticket"]["repository_id"] == world.project_number(world.am_repository)
 
 
 def test_001_create_with_the_response_examples_fields_answers_that_ticket(http: httpx2.Client, world: World) -> None:
