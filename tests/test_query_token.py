@@ -8,6 +8,7 @@ import httpx2
 import pytest
 
 from tests.http_server import running_server
+from tickets_mcp.logs import redact
 
 pytestmark = pytest.mark.slow
 
@@ -61,3 +62,24 @@ def test_a_percent_encoded_token_refused_without_the_flag_never_reaches_the_log(
         assert "/api/v1/mcp/organizations?private_token=***" in server.stderr
         for secret in (token, token[3:], encoded, encoded[5:]):
             assert secret not in server.stderr
+
+
+def test_a_long_url_is_logged_in_time_linear_in_its_length(tmp_path: Path) -> None:
+    """Masking scans each run of URL characters once: a 40,000-character URL took 23 s to log at INFO, and
+    held up every other request meanwhile (the access line is written on the event loop)."""
+    shapes = ("z", "a.", "%", "pk_", "a:", "&token=")
+    with running_server(tmp_path / "tracker.db", env={"TICKETS_LOG_LEVEL": "INFO"}) as server:
+        with httpx2.Client(timeout=5, verify=False) as client:  # times out (fails) if masking is quadratic
+            for shape in shapes:
+                query = shape * (40_000 // len(shape))
+                assert client.get(f"{server.url}/api/v1/mcp/organizations?q={query}").status_code in (401, 414, 431)
+            assert client.get(f"{server.url}/healthz").status_code == 200
+        server.stop()
+    assert "/api/v1/mcp/organizations?q=zzz" in server.stderr  # the long lines were logged
+
+
+def test_masking_finds_secrets_inside_long_runs_of_url_characters() -> None:
+    url = "/x?" + "a." * 5000 + "&private%5Ftoken=pk%5Fabcdefghijkl&" + "z" * 5000
+    masked = redact(f"GET {url} postgresql://me:hunter2@" + "a." * 5000 + "db/x")
+    assert "abcdefghijkl" not in masked and "hunter2" not in masked
+    assert "private_token=***" in masked and "me:***@" in masked

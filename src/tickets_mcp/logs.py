@@ -46,20 +46,24 @@ _SECRETS = (
         r"\1***",
     ),
     # Passwords in URLs: postgresql://user:secret@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/?#@\s]*):[^@/?#\s]*@"), r"\1:***@"),
+    # (a scheme starts where no scheme character precedes it: else "a.a.a…" is tried from every letter).
+    (re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*://[^:/?#@\s]*):[^@/?#\s]*@"), r"\1:***@"),
 )
 
 
-# A run of URL characters holding a percent escape, and what may stay unescaped when it is written again
-# (printable ASCII but quotes, so that decoding never puts a newline or a forged field into a line).
-_ENCODED = re.compile(r"""[^\s"']*%[0-9A-Fa-f]{2}[^\s"']*""")
+# A run of URL characters, decoded when it holds a percent escape, and what may stay unescaped when it is
+# written again (printable ASCII but quotes, so that decoding never puts a newline or a forged field into
+# a line). Runs are found whole and then searched: a pattern asking for the escape inside the run would
+# rescan the rest of the line from every position, which a 40,000-character URL turns into seconds.
+_RUN = re.compile(r"""[^\s"']+""")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _UNESCAPED = "".join(chr(code) for code in range(0x21, 0x7F) if chr(code) not in "%\"'\\")
 _DECODINGS_MAX = 4  # %255F is %5F once decoded, _ twice
 
 
 def redact(text: str) -> str:
     """`text` with every secret it carries replaced by `***`, whether written plainly or percent-encoded."""
-    return _redact_plain(_ENCODED.sub(_redact_encoded, text))
+    return _redact_plain(_RUN.sub(_redact_encoded, text))
 
 
 def _redact_plain(text: str) -> str:
@@ -69,8 +73,10 @@ def _redact_plain(text: str) -> str:
 
 
 def _redact_encoded(match: re.Match[str]) -> str:
-    """A percent-encoded run as it was if it hides no secret, else decoded, masked and encoded again."""
+    """A run as it was if it hides no percent-encoded secret, else decoded, masked and encoded again."""
     decoded = match.group()
+    if _ESCAPE.search(decoded) is None:
+        return decoded
     for _ in range(_DECODINGS_MAX):
         once = unquote(decoded)
         if once == decoded:
