@@ -26,6 +26,7 @@ CLOSED_WITHIN = 15.0  # seconds a test waits for the server to close a connectio
 PER_ADDRESS = 20
 HALF_HEADERS = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+SMALL_CAP = 50
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,39 @@ def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     env = {"TICKETS_MAX_CONNECTIONS_PER_ADDRESS": str(PER_ADDRESS), "TICKETS_HEADER_TIMEOUT": "120"}
     with running_server(tmp_path_factory.mktemp("capped") / "tracker.db", env=env) as process:
         yield process
+
+
+@pytest.fixture(scope="module")
+def small_cap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server holding SMALL_CAP connections, with timeouts longer than any test."""
+    env = {
+        "TICKETS_MAX_CONNECTIONS": str(SMALL_CAP),
+        "TICKETS_HEADER_TIMEOUT": "120",
+        "TICKETS_BODY_TIMEOUT": "120",
+    }
+    with running_server(tmp_path_factory.mktemp("small-cap") / "tracker.db", env=env) as process:
+        yield process
+
+
+def hold_half_body(sock: socket.socket, path: str, token: str | None = None) -> None:
+    """Send a POST promising 1000 bytes of body, wait until the app asks for the body, then send six bytes.
+
+    `Expect: 100-continue` makes the server say when the app starts reading the body, so the test knows
+    the connection is past its headers without sleeping.
+    """
+    authorization = f"Authorization: Bearer {token}\r\n" if token else ""
+    sock.sendall(
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{authorization}"
+        "Content-Length: 1000\r\nExpect: 100-continue\r\n\r\n".encode()
+    )
+    sock.settimeout(5.0)
+    interim = bytearray()
+    while b"\r\n\r\n" not in interim:
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection instead of reading the body: {bytes(interim)!r}"
+        interim += chunk
+    assert interim.startswith(b"HTTP/1.1 100 "), bytes(interim)
+    sock.sendall(b'{"a": ')
 
 
 @contextmanager
@@ -205,6 +239,44 @@ def test_healthz_answers_while_slow_connections_outnumber_the_files_the_server_m
         assert response.status_code == 200
         # The oldest slow connections made room: the server holds no more than its cap.
         assert sum(is_open(sock) for sock in slow) <= 100
+
+
+@pytest.mark.slow
+def test_healthz_answers_while_half_sent_bodies_fill_the_connection_cap(small_cap: ServerProcess) -> None:
+    token = small_cap.create_token("--user", "alice", "--name", "slow-body")
+    with ExitStack() as stack:
+        slow: list[socket.socket] = []
+        for n in range(SMALL_CAP):
+            sock = stack.enter_context(connect(small_cap, f"127.0.2.{n % 3 + 1}"))
+            # Bodies the app waits for: a login without a token, and a create with one.
+            if n % 2:
+                hold_half_body(sock, "/api/v1/native/tickets", token)
+            else:
+                hold_half_body(sock, "/board/login")
+            slow.append(sock)
+        with connect(small_cap, "127.0.2.9") as probe:
+            probe.sendall(HEALTHZ)
+            assert read_response(probe).startswith(b"HTTP/1.1 200 ")
+        # The oldest half-sent body made room, and no other.
+        assert wait_closed(slow[0]) == b""
+        assert all(is_open(sock) for sock in slow[1:])
+
+
+@pytest.mark.slow
+def test_at_the_cap_a_connection_waiting_for_headers_makes_way_before_any_half_sent_body(
+    small_cap: ServerProcess,
+) -> None:
+    with ExitStack() as stack:
+        bodies = [stack.enter_context(connect(small_cap, "127.0.2.4")) for _ in range(SMALL_CAP - 1)]
+        for sock in bodies:
+            hold_half_body(sock, "/board/login")
+        headers = stack.enter_context(connect(small_cap, "127.0.2.5"))
+        headers.sendall(HALF_HEADERS)
+        with connect(small_cap, "127.0.2.9") as probe:
+            probe.sendall(HEALTHZ)
+            assert read_response(probe).startswith(b"HTTP/1.1 200 ")
+        assert wait_closed(headers) == b""
+        assert all(is_open(sock) for sock in bodies)
 
 
 def test_connections_get_half_the_open_file_limit_and_two_batches_of_accepts_fit_in_the_rest() -> None:

@@ -8,9 +8,10 @@ as long as it likes, and enough of them stop the server from accepting anything 
   the previous response ending), and its body within the body timeout of the headers;
 - one client address may hold only so many connections; over that, a new one is refused at once;
 - the server holds only so many connections, never more than its open-file limit allows. At the cap, a
-  new connection evicts the oldest one still waiting for its request headers, since a slow client holds
-  nothing a fast one needs: /healthz and real clients keep getting in while slow connections are held.
-  Only when every connection is busy serving a request is a new one refused.
+  new connection evicts the oldest one still waiting for its request headers or, when there is none, the
+  oldest one still sending its request body: a client still sending holds nothing a fast one needs, so
+  /healthz and real clients keep getting in while slow connections are held, whichever part they stall
+  in. Only when every connection has its whole request in and is being served is a new one refused.
 
 This is a subclass of uvicorn's h11 protocol, passed as `uvicorn.Config(http=...)`, rather than a
 wrapper around asyncio transports: it reads h11's own record of where the request is (`their_state`:
@@ -115,8 +116,9 @@ class ConnectionLimits:
         self.max_per_address = max_per_address
         self._open: set[GuardedH11Protocol] = set()
         self._per_address: Counter[str] = Counter()
-        # Connections waiting for request headers, oldest first: the first to go when the server is full.
-        self._waiting: dict[GuardedH11Protocol, None] = {}
+        # Connections still sending their request, oldest first, by the part they are sending: the first to
+        # go when the server is full. Headers go before bodies, whose requests the app has begun.
+        self._sending: dict[Phase, dict[GuardedH11Protocol, None]] = {"headers": {}, "body": {}}
         self._turned_away: Counter[str] = Counter()
         self._warned_at = -WARN_EVERY
 
@@ -141,7 +143,7 @@ class ConnectionLimits:
                 f"({ENV_MAX_CONNECTIONS_PER_ADDRESS}); reuse them (keep-alive) or close some.",
             )
         if len(self._open) >= self.max_connections:
-            oldest = next(iter(self._waiting), None)
+            oldest = next((c for sending in self._sending.values() for c in sending), None)
             if oldest is None:
                 self.note("refused with every connection busy")
                 return raw_response(
@@ -150,7 +152,7 @@ class ConnectionLimits:
                     f"the server holds {self.max_connections} connections, its cap ({ENV_MAX_CONNECTIONS}), "
                     "all busy; retry shortly.",
                 )
-            self.note("evicted while waiting for headers")
+            self.note(f"evicted while sending {'headers' if oldest.phase == 'headers' else 'a body'}")
             oldest.drop()
         self._open.add(connection)
         if address is not None:
@@ -161,18 +163,21 @@ class ConnectionLimits:
         if connection not in self._open:
             return
         self._open.discard(connection)
-        self._waiting.pop(connection, None)
+        for sending in self._sending.values():
+            sending.pop(connection, None)
         address = connection.address
         if address is not None:
             self._per_address[address] -= 1
             if self._per_address[address] <= 0:
                 del self._per_address[address]
 
-    def waiting_for_headers(self, connection: GuardedH11Protocol, waiting: bool) -> None:
-        if not waiting:
-            self._waiting.pop(connection, None)
-        elif connection in self._open:
-            self._waiting[connection] = None
+    def sending(self, connection: GuardedH11Protocol, phase: Phase | None) -> None:
+        """Note which part of its request `connection` is now sending (None: the request is in)."""
+        for part, sending in self._sending.items():
+            if part != phase:
+                sending.pop(connection, None)
+            elif connection in self._open:
+                sending[connection] = None
 
     def note(self, what: str) -> None:
         """Count a connection turned away; warn with the counts at most once a minute."""
@@ -200,7 +205,7 @@ class GuardedH11Protocol(H11Protocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self._phase: Phase | None = None
+        self.phase: Phase | None = None
         self._deadline: asyncio.TimerHandle | None = None
 
     @classmethod
@@ -252,13 +257,13 @@ class GuardedH11Protocol(H11Protocol):
             self._enter(None)  # the request is in; the app's time is not the client's to spend
 
     def _enter(self, phase: Phase | None) -> None:
-        if phase == self._phase:
+        if phase == self.phase:
             return
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
-        self._phase = phase
-        self.limits.waiting_for_headers(self, phase == "headers")
+        self.phase = phase
+        self.limits.sending(self, phase)
         if phase == "headers":
             self._deadline = self.loop.call_later(self.limits.header_timeout, self._too_slow, phase)
         elif phase == "body":
@@ -266,7 +271,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def _too_slow(self, phase: Phase) -> None:
         self._deadline = None
-        if self._phase != phase or self.transport.is_closing():
+        if self.phase != phase or self.transport.is_closing():
             return
         if phase == "headers" and self.conn.trailing_data[0]:
             # A request begun but not finished gets a reason; a connection that sent nothing, none.
