@@ -217,6 +217,9 @@ def test_writes_are_refused_without_the_pages_own_origin(board: Board, server: S
         ("Fastly-Client-IP", "203.0.113.9"),
         ("X-Original-Forwarded-For", "203.0.113.9"),
         ("Forwarded-For", "203.0.113.9"),
+        ("X-ProxyUser-Ip", "203.0.113.9"),  # any header naming a client's address: *-ip, *forwarded*
+        ("Akamai-Client-IP", "203.0.113.9"),
+        ("X-Forwarded-Client-Cert", "Hash=1"),
     ],
 )
 def test_a_request_that_came_through_a_proxy_is_not_local(server: ServerProcess, header: tuple[str, str]) -> None:

@@ -3,8 +3,8 @@
 Local access. `serve` bound to a loopback address, with no public URL and no extra host names, is
 reachable only from this machine, like the SQLite file behind it; the board then opens for requests
 from a loopback address without a login and acts as the local user (`TICKETS_USER`), the user the
-stdio server acts as. A request that came through a proxy (any of PROXY_HEADERS) is not local,
-whatever its socket says. `TICKETS_BOARD_LOCAL=0` asks for a token even there. The risk: whoever can
+stdio server acts as. A request that came through a proxy (`came_through_a_proxy`: X-Forwarded-For,
+Via, any `*-ip` header and the like) is not local, whatever its socket says. `TICKETS_BOARD_LOCAL=0` asks for a token even there. The risk: whoever can
 open a TCP connection to the loopback port (another OS user on a shared host, a proxy that forwards
 to 127.0.0.1 without adding those headers) is the local user.
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import SplitResult, urlsplit
@@ -56,6 +57,15 @@ PROXY_HEADERS = (
     "x-real-ip", "x-client-ip", "x-cluster-client-ip", "client-ip", "true-client-ip",
     "cf-connecting-ip", "fastly-client-ip", "x-envoy-external-address", "x-azure-clientip",
 )  # fmt: skip
+
+
+def came_through_a_proxy(headers: Iterable[str]) -> bool:
+    """Whether any header names a client's address the way proxies do: the known ones, and any other
+    `*-ip` or `*forwarded*` header (X-ProxyUser-Ip, Akamai-Client-IP, ...): a list is never complete."""
+    return any(
+        name in PROXY_HEADERS or name.endswith(("-ip", "clientip")) or "forwarded" in name
+        for name in (header.lower() for header in headers)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +111,7 @@ class BoardAccess:
     # Who is calling
 
     def is_local_request(self, request: Request) -> bool:
-        if not self.local_enabled or any(name in request.headers for name in PROXY_HEADERS):
+        if not self.local_enabled or came_through_a_proxy(request.headers.keys()):
             return False
         client = request.client
         return is_loopback(client.host if client is not None else None)
