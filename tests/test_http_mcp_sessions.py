@@ -41,11 +41,11 @@ def idle_server(module_store_location: Location) -> Iterator[ServerProcess]:
         yield process
 
 
-def initialize(server: ServerProcess, token: str) -> httpx2.Response:
+def initialize(server: ServerProcess, token: str, request_id: str | int = 1) -> httpx2.Response:
     """A session-era `initialize`: the request that opens a session."""
     body = {
         "jsonrpc": "2.0",
-        "id": 1,
+        "id": request_id,
         "method": "initialize",
         "params": {"protocolVersion": HANDSHAKE, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
     }
@@ -80,8 +80,9 @@ def stateless_tools_list(server: ServerProcess, token: str) -> httpx2.Response:
     return httpx2.post(server.mcp_url, json=body, headers=headers, timeout=10.0)
 
 
-def assert_refused_over_quota(response: httpx2.Response, limit: int) -> None:
+def assert_refused_over_quota(response: httpx2.Response, limit: int, request_id: str | int | None) -> None:
     assert response.status_code == 429, response.text
+    assert response.json()["id"] == request_id  # the client matches the error to its request
     error = response.json()["error"]
     message = error["message"]
     assert f"{limit} open MCP sessions" in message
@@ -98,7 +99,8 @@ def test_a_token_over_its_session_quota_is_refused_with_what_to_do_and_another_t
     other = server.create_token("--user", "quota-other", "--name", "other")
     sessions = [open_session(server, greedy) for _ in range(PER_TOKEN)]
 
-    assert_refused_over_quota(initialize(server, greedy), PER_TOKEN)
+    assert_refused_over_quota(initialize(server, greedy), PER_TOKEN, 1)
+    assert_refused_over_quota(initialize(server, greedy, "init-7"), PER_TOKEN, "init-7")
     assert open_session(server, other)  # another organization's token is not held up
     assert stateless_tools_list(server, greedy).status_code == 200  # the stateless era needs no session
     assert all(ping(server, greedy, session).status_code == 200 for session in sessions)
@@ -115,7 +117,7 @@ def test_legacy_sse_streams_count_against_the_same_quota(server: ServerProcess) 
             stream = stack.enter_context(client.stream("GET", f"{server.url}/sse"))
             assert stream.status_code == 200
         over = client.get(f"{server.url}/sse")
-        assert_refused_over_quota(over, PER_TOKEN)
+        assert_refused_over_quota(over, PER_TOKEN, None)  # a GET carries no request id
 
 
 def test_an_idle_session_is_closed_after_the_idle_timeout_and_frees_its_place(idle_server: ServerProcess) -> None:

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from uuid import uuid4
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.types import JSONRPCRequest, RequestId
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from pydantic import ValidationError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -127,7 +129,7 @@ class SessionQuota:
         The place is taken before the SDK runs, so concurrent `initialize` calls cannot pass the limit.
         """
         if self.ledger.full(owner):
-            await refuse(send, self.ledger.refusal())
+            await refuse(send, self.ledger.refusal(), await request_id(receive))
             return
         held = f"opening-{uuid4().hex}"
         self.ledger.open(owner, held)
@@ -183,9 +185,30 @@ class SessionQuota:
             self.ledger.close(session_id)
 
 
-async def refuse(send: Send, message: str) -> None:
+async def request_id(receive: Receive) -> RequestId | None:
+    """The id of the JSON-RPC request in the body, or None when it is not one.
+
+    TransportGuard has already read the whole body within the body limit, so this reads it from memory.
+    """
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+    try:
+        request = JSONRPCRequest.model_validate_json(body)
+    except ValidationError:
+        return None
+    return request.id
+
+
+async def refuse(send: Send, message: str, request_id: RequestId | None = None) -> None:
     """A 429 carrying a JSON-RPC error, as MCP clients read refusals of /mcp."""
-    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": OVER_QUOTA, "message": message}}).encode()
+    error = {"code": OVER_QUOTA, "message": message}
+    body = json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 429, "headers": headers})
     await send({"type": "http.response.body", "body": body})
