@@ -67,3 +67,22 @@ def test_the_example_agent_files_nothing_when_the_command_succeeds(
         assert not store_location.exists()
     else:
         assert table_names(store_location) == []
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["token", "revoke", "999999999999999999999999"], id="token id past any integer column"),
+        pytest.param(["token", "revoke", "--", "-5"], id="negative token id"),
+        pytest.param(["org", "add", "", "--owner", "alice"], id="empty organization name"),
+        pytest.param(["org", "add", "\n\u202e", "--owner", "alice"], id="organization name of invisible characters"),
+        pytest.param(["--db", "postgresql://nobody@127.0.0.1:1/x", "info"], id="driver message of two lines"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(server_env: dict[str, str], arguments: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tickets_mcp", *arguments],
+        capture_output=True, text=True, env=server_env, timeout=60, check=False,
+    )  # fmt: skip
+    assert (result.returncode, result.stderr.count("\n")) == (2, 1), result.stderr
+    assert result.stderr.startswith("tickets-mcp: ") and "Traceback" not in result.stderr

@@ -123,6 +123,17 @@ async def test_token_and_display_names_are_stored_and_shown_on_one_line(store_lo
         await store.close()
 
 
+async def test_organization_names_are_stored_on_one_line(store_location: Location) -> None:
+    store = await open_store(store_location)
+    try:
+        await admin.add_user(store, "alice", "Alice")
+        org = await admin.add_organization(store, "Acme\n2026-12-07 alice deleted WEB-1\x1b[31m", "alice")
+        assert_clean(org.name)
+        assert org.name == "Acme 2026-12-07 alice deleted WEB-1[31m"
+    finally:
+        await store.close()
+
+
 async def test_names_already_stored_with_control_characters_are_shown_cleaned(store_location: Location) -> None:
     """Rows written before names were cleaned (or by another program) still render on one line."""
     store = await open_store(store_location)

@@ -61,7 +61,10 @@ async def project(store: Store, reference: str, within: Organization | None = No
 
 
 async def add_organization(store: Store, name: str, owner: str) -> Organization:
-    return await store.create_organization(name.strip(), await user(store, owner), CLI)
+    label = clean_name(name)  # shown to models and terminals: one line, no control characters
+    if not label:
+        raise Invalid("name", "An organization needs a name.", hint='Say it: tickets-mcp org add "Acme Inc" --owner NAME')
+    return await store.create_organization(label, await user(store, owner), CLI)
 
 
 async def set_member(store: Store, organization_ref: str, username: str, role: Role) -> None:

@@ -25,7 +25,7 @@ from tickets_mcp.config import (
     default_data_dir,
 )
 from tickets_mcp.domain import Role
-from tickets_mcp.errors import TrackerError
+from tickets_mcp.errors import NotFound, TrackerError
 from tickets_mcp.exposure import ENV_TIER, ENV_TOOLS, TOOLSETS, Tier
 from tickets_mcp.http.settings import (
     DEFAULT_HOST,
@@ -216,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return backup_or_restore(settings, args)
         return administer(settings, args)
     except TrackerError as exc:
-        logs.announce(f"tickets-mcp: {exc}", logging.ERROR)
+        logs.announce(f"tickets-mcp: {one_line(exc)}", logging.ERROR)
         return 2
     except BaseExceptionGroup as group:
         # A failure at start inside the stdio server (a remote tracker refusing the token, say)
@@ -224,10 +224,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         failure = _single_failure(group)
         if not isinstance(failure, TrackerError):
             raise
-        logs.announce(f"tickets-mcp: {failure}", logging.ERROR)
+        logs.announce(f"tickets-mcp: {one_line(failure)}", logging.ERROR)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line: a driver's message may hold several (psycopg's "\n\tIs the server running…")."""
+    return " ".join(str(exc).split())
 
 
 def _single_failure(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -326,6 +331,8 @@ def administer(settings: Settings, args: argparse.Namespace) -> int:
                     for line in admin.describe_tokens(await store.list_tokens()):
                         print(line)
                 case ("token", "revoke"):
+                    if not 0 < args.id < 2**63:  # past any id a store holds, or can even compare
+                        raise NotFound(f"No token with id {args.id}.", hint="List tokens with: tickets-mcp token list")
                     revoked = await store.revoke_token(args.id, admin.CLI)
                     print(f"token {revoked.id} ({revoked.prefix}…) revoked")
                 case _:
