@@ -63,7 +63,7 @@ async def project(store: Store, reference: str, within: Organization | None = No
 async def add_organization(store: Store, name: str, owner: str) -> Organization:
     label = clean_name(name)  # shown to models and terminals: one line, no control characters
     if not label:
-        raise Invalid("name", "An organization needs a name.", hint='Say it: tickets-mcp org add "Acme Inc" --owner NAME')
+        raise Invalid("name", "An organization needs a name.", hint='tickets-mcp org add "Acme Inc" --owner NAME')
     return await store.create_organization(label, await user(store, owner), CLI)
 
 

@@ -4,9 +4,10 @@ Local access. `serve` bound to a loopback address, with no public URL and no ext
 reachable only from this machine, like the SQLite file behind it; the board then opens for requests
 from a loopback address without a login and acts as the local user (`TICKETS_USER`), the user the
 stdio server acts as. A request that came through a proxy (`came_through_a_proxy`: X-Forwarded-For,
-Via, any `*-ip` header and the like) is not local, whatever its socket says. `TICKETS_BOARD_LOCAL=0` asks for a token even there. The risk: whoever can
-open a TCP connection to the loopback port (another OS user on a shared host, a proxy that forwards
-to 127.0.0.1 without adding those headers) is the local user.
+Via, any `*-ip` header and the like) is not local, whatever its socket says. `TICKETS_BOARD_LOCAL=0`
+asks for a token even there. The risk: whoever can open a TCP connection to the loopback port (another
+OS user on a shared host, a proxy that forwards to 127.0.0.1 without adding those headers) is the local
+user.
 
 Sessions. Anywhere else the login form takes a token (`pk_`, or an `amk_` key) and starts a session in
 the store: the cookie holds 256 random bits, the store their SHA-256 digest (as for tokens) with the
