@@ -162,3 +162,30 @@ def test_project_codes_belong_to_their_organization(module_store_location: Locat
             assert chosen.status_code == 200 and chosen.json()["ticket"]["title"] == "Beta's anvil", chosen.text
         failed, text = tool(server, alice, "get_ticket", {"slug": "local:ACME-1"})
         assert not failed and "Local's rocket" in text, text
+
+
+def test_agentsmesh_names_only_the_organizations_members_for_an_unknown_assignee(
+    module_store_location: Location,
+) -> None:
+    """Seed 001's assignee_id hint lists the members of the organization in the path, not of every
+    organization the caller is in (whose ids it then refuses); a project token is told what to send."""
+    with running_server(module_store_location) as server:
+        server.cli("user", "add", "erin")
+        server.cli("org", "add", "Gamma", "--owner", "erin")
+        server.cli("member", "set", "gamma", "alice", "member")
+        alice = server.create_token("--user", "alice")
+        project = server.create_token("--user", "alice", "--kind", "project", "--project", "INBOX")
+        with httpx2.Client(base_url=server.url, timeout=30.0, verify=False) as http:
+
+            def file(org: str, token: str, assignee_id: int) -> tuple[int, str]:
+                response = http.post(f"/api/v1/ext/orgs/{org}/tickets", headers=bearer(token),
+                                     json={"title": "Who takes it", "assignee_id": assignee_id})  # fmt: skip
+                return response.status_code, str(response.json()["message"])
+
+            status, gamma = file("gamma", alice, 999_999)
+            assert status == 400 and "(erin)" in gamma, gamma
+            erin = int(gamma.split(" (erin)")[0].rsplit(" ", 1)[-1])
+            status, local = file("local", alice, erin)
+            assert status == 400 and "erin" not in local and "(alice)" in local, local
+            status, hint = file("local", project, erin)
+            assert status == 400 and "Known users" not in hint and "member of the organization" in hint, hint

@@ -174,7 +174,7 @@ async def list_tickets(
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> TicketList:
-    users = await people(tracker)
+    users = await people(tracker, org)
     limit = min(limit, MAX_PAGE_SIZE)
     page = await tracker.list_tickets(
         TicketFilter(
@@ -199,7 +199,7 @@ async def get_board(
         str | None, Query(description="Project number (its UUID or code also work); all projects when left out.")
     ] = None,
 ) -> BoardEnvelope:
-    users = await people(tracker)
+    users = await people(tracker, org)
     projects = [repository_id] if repository_id else [p.id for p in await tracker.list_projects(org)]
     columns: dict[AgentsMeshStatus, list[BoardTicket]] = {word: [] for word in AgentsMeshStatus}
     for project in projects:
@@ -213,12 +213,12 @@ async def get_board(
 @router.get("/{slug}", summary="Get a ticket by slug")
 async def get_ticket(org: str, slug: str, tracker: TrackerDep) -> TicketEnvelope:
     ticket = await ticket_in(tracker, org, slug)
-    return TicketEnvelope(ticket=ticket_of(ticket, await people(tracker)))
+    return TicketEnvelope(ticket=ticket_of(ticket, await people(tracker, org)))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a ticket")
 async def create_ticket(org: str, body: NewMeshTicket, tracker: TrackerDep) -> TicketEnvelope:
-    users = await people(tracker)
+    users = await people(tracker, org)
     ticket = await tracker.create_ticket(
         TicketDraft(
             title=body.title,
@@ -239,7 +239,7 @@ async def create_ticket(org: str, body: NewMeshTicket, tracker: TrackerDep) -> T
 @router.put("/{slug}", summary="Update a ticket; only the fields sent change")
 async def update_ticket(org: str, slug: str, body: MeshTicketChanges, tracker: LocalTrackerDep) -> TicketEnvelope:
     current = await ticket_in(tracker, org, slug)
-    users = await people(tracker)
+    users = await people(tracker, org)
     sent = body.model_fields_set
     assignee = None
     if "assignee_id" in sent:

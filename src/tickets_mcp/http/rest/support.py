@@ -113,7 +113,8 @@ class People:
         user = self.by_id.get(user_id)
         if user is None:
             known = ", ".join(f"{u.id} ({u.username})" for u in sorted(self.by_id.values(), key=lambda u: u.id)[:20])
-            raise Invalid(field, f"No member with id {user_id}.", hint=f"Known users: {known or 'none'}.")
+            hint = f"Known users: {known}." if known else "Send the id of a member of the organization."
+            raise Invalid(field, f"No member with id {user_id}.", hint=hint)
         return user.username
 
 
@@ -132,13 +133,19 @@ async def as_it_is(tracker: LocalTracker, ticket: Ticket, changes: TicketChanges
     return ticket
 
 
-async def people(tracker: Tracker) -> People:
-    """The users the caller can see; nobody for a caller that may not see the workspace (a project token)."""
+async def people(tracker: Tracker, organization: str | None = None) -> People:
+    """The users the caller can see (the members of `organization`, slug or id, when given); nobody for a
+    caller that may not see the workspace (a project token)."""
     try:
         workspace = await tracker.workspace()
     except PermissionDenied:
         return People.of(())
-    return People.of(member.user for org in workspace.organizations for member in org.members)
+    return People.of(
+        member.user
+        for org in workspace.organizations
+        if organization is None or organization in (org.organization.slug, org.organization.id)
+        for member in org.members
+    )
 
 
 async def find_project(tracker: Tracker, reference: str, organization: str | None = None) -> Project:
