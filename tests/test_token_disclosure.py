@@ -189,3 +189,15 @@ def test_agentsmesh_names_only_the_organizations_members_for_an_unknown_assignee
             assert status == 400 and "erin" not in local and "(alice)" in local, local
             status, hint = file("local", project, erin)
             assert status == 400 and "Known users" not in hint and "member of the organization" in hint, hint
+
+
+def test_a_project_token_cannot_tell_which_ticket_numbers_exist(server: ServerProcess, tokens: Tokens) -> None:
+    """A parent it may not read is refused before it is looked up: INBOX-1 (filed) and INBOX-999999 (never
+    filed) get the same answer, over REST and MCP."""
+    answers = [rest(server, tokens.project, {"title": "A sub-task", "parent": p}) for p in ("INBOX-1", "INBOX-999999")]
+    assert answers[0][0] == 403 and answers[1] == answers[0], answers
+    replies = [
+        tool(server, tokens.project, "create_ticket", {"title": "A sub-task", "parent": p})
+        for p in ("INBOX-1", "INBOX-999999")
+    ]
+    assert replies[0][0] and replies[1] == replies[0], replies

@@ -262,6 +262,9 @@ class LocalTracker:
         code, number = rules.parse_slug(plain)
         organizations = await self._organizations(roles, organization)
         projects = [p for p in await self._visible_projects([o.id for o in organizations]) if p.code == code]
+        refusals = [r for p in projects if (r := self._refusal(roles, p.organization_id, action, p.id)) is not None]
+        if projects and len(refusals) == len(projects):
+            raise refusals[0]  # before looking: the same answer whether the ticket exists or not
         found = [(p, t) for p in projects if (t := await self._store.find_ticket(p.id, number)) is not None]
         if len(found) > 1:
             slugs = {o.id: o.slug for o in organizations}
