@@ -47,11 +47,18 @@ async def organization(store: Store, reference: str) -> Organization:
 
 
 async def project(store: Store, reference: str, within: Organization | None = None) -> Project:
+    named, code = rules.split_organization(reference)  # acme:WEB, as the refusal of WEB alone suggests
+    if named is not None:
+        chosen = await organization(store, named)
+        if within is not None and chosen.id != within.id:
+            raise Invalid("project", f"{reference!r} is not in {within.slug}.", hint="Name one organization.")
+        within = chosen
     organizations = [within] if within else await store.all_organizations()
+    slugs = {o.id: o.slug for o in organizations}
     projects = await store.list_projects([o.id for o in organizations], counts=False)
     found = rules.pick(
-        reference, projects, lambda p: p.code, lambda p: p.id, lambda p: p.name,
-        field="project", describe=lambda p: f"{p.code} ({p.name})",
+        code, projects, lambda p: p.code, lambda p: p.id, lambda p: p.name,
+        field="project", describe=lambda p: f"{rules.in_organization(slugs[p.organization_id], p.code)} ({p.name})",
     )  # fmt: skip
     if found is None:
         raise NotFound(
@@ -110,8 +117,8 @@ async def create_token(
     if not label:
         raise Invalid("name", "A token's name needs a visible character.", hint="e.g. --name laptop")
     owner = await user(store, username)
-    target_project = await project(store, project_ref) if project_ref else None
     org = await organization(store, organization_ref) if organization_ref else None
+    target_project = await project(store, project_ref, within=org) if project_ref else None
     if kind is TokenKind.ORGANIZATION and org is None:
         raise Invalid("organization", "An organization key needs --organization.")
     if kind is TokenKind.PROJECT and target_project is None:

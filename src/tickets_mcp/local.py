@@ -211,6 +211,12 @@ class LocalTracker:
 
     async def _project(self, roles: dict[str, Role], project: str | None, organization: str | None) -> Project:
         organizations = await self._organizations(roles, organization)
+        if project is not None and rules.ORGANIZATION_MARK in project:
+            # `acme:WEB`: codes are unique per organization only, so this is how a caller who sees WEB in
+            # several organizations names one (the form the ambiguity below asks for).
+            named, project = rules.split_organization(project)
+            chosen = await self._organizations(roles, named)
+            organizations = [o for o in chosen if o in organizations]
         projects = await self._visible_projects([o.id for o in organizations])
         if project is None and self._principal.project_id is not None:
             project = self._principal.project_id
@@ -232,7 +238,7 @@ class LocalTracker:
         slugs = {o.id: o.slug for o in organizations}  # codes and names repeat across organizations
         found = rules.pick(
             project, projects, lambda p: p.code, lambda p: p.id, lambda p: str(p.number), lambda p: p.name,
-            field="project", describe=lambda p: f"{p.code} ({p.name}) with organization={slugs[p.organization_id]}",
+            field="project", describe=lambda p: f"{rules.in_organization(slugs[p.organization_id], p.code)} ({p.name})",
         )  # fmt: skip
         if found is not None:
             return found
@@ -247,7 +253,7 @@ class LocalTracker:
         by_name = {p.name: p.code for p in projects}
         codes = list(dict.fromkeys(by_name.get(n, n) for n in near))
         listing = [f"{p.code} ({p.name})" for p in projects if p.code in codes] if codes else []
-        if not listing and len(projects) <= 8:
+        if not listing and 0 < len(projects) <= 8:
             hint = "Valid projects: " + ", ".join(f"{p.code} ({p.name})" for p in projects) + "."
         elif listing:
             hint = "Did you mean: " + ", ".join(listing) + "?"
@@ -281,6 +287,30 @@ class LocalTracker:
         raise NotFound(
             f"Ticket {code}-{number} not found.",
             hint="Check the slug with list_tickets; deleted tickets keep their number.",
+        )
+
+    async def _qualifiers(self) -> dict[str, str]:
+        slugs = {o.id: o.slug for o in await self._known_organizations()}
+        return rules.qualifiers(await self._visible_projects(list(slugs)), slugs)
+
+    async def project_reference(self, project: Project) -> str:
+        """How the caller names `project` (in a board's URL): WEB, or acme:WEB if it sees WEB elsewhere too."""
+        return rules.project_reference(project, await self._qualifiers())
+
+    async def _named(self, tickets: Sequence[Ticket]) -> tuple[Ticket, ...]:
+        """`tickets` with `acme:WEB-1` slugs where the caller sees the code WEB in several organizations, so
+        every slug a list or board shows can be named back; one organization's caller sees them as stored."""
+        qualifiers = await self._qualifiers()
+        return tuple(
+            t.model_copy(
+                update={
+                    "slug": rules.in_organization(org, t.slug),
+                    "parent": t.parent and rules.in_organization(org, t.parent),
+                }
+            )
+            if (org := qualifiers.get(t.project_id))
+            else t
+            for t in tickets
         )
 
     async def _user_id(self, organization_ids: Sequence[str], username: str) -> int:
@@ -477,14 +507,17 @@ class LocalTracker:
             store_query = replace(store_query, parent_id=parent.id)
         if not store_query.project_ids:
             return TicketPage(tickets=(), total=0, next_cursor=None)
-        return await self._store.list_tickets(store_query)
+        page = await self._store.list_tickets(store_query)
+        return page.model_copy(update={"tickets": await self._named(page.tickets)})
 
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
         if not 0 <= history <= HISTORY_MAX:
             raise Invalid("history", f"history must be 0-{HISTORY_MAX}.")
         roles = await self._roles()
         ticket = await self._ticket(roles, slug, Action.READ)
-        return await self._store.ticket_detail(ticket.id, history)
+        detail = await self._store.ticket_detail(ticket.id, history)
+        named = await self._named((detail.ticket, *detail.subtasks))
+        return detail.model_copy(update={"ticket": named[0], "subtasks": named[1:]})
 
     async def create_ticket(self, draft: TicketDraft) -> Ticket:
         roles = await self._roles()
@@ -622,7 +655,9 @@ class LocalTracker:
         roles = await self._roles()
         target = await self._project(roles, project, organization)
         self._authorize(roles, target.organization_id, Action.READ, target.id)
-        return await self._store.board(target, per_column)
+        board = await self._store.board(target, per_column)
+        columns = [c.model_copy(update={"tickets": await self._named(c.tickets)}) for c in board.columns]
+        return board.model_copy(update={"columns": tuple(columns)})
 
     async def add_comment(self, slug: str, body: str) -> Comment:
         roles = await self._roles()

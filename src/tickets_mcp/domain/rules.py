@@ -10,11 +10,12 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from tickets_mcp.domain.models import Ticket
+from tickets_mcp.domain.models import Project, Ticket
 from tickets_mcp.errors import Conflict, Invalid
 
 T = TypeVar("T")
@@ -98,6 +99,19 @@ def split_organization(reference: str) -> tuple[str | None, str]:
 def in_organization(organization: str, slug: str) -> str:
     """A slug that names its organization too: in_organization('beta', 'WEB-42') == 'beta:WEB-42'."""
     return f"{organization}{ORGANIZATION_MARK}{slug}"
+
+
+def qualifiers(projects: Sequence[Project], slugs: Mapping[str, str]) -> dict[str, str]:
+    """Project id -> its organization's slug, for the projects whose code alone names several of
+    `projects` (a caller who sees WEB in acme and beta writes acme:WEB and acme:WEB-1); unique codes are absent."""
+    codes = Counter(p.code for p in projects)
+    return {p.id: slugs[p.organization_id] for p in projects if codes[p.code] > 1 and p.organization_id in slugs}
+
+
+def project_reference(project: Project, qualifiers: Mapping[str, str]) -> str:
+    """The shortest name that picks `project` out: its code, or org:CODE where the code is ambiguous."""
+    organization = qualifiers.get(project.id)
+    return in_organization(organization, project.code) if organization else project.code
 
 
 def parse_slug(slug: str) -> tuple[str, int]:

@@ -47,8 +47,10 @@ def lean(description: str | None = None) -> WithJsonSchema:
     return WithJsonSchema({"type": "string", "description": description} if description else {"type": "string"})
 
 
-Slug = Annotated[str, Field(max_length=100), lean("Ticket slug, e.g. WEB-42")]  # or org:WEB-42, see rules
-OptionalSlug = Annotated[str | None, Field(max_length=24), lean()]
+# Room for the organization a slug may name (engineering-platform-team:WEB-42, see rules), in every slug argument.
+SLUG_MAX = 100
+Slug = Annotated[str, Field(max_length=SLUG_MAX), lean("Ticket slug, e.g. WEB-42")]
+OptionalSlug = Annotated[str | None, Field(max_length=SLUG_MAX), lean()]
 ProjectRef = Annotated[str | None, Field(max_length=100), lean("Project code, name or id, e.g. WEB")]
 OrganizationRef = Annotated[str | None, Field(max_length=100), lean("Omit if you have only one")]
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX)]

@@ -20,7 +20,7 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CompleteRequestParams, Completion, PromptReference, ResourceTemplateReference
 
-from tickets_mcp.domain import ACTIVITY_SHOWN
+from tickets_mcp.domain import ACTIVITY_SHOWN, rules
 from tickets_mcp.errors import BackendUnavailable, NotFound, TrackerError, Unsupported
 from tickets_mcp.local import LocalTracker
 from tickets_mcp.server import render
@@ -112,8 +112,16 @@ def register_completion(server: TrackerServer) -> None:
         try:
             tracker = state.tracker()
             if argument.name == "project" and ("{project}" in uri or named in ("file_bug", "triage_board")):
-                codes = sorted(p.code for p in await tracker.list_projects())
-                return _completion([c for c in codes if c.upper().startswith(wanted.upper())])
+                projects = await tracker.list_projects()
+                organizations: dict[str, str] = {}
+                if len({p.code for p in projects}) < len(projects):  # a code of several organizations: acme:WEB
+                    organizations = {o.id: o.slug for o in await tracker.list_organizations()}
+                qualifiers = rules.qualifiers(projects, organizations)
+                codes = sorted({rules.project_reference(p, qualifiers) for p in projects})
+                start = wanted.upper()
+                # WE offers acme:WEB too: what is typed is a code, or an organization before one.
+                offered = [c for c in codes if c.upper().startswith(start) or c.partition(":")[2].startswith(start)]
+                return _completion(offered)
             if argument.name == "slug" and "{slug}" in uri:
                 typed, dash, _ = wanted.partition("-")
                 project = known.get("project") or (typed if dash else None)

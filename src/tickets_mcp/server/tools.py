@@ -268,7 +268,7 @@ def register_tools(server: TrackerServer) -> None:
         status: a.Status = "backlog",
         assignee: a.Assignee = None,
         labels: a.Labels = None,
-        parent: Annotated[str | None, Field(max_length=24), a.lean("Parent slug for a sub-task")] = None,
+        parent: Annotated[a.OptionalSlug, a.lean("Parent slug for a sub-task")] = None,
         idempotency_key: a.IdempotencyKey = None,
         not_duplicate: bool = False,
     ) -> CallToolResult:
@@ -299,7 +299,7 @@ def register_tools(server: TrackerServer) -> None:
         status: a.Status | None = None,
         assignee: a.Assignee = None,
         labels: Annotated[a.Labels, Field(description="Replaces all labels; [] clears")] = None,
-        parent: Annotated[str | None, Field(max_length=24), a.lean("Parent slug, or 'none'")] = None,
+        parent: Annotated[a.OptionalSlug, a.lean("Parent slug, or 'none'")] = None,
         version: a.Version = None,
     ) -> CallToolResult:
         """Change the given fields of a ticket; others stay as they are."""
@@ -324,8 +324,8 @@ def register_tools(server: TrackerServer) -> None:
         ctx: Ctx,
         slug: a.Slug,
         status: a.Status,
-        before: Annotated[str | None, Field(max_length=24), a.lean("Place above this slug")] = None,
-        after: Annotated[str | None, Field(max_length=24), a.lean("Place below this slug")] = None,
+        before: Annotated[a.OptionalSlug, a.lean("Place above this slug")] = None,
+        after: Annotated[a.OptionalSlug, a.lean("Place below this slug")] = None,
         version: a.Version = None,
     ) -> CallToolResult:
         """Move a ticket to a board column, last in it or next to another ticket of that column."""

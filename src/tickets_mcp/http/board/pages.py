@@ -7,7 +7,7 @@ uses, so a refresh shows exactly what a reload would.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tickets_mcp import __version__
@@ -87,13 +87,22 @@ def live(url: str, etag: str, content: Html) -> Html:
 # Projects
 
 
-def project_list(frame: Frame, groups: Iterable[tuple[Organization, Sequence[Project]]]) -> Html:
+def project_list(
+    frame: Frame, groups: Iterable[tuple[Organization, Sequence[Project]]], references: Mapping[str, str]
+) -> Html:
+    """`references`: project id -> how the viewer names it in a URL (acme:WEB where WEB is not enough)."""
     sections: list[Html] = []
     for organization, projects in groups:
         rows = [
             el(
                 "li",
-                el("a", el("span", project.code, class_="slug"), " ", project.name, href=board_url(project.code)),
+                el(
+                    "a",
+                    el("span", project.code, class_="slug"),
+                    " ",
+                    project.name,
+                    href=board_url(references.get(project.id, project.code)),
+                ),
                 el("span", _counts(project), class_="muted"),
             )
             for project in projects
@@ -114,7 +123,8 @@ def _counts(project: Project) -> str:
 # The board
 
 
-def board_page(frame: Frame, board: Board, *, writable: bool, etag: str) -> Html:
+def board_page(frame: Frame, board: Board, *, writable: bool, etag: str, reference: str) -> Html:
+    """`reference`: how the viewer names the project in a URL, acme:WEB where WEB alone is not enough."""
     project = board.project
     help_text = (
         "Drag a card to another column or place, or focus it and use the arrow keys "
@@ -128,8 +138,8 @@ def board_page(frame: Frame, board: Board, *, writable: bool, etag: str) -> Html
         el("h1", el("span", project.code, class_="slug"), " ", project.name),
         el("p", help_text, class_="muted", id="board-help"),
         notice(None),
-        live(f"{board_url(project.code)}/columns", etag, board_columns(board, writable=writable)),
-        crumbs=[(project.code, board_url(project.code))],
+        live(f"{board_url(reference)}/columns", etag, board_columns(board, writable=writable)),
+        crumbs=[(project.code, board_url(reference))],
     )
 
 

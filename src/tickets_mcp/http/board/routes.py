@@ -139,7 +139,8 @@ def board_router(access: BoardAccess) -> APIRouter:
             organizations = await tracker.list_organizations()
             listed = await tracker.list_projects()
             groups = [(org, [p for p in listed if p.organization_id == org.id]) for org in organizations]
-            return html(pages.project_list(frame(viewer), groups))
+            references = {p.id: await tracker.project_reference(p) for p in listed}
+            return html(pages.project_list(frame(viewer), groups, references))
 
         return await guarded(request, render)
 
@@ -280,7 +281,8 @@ def board_router(access: BoardAccess) -> APIRouter:
     async def board(request: Request, code: str) -> Response:  # pyright: ignore[reportUnusedFunction]
         async def render(viewer: Viewer, tracker: LocalTracker) -> Response:
             found, writable, etag = await board_of(request, viewer, tracker, code)
-            return html(pages.board_page(frame(viewer), found, writable=writable, etag=etag))
+            reference = await tracker.project_reference(found.project)
+            return html(pages.board_page(frame(viewer), found, writable=writable, etag=etag, reference=reference))
 
         return await guarded(request, render)
 
