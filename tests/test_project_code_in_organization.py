@@ -16,11 +16,14 @@ import sys
 from collections.abc import Iterator
 from typing import Any, cast
 
+import anyio
 import httpx2
 import pytest
+from mcp import Client, StdioServerParameters
 
+from tests.conftest import call, call_error
 from tests.http_server import ServerProcess, bearer, running_server, server_env
-from tests.stores import Location
+from tests.stores import Location, location_arg
 
 pytestmark = pytest.mark.slow
 
@@ -123,6 +126,26 @@ def test_every_slug_argument_takes_an_organization_as_long_as_a_slug_may_be(serv
     failed, text = tool(server, token, "move_tickets", moves=[{"slug": f"{LONG}:WEB-2", "status": "backlog",
                                                                "after": parent}])  # fmt: skip
     assert not failed, text
+
+
+@pytest.mark.anyio
+async def test_the_stdio_server_takes_org_code_and_long_slugs_too(server: ServerProcess, token: str) -> None:
+    env = server_env({"TICKETS_DB": location_arg(server.db)})
+    with anyio.fail_after(60):
+        async with Client(StdioServerParameters(command=sys.executable, args=["-m", "tickets_mcp"], env=env)) as client:
+            assert f"{LONG}:WEB (Web Platform)" in await call_error(
+                client, "create_ticket", title="Where", project="WEB"
+            )
+            filed = await call(
+                client,
+                "create_ticket",
+                title="Keyboard shortcuts ignored in modal",
+                project=f"{LONG}:web",
+                parent=f"{LONG}:WEB-1",
+            )
+            assert "WEB-" in filed, filed
+            listed = await call(client, "list_tickets", parent=f"{LONG}:WEB-1")
+    assert f"{LONG}:WEB-" in listed and "Keyboard shortcuts ignored in modal" in listed, listed
 
 
 def test_lists_and_completion_name_an_ambiguous_code_with_its_organization(server: ServerProcess, token: str) -> None:
