@@ -13,8 +13,7 @@ document's body is exact (a literal message, seed 003's 401 body) byte for byte:
 document's JSON as the server encodes it (compact), with nothing added.
 
 What a response may differ in on purpose is an `Allow` or a commented adjustment, each one a line of
-docs/rest.md's "Deviations from the seeds, and why". An example that fails for a reason not decided yet
-is xfail(strict=True), so it turns red the moment the answer changes either way.
+docs/rest.md's "Deviations from the seeds, and why".
 """
 
 from __future__ import annotations
@@ -902,11 +901,6 @@ def test_004_delete_answers_204_nothing_then_404_with_an_error_object(
     assert [e["status"] for e in gone["errors"]] == ["404"] and gone["errors"][0]["title"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16, found by this replay: seed 004 line 70 answers 404 to a caller not allowed to delete; "
-    "we answer 403, as seed 003 line 43's example of a 403 (deleting a project) says",
-)
 def test_004_delete_by_a_caller_who_may_not_answers_as_line_70_says(http: httpx2.Client, world: World) -> None:
     # Line 70: 404 "Project not found, or user unauthorized to perform project delete".
     url = "/api/v1" + fill(doc_request("004", 62, "DELETE"), project_id=world.tf_project)

@@ -132,11 +132,15 @@ class Exposure:
         return Invalid("name", f"{tool} is not available: {source}.", hint="tools/list shows what you have.")
 
 
+class TierRefusal(PermissionDenied):
+    """The server's tier forbids a change, whoever asks (a role's refusal is a plain PermissionDenied)."""
+
+
 def tier_refusal(tier: Tier, needs: Tier, change: str) -> PermissionDenied | None:
     """None when a server at `tier` allows `change` ("delete tickets"), else the refusal naming the setting."""
     if tier >= needs:
         return None
-    return PermissionDenied(
+    return TierRefusal(
         f"This server runs with tier {tier.label} (--tier or {ENV_TIER}), which lets nobody {change}.",
         hint=f"Its operator can serve with tier {needs.label} or higher.",
     )

@@ -20,7 +20,8 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from tickets_mcp.domain import Organization, Project
-from tickets_mcp.errors import Invalid, NotFound
+from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
+from tickets_mcp.exposure import TierRefusal
 from tickets_mcp.http.rest.paging import Page, page_brackets
 from tickets_mcp.http.rest.support import (
     LocalTrackerDep,
@@ -348,4 +349,11 @@ async def update_project(
 )
 async def delete_project(project_id: str, tracker: TrackerDep) -> None:
     current = await project_by_id(tracker, project_id)
-    await tracker.delete_project(current.id, organization=current.organization_id)
+    try:
+        await tracker.delete_project(current.id, organization=current.organization_id)
+    except TierRefusal:
+        raise  # the server's setting, not the caller's role: 403, as on every route
+    except PermissionDenied as exc:
+        # Seed 004: "Project not found, or user unauthorized to perform project delete" is a 404 (its 403
+        # is for force deletes, which are not offered); the detail still says why.
+        raise NotFound(exc.message, hint=exc.hint) from exc
