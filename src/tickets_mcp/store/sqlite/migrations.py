@@ -381,6 +381,23 @@ DEFAULT_PROJECT = Migration(
     ),
 )
 
+# Seeds 000 and 001 show a ticket's integer id, and a rowid table hands a deleted newest row's id to the
+# next insert. The insert takes the id after this mark (one row, read and written by index), and the
+# trigger raises the mark on every insert, so an id once used is never used again. The mark starts at
+# the largest id there is; an id reused before this migration stays as it was. A rebuild of the tickets
+# table must create the trigger again.
+TICKET_IDS = Migration(
+    12,
+    "ticket ids never reused after a delete",
+    (
+        "CREATE TABLE ticket_ids (last INTEGER NOT NULL)",
+        "INSERT INTO ticket_ids (last) SELECT COALESCE(MAX(id), 0) FROM tickets",
+        """CREATE TRIGGER tickets_id_mark AFTER INSERT ON tickets WHEN new.id > (SELECT last FROM ticket_ids) BEGIN
+            UPDATE ticket_ids SET last = new.id;
+        END""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -393,6 +410,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     PROJECT_CODES,
     PROJECT_NUMBERS,
     DEFAULT_PROJECT,
+    TICKET_IDS,
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -141,10 +141,12 @@ def _create_ticket(conn: sqlite3.Connection, new: NewTicket, actor: Actor) -> Ti
     now = utc_now()
     closing = status_columns(None, new.status, actor, now)
     cursor = conn.execute(
-        """INSERT INTO tickets (project_id, number, type, title, description, status, priority,
+        # The id after migration 12's mark, not SQLite's max(rowid) + 1, which a deleted newest ticket frees.
+        """INSERT INTO tickets (id, project_id, number, type, title, description, status, priority,
                                 assignee_id, reporter_id, parent_id, position, version,
                                 created_at, updated_at, closed_at, closed_by_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)""",
+           VALUES ((SELECT MAX(last, (SELECT COALESCE(MAX(id), 0) FROM tickets)) + 1 FROM ticket_ids),
+                   ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)""",
         (
             new.project_id,
             number,
