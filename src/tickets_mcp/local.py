@@ -26,6 +26,7 @@ from tickets_mcp.domain import (
     TicketDeletion,
     TicketDetail,
     TicketPage,
+    User,
     Workspace,
     rules,
 )
@@ -375,6 +376,11 @@ class LocalTracker:
                 )
             )
         return Workspace(user=user, organizations=tuple(entries))
+
+    async def users_named(self, usernames: Sequence[str]) -> list[User]:
+        """The users these names are, members or not: for the reporters and assignees of tickets the caller has
+        read, who may have left the organization since. One read for them all."""
+        return await self._store.find_users(usernames) if usernames else []
 
     async def list_organizations(self) -> list[Organization]:
         roles = await self._roles()

@@ -189,7 +189,7 @@ async def issues_page(
     tracker: Tracker, query: TicketFilter, page: Page, request: Request, response: Response
 ) -> IssueList:
     found = await tracker.list_tickets(replace(query, limit=page.size, offset=page.offset))
-    users = await people(tracker)
+    users = await (await people(tracker)).naming(tracker, found.tickets)
     add_total_headers(response, page, found.total)
     return IssueList(issues=[issue_of(t, users) for t in found.tickets], url=request.url.path)
 
@@ -265,7 +265,8 @@ async def list_project_issues(
 async def get_issue(id: str, number: int, tracker: TrackerDep) -> IssueEnvelope:
     project = await find_project(tracker, id)
     detail = await tracker.get_ticket(rules.in_organization(project.organization_id, f"{project.code}-{number}"))
-    return IssueEnvelope(issue=issue_of(detail.ticket, await people(tracker)))
+    users = await (await people(tracker)).naming(tracker, [detail.ticket])
+    return IssueEnvelope(issue=issue_of(detail.ticket, users))
 
 
 async def push_access(tracker: Tracker, project: str) -> tuple[bool, People]:

@@ -188,6 +188,7 @@ async def list_tickets(
             offset=offset,
         )
     )
+    users = await users.naming(tracker, page.tickets)
     return TicketList(tickets=[ticket_of(t, users) for t in page.tickets], total=page.total, limit=limit, offset=offset)
 
 
@@ -201,19 +202,24 @@ async def get_board(
 ) -> BoardEnvelope:
     users = await people(tracker, org)
     projects = [repository_id] if repository_id else [p.id for p in await tracker.list_projects(org)]
-    columns: dict[AgentsMeshStatus, list[BoardTicket]] = {word: [] for word in AgentsMeshStatus}
+    columns: dict[AgentsMeshStatus, list[Ticket]] = {word: [] for word in AgentsMeshStatus}
     for project in projects:
         board = await tracker.get_board(project, per_column=MAX_PAGE_SIZE, organization=org)
         for column in board.columns:
-            word = AGENTSMESH_STATUS.word(column.status)
-            columns[word].extend(board_ticket_of(t, users) for t in column.tickets)
-    return BoardEnvelope(board=Board(columns=[BoardColumn(status=w, tickets=t) for w, t in columns.items()]))
+            columns[AGENTSMESH_STATUS.word(column.status)].extend(column.tickets)
+    users = await users.naming(tracker, (t for column in columns.values() for t in column))
+    return BoardEnvelope(
+        board=Board(
+            columns=[BoardColumn(status=w, tickets=[board_ticket_of(t, users) for t in c]) for w, c in columns.items()]
+        )
+    )
 
 
 @router.get("/{slug}", summary="Get a ticket by slug")
 async def get_ticket(org: str, slug: str, tracker: TrackerDep) -> TicketEnvelope:
     ticket = await ticket_in(tracker, org, slug)
-    return TicketEnvelope(ticket=ticket_of(ticket, await people(tracker, org)))
+    users = await (await people(tracker, org)).naming(tracker, [ticket])
+    return TicketEnvelope(ticket=ticket_of(ticket, users))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a ticket")
@@ -260,7 +266,7 @@ async def update_ticket(org: str, slug: str, body: MeshTicketChanges, tracker: L
     ticket = await as_it_is(tracker, current, changes) or await tracker.update_ticket(
         rules.in_organization(org, current.slug), changes
     )
-    return TicketEnvelope(ticket=ticket_of(ticket, users))
+    return TicketEnvelope(ticket=ticket_of(ticket, await users.naming(tracker, [ticket])))
 
 
 @router.patch("/{slug}/status", summary="Change only the status")

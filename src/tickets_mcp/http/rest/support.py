@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -91,10 +91,15 @@ def from_unix(field: str, seconds: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class People:
-    """The users the caller can see (members of its organizations), by id and by username."""
+    """The users the caller can see (members of its organizations), by id and by username.
+
+    `former` holds the users the tickets being answered name who are members no longer (see naming): they are
+    shown with their id, but not accepted where a caller names a user, which must be a member.
+    """
 
     by_id: dict[int, User]
     by_username: dict[str, User]
+    former: dict[str, User] = field(default_factory=dict[str, User])
 
     @classmethod
     def of(cls, users: Iterable[User]) -> People:
@@ -102,7 +107,18 @@ class People:
         return cls(by_id={u.id: u for u in listed}, by_username={u.username: u for u in listed})
 
     def find(self, username: str | None) -> User | None:
-        return self.by_username.get(username) if username is not None else None
+        if username is None:
+            return None
+        return self.by_username.get(username) or self.former.get(username)
+
+    async def naming(self, tracker: Tracker, tickets: Iterable[Ticket]) -> People:
+        """These people and whoever `tickets` name that is not among them: one read for all of a page's
+        former members, none when every name is a member's."""
+        names = {name for t in tickets for name in (t.reporter, t.assignee, t.closed_by) if name is not None}
+        missing = sorted(names - self.by_username.keys())
+        if not missing or not isinstance(tracker, LocalTracker):  # a remote tracker serves no REST dialect
+            return self
+        return replace(self, former={u.username: u for u in await tracker.users_named(missing)})
 
     def id_of(self, username: str | None) -> int | None:
         user = self.find(username)

@@ -69,6 +69,8 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 WORKSPACE_LOCK = 0x747261636B7773
 
 _USER_BY_NAME = 'SELECT id, username, name FROM users WHERE lower(username) = lower(%s COLLATE "C")'
+_USERS_BY_NAME = """SELECT id, username, name FROM users
+WHERE lower(username) = ANY(SELECT lower(name COLLATE "C") FROM unnest(%s::text[]) AS name)"""
 
 
 async def _load_project(conn: Connection, project_id: str) -> Project:
@@ -128,6 +130,13 @@ class PostgresStore:
         async def run(conn: Connection) -> User | None:
             row = await fetch_optional(conn, _USER_BY_NAME, (username,))
             return User(id=row[0], username=row[1], name=row[2]) if row else None
+
+        return await self._db.read(run)
+
+    async def find_users(self, usernames: Sequence[str]) -> list[User]:
+        async def run(conn: Connection) -> list[User]:
+            rows = await fetch_all(conn, _USERS_BY_NAME, (list(usernames),))
+            return [User(id=row[0], username=row[1], name=row[2]) for row in rows]
 
         return await self._db.read(run)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Sequence
@@ -192,6 +193,16 @@ class SqliteStore:
         def run(conn: sqlite3.Connection) -> User | None:
             row = conn.execute("SELECT id, username, name FROM users WHERE username = ?", (username,)).fetchone()
             return User(id=row[0], username=row[1], name=row[2]) if row else None
+
+        return self._db.lookup(run)
+
+    async def find_users(self, usernames: Sequence[str]) -> list[User]:
+        def run(conn: sqlite3.Connection) -> list[User]:
+            rows = conn.execute(
+                "SELECT id, username, name FROM users WHERE username IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(usernames)),),
+            )
+            return [User(id=row[0], username=row[1], name=row[2]) for row in rows]
 
         return self._db.lookup(run)
 
