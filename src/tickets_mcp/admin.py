@@ -57,7 +57,7 @@ async def project(store: Store, reference: str, within: Organization | None = No
     slugs = {o.id: o.slug for o in organizations}
     projects = await store.list_projects([o.id for o in organizations], counts=False)
     found = rules.pick(
-        code, projects, lambda p: p.code, lambda p: p.id, lambda p: p.name,
+        code, projects, lambda p: p.code, lambda p: p.id, lambda p: str(p.number), lambda p: p.name,
         field="project", describe=lambda p: f"{rules.in_organization(slugs[p.organization_id], p.code)} ({p.name})",
     )  # fmt: skip
     if found is None:

@@ -154,12 +154,12 @@ def parser() -> argparse.ArgumentParser:
     org_add = orgs.add_parser("add", help="add an organization")
     org_add.add_argument("name")
     org_add.add_argument("--owner", required=True, help="username of its first owner")
-    orgs.add_parser("list", help="list organizations")
+    orgs.add_parser("list", help="list organizations and their default projects")
     org_default = orgs.add_parser(
         "default-project", help="choose the project that tickets filed without naming one go to"
     )
     org_default.add_argument("organization")
-    org_default.add_argument("project", help="project code, name or id")
+    org_default.add_argument("project", help="project code, number, name or id")
 
     members = commands.add_parser("member", help="manage memberships").add_subparsers(dest="action", required=True)
     member_set = members.add_parser("set", help="add a member or change a member's role")
@@ -305,8 +305,11 @@ def administer(settings: Settings, args: argparse.Namespace) -> int:
                     org = await admin.add_organization(store, args.name, args.owner)
                     print(f"organization {org.slug} {org.name!r} id={org.id}")
                 case ("org", "list"):
-                    for org in await store.all_organizations():
-                        print(f"{org.slug}\t{org.name}\t{org.id}")
+                    organizations = await store.all_organizations()
+                    projects = await store.list_projects([o.id for o in organizations], counts=False)
+                    defaults = {p.organization_id: p.code for p in projects if p.default}
+                    for org in organizations:
+                        print(f"{org.slug}\t{org.name}\t{org.id}\tdefault={defaults.get(org.id, '')}")
                 case ("org", "default-project"):
                     chosen = await admin.set_default_project(store, args.organization, args.project)
                     print(f"{chosen.code} is the default project of {args.organization}")

@@ -7,7 +7,7 @@ them into tool errors, REST into status codes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -51,9 +51,21 @@ class LikelyDuplicate(Conflict):
 class Invalid(TrackerError):
     """An input breaks a rule; `field` names it."""
 
-    def __init__(self, field: str, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, field: str, message: str, *, hint: str | None = None, choices: Sequence[str] | None = None
+    ) -> None:
+        # `choices` makes the hint "Pass FIELD as one of: ...", so an API calling the field otherwise can rename it.
+        if choices is not None and hint is None:
+            hint = f"Pass {field} as one of: {', '.join(choices)}."
         super().__init__(message, hint=hint)
         self.field = field
+        self.choices = choices
+
+    def renamed(self, field: str) -> Invalid:
+        """The same error in the words of an API that calls the field `field` (BugToMe's project_id)."""
+        if self.choices is None:
+            return Invalid(field, self.message, hint=self.hint)
+        return Invalid(field, self.message, choices=self.choices)
 
 
 class RateLimited(TrackerError):

@@ -156,13 +156,23 @@ class LocalTracker:
                 f"This key lacks the scope to {action.value} (needs {needed}).",
                 hint="Create a key with that scope: tickets-mcp token create --kind organization --scopes ...",
             )
-        role = roles.get(organization_id)
-        if role is None or not role.may_act_as(MINIMUM_ROLE[action]):
+        role, needed = roles.get(organization_id), MINIMUM_ROLE[action]
+        if role is None or not role.may_act_as(needed):
+            asked = "an organization owner" if needed is Role.OWNER else "an organization owner or admin"
+            if principal.organization_id is not None:  # a key acts as an admin but has no role of its own
+                return PermissionDenied(
+                    f"An organization key may not {action.value}.",
+                    hint=f"{asked.capitalize()} does it with their own token.",
+                )
             return PermissionDenied(
-                f"Your role ({role.value if role else 'none'}) may not {action.value} here.",
-                hint="Ask an organization owner or admin.",
+                f"Your role ({role.value if role else 'none'}) may not {action.value} here.", hint=f"Ask {asked}."
             )
         return None
+
+    async def refusal_to_change(self, ticket: Ticket) -> PermissionDenied | None:
+        """Why the caller may not change this ticket (the refusal an update would raise), or None if it may."""
+        roles = await self._roles()
+        return self._refusal(roles, await self._ticket_organization(roles, ticket), Action.EDIT, ticket.project_id)
 
     def _authorize(
         self, roles: dict[str, Role], organization_id: str, action: Action, project_id: str | None = None
@@ -222,6 +232,13 @@ class LocalTracker:
         if project is None and self._principal.project_id is not None:
             project = self._principal.project_id
         if project is None:
+            if not projects:
+                where = f"Organization {organizations[0].slug} has" if len(organizations) == 1 else "You have"
+                raise Invalid(
+                    "project",
+                    f"{where} no project yet.",
+                    hint="An organization owner or admin creates one: create_project, or POST /api/v1/native/projects.",
+                )
             if len(projects) == 1:
                 return projects[0]
             if organization is not None and len(organizations) == 1:
@@ -234,7 +251,7 @@ class LocalTracker:
             raise Invalid(
                 "project",
                 "Several projects exist; say which one.",
-                hint="Pass project as one of: " + ", ".join(p.code for p in projects[:20]) + ".",
+                choices=[p.code for p in projects[:20]],
             )
         slugs = {o.id: o.slug for o in organizations}  # codes and names repeat across organizations
         found = rules.pick(
@@ -448,6 +465,7 @@ class LocalTracker:
         saved = await self._store.update_project(target.id, name=name, description=description, actor=self._actor)
         if default:
             await self._store.set_default_project(saved, self._actor)
+            saved = saved.model_copy(update={"default": True})
         return saved
 
     async def project_deletion(self, project: str, *, organization: str | None = None) -> ProjectDeletion:

@@ -46,6 +46,8 @@ class Project(Record):
     open_tickets_count: int | None = None
     # The stable integer seeds 001 and 002 name a project by (never reused); None from a remote tracker.
     number: int | None = None
+    # Its organization's default project: where a ticket filed naming the organization but no project goes.
+    default: bool = False
 
 
 class Token(Record):

@@ -11,6 +11,7 @@ only there: the stored text stays byte for byte as written.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -72,11 +73,18 @@ def ticket_line(ticket: Ticket, *, status: bool = True) -> str:
     return " ".join(parts) + ": " + title(ticket.title)
 
 
-def project_line(project: Project) -> str:
+def project_line(project: Project, marked: bool = False) -> str:
+    """`marked`: say when it is the organization's default project (worth saying only beside another)."""
     line = f"{project.code} {visible(project.name)!r}"
     if project.tickets_count is not None:
         line += f" open={project.open_tickets_count} total={project.tickets_count}"
-    return line
+    return line + " (default)" if marked and project.default else line
+
+
+def project_lines(projects: Sequence[Project]) -> list[str]:
+    """One line each; the default project is marked in an organization with several."""
+    per_organization = Counter(p.organization_id for p in projects)
+    return [project_line(p, per_organization[p.organization_id] > 1) for p in projects]
 
 
 def vocabulary() -> str:
@@ -94,7 +102,7 @@ def workspace(ws: Workspace) -> str:
     for entry in ws.organizations:
         org = entry.organization
         lines.append(f"organization {org.slug} {visible(org.name)!r} (your role: {entry.role.value})")
-        lines.extend("  project " + project_line(p) for p in entry.projects)
+        lines.extend("  project " + line for line in project_lines(entry.projects))
         members = ", ".join(f"{m.user.username}({m.role.value})" for m in entry.members)
         lines.append(f"  members: {members}")
     if ws.backend != "local":
@@ -109,7 +117,7 @@ def organizations(orgs: Iterable[Organization]) -> str:
 
 
 def projects(items: Iterable[Project]) -> str:
-    lines = [project_line(p) for p in items]
+    lines = project_lines(list(items))
     return "\n".join(lines) if lines else "No projects."
 
 

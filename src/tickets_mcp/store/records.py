@@ -22,11 +22,12 @@ PROJECT_SELECT: Final = """
 SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at,
        (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id),
        (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id AND t.status NOT IN ('done', 'canceled')),
-       p.number
+       p.number, p.id IN (SELECT default_project_id FROM organizations WHERE id = p.organization_id)
 FROM projects p
 """
 PROJECT_SELECT_NO_COUNTS: Final = """
-SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at, NULL, NULL, p.number
+SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at, NULL, NULL, p.number,
+       p.id IN (SELECT default_project_id FROM organizations WHERE id = p.organization_id)
 FROM projects p
 """
 # An organization without a default project gets its oldest one (the lowest number: created_at may tie):
@@ -104,6 +105,7 @@ def row_to_project(row: Sequence[Any]) -> Project:
         tickets_count=row[6],
         open_tickets_count=row[7],
         number=row[8],
+        default=bool(row[9]),
     )
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from tickets_mcp.domain import Organization, Project, Ticket, TicketType
 from tickets_mcp.domain.vocabulary import BUGTOME_PRIORITY, BUGTOME_STATUS, BugToMePriority, BugToMeStatus
 from tickets_mcp.http.rest.paging import Page, add_total_headers, page_per_page
-from tickets_mcp.http.rest.support import TrackerDep, error_responses, iso_seconds, operation_ids
+from tickets_mcp.http.rest.support import TrackerDep, error_responses, field_named, iso_seconds, operation_ids
 from tickets_mcp.tracker import TicketDraft, TicketFilter
 
 router = APIRouter(
@@ -167,16 +167,16 @@ async def list_tickets(
 
 @router.post("/tickets", status_code=status.HTTP_201_CREATED, summary="File a ticket")
 async def create_ticket(body: NewBugToMeTicket, tracker: TrackerDep) -> TicketEnvelope:
-    ticket = await tracker.create_ticket(
-        TicketDraft(
-            title=body.title,
-            project=body.project_id,
-            type=body.type,
-            description=body.description,
-            priority=BUGTOME_PRIORITY.canonical(body.priority),
-            status=BUGTOME_STATUS.canonical(body.status),
-            assignee=body.assignee,
-            labels=body.labels,
-        )
+    draft = TicketDraft(
+        title=body.title,
+        project=body.project_id,
+        type=body.type,
+        description=body.description,
+        priority=BUGTOME_PRIORITY.canonical(body.priority),
+        status=BUGTOME_STATUS.canonical(body.status),
+        assignee=body.assignee,
+        labels=body.labels,
     )
+    with field_named("project", "project_id"):
+        ticket = await tracker.create_ticket(draft)
     return TicketEnvelope(ticket=ticket_of(ticket))

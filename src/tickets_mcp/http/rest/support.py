@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ from pydantic import BaseModel, Field
 from tickets_mcp.domain import Project, Ticket, User, rules
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.http.auth import tracker_of
-from tickets_mcp.local import Action, LocalTracker
+from tickets_mcp.local import LocalTracker
 from tickets_mcp.tracker import TicketChanges, Tracker
 
 TrackerDep = Annotated[Tracker, Depends(tracker_of)]
@@ -144,8 +145,8 @@ async def as_it_is(tracker: LocalTracker, ticket: Ticket, changes: TicketChanges
     """
     if any(getattr(changes, name) is not None for name in TicketChanges.__slots__):
         return None
-    if Action.EDIT not in await tracker.permitted_actions(ticket.project_id):
-        raise PermissionDenied(f"You may not {Action.EDIT.value} in this project.", hint="Ask an owner or admin.")
+    if (refusal := await tracker.refusal_to_change(ticket)) is not None:
+        raise refusal
     return ticket
 
 
@@ -181,3 +182,14 @@ def project_number(ticket: Ticket) -> int:
     if ticket.project_number is None:
         raise RuntimeError(f"Ticket {ticket.slug}'s project has no number; is the database migrated?")
     return ticket.project_number
+
+
+@contextmanager
+def field_named(field: str, wire: str) -> Generator[None]:
+    """Errors about the Tracker's `field` name the dialect's own field instead (`project` is BugToMe's `project_id`)."""
+    try:
+        yield
+    except Invalid as exc:
+        if exc.field != field:
+            raise
+        raise exc.renamed(wire) from exc
