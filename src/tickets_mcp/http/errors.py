@@ -68,6 +68,18 @@ def message(status: int, text: str) -> JSONResponse:
     return JSONResponse({"message": text}, status_code=status)
 
 
+def content_type_problem(request: Request, exc: RequestValidationError) -> str | None:
+    """What to say of a body refused because it came as something other than JSON (`curl -d` says form data):
+    FastAPI reads JSON only when told it is JSON, or told nothing, and otherwise reports no object at all."""
+    kind = request.headers.get("content-type")
+    media = (kind or "").split(";", 1)[0].strip().lower()
+    if kind is None or media == "application/json" or media.endswith("+json"):
+        return None
+    if not any(error.get("loc", ())[:1] == ("body",) for error in exc.errors()):
+        return None
+    return f"The body was sent as {media or 'no media type'}; send JSON with the header Content-Type: application/json."
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def tracker_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, TrackerError)
@@ -78,14 +90,14 @@ def install_error_handlers(app: FastAPI) -> None:
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         return response
 
-    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         problems: list[str] = []
         for error in exc.errors():
             # The first part says where the value came from (body, query, path); the rest names it.
             where = ".".join(str(part) for part in error.get("loc", ())[1:])
             problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg")))
-        return message(400, "400 Bad Request: " + "; ".join(problems))
+        return message(400, "400 Bad Request: " + (content_type_problem(request, exc) or "; ".join(problems)))
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

@@ -20,10 +20,12 @@ from tickets_mcp.domain.vocabulary import ABF_STATUS, AbfStatus
 from tickets_mcp.errors import NotFound, PermissionDenied
 from tickets_mcp.http.rest.paging import Page, add_total_headers, page_per_page
 from tickets_mcp.http.rest.support import (
+    IntegerId,
     LocalTrackerDep,
     People,
     TrackerDep,
     as_it_is,
+    could_be_a_ticket,
     error_responses,
     find_project,
     from_unix,
@@ -42,6 +44,8 @@ router = APIRouter(
 )
 
 PageDep = Annotated[Page, Depends(page_per_page)]
+# A project's `id` in a path: its integer number, as in the seed, or its UUID or code.
+ProjectId = int | str
 
 
 class AbfSort(StrEnum):
@@ -104,7 +108,7 @@ class NewIssue(BaseModel):
     title: str
     body: str
     status: AbfStatus = AbfStatus.OPEN
-    assignee_id: int | None = Field(default=None, description="Dropped silently without push access.")
+    assignee_id: IntegerId | None = Field(default=None, description="Dropped silently without push access.")
     labels: list[str] = Field(default_factory=list[str], description="Dropped silently without push access.")
 
 
@@ -117,7 +121,7 @@ class IssueChanges(BaseModel):
 
     title: str | None = None
     body: str | None = None
-    assignee_id: int | None = None
+    assignee_id: IntegerId | None = None
     status: AbfStatus | None = None
     labels: list[str] | None = None
 
@@ -246,7 +250,7 @@ async def list_group_issues(
 @router.get("/projects/{id}/issues", include_in_schema=False)
 @router.get("/projects/{id}/issues.json", summary="Issues of one project")
 async def list_project_issues(
-    id: str,
+    id: ProjectId,
     tracker: TrackerDep,
     params: IssueQuery,
     page: PageDep,
@@ -256,17 +260,31 @@ async def list_project_issues(
     creator: Annotated[str | None, Query(description="A username.")] = None,
 ) -> IssueList:
     # `*` (anyone) is the Tracker's own word for it, so the store reads one page, not the whole project.
-    query = replace(params, project=id, assignee=assignee, reporter=creator or None)
+    query = replace(params, project=str(id), assignee=assignee, reporter=creator or None)
     return await issues_page(tracker, query, page, request, response)
 
 
 @router.get("/projects/{id}/issues/{number}", include_in_schema=False)
 @router.get("/projects/{id}/issues/{number}.json", summary="One issue by its number")
-async def get_issue(id: str, number: int, tracker: TrackerDep) -> IssueEnvelope:
-    project = await find_project(tracker, id)
-    detail = await tracker.get_ticket(rules.in_organization(project.organization_id, f"{project.code}-{number}"))
-    users = await (await people(tracker)).naming(tracker, [detail.ticket])
-    return IssueEnvelope(issue=issue_of(detail.ticket, users))
+async def get_issue(id: ProjectId, number: int, tracker: TrackerDep) -> IssueEnvelope:
+    _, ticket = await issue_in(tracker, str(id), number)
+    return IssueEnvelope(issue=issue_of(ticket, await (await people(tracker)).naming(tracker, [ticket])))
+
+
+async def issue_in(tracker: Tracker, project_id: str, number: int) -> tuple[str, Ticket]:
+    """Issue `number` of the project and the slug that names it; 404 in the seed's words when no issue has it."""
+    project = await find_project(tracker, project_id)
+    slug = rules.in_organization(project.organization_id, f"{project.code}-{number}")
+    missing = NotFound(
+        f"Issue {number} not found in project {project_id}.",
+        hint=f"List the project's issue numbers with GET /api/v1/projects/{project_id}/issues.json?status=all.",
+    )
+    if not could_be_a_ticket(number):
+        raise missing
+    try:
+        return slug, (await tracker.get_ticket(slug)).ticket
+    except NotFound:
+        raise missing from None
 
 
 async def push_access(tracker: Tracker, project: str) -> tuple[bool, People]:
@@ -300,16 +318,16 @@ async def get_user(id: int, tracker: TrackerDep) -> UserEnvelope:
 
 @router.post("/projects/{id}/issues", status_code=status.HTTP_201_CREATED, include_in_schema=False)
 @router.post("/projects/{id}/issues.json", status_code=status.HTTP_201_CREATED, summary="Create an issue")
-async def create_issue(id: str, body: NewIssueRequest, tracker: TrackerDep) -> IssueResultEnvelope:
+async def create_issue(id: ProjectId, body: NewIssueRequest, tracker: TrackerDep) -> IssueResultEnvelope:
     issue = body.issue
-    push, users = await push_access(tracker, id)
+    push, users = await push_access(tracker, str(id))
     assignee = None
     if push and issue.assignee_id is not None:  # seed 002: dropped silently without push access
         assignee = users.username("assignee_id", issue.assignee_id)
     ticket = await tracker.create_ticket(
         TicketDraft(
             title=issue.title,
-            project=id,
+            project=str(id),
             description=issue.body,
             status=ABF_STATUS.canonical(issue.status),
             assignee=assignee,
@@ -321,10 +339,10 @@ async def create_issue(id: str, body: NewIssueRequest, tracker: TrackerDep) -> I
 
 @router.put("/projects/{id}/issues/{number}", include_in_schema=False)
 @router.put("/projects/{id}/issues/{number}.json", summary="Update an issue; only the fields sent change")
-async def update_issue(id: str, number: int, body: IssueChangeRequest, tracker: LocalTrackerDep) -> IssueResultEnvelope:
-    project = await find_project(tracker, id)
-    slug = rules.in_organization(project.organization_id, f"{project.code}-{number}")
-    current = (await tracker.get_ticket(slug)).ticket
+async def update_issue(
+    id: ProjectId, number: int, body: IssueChangeRequest, tracker: LocalTrackerDep
+) -> IssueResultEnvelope:
+    slug, current = await issue_in(tracker, str(id), number)
     changes = body.issue
     assignee = None
     if "assignee_id" in changes.model_fields_set:

@@ -7,6 +7,7 @@ code is accepted too).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -17,10 +18,13 @@ from tickets_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
 from tickets_mcp.errors import NotFound
 from tickets_mcp.http.rest.paging import MAX_PAGE_SIZE, Limit, Offset
 from tickets_mcp.http.rest.support import (
+    IntegerId,
     LocalTrackerDep,
     People,
+    ProjectReference,
     TrackerDep,
     as_it_is,
+    could_be_a_ticket,
     error_responses,
     iso_seconds,
     operation_ids,
@@ -37,6 +41,7 @@ router = APIRouter(
 )
 
 SLUG_EXAMPLE = "AM-123"
+NUMBERED = re.compile(r"\s*[A-Za-z][A-Za-z0-9]{1,9}-(\d+)\s*")  # a slug's shape, whatever its number
 
 
 class MeshTicket(BaseModel):
@@ -94,8 +99,8 @@ class NewMeshTicket(BaseModel):
     description: str = ""
     priority: Priority = Priority.MEDIUM
     status: AgentsMeshStatus = AgentsMeshStatus.BACKLOG
-    assignee_id: int | None = None
-    repository_id: int | str | None = Field(
+    assignee_id: IntegerId | None = None
+    repository_id: ProjectReference | None = Field(
         default=None, description="Project number (its UUID or code also work).", examples=[1]
     )
     labels: list[str] = Field(default_factory=list[str])
@@ -110,7 +115,7 @@ class MeshTicketChanges(BaseModel):
     description: str | None = None
     priority: Priority | None = None
     status: AgentsMeshStatus | None = None
-    assignee_id: int | None = None
+    assignee_id: IntegerId | None = None
     labels: list[str] | None = None
     parent_slug: str | None = None
 
@@ -156,6 +161,9 @@ async def ticket_in(tracker: Tracker, org: str, slug: str, project_ids: set[str]
     """The ticket, if it lives in organization `org`; 404 otherwise, as if it did not exist."""
     if project_ids is None:
         project_ids = {p.id for p in await tracker.list_projects(org)}
+    numbered = NUMBERED.fullmatch(slug)
+    if numbered and not could_be_a_ticket(int(numbered.group(1))):
+        raise NotFound(f"Ticket {slug.strip()} not found in organization {org!r}.")
     ticket = (await tracker.get_ticket(rules.in_organization(org, slug))).ticket
     if ticket.project_id not in project_ids:
         raise NotFound(f"Ticket {ticket.slug} not found in organization {org!r}.")
@@ -166,7 +174,9 @@ async def ticket_in(tracker: Tracker, org: str, slug: str, project_ids: set[str]
 async def list_tickets(
     org: str,
     tracker: TrackerDep,
-    repository_id: Annotated[str | None, Query(description="Project number (its UUID or code also work).")] = None,
+    repository_id: Annotated[
+        int | str | None, Query(description="Project number (its UUID or code also work).")
+    ] = None,
     status_filter: Annotated[AgentsMeshStatus | None, Query(alias="status")] = None,
     type: TicketType | None = None,
     assignee_id: int | None = None,
@@ -179,7 +189,7 @@ async def list_tickets(
     page = await tracker.list_tickets(
         TicketFilter(
             organization=org,
-            project=repository_id,
+            project=str(repository_id) if repository_id is not None else None,
             statuses=AGENTSMESH_STATUS.meaning(status_filter) if status_filter else (),
             types=(type,) if type else (),
             assignee=users.username("assignee_id", assignee_id) if assignee_id is not None else None,
@@ -197,11 +207,14 @@ async def get_board(
     org: str,
     tracker: TrackerDep,
     repository_id: Annotated[
-        str | None, Query(description="Project number (its UUID or code also work); all projects when left out.")
+        int | str | None,
+        Query(description="Project number (its UUID or code also work); all projects when left out."),
     ] = None,
 ) -> BoardEnvelope:
     users = await people(tracker, org)
-    projects = [repository_id] if repository_id else [p.id for p in await tracker.list_projects(org)]
+    projects = (
+        [str(repository_id)] if repository_id not in (None, "") else [p.id for p in await tracker.list_projects(org)]
+    )
     columns: dict[AgentsMeshStatus, list[Ticket]] = {word: [] for word in AgentsMeshStatus}
     for project in projects:
         board = await tracker.get_board(project, per_column=MAX_PAGE_SIZE, organization=org)

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, Strict
+from pydantic_core import PydanticCustomError
 
 from tickets_mcp.domain import Project, Ticket, User, rules
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
@@ -21,6 +22,20 @@ from tickets_mcp.tracker import TicketChanges, Tracker
 TrackerDep = Annotated[Tracker, Depends(tracker_of)]
 # The same tracker, for the few questions only the local one answers (what the caller may do where).
 LocalTrackerDep = Annotated[LocalTracker, Depends(tracker_of)]
+
+
+# An integer id in a request body (seeds 001 and 002): JSON `true` is no 1, nor "3" a 3.
+IntegerId = Annotated[int, Strict()]
+
+
+def _not_a_boolean(value: object) -> object:
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer (the project's number) or its code")
+    return value
+
+
+# A project named by its integer number, as seeds 001 and 002 do, or by its UUID or code as a string.
+ProjectReference = Annotated[IntegerId | str, BeforeValidator(_not_a_boolean)]
 
 
 class ErrorMessage(BaseModel):
@@ -175,6 +190,12 @@ async def find_project(tracker: Tracker, reference: str, organization: str | Non
     if found is None:
         raise NotFound(f"Project {reference!r} not found.")
     return found
+
+
+def could_be_a_ticket(number: int) -> bool:
+    """Whether some ticket may carry `number` (a slug's 1 to 10 digits); an integer that none can, 0 or
+    past any store's range, names no ticket: a 404 like any other number no ticket has, not a 400."""
+    return 0 < number < 10**10
 
 
 def project_number(ticket: Ticket) -> int:
