@@ -24,8 +24,11 @@ from tickets_mcp.workspace import open_local_store
 
 def create_app(settings: ServeSettings) -> FastAPI:
     from tickets_mcp.http import board, mcp, rest
+    from tickets_mcp.http.auth import authenticate_first
     from tickets_mcp.http.metrics import Metrics, RequestMetrics
     from tickets_mcp.http.ops import PROBE_PATHS, ops_router
+    from tickets_mcp.http.rest import terraform
+    from tickets_mcp.http.rest.hints import in_rest_words
 
     mcp_mount = mcp.McpMount(settings)
     metrics = Metrics()
@@ -57,7 +60,9 @@ def create_app(settings: ServeSettings) -> FastAPI:
     )
     app.state.rate_limiter = mcp_mount.rate_limiter  # one bucket per token for MCP and REST alike
     app.state.cursors = mcp_mount.server.cursors  # one key signs MCP's and REST's cursors alike
-    install_error_handlers(app)
+    install_error_handlers(
+        app, shapes=[terraform.ERROR_SHAPE], authenticate_first=authenticate_first, in_caller_words=in_rest_words
+    )
     app.include_router(ops_router(metrics))
     rest.include_routers(app)
     board.install(app, settings)
@@ -67,6 +72,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         allowed_hosts=settings.allowed_host_names,
         max_body_bytes=settings.max_body_bytes,
         open_paths=PROBE_PATHS,
+        error_shapes=[terraform.ERROR_SHAPE],
     )
     # Added last, so it runs first: it also counts what TransportGuard refuses.
     app.add_middleware(RequestMetrics, metrics=metrics, routes=lambda: app.router.routes)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
+from tickets_mcp.errors import RateLimited, TrackerError
 from tickets_mcp.http.errors import Unauthorized
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
 from tickets_mcp.identity import UngrantedToken, authenticate
@@ -35,7 +38,13 @@ def token_of(request: Request, *, allow_query_token: bool) -> str | None:
 
 
 async def principal_of(request: Request) -> Principal:
-    """The caller of a REST request; raises Unauthorized (401) without a valid token."""
+    """The caller of a REST request; raises Unauthorized (401) without a valid token.
+
+    Kept on the request once known, so an error handler asking again (authenticate_first) costs no lookup.
+    """
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     state = request.app.state
     token = token_of(request, allow_query_token=state.settings.allow_query_token)
     if token is None:
@@ -49,7 +58,26 @@ async def principal_of(request: Request) -> Principal:
         raise Unauthorized(exc.message, hint=exc.hint, error="invalid_token") from None
     if principal is None:
         raise Unauthorized("the token is unknown or revoked.", hint=HEADER_HINT, error="invalid_token")
+    request.state.principal = principal
     return principal
+
+
+def _asks_for_a_token(dependant: Dependant) -> bool:
+    return dependant.call in (principal_of, tracker_of) or any(_asks_for_a_token(d) for d in dependant.dependencies)
+
+
+async def authenticate_first(request: Request) -> TrackerError | None:
+    """Why the caller may not call the request's route at all (no valid token: 401; too many calls: 429),
+    or None; for the error handlers (errors.install_error_handlers), when a body or query was refused
+    before the route's token dependency ran. Routes that take no token answer None."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not _asks_for_a_token(route.dependant):
+        return None
+    try:
+        await principal_of(request)
+    except (Unauthorized, RateLimited) as exc:
+        return exc
+    return None
 
 
 async def tracker_of(request: Request) -> LocalTracker:

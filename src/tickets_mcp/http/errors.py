@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from tickets_mcp.errors import (
     BackendUnavailable,
@@ -64,8 +69,52 @@ def status_of(error: TrackerError) -> int:
     return 500
 
 
-def message(status: int, text: str) -> JSONResponse:
-    return JSONResponse({"message": text}, status_code=status)
+@dataclass(frozen=True, slots=True)
+class ErrorShape:
+    """Routes whose error bodies carry more beside `message` (seed 004's JSON:API `errors`), chosen by path,
+    so that errors raised before a route runs (405, 413, a body refused unread) are shaped as the route's own."""
+
+    serves: Callable[[str], bool]
+    members: Callable[[int, str], dict[str, Any]]
+    media_type: str
+
+
+def error_body(shapes: Sequence[ErrorShape], path: str, status: int, text: str) -> tuple[dict[str, Any], str]:
+    """The body of an error answered at `path`, and its media type."""
+    body: dict[str, Any] = {"message": text}
+    for shape in shapes:
+        if shape.serves(path):
+            return body | shape.members(status, text), shape.media_type
+    return body, "application/json"
+
+
+# Asked of the router to fill a 405's Allow header (RFC 9110 15.5.6): every method some route takes at the path.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+
+
+def json_problem(exc: RequestValidationError) -> str | None:
+    """What to say of a body that is not JSON at all, with where it breaks (FastAPI reports only the offset)."""
+    errors = exc.errors()
+    if len(errors) != 1 or errors[0].get("type") != "json_invalid":
+        return None
+    document = exc.body if isinstance(exc.body, str) else ""
+    position = next((part for part in errors[0].get("loc", ())[1:] if isinstance(part, int)), 0)
+    reason = str(errors[0].get("ctx", {}).get("error", "not JSON"))
+    line = document.count("\n", 0, position) + 1
+    column = position - document.rfind("\n", 0, position)
+    return (
+        f"The body is not valid JSON: {reason} at line {line} column {column}. "
+        "Send one JSON document, with Content-Type: application/json."
+    )
 
 
 def content_type_problem(request: Request, exc: RequestValidationError) -> str | None:
@@ -80,28 +129,67 @@ def content_type_problem(request: Request, exc: RequestValidationError) -> str |
     return f"The body was sent as {media or 'no media type'}; send JSON with the header Content-Type: application/json."
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    async def tracker_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, TrackerError)
+def install_error_handlers(
+    app: FastAPI,
+    *,
+    shapes: Sequence[ErrorShape] = (),
+    authenticate_first: Callable[[Request], Awaitable[TrackerError | None]] | None = None,
+    in_caller_words: Callable[[Request, TrackerError], Awaitable[str]] | None = None,
+) -> None:
+    """Every error as `{"message": ...}` (plus a shape's members on its routes).
+
+    `authenticate_first` answers who may not call the request's route at all (401, or 429), or None: a
+    request refused for its body or query before the route's token dependency ran asks it first, so that
+    a caller without a valid token gets 401 whatever it sent (seed 003), not a 400 about its body.
+    `in_caller_words` writes a TrackerError's text for the request's API (its hint names no MCP tool).
+    """
+
+    def message(request: Request, status: int, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
+        body, media_type = error_body(shapes, request.url.path, status, text)
+        return JSONResponse(body, status_code=status, headers=headers, media_type=media_type)
+
+    async def refused_caller(request: Request) -> JSONResponse | None:
+        refusal = await authenticate_first(request) if authenticate_first is not None else None
+        return await answer(request, refusal) if refusal is not None else None
+
+    async def answer(request: Request, exc: TrackerError) -> JSONResponse:
         if isinstance(exc, Unauthorized):
-            return JSONResponse({"message": UNAUTHORIZED}, status_code=401, headers={"WWW-Authenticate": exc.challenge})
-        response = message(status_of(exc), str(exc))
+            return message(request, 401, UNAUTHORIZED, {"WWW-Authenticate": exc.challenge})
+        text = await in_caller_words(request, exc) if in_caller_words is not None else str(exc)
+        response = message(request, status_of(exc), text)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         return response
 
+    async def tracker_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, TrackerError)
+        if not isinstance(exc, (Unauthorized, RateLimited)) and (refused := await refused_caller(request)):
+            return refused
+        return await answer(request, exc)
+
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        if refused := await refused_caller(request):
+            return refused
         problems: list[str] = []
         for error in exc.errors():
             # The first part says where the value came from (body, query, path); the rest names it.
             where = ".".join(str(part) for part in error.get("loc", ())[1:])
             problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg")))
-        return message(400, "400 Bad Request: " + (content_type_problem(request, exc) or "; ".join(problems)))
+        return message(
+            request,
+            400,
+            "400 Bad Request: " + (json_problem(exc) or content_type_problem(request, exc) or "; ".join(problems)),
+        )
 
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
-        return message(exc.status_code, f"{exc.status_code} {exc.detail}")
+        if exc.status_code == 400 and (refused := await refused_caller(request)):
+            return refused  # FastAPI's "error parsing the body", before the route's dependencies ran
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+        return message(request, exc.status_code, f"{exc.status_code} {exc.detail}", headers)
 
     app.add_exception_handler(TrackerError, tracker_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tickets_mcp.http.errors import ErrorShape, error_body
 
 # A Host header: a DNS name or IPv4 address, or a bracketed IPv6 address, with an optional port.
 HOST_HEADER = re.compile(r"(?P<name>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
@@ -38,8 +40,10 @@ class TransportGuard:
         allowed_hosts: Collection[str],
         max_body_bytes: int,
         open_paths: Collection[str] = (),
+        error_shapes: Sequence[ErrorShape] = (),
     ) -> None:
         self.app = app
+        self.error_shapes = error_shapes
         self.allowed_hosts = frozenset(name.lower() for name in allowed_hosts)
         self.max_body_bytes = max_body_bytes
         self.open_paths = frozenset(open_paths)
@@ -58,9 +62,16 @@ class TransportGuard:
             why = (
                 f"{shown} is not served here; to accept it, start tickets-mcp serve with --public-url or --allow-host."
             )
-            await refuse(scope, send, 421, "Misdirected Request", why)
+            await refuse(scope, send, self.error_shapes, 421, "Misdirected Request", why)
         elif origin is not None and not self.origin_allowed(origin):
-            await refuse(scope, send, 403, "Forbidden", f"requests from origin {origin[:100]!r} are not accepted.")
+            await refuse(
+                scope,
+                send,
+                self.error_shapes,
+                403,
+                "Forbidden",
+                f"requests from origin {origin[:100]!r} are not accepted.",
+            )
         elif scope["type"] == "http":
             await self.limit_body(scope, receive, send, headers)
         else:
@@ -91,7 +102,7 @@ class TransportGuard:
         too_large = f"the request body exceeds {self.max_body_bytes} bytes."
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await refuse(scope, send, 413, "Content Too Large", too_large)
+            await refuse(scope, send, self.error_shapes, 413, "Content Too Large", too_large)
             return
         body = bytearray()
         while True:
@@ -100,7 +111,7 @@ class TransportGuard:
                 return  # the client left before sending its whole request: nothing to answer
             body += message.get("body", b"")
             if len(body) > self.max_body_bytes:
-                await refuse(scope, send, 413, "Content Too Large", too_large)
+                await refuse(scope, send, self.error_shapes, 413, "Content Too Large", too_large)
                 return
             if not message.get("more_body", False):
                 break
@@ -116,17 +127,18 @@ class TransportGuard:
         await self.app(scope, replay, send)
 
 
-async def refuse(scope: Scope, send: Send, status: int, reason: str, why: str) -> None:
+async def refuse(scope: Scope, send: Send, shapes: Sequence[ErrorShape], status: int, reason: str, why: str) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008, "reason": f"{status} {reason}"})
         return
-    body = json.dumps({"message": f"{status} {reason}: {why}"}).encode()
+    document, media_type = error_body(shapes, scope["path"], status, f"{status} {reason}: {why}")
+    body = json.dumps(document).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", media_type.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],

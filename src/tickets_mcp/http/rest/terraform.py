@@ -8,20 +8,19 @@ JSON:API's `errors` array beside the `message` every dialect answers with.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Coroutine
+import re
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from tickets_mcp.domain import Organization, Project
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.exposure import TierRefusal
+from tickets_mcp.http.errors import ErrorShape
 from tickets_mcp.http.rest.paging import Page, page_brackets
 from tickets_mcp.http.rest.support import (
     LocalTrackerDep,
@@ -40,36 +39,9 @@ class JsonApiResponse(JSONResponse):
     media_type = MEDIA_TYPE
 
 
-class JsonApiRoute(APIRoute):
-    """Answers errors as the app's handlers do, with a JSON:API `errors` array added to the body."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except Exception as exc:
-                handler = next(
-                    (request.app.exception_handlers[kind] for kind in type(exc).__mro__
-                     if kind in request.app.exception_handlers),
-                    None,
-                )  # fmt: skip
-                if handler is None:
-                    raise
-                plain: Response = await handler(request, exc)
-                return as_json_api(plain)
-
-        return route
-
-
-def as_json_api(plain: Response) -> Response:
-    body: dict[str, Any] = json.loads(bytes(plain.body))
+def error_members(status: int, text: str) -> dict[str, Any]:
     # JSON:API's title names the kind of problem, the same each time; the message says what happened.
-    title = HTTPStatus(plain.status_code).phrase
-    body["errors"] = [{"status": str(plain.status_code), "title": title, "detail": body.get("message", "")}]
-    headers = {k: v for k, v in plain.headers.items() if k.lower() not in ("content-length", "content-type")}
-    return JsonApiResponse(body, status_code=plain.status_code, headers=headers)
+    return {"errors": [{"status": str(status), "title": HTTPStatus(status).phrase, "detail": text}]}
 
 
 class ErrorObject(BaseModel):
@@ -89,10 +61,19 @@ MOUNTS = ("/api/v1", "/api/v2")
 
 router = APIRouter(
     tags=["Projects, HCP Terraform style (seed 004)"],
-    route_class=JsonApiRoute,
     default_response_class=JsonApiResponse,
     responses=error_responses(JsonApiError),
     generate_unique_id_function=operation_ids("terraform"),
+)
+
+
+# Every error on these paths, the routes' own and those answered before a route runs (405, 413, a 401 for a
+# body refused unread), carries JSON:API's `errors` beside `message` (errors.install_error_handlers).
+PATHS = re.compile(
+    "(?:" + "|".join(re.escape(m) for m in MOUNTS) + r")/(?:organizations/[^/]+/projects|projects/[^/]+)/?"
+)
+ERROR_SHAPE = ErrorShape(
+    serves=lambda path: PATHS.fullmatch(path) is not None, members=error_members, media_type=MEDIA_TYPE
 )
 
 
@@ -227,7 +208,11 @@ async def project_by_id(tracker: Tracker, project_id: str) -> Project:
     for project in await tracker.list_projects():
         if project.id == project_id:
             return project
-    raise NotFound(f"Project {project_id!r} not found.")
+    raise NotFound(
+        f"Project {project_id!r} not found.",
+        hint="A project is named by its id (a UUID); list an organization's projects, with their ids, with "
+        "GET organizations/{organization_name}/projects.",
+    )
 
 
 # HCP's permission filters, as the action each asks about: updating a project is managing it, and
@@ -256,9 +241,10 @@ def permission_filters(request: Request) -> list[Action]:
     return wanted
 
 
-def page_link(path: str, number: int, size: int, q: str | None) -> str:
-    params = {"page[number]": number, "page[size]": size} | ({"q": q} if q else {})
-    return f"{path}?{urlencode(params)}"
+def page_link(request: Request, number: int, size: int) -> str:
+    """The list's URL at page `number`: every other parameter the caller sent (q, the filters) kept."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page[number]", "page[size]")]
+    return f"{request.url.path}?{urlencode([('page[number]', number), ('page[size]', size), *kept])}"
 
 
 @router.post(
@@ -299,17 +285,16 @@ async def list_projects(
         projects = [p for p in projects if q.casefold() in p.name.casefold()]
     organizations = {o.id: o for o in await tracker.list_organizations()}
     total = len(projects)
-    path = request.url.path
     last = page.pages(total)
     following, previous = page.next_number(total), page.previous_number()
     return ProjectListDocument(
         data=[resource_of(p, organizations, mount) for p in page.cut(projects)],
         links=ListLinks(
-            self=page_link(path, page.number, page.size, q),
-            first=page_link(path, 1, page.size, q),
-            prev=page_link(path, previous, page.size, q) if previous else None,
-            next=page_link(path, following, page.size, q) if following else None,
-            last=page_link(path, last, page.size, q),
+            self=page_link(request, page.number, page.size),
+            first=page_link(request, 1, page.size),
+            prev=page_link(request, previous, page.size) if previous else None,
+            next=page_link(request, following, page.size) if following else None,
+            last=page_link(request, last, page.size),
         ),
         meta=ListMeta(
             pagination=Pagination(
