@@ -28,10 +28,10 @@ from typing import Any
 
 from bench.store import CACHE, migrate_file, percentile, result
 from tickets_mcp.config import PostgresUrl
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import Principal, TicketFilter
 from tickets_mcp.domain import TicketSort
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.store.base import Store
-from tickets_mcp.tracker import Principal, TicketFilter
+from tickets_mcp.stores.port import Store
 
 ENV_POSTGRES = "TICKETS_BENCH_POSTGRES_URL"
 SEED_VERSION = 1
@@ -169,7 +169,7 @@ def sqlite_database(n: int) -> Path:
 
 
 def _sqlite_schema() -> int:
-    from tickets_mcp.store.sqlite.migrations import LATEST
+    from tickets_mcp.stores.sqlite.migrations import LATEST
 
     return LATEST
 
@@ -179,8 +179,8 @@ async def postgres_database(server: str, n: int) -> PostgresUrl:
     import psycopg
     from psycopg import sql
 
-    from tickets_mcp.store.postgres import PostgresStore
-    from tickets_mcp.store.postgres.migrations import LATEST
+    from tickets_mcp.stores.postgres import PostgresStore
+    from tickets_mcp.stores.postgres.migrations import LATEST
 
     name = f"tickets_bench_search_{n}_v{SEED_VERSION}_schema{LATEST}"  # an older build refuses a newer schema
     parts = server.rsplit("/", 1)
@@ -256,7 +256,7 @@ async def measure(store: Store, label: str, repeats: int) -> list[dict[str, Any]
 
 
 async def _run(n: int, repeats: int) -> list[dict[str, Any]]:
-    from tickets_mcp.store.sqlite import SqliteStore
+    from tickets_mcp.stores.sqlite import SqliteStore
 
     rows: list[dict[str, Any]] = []
     sqlite_store = await SqliteStore.open(sqlite_database(n))
@@ -266,7 +266,7 @@ async def _run(n: int, repeats: int) -> list[dict[str, Any]]:
         await sqlite_store.close()
     server = os.environ.get(ENV_POSTGRES)
     if server:
-        from tickets_mcp.store.postgres import PostgresStore
+        from tickets_mcp.stores.postgres import PostgresStore
 
         postgres_store = await PostgresStore.open(await postgres_database(server, n), pool_size=2)
         try:

@@ -36,7 +36,8 @@ def floor_stdio(*, python_flags: Sequence[str] = (), stderr_path: Path | None = 
 
 def ours_http(db: Path) -> HttpServer:
     argv = [sys.executable, "-m", "tickets_mcp", "--db", str(db), "serve", "--port", "0"]
-    return HttpServer(argv, env=cli_env(), cwd=REPO)
+    # The throughput section keeps 121 sessions open across its levels: more than one token's default quota.
+    return HttpServer(argv, env=cli_env() | {"TICKETS_MCP_SESSIONS_PER_TOKEN": "1000"}, cwd=REPO)
 
 
 def floor_http() -> HttpServer:

@@ -26,11 +26,11 @@ from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any, Literal
 
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import Principal, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.domain.rules import format_timestamp, label_color
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.store.sqlite.store import SqliteStore
-from tickets_mcp.tracker import Principal, TicketDraft, TicketFilter
+from tickets_mcp.stores.sqlite.store import SqliteStore
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(__file__).resolve().parent / ".cache"

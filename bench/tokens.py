@@ -30,12 +30,12 @@ from mcp.types import CallToolResult  # noqa: E402
 
 from bench.store import OWNER, markdown, result, seed_database  # noqa: E402
 from tickets_mcp.config import Settings  # noqa: E402
+from tickets_mcp.core.local import LocalTracker  # noqa: E402
+from tickets_mcp.core.tracker import Principal, TicketFilter  # noqa: E402
 from tickets_mcp.domain import Status  # noqa: E402
-from tickets_mcp.local import LocalTracker  # noqa: E402
-from tickets_mcp.server import build_server  # noqa: E402
-from tickets_mcp.store.sqlite.migrations import migrate  # noqa: E402
-from tickets_mcp.store.sqlite.store import SqliteStore  # noqa: E402
-from tickets_mcp.tracker import Principal, TicketFilter  # noqa: E402
+from tickets_mcp.mcp.server import build_server  # noqa: E402
+from tickets_mcp.stores.sqlite.migrations import migrate  # noqa: E402
+from tickets_mcp.stores.sqlite.store import SqliteStore  # noqa: E402
 
 PEER = VENDOR / "peers" / "github-mcp-server"
 ENCODING = "o200k_base"

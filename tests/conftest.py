@@ -14,7 +14,7 @@ from mcp.types import CallToolResult, TextContent
 
 from tests.stores import Location, location_arg
 from tickets_mcp.config import PostgresUrl, Settings
-from tickets_mcp.server import TrackerServer, build_server
+from tickets_mcp.mcp.server import TrackerServer, build_server
 
 REPO = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.postgres", "tests.read_only", "tests.store_contract"]

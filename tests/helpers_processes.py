@@ -33,11 +33,11 @@ import anyio
 import anyio.to_thread
 
 from tickets_mcp.config import PostgresUrl, parse_location
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import Principal, TicketChanges, TicketDraft
 from tickets_mcp.errors import Conflict
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.store import Store
-from tickets_mcp.store.factory import open_store
-from tickets_mcp.tracker import Principal, TicketChanges, TicketDraft
+from tickets_mcp.stores import Store
+from tickets_mcp.stores.factory import open_store
 
 REPO = Path(__file__).resolve().parent.parent
 USERNAME = "alice"

@@ -22,6 +22,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from tickets_mcp.core.tracker import MoveDraft, TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Capability, Priority, Project, Status, Ticket, TicketType
 from tickets_mcp.errors import (
     BackendUnavailable,
@@ -32,10 +33,9 @@ from tickets_mcp.errors import (
     PermissionDenied,
     Unsupported,
 )
-from tickets_mcp.remote.base import RemoteTracker
-from tickets_mcp.remote.client import Ambiguous, Policy
-from tickets_mcp.server import render
-from tickets_mcp.tracker import MoveDraft, TicketChanges, TicketDraft, TicketFilter
+from tickets_mcp.mcp import render
+from tickets_mcp.remotes.base import RemoteTracker
+from tickets_mcp.remotes.client import Ambiguous, Policy
 
 
 class Peer(ABC):

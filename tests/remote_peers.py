@@ -20,17 +20,17 @@ import httpx2
 from tests.fake_gitlab import OWNER, TOKEN, standard_world
 from tests.http_server import ServerProcess
 from tests.remote_contract import LoseAnswers, Peer
-from tickets_mcp import admin
 from tickets_mcp.config import RemoteSettings
+from tickets_mcp.core import admin
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import Principal, TicketDraft
 from tickets_mcp.domain import CLOSED_STATUSES, Capability, Project, Role, Status, User
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.remote import abf, agentsmesh, bugtome, native
-from tickets_mcp.remote.base import RemoteTracker
-from tickets_mcp.remote.client import Policy
-from tickets_mcp.remote.gitlab import GitLabTracker, open_adapter
-from tickets_mcp.remote.gitlab_mapping import priority_label, project_code, status_label, type_label
-from tickets_mcp.store.factory import open_store
-from tickets_mcp.tracker import Principal, TicketDraft
+from tickets_mcp.remotes import abf, agentsmesh, bugtome, native
+from tickets_mcp.remotes.base import RemoteTracker
+from tickets_mcp.remotes.client import Policy
+from tickets_mcp.remotes.gitlab import GitLabTracker, open_adapter
+from tickets_mcp.remotes.gitlab_mapping import priority_label, project_code, status_label, type_label
+from tickets_mcp.stores.factory import open_store
 
 Opener = Callable[..., Awaitable[RemoteTracker]]
 PROJECT_NUMBERS = itertools.count(1)

@@ -14,8 +14,8 @@ import pytest
 
 from tests.stores import Location
 from tickets_mcp.domain import Organization, Priority, Project, Role, Status, Ticket, TicketType, User
-from tickets_mcp.store import Actor, NewTicket, Store, TicketQuery
-from tickets_mcp.store.factory import open_store
+from tickets_mcp.stores import Actor, NewTicket, Store, TicketQuery
+from tickets_mcp.stores.factory import open_store
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from tests.http_server import ServerProcess, bearer, running_server
 from tests.store_contract import World, draft, walk
 from tests.stores import Location
 from tickets_mcp.domain import Status
-from tickets_mcp.store import Store, TicketQuery
+from tickets_mcp.stores import Store, TicketQuery
 
 
 @pytest.mark.anyio

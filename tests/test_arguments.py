@@ -12,7 +12,7 @@ from mcp import Client
 from tests.conftest import TOOLS, call, call_error, connect
 from tests.stores import Location, snapshot
 from tickets_mcp.config import Settings
-from tickets_mcp.server import TrackerServer, build_server
+from tickets_mcp.mcp.server import TrackerServer, build_server
 
 pytestmark = pytest.mark.anyio
 

@@ -21,12 +21,12 @@ import pytest
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.store_contract import World
 from tests.stores import Location
+from tickets_mcp.core.tokens import digest, issue_token
 from tickets_mcp.domain import TokenKind
-from tickets_mcp.identity import digest, issue_token
-from tickets_mcp.store import Store
-from tickets_mcp.store.records import SESSION_SELECT
-from tickets_mcp.store.rules import format_timestamp
-from tickets_mcp.store.sqlite.migrations import migrate
+from tickets_mcp.stores import Store
+from tickets_mcp.stores.records import SESSION_SELECT
+from tickets_mcp.stores.rules import format_timestamp
+from tickets_mcp.stores.sqlite.migrations import migrate
 
 COOKIE = "tracker_board"
 

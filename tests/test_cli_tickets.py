@@ -14,13 +14,13 @@ import pytest
 from tests import http_server
 from tests.stdio_client import RawServer
 from tests.stores import Location
+from tickets_mcp.cli.workspace import open_local_store
 from tickets_mcp.config import Settings
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import Principal, TicketDraft
 from tickets_mcp.domain import Status, TicketType
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.people import display_width
-from tickets_mcp.store import Actor, TicketPatch
-from tickets_mcp.tracker import Principal, TicketDraft
-from tickets_mcp.workspace import open_local_store
+from tickets_mcp.domain.wording import display_width
+from tickets_mcp.stores import Actor, TicketPatch
 
 pytestmark = pytest.mark.slow
 
@@ -228,7 +228,7 @@ def test_piped_output_is_not_cut_to_a_terminal_width(hostile_env: dict[str, str]
 # The stdio server, run as `tickets-mcp` would run it, naming every module it loaded when it exits.
 STDIO_LISTING_MODULES = (
     "import atexit, sys; atexit.register(lambda: print(*sorted(sys.modules), file=sys.stderr)); "
-    "from tickets_mcp.cli import main; sys.exit(main([]))"
+    "from tickets_mcp.cli.main import main; sys.exit(main([]))"
 )
 
 
@@ -239,6 +239,6 @@ def test_the_stdio_server_loads_nothing_of_the_board_or_the_terminal_commands(se
         board = stdio.call_tool("get_board", {"project": "INBOX"})
         stdio.close()
     loaded = set(stdio.stderr.split())
-    assert not board.get("isError") and "tickets_mcp.server.tools" in loaded  # the listing is real
-    added_for_people = ("tickets_mcp.http.board", "tickets_mcp.people", "tickets_mcp.cli_tickets")
+    assert not board.get("isError") and "tickets_mcp.mcp.tools" in loaded  # the listing is real
+    added_for_people = ("tickets_mcp.http.board", "tickets_mcp.domain.wording", "tickets_mcp.cli.tickets")
     assert [name for name in loaded if name.startswith(added_for_people)] == []

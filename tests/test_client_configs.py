@@ -15,8 +15,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.protocols import Validator
 
-from tickets_mcp import config, exposure, logs
+from tickets_mcp import config, logs
 from tickets_mcp.config import ENV_DB
+from tickets_mcp.mcp import exposure
 
 CLIENTS = Path(__file__).resolve().parent.parent / "examples" / "clients"
 COMMAND = "tickets-mcp"

@@ -26,7 +26,7 @@ from tests.helpers_processes import (
     worker_command,
     worker_processes,
 )
-from tickets_mcp.store.sqlite import SqliteStore
+from tickets_mcp.stores.sqlite import SqliteStore
 
 pytestmark = pytest.mark.anyio
 

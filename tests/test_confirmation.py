@@ -11,7 +11,7 @@ from mcp.types import ElicitResult
 
 from tests.conftest import call, call_error, connect, slug_of, text_of
 from tests.elicitation import ACCEPT, CANCEL, DECLINE, ScriptedUser
-from tickets_mcp.server import TrackerServer
+from tickets_mcp.mcp.server import TrackerServer
 
 pytestmark = pytest.mark.anyio
 

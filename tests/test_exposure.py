@@ -17,7 +17,7 @@ from tests.conftest import TOOLS, call, call_error, spawned
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location, table_rows
 from tickets_mcp.errors import Invalid
-from tickets_mcp.exposure import ALWAYS, TOOLSETS, Exposure, Tier
+from tickets_mcp.mcp.exposure import ALWAYS, TOOLSETS, Exposure, Tier
 
 pytestmark = pytest.mark.anyio
 

@@ -17,7 +17,7 @@ import anyio
 import pytest
 
 from tickets_mcp.errors import Conflict, NotFound
-from tickets_mcp.store.sqlite.db import Database
+from tickets_mcp.stores.sqlite.db import Database
 
 pytestmark = pytest.mark.anyio
 

@@ -13,8 +13,7 @@ from mcp import Client
 
 from tests.conftest import call, call_error, connect, slug_of
 from tickets_mcp.config import Settings
-from tickets_mcp.server import TrackerServer
-from tickets_mcp.server.app import build_server
+from tickets_mcp.mcp.server import TrackerServer, build_server
 
 pytestmark = pytest.mark.anyio
 

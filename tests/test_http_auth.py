@@ -17,14 +17,14 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.conftest import TOOLS, call
 from tests.http_server import bearer
 from tests.stores import Location
-from tickets_mcp import admin
 from tickets_mcp.config import Settings
+from tickets_mcp.core import admin
 from tickets_mcp.domain import TokenKind
 from tickets_mcp.http.app import create_app
 from tickets_mcp.http.auth import HEADER_HINT
 from tickets_mcp.http.settings import ServeSettings
 from tickets_mcp.logs import redact
-from tickets_mcp.store import Store
+from tickets_mcp.stores import Store
 
 pytestmark = pytest.mark.anyio
 

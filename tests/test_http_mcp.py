@@ -25,14 +25,14 @@ from tests.conftest import READ_TOOLS, TOOLS, call, call_error, slug_of
 from tests.elicitation import DECLINE, ScriptedUser
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location, location_arg, table_rows
-from tickets_mcp import admin
-from tickets_mcp.cli import main
+from tickets_mcp.cli.main import main
+from tickets_mcp.cli.workspace import open_local_store
 from tickets_mcp.config import Settings
+from tickets_mcp.core import admin
+from tickets_mcp.core.tracker import Principal
 from tickets_mcp.domain import Role
-from tickets_mcp.server import AppState, create_server
-from tickets_mcp.server.tools import TOOL_ACTIONS
-from tickets_mcp.tracker import Principal
-from tickets_mcp.workspace import open_local_store
+from tickets_mcp.mcp.server import AppState, create_server
+from tickets_mcp.mcp.tools import TOOL_ACTIONS
 
 MODERN = "2026-07-28"
 CLIENT_META = {

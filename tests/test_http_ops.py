@@ -18,8 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import call, call_error, connect
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stdio_client import RawServer
-from tickets_mcp.server import TrackerServer
-from tickets_mcp.server.app import UNKNOWN_TOOL, ToolOutcome
+from tickets_mcp.mcp.server import UNKNOWN_TOOL, ToolOutcome, TrackerServer
 
 # A proxy on the same machine says who its client was; uvicorn believes it from loopback peers only.
 FROM_AFAR = {"X-Forwarded-For": "203.0.113.7"}
@@ -215,7 +214,7 @@ def test_the_stdio_server_never_imports_the_http_stack_or_prometheus(server_env:
     imported = {
         line.rsplit("|", 1)[-1].strip() for line in stdio.stderr.splitlines() if line.startswith("import time:")
     }
-    assert "tickets_mcp.server.tools" in imported  # the listing is real
+    assert "tickets_mcp.mcp.tools" in imported  # the listing is real
     # uvicorn and starlette come with the SDK itself (its HTTP transports), so they are not ours to keep out.
     serve_only = {"prometheus_client", "fastapi", "tickets_mcp.http.app", "tickets_mcp.http.metrics"}
     assert not serve_only & imported

@@ -25,7 +25,7 @@ from mcp.types import ErrorData, PromptReference, ResourceTemplateReference
 from tests.conftest import call, call_error, spawned
 from tests.http_server import ServerProcess, bearer, running_server, server_env
 from tests.stores import Location, location_arg
-from tickets_mcp.server.app import RATE_LIMITED
+from tickets_mcp.mcp.server import RATE_LIMITED
 
 pytestmark = pytest.mark.anyio
 LIMIT = "10/min"

@@ -14,11 +14,11 @@ import pytest
 from tests.conftest import call, call_error, spawned
 from tests.http_server import ServerProcess, running_server
 from tests.stores import Location, table_rows
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import Principal, TicketDraft
 from tickets_mcp.domain import Status, Ticket
 from tickets_mcp.errors import Conflict, Invalid
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.store import Store
-from tickets_mcp.tracker import Principal, TicketDraft
+from tickets_mcp.stores import Store
 
 pytestmark = pytest.mark.anyio
 DRAFT = TicketDraft(title="Checkout crashes on an empty cart", project="INBOX", idempotency_key="job-42:step-3")

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests.stores import Location, snapshot
-from tickets_mcp import admin
+from tickets_mcp.cli.workspace import open_local_store
 from tickets_mcp.config import Settings
+from tickets_mcp.core import admin
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tokens import UngrantedToken, authenticate, digest, principal_of_digest
+from tickets_mcp.core.tracker import TicketDraft, TicketFilter
 from tickets_mcp.domain import Status, TokenKind
 from tickets_mcp.errors import Invalid, PermissionDenied
-from tickets_mcp.identity import UngrantedToken, authenticate, digest, principal_of_digest
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.store import Store
-from tickets_mcp.tracker import TicketDraft, TicketFilter
-from tickets_mcp.workspace import open_local_store
+from tickets_mcp.stores import Store
 
 pytestmark = pytest.mark.anyio
 

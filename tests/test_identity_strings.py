@@ -20,16 +20,17 @@ from mcp.types import Implementation, TextResourceContents
 from tests.conftest import call, connect, slug_of
 from tests.http_server import bearer, running_server
 from tests.stores import Location, table_rows
-from tickets_mcp import admin
-from tickets_mcp.cli_tickets import ticket_detail
+from tickets_mcp.cli.tickets import ticket_detail
+from tickets_mcp.core import admin
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tokens import authenticate
+from tickets_mcp.core.tracker import Principal, TicketDraft
 from tickets_mcp.domain import TokenKind
-from tickets_mcp.identity import authenticate
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.server import TrackerServer, render
-from tickets_mcp.store import Actor, TicketPatch
-from tickets_mcp.store.factory import open_store
-from tickets_mcp.text import NAME_MAX, clean_name
-from tickets_mcp.tracker import Principal, TicketDraft
+from tickets_mcp.domain.text import NAME_MAX, clean_name
+from tickets_mcp.mcp import render
+from tickets_mcp.mcp.server import TrackerServer
+from tickets_mcp.stores import Actor, TicketPatch
+from tickets_mcp.stores.factory import open_store
 
 pytestmark = pytest.mark.anyio
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tickets_mcp import admin
+from tickets_mcp.core import admin
+from tickets_mcp.core.local import Action, LocalTracker
+from tickets_mcp.core.tracker import Principal, TicketDraft, TicketFilter
 from tickets_mcp.domain import Role, Status
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
-from tickets_mcp.local import Action, LocalTracker
-from tickets_mcp.server import render
-from tickets_mcp.store import Store
-from tickets_mcp.tracker import Principal, TicketDraft, TicketFilter
+from tickets_mcp.mcp import render
+from tickets_mcp.stores import Store
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tickets_mcp import logs
-from tickets_mcp.cli import main
+from tickets_mcp.cli.main import main
 from tickets_mcp.logs import JsonFormatter, TextFormatter, redact, request_fields
 
 TOKEN = "pk_" + "Abc-123_x" * 5

@@ -12,8 +12,8 @@ import anyio
 import pytest
 
 from tickets_mcp.errors import BackendUnavailable
-from tickets_mcp.store.sqlite import SqliteStore
-from tickets_mcp.store.sqlite.migrations import LATEST, MIGRATIONS, migrate
+from tickets_mcp.stores.sqlite import SqliteStore
+from tickets_mcp.stores.sqlite.migrations import LATEST, MIGRATIONS, migrate
 
 pytestmark = pytest.mark.anyio
 

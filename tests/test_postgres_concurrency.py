@@ -26,8 +26,8 @@ from tests.helpers_processes import (
     worker_processes,
 )
 from tickets_mcp.config import PostgresUrl
-from tickets_mcp.store.factory import open_store
-from tickets_mcp.tracker import TicketDraft
+from tickets_mcp.core.tracker import TicketDraft
+from tickets_mcp.stores.factory import open_store
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -11,9 +11,9 @@ import pytest
 
 from tests.stores import Location
 from tickets_mcp.config import PostgresUrl
-from tickets_mcp.store.factory import open_store
-from tickets_mcp.store.postgres import migrations as postgres_migrations
-from tickets_mcp.store.sqlite.migrations import migrate
+from tickets_mcp.stores.factory import open_store
+from tickets_mcp.stores.postgres import migrations as postgres_migrations
+from tickets_mcp.stores.sqlite.migrations import migrate
 
 pytestmark = pytest.mark.anyio
 

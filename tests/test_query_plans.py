@@ -17,9 +17,9 @@ import pytest
 from bench.store import SEARCH_WORD, seed_database
 
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
-from tickets_mcp.store.base import TicketQuery
-from tickets_mcp.store.sqlite.migrations import PLANNER_STATISTICS, migrate
-from tickets_mcp.store.sqlite.tickets import list_tickets
+from tickets_mcp.stores.port import TicketQuery
+from tickets_mcp.stores.sqlite.migrations import PLANNER_STATISTICS, migrate
+from tickets_mcp.stores.sqlite.tickets import list_tickets
 
 # Tables large enough that reading all of them is a problem (aliases as the store's SQL names them).
 BIG_TABLES = {"t": "tickets", "tickets": "tickets", "tl": "ticket_labels", "ticket_labels": "ticket_labels"}

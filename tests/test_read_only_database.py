@@ -25,9 +25,9 @@ from tests.helpers_processes import prepare_database, tracker_for
 from tests.http_server import READY_LINE, bearer
 from tests.read_only import ReadOnly
 from tests.stdio_client import RawServer
-from tickets_mcp.store.factory import open_store
-from tickets_mcp.store.sqlite.migrations import LATEST, migrate
-from tickets_mcp.tracker import TicketDraft
+from tickets_mcp.core.tracker import TicketDraft
+from tickets_mcp.stores.factory import open_store
+from tickets_mcp.stores.sqlite.migrations import LATEST, migrate
 
 pytestmark = pytest.mark.slow
 

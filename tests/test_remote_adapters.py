@@ -13,10 +13,10 @@ from tests.http_server import ServerProcess, running_server
 from tests.remote_contract import RemoteContract
 from tests.remote_peers import DIALECTS, ServePeer, add_user, serve_peer
 from tickets_mcp.config import RemoteSettings
+from tickets_mcp.core.tracker import TicketDraft, TicketFilter
 from tickets_mcp.domain import User
 from tickets_mcp.errors import PermissionDenied
-from tickets_mcp.remote import bugtome
-from tickets_mcp.tracker import TicketDraft, TicketFilter
+from tickets_mcp.remotes import bugtome
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ from tickets_mcp.errors import (
     RateLimited,
     TrackerError,
 )
-from tickets_mcp.remote.client import (
+from tickets_mcp.remotes.client import (
     Ambiguous,
     Policy,
     RemoteClient,

@@ -22,10 +22,10 @@ from mcp import Client, StdioServerParameters
 from tests.conftest import TOOLS, board_column, call, call_error, slug_of
 from tests.http_server import ServerProcess, running_server
 from tickets_mcp.domain import Capability
-from tickets_mcp.remote.abf import AbfTracker
-from tickets_mcp.remote.agentsmesh import AgentsMeshTracker
-from tickets_mcp.remote.base import RemoteTracker
-from tickets_mcp.remote.bugtome import BugToMeTracker
+from tickets_mcp.remotes.abf import AbfTracker
+from tickets_mcp.remotes.agentsmesh import AgentsMeshTracker
+from tickets_mcp.remotes.base import RemoteTracker
+from tickets_mcp.remotes.bugtome import BugToMeTracker
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -34,12 +34,12 @@ from tests.http_server import ServerProcess, running_server
 from tests.remote_contract import Peer
 from tests.remote_peers import GitLabPeer, serve_peer
 from tickets_mcp.config import RemoteSettings
+from tickets_mcp.core.tracker import TicketDraft, TicketFilter
 from tickets_mcp.domain import Capability, Project, Status, Ticket, TicketPage
 from tickets_mcp.errors import BackendUnavailable, PermissionDenied, RateLimited, TrackerError
-from tickets_mcp.remote import abf, agentsmesh, bugtome, gitlab, native
-from tickets_mcp.remote.base import RemoteTracker
-from tickets_mcp.remote.client import Ambiguous, Policy, TokenRejected
-from tickets_mcp.tracker import TicketDraft, TicketFilter
+from tickets_mcp.remotes import abf, agentsmesh, bugtome, gitlab, native
+from tickets_mcp.remotes.base import RemoteTracker
+from tickets_mcp.remotes.client import Ambiguous, Policy, TokenRejected
 
 pytestmark = pytest.mark.anyio
 

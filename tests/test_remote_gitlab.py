@@ -13,14 +13,14 @@ from mcp import Client
 from tests.conftest import call, call_error, slug_of
 from tests.fake_gitlab import DEVELOPER, OWNER, TOKEN, FakeGitLab, standard_world
 from tickets_mcp.config import RemoteSettings
+from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Capability, Priority, Role, Status, TicketSort, TicketType
 from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
-from tickets_mcp.remote import gitlab_directory, gitlab_paging
-from tickets_mcp.remote.client import Ambiguous, Policy
-from tickets_mcp.remote.gitlab import GitLabTracker, open_adapter
-from tickets_mcp.remote.gitlab_mapping import assign_codes, label_delta, project_code, read_fields
-from tickets_mcp.server.app import AppState, create_server
-from tickets_mcp.tracker import TicketChanges, TicketDraft, TicketFilter
+from tickets_mcp.mcp.server import AppState, create_server
+from tickets_mcp.remotes import gitlab_directory, gitlab_paging
+from tickets_mcp.remotes.client import Ambiguous, Policy
+from tickets_mcp.remotes.gitlab import GitLabTracker, open_adapter
+from tickets_mcp.remotes.gitlab_mapping import assign_codes, label_delta, project_code, read_fields
 
 pytestmark = pytest.mark.anyio
 

@@ -16,10 +16,10 @@ from mcp import Client, StdioServerParameters
 
 from tests.conftest import TOOLS, call, call_error, slug_of
 from tests.http_server import ServerProcess, running_server
-from tickets_mcp.cli import main
+from tickets_mcp.cli.main import main
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.errors import PermissionDenied
-from tickets_mcp.remote import open_remote
+from tickets_mcp.remotes import open_remote
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -12,13 +12,13 @@ import httpx2
 import pytest
 
 from tickets_mcp.config import RemoteSettings
+from tickets_mcp.core.tracker import TicketDraft, TicketFilter
 from tickets_mcp.domain import Status
 from tickets_mcp.errors import BackendUnavailable, Invalid, NotFound
-from tickets_mcp.remote import abf, agentsmesh, bugtome
-from tickets_mcp.remote.abf import AbfTracker
-from tickets_mcp.remote.client import Policy, RemoteClient
-from tickets_mcp.remote.mapping import api_root
-from tickets_mcp.tracker import TicketDraft, TicketFilter
+from tickets_mcp.remotes import abf, agentsmesh, bugtome
+from tickets_mcp.remotes.abf import AbfTracker
+from tickets_mcp.remotes.client import Policy, RemoteClient
+from tickets_mcp.remotes.mapping import api_root
 
 pytestmark = pytest.mark.anyio
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tickets_mcp.cli import parser
+from tickets_mcp.cli.main import parser
 
 REPO = Path(__file__).resolve().parent.parent
 OLD_NAME = re.compile(r"tracker[-_]mcp", re.IGNORECASE)

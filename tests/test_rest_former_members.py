@@ -13,11 +13,11 @@ import pytest
 from tests.http_server import ServerProcess, bearer
 from tests.stores import Location
 from tests.test_rest_app import Rest, json_of, module_server, rest_world
-from tickets_mcp import admin
+from tickets_mcp.core import admin
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import Principal, TicketChanges, TicketDraft
 from tickets_mcp.domain import Status, Ticket
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.store.factory import open_store
-from tickets_mcp.tracker import Principal, TicketChanges, TicketDraft
+from tickets_mcp.stores.factory import open_store
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -16,12 +16,12 @@ import pytest
 from tests.http_server import ServerProcess, bearer
 from tests.stores import Location
 from tests.test_rest_app import Rest, json_of, module_server, rest_world
-from tickets_mcp import admin
 from tickets_mcp.config import Settings
+from tickets_mcp.core import admin
 from tickets_mcp.domain import TokenKind
 from tickets_mcp.http.app import create_app
 from tickets_mcp.http.settings import ServeSettings, state_keys_from
-from tickets_mcp.store.factory import open_store
+from tickets_mcp.stores.factory import open_store
 
 pytestmark = pytest.mark.anyio
 

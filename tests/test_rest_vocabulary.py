@@ -11,8 +11,10 @@ import pytest
 from tests.http_server import ServerProcess, bearer
 from tests.stores import Location
 from tests.test_rest_app import Rest, json_of, module_server, rest_world
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import Principal, TicketDraft
 from tickets_mcp.domain import CLOSED_STATUSES, Priority, Status
-from tickets_mcp.http.rest.vocabulary import (
+from tickets_mcp.domain.vocabulary import (
     ABF_STATUS,
     AGENTSMESH_STATUS,
     BUGTOME_PRIORITY,
@@ -23,9 +25,7 @@ from tickets_mcp.http.rest.vocabulary import (
     BugToMeStatus,
     Vocabulary,
 )
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.store.factory import open_store
-from tickets_mcp.tracker import Principal, TicketDraft
+from tickets_mcp.stores.factory import open_store
 
 # canonical -> (BugToMe, AgentsMesh, ABF), as docs/rest.md writes it
 STATUS_TABLE = {

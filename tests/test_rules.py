@@ -7,7 +7,7 @@ import pytest
 from tickets_mcp.config import default_data_dir, local_username
 from tickets_mcp.domain import Priority, Status, rules
 from tickets_mcp.errors import Invalid
-from tickets_mcp.server import arguments
+from tickets_mcp.mcp import arguments
 
 
 @pytest.mark.parametrize("name", ["Web", "Web App", "my_project-2", "x" * 36])

@@ -28,12 +28,12 @@ from tests.stores import Location
 from tickets_mcp.config import Settings
 from tickets_mcp.domain import Priority, Status, TicketType
 from tickets_mcp.errors import Invalid
-from tickets_mcp.server.render import SEARCH_STOPPED
-from tickets_mcp.store import NewProject, NewTicket
-from tickets_mcp.store.base import Actor
-from tickets_mcp.store.factory import open_store
-from tickets_mcp.store.search import fts5_match, search_terms
-from tickets_mcp.store.sqlite.migrations import migrate
+from tickets_mcp.mcp.render import SEARCH_STOPPED
+from tickets_mcp.stores import NewProject, NewTicket
+from tickets_mcp.stores.factory import open_store
+from tickets_mcp.stores.port import Actor
+from tickets_mcp.stores.search import fts5_match, search_terms
+from tickets_mcp.stores.sqlite.migrations import migrate
 
 pytestmark = pytest.mark.slow
 

@@ -34,11 +34,11 @@ import pytest
 
 from tests.http_server import ServerProcess, running_server
 from tests.stores import Location
-from tickets_mcp import admin
+from tickets_mcp.core import admin
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import Principal, TicketChanges, TicketDraft
 from tickets_mcp.domain import Priority, Project, Role, Status, TicketType, TokenKind, User
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.store.factory import open_store
-from tickets_mcp.tracker import Principal, TicketChanges, TicketDraft
+from tickets_mcp.stores.factory import open_store
 
 pytestmark = pytest.mark.slow
 

@@ -14,11 +14,12 @@ from jsonschema import Draft7Validator
 from jsonschema.protocols import Validator
 
 import tickets_mcp
-from tickets_mcp import config, exposure, logs
+from tickets_mcp import config, logs
 from tickets_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_TOKEN
-from tickets_mcp.exposure import ENV_TIER, ENV_TOOLS, TOOLSETS, Tier
 from tickets_mcp.http import settings as serve_settings
 from tickets_mcp.http.board import access as board_access
+from tickets_mcp.mcp import exposure
+from tickets_mcp.mcp.exposure import ENV_TIER, ENV_TOOLS, TOOLSETS, Tier
 
 REPO = Path(__file__).resolve().parent.parent
 SERVER_JSON = REPO / "server.json"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tickets_mcp.domain.similarity import DUPLICATE_SIMILARITY, TITLE_SIMILARITY, similarity, words
-from tickets_mcp.store.search import (
+from tickets_mcp.stores.search import (
     QUERY_WORDS_MAX,
     SearchTerms,
     candidate_groups,

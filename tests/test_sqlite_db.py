@@ -10,9 +10,9 @@ import anyio.from_thread
 import pytest
 
 from tickets_mcp.errors import BackendUnavailable, Conflict, ReadOnlyStore
-from tickets_mcp.store import PoolUsage
-from tickets_mcp.store.sqlite import SqliteStore
-from tickets_mcp.store.sqlite.db import Database
+from tickets_mcp.stores import PoolUsage
+from tickets_mcp.stores.sqlite import SqliteStore
+from tickets_mcp.stores.sqlite.db import Database
 
 pytestmark = pytest.mark.anyio
 

@@ -15,8 +15,8 @@ from tests.stores import events
 from tickets_mcp.config import PostgresUrl
 from tickets_mcp.domain import Label, Priority, Role, Scope, Status, TicketType, TokenKind
 from tickets_mcp.errors import BackendUnavailable, Conflict, Invalid, NotFound
-from tickets_mcp.store import Actor, NewProject, NewToken, Placement, Store, TicketPatch
-from tickets_mcp.store.factory import open_store
+from tickets_mcp.stores import Actor, NewProject, NewToken, Placement, Store, TicketPatch
+from tickets_mcp.stores.factory import open_store
 
 pytestmark = pytest.mark.anyio
 

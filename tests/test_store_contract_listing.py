@@ -13,7 +13,7 @@ from tests.store_contract import World, draft, walk
 from tickets_mcp.domain import Priority, Status, Ticket, TicketSort, TicketType
 from tickets_mcp.domain.rules import decode_cursor, encode_cursor
 from tickets_mcp.errors import Invalid
-from tickets_mcp.store import NewProject, Store, TicketPatch, TicketQuery
+from tickets_mcp.stores import NewProject, Store, TicketPatch, TicketQuery
 
 pytestmark = pytest.mark.anyio
 

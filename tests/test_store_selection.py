@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tickets_mcp.cli import main
+from tickets_mcp.cli.main import main
 from tickets_mcp.config import PostgresUrl, Settings, mask_password, parse_location
 from tickets_mcp.errors import Invalid
-from tickets_mcp.store.factory import open_store
+from tickets_mcp.stores.factory import open_store
 
 
 @pytest.mark.parametrize(
@@ -80,10 +80,10 @@ def test_the_stdio_server_on_sqlite_never_imports_psycopg(tmp_path: Path) -> Non
     script = f"""
 import sys, anyio
 from pathlib import Path
-from tickets_mcp.cli import main
+from tickets_mcp.cli.main import main
 from tickets_mcp.config import Settings
-from tickets_mcp.server import build_server
-from tickets_mcp.workspace import open_local_store
+from tickets_mcp.mcp.server import build_server
+from tickets_mcp.cli.workspace import open_local_store
 
 async def start():
     store, _ = await open_local_store(Settings(db=Path({str(tmp_path / "t.db")!r}), username="alice"))
@@ -91,7 +91,7 @@ async def start():
 
 build_server(Settings(db=Path({str(tmp_path / "t.db")!r})))
 anyio.run(start)
-print(sorted(name for name in sys.modules if name.startswith(("psycopg", "tickets_mcp.store.postgres"))))
+print(sorted(name for name in sys.modules if name.startswith(("psycopg", "tickets_mcp.stores.postgres"))))
 """
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60, check=True
@@ -103,7 +103,7 @@ def test_a_postgresql_url_without_the_driver_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "psycopg", None)  # what an install without the postgres extra looks like
-    for name in [name for name in sys.modules if name.startswith("tickets_mcp.store.postgres")]:
+    for name in [name for name in sys.modules if name.startswith("tickets_mcp.stores.postgres")]:
         monkeypatch.delitem(sys.modules, name)
     assert main(["--db", "postgresql://app:s3cret@127.0.0.1:9/tracker", "migrate"]) == 2
     error = capsys.readouterr().err

@@ -13,8 +13,8 @@ from tests.http_server import ServerProcess
 from tests.store_contract import World, draft
 from tests.stores import Location
 from tests.test_rest_app import Rest, json_of, module_server, rest_world
-from tickets_mcp.store import Store
-from tickets_mcp.store.sqlite.migrations import TICKET_IDS, migrate
+from tickets_mcp.stores import Store
+from tickets_mcp.stores.sqlite.migrations import TICKET_IDS, migrate
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ from mcp.types import TextContent
 from tests.conftest import TOOLS, call, call_error, connect, slug_of, text_of
 from tests.conftest import board_column as column
 from tests.stores import Location, events, table_rows
-from tickets_mcp.server import TrackerServer
+from tickets_mcp.mcp.server import TrackerServer
 
 pytestmark = pytest.mark.anyio
 

@@ -14,8 +14,8 @@ from mcp.types import INVALID_PARAMS
 from tests.conftest import READ_TOOLS, TOOLS, call_error, connect
 from tests.stdio_client import RawServer
 from tickets_mcp.config import Settings
-from tickets_mcp.exposure import Exposure, Tier
-from tickets_mcp.server import build_server
+from tickets_mcp.mcp.exposure import Exposure, Tier
+from tickets_mcp.mcp.server import build_server
 
 TEMPLATES = "tracker://tickets/{slug}, tracker://projects/{project}/board, tracker://projects/{project}/activity"
 

@@ -17,12 +17,12 @@ import pytest
 from tests.conftest import call, spawned
 from tests.injections import INJECTIONS
 from tests.stores import Location, table_rows
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import Principal
 from tickets_mcp.domain import Priority, Status, TicketType
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.server.render import CLOSE, INVISIBLE, OPEN
-from tickets_mcp.store.base import Actor, NewTicket
-from tickets_mcp.store.factory import open_store
-from tickets_mcp.tracker import Principal
+from tickets_mcp.mcp.render import CLOSE, INVISIBLE, OPEN
+from tickets_mcp.stores.factory import open_store
+from tickets_mcp.stores.port import Actor, NewTicket
 
 pytestmark = pytest.mark.anyio
 TITLE_LINE = re.compile(r"^(?P<head>[^«»]*): «(?P<title>[^«»\n]*)»$")

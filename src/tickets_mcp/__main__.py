@@ -1,3 +1,3 @@
-from tickets_mcp.cli import main
+from tickets_mcp.cli.main import main
 
 raise SystemExit(main())

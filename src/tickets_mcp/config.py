@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tickets_mcp.environment import env
 from tickets_mcp.errors import Invalid
-from tickets_mcp.exposure import Exposure
+from tickets_mcp.mcp.exposure import Exposure
 
 ENV_DB = "TICKETS_DB"
 ENV_SYNCHRONOUS = "TICKETS_SQLITE_SYNCHRONOUS"

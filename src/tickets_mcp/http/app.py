@@ -13,13 +13,13 @@ import uvicorn
 from fastapi import FastAPI
 
 from tickets_mcp import __version__
+from tickets_mcp.cli.workspace import open_local_store
 from tickets_mcp.errors import Invalid
 from tickets_mcp.http.connections import ConnectionLimits, GuardedH11Protocol, capacity, raise_file_limit
 from tickets_mcp.http.errors import install_error_handlers
 from tickets_mcp.http.security import TransportGuard
 from tickets_mcp.http.settings import ENV_MAX_CONNECTIONS, ServeSettings
 from tickets_mcp.logs import announce
-from tickets_mcp.workspace import open_local_store
 
 
 def create_app(settings: ServeSettings) -> FastAPI:

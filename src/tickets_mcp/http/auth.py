@@ -6,13 +6,13 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tokens import UngrantedToken, authenticate
+from tickets_mcp.core.tracker import Principal
 from tickets_mcp.errors import RateLimited, TrackerError
 from tickets_mcp.http.errors import Unauthorized
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
-from tickets_mcp.identity import UngrantedToken, authenticate
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.store import Store
-from tickets_mcp.tracker import Principal
+from tickets_mcp.stores import Store
 
 # Worded so that log redaction (logs.redact), which hides whatever follows "Authorization:", leaves it whole.
 HEADER_HINT = "Send the token in the Authorization header (scheme Bearer), or in X-API-Key or PRIVATE-TOKEN."

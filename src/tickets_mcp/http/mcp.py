@@ -26,15 +26,15 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tickets_mcp.core.tokens import UngrantedToken, authenticate
+from tickets_mcp.core.tracker import Principal
 from tickets_mcp.http.auth import token_of
 from tickets_mcp.http.errors import REALM, Unauthorized
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
 from tickets_mcp.http.sessions import SessionLedger, SessionQuota
 from tickets_mcp.http.settings import ServeSettings
-from tickets_mcp.identity import UngrantedToken, authenticate
-from tickets_mcp.server import AppState, TrackerServer, create_server
-from tickets_mcp.store import Store
-from tickets_mcp.tracker import Principal
+from tickets_mcp.mcp.server import AppState, TrackerServer, create_server
+from tickets_mcp.stores import Store
 
 MCP_PATH = "/mcp"
 SSE_PATH = "/sse"

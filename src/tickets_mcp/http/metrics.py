@@ -27,8 +27,8 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tickets_mcp.logs import request_fields
-from tickets_mcp.server.app import UNKNOWN_TOOL, ToolOutcome
-from tickets_mcp.store import Store
+from tickets_mcp.mcp.server import UNKNOWN_TOOL, ToolOutcome
+from tickets_mcp.stores import Store
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the text format every Prometheus version reads
 # From a point lookup (about a millisecond) to a slow list; SSE and GET /mcp streams land in +Inf.

@@ -19,7 +19,7 @@ from tickets_mcp.errors import TrackerError
 from tickets_mcp.http.auth import principal_of
 from tickets_mcp.http.metrics import CONTENT_TYPE, Metrics
 from tickets_mcp.logs import redact
-from tickets_mcp.store import Store
+from tickets_mcp.stores import Store
 
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"

@@ -17,8 +17,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from tickets_mcp.core.tokens import digest
 from tickets_mcp.errors import Invalid, RateLimited
-from tickets_mcp.identity import digest
 
 PERIODS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hour": 3600.0}
 MAX_CALLERS = 100_000  # buckets kept at most; the least recently used go first (a full bucket is no loss)

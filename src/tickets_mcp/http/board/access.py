@@ -32,15 +32,15 @@ from urllib.parse import SplitResult, urlsplit
 
 from fastapi import Request
 
+from tickets_mcp.core.tokens import TOKEN_FORMAT, digest, principal_of_digest, principal_of_session
+from tickets_mcp.core.tracker import Principal
 from tickets_mcp.domain.rules import format_timestamp
 from tickets_mcp.environment import env
 from tickets_mcp.errors import PermissionDenied
 from tickets_mcp.http.ops import is_loopback
 from tickets_mcp.http.ratelimit import RateLimiter, token_key
 from tickets_mcp.http.settings import LOOPBACK_NAMES, ServeSettings
-from tickets_mcp.identity import TOKEN_FORMAT, digest, principal_of_digest, principal_of_session
-from tickets_mcp.store import Store
-from tickets_mcp.tracker import Principal
+from tickets_mcp.stores import Store
 
 SESSION_COOKIE = "tracker_board"
 SESSION_SECONDS = 12 * 3600

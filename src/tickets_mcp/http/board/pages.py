@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tickets_mcp import __version__
+from tickets_mcp.core.tracker import Principal
 from tickets_mcp.domain import Board, BoardColumn, Change, Comment, Organization, Project, Status, Ticket, TicketDetail
+from tickets_mcp.domain.wording import actor, change_summary, label_names, status_name, when
 from tickets_mcp.http.board.html import Child, Html, el
-from tickets_mcp.people import actor, change_summary, label_names, status_name, when
-from tickets_mcp.tracker import Principal
 
 STATIC = "/board/static"
 STATUSES = tuple(Status)

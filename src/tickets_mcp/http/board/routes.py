@@ -29,6 +29,9 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from tickets_mcp.core.local import Action, LocalTracker
+from tickets_mcp.core.tokens import digest
+from tickets_mcp.core.tracker import TicketChanges
 from tickets_mcp.domain import Board, Status, TicketDetail
 from tickets_mcp.errors import Conflict, Invalid, RateLimited, TrackerError
 from tickets_mcp.http.board import pages
@@ -43,9 +46,6 @@ from tickets_mcp.http.board.access import (
 from tickets_mcp.http.board.access import login as login_principal
 from tickets_mcp.http.board.html import Html
 from tickets_mcp.http.errors import status_of
-from tickets_mcp.identity import digest
-from tickets_mcp.local import Action, LocalTracker
-from tickets_mcp.tracker import TicketChanges
 
 PER_COLUMN = 100  # cards a column shows; the rest are counted under it
 FRAGMENT = "text/html-fragment"  # what board.js asks for when it refreshes a page's live part

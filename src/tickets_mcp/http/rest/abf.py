@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
+from tickets_mcp.core.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, TicketSort, Tracker
 from tickets_mcp.domain import Role, Ticket, User, rules
 from tickets_mcp.domain.vocabulary import ABF_STATUS, AbfStatus
 from tickets_mcp.errors import NotFound, PermissionDenied
@@ -34,7 +35,6 @@ from tickets_mcp.http.rest.support import (
     project_number,
     unix_seconds,
 )
-from tickets_mcp.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, TicketSort, Tracker
 
 router = APIRouter(
     prefix="/api/v1",

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
+from tickets_mcp.core.tracker import UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, Tracker
 from tickets_mcp.domain import Priority, Ticket, TicketType, rules
 from tickets_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
 from tickets_mcp.errors import NotFound
@@ -31,7 +32,6 @@ from tickets_mcp.http.rest.support import (
     people,
     project_number,
 )
-from tickets_mcp.tracker import UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, Tracker
 
 router = APIRouter(
     prefix="/api/v1/ext/orgs/{org}/tickets",

@@ -10,11 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
+from tickets_mcp.core.tracker import TicketDraft, TicketFilter
 from tickets_mcp.domain import Organization, Project, Ticket, TicketType
 from tickets_mcp.domain.vocabulary import BUGTOME_PRIORITY, BUGTOME_STATUS, BugToMePriority, BugToMeStatus
 from tickets_mcp.http.rest.paging import Page, add_total_headers, page_per_page
 from tickets_mcp.http.rest.support import TrackerDep, error_responses, field_named, iso_seconds, operation_ids
-from tickets_mcp.tracker import TicketDraft, TicketFilter
 
 router = APIRouter(
     prefix="/api/v1",

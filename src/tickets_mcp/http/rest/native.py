@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import (
     HISTORY_MAX,
     HISTORY_SHOWN,
@@ -33,7 +34,6 @@ from tickets_mcp.domain import (
 )
 from tickets_mcp.http.rest.paging import CountLimit, CursorsDep, Offset
 from tickets_mcp.http.rest.support import TrackerDep, error_responses, operation_ids
-from tickets_mcp.tracker import TicketChanges, TicketDraft, TicketFilter
 
 PREFIX = "/api/v1/native"
 router = APIRouter(

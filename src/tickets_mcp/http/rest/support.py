@@ -13,11 +13,11 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, Field, Strict
 from pydantic_core import PydanticCustomError
 
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import TicketChanges, Tracker
 from tickets_mcp.domain import Project, Ticket, User, rules
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.http.auth import tracker_of
-from tickets_mcp.local import LocalTracker
-from tickets_mcp.tracker import TicketChanges, Tracker
 
 TrackerDep = Annotated[Tracker, Depends(tracker_of)]
 # The same tracker, for the few questions only the local one answers (what the caller may do where).

@@ -17,9 +17,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from tickets_mcp.core.local import Action
+from tickets_mcp.core.tracker import Tracker
 from tickets_mcp.domain import Organization, Project
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
-from tickets_mcp.exposure import TierRefusal
 from tickets_mcp.http.errors import ErrorShape
 from tickets_mcp.http.rest.paging import Page, page_brackets
 from tickets_mcp.http.rest.support import (
@@ -29,8 +30,7 @@ from tickets_mcp.http.rest.support import (
     iso_seconds,
     operation_ids,
 )
-from tickets_mcp.local import Action
-from tickets_mcp.tracker import Tracker
+from tickets_mcp.mcp.exposure import TierRefusal
 
 MEDIA_TYPE = "application/vnd.api+json"
 

@@ -1,0 +1,1 @@
+"""The service: the Tracker every front end calls, and the local tracker that keeps every rule once."""

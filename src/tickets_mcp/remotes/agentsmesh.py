@@ -1,0 +1,451 @@
+"""AgentsMesh (seed 001): one organization's tickets by slug, its Kanban board, updates and status patches.
+
+Every path of the API names the organization (`/api/v1/ext/orgs/<org>/tickets`), and an `amk_` key
+belongs to one, so the organization comes from the URL:
+
+    tickets-mcp --backend agentsmesh --url https://mesh.example.com/api/v1/ext/orgs/my-org
+
+The key goes in `X-API-Key`. The API has no project list: projects are the repositories its tickets
+name, found through the board (so a project without tickets is not listed, though a ticket can still
+be filed in it by its id). Users are numeric ids (`assignee_id`), so an assignee reads and is written
+as that number. Sub-tasks (`parent_slug`) are found by reading the project's tickets, since no filter
+gives a ticket's children. There are no comments and no order within a column.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from itertools import product
+from typing import Annotated, Any, ClassVar
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import httpx2
+from pydantic import BaseModel, BeforeValidator, Field
+
+from tickets_mcp.config import RemoteSettings
+from tickets_mcp.core.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
+from tickets_mcp.domain import (
+    HISTORY_SHOWN,
+    Board,
+    BoardColumn,
+    Capability,
+    Label,
+    Organization,
+    OrganizationWorkspace,
+    Priority,
+    Project,
+    Status,
+    Ticket,
+    TicketDeletion,
+    TicketDetail,
+    TicketPage,
+    TicketType,
+    Workspace,
+)
+from tickets_mcp.domain.rules import check_version, parse_slug
+from tickets_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
+from tickets_mcp.errors import Invalid, NotFound
+from tickets_mcp.remotes.base import RemoteTracker
+from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient
+from tickets_mcp.remotes.mapping import (
+    CHANGE_TICKETS,
+    RemoteId,
+    Timestamp,
+    find_project,
+    only_project,
+    parse,
+    recover_created,
+    refuse,
+    refuse_changes,
+    refuse_filters,
+    require_newest_first,
+    slug_number,
+    token_holder,
+    user_id,
+    version_of,
+    word_for,
+    words_for,
+)
+from tickets_mcp.remotes.paging import PAGE_MAX, Chunk, Source, gather, list_page
+
+log = logging.getLogger(__name__)
+
+BACKEND = "agentsmesh"
+ORGS_PATH = "/api/v1/ext/orgs/"
+BOARD_COLUMN_CAP = 100  # a column this full may have been cut by the API: its total is counted apart
+RECENT = 20  # newest tickets searched for one a lost POST may have made
+
+
+def _seed_status(value: Any) -> Any:
+    # The seed's board example names its first column "open"; its status table says backlog.
+    return AgentsMeshStatus.BACKLOG.value if value == "open" else value
+
+
+MeshStatus = Annotated[AgentsMeshStatus, BeforeValidator(_seed_status)]
+
+
+class MeshTicket(BaseModel):
+    id: int
+    slug: str
+    type: TicketType = TicketType.TASK
+    title: str
+    description: str = ""  # not in the seed; tickets-mcp serve sends it
+    status: MeshStatus
+    priority: Priority = Priority.MEDIUM
+    assignee_id: int | None = None
+    repository_id: RemoteId | None = None
+    labels: list[str] = Field(default_factory=list[str])
+    parent_slug: str | None = None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class TicketEnvelope(BaseModel):
+    ticket: MeshTicket
+
+
+class TicketList(BaseModel):
+    tickets: list[MeshTicket]
+    total: int | None = None
+
+
+class BoardTicket(BaseModel):
+    id: int
+    slug: str
+    title: str
+    type: TicketType = TicketType.TASK
+    priority: Priority = Priority.MEDIUM
+    assignee_id: int | None = None
+
+
+class BoardColumnBody(BaseModel):
+    status: MeshStatus
+    tickets: list[BoardTicket]
+
+
+class BoardBody(BaseModel):
+    columns: list[BoardColumnBody]
+
+
+class BoardEnvelope(BaseModel):
+    board: BoardBody
+
+
+def organization_url(url: str) -> tuple[str, str]:
+    """The API base (`…/api/v1/ext/orgs/<org>/`) and the organization named in --url."""
+    parts = urlsplit(url.strip())
+    at = parts.path.find(ORGS_PATH)
+    rest = parts.path[at + len(ORGS_PATH) :].strip("/").split("/") if at >= 0 else [""]
+    if not rest[0] or rest[1:] not in ([], ["tickets"]):
+        raise Invalid(
+            "url",
+            "The agentsmesh URL must name the organization, as the API's paths do.",
+            hint="Pass e.g. --url https://mesh.example.com/api/v1/ext/orgs/my-org",
+        )
+    base = parts.path[: at + len(ORGS_PATH)] + rest[0] + "/"
+    return urlunsplit(parts._replace(path=base, query="", fragment="")), unquote(rest[0])
+
+
+async def open_adapter(
+    settings: RemoteSettings, *, policy: Policy | None = None, transport: httpx2.AsyncBaseTransport | None = None
+) -> AgentsMeshTracker:
+    base, organization = organization_url(settings.url)
+    client = RemoteClient(BACKEND, base, {"x-api-key": settings.token}, policy=policy, transport=transport)
+    tracker = AgentsMeshTracker(client, organization)
+    async with client.closed_on_failure():
+        await tracker.check()  # a wrong URL, organization or key fails here, at start
+    return tracker
+
+
+class AgentsMeshTracker(RemoteTracker):
+    name: ClassVar[str] = BACKEND
+    missing: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS, Capability.COMMENT}
+    )
+
+    def __init__(self, client: RemoteClient, organization: str) -> None:
+        super().__init__(client)
+        self.organization = Organization(id=organization, name=organization, slug=organization)
+        self._projects: dict[str, Project] = {}  # by id: what the board showed last
+
+    # Requests
+
+    async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return (await self.client.request("GET", path, params=params)).body
+
+    @staticmethod
+    def _path(slug: str) -> str:
+        parse_slug(slug)  # a malformed slug is refused before asking
+        return f"tickets/{quote(slug.strip(), safe='')}"
+
+    async def _ticket(self, slug: str) -> MeshTicket:
+        return parse(TicketEnvelope, await self._get(self._path(slug)), BACKEND, "a ticket").ticket
+
+    async def _list(self, params: dict[str, Any]) -> TicketList:
+        return parse(TicketList, await self._get("tickets", params), BACKEND, "a ticket list")
+
+    async def check(self) -> None:
+        await self._list({"limit": 1})
+
+    def _check_organization(self, organization: str | None) -> None:
+        org = self.organization
+        if organization is not None and organization.strip().casefold() != org.slug.casefold():
+            raise NotFound(
+                f"Organization {organization!r} not found.",
+                hint=f"This agentsmesh URL is for organization {org.slug}; --url names it.",
+            )
+
+    # Projects: the repositories its tickets name
+
+    async def _discover(self, *, counts: bool) -> list[Project]:
+        """Every project with a ticket: codes from the board, ids from one ticket each, counts if asked."""
+        board = parse(BoardEnvelope, await self._get("tickets/board"), BACKEND, "the board").board
+        sample: dict[str, str] = {}
+        for column in board.columns:
+            for item in column.tickets:
+                sample.setdefault(item.slug.rpartition("-")[0].upper(), item.slug)
+
+        async def project(code: str, slug: str) -> Project:
+            repository = (await self._ticket(slug)).repository_id or code
+            total = open_count = None
+            if counts:
+                everything, done = await gather(
+                    [
+                        lambda: self._list({"repository_id": repository, "limit": 1}),
+                        lambda: self._list({"repository_id": repository, "status": "done", "limit": 1}),
+                    ]
+                )
+                if everything.total is not None and done.total is not None:
+                    total, open_count = everything.total, everything.total - done.total
+            return Project(
+                id=repository, organization_id=self.organization.id, name=code, code=code, description="",
+                created_at="", tickets_count=total, open_tickets_count=open_count,
+            )  # fmt: skip
+
+        found = await gather([lambda c=code, s=slug: project(c, s) for code, slug in sorted(sample.items())])
+        self._projects = {p.id: p for p in found}
+        return found
+
+    async def _project(self, reference: str) -> Project:
+        """A project by code, id or name; one the board does not show is taken to be named by its id."""
+        found = find_project(reference, list(self._projects.values()))
+        if found is None:
+            found = find_project(reference, await self._discover(counts=False))
+        if found is None:
+            ref = reference.strip()
+            found = Project(
+                id=ref, organization_id=self.organization.id, name=ref, code=ref.upper(), description="", created_at=""
+            )
+        return found
+
+    # What every tracker API offers
+
+    async def workspace(self) -> Workspace:
+        projects = await self._discover(counts=True)
+        entry = OrganizationWorkspace(
+            organization=self.organization, role=CHANGE_TICKETS, projects=tuple(projects), members=()
+        )
+        return self.with_capabilities(Workspace(user=token_holder(BACKEND), organizations=(entry,)))
+
+    async def list_organizations(self) -> list[Organization]:
+        await self.check()
+        return [self.organization]
+
+    async def list_projects(self, organization: str | None = None) -> list[Project]:
+        self._check_organization(organization)
+        return await self._discover(counts=True)
+
+    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+        self._check_organization(query.organization)
+        refuse_filters(query, BACKEND, {"types", "assignee", "labels"})
+        require_newest_first(query, BACKEND)
+        params: dict[str, Any] = {}
+        if query.project is not None:
+            params["repository_id"] = (await self._project(query.project)).id
+        if query.assignee is not None:
+            if query.assignee.strip().casefold() in (UNASSIGNED, ME):
+                raise refuse(BACKEND, f"filter tickets by assignee {query.assignee.strip()!r}")
+            params["assignee_id"] = user_id(query.assignee, BACKEND)
+        if query.labels:
+            params["labels"] = ",".join(label.strip() for label in query.labels)
+        statuses = words_for(AGENTSMESH_STATUS, query.statuses, BACKEND, "status") or [None]
+        types = list(dict.fromkeys(query.types)) or [None]
+
+        def source(status: AgentsMeshStatus | None, kind: TicketType | None) -> Source:
+            extra = {"status": status.value} if status else {}
+            extra |= {"type": kind.value} if kind else {}
+
+            async def read(offset: int, limit: int) -> Chunk:
+                found = await self._list({**params, **extra, "limit": limit, "offset": offset})
+                tickets = [ticket_of(t) for t in found.tickets]
+                total = found.total
+                more = offset + len(tickets) < total if total is not None else len(tickets) >= limit
+                return Chunk(tickets=tickets, total=total, more=more)
+
+            return read
+
+        sources = [source(status, kind) for status, kind in product(statuses, types)]
+        return await list_page(query, sources, lambda t: (t.created_at, t.id))
+
+    async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
+        ticket = ticket_of(await self._ticket(slug))
+        children = [t for t in await self._tickets_of(ticket.project_id) if t.parent == ticket.slug]
+        return TicketDetail(ticket=ticket, subtasks=tuple(sorted(children, key=lambda t: t.number)), comments=())
+
+    async def file_ticket(self, draft: TicketDraft) -> Ticket:
+        body: dict[str, Any] = {
+            "title": draft.title,
+            "type": draft.type.value,
+            "description": draft.description,
+            "priority": draft.priority.value,
+            "status": word_for(AGENTSMESH_STATUS, draft.status, BACKEND, "status").value,
+            "labels": list(draft.labels),
+        }
+        if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
+            body["assignee_id"] = user_id(draft.assignee, BACKEND)
+        if draft.parent:
+            body["parent_slug"] = draft.parent.strip()
+        self._check_organization(draft.organization)
+        repository = (await self._project(draft.project)).id if draft.project is not None else None
+        if repository is not None:
+            body["repository_id"] = repository
+        sent_at = time.time()
+        try:
+            reply = await self.client.request("POST", "tickets", json_body=body)
+        except Ambiguous as lost:
+            recent = {"limit": RECENT} | ({"repository_id": repository} if repository else {})
+
+            async def newest() -> list[Ticket]:
+                return [ticket_of(t) for t in (await self._list(recent)).tickets]
+
+            return await recover_created(lost, sent_at, draft.title, newest)
+        return ticket_of(parse(TicketEnvelope, reply.body, BACKEND, "the new ticket").ticket)
+
+    # What this API offers beyond that
+
+    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
+        refuse_changes(changes, BACKEND, TicketChanges.__slots__)
+        path = self._path(slug)
+        if version is not None:
+            check_version(ticket_of(await self._ticket(slug)), version)
+        body: dict[str, Any] = {}
+        for field in ("title", "description"):
+            if (value := getattr(changes, field)) is not None:
+                body[field] = value
+        for field in ("type", "priority"):
+            if (value := getattr(changes, field)) is not None:
+                body[field] = value.value
+        if changes.status is not None:
+            body["status"] = word_for(AGENTSMESH_STATUS, changes.status, BACKEND, "status").value
+        if changes.assignee is not None:
+            clear = changes.assignee.strip().casefold() == UNASSIGNED
+            body["assignee_id"] = None if clear else user_id(changes.assignee, BACKEND)
+        if changes.parent is not None:
+            body["parent_slug"] = None if changes.parent.strip().casefold() == UNASSIGNED else changes.parent.strip()
+        if changes.labels is not None:
+            body["labels"] = list(changes.labels)
+        reply = await self.client.request("PUT", path, json_body=body)
+        return ticket_of(parse(TicketEnvelope, reply.body, BACKEND, "the changed ticket").ticket)
+
+    async def move_ticket(
+        self, slug: str, status: Status, *, before: str | None = None, after: str | None = None,
+        version: int | None = None,
+    ) -> Ticket:  # fmt: skip
+        if before is not None or after is not None:
+            self.unsupported(Capability.ORDER_COLUMNS)
+        word = word_for(AGENTSMESH_STATUS, status, BACKEND, "status")
+        path = self._path(slug)
+        if version is not None:
+            check_version(ticket_of(await self._ticket(slug)), version)
+        await self.client.request("PATCH", f"{path}/status", json_body={"status": word.value}, idempotent=True)
+        return ticket_of(await self._ticket(slug))
+
+    async def ticket_deletion(self, slug: str) -> TicketDeletion:
+        ticket = ticket_of(await self._ticket(slug))
+        children: dict[str, list[Ticket]] = {}
+        for other in await self._tickets_of(ticket.project_id):
+            if other.parent:
+                children.setdefault(other.parent, []).append(other)
+        below: list[Ticket] = []
+        waiting = [ticket.slug]
+        while waiting:  # sub-tasks go with their parent, and theirs with them
+            for child in children.pop(waiting.pop(), []):
+                below.append(child)
+                waiting.append(child.slug)
+        subtasks = tuple(t.slug for t in sorted(below, key=lambda t: t.number))
+        return TicketDeletion(slug=ticket.slug, subtasks=subtasks, comments=0)
+
+    async def delete_ticket(self, slug: str) -> TicketDeletion:
+        impact = await self.ticket_deletion(slug)
+        await self.client.request("DELETE", self._path(impact.slug))
+        return impact
+
+    async def get_board(
+        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+    ) -> Board:
+        if not 1 <= per_column <= PAGE_MAX:
+            raise Invalid("per_column", f"per_column must be 1-{PAGE_MAX}.")
+        self._check_organization(organization)
+        if project is None:
+            target = only_project(await self._discover(counts=False), BACKEND)
+        else:
+            target = await self._project(project)
+        body = await self._get("tickets/board", {"repository_id": target.id})
+        board = parse(BoardEnvelope, body, BACKEND, "the board").board
+
+        async def column(word: AgentsMeshStatus, items: list[BoardTicket]) -> BoardColumn:
+            status = AGENTSMESH_STATUS.canonical(word)
+            total = len(items)
+            if total >= BOARD_COLUMN_CAP:
+                counted = await self._list({"repository_id": target.id, "status": word.value, "limit": 1})
+                total = counted.total if counted.total is not None else total
+            tickets = tuple(board_ticket_of(t, status, target.id, place) for place, t in enumerate(items[:per_column]))
+            return BoardColumn(status=status, total=total, tickets=tickets)
+
+        columns = await gather([lambda c=c: column(c.status, c.tickets) for c in board.columns])
+        return Board(project=target, columns=tuple(columns))
+
+    async def _tickets_of(self, repository: str) -> list[Ticket]:
+        """Every ticket of one project (of all, for a ticket without one): for what no filter answers."""
+        found: list[Ticket] = []
+        scope = {"repository_id": repository} if repository else {}
+        while True:
+            page = await self._list({**scope, "limit": PAGE_MAX, "offset": len(found)})
+            found += (ticket_of(t) for t in page.tickets)
+            if not page.tickets or (page.total is not None and len(found) >= page.total):
+                return found
+
+
+def ticket_of(ticket: MeshTicket) -> Ticket:
+    return Ticket(
+        id=ticket.id,
+        project_id=ticket.repository_id or "",
+        number=slug_number(ticket.slug, BACKEND),
+        slug=ticket.slug,
+        type=ticket.type,
+        title=ticket.title,
+        description=ticket.description,
+        status=AGENTSMESH_STATUS.canonical(ticket.status),
+        priority=ticket.priority,
+        assignee=str(ticket.assignee_id) if ticket.assignee_id is not None else None,
+        reporter=None,
+        labels=tuple(Label(name=name, color="") for name in ticket.labels),
+        parent=ticket.parent_slug,
+        position=0,
+        version=version_of(ticket.updated_at),
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        closed_at=None,
+        closed_by=None,
+    )
+
+
+def board_ticket_of(item: BoardTicket, status: Status, project_id: str, place: int) -> Ticket:
+    """A board card as a ticket: the seed's board shows no labels, parent, description or times."""
+    return Ticket(
+        id=item.id, project_id=project_id, number=slug_number(item.slug, BACKEND), slug=item.slug, type=item.type,
+        title=item.title, description="", status=status, priority=item.priority,
+        assignee=str(item.assignee_id) if item.assignee_id is not None else None, reporter=None, labels=(),
+        parent=None, position=place, version=0, created_at="", updated_at="", closed_at=None, closed_by=None,
+    )  # fmt: skip

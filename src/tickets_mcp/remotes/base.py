@@ -1,0 +1,189 @@
+"""What every remote adapter shares: the HTTP client, its capabilities, and refusals for what its API lacks.
+
+An adapter subclasses RemoteTracker, lists what its API cannot do in `missing`, and overrides the
+Tracker methods its API supports. Each method it does not override refuses with Unsupported, naming
+the backend and the missing capability: a tool never silently does nothing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from typing import ClassVar, NoReturn, TypeVar
+
+import anyio
+
+from tickets_mcp.core.tracker import BULK_MAX, Batch, MoveDraft, Progress, TicketChanges, TicketDraft, TicketFilter
+from tickets_mcp.domain import (
+    CLOSED_STATUSES,
+    HISTORY_SHOWN,
+    Board,
+    Capability,
+    Comment,
+    Organization,
+    Project,
+    ProjectDeletion,
+    Status,
+    Ticket,
+    TicketDeletion,
+    TicketDetail,
+    TicketPage,
+    Workspace,
+)
+from tickets_mcp.domain.rules import idempotency_key, key_reused
+from tickets_mcp.domain.similarity import likely_duplicate, look_alike, words
+from tickets_mcp.errors import Invalid, TrackerError, Unsupported
+from tickets_mcp.remotes.client import RemoteClient
+
+Item = TypeVar("Item")
+
+
+class RemoteTracker(ABC):
+    """The Tracker protocol over a remote API: every adapter reads and files tickets; the rest is optional."""
+
+    name: ClassVar[str]  # the backend as users name it: --backend NAME
+    missing: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init__(self, client: RemoteClient) -> None:
+        self.client = client
+        self._filed: dict[str, tuple[TicketDraft, Ticket]] = {}  # idempotency key -> (its draft, its ticket)
+        self._keys_lock = anyio.Lock()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def unsupported(self, capability: Capability) -> NoReturn:
+        raise Unsupported(
+            f"The {self.name} backend cannot {capability.value}: its API offers no way to.",
+            hint="get_workspace_context lists what this backend can do.",
+        )
+
+    def with_capabilities(self, workspace: Workspace) -> Workspace:
+        return workspace.model_copy(update={"backend": self.name, "missing": self.missing})
+
+    # What every tracker API offers.
+
+    @abstractmethod
+    async def workspace(self) -> Workspace: ...
+
+    @abstractmethod
+    async def list_organizations(self) -> list[Organization]: ...
+
+    @abstractmethod
+    async def list_projects(self, organization: str | None = None) -> list[Project]: ...
+
+    @abstractmethod
+    async def list_tickets(self, query: TicketFilter) -> TicketPage: ...
+
+    @abstractmethod
+    async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail: ...
+
+    @abstractmethod
+    async def file_ticket(self, draft: TicketDraft) -> Ticket:
+        """One POST that files `draft` (finding the ticket instead where its answer was lost)."""
+
+    async def create_ticket(self, draft: TicketDraft) -> Ticket:
+        """file_ticket, once per idempotency key: a remote API keeps no keys, so this process remembers them
+        while it runs (twins sent at once wait for the first and get its ticket)."""
+        key = idempotency_key(draft.idempotency_key)
+        if key is None:
+            if draft.check_duplicates and (
+                found := likely_duplicate(draft.title, draft.description, await self._look_alikes(draft))
+            ):
+                raise look_alike(*found)
+            return await self.file_ticket(draft)
+        async with self._keys_lock:
+            found = self._filed.get(key)
+            if found is not None:
+                if found[0] != draft:
+                    raise key_reused(key)
+                return found[1]
+            ticket = await self.file_ticket(draft)
+            self._filed[key] = (draft, ticket)
+            return ticket
+
+    async def _look_alikes(self, draft: TicketDraft) -> list[Ticket]:
+        """Open tickets holding one of the title's two longest words, found with the API's own search.
+
+        Best effort: nothing stops a twin filed at the same moment, and an API that cannot search
+        leaves the check out rather than the ticket.
+        """
+        found: dict[int, Ticket] = {}
+        for word in sorted(words(draft.title), key=lambda w: (-len(w), w))[:2]:
+            wanted = TicketFilter(project=draft.project, organization=draft.organization, text=word, limit=50)
+            try:
+                page = await self.list_tickets(wanted)
+            except (Unsupported, Invalid):
+                return []
+            # Closed tickets are left out here, not by a status filter some APIs cannot apply.
+            found.update((ticket.id, ticket) for ticket in page.tickets if ticket.status not in CLOSED_STATUSES)
+        return list(found.values())
+
+    async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Batch:
+        """One create after another: a REST API files one ticket per request, so each stands alone."""
+        return await self._one_by_one(drafts, "tickets", self.create_ticket, progress)
+
+    async def move_tickets(self, moves: Sequence[MoveDraft], progress: Progress | None = None) -> Batch:
+        """One move after another: each stands alone (and each is refused where the API cannot move)."""
+
+        async def move(m: MoveDraft) -> Ticket:
+            return await self.move_ticket(m.slug, m.status, before=m.before, after=m.after, version=m.version)
+
+        return await self._one_by_one(moves, "moves", move, progress)
+
+    async def _one_by_one(
+        self, items: Sequence[Item], field: str, act: Callable[[Item], Awaitable[Ticket]], progress: Progress | None
+    ) -> Batch:
+        if not 1 <= len(items) <= BULK_MAX:
+            raise Invalid(field, f"Send 1-{BULK_MAX} {field} at a time, not {len(items)}.")
+        outcomes: list[Ticket | TrackerError] = []
+        for item in items:
+            try:
+                outcomes.append(await act(item))
+            except TrackerError as exc:
+                outcomes.append(exc)
+            if progress is not None:
+                await progress(len(outcomes), len(items), f"{len(outcomes)} of {len(items)} sent to {self.name}")
+        return Batch(atomic=False, outcomes=tuple(outcomes))
+
+    # Refusals for what an API lacks; adapters override what theirs can do.
+
+    async def create_project(
+        self, name: str, *, code: str | None = None, description: str = "", organization: str | None = None
+    ) -> Project:
+        self.unsupported(Capability.MANAGE_PROJECTS)
+
+    async def update_project(
+        self, project: str, *, name: str | None = None, description: str | None = None,
+        organization: str | None = None, default: bool | None = None,
+    ) -> Project:  # fmt: skip
+        self.unsupported(Capability.MANAGE_PROJECTS)
+
+    async def project_deletion(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
+        self.unsupported(Capability.MANAGE_PROJECTS)
+
+    async def delete_project(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
+        self.unsupported(Capability.MANAGE_PROJECTS)
+
+    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
+        self.unsupported(Capability.EDIT_TICKETS)
+
+    async def move_ticket(
+        self, slug: str, status: Status, *, before: str | None = None, after: str | None = None,
+        version: int | None = None,
+    ) -> Ticket:  # fmt: skip
+        self.unsupported(Capability.MOVE_TICKETS)
+
+    async def ticket_deletion(self, slug: str) -> TicketDeletion:
+        self.unsupported(Capability.DELETE_TICKETS)
+
+    async def delete_ticket(self, slug: str) -> TicketDeletion:
+        self.unsupported(Capability.DELETE_TICKETS)
+
+    async def get_board(
+        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+    ) -> Board:
+        self.unsupported(Capability.BOARD)
+
+    async def add_comment(self, slug: str, body: str) -> Comment:
+        self.unsupported(Capability.COMMENT)

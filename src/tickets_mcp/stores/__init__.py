@@ -1,0 +1,33 @@
+"""Stores behind LocalTracker. Import a concrete store from its own module: each loads its driver."""
+
+from tickets_mcp.stores.port import (
+    PATCHABLE,
+    Actor,
+    BoardSession,
+    Move,
+    NewProject,
+    NewTicket,
+    NewToken,
+    Placement,
+    PoolUsage,
+    Reach,
+    Store,
+    TicketPatch,
+    TicketQuery,
+)
+
+__all__ = [
+    "PATCHABLE",
+    "Actor",
+    "BoardSession",
+    "Move",
+    "NewProject",
+    "NewTicket",
+    "NewToken",
+    "Placement",
+    "PoolUsage",
+    "Reach",
+    "Store",
+    "TicketPatch",
+    "TicketQuery",
+]

@@ -1,0 +1,387 @@
+"""The PostgreSQL schema: the SQLite store's tables, columns, constraints and indexes, version for version.
+
+Migrations run at start in one transaction that first takes an advisory lock, so processes starting
+at once apply them exactly once; a database whose recorded version is newer than this code knows is
+refused before anything is written. Add a migration by appending to MIGRATIONS (and to SQLite's, under
+the same version); never edit one that has shipped.
+
+Where PostgreSQL differs from SQLite by default, the schema restores SQLite's behaviour:
+- Text that is sorted or compared (ids, names, codes, timestamps) uses the "C" collation: byte order,
+  as SQLite's BINARY. Titles and descriptions keep the database's collation, whose case rules the
+  case-insensitive text search follows.
+- SQLite's `COLLATE NOCASE` columns (usernames, project names, label names) become unique indexes on
+  `lower(column)`, which under "C" folds ASCII letters only, as NOCASE does; queries compare `lower()`s.
+- The trigram full-text index of SQLite (FTS5) is a pg_trgm GIN index on title and description.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import LiteralString
+
+from tickets_mcp.config import PostgresUrl
+from tickets_mcp.errors import BackendUnavailable
+from tickets_mcp.stores.postgres.db import Connection, connect, execute, fetch_one
+from tickets_mcp.stores.records import FILL_DEFAULT_PROJECT
+from tickets_mcp.stores.rules import utc_now
+
+# pg_advisory_xact_lock key for migrating: the ASCII of "trackmig", so it is unlikely to meet another app's.
+MIGRATION_LOCK = 0x747261636B6D6967
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[LiteralString, ...]
+
+
+INITIAL = Migration(
+    1,
+    "initial schema",
+    (
+        """CREATE TABLE organizations (
+            id TEXT COLLATE "C" PRIMARY KEY,
+            name TEXT COLLATE "C" NOT NULL,
+            slug TEXT COLLATE "C" NOT NULL UNIQUE,
+            created_at TEXT COLLATE "C" NOT NULL
+        )""",
+        """CREATE TABLE users (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            username TEXT COLLATE "C" NOT NULL,
+            name TEXT COLLATE "C" NOT NULL,
+            created_at TEXT COLLATE "C" NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX users_username ON users (lower(username))",
+        """CREATE TABLE memberships (
+            organization_id TEXT COLLATE "C" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            role TEXT COLLATE "C" NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'reporter')),
+            PRIMARY KEY (organization_id, user_id)
+        )""",
+        "CREATE INDEX memberships_user ON memberships(user_id)",
+        """CREATE TABLE projects (
+            id TEXT COLLATE "C" PRIMARY KEY,
+            organization_id TEXT COLLATE "C" NOT NULL REFERENCES organizations(id),
+            name TEXT COLLATE "C" NOT NULL,
+            code TEXT COLLATE "C" NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            ticket_counter BIGINT NOT NULL DEFAULT 0,
+            created_at TEXT COLLATE "C" NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX projects_name ON projects (organization_id, lower(name))",
+        # UNIQUE (project_id, number) also serves lookups by project, SQLite's tickets_project index.
+        """CREATE TABLE tickets (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            project_id TEXT COLLATE "C" NOT NULL REFERENCES projects(id),
+            number BIGINT NOT NULL,
+            type TEXT COLLATE "C" NOT NULL CHECK (type IN ('bug', 'feature', 'task', 'improvement')),
+            title TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            status TEXT COLLATE "C" NOT NULL
+                CHECK (status IN ('backlog', 'todo', 'in_progress', 'in_review', 'done', 'canceled')),
+            priority INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 4),
+            assignee_id BIGINT REFERENCES users(id),
+            reporter_id BIGINT REFERENCES users(id),
+            parent_id BIGINT REFERENCES tickets(id) ON DELETE CASCADE,
+            position BIGINT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT COLLATE "C" NOT NULL,
+            updated_at TEXT COLLATE "C" NOT NULL,
+            closed_at TEXT COLLATE "C",
+            closed_by_id BIGINT REFERENCES users(id),
+            UNIQUE (project_id, number)
+        )""",
+        "CREATE INDEX tickets_board ON tickets(project_id, status, position)",
+        "CREATE INDEX tickets_updated ON tickets(project_id, updated_at)",
+        "CREATE INDEX tickets_priority ON tickets(project_id, priority)",
+        "CREATE INDEX tickets_assignee ON tickets(assignee_id)",
+        "CREATE INDEX tickets_parent ON tickets(parent_id)",
+        """CREATE TABLE labels (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            project_id TEXT COLLATE "C" NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            name TEXT COLLATE "C" NOT NULL,
+            color TEXT COLLATE "C" NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX labels_name ON labels (project_id, lower(name))",
+        """CREATE TABLE ticket_labels (
+            ticket_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            label_id BIGINT NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+            PRIMARY KEY (ticket_id, label_id)
+        )""",
+        "CREATE INDEX ticket_labels_label ON ticket_labels(label_id, ticket_id)",
+        """CREATE TABLE comments (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            ticket_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            author_id BIGINT REFERENCES users(id),
+            body TEXT NOT NULL,
+            created_at TEXT COLLATE "C" NOT NULL
+        )""",
+        "CREATE INDEX comments_ticket ON comments(ticket_id)",
+        # The audit trail outlives what it describes, so it holds ids and the slug, not foreign keys.
+        """CREATE TABLE events (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at TEXT COLLATE "C" NOT NULL,
+            organization_id TEXT COLLATE "C",
+            project_id TEXT COLLATE "C",
+            ticket_id BIGINT,
+            subject TEXT COLLATE "C" NOT NULL,
+            action TEXT COLLATE "C" NOT NULL,
+            actor_id BIGINT,
+            token_id BIGINT,
+            client TEXT,
+            changes JSONB NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX events_ticket ON events(ticket_id)",
+        "CREATE INDEX events_project ON events(project_id)",
+    ),
+)
+
+TOKENS = Migration(
+    2,
+    "tokens",
+    (
+        # Only a SHA-256 of each token is kept (see the SQLite migration for why a fast hash is enough).
+        """CREATE TABLE tokens (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            kind TEXT COLLATE "C" NOT NULL CHECK (kind IN ('pk', 'proj', 'amk')),
+            name TEXT NOT NULL,
+            hash TEXT COLLATE "C" NOT NULL UNIQUE,
+            prefix TEXT COLLATE "C" NOT NULL,
+            user_id BIGINT NOT NULL REFERENCES users(id),
+            organization_id TEXT COLLATE "C" REFERENCES organizations(id) ON DELETE CASCADE,
+            project_id TEXT COLLATE "C" REFERENCES projects(id) ON DELETE CASCADE,
+            scopes TEXT COLLATE "C" NOT NULL DEFAULT '',
+            created_at TEXT COLLATE "C" NOT NULL,
+            last_used_at TEXT COLLATE "C",
+            revoked_at TEXT COLLATE "C"
+        )""",
+    ),
+)
+
+SEARCH = Migration(
+    3,
+    "indexes for every list filter and sort, trigram full-text search",
+    (
+        "CREATE INDEX tickets_updated_all ON tickets(updated_at)",
+        "CREATE INDEX tickets_priority_all ON tickets(priority)",
+        "CREATE INDEX tickets_type ON tickets(project_id, type)",
+        "CREATE INDEX tickets_reporter ON tickets(reporter_id)",
+        # Most tickets have no parent: a partial index counts only real parents (see the SQLite migration).
+        "DROP INDEX tickets_parent",
+        "CREATE INDEX tickets_parent ON tickets(parent_id) WHERE parent_id IS NOT NULL",
+        # Substring search: pg_trgm's GIN indexes answer ILIKE '%word%' without reading every ticket.
+        # pg_trgm is a trusted extension: a user who may create objects in the database may install it.
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        "CREATE INDEX tickets_title_trgm ON tickets USING gin (title gin_trgm_ops)",
+        "CREATE INDEX tickets_description_trgm ON tickets USING gin (description gin_trgm_ops)",
+    ),
+)
+
+# SQLite's migration 4 gives its planner statistics it would otherwise lack; PostgreSQL's autovacuum
+# measures its own. Recorded all the same, so both stores count their schema versions alike.
+STATISTICS = Migration(4, "planner statistics (SQLite only; autovacuum's ANALYZE here)", ())
+
+IDEMPOTENCY = Migration(
+    5,
+    "idempotency keys of create_ticket",
+    (
+        """CREATE TABLE idempotency_keys (
+            owner TEXT COLLATE "C" NOT NULL,
+            key TEXT COLLATE "C" NOT NULL,
+            request TEXT NOT NULL,
+            ticket TEXT NOT NULL,
+            created_at TEXT COLLATE "C" NOT NULL,
+            PRIMARY KEY (owner, key)
+        )""",
+        # Forgetting expired keys is one range read of this index, however many keys a token has.
+        "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at)",
+    ),
+)
+
+
+def _words(text: LiteralString) -> LiteralString:
+    """A text as the words SQLite's unicode61 tokenizer finds in it: anything else becomes a space."""
+    return "to_tsvector('simple'::regconfig, regexp_replace(" + text + ", '[^[:alnum:]]+', ' ', 'g'))"
+
+
+# A ticket's comments, oldest first, cut where SQLite's index cuts them too.
+_COMMENTS: LiteralString = "left(string_agg(body, ' ' ORDER BY id), 100000)"
+
+WORDS = Migration(
+    6,
+    "ranked full-text search over titles, descriptions and comments",
+    (
+        # Words, not trigrams (see the SQLite migration). A ticket's comments are kept as one tsvector,
+        # rewritten when a comment changes; `search` weighs title words A, description B, comments D.
+        "DROP INDEX tickets_title_trgm",
+        "DROP INDEX tickets_description_trgm",
+        "ALTER TABLE tickets ADD COLUMN comment_words tsvector NOT NULL DEFAULT ''",
+        "ALTER TABLE tickets ADD COLUMN search tsvector GENERATED ALWAYS AS ("
+        "setweight(" + _words("title") + ", 'A') || setweight(" + _words("description") + ", 'B') || comment_words"
+        ") STORED",
+        "CREATE INDEX tickets_search ON tickets USING gin (search)",
+        """CREATE FUNCTION tickets_comment_words() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            changed BIGINT := CASE WHEN TG_OP = 'DELETE' THEN OLD.ticket_id ELSE NEW.ticket_id END;
+        BEGIN
+            UPDATE tickets SET comment_words = (
+                SELECT """
+        + _words("coalesce(" + _COMMENTS + ", '')")
+        + """ FROM comments WHERE ticket_id = changed)
+            WHERE id = changed;
+            RETURN NULL;
+        END $$""",
+        """CREATE TRIGGER tickets_comment_words AFTER INSERT OR DELETE OR UPDATE OF body ON comments
+            FOR EACH ROW EXECUTE FUNCTION tickets_comment_words()""",
+        "UPDATE tickets t SET comment_words = c.words FROM (SELECT ticket_id, "
+        + _words(_COMMENTS)
+        + " AS words FROM comments GROUP BY ticket_id) c WHERE c.ticket_id = t.id",
+    ),
+)
+
+# SQLite's migration 7 puts each ticket's project into its full-text index, so that a search reads only
+# the caller's projects; here the project filter and the GIN index already meet in one query.
+SCOPED_WORDS = Migration(7, "full-text search scoped to projects (SQLite only; one query here already)", ())
+
+BOARD_SESSIONS = Migration(
+    8,
+    "board sessions, so that logging out ends a session on every replica",
+    (
+        # hash: SHA-256 of the cookie's random value (see the SQLite migration).
+        """CREATE TABLE board_sessions (
+            hash TEXT COLLATE "C" PRIMARY KEY,
+            token_id BIGINT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+            created_at TEXT COLLATE "C" NOT NULL,
+            expires_at TEXT COLLATE "C" NOT NULL
+        )""",
+        "CREATE INDEX board_sessions_expires ON board_sessions(expires_at)",
+    ),
+)
+
+# Project codes were one namespace across organizations, so creating one told whether another
+# organization used it (see the SQLite migration).
+PROJECT_CODES = Migration(
+    9,
+    "project codes unique per organization, not across organizations",
+    (
+        "ALTER TABLE projects DROP CONSTRAINT projects_code_key",
+        "ALTER TABLE projects ADD CONSTRAINT projects_code UNIQUE (organization_id, code)",
+    ),
+)
+
+# Seeds 001 and 002 name a project by an integer: existing projects are numbered in creation order,
+# later ones from a sequence, which never hands out a number twice.
+PROJECT_NUMBERS = Migration(
+    10,
+    "a stable integer per project, for the seed dialects' integer ids",
+    (
+        "ALTER TABLE projects ADD COLUMN number BIGINT",
+        """UPDATE projects SET number = ordered.n
+        FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM projects) ordered
+        WHERE ordered.id = projects.id""",
+        "CREATE SEQUENCE project_numbers OWNED BY projects.number",
+        "SELECT setval('project_numbers', COALESCE(MAX(number), 0) + 1, false) FROM projects",
+        """ALTER TABLE projects ALTER COLUMN number SET DEFAULT nextval('project_numbers'),
+            ALTER COLUMN number SET NOT NULL, ADD CONSTRAINT projects_number UNIQUE (number)""",
+    ),
+)
+
+# Each organization's default project, for tickets filed without naming one (see the SQLite migration).
+DEFAULT_PROJECT = Migration(
+    11,
+    "each organization's default project, for tickets filed without naming one",
+    (
+        'ALTER TABLE organizations ADD COLUMN default_project_id TEXT COLLATE "C" '
+        "REFERENCES projects(id) ON DELETE SET NULL",
+        FILL_DEFAULT_PROJECT,
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    INITIAL,
+    TOKENS,
+    SEARCH,
+    STATISTICS,
+    IDEMPOTENCY,
+    WORDS,
+    SCOPED_WORDS,
+    BOARD_SESSIONS,
+    PROJECT_CODES,
+    PROJECT_NUMBERS,
+    DEFAULT_PROJECT,
+)
+LATEST = MIGRATIONS[-1].version
+
+
+async def applied_version(conn: Connection) -> int:
+    """The schema version recorded in the database (in the search_path's first schema); 0 for an empty one.
+
+    The table is looked for in pg_class, which a query reads as of its own snapshot. to_regclass() would
+    answer from the session's catalog cache, which waiting on an advisory lock does not refresh: a
+    process that waited while another migrated saw no table and failed creating it.
+    """
+    exists = await fetch_one(
+        conn,
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_class"
+        " WHERE relname = 'schema_migrations' AND relnamespace = current_schema()::regnamespace)",
+    )
+    if not exists[0]:
+        return 0
+    return int((await fetch_one(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))[0])
+
+
+def refuse_if_newer(found: int, url: PostgresUrl) -> None:
+    if found > LATEST:
+        raise BackendUnavailable(
+            f"The database at {url} has schema version {found}, newer than this tickets-mcp "
+            f"understands (up to {LATEST}). It was left untouched.",
+            hint="Upgrade tickets-mcp (pip install -U tickets-mcp), or point --db at another database.",
+        )
+
+
+async def migrate(url: PostgresUrl) -> int:
+    """Bring the schema up to LATEST; returns the version found before. Safe when processes race to do it."""
+    conn = await connect(url)
+    try:
+        found = await applied_version(conn)
+        refuse_if_newer(found, url)
+        if found == LATEST:
+            return found  # the usual start: nothing to migrate, no lock taken
+        async with conn.transaction():
+            await execute(conn, "SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            found = await applied_version(conn)  # another process may have migrated while we waited
+            refuse_if_newer(found, url)
+            await _apply(conn, found)
+        return found
+    finally:
+        await conn.close()
+
+
+async def _apply(conn: Connection, found: int) -> None:
+    if found == 0:
+        await execute(
+            conn,
+            """CREATE TABLE schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT COLLATE "C" NOT NULL
+            )""",
+        )
+    for migration in MIGRATIONS:
+        if migration.version <= found:
+            continue
+        for statement in migration.statements:
+            await execute(conn, statement)
+        await execute(
+            conn,
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+            (migration.version, migration.name, utc_now()),
+        )
+
+
+async def schema_version(url: PostgresUrl) -> int:
+    """The recorded schema version, read without changing anything."""
+    conn = await connect(url)
+    try:
+        return await applied_version(conn)
+    finally:
+        await conn.close()

@@ -1,0 +1,137 @@
+"""Rows into domain records, for every SQL store: each mapper sits next to the column order it expects.
+
+The project and token SELECTs are plain SQL that SQLite and PostgreSQL read alike; the ticket SELECT
+differs by dialect (how labels are aggregated), so each store writes its own in the layout `row_to_ticket` reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Final, cast
+
+from tickets_mcp.domain import Change, Priority, Project, Role, Scope, Ticket, Token, TokenKind, User
+from tickets_mcp.stores.port import BoardSession
+
+# A ticket row's column 18 holds its labels as `name<LABEL_SEP>color`, joined by LABELS_SEP, ordered by name.
+# Both are control characters, which label names and colors never contain.
+LABEL_SEP: Final = "\x1f"
+LABELS_SEP: Final = "\x1e"
+
+PROJECT_SELECT: Final = """
+SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at,
+       (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id),
+       (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id AND t.status NOT IN ('done', 'canceled')),
+       p.number, p.id IN (SELECT default_project_id FROM organizations WHERE id = p.organization_id)
+FROM projects p
+"""
+PROJECT_SELECT_NO_COUNTS: Final = """
+SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at, NULL, NULL, p.number,
+       p.id IN (SELECT default_project_id FROM organizations WHERE id = p.organization_id)
+FROM projects p
+"""
+# An organization without a default project gets its oldest one (the lowest number: created_at may tie):
+# its first project when created, the next oldest when the default is deleted (the column's ON DELETE SET
+# NULL). Then AND id = ? (%s) names the organization.
+FILL_DEFAULT_PROJECT: Final = """
+UPDATE organizations SET default_project_id = (
+    SELECT p.id FROM projects p WHERE p.organization_id = organizations.id ORDER BY p.number LIMIT 1
+) WHERE default_project_id IS NULL"""
+KEYS_SELECT: Final = """
+SELECT t.id, t.kind, t.name, t.prefix, u.username, t.organization_id, t.project_id, t.scopes,
+       t.created_at, t.last_used_at, t.revoked_at, t.user_id, m.role
+FROM tokens t JOIN users u ON u.id = t.user_id
+LEFT JOIN memberships m ON m.organization_id = t.organization_id AND m.user_id = t.user_id
+"""  # m.role: whether the token's creator may still grant it (Token.ungranted_reason), read with the token
+SESSION_SELECT: Final = """
+SELECT t.id, t.kind, t.name, t.prefix, u.username, t.organization_id, t.project_id, t.scopes,
+       t.created_at, t.last_used_at, t.revoked_at, t.user_id, m.role, u.name, t.hash
+FROM board_sessions s JOIN tokens t ON t.id = s.token_id JOIN users u ON u.id = t.user_id
+LEFT JOIN memberships m ON m.organization_id = t.organization_id AND m.user_id = t.user_id
+"""  # KEYS_SELECT's columns from a board session, then the user's name and the token's digest; WHERE s.hash = ?
+HISTORY_SELECT: Final = """
+SELECT e.at, u.username, k.name, e.client, e.action, e.changes, e.subject
+FROM events e LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN tokens k ON k.id = e.token_id
+"""  # then WHERE e.ticket_id (or project_id) = ? ORDER BY e.id DESC LIMIT ?
+KEY_REVOKED_AT = 10  # the column of KEYS_SELECT (tokens) that says whether a token is revoked
+
+
+def row_to_change(row: Sequence[Any]) -> Change:
+    raw: Any = row[5]
+    changes = cast(dict[str, Any], raw if isinstance(raw, dict) else json.loads(raw or "{}"))  # JSONB or text
+    return Change(at=row[0], actor=row[1], token=row[2], client=row[3], action=row[4], changes=changes, subject=row[6])
+
+
+def row_to_ticket(row: Sequence[Any]) -> Ticket:
+    # model_validate, not model_construct: pydantic-core checks the row and builds the model in about
+    # 2 µs, where model_construct's Python loop over the fields takes 5.
+    code = row[2]
+    labels = tuple(
+        {"name": name, "color": color}
+        for name, color in (item.split(LABEL_SEP) for item in row[18].split(LABELS_SEP))
+    ) if row[18] else ()  # fmt: skip
+    return Ticket.model_validate({
+        "id": row[0],
+        "project_id": row[1],
+        "number": row[3],
+        "slug": f"{code}-{row[3]}",
+        "type": row[4],
+        "title": row[5],
+        "description": row[6],
+        "status": row[7],
+        "priority": Priority.from_rank(row[8]),
+        "assignee": row[9],
+        "reporter": row[10],
+        "labels": labels,
+        "parent": f"{code}-{row[11]}" if row[11] is not None else None,
+        "position": row[12],
+        "version": row[13],
+        "created_at": row[14],
+        "updated_at": row[15],
+        "closed_at": row[16],
+        "closed_by": row[17],
+        "project_number": row[19],
+    })  # fmt: skip
+
+
+def row_to_project(row: Sequence[Any]) -> Project:
+    return Project(
+        id=row[0],
+        organization_id=row[1],
+        name=row[2],
+        code=row[3],
+        description=row[4],
+        created_at=row[5],
+        tickets_count=row[6],
+        open_tickets_count=row[7],
+        number=row[8],
+        default=bool(row[9]),
+    )
+
+
+def row_to_token(row: Sequence[Any]) -> Token:
+    return Token(
+        id=row[0],
+        kind=TokenKind(row[1]),
+        name=row[2],
+        prefix=row[3],
+        user=row[4],
+        organization_id=row[5],
+        project_id=row[6],
+        scopes=frozenset(Scope(s) for s in row[7].split(",") if s),
+        created_at=row[8],
+        last_used_at=row[9],
+        revoked_at=row[10],
+        creator_role=Role(row[12]) if row[12] is not None else None,
+    )
+
+
+def row_to_session(row: Sequence[Any]) -> BoardSession:
+    return BoardSession(
+        token=row_to_token(row), user=User(id=row[11], username=row[4], name=row[13]), token_digest=row[14]
+    )
+
+
+def scopes_column(scopes: frozenset[Scope]) -> str:
+    """How a token's scopes are stored: sorted, comma-separated."""
+    return ",".join(sorted(s.value for s in scopes))
