@@ -20,21 +20,18 @@ from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 import httpx2
-from pydantic import BaseModel, Field
 
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import UNASSIGNED, TicketDraft, TicketFilter
 from tickets_mcp.domain import (
     HISTORY_SHOWN,
     Capability,
-    Label,
     Organization,
     OrganizationWorkspace,
     Project,
     Ticket,
     TicketDetail,
     TicketPage,
-    TicketType,
     Workspace,
 )
 from tickets_mcp.domain.rules import parse_slug, pick, suggestion
@@ -44,8 +41,6 @@ from tickets_mcp.remotes.base import RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
 from tickets_mcp.remotes.mapping import (
     READ_AND_FILE,
-    RemoteId,
-    Timestamp,
     api_root,
     find_project,
     only_project,
@@ -54,68 +49,26 @@ from tickets_mcp.remotes.mapping import (
     refuse_filters,
     require_newest_first,
     token_holder,
-    version_of,
     word_for,
     words_for,
 )
 from tickets_mcp.remotes.paging import PAGE_MAX, Chunk, PageReader, Source, list_page, page_headers, page_window
+from tickets_mcp.wire.bugtome import (
+    NewBugToMeTicket,
+    OrganizationList,
+    ProjectList,
+    TicketEnvelope,
+    TicketList,
+    organization_record,
+    project_record,
+    ticket_record,
+)
 
 T = TypeVar("T")
 
 BACKEND = "bugtome"
 PROJECT_TOKEN_PREFIX = "proj_"  # noqa: S105 - the seed's prefix, not a secret
 RECENT = 20  # newest tickets searched for one a lost POST may have made
-
-
-class BugToMeOrganization(BaseModel):
-    id: RemoteId
-    name: str
-    slug: str
-
-
-class OrganizationList(BaseModel):
-    organizations: list[BugToMeOrganization]
-
-
-class BugToMeProject(BaseModel):
-    id: RemoteId
-    name: str
-    code: str
-    description: str = ""
-    tickets_count: int | None = None
-    open_tickets_count: int | None = None
-    created_at: Timestamp
-
-
-class ProjectList(BaseModel):
-    projects: list[BugToMeProject]
-
-
-class BugToMeTicket(BaseModel):
-    id: int
-    number: int
-    slug: str
-    project_id: RemoteId
-    type: TicketType = TicketType.BUG
-    title: str
-    description: str = ""
-    status: BugToMeStatus
-    priority: BugToMePriority = BugToMePriority.MEDIUM
-    assignee: str | None = None
-    reporter: str | None = None
-    labels: list[str] = Field(default_factory=list[str])
-    parent_slug: str | None = None
-    created_at: Timestamp
-    updated_at: Timestamp
-    closed_at: Timestamp | None = None
-
-
-class TicketList(BaseModel):
-    tickets: list[BugToMeTicket]
-
-
-class TicketEnvelope(BaseModel):
-    ticket: BugToMeTicket
 
 
 async def open_adapter(
@@ -168,7 +121,7 @@ class BugToMeTracker(RemoteTracker):
             "api/v1/mcp/organizations",
             lambda body: parse(OrganizationList, body, BACKEND, "the organizations").organizations,
         )
-        return [Organization(id=o.id, name=o.name, slug=o.slug) for o in listed]
+        return [organization_record(o) for o in listed]
 
     async def _organization(self, reference: str | None) -> list[Organization]:
         organizations = await self._organizations()
@@ -188,14 +141,14 @@ class BugToMeTracker(RemoteTracker):
     async def _projects_of(self, organization: Organization) -> list[Project]:
         path = f"api/v1/mcp/organizations/{quote(organization.id, safe='')}/projects"
         listed = await self._every(path, lambda body: parse(ProjectList, body, BACKEND, "the projects").projects)
-        return [project_of(p, organization.id) for p in listed]
+        return [project_record(p, organization.id) for p in listed]
 
     def _tickets_reader(self, organization_id: str, params: dict[str, Any]) -> PageReader:
         path = f"api/v1/mcp/organizations/{quote(organization_id, safe='')}/tickets"
 
         async def read(page: int, per_page: int) -> Chunk:
             reply = await self.client.request("GET", path, params={**params, "page": page, "per_page": per_page})
-            tickets = [ticket_of(t) for t in parse(TicketList, reply.body, BACKEND, "a ticket list").tickets]
+            tickets = [ticket_record(t) for t in parse(TicketList, reply.body, BACKEND, "a ticket list").tickets]
             total, more = page_headers(reply.headers, page, per_page, len(tickets))
             return Chunk(tickets=tickets, total=total, more=more)
 
@@ -287,28 +240,34 @@ class BugToMeTracker(RemoteTracker):
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
         if draft.parent:
             self.unsupported(Capability.SUBTASKS)
-        body: dict[str, Any] = {
-            "title": draft.title,
-            "description": draft.description,
-            "type": draft.type.value,
-            "priority": word_for(BUGTOME_PRIORITY, draft.priority, BACKEND, "priority").value,
-            "status": word_for(BUGTOME_STATUS, draft.status, BACKEND, "status").value,
-            "labels": list(draft.labels),
-        }
-        if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
-            body["assignee"] = draft.assignee.strip()
+        priority = word_for(BUGTOME_PRIORITY, draft.priority, BACKEND, "priority")
+        status = word_for(BUGTOME_STATUS, draft.status, BACKEND, "status")
+        assignee = draft.assignee.strip() if draft.assignee is not None else None
         project: Project | None = None
+        project_id: str | None = None
         if draft.project is not None:
             try:
                 project = await self._project(draft.project, draft.organization)
-                body["project_id"] = project.id
+                project_id = project.id
             except PermissionDenied as refused:  # a project token may not list projects; the API checks the name
                 if isinstance(refused, TokenRejected):
                     raise
-                body["project_id"] = draft.project.strip()
+                project_id = draft.project.strip()
+        body = NewBugToMeTicket(
+            title=draft.title,
+            project_id=project_id,
+            description=draft.description,
+            type=draft.type,
+            priority=priority,
+            status=status,
+            labels=list(draft.labels),
+            assignee=None if assignee is None or assignee.casefold() == UNASSIGNED else assignee,
+        )
         sent_at = time.time()
         try:
-            reply = await self.client.request("POST", "api/v1/tickets", json_body=body)
+            reply = await self.client.request(
+                "POST", "api/v1/tickets", json_body=body.model_dump(mode="json", exclude_none=True)
+            )
         except Ambiguous as lost:
             named = project
 
@@ -318,7 +277,7 @@ class BugToMeTracker(RemoteTracker):
                 return list((await read(1, RECENT)).tickets)
 
             return await recover_created(lost, sent_at, draft.title, newest)
-        return ticket_of(parse(TicketEnvelope, reply.body, BACKEND, "the new ticket").ticket)
+        return ticket_record(parse(TicketEnvelope, reply.body, BACKEND, "the new ticket").ticket)
 
 
 async def find_by_number(read: PageReader, number: int) -> Ticket | None:
@@ -344,40 +303,3 @@ async def find_by_number(read: PageReader, number: int) -> Ticket | None:
             page = (low + high) // 2
         chunk = await read(page, PAGE_MAX)
     return None
-
-
-def project_of(project: BugToMeProject, organization_id: str) -> Project:
-    return Project(
-        id=project.id,
-        organization_id=organization_id,
-        name=project.name,
-        code=project.code,
-        description=project.description,
-        created_at=project.created_at,
-        tickets_count=project.tickets_count,
-        open_tickets_count=project.open_tickets_count,
-    )
-
-
-def ticket_of(ticket: BugToMeTicket) -> Ticket:
-    return Ticket(
-        id=ticket.id,
-        project_id=ticket.project_id,
-        number=ticket.number,
-        slug=ticket.slug,
-        type=ticket.type,
-        title=ticket.title,
-        description=ticket.description,
-        status=BUGTOME_STATUS.canonical(ticket.status),
-        priority=BUGTOME_PRIORITY.canonical(ticket.priority),
-        assignee=ticket.assignee,
-        reporter=ticket.reporter,
-        labels=tuple(Label(name=name, color="") for name in ticket.labels),
-        parent=ticket.parent_slug,
-        position=0,
-        version=version_of(ticket.updated_at),
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        closed_at=ticket.closed_at,
-        closed_by=None,
-    )
