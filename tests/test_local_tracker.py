@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tickets_mcp.core import admin
-from tickets_mcp.core.local import Action, LocalTracker
+from tickets_mcp.core.access import Action
+from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal, TicketDraft, TicketFilter
 from tickets_mcp.domain import Role, Status
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied

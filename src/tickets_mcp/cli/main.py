@@ -24,6 +24,7 @@ from tickets_mcp.config import (
     Settings,
     default_data_dir,
 )
+from tickets_mcp.core.access import ENV_TIER, Tier
 from tickets_mcp.domain import Role
 from tickets_mcp.errors import NotFound, TrackerError
 from tickets_mcp.http.settings import (
@@ -36,7 +37,7 @@ from tickets_mcp.http.settings import (
     ENV_RATE_LIMIT,
     ServeSettings,
 )
-from tickets_mcp.mcp.exposure import ENV_TIER, ENV_TOOLS, TOOLSETS, Tier
+from tickets_mcp.mcp.exposure import ENV_TOOLS, TOOLSETS
 
 BANNER = """\
 tickets-mcp {version}: a ticket tracker for AI agents, speaking MCP (JSON-RPC) on stdin/stdout.

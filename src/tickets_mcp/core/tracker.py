@@ -11,9 +11,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from tickets_mcp.core.access import Action
 from tickets_mcp.domain import (
+    ACTIVITY_SHOWN,
     HISTORY_SHOWN,
     Board,
+    Change,
     Comment,
     Organization,
     Priority,
@@ -27,9 +30,10 @@ from tickets_mcp.domain import (
     TicketPage,
     TicketSort,
     TicketType,
+    User,
     Workspace,
 )
-from tickets_mcp.errors import TrackerError
+from tickets_mcp.errors import PermissionDenied, TrackerError
 
 UNASSIGNED = "none"
 ANYONE = "*"  # as an assignee filter: assigned to someone (ABF's assignee=*)
@@ -137,6 +141,9 @@ class TicketFilter:
 
 
 class Tracker(Protocol):
+    """Everything a front end asks of a tracker. A remote tracker refuses what its API cannot do with
+    Unsupported (remotes/base.py), so no front end needs to know which kind it holds."""
+
     async def workspace(self) -> Workspace: ...
     async def list_organizations(self) -> list[Organization]: ...
     async def list_projects(self, organization: str | None = None) -> list[Project]: ...
@@ -176,3 +183,21 @@ class Tracker(Protocol):
         self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
     ) -> Board: ...
     async def add_comment(self, slug: str, body: str) -> Comment: ...
+    async def activity(self, project: str | None, *, limit: int = ACTIVITY_SHOWN) -> list[Change]: ...
+
+    # What front ends ask to shape what they show: which tools and controls, how to name things back.
+    async def permitted_actions(self, project_id: str | None = None) -> frozenset[Action]:
+        """What the caller may do somewhere (which tools to list), or in one project (which controls a page shows)."""
+        ...
+
+    async def refusal_to_change(self, ticket: Ticket) -> PermissionDenied | None:
+        """The refusal an update of `ticket` would raise, or None: for a change that turns out to change nothing."""
+        ...
+
+    async def project_reference(self, project: Project) -> str:
+        """How the caller names `project` back (WEB, or acme:WEB where it sees WEB in several organizations)."""
+        ...
+
+    async def users_named(self, usernames: Sequence[str]) -> list[User]:
+        """These users, members of the caller's organizations or not (the former reporters of tickets it read)."""
+        ...

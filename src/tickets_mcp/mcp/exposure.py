@@ -8,45 +8,23 @@ Over HTTP a request may send `X-Tracker-Tier` and `X-Tracker-Tools` to see less 
 only read, a client with a small context window); what it asks for is intersected with the server's, so
 a header never shows a tool the server hides. Tiers work above permissions: a token still sees only
 the tools its role and scopes allow. The server's tier binds the REST API and the board as well: there a
-change it does not allow is refused with 403 (see `tier_refusal`, applied by LocalTracker).
+change it does not allow is refused with 403 (see core/access.py, where the tier is defined).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Final
 
+from tickets_mcp.core.access import ENV_TIER, Tier
 from tickets_mcp.environment import env
-from tickets_mcp.errors import Invalid, PermissionDenied
+from tickets_mcp.errors import Invalid
 
-ENV_TIER: Final = "TICKETS_TIER"
 ENV_TOOLS: Final = "TICKETS_TOOLS"
 TIER_HEADER: Final = "x-tracker-tier"
 TOOLS_HEADER: Final = "x-tracker-tools"
 
-
-class Tier(IntEnum):
-    """How much a caller may change; each tier allows what the ones below it do."""
-
-    READ_ONLY = 1
-    NO_DELETE = 2
-    FULL = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower().replace("_", "-")
-
-    @classmethod
-    def parse(cls, text: str, source: str) -> Tier:
-        for tier in cls:
-            if tier.label == text.strip().lower():
-                return tier
-        raise Invalid("tier", f"Unknown tier {text.strip()!r} in {source}.", hint=f"Use one of: {TIER_LABELS}.")
-
-
-TIER_LABELS: Final = ", ".join(tier.label for tier in Tier)
 
 # Every tool but get_workspace_context (the map of the rest, always shown) is in one set.
 TOOLSETS: Final[Mapping[str, frozenset[str]]] = {
@@ -130,20 +108,6 @@ class Exposure:
     def refusal(self, tool: str) -> Invalid:
         source = self.source or f"this server runs with {_describe(self.tier, self.toolsets)}"
         return Invalid("name", f"{tool} is not available: {source}.", hint="tools/list shows what you have.")
-
-
-class TierRefusal(PermissionDenied):
-    """The server's tier forbids a change, whoever asks (a role's refusal is a plain PermissionDenied)."""
-
-
-def tier_refusal(tier: Tier, needs: Tier, change: str) -> PermissionDenied | None:
-    """None when a server at `tier` allows `change` ("delete tickets"), else the refusal naming the setting."""
-    if tier >= needs:
-        return None
-    return TierRefusal(
-        f"This server runs with tier {tier.label} (--tier or {ENV_TIER}), which lets nobody {change}.",
-        hint=f"Its operator can serve with tier {needs.label} or higher.",
-    )
 
 
 def _describe(tier: Tier, toolsets: frozenset[str]) -> str:

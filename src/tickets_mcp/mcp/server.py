@@ -34,7 +34,8 @@ from pydantic import AnyUrl, ValidationError
 from tickets_mcp import __version__
 from tickets_mcp.cli.workspace import open_local_store
 from tickets_mcp.config import Settings
-from tickets_mcp.core.local import Action, LocalTracker
+from tickets_mcp.core.access import Action
+from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal, Tracker
 from tickets_mcp.domain import Ticket, rules
 from tickets_mcp.domain.text import clean_name

@@ -11,7 +11,7 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
-from tickets_mcp.core.local import Action
+from tickets_mcp.core.access import Action
 from tickets_mcp.core.tracker import BULK_MAX, MoveDraft, TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import HISTORY_MAX, HISTORY_SHOWN, Priority, Status, Ticket, TicketSort, TicketType
 from tickets_mcp.domain.rules import plural

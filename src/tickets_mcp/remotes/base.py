@@ -13,12 +13,15 @@ from typing import ClassVar, NoReturn, TypeVar
 
 import anyio
 
+from tickets_mcp.core.access import Action
 from tickets_mcp.core.tracker import BULK_MAX, Batch, MoveDraft, Progress, TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import (
+    ACTIVITY_SHOWN,
     CLOSED_STATUSES,
     HISTORY_SHOWN,
     Board,
     Capability,
+    Change,
     Comment,
     Organization,
     Project,
@@ -28,11 +31,12 @@ from tickets_mcp.domain import (
     TicketDeletion,
     TicketDetail,
     TicketPage,
+    User,
     Workspace,
 )
 from tickets_mcp.domain.rules import idempotency_key, key_reused
 from tickets_mcp.domain.similarity import likely_duplicate, look_alike, words
-from tickets_mcp.errors import Invalid, TrackerError, Unsupported
+from tickets_mcp.errors import Invalid, PermissionDenied, TrackerError, Unsupported
 from tickets_mcp.remotes.client import RemoteClient
 
 Item = TypeVar("Item")
@@ -56,6 +60,13 @@ class RemoteTracker(ABC):
         raise Unsupported(
             f"The {self.name} backend cannot {capability.value}: its API offers no way to.",
             hint="get_workspace_context lists what this backend can do.",
+        )
+
+    def kept_locally(self, what: str) -> NoReturn:
+        """Refuse what only a tracker over our own store knows (its audit trail, its permission rules)."""
+        raise Unsupported(
+            f"The {self.name} backend cannot {what}: only a tracker on a local store keeps that.",
+            hint="Run tickets-mcp on a local store (--db) for this.",
         )
 
     def with_capabilities(self, workspace: Workspace) -> Workspace:
@@ -187,3 +198,20 @@ class RemoteTracker(ABC):
 
     async def add_comment(self, slug: str, body: str) -> Comment:
         self.unsupported(Capability.COMMENT)
+
+    # What only a tracker over our own store knows: the audit trail, who may do what, former members.
+
+    async def activity(self, project: str | None, *, limit: int = ACTIVITY_SHOWN) -> list[Change]:
+        raise Unsupported(f"A project's activity comes from the local audit trail; the {self.name} backend has none.")
+
+    async def permitted_actions(self, project_id: str | None = None) -> frozenset[Action]:
+        self.kept_locally("tell what its token may do before trying")
+
+    async def refusal_to_change(self, ticket: Ticket) -> PermissionDenied | None:
+        self.kept_locally("tell whether a ticket may be changed without changing it")
+
+    async def project_reference(self, project: Project) -> str:
+        self.kept_locally("name projects across organizations")
+
+    async def users_named(self, usernames: Sequence[str]) -> list[User]:
+        self.kept_locally("look up users who are not members")

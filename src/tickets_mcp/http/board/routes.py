@@ -29,7 +29,8 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from tickets_mcp.core.local import Action, LocalTracker
+from tickets_mcp.core.access import Action
+from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tokens import digest
 from tickets_mcp.core.tracker import TicketChanges
 from tickets_mcp.domain import Board, Status, TicketDetail

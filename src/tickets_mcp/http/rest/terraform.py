@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from tickets_mcp.core.local import Action
+from tickets_mcp.core.access import Action, TierRefusal
 from tickets_mcp.core.tracker import Tracker
 from tickets_mcp.domain import Organization, Project
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
@@ -30,7 +30,6 @@ from tickets_mcp.http.rest.support import (
     iso_seconds,
     operation_ids,
 )
-from tickets_mcp.mcp.exposure import TierRefusal
 
 MEDIA_TYPE = "application/vnd.api+json"
 
