@@ -17,7 +17,7 @@ from tickets_mcp.config import PostgresUrl, Settings
 from tickets_mcp.mcp.server import TrackerServer, build_server
 
 REPO = Path(__file__).resolve().parent.parent
-pytest_plugins = ["tests.postgres", "tests.read_only", "tests.store_contract"]
+pytest_plugins = ["tests.postgres", "tests.read_only", "tests.rest_world", "tests.store_contract"]
 
 READ_TOOLS = frozenset({"get_workspace_context", "list_organizations", "list_projects", "list_tickets", "get_ticket",
                         "get_board"})  # fmt: skip

@@ -33,15 +33,21 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Generator, Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
+import anyio
 import httpx2
 
 from tests.stores import Location, location_arg
+from tickets_mcp.stores import Store
+from tickets_mcp.stores.factory import open_store
 
 USERNAME = "alice"
 READY_LINE = re.compile(r"serving (http://\S+?:\d+)")
+T = TypeVar("T")
 READY_PATH = "/healthz"  # answers once the app serves, needing no token and no database
 
 
@@ -49,14 +55,59 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-class ServerProcess:
+class Served(ABC):
+    """What a served tracker offers a test, in its own process (ServerProcess) or in this one
+    (tests/asgi_server.py's AppServer): its URL, clients pointed at it, and the admin CLI on its store."""
+
+    def __init__(self, db: Location, url: str) -> None:
+        self.db = db
+        self.url = url
+        self.token_ids: dict[str, int] = {}  # secret -> id, for the tokens create_token made
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.url}/mcp"
+
+    @abstractmethod
+    def client(self, *, timeout: float = 30.0, **options: Any) -> httpx2.Client:
+        """A client for the server at `base_url`; `options` go to httpx2."""
+
+    @abstractmethod
+    def async_client(self, *, timeout: float = 30.0, **options: Any) -> httpx2.AsyncClient:
+        """An async client for the server at `base_url`; `options` go to httpx2."""
+
+    @abstractmethod
+    def seed(self, seed: Callable[[Store], Awaitable[T]]) -> T:
+        """`await seed(store)` on the server's store, e.g. to add a test's users; returns what it returns."""
+
+    @abstractmethod
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run `tickets-mcp --db DB ARGS...` on the server's store; fails with its stderr unless it succeeds."""
+
+    def cli(self, *args: str) -> str:
+        """Run an admin command, e.g. cli("member", "set", "local", "bob", "reporter"); returns its stdout."""
+        return self.run_cli(*args).stdout
+
+    def create_token(self, *args: str) -> str:
+        """`tickets-mcp token create ARGS...`; returns the secret, e.g. create_token("--user", "alice")."""
+        done = self.run_cli("token", "create", *args)
+        secret = done.stdout.strip()
+        found = re.search(r"token (\d+) created", done.stderr)
+        assert found is not None, done.stderr
+        self.token_ids[secret] = int(found.group(1))
+        return secret
+
+    def revoke_token(self, secret: str) -> None:
+        """`tickets-mcp token revoke ID` for a token create_token made."""
+        self.cli("token", "revoke", str(self.token_ids[secret]))
+
+
+class ServerProcess(Served):
     """One running `tickets-mcp serve`; `url` is its base URL, e.g. http://127.0.0.1:41234."""
 
     def __init__(self, db: Location, args: Sequence[str], env: Mapping[str, str]) -> None:
-        self.db = db
+        super().__init__(db, "")
         self.env = dict(env)
-        self.url = ""
-        self.token_ids: dict[str, int] = {}  # secret -> id, for the tokens create_token made
         self._stderr = bytearray()
         self._lock = threading.Lock()
         self.process = subprocess.Popen(
@@ -80,10 +131,6 @@ class ServerProcess:
     def stderr(self) -> str:
         with self._lock:
             return self._stderr.decode(errors="replace")
-
-    @property
-    def mcp_url(self) -> str:
-        return f"{self.url}/mcp"
 
     def wait_ready(self, timeout: float) -> None:
         """Wait for the announced URL, then until the server answers HTTP; fail with its stderr otherwise."""
@@ -120,22 +167,22 @@ class ServerProcess:
             raise AssertionError(f"tickets-mcp {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
         return done
 
-    def cli(self, *args: str) -> str:
-        """Run an admin command, e.g. cli("member", "set", "local", "bob", "reporter"); returns its stdout."""
-        return self.run_cli(*args).stdout
+    def client(self, *, timeout: float = 30.0, **options: Any) -> httpx2.Client:
+        # Plain HTTP: nothing to verify, and a verifying client loads the CA bundle when made (25 ms).
+        return httpx2.Client(base_url=self.url, verify=False, timeout=timeout, **options)
 
-    def create_token(self, *args: str) -> str:
-        """`tickets-mcp token create ARGS...`; returns the secret, e.g. create_token("--user", "alice")."""
-        done = self.run_cli("token", "create", *args)
-        secret = done.stdout.strip()
-        found = re.search(r"token (\d+) created", done.stderr)
-        assert found is not None, done.stderr
-        self.token_ids[secret] = int(found.group(1))
-        return secret
+    def async_client(self, *, timeout: float = 30.0, **options: Any) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(base_url=self.url, verify=False, timeout=timeout, **options)
 
-    def revoke_token(self, secret: str) -> None:
-        """`tickets-mcp token revoke ID` for a token create_token made."""
-        self.cli("token", "revoke", str(self.token_ids[secret]))
+    def seed(self, seed: Callable[[Store], Awaitable[T]]) -> T:
+        async def opened() -> T:  # beside the server, as an admin command would be
+            store = await open_store(self.db)
+            try:
+                return await seed(store)
+            finally:
+                await store.close()
+
+        return anyio.run(opened)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 15.0) -> int:
         """Send `sig` and wait for the exit; kills and fails if the server outlives `timeout`."""

@@ -1,13 +1,12 @@
 """The default project is visible, and its refusals say what to do (issue 16, re-testing the default project).
 
-Real `tickets-mcp serve` per store (tests/test_rest_app.py's world: Inbox is the default, Later the second);
+The serve app in process per store (tests/rest_world.py's world: Inbox is the default, Later the second);
 the MCP tools through the SDK client in memory.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import httpx2
@@ -15,25 +14,12 @@ import pytest
 from mcp import Client
 
 from tests.conftest import call
-from tests.http_server import ServerProcess, bearer
-from tests.stores import Location
-from tests.test_rest_app import Rest, json_of, module_server, rest_world
+from tests.http_server import bearer
+from tests.rest_world import Rest, json_of
 
 pytestmark = pytest.mark.anyio
 
 SEED_001_BODY = b'{"title":"Implement user auth","type":"feature","priority":"high"}'
-
-
-@pytest.fixture(scope="module")
-def served(module_store_location: Location) -> Iterator[ServerProcess]:
-    with module_server(module_store_location) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(served: ServerProcess) -> AsyncGenerator[Rest]:
-    async with rest_world(served) as world:
-        yield world
 
 
 async def native_projects(rest: Rest) -> dict[str, dict[str, Any]]:

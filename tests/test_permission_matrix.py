@@ -18,11 +18,11 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.http_server import ServerProcess, running_server
+from tests.asgi_server import AppServer, serving_app
+from tests.rest_world import World, seed_world
 from tests.stores import Location, snapshot
-from tests.test_rest_app import World, seed_world
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+pytestmark = pytest.mark.anyio
 
 CALLERS = ["none", "malformed", "revoked", "owner", "admin", "member", "reporter", "outsider", "project", "reader",
            "writer", "manager"]  # fmt: skip
@@ -122,24 +122,22 @@ TABLES = ["tickets", "projects", "labels", "ticket_labels", "comments", "events"
 
 
 @pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with running_server(module_store_location) as process:
-        yield process
+def server(module_store_location: Location) -> Iterator[AppServer]:
+    with serving_app(module_store_location) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
-def world_and_revoked(server: ServerProcess) -> tuple[World, str]:
-    import anyio
-
-    world = anyio.run(seed_world, server.db)
+def world_and_revoked(server: AppServer) -> tuple[World, str]:
+    world = server.seed(seed_world)
     revoked = server.create_token("--user", world.person("alice").username)
     server.revoke_token(revoked)
     return world, revoked
 
 
 @pytest.fixture
-async def client(server: ServerProcess) -> AsyncGenerator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(base_url=server.url, timeout=30.0, verify=False) as c:
+async def client(server: AppServer) -> AsyncGenerator[httpx2.AsyncClient]:
+    async with server.async_client() as c:
         yield c
 
 
@@ -186,7 +184,7 @@ SERIAL = iter(range(1, 1_000_000))
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
 async def test_each_rest_endpoint_allows_exactly_the_callers_the_policy_names(
-    server: ServerProcess,
+    server: AppServer,
     world_and_revoked: tuple[World, str],
     client: httpx2.AsyncClient,
     endpoint: Endpoint,
@@ -247,21 +245,21 @@ VISIBLE = {
 
 
 @asynccontextmanager
-async def mcp_as(url: str, headers: dict[str, str]) -> AsyncGenerator[Client]:
+async def mcp_as(server: AppServer, headers: dict[str, str]) -> AsyncGenerator[Client]:
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=30.0, verify=False) as http,
-        Client(streamable_http_client(url, http_client=http)) as client,
+        server.async_client(headers=headers) as http,
+        Client(streamable_http_client(server.mcp_url, http_client=http)) as client,
     ):
         yield client
 
 
 @pytest.mark.parametrize("caller", [c for c in CALLERS if c not in ("none", "malformed", "revoked")])
 async def test_each_mcp_tool_allows_exactly_the_callers_the_policy_names(
-    server: ServerProcess, world_and_revoked: tuple[World, str], client: httpx2.AsyncClient, caller: str
+    server: AppServer, world_and_revoked: tuple[World, str], client: httpx2.AsyncClient, caller: str
 ) -> None:
     world, revoked = world_and_revoked
     wrong: list[str] = []
-    async with mcp_as(f"{server.url}/mcp", headers_for(caller, world, revoked)) as mcp:
+    async with mcp_as(server, headers_for(caller, world, revoked)) as mcp:
         visible = {tool.name for tool in (await mcp.list_tools()).tools}
         assert visible == VISIBLE[caller]
         for tool, (action, arguments) in TOOLS.items():
@@ -282,16 +280,13 @@ async def test_each_mcp_tool_allows_exactly_the_callers_the_policy_names(
 
 
 @pytest.mark.parametrize("caller", ["none", "malformed", "revoked"])
-def test_mcp_without_a_valid_token_is_401(
-    server: ServerProcess, world_and_revoked: tuple[World, str], caller: str
-) -> None:
+def test_mcp_without_a_valid_token_is_401(server: AppServer, world_and_revoked: tuple[World, str], caller: str) -> None:
     world, revoked = world_and_revoked
-    response = httpx2.post(
-        f"{server.url}/mcp",
-        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-        headers={**headers_for(caller, world, revoked), "Accept": "application/json, text/event-stream"},
-        timeout=30.0,
-        verify=False,
-    )
+    with server.client() as http:
+        response = http.post(
+            "/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={**headers_for(caller, world, revoked), "Accept": "application/json, text/event-stream"},
+        )
     assert response.status_code == 401
     assert "WWW-Authenticate" in response.headers

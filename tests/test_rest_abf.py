@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import pytest
 
-from tests.http_server import ServerProcess, bearer
-from tests.stores import Location
-from tests.test_rest_app import Rest, json_of, module_server, rest_world
+from tests.http_server import bearer
+from tests.rest_world import Rest, json_of
 
 pytestmark = pytest.mark.anyio
 
@@ -25,18 +23,6 @@ SEED_REQUEST = {
         "labels": ["Security", "Bug"],
     }
 }
-
-
-@pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with module_server(module_store_location) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
-    async with rest_world(server) as world:
-        yield world
 
 
 def issues(rest: Rest) -> str:

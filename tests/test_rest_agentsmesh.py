@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import httpx2
 import pytest
 
-from tests.http_server import ServerProcess, bearer
-from tests.stores import Location
-from tests.test_rest_app import Rest, json_of, module_server, rest_world
+from tests.http_server import bearer
+from tests.rest_world import Rest, json_of
 
 pytestmark = pytest.mark.anyio
 
@@ -18,18 +16,6 @@ SEED_TICKET_FIELDS = {
     "id", "slug", "type", "title", "status", "priority", "assignee_id", "repository_id", "labels",
     "parent_slug", "created_at", "updated_at",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with module_server(module_store_location) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
-    async with rest_world(server) as world:
-        yield world
 
 
 def tickets(rest: Rest) -> str:

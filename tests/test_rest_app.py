@@ -1,159 +1,17 @@
-"""The REST front end as a whole, and the harness every tests/test_rest_*.py module drives it with.
-
-Each module runs one real `tickets-mcp serve` (tests/http_server.py) per store, SQLite and PostgreSQL
-(conftest.py's module_store_location); each test gets a world of its own inside it, seeded straight
-into the server's database so tests never see each other's data: an organization (owner alice<n>,
-member bob<n>, reporter carol<n>) with projects Inbox (code INBOX<n>, the oldest, so the default) and
-Later (LATER<n>), a second organization owned by dave<n>, and a token of every kind. Two projects, so a
-call that names none must find the default project rather than be asked which.
-"""
+"""The REST front end as a whole: every route asks for a token, the token headers it takes, and the OpenAPI
+document. On the serve app in process, one world per test (tests/rest_world.py)."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncGenerator, Generator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncGenerator
 
 import httpx2
 import pytest
 
-from tests.http_server import ServerProcess, bearer, running_server
-from tests.stores import Location
-from tickets_mcp.core import admin
-from tickets_mcp.core.local import LocalTracker
-from tickets_mcp.core.tracker import Principal
-from tickets_mcp.domain import Role, TokenKind
-from tickets_mcp.stores.factory import open_store
+from tests.http_server import Served, bearer
+from tests.rest_world import Rest, challenge_of_401, json_of
 
 pytestmark = pytest.mark.anyio
-
-WORLDS = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class Person:
-    username: str
-    id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class Tokens:
-    alice: str  # owner of the test's organization, personal token
-    bob: str  # member
-    carol: str  # reporter
-    dave: str  # owner of the other organization only
-    erin: str  # admin
-    inbox: str  # project token for the test's project
-    reader: str  # organization key of the test's organization: tickets:read
-    writer: str  # organization key: tickets:write
-    manager: str  # organization key: projects:write
-
-
-@dataclass(frozen=True)
-class World:
-    org: str  # the test organization's slug
-    org_id: str
-    other_org: str  # slug of dave's organization
-    project: str  # code of the test project, named Inbox: the organization's default project
-    project_id: str
-    later: str  # code of the organization's second project, named Later
-    people: dict[str, Person]  # by first name: alice, bob, carol, dave, erin
-    tokens: Tokens
-
-    def person(self, who: str) -> Person:
-        return self.people[who]
-
-    def user_id(self, who: str) -> int:
-        return self.people[who].id
-
-    def slug(self, number: int) -> str:
-        return f"{self.project}-{number}"
-
-
-@dataclass(frozen=True)
-class Rest(World):
-    """One test's world on the module's server, and an httpx2 client pointed at it."""
-
-    client: httpx2.AsyncClient
-    server: ServerProcess
-
-    @property
-    def db(self) -> Location:
-        return self.server.db
-
-
-@contextmanager
-def module_server(location: Location) -> Generator[ServerProcess]:
-    with running_server(location) as server:
-        yield server
-
-
-async def seed_world(db: Location) -> World:
-    n = next(WORLDS)
-    store = await open_store(db)
-    try:
-        people: dict[str, Person] = {}
-        for who in ("alice", "bob", "carol", "dave", "erin"):
-            user = await admin.add_user(store, f"{who}{n}", f"{who.title()} Example")
-            people[who] = Person(user.username, user.id, user.name)
-        org = await admin.add_organization(store, f"Team {n}", people["alice"].username)
-        other = await admin.add_organization(store, f"Rivals {n}", people["dave"].username)
-        await admin.set_member(store, org.slug, people["bob"].username, Role.MEMBER)
-        await admin.set_member(store, org.slug, people["carol"].username, Role.REPORTER)
-        await admin.set_member(store, org.slug, people["erin"].username, Role.ADMIN)
-        owner = LocalTracker(store, Principal(user_id=people["alice"].id, username=people["alice"].username))
-        project = await owner.create_project("Inbox", code=f"INBOX{n}", organization=org.slug)
-        later = await owner.create_project("Later", code=f"LATER{n}", organization=org.slug)
-
-        async def token(kind: TokenKind, who: str, **options: str) -> str:
-            username = people[who].username
-            return (await admin.create_token(store, kind=kind, username=username, name="test", **options)).secret
-
-        key = TokenKind.ORGANIZATION
-        tokens = Tokens(
-            alice=await token(TokenKind.PERSONAL, "alice"),
-            bob=await token(TokenKind.PERSONAL, "bob"),
-            carol=await token(TokenKind.PERSONAL, "carol"),
-            dave=await token(TokenKind.PERSONAL, "dave"),
-            erin=await token(TokenKind.PERSONAL, "erin"),
-            inbox=await token(TokenKind.PROJECT, "alice", project_ref=project.code),
-            reader=await token(key, "alice", organization_ref=org.slug, scopes="tickets:read"),
-            writer=await token(key, "alice", organization_ref=org.slug, scopes="tickets:write"),
-            manager=await token(key, "alice", organization_ref=org.slug, scopes="projects:write"),
-        )
-    finally:
-        await store.close()
-    return World(org.slug, org.id, other.slug, project.code, project.id, later.code, people, tokens)
-
-
-@asynccontextmanager
-async def rest_world(server: ServerProcess) -> AsyncGenerator[Rest]:
-    world = await seed_world(server.db)
-    async with httpx2.AsyncClient(base_url=server.url, timeout=30.0, verify=False) as client:
-        yield Rest(**vars(world), client=client, server=server)
-
-
-def json_of(response: httpx2.Response, status: int) -> Any:
-    assert response.status_code == status, f"{response.status_code}: {response.text}"
-    return response.json()
-
-
-@pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with module_server(module_store_location) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
-    async with rest_world(server) as world:
-        yield world
-
-
-# Tests of the app as a whole
 
 ONE_ENDPOINT_PER_ROUTE = [
     ("GET", "/api/v1/mcp/organizations"),
@@ -184,26 +42,17 @@ ONE_ENDPOINT_PER_ROUTE = [
 
 
 @pytest.fixture(scope="module")
-def revoked_token(server: ServerProcess) -> str:
+def revoked_token(rest_server: Served) -> str:
     """A personal token made and revoked with the admin CLI, as an operator would."""
-    secret = server.create_token("--user", "alice", "--name", "revoked")
-    server.revoke_token(secret)
+    secret = rest_server.create_token("--user", "alice", "--name", "revoked")
+    rest_server.revoke_token(secret)
     return secret
 
 
 @pytest.fixture
-async def anonymous(server: ServerProcess) -> AsyncGenerator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(base_url=server.url, timeout=30.0, verify=False) as client:
+async def anonymous(rest_server: Served) -> AsyncGenerator[httpx2.AsyncClient]:
+    async with rest_server.async_client() as client:
         yield client
-
-
-def challenge_of_401(response: httpx2.Response) -> str:
-    """Seed 003's 401 body, exactly (seed 004's routes add their errors array beside it); what went wrong and
-    what to do travel in the challenge's error_description (RFC 6750), which seed clients do not parse."""
-    body = json_of(response, 401)
-    body.pop("errors", None)
-    assert body == {"message": "401 Unauthorized"}
-    return response.headers["WWW-Authenticate"]
 
 
 @pytest.mark.parametrize(("method", "path"), ONE_ENDPOINT_PER_ROUTE)

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import pytest
 
-from tests.http_server import ServerProcess, bearer
-from tests.stores import Location
-from tests.test_rest_app import Rest, json_of, module_server, rest_world
+from tests.http_server import bearer
+from tests.rest_world import Rest, json_of
 
 pytestmark = pytest.mark.anyio
 
 ISO_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 ORGS = "/api/v1/mcp/organizations"
-
-
-@pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with module_server(module_store_location) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
-    async with rest_world(server) as world:
-        yield world
 
 
 async def file_ticket(rest: Rest, token: str | None = None, **fields: Any) -> dict[str, Any]:

@@ -6,32 +6,17 @@ removed from the organization is still the one those tickets name, so they keep 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
-
 import pytest
 
-from tests.http_server import ServerProcess, bearer
-from tests.stores import Location
-from tests.test_rest_app import Rest, json_of, module_server, rest_world
+from tests.http_server import bearer
+from tests.rest_world import Rest, json_of
 from tickets_mcp.core import admin
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal, TicketChanges, TicketDraft
 from tickets_mcp.domain import Status, Ticket
 from tickets_mcp.stores.factory import open_store
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with module_server(module_store_location) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
-    async with rest_world(server) as world:
-        yield world
+pytestmark = pytest.mark.anyio
 
 
 async def filed_by_carol_then_done_by_bob_who_both_leave(rest: Rest) -> Ticket:

@@ -6,16 +6,16 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
 import pytest
 
-from tests.http_server import ServerProcess, bearer
+from tests.http_server import bearer
+from tests.rest_world import Rest, json_of
 from tests.stores import Location
-from tests.test_rest_app import Rest, json_of, module_server, rest_world
 from tickets_mcp.config import Settings
 from tickets_mcp.core import admin
 from tickets_mcp.domain import TokenKind
@@ -28,18 +28,6 @@ pytestmark = pytest.mark.anyio
 HUGE = str(2**63)
 SURROGATE = "\\ud800"  # as JSON writes it: json.loads gives a str UTF-8 cannot encode
 NUL = "\\u0000"
-
-
-@pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with module_server(module_store_location) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
-    async with rest_world(server) as world:
-        yield world
 
 
 def writes(rest: Rest, bad: str) -> list[tuple[str, str, str, str]]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
-
 import pytest
 
-from tests.http_server import ServerProcess, bearer
-from tests.stores import Location
-from tests.test_rest_app import Rest, json_of, module_server, rest_world
+from tests.http_server import bearer
+from tests.rest_world import Rest, json_of
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal
 from tickets_mcp.stores.factory import open_store
@@ -18,18 +15,6 @@ pytestmark = pytest.mark.anyio
 SEED_ISSUE = {
     "issue": {"title": "fix security bug", "body": "fixed at 123456", "status": "closed", "labels": ["Security", "Bug"]}
 }
-
-
-@pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with module_server(module_store_location) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
-    async with rest_world(server) as world:
-        yield world
 
 
 async def second_project(rest: Rest) -> str:

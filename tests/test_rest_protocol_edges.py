@@ -4,15 +4,15 @@ hints in the words of the caller's API rather than MCP's."""
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx2
 import pytest
 
-from tests.http_server import ServerProcess, bearer
+from tests.http_server import Served, bearer, running_server
+from tests.rest_world import Rest, challenge_of_401, json_of
 from tests.stores import Location
-from tests.test_rest_app import Rest, challenge_of_401, json_of, module_server, rest_world
 from tickets_mcp.http.settings import DEFAULT_MAX_BODY
 
 pytestmark = pytest.mark.anyio
@@ -22,15 +22,10 @@ JSON_API = "application/vnd.api+json"
 
 
 @pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with module_server(module_store_location) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
-    async with rest_world(server) as world:
-        yield world
+def rest_server(module_store_location: Location) -> Iterator[Served]:
+    """A real `tickets-mcp serve`: what is refused before the app reads a body is seen on a socket."""
+    with running_server(module_store_location) as server:
+        yield server
 
 
 def writes(rest: Rest) -> list[tuple[str, str]]:

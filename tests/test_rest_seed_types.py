@@ -3,28 +3,14 @@ JSON body sent without its Content-Type is told to send the header."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import pytest
 
-from tests.http_server import ServerProcess, bearer
-from tests.stores import Location
-from tests.test_rest_app import Rest, json_of, module_server, rest_world
+from tests.http_server import bearer
+from tests.rest_world import Rest, json_of
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with module_server(module_store_location) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
-    async with rest_world(server) as world:
-        yield world
 
 
 def mesh(rest: Rest) -> str:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
 from enum import StrEnum
 from typing import Any
 
 import pytest
 
-from tests.http_server import ServerProcess, bearer
-from tests.stores import Location
-from tests.test_rest_app import Rest, json_of, module_server, rest_world
+from tests.http_server import bearer
+from tests.rest_world import Rest, json_of
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal, TicketDraft
 from tickets_mcp.domain import CLOSED_STATUSES, Priority, Status
@@ -101,18 +99,6 @@ def test_bugtome_priorities_map_both_ways_with_critical_for_urgent(priority: Pri
 
 
 # The same ticket seen through every dialect
-
-
-@pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with module_server(module_store_location) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
-    async with rest_world(server) as world:
-        yield world
 
 
 async def seen_everywhere(rest: Rest, slug: str) -> tuple[str, str, str]:

@@ -1,11 +1,11 @@
-"""Every request and response example of the five seed documents, replayed on a real `tickets-mcp serve` (issue 16).
+"""Every request and response example of the five seed documents, replayed on the `serve` app (issue 16).
 
 The documents are tests/seeds/NNN.txt, byte-for-byte copies of the seeds. Each example cites the document
 line it comes from: request lines, curl commands and request bodies are parsed out of the document, and
-every documented response body is parsed out of the document text, never retyped here. One server per
-store (SQLite and PostgreSQL) holds a world built with the examples' names (Acme Corp, WEB, my-org,
-ivan_aivazovsky, ...); where a document shows an id ours cannot have (ticket 1 of AM-42, project 3, user
-15), `World.mapped` maps the documented value to ours explicitly.
+every documented response body is parsed out of the document text, never retyped here. One app per
+store (SQLite and PostgreSQL), in process (tests/asgi_server.py), holds a world built with the examples'
+names (Acme Corp, WEB, my-org, ivan_aivazovsky, ...); where a document shows an id ours cannot have
+(ticket 1 of AM-42, project 3, user 15), `World.mapped` maps the documented value to ours explicitly.
 
 Comparison: the status exactly. A body structurally: the same keys, the same JSON types, and the same
 values unless the value is instance data (a timestamp, or an id mapped in `World.mapped`). Where the
@@ -32,15 +32,13 @@ from urllib.parse import urlsplit
 import httpx2
 import pytest
 
-from tests.http_server import ServerProcess, running_server
+from tests.asgi_server import AppServer, serving_app
 from tests.stores import Location
 from tickets_mcp.core import admin
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal, TicketChanges, TicketDraft
 from tickets_mcp.domain import Priority, Project, Role, Status, TicketType, TokenKind, User
 from tickets_mcp.stores.factory import open_store
-
-pytestmark = pytest.mark.slow
 
 SEEDS = Path(__file__).parent / "seeds"
 
@@ -401,21 +399,21 @@ async def build_world(db: Location) -> World:
 
 
 @pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with running_server(module_store_location) as running:
+def server(module_store_location: Location) -> Iterator[AppServer]:
+    with serving_app(module_store_location) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def world(server: ServerProcess) -> World:
+def world(server: AppServer) -> World:
     built = asyncio.run(build_world(server.db))
     built.url = server.url
     return built
 
 
 @pytest.fixture(scope="module")
-def http(server: ServerProcess) -> Iterator[httpx2.Client]:
-    with httpx2.Client(base_url=server.url, timeout=30.0, verify=False) as client:
+def http(server: AppServer) -> Iterator[httpx2.Client]:
+    with server.client() as client:
         yield client
 
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.http_server import ServerProcess
+from tests.rest_world import Rest, json_of
 from tests.store_contract import World, draft
-from tests.stores import Location
-from tests.test_rest_app import Rest, json_of, module_server, rest_world
 from tickets_mcp.stores import Store
 from tickets_mcp.stores.sqlite.migrations import TICKET_IDS, migrate
 
@@ -30,19 +27,6 @@ async def test_the_ticket_filed_after_the_newest_one_is_deleted_gets_a_new_id(st
     assert newest.id < after.id < again.id
 
 
-@pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with module_server(module_store_location) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(server: ServerProcess) -> AsyncGenerator[Rest]:
-    async with rest_world(server) as world:
-        yield world
-
-
-@pytest.mark.slow
 async def test_agentsmesh_never_answers_a_deleted_tickets_id_for_a_new_ticket(rest: Rest) -> None:
     tickets = f"/api/v1/ext/orgs/{rest.org}/tickets"
     key = {"X-API-Key": rest.tokens.writer}
