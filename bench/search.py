@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.store import CACHE, migrate_file, percentile, result
-from tickets_mcp.config import PostgresUrl
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal, TicketFilter
 from tickets_mcp.domain import TicketSort
+from tickets_mcp.stores.location import PostgresUrl
 from tickets_mcp.stores.port import Store
 
 ENV_POSTGRES = "TICKETS_BENCH_POSTGRES_URL"

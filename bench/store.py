@@ -558,10 +558,66 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+async def _bench_postgres(url: str, creates: int, reads: int) -> list[dict[str, Any]]:
+    """Creates/s with 16 in flight, then get and list latencies, through one PostgresStore on `url`'s database.
+
+    The database is emptied first (its tables are dropped and migrated again): point it at a scratch one.
+    """
+    import psycopg  # only this variant needs the driver
+
+    from tickets_mcp.stores.location import PostgresUrl
+    from tickets_mcp.stores.postgres import PostgresStore
+
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("DROP SCHEMA public CASCADE")
+        admin.execute("CREATE SCHEMA public")
+    store = await PostgresStore.open(PostgresUrl(url))
+    try:
+        user = await store.ensure_user(OWNER, OWNER.title())
+        await store.ensure_local_workspace(user, "Bench", "Bench", "BENCH")
+        tracker = LocalTracker(store, Principal(user_id=user.id, username=user.username))
+        in_flight, latencies = 16, list[float]()
+
+        async def caller(first: int) -> None:
+            for i in range(first, creates, in_flight):
+                started = time.perf_counter()
+                await tracker.create_ticket(TicketDraft(title=f"Bench ticket {i}", project="BENCH", labels=("perf",)))
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        async with asyncio.TaskGroup() as callers:
+            for first in range(in_flight):
+                callers.create_task(caller(first))
+        rate = creates / (time.perf_counter() - started)
+        rows = [result(f"PostgreSQL create_ticket, 1 process, {in_flight} in flight", rate, "creates/s",
+                       samples=[x * 1000 for x in latencies])]  # fmt: skip
+        calls: list[tuple[str, Callable[[int], Any]]] = [
+            ("get_ticket", lambda i: tracker.get_ticket(f"BENCH-{1 + i % creates}")),
+            ("list_tickets, 50 newest", lambda i: tracker.list_tickets(TicketFilter(project="BENCH", limit=50))),
+        ]
+        for name, call in calls:
+            samples: list[float] = []
+            for i in range(reads):
+                started = time.perf_counter()
+                await call(i)
+                samples.append((time.perf_counter() - started) * 1000)
+            rows.append(result(f"PostgreSQL {name}, one caller", percentile(samples, 50), "ms p50", samples=samples))
+        return rows
+    finally:
+        await store.close()
+
+
 def main(argv: Sequence[str] | None = None, *, runner: Callable[[bool], list[dict[str, Any]]] = run) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.store", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes and short runs")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="measure PostgresStore on this scratch database instead (emptied first)"
+    )
     args = parser.parse_args(argv)
+    if args.postgres:
+        sizes = (300, 200) if args.quick else (3000, 1000)
+        print(markdown(asyncio.run(_bench_postgres(args.postgres, *sizes))))
+        return 0
     print(markdown(runner(bool(args.quick))))
     return 0
 

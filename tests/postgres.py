@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tickets_mcp.config import PostgresUrl
+from tickets_mcp.stores.location import PostgresUrl
 
 ENV_URL = "TICKETS_TEST_POSTGRES_URL"
 SKIP_REASON = f"PostgreSQL tests need {ENV_URL}, e.g. postgresql://postgres@127.0.0.1:5432/test"

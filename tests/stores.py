@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from tickets_mcp.config import PostgresUrl
+from tickets_mcp.stores.location import PostgresUrl
 
 Location = Path | PostgresUrl
 

@@ -11,7 +11,7 @@ import pytest
 from tests.postgres import create_database, drop_database, server_url
 from tickets_mcp.cli.main import main
 from tickets_mcp.cli.workspace import open_local_store
-from tickets_mcp.config import PostgresUrl, Settings
+from tickets_mcp.config import Settings
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal, TicketDraft
 from tickets_mcp.domain import Ticket
@@ -19,6 +19,7 @@ from tickets_mcp.errors import Conflict
 from tickets_mcp.stores import Store
 from tickets_mcp.stores.backup import COUNTED, backup, restore
 from tickets_mcp.stores.factory import open_store
+from tickets_mcp.stores.location import PostgresUrl
 
 pytestmark = pytest.mark.anyio
 

@@ -23,9 +23,9 @@ from tests.store_contract import World
 from tests.stores import Location
 from tickets_mcp.core.tokens import digest, issue_token
 from tickets_mcp.domain import TokenKind
+from tickets_mcp.domain.rules import format_timestamp
 from tickets_mcp.stores import Store
-from tickets_mcp.stores.records import SESSION_SELECT
-from tickets_mcp.stores.rules import format_timestamp
+from tickets_mcp.stores.sql.records import SESSION_SELECT
 from tickets_mcp.stores.sqlite.migrations import migrate
 
 COOKIE = "tracker_board"

@@ -73,7 +73,7 @@ class Writer:
             await anyio.to_thread.run_sync(self.started.wait, 10)
             for i in range(len(writes)):
                 tg.start_soon(one, i)
-            await anyio.sleep(0.05)  # every write is queued behind the lock by now
+            await anyio.wait_all_tasks_blocked()  # every write is queued behind the lock
             self.release.set()
         return results
 

@@ -25,9 +25,9 @@ from tests.helpers_processes import (
     worker_command,
     worker_processes,
 )
-from tickets_mcp.config import PostgresUrl
 from tickets_mcp.core.tracker import TicketDraft
 from tickets_mcp.stores.factory import open_store
+from tickets_mcp.stores.location import PostgresUrl
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -22,9 +22,9 @@ import pytest
 
 from tests.helpers_processes import REPO, McpProcess
 from tests.http_server import READY_LINE, bearer
-from tickets_mcp.config import PostgresUrl
 from tickets_mcp.errors import BackendUnavailable
 from tickets_mcp.stores.factory import open_store
+from tickets_mcp.stores.location import PostgresUrl
 from tickets_mcp.stores.postgres.migrations import LATEST, MIGRATION_LOCK, MIGRATIONS
 
 pytestmark = pytest.mark.anyio

@@ -18,8 +18,10 @@ from bench.store import SEARCH_WORD, seed_database
 
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.stores.port import TicketQuery
+from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.listing import list_tickets
+from tickets_mcp.stores.sqlite.dialect import SQLITE
 from tickets_mcp.stores.sqlite.migrations import PLANNER_STATISTICS, migrate
-from tickets_mcp.stores.sqlite.tickets import list_tickets
 
 # Tables large enough that reading all of them is a problem (aliases as the store's SQL names them).
 BIG_TABLES = {"t": "tickets", "tickets": "tickets", "tl": "ticket_labels", "ticket_labels": "ticket_labels"}
@@ -140,13 +142,13 @@ CASES: list[tuple[str, Case]] = [
 
 def issued_sql(conn: sqlite3.Connection, query: TicketQuery, page_two: bool) -> list[str]:
     if page_two:
-        first = list_tickets(conn, query)
+        first = list_tickets(Connection(conn.execute, SQLITE, conn), query)
         assert first.next_cursor is not None
         query = replace(query, cursor=first.next_cursor)
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     try:
-        list_tickets(conn, query)
+        list_tickets(Connection(conn.execute, SQLITE, conn), query)
     finally:
         conn.set_trace_callback(None)
     # FTS5 reads its own shadow tables (ticket_search_config, ...): not statements of the store's.

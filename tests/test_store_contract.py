@@ -12,11 +12,11 @@ import pytest
 
 from tests.store_contract import World, draft
 from tests.stores import events
-from tickets_mcp.config import PostgresUrl
 from tickets_mcp.domain import Label, Priority, Role, Scope, Status, TicketType, TokenKind
 from tickets_mcp.errors import BackendUnavailable, Conflict, Invalid, NotFound
 from tickets_mcp.stores import Actor, NewProject, NewToken, Placement, Store, TicketPatch
 from tickets_mcp.stores.factory import open_store
+from tickets_mcp.stores.location import PostgresUrl
 
 pytestmark = pytest.mark.anyio
 

@@ -93,7 +93,7 @@ async def test_relevance_pages_walk_every_match_once(store: Store, world: World)
 async def test_only_the_newest_matches_are_ranked_and_older_ones_follow_them_newest_first(
     store: Store, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for module in ("tickets_mcp.stores.sqlite.tickets", "tickets_mcp.stores.postgres.listing"):
+    for module in ("tickets_mcp.stores.sqlite.dialect", "tickets_mcp.stores.postgres.dialect"):
         monkeypatch.setattr(f"{module}.RANKED_MAX", 3)
     for i in range(1, 8):  # odd numbers say it in the title, even ones in the description
         title, description = (f"Walrus {i}", "seen") if i % 2 else (f"Sighting {i}", "a walrus")

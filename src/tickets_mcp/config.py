@@ -9,11 +9,20 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from tickets_mcp.environment import env
 from tickets_mcp.errors import Invalid
 from tickets_mcp.mcp.exposure import Exposure
+from tickets_mcp.stores.location import (
+    DB_FILE_NAME,
+    DEFAULT_POOL_SIZE,
+    POSTGRES_SCHEMES,
+    PostgresUrl,
+    Synchronous,
+    mask_password,
+)
+from tickets_mcp.stores.search import search_budget
 
 ENV_DB = "TICKETS_DB"
 ENV_SYNCHRONOUS = "TICKETS_SQLITE_SYNCHRONOUS"
@@ -23,47 +32,12 @@ ENV_POOL_SIZE = "TICKETS_POOL_SIZE"
 ENV_BACKEND = "TICKETS_BACKEND"
 ENV_URL = "TICKETS_URL"
 ENV_TOKEN = "TICKETS_TOKEN"  # noqa: S105 - the variable's name, not a secret
-ENV_SEARCH_BUDGET = "TICKETS_SEARCH_BUDGET_MS"
 REMOTE_BACKENDS = ("native", "bugtome", "agentsmesh", "abf", "gitlab")
-DEFAULT_POOL_SIZE = 10
-DB_FILE_NAME = "tracker.db"
 OLD_DATA_DIR_NAME = "tracker-mcp"  # the folder's name before the rename; read, never created
 _noted_old_paths: set[Path] = set()
 MAX_POOL_SIZE = 1000
-DEFAULT_SEARCH_BUDGET_MS = 1000  # a text search's time; ordinary ones take milliseconds (bench/search.py)
-MAX_SEARCH_BUDGET_MS = 60_000
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-Synchronous = Literal["full", "normal"]  # SQLite durability, see store/sqlite/db.py
-POSTGRES_SCHEMES = ("postgresql", "postgres")
-
-
-@dataclass(frozen=True, slots=True)
-class PostgresUrl:
-    """A PostgreSQL connection URL. It prints with its password masked, so it is safe in messages and logs."""
-
-    url: str
-
-    def __str__(self) -> str:
-        return mask_password(self.url)
-
-    def __repr__(self) -> str:
-        return f"PostgresUrl({mask_password(self.url)!r})"
-
-
-def mask_password(url: str) -> str:
-    """The URL with any password, in the user part or a `password=` parameter, replaced by `***`."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hosts = netloc.rpartition("@")
-        user, colon, _ = userinfo.partition(":")
-        netloc = f"{user}{':***' if colon else ''}@{hosts}"
-    query = "&".join(
-        "password=***" if item.partition("=")[0].lower() == "password" else item
-        for item in parts.query.split("&")
-    ) if parts.query else ""  # fmt: skip
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def parse_location(value: str) -> Path | PostgresUrl:
@@ -146,16 +120,6 @@ class RemoteSettings:
         if not secret:
             raise Invalid("token", f"The {name} backend needs an API token.", hint=f"Set {ENV_TOKEN} or pass --token.")
         return cls(backend=name, url=address, token=secret)
-
-
-def search_budget() -> float:
-    """Seconds a text search may run before it answers with what it found, from TICKETS_SEARCH_BUDGET_MS."""
-    text = env(ENV_SEARCH_BUDGET, "").strip() or str(DEFAULT_SEARCH_BUDGET_MS)
-    if not text.isdigit() or not 1 <= int(text) <= MAX_SEARCH_BUDGET_MS:
-        raise Invalid(
-            "search_budget", f"{ENV_SEARCH_BUDGET} must be 1-{MAX_SEARCH_BUDGET_MS} (milliseconds), not {text!r}."
-        )
-    return int(text) / 1000
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from tickets_mcp.config import PostgresUrl
 from tickets_mcp.errors import BackendUnavailable, Conflict, Invalid, NotFound
+from tickets_mcp.stores.location import PostgresUrl
 from tickets_mcp.stores.sqlite.db import check_location, connect_read_only
 from tickets_mcp.stores.sqlite.migrations import read_version
 

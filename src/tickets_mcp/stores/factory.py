@@ -9,8 +9,8 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from tickets_mcp.config import DEFAULT_POOL_SIZE, PostgresUrl, Synchronous
 from tickets_mcp.errors import BackendUnavailable
+from tickets_mcp.stores.location import DEFAULT_POOL_SIZE, PostgresUrl, Synchronous
 from tickets_mcp.stores.port import Store
 
 POSTGRES_DRIVER = ("psycopg", "psycopg_pool", "psycopg_binary")
@@ -42,7 +42,7 @@ async def schema_versions(location: Path | PostgresUrl) -> tuple[int, int]:
     if isinstance(location, PostgresUrl):
         from tickets_mcp.stores.postgres import migrations as postgres_migrations
 
-        return await postgres_migrations.schema_version(location), postgres_migrations.LATEST
+        return await anyio.to_thread.run_sync(postgres_migrations.schema_version, location), postgres_migrations.LATEST
     return await anyio.to_thread.run_sync(_sqlite_versions, location)
 
 

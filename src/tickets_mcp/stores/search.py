@@ -25,7 +25,12 @@ from itertools import combinations
 from typing import NamedTuple
 
 from tickets_mcp.domain.similarity import TITLE_SIMILARITY, words
+from tickets_mcp.environment import env
+from tickets_mcp.errors import Invalid
 
+ENV_SEARCH_BUDGET = "TICKETS_SEARCH_BUDGET_MS"
+DEFAULT_SEARCH_BUDGET_MS = 1000  # a text search's time; ordinary ones take milliseconds (bench/search.py)
+MAX_SEARCH_BUDGET_MS = 60_000
 WORD = re.compile(r"[^\W_]+")
 _PHRASE = re.compile(r'"([^"]*)"')
 # Only so many words of a query take part: a pasted stack trace must not become a query of 500 terms.
@@ -51,6 +56,16 @@ RANKED_MAX = 2000
 # The relevance weights: a word in the title counts most, then the description, then a comment; the
 # SQLite index's fourth column holds the ticket's project, which only scopes.
 BM25_WEIGHTS = "10.0, 4.0, 1.0, 0.0"
+
+
+def search_budget() -> float:
+    """Seconds a text search may run before it answers with what it found, from TICKETS_SEARCH_BUDGET_MS."""
+    text = env(ENV_SEARCH_BUDGET, "").strip() or str(DEFAULT_SEARCH_BUDGET_MS)
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SEARCH_BUDGET_MS:
+        raise Invalid(
+            "search_budget", f"{ENV_SEARCH_BUDGET} must be 1-{MAX_SEARCH_BUDGET_MS} (milliseconds), not {text!r}."
+        )
+    return int(text) / 1000
 
 
 class Text(NamedTuple):

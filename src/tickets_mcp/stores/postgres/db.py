@@ -1,43 +1,67 @@
-"""PostgreSQL connections: a psycopg pool, reads in one snapshot, writes in transactions that lock what they change.
+"""PostgreSQL connections: psycopg's sync pool, each script run in a worker thread, in one transaction.
 
 Reads run at REPEATABLE READ, READ ONLY: every query of a read sees the same snapshot, as in SQLite.
-Writes run at READ COMMITTED and lock the rows their checks depend on (a ticket write locks its
-project's row first), so concurrent writers queue instead of failing and each sees the other's commit.
+Writes run at READ COMMITTED and lock the rows their checks depend on (see the dialect).
+
+Why the sync API in threads: the scripts are written once, as plain functions, for both engines
+(docs/architecture.md, "One store, two engines"); measured, the sync pool in threads files tickets
+as fast as the async pool did. A caller waits for a connection in async land, on a CapacityLimiter
+sized to the pool, so no worker thread sits blocked inside the pool's own queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+import functools
+from collections.abc import Callable, Generator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, LiteralString, TypeVar, cast
 
-from psycopg import AsyncConnection, IntegrityError, IsolationLevel, OperationalError, errors
-from psycopg.abc import Params, QueryNoTemplate
+import anyio
+import anyio.to_thread
+from psycopg import Connection as PsycopgConnection
+from psycopg import IntegrityError, IsolationLevel, OperationalError, errors
 from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from tickets_mcp.config import DEFAULT_POOL_SIZE, PostgresUrl
 from tickets_mcp.errors import BackendUnavailable, Conflict
+from tickets_mcp.stores.location import DEFAULT_POOL_SIZE, PostgresUrl
 from tickets_mcp.stores.port import PoolUsage
+from tickets_mcp.stores.postgres.dialect import POSTGRES
+from tickets_mcp.stores.sql.connection import Connection, Cursor
 
 T = TypeVar("T")
-Connection = AsyncConnection[TupleRow]
-Row = tuple[Any, ...]
+Raw = PsycopgConnection[TupleRow]
 
 CONNECT_TIMEOUT_S = 10
-POOL_SIZE = DEFAULT_POOL_SIZE
 
 
-class Database:
-    """A pool of connections to one PostgreSQL database."""
+@functools.lru_cache(maxsize=1024)
+def _format_style(query: str) -> LiteralString:
+    """The scripts' `?` placeholders as psycopg's `%s`, a literal `%` doubled; once per query text."""
+    # The text is the scripts' own SQL (never a caller's value: those are parameters), hence literal.
+    return cast(LiteralString, query.replace("%", "%%").replace("?", "%s"))
 
-    def __init__(self, url: PostgresUrl, pool: AsyncConnectionPool[Connection]) -> None:
+
+def _connection(raw: Raw) -> Connection:
+    def execute(query: str, params: Sequence[Any]) -> Cursor:
+        return raw.execute(_format_style(query), params)
+
+    return Connection(execute, POSTGRES, raw)
+
+
+class PostgresEngine:
+    """The shared scripts on a pool of connections to one PostgreSQL database."""
+
+    read_only = None  # a role that may not write is refused by PostgreSQL, write by write
+
+    def __init__(self, url: PostgresUrl, pool: ConnectionPool[Raw]) -> None:
         self.url = url
         self._pool = pool
+        self._slots = anyio.CapacityLimiter(pool.max_size)
 
     @classmethod
-    async def open(cls, url: PostgresUrl, *, max_size: int = POOL_SIZE) -> Database:
-        pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+    async def open(cls, url: PostgresUrl, *, max_size: int = DEFAULT_POOL_SIZE) -> PostgresEngine:
+        pool: ConnectionPool[Raw] = ConnectionPool(
             url.url,
             kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
             min_size=1,
@@ -45,53 +69,56 @@ class Database:
             open=False,
             name="tickets-mcp",
         )
-        with _unavailable(url):
-            await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+
+        def start() -> None:
+            with unavailable(url):
+                pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+
+        await anyio.to_thread.run_sync(start)
         return cls(url, pool)
 
-    async def read(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
-        """Run `fn` in one read-only transaction: all its queries see the same snapshot."""
-        with _unavailable(self.url):
-            async with self._pool.connection() as conn:
-                await conn.set_isolation_level(IsolationLevel.REPEATABLE_READ)
-                await conn.set_read_only(True)
-                async with conn.transaction():
-                    return await fn(conn)
+    async def _run(self, script: Callable[[Connection], T], isolation: IsolationLevel, *, read_only: bool) -> T:
+        """Run `script` in one transaction on a worker thread, once a connection is free for it."""
+        return await anyio.to_thread.run_sync(self._on_thread, script, isolation, read_only, limiter=self._slots)
 
-    async def write(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
-        """Run `fn` in one READ COMMITTED transaction; a constraint it trips is answered as a Conflict."""
-        with _unavailable(self.url):
-            try:
-                async with self._pool.connection() as conn:
-                    await conn.set_isolation_level(IsolationLevel.READ_COMMITTED)
-                    await conn.set_read_only(False)
-                    async with conn.transaction():
-                        return await fn(conn)
-            except (IntegrityError, errors.TransactionRollback) as exc:
-                # The checks inside the transaction come first; this is a race they did not foresee.
-                raise Conflict(
-                    "The change collides with a concurrent one and was not saved.", hint="Read again and retry."
-                ) from exc
+    def _on_thread(self, script: Callable[[Connection], T], isolation: IsolationLevel, read_only: bool) -> T:
+        with unavailable(self.url), self._pool.connection() as raw:
+            raw.isolation_level = isolation
+            raw.read_only = read_only
+            with raw.transaction():
+                return script(_connection(raw))
+
+    async def read(self, script: Callable[[Connection], T]) -> T:
+        return await self._run(script, IsolationLevel.REPEATABLE_READ, read_only=True)
+
+    async def lookup(self, script: Callable[[Connection], T]) -> T:
+        return await self.read(script)  # every read is a round trip to the server: none is cheaper
+
+    async def write(self, script: Callable[[Connection], T]) -> T:
+        try:
+            return await self._run(script, IsolationLevel.READ_COMMITTED, read_only=False)
+        except (IntegrityError, errors.TransactionRollback) as exc:
+            # The checks inside the transaction come first; this is a race they did not foresee.
+            raise Conflict(
+                "The change collides with a concurrent one and was not saved.", hint="Read again and retry."
+            ) from exc
 
     def usage(self) -> PoolUsage:
         stats = self._pool.get_stats()
         opened, idle = stats.get("pool_size", 0), stats.get("pool_available", 0)
         return PoolUsage(
-            in_use=opened - idle, idle=idle, max_size=self._pool.max_size, waiting=stats.get("requests_waiting", 0)
+            in_use=opened - idle,
+            idle=idle,
+            max_size=self._pool.max_size,
+            waiting=stats.get("requests_waiting", 0) + int(self._slots.statistics().tasks_waiting),
         )
 
     async def close(self) -> None:
-        await self._pool.close()
-
-
-async def connect(url: PostgresUrl) -> Connection:
-    """One autocommit connection outside the pool, for migrations and inspection."""
-    with _unavailable(url):
-        return await AsyncConnection.connect(url.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        await anyio.to_thread.run_sync(self._pool.close)
 
 
 @contextmanager
-def _unavailable(url: PostgresUrl) -> Generator[None]:
+def unavailable(url: PostgresUrl) -> Generator[None]:
     """Connection failures become BackendUnavailable naming the database with its password masked."""
     try:
         yield
@@ -100,24 +127,3 @@ def _unavailable(url: PostgresUrl) -> Generator[None]:
             f"Cannot use the PostgreSQL database at {url}: {str(exc).strip() or type(exc).__name__}.",
             hint="Check that the server is up and the URL given by --db or TICKETS_DB is right.",
         ) from exc
-
-
-async def fetch_one(conn: Connection, query: QueryNoTemplate, params: Params = ()) -> Row:
-    """The first row of a query that always returns one (an aggregate, or a row known to exist)."""
-    row = await (await conn.execute(query, params)).fetchone()
-    if row is None:
-        raise LookupError("expected a row")
-    return row
-
-
-async def fetch_optional(conn: Connection, query: QueryNoTemplate, params: Params = ()) -> Row | None:
-    return await (await conn.execute(query, params)).fetchone()
-
-
-async def fetch_all(conn: Connection, query: QueryNoTemplate, params: Params = ()) -> list[Row]:
-    return await (await conn.execute(query, params)).fetchall()
-
-
-async def execute(conn: Connection, query: QueryNoTemplate, params: Params = ()) -> int:
-    """Run a statement; returns how many rows it changed."""
-    return (await conn.execute(query, params)).rowcount

@@ -19,11 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import LiteralString
 
-from tickets_mcp.config import PostgresUrl
+from psycopg import Connection
+from psycopg.rows import TupleRow
+
+from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.errors import BackendUnavailable
-from tickets_mcp.stores.postgres.db import Connection, connect, execute, fetch_one
-from tickets_mcp.stores.records import FILL_DEFAULT_PROJECT
-from tickets_mcp.stores.rules import utc_now
+from tickets_mcp.stores.location import PostgresUrl
+from tickets_mcp.stores.postgres.db import CONNECT_TIMEOUT_S, unavailable
+from tickets_mcp.stores.sql.records import FILL_DEFAULT_PROJECT
 
 # pg_advisory_xact_lock key for migrating: the ASCII of "trackmig", so it is unlikely to meet another app's.
 MIGRATION_LOCK = 0x747261636B6D6967
@@ -314,21 +317,21 @@ MIGRATIONS: tuple[Migration, ...] = (
 LATEST = MIGRATIONS[-1].version
 
 
-async def applied_version(conn: Connection) -> int:
+def applied_version(conn: Connection[TupleRow]) -> int:
     """The schema version recorded in the database (in the search_path's first schema); 0 for an empty one.
 
     The table is looked for in pg_class, which a query reads as of its own snapshot. to_regclass() would
     answer from the session's catalog cache, which waiting on an advisory lock does not refresh: a
     process that waited while another migrated saw no table and failed creating it.
     """
-    exists = await fetch_one(
+    exists = _one(
         conn,
         "SELECT EXISTS (SELECT FROM pg_catalog.pg_class"
         " WHERE relname = 'schema_migrations' AND relnamespace = current_schema()::regnamespace)",
     )
     if not exists[0]:
         return 0
-    return int((await fetch_one(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))[0])
+    return int(_one(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0])
 
 
 def refuse_if_newer(found: int, url: PostgresUrl) -> None:
@@ -340,28 +343,27 @@ def refuse_if_newer(found: int, url: PostgresUrl) -> None:
         )
 
 
-async def migrate(url: PostgresUrl) -> int:
+def migrate(url: PostgresUrl) -> int:
     """Bring the schema up to LATEST; returns the version found before. Safe when processes race to do it."""
-    conn = await connect(url)
+    conn = _connect(url)
     try:
-        found = await applied_version(conn)
+        found = applied_version(conn)
         refuse_if_newer(found, url)
         if found == LATEST:
             return found  # the usual start: nothing to migrate, no lock taken
-        async with conn.transaction():
-            await execute(conn, "SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            found = await applied_version(conn)  # another process may have migrated while we waited
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            found = applied_version(conn)  # another process may have migrated while we waited
             refuse_if_newer(found, url)
-            await _apply(conn, found)
+            _apply(conn, found)
         return found
     finally:
-        await conn.close()
+        conn.close()
 
 
-async def _apply(conn: Connection, found: int) -> None:
+def _apply(conn: Connection[TupleRow], found: int) -> None:
     if found == 0:
-        await execute(
-            conn,
+        conn.execute(
             """CREATE TABLE schema_migrations (
                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT COLLATE "C" NOT NULL
             )""",
@@ -370,18 +372,29 @@ async def _apply(conn: Connection, found: int) -> None:
         if migration.version <= found:
             continue
         for statement in migration.statements:
-            await execute(conn, statement)
-        await execute(
-            conn,
+            conn.execute(statement)
+        conn.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
             (migration.version, migration.name, utc_now()),
         )
 
 
-async def schema_version(url: PostgresUrl) -> int:
+def schema_version(url: PostgresUrl) -> int:
     """The recorded schema version, read without changing anything."""
-    conn = await connect(url)
+    conn = _connect(url)
     try:
-        return await applied_version(conn)
+        return applied_version(conn)
     finally:
-        await conn.close()
+        conn.close()
+
+
+def _connect(url: PostgresUrl) -> Connection[TupleRow]:
+    """One autocommit connection outside the pool, for migrations and inspection."""
+    with unavailable(url):
+        return Connection.connect(url.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+
+
+def _one(conn: Connection[TupleRow], query: LiteralString) -> TupleRow:
+    row = conn.execute(query).fetchone()
+    assert row is not None  # an aggregate answers one row
+    return row

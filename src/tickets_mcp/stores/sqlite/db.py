@@ -32,8 +32,8 @@ from typing import Any, TypeVar, cast
 import anyio
 import anyio.to_thread
 
-from tickets_mcp.config import DB_FILE_NAME, Synchronous
 from tickets_mcp.errors import BackendUnavailable, Conflict, ReadOnlyStore
+from tickets_mcp.stores.location import DB_FILE_NAME, Synchronous
 from tickets_mcp.stores.port import PoolUsage
 
 T = TypeVar("T")

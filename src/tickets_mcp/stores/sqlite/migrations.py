@@ -10,10 +10,10 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.errors import BackendUnavailable
-from tickets_mcp.stores.records import FILL_DEFAULT_PROJECT
-from tickets_mcp.stores.rules import utc_now
 from tickets_mcp.stores.search import COMMENTS_INDEXED
+from tickets_mcp.stores.sql.records import FILL_DEFAULT_PROJECT
 from tickets_mcp.stores.sqlite.db import check_location, connect_read_only, run_in_transaction
 
 SQLITE_CORRUPT = 11  # "database disk image is malformed"

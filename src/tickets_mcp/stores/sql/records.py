@@ -1,7 +1,7 @@
 """Rows into domain records, for every SQL store: each mapper sits next to the column order it expects.
 
-The project and token SELECTs are plain SQL that SQLite and PostgreSQL read alike; the ticket SELECT
-differs by dialect (how labels are aggregated), so each store writes its own in the layout `row_to_ticket` reads.
+The SELECTs are plain SQL that SQLite and PostgreSQL read alike, but for how a ticket's labels are
+aggregated into one column, which each dialect passes to `ticket_select`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,23 @@ from tickets_mcp.stores.port import BoardSession
 # Both are control characters, which label names and colors never contain.
 LABEL_SEP: Final = "\x1f"
 LABELS_SEP: Final = "\x1e"
+
+
+def ticket_select(labels: str) -> str:
+    """The SELECT every ticket read shares, in the layout `row_to_ticket` reads; `labels` is the engine's
+    expression of column 18 (it aggregates text its own way). Then WHERE, or JOIN a page on `t.id`."""
+    return f"""
+SELECT t.id, t.project_id, p.code, t.number, t.type, t.title, t.description, t.status, t.priority,
+       a.username, r.username, pt.number, t.position, t.version, t.created_at, t.updated_at,
+       t.closed_at, cb.username, {labels}, p.number
+FROM tickets t
+JOIN projects p ON p.id = t.project_id
+LEFT JOIN users a ON a.id = t.assignee_id
+LEFT JOIN users r ON r.id = t.reporter_id
+LEFT JOIN users cb ON cb.id = t.closed_by_id
+LEFT JOIN tickets pt ON pt.id = t.parent_id
+"""
+
 
 PROJECT_SELECT: Final = """
 SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at,

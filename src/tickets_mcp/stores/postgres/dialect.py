@@ -1,0 +1,141 @@
+"""PostgreSQL's answers to the Dialect: lower() for names, row locks for writers, tsvector search.
+
+Writers run at READ COMMITTED and lock the rows their checks depend on (a ticket write locks its
+project's row first), so concurrent writers queue instead of failing and each sees the other's commit.
+The text search is `stores.search`'s through the GIN index of `tickets.search`, ranked by ts_rank
+(title words weigh A, description B, comments D).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
+
+from psycopg import Connection as PsycopgConnection
+from psycopg import errors
+from psycopg.rows import TupleRow
+from psycopg.types.json import Jsonb
+
+from tickets_mcp.domain import CLOSED_STATUSES
+from tickets_mcp.domain.rules import label_color
+from tickets_mcp.stores.cursors import relevance_start
+from tickets_mcp.stores.port import NewTicket, TicketQuery
+from tickets_mcp.stores.search import DUPLICATE_CANDIDATES, RANKED_MAX, SearchTerms, Text, title_tsquery, tsquery
+from tickets_mcp.stores.sql.connection import Connection, Row
+from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
+from tickets_mcp.stores.sql.records import LABEL_SEP, LABELS_SEP, ticket_select
+
+T = TypeVar("T")
+
+
+class PostgresDialect:
+    ticket_select = ticket_select(
+        f"""(SELECT string_agg(l.name || '{LABEL_SEP}' || l.color, '{LABELS_SEP}' ORDER BY lower(l.name))
+              FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id)"""
+    )
+    next_ticket_id = "DEFAULT"  # the identity column's sequence
+
+    def locking(self, clause: str) -> str:
+        return " " + clause
+
+    def serialize(self, conn: Connection, key: int | str) -> None:
+        if isinstance(key, int):
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (key,))
+        else:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (key,))
+
+    def same_name(self, column: str) -> str:
+        return f'lower({column}) = lower(? COLLATE "C")'
+
+    def by_name(self, column: str) -> str:
+        return f"lower({column})"
+
+    def any_of(self, column: str, values: Sequence[Any]) -> Fragment:
+        return f"{column} = ANY(?)", [list(values)]
+
+    def any_name(self, column: str, names: Sequence[str]) -> Fragment:
+        return f'lower({column}) = ANY(SELECT lower(name COLLATE "C") FROM unnest(?::text[]) AS name)', [list(names)]
+
+    def json(self, value: dict[str, Any]) -> Any:
+        return Jsonb(value)
+
+    def attach_labels(self, conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> None:
+        # Two statements whatever the number of labels: each is a round trip to the server.
+        conn.execute(
+            """INSERT INTO labels (project_id, name, color)
+               SELECT ?, name, color FROM unnest(?::text[], ?::text[]) AS new(name, color)
+               ON CONFLICT DO NOTHING""",
+            (project_id, list(labels), [label_color(name) for name in labels]),
+        )
+        conn.execute(
+            """INSERT INTO ticket_labels (ticket_id, label_id)
+               SELECT ?, id FROM labels
+               WHERE project_id = ?
+                 AND lower(name) IN (SELECT lower(wanted COLLATE "C") FROM unnest(?::text[]) AS wanted)
+               ON CONFLICT DO NOTHING""",
+            (ticket_id, project_id, list(labels)),
+        )
+
+    def later_than(self, column: str, op: str, value: Any, ticket_id: int) -> Fragment:
+        return f"({column}, t.id) {op} (?, ?)", [value, ticket_id]
+
+    # Text search
+
+    def text_match(self, terms: SearchTerms, project_ids: Sequence[str]) -> Fragment:
+        return "t.search @@ to_tsquery('simple', ?)", [tsquery(terms)]
+
+    def text_contains(self, pattern: str) -> Fragment:
+        return "(t.title ILIKE ? OR t.description ILIKE ?)", [pattern, pattern]
+
+    def best_matches(
+        self, conn: Connection, query: TicketQuery, terms: SearchTerms, filters: Fragment, deadline: float | None
+    ) -> tuple[list[Row], int]:
+        """As on SQLite: the newest RANKED_MAX matches best first (ts_rank), then older ones, newest first."""
+        start, words = relevance_start(query), tsquery(terms)
+        projects, project_params = self.any_of("project_id", query.project_ids)
+        found = self.within(
+            conn,
+            deadline,
+            lambda: conn.optional(
+                f"""SELECT id FROM tickets WHERE {projects} AND search @@ to_tsquery('simple', ?)
+                    ORDER BY id DESC OFFSET ? LIMIT 1""",
+                (*project_params, words, RANKED_MAX - 1),
+            ),
+        )
+        where, params = filters
+        rank = "CASE WHEN t.id >= ? THEN ts_rank(t.search, to_tsquery('simple', ?)) END"
+        page = f"""WITH page AS (
+                SELECT t.id, {rank} AS k FROM tickets t WHERE {where} AND t.search @@ to_tsquery('simple', ?)
+                ORDER BY k DESC NULLS LAST, t.id DESC LIMIT ? OFFSET ?)
+            {self.ticket_select} JOIN page ON page.id = t.id ORDER BY page.k DESC NULLS LAST, t.id DESC"""
+        page_params = [int(found[0]) if found else 0, words, *params, words, query.limit + 1, start]
+        return self.within(conn, deadline, lambda: conn.all(page, page_params)), start
+
+    def look_alikes(self, conn: Connection, new: NewTicket, groups: Sequence[tuple[str, ...]]) -> list[Text]:
+        rows = conn.all(
+            """SELECT t.id, t.title, t.description FROM tickets t
+               WHERE t.search @@ to_tsquery('simple', ?) AND t.project_id = ? AND t.status <> ALL(?)
+               ORDER BY t.id DESC LIMIT ?""",
+            (title_tsquery(groups), new.project_id, [s.value for s in CLOSED_STATUSES], DUPLICATE_CANDIDATES),
+        )
+        return [Text(*row) for row in rows]
+
+    def within(self, conn: Connection, deadline: float | None, run: Callable[[], T]) -> T:
+        """`run()` with what is left of the budget as its statement_timeout, in a savepoint, so that a
+        cancelled statement leaves the read transaction usable for what was found."""
+        if deadline is None:
+            return run()
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        if left_ms < 1:
+            raise OutOfTime
+        raw = cast(PsycopgConnection[TupleRow], conn.raw)
+        try:
+            with raw.transaction():
+                conn.execute("SELECT set_config('statement_timeout', ?, true)", (f"{left_ms}ms",))
+                return run()
+        except errors.QueryCanceled as exc:
+            raise OutOfTime from exc
+
+
+POSTGRES = PostgresDialect()

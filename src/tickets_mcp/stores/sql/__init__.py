@@ -1,0 +1,1 @@
+"""The Store written once for every SQL engine: transaction scripts over a `Connection` and a `Dialect`."""

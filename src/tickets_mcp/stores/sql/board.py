@@ -1,0 +1,81 @@
+"""Board columns in SQL: where a moved or filed ticket lands (the arithmetic is domain.positions'), and the board.
+
+On PostgreSQL the callers hold the project's row lock (see tickets.lock_ticket), so no other writer
+moves a column's tickets between reading a neighbour's position and taking the slot next to it.
+"""
+
+from __future__ import annotations
+
+from tickets_mcp.domain import Board, BoardColumn, Project, Status, Ticket
+from tickets_mcp.domain.positions import POSITION_STEP, after_last, check_anchor, slot_next_to
+from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.records import row_to_ticket
+from tickets_mcp.stores.sql.rows import load_ticket
+
+
+def last_position(conn: Connection, project_id: str, status: Status) -> int | None:
+    row = conn.one("SELECT MAX(position) FROM tickets WHERE project_id = ? AND status = ?", (project_id, status.value))
+    return None if row[0] is None else int(row[0])
+
+
+def end_of_column(conn: Connection, project_id: str, status: Status) -> int:
+    return after_last(last_position(conn, project_id, status))
+
+
+def position_next_to(conn: Connection, ticket: Ticket, status: Status, anchor_id: int, *, before: bool) -> int:
+    anchor = load_ticket(conn, anchor_id)
+    check_anchor(ticket, anchor, status, before=before)
+    op, order = ("<", "DESC") if before else (">", "ASC")
+    neighbour = f"""SELECT id, position FROM tickets WHERE project_id = ? AND status = ? AND position {op} ?
+                    ORDER BY position {order} LIMIT 1"""
+    for attempt in range(2):
+        anchor_position = int(conn.one("SELECT position FROM tickets WHERE id = ?", (anchor.id,))[0])
+        row = conn.optional(neighbour, (ticket.project_id, status.value, anchor_position))
+        if row is not None and row[0] == ticket.id:
+            return ticket.position  # already there
+        slot = slot_next_to(anchor_position, None if row is None else int(row[1]), before=before)
+        if slot is not None:
+            return slot
+        if attempt == 0:
+            respace_column(conn, ticket.project_id, status)
+    raise AssertionError("respacing a column always leaves room")
+
+
+def respace_column(conn: Connection, project_id: str, status: Status) -> None:
+    conn.execute(
+        """UPDATE tickets SET position = ranked.rn * ?
+           FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY position, id) AS rn
+                 FROM tickets WHERE project_id = ? AND status = ?) ranked
+           WHERE ranked.id = tickets.id""",
+        (POSITION_STEP, project_id, status.value),
+    )
+
+
+# One statement for every column: each status's first tickets, read from the board index.
+_BOARD_PAGE = " UNION ALL ".join(
+    f"SELECT * FROM (SELECT id FROM tickets WHERE project_id = ? AND status = ? ORDER BY position, id LIMIT ?) c{i}"
+    for i, _ in enumerate(Status)
+)
+
+
+def board(conn: Connection, project: Project, per_column: int) -> Board:
+    counts = {
+        str(status): int(count)
+        for status, count in conn.all(
+            "SELECT status, COUNT(*) FROM tickets WHERE project_id = ? GROUP BY status", (project.id,)
+        )
+    }
+    rows = conn.all(
+        f"""WITH page AS ({_BOARD_PAGE})
+            {conn.dialect.ticket_select} JOIN page ON page.id = t.id ORDER BY t.position, t.id""",
+        [value for status in Status for value in (project.id, status.value, per_column)],
+    )
+    by_status: dict[Status, list[Ticket]] = {status: [] for status in Status}
+    for row in rows:
+        ticket = row_to_ticket(row)
+        by_status[ticket.status].append(ticket)
+    columns = tuple(
+        BoardColumn(status=status, total=counts.get(status.value, 0), tickets=tuple(by_status[status]))
+        for status in Status
+    )
+    return Board(project=project, columns=columns)

@@ -1,0 +1,91 @@
+"""What differs between the engines, as the shared transaction scripts ask for it: SQL text, not logic.
+
+Each engine's dialect (stores/sqlite/dialect.py, stores/postgres/dialect.py) answers these with its
+own fragments: how a name compares case-insensitively, how a list is bound, which rows a writer
+locks (SQLite's single writer locks nothing), how a new ticket's id is drawn, how labels are
+inserted, and the text search (FTS5 or tsvector) with its time budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from tickets_mcp.stores.port import NewTicket, TicketQuery
+from tickets_mcp.stores.search import SearchTerms, Text
+from tickets_mcp.stores.sql.connection import Connection, Row
+
+T = TypeVar("T")
+Fragment = tuple[str, list[Any]]  # a piece of SQL and its parameters, in order
+
+
+class OutOfTime(Exception):
+    """A search's time budget ran out; the engine's own way of stopping it is behind `Dialect.within`."""
+
+
+class Dialect(Protocol):
+    # The SELECT every ticket read shares, in the layout `records.row_to_ticket` reads; then WHERE / JOIN.
+    ticket_select: str
+    # The value of a new ticket's id in its INSERT.
+    next_ticket_id: str
+
+    def locking(self, clause: str) -> str:
+        """`clause` (` FOR UPDATE`...) where the engine locks rows a writer reads; nothing on a single writer."""
+        ...
+
+    def serialize(self, conn: Connection, key: int | str) -> None:
+        """Make the writers that pass the same `key` take turns until this transaction ends."""
+        ...
+
+    def same_name(self, column: str) -> str:
+        """`column` equals one parameter, ignoring ASCII case (names: users, projects, labels)."""
+        ...
+
+    def by_name(self, column: str) -> str:
+        """An ORDER BY term sorting `column` ignoring ASCII case."""
+        ...
+
+    def any_of(self, column: str, values: Sequence[Any]) -> Fragment:
+        """`column` is one of `values`."""
+        ...
+
+    def any_name(self, column: str, names: Sequence[str]) -> Fragment:
+        """`column` is one of `names`, ignoring ASCII case."""
+        ...
+
+    def json(self, value: dict[str, Any]) -> Any:
+        """A JSON document as the engine's driver binds it."""
+        ...
+
+    def attach_labels(self, conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> None:
+        """Give the ticket (which has none) these labels, creating the project's labels it lacks."""
+        ...
+
+    def later_than(self, column: str, op: str, value: Any, ticket_id: int) -> Fragment:
+        """Rows past (`op` `<` or `>`) the one whose sort value is `value` and id `ticket_id`, in that order."""
+        ...
+
+    # Text search
+
+    def text_match(self, terms: SearchTerms, project_ids: Sequence[str]) -> Fragment:
+        """Tickets `t` whose words hold `terms`, through the engine's full-text index."""
+        ...
+
+    def text_contains(self, pattern: str) -> Fragment:
+        """Tickets `t` whose title or description matches a LIKE `pattern` (escape `\\`), ignoring case."""
+        ...
+
+    def best_matches(
+        self, conn: Connection, query: TicketQuery, terms: SearchTerms, filters: Fragment, deadline: float | None
+    ) -> tuple[list[Row], int]:
+        """A relevance-sorted page (one row past `query.limit` if there are more) and the offset it starts at.
+        `filters`: the query's other filters on `t`, without its text."""
+        ...
+
+    def look_alikes(self, conn: Connection, new: NewTicket, groups: Sequence[tuple[str, ...]]) -> list[Text]:
+        """The project's latest open tickets whose titles hold one of `groups` whole (see search.candidate_groups)."""
+        ...
+
+    def within(self, conn: Connection, deadline: float | None, run: Callable[[], T]) -> T:
+        """`run()`, stopped with OutOfTime at `deadline` (time.monotonic()) without spoiling the transaction."""
+        ...

@@ -1,0 +1,137 @@
+"""Listing tickets: every filter and sort of a TicketQuery, paged by cursor (or, ranked, by offset).
+
+The text filter is `stores.search`'s, through each engine's full-text index (the dialect's); a text
+query runs within its time budget and, past it, answers with what it found (`search_stopped`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tickets_mcp.domain import TicketPage, TicketSort
+from tickets_mcp.stores.cursors import cursor_after, page_cursor, ranked_or_newest
+from tickets_mcp.stores.port import TicketQuery
+from tickets_mcp.stores.search import search_terms
+from tickets_mcp.stores.sql.connection import Connection, Row
+from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
+from tickets_mcp.stores.sql.records import row_to_ticket
+
+_SORT_COLUMN = {
+    TicketSort.CREATED: "t.id",
+    TicketSort.UPDATED: "t.updated_at",
+    TicketSort.PRIORITY: "t.priority",
+}
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (escape character `\\`) matching `text` anywhere, its `%` and `_` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _filters(conn: Connection, query: TicketQuery) -> Fragment:
+    """The WHERE clause of the query's filters on `t`, but for its text."""
+    dialect = conn.dialect
+    where: list[str] = []
+    params: list[Any] = []
+
+    def add(fragment: Fragment) -> None:
+        where.append(fragment[0])
+        params.extend(fragment[1])
+
+    add(dialect.any_of("t.project_id", query.project_ids))
+    if query.statuses:
+        add(dialect.any_of("t.status", [s.value for s in query.statuses]))
+    if query.types:
+        add(dialect.any_of("t.type", [t.value for t in query.types]))
+    if query.priorities:
+        add(dialect.any_of("t.priority", [p.rank for p in query.priorities]))
+    if query.unassigned:
+        where.append("t.assignee_id IS NULL")
+    elif query.assigned:
+        where.append("t.assignee_id IS NOT NULL")
+    elif query.assignee_id is not None:
+        add(("t.assignee_id = ?", [query.assignee_id]))
+    if query.reporter_id is not None:
+        add(("t.reporter_id = ?", [query.reporter_id]))
+    for label in query.labels:
+        # Driven from the label's index, not checked ticket by ticket.
+        projects, project_ids = dialect.any_of("l.project_id", query.project_ids)
+        add((
+            f"""t.id IN (SELECT tl.ticket_id FROM labels l JOIN ticket_labels tl ON tl.label_id = l.id
+                         WHERE {projects} AND {dialect.same_name("l.name")})""",
+            [*project_ids, label],
+        ))  # fmt: skip
+    if query.parent_id is not None:
+        add(("t.parent_id = ?", [query.parent_id]))
+    if query.updated_since:
+        add(("t.updated_at >= ?", [query.updated_since]))
+    return " AND ".join(where), params
+
+
+def list_tickets(conn: Connection, query: TicketQuery, budget_s: float | None = None) -> TicketPage:
+    """A page of the query's tickets; a text query stops after `budget_s` and says so (`search_stopped`)."""
+    terms = search_terms(query.text) if query.text else None
+    query = ranked_or_newest(query, terms)
+    if not query.project_ids:
+        return TicketPage(tickets=(), total=0, next_cursor=None)
+    dialect = conn.dialect
+    others = _filters(conn, query)
+    if terms is not None:
+        text = dialect.text_match(terms, query.project_ids)
+    elif query.text:  # no word in it (`%`, say): the text anywhere in the title or description
+        text = dialect.text_contains(like_pattern(query.text))
+    else:
+        text = None
+    filters = others if text is None else (f"{others[0]} AND {text[0]}", [*others[1], *text[1]])
+    deadline = time.monotonic() + budget_s if budget_s is not None and query.text else None
+    rows: list[Row] = []
+    total, total_capped, start, stopped = 0, True, query.offset, False
+    try:
+        total, total_capped = dialect.within(conn, deadline, lambda: _count(conn, filters, query.count_limit))
+        if query.sort is TicketSort.RELEVANCE and terms is not None:
+            rows, start = dialect.best_matches(conn, query, terms, others, deadline)
+        else:
+            rows = dialect.within(conn, deadline, lambda: _page_in_order(conn, query, filters))
+    except OutOfTime:
+        stopped = True  # out of time: no page, and the total (if counted) says how many to narrow
+    tickets = [row_to_ticket(row) for row in rows[: query.limit]]
+    next_cursor = page_cursor(query, tickets[-1], start + query.limit) if len(rows) > query.limit else None
+    return TicketPage(
+        tickets=tuple(tickets),
+        total=total,
+        next_cursor=next_cursor,
+        total_capped=total_capped,
+        search_stopped=stopped,
+    )
+
+
+def _count(conn: Connection, filters: Fragment, limit: int | None) -> tuple[int, bool]:
+    """How many tickets match, counting no further than `limit`; and whether the count stopped there."""
+    where, params = filters
+    if limit is None:
+        return int(conn.one(f"SELECT COUNT(*) FROM tickets t WHERE {where}", params)[0]), False
+    # One match past the limit tells "more than" from "exactly".
+    capped = f"SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE {where} LIMIT ?) matches"
+    counted = int(conn.one(capped, [*params, limit + 1])[0])
+    return min(counted, limit), counted > limit
+
+
+def _page_in_order(conn: Connection, query: TicketQuery, filters: Fragment) -> list[Row]:
+    column = _SORT_COLUMN[query.sort]
+    direction, op = ("DESC", "<") if query.descending else ("ASC", ">")
+    where, params = filters[0], list(filters[1])
+    after = cursor_after(query)
+    if after is not None:
+        past, past_params = conn.dialect.later_than(column, op, *after)
+        where += f" AND {past}"
+        params.extend(past_params)
+    # The page's ids first, from the filter's index alone; the joins then run for those rows only.
+    order = f"{column} {direction}" if column == "t.id" else f"{column} {direction}, t.id {direction}"
+    return conn.all(
+        f"""WITH page AS (
+                SELECT t.id, {column} AS k FROM tickets t WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?)
+            {conn.dialect.ticket_select} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
+        [*params, query.limit + 1, query.offset],
+    )

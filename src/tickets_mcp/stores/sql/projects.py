@@ -1,0 +1,130 @@
+"""Projects and comments: the scripts every engine runs alike."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from tickets_mcp.domain import Comment, Project, ProjectDeletion, Ticket, audit
+from tickets_mcp.domain.clock import utc_now
+from tickets_mcp.domain.rules import plural
+from tickets_mcp.errors import Conflict, NotFound
+from tickets_mcp.stores.port import Actor, NewProject
+from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.events import record
+from tickets_mcp.stores.sql.records import (
+    FILL_DEFAULT_PROJECT,
+    PROJECT_SELECT,
+    PROJECT_SELECT_NO_COUNTS,
+    row_to_project,
+)
+from tickets_mcp.stores.sql.tickets import lock_ticket
+
+
+def load_project(conn: Connection, project_id: str) -> Project:
+    row = conn.optional(PROJECT_SELECT + " WHERE p.id = ?", (project_id,))
+    if row is None:
+        raise NotFound("The project no longer exists.", hint="List projects again.")
+    return row_to_project(row)
+
+
+def list_projects(conn: Connection, organization_ids: Sequence[str], *, counts: bool) -> list[Project]:
+    where, params = conn.dialect.any_of("p.organization_id", organization_ids)
+    select = PROJECT_SELECT if counts else PROJECT_SELECT_NO_COUNTS
+    rows = conn.all(f"{select} WHERE {where} ORDER BY {conn.dialect.by_name('p.name')}", params)
+    return [row_to_project(row) for row in rows]
+
+
+def _lock_project(conn: Connection, project_id: str) -> None:
+    """Where the engine locks rows: ticket writes in the project wait (they lock its row too) until the commit."""
+    conn.execute("SELECT 1 FROM projects WHERE id = ?" + conn.dialect.locking("FOR UPDATE"), (project_id,))
+
+
+def _check_project_unique(
+    conn: Connection, organization_id: str, name: str, code: str | None, exclude_id: str | None
+) -> None:
+    row = conn.optional(
+        f"""SELECT name FROM projects
+            WHERE organization_id = ? AND {conn.dialect.same_name("name")} AND id IS DISTINCT FROM ?""",
+        (organization_id, name, exclude_id),
+    )
+    if row:
+        raise Conflict(f"A project named {row[0]!r} already exists.", hint="Choose another name.")
+    taken = "SELECT 1 FROM projects WHERE organization_id = ? AND code = ?"
+    if code is not None and conn.optional(taken, (organization_id, code)):
+        raise Conflict(f"This organization has a project with the code {code!r}.", hint="Choose another code.")
+
+
+def create_project(conn: Connection, project: NewProject, actor: Actor) -> Project:
+    _check_project_unique(conn, project.organization_id, project.name, project.code, None)
+    project_id = str(uuid.uuid4())
+    conn.execute(
+        "INSERT INTO projects (id, organization_id, name, code, description, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (project_id, project.organization_id, project.name, project.code, project.description, utc_now()),
+    )
+    conn.execute(FILL_DEFAULT_PROJECT + " AND id = ?", (project.organization_id,))
+    record(conn, audit.project_created(project.organization_id, project_id, project.code, project.name), actor)
+    return load_project(conn, project_id)
+
+
+def update_project(
+    conn: Connection, project_id: str, name: str | None, description: str | None, actor: Actor
+) -> Project:
+    _lock_project(conn, project_id)
+    current = load_project(conn, project_id)
+    event = audit.project_updated(current, name=name, description=description)
+    if event is None:
+        return current
+    if "name" in event.changes:
+        _check_project_unique(conn, current.organization_id, name or current.name, None, project_id)
+    conn.execute(
+        "UPDATE projects SET name = ?, description = ? WHERE id = ?",
+        (name or current.name, current.description if description is None else description, project_id),
+    )
+    record(conn, event, actor)
+    return load_project(conn, project_id)
+
+
+def project_deletion(conn: Connection, project_id: str) -> ProjectDeletion:
+    project = load_project(conn, project_id)
+    labels = conn.one("SELECT COUNT(*) FROM labels WHERE project_id = ?", (project_id,))
+    return ProjectDeletion(project=project, tickets=project.tickets_count or 0, labels=int(labels[0]))
+
+
+def delete_project(conn: Connection, project_id: str, actor: Actor) -> ProjectDeletion:
+    _lock_project(conn, project_id)  # no ticket can be filed in it while we count and delete
+    impact = project_deletion(conn, project_id)
+    if impact.tickets:
+        raise Conflict(
+            f"Project {impact.project.code} still holds {plural(impact.tickets, 'ticket')} and was not deleted.",
+            hint="Delete or move its tickets first.",
+        )
+    conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
+    conn.execute(FILL_DEFAULT_PROJECT + " AND id = ?", (impact.project.organization_id,))
+    record(conn, audit.project_deleted(impact.project), actor)
+    return impact
+
+
+def comments(conn: Connection, ticket: Ticket, comment_id: int | None = None) -> list[Comment]:
+    """The ticket's comments, oldest first; or only the one with `comment_id`."""
+    query = """SELECT c.id, u.username, c.body, c.created_at FROM comments c
+               LEFT JOIN users u ON u.id = c.author_id WHERE c.ticket_id = ?"""
+    params: list[object] = [ticket.id]
+    if comment_id is not None:
+        query += " AND c.id = ?"
+        params.append(comment_id)
+    rows = conn.all(query + " ORDER BY c.id", params)
+    return [Comment(id=r[0], ticket_slug=ticket.slug, author=r[1], body=r[2], created_at=r[3]) for r in rows]
+
+
+def add_comment(conn: Connection, ticket_id: int, body: str, actor: Actor) -> Comment:
+    ticket, organization_id = lock_ticket(conn, ticket_id)
+    now = utc_now()
+    row = conn.one(
+        "INSERT INTO comments (ticket_id, author_id, body, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        (ticket_id, actor.user_id, body, now),
+    )
+    conn.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (now, ticket_id))
+    comment_id = int(row[0])
+    record(conn, audit.comment_added(ticket, organization_id, comment_id), actor)
+    return comments(conn, ticket, comment_id)[0]

@@ -1,0 +1,298 @@
+"""SqlStore: the Store port, written once, over an engine that runs transaction scripts.
+
+Every method is one script (stores/sql/*.py) run in one transaction by the engine: `read` (one
+snapshot), `write` (committed with its audit event, or not at all) or `lookup` (a point read the
+engine may answer without leaving the event loop). The engines (SQLite, PostgreSQL) differ only in
+how they run a script and in their Dialect; what a script does is the same on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+
+from tickets_mcp.domain import (
+    HISTORY_SHOWN,
+    Board,
+    Change,
+    Comment,
+    Member,
+    Organization,
+    Project,
+    ProjectDeletion,
+    Role,
+    Status,
+    Ticket,
+    TicketDeletion,
+    TicketDetail,
+    TicketPage,
+    Token,
+    User,
+)
+from tickets_mcp.domain.rules import format_timestamp
+from tickets_mcp.domain.token_use import stale_before
+from tickets_mcp.errors import BackendUnavailable
+from tickets_mcp.stores.port import (
+    Actor,
+    BoardSession,
+    Move,
+    NewProject,
+    NewTicket,
+    NewToken,
+    Placement,
+    PoolUsage,
+    Reach,
+    TicketPatch,
+    TicketQuery,
+)
+from tickets_mcp.stores.search import search_budget
+from tickets_mcp.stores.sql import board, identity, listing, projects, rows, tickets
+from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.records import HISTORY_SELECT, row_to_change
+
+T = TypeVar("T")
+Script = Callable[[Connection], T]
+
+
+class Engine(Protocol):
+    """How one engine runs a script: its connections, transactions, and what a failure means."""
+
+    @property
+    def read_only(self) -> str | None:
+        """Why this process may not change the database; None when it may."""
+        ...
+
+    async def read(self, script: Script[T]) -> T:
+        """Run `script` in one read-only transaction: all its queries see the same snapshot."""
+        ...
+
+    async def lookup(self, script: Script[T]) -> T:
+        """`read`, for a few index probes: the engine may run it without a hop to a worker thread."""
+        ...
+
+    async def write(self, script: Script[T]) -> T:
+        """Run `script` in one write transaction; a constraint it trips (a race) is a Conflict."""
+        ...
+
+    def usage(self) -> PoolUsage: ...
+    async def close(self) -> None: ...
+
+
+class SqlStore:
+    """The Store port on an `Engine`; SqliteStore and PostgresStore open their engine and pass it here."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._closed = False
+
+    async def close(self) -> None:
+        self._closed = True
+        await self._engine.close()
+
+    # Operations
+
+    async def ping(self) -> None:
+        if self._closed:
+            raise BackendUnavailable("The database is closed: the server is shutting down.")
+        await self._engine.read(self._check)
+
+    def _check(self, conn: Connection) -> None:
+        """The trivial query of `ping`; an engine adds what else says it can serve requests."""
+        conn.one("SELECT 1")
+
+    def pool_usage(self) -> PoolUsage:
+        return self._engine.usage()
+
+    # Identity
+
+    async def ensure_user(self, username: str, name: str) -> User:
+        # Every start calls this: a read when the user exists spares a write (and its fsync).
+        return await self.find_user(username) or await self._engine.write(
+            lambda conn: identity.ensure_user(conn, username, name)
+        )
+
+    async def find_user(self, username: str) -> User | None:
+        return await self._engine.lookup(lambda conn: identity.find_user(conn, username))
+
+    async def find_users(self, usernames: Sequence[str]) -> list[User]:
+        return await self._engine.lookup(lambda conn: identity.find_users(conn, usernames))
+
+    async def memberships(self, user_id: int) -> dict[str, Role]:
+        return await self._engine.read(lambda conn: identity.memberships(conn, user_id))
+
+    async def reach(self, user_id: int, organization_id: str | None = None) -> Reach:
+        return await self._engine.lookup(lambda conn: identity.reach(conn, user_id, organization_id))
+
+    async def members(self, organization_id: str) -> list[Member]:
+        return await self._engine.read(lambda conn: identity.members(conn, organization_id))
+
+    async def ensure_local_workspace(self, owner: User, organization: str, project: str, code: str) -> None:
+        if await self.memberships(owner.id):
+            return  # the usual start: nothing to write
+        await self._engine.write(lambda conn: identity.ensure_local_workspace(conn, owner, organization, project, code))
+
+    # Organizations, members and tokens
+
+    async def all_organizations(self) -> list[Organization]:
+        query = "SELECT id, name, slug FROM organizations ORDER BY name"
+        return await self._engine.read(lambda conn: identity.organizations(conn.all(query)))
+
+    async def create_organization(self, name: str, owner: User, actor: Actor) -> Organization:
+        return await self._engine.write(lambda conn: identity.create_organization(conn, name, owner, actor))
+
+    async def set_member(self, organization_id: str, user: User, role: Role, actor: Actor) -> Member:
+        return await self._engine.write(lambda conn: identity.set_member(conn, organization_id, user, role, actor))
+
+    async def set_default_project(self, project: Project, actor: Actor) -> None:
+        await self._engine.write(lambda conn: identity.set_default_project(conn, project, actor))
+
+    async def remove_member(self, organization_id: str, user: User, actor: Actor) -> None:
+        await self._engine.write(lambda conn: identity.remove_member(conn, organization_id, user, actor))
+
+    async def create_token(self, token: NewToken, actor: Actor) -> Token:
+        return await self._engine.write(lambda conn: identity.create_token(conn, token, actor))
+
+    async def list_tokens(self) -> list[Token]:
+        return await self._engine.read(identity.list_tokens)
+
+    async def revoke_token(self, token_id: int, actor: Actor) -> Token:
+        return await self._engine.write(lambda conn: identity.revoke_token(conn, token_id, actor))
+
+    async def authenticate(self, digest: str) -> tuple[Token, User] | None:
+        found = await self._engine.lookup(lambda conn: identity.token_by_hash(conn, digest))
+        if found is not None:
+            await self._touch(found[0])
+        return found
+
+    async def start_session(self, session_digest: str, token_id: int, expires_at: str) -> None:
+        await self._engine.write(lambda conn: identity.start_session(conn, session_digest, token_id, expires_at))
+
+    async def board_session(self, session_digest: str) -> BoardSession | None:
+        found = await self._engine.lookup(lambda conn: identity.board_session(conn, session_digest))
+        if found is not None:
+            await self._touch(found.token)
+        return found
+
+    async def end_session(self, session_digest: str) -> None:
+        await self._engine.write(lambda conn: identity.end_session(conn, session_digest))
+
+    async def _touch(self, token: Token) -> None:
+        """Record a token's use when domain.token_use says it is due (and the database may be changed)."""
+        now = datetime.now(UTC)
+        stale = stale_before(token, now)
+        if stale is not None and self._engine.read_only is None:
+            used = format_timestamp(now)
+            await self._engine.write(lambda conn: identity.touch_token(conn, token.id, used, stale))
+
+    # Projects
+
+    async def list_organizations(self, ids: Sequence[str]) -> list[Organization]:
+        def run(conn: Connection) -> list[Organization]:
+            where, params = conn.dialect.any_of("id", ids)
+            return identity.organizations(
+                conn.all(f"SELECT id, name, slug FROM organizations WHERE {where} ORDER BY name", params)
+            )
+
+        return await self._engine.read(run)
+
+    async def project_codes(self, organization_id: str) -> set[str]:
+        query = "SELECT code FROM projects WHERE organization_id = ?"
+        return await self._engine.read(lambda conn: {str(row[0]) for row in conn.all(query, (organization_id,))})
+
+    async def list_projects(self, organization_ids: Sequence[str], *, counts: bool = True) -> list[Project]:
+        return await self._engine.read(lambda conn: projects.list_projects(conn, organization_ids, counts=counts))
+
+    async def create_project(self, project: NewProject, actor: Actor) -> Project:
+        return await self._engine.write(lambda conn: projects.create_project(conn, project, actor))
+
+    async def update_project(
+        self, project_id: str, *, name: str | None, description: str | None, actor: Actor
+    ) -> Project:
+        return await self._engine.write(
+            lambda conn: projects.update_project(conn, project_id, name, description, actor)
+        )
+
+    async def project_deletion(self, project_id: str) -> ProjectDeletion:
+        return await self._engine.read(lambda conn: projects.project_deletion(conn, project_id))
+
+    async def delete_project(self, project_id: str, actor: Actor) -> ProjectDeletion:
+        return await self._engine.write(lambda conn: projects.delete_project(conn, project_id, actor))
+
+    # Tickets
+
+    async def find_ticket(self, project_id: str, number: int) -> Ticket | None:
+        return await self._engine.lookup(lambda conn: rows.find_ticket(conn, project_id, number))
+
+    async def list_tickets(self, query: TicketQuery) -> TicketPage:
+        budget = search_budget()
+        return await self._engine.read(lambda conn: listing.list_tickets(conn, query, budget))
+
+    async def ticket_detail(self, ticket_id: int, history: int = HISTORY_SHOWN) -> TicketDetail:
+        def run(conn: Connection) -> TicketDetail:
+            ticket = rows.load_ticket(conn, ticket_id)
+            latest = conn.all(
+                HISTORY_SELECT + " WHERE e.ticket_id = ? ORDER BY e.id DESC LIMIT ?", (ticket_id, history)
+            )
+            changes = conn.one("SELECT COUNT(*) FROM events WHERE ticket_id = ?", (ticket_id,))
+            return TicketDetail(
+                ticket=ticket,
+                subtasks=tuple(rows.subtasks(conn, ticket_id)),
+                comments=tuple(projects.comments(conn, ticket)),
+                history=tuple(row_to_change(row) for row in reversed(latest)),
+                changes=int(changes[0]),
+            )
+
+        return await self._engine.read(run)
+
+    async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Ticket:
+        return await self._engine.write(lambda conn: tickets.create_ticket(conn, ticket, actor))
+
+    async def create_tickets(self, new: Sequence[NewTicket], actor: Actor) -> list[Ticket]:
+        return await self._engine.write(lambda conn: [tickets.create_ticket(conn, ticket, actor) for ticket in new])
+
+    async def update_ticket(
+        self, ticket_id: int, patch: TicketPatch, *, expected_version: int | None, actor: Actor
+    ) -> Ticket:
+        return await self._engine.write(
+            lambda conn: tickets.update_ticket(conn, ticket_id, patch, expected_version, actor)
+        )
+
+    async def move_ticket(
+        self,
+        ticket_id: int,
+        status: Status,
+        placement: Placement,
+        *,
+        expected_version: int | None,
+        actor: Actor,
+    ) -> Ticket:
+        return await self._engine.write(
+            lambda conn: tickets.move_ticket(conn, ticket_id, status, placement, expected_version, actor)
+        )
+
+    async def move_tickets(self, moves: Sequence[Move], actor: Actor) -> list[Ticket]:
+        def run(conn: Connection) -> list[Ticket]:
+            return [
+                tickets.move_ticket(conn, m.ticket_id, m.status, m.placement, m.expected_version, actor) for m in moves
+            ]
+
+        return await self._engine.write(run)
+
+    async def ticket_deletion(self, ticket_id: int) -> TicketDeletion:
+        return await self._engine.read(lambda conn: tickets.ticket_deletion(conn, rows.load_ticket(conn, ticket_id)))
+
+    async def delete_ticket(self, ticket_id: int, actor: Actor) -> TicketDeletion:
+        return await self._engine.write(lambda conn: tickets.delete_ticket(conn, ticket_id, actor))
+
+    async def board(self, project: Project, per_column: int) -> Board:
+        return await self._engine.read(lambda conn: board.board(conn, project, per_column))
+
+    async def project_activity(self, project_id: str, limit: int) -> list[Change]:
+        query = HISTORY_SELECT + " WHERE e.project_id = ? ORDER BY e.id DESC LIMIT ?"
+        return await self._engine.read(lambda conn: [row_to_change(r) for r in conn.all(query, (project_id, limit))])
+
+    # Comments
+
+    async def add_comment(self, ticket_id: int, body: str, actor: Actor) -> Comment:
+        return await self._engine.write(lambda conn: projects.add_comment(conn, ticket_id, body, actor))

@@ -1,0 +1,231 @@
+"""Ticket writes: plain functions over a connection, each called inside one write transaction.
+
+Every write on a project's tickets first reads its project's row through `lock_ticket` or the ticket
+counter's UPDATE. On PostgreSQL that read locks the row (`FOR NO KEY UPDATE`, the lock the counter's
+UPDATE takes too), so writers on one project queue as they do behind SQLite's single writer: a version
+check, a column's positions and the next number stay true until the commit. `NO KEY` leaves foreign-key
+checks that point at the project (a ticket inserted elsewhere) unblocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tickets_mcp.domain import Status, Ticket, TicketDeletion, audit
+from tickets_mcp.domain.clock import utc_now
+from tickets_mcp.domain.closing import closing_columns
+from tickets_mcp.domain.positions import after_last
+from tickets_mcp.domain.rules import check_version
+from tickets_mcp.domain.similarity import likely_duplicate, look_alike
+from tickets_mcp.errors import Invalid, NotFound
+from tickets_mcp.stores.idempotency import key_expiry, key_owner, replayed, request_digest
+from tickets_mcp.stores.patches import PATCH_COLUMNS, changed_columns, labels_changed
+from tickets_mcp.stores.port import Actor, NewTicket, Placement, TicketPatch
+from tickets_mcp.stores.search import Text, candidate_groups
+from tickets_mcp.stores.sql.board import end_of_column, last_position, position_next_to
+from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.events import record
+from tickets_mcp.stores.sql.rows import load_ticket
+
+# How a change to a ticket is recorded: audit.ticket_updated or audit.ticket_moved.
+Change = Callable[[Ticket, Ticket, str], audit.Event]
+
+
+def lock_ticket(conn: Connection, ticket_id: int) -> tuple[Ticket, str]:
+    """Lock the ticket's project (where the engine locks rows), then read the ticket; with its organization id."""
+    row = conn.optional(
+        "SELECT organization_id FROM projects WHERE id = (SELECT project_id FROM tickets WHERE id = ?)"
+        + conn.dialect.locking("FOR NO KEY UPDATE"),
+        (ticket_id,),
+    )
+    if row is None:
+        raise NotFound("The ticket no longer exists.", hint="It may have just been deleted; list tickets again.")
+    return load_ticket(conn, ticket_id), str(row[0])
+
+
+def create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Ticket:
+    if new.idempotency_key is None:
+        return _create_ticket(conn, new, actor)
+    owner = key_owner(actor)
+    # Twins sent at once queue here; the second then sees the first's committed row.
+    conn.dialect.serialize(conn, f"{owner}\x1f{new.idempotency_key}")
+    conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (key_expiry(),))
+    found = conn.optional(
+        "SELECT request, ticket FROM idempotency_keys WHERE owner = ? AND key = ?", (owner, new.idempotency_key)
+    )
+    if found is not None:
+        return replayed(found[0], found[1], new)
+    ticket = _create_ticket(conn, new, actor)
+    conn.execute(
+        "INSERT INTO idempotency_keys (owner, key, request, ticket, created_at) VALUES (?, ?, ?, ?, ?)",
+        (owner, new.idempotency_key, request_digest(new), ticket.model_dump_json(), ticket.created_at),
+    )
+    return ticket
+
+
+def _create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Ticket:
+    counter = conn.optional(
+        "UPDATE projects SET ticket_counter = ticket_counter + 1 WHERE id = ? "
+        "RETURNING ticket_counter, organization_id",
+        (new.project_id,),
+    )
+    if counter is None:
+        raise NotFound("The project no longer exists.", hint="List projects again.")
+    number, organization_id = int(counter[0]), str(counter[1])
+    # After the project's counter: a look-alike filed at the same moment has committed by now.
+    if new.check_duplicates and (found := likely_duplicate(new.title, new.description, _look_alikes(conn, new))):
+        raise look_alike(load_ticket(conn, found[0].id), found[1])
+    if new.parent_id is not None:
+        parent = conn.optional("SELECT project_id FROM tickets WHERE id = ?", (new.parent_id,))
+        if parent is None or parent[0] != new.project_id:
+            raise NotFound("The parent ticket no longer exists.", hint="It may have just been deleted.")
+    now = utc_now()
+    closing = closing_columns(None, new.status, actor.user_id, now)
+    row = conn.one(
+        f"""INSERT INTO tickets (id, project_id, number, type, title, description, status, priority,
+                                 assignee_id, reporter_id, parent_id, position, version,
+                                 created_at, updated_at, closed_at, closed_by_id)
+            VALUES ({conn.dialect.next_ticket_id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+            RETURNING id""",
+        (
+            new.project_id,
+            number,
+            new.type.value,
+            new.title,
+            new.description,
+            new.status.value,
+            new.priority.rank,
+            new.assignee_id,
+            new.reporter_id,
+            new.parent_id,
+            end_of_column(conn, new.project_id, new.status),
+            now,
+            now,
+            closing.get("closed_at"),
+            closing.get("closed_by_id"),
+        ),
+    )
+    ticket_id = int(row[0])
+    if new.labels:
+        conn.dialect.attach_labels(conn, ticket_id, new.project_id, new.labels)
+    ticket = load_ticket(conn, ticket_id)
+    record(conn, audit.ticket_created(ticket, organization_id), actor)
+    return ticket
+
+
+def _look_alikes(conn: Connection, new: NewTicket) -> list[Text]:
+    groups = candidate_groups(new.title)
+    return conn.dialect.look_alikes(conn, new, groups) if groups else []
+
+
+def _set_labels(conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> None:
+    conn.execute("DELETE FROM ticket_labels WHERE ticket_id = ?", (ticket_id,))
+    if labels:
+        conn.dialect.attach_labels(conn, ticket_id, project_id, labels)
+
+
+def _commit_change(
+    conn: Connection, current: Ticket, organization_id: str, columns: Mapping[str, Any], event: Change, actor: Actor
+) -> Ticket:
+    # The column names come from PATCH_COLUMNS and the scripts below, never from a caller.
+    assignments = "".join(f"{name} = ?, " for name in columns)
+    conn.execute(
+        f"UPDATE tickets SET {assignments}version = version + 1, updated_at = ? WHERE id = ?",
+        (*columns.values(), utc_now(), current.id),
+    )
+    updated = load_ticket(conn, current.id)
+    record(conn, event(current, updated, organization_id), actor)
+    return updated
+
+
+def update_ticket(
+    conn: Connection, ticket_id: int, patch: TicketPatch, expected_version: int | None, actor: Actor
+) -> Ticket:
+    """Apply the fields that differ; a patch that changes nothing leaves version and history alone."""
+    current, organization_id = lock_ticket(conn, ticket_id)
+    check_version(current, expected_version)
+    stored = conn.one(f"SELECT {', '.join(PATCH_COLUMNS)} FROM tickets WHERE id = ?", (ticket_id,))
+    columns = changed_columns(dict(zip(PATCH_COLUMNS, stored, strict=True)), patch)
+    if columns.get("parent_id") is not None:
+        _check_parent(conn, current, int(columns["parent_id"]))
+    if "status" in columns:
+        status = Status(columns["status"])
+        columns["position"] = end_of_column(conn, current.project_id, status)
+        columns.update(closing_columns(current.status, status, actor.user_id, utc_now()))
+    labels_change = labels_changed(current, patch)
+    if not columns and not labels_change:
+        return current
+    if labels_change and patch.labels is not None:
+        _set_labels(conn, current.id, current.project_id, patch.labels)
+    return _commit_change(conn, current, organization_id, columns, audit.ticket_updated, actor)
+
+
+def _check_parent(conn: Connection, ticket: Ticket, parent_id: int) -> None:
+    """A parent is not the ticket itself or one of its sub-tasks (LocalTracker checks it is in the same project)."""
+    row = conn.optional(
+        """WITH RECURSIVE ancestors(id) AS (
+               SELECT CAST(? AS BIGINT) UNION ALL
+               SELECT t.parent_id FROM tickets t JOIN ancestors a ON t.id = a.id WHERE t.parent_id IS NOT NULL)
+           SELECT 1 FROM ancestors WHERE id = ?""",
+        (parent_id, ticket.id),
+    )
+    if row is not None:
+        raise Invalid(
+            "parent",
+            f"{ticket.slug} cannot be a sub-task of itself or of its own sub-task.",
+            hint="Choose a parent outside its sub-task tree.",
+        )
+
+
+def move_ticket(
+    conn: Connection,
+    ticket_id: int,
+    status: Status,
+    placement: Placement,
+    expected_version: int | None,
+    actor: Actor,
+) -> Ticket:
+    current, organization_id = lock_ticket(conn, ticket_id)
+    check_version(current, expected_version)
+    anchor_id = placement.before_id if placement.before_id is not None else placement.after_id
+    if anchor_id is None:
+        last = last_position(conn, current.project_id, status)
+        if status == current.status and last == current.position:
+            return current
+        position = after_last(last)
+    else:
+        position = position_next_to(conn, current, status, anchor_id, before=placement.before_id is not None)
+        if status == current.status and position == current.position:
+            return current
+    columns: dict[str, Any] = {"status": status.value, "position": position}
+    columns.update(closing_columns(current.status, status, actor.user_id, utc_now()))
+    return _commit_change(conn, current, organization_id, columns, audit.ticket_moved, actor)
+
+
+def ticket_deletion(conn: Connection, ticket: Ticket) -> TicketDeletion:
+    rows = conn.all(
+        """WITH RECURSIVE tree(id) AS (
+               SELECT id FROM tickets WHERE parent_id = ?
+               UNION ALL SELECT t.id FROM tickets t JOIN tree ON t.parent_id = tree.id)
+           SELECT t.number FROM tree JOIN tickets t ON t.id = tree.id ORDER BY t.number""",
+        (ticket.id,),
+    )
+    code = ticket.slug.rsplit("-", 1)[0]
+    comments = conn.one(
+        """WITH RECURSIVE tree(id) AS (
+               SELECT CAST(? AS BIGINT) UNION ALL SELECT t.id FROM tickets t JOIN tree ON t.parent_id = tree.id)
+           SELECT COUNT(*) FROM comments WHERE ticket_id IN (SELECT id FROM tree)""",
+        (ticket.id,),
+    )
+    return TicketDeletion(
+        slug=ticket.slug, subtasks=tuple(f"{code}-{row[0]}" for row in rows), comments=int(comments[0])
+    )
+
+
+def delete_ticket(conn: Connection, ticket_id: int, actor: Actor) -> TicketDeletion:
+    ticket, organization_id = lock_ticket(conn, ticket_id)
+    impact = ticket_deletion(conn, ticket)
+    conn.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,))
+    record(conn, audit.ticket_deleted(ticket, impact, organization_id), actor)
+    return impact

@@ -1,0 +1,176 @@
+"""SQLite's answers to the Dialect: NOCASE columns, one writer (so no row locks), FTS5 search.
+
+Ticket ids: SQLite would give a new row max(rowid) + 1, which reuses the id of a deleted newest
+ticket; the id comes instead from migration 12's high-water mark in `ticket_ids`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
+
+from tickets_mcp.domain import CLOSED_STATUSES
+from tickets_mcp.domain.rules import label_color
+from tickets_mcp.stores.cursors import relevance_start
+from tickets_mcp.stores.port import NewTicket, TicketQuery
+from tickets_mcp.stores.search import (
+    BM25_WEIGHTS,
+    DUPLICATE_CANDIDATES,
+    DUPLICATE_MATCHES,
+    RANKED_MAX,
+    SearchTerms,
+    Text,
+    fts5_match,
+    fts5_title_match,
+)
+from tickets_mcp.stores.sql.connection import Connection, Row
+from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
+from tickets_mcp.stores.sql.records import LABEL_SEP, LABELS_SEP, ticket_select
+
+T = TypeVar("T")
+_PROGRESS_STEPS = 1000  # virtual-machine steps between two looks at the clock: some microseconds
+
+
+class SqliteDialect:
+    ticket_select = ticket_select(
+        f"""(SELECT group_concat(name || '{LABEL_SEP}' || color, '{LABELS_SEP}')
+              FROM (SELECT l.name AS name, l.color AS color FROM ticket_labels tl
+                    JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id ORDER BY l.name))"""
+    )
+    next_ticket_id = "(SELECT MAX(last, (SELECT COALESCE(MAX(id), 0) FROM tickets)) + 1 FROM ticket_ids)"
+
+    def locking(self, clause: str) -> str:
+        return ""  # BEGIN IMMEDIATE: the one writer holds the whole file
+
+    def serialize(self, conn: Connection, key: int | str) -> None:
+        return  # writers are serialised already, so a concurrent twin sees what this one commits
+
+    def same_name(self, column: str) -> str:
+        return f"{column} = ?"  # names are NOCASE columns
+
+    def by_name(self, column: str) -> str:
+        return column
+
+    def any_of(self, column: str, values: Sequence[Any]) -> Fragment:
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+    def any_name(self, column: str, names: Sequence[str]) -> Fragment:
+        return f"{column} IN (SELECT value FROM json_each(?))", [json.dumps(list(names))]
+
+    def json(self, value: dict[str, Any]) -> Any:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    def attach_labels(self, conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> None:
+        # Statements are cheap in-process: one a label reads simplest.
+        for name in labels:
+            conn.execute(
+                "INSERT INTO labels (project_id, name, color) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (project_id, name, label_color(name)),
+            )
+            conn.execute(
+                """INSERT OR IGNORE INTO ticket_labels (ticket_id, label_id)
+                   SELECT ?, id FROM labels WHERE project_id = ? AND name = ?""",
+                (ticket_id, project_id, name),
+            )
+
+    def later_than(self, column: str, op: str, value: Any, ticket_id: int) -> Fragment:
+        return f"({column} {op} ? OR ({column} = ? AND t.id {op} ?))", [value, value, ticket_id]
+
+    # Text search: the FTS5 table `ticket_search`, rowid = ticket id, the project a word of its own column.
+
+    def text_match(self, terms: SearchTerms, project_ids: Sequence[str]) -> Fragment:
+        # The caller's projects are part of the MATCH: the index reads their matches only.
+        return "t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ?)", [fts5_match(terms, project_ids)]
+
+    def text_contains(self, pattern: str) -> Fragment:
+        return "(t.title LIKE ? ESCAPE '\\' OR t.description LIKE ? ESCAPE '\\')", [pattern, pattern]
+
+    def best_matches(
+        self, conn: Connection, query: TicketQuery, terms: SearchTerms, filters: Fragment, deadline: float | None
+    ) -> tuple[list[Row], int]:
+        """The newest RANKED_MAX matches best first (bm25, title words weighing most), then older ones, newest
+        first. Ranking reads each ranked match's word positions; this keeps a common word's page as cheap
+        as its newest matches, in one order for every page, so paging neither skips nor repeats a ticket."""
+        return self.within(conn, deadline, lambda: _best_matches(conn, query, terms, filters))
+
+    def look_alikes(self, conn: Connection, new: NewTicket, groups: Sequence[tuple[str, ...]]) -> list[Text]:
+        # The index walks the project's matches newest first and stops: titles that many tickets share
+        # ("Nightly build failed #N") must not make every create read all of them. The project is inside
+        # the MATCH, so another organization's similar titles take none of these places.
+        rows = conn.all(
+            f"""SELECT t.id, t.title, t.description FROM (
+                    SELECT rowid AS id FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT ?
+                ) latest JOIN tickets t ON t.id = latest.id
+                WHERE t.project_id = ? AND t.status NOT IN ({", ".join("?" * len(CLOSED_STATUSES))})
+                ORDER BY t.id DESC LIMIT {DUPLICATE_CANDIDATES}""",
+            (
+                fts5_title_match(groups, new.project_id),
+                DUPLICATE_MATCHES,
+                new.project_id,
+                *(s.value for s in CLOSED_STATUSES),
+            ),
+        )
+        return [Text(*row) for row in rows]
+
+    def within(self, conn: Connection, deadline: float | None, run: Callable[[], T]) -> T:
+        """Interrupt the connection's statements at `deadline` (SQLITE_INTERRUPT). SQLite asks between
+        virtual-machine steps, so one index read runs to its end: search.PREFIX_MIN bounds those."""
+        if deadline is None:
+            return run()
+        raw = cast(sqlite3.Connection, conn.raw)
+        raw.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
+        try:
+            return run()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:
+                raise
+            raise OutOfTime from exc
+        finally:
+            raw.set_progress_handler(None, 0)
+
+
+def _best_matches(conn: Connection, query: TicketQuery, terms: SearchTerms, filters: Fragment) -> tuple[list[Row], int]:
+    where, params = filters
+    match = fts5_match(terms, query.project_ids)
+    start, wanted = relevance_start(query), query.limit + 1
+    found = conn.optional(
+        "SELECT rowid FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+        (match, RANKED_MAX - 1),
+    )
+    oldest_ranked = int(found[0]) if found else 0
+    ranked_matches = f"""matches AS MATERIALIZED (
+        SELECT rowid AS id, bm25(ticket_search, {BM25_WEIGHTS}) AS k FROM ticket_search
+        WHERE ticket_search MATCH ? AND rowid >= ?)"""
+    select = conn.dialect.ticket_select
+    rows = conn.all(
+        f"""WITH {ranked_matches},
+            page AS (
+                SELECT t.id, matches.k FROM matches JOIN tickets t ON t.id = matches.id
+                WHERE {where} ORDER BY matches.k, t.id DESC LIMIT ? OFFSET ?)
+            {select} JOIN page ON page.id = t.id ORDER BY page.k, t.id DESC""",
+        (match, oldest_ranked, *params, wanted, start),
+    )
+    if len(rows) == wanted or not oldest_ranked:
+        return rows, start
+    # The page runs past the ranked matches: the older ones follow.
+    if rows:
+        ranked = start + len(rows)
+    else:  # the page starts past them: how many there are
+        counted = f"WITH {ranked_matches} SELECT COUNT(*) FROM matches JOIN tickets t ON t.id = matches.id"
+        ranked = int(conn.one(f"{counted} WHERE {where}", (match, oldest_ranked, *params))[0])
+    older = conn.all(
+        f"""WITH page AS (
+                SELECT t.id FROM tickets t
+                WHERE {where} AND t.id IN (
+                    SELECT rowid FROM ticket_search WHERE ticket_search MATCH ? AND rowid < ?)
+                ORDER BY t.id DESC LIMIT ? OFFSET ?)
+            {select} JOIN page ON page.id = t.id ORDER BY t.id DESC""",
+        (*params, match, oldest_ranked, wanted - len(rows), max(0, start - ranked)),
+    )
+    return rows + older, start
+
+
+SQLITE = SqliteDialect()
