@@ -10,7 +10,7 @@ from tickets_mcp.domain import Board, BoardColumn, Project, Status, Ticket
 from tickets_mcp.domain.positions import POSITION_STEP, after_last, check_anchor, slot_next_to
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.records import row_to_ticket
-from tickets_mcp.stores.sql.rows import load_ticket
+from tickets_mcp.stores.sql.ticket_reads import load_ticket
 
 
 def last_position(conn: Connection, project_id: str, status: Status) -> int | None:
@@ -66,7 +66,7 @@ def board(conn: Connection, project: Project, per_column: int) -> Board:
         )
     }
     rows = conn.all(
-        f"""WITH page AS ({_BOARD_PAGE})
+        f"""WITH page AS MATERIALIZED ({_BOARD_PAGE})
             {conn.dialect.ticket_select} JOIN page ON page.id = t.id ORDER BY t.position, t.id""",
         [value for status in Status for value in (project.id, status.value, per_column)],
     )

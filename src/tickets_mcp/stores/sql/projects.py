@@ -1,11 +1,11 @@
-"""Projects and comments: the scripts every engine runs alike."""
+"""Projects: the scripts every engine runs alike."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 
-from tickets_mcp.domain import Comment, Project, ProjectDeletion, Ticket, audit
+from tickets_mcp.domain import Project, ProjectDeletion, audit
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.domain.rules import plural
 from tickets_mcp.errors import Conflict, NotFound
@@ -18,7 +18,6 @@ from tickets_mcp.stores.sql.records import (
     PROJECT_SELECT_NO_COUNTS,
     row_to_project,
 )
-from tickets_mcp.stores.sql.tickets import lock_ticket
 
 
 def load_project(conn: Connection, project_id: str) -> Project:
@@ -103,28 +102,3 @@ def delete_project(conn: Connection, project_id: str, actor: Actor) -> ProjectDe
     conn.execute(FILL_DEFAULT_PROJECT + " AND id = ?", (impact.project.organization_id,))
     record(conn, audit.project_deleted(impact.project), actor)
     return impact
-
-
-def comments(conn: Connection, ticket: Ticket, comment_id: int | None = None) -> list[Comment]:
-    """The ticket's comments, oldest first; or only the one with `comment_id`."""
-    query = """SELECT c.id, u.username, c.body, c.created_at FROM comments c
-               LEFT JOIN users u ON u.id = c.author_id WHERE c.ticket_id = ?"""
-    params: list[object] = [ticket.id]
-    if comment_id is not None:
-        query += " AND c.id = ?"
-        params.append(comment_id)
-    rows = conn.all(query + " ORDER BY c.id", params)
-    return [Comment(id=r[0], ticket_slug=ticket.slug, author=r[1], body=r[2], created_at=r[3]) for r in rows]
-
-
-def add_comment(conn: Connection, ticket_id: int, body: str, actor: Actor) -> Comment:
-    ticket, organization_id = lock_ticket(conn, ticket_id)
-    now = utc_now()
-    row = conn.one(
-        "INSERT INTO comments (ticket_id, author_id, body, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-        (ticket_id, actor.user_id, body, now),
-    )
-    conn.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (now, ticket_id))
-    comment_id = int(row[0])
-    record(conn, audit.comment_added(ticket, organization_id, comment_id), actor)
-    return comments(conn, ticket, comment_id)[0]

@@ -47,7 +47,7 @@ from tickets_mcp.stores.port import (
     TicketQuery,
 )
 from tickets_mcp.stores.search import search_budget
-from tickets_mcp.stores.sql import board, identity, listing, projects, rows, tickets
+from tickets_mcp.stores.sql import board, comments, identity, listing, projects, ticket_reads, tickets
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.records import HISTORY_SELECT, row_to_change
 
@@ -222,7 +222,7 @@ class SqlStore:
     # Tickets
 
     async def find_ticket(self, project_id: str, number: int) -> Ticket | None:
-        return await self._engine.lookup(lambda conn: rows.find_ticket(conn, project_id, number))
+        return await self._engine.lookup(lambda conn: ticket_reads.find_ticket(conn, project_id, number))
 
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
         budget = search_budget()
@@ -230,15 +230,15 @@ class SqlStore:
 
     async def ticket_detail(self, ticket_id: int, history: int = HISTORY_SHOWN) -> TicketDetail:
         def run(conn: Connection) -> TicketDetail:
-            ticket = rows.load_ticket(conn, ticket_id)
+            ticket = ticket_reads.load_ticket(conn, ticket_id)
             latest = conn.all(
                 HISTORY_SELECT + " WHERE e.ticket_id = ? ORDER BY e.id DESC LIMIT ?", (ticket_id, history)
             )
             changes = conn.one("SELECT COUNT(*) FROM events WHERE ticket_id = ?", (ticket_id,))
             return TicketDetail(
                 ticket=ticket,
-                subtasks=tuple(rows.subtasks(conn, ticket_id)),
-                comments=tuple(projects.comments(conn, ticket)),
+                subtasks=tuple(ticket_reads.subtasks(conn, ticket_id)),
+                comments=tuple(comments.of_ticket(conn, ticket)),
                 history=tuple(row_to_change(row) for row in reversed(latest)),
                 changes=int(changes[0]),
             )
@@ -280,7 +280,9 @@ class SqlStore:
         return await self._engine.write(run)
 
     async def ticket_deletion(self, ticket_id: int) -> TicketDeletion:
-        return await self._engine.read(lambda conn: tickets.ticket_deletion(conn, rows.load_ticket(conn, ticket_id)))
+        return await self._engine.read(
+            lambda conn: tickets.ticket_deletion(conn, ticket_reads.load_ticket(conn, ticket_id))
+        )
 
     async def delete_ticket(self, ticket_id: int, actor: Actor) -> TicketDeletion:
         return await self._engine.write(lambda conn: tickets.delete_ticket(conn, ticket_id, actor))
@@ -295,4 +297,4 @@ class SqlStore:
     # Comments
 
     async def add_comment(self, ticket_id: int, body: str, actor: Actor) -> Comment:
-        return await self._engine.write(lambda conn: projects.add_comment(conn, ticket_id, body, actor))
+        return await self._engine.write(lambda conn: comments.add_comment(conn, ticket_id, body, actor))

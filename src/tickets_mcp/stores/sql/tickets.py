@@ -26,7 +26,7 @@ from tickets_mcp.stores.search import Text, candidate_groups
 from tickets_mcp.stores.sql.board import end_of_column, last_position, position_next_to
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.events import record
-from tickets_mcp.stores.sql.rows import load_ticket
+from tickets_mcp.stores.sql.ticket_reads import load_ticket
 
 # How a change to a ticket is recorded: audit.ticket_updated or audit.ticket_moved.
 Change = Callable[[Ticket, Ticket, str], audit.Event]
