@@ -25,17 +25,15 @@ import re
 import time
 from datetime import datetime
 from typing import Any, ClassVar
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx2
-from pydantic import BaseModel, Field
 
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import (
     HISTORY_SHOWN,
     Capability,
-    Label,
     Organization,
     OrganizationWorkspace,
     Priority,
@@ -54,7 +52,6 @@ from tickets_mcp.remotes.base import RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient
 from tickets_mcp.remotes.mapping import (
     CHANGE_TICKETS,
-    Timestamp,
     api_root,
     only_project,
     parse,
@@ -64,60 +61,26 @@ from tickets_mcp.remotes.mapping import (
     refuse_filters,
     token_holder,
     user_id,
-    version_of,
     word_for,
     words_for,
 )
 from tickets_mcp.remotes.paging import Chunk, PageReader, Source, list_page, page_headers, page_window, read_all
+from tickets_mcp.wire.abf import (
+    AbfIssue,
+    IssueChangeRequest,
+    IssueChanges,
+    IssueEnvelope,
+    IssueList,
+    IssueResultEnvelope,
+    NewIssue,
+    NewIssueRequest,
+    issue_record,
+)
 
 BACKEND = "abf"
 EVERYTHING = "abf"  # the organization standing for every project the token sees
-ISSUE_URL = re.compile(r"/projects/(?P<project>[^/]+)/issues/\d+(?:\.json)?/?$")
 ALIAS = re.compile(r"[PQ][0-9A-Z]{1,9}")
 RECENT = 20  # newest issues searched for one a lost POST may have made
-
-
-class AbfUser(BaseModel):
-    id: int | None = None
-    uname: str
-    name: str = ""
-
-
-class AbfLabel(BaseModel):
-    name: str
-    color: str = ""
-
-
-class AbfIssue(BaseModel):
-    number: int
-    title: str
-    status: AbfStatus
-    labels: list[AbfLabel] = Field(default_factory=list[AbfLabel])
-    assignee: AbfUser | None = None
-    url: str
-    body: str = ""
-    owner: AbfUser | None = None
-    closed_at: Timestamp | None = None
-    closed_by: AbfUser | None = None
-    created_at: Timestamp
-    updated_at: Timestamp
-
-
-class IssueList(BaseModel):
-    issues: list[AbfIssue]
-
-
-class IssueEnvelope(BaseModel):
-    issue: AbfIssue
-
-
-class IssueResult(BaseModel):
-    number: int | None = None
-    message: str = ""
-
-
-class IssueResultEnvelope(BaseModel):
-    issue: IssueResult
 
 
 async def open_adapter(
@@ -192,34 +155,10 @@ class AbfTracker(RemoteTracker):
         return code
 
     def _ticket_of(self, issue: AbfIssue) -> Ticket:
-        found = ISSUE_URL.search(urlsplit(issue.url).path)
-        if found is None:
-            raise BackendUnavailable(f"{BACKEND} sent an issue whose url names no project: {issue.url[:80]!r}.")
-        project_id = unquote(found["project"])
         for user in (issue.assignee, issue.owner, issue.closed_by):
             if user is not None and user.id is not None:
                 self._users[user.uname.casefold()] = user.id
-        return Ticket(
-            id=0,  # ABF issues carry no id of their own, only a number in their project
-            project_id=project_id,
-            number=issue.number,
-            slug=f"{self._code(project_id)}-{issue.number}",
-            type=TicketType.TASK,
-            title=issue.title,
-            description=issue.body,
-            status=ABF_STATUS.canonical(issue.status),
-            priority=Priority.MEDIUM,
-            assignee=issue.assignee.uname if issue.assignee else None,
-            reporter=issue.owner.uname if issue.owner else None,
-            labels=tuple(Label(name=label.name, color=label.color) for label in issue.labels),
-            parent=None,
-            position=0,
-            version=version_of(issue.updated_at),
-            created_at=issue.created_at,
-            updated_at=issue.updated_at,
-            closed_at=issue.closed_at,
-            closed_by=issue.closed_by.uname if issue.closed_by else None,
-        )
+        return issue_record(issue, self._code(issue.project_id))
 
     def _issues_path(self, organization: str | None) -> str:
         if organization is None or organization.strip().casefold() == EVERYTHING:
@@ -340,15 +279,19 @@ class AbfTracker(RemoteTracker):
             project_id = only_project(await self.list_projects(draft.organization), BACKEND).id
         else:
             project_id = await self._project_id(draft.project)
-        issue: dict[str, Any] = {"title": draft.title, "body": draft.description, "status": word.value}
-        if draft.labels:
-            issue["labels"] = list(draft.labels)
-        if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
-            issue["assignee_id"] = self._assignee_id(draft.assignee)
+        assignee = draft.assignee.strip() if draft.assignee is not None else UNASSIGNED
+        issue = NewIssue(
+            title=draft.title,
+            body=draft.description,
+            status=word,
+            assignee_id=None if assignee.casefold() == UNASSIGNED else self._assignee_id(assignee),
+            labels=list(draft.labels),
+        )
         path = f"{_project_path(project_id)}/issues.json"
         sent_at = time.time()
         try:
-            reply = await self.client.request("POST", path, json_body={"issue": issue})
+            body = NewIssueRequest(issue=issue).model_dump(mode="json", exclude_none=True)
+            reply = await self.client.request("POST", path, json_body=body)
         except Ambiguous as lost:
             read = self._reader(path, {"status": word.value, "sort": "submitted", "direction": "desc"})
 
@@ -372,20 +315,25 @@ class AbfTracker(RemoteTracker):
         project_id = await self._project_id(code)
         if version is not None:
             check_version(await self._issue(project_id, number), version)
-        issue: dict[str, Any] = {}
-        if changes.title is not None:
-            issue["title"] = changes.title
-        if changes.description is not None:
-            issue["body"] = changes.description
-        if changes.status is not None:
-            issue["status"] = word_for(ABF_STATUS, changes.status, BACKEND, "status").value
+        status = word_for(ABF_STATUS, changes.status, BACKEND, "status") if changes.status is not None else None
+        cleared: dict[str, None] = {}  # fields sent as null, which clears them
+        assignee_id = None
         if changes.assignee is not None:
-            clear = changes.assignee.strip().casefold() == UNASSIGNED
-            issue["assignee_id"] = None if clear else self._assignee_id(changes.assignee)
-        if changes.labels is not None:
-            issue["labels"] = list(changes.labels)
+            if changes.assignee.strip().casefold() == UNASSIGNED:
+                cleared["assignee_id"] = None
+            else:
+                assignee_id = self._assignee_id(changes.assignee)
+        issue = IssueChanges(
+            title=changes.title,
+            body=changes.description,
+            assignee_id=assignee_id,
+            status=status,
+            labels=list(changes.labels) if changes.labels is not None else None,
+        )
+        body = IssueChangeRequest(issue=issue).model_dump(mode="json", exclude_none=True)
+        body["issue"] |= cleared
         path = f"{_project_path(project_id)}/issues/{number}.json"
-        await self.client.request("PUT", path, json_body={"issue": issue})
+        await self.client.request("PUT", path, json_body=body)
         return await self._issue(project_id, number)
 
 

@@ -17,11 +17,10 @@ from __future__ import annotations
 import logging
 import time
 from itertools import product
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx2
-from pydantic import BaseModel, BeforeValidator, Field
 
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
@@ -30,10 +29,8 @@ from tickets_mcp.domain import (
     Board,
     BoardColumn,
     Capability,
-    Label,
     Organization,
     OrganizationWorkspace,
-    Priority,
     Project,
     Status,
     Ticket,
@@ -50,8 +47,6 @@ from tickets_mcp.remotes.base import RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient
 from tickets_mcp.remotes.mapping import (
     CHANGE_TICKETS,
-    RemoteId,
-    Timestamp,
     find_project,
     only_project,
     parse,
@@ -60,14 +55,14 @@ from tickets_mcp.remotes.mapping import (
     refuse_changes,
     refuse_filters,
     require_newest_first,
-    slug_number,
     token_holder,
     user_id,
-    version_of,
     word_for,
     words_for,
 )
 from tickets_mcp.remotes.paging import PAGE_MAX, Chunk, Source, gather, list_page
+from tickets_mcp.wire import agentsmesh as wire
+from tickets_mcp.wire.agentsmesh import board_ticket_record, ticket_record
 
 log = logging.getLogger(__name__)
 
@@ -75,61 +70,6 @@ BACKEND = "agentsmesh"
 ORGS_PATH = "/api/v1/ext/orgs/"
 BOARD_COLUMN_CAP = 100  # a column this full may have been cut by the API: its total is counted apart
 RECENT = 20  # newest tickets searched for one a lost POST may have made
-
-
-def _seed_status(value: Any) -> Any:
-    # The seed's board example names its first column "open"; its status table says backlog.
-    return AgentsMeshStatus.BACKLOG.value if value == "open" else value
-
-
-MeshStatus = Annotated[AgentsMeshStatus, BeforeValidator(_seed_status)]
-
-
-class MeshTicket(BaseModel):
-    id: int
-    slug: str
-    type: TicketType = TicketType.TASK
-    title: str
-    description: str = ""  # not in the seed; tickets-mcp serve sends it
-    status: MeshStatus
-    priority: Priority = Priority.MEDIUM
-    assignee_id: int | None = None
-    repository_id: RemoteId | None = None
-    labels: list[str] = Field(default_factory=list[str])
-    parent_slug: str | None = None
-    created_at: Timestamp
-    updated_at: Timestamp
-
-
-class TicketEnvelope(BaseModel):
-    ticket: MeshTicket
-
-
-class TicketList(BaseModel):
-    tickets: list[MeshTicket]
-    total: int | None = None
-
-
-class BoardTicket(BaseModel):
-    id: int
-    slug: str
-    title: str
-    type: TicketType = TicketType.TASK
-    priority: Priority = Priority.MEDIUM
-    assignee_id: int | None = None
-
-
-class BoardColumnBody(BaseModel):
-    status: MeshStatus
-    tickets: list[BoardTicket]
-
-
-class BoardBody(BaseModel):
-    columns: list[BoardColumnBody]
-
-
-class BoardEnvelope(BaseModel):
-    board: BoardBody
 
 
 def organization_url(url: str) -> tuple[str, str]:
@@ -179,11 +119,11 @@ class AgentsMeshTracker(RemoteTracker):
         parse_slug(slug)  # a malformed slug is refused before asking
         return f"tickets/{quote(slug.strip(), safe='')}"
 
-    async def _ticket(self, slug: str) -> MeshTicket:
-        return parse(TicketEnvelope, await self._get(self._path(slug)), BACKEND, "a ticket").ticket
+    async def _ticket(self, slug: str) -> wire.MeshTicket:
+        return parse(wire.TicketEnvelope, await self._get(self._path(slug)), BACKEND, "a ticket").ticket
 
-    async def _list(self, params: dict[str, Any]) -> TicketList:
-        return parse(TicketList, await self._get("tickets", params), BACKEND, "a ticket list")
+    async def _list(self, params: dict[str, Any]) -> wire.TicketList:
+        return parse(wire.TicketList, await self._get("tickets", params), BACKEND, "a ticket list")
 
     async def check(self) -> None:
         await self._list({"limit": 1})
@@ -200,14 +140,14 @@ class AgentsMeshTracker(RemoteTracker):
 
     async def _discover(self, *, counts: bool) -> list[Project]:
         """Every project with a ticket: codes from the board, ids from one ticket each, counts if asked."""
-        board = parse(BoardEnvelope, await self._get("tickets/board"), BACKEND, "the board").board
+        board = parse(wire.BoardEnvelope, await self._get("tickets/board"), BACKEND, "the board").board
         sample: dict[str, str] = {}
         for column in board.columns:
             for item in column.tickets:
                 sample.setdefault(item.slug.rpartition("-")[0].upper(), item.slug)
 
         async def project(code: str, slug: str) -> Project:
-            repository = (await self._ticket(slug)).repository_id or code
+            repository = ticket_record(await self._ticket(slug)).project_id or code
             total = open_count = None
             if counts:
                 everything, done = await gather(
@@ -278,7 +218,7 @@ class AgentsMeshTracker(RemoteTracker):
 
             async def read(offset: int, limit: int) -> Chunk:
                 found = await self._list({**params, **extra, "limit": limit, "offset": offset})
-                tickets = [ticket_of(t) for t in found.tickets]
+                tickets = [ticket_record(t) for t in found.tickets]
                 total = found.total
                 more = offset + len(tickets) < total if total is not None else len(tickets) >= limit
                 return Chunk(tickets=tickets, total=total, more=more)
@@ -289,38 +229,34 @@ class AgentsMeshTracker(RemoteTracker):
         return await list_page(query, sources, lambda t: (t.created_at, t.id))
 
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
-        ticket = ticket_of(await self._ticket(slug))
+        ticket = ticket_record(await self._ticket(slug))
         children = [t for t in await self._tickets_of(ticket.project_id) if t.parent == ticket.slug]
         return TicketDetail(ticket=ticket, subtasks=tuple(sorted(children, key=lambda t: t.number)), comments=())
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
-        body: dict[str, Any] = {
-            "title": draft.title,
-            "type": draft.type.value,
-            "description": draft.description,
-            "priority": draft.priority.value,
-            "status": word_for(AGENTSMESH_STATUS, draft.status, BACKEND, "status").value,
-            "labels": list(draft.labels),
-        }
-        if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
-            body["assignee_id"] = user_id(draft.assignee, BACKEND)
-        if draft.parent:
-            body["parent_slug"] = draft.parent.strip()
+        status = word_for(AGENTSMESH_STATUS, draft.status, BACKEND, "status")
+        assignee = draft.assignee.strip() if draft.assignee is not None else UNASSIGNED
+        assignee_id = None if assignee.casefold() == UNASSIGNED else user_id(assignee, BACKEND)
         self._check_organization(draft.organization)
         repository = (await self._project(draft.project)).id if draft.project is not None else None
-        if repository is not None:
-            body["repository_id"] = repository
+        body = wire.NewMeshTicket(
+            title=draft.title, type=draft.type, description=draft.description, priority=draft.priority,
+            status=status, assignee_id=assignee_id, repository_id=repository, labels=list(draft.labels),
+            parent_slug=draft.parent.strip() if draft.parent else None,
+        )  # fmt: skip
         sent_at = time.time()
         try:
-            reply = await self.client.request("POST", "tickets", json_body=body)
+            reply = await self.client.request(
+                "POST", "tickets", json_body=body.model_dump(mode="json", exclude_none=True)
+            )
         except Ambiguous as lost:
             recent = {"limit": RECENT} | ({"repository_id": repository} if repository else {})
 
             async def newest() -> list[Ticket]:
-                return [ticket_of(t) for t in (await self._list(recent)).tickets]
+                return [ticket_record(t) for t in (await self._list(recent)).tickets]
 
             return await recover_created(lost, sent_at, draft.title, newest)
-        return ticket_of(parse(TicketEnvelope, reply.body, BACKEND, "the new ticket").ticket)
+        return ticket_record(parse(wire.TicketEnvelope, reply.body, BACKEND, "the new ticket").ticket)
 
     # What this API offers beyond that
 
@@ -328,25 +264,29 @@ class AgentsMeshTracker(RemoteTracker):
         refuse_changes(changes, BACKEND, TicketChanges.__slots__)
         path = self._path(slug)
         if version is not None:
-            check_version(ticket_of(await self._ticket(slug)), version)
-        body: dict[str, Any] = {}
-        for field in ("title", "description"):
-            if (value := getattr(changes, field)) is not None:
-                body[field] = value
-        for field in ("type", "priority"):
-            if (value := getattr(changes, field)) is not None:
-                body[field] = value.value
-        if changes.status is not None:
-            body["status"] = word_for(AGENTSMESH_STATUS, changes.status, BACKEND, "status").value
+            check_version(ticket_record(await self._ticket(slug)), version)
+        status = word_for(AGENTSMESH_STATUS, changes.status, BACKEND, "status") if changes.status is not None else None
+        cleared: dict[str, None] = {}  # fields sent as null, which clears them
+        assignee_id = parent = None
         if changes.assignee is not None:
-            clear = changes.assignee.strip().casefold() == UNASSIGNED
-            body["assignee_id"] = None if clear else user_id(changes.assignee, BACKEND)
+            if changes.assignee.strip().casefold() == UNASSIGNED:
+                cleared["assignee_id"] = None
+            else:
+                assignee_id = user_id(changes.assignee, BACKEND)
         if changes.parent is not None:
-            body["parent_slug"] = None if changes.parent.strip().casefold() == UNASSIGNED else changes.parent.strip()
-        if changes.labels is not None:
-            body["labels"] = list(changes.labels)
-        reply = await self.client.request("PUT", path, json_body=body)
-        return ticket_of(parse(TicketEnvelope, reply.body, BACKEND, "the changed ticket").ticket)
+            if changes.parent.strip().casefold() == UNASSIGNED:
+                cleared["parent_slug"] = None
+            else:
+                parent = changes.parent.strip()
+        body = wire.MeshTicketChanges(
+            title=changes.title, type=changes.type, description=changes.description, priority=changes.priority,
+            status=status, assignee_id=assignee_id, parent_slug=parent,
+            labels=list(changes.labels) if changes.labels is not None else None,
+        )  # fmt: skip
+        reply = await self.client.request(
+            "PUT", path, json_body=body.model_dump(mode="json", exclude_none=True) | cleared
+        )
+        return ticket_record(parse(wire.TicketEnvelope, reply.body, BACKEND, "the changed ticket").ticket)
 
     async def move_ticket(
         self, slug: str, status: Status, *, before: str | None = None, after: str | None = None,
@@ -357,12 +297,13 @@ class AgentsMeshTracker(RemoteTracker):
         word = word_for(AGENTSMESH_STATUS, status, BACKEND, "status")
         path = self._path(slug)
         if version is not None:
-            check_version(ticket_of(await self._ticket(slug)), version)
-        await self.client.request("PATCH", f"{path}/status", json_body={"status": word.value}, idempotent=True)
-        return ticket_of(await self._ticket(slug))
+            check_version(ticket_record(await self._ticket(slug)), version)
+        change = wire.StatusChange(status=word).model_dump(mode="json")
+        await self.client.request("PATCH", f"{path}/status", json_body=change, idempotent=True)
+        return ticket_record(await self._ticket(slug))
 
     async def ticket_deletion(self, slug: str) -> TicketDeletion:
-        ticket = ticket_of(await self._ticket(slug))
+        ticket = ticket_record(await self._ticket(slug))
         children: dict[str, list[Ticket]] = {}
         for other in await self._tickets_of(ticket.project_id):
             if other.parent:
@@ -392,15 +333,17 @@ class AgentsMeshTracker(RemoteTracker):
         else:
             target = await self._project(project)
         body = await self._get("tickets/board", {"repository_id": target.id})
-        board = parse(BoardEnvelope, body, BACKEND, "the board").board
+        board = parse(wire.BoardEnvelope, body, BACKEND, "the board").board
 
-        async def column(word: AgentsMeshStatus, items: list[BoardTicket]) -> BoardColumn:
+        async def column(word: AgentsMeshStatus, items: list[wire.BoardTicket]) -> BoardColumn:
             status = AGENTSMESH_STATUS.canonical(word)
             total = len(items)
             if total >= BOARD_COLUMN_CAP:
                 counted = await self._list({"repository_id": target.id, "status": word.value, "limit": 1})
                 total = counted.total if counted.total is not None else total
-            tickets = tuple(board_ticket_of(t, status, target.id, place) for place, t in enumerate(items[:per_column]))
+            tickets = tuple(
+                board_ticket_record(t, status, target.id, place) for place, t in enumerate(items[:per_column])
+            )
             return BoardColumn(status=status, total=total, tickets=tickets)
 
         columns = await gather([lambda c=c: column(c.status, c.tickets) for c in board.columns])
@@ -412,40 +355,6 @@ class AgentsMeshTracker(RemoteTracker):
         scope = {"repository_id": repository} if repository else {}
         while True:
             page = await self._list({**scope, "limit": PAGE_MAX, "offset": len(found)})
-            found += (ticket_of(t) for t in page.tickets)
+            found += (ticket_record(t) for t in page.tickets)
             if not page.tickets or (page.total is not None and len(found) >= page.total):
                 return found
-
-
-def ticket_of(ticket: MeshTicket) -> Ticket:
-    return Ticket(
-        id=ticket.id,
-        project_id=ticket.repository_id or "",
-        number=slug_number(ticket.slug, BACKEND),
-        slug=ticket.slug,
-        type=ticket.type,
-        title=ticket.title,
-        description=ticket.description,
-        status=AGENTSMESH_STATUS.canonical(ticket.status),
-        priority=ticket.priority,
-        assignee=str(ticket.assignee_id) if ticket.assignee_id is not None else None,
-        reporter=None,
-        labels=tuple(Label(name=name, color="") for name in ticket.labels),
-        parent=ticket.parent_slug,
-        position=0,
-        version=version_of(ticket.updated_at),
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        closed_at=None,
-        closed_by=None,
-    )
-
-
-def board_ticket_of(item: BoardTicket, status: Status, project_id: str, place: int) -> Ticket:
-    """A board card as a ticket: the seed's board shows no labels, parent, description or times."""
-    return Ticket(
-        id=item.id, project_id=project_id, number=slug_number(item.slug, BACKEND), slug=item.slug, type=item.type,
-        title=item.title, description="", status=status, priority=item.priority,
-        assignee=str(item.assignee_id) if item.assignee_id is not None else None, reporter=None, labels=(),
-        parent=None, position=place, version=0, created_at="", updated_at="", closed_at=None, closed_by=None,
-    )  # fmt: skip

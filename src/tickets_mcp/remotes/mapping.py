@@ -1,13 +1,14 @@
 """What the adapters share in mapping a remote API onto the canonical model, apart from paging.
 
-- Reading: responses are validated into small pydantic models of each API's shapes; a shape we do not
-  expect is the remote's failure (BackendUnavailable naming it), never a crash.
+- Reading: every adapter validates a response into its API's documents (wire/) with `parse`, then maps
+  them to records; a shape we do not expect is the remote's failure (BackendUnavailable naming the
+  field), never a crash.
 - Vocabulary: a value is written to an API only if it reads back as itself, so nothing is silently
   turned into something else (BugToMe has no `todo`: refused, not stored as `open` and read as backlog).
 - Refusals: a filter, field or value the API lacks raises Unsupported naming the backend.
 - Versions: no remote API here numbers a ticket's versions, so a ticket's version is its `updated_at`
-  in Unix seconds and an update that names a version checks it against a fresh read first (best
-  effort: two changes within one second, or between the read and the write, are not told apart).
+  (wire/values.py's version_of) and an update that names a version checks it against a fresh read first
+  (best effort: two changes within one second, or between the read and the write, are not told apart).
 - Filing again after an answer was lost: `recover_created` finds the ticket a POST may have made.
 """
 
@@ -15,16 +16,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, BeforeValidator, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tickets_mcp.core.tracker import TicketChanges, TicketFilter
 from tickets_mcp.domain import Project, Role, Ticket, TicketSort, User
-from tickets_mcp.domain.rules import format_timestamp, pick
+from tickets_mcp.domain.rules import pick
 from tickets_mcp.domain.vocabulary import Vocabulary
 from tickets_mcp.errors import BackendUnavailable, Invalid, TrackerError, Unsupported
 from tickets_mcp.remotes.client import Ambiguous
@@ -42,27 +43,6 @@ CAPABILITIES_HINT = "get_workspace_context lists what this backend can do."
 # Reading remote JSON
 
 
-def _timestamp(value: Any) -> Any:
-    """ISO 8601 (with Z or an offset) or Unix seconds, as number or string, to the canonical timestamp."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return format_timestamp(datetime.fromtimestamp(value, UTC))
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            return format_timestamp(datetime.fromtimestamp(int(text), UTC))
-        parsed = datetime.fromisoformat(text)
-        return format_timestamp(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
-    return value
-
-
-def _identifier(value: Any) -> Any:
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-Timestamp = Annotated[str, BeforeValidator(_timestamp)]
-RemoteId = Annotated[str, BeforeValidator(_identifier)]  # an id the API writes as a number or a string
-
-
 def parse(model: type[M], body: Any, backend: str, what: str) -> M:
     try:
         return model.model_validate(body)
@@ -73,18 +53,6 @@ def parse(model: type[M], body: Any, backend: str, what: str) -> M:
             f"{backend} sent {what} in a shape tickets-mcp does not understand ({where}: {problem['msg']}).",
             hint="Check that --url points at the tracker's API.",
         ) from None
-
-
-def version_of(updated_at: str) -> int:
-    """A ticket's version where the API has none: its last change in Unix seconds."""
-    return max(1, int(datetime.fromisoformat(updated_at).timestamp()))
-
-
-def slug_number(slug: str, backend: str) -> int:
-    _, _, number = slug.rpartition("-")
-    if not number.isdigit():
-        raise BackendUnavailable(f"{backend} sent a ticket slug without a number: {slug[:40]!r}.")
-    return int(number)
 
 
 def api_root(url: str) -> str:
@@ -206,9 +174,6 @@ def only_project(projects: Sequence[Project], backend: str) -> Project:
         "Several projects exist; say which one.",
         hint="Pass project as one of: " + ", ".join(p.code for p in projects[:20]) + ".",
     )
-
-
-# Versions
 
 
 # A POST whose answer was lost

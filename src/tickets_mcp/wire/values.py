@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, Strict, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 
 class Document(BaseModel):
@@ -52,6 +53,19 @@ def _identifier(value: Any) -> Any:
 
 
 RemoteId = Annotated[str, BeforeValidator(_identifier)]  # an id an API writes as a number or a string
+
+# An integer id in a request body (seeds 001 and 002): JSON `true` is no 1, nor "3" a 3.
+IntegerId = Annotated[int, Strict()]
+
+
+def _not_a_boolean(value: object) -> object:
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer (the project's number) or its code")
+    return value
+
+
+# A project named by its integer number, as seeds 001 and 002 do, or by its UUID or code as a string.
+ProjectReference = Annotated[IntegerId | str, BeforeValidator(_not_a_boolean)]
 
 # A count we always send but another server may leave out (read as unknown): an integer in our schema.
 Count = Annotated[int | None, WithJsonSchema({"type": "integer"}, mode="serialization")]

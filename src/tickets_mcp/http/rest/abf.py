@@ -3,7 +3,8 @@
 A group is an organization; a project's `id` is its integer number, as in the seed (its UUID or code is
 accepted too). Every path also answers without its `.json` suffix (seed 003). Timestamps are Unix
 seconds written as strings and `number` is a string in issue objects, as in the seed's examples. A
-user's `url` answers that user, to whoever shares an organization with them.
+user's `url` answers that user, to whoever shares an organization with them. The documents are
+wire/abf.py's, which the abf backend reads too.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import BaseModel, Field
 
 from tickets_mcp.core.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, TicketSort, Tracker
-from tickets_mcp.domain import Role, Ticket, User, rules
+from tickets_mcp.domain import Role, Ticket, rules
 from tickets_mcp.domain.vocabulary import ABF_STATUS, AbfStatus
 from tickets_mcp.errors import NotFound, PermissionDenied
 from tickets_mcp.http.rest.paging import Page, add_total_headers, page_per_page
 from tickets_mcp.http.rest.support import (
-    IntegerId,
     LocalTrackerDep,
     People,
     TrackerDep,
@@ -33,7 +32,17 @@ from tickets_mcp.http.rest.support import (
     operation_ids,
     people,
     project_number,
-    unix_seconds,
+)
+from tickets_mcp.wire.abf import (
+    IssueChangeRequest,
+    IssueEnvelope,
+    IssueList,
+    IssueResult,
+    IssueResultEnvelope,
+    NewIssueRequest,
+    UserEnvelope,
+    issue_document,
+    user_document,
 )
 
 router = APIRouter(
@@ -64,81 +73,6 @@ class AbfFilter(StrEnum):
     ALL = "all"
 
 
-class AbfUser(BaseModel):
-    id: int | None = Field(description="None for a user who is no longer a member anywhere you can see.")
-    uname: str = Field(examples=["ivan_aivazovsky"])
-    name: str = Field(examples=["Ivan Aivazovsky"])
-    url: str | None = Field(examples=["/api/v1/users/1.json"])
-
-
-class AbfLabel(BaseModel):
-    name: str = Field(examples=["Feature"])
-    color: str = Field(examples=["02e10c"])
-
-
-class AbfIssue(BaseModel):
-    number: str = Field(examples=["11"])
-    title: str
-    status: AbfStatus
-    labels: list[AbfLabel]
-    assignee: AbfUser | None
-    url: str = Field(examples=["/api/v1/projects/3/issues/11.json"])
-    body: str
-    owner: AbfUser | None = Field(description="Whoever filed the issue.")
-    closed_at: str | None = Field(examples=["1348170705"])
-    closed_by: AbfUser | None
-    created_at: str = Field(examples=["1348170705"])
-    updated_at: str = Field(examples=["1348168705"])
-
-
-class UserEnvelope(BaseModel):
-    user: AbfUser
-
-
-class IssueList(BaseModel):
-    issues: list[AbfIssue]
-    url: str
-
-
-class IssueEnvelope(BaseModel):
-    issue: AbfIssue
-
-
-class NewIssue(BaseModel):
-    title: str
-    body: str
-    status: AbfStatus = AbfStatus.OPEN
-    assignee_id: IntegerId | None = Field(default=None, description="Dropped silently without push access.")
-    labels: list[str] = Field(default_factory=list[str], description="Dropped silently without push access.")
-
-
-class NewIssueRequest(BaseModel):
-    issue: NewIssue
-
-
-class IssueChanges(BaseModel):
-    """Only the fields sent change; `assignee_id` sent as null unassigns, `labels: []` clears the labels."""
-
-    title: str | None = None
-    body: str | None = None
-    assignee_id: IntegerId | None = None
-    status: AbfStatus | None = None
-    labels: list[str] | None = None
-
-
-class IssueChangeRequest(BaseModel):
-    issue: IssueChanges
-
-
-class IssueResult(BaseModel):
-    number: int | None
-    message: str = Field(examples=["Issue has been created successfully"])
-
-
-class IssueResultEnvelope(BaseModel):
-    issue: IssueResult
-
-
 def issue_query(
     status_filter: Annotated[AbfStatus, Query(alias="status")] = AbfStatus.OPEN,
     labels: Annotated[str | None, Query(description="Comma-separated label names, e.g. Bug,Feature")] = None,
@@ -159,43 +93,15 @@ def issue_query(
 IssueQuery = Annotated[TicketFilter, Depends(issue_query)]
 
 
-def user_of(username: str | None, users: People) -> AbfUser | None:
-    if username is None:
-        return None
-    user = users.find(username)
-    if user is None:
-        return AbfUser(id=None, uname=username, name=username, url=None)
-    return abf_user(user)
-
-
-def abf_user(user: User) -> AbfUser:
-    return AbfUser(id=user.id, uname=user.username, name=user.name, url=f"/api/v1/users/{user.id}.json")
-
-
-def issue_of(ticket: Ticket, users: People) -> AbfIssue:
-    return AbfIssue(
-        number=str(ticket.number),
-        title=ticket.title,
-        status=ABF_STATUS.word(ticket.status),
-        labels=[AbfLabel(name=label.name, color=label.color) for label in ticket.labels],
-        assignee=user_of(ticket.assignee, users),
-        url=f"/api/v1/projects/{project_number(ticket)}/issues/{ticket.number}.json",
-        body=ticket.description,
-        owner=user_of(ticket.reporter, users),
-        closed_at=unix_seconds(ticket.closed_at) if ticket.closed_at else None,
-        closed_by=user_of(ticket.closed_by, users),
-        created_at=unix_seconds(ticket.created_at),
-        updated_at=unix_seconds(ticket.updated_at),
-    )
-
-
 async def issues_page(
     tracker: Tracker, query: TicketFilter, page: Page, request: Request, response: Response
 ) -> IssueList:
     found = await tracker.list_tickets(replace(query, limit=page.size, offset=page.offset))
     users = await (await people(tracker)).naming(tracker, found.tickets)
     add_total_headers(response, page, found.total)
-    return IssueList(issues=[issue_of(t, users) for t in found.tickets], url=request.url.path)
+    return IssueList(
+        issues=[issue_document(t, users.find, project_number(t)) for t in found.tickets], url=request.url.path
+    )
 
 
 def filtered(query: TicketFilter, which: AbfFilter) -> TicketFilter:
@@ -268,7 +174,8 @@ async def list_project_issues(
 @router.get("/projects/{id}/issues/{number}.json", summary="One issue by its number")
 async def get_issue(id: ProjectId, number: int, tracker: TrackerDep) -> IssueEnvelope:
     _, ticket = await issue_in(tracker, str(id), number)
-    return IssueEnvelope(issue=issue_of(ticket, await (await people(tracker)).naming(tracker, [ticket])))
+    users = await (await people(tracker)).naming(tracker, [ticket])
+    return IssueEnvelope(issue=issue_document(ticket, users.find, project_number(ticket)))
 
 
 async def issue_in(tracker: Tracker, project_id: str, number: int) -> tuple[str, Ticket]:
@@ -313,7 +220,7 @@ async def get_user(id: int, tracker: TrackerDep) -> UserEnvelope:
     found = (await people(tracker)).by_id.get(id)
     if found is None:  # as for anyone you share no organization with: whether they exist stays unsaid
         raise NotFound(f"User {id} not found.", hint="A user's url comes from an issue of your projects.")
-    return UserEnvelope(user=abf_user(found))
+    return UserEnvelope(user=user_document(found))
 
 
 @router.post("/projects/{id}/issues", status_code=status.HTTP_201_CREATED, include_in_schema=False)

@@ -2,7 +2,7 @@
 
 Keys (`amk_…` in `X-API-Key`) carry scopes: tickets:read for the reads, tickets:write for the rest.
 A repository is a project: `repository_id` is the project's integer number, as in the seed (its UUID or
-code is accepted too).
+code is accepted too). The documents are wire/agentsmesh.py's, which the agentsmesh backend reads too.
 """
 
 from __future__ import annotations
@@ -11,26 +11,36 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
 
 from tickets_mcp.core.tracker import UNASSIGNED, TicketChanges, TicketDraft, TicketFilter, Tracker
-from tickets_mcp.domain import Priority, Ticket, TicketType, rules
+from tickets_mcp.domain import Ticket, TicketType, rules
 from tickets_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
 from tickets_mcp.errors import NotFound
 from tickets_mcp.http.rest.paging import MAX_PAGE_SIZE, Limit, Offset
 from tickets_mcp.http.rest.support import (
-    IntegerId,
     LocalTrackerDep,
     People,
-    ProjectReference,
     TrackerDep,
     as_it_is,
     could_be_a_ticket,
     error_responses,
-    iso_seconds,
     operation_ids,
     people,
     project_number,
+)
+from tickets_mcp.wire.agentsmesh import (
+    Board,
+    BoardColumn,
+    BoardEnvelope,
+    MeshTicket,
+    MeshTicketChanges,
+    Message,
+    NewMeshTicket,
+    StatusChange,
+    TicketEnvelope,
+    TicketList,
+    board_ticket_document,
+    ticket_document,
 )
 
 router = APIRouter(
@@ -40,121 +50,11 @@ router = APIRouter(
     generate_unique_id_function=operation_ids("agentsmesh"),
 )
 
-SLUG_EXAMPLE = "AM-123"
 NUMBERED = re.compile(r"\s*[A-Za-z][A-Za-z0-9]{1,9}-(\d+)\s*")  # a slug's shape, whatever its number
 
 
-class MeshTicket(BaseModel):
-    id: int
-    slug: str = Field(examples=["AM-42"])
-    type: TicketType
-    title: str
-    description: str
-    status: AgentsMeshStatus
-    priority: Priority
-    assignee_id: int | None
-    repository_id: int = Field(description="The project's number.", examples=[1])
-    labels: list[str]
-    parent_slug: str | None
-    created_at: str = Field(examples=["2025-01-10T08:00:00Z"])
-    updated_at: str
-
-
-class TicketList(BaseModel):
-    tickets: list[MeshTicket]
-    total: int
-    limit: int
-    offset: int
-
-
-class TicketEnvelope(BaseModel):
-    ticket: MeshTicket
-
-
-class BoardTicket(BaseModel):
-    id: int
-    slug: str
-    title: str
-    type: TicketType
-    priority: Priority
-    assignee_id: int | None
-
-
-class BoardColumn(BaseModel):
-    status: AgentsMeshStatus
-    tickets: list[BoardTicket]
-
-
-class Board(BaseModel):
-    columns: list[BoardColumn]
-
-
-class BoardEnvelope(BaseModel):
-    board: Board
-
-
-class NewMeshTicket(BaseModel):
-    title: str = Field(description="1-500 characters.", examples=["Implement user auth"])
-    type: TicketType = TicketType.TASK
-    description: str = ""
-    priority: Priority = Priority.MEDIUM
-    status: AgentsMeshStatus = AgentsMeshStatus.BACKLOG
-    assignee_id: IntegerId | None = None
-    repository_id: ProjectReference | None = Field(
-        default=None, description="Project number (its UUID or code also work).", examples=[1]
-    )
-    labels: list[str] = Field(default_factory=list[str])
-    parent_slug: str | None = Field(default=None, examples=[SLUG_EXAMPLE])
-
-
-class MeshTicketChanges(BaseModel):
-    """Only the fields sent change; `assignee_id` or `parent_slug` sent as null clears it."""
-
-    title: str | None = None
-    type: TicketType | None = None
-    description: str | None = None
-    priority: Priority | None = None
-    status: AgentsMeshStatus | None = None
-    assignee_id: IntegerId | None = None
-    labels: list[str] | None = None
-    parent_slug: str | None = None
-
-
-class StatusChange(BaseModel):
-    status: AgentsMeshStatus
-
-
-class Message(BaseModel):
-    message: str
-
-
 def ticket_of(ticket: Ticket, users: People) -> MeshTicket:
-    return MeshTicket(
-        id=ticket.id,
-        slug=ticket.slug,
-        type=ticket.type,
-        title=ticket.title,
-        description=ticket.description,
-        status=AGENTSMESH_STATUS.word(ticket.status),
-        priority=ticket.priority,
-        assignee_id=users.id_of(ticket.assignee),
-        repository_id=project_number(ticket),
-        labels=[label.name for label in ticket.labels],
-        parent_slug=ticket.parent,
-        created_at=iso_seconds(ticket.created_at),
-        updated_at=iso_seconds(ticket.updated_at),
-    )
-
-
-def board_ticket_of(ticket: Ticket, users: People) -> BoardTicket:
-    return BoardTicket(
-        id=ticket.id,
-        slug=ticket.slug,
-        title=ticket.title,
-        type=ticket.type,
-        priority=ticket.priority,
-        assignee_id=users.id_of(ticket.assignee),
-    )
+    return ticket_document(ticket, users.id_of, project_number(ticket))
 
 
 async def ticket_in(tracker: Tracker, org: str, slug: str, project_ids: set[str] | None = None) -> Ticket:
@@ -223,7 +123,10 @@ async def get_board(
     users = await users.naming(tracker, (t for column in columns.values() for t in column))
     return BoardEnvelope(
         board=Board(
-            columns=[BoardColumn(status=w, tickets=[board_ticket_of(t, users) for t in c]) for w, c in columns.items()]
+            columns=[
+                BoardColumn(status=w, tickets=[board_ticket_document(t, users.id_of) for t in c])
+                for w, c in columns.items()
+            ]
         )
     )
 

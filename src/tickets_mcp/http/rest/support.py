@@ -10,8 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, BeforeValidator, Field, Strict
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import TicketChanges, Tracker
@@ -22,20 +21,6 @@ from tickets_mcp.http.auth import tracker_of
 TrackerDep = Annotated[Tracker, Depends(tracker_of)]
 # The same tracker, for the few questions only the local one answers (what the caller may do where).
 LocalTrackerDep = Annotated[LocalTracker, Depends(tracker_of)]
-
-
-# An integer id in a request body (seeds 001 and 002): JSON `true` is no 1, nor "3" a 3.
-IntegerId = Annotated[int, Strict()]
-
-
-def _not_a_boolean(value: object) -> object:
-    if isinstance(value, bool):
-        raise PydanticCustomError("int_type", "Input should be a valid integer (the project's number) or its code")
-    return value
-
-
-# A project named by its integer number, as seeds 001 and 002 do, or by its UUID or code as a string.
-ProjectReference = Annotated[IntegerId | str, BeforeValidator(_not_a_boolean)]
 
 
 class ErrorMessage(BaseModel):
@@ -88,11 +73,6 @@ def _parse(timestamp: str) -> datetime:
 def iso_seconds(timestamp: str) -> str:
     """A stored timestamp as the seeds write them: `2024-01-01T00:00:00Z`."""
     return _parse(timestamp).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def unix_seconds(timestamp: str) -> str:
-    """A stored timestamp as ABF writes it: Unix seconds, as a string (`"1348170705"`)."""
-    return str(int(_parse(timestamp).timestamp()))
 
 
 def from_unix(field: str, seconds: int) -> str:
