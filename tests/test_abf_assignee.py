@@ -1,16 +1,16 @@
 """ABF's `assignee=*` (issued to anyone) is a filter of the store's list query (issue 15, item 12): a page
 costs a page, not every ticket of the project. The store answers `assigned` with its page, total and
-cursor on both stores, and a real `serve` pages through ABF's assigned issues with the right total."""
+cursor on both stores, and the `serve` app pages through ABF's assigned issues with the right total."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
 
-import httpx2
 import pytest
 
-from tests.http_server import ServerProcess, bearer, running_server
+from tests.asgi_server import AppServer, serving_app
+from tests.http_server import bearer
 from tests.store_contract import World, draft, walk
 from tests.stores import Location
 from tickets_mcp.domain import Status
@@ -37,17 +37,16 @@ async def test_the_store_lists_the_tickets_someone_is_assigned_to(store: Store, 
 
 
 @pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with running_server(module_store_location) as process:
-        yield process
+def server(module_store_location: Location) -> Iterator[AppServer]:
+    with serving_app(module_store_location) as app:
+        yield app
 
 
-@pytest.mark.slow
-def test_abf_pages_through_the_issues_assigned_to_anyone(server: ServerProcess) -> None:
+def test_abf_pages_through_the_issues_assigned_to_anyone(server: AppServer) -> None:
     token = server.create_token("--user", "alice")
     server.cli("user", "add", "dora")
     server.cli("member", "set", "local", "dora", "member")
-    with httpx2.Client(base_url=server.url, headers=bearer(token), timeout=30.0, verify=False) as http:
+    with server.client(headers=bearer(token)) as http:
         made = http.post("/api/v1/native/projects", json={"name": "Assigned", "code": "ASG"})
         assert made.status_code == 201, made.text
         for n in range(1, 31):

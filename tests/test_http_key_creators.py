@@ -1,4 +1,4 @@
-"""A key acts for its creator: on a real `tickets-mcp serve`, an organization key and a project token stop
+"""A key acts for its creator: on the `serve` app, an organization key and a project token stop
 working (401, saying why) once their creator is no longer an owner or admin of the organization, over REST
 and MCP alike, `token list` shows them inactive with the reason, and they work again if the creator is
 made an owner or admin again. A personal token is unaffected: its user's role limits it already."""
@@ -8,20 +8,18 @@ from __future__ import annotations
 import itertools
 
 import httpx2
-import pytest
 
-from tests.http_server import ServerProcess, bearer, running_server
+from tests.asgi_server import AppServer, serving_app
+from tests.http_server import bearer
 from tests.stores import Location
-
-pytestmark = pytest.mark.slow
 
 NATIVE = "/api/v1/native"
 PROJECTS = itertools.count(1)
 
 
-def use(server: ServerProcess, project_token: str, key: str) -> tuple[httpx2.Response, httpx2.Response]:
+def use(server: AppServer, project_token: str, key: str) -> tuple[httpx2.Response, httpx2.Response]:
     """The project token files a ticket in INBOX; the organization key makes a project in local."""
-    with httpx2.Client(base_url=server.url, timeout=30.0, verify=False) as client:
+    with server.client() as client:
         filed = client.post(f"{NATIVE}/tickets", json={"title": "from a key", "project": "INBOX"},
                             headers=bearer(project_token))  # fmt: skip
         made = client.post(f"{NATIVE}/projects", json={"name": f"Made {next(PROJECTS)}", "organization": "local"},
@@ -30,7 +28,7 @@ def use(server: ServerProcess, project_token: str, key: str) -> tuple[httpx2.Res
 
 
 def test_keys_stop_working_when_their_creator_is_no_longer_owner_or_admin(store_location: Location) -> None:
-    with running_server(store_location) as server:
+    with serving_app(store_location) as server:
         server.cli("user", "add", "bob")
         server.cli("member", "set", "local", "bob", "admin")
         project_token = server.create_token("--user", "bob", "--kind", "project", "--project", "INBOX")
@@ -57,7 +55,7 @@ def test_keys_stop_working_when_their_creator_is_no_longer_owner_or_admin(store_
         assert "inactive" not in server.cli("token", "list")
 
 
-def mcp_call(server: ServerProcess, token: str) -> httpx2.Response:
+def mcp_call(server: AppServer, token: str) -> httpx2.Response:
     headers = bearer(token) | {"Accept": "application/json, text/event-stream"}
-    with httpx2.Client(timeout=30.0, verify=False) as client:
+    with server.client() as client:
         return client.post(server.mcp_url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers=headers)

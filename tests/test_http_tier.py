@@ -7,13 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx2
 import pytest
 
-from tests.http_server import ServerProcess, bearer, running_server
+from tests.asgi_server import AppServer, serving_app
+from tests.http_server import bearer
 from tests.stores import Location
-
-pytestmark = pytest.mark.slow
 
 
 @dataclass(frozen=True)
@@ -27,9 +25,9 @@ class Seeded:
 @pytest.fixture(scope="module")
 def seeded(module_store_location: Location) -> Seeded:
     """A store with one ticket, filed through a server with every tier."""
-    with running_server(module_store_location) as server:
+    with serving_app(module_store_location) as server:
         token = server.create_token("--user", "alice")
-        with httpx2.Client(base_url=server.url, headers=bearer(token), verify=False, timeout=30) as client:
+        with server.client(headers=bearer(token)) as client:
             filed = client.post("/api/v1/native/tickets", json={"title": "Stays as it is", "project": "INBOX"})
             assert filed.status_code == 201, filed.text
             projects = client.get("/api/v1/native/projects").json()
@@ -38,8 +36,8 @@ def seeded(module_store_location: Location) -> Seeded:
 
 
 @pytest.fixture(scope="module")
-def read_only(seeded: Seeded) -> Iterator[ServerProcess]:
-    with running_server(seeded.location, env={"TICKETS_TIER": "read-only"}) as server:
+def read_only(seeded: Seeded) -> Iterator[AppServer]:
+    with serving_app(seeded.location, tier="read-only") as server:
         yield server
 
 
@@ -75,9 +73,9 @@ def rest_writes(seeded: Seeded) -> list[tuple[str, str, dict[str, Any] | None]]:
 
 
 def test_a_read_only_server_refuses_every_rest_write_with_403_naming_the_setting(
-    seeded: Seeded, read_only: ServerProcess
+    seeded: Seeded, read_only: AppServer
 ) -> None:
-    with httpx2.Client(base_url=read_only.url, headers=bearer(seeded.token), verify=False, timeout=30) as client:
+    with read_only.client(headers=bearer(seeded.token)) as client:
         for method, path, body in rest_writes(seeded):
             response = client.request(method, path, json=body)
             assert response.status_code == 403, (method, path, response.text)
@@ -94,12 +92,10 @@ def test_a_read_only_server_refuses_every_rest_write_with_403_naming_the_setting
     assert [p["code"] for p in projects] == ["INBOX"]
 
 
-def test_a_read_only_server_refuses_the_boards_writes_and_still_shows_it(
-    seeded: Seeded, read_only: ServerProcess
-) -> None:
+def test_a_read_only_server_refuses_the_boards_writes_and_still_shows_it(seeded: Seeded, read_only: AppServer) -> None:
     origin = {"Origin": read_only.url}
     form = {**origin, "Content-Type": "application/x-www-form-urlencoded"}
-    with httpx2.Client(base_url=read_only.url, verify=False, timeout=30) as browser:  # local: no login
+    with read_only.client() as browser:  # local: no login
         assert browser.get("/board/INBOX").status_code == 200
         board = f"/board/tickets/{seeded.slug}"
         page = browser.get(board)
@@ -113,8 +109,8 @@ def test_a_read_only_server_refuses_the_boards_writes_and_still_shows_it(
 
 def test_a_no_delete_server_refuses_rest_deletes_and_allows_other_changes(seeded: Seeded) -> None:
     with (
-        running_server(seeded.location, env={"TICKETS_TIER": "no-delete"}) as server,
-        httpx2.Client(base_url=server.url, headers=bearer(seeded.token), verify=False, timeout=30) as client,
+        serving_app(seeded.location, tier="no-delete") as server,
+        server.client(headers=bearer(seeded.token)) as client,
     ):
         deletes = [(m, p) for m, p, _ in rest_writes(seeded) if m == "DELETE"]
         for method, path in deletes:

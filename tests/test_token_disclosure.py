@@ -1,4 +1,4 @@
-"""What a caller may learn from refusals (issue 15, items 6 and 7), on a real `tickets-mcp serve`.
+"""What a caller may learn from refusals (issue 15, items 6 and 7), on the `serve` app in process.
 
 A project token may only file tickets in its project: a look-alike refusal tells it that an open ticket
 looks the same and which, but not its title, description or assignee; an unknown assignee is not
@@ -13,13 +13,11 @@ import json
 from collections.abc import Iterator
 from typing import Any, cast
 
-import httpx2
 import pytest
 
-from tests.http_server import ServerProcess, bearer, running_server
+from tests.asgi_server import AppServer, serving_app
+from tests.http_server import bearer
 from tests.stores import Location
-
-pytestmark = pytest.mark.slow
 
 NATIVE = "/api/v1/native"
 TITLE = "Payroll export crashes on leap day"
@@ -33,18 +31,18 @@ class Tokens:
 
 
 @pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with running_server(module_store_location, env={"TICKETS_TOOLS": "all"}) as process:
-        yield process
+def server(module_store_location: Location) -> Iterator[AppServer]:
+    with serving_app(module_store_location, tools="all") as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
-def tokens(server: ServerProcess) -> Tokens:
+def tokens(server: AppServer) -> Tokens:
     for user in ("bobby", "carol"):
         server.cli("user", "add", user)
         server.cli("member", "set", "local", user, "member")
     owner = server.create_token("--user", "alice")
-    with httpx2.Client(base_url=server.url, headers=bearer(owner), timeout=30.0, verify=False) as http:
+    with server.client(headers=bearer(owner)) as http:
         made = http.post(f"{NATIVE}/projects", json={"name": "Secret Plans", "code": "SECRET"})
         assert made.status_code == 201, made.text
         filed = http.post(
@@ -56,13 +54,13 @@ def tokens(server: ServerProcess) -> Tokens:
     return Tokens(owner, server.create_token("--user", "alice", "--kind", "project", "--project", "INBOX"))
 
 
-def rest(server: ServerProcess, token: str, body: dict[str, Any]) -> tuple[int, str]:
-    with httpx2.Client(base_url=server.url, timeout=30.0, verify=False) as http:
+def rest(server: AppServer, token: str, body: dict[str, Any]) -> tuple[int, str]:
+    with server.client() as http:
         response = http.post(f"{NATIVE}/tickets", json=body, headers=bearer(token))
     return response.status_code, str(response.json()["message"]) if response.status_code >= 400 else response.text
 
 
-def tool(server: ServerProcess, token: str, name: str, arguments: dict[str, Any]) -> tuple[bool, str]:
+def tool(server: AppServer, token: str, name: str, arguments: dict[str, Any]) -> tuple[bool, str]:
     """One stateless MCP tools/call; (is_error, the result's text)."""
     headers = bearer(token) | {
         "Accept": "application/json, text/event-stream",
@@ -77,7 +75,7 @@ def tool(server: ServerProcess, token: str, name: str, arguments: dict[str, Any]
     }
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
             "params": {"name": name, "arguments": arguments, "_meta": meta}}  # fmt: skip
-    with httpx2.Client(timeout=30.0, verify=False) as http:
+    with server.client() as http:
         response = http.post(server.mcp_url, json=body, headers=headers)
     assert response.status_code == 200, response.text
     text = response.text
@@ -91,7 +89,7 @@ def revealed(text: str) -> list[str]:
     return [secret for secret in SECRETS if secret in text]
 
 
-def test_a_project_token_hears_of_a_look_alike_but_not_what_it_says(server: ServerProcess, tokens: Tokens) -> None:
+def test_a_project_token_hears_of_a_look_alike_but_not_what_it_says(server: AppServer, tokens: Tokens) -> None:
     for name, arguments in (
         ("create_ticket", {"title": TITLE}),
         ("create_tickets", {"tickets": [{"title": "Another one entirely"}, {"title": TITLE}]}),
@@ -106,7 +104,7 @@ def test_a_project_token_hears_of_a_look_alike_but_not_what_it_says(server: Serv
     assert failed and TITLE in text and "bobby" in text and "comment on INBOX-1" in text, text
 
 
-def test_a_project_token_is_not_told_the_members_for_an_unknown_assignee(server: ServerProcess, tokens: Tokens) -> None:
+def test_a_project_token_is_not_told_the_members_for_an_unknown_assignee(server: AppServer, tokens: Tokens) -> None:
     status, message = rest(server, tokens.project, {"title": "Assign me", "assignee": "bobbi"})
     assert status == 400 and "bobbi" in message and revealed(message) == [], message
     failed, text = tool(server, tokens.project, "create_ticket", {"title": "Assign me", "assignee": "carl"})
@@ -116,7 +114,7 @@ def test_a_project_token_is_not_told_the_members_for_an_unknown_assignee(server:
     assert status == 400 and "bobby" in message, message
 
 
-def test_a_project_token_is_not_told_the_projects_for_an_unknown_one(server: ServerProcess, tokens: Tokens) -> None:
+def test_a_project_token_is_not_told_the_projects_for_an_unknown_one(server: AppServer, tokens: Tokens) -> None:
     answers = [rest(server, tokens.project, {"title": "Elsewhere", "project": p}) for p in ("SECRTE", "SECRET")]
     assert answers[0][0] == 403 and revealed(answers[0][1]) == [], answers[0][1]
     assert answers[1] == answers[0]  # an existing project and a missing one get the same answer
@@ -127,14 +125,14 @@ def test_a_project_token_is_not_told_the_projects_for_an_unknown_one(server: Ser
     assert status == 404 and "SECRET" in message, message
 
 
-def test_project_codes_belong_to_their_organization(module_store_location: Location) -> None:
+def test_project_codes_belong_to_their_organization(store_location: Location) -> None:
     """Organization beta cannot learn that local has a project ACME: it makes its own ACME, and each
     caller's ACME-1 is its own organization's; one who sees both is asked which, and may say so."""
-    with running_server(module_store_location) as server:
+    with serving_app(store_location) as server:
         server.cli("user", "add", "dave")
         server.cli("org", "add", "Beta", "--owner", "dave")
         alice, dave = server.create_token("--user", "alice"), server.create_token("--user", "dave")
-        with httpx2.Client(base_url=server.url, timeout=30.0, verify=False) as http:
+        with server.client() as http:
             for token, org, title in ((alice, "local", "Local's rocket"), (dave, "beta", "Beta's anvil")):
                 made = http.post(f"{NATIVE}/projects", json={"name": "Acme", "code": "ACME", "organization": org},
                                  headers=bearer(token))  # fmt: skip
@@ -164,18 +162,16 @@ def test_project_codes_belong_to_their_organization(module_store_location: Locat
         assert not failed and "Local's rocket" in text, text
 
 
-def test_agentsmesh_names_only_the_organizations_members_for_an_unknown_assignee(
-    module_store_location: Location,
-) -> None:
+def test_agentsmesh_names_only_the_organizations_members_for_an_unknown_assignee(store_location: Location) -> None:
     """Seed 001's assignee_id hint lists the members of the organization in the path, not of every
     organization the caller is in (whose ids it then refuses); a project token is told what to send."""
-    with running_server(module_store_location) as server:
+    with serving_app(store_location) as server:
         server.cli("user", "add", "erin")
         server.cli("org", "add", "Gamma", "--owner", "erin")
         server.cli("member", "set", "gamma", "alice", "member")
         alice = server.create_token("--user", "alice")
         project = server.create_token("--user", "alice", "--kind", "project", "--project", "INBOX")
-        with httpx2.Client(base_url=server.url, timeout=30.0, verify=False) as http:
+        with server.client() as http:
 
             def file(org: str, token: str, assignee_id: int) -> tuple[int, str]:
                 response = http.post(f"/api/v1/ext/orgs/{org}/tickets", headers=bearer(token),
@@ -191,7 +187,7 @@ def test_agentsmesh_names_only_the_organizations_members_for_an_unknown_assignee
             assert status == 400 and "Known users" not in hint and "member of the organization" in hint, hint
 
 
-def test_a_project_token_cannot_tell_which_ticket_numbers_exist(server: ServerProcess, tokens: Tokens) -> None:
+def test_a_project_token_cannot_tell_which_ticket_numbers_exist(server: AppServer, tokens: Tokens) -> None:
     """A parent it may not read is refused before it is looked up: INBOX-1 (filed) and INBOX-999999 (never
     filed) get the same answer, over REST and MCP."""
     answers = [rest(server, tokens.project, {"title": "A sub-task", "parent": p}) for p in ("INBOX-1", "INBOX-999999")]
