@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx2
+from pydantic import BaseModel
 
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
@@ -31,7 +32,19 @@ from tickets_mcp.domain import (
 )
 from tickets_mcp.remotes.base import RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient
+from tickets_mcp.remotes.mapping import parse
+from tickets_mcp.wire.native import (
+    Move,
+    NewComment,
+    NewProject,
+    NewTicket,
+    Organizations,
+    ProjectChanges,
+    Projects,
+    TicketEdit,
+)
 
+BACKEND = "native"
 BASE = "api/v1/native"
 
 
@@ -39,7 +52,7 @@ async def open_adapter(
     settings: RemoteSettings, *, policy: Policy | None = None, transport: httpx2.AsyncBaseTransport | None = None
 ) -> NativeTracker:
     auth = {"authorization": f"Bearer {settings.token}"}
-    client = RemoteClient("native", settings.url, auth, policy=policy, transport=transport)
+    client = RemoteClient(BACKEND, settings.url, auth, policy=policy, transport=transport)
     tracker = NativeTracker(client)
     async with client.closed_on_failure():
         await tracker.list_organizations()  # a wrong URL or token fails here, at start, not at the first tool call
@@ -47,30 +60,31 @@ async def open_adapter(
 
 
 class NativeTracker(RemoteTracker):
-    name: ClassVar[str] = "native"
+    name: ClassVar[str] = BACKEND
     missing: ClassVar[frozenset[Capability]] = frozenset()
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return (await self.client.request("GET", f"{BASE}/{path}", params=params)).body
 
-    async def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        return (await self.client.request(method, f"{BASE}/{path}", json_body=body)).body
+    async def _send(self, method: str, path: str, body: BaseModel | None = None) -> Any:
+        sent = body.model_dump(mode="json", exclude_none=True) if body is not None else None
+        return (await self.client.request(method, f"{BASE}/{path}", json_body=sent)).body
 
     async def workspace(self) -> Workspace:
-        return self.with_capabilities(Workspace.model_validate(await self._get("workspace")))
+        return self.with_capabilities(parse(Workspace, await self._get("workspace"), BACKEND, "the workspace"))
 
     async def list_organizations(self) -> list[Organization]:
-        return [Organization.model_validate(item) for item in await self._get("organizations")]
+        return parse(Organizations, await self._get("organizations"), BACKEND, "the organizations").root
 
     async def list_projects(self, organization: str | None = None) -> list[Project]:
         found = await self._get("projects", _present(organization=organization))
-        return [Project.model_validate(item) for item in found]
+        return parse(Projects, found, BACKEND, "the projects").root
 
     async def create_project(
         self, name: str, *, code: str | None = None, description: str = "", organization: str | None = None
     ) -> Project:
-        body = {"name": name, "code": code, "description": description, "organization": organization}
-        return Project.model_validate(await self._send("POST", "projects", body))
+        body = NewProject(name=name, code=code, description=description, organization=organization)
+        return parse(Project, await self._send("POST", "projects", body), BACKEND, "the new project")
 
     async def update_project(
         self, project: str, *, name: str | None = None, description: str | None = None,
@@ -78,19 +92,20 @@ class NativeTracker(RemoteTracker):
     ) -> Project:  # fmt: skip
         reply = await self.client.request(
             "PATCH", f"{BASE}/projects/{_segment(project)}", params=_present(organization=organization),
-            json_body=_present(name=name, description=description, default=default), idempotent=True,
+            json_body=ProjectChanges(name=name, description=description, default=default).model_dump(exclude_none=True),
+            idempotent=True,
         )  # fmt: skip
-        return Project.model_validate(reply.body)
+        return parse(Project, reply.body, BACKEND, "the changed project")
 
     async def project_deletion(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
         found = await self._get(f"projects/{_segment(project)}/deletion", _present(organization=organization))
-        return ProjectDeletion.model_validate(found)
+        return parse(ProjectDeletion, found, BACKEND, "what deleting the project takes")
 
     async def delete_project(self, project: str, *, organization: str | None = None) -> ProjectDeletion:
         reply = await self.client.request(
             "DELETE", f"{BASE}/projects/{_segment(project)}", params=_present(organization=organization)
         )
-        return ProjectDeletion.model_validate(reply.body)
+        return parse(ProjectDeletion, reply.body, BACKEND, "the deleted project")
 
     async def list_tickets(self, query: TicketFilter) -> TicketPage:
         params = _present(
@@ -106,20 +121,20 @@ class NativeTracker(RemoteTracker):
                 params[key] = [v.value for v in values]
         if query.labels:
             params["labels"] = list(query.labels)
-        return TicketPage.model_validate(await self._get("tickets", params))
+        return parse(TicketPage, await self._get("tickets", params), BACKEND, "a ticket list")
 
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
-        return TicketDetail.model_validate(await self._get(f"tickets/{_segment(slug)}", {"history": history}))
+        found = await self._get(f"tickets/{_segment(slug)}", {"history": history})
+        return parse(TicketDetail, found, BACKEND, "a ticket")
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
-        body = {
-            "title": draft.title, "project": draft.project, "organization": draft.organization,
-            "type": draft.type.value, "description": draft.description, "priority": draft.priority.value,
-            "status": draft.status.value, "assignee": draft.assignee, "labels": list(draft.labels),
-            "parent": draft.parent,
-        }  # fmt: skip
+        body = NewTicket(
+            title=draft.title, project=draft.project, organization=draft.organization, type=draft.type,
+            description=draft.description, priority=draft.priority, status=draft.status, assignee=draft.assignee,
+            labels=list(draft.labels), parent=draft.parent,
+        )  # fmt: skip
         try:
-            return Ticket.model_validate(await self._send("POST", "tickets", body))
+            return parse(Ticket, await self._send("POST", "tickets", body), BACKEND, "the new ticket")
         except Ambiguous:
             found = await self._recently_filed(draft)
             if found is None:
@@ -134,40 +149,46 @@ class NativeTracker(RemoteTracker):
         return next((t for t in page.tickets if t.title == draft.title.strip()), None)
 
     async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
-        body = _present(
+        edit = TicketEdit(
             title=changes.title, type=changes.type, description=changes.description, priority=changes.priority,
             status=changes.status, assignee=changes.assignee, parent=changes.parent, version=version,
+            labels=list(changes.labels) if changes.labels is not None else None,
         )  # fmt: skip
-        if changes.labels is not None:
-            body["labels"] = list(changes.labels)
+        body = edit.model_dump(mode="json", exclude_none=True)
         reply = await self.client.request("PATCH", f"{BASE}/tickets/{_segment(slug)}", json_body=body, idempotent=True)
-        return Ticket.model_validate(reply.body)
+        return parse(Ticket, reply.body, BACKEND, "the changed ticket")
 
     async def move_ticket(
         self, slug: str, status: Status, *, before: str | None = None, after: str | None = None,
         version: int | None = None,
     ) -> Ticket:  # fmt: skip
-        body = {"status": status.value, **_present(before=before, after=after, version=version)}
+        body = Move(status=status, before=before, after=after, version=version).model_dump(
+            mode="json", exclude_none=True
+        )
         # Moving to a place is idempotent: sent twice, the ticket ends where it was asked to be.
         reply = await self.client.request(
             "POST", f"{BASE}/tickets/{_segment(slug)}/move", json_body=body, idempotent=version is None
         )
-        return Ticket.model_validate(reply.body)
+        return parse(Ticket, reply.body, BACKEND, "the moved ticket")
 
     async def ticket_deletion(self, slug: str) -> TicketDeletion:
-        return TicketDeletion.model_validate(await self._get(f"tickets/{_segment(slug)}/deletion"))
+        found = await self._get(f"tickets/{_segment(slug)}/deletion")
+        return parse(TicketDeletion, found, BACKEND, "what deleting the ticket takes")
 
     async def delete_ticket(self, slug: str) -> TicketDeletion:
-        return TicketDeletion.model_validate(await self._send("DELETE", f"tickets/{_segment(slug)}"))
+        return parse(
+            TicketDeletion, await self._send("DELETE", f"tickets/{_segment(slug)}"), BACKEND, "the deleted ticket"
+        )
 
     async def get_board(
         self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
     ) -> Board:
         params = {**_present(project=project, organization=organization), "per_column": per_column}
-        return Board.model_validate(await self._get("board", params))
+        return parse(Board, await self._get("board", params), BACKEND, "the board")
 
     async def add_comment(self, slug: str, body: str) -> Comment:
-        return Comment.model_validate(await self._send("POST", f"tickets/{_segment(slug)}/comments", {"body": body}))
+        reply = await self._send("POST", f"tickets/{_segment(slug)}/comments", NewComment(body=body))
+        return parse(Comment, reply, BACKEND, "the new comment")
 
 
 def _present(**values: Any) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 Every operation the MCP tools offer is here, so `tickets-mcp --backend native --url …` in front of a
 `tickets-mcp serve` loses nothing. Names resolve as in the tools (project code, id or name; slugs
-like WEB-42); errors follow seed 003 (`{"message": …}` with 400/401/403/404/409). Bodies and replies
-are the domain records (src/tickets_mcp/domain/models.py).
+like WEB-42); errors follow seed 003 (`{"message": …}` with 400/401/403/404/409). Replies are the
+domain records (src/tickets_mcp/domain/models.py); the bodies are wire/native.py's, which the native
+backend sends.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, Field
 
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import (
@@ -19,7 +19,6 @@ from tickets_mcp.domain import (
     HISTORY_SHOWN,
     Board,
     Comment,
-    Organization,
     Priority,
     Project,
     ProjectDeletion,
@@ -34,6 +33,16 @@ from tickets_mcp.domain import (
 )
 from tickets_mcp.http.rest.paging import CountLimit, CursorsDep, Offset
 from tickets_mcp.http.rest.support import TrackerDep, error_responses, operation_ids
+from tickets_mcp.wire.native import (
+    Move,
+    NewComment,
+    NewProject,
+    NewTicket,
+    Organizations,
+    ProjectChanges,
+    Projects,
+    TicketEdit,
+)
 
 PREFIX = "/api/v1/native"
 router = APIRouter(
@@ -42,61 +51,6 @@ router = APIRouter(
     responses=error_responses(),
     generate_unique_id_function=operation_ids("native"),
 )
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class NewProject(Body):
-    name: str
-    code: str | None = None
-    description: str = ""
-    organization: str | None = None
-
-
-class ProjectChanges(Body):
-    name: str | None = None
-    description: str | None = None
-    default: bool | None = None  # true: the organization's tickets filed without a project go here (owners only)
-
-
-class NewTicket(Body):
-    title: str
-    project: str | None = None
-    organization: str | None = None
-    type: TicketType = TicketType.TASK
-    description: str = ""
-    priority: Priority = Priority.MEDIUM
-    status: Status = Status.BACKLOG
-    assignee: str | None = None
-    labels: list[str] = Field(default_factory=list[str])
-    parent: str | None = None
-
-
-class TicketEdit(Body):
-    """Fields left out stay as they are; assignee or parent "none" clears it; labels replace the set."""
-
-    title: str | None = None
-    type: TicketType | None = None
-    description: str | None = None
-    priority: Priority | None = None
-    status: Status | None = None
-    assignee: str | None = None
-    labels: list[str] | None = None
-    parent: str | None = None
-    version: int | None = Field(default=None, description="The version you read; a newer one answers 409.")
-
-
-class Move(Body):
-    status: Status
-    before: str | None = None
-    after: str | None = None
-    version: int | None = None
-
-
-class NewComment(Body):
-    body: str
 
 
 OrganizationQuery = Annotated[str | None, Query(description="Organization slug, id or name.")]
@@ -108,13 +62,13 @@ async def workspace(tracker: TrackerDep) -> Workspace:
 
 
 @router.get("/organizations", summary="Your organizations")
-async def list_organizations(tracker: TrackerDep) -> list[Organization]:
-    return await tracker.list_organizations()
+async def list_organizations(tracker: TrackerDep) -> Organizations:
+    return Organizations(await tracker.list_organizations())
 
 
 @router.get("/projects", summary="Projects, with ticket counts")
-async def list_projects(tracker: TrackerDep, organization: OrganizationQuery = None) -> list[Project]:
-    return await tracker.list_projects(organization)
+async def list_projects(tracker: TrackerDep, organization: OrganizationQuery = None) -> Projects:
+    return Projects(await tracker.list_projects(organization))
 
 
 @router.post("/projects", status_code=status.HTTP_201_CREATED, summary="Create a project")

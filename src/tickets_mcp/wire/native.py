@@ -1,0 +1,76 @@
+"""Our own REST API (/api/v1/native): the bodies a call sends, and the lists it answers with.
+
+Its answers are the domain records themselves (domain/models.py), so they are declared there; what this
+module adds is what only the wire has: the bodies of the calls that change something, and the two lists
+answered bare. `tickets-mcp serve` validates these bodies (http/rest/native.py) and the native backend
+builds them (remotes/native.py). A body refuses fields it does not know, so a typo is a 400, not ignored.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from tickets_mcp.domain import Organization, Priority, Project, Status, TicketType
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewProject(Body):
+    name: str
+    code: str | None = None
+    description: str = ""
+    organization: str | None = None
+
+
+class ProjectChanges(Body):
+    name: str | None = None
+    description: str | None = None
+    default: bool | None = None  # true: the organization's tickets filed without a project go here (owners only)
+
+
+class NewTicket(Body):
+    title: str
+    project: str | None = None
+    organization: str | None = None
+    type: TicketType = TicketType.TASK
+    description: str = ""
+    priority: Priority = Priority.MEDIUM
+    status: Status = Status.BACKLOG
+    assignee: str | None = None
+    labels: list[str] = Field(default_factory=list[str])
+    parent: str | None = None
+
+
+class TicketEdit(Body):
+    """Fields left out stay as they are; assignee or parent "none" clears it; labels replace the set."""
+
+    title: str | None = None
+    type: TicketType | None = None
+    description: str | None = None
+    priority: Priority | None = None
+    status: Status | None = None
+    assignee: str | None = None
+    labels: list[str] | None = None
+    parent: str | None = None
+    version: int | None = Field(default=None, description="The version you read; a newer one answers 409.")
+
+
+class Move(Body):
+    status: Status
+    before: str | None = None
+    after: str | None = None
+    version: int | None = None
+
+
+class NewComment(Body):
+    body: str
+
+
+class Organizations(RootModel[list[Organization]]):
+    pass
+
+
+class Projects(RootModel[list[Project]]):
+    pass
