@@ -1,4 +1,4 @@
-"""Every text search's cost is bounded, on a real `tickets-mcp serve` and both stores (issue 15, items 1, 7).
+"""Every text search's cost is bounded, on the `serve` app and both stores (issue 15, items 1, 7).
 
 A word of one or two characters matches only as a whole word, the caller's projects are part of the
 index query, and a search that runs out of its time budget (TICKETS_SEARCH_BUDGET_MS) answers with
@@ -22,8 +22,9 @@ from bench.search import frequent_words, texts
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from tests.asgi_server import AppServer, serving_app
 from tests.conftest import call, call_error, slug_of
-from tests.http_server import ServerProcess, bearer, running_server
+from tests.http_server import Served, ServerProcess, bearer, running_server
 from tests.stores import Location
 from tickets_mcp.config import Settings
 from tickets_mcp.domain import Priority, Status, TicketType
@@ -93,7 +94,7 @@ async def _seed(location: Location) -> None:
 
 @pytest.fixture(scope="module")
 def world(module_store_location: Location) -> World:
-    with running_server(module_store_location) as server:
+    with serving_app(module_store_location) as server:
         server.cli("user", "add", "bob")
         server.cli("org", "add", "Beta", "--owner", "bob")
         alice = server.create_token("--user", "alice")
@@ -103,30 +104,31 @@ def world(module_store_location: Location) -> World:
 
 
 @pytest.fixture(scope="module")
-def server(world: World) -> Iterator[ServerProcess]:
+def server(world: World) -> Iterator[AppServer]:
     """A server with the default budget."""
-    with running_server(world.location) as process:
-        yield process
+    with serving_app(world.location) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
 def starved(world: World) -> Iterator[ServerProcess]:
-    """A server whose searches may run for one millisecond only."""
+    """A server whose searches may run for one millisecond only: a process of its own, since the budget is
+    read from the environment at each search."""
     with running_server(world.location, env={"TICKETS_SEARCH_BUDGET_MS": "1"}) as process:
         yield process
 
 
 @asynccontextmanager
-async def mcp(server: ServerProcess, token: str) -> AsyncGenerator[Client]:
+async def mcp(server: Served, token: str) -> AsyncGenerator[Client]:
     async with (
-        httpx2.AsyncClient(headers=bearer(token), timeout=60.0, verify=False) as http,
+        server.async_client(headers=bearer(token), timeout=60.0) as http,
         Client(streamable_http_client(server.mcp_url, http_client=http)) as client,
     ):
         yield client
 
 
 @pytest.mark.anyio
-async def test_a_one_or_two_letter_word_matches_only_as_a_whole_word(server: ServerProcess, world: World) -> None:
+async def test_a_one_or_two_letter_word_matches_only_as_a_whole_word(server: AppServer, world: World) -> None:
     async with mcp(server, world.alice) as client:
         found = await call(client, "list_tickets", query="x", limit=100)
         assert "Plan x marks the spot" in found and "Xylophone" not in found
@@ -135,7 +137,7 @@ async def test_a_one_or_two_letter_word_matches_only_as_a_whole_word(server: Ser
 
 @pytest.mark.anyio
 async def test_issue_15s_query_answers_and_another_organization_reads_its_ticket_meanwhile(
-    server: ServerProcess, world: World
+    server: AppServer, world: World
 ) -> None:
     async with mcp(server, world.bob) as bob:
         slug = slug_of(await call(bob, "create_ticket", title="Beta's own ticket", project="BETA"))
@@ -178,7 +180,7 @@ async def test_a_search_out_of_budget_says_so_over_rest_with_a_200(starved: Serv
 
 @pytest.mark.anyio
 async def test_another_organizations_similar_titles_do_not_hide_an_exact_duplicate(
-    server: ServerProcess, world: World
+    server: AppServer, world: World
 ) -> None:
     async with mcp(server, world.alice) as alice:
         first = slug_of(await call(alice, "create_ticket", title=DUPLICATE_TITLE, project="INBOX"))
