@@ -53,31 +53,27 @@ from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, Unsupported
 from tickets_mcp.remotes import gitlab_paging as paging
 from tickets_mcp.remotes.base import RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
-from tickets_mcp.remotes.gitlab_directory import API, Directory
+from tickets_mcp.remotes.gitlab_directory import API, BACKEND, Directory
 from tickets_mcp.remotes.gitlab_mapping import (
-    Json,
     Namespace,
     Narrowing,
     Place,
     Term,
     filter_params,
     label_delta,
-    label_names,
     narrowing_for,
-    obj,
-    objects,
     plain_labels,
     priority_label,
     role_of,
     status_label,
-    text,
     to_comment,
     to_user,
     type_label,
 )
 from tickets_mcp.remotes.gitlab_paging import Page, Slice, decode_position, encode_position, scan
-from tickets_mcp.remotes.mapping import CLOCK_SKEW, api_root, recover_created
+from tickets_mcp.remotes.mapping import CLOCK_SKEW, api_root, parse, recover_created
 from tickets_mcp.remotes.paging import fingerprint, gather, page_headers
+from tickets_mcp.wire.gitlab import GitLabIssue, GitLabMember, GitLabNote, GitLabUser, Issues, Listing, Members, Notes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -103,12 +99,12 @@ async def open_adapter(
     )
     async with client.closed_on_failure():
         reply = await client.request("GET", API + "user")
-        me = to_user(obj(reply.body, "the token's user"))
+        me = to_user(parse(GitLabUser, reply.body, BACKEND, "the token's user"))
     return GitLabTracker(client, me)
 
 
 class GitLabTracker(RemoteTracker):
-    name: ClassVar[str] = "gitlab"
+    name: ClassVar[str] = BACKEND
     missing: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS, Capability.SUBTASKS}
     )
@@ -136,16 +132,14 @@ class GitLabTracker(RemoteTracker):
         levels: dict[int, tuple[User, int]] = {}
         for source in sources:
             try:
-                rows = objects(
-                    (await self.gitlab.get(source, {"per_page": paging.PER_PAGE_MAX})).body, "a list of members"
-                )
+                reply = await self.gitlab.get(source, {"per_page": paging.PER_PAGE_MAX})
+                rows = parse(Members, reply.body, BACKEND, "a list of members").root
             except TokenRejected:
                 raise  # not a list this user may not see: no list at all, and the workspace is not partial
             except (NotFound, PermissionDenied):
                 continue
             for row in rows:
-                user, level = to_user(row), row.get("access_level")
-                level = level if isinstance(level, int) else 0
+                user, level = to_user(row), row.access_level or 0
                 if user.id not in levels or levels[user.id][1] < level:
                     levels[user.id] = (user, level)
         own = namespace.kind == "user" and namespace.full_path.casefold() == self.me.username.casefold()
@@ -168,8 +162,7 @@ class GitLabTracker(RemoteTracker):
             raise
         except (NotFound, PermissionDenied):
             return 0
-        level = obj(reply.body, "a member").get("access_level")
-        return level if isinstance(level, int) else 0
+        return parse(GitLabMember, reply.body, BACKEND, "a member").access_level or 0
 
     async def list_organizations(self) -> list[Organization]:
         return [namespace.organization for namespace in await self.gitlab.namespaces()]
@@ -269,7 +262,9 @@ class GitLabTracker(RemoteTracker):
         def count(path: str, narrowing: Narrowing) -> Callable[[], Awaitable[int | None]]:
             async def read() -> int | None:
                 reply = await self.gitlab.get(path, {**filter_params(narrowing, labels), **filters, "per_page": 1})
-                return page_headers(reply.headers, 1, 1, len(objects(reply.body)))[0]
+                return page_headers(
+                    reply.headers, 1, 1, len(parse(Listing, reply.body, BACKEND, "a list of issues").root)
+                )[0]
 
             return read
 
@@ -303,7 +298,7 @@ class GitLabTracker(RemoteTracker):
 
         async def read(page: int, per_page: int) -> Page:
             reply = await self.gitlab.get(path, {**params, "page": page, "per_page": per_page})
-            issues = objects(reply.body, "a list of issues")
+            issues = parse(Issues, reply.body, BACKEND, "a list of issues").root
             total, more = page_headers(reply.headers, page, per_page, len(issues))
             return Page(await self.gitlab.tickets(issues), page + 1 if more and issues else None, total)
 
@@ -349,9 +344,9 @@ class GitLabTracker(RemoteTracker):
         ticket = (await self.gitlab.tickets([issue]))[0]
         notes = await self.gitlab.all(
             f"projects/{place.id}/issues/{ticket.number}/notes", {"sort": "asc", "order_by": "created_at"},
-            pages=NOTE_PAGES,
+            Notes, "a list of notes", pages=NOTE_PAGES,
         )  # fmt: skip
-        comments = tuple(to_comment(note, ticket.slug) for note in notes if not note.get("system"))
+        comments = tuple(to_comment(note, ticket.slug) for note in notes if not note.system)
         return TicketDetail(ticket=ticket, subtasks=(), comments=comments)
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
@@ -365,13 +360,13 @@ class GitLabTracker(RemoteTracker):
             *(label for label in (status_label(draft.status), type_label(draft.type), priority_label(draft.priority))
               if label),
         ]  # fmt: skip
-        body: Json = {"title": title, "description": description, "labels": ",".join(labels)}
+        body: dict[str, Any] = {"title": title, "description": description, "labels": ",".join(labels)}
         if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
             body["assignee_ids"] = [await self.gitlab.user_id(draft.assignee)]
         sent = time.time()
         try:
             reply = await self.client.request("POST", API + f"projects/{place.id}/issues", json_body=body)
-            ticket = (await self.gitlab.tickets([obj(reply.body, "an issue")]))[0]
+            ticket = (await self.gitlab.tickets([parse(GitLabIssue, reply.body, BACKEND, "the new issue")]))[0]
         except Ambiguous as lost:
             ticket = await recover_created(lost, sent, title, lambda: self._newest_of_mine(place, sent))
         if draft.status in CLOSED_STATUSES and ticket.status not in CLOSED_STATUSES:
@@ -386,11 +381,11 @@ class GitLabTracker(RemoteTracker):
             {"author_id": self.me.id, "state": "all", "order_by": "created_at", "sort": "desc",
              "created_after": rules.format_timestamp(after), "per_page": RECOVERY_WINDOW},
         )  # fmt: skip
-        return await self.gitlab.tickets(objects(reply.body, "a list of issues"))
+        return await self.gitlab.tickets(parse(Issues, reply.body, BACKEND, "a list of issues").root)
 
-    async def _put(self, place: Place, number: int, body: Json) -> Ticket:
+    async def _put(self, place: Place, number: int, body: dict[str, Any]) -> Ticket:
         reply = await self.client.request("PUT", API + f"projects/{place.id}/issues/{number}", json_body=body)
-        return (await self.gitlab.tickets([obj(reply.body, "an issue")]))[0]
+        return (await self.gitlab.tickets([parse(GitLabIssue, reply.body, BACKEND, "the changed issue")]))[0]
 
     async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
         if all(getattr(changes, name) is None for name in TicketChanges.__slots__):
@@ -418,7 +413,7 @@ class GitLabTracker(RemoteTracker):
         place, issue = await self.gitlab.issue(slug)
         current = (await self.gitlab.tickets([issue]))[0]
         check_version(current, version)
-        body: Json = {}
+        body: dict[str, Any] = {}
         if changes.title is not None and (title := rules.normalize_title(changes.title)) != current.title:
             body["title"] = title
         if changes.description is not None and changes.description != current.description:
@@ -428,17 +423,16 @@ class GitLabTracker(RemoteTracker):
             body["assignee_ids"] = [] if unassign else [await self.gitlab.user_id(changes.assignee)]
         labels = plain_labels(rules.normalize_labels(changes.labels)) if changes.labels is not None else None
         add, remove = label_delta(
-            label_names(issue), status=changes.status, kind=changes.type, priority=changes.priority, labels=labels
+            issue.label_names, status=changes.status, kind=changes.type, priority=changes.priority, labels=labels
         )
         if add:
             body["add_labels"] = ",".join(add)
         if remove:
             body["remove_labels"] = ",".join(remove)
         if changes.status is not None:
-            closed = text(issue, "state") == "closed"
-            if changes.status in CLOSED_STATUSES and not closed:
+            if changes.status in CLOSED_STATUSES and not issue.closed:
                 body["state_event"] = "close"
-            elif changes.status not in CLOSED_STATUSES and closed:
+            elif changes.status not in CLOSED_STATUSES and issue.closed:
                 body["state_event"] = "reopen"
         if not body:
             return current
@@ -452,7 +446,7 @@ class GitLabTracker(RemoteTracker):
         place, issue = await self.gitlab.issue(slug)
         impact = deletion_of(place, issue)
         try:
-            await self.client.request("DELETE", API + f"projects/{place.id}/issues/{issue.get('iid')}")
+            await self.client.request("DELETE", API + f"projects/{place.id}/issues/{issue.iid}")
         except TokenRejected:
             raise
         except PermissionDenied as refusal:
@@ -470,11 +464,10 @@ class GitLabTracker(RemoteTracker):
         if not body.strip():
             raise Invalid("body", "The comment is empty.", hint="Write what you want to say.")
         rules.validate_text("body", body, rules.COMMENT_MAX)
-        number = issue.get("iid")
         reply = await self.client.request(
-            "POST", API + f"projects/{place.id}/issues/{number}/notes", json_body={"body": body}
+            "POST", API + f"projects/{place.id}/issues/{issue.iid}/notes", json_body={"body": body}
         )
-        return to_comment(obj(reply.body, "a note"), f"{place.project.code}-{number}")
+        return to_comment(parse(GitLabNote, reply.body, BACKEND, "the new note"), f"{place.project.code}-{issue.iid}")
 
 
 # Helpers without state.
@@ -484,8 +477,5 @@ def _bind(call: Callable[..., Awaitable[T]], *args: Any) -> Callable[[], Awaitab
     return lambda: call(*args)
 
 
-def deletion_of(place: Place, issue: Json) -> TicketDeletion:
-    notes = issue.get("user_notes_count")
-    return TicketDeletion(
-        slug=f"{place.project.code}-{issue.get('iid')}", subtasks=(), comments=notes if isinstance(notes, int) else 0
-    )
+def deletion_of(place: Place, issue: GitLabIssue) -> TicketDeletion:
+    return TicketDeletion(slug=f"{place.project.code}-{issue.iid}", subtasks=(), comments=issue.user_notes_count or 0)

@@ -14,9 +14,10 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
+from pydantic import BaseModel, RootModel
 
 from tickets_mcp.core.tracker import ME
 from tickets_mcp.domain import Ticket, User, rules
@@ -24,26 +25,24 @@ from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.remotes import gitlab_paging as paging
 from tickets_mcp.remotes.client import RemoteClient, Reply
 from tickets_mcp.remotes.gitlab_mapping import (
-    Json,
     Namespace,
     Place,
     code_with_id,
     color_of,
-    integer,
-    label_names,
-    obj,
-    objects,
     scope_of,
-    text,
     to_place,
     to_places,
     to_ticket,
-    to_user,
 )
+from tickets_mcp.remotes.mapping import parse
 from tickets_mcp.remotes.paging import page_headers
+from tickets_mcp.wire.gitlab import GitLabIssue, GitLabProject, Labels, Projects, Users
 
 log = logging.getLogger(__name__)
 
+Entry = TypeVar("Entry", bound=BaseModel)
+
+BACKEND = "gitlab"
 API = "api/v4/"
 PROJECT_PAGES = 20  # member projects read at most: 2,000
 LABEL_PAGES = 10
@@ -70,13 +69,21 @@ class Directory:
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Reply:
         return await self.client.request("GET", API + path, params=params)
 
-    async def all(self, path: str, params: Mapping[str, Any] | None = None, *, pages: int) -> list[Json]:
+    async def all(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        listing: type[RootModel[list[Entry]]],
+        what: str,
+        *,
+        pages: int,
+    ) -> list[Entry]:
         """Every entry of a listing, page by page, up to `pages` pages."""
-        rows: list[Json] = []
+        rows: list[Entry] = []
         page = 1
         for _ in range(pages):
             reply = await self.get(path, {**(params or {}), "page": page, "per_page": paging.PER_PAGE_MAX})
-            batch = objects(reply.body)
+            batch = parse(listing, reply.body, BACKEND, what).root
             rows.extend(batch)
             _, more = page_headers(reply.headers, page, paging.PER_PAGE_MAX, len(batch))
             if not more or not batch:
@@ -95,7 +102,7 @@ class Directory:
                     "projects",
                     {"membership": "true", "archived": "false", "with_issues_enabled": "true",
                      "order_by": "id", "sort": "asc"},
-                    pages=PROJECT_PAGES,
+                    Projects, "a list of projects", pages=PROJECT_PAGES,
                 )  # fmt: skip
                 self._places = to_places(rows)
                 self._places_at = time.monotonic()
@@ -180,8 +187,8 @@ class Directory:
     async def outside_place(self, project_id: int) -> Place:
         place = self._outside.get(project_id)
         if place is None:
-            record = obj((await self.get(f"projects/{project_id}")).body, "a project")
-            place = to_place(record, code_with_id(text(record, "path"), project_id))
+            record = parse(GitLabProject, (await self.get(f"projects/{project_id}")).body, BACKEND, "a project")
+            place = to_place(record, code_with_id(record.path, project_id))
             self._outside[project_id] = place
         return place
 
@@ -195,27 +202,25 @@ class Directory:
         colors = self._colors.get(project_id)
         if colors is None or not {name.casefold() for name in names} <= colors.keys():
             rows = await self.all(
-                f"projects/{project_id}/labels", {"include_ancestor_groups": "true"}, pages=LABEL_PAGES
-            )
-            colors = {text(row, "name").casefold(): color_of(row) for row in rows}
+                f"projects/{project_id}/labels", {"include_ancestor_groups": "true"}, Labels, "a list of labels",
+                pages=LABEL_PAGES,
+            )  # fmt: skip
+            colors = {row.name.casefold(): color_of(row) for row in rows}
             for name in names:  # not listed (yet): a color of our own, rather than asking again each time
                 colors.setdefault(name.casefold(), rules.label_color(name))
             self._colors[project_id] = colors
         return colors
 
-    async def tickets(self, issues: Sequence[Json]) -> list[Ticket]:
+    async def tickets(self, issues: Sequence[GitLabIssue]) -> list[Ticket]:
         by_project: dict[int, list[str]] = {}  # project id -> the labels shown as labels, which need colors
         for issue in issues:
-            shown = [name for name in label_names(issue) if scope_of(name) is None]
-            by_project.setdefault(integer(issue, "project_id"), []).extend(shown)
+            shown = [name for name in issue.label_names if scope_of(name) is None]
+            by_project.setdefault(issue.project_id, []).extend(shown)
         places = {pid: await self.place_of_id(pid) for pid in by_project}
         colors = {pid: await self.label_colors(pid, names) if names else {} for pid, names in by_project.items()}
-        return [
-            to_ticket(issue, places[integer(issue, "project_id")].project.code, colors[integer(issue, "project_id")])
-            for issue in issues
-        ]
+        return [to_ticket(issue, places[issue.project_id].project.code, colors[issue.project_id]) for issue in issues]
 
-    async def issue(self, slug: str) -> tuple[Place, Json]:
+    async def issue(self, slug: str) -> tuple[Place, GitLabIssue]:
         code, number = rules.parse_slug(slug)
         place = await self.place_of_code(code)
         if place is None:
@@ -229,16 +234,16 @@ class Directory:
             raise NotFound(
                 f"Ticket {code}-{number} not found.", hint="Check the slug with list_tickets; it may have been deleted."
             ) from None
-        return place, obj(reply.body, "an issue")
+        return place, parse(GitLabIssue, reply.body, BACKEND, "an issue")
 
     async def user_id(self, username: str) -> int:
         name = username.strip()
         if name.casefold() == ME:
             return self.me.id
         if name.casefold() not in self._user_ids:
-            rows = objects((await self.get("users", {"username": name})).body, "a list of users")
+            rows = parse(Users, (await self.get("users", {"username": name})).body, BACKEND, "a list of users").root
             for row in rows:
-                self._user_ids[text(row, "username").casefold()] = to_user(row).id
+                self._user_ids[row.username.casefold()] = row.id
         if name.casefold() not in self._user_ids:
             raise Invalid(
                 "assignee", f"GitLab has no user named {name!r}.",

@@ -1,6 +1,7 @@
 """How GitLab's REST v4 shapes become the tracker's records, and the tracker's fields become GitLab labels.
 
-Pure functions, no I/O: `remote.gitlab` does the requests. The mapping (docs/gitlab.md has the table):
+Pure functions, no I/O: `remotes.gitlab` does the requests and validates GitLab's answers into the
+documents of wire/gitlab.py, which these functions map. The mapping (docs/gitlab.md has the table):
 
 - Board columns, types and priorities are scoped labels: `status::todo`, `status::in_progress`,
   `status::in_review`, `status::canceled`; `type::bug`, `type::feature`, `type::improvement`;
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import product
-from typing import Any, cast
+from typing import Any
 
 from tickets_mcp.domain import (
     CLOSED_STATUSES,
@@ -40,9 +41,8 @@ from tickets_mcp.domain import (
     User,
 )
 from tickets_mcp.domain.rules import format_timestamp, label_color
-from tickets_mcp.errors import BackendUnavailable, Invalid
-
-Json = dict[str, Any]
+from tickets_mcp.errors import Invalid
+from tickets_mcp.wire.gitlab import GitLabIssue, GitLabLabel, GitLabNote, GitLabProject, GitLabUser
 
 STATUS, TYPE, PRIORITY = "status", "type", "priority"
 SCOPES = (STATUS, TYPE, PRIORITY)
@@ -56,67 +56,15 @@ CODE_MAX = 10
 ROLE_FLOORS = ((50, Role.OWNER), (40, Role.ADMIN), (30, Role.MEMBER))
 
 
-# Reading GitLab JSON: a shape we do not expect is GitLab's failure, never a crash.
+# Users and their roles.
 
 
-def malformed(what: str) -> BackendUnavailable:
-    return BackendUnavailable(
-        f"GitLab sent {what} in a shape tickets-mcp does not understand.",
-        hint="Check that the URL points at GitLab's REST API v4.",
-    )
+def to_user(user: GitLabUser) -> User:
+    return User(id=user.id, username=user.username, name=user.name)
 
 
-def obj(value: Any, what: str = "a record") -> Json:
-    if not isinstance(value, dict):
-        raise malformed(what)
-    return cast(Json, value)
-
-
-def objects(value: Any, what: str = "a list") -> list[Json]:
-    if not isinstance(value, list):
-        raise malformed(what)
-    return [obj(item, what) for item in cast(list[Any], value)]
-
-
-def integer(record: Json, key: str) -> int:
-    value = record.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise malformed(f"a record without a numeric {key!r}")
-    return value
-
-
-def text(record: Json, key: str, default: str | None = None) -> str:
-    value = record.get(key)
-    if isinstance(value, str):
-        return value
-    if value is None and default is not None:
-        return default
-    raise malformed(f"a record without {key!r}")
-
-
-def moment(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise malformed("a record without a timestamp")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise malformed(f"the timestamp {value[:40]!r}") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def timestamp(value: Any) -> str:
-    return format_timestamp(moment(value))
-
-
-def username_of(value: Any) -> str | None:
-    """The username of a user object (author, assignee, closed_by), or None for null."""
-    if value is None:
-        return None
-    return text(obj(value, "a user"), "username")
-
-
-def to_user(record: Json) -> User:
-    return User(id=integer(record, "id"), username=text(record, "username"), name=text(record, "name", ""))
+def username_of(user: GitLabUser | None) -> str | None:
+    return user.username if user is not None else None
 
 
 def role_of(access_level: int | None) -> Role:
@@ -386,68 +334,54 @@ def _loose_state(statuses: Sequence[Status]) -> str:
 # Records.
 
 
-def version_of(updated_at: Any) -> int:
+def version_of(updated: datetime) -> int:
     """GitLab keeps no version number: the update time in milliseconds stands in for one."""
-    delta = moment(updated_at) - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = updated - datetime(1970, 1, 1, tzinfo=UTC)
     return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
 
 
-def label_names(issue: Json) -> list[str]:
-    """An issue's label names, from plain names or from the objects `with_labels_details=true` returns."""
-    raw: Any = issue.get("labels") or []
-    if not isinstance(raw, list):
-        raise malformed("an issue's labels")
-    names: list[str] = []
-    for item in cast(list[Any], raw):
-        names.append(item if isinstance(item, str) else text(obj(item, "a label"), "name"))
-    return names
-
-
-def color_of(record: Json) -> str:
+def color_of(label: GitLabLabel) -> str:
     """A label's color without GitLab's '#', e.g. 'd9534f'."""
-    color = text(record, "color", "").lstrip("#").lower()
-    return color if re.fullmatch(r"[0-9a-f]{6}", color) else label_color(text(record, "name", ""))
+    color = label.color.lstrip("#").lower()
+    return color if re.fullmatch(r"[0-9a-f]{6}", color) else label_color(label.name)
 
 
-def to_ticket(issue: Json, code: str, colors: Mapping[str, str]) -> Ticket:
+def to_ticket(issue: GitLabIssue, code: str, colors: Mapping[str, str]) -> Ticket:
     """An issue as a ticket; `colors` maps label names (case-folded) to colors."""
-    closed = text(issue, "state") == "closed"
-    fields = read_fields(label_names(issue), closed)
-    assignees = issue.get("assignees")
-    first = objects(assignees, "an issue's assignees")[0] if assignees else issue.get("assignee")
-    number = integer(issue, "iid")
+    fields = read_fields(issue.label_names, issue.closed)
+    first = issue.assignees[0] if issue.assignees else issue.assignee
     return Ticket(
-        id=integer(issue, "id"),
-        project_id=str(integer(issue, "project_id")),
-        number=number,
-        slug=f"{code}-{number}",
+        id=issue.id,
+        project_id=str(issue.project_id),
+        number=issue.iid,
+        slug=f"{code}-{issue.iid}",
         type=fields.type,
-        title=text(issue, "title"),
-        description=text(issue, "description", ""),
+        title=issue.title,
+        description=issue.description,
         status=fields.status,
         priority=fields.priority,
         assignee=username_of(first),
-        reporter=username_of(issue.get("author")),
+        reporter=username_of(issue.author),
         labels=tuple(
             Label(name=name, color=colors.get(name.casefold()) or label_color(name)) for name in fields.labels
         ),
         parent=None,
         position=0,
-        version=version_of(issue.get("updated_at")),
-        created_at=timestamp(issue.get("created_at")),
-        updated_at=timestamp(issue.get("updated_at")),
-        closed_at=timestamp(issue["closed_at"]) if closed and issue.get("closed_at") else None,
-        closed_by=username_of(issue.get("closed_by")) if closed else None,
+        version=version_of(issue.updated_at),
+        created_at=format_timestamp(issue.created_at),
+        updated_at=format_timestamp(issue.updated_at),
+        closed_at=format_timestamp(issue.closed_at) if issue.closed and issue.closed_at else None,
+        closed_by=username_of(issue.closed_by) if issue.closed else None,
     )
 
 
-def to_comment(note: Json, slug: str) -> Comment:
+def to_comment(note: GitLabNote, slug: str) -> Comment:
     return Comment(
-        id=integer(note, "id"),
+        id=note.id,
         ticket_slug=slug,
-        author=username_of(note.get("author")),
-        body=text(note, "body", ""),
-        created_at=timestamp(note.get("created_at")),
+        author=username_of(note.author),
+        body=note.body,
+        created_at=format_timestamp(note.created_at),
     )
 
 
@@ -481,27 +415,22 @@ class Place:
         return int(self.project.id)
 
 
-def to_place(record: Json, code: str) -> Place:
-    space = obj(record.get("namespace"), "a project without its namespace")
-    namespace = Namespace(
-        id=integer(space, "id"),
-        name=text(space, "name", ""),
-        full_path=text(space, "full_path"),
-        kind=text(space, "kind", "group"),
-    )
+def to_place(record: GitLabProject, code: str) -> Place:
+    space = record.namespace
+    namespace = Namespace(id=space.id, name=space.name, full_path=space.full_path, kind=space.kind)
     project = Project(
-        id=str(integer(record, "id")),
+        id=str(record.id),
         organization_id=str(namespace.id),
-        name=text(record, "name"),
+        name=record.name,
         code=code,
-        description=text(record, "description", ""),
-        created_at=timestamp(record.get("created_at")),
+        description=record.description,
+        created_at=format_timestamp(record.created_at),
     )
-    return Place(project=project, path=text(record, "path_with_namespace"), namespace=namespace)
+    return Place(project=project, path=record.path_with_namespace, namespace=namespace)
 
 
-def to_places(records: Sequence[Json]) -> list[Place]:
+def to_places(records: Sequence[GitLabProject]) -> list[Place]:
     """Member projects with their codes, sorted by path."""
-    codes = assign_codes({integer(r, "id"): text(r, "path") for r in records})
-    places = [to_place(record, codes[integer(record, "id")]) for record in records]
+    codes = assign_codes({record.id: record.path for record in records})
+    places = [to_place(record, codes[record.id]) for record in records]
     return sorted(places, key=lambda place: place.path.casefold())

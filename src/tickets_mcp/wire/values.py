@@ -44,8 +44,9 @@ def _unix_seconds(moment: datetime) -> str:
     return str(int(moment.timestamp()))
 
 
-IsoSeconds = Annotated[datetime, BeforeValidator(_moment), PlainSerializer(_iso_seconds, return_type=str)]
-UnixSeconds = Annotated[datetime, BeforeValidator(_moment), PlainSerializer(_unix_seconds, return_type=str)]
+Moment = Annotated[datetime, BeforeValidator(_moment)]  # read only: GitLab's ISO 8601 with milliseconds
+IsoSeconds = Annotated[Moment, PlainSerializer(_iso_seconds, return_type=str)]
+UnixSeconds = Annotated[Moment, PlainSerializer(_unix_seconds, return_type=str)]
 
 
 def _identifier(value: Any) -> Any:

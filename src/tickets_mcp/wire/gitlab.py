@@ -1,0 +1,118 @@
+"""GitLab REST v4: the users, members, namespaces, projects, labels, issues and notes the gitlab backend
+reads (remotes/gitlab.py). Only the fields it uses are declared; GitLab sends many more, which are
+ignored. Ids are strict integers, as the hand-written readers these replace required: a JSON `true` or
+`"5"` where GitLab writes a number is a malformed answer, not an id. Text GitLab may send as null (a
+description, a display name, a note's body) reads as empty. How these become the tracker's records, and
+its fields GitLab labels, is remotes/gitlab_mapping.py.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, RootModel, StrictInt
+
+from tickets_mcp.wire.values import Document, Moment
+
+
+def _empty_if_null(value: Any) -> Any:
+    return "" if value is None else value
+
+
+Text = Annotated[str, BeforeValidator(_empty_if_null)]  # text GitLab writes as null when there is none
+
+
+class GitLabUser(Document):
+    id: StrictInt
+    username: str
+    name: Text = ""
+
+
+class GitLabMember(GitLabUser):
+    access_level: int | None = None
+
+
+class GitLabNamespace(Document):
+    """A group, subgroup or personal namespace."""
+
+    id: StrictInt
+    name: Text = ""
+    full_path: str  # e.g. acme/platform, or a username
+    kind: str = "group"  # "group" or "user"
+
+
+class GitLabProject(Document):
+    id: StrictInt
+    name: str
+    path: str
+    path_with_namespace: str
+    description: Text = ""
+    created_at: Moment
+    namespace: GitLabNamespace
+
+
+class GitLabLabel(Document):
+    name: str
+    color: Text = ""  # '#d9534f'
+
+
+class GitLabIssue(Document):
+    id: StrictInt
+    iid: StrictInt
+    project_id: StrictInt
+    title: str
+    description: Text = ""
+    state: str  # opened or closed
+    labels: list[str | GitLabLabel] | None = None  # names, or objects with `with_labels_details=true`
+    assignees: list[GitLabUser] | None = None
+    assignee: GitLabUser | None = None  # older GitLab: one assignee
+    author: GitLabUser | None = None
+    closed_by: GitLabUser | None = None
+    created_at: Moment
+    updated_at: Moment
+    closed_at: Moment | None = None
+    user_notes_count: int | None = None
+
+    @property
+    def label_names(self) -> list[str]:
+        return [label if isinstance(label, str) else label.name for label in self.labels or ()]
+
+    @property
+    def closed(self) -> bool:
+        return self.state == "closed"
+
+
+class GitLabNote(Document):
+    id: StrictInt
+    author: GitLabUser | None = None
+    body: Text = ""
+    created_at: Moment
+    system: bool = False  # GitLab's own notes ("changed the description"), not comments
+
+
+class Users(RootModel[list[GitLabUser]]):
+    pass
+
+
+class Members(RootModel[list[GitLabMember]]):
+    pass
+
+
+class Projects(RootModel[list[GitLabProject]]):
+    pass
+
+
+class Labels(RootModel[list[GitLabLabel]]):
+    pass
+
+
+class Issues(RootModel[list[GitLabIssue]]):
+    pass
+
+
+class Notes(RootModel[list[GitLabNote]]):
+    pass
+
+
+class Listing(RootModel[list[Any]]):
+    """A list of any entries, for counting them."""
