@@ -9,8 +9,8 @@ import anyio
 import pytest
 from mcp import Client
 
-from tests.conftest import TOOLS, call, call_error, connect
 from tests.stores import Location, snapshot
+from tests.tool_calls import TOOLS, call, call_error, connect
 from tickets_mcp.config import Settings
 from tickets_mcp.mcp.server import TrackerServer, build_server
 

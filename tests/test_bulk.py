@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TOOLS, board_column, call, call_error, spawned
 from tests.stores import Location, table_rows
+from tests.tool_calls import TOOLS, board_column, call, call_error, spawned
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers_processes import REPO
 from tests.stores import Location, table_names, table_rows
 
 

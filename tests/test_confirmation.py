@@ -9,8 +9,8 @@ import pytest
 from mcp import Client
 from mcp.types import ElicitResult
 
-from tests.conftest import call, call_error, connect, slug_of, text_of
 from tests.elicitation import ACCEPT, CANCEL, DECLINE, ScriptedUser
+from tests.tool_calls import call, call_error, connect, slug_of, text_of
 from tickets_mcp.mcp.server import TrackerServer
 
 pytestmark = pytest.mark.anyio

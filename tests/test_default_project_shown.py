@@ -13,9 +13,9 @@ import httpx2
 import pytest
 from mcp import Client
 
-from tests.conftest import call
 from tests.http_server import bearer
 from tests.rest_world import Rest, json_of
+from tests.tool_calls import call
 
 pytestmark = pytest.mark.anyio
 

@@ -13,9 +13,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from tests.asgi_server import AppServer, serving_app
-from tests.conftest import TOOLS, call, call_error, spawned
 from tests.http_server import bearer
 from tests.stores import Location, table_rows
+from tests.tool_calls import TOOLS, call, call_error, spawned
 from tickets_mcp.errors import Invalid
 from tickets_mcp.mcp.exposure import ALWAYS, TOOLSETS, Exposure, Tier
 

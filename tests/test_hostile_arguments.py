@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tests.conftest import call, call_error, connect, slug_of
+from tests.tool_calls import call, call_error, connect, slug_of
 from tickets_mcp.config import Settings
 from tickets_mcp.mcp.server import TrackerServer, build_server
 

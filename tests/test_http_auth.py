@@ -14,9 +14,9 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import TOOLS, call
 from tests.http_server import bearer
 from tests.stores import Location
+from tests.tool_calls import TOOLS, call
 from tickets_mcp.config import Settings
 from tickets_mcp.core import admin
 from tickets_mcp.domain import TokenKind

@@ -21,10 +21,10 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server import MCPServer
 
-from tests.conftest import READ_TOOLS, TOOLS, call, call_error, slug_of
 from tests.elicitation import DECLINE, ScriptedUser
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location, location_arg, table_rows
+from tests.tool_calls import READ_TOOLS, TOOLS, call, call_error, slug_of
 from tickets_mcp.cli.main import main
 from tickets_mcp.cli.workspace import open_local_store
 from tickets_mcp.config import Settings

@@ -15,9 +15,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import call, call_error, connect
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stdio_client import RawServer
+from tests.tool_calls import call, call_error, connect
 from tickets_mcp.mcp.server import UNKNOWN_TOOL, ToolOutcome, TrackerServer
 
 # A proxy on the same machine says who its client was; uvicorn believes it from loopback peers only.

@@ -11,9 +11,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.conftest import call, call_error, spawned
 from tests.http_server import ServerProcess, running_server
 from tests.stores import Location, table_rows
+from tests.tool_calls import call, call_error, spawned
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal, TicketDraft
 from tickets_mcp.domain import Status, Ticket

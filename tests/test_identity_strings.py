@@ -17,9 +17,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import Implementation, TextResourceContents
 
-from tests.conftest import call, connect, slug_of
 from tests.http_server import bearer, running_server
 from tests.stores import Location, table_rows
+from tests.tool_calls import call, connect, slug_of
 from tickets_mcp.cli.tickets import ticket_detail
 from tickets_mcp.core import admin
 from tickets_mcp.core.local import LocalTracker

@@ -21,9 +21,9 @@ import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import call, call_error
 from tests.http_server import ServerProcess, bearer, running_server, server_env
 from tests.stores import Location, location_arg
+from tests.tool_calls import call, call_error
 
 pytestmark = pytest.mark.slow
 

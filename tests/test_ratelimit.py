@@ -11,9 +11,9 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import call, text_of
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location
+from tests.tool_calls import call, text_of
 from tickets_mcp.errors import Invalid, RateLimited
 from tickets_mcp.http.ratelimit import Rate, RateLimiter, caller_key
 

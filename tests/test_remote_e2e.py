@@ -19,8 +19,8 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import TOOLS, board_column, call, call_error, slug_of
 from tests.http_server import ServerProcess, running_server
+from tests.tool_calls import TOOLS, board_column, call, call_error, slug_of
 from tickets_mcp.domain import Capability
 from tickets_mcp.remotes.abf import AbfTracker
 from tickets_mcp.remotes.agentsmesh import AgentsMeshTracker

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tests.conftest import call, call_error, slug_of
 from tests.fake_gitlab import DEVELOPER, OWNER, TOKEN, FakeGitLab, standard_world
+from tests.tool_calls import call, call_error, slug_of
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Capability, Priority, Role, Status, TicketSort, TicketType

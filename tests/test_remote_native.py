@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import TOOLS, call, call_error, slug_of
 from tests.http_server import ServerProcess, running_server
+from tests.tool_calls import TOOLS, call, call_error, slug_of
 from tickets_mcp.cli.main import main
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.errors import PermissionDenied

@@ -24,9 +24,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import ElicitRequestParams, ElicitResult, ErrorData
 
-from tests.conftest import call, call_error, slug_of
 from tests.http_server import ServerProcess, bearer, running_server
 from tests.stores import Location
+from tests.tool_calls import call, call_error, slug_of
 from tickets_mcp.config import Settings
 from tickets_mcp.errors import Invalid
 from tickets_mcp.http.settings import ServeSettings, state_keys_from

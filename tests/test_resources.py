@@ -9,7 +9,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import PromptReference, ResourceTemplateReference, TextContent, TextResourceContents
 
-from tests.conftest import call, slug_of
+from tests.tool_calls import call, slug_of
 from tickets_mcp.domain import ACTIVITY_SHOWN
 
 pytestmark = pytest.mark.anyio

@@ -23,9 +23,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.asgi_server import AppServer, serving_app
-from tests.conftest import call, call_error, slug_of
 from tests.http_server import Served, ServerProcess, bearer, running_server
 from tests.stores import Location
+from tests.tool_calls import call, call_error, slug_of
 from tickets_mcp.config import Settings
 from tickets_mcp.domain import Priority, Status, TicketType
 from tickets_mcp.errors import Invalid

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from mcp import Client
 
-from tests.conftest import call, call_error, slug_of
+from tests.tool_calls import call, call_error, slug_of
 
 pytestmark = pytest.mark.anyio
 

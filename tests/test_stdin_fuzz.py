@@ -18,8 +18,8 @@ from typing import Any, cast
 
 import pytest
 
-from tests.conftest import TOOLS
 from tests.stdio_client import JSON, RawServer, id_key, is_jsonrpc_message
+from tests.tool_calls import TOOLS
 
 pytestmark = pytest.mark.slow
 

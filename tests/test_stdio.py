@@ -17,10 +17,10 @@ from mcp import Client, StdioServerParameters
 from mcp.client.session import ElicitationFnT
 from mcp.types import ElicitResult, Implementation
 
-from tests.conftest import DELETE_TOOLS, READ_TOOLS, TOOLS, board_column, call, call_error, text_of
 from tests.elicitation import ScriptedUser
 from tests.stdio_client import RawServer, is_jsonrpc_message
 from tests.stores import Location, table_rows
+from tests.tool_calls import DELETE_TOOLS, READ_TOOLS, TOOLS, board_column, call, call_error, text_of
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers_processes import REPO
 from tickets_mcp.cli.main import main
 from tickets_mcp.config import PostgresUrl, Settings, mask_password, parse_location
 from tickets_mcp.errors import Invalid

@@ -9,9 +9,9 @@ import pytest
 from mcp import Client
 from mcp.types import TextContent
 
-from tests.conftest import TOOLS, call, call_error, connect, slug_of, text_of
-from tests.conftest import board_column as column
 from tests.stores import Location, events, table_rows
+from tests.tool_calls import TOOLS, call, call_error, connect, slug_of, text_of
+from tests.tool_calls import board_column as column
 from tickets_mcp.mcp.server import TrackerServer
 
 pytestmark = pytest.mark.anyio

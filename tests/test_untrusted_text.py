@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.conftest import call, spawned
 from tests.injections import INJECTIONS
 from tests.stores import Location, table_rows
+from tests.tool_calls import call, spawned
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal
 from tickets_mcp.domain import Priority, Status, TicketType
