@@ -1,8 +1,12 @@
-"""A real `tickets-mcp serve` process on a free loopback port, for end-to-end tests of the network front end.
+"""A real `tickets-mcp serve` process on a free loopback port, for tests whose subject is the process.
+
+Tests of what the app answers use tests/asgi_server.py's `serving_app` instead: the same interface
+(`Served`, below), in this process, in milliseconds rather than about a second.
 
     with running_server(store_location) as server:            # a SQLite Path or a PostgresUrl
         token = server.create_token("--user", "alice")        # tickets-mcp --db DB token create --user alice
-        httpx2.get(f"{server.url}/api/v1/...", headers=bearer(token))
+        with server.client(headers=bearer(token)) as http:
+            http.get("/api/v1/...")
 
 The server binds port 0 and announces its URL on stderr, so parallel test runs never race for a port.
 The database starts with user `alice`, owner of organization `Local` with project `INBOX` (the default
@@ -19,9 +23,9 @@ a second, so share one per module where the tests allow it:
             yield process
 
 Extra arguments go to `serve`: `running_server(db, "--public-url", "https://tracker.example.com")`.
-Mark tests that use it `@pytest.mark.slow`. The server speaks plain HTTP, so clients made per test pass
-`verify=False`: there is no certificate to check, and a verifying httpx2 client loads the CA bundle
-when it is made (about 25 ms each).
+Mark tests that use it `@pytest.mark.slow`. The server speaks plain HTTP, so its clients do not verify:
+there is no certificate to check, and a verifying httpx2 client loads the CA bundle when it is made
+(about 25 ms each).
 """
 
 from __future__ import annotations
