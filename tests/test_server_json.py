@@ -16,10 +16,11 @@ from jsonschema.protocols import Validator
 import tickets_mcp
 from tickets_mcp import config, logs
 from tickets_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_TOKEN
+from tickets_mcp.core.access import ENV_TIER, Tier
 from tickets_mcp.http import settings as serve_settings
 from tickets_mcp.http.board import access as board_access
 from tickets_mcp.mcp import exposure
-from tickets_mcp.mcp.exposure import ENV_TIER, ENV_TOOLS, TOOLSETS, Tier
+from tickets_mcp.mcp.exposure import ENV_TOOLS, TOOLSET_NAMES
 
 REPO = Path(__file__).resolve().parent.parent
 SERVER_JSON = REPO / "server.json"
@@ -135,7 +136,7 @@ def test_environment_variable_defaults_are_the_ones_the_code_uses(server: Json) 
     assert by_name[ENV_DB]["format"] == "filepath"
     assert by_name[ENV_TIER]["choices"] == [tier.label for tier in Tier]
     assert by_name[ENV_TIER]["default"] == Tier.FULL.label
-    for name in TOOLSETS:
+    for name in TOOLSET_NAMES:
         assert name in by_name[ENV_TOOLS]["description"]
 
 

@@ -37,7 +37,7 @@ from tickets_mcp.http.settings import (
     ENV_RATE_LIMIT,
     ServeSettings,
 )
-from tickets_mcp.mcp.exposure import ENV_TOOLS, TOOLSETS
+from tickets_mcp.mcp.exposure import ENV_TOOLS, TOOLSET_NAMES
 
 BANNER = """\
 tickets-mcp {version}: a ticket tracker for AI agents, speaking MCP (JSON-RPC) on stdin/stdout.
@@ -86,7 +86,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tools",
         metavar="SETS",
-        help=f"the tool sets to show, comma-separated: {', '.join(TOOLSETS)}, or all; default: every one but "
+        help=f"the tool sets to show, comma-separated: {', '.join(TOOLSET_NAMES)}, or all; default: every one but "
         f"bulk; get_workspace_context is always there (env {ENV_TOOLS})",
     )
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], help="stderr log level")

@@ -18,7 +18,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Elicit
 from pydantic import BaseModel, ConfigDict, Field
 
-from tickets_mcp.mcp.server import AppState
+from tickets_mcp.mcp.context import CallerState
 
 
 class DeletionConfirmation(BaseModel):
@@ -32,7 +32,7 @@ class DeletionConfirmation(BaseModel):
 Consent = ElicitationResult[DeletionConfirmation]
 
 
-def can_ask_user(ctx: Context[AppState]) -> bool:
+def can_ask_user(ctx: Context[CallerState]) -> bool:
     """Whether the client declared form elicitation, as the SDK decides before it elicits: a bare
     `elicitation: {}` (from before modes existed) counts, URL mode alone does not."""
     capabilities = ctx.client_capabilities
@@ -41,7 +41,7 @@ def can_ask_user(ctx: Context[AppState]) -> bool:
 
 
 async def ask_user(
-    ctx: Context[AppState], confirm: bool, question: Callable[[], Awaitable[str | None]]
+    ctx: Context[CallerState], confirm: bool, question: Callable[[], Awaitable[str | None]]
 ) -> DeletionConfirmation | Elicit[DeletionConfirmation]:
     """A destructive tool's resolver: the user's answer to `question()` where the client can ask, whatever
     `confirm` says; `confirm` elsewhere. `question()` returns None when the call is refused anyway (nothing
@@ -58,7 +58,7 @@ def confirmed(outcome: Consent) -> bool:
     return isinstance(outcome, AcceptedElicitation) and outcome.data.confirm
 
 
-def not_deleted(ctx: Context[AppState], loss: str) -> str:
+def not_deleted(ctx: Context[CallerState], loss: str) -> str:
     """The reply when the deletion of `loss` was not confirmed. After the user said no it never suggests
     confirm=true: the model's next step is to leave it, not to find a way round the user."""
     if can_ask_user(ctx):

@@ -15,43 +15,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from functools import cache
+from typing import TYPE_CHECKING, Final, Literal, get_args
 
 from tickets_mcp.core.access import ENV_TIER, Tier
 from tickets_mcp.environment import env
 from tickets_mcp.errors import Invalid
+
+if TYPE_CHECKING:
+    from tickets_mcp.mcp.tools import Tool
 
 ENV_TOOLS: Final = "TICKETS_TOOLS"
 TIER_HEADER: Final = "x-tracker-tier"
 TOOLS_HEADER: Final = "x-tracker-tools"
 
 
-# Every tool but get_workspace_context (the map of the rest, always shown) is in one set.
-TOOLSETS: Final[Mapping[str, frozenset[str]]] = {
-    "projects": frozenset(
-        {"list_organizations", "list_projects", "create_project", "update_project", "delete_project"}
-    ),
-    "tickets": frozenset({"list_tickets", "get_ticket", "create_ticket", "update_ticket", "delete_ticket"}),
-    "board": frozenset({"get_board", "move_ticket"}),
-    "comments": frozenset({"add_comment"}),
-    "bulk": frozenset({"create_tickets", "move_tickets"}),
-}
-DEFAULT_TOOLSETS: Final = frozenset(TOOLSETS) - {"bulk"}  # `all` adds bulk filing
-ALWAYS: Final = frozenset({"get_workspace_context"})
-TOOL_NAMES: Final = ALWAYS.union(*TOOLSETS.values())
-# The lowest tier that shows each tool that changes something; every other tool reads only.
-NEEDS_TIER: Final[Mapping[str, Tier]] = {
-    "create_project": Tier.NO_DELETE,
-    "update_project": Tier.NO_DELETE,
-    "create_ticket": Tier.NO_DELETE,
-    "update_ticket": Tier.NO_DELETE,
-    "move_ticket": Tier.NO_DELETE,
-    "add_comment": Tier.NO_DELETE,
-    "create_tickets": Tier.NO_DELETE,
-    "move_tickets": Tier.NO_DELETE,
-    "delete_project": Tier.FULL,
-    "delete_ticket": Tier.FULL,
-}
+Toolset = Literal["projects", "tickets", "board", "comments", "bulk"]
+"""The tool sets, by name; which tools each holds is in the tool table (tools/__init__.py)."""
+TOOLSET_NAMES: Final[tuple[Toolset, ...]] = get_args(Toolset)
+DEFAULT_TOOLSETS: Final = frozenset[str](TOOLSET_NAMES) - {"bulk"}  # `all` adds bulk filing
 
 
 def parse_toolsets(text: str, source: str) -> frozenset[str]:
@@ -60,12 +42,12 @@ def parse_toolsets(text: str, source: str) -> frozenset[str]:
     if not names:
         return DEFAULT_TOOLSETS
     if names == {"all"}:
-        return frozenset(TOOLSETS)
-    unknown = sorted(names - set(TOOLSETS))
+        return frozenset(TOOLSET_NAMES)
+    unknown = sorted(names - set(TOOLSET_NAMES))
     if unknown:
         raise Invalid(
             "tools", f"Unknown tool set {', '.join(map(repr, unknown))} in {source}.",
-            hint=f"Use all or some of: {', '.join(TOOLSETS)}.",
+            hint=f"Use all or some of: {', '.join(TOOLSET_NAMES)}.",
         )  # fmt: skip
     return frozenset(names)
 
@@ -88,11 +70,14 @@ class Exposure:
         return cls(chosen, toolsets, f"this server runs with {_describe(chosen, toolsets)}")
 
     def allows(self, tool: str) -> bool:
-        if tool in ALWAYS:
-            return True
-        if self.tier < NEEDS_TIER.get(tool, Tier.READ_ONLY):
+        """Whether a tool of this name is shown: always for one of no set, else for one whose tier and set
+        this exposure includes; never for a name that is no tool."""
+        found = _tools().get(tool)
+        if found is None:
             return False
-        return any(tool in TOOLSETS[name] for name in self.toolsets)
+        if found.toolset is None:
+            return True
+        return self.tier >= found.tier and found.toolset in self.toolsets
 
     def narrowed(self, headers: Mapping[str, str]) -> Exposure:
         """What a request's headers ask for, within this exposure (never beyond it)."""
@@ -108,6 +93,15 @@ class Exposure:
     def refusal(self, tool: str) -> Invalid:
         source = self.source or f"this server runs with {_describe(self.tier, self.toolsets)}"
         return Invalid("name", f"{tool} is not available: {source}.", hint="tools/list shows what you have.")
+
+
+@cache
+def _tools() -> Mapping[str, Tool]:
+    """The tool table, read on first use: it loads the MCP SDK, which settings (config.py imports this
+    module to read --tools) and the REST front end never need."""
+    from tickets_mcp.mcp.tools import TOOLS_BY_NAME
+
+    return TOOLS_BY_NAME
 
 
 def _describe(tier: Tier, toolsets: frozenset[str]) -> str:

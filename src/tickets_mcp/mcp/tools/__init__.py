@@ -1,0 +1,95 @@
+"""The tools, as one table: each tool's function (its name, description and arguments are the contract),
+the Action a caller needs for it, its hints to the client, and the tool set that shows it.
+
+The server registers the table in its order, which is the order of tools/list (TrackerServer.add_tools);
+the permission filter reads each tool's Action, and exposure.py its tier (from its hints) and tool set.
+Adding a tool is one function in the module of its subject and one row here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from mcp.types import CallToolResult, ToolAnnotations
+
+from tickets_mcp.core.access import Action, Tier
+from tickets_mcp.mcp.tools.board import get_board, move_ticket
+from tickets_mcp.mcp.tools.bulk import create_tickets, move_tickets
+from tickets_mcp.mcp.tools.projects import (
+    create_project,
+    delete_project,
+    get_workspace_context,
+    list_organizations,
+    list_projects,
+    update_project,
+)
+from tickets_mcp.mcp.tools.tickets import (
+    add_comment,
+    create_ticket,
+    delete_ticket,
+    get_ticket,
+    list_tickets,
+    update_ticket,
+)
+
+if TYPE_CHECKING:  # exposure.py reads this table when asked about a tool, so the table only annotates with it
+    from tickets_mcp.mcp.exposure import Toolset
+
+# destructive and idempotent hints only mean something for tools that write, so read tools leave them out.
+# A hint at its default (readOnlyHint false, idempotentHint false) is left out too: it costs tokens on
+# every tools/list and tells a client nothing it does not already assume.
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+CREATE = ToolAnnotations(destructive_hint=False, open_world_hint=False)
+EDIT = ToolAnnotations(destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+DELETE = ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """One row of the table. `toolset` None: always shown (the map of the rest)."""
+
+    fn: Callable[..., Awaitable[CallToolResult]]
+    action: Action  # LocalTracker refuses a call without it, and a token is not shown the tool
+    annotations: ToolAnnotations
+    toolset: Toolset | None
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    @property
+    def tier(self) -> Tier:
+        """The lowest tier that shows it, read from its hints so the two cannot disagree: a tool that only
+        reads is shown at every tier, one that destroys only at full."""
+        if self.annotations.read_only_hint:
+            return Tier.READ_ONLY
+        return Tier.FULL if self.annotations.destructive_hint else Tier.NO_DELETE
+
+
+TOOLS: Final = (
+    Tool(get_workspace_context, Action.BROWSE, READ, None),
+    Tool(list_organizations, Action.BROWSE, READ, "projects"),
+    Tool(list_projects, Action.BROWSE, READ, "projects"),
+    Tool(create_project, Action.MANAGE, CREATE, "projects"),
+    Tool(update_project, Action.MANAGE, EDIT, "projects"),
+    Tool(delete_project, Action.MANAGE, DELETE, "projects"),
+    Tool(list_tickets, Action.READ, READ, "tickets"),
+    Tool(get_ticket, Action.READ, READ, "tickets"),
+    Tool(create_ticket, Action.FILE, CREATE, "tickets"),
+    Tool(update_ticket, Action.EDIT, EDIT, "tickets"),
+    Tool(move_ticket, Action.EDIT, EDIT, "board"),
+    Tool(delete_ticket, Action.EDIT, DELETE, "tickets"),
+    Tool(get_board, Action.READ, READ, "board"),
+    Tool(add_comment, Action.COMMENT, CREATE, "comments"),
+    Tool(create_tickets, Action.FILE, CREATE, "bulk"),
+    Tool(move_tickets, Action.EDIT, EDIT, "bulk"),
+)
+TOOLS_BY_NAME: Final[Mapping[str, Tool]] = {tool.name: tool for tool in TOOLS}
+TOOL_ACTIONS: Final[Mapping[str, Action]] = {tool.name: tool.action for tool in TOOLS}
+ALWAYS: Final = frozenset(tool.name for tool in TOOLS if tool.toolset is None)
+TOOLSETS: Final[Mapping[str, frozenset[str]]] = {
+    toolset: frozenset(tool.name for tool in TOOLS if tool.toolset == toolset)
+    for toolset in {tool.toolset for tool in TOOLS if tool.toolset is not None}
+}

@@ -1,0 +1,38 @@
+"""The tools about a project's Kanban board: read it, move a ticket on it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from tickets_mcp.domain import Status
+from tickets_mcp.mcp import arguments as a
+from tickets_mcp.mcp import render
+from tickets_mcp.mcp.context import Ctx, tracker_for
+from tickets_mcp.mcp.tools.results import saved, text
+
+
+async def get_board(
+    ctx: Ctx,
+    project: a.ProjectRef = None,
+    per_column: Annotated[int, Field(ge=1, le=100)] = 10,
+    organization: a.OrganizationRef = None,
+) -> CallToolResult:
+    """Show a project's Kanban board: columns in workflow order with counts and their top tickets."""
+    board = await tracker_for(ctx).get_board(project, per_column=per_column, organization=organization)
+    return text(render.board(board))
+
+
+async def move_ticket(
+    ctx: Ctx,
+    slug: a.Slug,
+    status: a.Status,
+    before: Annotated[a.OptionalSlug, a.lean("Place above this slug")] = None,
+    after: Annotated[a.OptionalSlug, a.lean("Place below this slug")] = None,
+    version: a.Version = None,
+) -> CallToolResult:
+    """Move a ticket to a board column, last in it or next to another ticket of that column."""
+    ticket = await tracker_for(ctx).move_ticket(slug, Status(status), before=before, after=after, version=version)
+    return saved("Moved", ticket)
