@@ -7,15 +7,15 @@ from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from tests.conftest import TOOLS, call, call_error, spawned
-from tests.http_server import ServerProcess, bearer, running_server
+from tests.asgi_server import AppServer, serving_app
+from tests.http_server import bearer
 from tests.stores import Location, table_rows
+from tests.tool_calls import TOOLS, call, call_error, spawned
 from tickets_mcp.core.access import Tier
 from tickets_mcp.errors import Invalid
 from tickets_mcp.mcp.exposure import Exposure
@@ -103,23 +103,23 @@ async def test_a_hidden_tool_called_anyway_is_refused_naming_the_setting_and_cha
 
 
 @pytest.fixture(scope="module")
-def server(module_store_location: Location) -> Iterator[ServerProcess]:
-    with running_server(module_store_location, env={"TICKETS_TIER": "no-delete"}) as process:
-        yield process
+def server(module_store_location: Location) -> Iterator[AppServer]:
+    with serving_app(module_store_location, tier="no-delete") as app:
+        yield app
 
 
 @asynccontextmanager
-async def http(server: ServerProcess, **headers: str) -> AsyncGenerator[Client]:
+async def http(server: AppServer, **headers: str) -> AsyncGenerator[Client]:
     token = server.create_token("--user", "alice")
     sent = {**bearer(token), **{name.replace("_", "-"): value for name, value in headers.items()}}
     async with (
-        httpx2.AsyncClient(headers=sent, timeout=30.0) as client,
+        server.async_client(headers=sent) as client,
         Client(streamable_http_client(server.mcp_url, http_client=client)) as mcp,
     ):
         yield mcp
 
 
-async def listed(server: ServerProcess, **headers: str) -> frozenset[str]:
+async def listed(server: AppServer, **headers: str) -> frozenset[str]:
     async with http(server, **headers) as client:
         return frozenset(tool.name for tool in (await client.list_tools()).tools)
 
@@ -138,12 +138,12 @@ async def listed(server: ServerProcess, **headers: str) -> frozenset[str]:
     ],
 )
 async def test_request_headers_narrow_the_http_tool_list(
-    server: ServerProcess, headers: dict[str, str], expected: frozenset[str]
+    server: AppServer, headers: dict[str, str], expected: frozenset[str]
 ) -> None:
     assert await listed(server, **headers) == expected
 
 
-async def test_a_narrowed_request_is_refused_what_it_left_out(server: ServerProcess) -> None:
+async def test_a_narrowed_request_is_refused_what_it_left_out(server: AppServer) -> None:
     async with http(server, x_tracker_tier="read-only") as client:
         refusal = await call_error(client, "create_ticket", title="Not from a read-only request", project="INBOX")
     assert refusal.startswith("create_ticket is not available: with this request's X-Tracker-* headers, tier read-only")
@@ -152,7 +152,7 @@ async def test_a_narrowed_request_is_refused_what_it_left_out(server: ServerProc
     assert "this server runs with tier no-delete" in refusal
 
 
-async def test_a_bad_header_gets_an_error_with_the_valid_values(server: ServerProcess) -> None:
+async def test_a_bad_header_gets_an_error_with_the_valid_values(server: AppServer) -> None:
     async with http(server, x_tracker_tools="wiki") as client:
         with pytest.raises(MCPError) as refused:
             await client.list_tools()

@@ -22,9 +22,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.types import ErrorData, PromptReference, ResourceTemplateReference
 
-from tests.conftest import call, call_error, spawned
 from tests.http_server import ServerProcess, bearer, running_server, server_env
 from tests.stores import Location, location_arg
+from tests.tool_calls import call, call_error, spawned
 from tickets_mcp.mcp.errors import RATE_LIMITED
 
 pytestmark = pytest.mark.anyio

@@ -11,8 +11,8 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 
-from tests.conftest import READ_TOOLS, TOOLS, call_error, connect
 from tests.stdio_client import RawServer
+from tests.tool_calls import READ_TOOLS, TOOLS, call_error, connect
 from tickets_mcp.config import Settings
 from tickets_mcp.core.access import Tier
 from tickets_mcp.mcp.exposure import Exposure
