@@ -40,9 +40,10 @@ from tickets_mcp.domain import (
     TicketType,
     User,
 )
-from tickets_mcp.domain.rules import format_timestamp, label_color
+from tickets_mcp.domain.rules import label_color
 from tickets_mcp.errors import Invalid
 from tickets_mcp.wire.gitlab import GitLabIssue, GitLabLabel, GitLabNote, GitLabProject, GitLabUser
+from tickets_mcp.wire.values import stored, utc
 
 STATUS, TYPE, PRIORITY = "status", "type", "priority"
 SCOPES = (STATUS, TYPE, PRIORITY)
@@ -336,7 +337,7 @@ def _loose_state(statuses: Sequence[Status]) -> str:
 
 def version_of(updated: datetime) -> int:
     """GitLab keeps no version number: the update time in milliseconds stands in for one."""
-    delta = updated - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = utc(updated) - datetime(1970, 1, 1, tzinfo=UTC)
     return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
 
 
@@ -368,9 +369,9 @@ def to_ticket(issue: GitLabIssue, code: str, colors: Mapping[str, str]) -> Ticke
         parent=None,
         position=0,
         version=version_of(issue.updated_at),
-        created_at=format_timestamp(issue.created_at),
-        updated_at=format_timestamp(issue.updated_at),
-        closed_at=format_timestamp(issue.closed_at) if issue.closed and issue.closed_at else None,
+        created_at=stored(issue.created_at),
+        updated_at=stored(issue.updated_at),
+        closed_at=stored(issue.closed_at) if issue.closed and issue.closed_at else None,
         closed_by=username_of(issue.closed_by) if issue.closed else None,
     )
 
@@ -381,7 +382,7 @@ def to_comment(note: GitLabNote, slug: str) -> Comment:
         ticket_slug=slug,
         author=username_of(note.author),
         body=note.body,
-        created_at=format_timestamp(note.created_at),
+        created_at=stored(note.created_at),
     )
 
 
@@ -424,7 +425,7 @@ def to_place(record: GitLabProject, code: str) -> Place:
         name=record.name,
         code=code,
         description=record.description,
-        created_at=format_timestamp(record.created_at),
+        created_at=stored(record.created_at),
     )
     return Place(project=project, path=record.path_with_namespace, namespace=namespace)
 

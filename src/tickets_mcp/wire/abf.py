@@ -13,23 +13,23 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from pydantic import AfterValidator, Field, PlainSerializer
 
 from tickets_mcp.domain import Label, Priority, Ticket, TicketType, User
-from tickets_mcp.domain.rules import format_timestamp
 from tickets_mcp.domain.vocabulary import ABF_STATUS, AbfStatus
-from tickets_mcp.wire.values import Document, IntegerId, UnixSeconds, version_of
+from tickets_mcp.wire.values import Document, IntegerId, UnixSeconds, stored, version_of
 
-ISSUE_URL = re.compile(r"/projects/(?P<project>[^/]+)/issues/\d+(?:\.json)?/?$")
+# The project in an issue's url, whatever comes before its path or after it (a query, a fragment).
+ISSUE_URL = re.compile(r"/projects/(?P<project>[^/?#]+)/issues/\d+(?:\.json)?/?(?:[?#].*)?$")
 
 # An issue's number, written as the seed does ("11") and read as a number or a string.
 IssueNumber = Annotated[int, PlainSerializer(str, return_type=str)]
 
 
 def _project_in(url: str) -> str | None:
-    found = ISSUE_URL.search(urlsplit(url).path)
+    found = ISSUE_URL.search(url)
     return unquote(found["project"]) if found is not None else None
 
 
@@ -132,24 +132,28 @@ def user_document(user: User) -> AbfUser:
     return AbfUser(id=user.id, uname=user.username, name=user.name, url=f"/api/v1/users/{user.id}.json")
 
 
-def issue_document(ticket: Ticket, find: Callable[[str], User | None], project_number: int) -> AbfIssue:
-    def user_of(username: str | None) -> AbfUser | None:
-        if username is None:
-            return None
-        user = find(username)
-        return AbfUser(id=None, uname=username, name=username, url=None) if user is None else user_document(user)
+Find = Callable[[str], User | None]
 
+
+def _user_named(username: str | None, find: Find) -> AbfUser | None:
+    if username is None:
+        return None
+    user = find(username)
+    return AbfUser(id=None, uname=username, name=username, url=None) if user is None else user_document(user)
+
+
+def issue_document(ticket: Ticket, find: Find, project_number: int) -> AbfIssue:
     return AbfIssue(
         number=ticket.number,
         title=ticket.title,
         status=ABF_STATUS.word(ticket.status),
         labels=[AbfLabel(name=label.name, color=label.color) for label in ticket.labels],
-        assignee=user_of(ticket.assignee),
+        assignee=_user_named(ticket.assignee, find),
         url=f"/api/v1/projects/{project_number}/issues/{ticket.number}.json",
         body=ticket.description,
-        owner=user_of(ticket.reporter),
+        owner=_user_named(ticket.reporter, find),
         closed_at=datetime.fromisoformat(ticket.closed_at) if ticket.closed_at else None,
-        closed_by=user_of(ticket.closed_by),
+        closed_by=_user_named(ticket.closed_by, find),
         created_at=datetime.fromisoformat(ticket.created_at),
         updated_at=datetime.fromisoformat(ticket.updated_at),
     )
@@ -176,8 +180,8 @@ def issue_record(issue: AbfIssue, code: str) -> Ticket:
         parent=None,
         position=0,
         version=version_of(issue.updated_at),
-        created_at=format_timestamp(issue.created_at),
-        updated_at=format_timestamp(issue.updated_at),
-        closed_at=format_timestamp(issue.closed_at) if issue.closed_at else None,
+        created_at=stored(issue.created_at),
+        updated_at=stored(issue.updated_at),
+        closed_at=stored(issue.closed_at) if issue.closed_at else None,
         closed_by=issue.closed_by.uname if issue.closed_by else None,
     )

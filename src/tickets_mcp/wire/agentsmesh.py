@@ -15,9 +15,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from tickets_mcp.domain import Label, Priority, Status, Ticket, TicketType
-from tickets_mcp.domain.rules import format_timestamp
 from tickets_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
-from tickets_mcp.wire.values import Count, Document, IntegerId, IsoSeconds, ProjectReference, version_of
+from tickets_mcp.wire.values import Count, Document, IntegerId, IsoSeconds, ProjectReference, stored, version_of
 
 SLUG_EXAMPLE = "AM-123"
 
@@ -189,8 +188,8 @@ def ticket_record(ticket: MeshTicket) -> Ticket:
         parent=ticket.parent_slug,
         position=0,
         version=version_of(ticket.updated_at),
-        created_at=format_timestamp(ticket.created_at),
-        updated_at=format_timestamp(ticket.updated_at),
+        created_at=stored(ticket.created_at),
+        updated_at=stored(ticket.updated_at),
         closed_at=None,
         closed_by=None,
     )

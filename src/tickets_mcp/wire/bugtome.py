@@ -11,9 +11,8 @@ from datetime import datetime
 from pydantic import Field
 
 from tickets_mcp.domain import Label, Organization, Project, Ticket, TicketType
-from tickets_mcp.domain.rules import format_timestamp
 from tickets_mcp.domain.vocabulary import BUGTOME_PRIORITY, BUGTOME_STATUS, BugToMePriority, BugToMeStatus
-from tickets_mcp.wire.values import Count, Document, IsoSeconds, RemoteId, version_of
+from tickets_mcp.wire.values import Count, Document, IsoSeconds, RemoteId, stored, version_of
 
 
 class BugToMeOrganization(Document):
@@ -136,7 +135,7 @@ def project_record(project: BugToMeProject, organization_id: str) -> Project:
         name=project.name,
         code=project.code,
         description=project.description,
-        created_at=format_timestamp(project.created_at),
+        created_at=stored(project.created_at),
         tickets_count=project.tickets_count,
         open_tickets_count=project.open_tickets_count,
     )
@@ -159,8 +158,8 @@ def ticket_record(ticket: BugToMeTicket) -> Ticket:
         parent=ticket.parent_slug,
         position=0,
         version=version_of(ticket.updated_at),
-        created_at=format_timestamp(ticket.created_at),
-        updated_at=format_timestamp(ticket.updated_at),
-        closed_at=format_timestamp(ticket.closed_at) if ticket.closed_at else None,
+        created_at=stored(ticket.created_at),
+        updated_at=stored(ticket.updated_at),
+        closed_at=stored(ticket.closed_at) if ticket.closed_at else None,
         closed_by=None,
     )

@@ -8,11 +8,12 @@ its fields GitLab labels, is remotes/gitlab_mapping.py.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, RootModel, StrictInt
 
-from tickets_mcp.wire.values import Document, Moment
+from tickets_mcp.wire.values import Document
 
 
 def _empty_if_null(value: Any) -> Any:
@@ -47,7 +48,7 @@ class GitLabProject(Document):
     path: str
     path_with_namespace: str
     description: Text = ""
-    created_at: Moment
+    created_at: datetime
     namespace: GitLabNamespace
 
 
@@ -68,9 +69,9 @@ class GitLabIssue(Document):
     assignee: GitLabUser | None = None  # older GitLab: one assignee
     author: GitLabUser | None = None
     closed_by: GitLabUser | None = None
-    created_at: Moment
-    updated_at: Moment
-    closed_at: Moment | None = None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
     user_notes_count: int | None = None
 
     @property
@@ -86,7 +87,7 @@ class GitLabNote(Document):
     id: StrictInt
     author: GitLabUser | None = None
     body: Text = ""
-    created_at: Moment
+    created_at: datetime
     system: bool = False  # GitLab's own notes ("changed the description"), not comments
 
 

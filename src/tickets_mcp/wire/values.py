@@ -1,9 +1,11 @@
 """The values the APIs' documents share: times in their two spellings, ids written as numbers or text,
 and the version a ticket has where an API numbers none.
 
-A time field holds an aware `datetime`: reading accepts ISO 8601 (with Z, an offset or no zone, read as
-UTC) or Unix seconds as a number or a digit string, whatever a server sends; writing spells it the way
-the API's seed does (`IsoSeconds`: `2024-01-01T00:00:00Z`, `UnixSeconds`: `"1348170705"`).
+A time field holds a `datetime`: pydantic reads ISO 8601 (with Z or an offset) or Unix seconds, as a
+number or a digit string, whatever a server sends, and a time without a zone is taken as UTC when it
+becomes a record (`stored`, `utc`); writing spells it the way the API's seed does (`IsoSeconds`:
+`2024-01-01T00:00:00Z`, `UnixSeconds`: `"1348170705"`). Server-built documents so pay no Python
+validator per time field, only the serializer.
 """
 
 from __future__ import annotations
@@ -14,26 +16,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from tickets_mcp.domain.rules import format_timestamp
+
 
 class Document(BaseModel):
     """A JSON document of an API: every field is listed as required in what we send (defaults only make
     reading tolerant of servers that leave a field out), and unknown fields are ignored."""
 
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
-
-
-def _moment(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            return datetime.fromtimestamp(int(text), UTC)
-        parsed = datetime.fromisoformat(text)
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-    return value
 
 
 def _iso_seconds(moment: datetime) -> str:
@@ -44,9 +34,8 @@ def _unix_seconds(moment: datetime) -> str:
     return str(int(moment.timestamp()))
 
 
-Moment = Annotated[datetime, BeforeValidator(_moment)]  # read only: GitLab's ISO 8601 with milliseconds
-IsoSeconds = Annotated[Moment, PlainSerializer(_iso_seconds, return_type=str)]
-UnixSeconds = Annotated[Moment, PlainSerializer(_unix_seconds, return_type=str)]
+IsoSeconds = Annotated[datetime, PlainSerializer(_iso_seconds, return_type=str)]
+UnixSeconds = Annotated[datetime, PlainSerializer(_unix_seconds, return_type=str)]
 
 
 def _identifier(value: Any) -> Any:
@@ -72,6 +61,16 @@ ProjectReference = Annotated[IntegerId | str, BeforeValidator(_not_a_boolean)]
 Count = Annotated[int | None, WithJsonSchema({"type": "integer"}, mode="serialization")]
 
 
+def utc(moment: datetime) -> datetime:
+    """A time read from an API, a time without a zone taken to be UTC (pydantic leaves it naive)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def stored(moment: datetime) -> str:
+    """A time read from an API as the canonical timestamp records hold."""
+    return format_timestamp(utc(moment))
+
+
 def version_of(updated: datetime) -> int:
     """A ticket's version where the API numbers none: its last change in Unix seconds."""
-    return max(1, int(updated.timestamp()))
+    return max(1, int(utc(updated).timestamp()))
