@@ -6,7 +6,7 @@
             http.get("/api/v1/native/projects")
 
 It offers what tests/http_server.py's ServerProcess offers (`url`, `db`, `cli`, `create_token`,
-`revoke_token`, `client`, `async_client`), so a suite moves between the two by its fixture line alone,
+`revoke_token`, `client`, `async_client`, `seed`), so a suite moves between the two by its fixture line alone,
 but it costs a few milliseconds where a process costs about a second per module and store.
 
 The app runs, its lifespan (store, MCP sessions) entered, on an event loop in a thread of its own
@@ -14,20 +14,13 @@ The app runs, its lifespan (store, MCP sessions) entered, on an event loop in a 
 their own event loop, and from `anyio.run` inside fixtures alike. Requests reach it through httpx2's
 ASGITransport, which buffers each response whole: a stream that never ends (SSE) and anything about
 sockets (slow clients, connection caps, signals, start failures) stay with ServerProcess. An exception
-the app raises answers 500, as uvicorn would.
-
-Admin commands run the CLI's own `administer` on a worker thread (it calls `anyio.run`, which a thread
-already running a loop may not), with the store settings the app has; `main` itself is not called,
-since it configures the root logger for the whole process.
+the app raises answers 500, as uvicorn would. Admin commands run in this process for both (`Served`).
 """
 
 from __future__ import annotations
 
-import io
-import subprocess
 from collections.abc import Awaitable, Callable, Generator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import anyio
@@ -36,16 +29,13 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from fastapi import FastAPI
 
 from tests.http_server import USERNAME, Served
-from tests.stores import Location, location_arg
-from tickets_mcp.cli.main import administer, one_line, parser
+from tests.stores import Location
 from tickets_mcp.config import Settings
-from tickets_mcp.errors import TrackerError
 from tickets_mcp.http.app import create_app
 from tickets_mcp.http.settings import ServeSettings
 from tickets_mcp.mcp.exposure import Exposure
 from tickets_mcp.stores import Store
 
-CLI_TIMEOUT = 60.0
 T = TypeVar("T")
 
 
@@ -78,25 +68,6 @@ class AppServer(Served):
         response = await self._transport.handle_async_request(request)
         body = b"".join([part async for part in response.aiter_raw()])
         return httpx2.Response(response.status_code, headers=response.headers, stream=httpx2.ByteStream(body))
-
-    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """`tickets-mcp --db DB ARGS...` for an admin command, in process; fails with its message unless it succeeds."""
-        command = parser().parse_args(["--db", location_arg(self.db), *args])
-        out, err = io.StringIO(), io.StringIO()
-
-        def run() -> int:
-            with redirect_stdout(out), redirect_stderr(err):
-                try:
-                    return administer(self.settings.store, command)
-                except TrackerError as exc:  # as main() says it: one line, exit status 2
-                    print(f"tickets-mcp: {one_line(exc)}", file=err)
-                    return 2
-
-        with ThreadPoolExecutor(1, thread_name_prefix="tickets-mcp-cli") as worker:
-            code = worker.submit(run).result(CLI_TIMEOUT)
-        if code != 0:
-            raise AssertionError(f"tickets-mcp {' '.join(args)} failed ({code}):\n{err.getvalue()}")
-        return subprocess.CompletedProcess(["tickets-mcp", *args], code, out.getvalue(), err.getvalue())
 
 
 class _ToPortal(httpx2.BaseTransport):

@@ -11,7 +11,7 @@ Tests of what the app answers use tests/asgi_server.py's `serving_app` instead: 
 The server binds port 0 and announces its URL on stderr, so parallel test runs never race for a port.
 The database starts with user `alice`, owner of organization `Local` with project `INBOX` (the default
 workspace). `server.cli(...)` runs any other admin command against the same store while the server
-runs: `server.cli("user", "add", "bob")`, `server.cli("member", "set", "local", "bob", "reporter")`.
+runs, in this process: `server.cli("user", "add", "bob")`, `server.cli("member", "set", "local", "bob", "reporter")`.
 
 On leaving the block the server gets SIGTERM and must exit within `stop_timeout` seconds; the block
 fails with the server's stderr if it does not, or if it never became ready. Starting one takes about
@@ -30,6 +30,7 @@ there is no certificate to check, and a verifying httpx2 client loads the CA bun
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -39,13 +40,17 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from typing import Any, TypeVar
 
 import anyio
 import httpx2
 
 from tests.stores import Location, location_arg
+from tickets_mcp.cli.main import administer, one_line, parser
+from tickets_mcp.config import Settings
+from tickets_mcp.errors import TrackerError
 from tickets_mcp.stores import Store
 from tickets_mcp.stores.factory import open_store
 
@@ -53,6 +58,7 @@ USERNAME = "alice"
 READY_LINE = re.compile(r"serving (http://\S+?:\d+)")
 T = TypeVar("T")
 READY_PATH = "/healthz"  # answers once the app serves, needing no token and no database
+CLI_TIMEOUT = 60.0
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -84,9 +90,30 @@ class Served(ABC):
     def seed(self, seed: Callable[[Store], Awaitable[T]]) -> T:
         """`await seed(store)` on the server's store, e.g. to add a test's users; returns what it returns."""
 
-    @abstractmethod
     def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run `tickets-mcp --db DB ARGS...` on the server's store; fails with its stderr unless it succeeds."""
+        """`tickets-mcp --db DB ARGS...` for an admin command on the server's store; fails with its message
+        unless it succeeds.
+
+        It runs in this process, as the CLI's own `administer` on a worker thread (it calls `anyio.run`,
+        which a thread already running a loop may not), where a process would cost half a second of
+        interpreter start-up; `main` is not called, since it configures the root logger of the process.
+        """
+        command = parser().parse_args(["--db", location_arg(self.db), *args])
+        out, err = io.StringIO(), io.StringIO()
+
+        def run() -> int:
+            with redirect_stdout(out), redirect_stderr(err):
+                try:
+                    return administer(Settings(db=self.db, username=USERNAME), command)
+                except TrackerError as exc:  # as main() says it: one line, exit status 2
+                    print(f"tickets-mcp: {one_line(exc)}", file=err)
+                    return 2
+
+        with ThreadPoolExecutor(1, thread_name_prefix="tickets-mcp-cli") as worker:
+            code = worker.submit(run).result(CLI_TIMEOUT)
+        if code != 0:
+            raise AssertionError(f"tickets-mcp {' '.join(args)} failed ({code}):\n{err.getvalue()}")
+        return subprocess.CompletedProcess(["tickets-mcp", *args], code, out.getvalue(), err.getvalue())
 
     def cli(self, *args: str) -> str:
         """Run an admin command, e.g. cli("member", "set", "local", "bob", "reporter"); returns its stdout."""
@@ -156,20 +183,6 @@ class ServerProcess(Served):
                 if time.monotonic() > deadline:
                     raise AssertionError(f"tickets-mcp serve at {self.url} does not answer:\n{self.stderr}")
                 time.sleep(0.02)
-
-    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run `tickets-mcp --db DB ARGS...` on the server's store; fails with its stderr unless it succeeds."""
-        done = subprocess.run(
-            [sys.executable, "-m", "tickets_mcp", "--db", location_arg(self.db), *args],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=60,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise AssertionError(f"tickets-mcp {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
-        return done
 
     def client(self, *, timeout: float = 30.0, **options: Any) -> httpx2.Client:
         # Plain HTTP: nothing to verify, and a verifying client loads the CA bundle when made (25 ms).
