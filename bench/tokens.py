@@ -29,11 +29,11 @@ from mcp import Client  # noqa: E402
 from mcp.types import CallToolResult  # noqa: E402
 
 from bench.store import OWNER, markdown, result, seed_database  # noqa: E402
+from tickets_mcp.cli.servers import stdio_server  # noqa: E402
 from tickets_mcp.config import Settings  # noqa: E402
 from tickets_mcp.core.local import LocalTracker  # noqa: E402
 from tickets_mcp.core.tracker import Principal, TicketFilter  # noqa: E402
 from tickets_mcp.domain import Status  # noqa: E402
-from tickets_mcp.mcp.server import build_server  # noqa: E402
 from tickets_mcp.stores.sqlite.migrations import migrate  # noqa: E402
 from tickets_mcp.stores.sqlite.store import SqliteStore  # noqa: E402
 
@@ -109,7 +109,7 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
         migrate(conn, str(path))
         conn.close()
         seed_database(path, 2_000)
-        server = build_server(Settings(db=path, username=OWNER))
+        server = stdio_server(Settings(db=path, username=OWNER))
 
         tools = [
             t.model_dump(by_alias=True, exclude_none=True, mode="json")

@@ -30,8 +30,8 @@ from fastapi import FastAPI
 
 from tests.http_server import USERNAME, Served
 from tests.stores import Location
+from tickets_mcp.cli.servers import http_app
 from tickets_mcp.config import Settings
-from tickets_mcp.http.app import create_app
 from tickets_mcp.http.settings import ServeSettings
 from tickets_mcp.mcp.exposure import Exposure
 from tickets_mcp.stores import Store
@@ -40,7 +40,7 @@ T = TypeVar("T")
 
 
 class AppServer(Served):
-    """The app of `create_app(settings)` serving in this process; `url` is the address it believes it has."""
+    """The app of `http_app(settings)` serving in this process; `url` is the address it believes it has."""
 
     def __init__(self, settings: ServeSettings, portal: BlockingPortal, app: FastAPI) -> None:
         super().__init__(settings.store.db, settings.base_url)
@@ -51,7 +51,7 @@ class AppServer(Served):
 
     def seed(self, seed: Callable[[Store], Awaitable[T]]) -> T:
         # On the app's own store and loop, where the app would write: no second connection to open.
-        store: Store = self._app.state.store
+        store: Store = self._app.state.backend.store
         return self._portal.call(seed, store)
 
     def client(self, *, timeout: float = 30.0, **options: Any) -> httpx2.Client:
@@ -98,7 +98,7 @@ def serving_app(db: Location, *, tools: str | None = None, tier: str | None = No
     the store is created or migrated, with alice's workspace, before the block starts."""
     store = Settings(db=db, username=USERNAME, exposure=Exposure.from_env(tier, tools))
     settings = ServeSettings(store=store)
-    app = create_app(settings)
+    app = http_app(settings)
     with (
         start_blocking_portal(name="tickets-mcp-app") as portal,
         portal.wrap_async_context_manager(app.router.lifespan_context(app)),

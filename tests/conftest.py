@@ -10,8 +10,9 @@ from mcp import Client
 
 from tests.stores import Location, location_arg
 from tests.tool_calls import connect
+from tickets_mcp.cli.servers import stdio_server
 from tickets_mcp.config import PostgresUrl, Settings
-from tickets_mcp.mcp.server import TrackerServer, build_server
+from tickets_mcp.mcp.server import TrackerServer
 
 pytest_plugins = ["tests.postgres", "tests.read_only", "tests.rest_world", "tests.store_contract"]
 
@@ -65,7 +66,7 @@ def settings(store_location: Location) -> Settings:
 
 @pytest.fixture
 def server(settings: Settings) -> TrackerServer:
-    return build_server(settings)
+    return stdio_server(settings)
 
 
 @pytest.fixture(params=["auto", "legacy"], ids=["2026-07-28", "legacy-handshake"])

@@ -11,8 +11,9 @@ from mcp import Client
 
 from tests.stores import Location, snapshot
 from tests.tool_calls import TOOLS, call, call_error, connect
+from tickets_mcp.cli.servers import stdio_server
 from tickets_mcp.config import Settings
-from tickets_mcp.mcp.server import TrackerServer, build_server
+from tickets_mcp.mcp.server import TrackerServer
 
 pytestmark = pytest.mark.anyio
 
@@ -94,7 +95,7 @@ def shared_location(module_store_location: Location) -> Location:
     """The module's store with the fixture data, shared by the refused calls: each checks it changed nothing."""
 
     async def seed_once() -> None:
-        async with connect(build_server(Settings(db=module_store_location, username="alice"))) as client:
+        async with connect(stdio_server(Settings(db=module_store_location, username="alice"))) as client:
             await seed(client)
 
     anyio.run(seed_once)
@@ -103,7 +104,7 @@ def shared_location(module_store_location: Location) -> Location:
 
 @pytest.fixture(scope="module")
 def shared_server(shared_location: Location) -> TrackerServer:
-    return build_server(Settings(db=shared_location, username="alice"))
+    return stdio_server(Settings(db=shared_location, username="alice"))
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ import pytest
 from mcp import Client
 
 from tests.tool_calls import call, call_error, connect, slug_of
+from tickets_mcp.cli.servers import stdio_server
 from tickets_mcp.config import Settings
-from tickets_mcp.mcp.server import TrackerServer, build_server
+from tickets_mcp.mcp.server import TrackerServer
 
 pytestmark = pytest.mark.anyio
 
@@ -70,6 +71,6 @@ async def test_a_cursor_from_another_stdio_process_is_refused(server: TrackerSer
         for i in range(3):
             await call(client, "create_ticket", title=f"t{i}")
         cursor = cursor_in(await call(client, "list_tickets", limit=2))
-    async with connect(build_server(settings)) as other:  # its own key, as a second process has
+    async with connect(stdio_server(settings)) as other:  # its own key, as a second process has
         error = await call_error(other, "list_tickets", limit=2, cursor=cursor)
     assert "Start again without a cursor" in error

@@ -17,10 +17,10 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.http_server import bearer
 from tests.stores import Location
 from tests.tool_calls import TOOLS, call
+from tickets_mcp.cli.servers import http_app
 from tickets_mcp.config import Settings
 from tickets_mcp.core import admin
 from tickets_mcp.domain import TokenKind
-from tickets_mcp.http.app import create_app
 from tickets_mcp.http.auth import HEADER_HINT
 from tickets_mcp.http.settings import ServeSettings
 from tickets_mcp.logs import redact
@@ -71,13 +71,13 @@ class Served:
 async def served(db: Location) -> AsyncGenerator[Served]:
     """The whole `serve` app in process, its lifespan running, and a client for it."""
     settings = ServeSettings.from_env(Settings(db=db, username="alice"))
-    app = create_app(settings)
+    app = http_app(settings)
     transport = httpx2.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
         httpx2.AsyncClient(transport=transport, base_url=settings.base_url) as http,
     ):
-        yield Served(http, transport, app.state.store, settings.base_url)
+        yield Served(http, transport, app.state.backend.store, settings.base_url)
 
 
 def message_of(response: httpx2.Response) -> str:

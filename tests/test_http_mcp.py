@@ -29,6 +29,7 @@ from tickets_mcp.cli.main import main
 from tickets_mcp.cli.workspace import open_local_store
 from tickets_mcp.config import Settings
 from tickets_mcp.core import admin
+from tickets_mcp.core.local_backend import LocalBackend
 from tickets_mcp.core.tracker import Principal
 from tickets_mcp.domain import Role
 from tickets_mcp.mcp.server import AppState, create_server
@@ -244,7 +245,7 @@ async def acting_as(db: Location, role: Role | None) -> AsyncGenerator[Client]:
 
         @asynccontextmanager
         async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
-            yield AppState(store=store, principal_of_request=lambda: principal)
+            yield AppState(tracker_of=LocalBackend(store, principal).tracker, principal_of_request=lambda: principal)
 
         async with Client(create_server(lifespan)) as client:
             yield client

@@ -13,6 +13,7 @@ from mcp import Client
 from tests.fake_gitlab import DEVELOPER, OWNER, TOKEN, FakeGitLab, standard_world
 from tests.tool_calls import call, call_error, slug_of
 from tickets_mcp.config import RemoteSettings
+from tickets_mcp.core.backend import REMOTE_CALLER
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Capability, Priority, Role, Status, TicketSort, TicketType
 from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
@@ -613,7 +614,7 @@ async def mcp_client(fake: FakeGitLab) -> AsyncGenerator[Client]:
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncGenerator[AppState]:
         async with adapter_for(fake) as tracker:
-            yield AppState(remote=tracker)
+            yield AppState(tracker_of=lambda _: tracker, local_principal=REMOTE_CALLER)
 
     async with Client(create_server(lifespan)) as client:  # pyright: ignore[reportArgumentType]
         yield client

@@ -16,10 +16,10 @@ import pytest
 from tests.http_server import bearer
 from tests.rest_world import Rest, json_of
 from tests.stores import Location
+from tickets_mcp.cli.servers import http_app
 from tickets_mcp.config import Settings
 from tickets_mcp.core import admin
 from tickets_mcp.domain import TokenKind
-from tickets_mcp.http.app import create_app
 from tickets_mcp.http.settings import ServeSettings, state_keys_from
 from tickets_mcp.stores.factory import open_store
 
@@ -134,7 +134,7 @@ async def test_a_forged_cursor_is_a_400_saying_to_start_again_without_one(rest: 
 async def replica(db: Location, state_key: str) -> AsyncGenerator[httpx2.AsyncClient]:
     """One `serve` app in process with its own TICKETS_STATE_KEY, and a client for it."""
     settings = ServeSettings(store=Settings(db=db, username="alice"), state_keys=state_keys_from(state_key))
-    app = create_app(settings)
+    app = http_app(settings)
     async with (
         app.router.lifespan_context(app),
         httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=settings.base_url) as http,

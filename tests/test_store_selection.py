@@ -82,14 +82,14 @@ import sys, anyio
 from pathlib import Path
 from tickets_mcp.cli.main import main
 from tickets_mcp.config import Settings
-from tickets_mcp.mcp.server import build_server
+from tickets_mcp.cli.servers import stdio_server
 from tickets_mcp.cli.workspace import open_local_store
 
 async def start():
     store, _ = await open_local_store(Settings(db=Path({str(tmp_path / "t.db")!r}), username="alice"))
     await store.close()
 
-build_server(Settings(db=Path({str(tmp_path / "t.db")!r})))
+stdio_server(Settings(db=Path({str(tmp_path / "t.db")!r})))
 anyio.run(start)
 print(sorted(name for name in sys.modules if name.startswith(("psycopg", "tickets_mcp.stores.postgres"))))
 """

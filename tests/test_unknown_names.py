@@ -13,10 +13,10 @@ from mcp.types import INVALID_PARAMS
 
 from tests.stdio_client import RawServer
 from tests.tool_calls import READ_TOOLS, TOOLS, call_error, connect
+from tickets_mcp.cli.servers import stdio_server
 from tickets_mcp.config import Settings
 from tickets_mcp.core.access import Tier
 from tickets_mcp.mcp.exposure import Exposure
-from tickets_mcp.mcp.server import build_server
 
 TEMPLATES = "tracker://tickets/{slug}, tracker://projects/{project}/board, tracker://projects/{project}/activity"
 
@@ -102,7 +102,7 @@ async def test_an_unknown_tool_like_no_other_gets_the_list_of_tools(client: Clie
 @pytest.mark.anyio
 @pytest.mark.parametrize("store_kind", ["sqlite"])
 async def test_an_unknown_tool_is_never_answered_with_a_tool_the_caller_cannot_see(settings: Settings) -> None:
-    server = build_server(Settings(db=settings.db, username="alice", exposure=Exposure(Tier.READ_ONLY)))
+    server = stdio_server(Settings(db=settings.db, username="alice", exposure=Exposure(Tier.READ_ONLY)))
     async with connect(server) as client:
         near = await call_error(client, "delete_tickets", slug="INBOX-1")
         far = await call_error(client, "frobnicate")

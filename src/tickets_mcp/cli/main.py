@@ -250,15 +250,18 @@ def _single_failure(group: BaseExceptionGroup[BaseException]) -> BaseException:
 def serve_stdio(settings: Settings) -> int:
     if sys.stdin.isatty():
         print(BANNER.format(version=__version__, db=settings.db), file=sys.stderr, flush=True)
+    from contextlib import nullcontext
+
     import anyio
 
-    from tickets_mcp.mcp.server import build_server, open_state
+    from tickets_mcp.cli.workspace import open_backend
+    from tickets_mcp.mcp.server import build_server
 
     async def run() -> None:
         # Opened before stdin is read: the SDK reads stdin on a worker thread that nothing interrupts,
         # so a failure at start inside the server would wait for the client's next line or EOF.
-        async with open_state(settings) as state:
-            await build_server(settings, state).run_stdio_async()
+        async with open_backend(settings) as backend:
+            await build_server(settings, lambda: nullcontext(backend)).run_stdio_async()
 
     anyio.run(run)
     return 0
@@ -282,7 +285,12 @@ def serve_http(settings: Settings, args: argparse.Namespace) -> int:
             raise
         logs.announce(f'tickets-mcp serve needs {exc.name}: pip install "tickets-mcp[serve]"', logging.ERROR)
         return 2
-    serve(serve_settings)
+    import anyio
+
+    from tickets_mcp.cli.servers import http_app, prepare_store
+
+    anyio.run(prepare_store, serve_settings)  # a database we refuse fails here, as a message rather than a traceback
+    serve(serve_settings, http_app)
     return 0
 
 

@@ -1,6 +1,6 @@
 """`tickets-mcp tickets list|show|board`: the tracker in a terminal, as aligned tables or as JSON for scripts.
 
-They act as the local user (`TICKETS_USER`) through the same LocalTracker as the stdio server, on the
+They act as the local user (`TICKETS_USER`) through the same Backend as the stdio server, on the
 store `--db` or `TICKETS_DB` names (a SQLite file or a PostgreSQL URL); with `--backend` and `--url`
 (and `TICKETS_TOKEN`) they read a remote tracker instead, e.g. a team's `serve`, as the token's owner.
 Tables fit the terminal's width (`COLUMNS`, else the terminal's; piped output is never cut): the title
@@ -18,11 +18,12 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 from pydantic import BaseModel
 
 from tickets_mcp.config import Settings
-from tickets_mcp.core.tracker import Principal, TicketFilter, Tracker
+from tickets_mcp.core.tracker import TicketFilter, Tracker
 from tickets_mcp.domain import Board, Status, Ticket, TicketDetail, TicketPage
 from tickets_mcp.domain.text import displayable
 from tickets_mcp.domain.wording import actor, change_summary, display_width, label_names, one_line, status_name, when
@@ -66,23 +67,12 @@ def run(settings: Settings, argv: Sequence[str]) -> int:
     width = terminal_width()
 
     async def main() -> str:
-        if settings.remote is not None:  # --backend native --url ...: a team's tracker, as the token's owner
-            from tickets_mcp.remotes import open_remote
+        from tickets_mcp.cli.workspace import open_backend
 
-            remote = await open_remote(settings.remote)
-            try:
-                return await answer(remote, args, width)
-            finally:
-                await remote.aclose()
-        from tickets_mcp.cli.workspace import open_local_store
-        from tickets_mcp.core.local import LocalTracker
-
-        store, user = await open_local_store(settings)
-        try:
-            tracker = LocalTracker(store, Principal(user_id=user.id, username=user.username, client="tickets-mcp cli"))
+        # With --backend native --url ...: a team's tracker, as the token's owner.
+        async with open_backend(settings) as backend:
+            tracker = backend.tracker(replace(backend.local_principal, client="tickets-mcp cli"))
             return await answer(tracker, args, width)
-        finally:
-            await store.close()
 
     print(anyio.run(main))
     return 0

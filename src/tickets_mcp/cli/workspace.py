@@ -1,8 +1,15 @@
-"""Opening the store the way every command does: migrated, with the local user's workspace."""
+"""Opening what every command works on: the store (migrated, with the local user's workspace) or a
+remote tracker, as the Backend the front ends are handed."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
 from tickets_mcp.config import ENV_USER, Settings
+from tickets_mcp.core.backend import Backend, RemoteBackend
+from tickets_mcp.core.local_backend import LocalBackend
+from tickets_mcp.core.tracker import Principal
 from tickets_mcp.domain import User
 from tickets_mcp.errors import BackendUnavailable, ReadOnlyStore
 from tickets_mcp.stores import Store
@@ -32,3 +39,32 @@ async def open_local_store(settings: Settings) -> tuple[Store, User]:
         await store.close()
         raise
     return store, user
+
+
+@asynccontextmanager
+async def open_local_backend(settings: Settings) -> AsyncGenerator[Backend]:
+    """The store `settings.db` names (see open_local_store), closed on exit; trackers bounded by `--tier`."""
+    store, user = await open_local_store(settings)
+    backend = LocalBackend(store, Principal(user_id=user.id, username=user.username), settings.exposure.tier)
+    try:
+        yield backend
+    finally:
+        await backend.close()
+
+
+@asynccontextmanager
+async def open_backend(settings: Settings) -> AsyncGenerator[Backend]:
+    """The remote tracker `settings` names (`--backend`, `--url`), checked with a first request, or else
+    the local store."""
+    if settings.remote is None:
+        async with open_local_backend(settings) as backend:
+            yield backend
+        return
+    from tickets_mcp.remotes import open_remote
+
+    remote = await open_remote(settings.remote)
+    backend = RemoteBackend(remote, remote.aclose)
+    try:
+        yield backend
+    finally:
+        await backend.close()

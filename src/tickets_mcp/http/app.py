@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 
-import anyio
 import uvicorn
 from fastapi import FastAPI
 
 from tickets_mcp import __version__
-from tickets_mcp.cli.workspace import open_local_store
+from tickets_mcp.core.backend import Backend
 from tickets_mcp.errors import Invalid
 from tickets_mcp.http.connections import ConnectionLimits, GuardedH11Protocol, capacity, raise_file_limit
 from tickets_mcp.http.errors import install_error_handlers
@@ -22,7 +21,9 @@ from tickets_mcp.http.settings import ENV_MAX_CONNECTIONS, ServeSettings
 from tickets_mcp.logs import announce
 
 
-def create_app(settings: ServeSettings) -> FastAPI:
+def create_app(settings: ServeSettings, backend: Callable[[], AbstractAsyncContextManager[Backend]]) -> FastAPI:
+    """The app over the Backend that `backend` opens when the app starts and closes when it stops (the entry
+    point, cli/servers.py, hands it the store `settings` names)."""
     from tickets_mcp.http import board, mcp, rest
     from tickets_mcp.http.auth import authenticate_first
     from tickets_mcp.http.metrics import Metrics, RequestMetrics
@@ -37,16 +38,15 @@ def create_app(settings: ServeSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
-        store, _ = await open_local_store(settings.store)
-        app.state.store = store
-        app.state.settings = settings
-        metrics.store = store
-        try:
-            async with mcp_mount.running(store):
-                yield
-        finally:
-            metrics.store = None
-            await store.close()
+        async with backend() as opened:
+            app.state.backend = opened
+            app.state.settings = settings
+            metrics.backend = opened
+            try:
+                async with mcp_mount.running(opened):
+                    yield
+            finally:
+                metrics.backend = None
 
     app = FastAPI(
         title="tickets-mcp",
@@ -77,12 +77,6 @@ def create_app(settings: ServeSettings) -> FastAPI:
     # Added last, so it runs first: it also counts what TransportGuard refuses.
     app.add_middleware(RequestMetrics, metrics=metrics, routes=lambda: app.router.routes)
     return app
-
-
-async def prepare_store(settings: ServeSettings) -> None:
-    """Create or migrate the database and the default workspace before the port opens."""
-    store, _ = await open_local_store(settings.store)
-    await store.close()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -131,9 +125,9 @@ class _Server(uvicorn.Server):
                 )
 
 
-def serve(settings: ServeSettings) -> None:
-    """Run the app under uvicorn until SIGINT or SIGTERM, then finish requests in flight and close the store."""
-    anyio.run(prepare_store, settings)  # a database we refuse fails here, as a message rather than a traceback
+def serve(settings: ServeSettings, app_for: Callable[[ServeSettings], FastAPI]) -> None:
+    """Run the app `app_for` builds under uvicorn until SIGINT or SIGTERM, then finish requests in flight and
+    close the store. The app is built once the port is bound, so that port 0 is the real port in its settings."""
     sock = bind(settings.host, settings.port)
     with sock:
         if settings.port == 0:
@@ -147,7 +141,7 @@ def serve(settings: ServeSettings) -> None:
                 logging.WARNING,
             )
         config = uvicorn.Config(
-            create_app(settings),
+            app_for(settings),
             # Read timeouts and connection caps (http/connections.py), on uvicorn's h11 protocol; no
             # WebSocket upgrade, which would hand the connection to a protocol outside those limits.
             http=GuardedH11Protocol.bound_to(ConnectionLimits.of(settings, room.max_connections)),

@@ -6,13 +6,12 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from tickets_mcp.core.local import LocalTracker
-from tickets_mcp.core.tokens import UngrantedToken, authenticate
-from tickets_mcp.core.tracker import Principal
+from tickets_mcp.core.backend import Backend
+from tickets_mcp.core.tokens import UngrantedToken
+from tickets_mcp.core.tracker import Principal, Tracker
 from tickets_mcp.errors import RateLimited, TrackerError
 from tickets_mcp.http.errors import Unauthorized
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
-from tickets_mcp.stores import Store
 
 # Worded so that log redaction (logs.redact), which hides whatever follows "Authorization:", leaves it whole.
 HEADER_HINT = "Send the token in the Authorization header (scheme Bearer), or in X-API-Key or PRIVATE-TOKEN."
@@ -53,7 +52,7 @@ async def principal_of(request: Request) -> Principal:
     if limiter is not None:
         limiter.check(caller_key(token, None))  # RateLimited: 429 with Retry-After
     try:
-        principal = await authenticate(state.store, token, client=request.headers.get("user-agent", "")[:100] or None)
+        principal = await backend_of(request).authenticate(token, request.headers.get("user-agent", "")[:100] or None)
     except UngrantedToken as exc:
         raise Unauthorized(exc.message, hint=exc.hint, error="invalid_token") from None
     if principal is None:
@@ -80,7 +79,11 @@ async def authenticate_first(request: Request) -> TrackerError | None:
     return None
 
 
-async def tracker_of(request: Request) -> LocalTracker:
+async def tracker_of(request: Request) -> Tracker:
     """FastAPI dependency: the Tracker acting for this request's caller."""
-    store: Store = request.app.state.store
-    return LocalTracker(store, await principal_of(request), request.app.state.settings.store.exposure.tier)
+    return backend_of(request).tracker(await principal_of(request))
+
+
+def backend_of(request: Request) -> Backend:
+    """What the app serves, as the entry point opened it (see app.create_app)."""
+    return request.app.state.backend

@@ -26,7 +26,8 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tickets_mcp.core.tokens import UngrantedToken, authenticate
+from tickets_mcp.core.backend import Backend
+from tickets_mcp.core.tokens import UngrantedToken
 from tickets_mcp.core.tracker import Principal
 from tickets_mcp.http.auth import token_of
 from tickets_mcp.http.errors import REALM, Unauthorized
@@ -34,7 +35,6 @@ from tickets_mcp.http.ratelimit import RateLimiter, caller_key
 from tickets_mcp.http.sessions import SessionLedger, SessionQuota
 from tickets_mcp.http.settings import ServeSettings
 from tickets_mcp.mcp.server import AppState, TrackerServer, create_server
-from tickets_mcp.stores import Store
 
 MCP_PATH = "/mcp"
 SSE_PATH = "/sse"
@@ -84,7 +84,7 @@ class TokenGate:
             await refuse(send, MISSING, REALM)
             return
         try:
-            principal = await authenticate(self._mount.store, token)
+            principal = await self._mount.backend.authenticate(token)
         except UngrantedToken as exc:
             await refuse(send, f"401 Unauthorized: {exc}", NOT_VALID_CHALLENGE)
             return
@@ -124,7 +124,7 @@ class McpMount:
 
     def __init__(self, settings: ServeSettings) -> None:
         self._settings = settings
-        self._store: Store | None = None
+        self._backend: Backend | None = None
         self.rate_limiter = RateLimiter(settings.rate_limit) if settings.rate_limit is not None else None
         # No `auth` for the SDK: its bearer middleware would advertise an OAuth authorization server
         # (the RFC 9728 metadata and `resource_metadata`) that does not exist; TokenGate checks tokens.
@@ -136,15 +136,15 @@ class McpMount:
         )
 
     @property
-    def store(self) -> Store:
-        if self._store is None:
+    def backend(self) -> Backend:
+        if self._backend is None:
             raise RuntimeError("The MCP mount is not running.")
-        return self._store
+        return self._backend
 
     @asynccontextmanager
     async def _lifespan(self, _: MCPServer[AppState]) -> AsyncGenerator[AppState]:
-        # Entered once by the streamable HTTP manager and once per SSE connection: all share one store.
-        yield AppState(store=self.store, principal_of_request=principal_of_request, admit=self._admit)
+        # Entered once by the streamable HTTP manager and once per SSE connection: all share one backend.
+        yield AppState(tracker_of=self.backend.tracker, principal_of_request=principal_of_request, admit=self._admit)
 
     def _admit(self) -> None:
         """Count any MCP request, not only a tool call, against its token's rate limit (RateLimited when over it)."""
@@ -180,11 +180,11 @@ class McpMount:
         ]
 
     @asynccontextmanager
-    async def running(self, store: Store) -> AsyncGenerator[None]:
-        """Serve MCP on `store` while the app runs (call install() first)."""
-        self._store = store
+    async def running(self, backend: Backend) -> AsyncGenerator[None]:
+        """Serve MCP on `backend` while the app runs (call install() first)."""
+        self._backend = backend
         try:
             async with self.server.session_manager.run():
                 yield
         finally:
-            self._store = None
+            self._backend = None

@@ -26,9 +26,9 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tickets_mcp.core.backend import Backend
 from tickets_mcp.logs import request_fields
 from tickets_mcp.mcp.server import UNKNOWN_TOOL, ToolOutcome
-from tickets_mcp.stores import Store
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the text format every Prometheus version reads
 # From a point lookup (about a millisecond) to a slow list; SSE and GET /mcp streams land in +Inf.
@@ -49,7 +49,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.store: Store | None = None  # set while the app runs; its pool is read at each scrape
+        self.backend: Backend | None = None  # set while the app runs; its pool is read at each scrape
         self.tool_calls = Counter(
             "tickets_mcp_tool_calls", "MCP tools/call requests handled, by tool.", ["tool"], registry=self.registry
         )
@@ -114,10 +114,10 @@ class StorePoolCollector:
         self._metrics = metrics
 
     def collect(self) -> Iterable[Metric]:
-        store = self._metrics.store
-        if store is None:
+        backend = self._metrics.backend
+        usage = backend.pool_usage() if backend is not None else None
+        if usage is None:
             return []
-        usage = store.pool_usage()
         connections = GaugeMetricFamily(
             "tracker_store_connections",
             "The store's pooled database connections: state=in_use lent to a query, state=idle open and waiting.",

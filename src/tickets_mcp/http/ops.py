@@ -15,11 +15,11 @@ import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from tickets_mcp.core.backend import Backend
 from tickets_mcp.errors import TrackerError
-from tickets_mcp.http.auth import principal_of
+from tickets_mcp.http.auth import backend_of, principal_of
 from tickets_mcp.http.metrics import CONTENT_TYPE, Metrics
 from tickets_mcp.logs import redact
-from tickets_mcp.stores import Store
 
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
@@ -31,17 +31,17 @@ logger = logging.getLogger(__name__)
 
 
 class Readiness:
-    """Asks the store whether it can serve, and logs only when the answer changes (probes come every few seconds)."""
+    """Asks the backend whether it can serve, and logs only when the answer changes (probes come every few seconds)."""
 
     def __init__(self) -> None:
         self._was_ready: bool | None = None
 
-    async def reason_not_ready(self, store: Store) -> str | None:
-        """None when the store answers a trivial query in time, else why not, in words safe to show anyone."""
+    async def reason_not_ready(self, backend: Backend) -> str | None:
+        """None when the backend answers a trivial query in time, else why not, in words safe to show anyone."""
         reason: str | None = None
         try:
             with anyio.move_on_after(READY_TIMEOUT_S) as scope:
-                await store.ping()
+                await backend.ping()
             if scope.cancelled_caught:
                 reason = f"The database did not answer within {READY_TIMEOUT_S:g} s."
         except TrackerError as exc:
@@ -81,7 +81,7 @@ def ops_router(metrics: Metrics) -> APIRouter:
     @router.api_route(READY_PATH, methods=["GET", "HEAD"])
     async def readyz(request: Request) -> JSONResponse:  # pyright: ignore[reportUnusedFunction]
         """Readiness: the database answers a trivial query through the store's read path."""
-        reason = await readiness.reason_not_ready(request.app.state.store)
+        reason = await readiness.reason_not_ready(backend_of(request))
         if reason is None:
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)

@@ -26,21 +26,22 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import SplitResult, urlsplit
 
 from fastapi import Request
 
-from tickets_mcp.core.tokens import TOKEN_FORMAT, digest, principal_of_digest, principal_of_session
+from tickets_mcp.core.backend import Backend
+from tickets_mcp.core.tokens import TOKEN_FORMAT, digest
 from tickets_mcp.core.tracker import Principal
 from tickets_mcp.domain.rules import format_timestamp
 from tickets_mcp.environment import env
 from tickets_mcp.errors import PermissionDenied
+from tickets_mcp.http.auth import backend_of
 from tickets_mcp.http.ops import is_loopback
 from tickets_mcp.http.ratelimit import RateLimiter, token_key
 from tickets_mcp.http.settings import LOOPBACK_NAMES, ServeSettings
-from tickets_mcp.stores import Store
 
 SESSION_COOKIE = "tracker_board"
 SESSION_SECONDS = 12 * 3600
@@ -92,17 +93,17 @@ class BoardAccess:
 
     # Sessions
 
-    async def start_session(self, store: Store, token_id: int) -> str:
+    async def start_session(self, backend: Backend, token_id: int) -> str:
         """Record a session for the token that just logged in; returns the cookie value (never the token)."""
         secret = secrets.token_urlsafe(32)
         expires = format_timestamp(datetime.now(UTC) + timedelta(seconds=SESSION_SECONDS))
-        await store.start_session(digest(secret), token_id, expires)
+        await backend.start_session(digest(secret), token_id, expires)
         return secret
 
     async def end_session(self, request: Request) -> None:
         """Delete the request's session from the store, so a copy of its cookie opens nothing anywhere."""
         if (secret := session_secret(request)) is not None:
-            await store_of(request).end_session(digest(secret))
+            await backend_of(request).end_session(digest(secret))
 
     def cookie_secure(self, request: Request) -> bool:
         """Secure unless the page was loaded from a loopback name (browsers keep Secure cookies there anyway)."""
@@ -119,13 +120,11 @@ class BoardAccess:
 
     async def viewer(self, request: Request) -> Viewer | None:
         """The caller, or None when it must log in first."""
-        store = store_of(request)
+        backend = backend_of(request)
         if self.is_local_request(request):
-            user = await store.find_user(self.settings.store.username)
-            if user is not None:
-                return Viewer(Principal(user_id=user.id, username=user.username, client=CLIENT), local=True)
+            return Viewer(replace(backend.local_principal, client=CLIENT), local=True)
         secret = session_secret(request)
-        found = await principal_of_session(store, digest(secret), CLIENT) if secret is not None else None
+        found = await backend.session(digest(secret), CLIENT) if secret is not None else None
         if found is None or not reads_board(found[0]):
             return None
         return Viewer(found[0], local=False, token_digest=found[1])
@@ -154,10 +153,10 @@ def _same_origin(a: SplitResult, b: SplitResult) -> bool:
     return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())
 
 
-async def login(store: Store, token: str) -> Principal | None:
+async def login(backend: Backend, token: str) -> Principal | None:
     """The principal a token typed into the login form stands for; None if it stands for none."""
     token = token.strip()
-    principal = await principal_of_digest(store, digest(token), CLIENT) if TOKEN_FORMAT.fullmatch(token) else None
+    principal = await backend.principal_of_digest(digest(token), CLIENT) if TOKEN_FORMAT.fullmatch(token) else None
     return principal if principal is not None and reads_board(principal) else None
 
 
@@ -170,7 +169,3 @@ def session_secret(request: Request) -> str | None:
     """The session cookie's value if it has the shape start_session gives it: anything else costs no query."""
     value = request.cookies.get(SESSION_COOKIE)
     return value if value is not None and SESSION_FORMAT.fullmatch(value) else None
-
-
-def store_of(request: Request) -> Store:
-    return request.app.state.store

@@ -12,7 +12,7 @@
 | GET/POST /board/login, POST /logout     | token login, a session in the store and its cookie         |
 | GET  /board/static/{board.css,board.js} | the one stylesheet and script                              |
 
-Every read and write goes through a LocalTracker for the viewer, so the board allows exactly what MCP
+Every read and write goes through the viewer's Tracker, so the board allows exactly what MCP
 and REST allow that principal.
 """
 
@@ -30,11 +30,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from tickets_mcp.core.access import Action
-from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tokens import digest
-from tickets_mcp.core.tracker import TicketChanges
+from tickets_mcp.core.tracker import TicketChanges, Tracker
 from tickets_mcp.domain import Board, Status, TicketDetail
 from tickets_mcp.errors import Conflict, Invalid, RateLimited, TrackerError
+from tickets_mcp.http.auth import backend_of
 from tickets_mcp.http.board import pages
 from tickets_mcp.http.board.access import (
     BOARD_PATH,
@@ -42,7 +42,6 @@ from tickets_mcp.http.board.access import (
     SESSION_SECONDS,
     BoardAccess,
     Viewer,
-    store_of,
 )
 from tickets_mcp.http.board.access import login as login_principal
 from tickets_mcp.http.board.html import Html
@@ -91,7 +90,7 @@ def board_router(access: BoardAccess) -> APIRouter:
         return secured(RedirectResponse(f"{BOARD_PATH}/login?next={quote(target, safe='/')}", status_code=303))
 
     async def guarded(
-        request: Request, render: Callable[[Viewer, LocalTracker], Awaitable[Response]], *, json_errors: bool = False
+        request: Request, render: Callable[[Viewer, Tracker], Awaitable[Response]], *, json_errors: bool = False
     ) -> Response:
         """Run a route for its viewer: to the login page without one, its errors as a page (or JSON)."""
         json_errors = json_errors or fragment_wanted(request)
@@ -104,7 +103,7 @@ def board_router(access: BoardAccess) -> APIRouter:
             access.admit(request, viewer.token_digest)
             if request.method == "POST":
                 access.check_origin(request)
-            tracker = LocalTracker(request.app.state.store, viewer.principal, access.settings.store.exposure.tier)
+            tracker = backend_of(request).tracker(viewer.principal)
             return await render(viewer, tracker)
         except TrackerError as exc:
             status = status_of(exc)
@@ -136,7 +135,7 @@ def board_router(access: BoardAccess) -> APIRouter:
 
     @router.get("/")
     async def projects(request: Request) -> Response:  # pyright: ignore[reportUnusedFunction]
-        async def render(viewer: Viewer, tracker: LocalTracker) -> Response:
+        async def render(viewer: Viewer, tracker: Tracker) -> Response:
             organizations = await tracker.list_organizations()
             listed = await tracker.list_projects()
             groups = [(org, [p for p in listed if p.organization_id == org.id]) for org in organizations]
@@ -161,13 +160,13 @@ def board_router(access: BoardAccess) -> APIRouter:
             access.check_origin(request)
         except TrackerError as exc:
             return html(pages.login_page(next_url, error=exc.message), 403)
-        principal = await login_principal(store_of(request), form.get("token", ""))
+        principal = await login_principal(backend_of(request), form.get("token", ""))
         if principal is None or principal.token_id is None:
             error = "That token is unknown, revoked or not one that can read the board (a project token cannot)."
             return html(pages.login_page(next_url, error=error, plain_http=plain_http(request)), 401)
         try:
             access.admit(request, digest(form["token"].strip()))  # a login writes a session: it counts too
-            session = await access.start_session(store_of(request), principal.token_id)
+            session = await access.start_session(backend_of(request), principal.token_id)
         except TrackerError as exc:  # over the limit, or a read-only database, which keeps no session
             wait = {"Retry-After": str(int(exc.retry_after))} if isinstance(exc, RateLimited) else {}
             page = pages.login_page(next_url, error=exc.message, plain_http=plain_http(request))
@@ -199,14 +198,14 @@ def board_router(access: BoardAccess) -> APIRouter:
 
     @router.get("/tickets/{slug}")
     async def ticket(request: Request, slug: str, saved: str | None = None) -> Response:  # pyright: ignore[reportUnusedFunction]
-        async def render(viewer: Viewer, tracker: LocalTracker) -> Response:
+        async def render(viewer: Viewer, tracker: Tracker) -> Response:
             message = {"status": "Status changed.", "comment": "Comment added."}.get(saved or "")
             return await ticket_response(request, viewer, tracker, slug, message=message)
 
         return await guarded(request, render)
 
     async def ticket_response(
-        request: Request, viewer: Viewer, tracker: LocalTracker, slug: str, *,
+        request: Request, viewer: Viewer, tracker: Tracker, slug: str, *,
         message: str | None = None, alert: bool = False, status: int = 200,
     ) -> Response:  # fmt: skip
         detail = await tracker.get_ticket(slug)
@@ -225,7 +224,7 @@ def board_router(access: BoardAccess) -> APIRouter:
 
     @router.post("/tickets/{slug}/move")
     async def move(request: Request, slug: str) -> Response:  # pyright: ignore[reportUnusedFunction]
-        async def render(_: Viewer, tracker: LocalTracker) -> Response:
+        async def render(_: Viewer, tracker: Tracker) -> Response:
             if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
                 raise Invalid("body", "Send the move as application/json.")
             try:
@@ -247,7 +246,7 @@ def board_router(access: BoardAccess) -> APIRouter:
 
     @router.post("/tickets/{slug}/status")
     async def change_status(request: Request, slug: str) -> Response:  # pyright: ignore[reportUnusedFunction]
-        async def render(viewer: Viewer, tracker: LocalTracker) -> Response:
+        async def render(viewer: Viewer, tracker: Tracker) -> Response:
             form = await form_of(request)
             status = parse_status(form.get("status", ""))
             version = parse_version(form.get("version"))
@@ -262,7 +261,7 @@ def board_router(access: BoardAccess) -> APIRouter:
 
     @router.post("/tickets/{slug}/comments")
     async def comment(request: Request, slug: str) -> Response:  # pyright: ignore[reportUnusedFunction]
-        async def render(_: Viewer, tracker: LocalTracker) -> Response:
+        async def render(_: Viewer, tracker: Tracker) -> Response:
             form = await form_of(request)
             await tracker.add_comment(slug, form.get("body", "").replace("\r\n", "\n"))
             return secured(RedirectResponse(f"{pages.ticket_url(slug)}?saved=comment", status_code=303))
@@ -271,7 +270,7 @@ def board_router(access: BoardAccess) -> APIRouter:
 
     # A project's board
 
-    async def board_of(request: Request, viewer: Viewer, tracker: LocalTracker, code: str) -> tuple[Board, bool, str]:
+    async def board_of(request: Request, viewer: Viewer, tracker: Tracker, code: str) -> tuple[Board, bool, str]:
         """The board, whether the viewer may move its cards, and the ETag of both."""
         found = await tracker.get_board(code, per_column=PER_COLUMN)
         actions = await tracker.permitted_actions(found.project.id)
@@ -280,7 +279,7 @@ def board_router(access: BoardAccess) -> APIRouter:
 
     @router.get("/{code}")
     async def board(request: Request, code: str) -> Response:  # pyright: ignore[reportUnusedFunction]
-        async def render(viewer: Viewer, tracker: LocalTracker) -> Response:
+        async def render(viewer: Viewer, tracker: Tracker) -> Response:
             found, writable, etag = await board_of(request, viewer, tracker, code)
             reference = await tracker.project_reference(found.project)
             return html(pages.board_page(frame(viewer), found, writable=writable, etag=etag, reference=reference))
@@ -289,7 +288,7 @@ def board_router(access: BoardAccess) -> APIRouter:
 
     @router.get("/{code}/columns")
     async def columns(request: Request, code: str) -> Response:  # pyright: ignore[reportUnusedFunction]
-        async def render(viewer: Viewer, tracker: LocalTracker) -> Response:
+        async def render(viewer: Viewer, tracker: Tracker) -> Response:
             found, writable, etag = await board_of(request, viewer, tracker, code)
             if unchanged(request, etag):
                 return secured(Response(status_code=304, headers={"ETag": etag}))

@@ -21,7 +21,6 @@ from tickets_mcp.domain.vocabulary import ABF_STATUS, AbfStatus
 from tickets_mcp.errors import NotFound, PermissionDenied
 from tickets_mcp.http.rest.paging import Page, add_total_headers, page_per_page
 from tickets_mcp.http.rest.support import (
-    LocalTrackerDep,
     People,
     TrackerDep,
     as_it_is,
@@ -247,7 +246,7 @@ async def create_issue(id: ProjectId, body: NewIssueRequest, tracker: TrackerDep
 @router.put("/projects/{id}/issues/{number}", include_in_schema=False)
 @router.put("/projects/{id}/issues/{number}.json", summary="Update an issue; only the fields sent change")
 async def update_issue(
-    id: ProjectId, number: int, body: IssueChangeRequest, tracker: LocalTrackerDep
+    id: ProjectId, number: int, body: IssueChangeRequest, tracker: TrackerDep
 ) -> IssueResultEnvelope:
     slug, current = await issue_in(tracker, str(id), number)
     changes = body.issue

@@ -18,7 +18,6 @@ from tickets_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
 from tickets_mcp.errors import NotFound
 from tickets_mcp.http.rest.paging import MAX_PAGE_SIZE, Limit, Offset
 from tickets_mcp.http.rest.support import (
-    LocalTrackerDep,
     People,
     TrackerDep,
     as_it_is,
@@ -159,7 +158,7 @@ async def create_ticket(org: str, body: NewMeshTicket, tracker: TrackerDep) -> T
 
 
 @router.put("/{slug}", summary="Update a ticket; only the fields sent change")
-async def update_ticket(org: str, slug: str, body: MeshTicketChanges, tracker: LocalTrackerDep) -> TicketEnvelope:
+async def update_ticket(org: str, slug: str, body: MeshTicketChanges, tracker: TrackerDep) -> TicketEnvelope:
     current = await ticket_in(tracker, org, slug)
     users = await people(tracker, org)
     sent = body.model_fields_set

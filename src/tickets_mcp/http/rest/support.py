@@ -12,15 +12,12 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import TicketChanges, Tracker
 from tickets_mcp.domain import Project, Ticket, User, rules
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.http.auth import tracker_of
 
 TrackerDep = Annotated[Tracker, Depends(tracker_of)]
-# The same tracker, for the few questions only the local one answers (what the caller may do where).
-LocalTrackerDep = Annotated[LocalTracker, Depends(tracker_of)]
 
 
 class ErrorMessage(BaseModel):
@@ -112,7 +109,7 @@ class People:
         former members, none when every name is a member's."""
         names = {name for t in tickets for name in (t.reporter, t.assignee, t.closed_by) if name is not None}
         missing = sorted(names - self.by_username.keys())
-        if not missing or not isinstance(tracker, LocalTracker):  # a remote tracker serves no REST dialect
+        if not missing:
             return self
         return replace(self, former={u.username: u for u in await tracker.users_named(missing)})
 
@@ -130,7 +127,7 @@ class People:
         return user.username
 
 
-async def as_it_is(tracker: LocalTracker, ticket: Ticket, changes: TicketChanges) -> Ticket | None:
+async def as_it_is(tracker: Tracker, ticket: Ticket, changes: TicketChanges) -> Ticket | None:
     """The ticket unchanged when `changes` change nothing, else None (make the change).
 
     Seeds 001 and 002 make every field of an update optional, so an empty body is a valid update there and

@@ -24,7 +24,6 @@ from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.http.errors import ErrorShape
 from tickets_mcp.http.rest.paging import Page, page_brackets
 from tickets_mcp.http.rest.support import (
-    LocalTrackerDep,
     TrackerDep,
     error_responses,
     iso_seconds,
@@ -262,7 +261,7 @@ async def create_project(
 @router.get("/organizations/{organization_name}/projects", summary="List an organization's projects")
 async def list_projects(
     organization_name: str,
-    tracker: LocalTrackerDep,
+    tracker: TrackerDep,
     request: Request,
     mount: MountDep,
     page: Annotated[Page, Depends(page_brackets)],

@@ -1,0 +1,113 @@
+"""The one seam between the entry point and the front ends: what they work on, opened by cli/.
+
+A front end (the MCP server, the REST dialects, the board, the `tickets` commands) is handed a Backend
+and asks it for the Tracker of each caller, for who a token or a board session stands for, and whether
+it can serve; it never opens a store or a remote, nor builds a tracker itself. `LocalBackend`
+(core/local_backend.py) serves a Store we own, `RemoteBackend` a remote tracker, which refuses what only
+a local store keeps (tokens, sessions) with Unsupported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn, Protocol
+
+from tickets_mcp.core.tracker import Principal, Tracker
+from tickets_mcp.errors import Unsupported
+
+if TYPE_CHECKING:  # a front end holds the protocol only: what serves it (a store, a remote) stays behind it
+    from tickets_mcp.stores import PoolUsage
+
+
+class Backend(Protocol):
+    """What a front end works on, whatever serves it."""
+
+    @property
+    def local_principal(self) -> Principal:
+        """Who a call without a token acts as: the local user (TICKETS_USER) on stdio, in the `tickets`
+        commands and on a loopback-only board."""
+        ...
+
+    def tracker(self, principal: Principal) -> Tracker:
+        """The Tracker acting for `principal`, for one call."""
+        ...
+
+    async def authenticate(self, token: str, client: str | None = None) -> Principal | None:
+        """Who a token sent with a request stands for; None for a malformed, unknown or revoked one. Raises
+        tokens.UngrantedToken for a key whose creator may no longer grant it."""
+        ...
+
+    async def principal_of_digest(self, token_digest: str, client: str | None = None) -> Principal | None:
+        """Who the token with this digest stands for (as the board's login form checks one), or None."""
+        ...
+
+    async def start_session(self, session_digest: str, token_id: int, expires_at: str) -> None: ...
+
+    async def session(self, session_digest: str, client: str | None = None) -> tuple[Principal, str] | None:
+        """A board session's principal and its token's digest; None for an unknown, expired or ended one."""
+        ...
+
+    async def end_session(self, session_digest: str) -> None: ...
+
+    async def ping(self) -> None:
+        """Return once the backend answers a trivial query (readiness); raise when it cannot."""
+        ...
+
+    def pool_usage(self) -> PoolUsage | None:
+        """The connection pool right now, for metrics; None without one."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+# A remote token stands for a user of the remote, whom this process knows by no id of its own; without a
+# token of ours, every tool is listed and the remote's own refusals say what its API or token lacks.
+REMOTE_CALLER = Principal(user_id=0, username="")
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteBackend:
+    """A remote tracker, which every caller shares as its token's owner. It keeps no tokens or sessions of
+    ours, so a front end that needs them (`serve`) is refused."""
+
+    remote: Tracker
+    aclose: Callable[[], Awaitable[None]]
+
+    @property
+    def local_principal(self) -> Principal:
+        return REMOTE_CALLER
+
+    def tracker(self, principal: Principal) -> Tracker:
+        return self.remote
+
+    async def authenticate(self, token: str, client: str | None = None) -> Principal | None:
+        _serves_no_tokens()
+
+    async def principal_of_digest(self, token_digest: str, client: str | None = None) -> Principal | None:
+        _serves_no_tokens()
+
+    async def start_session(self, session_digest: str, token_id: int, expires_at: str) -> None:
+        _serves_no_tokens()
+
+    async def session(self, session_digest: str, client: str | None = None) -> tuple[Principal, str] | None:
+        _serves_no_tokens()
+
+    async def end_session(self, session_digest: str) -> None:
+        _serves_no_tokens()
+
+    async def ping(self) -> None:
+        """Ready whenever the process runs: the remote was reached when it opened, and answers each call for itself."""
+
+    def pool_usage(self) -> PoolUsage | None:
+        return None
+
+    async def close(self) -> None:
+        await self.aclose()
+
+
+def _serves_no_tokens() -> NoReturn:
+    raise Unsupported(
+        "A remote tracker keeps no tokens or board sessions of ours: this needs a local store.",
+        hint="Serve a local store (--db); the remote's own token acts for every caller here.",
+    )

@@ -1,0 +1,54 @@
+"""LocalBackend: the Backend (core/backend.py) over a Store we own, as the entry point opens it."""
+
+from __future__ import annotations
+
+from tickets_mcp.core import tokens
+from tickets_mcp.core.access import Tier
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import Principal, Tracker
+from tickets_mcp.stores import PoolUsage, Store
+
+
+class LocalBackend:
+    """A Store we own, every tracker bounded by the server's tier (`--tier`), whatever the caller's role."""
+
+    def __init__(self, store: Store, local_principal: Principal, tier: Tier = Tier.FULL) -> None:
+        self._store = store
+        self._local_principal = local_principal
+        self._tier = tier
+
+    @property
+    def store(self) -> Store:
+        """The store itself, for what no front end does: tests seeding it, as admin commands would."""
+        return self._store
+
+    @property
+    def local_principal(self) -> Principal:
+        return self._local_principal
+
+    def tracker(self, principal: Principal) -> Tracker:
+        return LocalTracker(self._store, principal, self._tier)
+
+    async def authenticate(self, token: str, client: str | None = None) -> Principal | None:
+        return await tokens.authenticate(self._store, token, client)
+
+    async def principal_of_digest(self, token_digest: str, client: str | None = None) -> Principal | None:
+        return await tokens.principal_of_digest(self._store, token_digest, client)
+
+    async def start_session(self, session_digest: str, token_id: int, expires_at: str) -> None:
+        await self._store.start_session(session_digest, token_id, expires_at)
+
+    async def session(self, session_digest: str, client: str | None = None) -> tuple[Principal, str] | None:
+        return await tokens.principal_of_session(self._store, session_digest, client)
+
+    async def end_session(self, session_digest: str) -> None:
+        await self._store.end_session(session_digest)
+
+    async def ping(self) -> None:
+        await self._store.ping()
+
+    def pool_usage(self) -> PoolUsage:
+        return self._store.pool_usage()
+
+    async def close(self) -> None:
+        await self._store.close()
