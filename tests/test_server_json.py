@@ -21,6 +21,7 @@ from tickets_mcp.http import settings as serve_settings
 from tickets_mcp.http.board import access as board_access
 from tickets_mcp.mcp import exposure
 from tickets_mcp.mcp.exposure import ENV_TOOLS, TOOLSET_NAMES
+from tickets_mcp.stores import search
 
 REPO = Path(__file__).resolve().parent.parent
 SERVER_JSON = REPO / "server.json"
@@ -96,7 +97,7 @@ def declared_variables(*modules: object) -> set[str]:
     return {value for module in modules for name, value in vars(module).items() if name.startswith("ENV_")}
 
 
-STDIO_VARIABLES = declared_variables(config, exposure, logs)
+STDIO_VARIABLES = declared_variables(config, exposure, logs, search)
 SERVE_ONLY_VARIABLES = declared_variables(serve_settings, board_access)
 
 

@@ -12,8 +12,8 @@ server registers in its order (server.create_server).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
 
 from mcp.server import MCPServer
 from mcp.server.context import ServerRequestContext
@@ -44,20 +44,30 @@ async def activity(project: str, ctx: Ctx) -> str:
         return render.activity(project.upper(), await tracker_for(ctx).activity(project), ACTIVITY_SHOWN)
 
 
-# (handler, URI template, name, description), in the order of resources/templates/list.
-RESOURCES: tuple[tuple[Callable[..., Any], str, str, str], ...] = (
-    (ticket, "tracker://tickets/{slug}", "ticket",
-     "A ticket with its sub-tasks, comments and history, e.g. tracker://tickets/WEB-42"),
-    (board, "tracker://projects/{project}/board", "board",
-     "A project's Kanban board: columns in workflow order with their first tickets"),
-    (activity, "tracker://projects/{project}/activity", "activity",
-     "What happened in a project lately, newest first: who filed, changed, moved or commented"),
+class Template(NamedTuple):
+    """A resource template: the handler that reads it (its name is the template's), its URI and description."""
+
+    handler: Callable[..., Awaitable[str]]
+    uri: str
+    description: str
+
+
+# In the order of resources/templates/list.
+TEMPLATES = (
+    Template(ticket, "tracker://tickets/{slug}",
+             "A ticket with its sub-tasks, comments and history, e.g. tracker://tickets/WEB-42"),
+    Template(board, "tracker://projects/{project}/board",
+             "A project's Kanban board: columns in workflow order with their first tickets"),
+    Template(activity, "tracker://projects/{project}/activity",
+             "What happened in a project lately, newest first: who filed, changed, moved or commented"),
 )  # fmt: skip
 
 
 def register_resources(server: MCPServer[Any]) -> None:
-    for handler, uri, name, description in RESOURCES:
-        server.resource(uri, name=name, mime_type="text/plain", description=description)(handler)
+    for template in TEMPLATES:
+        server.resource(
+            template.uri, name=template.handler.__name__, mime_type="text/plain", description=template.description
+        )(template.handler)
 
 
 def file_bug(error: str, project: str | None = None, context: str = "") -> str:
@@ -84,16 +94,24 @@ def triage_board(project: str) -> str:
     )
 
 
-# (handler, description), in the order of prompts/list; a prompt's name is its function's.
-PROMPTS: tuple[tuple[Callable[..., str], str], ...] = (
-    (file_bug, "File a bug from an error message or stack trace (Given/When/Then)"),
-    (triage_board, "Triage a project's board: stale, unassigned and misfiled tickets"),
+class Prompt(NamedTuple):
+    """A prompt: the function that writes it (its name is the prompt's, its arguments the prompt's) and its
+    description."""
+
+    handler: Callable[..., str]
+    description: str
+
+
+# In the order of prompts/list.
+PROMPTS = (
+    Prompt(file_bug, "File a bug from an error message or stack trace (Given/When/Then)"),
+    Prompt(triage_board, "Triage a project's board: stale, unassigned and misfiled tickets"),
 )
 
 
 def register_prompts(server: MCPServer[Any]) -> None:
-    for handler, description in PROMPTS:
-        server.prompt(name=handler.__name__, description=description)(handler)
+    for prompt in PROMPTS:
+        server.prompt(name=prompt.handler.__name__, description=prompt.description)(prompt.handler)
 
 
 async def complete(ctx: ServerRequestContext[CallerState, Any], params: CompleteRequestParams) -> Completion:

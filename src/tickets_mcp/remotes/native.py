@@ -33,16 +33,7 @@ from tickets_mcp.domain import (
 from tickets_mcp.remotes.base import RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient
 from tickets_mcp.remotes.mapping import parse
-from tickets_mcp.wire.native import (
-    Move,
-    NewComment,
-    NewProject,
-    NewTicket,
-    Organizations,
-    ProjectChanges,
-    Projects,
-    TicketEdit,
-)
+from tickets_mcp.wire import native as wire
 
 BACKEND = "native"
 BASE = "api/v1/native"
@@ -74,26 +65,26 @@ class NativeTracker(RemoteTracker):
         return self.with_capabilities(parse(Workspace, await self._get("workspace"), BACKEND, "the workspace"))
 
     async def list_organizations(self) -> list[Organization]:
-        return parse(Organizations, await self._get("organizations"), BACKEND, "the organizations").root
+        return parse(wire.Organizations, await self._get("organizations"), BACKEND, "the organizations").root
 
     async def list_projects(self, organization: str | None = None) -> list[Project]:
         found = await self._get("projects", _present(organization=organization))
-        return parse(Projects, found, BACKEND, "the projects").root
+        return parse(wire.Projects, found, BACKEND, "the projects").root
 
     async def create_project(
         self, name: str, *, code: str | None = None, description: str = "", organization: str | None = None
     ) -> Project:
-        body = NewProject(name=name, code=code, description=description, organization=organization)
+        body = wire.NewProject(name=name, code=code, description=description, organization=organization)
         return parse(Project, await self._send("POST", "projects", body), BACKEND, "the new project")
 
     async def update_project(
         self, project: str, *, name: str | None = None, description: str | None = None,
         organization: str | None = None, default: bool | None = None,
     ) -> Project:  # fmt: skip
+        changes = wire.ProjectChanges(name=name, description=description, default=default)
         reply = await self.client.request(
             "PATCH", f"{BASE}/projects/{_segment(project)}", params=_present(organization=organization),
-            json_body=ProjectChanges(name=name, description=description, default=default).model_dump(exclude_none=True),
-            idempotent=True,
+            json_body=changes.model_dump(mode="json", exclude_none=True), idempotent=True,
         )  # fmt: skip
         return parse(Project, reply.body, BACKEND, "the changed project")
 
@@ -128,7 +119,7 @@ class NativeTracker(RemoteTracker):
         return parse(TicketDetail, found, BACKEND, "a ticket")
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
-        body = NewTicket(
+        body = wire.NewTicket(
             title=draft.title, project=draft.project, organization=draft.organization, type=draft.type,
             description=draft.description, priority=draft.priority, status=draft.status, assignee=draft.assignee,
             labels=list(draft.labels), parent=draft.parent,
@@ -149,7 +140,7 @@ class NativeTracker(RemoteTracker):
         return next((t for t in page.tickets if t.title == draft.title.strip()), None)
 
     async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
-        edit = TicketEdit(
+        edit = wire.TicketEdit(
             title=changes.title, type=changes.type, description=changes.description, priority=changes.priority,
             status=changes.status, assignee=changes.assignee, parent=changes.parent, version=version,
             labels=list(changes.labels) if changes.labels is not None else None,
@@ -162,7 +153,7 @@ class NativeTracker(RemoteTracker):
         self, slug: str, status: Status, *, before: str | None = None, after: str | None = None,
         version: int | None = None,
     ) -> Ticket:  # fmt: skip
-        body = Move(status=status, before=before, after=after, version=version).model_dump(
+        body = wire.Move(status=status, before=before, after=after, version=version).model_dump(
             mode="json", exclude_none=True
         )
         # Moving to a place is idempotent: sent twice, the ticket ends where it was asked to be.
@@ -187,7 +178,7 @@ class NativeTracker(RemoteTracker):
         return parse(Board, await self._get("board", params), BACKEND, "the board")
 
     async def add_comment(self, slug: str, body: str) -> Comment:
-        reply = await self._send("POST", f"tickets/{_segment(slug)}/comments", NewComment(body=body))
+        reply = await self._send("POST", f"tickets/{_segment(slug)}/comments", wire.NewComment(body=body))
         return parse(Comment, reply, BACKEND, "the new comment")
 
 

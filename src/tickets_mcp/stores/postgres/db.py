@@ -52,7 +52,7 @@ def _connection(raw: Raw) -> Connection:
 class PostgresEngine:
     """The shared scripts on a pool of connections to one PostgreSQL database."""
 
-    read_only = None  # a role that may not write is refused by PostgreSQL, write by write
+    read_only: str | None = None  # a role that may not write is refused by PostgreSQL, write by write
 
     def __init__(self, url: PostgresUrl, pool: ConnectionPool[Raw]) -> None:
         self.url = url
