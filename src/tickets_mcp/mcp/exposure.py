@@ -23,7 +23,7 @@ from tickets_mcp.environment import env
 from tickets_mcp.errors import Invalid
 
 if TYPE_CHECKING:
-    from tickets_mcp.mcp.tools import Tool
+    from tickets_mcp.mcp.tools import ToolRow
 
 ENV_TOOLS: Final = "TICKETS_TOOLS"
 TIER_HEADER: Final = "x-tracker-tier"
@@ -96,7 +96,7 @@ class Exposure:
 
 
 @cache
-def _tools() -> Mapping[str, Tool]:
+def _tools() -> Mapping[str, ToolRow]:
     """The tool table, read on first use: it loads the MCP SDK, which settings (config.py imports this
     module to read --tools) and the REST front end never need."""
     from tickets_mcp.mcp.tools import TOOLS_BY_NAME

@@ -47,7 +47,7 @@ DELETE = ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world
 
 
 @dataclass(frozen=True, slots=True)
-class Tool:
+class ToolRow:
     """One row of the table. `toolset` None: always shown (the map of the rest)."""
 
     fn: Callable[..., Awaitable[CallToolResult]]
@@ -69,24 +69,24 @@ class Tool:
 
 
 TOOLS: Final = (
-    Tool(get_workspace_context, Action.BROWSE, READ, None),
-    Tool(list_organizations, Action.BROWSE, READ, "projects"),
-    Tool(list_projects, Action.BROWSE, READ, "projects"),
-    Tool(create_project, Action.MANAGE, CREATE, "projects"),
-    Tool(update_project, Action.MANAGE, EDIT, "projects"),
-    Tool(delete_project, Action.MANAGE, DELETE, "projects"),
-    Tool(list_tickets, Action.READ, READ, "tickets"),
-    Tool(get_ticket, Action.READ, READ, "tickets"),
-    Tool(create_ticket, Action.FILE, CREATE, "tickets"),
-    Tool(update_ticket, Action.EDIT, EDIT, "tickets"),
-    Tool(move_ticket, Action.EDIT, EDIT, "board"),
-    Tool(delete_ticket, Action.EDIT, DELETE, "tickets"),
-    Tool(get_board, Action.READ, READ, "board"),
-    Tool(add_comment, Action.COMMENT, CREATE, "comments"),
-    Tool(create_tickets, Action.FILE, CREATE, "bulk"),
-    Tool(move_tickets, Action.EDIT, EDIT, "bulk"),
+    ToolRow(get_workspace_context, Action.BROWSE, READ, None),
+    ToolRow(list_organizations, Action.BROWSE, READ, "projects"),
+    ToolRow(list_projects, Action.BROWSE, READ, "projects"),
+    ToolRow(create_project, Action.MANAGE, CREATE, "projects"),
+    ToolRow(update_project, Action.MANAGE, EDIT, "projects"),
+    ToolRow(delete_project, Action.MANAGE, DELETE, "projects"),
+    ToolRow(list_tickets, Action.READ, READ, "tickets"),
+    ToolRow(get_ticket, Action.READ, READ, "tickets"),
+    ToolRow(create_ticket, Action.FILE, CREATE, "tickets"),
+    ToolRow(update_ticket, Action.EDIT, EDIT, "tickets"),
+    ToolRow(move_ticket, Action.EDIT, EDIT, "board"),
+    ToolRow(delete_ticket, Action.EDIT, DELETE, "tickets"),
+    ToolRow(get_board, Action.READ, READ, "board"),
+    ToolRow(add_comment, Action.COMMENT, CREATE, "comments"),
+    ToolRow(create_tickets, Action.FILE, CREATE, "bulk"),
+    ToolRow(move_tickets, Action.EDIT, EDIT, "bulk"),
 )
-TOOLS_BY_NAME: Final[Mapping[str, Tool]] = {tool.name: tool for tool in TOOLS}
+TOOLS_BY_NAME: Final[Mapping[str, ToolRow]] = {tool.name: tool for tool in TOOLS}
 TOOL_ACTIONS: Final[Mapping[str, Action]] = {tool.name: tool.action for tool in TOOLS}
 ALWAYS: Final = frozenset(tool.name for tool in TOOLS if tool.toolset is None)
 TOOLSETS: Final[Mapping[str, frozenset[str]]] = {
