@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -30,10 +30,9 @@ from mcp.types import (
 from pydantic import AnyUrl
 
 from tickets_mcp import __version__
-from tickets_mcp.cli.workspace import open_local_store
 from tickets_mcp.config import Settings
 from tickets_mcp.core.access import Action
-from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.backend import Backend
 from tickets_mcp.core.tracker import Principal, Tracker
 from tickets_mcp.domain import rules
 from tickets_mcp.domain.text import clean_name
@@ -51,7 +50,6 @@ from tickets_mcp.mcp.exposure import DEFAULT_TOOLSETS, Exposure
 from tickets_mcp.mcp.resources import complete, register_prompts, register_resources
 from tickets_mcp.mcp.schema import compact_schema
 from tickets_mcp.mcp.tools import TOOLS, ToolRow
-from tickets_mcp.stores import Store
 
 SERVER_NAME = "tickets-mcp"
 INSTRUCTIONS = (
@@ -64,17 +62,17 @@ INSTRUCTIONS = (
 
 @dataclass(frozen=True, slots=True)
 class AppState:
-    """What every tool call needs: the store, and on stdio the local user every call acts as.
+    """What every tool call needs: the Tracker for a caller (`tracker_of`, the Backend's, handed over by
+    the entry point) and who the caller is.
 
-    Over HTTP `local_principal` is None: each request brings a token, and `principal_of_request`
-    (installed by the HTTP front end) turns it into the caller. In front of a remote tracker `remote`
-    answers every call instead, as the remote token's owner, and there is no store.
+    On stdio every call acts as `local_principal` (the local user, or a remote tracker's token owner).
+    Over HTTP each request brings a token, and `principal_of_request` (installed by the HTTP front end)
+    turns it into the caller.
     """
 
-    store: Store | None = None
+    tracker_of: Callable[[Principal], Tracker]
     local_principal: Principal | None = None
     principal_of_request: Callable[[], Principal | None] | None = None
-    remote: Tracker | None = None
     # Called before each request (TrackerServer.admit_request); raises RateLimited to refuse it. HTTP installs it.
     admit: Callable[[], None] | None = None
 
@@ -87,27 +85,19 @@ class AppState:
         return found
 
     def tracker(self, client: str | None = None) -> Tracker:
-        if self.remote is not None:
-            return self.remote
         principal = self.principal()
         if client and (name := clean_name(client)):
             principal = replace(principal, client=name)
-        return LocalTracker(self._store(), principal)
+        return self.tracker_of(principal)
 
     async def permitted_actions(self) -> frozenset[Action] | None:
-        """What the caller may do somewhere, or None when every tool is shown: the local user on stdio,
-        and a remote backend, whose refusals name what its API or token lacks."""
-        if self.remote is not None:
-            return None
+        """What the caller may do somewhere, or None when every tool is shown: to a caller without a token
+        (the local user on stdio, or a remote tracker's token owner, whose refusals name what its API or
+        token lacks)."""
         principal = self.principal()
         if principal.token_id is None:
             return None
-        return await LocalTracker(self._store(), principal).permitted_actions()
-
-    def _store(self) -> Store:
-        if self.store is None:
-            raise RuntimeError("AppState without a store or a remote tracker")
-        return self.store
+        return await self.tracker_of(principal).permitted_actions()
 
 
 ToolOutcome = Literal["ok", "tool_error", "protocol_error", "cancelled"]
@@ -300,37 +290,14 @@ class TrackerServer(MCPServer[AppState]):
             return refused
 
 
-@asynccontextmanager
-async def open_state(settings: Settings) -> AsyncGenerator[AppState]:
-    """What the stdio server works on: the remote tracker `settings` names, or the embedded store with the
-    local user and (on a new database) the default workspace."""
-    if settings.remote is not None:
-        from tickets_mcp.remotes import open_remote
-
-        remote = await open_remote(settings.remote)
-        try:
-            yield AppState(remote=remote)
-        finally:
-            await remote.aclose()
-        return
-    store, user = await open_local_store(settings)
-    try:
-        yield AppState(store=store, local_principal=Principal(user_id=user.id, username=user.username))
-    finally:
-        await store.close()
-
-
-def build_server(settings: Settings, state: AppState | None = None) -> TrackerServer:
-    """The stdio server: opens what it works on at start (see `open_state`), or serves `state`, opened
-    and closed by the caller."""
+def build_server(settings: Settings, backend: Callable[[], AbstractAsyncContextManager[Backend]]) -> TrackerServer:
+    """The stdio server over the Backend that `backend` opens when the server starts and closes when it stops
+    (cli/servers.py hands it the store or remote `settings` names)."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
-        if state is not None:
-            yield state
-            return
-        async with open_state(settings) as opened:
-            yield opened
+        async with backend() as opened:
+            yield AppState(tracker_of=opened.tracker, local_principal=opened.local_principal)
 
     return create_server(lifespan, log_level=settings.log_level, exposure=settings.exposure)
 
