@@ -3,8 +3,8 @@
 Each round starts `python -m tickets_mcp` on one database, keeps create_ticket calls in flight over raw
 JSON-RPC on stdio and sends SIGKILL at a random moment after the first acknowledgment. After each kill
 the database must pass `PRAGMA integrity_check`, hold every acknowledged ticket under its slug, and
-number its tickets 1..N without gaps. The loop is tests/helpers_processes.py's, as in
-tests/test_crash_safety.py, just longer.
+number its tickets 1..N without gaps. The loop is tests/fixtures/helpers_processes.py's, as in
+tests/processes/test_crash_safety.py, just longer.
 
     .venv/bin/python scripts/crash_soak.py --rounds 200 --seed 7
 
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.helpers_processes import CrashLoop, RoundOptions, inspect_database  # noqa: E402
+from tests.fixtures.helpers_processes import CrashLoop, RoundOptions, inspect_database  # noqa: E402
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -6,15 +6,20 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from mcp import Client
 
-from tests.stores import Location, location_arg
-from tests.tool_calls import connect
+from mcp import Client
+from tests.fixtures.stores import Location, location_arg
+from tests.fixtures.tool_calls import connect
 from tickets_mcp.cli.servers import stdio_server
 from tickets_mcp.config import PostgresUrl, Settings
 from tickets_mcp.mcp.server import TrackerServer
 
-pytest_plugins = ["tests.postgres", "tests.read_only", "tests.rest_world", "tests.store_contract"]
+pytest_plugins = [
+    "tests.fixtures.postgres",
+    "tests.fixtures.read_only",
+    "tests.fixtures.rest_world",
+    "tests.fixtures.store_contract",
+]
 
 
 @pytest.fixture

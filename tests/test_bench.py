@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers_processes import REPO
+from tests.fixtures.helpers_processes import REPO
 
 
 @pytest.mark.slow

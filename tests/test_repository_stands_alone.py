@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers_processes import REPO
+from tests.fixtures.helpers_processes import REPO
 
 SCANNED = ("src", "tests", "bench", ".ci")
 SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", ".cache", ".pytest_cache", ".ruff_cache"})

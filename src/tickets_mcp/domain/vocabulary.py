@@ -3,7 +3,7 @@
 Each dialect has fewer statuses than the canonical six, so mapping out is many-to-one and mapping in
 picks one canonical value per word. Mapping in keeps the ticket's current status when that already
 reads as the requested word: closing an ABF issue that is `canceled` leaves it canceled, not done.
-The tables are written out in docs/rest.md and tested both ways in tests/test_rest_vocabulary.py.
+The tables are written out in docs/rest.md and tested both ways in tests/http/test_rest_vocabulary.py.
 Pure mapping, so the REST dialects (http/rest/) and the remote adapters (remote/) share it.
 """
 

@@ -1,0 +1,1 @@
+"""The command line: admin commands, the terminal views, start-up failures, configs."""

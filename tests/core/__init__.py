@@ -1,0 +1,1 @@
+"""The service: the local tracker, its access rules, tokens and the backend seam."""

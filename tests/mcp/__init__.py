@@ -1,0 +1,1 @@
+"""The MCP front end: tools, arguments, resources, exposure, in memory."""

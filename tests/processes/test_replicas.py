@@ -1,0 +1,161 @@
+"""Two `tickets-mcp serve` replicas on one database, as behind a load balancer.
+
+Agents call both at once over MCP and REST and see one tracker: consistent reads, unique numbers. A
+confirmation round trip (the 2026-07-28 era's input-required result, whose sealed request state the
+client echoes back) started on one replica completes on the other when both share TICKETS_STATE_KEY,
+and fails closed when they do not.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import ExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any, cast
+
+import anyio
+import httpx2
+import pytest
+from mcp.client.context import ClientRequestContext
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp.types import ElicitRequestParams, ElicitResult, ErrorData
+
+from mcp import Client
+from tests.fixtures.http_server import ServerProcess, bearer, running_server
+from tests.fixtures.stores import Location
+from tests.fixtures.tool_calls import call, call_error, slug_of
+from tickets_mcp.config import Settings
+from tickets_mcp.errors import Invalid
+from tickets_mcp.http.settings import ServeSettings, state_keys_from
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+TICKETS = "/api/v1/ext/orgs/local/tickets"  # the AgentsMesh REST API (seed 001)
+
+
+class RoundRobin(httpx2.AsyncBaseTransport):
+    """A load balancer in the client: each request goes to the next replica, Host rewritten as a proxy would."""
+
+    def __init__(self, replicas: list[str]) -> None:
+        self._replicas = [httpx2.URL(url) for url in replicas]
+        self._inner = httpx2.AsyncHTTPTransport()
+        self._next = 0
+        self.calls: list[tuple[int, str]] = []  # (replica index, tool name) of each tools/call
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        index = self._next % len(self._replicas)
+        self._next += 1
+        target = self._replicas[index]
+        request.url = request.url.copy_with(host=target.host, port=target.port)
+        request.headers["host"] = f"{target.host}:{target.port}"
+        if request.method == "POST":
+            message = cast(dict[str, Any], json.loads(request.content or b"{}"))
+            if message.get("method") == "tools/call":
+                self.calls.append((index, str(message["params"]["name"])))
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def confirm(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult | ErrorData:
+    return ElicitResult(action="accept", content={"confirm": True})
+
+
+@asynccontextmanager
+async def balanced_client(replicas: list[ServerProcess], token: str) -> AsyncGenerator[tuple[Client, RoundRobin]]:
+    balancer = RoundRobin([r.url for r in replicas])
+    async with (
+        httpx2.AsyncClient(transport=balancer, headers=bearer(token), timeout=30.0) as http,
+        Client(streamable_http_client(replicas[0].mcp_url, http_client=http), elicitation_callback=confirm) as client,
+    ):
+        yield client, balancer
+
+
+def start_replicas(stack: ExitStack, db: Location, keys: list[str]) -> list[ServerProcess]:
+    return [stack.enter_context(running_server(db, env={"TICKETS_STATE_KEY": key})) for key in keys]
+
+
+@pytest.fixture
+def shared_key_replicas(store_location: Location) -> Iterator[list[ServerProcess]]:
+    """Two replicas on one database: a SQLite file, or (the deployment docs/deployment.md describes) PostgreSQL."""
+    key = secrets.token_urlsafe(32)
+    with ExitStack() as stack:
+        yield start_replicas(stack, store_location, [key, key])
+
+
+async def test_a_confirmation_started_on_one_replica_completes_on_the_other(
+    shared_key_replicas: list[ServerProcess],
+) -> None:
+    first = shared_key_replicas[0]
+    token = first.create_token("--user", "alice")
+    async with balanced_client(shared_key_replicas, token) as (client, balancer):
+        slug = slug_of(await call(client, "create_ticket", title="Delete me across replicas"))
+        balancer.calls.clear()
+        assert "Deleted" in await call(client, "delete_ticket", slug=slug)
+        # The first call got the input-required result, the retry carrying the answer went elsewhere.
+        replicas = [index for index, tool in balancer.calls if tool == "delete_ticket"]
+        assert len(replicas) == 2 and replicas[0] != replicas[1], balancer.calls
+        assert "not found" in await call_error(client, "get_ticket", slug=slug)
+
+
+async def test_replicas_without_a_shared_key_refuse_each_others_request_state(store_location: Location) -> None:
+    with ExitStack() as stack:
+        replicas = start_replicas(stack, store_location, [secrets.token_urlsafe(32), secrets.token_urlsafe(32)])
+        token = replicas[0].create_token("--user", "alice")
+        async with balanced_client(replicas, token) as (client, balancer):
+            slug = slug_of(await call(client, "create_ticket", title="Kept: the state cannot cross"))
+            balancer.calls.clear()
+            with pytest.raises(MCPError, match="Invalid or expired requestState"):
+                await client.call_tool("delete_ticket", {"slug": slug})
+            assert slug in await call(client, "get_ticket", slug=slug)
+
+
+async def test_agents_on_both_replicas_at_once_get_unique_numbers_and_the_same_reads(
+    shared_key_replicas: list[ServerProcess],
+) -> None:
+    token = shared_key_replicas[0].create_token("--user", "alice")
+    per_agent = 15
+    created: list[str] = []
+
+    async def mcp_agent(replica: ServerProcess, name: str) -> None:
+        async with (
+            httpx2.AsyncClient(headers=bearer(token), timeout=30.0) as http,
+            Client(streamable_http_client(replica.mcp_url, http_client=http)) as client,
+        ):
+            for n in range(per_agent):
+                created.append(slug_of(await call(client, "create_ticket", title=f"{name} {n}")))
+
+    async def rest_agent(replica: ServerProcess, name: str) -> None:
+        async with httpx2.AsyncClient(base_url=replica.url, headers=bearer(token), timeout=30.0) as http:
+            for n in range(per_agent):
+                response = await http.post(TICKETS, json={"repository_id": "INBOX", "title": f"{name} {n}"})
+                assert response.status_code == 201, response.text
+                created.append(str(response.json()["ticket"]["slug"]))
+
+    with anyio.fail_after(120):
+        async with anyio.create_task_group() as group:
+            for i, replica in enumerate(shared_key_replicas):
+                group.start_soon(mcp_agent, replica, f"mcp agent on replica {i}")
+                group.start_soon(rest_agent, replica, f"rest agent on replica {i}")
+    total = 4 * per_agent
+    assert sorted(created, key=lambda s: int(s.split("-")[1])) == [f"INBOX-{n}" for n in range(1, total + 1)]
+    listings: list[set[str]] = []
+    for replica in shared_key_replicas:
+        async with httpx2.AsyncClient(base_url=replica.url, headers=bearer(token), timeout=30.0) as http:
+            response = await http.get(TICKETS, params={"repository_id": "INBOX", "limit": 100})
+            assert response.status_code == 200, response.text
+            listings.append({str(item["slug"]) for item in response.json()["tickets"]})
+    assert listings[0] == listings[1] == set(created)
+
+
+def test_a_state_key_is_long_enough_rotates_by_comma_and_never_prints() -> None:
+    with pytest.raises(Invalid, match="at least 32 characters"):
+        state_keys_from("too-short")
+    new, old = "n" * 32, "o" * 40
+    assert state_keys_from(f" {new} , {old} ") == (new, old)
+    assert state_keys_from("") == ()
+    settings = ServeSettings(store=Settings(db=Path("t.db")), state_keys=(new,))
+    assert new not in repr(settings)

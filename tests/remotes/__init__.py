@@ -1,0 +1,1 @@
+"""The remote adapters, against our peers and the vendors' specifications."""

@@ -1,0 +1,1 @@
+"""The store on both engines: the contract, migrations, SQLite and PostgreSQL specifics."""
