@@ -11,8 +11,9 @@ from mcp import Client
 from tests.fixtures.stores import Location, location_arg
 from tests.fixtures.tool_calls import connect
 from tickets_mcp.cli.servers import stdio_server
-from tickets_mcp.config import PostgresUrl, Settings
+from tickets_mcp.config import Settings
 from tickets_mcp.mcp.server import TrackerServer
+from tickets_mcp.stores.location import PostgresUrl
 
 pytest_plugins = [
     "tests.fixtures.postgres",

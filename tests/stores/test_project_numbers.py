@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from tests.fixtures.stores import Location
-from tickets_mcp.config import PostgresUrl
 from tickets_mcp.stores.factory import open_store
+from tickets_mcp.stores.location import PostgresUrl
 from tickets_mcp.stores.postgres import migrations as postgres_migrations
 from tickets_mcp.stores.sqlite.migrations import migrate
 

@@ -12,9 +12,10 @@ import pytest
 
 from tests.fixtures.helpers_processes import REPO
 from tickets_mcp.cli.main import main
-from tickets_mcp.config import PostgresUrl, Settings, mask_password, parse_location
+from tickets_mcp.config import Settings, parse_location
 from tickets_mcp.errors import Invalid
 from tickets_mcp.stores.factory import open_store
+from tickets_mcp.stores.location import PostgresUrl, mask_password
 
 
 @pytest.mark.parametrize(
