@@ -13,19 +13,30 @@ from typing import Any, Final, cast
 from tickets_mcp.domain import Change, Priority, Project, Role, Scope, Ticket, Token, TokenKind, User
 from tickets_mcp.stores.port import BoardSession
 
-# A ticket row's column 18 holds its labels as `name<LABEL_SEP>color`, joined by LABELS_SEP, ordered by name.
+# A ticket row's labels column holds them as `name<LABEL_SEP>color`, joined by LABELS_SEP, ordered by name.
 # Both are control characters, which label names and colors never contain.
 LABEL_SEP: Final = "\x1f"
 LABELS_SEP: Final = "\x1e"
 
+# The Ticket fields that the tickets table does not hold as they are under their name, each read through
+# its own expression at the end of `ticket_select` (the slug from p.code, names for user ids, ...).
+_DERIVED_FIELDS = frozenset({
+    "slug", "priority", "assignee", "reporter", "labels", "parent", "closed_by", "project_number",
+})  # fmt: skip
+# Every other Ticket field is a column of its own name, read as it is: the SELECT and `row_to_ticket` are
+# both built from this, so a new plain field of Ticket is read once its column exists.
+TICKET_COLUMNS: Final = tuple(name for name in Ticket.model_fields if name not in _DERIVED_FIELDS)
+_PLAIN = len(TICKET_COLUMNS)
+_NUMBER = TICKET_COLUMNS.index("number")  # the slug's
+
 
 def ticket_select(labels: str) -> str:
-    """The SELECT every ticket read shares, in the layout `row_to_ticket` reads; `labels` is the engine's
-    expression of column 18 (it aggregates text its own way). Then WHERE, or JOIN a page on `t.id`."""
+    """The SELECT every ticket read shares, in the layout `row_to_ticket` reads: TICKET_COLUMNS, then the
+    derived ones; `labels` is the engine's expression of the labels column (it aggregates text its own
+    way). Then WHERE, or JOIN a page on `t.id`."""
     return f"""
-SELECT t.id, t.project_id, p.code, t.number, t.type, t.title, t.description, t.status, t.priority,
-       a.username, r.username, pt.number, t.position, t.version, t.created_at, t.updated_at,
-       t.closed_at, cb.username, {labels}, p.number
+SELECT {", ".join(f"t.{name}" for name in TICKET_COLUMNS)},
+       p.code, t.priority, a.username, r.username, pt.number, cb.username, {labels}, p.number
 FROM tickets t
 JOIN projects p ON p.id = t.project_id
 LEFT JOIN users a ON a.id = t.assignee_id
@@ -82,33 +93,22 @@ def row_to_change(row: Sequence[Any]) -> Change:
 def row_to_ticket(row: Sequence[Any]) -> Ticket:
     # model_validate, not model_construct: pydantic-core checks the row and builds the model in about
     # 2 µs, where model_construct's Python loop over the fields takes 5.
-    code = row[2]
-    labels = tuple(
-        {"name": name, "color": color}
-        for name, color in (item.split(LABEL_SEP) for item in row[18].split(LABELS_SEP))
-    ) if row[18] else ()  # fmt: skip
-    return Ticket.model_validate({
-        "id": row[0],
-        "project_id": row[1],
-        "number": row[3],
-        "slug": f"{code}-{row[3]}",
-        "type": row[4],
-        "title": row[5],
-        "description": row[6],
-        "status": row[7],
-        "priority": Priority.from_rank(row[8]),
-        "assignee": row[9],
-        "reporter": row[10],
-        "labels": labels,
-        "parent": f"{code}-{row[11]}" if row[11] is not None else None,
-        "position": row[12],
-        "version": row[13],
-        "created_at": row[14],
-        "updated_at": row[15],
-        "closed_at": row[16],
-        "closed_by": row[17],
-        "project_number": row[19],
-    })  # fmt: skip
+    code, rank, assignee, reporter, parent, closed_by, labels, project_number = row[_PLAIN:]
+    fields = dict(
+        zip(TICKET_COLUMNS, row, strict=False),  # the derived columns follow
+        slug=f"{code}-{row[_NUMBER]}",
+        priority=Priority.from_rank(rank),
+        assignee=assignee,
+        reporter=reporter,
+        labels=tuple(
+            {"name": name, "color": color}
+            for name, color in (item.split(LABEL_SEP) for item in labels.split(LABELS_SEP))
+        ) if labels else (),
+        parent=f"{code}-{parent}" if parent is not None else None,
+        closed_by=closed_by,
+        project_number=project_number,
+    )  # fmt: skip
+    return Ticket.model_validate(fields)
 
 
 def row_to_project(row: Sequence[Any]) -> Project:
