@@ -8,8 +8,8 @@ from typing import Any
 from tickets_mcp.domain import Priority, Status, Ticket, TicketType
 from tickets_mcp.stores.port import PATCHABLE, TicketPatch
 
-# The columns a patch may change, in the order stores read them back.
-PATCH_COLUMNS = ("title", "type", "description", "status", "priority", "assignee_id", "parent_id")
+# The columns a patch may change, in the fixed order stores read them back.
+PATCH_COLUMNS = tuple(sorted(PATCHABLE))
 
 
 def changed_columns(stored: Mapping[str, Any], patch: TicketPatch) -> dict[str, Any]:
@@ -17,11 +17,12 @@ def changed_columns(stored: Mapping[str, Any], patch: TicketPatch) -> dict[str, 
     unknown = set(patch.values) - PATCHABLE
     if unknown:
         raise ValueError(f"not patchable: {sorted(unknown)}")
-    wanted = {name: _column_value(value) for name, value in patch.values.items()}
+    wanted = {name: column_value(value) for name, value in patch.values.items()}
     return {name: value for name, value in wanted.items() if stored[name] != value}
 
 
-def _column_value(value: Any) -> Any:
+def column_value(value: Any) -> Any:
+    """A ticket field's value as its column stores it: a priority by rank, other enums by value."""
     if isinstance(value, Priority):
         return value.rank
     if isinstance(value, Status | TicketType):
