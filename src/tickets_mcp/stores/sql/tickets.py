@@ -9,6 +9,7 @@ checks that point at the project (a ticket inserted elsewhere) unblocked.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,13 +21,18 @@ from tickets_mcp.domain.rules import check_version
 from tickets_mcp.domain.similarity import likely_duplicate, look_alike
 from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.stores.idempotency import key_expiry, key_owner, replayed, request_digest
-from tickets_mcp.stores.patches import PATCH_COLUMNS, changed_columns, labels_changed
+from tickets_mcp.stores.patches import PATCH_COLUMNS, changed_columns, column_value, labels_changed
 from tickets_mcp.stores.port import Actor, NewTicket, Placement, TicketPatch
 from tickets_mcp.stores.search import Text, candidate_groups
 from tickets_mcp.stores.sql.board import end_of_column, last_position, position_next_to
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.events import record
 from tickets_mcp.stores.sql.ticket_reads import load_ticket
+
+# The NewTicket fields that are no column of its ticket (labels are rows of ticket_labels; the others steer
+# the filing); every other field is inserted into the column of its name, so a new one needs no edit here.
+_NOT_COLUMNS = frozenset({"labels", "idempotency_key", "check_duplicates"})
+_NEW_TICKET_COLUMNS = tuple(f.name for f in dataclasses.fields(NewTicket) if f.name not in _NOT_COLUMNS)
 
 # How a change to a ticket is recorded: audit.ticket_updated or audit.ticket_moved.
 Change = Callable[[Ticket, Ticket, str], audit.Event]
@@ -83,22 +89,13 @@ def _create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Ticket:
     now = utc_now()
     closing = closing_columns(None, new.status, actor.user_id, now)
     row = conn.one(
-        f"""INSERT INTO tickets (id, project_id, number, type, title, description, status, priority,
-                                 assignee_id, reporter_id, parent_id, position, version,
+        f"""INSERT INTO tickets (id, {", ".join(_NEW_TICKET_COLUMNS)}, number, position, version,
                                  created_at, updated_at, closed_at, closed_by_id)
-            VALUES ({conn.dialect.next_ticket_id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+            VALUES ({conn.dialect.next_ticket_id}, {"?, " * len(_NEW_TICKET_COLUMNS)}?, ?, 1, ?, ?, ?, ?)
             RETURNING id""",
         (
-            new.project_id,
+            *(column_value(getattr(new, name)) for name in _NEW_TICKET_COLUMNS),
             number,
-            new.type.value,
-            new.title,
-            new.description,
-            new.status.value,
-            new.priority.rank,
-            new.assignee_id,
-            new.reporter_id,
-            new.parent_id,
             end_of_column(conn, new.project_id, new.status),
             now,
             now,
