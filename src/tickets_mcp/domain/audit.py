@@ -107,10 +107,21 @@ def _ticket_changed(action: str, before: Ticket, after: Ticket, organization_id:
     return Event(action, before.slug, organization_id, before.project_id, before.id, ticket_diff(before, after))
 
 
+# The Ticket fields a diff leaves out or writes its own way: identity, what is fixed at filing (the reporter),
+# bookkeeping a store keeps (the version, times, the board position, who closed it), the description (only
+# named) and the labels (by name).
+_NOT_DIFFED = frozenset({
+    "id", "project_id", "number", "slug", "project_number", "reporter", "position", "version",
+    "created_at", "updated_at", "closed_at", "closed_by", "description", "labels",
+})  # fmt: skip
+# Every other field is shown as `[old, new]` when it changes, so a new one is audited without an edit here.
+_DIFFED = tuple(name for name in Ticket.model_fields if name not in _NOT_DIFFED)
+
+
 def ticket_diff(before: Ticket, after: Ticket) -> dict[str, Any]:
     """The changed fields as `[old, new]`; a description edit is only named."""
     changes: dict[str, Any] = {}
-    for name in ("title", "type", "status", "priority", "assignee", "parent"):
+    for name in _DIFFED:
         old, new = getattr(before, name), getattr(after, name)
         if old != new:
             changes[name] = [old, new]
