@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tickets_mcp.core.access import Access, Action, Roles, Tier
 from tickets_mcp.core.names import Names
@@ -45,12 +45,30 @@ from tickets_mcp.domain import (
 from tickets_mcp.domain.similarity import unreadable_look_alike
 from tickets_mcp.domain.text import clean_name
 from tickets_mcp.errors import Invalid, LikelyDuplicate, NotFound, PermissionDenied, TrackerError
-from tickets_mcp.stores import Actor, Move, NewProject, NewTicket, Placement, Store, TicketPatch, TicketQuery
+from tickets_mcp.stores import (
+    PATCHABLE,
+    Actor,
+    Move,
+    NewProject,
+    NewTicket,
+    Placement,
+    Store,
+    TicketPatch,
+    TicketQuery,
+)
 
 LIST_LIMIT_MAX = 100
 In = TypeVar("In")
 Out = TypeVar("Out")
 BOARD_PER_COLUMN_MAX = 100
+
+# A draft's and a change's fields that the store takes under the same name, as they are: a new field shared
+# by name passes through without an edit here. The ones named are normalized or checked on the way.
+_CHECKED = frozenset({"title", "description", "labels", "idempotency_key", "check_duplicates"})
+_DRAFT_AS_IS = tuple(
+    f.name for f in fields(TicketDraft) if f.name in {g.name for g in fields(NewTicket)} and f.name not in _CHECKED
+)
+_CHANGES_AS_IS = tuple(f.name for f in fields(TicketChanges) if f.name in PATCHABLE and f.name not in _CHECKED)
 
 
 class LocalTracker:
@@ -301,13 +319,12 @@ class LocalTracker:
         if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
             assignee_id = await self._names.user_id([project.organization_id], draft.assignee)
         parent_id = await self._names.parent_id(roles, project, draft.parent) if draft.parent else None
+        as_is: dict[str, Any] = {name: getattr(draft, name) for name in _DRAFT_AS_IS}
         return NewTicket(
+            **as_is,
             project_id=project.id,
-            type=draft.type,
             title=title,
             description=draft.description,
-            status=draft.status,
-            priority=draft.priority,
             assignee_id=assignee_id,
             reporter_id=self._access.principal.user_id,
             labels=rules.normalize_labels(draft.labels),
@@ -328,7 +345,7 @@ class LocalTracker:
             values["title"] = rules.normalize_title(changes.title)
         if changes.description is not None:
             values["description"] = rules.validate_text("description", changes.description, rules.DESCRIPTION_MAX)
-        for name in ("type", "priority", "status"):
+        for name in _CHANGES_AS_IS:
             value = getattr(changes, name)
             if value is not None:
                 values[name] = value
