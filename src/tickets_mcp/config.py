@@ -40,11 +40,31 @@ MAX_POOL_SIZE = 1000
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
+# `scheme://` of two letters or more: a Windows drive (`C:\\data`, `C:/data`) is a path, never a URL.
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
+
+
 def parse_location(value: str) -> Path | PostgresUrl:
-    """Where the tracker keeps its data: a `postgresql://` (or `postgres://`) URL, else a SQLite file path."""
-    if urlsplit(value).scheme.lower() in POSTGRES_SCHEMES:
-        return PostgresUrl(value)
-    return Path(value).expanduser()
+    """Where the tracker keeps its data: a `postgresql://` (or `postgres://`) URL, else a SQLite file path.
+
+    A URL of another scheme (`mysql://`, `sqlite://`) is refused rather than taken as a strange relative
+    path, and so is a PostgreSQL URL urllib cannot split, so either stops at start in one line.
+    """
+    scheme = _URL_SCHEME.match(value)
+    if scheme is None:
+        return Path(value).expanduser()
+    accepted = ", ".join(f"{name}://" for name in POSTGRES_SCHEMES)
+    if scheme.group(1).lower() not in POSTGRES_SCHEMES:
+        raise Invalid(
+            "db",
+            f"--db or {ENV_DB} names a {scheme.group(1)}:// URL; this server opens {accepted} URLs or a "
+            "SQLite file path.",
+        )
+    try:
+        urlsplit(value)
+    except ValueError as exc:
+        raise Invalid("db", f"The PostgreSQL URL {mask_password(value)} does not parse: {exc}.") from None
+    return PostgresUrl(value)
 
 
 def user_data_root() -> Path:

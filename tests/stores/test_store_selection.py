@@ -26,9 +26,30 @@ def test_a_postgresql_url_selects_postgresql(value: str) -> None:
     assert parse_location(value) == PostgresUrl(value)
 
 
-@pytest.mark.parametrize("value", ["tracker.db", "/var/lib/tracker.db", "C:\\data\\tracker.db", "sqlite://x"])
-def test_anything_else_is_a_sqlite_file(value: str) -> None:
+@pytest.mark.parametrize(
+    "value", ["tracker.db", "/var/lib/tracker.db", "C:\\data\\tracker.db", "C:/data/tracker.db", "data:x/t.db"]
+)
+def test_anything_else_that_is_no_url_is_a_sqlite_file(value: str) -> None:
     assert parse_location(value) == Path(value)
+
+
+@pytest.mark.parametrize("value", ["mysql://x/y", "sqlite://x", "SQLite:///var/t.db", "https://db.example.com/t"])
+def test_a_url_of_a_scheme_not_served_is_refused_naming_the_ones_that_are(value: str) -> None:
+    with pytest.raises(Invalid, match=r"postgresql://, postgres://.*file path"):
+        parse_location(value)
+
+
+def test_a_postgresql_url_that_does_not_parse_is_refused_with_its_password_masked() -> None:
+    with pytest.raises(Invalid, match="does not parse") as refused:
+        parse_location("postgresql://app:s3cret@[bad/tracker")
+    assert "s3cret" not in str(refused.value) and "app:***@" in str(refused.value)
+
+
+@pytest.mark.parametrize("value", ["postgresql://app:s3cret@[bad", "mysql://app:s3cret@x/y"])
+def test_a_db_value_refused_is_one_line_and_exit_2(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", value, "info"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("tickets-mcp: ") and error.count("\n") == 1 and "s3cret" not in error
 
 
 def test_a_home_relative_path_is_expanded() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -26,8 +27,15 @@ class PostgresUrl:
 
 
 def mask_password(url: str) -> str:
-    """The URL with any password, in the user part or a `password=` parameter, replaced by `***`."""
-    parts = urlsplit(url)
+    """The URL with any password, in the user part or a `password=` parameter, replaced by `***`.
+
+    A URL urllib cannot split (`postgresql://u:pw@[bad`) is masked by pattern, since it is shown in the
+    very message that refuses it.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"(?i)(://[^:/@]*:)[^@]*@|(password=)[^&]*", _masked, url)
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, hosts = netloc.rpartition("@")
@@ -38,3 +46,8 @@ def mask_password(url: str) -> str:
         for item in parts.query.split("&")
     ) if parts.query else ""  # fmt: skip
     return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _masked(found: re.Match[str]) -> str:
+    """The user-part or `password=` match with its secret replaced by `***`."""
+    return f"{found.group(1)}***@" if found.group(1) else f"{found.group(2)}***"
