@@ -120,3 +120,19 @@ def test_a_no_delete_server_refuses_rest_deletes_and_allows_other_changes(seeded
         filed = client.post("/api/v1/native/tickets", json={"title": "Allowed", "project": "INBOX"})
         assert filed.status_code == 201, filed.text
         assert client.get(f"/api/v1/native/tickets/{seeded.slug}").status_code == 200
+
+
+def test_an_unknown_tier_header_over_mcp_is_a_400_naming_the_tiers_at_the_first_request(seeded: Seeded) -> None:
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    headers = {**bearer(seeded.token), "X-Tracker-Tier": "godmode", "Accept": "application/json, text/event-stream"}
+    with serving_app(seeded.location) as server, server.client(headers=headers) as client:
+        refused = client.post("/mcp", json=initialize)
+    assert refused.status_code == 400, refused.text
+    message = refused.json()["message"]
+    assert "'godmode'" in message and "X-Tracker-Tier" in message
+    assert all(tier in message for tier in ("read-only", "no-delete", "full"))

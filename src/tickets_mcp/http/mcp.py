@@ -26,14 +26,17 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tickets_mcp.core.access import Tier
 from tickets_mcp.core.backend import Backend
 from tickets_mcp.core.tokens import UngrantedToken
 from tickets_mcp.core.tracker import Principal
+from tickets_mcp.errors import Invalid
 from tickets_mcp.http.auth import token_of
 from tickets_mcp.http.errors import REALM, Unauthorized
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
 from tickets_mcp.http.sessions import SessionLedger, SessionQuota
 from tickets_mcp.http.settings import ServeSettings
+from tickets_mcp.mcp.exposure import TIER_HEADER
 from tickets_mcp.mcp.server import AppState, TrackerServer, create_server
 
 MCP_PATH = "/mcp"
@@ -91,6 +94,14 @@ class TokenGate:
         if principal is None:
             await refuse(send, NOT_VALID, NOT_VALID_CHALLENGE)
             return
+        if (tier_text := Request(scope).headers.get(TIER_HEADER, "").strip()) != "":
+            # Checked here, not where a handler narrows the tool list: the SDK accepts initialize without
+            # reading it, and a client then fails on its next call with an error that names nothing.
+            try:
+                Tier.parse(tier_text, "X-Tracker-Tier")
+            except Invalid as exc:
+                await refuse(send, f"400 Bad Request: {exc}", status=400)
+                return
         access = TrackerAccessToken(
             token=token,
             # client_id and subject tie an MCP session to the token that opened it (the SDK compares them).
@@ -103,19 +114,17 @@ class TokenGate:
         await self.app(scope, receive, send)
 
 
-async def refuse(send: Send, message: str, challenge: str) -> None:
-    """A 401 in the app's error shape (`{"message": ...}`) with its challenge.
+async def refuse(send: Send, message: str, challenge: str | None = None, *, status: int = 401) -> None:
+    """A refusal (a 401 with its challenge unless told otherwise) in the app's error shape (`{"message": ...}`).
 
     Unlike the REST dialects' bare `401 Unauthorized` (seed 003), the message says what went wrong and what
     to do: no seed governs /mcp, and an MCP client shows this text to whoever configures it.
     """
     body = json.dumps({"message": message}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"www-authenticate", challenge.encode()),
-    ]
-    await send({"type": "http.response.start", "status": 401, "headers": headers})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if challenge is not None:
+        headers.append((b"www-authenticate", challenge.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
