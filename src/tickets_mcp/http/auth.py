@@ -9,7 +9,7 @@ from fastapi.routing import APIRoute
 from tickets_mcp.core.backend import Backend
 from tickets_mcp.core.tokens import UngrantedToken
 from tickets_mcp.core.tracker import Principal, Tracker
-from tickets_mcp.errors import RateLimited, TrackerError
+from tickets_mcp.errors import BackendUnavailable, RateLimited, TrackerError
 from tickets_mcp.http.errors import Unauthorized
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
 
@@ -66,7 +66,8 @@ def _asks_for_a_token(dependant: Dependant) -> bool:
 
 
 async def authenticate_first(request: Request) -> TrackerError | None:
-    """Why the caller may not call the request's route at all (no valid token: 401; too many calls: 429),
+    """Why the caller may not call the request's route at all (no valid token: 401; too many calls: 429;
+    no database to look the token up in: 503),
     or None; for the error handlers (errors.install_error_handlers), when a body or query was refused
     before the route's token dependency ran. Routes that take no token answer None."""
     route = request.scope.get("route")
@@ -74,7 +75,7 @@ async def authenticate_first(request: Request) -> TrackerError | None:
         return None
     try:
         await principal_of(request)
-    except (Unauthorized, RateLimited) as exc:
+    except (Unauthorized, RateLimited, BackendUnavailable) as exc:  # the last: who asks cannot be known (503)
         return exc
     return None
 

@@ -19,6 +19,7 @@ from tickets_mcp.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    ReadOnlyStore,
     TrackerError,
     Unsupported,
 )
@@ -35,6 +36,7 @@ STATUS = {
 
 
 REALM = 'Bearer realm="tickets-mcp"'
+RETRY_UNAVAILABLE_S = 5  # the Retry-After of a 503 for a database that may come back (a read-only one will not)
 UNAUTHORIZED = "401 Unauthorized"  # seed 003's 401 body, word for word
 
 
@@ -159,11 +161,16 @@ def install_error_handlers(
         response = message(request, status_of(exc), text)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        elif isinstance(exc, BackendUnavailable) and not isinstance(exc, ReadOnlyStore):
+            response.headers["Retry-After"] = str(RETRY_UNAVAILABLE_S)
         return response
 
     async def tracker_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, TrackerError)
-        if not isinstance(exc, (Unauthorized, RateLimited)) and (refused := await refused_caller(request)):
+        # A database that is unavailable cannot tell who the caller is either: asking again would only wait again.
+        if not isinstance(exc, (Unauthorized, RateLimited, BackendUnavailable)) and (
+            refused := await refused_caller(request)
+        ):
             return refused
         return await answer(request, exc)
 

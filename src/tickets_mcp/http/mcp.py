@@ -30,9 +30,9 @@ from tickets_mcp.core.access import Tier
 from tickets_mcp.core.backend import Backend
 from tickets_mcp.core.tokens import UngrantedToken
 from tickets_mcp.core.tracker import Principal
-from tickets_mcp.errors import Invalid
+from tickets_mcp.errors import BackendUnavailable, Invalid
 from tickets_mcp.http.auth import token_of
-from tickets_mcp.http.errors import REALM, Unauthorized
+from tickets_mcp.http.errors import REALM, RETRY_UNAVAILABLE_S, Unauthorized
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
 from tickets_mcp.http.sessions import SessionLedger, SessionQuota
 from tickets_mcp.http.settings import ServeSettings
@@ -91,6 +91,9 @@ class TokenGate:
         except UngrantedToken as exc:
             await refuse(send, f"401 Unauthorized: {exc}", NOT_VALID_CHALLENGE)
             return
+        except BackendUnavailable as exc:
+            await refuse(send, f"503 Service Unavailable: {exc}", status=503, retry_after=RETRY_UNAVAILABLE_S)
+            return
         if principal is None:
             await refuse(send, NOT_VALID, NOT_VALID_CHALLENGE)
             return
@@ -114,7 +117,9 @@ class TokenGate:
         await self.app(scope, receive, send)
 
 
-async def refuse(send: Send, message: str, challenge: str | None = None, *, status: int = 401) -> None:
+async def refuse(
+    send: Send, message: str, challenge: str | None = None, *, status: int = 401, retry_after: int | None = None
+) -> None:
     """A refusal (a 401 with its challenge unless told otherwise) in the app's error shape (`{"message": ...}`).
 
     Unlike the REST dialects' bare `401 Unauthorized` (seed 003), the message says what went wrong and what
@@ -124,6 +129,8 @@ async def refuse(send: Send, message: str, challenge: str | None = None, *, stat
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if challenge is not None:
         headers.append((b"www-authenticate", challenge.encode()))
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -33,6 +33,11 @@ T = TypeVar("T")
 Raw = PsycopgConnection[TupleRow]
 
 CONNECT_TIMEOUT_S = 10
+# How long a script waits for the pool to hand it a connection. A caller only reaches the pool once a
+# slot is free (the CapacityLimiter), so waiting means no connection can be made: the database is gone
+# or unreachable. Answering BackendUnavailable then, rather than after psycopg's default 30 s, lets a
+# request fail while its client still waits for it.
+ACQUIRE_TIMEOUT_S = 5
 
 
 @functools.lru_cache(maxsize=1024)
@@ -66,6 +71,7 @@ class PostgresEngine:
             kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
             min_size=1,
             max_size=max_size,
+            timeout=ACQUIRE_TIMEOUT_S,
             open=False,
             name="tickets-mcp",
         )
