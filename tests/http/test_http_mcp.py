@@ -207,11 +207,14 @@ async def test_each_kind_of_token_is_shown_only_the_tools_it_may_use(server: Ser
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_read_only_key_calling_create_ticket_gets_a_tool_error_naming_the_scope_and_stores_nothing(
-    server: ServerProcess,
+    server: ServerProcess, owner_token: str
 ) -> None:
     read_key = server.create_token(
         "--kind", "organization", "--user", "alice", "--organization", "local", "--scopes", "tickets:read"
     )
+    # A ticket of its own to read: under xdist this test may be the first of its module on a worker.
+    async with http_client(server.mcp_url, bearer(owner_token)) as owner:
+        await call(owner, "create_ticket", title="Readable by the key")
     before = stored_titles(server.db)
     async with http_client(server.mcp_url, bearer(read_key)) as client:
         error = await call_error(client, "create_ticket", title="Should not exist")

@@ -69,7 +69,8 @@ def test_a_long_url_is_logged_in_time_linear_in_its_length(tmp_path: Path) -> No
     held up every other request meanwhile (the access line is written on the event loop)."""
     shapes = ("z", "a.", "%", "pk_", "a:", "&token=")
     with running_server(tmp_path / "tracker.db", env={"TICKETS_LOG_LEVEL": "INFO"}) as server:
-        with httpx2.Client(timeout=5, verify=False) as client:  # times out (fails) if masking is quadratic
+        # Quadratic masking took 23 s for one such URL; 15 s leaves room for a loaded CI machine.
+        with httpx2.Client(timeout=15, verify=False) as client:
             for shape in shapes:
                 query = shape * (40_000 // len(shape))
                 assert client.get(f"{server.url}/api/v1/mcp/organizations?q={query}").status_code in (401, 414, 431)
