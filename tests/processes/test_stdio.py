@@ -412,3 +412,38 @@ async def test_confirm_true_after_the_user_declined_asks_again_and_keeps_the_tic
     assert kept.startswith(f"{slug}: «Declined once»")
     for reply in (declined, insisted):
         assert reply.startswith("Not deleted. The user declined.") and "confirm" not in reply
+
+
+def test_ctrl_c_with_calls_in_flight_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    """Ctrl-C while creates are queued: the server stops at once, says nothing on stderr (the SDK's
+    streams breaking as it stops are the interrupt's echo) and exits 130, as a shell expects."""
+    import signal
+    import subprocess
+
+    env = dict(os.environ, TICKETS_DB=str(tmp_path / "t.db"), HOME=str(tmp_path))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tickets_mcp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert server.stdin is not None and server.stdout is not None
+
+    def send(message: dict[str, object]) -> None:
+        assert server.stdin is not None
+        server.stdin.write((json.dumps(message) + "\n").encode())
+        server.stdin.flush()
+
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello})
+    server.stdout.readline()
+    send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    for n in range(1, 200):
+        call = {"name": "create_ticket", "arguments": {"title": f"Queued {n}"}}
+        send({"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": call})
+    server.stdout.readline()  # the first create is answered: the rest are in flight or queued
+    server.send_signal(signal.SIGINT)
+    _, stderr = server.communicate(timeout=30)
+    assert b"Traceback" not in stderr, stderr.decode()
+    assert server.returncode == 130

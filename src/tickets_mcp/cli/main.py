@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from anyio import CancelScope
 
 from tickets_mcp import __version__, logs
 from tickets_mcp.config import (
@@ -257,14 +262,35 @@ def serve_stdio(settings: Settings) -> int:
     from tickets_mcp.cli.workspace import open_backend
     from tickets_mcp.mcp.server import build_server
 
+    interrupted = threading.Event()
+
     async def run() -> None:
         # Opened before stdin is read: the SDK reads stdin on a worker thread that nothing interrupts,
         # so a failure at start inside the server would wait for the client's next line or EOF.
-        async with open_backend(settings) as backend:
+        async with open_backend(settings) as backend, anyio.create_task_group() as tasks:
+            tasks.start_soon(_stop_on_interrupt, tasks.cancel_scope, interrupted)
             await build_server(settings, lambda: nullcontext(backend)).run_stdio_async()
+            tasks.cancel_scope.cancel()
 
-    anyio.run(run)
-    return 0
+    try:
+        anyio.run(run)
+    except BaseExceptionGroup:
+        if not interrupted.is_set():
+            raise
+        # Ctrl-C with calls in flight: the SDK's stream readers and writers break as the server stops,
+        # and their errors are the interrupt's echo, not a failure to show as a traceback.
+    return 130 if interrupted.is_set() else 0
+
+
+async def _stop_on_interrupt(scope: CancelScope, interrupted: threading.Event) -> None:
+    """Ctrl-C (SIGINT) stops the server by cancelling it, as asyncio would, and is noted for the exit code."""
+    import anyio
+
+    with anyio.open_signal_receiver(signal.SIGINT) as signals:
+        async for _ in signals:
+            interrupted.set()
+            scope.cancel()
+            return
 
 
 def serve_http(settings: Settings, args: argparse.Namespace) -> int:
