@@ -242,3 +242,12 @@ def test_the_stdio_server_loads_nothing_of_the_board_or_the_terminal_commands(se
     assert not board.get("isError") and "tickets_mcp.mcp.tools" in loaded  # the listing is real
     added_for_people = ("tickets_mcp.http.board", "tickets_mcp.domain.wording", "tickets_mcp.cli.tickets")
     assert [name for name in loaded if name.startswith(added_for_people)] == []
+
+
+def test_open_and_closed_name_their_group_of_statuses(env: dict[str, str]) -> None:
+    opened = json.loads(tickets(env, "list", "--project", "INBOX", "--status", "open", "--json").stdout)
+    assert [t["slug"] for t in opened["tickets"]] == ["INBOX-3", "INBOX-2", "INBOX-1"]
+    closed = json.loads(tickets(env, "list", "--project", "INBOX", "--status", "closed", "--json").stdout)
+    assert closed["tickets"] == [] and closed["total"] == 0
+    refusal = tickets(env, "list", "--status", "opened", code=2).stderr
+    assert "'opened' is not a status" in refusal and "open, closed" in refusal

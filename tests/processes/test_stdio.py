@@ -447,3 +447,23 @@ def test_ctrl_c_with_calls_in_flight_exits_130_without_a_traceback(tmp_path: Pat
     _, stderr = server.communicate(timeout=30)
     assert b"Traceback" not in stderr, stderr.decode()
     assert server.returncode == 130
+
+
+@pytest.mark.anyio
+async def test_open_and_closed_filter_by_their_group_of_statuses(server_env: dict[str, str]) -> None:
+    """The workspace context counts `open=`; a model then asks for status=open and must get those."""
+    with anyio.fail_after(TIMEOUT):
+        async with stdio_client(server_env, "auto") as client:
+            slugs = {status: await create(client, f"A {status} ticket", status=status) for status in STATUS_NAMES}
+            opened = set(await list_all(client, 50, status="open"))
+            closed = set(await list_all(client, 50, status=["closed"]))
+            both = set(await list_all(client, 50, status="open, Closed"))
+            schema = next(t for t in (await client.list_tools()).tools if t.name == "list_tickets").input_schema
+    open_names = {"backlog", "todo", "in_progress", "in_review"}
+    assert opened == {slug for status, slug in slugs.items() if status in open_names}
+    assert closed == {slugs["done"], slugs["canceled"]}
+    assert both == set(slugs.values())
+    assert {"open", "closed"} <= set(json.dumps(schema["properties"]["status"]).replace('"', " ").split())
+
+
+STATUS_NAMES = ("backlog", "todo", "in_progress", "in_review", "done", "canceled")

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from tickets_mcp.config import Settings
 from tickets_mcp.core.tracker import TicketFilter, Tracker
 from tickets_mcp.domain import Board, Status, Ticket, TicketDetail, TicketPage
+from tickets_mcp.domain.enums import STATUS_GROUPS, statuses_named
 from tickets_mcp.domain.text import displayable
 from tickets_mcp.domain.wording import actor, change_summary, display_width, label_names, one_line, status_name, when
 from tickets_mcp.errors import Invalid
@@ -45,7 +46,10 @@ def parser() -> argparse.ArgumentParser:
     listing = actions.add_parser("list", help="list tickets, newest first")
     listing.add_argument("--project", help="project code, id or name (default: every project you can see)")
     listing.add_argument(
-        "--status", action="append", metavar="STATUS", help=f"repeatable or comma-separated: {', '.join(Status)}"
+        "--status",
+        action="append",
+        metavar="STATUS",
+        help=f"repeatable or comma-separated: {', '.join([*Status, *STATUS_GROUPS])}",
     )
     listing.add_argument("--assignee", help='username, "me" or "none"')
     listing.add_argument("--limit", type=int, default=50, help=f"rows to show, 1-{LIST_LIMIT_MAX} (default 50)")
@@ -115,13 +119,13 @@ async def fetch(tracker: Tracker, args: argparse.Namespace) -> TicketPage | Tick
 
 
 def parse_statuses(values: Sequence[str]) -> list[Status]:
-    statuses: list[Status] = []
-    for word in (part.strip() for value in values for part in value.split(",") if part.strip()):
-        try:
-            statuses.append(Status(word))
-        except ValueError:
-            raise Invalid("status", f"{word!r} is not a status.", hint="Use one of: " + ", ".join(Status)) from None
-    return statuses
+    words = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    try:
+        return statuses_named(words)
+    except ValueError:
+        wrong = next(word for word in words if word not in STATUS_GROUPS and word not in set(Status))
+        names = ", ".join([*Status, *STATUS_GROUPS])
+        raise Invalid("status", f"{wrong!r} is not a status.", hint=f"Use one of: {names}") from None
 
 
 def as_json(record: BaseModel) -> str:

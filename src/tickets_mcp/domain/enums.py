@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -18,6 +19,20 @@ class Status(StrEnum):
 
 CLOSED_STATUSES = frozenset({Status.DONE, Status.CANCELED})
 OPEN_STATUSES = tuple(status for status in Status if status not in CLOSED_STATUSES)
+# Names a status filter takes for a group: the workspace context counts `open=`, and models ask for it.
+STATUS_GROUPS: dict[str, tuple[Status, ...]] = {
+    "open": OPEN_STATUSES,
+    "closed": tuple(status for status in Status if status in CLOSED_STATUSES),
+}
+
+
+def statuses_named(names: Iterable[str]) -> list[Status]:
+    """The statuses a filter names, `open` and `closed` standing for their groups: each once, in the order
+    named. Raises ValueError for a name that is neither a status nor a group."""
+    found: dict[Status, None] = {}
+    for name in names:
+        found.update(dict.fromkeys(STATUS_GROUPS.get(name) or (Status(name),)))
+    return list(found)
 
 
 class Priority(StrEnum):

@@ -9,6 +9,8 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 from tickets_mcp.domain.rules import COMMENT_MAX, DESCRIPTION_MAX, LABELS_MAX, TITLE_MAX
 
 StatusName = Literal["backlog", "todo", "in_progress", "in_review", "done", "canceled"]
+# A filter also takes the groups (domain.STATUS_GROUPS): open = the first four, closed = done and canceled.
+StatusFilterName = Literal["backlog", "todo", "in_progress", "in_review", "done", "canceled", "open", "closed"]
 PriorityName = Literal["low", "medium", "high", "urgent"]
 TypeName = Literal["bug", "feature", "task", "improvement"]
 SortName = Literal["created", "updated", "priority", "relevance"]
@@ -33,7 +35,7 @@ def _lower(value: Any) -> Any:
 Status = Annotated[StatusName, BeforeValidator(_lower)]
 Priority = Annotated[PriorityName, BeforeValidator(_lower)]
 TicketType = Annotated[TypeName, BeforeValidator(_lower)]
-Statuses = Annotated[list[Status] | None, BeforeValidator(_as_list)]
+Statuses = Annotated[list[Annotated[StatusFilterName, BeforeValidator(_lower)]] | None, BeforeValidator(_as_list)]
 Priorities = Annotated[list[Priority] | None, BeforeValidator(_as_list)]
 TicketTypes = Annotated[list[TicketType] | None, BeforeValidator(_as_list)]
 

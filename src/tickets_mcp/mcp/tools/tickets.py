@@ -10,6 +10,7 @@ from pydantic import Field
 
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import HISTORY_MAX, HISTORY_SHOWN, Priority, Status, TicketSort, TicketType
+from tickets_mcp.domain.enums import statuses_named
 from tickets_mcp.mcp import arguments as a
 from tickets_mcp.mcp import render
 from tickets_mcp.mcp.consent import Consent, DeletionConfirmation, ask_user, confirmed, not_deleted
@@ -44,7 +45,7 @@ async def list_tickets(
         TicketFilter(
             project=project,
             organization=organization,
-            statuses=[Status(s) for s in status or ()],
+            statuses=statuses_named(status or ()),
             types=[TicketType(t) for t in type or ()],
             priorities=[Priority(p) for p in priority or ()],
             assignee=assignee,
