@@ -116,3 +116,23 @@ async def test_the_openapi_document_describes_every_dialect_with_typed_schemas(a
     assert len(rest_operations) == 24 + 16  # the seed dialects, and the native API (the Tracker protocol)
     for operation in rest_operations:  # errors are documented as they are sent: 400, not FastAPI's 422
         assert "4XX" in operation["responses"] and "422" not in operation["responses"], operation["operationId"]
+
+
+@pytest.mark.anyio
+async def test_the_native_status_filter_takes_open_and_closed_for_their_groups(rest: Rest) -> None:
+    owner = bearer(rest.tokens.alice)
+    filed: dict[str, str] = {}
+    for status in ("todo", "in_review", "done", "canceled"):
+        body = {"title": f"A {status} ticket", "project": rest.project, "status": status}
+        filed[status] = json_of(await rest.client.post("/api/v1/native/tickets", json=body, headers=owner), 201)["slug"]
+
+    async def listed(*statuses: str) -> set[str]:
+        params = {"project": rest.project, "status": list(statuses)}
+        page = json_of(await rest.client.get("/api/v1/native/tickets", params=params, headers=owner), 200)
+        return {ticket["slug"] for ticket in page["tickets"]}
+
+    assert await listed("open") == {filed["todo"], filed["in_review"]}
+    assert await listed("closed") == {filed["done"], filed["canceled"]}
+    assert await listed("closed", "todo") == {filed["done"], filed["canceled"], filed["todo"]}
+    refused = await rest.client.get("/api/v1/native/tickets", params={"status": "opened"}, headers=owner)
+    assert refused.status_code == 400 and "'open'" in refused.text

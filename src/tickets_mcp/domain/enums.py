@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Literal
 
 
 class Status(StrEnum):
@@ -24,6 +25,10 @@ STATUS_GROUPS: dict[str, tuple[Status, ...]] = {
     "open": OPEN_STATUSES,
     "closed": tuple(status for status in Status if status in CLOSED_STATUSES),
 }
+
+
+# A filter's words: the statuses and the groups (a schema lists them, so clients and models can see them).
+StatusFilterName = Literal["backlog", "todo", "in_progress", "in_review", "done", "canceled", "open", "closed"]
 
 
 def statuses_named(names: Iterable[str]) -> list[Status]:

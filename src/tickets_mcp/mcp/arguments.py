@@ -6,11 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
+from tickets_mcp.domain.enums import StatusFilterName
 from tickets_mcp.domain.rules import COMMENT_MAX, DESCRIPTION_MAX, LABELS_MAX, TITLE_MAX
 
 StatusName = Literal["backlog", "todo", "in_progress", "in_review", "done", "canceled"]
-# A filter also takes the groups (domain.STATUS_GROUPS): open = the first four, closed = done and canceled.
-StatusFilterName = Literal["backlog", "todo", "in_progress", "in_review", "done", "canceled", "open", "closed"]
 PriorityName = Literal["low", "medium", "high", "urgent"]
 TypeName = Literal["bug", "feature", "task", "improvement"]
 SortName = Literal["created", "updated", "priority", "relevance"]

@@ -22,7 +22,6 @@ from tickets_mcp.domain import (
     Priority,
     Project,
     ProjectDeletion,
-    Status,
     Ticket,
     TicketDeletion,
     TicketDetail,
@@ -31,6 +30,7 @@ from tickets_mcp.domain import (
     TicketType,
     Workspace,
 )
+from tickets_mcp.domain.enums import StatusFilterName, statuses_named
 from tickets_mcp.http.rest.paging import CountLimit, CursorsDep, Offset
 from tickets_mcp.http.rest.support import TrackerDep, error_responses, operation_ids
 from tickets_mcp.wire.native import (
@@ -105,7 +105,7 @@ async def list_tickets(
     cursors: CursorsDep,
     project: str | None = None,
     organization: OrganizationQuery = None,
-    status_filter: Annotated[list[Status] | None, Query(alias="status")] = None,
+    status_filter: Annotated[list[StatusFilterName] | None, Query(alias="status")] = None,
     type: Annotated[list[TicketType] | None, Query()] = None,
     priority: Annotated[list[Priority] | None, Query()] = None,
     assignee: str | None = None,
@@ -125,7 +125,7 @@ async def list_tickets(
         TicketFilter(
             project=project,
             organization=organization,
-            statuses=status_filter or (),
+            statuses=statuses_named(status_filter or ()),
             types=type or (),
             priorities=priority or (),
             assignee=assignee,
