@@ -23,7 +23,7 @@ def test_the_benchmark_command_writes_json_and_a_markdown_table(tmp_path: Path) 
     )
     results = json.loads((tmp_path / "latest.json").read_text())
     names = json.dumps(results)
-    assert "tools/list, default set (14 tools)" in names
+    assert "tools/list, default set (10 tools)" in names
     assert "import time" in names
     table = (tmp_path / "latest.md").read_text()
     assert "| metric | unit | ours | reference | ratio |" in table

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.stores import Location, table_rows
-from tests.fixtures.tool_calls import TOOLS, board_column, call, call_error, spawned
+from tests.fixtures.tool_calls import EVERY_TOOL, TOOLS, board_column, call, call_error, spawned
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +32,7 @@ async def test_bulk_filing_is_a_tool_set_of_its_own_off_by_default(server_env: d
         default = {tool.name for tool in (await client.list_tools()).tools}
     async with spawned(server_env, "--tools", "all") as client:
         every = {tool.name for tool in (await client.list_tools()).tools}
-    assert default == TOOLS and every == TOOLS | {"create_tickets", "move_tickets"}
+    assert default == TOOLS and every == EVERY_TOOL - {"enable_tools"}
 
 
 async def test_tickets_filed_at_once_come_back_in_order_with_progress(

@@ -46,6 +46,7 @@ DESTRUCTIVE = {"delete_ticket": a_ticket, "delete_project": a_project}
 
 async def test_every_destructive_tool_is_covered_here(server: TrackerServer) -> None:
     async with connect(server) as client:
+        await call(client, "enable_tools", sets=["projects", "bulk"])
         tools = (await client.list_tools()).tools
     assert {tool.name for tool in tools if tool.annotations and tool.annotations.destructive_hint} == set(DESTRUCTIVE)
 

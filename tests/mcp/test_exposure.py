@@ -15,7 +15,7 @@ from mcp import Client
 from tests.fixtures.asgi_server import AppServer, serving_app
 from tests.fixtures.http_server import bearer
 from tests.fixtures.stores import Location, table_rows
-from tests.fixtures.tool_calls import TOOLS, call, call_error, spawned
+from tests.fixtures.tool_calls import BULK_TOOLS, EVERY_TOOL, PROJECT_TOOLS, TOOLS, call, call_error, spawned
 from tickets_mcp.core.access import Tier
 from tickets_mcp.errors import Invalid
 from tickets_mcp.mcp.exposure import Exposure
@@ -23,17 +23,14 @@ from tickets_mcp.mcp.tools import ALWAYS, TOOLSETS
 
 pytestmark = pytest.mark.anyio
 
-READ_ONLY = frozenset(
-    {"get_workspace_context", "list_organizations", "list_projects", "list_tickets", "get_ticket", "get_board"}
-)
-NO_DELETE = READ_ONLY | {
-    "create_project", "update_project", "create_ticket", "update_ticket", "move_ticket", "add_comment",
-}  # fmt: skip
-SNAPSHOTS = {  # (--tier, --tools) -> tools/list, by name
-    ("read-only", "all"): READ_ONLY,
-    ("no-delete", "all"): NO_DELETE | {"create_tickets", "move_tickets"},
-    ("full", "all"): TOOLS | {"create_tickets", "move_tickets"},
-    ("full", "projects,tickets,board,comments"): TOOLS,  # the default
+READ_ONLY = frozenset({"get_workspace_context", "list_tickets", "get_ticket", "get_board", "enable_tools"})
+NO_DELETE = READ_ONLY | {"create_ticket", "update_ticket", "move_ticket", "add_comment"}
+EVERY_READ = READ_ONLY - {"enable_tools"} | {"list_organizations", "list_projects"}
+SNAPSHOTS = {  # (--tier, --tools) -> tools/list, by name; naming sets leaves none to switch on
+    ("read-only", "all"): EVERY_READ,
+    ("no-delete", "all"): EVERY_READ | NO_DELETE - {"enable_tools"} | {"create_project", "update_project"} | BULK_TOOLS,
+    ("full", "all"): EVERY_TOOL - {"enable_tools"},
+    ("full", "tickets,board,comments"): TOOLS - {"enable_tools"},
     ("full", "comments"): frozenset({"get_workspace_context", "add_comment"}),
     ("no-delete", "board,tickets"): frozenset({"get_workspace_context", "get_board", "move_ticket"})
     | {"list_tickets", "get_ticket", "create_ticket", "update_ticket"},
@@ -48,9 +45,13 @@ def store_kind() -> str:
 
 def test_every_tool_is_in_a_set_and_every_mutating_tool_names_its_tier() -> None:
     in_sets = frozenset[str]().union(*TOOLSETS.values())
-    assert in_sets | ALWAYS == TOOLS | {"create_tickets", "move_tickets"} and not in_sets & ALWAYS
-    assert {tool for tool in in_sets | ALWAYS if Exposure().allows(tool)} == TOOLS  # bulk filing is opt-in
+    assert in_sets | ALWAYS == EVERY_TOOL and not in_sets & ALWAYS
+    assert {tool for tool in EVERY_TOOL if Exposure().allows(tool)} == TOOLS  # projects and bulk on request
+    assert {tool for tool in EVERY_TOOL if Exposure().offers(tool)} == EVERY_TOOL
     assert {tool for tool in TOOLS if Exposure(Tier.READ_ONLY).allows(tool)} == READ_ONLY
+    assert Exposure(Tier.READ_ONLY).on_request() == {"projects": ["list_organizations", "list_projects"]}
+    assert Exposure.from_env(tools="tickets").on_request() == {}  # the operator named the sets
+    assert PROJECT_TOOLS | BULK_TOOLS == EVERY_TOOL - TOOLS
 
 
 @pytest.mark.parametrize(
@@ -95,8 +96,7 @@ async def test_a_hidden_tool_called_anyway_is_refused_naming_the_setting_and_cha
         refusal = await call_error(client, "create_ticket", title="Should not be filed", project="INBOX")
         deleting = await call_error(client, "delete_ticket", slug="INBOX-1", confirm=True)
     assert refusal == (
-        "create_ticket is not available: this server runs with tier read-only and tool sets "
-        "board,comments,projects,tickets. tools/list shows what you have."
+        "create_ticket is not available: this server runs with tier read-only. tools/list shows what you have."
     )
     assert deleting.startswith("delete_ticket is not available")
     assert table_rows(store_location, "SELECT COUNT(*) FROM tickets") == [(0,)]

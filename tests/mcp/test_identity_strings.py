@@ -58,10 +58,24 @@ def test_a_name_is_one_line_of_visible_characters_capped_with_an_ellipsis() -> N
     assert clean_name("x" * NAME_MAX) == "x" * NAME_MAX
 
 
+HEADER = re.compile(r"^by (\S.*):$")  # who made the run of changes below it
+CHANGE = re.compile(r"^ ((?:\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d) (.*)$")  # ` when what`, under its header
+
+
 def history_of(reply: str) -> list[str]:
+    """get_ticket's history unfolded to `when who: what` a change, checking every line is a header or a change."""
     lines = reply.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("history ("))
-    return lines[start + 1 :]
+    unfolded: list[str] = []
+    who = None
+    for line in lines[start + 1 :]:
+        if header := HEADER.match(line):
+            who = header[1]
+            continue
+        change = CHANGE.match(line)
+        assert change is not None and who is not None, line
+        unfolded.append(f"{change[1].replace(' ', 'T')} {who}: {change[2]}")
+    return unfolded
 
 
 async def test_an_mcp_clients_name_cannot_forge_history_in_get_ticket_the_activity_or_the_terminal(
@@ -116,7 +130,7 @@ async def test_token_and_display_names_are_stored_and_shown_on_one_line(store_lo
         assert principal is not None
         tracker = LocalTracker(store, principal)
         ticket = await tracker.create_ticket(TicketDraft("Named", project="INBOX"))
-        history = render.ticket_detail(await tracker.get_ticket(ticket.slug)).splitlines()
+        history = history_of(render.ticket_detail(await tracker.get_ticket(ticket.slug)))
         [line] = [line for line in history if "token=" in line]
         assert re.match(r"^\S+ alice token='laptop evil-client 2026-12-07 alice deleted WEB-1 .*…' client=", line)
         assert line.endswith(": created")

@@ -109,7 +109,7 @@ def number(slug: str) -> int:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(("mode", "protocol"), MODES)
-async def test_tools_list_names_the_14_tools_with_read_only_and_destructive_hints(
+async def test_tools_list_names_the_default_tools_with_read_only_and_destructive_hints(
     server_env: dict[str, str], mode: str, protocol: str
 ) -> None:
     with anyio.fail_after(TIMEOUT):

@@ -14,6 +14,7 @@ from tickets_mcp.domain.enums import (
 )
 from tickets_mcp.domain.models import (
     ACTIVITY_SHOWN,
+    HISTORY_BRIEF,
     HISTORY_MAX,
     HISTORY_SHOWN,
     KEY_GRANTOR,
@@ -39,6 +40,7 @@ from tickets_mcp.domain.models import (
 __all__ = [
     "ACTIVITY_SHOWN",
     "CLOSED_STATUSES",
+    "HISTORY_BRIEF",
     "HISTORY_MAX",
     "HISTORY_SHOWN",
     "KEY_GRANTOR",

@@ -116,7 +116,8 @@ class Comment(Record):
     created_at: str
 
 
-HISTORY_SHOWN = 20  # entries of a ticket's history that get_ticket shows, the latest, unless asked for more
+HISTORY_SHOWN = 20  # entries of a ticket's history that REST shows, the latest, unless asked for more
+HISTORY_BRIEF = 5  # what get_ticket shows a model: the latest few, with the count and how to see more
 HISTORY_MAX = 500  # the most it shows in one reply
 ACTIVITY_SHOWN = 50  # entries of a project's activity shown, the latest
 

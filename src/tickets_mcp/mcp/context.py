@@ -29,6 +29,12 @@ class SealsCursors(Protocol):
     cursors: CursorSeal
 
 
+class SwitchesTools(Protocol):
+    """The server, as enable_tools uses it (see TrackerServer.switch_on)."""
+
+    async def switch_on(self, ctx: Ctx, toolsets: frozenset[str]) -> list[str]: ...
+
+
 Ctx = Context[CallerState]
 
 
@@ -36,6 +42,10 @@ def tracker_for(ctx: Ctx) -> Tracker:
     """The Tracker acting for this call's caller, with the client's name for the audit trail."""
     params = ctx.request_context.session.client_params
     return ctx.request_context.lifespan_context.tracker(params.client_info.name if params is not None else None)
+
+
+def tool_switch(ctx: Ctx) -> SwitchesTools:
+    return cast(SwitchesTools, ctx.mcp_server)
 
 
 def cursor_seal(ctx: Ctx) -> CursorSeal:

@@ -155,9 +155,9 @@ def ticket_detail(detail: TicketDetail) -> str:
     if t.parent:
         fields.append(f"parent={t.parent}")
     fields.append(f"version={t.version}")
-    times = f"created={t.created_at} updated={t.updated_at}"
+    times = f"created={seconds(t.created_at)} updated={seconds(t.updated_at)}"
     if t.closed_at:
-        times += f" closed={t.closed_at}" + (f" by {t.closed_by}" if t.closed_by else "")
+        times += f" closed={seconds(t.closed_at)}" + (f" by {t.closed_by}" if t.closed_by else "")
     lines = [f"{t.slug}: {title(t.title)}", " ".join(fields), times]
     if detail.subtasks:
         lines.append(f"sub-tasks ({len(detail.subtasks)}):")
@@ -172,7 +172,7 @@ def ticket_detail(detail: TicketDetail) -> str:
         if shown < detail.changes and shown < HISTORY_MAX:
             count += f"; more with history={min(detail.changes, HISTORY_MAX)}"
         lines.append(f"history ({count}):")
-        lines.extend(change_line(c) for c in detail.history)
+        lines.extend(history_lines(detail.history))
     elif detail.changes:
         lines.append(
             f"history: {plural(detail.changes, 'change')}; see them with history={min(detail.changes, HISTORY_MAX)}"
@@ -192,12 +192,46 @@ def activity(project: str, changes: Sequence[Change], limit: int) -> str:
 
 def change_line(change: Change) -> str:
     """`when who [token=name] [client=name]: what`, e.g. `... alice client=claude-code: status todo→done`."""
+    return f"{change.at} {_who(change)}: {_what(change)}"
+
+
+def history_lines(changes: Sequence[Change]) -> list[str]:
+    """A ticket's history, folded: who acted heads each run of their changes (`by alice client=claude-code:`),
+    and each change is an indented line of its time, to the second, with the date only when it changes.
+    The same actor and client on every line cost a ticket's history most of its tokens."""
+    lines: list[str] = []
+    who_before = day_before = None
+    for change in changes:
+        if (who := _who(change)) != who_before:
+            lines.append(f"by {who}:")
+            who_before = who
+        day, clock = _day_and_clock(change.at)
+        lines.append(f" {clock if day == day_before else f'{day} {clock}'} {_what(change)}")
+        day_before = day
+    return lines
+
+
+_AT = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})")
+_FRACTION = re.compile(r"(?<=:\d\d)\.\d+")
+
+
+def seconds(at: str) -> str:
+    """A timestamp to the second (`2026-12-07T09:00:59Z`): milliseconds tell a model nothing."""
+    return _FRACTION.sub("", at, count=1)
+
+
+def _day_and_clock(at: str) -> tuple[str | None, str]:
+    found = _AT.match(at)
+    return (found[1], found[2]) if found else (None, at)  # a remote tracker's odd timestamp, shown whole
+
+
+def _who(change: Change) -> str:
     who = actor_name(change.actor) if change.actor else "unknown"
     if change.token:
         who += f" token={actor_name(change.token)}"
     if change.client:
         who += f" client={actor_name(change.client)}"
-    return f"{change.at} {who}: {_what(change)}"
+    return who
 
 
 def actor_name(text: str) -> str:

@@ -25,6 +25,7 @@ from tickets_mcp.mcp.tools.projects import (
     list_projects,
     update_project,
 )
+from tickets_mcp.mcp.tools.session import enable_tools
 from tickets_mcp.mcp.tools.tickets import (
     add_comment,
     create_ticket,
@@ -39,16 +40,18 @@ if TYPE_CHECKING:  # exposure.py reads this table when asked about a tool, so th
 
 # destructive and idempotent hints only mean something for tools that write, so read tools leave them out.
 # A hint at its default (readOnlyHint false, idempotentHint false) is left out too: it costs tokens on
-# every tools/list and tells a client nothing it does not already assume.
-READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-CREATE = ToolAnnotations(destructive_hint=False, open_world_hint=False)
-EDIT = ToolAnnotations(destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-DELETE = ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+# every tools/list and tells a client nothing it does not already assume. openWorldHint is left at its
+# default (true): in front of GitHub or Jira the tools do reach an open world, and on the local tracker
+# no client treats the difference as a reason to ask the user.
+READ = ToolAnnotations(read_only_hint=True)
+CREATE = ToolAnnotations(destructive_hint=False)
+EDIT = ToolAnnotations(destructive_hint=False, idempotent_hint=True)
+DELETE = ToolAnnotations(destructive_hint=True, idempotent_hint=True)
 
 
 @dataclass(frozen=True, slots=True)
 class ToolRow:
-    """One row of the table. `toolset` None: always shown (the map of the rest)."""
+    """One row of the table. `toolset` None: shown whatever the tool sets (the map of the rest)."""
 
     fn: Callable[..., Awaitable[CallToolResult]]
     action: Action  # LocalTracker refuses a call without it, and a token is not shown the tool
@@ -85,6 +88,7 @@ TOOLS: Final = (
     ToolRow(add_comment, Action.COMMENT, CREATE, "comments"),
     ToolRow(create_tickets, Action.FILE, CREATE, "bulk"),
     ToolRow(move_tickets, Action.EDIT, EDIT, "bulk"),
+    ToolRow(enable_tools, Action.BROWSE, READ, None),  # listed while a set is left to switch on
 )
 TOOLS_BY_NAME: Final[Mapping[str, ToolRow]] = {tool.name: tool for tool in TOOLS}
 TOOL_ACTIONS: Final[Mapping[str, Action]] = {tool.name: tool.action for tool in TOOLS}

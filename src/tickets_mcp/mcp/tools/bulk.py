@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.types import CallToolResult
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from tickets_mcp.core.tracker import BULK_MAX, MoveDraft, TicketDraft
 from tickets_mcp.domain import Priority, Status, Ticket, TicketType
@@ -64,12 +64,23 @@ class MoveItem(BaseModel):
     version: a.Version = None
 
 
+def items_like(tool: str, required: list[str]) -> WithJsonSchema:
+    """The listed schema of a list whose items take another tool's arguments: a pointer to that tool
+    rather than its schema again (create_ticket's costs 240 tokens). The items are still checked whole,
+    and a mistake is refused naming the item and the field."""
+    return WithJsonSchema(
+        {"type": "array", "items": {"type": "object", "required": required}, "description": f"Each: {tool}'s arguments"}
+    )
+
+
 async def create_tickets(
     ctx: Ctx,
-    tickets: Annotated[list[NewTicketItem], Field(min_length=1, max_length=BULK_MAX)],
+    tickets: Annotated[
+        list[NewTicketItem], Field(min_length=1, max_length=BULK_MAX), items_like("create_ticket", ["title"])
+    ],
     project: Annotated[str | None, Field(max_length=100), a.lean("For items that name none")] = None,
 ) -> CallToolResult:
-    """File up to 100 tickets at once, each with create_ticket's fields. On the local tracker all or none."""
+    """File up to 100 tickets at once. On the local tracker all or none."""
 
     async def progress(done: int, total: int, message: str) -> None:
         await ctx.report_progress(done, total, message)
@@ -80,9 +91,12 @@ async def create_tickets(
 
 
 async def move_tickets(
-    ctx: Ctx, moves: Annotated[list[MoveItem], Field(min_length=1, max_length=BULK_MAX)]
+    ctx: Ctx,
+    moves: Annotated[
+        list[MoveItem], Field(min_length=1, max_length=BULK_MAX), items_like("move_ticket", ["slug", "status"])
+    ],
 ) -> CallToolResult:
-    """Move up to 100 tickets at once, each with move_ticket's fields. On the local tracker all or none."""
+    """Move up to 100 tickets at once. On the local tracker all or none."""
 
     async def progress(done: int, total: int, message: str) -> None:
         await ctx.report_progress(done, total, message)

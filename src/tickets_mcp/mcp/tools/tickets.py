@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
-from tickets_mcp.domain import HISTORY_MAX, HISTORY_SHOWN, Priority, Status, TicketSort, TicketType
+from tickets_mcp.domain import HISTORY_BRIEF, HISTORY_MAX, Priority, Status, TicketSort, TicketType
 from tickets_mcp.domain.enums import statuses_named
 from tickets_mcp.mcp import arguments as a
 from tickets_mcp.mcp import render
@@ -65,7 +65,7 @@ async def list_tickets(
 
 
 async def get_ticket(
-    ctx: Ctx, slug: a.Slug, history: Annotated[int, Field(ge=0, le=HISTORY_MAX)] = HISTORY_SHOWN
+    ctx: Ctx, slug: a.Slug, history: Annotated[int, Field(ge=0, le=HISTORY_MAX)] = HISTORY_BRIEF
 ) -> CallToolResult:
     """Show a ticket with its description, sub-tasks, comments and latest changes."""
     return text(render.ticket_detail(await tracker_for(ctx).get_ticket(slug, history=history)))

@@ -1,0 +1,22 @@
+"""enable_tools: a session switches on the tool sets the default list leaves out (see exposure.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from tickets_mcp.mcp.context import Ctx, tool_switch
+from tickets_mcp.mcp.tools.results import text
+
+
+async def enable_tools(
+    ctx: Ctx, sets: Annotated[list[Literal["projects", "bulk"]], Field(min_length=1, max_length=2)]
+) -> CallToolResult:
+    """List more tools in this session: projects (create/update/delete projects, list organizations),
+    bulk (create_tickets, move_tickets: up to 100 tickets a call)."""
+    listed = await tool_switch(ctx).switch_on(ctx, frozenset(sets))
+    if not listed:
+        return text(f"Nothing to switch on: {', '.join(sets)} is already listed or not offered here.")
+    return text(f"Listed now: {', '.join(listed)}.", {"tools": listed})
