@@ -514,6 +514,17 @@ async def test_deleting_a_ticket_takes_its_subtasks_and_comments_and_says_so_fir
         await store.delete_ticket(parent.id, world.actor)
 
 
+async def test_a_deleted_ticket_is_found_in_the_trail_by_slug_with_who_deleted_it(store: Store, world: World) -> None:
+    parent = await store.create_ticket(draft(world, "parent"), world.actor)
+    await store.create_ticket(draft(world, "child", parent=parent), world.actor)
+    await store.delete_ticket(parent.id, world.actor)
+    deletion = await store.ticket_deleted(world.inbox.id, "INBOX-1")
+    assert deletion is not None
+    assert (deletion.action, deletion.actor, deletion.subject) == ("ticket.deleted", "alice", "INBOX-1")
+    assert await store.ticket_deleted(world.inbox.id, "INBOX-2") is None  # went with its parent, unnamed
+    assert await store.ticket_deleted(world.inbox.id, "INBOX-3") is None  # never filed
+
+
 # The audit trail
 
 
