@@ -27,6 +27,15 @@ class NotFound(TrackerError):
     """The named thing does not exist, or the caller may not see it."""
 
 
+class AlreadyDeleted(NotFound):
+    """The ticket `slug` existed and was deleted; `deletion` is the audit entry that says so, as Change's fields."""
+
+    def __init__(self, message: str, *, hint: str | None = None, slug: str, deletion: Mapping[str, Any]) -> None:
+        super().__init__(message, hint=hint)
+        self.slug = slug
+        self.deletion = dict(deletion)
+
+
 class PermissionDenied(TrackerError):
     """The caller is known but may not do this."""
 
@@ -37,6 +46,29 @@ class Conflict(TrackerError):
     def __init__(self, message: str, *, hint: str | None = None, current: Mapping[str, Any] | None = None) -> None:
         super().__init__(message, hint=hint)
         self.current = dict(current) if current is not None else None
+
+
+class StaleVersion(Conflict):
+    """A change sent against `expected`, an older version than the ticket's (`current`). `changes` are the
+    latest of the `changed` changes since, oldest first, as Change's fields (none where the backend cannot
+    tell: a remote tracker)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str,
+        current: Mapping[str, Any],
+        expected: int,
+        changes: Sequence[Mapping[str, Any]] = (),
+        changed: int = 0,
+    ) -> None:
+        super().__init__(message, hint=hint, current=current)
+        self.slug = str(current["slug"])
+        self.version = int(current["version"])
+        self.expected = expected
+        self.changes = tuple(dict(change) for change in changes)
+        self.changed = changed
 
 
 class LikelyDuplicate(Conflict):

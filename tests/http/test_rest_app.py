@@ -136,3 +136,12 @@ async def test_the_native_status_filter_takes_open_and_closed_for_their_groups(r
     assert await listed("closed", "todo") == {filed["done"], filed["canceled"], filed["todo"]}
     refused = await rest.client.get("/api/v1/native/tickets", params={"status": "opened"}, headers=owner)
     assert refused.status_code == 400 and "'open'" in refused.text
+
+
+async def test_the_native_api_answers_a_second_delete_404_as_for_a_ticket_never_filed(rest: Rest) -> None:
+    owner = bearer(rest.tokens.alice)
+    body = {"title": "Short-lived", "project": rest.project}
+    slug = json_of(await rest.client.post("/api/v1/native/tickets", json=body, headers=owner), 201)["slug"]
+    json_of(await rest.client.delete(f"/api/v1/native/tickets/{slug}", headers=owner), 200)
+    again = json_of(await rest.client.delete(f"/api/v1/native/tickets/{slug}", headers=owner), 404)
+    assert list(again) == ["message"] and again["message"].startswith(f"Ticket {slug} not found. ")  # as before

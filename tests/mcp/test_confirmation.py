@@ -128,3 +128,14 @@ async def test_an_unknown_ticket_is_refused_before_the_user_is_asked(server: Tra
     async with connect(server, mode=mode, elicitation_callback=user) as client:
         assert "not found" in await call_error(client, "delete_ticket", slug="INBOX-99", confirm=True)
     assert user.questions == []
+
+
+@MODES
+async def test_a_ticket_deleted_already_is_done_without_asking_the_user_again(server: TrackerServer, mode: str) -> None:
+    user = ScriptedUser(ACCEPT, ACCEPT)
+    async with connect(server, mode=mode, elicitation_callback=user) as client:
+        arguments, question, _ = await a_ticket(client)
+        assert (await call(client, "delete_ticket", **arguments)).startswith("Deleted ")
+        again = await call(client, "delete_ticket", **arguments, confirm=True)
+    assert user.questions == [question]
+    assert again.startswith(f"{arguments['slug']} was already deleted (by alice client=mcp at "), again

@@ -158,14 +158,18 @@ async def test_update_ticket_changes_only_the_given_fields_and_bumps_the_version
     assert "assignee=none" in await call(client, "get_ticket", slug=slug)
 
 
-async def test_a_stale_version_is_refused_with_the_current_one(client: Client) -> None:
+async def test_a_stale_version_is_refused_with_what_changed_since(client: Client) -> None:
     slug = slug_of(await call(client, "create_ticket", title="Race"))
     await call(client, "update_ticket", slug=slug, title="First writer", version=1)
     error = await call_error(client, "update_ticket", slug=slug, title="Second writer", version=1)
-    assert "at version 2, not 1" in error and "version=2" in error
-    assert f"Now: {slug} backlog medium task: «First writer» (version 2)." in error  # no re-read needed
+    assert error == (  # no re-read needed
+        f"{slug} changed since version 1 (now 2): alice client=mcp: title «Race»→«First writer». "
+        "Re-read it, or send version=2 to apply yours over theirs."
+    )
     error = await call_error(client, "move_ticket", slug=slug, status="done", version=1)
-    assert "at version 2" in error
+    assert "(now 2)" in error
+    error = await call_error(client, "move_ticket", slug=slug, status="done", version=3)  # none it can name
+    assert f"at version 2, not 3: someone changed it. Now: {slug} backlog medium task: «First writer»" in error
     assert "First writer" in await call(client, "get_ticket", slug=slug)
 
 

@@ -18,6 +18,7 @@ from bench.store import SEARCH_WORD, seed_database
 
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.stores.port import TicketQuery
+from tickets_mcp.stores.sql import events
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.listing import list_tickets
 from tickets_mcp.stores.sqlite.dialect import SQLITE
@@ -304,3 +305,24 @@ def test_sorting_every_ticket_in_a_temp_b_tree_is_flagged_unless_a_filter_narrow
              PlanLine(0, "USE TEMP B-TREE FOR ORDER BY")]  # fmt: skip
     assert page_problems(lines, Case()) == ["USE TEMP B-TREE FOR ORDER BY"]
     assert page_problems(lines, Case(statuses=(Status.TODO,))) == []
+
+
+@pytest.mark.parametrize("read", ["deletion", "latest_changes"])
+def test_the_trail_reads_of_a_refused_write_step_through_an_index(fresh: Seeded, read: str) -> None:
+    """Who deleted a ticket and what changed since a stale version: found by index, not by reading a
+    project's whole trail (a tracker's largest table)."""
+    conn = Connection(fresh.conn.execute, SQLITE, fresh.conn)
+    statements: list[str] = []
+    fresh.conn.set_trace_callback(statements.append)
+    try:
+        if read == "deletion":
+            events.deletion(conn, fresh.project_ids[0], "WEB-1")
+        else:
+            events.latest_changes(conn, fresh.parent_id, 5)
+    finally:
+        fresh.conn.set_trace_callback(None)
+    (query,) = statements
+    plan = [row[3] for row in fresh.conn.execute("EXPLAIN QUERY PLAN " + query)]
+    scans = [step for step in plan if step.startswith("SCAN e")]
+    index = "events_ticket_deleted" if read == "deletion" else "events_ticket "
+    assert not scans and any(index in step for step in plan), plan

@@ -13,7 +13,7 @@ import pytest
 from tests.fixtures.store_contract import World, draft
 from tests.fixtures.stores import events
 from tickets_mcp.domain import Label, Priority, Role, Scope, Status, TicketType, TokenKind
-from tickets_mcp.errors import BackendUnavailable, Conflict, Invalid, NotFound
+from tickets_mcp.errors import BackendUnavailable, Conflict, Invalid, NotFound, StaleVersion
 from tickets_mcp.stores import Actor, NewProject, NewToken, Placement, Store, TicketPatch
 from tickets_mcp.stores.factory import open_store
 from tickets_mcp.stores.location import PostgresUrl
@@ -400,6 +400,37 @@ async def test_a_stale_version_is_refused_with_the_current_ticket_and_nothing_ch
     assert (await store.ticket_detail(ticket.id)).ticket == first
 
 
+async def test_a_stale_version_carries_the_changes_since_it_newest_last_not_comments(
+    store: Store, world: World
+) -> None:
+    ticket = await store.create_ticket(draft(world, "First"), world.actor)
+    await store.update_ticket(ticket.id, TicketPatch(values={"title": "Second"}), expected_version=1, actor=world.actor)
+    await store.add_comment(ticket.id, "a comment bumps no version", world.actor)
+    await store.move_ticket(ticket.id, Status.TODO, Placement(), expected_version=2, actor=world.actor)
+    with pytest.raises(StaleVersion) as refused:
+        await store.update_ticket(
+            ticket.id, TicketPatch(values={"title": "Mine"}), expected_version=1, actor=world.actor
+        )
+    assert (refused.value.expected, refused.value.version, refused.value.changed) == (1, 3, 2)
+    assert [(c["action"], c["changes"]) for c in refused.value.changes] == [
+        ("ticket.updated", {"title": ["First", "Second"]}),
+        ("ticket.moved", {"status": ["backlog", "todo"]}),
+    ]
+    with pytest.raises(StaleVersion) as refused:
+        await store.move_ticket(ticket.id, Status.DONE, Placement(), expected_version=2, actor=world.actor)
+    assert [c["action"] for c in refused.value.changes] == ["ticket.moved"]
+    for n in range(3, 10):
+        await store.update_ticket(
+            ticket.id, TicketPatch(values={"title": f"T{n}"}), expected_version=n, actor=world.actor
+        )
+    with pytest.raises(StaleVersion) as refused:
+        await store.update_ticket(
+            ticket.id, TicketPatch(values={"title": "Late"}), expected_version=1, actor=world.actor
+        )
+    assert refused.value.changed == 9
+    assert [c["changes"]["title"] for c in refused.value.changes] == [[f"T{n - 1}", f"T{n}"] for n in range(5, 10)]
+
+
 # Moving on the board
 
 
@@ -481,6 +512,17 @@ async def test_deleting_a_ticket_takes_its_subtasks_and_comments_and_says_so_fir
         await store.ticket_detail(parent.id)
     with pytest.raises(NotFound):
         await store.delete_ticket(parent.id, world.actor)
+
+
+async def test_a_deleted_ticket_is_found_in_the_trail_by_slug_with_who_deleted_it(store: Store, world: World) -> None:
+    parent = await store.create_ticket(draft(world, "parent"), world.actor)
+    await store.create_ticket(draft(world, "child", parent=parent), world.actor)
+    await store.delete_ticket(parent.id, world.actor)
+    deletion = await store.ticket_deleted(world.inbox.id, "INBOX-1")
+    assert deletion is not None
+    assert (deletion.action, deletion.actor, deletion.subject) == ("ticket.deleted", "alice", "INBOX-1")
+    assert await store.ticket_deleted(world.inbox.id, "INBOX-2") is None  # went with its parent, unnamed
+    assert await store.ticket_deleted(world.inbox.id, "INBOX-3") is None  # never filed
 
 
 # The audit trail

@@ -44,7 +44,7 @@ from tickets_mcp.domain import (
 )
 from tickets_mcp.domain.similarity import unreadable_look_alike
 from tickets_mcp.domain.text import clean_name
-from tickets_mcp.errors import Invalid, LikelyDuplicate, NotFound, PermissionDenied, TrackerError
+from tickets_mcp.errors import AlreadyDeleted, Invalid, LikelyDuplicate, NotFound, PermissionDenied, TrackerError
 from tickets_mcp.stores import (
     PATCHABLE,
     Actor,
@@ -398,14 +398,36 @@ class LocalTracker:
 
     async def ticket_deletion(self, slug: str) -> TicketDeletion:
         roles = await self._names.roles()
-        ticket = await self._names.ticket(roles, slug, Action.EDIT)
+        ticket = await self._ticket_to_delete(roles, slug)
         return await self._store.ticket_deletion(ticket.id)
 
     async def delete_ticket(self, slug: str) -> TicketDeletion:
         self._access.allow_deletion("delete tickets")
         roles = await self._names.roles()
-        ticket = await self._names.ticket(roles, slug, Action.EDIT)
+        ticket = await self._ticket_to_delete(roles, slug)
         return await self._store.delete_ticket(ticket.id, self._actor)
+
+    async def _ticket_to_delete(self, roles: Roles, slug: str) -> Ticket:
+        """The ticket `slug` names, or AlreadyDeleted (a NotFound in the same words) where the audit trail
+        of a project the caller may edit says who deleted it."""
+        try:
+            return await self._names.ticket(roles, slug, Action.EDIT)
+        except NotFound as missing:
+            organization, plain = rules.split_organization(slug)
+            code, number = rules.parse_slug(plain)
+            organizations = await self._names.organizations(organization)
+            for project in await self._names.visible_projects([o.id for o in organizations]):
+                refused = self._access.refusal(roles, project.organization_id, Action.EDIT, project.id)
+                if project.code != code or refused is not None:
+                    continue
+                if (deletion := await self._store.ticket_deleted(project.id, f"{code}-{number}")) is not None:
+                    raise AlreadyDeleted(
+                        missing.message,
+                        hint=missing.hint,
+                        slug=deletion.subject,
+                        deletion=deletion.model_dump(mode="json"),
+                    ) from None
+            raise
 
     async def activity(self, project: str | None, *, limit: int = ACTIVITY_SHOWN) -> list[Change]:
         """What happened in a project lately, newest first: tickets filed, changed, moved, commented, deleted."""

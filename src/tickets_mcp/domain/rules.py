@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from tickets_mcp.domain.models import Project, Ticket
-from tickets_mcp.errors import Conflict, Invalid
+from tickets_mcp.domain.models import Change, Project, Ticket
+from tickets_mcp.errors import Conflict, Invalid, StaleVersion
 
 T = TypeVar("T")
 
@@ -359,11 +359,30 @@ def key_reused(key: str) -> Conflict:
     )
 
 
-def check_version(current: Ticket, expected_version: int | None) -> None:
-    """Refuse a change made against an older version, showing the ticket as it is now (stores and adapters)."""
-    if expected_version is not None and expected_version != current.version:
-        raise Conflict(
-            f"{current.slug} is at version {current.version}, not {expected_version}: someone changed it.",
-            hint=f"Redo your change with version={current.version}; get_ticket shows the description and comments.",
-            current=current.model_dump(mode="json"),
-        )
+# The most changes since a stale version its refusal carries, the latest ones: get_ticket shows the rest.
+STALE_SHOWN = 5
+
+
+def check_version(
+    current: Ticket, expected_version: int | None, latest_changes: Callable[[int], Sequence[Change]] | None = None
+) -> None:
+    """Refuse a change made against an older version, showing the ticket as it is now (stores and adapters)
+    and, where `latest_changes(n)` gives a ticket's latest n changes oldest first (the stores' audit
+    trail), what changed since: the version starts at 1 and every recorded change adds one."""
+    if expected_version is None or expected_version == current.version:
+        return
+    missed = current.version - max(expected_version, 1)
+    shown = latest_changes(min(missed, STALE_SHOWN)) if latest_changes is not None and missed > 0 else ()
+    redo = (
+        f"Re-read it, or send version={current.version} to apply yours over theirs."
+        if shown
+        else f"Redo your change with version={current.version}; get_ticket shows the description and comments."
+    )
+    raise StaleVersion(
+        f"{current.slug} is at version {current.version}, not {expected_version}: someone changed it.",
+        hint=redo,
+        current=current.model_dump(mode="json"),
+        expected=expected_version,
+        changes=[change.model_dump(mode="json") for change in shown],
+        changed=missed if shown else 0,
+    )

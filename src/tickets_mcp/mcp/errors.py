@@ -17,7 +17,15 @@ from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
 from pydantic import ValidationError
 
 from tickets_mcp.domain import Ticket, rules
-from tickets_mcp.errors import BackendUnavailable, Conflict, LikelyDuplicate, NotFound, RateLimited, TrackerError
+from tickets_mcp.errors import (
+    BackendUnavailable,
+    Conflict,
+    LikelyDuplicate,
+    NotFound,
+    RateLimited,
+    StaleVersion,
+    TrackerError,
+)
 from tickets_mcp.mcp import render
 
 # The JSON-RPC error of a request refused by the rate limit: EIP-1474's "limit exceeded", in the range
@@ -40,6 +48,8 @@ def tool_error(tool: str, cause: BaseException | None) -> CallToolResult | None:
     """The tool error for what made `tool` fail, or None when it is no refusal of ours (a bug: let it raise)."""
     if isinstance(cause, LikelyDuplicate):
         return error_result(render.likely_duplicate(cause))
+    if isinstance(cause, StaleVersion) and cause.changes:
+        return error_result(render.changed_since(cause))
     if isinstance(cause, Conflict) and cause.current is not None and "slug" in cause.current:
         # A stale version: the ticket as it is now, so the agent can redo its change at once.
         now = render.ticket_line(Ticket.model_validate(cause.current))

@@ -36,7 +36,7 @@ from tickets_mcp.domain import (
 from tickets_mcp.domain.rules import plural
 from tickets_mcp.domain.text import INVISIBLE as INVISIBLE  # re-exported: tests read it here
 from tickets_mcp.domain.text import clean_name, summary, visible
-from tickets_mcp.errors import LikelyDuplicate
+from tickets_mcp.errors import AlreadyDeleted, LikelyDuplicate, StaleVersion
 
 TICKET_LEGEND = "slug status priority type @assignee [labels] ^parent: «title»"
 BOARD_LEGEND = "slug priority type @assignee [labels] ^parent: «title»"
@@ -278,6 +278,42 @@ def likely_duplicate(refusal: LikelyDuplicate) -> str:
         return str(refusal)
     ticket = Ticket.model_validate(refusal.current)
     return f"Not filed: it looks like {ticket_line(ticket)} ({refusal.similarity:.0%} alike). {refusal.hint}"
+
+
+def _who(change: Change) -> str:
+    who = actor_name(change.actor) if change.actor else "unknown"
+    if change.token:
+        who += f" token={actor_name(change.token)}"
+    if change.client:
+        who += f" client={actor_name(change.client)}"
+    return who
+
+
+def changed_since(refusal: StaleVersion) -> str:
+    """A stale version's refusal: who changed what since the caller's version, newest last, each actor
+    named once for a run of their changes; the latest STALE_SHOWN at most."""
+    parts: list[str] = []
+    last = None
+    for change in (Change.model_validate(c) for c in refusal.changes):
+        who = _who(change)
+        what = _what(change) if change.changes else "reordered it"  # a move within its column
+        parts.append(what if who == last else f"{who}: {what}")
+        last = who
+    shown = "; ".join(parts)
+    if refusal.changed > len(refusal.changes):
+        head = f"{refusal.slug} changed {refusal.changed} times since version {refusal.expected}"
+        head += f" (now {refusal.version}), the last {len(parts)}"
+        shown += "; get_ticket shows all"
+    else:
+        head = f"{refusal.slug} changed since version {refusal.expected} (now {refusal.version})"
+    return f"{head}: {shown}. {refusal.hint}"
+
+
+def already_deleted(refusal: AlreadyDeleted) -> str:
+    """delete_ticket's answer for a ticket deleted before: done already, by whom and when (to the second)."""
+    deletion = Change.model_validate(refusal.deletion)
+    who = _who(deletion)
+    return f"{refusal.slug} was already deleted (by {who} at {deletion.at[:19]}Z)."
 
 
 def ticket_saved(verb: str, ticket: Ticket) -> str:

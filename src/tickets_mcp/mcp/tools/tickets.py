@@ -11,6 +11,7 @@ from pydantic import Field
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import HISTORY_BRIEF, HISTORY_MAX, Priority, Status, TicketSort, TicketType
 from tickets_mcp.domain.enums import statuses_named
+from tickets_mcp.errors import AlreadyDeleted
 from tickets_mcp.mcp import arguments as a
 from tickets_mcp.mcp import render
 from tickets_mcp.mcp.consent import Consent, DeletionConfirmation, ask_user, confirmed, not_deleted
@@ -138,8 +139,11 @@ async def confirm_ticket_deletion(
 ) -> DeletionConfirmation | Elicit[DeletionConfirmation]:
     """delete_ticket's resolver (see consent.py): what to ask the user."""
 
-    async def question() -> str:
-        impact = await tracker_for(ctx).ticket_deletion(slug)
+    async def question() -> str | None:
+        try:
+            impact = await tracker_for(ctx).ticket_deletion(slug)
+        except AlreadyDeleted:
+            return None  # nothing to ask about: the tool says it is gone
         return f"Delete {render.ticket_deletion_impact(impact)}? This cannot be undone."
 
     return await ask_user(ctx, confirm, question)
@@ -153,10 +157,13 @@ async def delete_ticket(
 ) -> CallToolResult:
     """Delete a ticket with its sub-tasks and comments. The user is asked to confirm."""
     tracker = tracker_for(ctx)
-    if not confirmed(confirmation):
-        impact = await tracker.ticket_deletion(slug)
-        return text(not_deleted(ctx, render.ticket_deletion_impact(impact)))
-    impact = await tracker.delete_ticket(slug)
+    try:
+        if not confirmed(confirmation):
+            impact = await tracker.ticket_deletion(slug)
+            return text(not_deleted(ctx, render.ticket_deletion_impact(impact)))
+        impact = await tracker.delete_ticket(slug)
+    except AlreadyDeleted as gone:  # the tool is idempotent: deleting it again is done, not a mistake
+        return text(render.already_deleted(gone))
     return text(f"Deleted {render.ticket_deletion_impact(impact)}.", {"deleted": [impact.slug, *impact.subtasks]})
 
 

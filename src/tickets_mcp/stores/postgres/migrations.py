@@ -301,6 +301,17 @@ DEFAULT_PROJECT = Migration(
     ),
 )
 
+# SQLite's migration 12 keeps a deleted ticket's id from being used again; the tickets' sequence never
+# hands one out twice. Recorded all the same, so both stores count their schema versions alike.
+TICKET_IDS = Migration(12, "ticket ids never reused after a delete (SQLite only; a sequence here)", ())
+
+# The deletion of a ticket found by slug (see the SQLite migration).
+DELETIONS = Migration(
+    13,
+    "deletions of tickets found by slug",
+    ("CREATE INDEX events_ticket_deleted ON events(project_id, subject) WHERE action = 'ticket.deleted'",),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -313,6 +324,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     PROJECT_CODES,
     PROJECT_NUMBERS,
     DEFAULT_PROJECT,
+    TICKET_IDS,
+    DELETIONS,
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -1,11 +1,17 @@
-"""Writing the audit trail: one `events` row per mutation, in the mutation's own transaction."""
+"""The audit trail: one `events` row per mutation, written in the mutation's own transaction, and the
+few reads a write needs from it (what changed since a stale version, who deleted a ticket)."""
 
 from __future__ import annotations
 
+from tickets_mcp.domain import Change
 from tickets_mcp.domain.audit import Event
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.stores.port import Actor
 from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.records import HISTORY_SELECT, row_to_change
+
+# The events that bump a ticket's version, one each (tickets._commit_change): a comment does not.
+_VERSIONED = "('ticket.updated', 'ticket.moved')"
 
 
 def record(conn: Connection, event: Event, actor: Actor) -> None:
@@ -26,3 +32,24 @@ def record(conn: Connection, event: Event, actor: Actor) -> None:
             conn.dialect.json(dict(event.changes)),
         ),
     )
+
+
+def latest_changes(conn: Connection, ticket_id: int, limit: int) -> list[Change]:
+    """The ticket's latest `limit` changes of its fields, oldest first: the events of its last `limit` versions
+    (fewer than its version). Taken newest first, they are its own even where an older build gave it a deleted
+    ticket's id: that ticket's events are older."""
+    rows = conn.all(
+        HISTORY_SELECT + f" WHERE e.ticket_id = ? AND e.action IN {_VERSIONED} ORDER BY e.id DESC LIMIT ?",
+        (ticket_id, limit),
+    )
+    return [row_to_change(row) for row in reversed(rows)]
+
+
+def deletion(conn: Connection, project_id: str, slug: str) -> Change | None:
+    """Who deleted the ticket `slug` of the project and when, if it was deleted itself (not as a sub-task)."""
+    row = conn.optional(
+        HISTORY_SELECT + " WHERE e.project_id = ? AND e.subject = ? AND e.action = 'ticket.deleted' "
+        "ORDER BY e.id DESC LIMIT 1",
+        (project_id, slug),
+    )
+    return row_to_change(row) if row is not None else None

@@ -47,7 +47,7 @@ from tickets_mcp.stores.port import (
     TicketQuery,
 )
 from tickets_mcp.stores.search import search_budget
-from tickets_mcp.stores.sql import board, comments, identity, listing, projects, ticket_reads, tickets
+from tickets_mcp.stores.sql import board, comments, events, identity, listing, projects, ticket_reads, tickets
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.records import HISTORY_SELECT, row_to_change
 
@@ -286,6 +286,9 @@ class SqlStore:
 
     async def delete_ticket(self, ticket_id: int, actor: Actor) -> TicketDeletion:
         return await self._engine.write(lambda conn: tickets.delete_ticket(conn, ticket_id, actor))
+
+    async def ticket_deleted(self, project_id: str, slug: str) -> Change | None:
+        return await self._engine.read(lambda conn: events.deletion(conn, project_id, slug))
 
     async def board(self, project: Project, per_column: int) -> Board:
         return await self._engine.read(lambda conn: board.board(conn, project, per_column))

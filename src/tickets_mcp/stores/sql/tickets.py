@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from tickets_mcp.domain import Status, Ticket, TicketDeletion, audit
@@ -26,7 +27,7 @@ from tickets_mcp.stores.port import Actor, NewTicket, Placement, TicketPatch
 from tickets_mcp.stores.search import Text, candidate_groups
 from tickets_mcp.stores.sql.board import end_of_column, last_position, position_next_to
 from tickets_mcp.stores.sql.connection import Connection
-from tickets_mcp.stores.sql.events import record
+from tickets_mcp.stores.sql.events import latest_changes, record
 from tickets_mcp.stores.sql.ticket_reads import load_ticket
 
 # The NewTicket fields that are no column of its ticket (labels are rows of ticket_labels; the others steer
@@ -141,7 +142,7 @@ def update_ticket(
 ) -> Ticket:
     """Apply the fields that differ; a patch that changes nothing leaves version and history alone."""
     current, organization_id = lock_ticket(conn, ticket_id)
-    check_version(current, expected_version)
+    check_version(current, expected_version, partial(latest_changes, conn, ticket_id))
     stored = conn.one(f"SELECT {', '.join(PATCH_COLUMNS)} FROM tickets WHERE id = ?", (ticket_id,))
     columns = changed_columns(dict(zip(PATCH_COLUMNS, stored, strict=True)), patch)
     if columns.get("parent_id") is not None:
@@ -184,7 +185,7 @@ def move_ticket(
     actor: Actor,
 ) -> Ticket:
     current, organization_id = lock_ticket(conn, ticket_id)
-    check_version(current, expected_version)
+    check_version(current, expected_version, partial(latest_changes, conn, ticket_id))
     anchor_id = placement.before_id if placement.before_id is not None else placement.after_id
     if anchor_id is None:
         last = last_position(conn, current.project_id, status)

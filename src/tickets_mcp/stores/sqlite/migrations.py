@@ -398,6 +398,14 @@ TICKET_IDS = Migration(
     ),
 )
 
+# delete_ticket on a ticket deleted before answers who deleted it: its entry found by slug in one index
+# step, whatever the size of the project's trail.
+DELETIONS = Migration(
+    13,
+    "deletions of tickets found by slug",
+    ("CREATE INDEX events_ticket_deleted ON events(project_id, subject) WHERE action = 'ticket.deleted'",),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -411,6 +419,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     PROJECT_NUMBERS,
     DEFAULT_PROJECT,
     TICKET_IDS,
+    DELETIONS,
 )
 LATEST = MIGRATIONS[-1].version
 
