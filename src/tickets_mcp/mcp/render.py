@@ -280,15 +280,6 @@ def likely_duplicate(refusal: LikelyDuplicate) -> str:
     return f"Not filed: it looks like {ticket_line(ticket)} ({refusal.similarity:.0%} alike). {refusal.hint}"
 
 
-def _who(change: Change) -> str:
-    who = actor_name(change.actor) if change.actor else "unknown"
-    if change.token:
-        who += f" token={actor_name(change.token)}"
-    if change.client:
-        who += f" client={actor_name(change.client)}"
-    return who
-
-
 def changed_since(refusal: StaleVersion) -> str:
     """A stale version's refusal: who changed what since the caller's version, newest last, each actor
     named once for a run of their changes; the latest STALE_SHOWN at most."""
