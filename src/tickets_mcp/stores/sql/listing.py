@@ -105,7 +105,7 @@ def list_tickets(conn: Connection, query: TicketQuery, budget_s: float | None = 
         next_cursor=next_cursor,
         total_capped=total_capped,
         search_stopped=stopped,
-        snippets=_snippets(conn, terms, tickets) if terms is not None else {},
+        snippets=_snippets(conn, terms, tickets, deadline) if terms is not None else {},
         order=_order(query),
     )
 
@@ -120,9 +120,12 @@ def _order(query: TicketQuery) -> tuple[str, ...]:
     return (f"{query.sort} {direction}", f"created {direction}")
 
 
-def _snippets(conn: Connection, terms: SearchTerms, tickets: list[Ticket]) -> dict[int, Snippet]:
+def _snippets(
+    conn: Connection, terms: SearchTerms, tickets: list[Ticket], deadline: float | None
+) -> dict[int, Snippet]:
     """Where the words missing from each ticket's title are: its description, else its comments, which
-    are read for the tickets that need them only, as far as the index reads them."""
+    are read for the tickets that need them only, as far as the index reads them, within the search's
+    time budget (past it, those tickets go without)."""
     snippets: dict[int, Snippet] = {}
     in_comments: dict[int, tuple[Phrase, ...]] = {}
     for ticket in tickets:
@@ -137,15 +140,17 @@ def _snippets(conn: Connection, terms: SearchTerms, tickets: list[Ticket]) -> di
     if not in_comments:
         return snippets
     ids, ids_params = conn.dialect.any_of("ticket_id", list(in_comments))
+    indexed = f"""SELECT ticket_id, body FROM (
+            SELECT ticket_id, id, body,
+                   SUM(LENGTH(body)) OVER (PARTITION BY ticket_id ORDER BY id) - LENGTH(body) AS before
+            FROM comments WHERE {ids}) c
+        WHERE before < ? ORDER BY ticket_id, id"""
+    try:
+        rows = conn.dialect.within(conn, deadline, lambda: conn.all(indexed, [*ids_params, COMMENTS_INDEXED]))
+    except OutOfTime:
+        return snippets
     bodies: dict[int, list[str]] = {}
-    for ticket_id, body in conn.all(
-        f"""SELECT ticket_id, body FROM (
-                SELECT ticket_id, id, body,
-                       SUM(LENGTH(body)) OVER (PARTITION BY ticket_id ORDER BY id) - LENGTH(body) AS before
-                FROM comments WHERE {ids}) c
-            WHERE before < ? ORDER BY ticket_id, id""",
-        [*ids_params, COMMENTS_INDEXED],
-    ):
+    for ticket_id, body in rows:
         bodies.setdefault(ticket_id, []).append(body)
     for ticket_id, texts in bodies.items():
         found = snippet(in_comments[ticket_id], "comment", texts)
