@@ -107,8 +107,8 @@ async def test_a_count_limit_stops_counting_and_says_the_total_is_a_lower_bound(
     assert (just_enough.total, just_enough.total_capped) == (5, False)
     exact = await alice.list_tickets(TicketFilter(limit=2))
     assert (exact.total, exact.total_capped) == (5, False)
-    assert render.ticket_page(capped).startswith("2 of 3+ tickets; more with cursor=")
-    assert render.ticket_page(exact).startswith("2 of 5 tickets; more with cursor=")
+    assert render.ticket_page(capped).startswith("2 of 3+ tickets by created desc; more with cursor=")
+    assert render.ticket_page(exact).startswith("2 of 5 tickets by created desc; more with cursor=")
 
 
 async def test_permitted_actions_in_a_project_follow_the_role_in_its_own_organization(store: Store) -> None:

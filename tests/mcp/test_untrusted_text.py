@@ -68,7 +68,7 @@ async def test_every_payload_stays_inside_its_markers_and_shows_nothing_invisibl
     server_env: dict[str, str], store_location: Location, stored: list[str]
 ) -> None:
     async with spawned(server_env) as client:
-        listing = await call(client, "list_tickets", limit=100, sort="created", order="asc")
+        listing = await call(client, "list_tickets", limit=100, order="asc")
         details = [await call(client, "get_ticket", slug=slug) for slug in stored]
 
     lines = listing.splitlines()

@@ -64,7 +64,7 @@ async def create(client: Client, title: str, **fields: object) -> str:
     return slug_of(result.structured_content)
 
 
-PAGE_HEAD = re.compile(r"^(\d+) of (\d+) tickets; (?:more with cursor=(\S+)|that is all)$")
+PAGE_HEAD = re.compile(r"^(\d+) of (\d+) tickets by [\w ]+; (?:more with cursor=(\S+)|that is all)$")
 
 
 async def list_all(client: Client, limit: int, **filters: object) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tickets_mcp.domain.enums import Capability, Priority, Role, Scope, Status, TicketType, TokenKind
 
@@ -144,6 +144,13 @@ class TicketDetail(Record):
     changes: int = 0
 
 
+class Snippet(Record):
+    """Where a text query's words were found in a listed ticket when its title does not hold them all."""
+
+    field: str  # description or comment
+    text: str  # a few words around the first hit, "…" where cut, as written (line breaks and all)
+
+
 class TicketPage(Record):
     tickets: tuple[Ticket, ...]
     total: int
@@ -151,6 +158,11 @@ class TicketPage(Record):
     total_capped: bool = False  # counting stopped at the query's count_limit: `total` is a lower bound
     # The text search ran out of its time budget: the page holds what it found, `total` is a lower bound.
     search_stopped: bool = False
+    # A text query's snippets, by ticket id, for the page's tickets whose titles do not say why they match.
+    snippets: dict[int, Snippet] = Field(default_factory=dict[int, Snippet])
+    # What the page is sorted on, each key then the next that breaks its ties (`updated desc`, `created desc`);
+    # empty when the backend does not say.
+    order: tuple[str, ...] = ()
 
 
 class BoardColumn(Record):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from tickets_mcp.core.tracker import Batch
 from tickets_mcp.domain import (
@@ -25,6 +26,7 @@ from tickets_mcp.domain import (
     Priority,
     Project,
     ProjectDeletion,
+    Snippet,
     Status,
     Ticket,
     TicketDeletion,
@@ -59,7 +61,8 @@ def user_text(text: str) -> str:
     return OPEN + MARKER_LOOKALIKE.sub(r"‹\1", visible(text)) + CLOSE
 
 
-def ticket_line(ticket: Ticket, *, status: bool = True) -> str:
+def ticket_line(ticket: Ticket, *, status: bool = True, time: str = "") -> str:
+    """`time`: a `field=when` to show before the title (what a page is sorted or filtered on)."""
     # The vocabularies are StrEnums: joined as they are, they read as their values (and skip Enum's
     # slow `.value`, which costs a list of 50 rows about a tenth of its time).
     parts = [ticket.slug, ticket.status] if status else [ticket.slug]
@@ -70,6 +73,8 @@ def ticket_line(ticket: Ticket, *, status: bool = True) -> str:
         parts.append("[" + ",".join(label.name for label in ticket.labels) + "]")
     if ticket.parent:
         parts.append("^" + ticket.parent)
+    if time:
+        parts.append(time)
     return " ".join(parts) + ": " + title(ticket.title)
 
 
@@ -131,14 +136,42 @@ SEARCH_STOPPED = (
 )
 
 
-def ticket_page(page: TicketPage) -> str:
+TimeField = Literal["updated", "created"]
+SNIPPET_FIELDS = {"description": "desc"}
+
+
+def ticket_page(page: TicketPage, time_field: TimeField | None = None) -> str:
+    """The page's rows under a head that says its order; `time_field`: the time shown in each row (the one
+    sorted or filtered on); a text query's rows say under them where their words are, if not in the title."""
     shown = len(page.tickets)
     if not shown:
         return SEARCH_STOPPED if page.search_stopped else f"No tickets match (total={page.total})."
     head = f"{shown} of {page.total}{'+' if page.total_capped else ''} tickets"
+    if page.order:
+        head += " by " + " then ".join(page.order)
     head += f"; more with cursor={page.next_cursor}" if page.next_cursor else "; that is all"
     lines = [head, *([SEARCH_STOPPED] if page.search_stopped else []), TICKET_LEGEND]
-    return "\n".join([*lines, *(ticket_line(t) for t in page.tickets)])
+    for ticket in page.tickets:
+        at = ticket.updated_at if time_field == "updated" else ticket.created_at
+        lines.append(ticket_line(ticket, time=f"{time_field}={short_time(at)}" if time_field else ""))
+        found = page.snippets.get(ticket.id)
+        if found is not None:
+            lines.append(snippet_line(found))
+    return "\n".join(lines)
+
+
+def snippet_line(found: Snippet) -> str:
+    """`  ↳ desc: «…words…»`: what people wrote, on one line like a title, look-alikes of the markers defused."""
+    return f"  ↳ {SNIPPET_FIELDS.get(found.field, found.field)}: " + title(MARKER_LOOKALIKE.sub(r"‹\1", found.text))
+
+
+def short_time(timestamp: str) -> str:
+    """`2026-12-07T08:01:02Z`: to the second, in UTC; a remote tracker's other formats as they are."""
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return timestamp
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment.tzinfo else timestamp
 
 
 def ticket_detail(detail: TicketDetail) -> str:

@@ -11,6 +11,9 @@ Every query's cost is bounded (issue 15: 32 one-letter prefixes took 23 s on SQL
 than PREFIX_MIN, at most QUERY_WORDS_MAX words, the caller's projects inside the index query, and a
 time budget (TICKETS_SEARCH_BUDGET_MS) after which the page says it stopped short.
 
+A listed ticket whose title does not hold every word says where the others are: a snippet of the
+description or of a comment, a few words around the first hit, found here by the same rules.
+
 Duplicate detection asks a different question: which open tickets share enough title words with a
 new one to be worth comparing (see `domain.similarity`).
 """
@@ -19,11 +22,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import NamedTuple
 
+from tickets_mcp.domain import Snippet
 from tickets_mcp.domain.similarity import TITLE_SIMILARITY, words
 from tickets_mcp.environment import env
 from tickets_mcp.errors import Invalid
@@ -56,6 +60,13 @@ RANKED_MAX = 2000
 # The relevance weights: a word in the title counts most, then the description, then a comment; the
 # SQLite index's fourth column holds the ticket's project, which only scopes.
 BM25_WEIGHTS = "10.0, 4.0, 1.0, 0.0"
+# A snippet's words around its first hit: about ten in all, enough to see what the words are about.
+SNIPPET_BEFORE = 4
+SNIPPET_AFTER = 6
+# ... and at most this many characters of them, from at most SNIPPET_LEAD before the hit: a word may be
+# a pasted blob of thousands of letters.
+SNIPPET_CHARS_MAX = 120
+SNIPPET_LEAD = 50
 
 
 def search_budget() -> float:
@@ -101,6 +112,47 @@ def search_terms(text: str) -> SearchTerms | None:
         kept.append(phrase)
         count += len(phrase)
     return SearchTerms(tuple(dict.fromkeys(kept))) if kept else None
+
+
+Phrase = tuple[str, ...]
+
+
+def unmatched(phrases: Sequence[Phrase], text: str) -> tuple[Phrase, ...]:
+    """The phrases that `text` does not hold."""
+    lowered = [word.lower() for word in WORD.findall(text)]
+    return tuple(p for p in phrases if not any(_phrase_at(lowered, i, p) for i in range(len(lowered))))
+
+
+def snippet(phrases: Sequence[Phrase], field: str, texts: Iterable[str]) -> Snippet | None:
+    """The words around the first hit of any of `phrases` in the first of `texts` that holds one."""
+    for text in texts:
+        found = list(WORD.finditer(text))
+        lowered = [match.group().lower() for match in found]
+        for i in range(len(lowered)):
+            hit = next((p for p in phrases if _phrase_at(lowered, i, p)), None)
+            if hit is not None:
+                return Snippet(field=field, text=_around(text, found, i, len(hit)))
+    return None
+
+
+def _phrase_at(lowered: Sequence[str], i: int, phrase: Phrase) -> bool:
+    """Whether the words from `i` on are `phrase`, its last word as a prefix if long enough (as the index has it)."""
+    if i + len(phrase) > len(lowered):
+        return False
+    *whole, last = phrase
+    if any(lowered[i + k] != word for k, word in enumerate(whole)):
+        return False
+    word = lowered[i + len(whole)]
+    return word == last or (len(last) >= PREFIX_MIN and word.startswith(last))
+
+
+def _around(text: str, found: Sequence[re.Match[str]], i: int, length: int) -> str:
+    first, last = i - SNIPPET_BEFORE, i + length - 1 + SNIPPET_AFTER
+    start = found[first].start() if first > 0 else 0
+    end = found[last].end() if last < len(found) - 1 else len(text)
+    start = max(start, found[i].start() - SNIPPET_LEAD)
+    end = min(end, start + SNIPPET_CHARS_MAX)
+    return ("…" if text[:start].strip() else "") + text[start:end].strip() + ("…" if text[end:].strip() else "")
 
 
 def _prefix(word: str, mark: str) -> str:

@@ -62,7 +62,9 @@ async def list_tickets(
         )
     )
     signed = page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
-    return text(render.ticket_page(signed))
+    # The time a row is listed by, when the row does not say it already (the default order is the slug's).
+    time_field = "updated" if sort == "updated" or updated_since else "created" if sort == "created" else None
+    return text(render.ticket_page(signed, time_field))
 
 
 async def get_ticket(

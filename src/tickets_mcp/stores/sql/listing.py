@@ -1,7 +1,8 @@
 """Listing tickets: every filter and sort of a TicketQuery, paged by cursor (or, ranked, by offset).
 
 The text filter is `stores.search`'s, through each engine's full-text index (the dialect's); a text
-query runs within its time budget and, past it, answers with what it found (`search_stopped`).
+query runs within its time budget and, past it, answers with what it found (`search_stopped`); its
+page's tickets come with snippets saying where the words were found when their titles do not.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tickets_mcp.domain import TicketPage, TicketSort
+from tickets_mcp.domain import Snippet, Ticket, TicketPage, TicketSort
 from tickets_mcp.stores.cursors import cursor_after, page_cursor, ranked_or_newest
 from tickets_mcp.stores.port import TicketQuery
-from tickets_mcp.stores.search import search_terms
+from tickets_mcp.stores.search import COMMENTS_INDEXED, Phrase, SearchTerms, search_terms, snippet, unmatched
 from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
 from tickets_mcp.stores.sql.records import row_to_ticket
@@ -104,7 +105,58 @@ def list_tickets(conn: Connection, query: TicketQuery, budget_s: float | None = 
         next_cursor=next_cursor,
         total_capped=total_capped,
         search_stopped=stopped,
+        snippets=_snippets(conn, terms, tickets, deadline) if terms is not None else {},
+        order=_order(query),
     )
+
+
+def _order(query: TicketQuery) -> tuple[str, ...]:
+    """What `_page_in_order` and `best_matches` sort on; ids are drawn in creation order, so `t.id` is `created`."""
+    direction = "desc" if query.descending else "asc"
+    if query.sort is TicketSort.RELEVANCE:
+        return ("relevance", "created desc")
+    if query.sort is TicketSort.CREATED:
+        return (f"created {direction}",)
+    return (f"{query.sort} {direction}", f"created {direction}")
+
+
+def _snippets(
+    conn: Connection, terms: SearchTerms, tickets: list[Ticket], deadline: float | None
+) -> dict[int, Snippet]:
+    """Where the words missing from each ticket's title are: its description, else its comments, which
+    are read for the tickets that need them only, as far as the index reads them, within the search's
+    time budget (past it, those tickets go without)."""
+    snippets: dict[int, Snippet] = {}
+    in_comments: dict[int, tuple[Phrase, ...]] = {}
+    for ticket in tickets:
+        missing = unmatched(terms.phrases, ticket.title)
+        if not missing:
+            continue
+        found = snippet(missing, "description", [ticket.description])
+        if found is not None:
+            snippets[ticket.id] = found
+        else:
+            in_comments[ticket.id] = missing
+    if not in_comments:
+        return snippets
+    ids, ids_params = conn.dialect.any_of("ticket_id", list(in_comments))
+    indexed = f"""SELECT ticket_id, body FROM (
+            SELECT ticket_id, id, body,
+                   SUM(LENGTH(body)) OVER (PARTITION BY ticket_id ORDER BY id) - LENGTH(body) AS before
+            FROM comments WHERE {ids}) c
+        WHERE before < ? ORDER BY ticket_id, id"""
+    try:
+        rows = conn.dialect.within(conn, deadline, lambda: conn.all(indexed, [*ids_params, COMMENTS_INDEXED]))
+    except OutOfTime:
+        return snippets
+    bodies: dict[int, list[str]] = {}
+    for ticket_id, body in rows:
+        bodies.setdefault(ticket_id, []).append(body)
+    for ticket_id, texts in bodies.items():
+        found = snippet(in_comments[ticket_id], "comment", texts)
+        if found is not None:
+            snippets[ticket_id] = found
+    return snippets
 
 
 def _count(conn: Connection, filters: Fragment, limit: int | None) -> tuple[int, bool]:
