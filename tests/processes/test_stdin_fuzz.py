@@ -428,7 +428,7 @@ def test_thousands_of_malformed_stdin_lines_neither_kill_the_server_nor_leak_ont
         final = server.call_tool("get_workspace_context", {})
         assert not final.get("isError"), final
         final_text = final["content"][0]["text"]
-        assert final_text.startswith("you: alice\n"), final_text
+        assert final_text.startswith("you: alice; now: "), final_text
         assert "project INBOX 'Inbox'" in final_text
         assert server.alive
         assert server.close() == 0

@@ -139,7 +139,8 @@ async def test_a_whole_working_session_over_stdio_uses_every_tool_end_to_end(
 
 async def _working_session(client: Client) -> None:
     workspace = await call(client, "get_workspace_context")
-    assert workspace.splitlines()[0] == "you: alice"
+    you, now = workspace.splitlines()[0].split("; now: ")
+    assert you == "you: alice" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", now), now
     assert "project INBOX 'Inbox'" in workspace
     assert "statuses: backlog,todo,in_progress,in_review,done,canceled" in workspace
 

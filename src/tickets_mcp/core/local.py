@@ -252,7 +252,7 @@ class LocalTracker:
             priorities=tuple(query.priorities),
             labels=rules.normalize_labels(query.labels),
             text=rules.refuse_control_characters("query", query.text).strip() or None if query.text else None,
-            updated_since=rules.parse_timestamp("updated_since", query.updated_since) if query.updated_since else None,
+            updated_since=_since(query),
             sort=query.sort,
             descending=query.descending,
             limit=query.limit,
@@ -492,3 +492,15 @@ async def _in_one_transaction(
 def _nothing_was(error: TrackerError, done: str) -> TrackerError:
     error.hint = (error.hint + " " if error.hint else "") + f"Nothing was {done}; send them all again."
     return error
+
+
+def _since(query: TicketFilter) -> str | None:
+    """The moment `updated_since` names. A relative one (`1h`) is read against the clock on the first page
+    only: the next pages take the moment from the cursor, so a page turned a minute later lists the same."""
+    if not query.updated_since:
+        return None
+    since = rules.parse_timestamp("updated_since", query.updated_since)
+    if query.cursor and rules.is_relative_time(query.updated_since):
+        first = rules.decode_cursor(query.cursor).get("u")
+        return rules.parse_timestamp("cursor", first) if isinstance(first, str) else since
+    return since

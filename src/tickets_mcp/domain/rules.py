@@ -12,7 +12,7 @@ import re
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from tickets_mcp.domain.models import Change, Project, Ticket
@@ -206,16 +206,38 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def parse_timestamp(field: str, value: str) -> str:
-    """A date or date-time from a caller, as a stored timestamp; a date without a zone is UTC."""
+_AGO = re.compile(r"(\d{1,6})\s*(s|m|min|h|d|w)(?:\s+ago)?", re.IGNORECASE)
+_UNITS = {"s": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def is_relative_time(value: str) -> bool:
+    """Whether parse_timestamp reads `value` against the clock (`1h`, `yesterday`) rather than as a date."""
+    text = value.strip().lower()
+    return text in {"today", "yesterday", "now"} or _AGO.fullmatch(text) is not None
+
+
+def parse_timestamp(field: str, value: str, now: datetime | None = None) -> str:
+    """A moment from a caller, as a stored timestamp: ISO 8601 (a date or a time without a zone is UTC),
+    or relative to `now` (the clock's): `30m`, `1h`, `2d`, `1w` ago, `today` or `yesterday` (from midnight
+    UTC), `now`. Agents think in "the last hour" and should not need a clock of their own for it."""
+    text = value.strip().lower()
+    moment = now or datetime.now(UTC)
+    midnight = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        if found := _AGO.fullmatch(text):
+            parsed = moment - timedelta(**{_UNITS[found[2].lower()]: int(found[1])})
+        elif text in {"today", "yesterday", "now"}:
+            parsed = {"today": midnight, "yesterday": midnight - timedelta(days=1), "now": moment}[text]
+        else:
+            parsed = datetime.fromisoformat(value.strip())
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
         return format_timestamp(parsed)
     except (ValueError, OverflowError) as exc:
         raise Invalid(
-            field, f"{value!r} is not a usable date.", hint="Use ISO 8601, e.g. 2026-11-01 or 2026-11-01T09:00:00Z."
+            field,
+            f"{value!r} is not a usable date.",
+            hint="Use ISO 8601 (2026-11-01, 2026-11-01T09:00:00Z) or a time ago: 30m, 1h, 2d, 1w, today, yesterday.",
         ) from exc
 
 

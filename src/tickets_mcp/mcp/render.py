@@ -35,7 +35,7 @@ from tickets_mcp.domain import (
     TicketType,
     Workspace,
 )
-from tickets_mcp.domain.rules import plural
+from tickets_mcp.domain.rules import format_timestamp, plural
 from tickets_mcp.domain.text import INVISIBLE as INVISIBLE  # re-exported: tests read it here
 from tickets_mcp.domain.text import clean_name, summary, visible
 from tickets_mcp.errors import AlreadyDeleted, LikelyDuplicate, StaleVersion
@@ -102,8 +102,10 @@ def vocabulary() -> str:
     )
 
 
-def workspace(ws: Workspace) -> str:
-    lines = [f"you: {ws.user.username}"]
+def workspace(ws: Workspace, now: datetime | None = None) -> str:
+    """Who you are, where, with whom, and the server's time (UTC), which relative times such as `1h` count from."""
+    now_text = short_time(format_timestamp(now or datetime.now(UTC)))
+    lines = [f"you: {ws.user.username}; now: {now_text}"]
     for entry in ws.organizations:
         org = entry.organization
         lines.append(f"organization {org.slug} {visible(org.name)!r} (your role: {entry.role.value})")
@@ -140,9 +142,11 @@ TimeField = Literal["updated", "created"]
 SNIPPET_FIELDS = {"description": "desc"}
 
 
-def ticket_page(page: TicketPage, time_field: TimeField | None = None) -> str:
+def ticket_page(page: TicketPage, time_field: TimeField | None = None, now: datetime | None = None) -> str:
     """The page's rows under a head that says its order; `time_field`: the time shown in each row (the one
-    sorted or filtered on); a text query's rows say under them where their words are, if not in the title."""
+    sorted or filtered on), as how long before `now`; a text query's rows say under them where their words
+    are, if not in the title."""
+    now = now or datetime.now(UTC)
     shown = len(page.tickets)
     if not shown:
         return SEARCH_STOPPED if page.search_stopped else f"No tickets match (total={page.total})."
@@ -153,7 +157,7 @@ def ticket_page(page: TicketPage, time_field: TimeField | None = None) -> str:
     lines = [head, *([SEARCH_STOPPED] if page.search_stopped else []), TICKET_LEGEND]
     for ticket in page.tickets:
         at = ticket.updated_at if time_field == "updated" else ticket.created_at
-        lines.append(ticket_line(ticket, time=f"{time_field}={short_time(at)}" if time_field else ""))
+        lines.append(ticket_line(ticket, time=f"{time_field} {ago(at, now)}" if time_field else ""))
         found = page.snippets.get(ticket.id)
         if found is not None:
             lines.append(snippet_line(found))
@@ -174,6 +178,25 @@ def short_time(timestamp: str) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment.tzinfo else timestamp
 
 
+_AGES = ((60, "s", 1), (3600, "m", 60), (48 * 3600, "h", 3600), (30 * 86400, "d", 86400))
+
+
+def ago(timestamp: str, now: datetime) -> str:
+    """How long before `now`, in a few tokens (`40s ago`, `12m ago`, `5h ago`, `3d ago`), or the date when
+    it is older than a month: a whole timestamp costs a row about 15 tokens."""
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return timestamp
+    elapsed = (now - (moment if moment.tzinfo else moment.replace(tzinfo=UTC))).total_seconds()
+    if elapsed < 0:  # a remote tracker's clock ahead of ours
+        return short_time(timestamp)
+    for limit, unit, size in _AGES:
+        if elapsed < limit:
+            return f"{int(elapsed // size)}{unit} ago"
+    return moment.date().isoformat()
+
+
 def ticket_detail(detail: TicketDetail) -> str:
     t = detail.ticket
     fields = [
@@ -188,9 +211,9 @@ def ticket_detail(detail: TicketDetail) -> str:
     if t.parent:
         fields.append(f"parent={t.parent}")
     fields.append(f"version={t.version}")
-    times = f"created={seconds(t.created_at)} updated={seconds(t.updated_at)}"
+    times = f"created={short_time(t.created_at)} updated={short_time(t.updated_at)}"
     if t.closed_at:
-        times += f" closed={seconds(t.closed_at)}" + (f" by {t.closed_by}" if t.closed_by else "")
+        times += f" closed={short_time(t.closed_at)}" + (f" by {t.closed_by}" if t.closed_by else "")
     lines = [f"{t.slug}: {title(t.title)}", " ".join(fields), times]
     if detail.subtasks:
         lines.append(f"sub-tasks ({len(detail.subtasks)}):")
@@ -245,12 +268,6 @@ def history_lines(changes: Sequence[Change]) -> list[str]:
 
 
 _AT = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})")
-_FRACTION = re.compile(r"(?<=:\d\d)\.\d+")
-
-
-def seconds(at: str) -> str:
-    """A timestamp to the second (`2026-12-07T09:00:59Z`): milliseconds tell a model nothing."""
-    return _FRACTION.sub("", at, count=1)
 
 
 def _day_and_clock(at: str) -> tuple[str | None, str]:

@@ -86,4 +86,7 @@ def page_cursor(query: TicketQuery, last: Ticket, next_offset: int) -> str:
         TicketSort.PRIORITY: last.priority.rank,
         TicketSort.RELEVANCE: next_offset,
     }[query.sort]
-    return encode_cursor({"v": value, "i": last.id, "f": _fingerprint(query)})
+    position: dict[str, Any] = {"v": value, "i": last.id, "f": _fingerprint(query)}
+    if query.updated_since:  # what a relative `1h` meant on the first page, so the next pages mean the same
+        position["u"] = query.updated_since
+    return encode_cursor(position)

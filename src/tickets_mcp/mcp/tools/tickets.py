@@ -33,7 +33,7 @@ async def list_tickets(
     labels: a.Labels = None,
     parent: a.OptionalSlug = None,
     query: Annotated[str | None, Field(max_length=200, description="Words in title, description or comments")] = None,
-    updated_since: Annotated[str | None, Field(max_length=40), a.lean("ISO date, e.g. 2026-11-01")] = None,
+    updated_since: Annotated[str | None, Field(max_length=40), a.lean("ISO date, or ago: 1h, 2d, yesterday")] = None,
     sort: Annotated[a.SortName | None, Field(description="Default: relevance with a query, else created")] = None,
     order: a.Order = "desc",
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
