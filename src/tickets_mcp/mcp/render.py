@@ -78,7 +78,24 @@ def project_line(project: Project, marked: bool = False) -> str:
     line = f"{project.code} {visible(project.name)!r}"
     if project.tickets_count is not None:
         line += f" open={project.open_tickets_count} total={project.tickets_count}"
-    return line + " (default)" if marked and project.default else line
+    if marked and project.default:
+        line += " (default)"
+    return line + ": " + description_line(project.description) if project.description.strip() else line
+
+
+DESCRIPTION_SHOWN = 100  # characters of a project's description on its line, at most: what tells projects apart
+
+
+def description_line(text: str) -> str:
+    """A project's description as user text on one line: its first, cut at a word within DESCRIPTION_SHOWN
+    characters; a cut says so, outside the markers, with the whole one's length (update_project rewrites it)."""
+    lines = text.strip().splitlines()
+    shown = " ".join(lines[0].split())
+    if len(shown) > DESCRIPTION_SHOWN:
+        shown = shown[: DESCRIPTION_SHOWN + 1].rsplit(" ", 1)[0][:DESCRIPTION_SHOWN]
+    elif len(lines) == 1:
+        return user_text(shown)
+    return user_text(shown) + f" (cut from {len(text)} characters)"
 
 
 def project_lines(projects: Sequence[Project]) -> list[str]:
