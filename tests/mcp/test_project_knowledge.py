@@ -1,5 +1,5 @@
 """What an agent learns about projects before filing: their descriptions (cut when long) in the workspace
-context and list_projects. Driven through the real server over stdio."""
+context and list_projects, and each project's labels by use. Driven through the real server over stdio."""
 
 from __future__ import annotations
 
@@ -36,3 +36,21 @@ async def test_workspace_and_project_list_show_descriptions_on_one_line_cut_when
         assert api.endswith(f"</user-text> (cut from {whole} characters)")
         assert project_line(reply, "DOCS").endswith("open=0 total=0")  # no description, nothing added
         assert "<user-text>Default project for new tickets.</user-text>" in project_line(reply, "INBOX")
+
+
+async def test_workspace_shows_each_projects_labels_most_used_first_and_caps_them(
+    server_env: dict[str, str],
+) -> None:
+    many = [f"l{n:02d}" for n in range(1, 18)]
+    async with spawned(server_env) as client:
+        await call(client, "create_project", name="Web")
+        await call(client, "create_ticket", title="Checkout button misaligned", project="WEB", labels=["ui", "bug"])
+        await call(client, "create_ticket", title="Cart total rounds wrong", project="WEB", labels=["ui"])
+        await call(client, "create_ticket", title="Login form", project="WEB", labels=["ui", "a11y"], status="done")
+        await call(client, "create_ticket", title="Many labels", project="INBOX", labels=many)
+        await call(client, "create_ticket", title="Some of them again", project="INBOX", labels=["l17", "l16"])
+        lines = (await call(client, "get_workspace_context")).splitlines()
+    web = lines.index(project_line("\n".join(lines), "WEB"))
+    assert lines[web + 1] == "    labels: ui(3),a11y(1),bug(1)"  # closed tickets count too
+    inbox = lines.index(project_line("\n".join(lines), "INBOX"))
+    assert lines[inbox + 1] == "    labels: l16(2),l17(2)," + ",".join(f"{n}(1)" for n in many[:13]) + " +2 more"

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fixtures.store_contract import World, draft
 from tests.fixtures.stores import events
-from tickets_mcp.domain import Label, Priority, Role, Scope, Status, TicketType, TokenKind
+from tickets_mcp.domain import Label, LabelUse, Priority, Role, Scope, Status, TicketType, TokenKind
 from tickets_mcp.errors import BackendUnavailable, Conflict, Invalid, NotFound
 from tickets_mcp.stores import Actor, NewProject, NewToken, Placement, Store, TicketPatch
 from tickets_mcp.stores.factory import open_store
@@ -297,6 +297,20 @@ async def test_labels_are_shared_per_project_ignoring_ascii_case_and_keep_their_
     assert [label.name for label in second.labels] == ["Alpha", "Bug", "zeta"]
     assert first.labels[0] == second.labels[1]
     assert isinstance(first.labels[0], Label) and len(first.labels[0].color) == 6
+
+
+async def test_projects_are_listed_with_their_labels_by_use_only_when_asked(store: Store, world: World) -> None:
+    web = await store.create_project(new_project(world, "Web", "WEB"), world.actor)
+    await store.create_ticket(draft(world, "a", project=web, labels=("ui", "bug")), world.actor)
+    await store.create_ticket(draft(world, "b", project=web, labels=("UI",), status=Status.DONE), world.actor)
+    unused = await store.create_ticket(draft(world, "c", project=web, labels=("gone", "Alpha")), world.actor)
+    await store.update_ticket(unused.id, TicketPatch(labels=("alpha",)), expected_version=None, actor=world.actor)
+    listed = await store.list_projects([world.organization.id], labels=True)
+    assert [(p.code, p.labels) for p in listed] == [
+        ("INBOX", ()),
+        ("WEB", (LabelUse(name="ui", tickets=2), LabelUse(name="Alpha", tickets=1), LabelUse(name="bug", tickets=1))),
+    ]  # a label no ticket carries any more is not in use
+    assert [p.labels for p in await store.list_projects([world.organization.id])] == [None, None]
 
 
 async def test_a_parent_must_exist_in_the_same_project(store: Store, world: World) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tickets_mcp.domain.enums import Capability, Priority, Role, Scope, Status, TicketType, TokenKind
 
@@ -34,6 +34,13 @@ class Member(Record):
     role: Role
 
 
+class LabelUse(Record):
+    """One of a project's labels and how many of its tickets, open or closed, carry it."""
+
+    name: str
+    tickets: int
+
+
 class Project(Record):
     id: str
     organization_id: str
@@ -48,6 +55,9 @@ class Project(Record):
     number: int | None = None
     # Its organization's default project: where a ticket filed naming the organization but no project goes.
     default: bool = False
+    # The labels its tickets carry, the most used first; None when the store was not asked for them.
+    # Left out of documents: the workspace context shows them, the REST APIs keep their shape.
+    labels: tuple[LabelUse, ...] | None = Field(default=None, exclude=True)
 
 
 class Token(Record):

@@ -21,6 +21,7 @@ from tickets_mcp.domain import (
     Board,
     Change,
     Comment,
+    LabelUse,
     Organization,
     Priority,
     Project,
@@ -119,13 +120,25 @@ def workspace(ws: Workspace) -> str:
     for entry in ws.organizations:
         org = entry.organization
         lines.append(f"organization {org.slug} {visible(org.name)!r} (your role: {entry.role.value})")
-        lines.extend("  project " + line for line in project_lines(entry.projects))
+        for project, line in zip(entry.projects, project_lines(entry.projects), strict=True):
+            lines.append("  project " + line)
+            if project.labels:
+                lines.append("    labels: " + label_uses(project.labels))
         members = ", ".join(f"{m.user.username}({m.role.value})" for m in entry.members)
         lines.append(f"  members: {members}")
     if ws.backend != "local":
         lines.append(f"backend: {ws.backend}" + (f"; it cannot {', '.join(sorted(ws.missing))}" if ws.missing else ""))
     lines.append(vocabulary())
     return "\n".join(lines)
+
+
+LABELS_SHOWN = 15  # of a project's labels in the workspace context, the most used
+
+
+def label_uses(uses: Sequence[LabelUse]) -> str:
+    """`bug(12),ui(4) +3 more`: each label with the number of tickets, open or closed, that carry it."""
+    shown = ",".join(f"{use.name}({use.tickets})" for use in uses[:LABELS_SHOWN])
+    return shown + (f" +{len(uses) - LABELS_SHOWN} more" if len(uses) > LABELS_SHOWN else "")
 
 
 def organizations(orgs: Iterable[Organization]) -> str:
