@@ -1,5 +1,6 @@
 """What an agent learns about projects before filing: their descriptions (cut when long) in the workspace
-context and list_projects, and each project's labels by use. Driven through the real server over stdio."""
+context and list_projects, each project's labels by use, and a reply that names a label it just created.
+Driven through the real server over stdio."""
 
 from __future__ import annotations
 
@@ -54,3 +55,34 @@ async def test_workspace_shows_each_projects_labels_most_used_first_and_caps_the
     assert lines[web + 1] == "    labels: ui(3),a11y(1),bug(1)"  # closed tickets count too
     inbox = lines.index(project_line("\n".join(lines), "INBOX"))
     assert lines[inbox + 1] == "    labels: l16(2),l17(2)," + ",".join(f"{n}(1)" for n in many[:13]) + " +2 more"
+
+
+async def test_a_reply_names_labels_new_to_the_project_and_says_nothing_of_known_ones(
+    server_env: dict[str, str],
+) -> None:
+    async with spawned(server_env, "--tools", "all") as client:
+        await call(client, "create_project", name="Web")
+        first = await call(
+            client, "create_ticket", title="Checkout test fails", project="WEB", labels=["flaky", "ui", "css"]
+        )
+        known = await call(client, "create_ticket", title="Cart is slow", project="WEB", labels=["UI"])
+        typo = await call(client, "create_ticket", title="Login test fails", project="WEB", labels=["flakey"])
+        updated = await call(client, "update_ticket", slug="WEB-2", labels=["ui", "perf"])
+        same = await call(client, "update_ticket", slug="WEB-2", labels=["perf"])
+        batch = await call(
+            client,
+            "create_tickets",
+            tickets=[
+                {"title": "One", "project": "INBOX", "labels": ["docs"]},
+                {"title": "Two", "project": "WEB", "labels": ["ui", "a11y"]},
+            ],
+        )
+    assert first == "Created WEB-1 (backlog, version 1). New labels: flaky, ui, css (the project had none)."
+    assert known == "Created WEB-2 (backlog, version 1)."
+    assert typo == "Created WEB-3 (backlog, version 1). New label: flakey (the project had: flaky, ui, css)."
+    assert updated == "Updated WEB-2 (backlog, version 2). New label: perf (the project had: ui, css, flakey, flaky)."
+    assert same == "Updated WEB-2 (backlog, version 3)."
+    assert batch == (
+        "Filed 2 tickets in one transaction: INBOX-1, WEB-4. "
+        "New label in INBOX: docs (it had none). New label in WEB: a11y (it had: ui, css, flakey, flaky, +1 more)."
+    )

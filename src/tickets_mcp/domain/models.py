@@ -95,6 +95,14 @@ class Label(Record):
     color: str
 
 
+class NewLabels(Record):
+    """The labels a write created in its ticket's project, in the order given, and the ones the project had
+    (the most used first): a new label is often a misspelt old one."""
+
+    names: tuple[str, ...]
+    had: tuple[LabelUse, ...]
+
+
 class Ticket(Record):
     id: int
     project_id: str
@@ -116,6 +124,8 @@ class Ticket(Record):
     closed_at: str | None
     closed_by: str | None
     project_number: int | None = None  # its project's Project.number, for the seed dialects
+    # What the write that returned it did to its project's labels (None: created none); never stored or sent.
+    new_labels: NewLabels | None = Field(default=None, exclude=True)
 
 
 class Comment(Record):

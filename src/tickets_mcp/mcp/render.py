@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from difflib import get_close_matches
 from typing import Any
 
 from tickets_mcp.core.tracker import Batch
@@ -22,6 +23,7 @@ from tickets_mcp.domain import (
     Change,
     Comment,
     LabelUse,
+    NewLabels,
     Organization,
     Priority,
     Project,
@@ -260,7 +262,8 @@ def batch(verb: str, result: Batch) -> str:
     """The outcome of create_tickets or move_tickets; `verb` is Filed or Moved."""
     done = [o for o in result.outcomes if isinstance(o, Ticket)]
     if result.atomic:
-        return f"{verb} {plural(len(done), 'ticket')} in one transaction: {', '.join(t.slug for t in done)}."
+        filed = f"{verb} {plural(len(done), 'ticket')} in one transaction: {', '.join(t.slug for t in done)}."
+        return filed + new_labels(done)
     lines = [f"{verb} {len(done)} of {len(result.outcomes)}, each on its own (the backend takes one at a time):"]
     lines += [
         f"{n} {o.slug}" if isinstance(o, Ticket) else f"{n} failed: {o}" for n, o in enumerate(result.outcomes, 1)
@@ -277,7 +280,37 @@ def likely_duplicate(refusal: LikelyDuplicate) -> str:
 
 
 def ticket_saved(verb: str, ticket: Ticket) -> str:
-    return f"{verb} {ticket.slug} ({ticket.status.value}, version {ticket.version})."
+    return f"{verb} {ticket.slug} ({ticket.status.value}, version {ticket.version})." + new_labels([ticket])
+
+
+HAD_SHOWN = 4  # of the project's labels named beside a new one, the likeliest meant first (the rest: workspace)
+
+
+def new_labels(tickets: Sequence[Ticket]) -> str:
+    """What a write's reply adds when it created labels, e.g. ` New label: flakey (the project had: flaky, ui).`,
+    a project's at a time; nothing when it created none."""
+    created: dict[str, tuple[list[str], NewLabels]] = {}  # by project code: the names, and the first creation
+    for ticket in tickets:
+        if ticket.new_labels:
+            names, _ = created.setdefault(ticket.slug.rsplit("-", 1)[0], ([], ticket.new_labels))
+            names += ticket.new_labels.names
+    notes: list[str] = []
+    for code, (names, first) in created.items():
+        head = "New label" + ("s" if len(names) > 1 else "") + ("" if len(created) == 1 else f" in {code}")
+        whose = "the project" if len(created) == 1 else "it"
+        notes.append(f"{head}: {', '.join(names)} ({whose} {_had(names, [use.name for use in first.had])}).")
+    return "".join(" " + note for note in notes)
+
+
+def _had(new: Sequence[str], had: Sequence[str]) -> str:
+    """The project's labels before, those spelt like a new one first (`flaky` beside `flakey`), then the most used."""
+    if not had:
+        return "had none"
+    folded = {name.casefold(): name for name in had}
+    alike = [folded[match] for name in new for match in get_close_matches(name.casefold(), list(folded), cutoff=0.75)]
+    ordered = list(dict.fromkeys([*alike, *had]))
+    more = f", +{len(ordered) - HAD_SHOWN} more" if len(ordered) > HAD_SHOWN else ""
+    return "had: " + ", ".join(ordered[:HAD_SHOWN]) + more
 
 
 def board(b: Board) -> str:
