@@ -12,7 +12,7 @@ import pytest
 
 from tests.fixtures.store_contract import World, draft
 from tests.fixtures.stores import events
-from tickets_mcp.domain import Label, Priority, Role, Scope, Status, TicketType, TokenKind
+from tickets_mcp.domain import Label, LabelUse, NewLabels, Priority, Role, Scope, Status, TicketType, TokenKind
 from tickets_mcp.errors import BackendUnavailable, Conflict, Invalid, NotFound, StaleVersion
 from tickets_mcp.stores import Actor, NewProject, NewToken, Placement, Store, TicketPatch
 from tickets_mcp.stores.factory import open_store
@@ -269,7 +269,8 @@ async def test_a_created_ticket_holds_every_field(store: Store, world: World) ->
     assert ticket.parent == "INBOX-1"
     assert (ticket.version, ticket.closed_at, ticket.closed_by) == (1, None, None)
     assert ticket.created_at == ticket.updated_at and ticket.created_at.endswith("Z")
-    assert await store.find_ticket(world.inbox.id, 2) == ticket
+    read = await store.find_ticket(world.inbox.id, 2)
+    assert read == ticket.model_copy(update={"new_labels": None})  # a read says nothing of what the write did
     assert await store.find_ticket(world.inbox.id, 3) is None
 
 
@@ -297,6 +298,43 @@ async def test_labels_are_shared_per_project_ignoring_ascii_case_and_keep_their_
     assert [label.name for label in second.labels] == ["Alpha", "Bug", "zeta"]
     assert first.labels[0] == second.labels[1]
     assert isinstance(first.labels[0], Label) and len(first.labels[0].color) == 6
+
+
+async def test_a_write_that_creates_labels_names_them_with_what_the_project_had_most_used_first(
+    store: Store, world: World
+) -> None:
+    web = await store.create_project(new_project(world, "Web", "WEB"), world.actor)
+    first = await store.create_ticket(draft(world, "a", labels=("ui", "Bug")), world.actor)
+    assert first.new_labels == NewLabels(names=("ui", "Bug"), had=())
+    again = await store.create_ticket(draft(world, "b", labels=("BUG", "ui")), world.actor)
+    assert again.new_labels is None
+    assert again == await store.find_ticket(world.inbox.id, again.number)
+    elsewhere = await store.create_ticket(draft(world, "w", project=web, labels=("ui",)), world.actor)
+    assert elsewhere.new_labels == NewLabels(names=("ui",), had=())  # labels belong to their project
+    updated = await store.update_ticket(
+        first.id, TicketPatch(labels=("bug", "perf", "a11y")), expected_version=None, actor=world.actor
+    )
+    assert updated.new_labels == NewLabels(
+        names=("perf", "a11y"), had=(LabelUse(name="Bug", tickets=2), LabelUse(name="ui", tickets=1))
+    )
+    (batch,) = await store.create_tickets([draft(world, "c", labels=("ui",))], world.actor)
+    assert batch.new_labels is None
+    assert (await store.ticket_detail(first.id)).ticket.new_labels is None
+    assert "new_labels" not in first.model_dump()  # what this write did, not what the ticket is
+
+
+async def test_projects_are_listed_with_their_labels_by_use_only_when_asked(store: Store, world: World) -> None:
+    web = await store.create_project(new_project(world, "Web", "WEB"), world.actor)
+    await store.create_ticket(draft(world, "a", project=web, labels=("ui", "bug")), world.actor)
+    await store.create_ticket(draft(world, "b", project=web, labels=("UI",), status=Status.DONE), world.actor)
+    unused = await store.create_ticket(draft(world, "c", project=web, labels=("gone", "Alpha")), world.actor)
+    await store.update_ticket(unused.id, TicketPatch(labels=("alpha",)), expected_version=None, actor=world.actor)
+    listed = await store.list_projects([world.organization.id], labels=True)
+    assert [(p.code, p.labels) for p in listed] == [
+        ("INBOX", ()),
+        ("WEB", (LabelUse(name="ui", tickets=2), LabelUse(name="Alpha", tickets=1), LabelUse(name="bug", tickets=1))),
+    ]  # a label no ticket carries any more is not in use
+    assert [p.labels for p in await store.list_projects([world.organization.id])] == [None, None]
 
 
 async def test_a_parent_must_exist_in_the_same_project(store: Store, world: World) -> None:
@@ -336,7 +374,7 @@ async def test_an_update_that_changes_nothing_leaves_version_and_history_alone(
     same = await store.update_ticket(
         ticket.id, TicketPatch(values={"title": "Same"}, labels=("ui",)), expected_version=None, actor=world.actor
     )
-    assert same == ticket
+    assert same == ticket.model_copy(update={"new_labels": None})  # it created the label, the update none
     assert events(location) == before
 
 

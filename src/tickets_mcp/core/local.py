@@ -133,7 +133,7 @@ class LocalTracker:
         organizations = await self._names.known_organizations()
         for org in organizations:
             self._access.authorize(roles, org.id, Action.BROWSE)
-        projects = await self._store.list_projects([o.id for o in organizations])
+        projects = await self._store.list_projects([o.id for o in organizations], labels=True)
         user = await self._store.find_user(self._access.principal.username)
         if user is None:
             raise NotFound(f"User {self._access.principal.username!r} no longer exists.")

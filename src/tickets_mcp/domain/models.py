@@ -34,6 +34,13 @@ class Member(Record):
     role: Role
 
 
+class LabelUse(Record):
+    """One of a project's labels and how many of its tickets, open or closed, carry it."""
+
+    name: str
+    tickets: int
+
+
 class Project(Record):
     id: str
     organization_id: str
@@ -48,6 +55,9 @@ class Project(Record):
     number: int | None = None
     # Its organization's default project: where a ticket filed naming the organization but no project goes.
     default: bool = False
+    # The labels its tickets carry, the most used first; None when the store was not asked for them.
+    # Left out of documents: the workspace context shows them, the REST APIs keep their shape.
+    labels: tuple[LabelUse, ...] | None = Field(default=None, exclude=True)
 
 
 class Token(Record):
@@ -85,6 +95,14 @@ class Label(Record):
     color: str
 
 
+class NewLabels(Record):
+    """The labels a write created in its ticket's project, in the order given, and the ones the project had
+    (the most used first): a new label is often a misspelt old one."""
+
+    names: tuple[str, ...]
+    had: tuple[LabelUse, ...]
+
+
 class Ticket(Record):
     id: int
     project_id: str
@@ -106,6 +124,8 @@ class Ticket(Record):
     closed_at: str | None
     closed_by: str | None
     project_number: int | None = None  # its project's Project.number, for the seed dialects
+    # What the write that returned it did to its project's labels (None: created none); never stored or sent.
+    new_labels: NewLabels | None = Field(default=None, exclude=True)
 
 
 class Comment(Record):

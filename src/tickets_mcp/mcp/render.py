@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from difflib import get_close_matches
 from typing import Any, Literal
 
 from tickets_mcp.core.tracker import Batch
@@ -22,6 +23,8 @@ from tickets_mcp.domain import (
     Board,
     Change,
     Comment,
+    LabelUse,
+    NewLabels,
     Organization,
     Priority,
     Project,
@@ -83,7 +86,24 @@ def project_line(project: Project, marked: bool = False) -> str:
     line = f"{project.code} {visible(project.name)!r}"
     if project.tickets_count is not None:
         line += f" open={project.open_tickets_count} total={project.tickets_count}"
-    return line + " (default)" if marked and project.default else line
+    if marked and project.default:
+        line += " (default)"
+    return line + ": " + description_line(project.description) if project.description.strip() else line
+
+
+DESCRIPTION_SHOWN = 100  # characters of a project's description on its line, at most: what tells projects apart
+
+
+def description_line(text: str) -> str:
+    """A project's description as user text on one line: its first, cut at a word within DESCRIPTION_SHOWN
+    characters; a cut says so, outside the markers, with the whole one's length (update_project rewrites it)."""
+    lines = text.strip().splitlines()
+    shown = " ".join(lines[0].split())
+    if len(shown) > DESCRIPTION_SHOWN:
+        shown = shown[: DESCRIPTION_SHOWN + 1].rsplit(" ", 1)[0][:DESCRIPTION_SHOWN]
+    elif len(lines) == 1:
+        return user_text(shown)
+    return user_text(shown) + f" (cut from {len(text)} characters)"
 
 
 def project_lines(projects: Sequence[Project]) -> list[str]:
@@ -109,13 +129,25 @@ def workspace(ws: Workspace, now: datetime | None = None) -> str:
     for entry in ws.organizations:
         org = entry.organization
         lines.append(f"organization {org.slug} {visible(org.name)!r} (your role: {entry.role.value})")
-        lines.extend("  project " + line for line in project_lines(entry.projects))
+        for project, line in zip(entry.projects, project_lines(entry.projects), strict=True):
+            lines.append("  project " + line)
+            if project.labels:
+                lines.append("    labels: " + label_uses(project.labels))
         members = ", ".join(f"{m.user.username}({m.role.value})" for m in entry.members)
         lines.append(f"  members: {members}")
     if ws.backend != "local":
         lines.append(f"backend: {ws.backend}" + (f"; it cannot {', '.join(sorted(ws.missing))}" if ws.missing else ""))
     lines.append(vocabulary())
     return "\n".join(lines)
+
+
+LABELS_SHOWN = 15  # of a project's labels in the workspace context, the most used
+
+
+def label_uses(uses: Sequence[LabelUse]) -> str:
+    """`bug(12),ui(4) +3 more`: each label with the number of tickets, open or closed, that carry it."""
+    shown = ",".join(f"{use.name}({use.tickets})" for use in uses[:LABELS_SHOWN])
+    return shown + (f" +{len(uses) - LABELS_SHOWN} more" if len(uses) > LABELS_SHOWN else "")
 
 
 def organizations(orgs: Iterable[Organization]) -> str:
@@ -314,7 +346,8 @@ def batch(verb: str, result: Batch) -> str:
     """The outcome of create_tickets or move_tickets; `verb` is Filed or Moved."""
     done = [o for o in result.outcomes if isinstance(o, Ticket)]
     if result.atomic:
-        return f"{verb} {plural(len(done), 'ticket')} in one transaction: {', '.join(t.slug for t in done)}."
+        filed = f"{verb} {plural(len(done), 'ticket')} in one transaction: {', '.join(t.slug for t in done)}."
+        return filed + new_labels(done)
     lines = [f"{verb} {len(done)} of {len(result.outcomes)}, each on its own (the backend takes one at a time):"]
     lines += [
         f"{n} {o.slug}" if isinstance(o, Ticket) else f"{n} failed: {o}" for n, o in enumerate(result.outcomes, 1)
@@ -358,7 +391,37 @@ def already_deleted(refusal: AlreadyDeleted) -> str:
 
 
 def ticket_saved(verb: str, ticket: Ticket) -> str:
-    return f"{verb} {ticket.slug} ({ticket.status.value}, version {ticket.version})."
+    return f"{verb} {ticket.slug} ({ticket.status.value}, version {ticket.version})." + new_labels([ticket])
+
+
+HAD_SHOWN = 4  # of the project's labels named beside a new one, the likeliest meant first (the rest: workspace)
+
+
+def new_labels(tickets: Sequence[Ticket]) -> str:
+    """What a write's reply adds when it created labels, e.g. ` New label: flakey (the project had: flaky, ui).`,
+    a project's at a time; nothing when it created none."""
+    created: dict[str, tuple[list[str], NewLabels]] = {}  # by project code: the names, and the first creation
+    for ticket in tickets:
+        if ticket.new_labels:
+            names, _ = created.setdefault(ticket.slug.rsplit("-", 1)[0], ([], ticket.new_labels))
+            names += ticket.new_labels.names
+    notes: list[str] = []
+    for code, (names, first) in created.items():
+        head = "New label" + ("s" if len(names) > 1 else "") + ("" if len(created) == 1 else f" in {code}")
+        whose = "the project" if len(created) == 1 else "it"
+        notes.append(f"{head}: {', '.join(names)} ({whose} {_had(names, [use.name for use in first.had])}).")
+    return "".join(" " + note for note in notes)
+
+
+def _had(new: Sequence[str], had: Sequence[str]) -> str:
+    """The project's labels before, those spelt like a new one first (`flaky` beside `flakey`), then the most used."""
+    if not had:
+        return "had none"
+    folded = {name.casefold(): name for name in had}
+    alike = [folded[match] for name in new for match in get_close_matches(name.casefold(), list(folded), cutoff=0.75)]
+    ordered = list(dict.fromkeys([*alike, *had]))
+    more = f", +{len(ordered) - HAD_SHOWN} more" if len(ordered) > HAD_SHOWN else ""
+    return "had: " + ", ".join(ordered[:HAD_SHOWN]) + more
 
 
 def board(b: Board) -> str:

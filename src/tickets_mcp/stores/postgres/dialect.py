@@ -60,14 +60,17 @@ class PostgresDialect:
     def json(self, value: dict[str, Any]) -> Any:
         return Jsonb(value)
 
-    def attach_labels(self, conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> None:
+    def attach_labels(self, conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> list[str]:
         # Two statements whatever the number of labels: each is a round trip to the server.
-        conn.execute(
-            """INSERT INTO labels (project_id, name, color)
-               SELECT ?, name, color FROM unnest(?::text[], ?::text[]) AS new(name, color)
-               ON CONFLICT DO NOTHING""",
-            (project_id, list(labels), [label_color(name) for name in labels]),
-        )
+        created = {
+            row[0]
+            for row in conn.all(
+                """INSERT INTO labels (project_id, name, color)
+                   SELECT ?, name, color FROM unnest(?::text[], ?::text[]) AS new(name, color)
+                   ON CONFLICT DO NOTHING RETURNING name""",
+                (project_id, list(labels), [label_color(name) for name in labels]),
+            )
+        }
         conn.execute(
             """INSERT INTO ticket_labels (ticket_id, label_id)
                SELECT ?, id FROM labels
@@ -76,6 +79,7 @@ class PostgresDialect:
                ON CONFLICT DO NOTHING""",
             (ticket_id, project_id, list(labels)),
         )
+        return [name for name in labels if name in created]
 
     def later_than(self, column: str, op: str, value: Any, ticket_id: int) -> Fragment:
         return f"({column}, t.id) {op} (?, ?)", [value, ticket_id]

@@ -57,8 +57,8 @@ class Dialect(Protocol):
         """A JSON document as the engine's driver binds it."""
         ...
 
-    def attach_labels(self, conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> None:
-        """Give the ticket (which has none) these labels, creating the project's labels it lacks."""
+    def attach_labels(self, conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> list[str]:
+        """Give the ticket (which has none) these labels, creating the project's labels it lacks: those, in order."""
         ...
 
     def later_than(self, column: str, op: str, value: Any, ticket_id: int) -> Fragment:

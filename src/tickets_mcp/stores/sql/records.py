@@ -24,8 +24,11 @@ _DERIVED_FIELDS = frozenset({
     "slug", "priority", "assignee", "reporter", "labels", "parent", "closed_by", "project_number",
 })  # fmt: skip
 # Every other Ticket field is a column of its own name, read as it is: the SELECT and `row_to_ticket` are
-# both built from this, so a new plain field of Ticket is read once its column exists.
-TICKET_COLUMNS: Final = tuple(name for name in Ticket.model_fields if name not in _DERIVED_FIELDS)
+# both built from this, so a new plain field of Ticket is read once its column exists. A field left out of
+# dumps (new_labels: what a write did) is in no column.
+TICKET_COLUMNS: Final = tuple(
+    name for name, info in Ticket.model_fields.items() if name not in _DERIVED_FIELDS and not info.exclude
+)
 _PLAIN = len(TICKET_COLUMNS)
 _NUMBER = TICKET_COLUMNS.index("number")  # the slug's
 

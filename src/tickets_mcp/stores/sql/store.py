@@ -200,8 +200,12 @@ class SqlStore:
         query = "SELECT code FROM projects WHERE organization_id = ?"
         return await self._engine.read(lambda conn: {str(row[0]) for row in conn.all(query, (organization_id,))})
 
-    async def list_projects(self, organization_ids: Sequence[str], *, counts: bool = True) -> list[Project]:
-        return await self._engine.read(lambda conn: projects.list_projects(conn, organization_ids, counts=counts))
+    async def list_projects(
+        self, organization_ids: Sequence[str], *, counts: bool = True, labels: bool = False
+    ) -> list[Project]:
+        return await self._engine.read(
+            lambda conn: projects.list_projects(conn, organization_ids, counts=counts, labels=labels)
+        )
 
     async def create_project(self, project: NewProject, actor: Actor) -> Project:
         return await self._engine.write(lambda conn: projects.create_project(conn, project, actor))

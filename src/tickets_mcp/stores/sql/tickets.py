@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from tickets_mcp.domain import Status, Ticket, TicketDeletion, audit
+from tickets_mcp.domain import NewLabels, Status, Ticket, TicketDeletion, audit
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.domain.closing import closing_columns
 from tickets_mcp.domain.positions import after_last
@@ -28,6 +28,7 @@ from tickets_mcp.stores.search import Text, candidate_groups
 from tickets_mcp.stores.sql.board import end_of_column, last_position, position_next_to
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.events import latest_changes, record
+from tickets_mcp.stores.sql.projects import label_uses
 from tickets_mcp.stores.sql.ticket_reads import load_ticket
 
 # The NewTicket fields that are no column of its ticket (labels are rows of ticket_labels; the others steer
@@ -105,11 +106,18 @@ def _create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Ticket:
         ),
     )
     ticket_id = int(row[0])
-    if new.labels:
-        conn.dialect.attach_labels(conn, ticket_id, new.project_id, new.labels)
+    created = conn.dialect.attach_labels(conn, ticket_id, new.project_id, new.labels) if new.labels else []
     ticket = load_ticket(conn, ticket_id)
     record(conn, audit.ticket_created(ticket, organization_id), actor)
-    return ticket
+    return _with_new_labels(conn, ticket, created)
+
+
+def _with_new_labels(conn: Connection, ticket: Ticket, created: Sequence[str]) -> Ticket:
+    """The ticket as its write returns it: with the labels it created and those its project had, if any."""
+    if not created:
+        return ticket
+    had = [use for use in label_uses(conn, [ticket.project_id]).get(ticket.project_id, []) if use.name not in created]
+    return ticket.model_copy(update={"new_labels": NewLabels(names=tuple(created), had=tuple(had))})
 
 
 def _look_alikes(conn: Connection, new: NewTicket) -> list[Text]:
@@ -117,10 +125,10 @@ def _look_alikes(conn: Connection, new: NewTicket) -> list[Text]:
     return conn.dialect.look_alikes(conn, new, groups) if groups else []
 
 
-def _set_labels(conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> None:
+def _set_labels(conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> list[str]:
+    """Replace the ticket's labels; the project's labels this created."""
     conn.execute("DELETE FROM ticket_labels WHERE ticket_id = ?", (ticket_id,))
-    if labels:
-        conn.dialect.attach_labels(conn, ticket_id, project_id, labels)
+    return conn.dialect.attach_labels(conn, ticket_id, project_id, labels) if labels else []
 
 
 def _commit_change(
@@ -154,9 +162,11 @@ def update_ticket(
     labels_change = labels_changed(current, patch)
     if not columns and not labels_change:
         return current
+    created: list[str] = []
     if labels_change and patch.labels is not None:
-        _set_labels(conn, current.id, current.project_id, patch.labels)
-    return _commit_change(conn, current, organization_id, columns, audit.ticket_updated, actor)
+        created = _set_labels(conn, current.id, current.project_id, patch.labels)
+    updated = _commit_change(conn, current, organization_id, columns, audit.ticket_updated, actor)
+    return _with_new_labels(conn, updated, created)
 
 
 def _check_parent(conn: Connection, ticket: Ticket, parent_id: int) -> None:

@@ -63,18 +63,21 @@ class SqliteDialect:
     def json(self, value: dict[str, Any]) -> Any:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
-    def attach_labels(self, conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> None:
+    def attach_labels(self, conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> list[str]:
         # Statements are cheap in-process: one a label reads simplest.
+        created: list[str] = []
         for name in labels:
-            conn.execute(
+            if conn.execute(
                 "INSERT INTO labels (project_id, name, color) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (project_id, name, label_color(name)),
-            )
+            ):
+                created.append(name)
             conn.execute(
                 """INSERT OR IGNORE INTO ticket_labels (ticket_id, label_id)
                    SELECT ?, id FROM labels WHERE project_id = ? AND name = ?""",
                 (ticket_id, project_id, name),
             )
+        return created
 
     def later_than(self, column: str, op: str, value: Any, ticket_id: int) -> Fragment:
         return f"({column} {op} ? OR ({column} = ? AND t.id {op} ?))", [value, value, ticket_id]
