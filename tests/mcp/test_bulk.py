@@ -45,7 +45,9 @@ async def test_tickets_filed_at_once_come_back_in_order_with_progress(
         result = await client.call_tool("create_tickets", {"tickets": tickets}, progress_callback=progress)
     assert not result.is_error
     slugs = [f"INBOX-{n}" for n in range(1, 26)]
-    filed = f"Filed 25 tickets in one transaction: {', '.join(slugs)}. New label: bulk (the project had none)."
+    filed = (
+        f"Filed 25 tickets in one transaction: items 1-25 → {', '.join(slugs)}. New label: bulk (the project had none)."
+    )
     assert result.content[0].text == filed  # type: ignore[union-attr]
     assert result.structured_content == {"slugs": slugs}
     assert progress.seen == [(0, 25, "checked 25; filing them in one transaction"), (25, 25, "filed 25")]

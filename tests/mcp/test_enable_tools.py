@@ -62,7 +62,7 @@ async def test_a_session_switches_on_bulk_and_is_told_its_tool_list_changed_over
         filed = await call(client, "create_tickets", tickets=[{"title": "One"}, {"title": "Two"}], project="INBOX")
     assert reply == "Listed now: create_tickets, move_tickets."
     assert after == before | BULK_TOOLS
-    assert filed == "Filed 2 tickets in one transaction: INBOX-1, INBOX-2."
+    assert filed == "Filed 2 tickets in one transaction: items 1-2 → INBOX-1, INBOX-2."
 
 
 async def test_a_session_switches_on_projects_and_a_listener_hears_it_on_the_2026_protocol(

@@ -83,6 +83,6 @@ async def test_a_reply_names_labels_new_to_the_project_and_says_nothing_of_known
     assert updated == "Updated WEB-2 (backlog, version 2). New label: perf (the project had: ui, css, flakey, flaky)."
     assert same == "Updated WEB-2 (backlog, version 3)."
     assert batch == (
-        "Filed 2 tickets in one transaction: INBOX-1, WEB-4. "
+        "Filed 2 tickets in one transaction: items 1-2 → INBOX-1, WEB-4. "
         "New label in INBOX: docs (it had none). New label in WEB: a11y (it had: ui, css, flakey, flaky, +1 more)."
     )

@@ -256,7 +256,9 @@ async def test_projects_can_be_created_renamed_and_deleted_only_when_empty(clien
     slug = slug_of(await call(client, "create_ticket", project="Website", title="In WA"))
     assert slug == "WA-1"
     refused = await call_error(client, "delete_project", project="WA", confirm=True)
-    assert refused == "Project WA still holds 1 ticket and was not deleted. Delete or move its tickets first."
+    assert (
+        refused == "Project WA still holds 1 ticket and was not deleted. Delete its tickets first, or keep the project."
+    )
     assert "holds 1 ticket." in await call(client, "delete_project", project="WA")
     assert "WA 'Website'" in await call(client, "list_projects")
     await call(client, "delete_ticket", slug=slug, confirm=True)

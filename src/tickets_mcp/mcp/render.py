@@ -346,7 +346,8 @@ def batch(verb: str, result: Batch) -> str:
     """The outcome of create_tickets or move_tickets; `verb` is Filed or Moved."""
     done = [o for o in result.outcomes if isinstance(o, Ticket)]
     if result.atomic:
-        filed = f"{verb} {plural(len(done), 'ticket')} in one transaction: {', '.join(t.slug for t in done)}."
+        items = f"items 1-{len(done)} → " if verb == "Filed" and len(done) > 1 else ""  # which slug is which item
+        filed = f"{verb} {plural(len(done), 'ticket')} in one transaction: {items}{', '.join(t.slug for t in done)}."
         return filed + new_labels(done)
     lines = [f"{verb} {len(done)} of {len(result.outcomes)}, each on its own (the backend takes one at a time):"]
     lines += [

@@ -13,14 +13,16 @@ server registers in its order (server.create_server).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 from mcp.server import MCPServer
 from mcp.server.context import ServerRequestContext
-from mcp.types import CompleteRequestParams, Completion, PromptReference, ResourceTemplateReference
+from mcp.types import CompleteRequestParams, Completion, PromptReference, Resource, ResourceTemplateReference
+from pydantic import Field
 
 from tickets_mcp.core.tracker import TicketFilter
 from tickets_mcp.domain import ACTIVITY_SHOWN, rules
+from tickets_mcp.domain.text import visible
 from tickets_mcp.errors import TrackerError
 from tickets_mcp.mcp import render
 from tickets_mcp.mcp.context import CallerState, Ctx, tracker_for
@@ -70,7 +72,33 @@ def register_resources(server: MCPServer[Any]) -> None:
         )(template.handler)
 
 
-def file_bug(error: str, project: str | None = None, context: str = "") -> str:
+BOARDS_LISTED = 100  # concrete boards in resources/list; more projects than this are reached by the template
+
+
+async def listed_boards(ctx: ServerRequestContext[Any, Any]) -> list[Resource]:
+    """Each board the caller may read, as a concrete resource a client can offer to attach (the templates
+    alone leave it to guess project codes)."""
+    try:
+        state: CallerState = ctx.lifespan_context
+        projects = await state.tracker().list_projects()
+    except TrackerError:
+        return []  # a token that may not list projects: the templates are all it is offered
+    return [
+        Resource(
+            uri=f"tracker://projects/{project.code}/board",
+            name=f"board {project.code}",
+            description=f"{visible(project.name)}'s Kanban board",
+            mime_type="text/plain",
+        )
+        for project in projects[:BOARDS_LISTED]
+    ]
+
+
+def file_bug(
+    error: Annotated[str, Field(description="The error message or stack trace, as the user saw it")],
+    project: Annotated[str | None, Field(description="Project code to file it in, e.g. WEB")] = None,
+    context: Annotated[str, Field(description="What the user was doing when it happened")] = "",
+) -> str:
     where = f" in project {project}" if project else ""
     seen = f"\nWhat the user was doing:\n{render.user_text(context)}" if context.strip() else ""
     return (
@@ -84,7 +112,7 @@ def file_bug(error: str, project: str | None = None, context: str = "") -> str:
     )
 
 
-def triage_board(project: str) -> str:
+def triage_board(project: Annotated[str, Field(description="Project code, e.g. WEB")]) -> str:
     return (
         f"Triage project {project}. Read get_board project={project}, then list_tickets project={project} "
         "status=backlog,todo sort=updated order=asc. Point out: tickets unassigned for long, in_progress "

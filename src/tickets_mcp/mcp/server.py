@@ -26,6 +26,7 @@ from mcp.types import (
     Completion,
     GetPromptResult,
     InputRequiredResult,
+    ListResourcesResult,
     ListToolsResult,
     PaginatedRequestParams,
     Tool,
@@ -50,7 +51,7 @@ from tickets_mcp.mcp.errors import (
     unknown_tool_message,
 )
 from tickets_mcp.mcp.exposure import Exposure
-from tickets_mcp.mcp.resources import complete, register_prompts, register_resources
+from tickets_mcp.mcp.resources import complete, listed_boards, register_prompts, register_resources
 from tickets_mcp.mcp.schema import compact_description, compact_schema
 from tickets_mcp.mcp.tools import TOOLS, ToolRow
 
@@ -211,6 +212,11 @@ class TrackerServer(MCPServer[AppState]):
         if permitted is not None:
             tools = [tool for tool in tools if self.tool_actions.get(tool.name) in permitted]
         return tools
+
+    async def _handle_list_resources(
+        self, ctx: ServerRequestContext[AppState], params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        return ListResourcesResult(resources=[*await self.list_resources(), *await listed_boards(ctx)])
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[AppState, Any] | None = None

@@ -87,7 +87,7 @@ async def delete_project(
         if impact.tickets:
             return text(
                 f"Not deleted: project {impact.project.code} holds {plural(impact.tickets, 'ticket')}. "
-                "Delete or move them first."
+                "Delete them first (delete_ticket), or keep the project."
             )
         return text(not_deleted(ctx, render.project_deletion_impact(impact)))
     impact = await tracker.delete_project(project, organization=organization)

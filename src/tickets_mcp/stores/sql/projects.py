@@ -122,7 +122,7 @@ def delete_project(conn: Connection, project_id: str, actor: Actor) -> ProjectDe
     if impact.tickets:
         raise Conflict(
             f"Project {impact.project.code} still holds {plural(impact.tickets, 'ticket')} and was not deleted.",
-            hint="Delete or move its tickets first.",
+            hint="Delete its tickets first, or keep the project.",
         )
     conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
     conn.execute(FILL_DEFAULT_PROJECT + " AND id = ?", (impact.project.organization_id,))
