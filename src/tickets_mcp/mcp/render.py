@@ -34,6 +34,7 @@ from tickets_mcp.domain import (
     Workspace,
 )
 from tickets_mcp.domain.rules import plural
+from tickets_mcp.domain.similarity import Filed
 from tickets_mcp.domain.text import INVISIBLE as INVISIBLE  # re-exported: tests read it here
 from tickets_mcp.domain.text import clean_name, summary, visible
 from tickets_mcp.errors import LikelyDuplicate
@@ -243,11 +244,18 @@ def likely_duplicate(refusal: LikelyDuplicate) -> str:
     if refusal.current is None:  # the caller may not read it: the refusal says all it may know
         return str(refusal)
     ticket = Ticket.model_validate(refusal.current)
-    return f"Not filed: it looks like {ticket_line(ticket)} ({refusal.similarity:.0%} alike). {refusal.hint}"
+    why = f"same {refusal.trace}" if refusal.trace else f"{refusal.similarity:.0%} alike"
+    return f"Not filed: it looks like {ticket_line(ticket)} ({why}). {refusal.hint}"
 
 
 def ticket_saved(verb: str, ticket: Ticket) -> str:
     return f"{verb} {ticket.slug} ({ticket.status.value}, version {ticket.version})."
+
+
+def ticket_filed(filed: Filed) -> str:
+    """`Created WEB-9 (backlog, version 1). Similar open: WEB-3, WEB-5.`: the look-alikes to link or undo by."""
+    saved = ticket_saved("Created", filed.ticket)
+    return f"{saved} Similar open: {', '.join(filed.similar)}." if filed.similar else saved
 
 
 def board(b: Board) -> str:
