@@ -20,11 +20,9 @@ def saved(verb: str, ticket: Ticket) -> CallToolResult:
 
 
 def created(filed: Filed) -> CallToolResult:
-    """A filed ticket, and the open tickets most like it so that the agent can link or undo it."""
-    fields = _fields(filed.ticket)
-    if filed.similar:
-        fields["similar"] = list(filed.similar)
-    return text(render.ticket_filed(filed), fields)
+    """A filed ticket, and the open tickets most like it so that the agent can link or undo it: in the text
+    only, where they cost 4 tokens a slug; structuredContent would repeat them for 4 more."""
+    return text(render.ticket_filed(filed), _fields(filed.ticket))
 
 
 def _fields(ticket: Ticket) -> dict[str, Any]:
