@@ -168,6 +168,8 @@ def test_an_error_without_frames_matches_nothing_but_the_same_error_in_the_same_
     assert not bare.matches(found) and not bare.related(found)
     nearby = Signature("KeyError", (Frame("other", "/x/app/export.py", 9),))
     assert not found.matches(nearby) and found.related(nearby)
+    via_the_same_caller = Signature("KeyError", (Frame("totals", "/x/app/totals.py", 9), *found.frames[1:]))
+    assert not found.related(via_the_same_caller)
 
 
 def test_the_words_an_index_is_asked_for_are_the_error_with_the_place_or_the_function() -> None:

@@ -81,11 +81,14 @@ class Signature:
         return self.location == other.location or (len(self.top) >= 2 and self.top == other.top)
 
     def related(self, other: Signature) -> bool:
-        """Worth a look: the same exception type in one of the same files or functions."""
-        if self.error != other.error:
+        """Worth a look: the same exception type raised in the same file or function. Outer frames do not
+        count: every crash of a program passes through its `main`."""
+        if self.error != other.error or not self.frames or not other.frames:
             return False
-        mine = {f.location.rpartition(":")[0] for f in self.frames} | set(self.top)
-        return bool(mine & ({f.location.rpartition(":")[0] for f in other.frames} | set(other.top)))
+        mine, theirs = self.frames[0], other.frames[0]
+        return (
+            mine.function == theirs.function or mine.location.rpartition(":")[0] == theirs.location.rpartition(":")[0]
+        )
 
     def word_groups(self) -> tuple[tuple[str, ...], ...]:
         """Sets of words of which the description of a matching report holds at least one whole: the
