@@ -33,9 +33,10 @@ TITLE_SIMILARITY = 0.6
 # How alike a ticket must be to be returned instead of filing a new one.
 DUPLICATE_SIMILARITY = 0.75
 DESCRIPTION_WEIGHT = 0.4
-# How alike an open ticket must be to be named beside a new one. At 0.4 two five-word titles share three
-# words ("Export fails for archived customers", "Export of archived customers crashes"): the same subject.
-# Below it, one or two incidental words in common ("login", "fails") would name unrelated tickets.
+# How alike an open ticket must be to be named beside a new one. At 0.4 titles of four or five words must
+# share three of them (3 of 5 distinct words is 0.6, 3 of 7 is 0.43): "Export fails for archived
+# customers" and "Export of archived customers crashes", the same subject. Two words in common (0.25 to
+# 0.33) are often incidental ("login", "fails") and would name unrelated tickets in every reply.
 SIMILAR_SIMILARITY = 0.4
 SIMILAR_SHOWN = 3
 

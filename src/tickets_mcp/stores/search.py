@@ -138,10 +138,10 @@ def candidate_groups(title: str) -> list[tuple[str, ...]]:
     """Sets of title words of which a look-alike title holds at least one set whole.
 
     A title with n words is similar enough (to be named beside it, let alone to be its duplicate) only
-    if it shares `SIMILAR_SIMILARITY * n` of them, so it
-    misses at most `m = n - ceil(TITLE_SIMILARITY * n)`; of any k chosen words it then holds at least
-    k - m. The chosen words are the title's longest (the longer a word, the rarer it tends to be), and
-    every (k - m)-subset of them is one group: an index answers "all of these" fast.
+    if it shares `SIMILAR_SIMILARITY * n` of them, so it misses at most
+    `m = n - ceil(SIMILAR_SIMILARITY * n)`; of any k chosen words it then holds at least k - m. The
+    chosen words are the title's longest (the longer a word, the rarer it tends to be), and every
+    (k - m)-subset of them is one group: an index answers "all of these" fast.
     """
     title_words = sorted(words(title), key=lambda w: (-len(w), w))
     if not title_words:
