@@ -251,7 +251,7 @@ class SqlStore:
 
     async def create_tickets(self, new: Sequence[NewTicket], actor: Actor) -> list[Ticket]:
         return await self._engine.write(
-            lambda conn: [tickets.create_ticket(conn, ticket, actor).ticket for ticket in new]
+            lambda conn: [tickets.create_ticket(conn, ticket, actor, name_similar=False).ticket for ticket in new]
         )
 
     async def update_ticket(

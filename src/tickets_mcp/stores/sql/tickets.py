@@ -50,9 +50,11 @@ def lock_ticket(conn: Connection, ticket_id: int) -> tuple[Ticket, str]:
     return load_ticket(conn, ticket_id), str(row[0])
 
 
-def create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Filed:
+def create_ticket(conn: Connection, new: NewTicket, actor: Actor, *, name_similar: bool = True) -> Filed:
+    """File `new`; `name_similar`: look for the open tickets most like it even when not checking for one
+    to refuse it by (a bulk filing names none, so it need not pay the index read)."""
     if new.idempotency_key is None:
-        return _create_ticket(conn, new, actor)
+        return _create_ticket(conn, new, actor, name_similar)
     owner = key_owner(actor)
     # Twins sent at once queue here; the second then sees the first's committed row.
     conn.dialect.serialize(conn, f"{owner}\x1f{new.idempotency_key}")
@@ -62,7 +64,7 @@ def create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Filed:
     )
     if found is not None:
         return Filed(replayed(found[0], found[1], new))
-    filed = _create_ticket(conn, new, actor)
+    filed = _create_ticket(conn, new, actor, name_similar)
     conn.execute(
         "INSERT INTO idempotency_keys (owner, key, request, ticket, created_at) VALUES (?, ?, ?, ?, ?)",
         (owner, new.idempotency_key, request_digest(new), filed.ticket.model_dump_json(), filed.ticket.created_at),
@@ -70,7 +72,7 @@ def create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Filed:
     return filed
 
 
-def _create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Filed:
+def _create_ticket(conn: Connection, new: NewTicket, actor: Actor, name_similar: bool) -> Filed:
     counter = conn.optional(
         "UPDATE projects SET ticket_counter = ticket_counter + 1 WHERE id = ? "
         "RETURNING ticket_counter, organization_id, code",
@@ -80,7 +82,8 @@ def _create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Filed:
         raise NotFound("The project no longer exists.", hint="List projects again.")
     number, organization_id, code = int(counter[0]), str(counter[1]), str(counter[2])
     # After the project's counter: a look-alike filed at the same moment has committed by now.
-    alike = likeness_to(new.title, new.description, _look_alikes(conn, new))
+    looked = new.check_duplicates or name_similar
+    alike = likeness_to(new.title, new.description, _look_alikes(conn, new)) if looked else []
     if new.check_duplicates and alike and alike[0].likeness.duplicate:
         raise look_alike(load_ticket(conn, alike[0].candidate.id), alike[0].likeness)
     if new.parent_id is not None:
