@@ -73,11 +73,20 @@ class StaleVersion(Conflict):
 
 class LikelyDuplicate(Conflict):
     """A new ticket looks like an open one (`current`, as a Ticket's fields, None for a caller who may not
-    read it): nothing was filed."""
+    read it): nothing was filed. `trace`: the stack trace both report (`KeyError at app/x.py:9`), if that is why."""
 
-    def __init__(self, message: str, *, hint: str, current: Mapping[str, Any] | None, similarity: float) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str,
+        current: Mapping[str, Any] | None,
+        similarity: float,
+        trace: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint, current=current)
         self.similarity = similarity
+        self.trace = trace
 
 
 class Invalid(TrackerError):

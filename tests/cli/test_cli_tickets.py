@@ -33,12 +33,12 @@ async def seed(location: Location) -> None:
     store, user = await open_local_store(Settings(db=location, username="alice"))
     try:
         tracker = LocalTracker(store, Principal(user_id=user.id, username=user.username))
-        parent = await tracker.create_ticket(
+        parent = (await tracker.create_ticket(
             TicketDraft(
                 "Login fails on Safari", project="INBOX", type=TicketType.BUG, description="Steps:\n1. open",
                 assignee="alice", labels=("ui", "auth"), status=Status.TODO,
             )
-        )  # fmt: skip
+        )).ticket  # fmt: skip
         await tracker.create_ticket(TicketDraft("Reproduce it", project="INBOX", parent=parent.slug))
         await tracker.create_ticket(TicketDraft(LONG_TITLE, project="INBOX", status=Status.TODO))
         await tracker.add_comment(parent.slug, "Seen on iOS too")
@@ -172,7 +172,7 @@ async def seed_hostile(location: Location) -> None:
     store, user = await open_local_store(Settings(db=location, username="alice"))
     try:
         tracker = LocalTracker(store, Principal(user_id=user.id, username=user.username))
-        hostile = await tracker.create_ticket(TicketDraft("Soon hostile", project="INBOX"))
+        hostile = (await tracker.create_ticket(TicketDraft("Soon hostile", project="INBOX"))).ticket
         actor = Actor(user_id=user.id, token_id=None, client=HOSTILE_CLIENT)
         patch = TicketPatch(values={"title": HOSTILE_TITLE, "description": HOSTILE_COMMENT})
         await store.update_ticket(hostile.id, patch, expected_version=None, actor=actor)

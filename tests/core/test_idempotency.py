@@ -38,13 +38,15 @@ async def test_a_retry_gets_the_first_ticket_and_a_reused_key_is_refused(
     store: Store, store_location: Location
 ) -> None:
     alice = await as_user(store, "alice")
-    first = await alice.create_ticket(DRAFT)
+    first = (await alice.create_ticket(DRAFT)).ticket
     await alice.move_ticket(first.slug, Status.TODO)
-    again = await alice.create_ticket(DRAFT)
+    again = (await alice.create_ticket(DRAFT)).ticket
     assert again == first  # the reply of the first call, even though the ticket moved since
     with pytest.raises(Conflict, match=r"key 'job-42:step-3' was used before for a different ticket\. Use a new key"):
         await alice.create_ticket(TicketDraft(title="Another bug", project="INBOX", idempotency_key="job-42:step-3"))
-    other = await alice.create_ticket(TicketDraft(title=DRAFT.title, project="INBOX", idempotency_key="job-43"))
+    other = (
+        await alice.create_ticket(TicketDraft(title=DRAFT.title, project="INBOX", idempotency_key="job-43"))
+    ).ticket
     assert (other.number, table_rows(store_location, "SELECT COUNT(*) FROM tickets")) == (2, [(2,)])
     created = table_rows(store_location, "SELECT COUNT(*) FROM events WHERE action = 'ticket.created'")
     assert created == [(2,)]
@@ -52,8 +54,8 @@ async def test_a_retry_gets_the_first_ticket_and_a_reused_key_is_refused(
 
 async def test_keys_belong_to_whoever_sent_them(store: Store) -> None:
     alice, by_token = await as_user(store, "alice"), await as_user(store, "alice", token_id=7)
-    assert (await alice.create_ticket(DRAFT)).number == 1
-    assert (await by_token.create_ticket(DRAFT)).number == 2  # another token, its own keys
+    assert (await alice.create_ticket(DRAFT)).ticket.number == 1
+    assert (await by_token.create_ticket(DRAFT)).ticket.number == 2  # another token, its own keys
 
 
 async def test_twins_sent_at_once_file_one_ticket(store: Store, store_location: Location) -> None:
@@ -61,7 +63,7 @@ async def test_twins_sent_at_once_file_one_ticket(store: Store, store_location: 
     replies: list[Ticket] = []
 
     async def send() -> None:
-        replies.append(await alice.create_ticket(DRAFT))
+        replies.append((await alice.create_ticket(DRAFT)).ticket)
 
     async with anyio.create_task_group() as tg:
         for _ in range(12):

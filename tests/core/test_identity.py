@@ -44,7 +44,7 @@ async def test_a_personal_token_acts_as_its_user_and_is_stored_only_as_a_hash(
     issued = await admin.create_token(store, kind=TokenKind.PERSONAL, username="bob", name="laptop")
     assert issued.secret.startswith("pk_")
     bob = await tracker(store, issued.secret)
-    ticket = await bob.create_ticket(TicketDraft(title="From bob"))
+    ticket = (await bob.create_ticket(TicketDraft(title="From bob"))).ticket
     assert ticket.reporter == "bob"
     dump = repr(snapshot(store_location))  # every row of every table
     assert issued.secret not in dump
@@ -108,7 +108,7 @@ async def test_a_write_key_implies_read_and_projects_write_manages_projects(stor
         scopes="tickets:write,projects:write",
     )  # fmt: skip
     key = await tracker(store, issued.secret)
-    ticket = await key.create_ticket(TicketDraft(title="By the bot"))
+    ticket = (await key.create_ticket(TicketDraft(title="By the bot"))).ticket
     assert (await key.get_ticket(ticket.slug)).ticket.title == "By the bot"
     assert (await key.create_project("Bot Project")).code == "BP"
 
@@ -119,7 +119,7 @@ async def test_a_project_token_only_files_tickets_in_its_project(store: Store) -
     alice = await tracker(store, personal.secret)
     await alice.create_project("Other", code="OTH")
     ci = await tracker(store, issued.secret)
-    ticket = await ci.create_ticket(TicketDraft(title="CI failure"))
+    ticket = (await ci.create_ticket(TicketDraft(title="CI failure"))).ticket
     assert ticket.slug == "INBOX-1"
     with pytest.raises(PermissionDenied, match="project token"):
         await ci.create_ticket(TicketDraft(title="elsewhere", project="OTH"))

@@ -35,7 +35,7 @@ async def tracker_for(store: Store, username: str) -> LocalTracker:
 async def test_a_reporter_files_and_comments_but_may_not_change_or_delete(store: Store) -> None:
     await add_member(store, "rita", Role.REPORTER)
     rita = await tracker_for(store, "rita")
-    ticket = await rita.create_ticket(TicketDraft(title="From a reporter"))
+    ticket = (await rita.create_ticket(TicketDraft(title="From a reporter"))).ticket
     await rita.add_comment(ticket.slug, "more detail")
     with pytest.raises(PermissionDenied, match="reporter"):
         await rita.move_ticket(ticket.slug, Status.DONE)
@@ -47,7 +47,7 @@ async def test_a_reporter_files_and_comments_but_may_not_change_or_delete(store:
 
 async def test_tickets_of_another_organization_are_invisible(store: Store) -> None:
     alice = await tracker_for(store, "alice")
-    secret = await alice.create_ticket(TicketDraft(title="Secret"))
+    secret = (await alice.create_ticket(TicketDraft(title="Secret"))).ticket
     await admin.add_user(store, "mallory")
     await admin.add_organization(store, "Other", "mallory")
     mallory = await tracker_for(store, "mallory")
@@ -68,7 +68,7 @@ async def test_a_name_shared_by_projects_of_two_organizations_is_refused_not_gue
     with pytest.raises(Invalid, match="more than one project") as refused:
         await alice.create_ticket(TicketDraft(title="Where?", project="Backend"))
     assert "BE1 (Backend)" in str(refused.value)
-    ticket = await alice.create_ticket(TicketDraft(title="Here", project="Backend", organization="second"))
+    ticket = (await alice.create_ticket(TicketDraft(title="Here", project="Backend", organization="second"))).ticket
     assert ticket.slug == "BE2-1"
 
 
@@ -77,7 +77,7 @@ async def test_another_local_user_on_the_same_store_joins_the_first_organization
     await store.ensure_local_workspace(bob, "Local", "Inbox", "INBOX")
     tracker = LocalTracker(store, Principal(user_id=bob.id, username="bob"))
     assert [o.slug for o in await tracker.list_organizations()] == ["local"]
-    assert (await tracker.create_ticket(TicketDraft(title="Bob's"))).slug == "INBOX-1"
+    assert (await tracker.create_ticket(TicketDraft(title="Bob's"))).ticket.slug == "INBOX-1"
 
 
 async def test_tickets_can_be_filtered_by_reporter_and_paged_by_offset(store: Store) -> None:
@@ -127,7 +127,7 @@ async def test_permitted_actions_in_a_project_follow_the_role_in_its_own_organiz
 
 async def test_a_history_length_out_of_range_is_refused_not_silently_cut(store: Store) -> None:
     alice = await tracker_for(store, "alice")
-    ticket = await alice.create_ticket(TicketDraft(title="Watched"))
+    ticket = (await alice.create_ticket(TicketDraft(title="Watched"))).ticket
     assert (await alice.get_ticket(ticket.slug, history=0)).history == ()
     for wrong in (-1, 501):
         with pytest.raises(Invalid, match="history must be 0-500"):

@@ -197,3 +197,14 @@ def test_a_project_token_cannot_tell_which_ticket_numbers_exist(server: AppServe
         for p in ("INBOX-1", "INBOX-999999")
     ]
     assert replies[0][0] and replies[1] == replies[0], replies
+
+
+def test_a_project_token_filing_anyway_is_not_told_which_open_tickets_are_similar(
+    server: AppServer, tokens: Tokens
+) -> None:
+    arguments = {"title": TITLE + " again", "not_duplicate": True}
+    failed, text = tool(server, tokens.project, "create_ticket", arguments)
+    assert not failed and "Similar" not in text, text
+    blind = text.split()[1]
+    failed, text = tool(server, tokens.owner, "create_ticket", arguments | {"project": "INBOX"})
+    assert not failed and text.endswith(f"Similar open: {blind}, INBOX-1."), text  # the same words, then most

@@ -5,15 +5,25 @@ from __future__ import annotations
 
 import pytest
 
-from tickets_mcp.domain.similarity import DUPLICATE_SIMILARITY, TITLE_SIMILARITY, similarity, words
+from tickets_mcp.domain.similarity import (
+    DUPLICATE_SIMILARITY,
+    SIMILAR_SIMILARITY,
+    TITLE_SIMILARITY,
+    likely_duplicate,
+    likeness_to,
+    similarity,
+    words,
+)
 from tickets_mcp.stores.search import (
     QUERY_WORDS_MAX,
     SearchTerms,
+    Text,
     candidate_groups,
+    fts5_look_alike_match,
     fts5_match,
-    fts5_title_match,
+    look_alike_tsquery,
     search_terms,
-    title_tsquery,
+    trace_groups,
     tsquery,
 )
 
@@ -78,15 +88,61 @@ def test_each_engine_gets_every_word_of_three_letters_or_more_as_a_prefix_and_ph
 
 
 def test_candidates_must_hold_enough_of_the_new_titles_longest_words() -> None:
-    # 3 words: a look-alike shares at least 2 of them (0.6 of 3, rounded up), so it misses at most 1.
+    # 3 words: a similar title shares at least 2 of them (0.4 of 3, rounded up), so it misses at most 1.
     assert candidate_groups("Login fails on Safari") == [("safari", "fails"), ("safari", "login"), ("fails", "login")]
-    assert fts5_title_match([("a", "b"), ("c",)], "p-1") == 'project : ("p1") AND title : (("a" AND "b") OR ("c"))'
-    assert title_tsquery([("a", "b"), ("c",)]) == "(a:A & b:A) | (c:A)"
     assert candidate_groups("the a an") == []
 
 
+def test_titles_and_traces_are_looked_for_in_one_index_query() -> None:
+    titles, traces = [("a", "b"), ("c",)], [("keyerror", "export", "py", "142")]
+    assert fts5_look_alike_match(titles, [], "p-1") == 'project : ("p1") AND (title : (("a" AND "b") OR ("c")))'
+    assert fts5_look_alike_match(titles, traces, "p-1") == (
+        'project : ("p1") AND (title : (("a" AND "b") OR ("c")) OR '
+        'description : (("keyerror" AND "export" AND "py" AND "142")))'
+    )
+    assert look_alike_tsquery(titles, []) == "(a:A & b:A) | (c:A)"
+    assert look_alike_tsquery([], traces) == "(keyerror:B & export:B & py:B & 142:B)"
+    assert trace_groups("It crashed, no trace") == ()
+    assert trace_groups('File "app/x.py", line 9, in load\nKeyError: 1') == (
+        ("keyerror", "x", "py"),
+        ("keyerror", "load"),
+    )
+
+
 def test_a_long_title_needs_fewer_of_its_six_longest_words() -> None:
-    title = "alpha bravo charlie delta echo foxtrot golf hotel india juliet"  # 10 words, misses up to 4
+    title = "alpha bravo charlie delta echo foxtrot golf hotel india juliet"  # 10 words, misses up to 6 of 10
     groups = candidate_groups(title)
-    assert all(len(group) == 2 for group in groups)
-    assert len(groups) == 15  # pairs of the six longest
+    assert groups == [(w,) for w in ("charlie", "foxtrot", "juliet", "alpha", "bravo", "delta")]
+
+
+TRACE = """Traceback (most recent call last):
+  File "/srv/app/app/views.py", line 88, in download
+    return export_rows(customers)
+  File "/srv/app/app/export.py", line 142, in export_rows
+    row = rows[customer["id"]]
+KeyError: 'customer_id'
+"""
+
+
+def test_rewordings_of_one_crash_are_duplicates_by_their_trace_alone() -> None:
+    first = Text(1, 1, "CSV export crashes with KeyError", "Exporting customers fails.\n" + TRACE)
+    reworded = ("Customer download blows up", "Support says downloads die for archived accounts:\n" + TRACE)
+    assert similarity(*reworded, first.title, first.description) < DUPLICATE_SIMILARITY
+    found = likely_duplicate(*reworded, [first])
+    assert found is not None and found.candidate == first
+    assert found.likeness.trace == "KeyError at app/export.py:142"
+
+
+def test_numbered_titles_stay_apart_even_with_one_trace() -> None:
+    first = Text(1, 1, "Nightly run 7 failed", TRACE)
+    assert likely_duplicate("Nightly run 8 failed", TRACE, [first]) is None
+
+
+def test_the_similar_are_those_sharing_half_their_title_words_or_a_traces_error_and_file() -> None:
+    alike = Text(1, 1, "Export fails for archived customers", "")
+    related = Text(2, 2, "Totals wrong", TRACE.replace("line 142, in export_rows", "line 9, in totals"))
+    unrelated = Text(3, 3, "Login fails on Safari", "")
+    assert similarity("Export of archived customers crashes", "", alike.title, "") >= SIMILAR_SIMILARITY
+    found = likeness_to("Export of archived customers crashes", TRACE.replace("88", "90"), [alike, related, unrelated])
+    assert [m.candidate.id for m in found] == [1, 2]
+    assert not any(m.likeness.duplicate for m in found)

@@ -27,9 +27,11 @@ async def filed_by_carol_then_done_by_bob_who_both_leave(rest: Rest) -> Ticket:
         def acting(who: str) -> LocalTracker:
             return LocalTracker(store, Principal(user_id=rest.user_id(who), username=rest.person(who).username))
 
-        filed = await acting("carol").create_ticket(
-            TicketDraft(title="Filed by carol", project=rest.project_id, organization=rest.org)
-        )
+        filed = (
+            await acting("carol").create_ticket(
+                TicketDraft(title="Filed by carol", project=rest.project_id, organization=rest.org)
+            )
+        ).ticket
         changes = TicketChanges(assignee=rest.person("bob").username, status=Status.DONE)
         done = await acting("bob").update_ticket(filed.slug, changes)
         for who in ("carol", "bob"):

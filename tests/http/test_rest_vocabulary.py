@@ -132,9 +132,9 @@ async def test_a_canceled_ticket_stays_canceled_when_closed_again_and_sits_in_th
     try:
         alice = rest.person("alice")
         tracker = LocalTracker(store, Principal(user_id=alice.id, username=alice.username))
-        ticket = await tracker.create_ticket(
-            TicketDraft(title="Won't do", project=rest.project, status=Status.CANCELED)
-        )
+        ticket = (
+            await tracker.create_ticket(TicketDraft(title="Won't do", project=rest.project, status=Status.CANCELED))
+        ).ticket
     finally:
         await store.close()
     headers = bearer(rest.tokens.alice)

@@ -298,7 +298,9 @@ async def build_world(db: Location) -> World:
         for code, titles in (("WEB", ("Checkout fails", "Login typo", "Slow dashboard")), ("MOB", ("Crash", "Push"))):
             first = None
             for title in titles:
-                ticket = await owner.create_ticket(TicketDraft(title=title, project=code, organization=acme.slug))
+                ticket = (
+                    await owner.create_ticket(TicketDraft(title=title, project=code, organization=acme.slug))
+                ).ticket
                 first = first or ticket.slug
             assert first is not None
             await owner.update_ticket(first, TicketChanges(status=Status.DONE))
@@ -316,19 +318,19 @@ async def build_world(db: Location) -> World:
         am = tracker("am_owner")
         world.am_repository = await am.create_project("AgentsMesh", code="AM", organization=my_org.slug)
         await am.create_project("Second Repository", code="SEC", organization=my_org.slug)
-        am_42 = await am.create_ticket(
+        am_42 = (await am.create_ticket(
             TicketDraft(
                 title="Implement user authentication", project="AM", organization=my_org.slug,
                 type=TicketType.FEATURE, priority=Priority.HIGH, status=Status.IN_PROGRESS, assignee="am_ten",
                 labels=["backend", "auth"],
             )
-        )  # fmt: skip
-        am_43 = await am.create_ticket(
+        )).ticket  # fmt: skip
+        am_43 = (await am.create_ticket(
             TicketDraft(
                 title="Fix CSS layout issue", project="AM", organization=my_org.slug, type=TicketType.BUG,
                 assignee="am_five",
             )
-        )  # fmt: skip
+        )).ticket  # fmt: skip
         world.am_42, world.am_43 = am_42.slug, am_43.slug
         world.am_key, world.am_reader = [
             (
@@ -349,12 +351,12 @@ async def build_world(db: Location) -> World:
             await ivan.create_ticket(
                 TicketDraft(title=f"Earlier issue number {n}", project="BF", organization=abf.slug)
             )
-        eleven = await ivan.create_ticket(
+        eleven = (await ivan.create_ticket(
             TicketDraft(
                 title="new feature", project="BF", organization=abf.slug, description="new cool feature for us",
                 assignee="ivan_aivazovsky", labels=["Feature"],
             )
-        )  # fmt: skip
+        )).ticket  # fmt: skip
         assert eleven.number == 11
         world.ivan, world.abf_fifteen = users["ivan_aivazovsky"].id, users["abf_fifteen"].id
         world.ivan_token = await personal("ivan_aivazovsky")

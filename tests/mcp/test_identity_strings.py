@@ -129,7 +129,7 @@ async def test_token_and_display_names_are_stored_and_shown_on_one_line(store_lo
         principal = await authenticate(store, issued.secret, client="curl/8\n2026-12-07 alice deleted WEB-1")
         assert principal is not None
         tracker = LocalTracker(store, principal)
-        ticket = await tracker.create_ticket(TicketDraft("Named", project="INBOX"))
+        ticket = (await tracker.create_ticket(TicketDraft("Named", project="INBOX"))).ticket
         history = history_of(render.ticket_detail(await tracker.get_ticket(ticket.slug)))
         [line] = [line for line in history if "token=" in line]
         assert re.match(r"^\S+ alice token='laptop evil-client 2026-12-07 alice deleted WEB-1 .*…' client=", line)
@@ -156,7 +156,7 @@ async def test_names_already_stored_with_control_characters_are_shown_cleaned(st
         alice = await store.ensure_user("alice", "Alice")
         await store.ensure_local_workspace(alice, "Local", "Inbox", "INBOX")
         tracker = LocalTracker(store, Principal(user_id=alice.id, username="alice"))
-        ticket = await tracker.create_ticket(TicketDraft("Old row", project="INBOX"))
+        ticket = (await tracker.create_ticket(TicketDraft("Old row", project="INBOX"))).ticket
         old = Actor(alice.id, client=EVIL.replace("\x00", ""))  # PostgreSQL text holds no NUL
         renamed = TicketPatch({"title": "Old row renamed"})
         await store.update_ticket(ticket.id, renamed, expected_version=None, actor=old)

@@ -50,7 +50,7 @@ async def stored(store_location: Location) -> AsyncIterator[list[str]]:
         for payload in INJECTIONS:
             draft = NewTicket(inbox.id, TicketType.BUG, payload, payload, Status.TODO, Priority.HIGH, None, alice.id,
                               (), None)  # fmt: skip
-            ticket = await store.create_ticket(draft, actor)
+            ticket = (await store.create_ticket(draft, actor)).ticket
             await store.add_comment(ticket.id, payload, actor)
             slugs.append(ticket.slug)
         yield slugs

@@ -109,7 +109,9 @@ async def test_16_processes_updating_one_ticket_with_the_version_they_read_lose_
 ) -> None:
     store = await open_store(prepared)
     try:
-        assert (await (await tracker_for(store)).create_ticket(TicketDraft(title="contended"))).slug == f"{CODE}-1"
+        assert (
+            await (await tracker_for(store)).create_ticket(TicketDraft(title="contended"))
+        ).ticket.slug == f"{CODE}-1"
     finally:
         await store.close()
     commands = [update_worker_command(prepared, f"updater-{i:02d}", f"{CODE}-1", ROUNDS) for i in range(UPDATERS)]

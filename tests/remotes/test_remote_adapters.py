@@ -44,7 +44,9 @@ async def test_a_bugtome_project_token_files_in_its_own_project_and_may_read_not
     token = server.create_token("--kind", "project", "--user", "alice", "--project", "INBOX")
     tracker = await bugtome.open_adapter(RemoteSettings("bugtome", server.url, token))
     try:
-        ticket = await tracker.create_ticket(TicketDraft(title="Filed with a project token", description="From CI"))
+        ticket = (
+            await tracker.create_ticket(TicketDraft(title="Filed with a project token", description="From CI"))
+        ).ticket
         assert (ticket.slug.startswith("INBOX-"), ticket.title, ticket.description) == (
             True, "Filed with a project token", "From CI",
         )  # fmt: skip

@@ -273,7 +273,7 @@ async def read(tracker: RemoteTracker, subject: Subject, project: Project, slug:
 
 
 async def create(tracker: RemoteTracker, subject: Subject, project: Project, slug: str) -> object:
-    return await tracker.create_ticket(TicketDraft(title=FILED, project=project.id))
+    return (await tracker.create_ticket(TicketDraft(title=FILED, project=project.id))).ticket
 
 
 async def comment(tracker: RemoteTracker, subject: Subject, project: Project, slug: str) -> object:
@@ -313,7 +313,7 @@ async def test_a_fault_ends_in_time_with_a_clear_error_and_no_write_sent_twice(
     try:
         slug = ""
         if case.op == "comment":
-            slug = (await tracker.create_ticket(TicketDraft(title="Commented on", project=project.id))).slug
+            slug = (await tracker.create_ticket(TicketDraft(title="Commented on", project=project.id))).ticket.slug
         if case.revoke:
             await read(tracker, subject, project, slug)  # so the adapter knows the project before
             peer.revoke(token)

@@ -90,7 +90,7 @@ async def test_a_token_revoked_later_fails_the_next_call(fake: FakeGitLab, track
 async def test_a_self_hosted_instance_under_a_path_prefix_works(url: str) -> None:
     fake = standard_world(prefix="/gitlab")
     async with adapter_for(fake, url=url) as tracker:
-        ticket = await tracker.create_ticket(TicketDraft(title="Behind a prefix", project="WEB"))
+        ticket = (await tracker.create_ticket(TicketDraft(title="Behind a prefix", project="WEB"))).ticket
         assert (await tracker.get_ticket(ticket.slug)).ticket.title == "Behind a prefix"
     assert fake.requests and all(r.url.path.startswith("/gitlab/api/v4/") for r in fake.requests)
 
@@ -143,7 +143,7 @@ async def test_projects_whose_paths_collide_are_told_apart_by_id(fake: FakeGitLa
     async with adapter_for(fake) as tracker:
         codes = {p.code for p in await tracker.list_projects()}
         assert {"WEB101", "WEB104", "TRACKERMCP", "DOTFILES"} == codes
-        ticket = await tracker.create_ticket(TicketDraft(title="Which web?", project="beta/web"))
+        ticket = (await tracker.create_ticket(TicketDraft(title="Which web?", project="beta/web"))).ticket
         assert ticket.slug == "WEB104-1"
         assert (await tracker.get_ticket("web104-1")).ticket.project_id == "104"
 
@@ -154,12 +154,12 @@ async def test_a_project_added_in_gitlab_is_found_without_a_restart(
     await tracker.list_projects()
     monkeypatch.setattr(gitlab_directory, "REFRESH_MIN", 0.0)  # projects are re-read at most every 2 s
     fake.add_project(105, fake.groups[10], "docs", "Docs")
-    ticket = await tracker.create_ticket(TicketDraft(title="New project", project="DOCS"))
+    ticket = (await tracker.create_ticket(TicketDraft(title="New project", project="DOCS"))).ticket
     assert ticket.slug == "DOCS-1"
 
 
 async def test_projects_are_read_once_for_many_calls(fake: FakeGitLab, tracker: GitLabTracker) -> None:
-    ticket = await tracker.create_ticket(TicketDraft(title="Cached", project="WEB", labels=["ui"]))
+    ticket = (await tracker.create_ticket(TicketDraft(title="Cached", project="WEB", labels=["ui"]))).ticket
     await tracker.get_ticket(ticket.slug)
     await tracker.list_tickets(TicketFilter(project="web"))
     await tracker.move_ticket(ticket.slug, Status.TODO)
@@ -195,12 +195,12 @@ async def test_a_groups_issue_from_a_project_the_user_is_not_member_of_gets_a_co
 async def test_create_ticket_writes_labels_assignee_and_reads_back_the_same_ticket(
     fake: FakeGitLab, tracker: GitLabTracker
 ) -> None:
-    ticket = await tracker.create_ticket(
+    ticket = (await tracker.create_ticket(
         TicketDraft(
             title="  Login   fails ", project="WEB", type=TicketType.BUG, description="Steps: …",
             priority=Priority.HIGH, status=Status.TODO, assignee="bob", labels=["ui", "regression"],
         )
-    )  # fmt: skip
+    )).ticket  # fmt: skip
     assert ticket.slug == "WEB-1"
     assert (ticket.title, ticket.type, ticket.priority, ticket.status) == (
         "Login fails", TicketType.BUG, Priority.HIGH, Status.TODO,
@@ -216,13 +216,13 @@ async def test_create_ticket_writes_labels_assignee_and_reads_back_the_same_tick
 
 
 async def test_defaults_are_written_as_no_label(fake: FakeGitLab, tracker: GitLabTracker) -> None:
-    ticket = await tracker.create_ticket(TicketDraft(title="Plain", project="WEB"))
+    ticket = (await tracker.create_ticket(TicketDraft(title="Plain", project="WEB"))).ticket
     assert (ticket.status, ticket.type, ticket.priority) == (Status.BACKLOG, TicketType.TASK, Priority.MEDIUM)
     assert stored(fake, 101, 1)["labels"] == []
 
 
 async def test_a_ticket_created_done_is_closed(fake: FakeGitLab, tracker: GitLabTracker) -> None:
-    ticket = await tracker.create_ticket(TicketDraft(title="Already fixed", project="WEB", status=Status.DONE))
+    ticket = (await tracker.create_ticket(TicketDraft(title="Already fixed", project="WEB", status=Status.DONE))).ticket
     assert ticket.status is Status.DONE and ticket.closed_by == "alice" and ticket.closed_at
     assert stored(fake, 101, 1)["state"] == "closed"
 
@@ -243,7 +243,7 @@ async def test_create_refuses_what_gitlab_cannot_hold(tracker: GitLabTracker) ->
 async def test_get_ticket_shows_notes_as_comments_without_system_notes(
     fake: FakeGitLab, tracker: GitLabTracker
 ) -> None:
-    ticket = await tracker.create_ticket(TicketDraft(title="Discuss", project="WEB"))
+    ticket = (await tracker.create_ticket(TicketDraft(title="Discuss", project="WEB"))).ticket
     first = await tracker.add_comment(ticket.slug, "First thought")
     await tracker.move_ticket(ticket.slug, Status.DONE)  # GitLab adds a system note "closed"
     await tracker.add_comment(ticket.slug, "Second thought")
@@ -257,9 +257,11 @@ async def test_get_ticket_shows_notes_as_comments_without_system_notes(
 
 
 async def test_update_changes_fields_through_add_and_remove_labels(fake: FakeGitLab, tracker: GitLabTracker) -> None:
-    ticket = await tracker.create_ticket(
-        TicketDraft(title="Old", project="WEB", priority=Priority.HIGH, labels=["ui"], assignee="bob")
-    )
+    ticket = (
+        await tracker.create_ticket(
+            TicketDraft(title="Old", project="WEB", priority=Priority.HIGH, labels=["ui"], assignee="bob")
+        )
+    ).ticket
     updated = await tracker.update_ticket(
         ticket.slug,
         TicketChanges(title="New", description="Now described", priority=Priority.MEDIUM, labels=["backend"],
@@ -282,7 +284,7 @@ async def test_update_changes_fields_through_add_and_remove_labels(fake: FakeGit
 
 
 async def test_versions_follow_gitlab_updated_at_and_a_stale_one_conflicts(tracker: GitLabTracker) -> None:
-    ticket = await tracker.create_ticket(TicketDraft(title="Versioned", project="WEB"))
+    ticket = (await tracker.create_ticket(TicketDraft(title="Versioned", project="WEB"))).ticket
     changed = await tracker.update_ticket(ticket.slug, TicketChanges(title="Changed"), version=ticket.version)
     assert changed.version > ticket.version
     with pytest.raises(Conflict, match=f"at version {changed.version}, not {ticket.version}"):
@@ -292,7 +294,7 @@ async def test_versions_follow_gitlab_updated_at_and_a_stale_one_conflicts(track
 
 
 async def test_move_sets_the_status_label_and_closes_or_reopens(fake: FakeGitLab, tracker: GitLabTracker) -> None:
-    ticket = await tracker.create_ticket(TicketDraft(title="Flow", project="WEB", labels=["ui"]))
+    ticket = (await tracker.create_ticket(TicketDraft(title="Flow", project="WEB", labels=["ui"]))).ticket
     steps = [Status.TODO, Status.IN_PROGRESS, Status.IN_REVIEW, Status.DONE, Status.CANCELED, Status.TODO,
              Status.BACKLOG]  # fmt: skip
     seen: list[tuple[Status, str, list[str]]] = []
@@ -375,7 +377,7 @@ async def seed_tickets(tracker: GitLabTracker) -> list[str]:
         TicketDraft(title="Zeta backlog", project="WEB", assignee="me"),
         TicketDraft(title="Elsewhere", project="TRACKERMCP"),
     ]
-    return [(await tracker.create_ticket(draft)).slug for draft in drafts]
+    return [(await tracker.create_ticket(draft)).ticket.slug for draft in drafts]
 
 
 def titles(page_tickets: Any) -> list[str]:
@@ -455,7 +457,7 @@ async def test_list_without_a_project_merges_every_group_and_personal_project(
         filed: list[str] = []
         for n, project in enumerate(["WEB", "DOTFILES", "INFRA", "NOTES", "TRACKERMCP", "DOTFILES", "WEB"]):
             draft = TicketDraft(title=f"Ticket {n}", project=project, status=Status.TODO if n % 2 else Status.BACKLOG)
-            filed.append((await tracker.create_ticket(draft)).slug)
+            filed.append((await tracker.create_ticket(draft)).ticket.slug)
         for statuses, expected in (([], filed), ([Status.BACKLOG], filed[::2])):
             seen: list[str] = []
             cursor: str | None = None
@@ -542,7 +544,7 @@ async def test_board_columns_hold_their_tickets_and_counts(tracker: GitLabTracke
 
 
 async def test_delete_needs_a_project_owner_and_says_so(fake: FakeGitLab, tracker: GitLabTracker) -> None:
-    ticket = await tracker.create_ticket(TicketDraft(title="Keep me", project="WEB"))
+    ticket = (await tracker.create_ticket(TicketDraft(title="Keep me", project="WEB"))).ticket
     await tracker.add_comment(ticket.slug, "Noted")
     impact = await tracker.ticket_deletion(ticket.slug)
     assert (impact.slug, impact.subtasks, impact.comments) == ("WEB-1", (), 1)
@@ -555,7 +557,7 @@ async def test_delete_needs_a_project_owner_and_says_so(fake: FakeGitLab, tracke
 async def test_delete_removes_the_issue_where_the_user_owns_the_project(
     fake: FakeGitLab, tracker: GitLabTracker
 ) -> None:
-    ticket = await tracker.create_ticket(TicketDraft(title="Scratch", project="DOTFILES"))
+    ticket = (await tracker.create_ticket(TicketDraft(title="Scratch", project="DOTFILES"))).ticket
     assert fake.level(1, fake.projects[103]) == OWNER
     impact = await tracker.delete_ticket(ticket.slug)
     assert impact.slug == "DOTFILES-1" and impact.comments == 0
@@ -580,7 +582,7 @@ async def test_a_create_whose_answer_was_lost_returns_the_issue_gitlab_made(
 ) -> None:
     await tracker.create_ticket(TicketDraft(title="Earlier", project="WEB"))
     fake.drop_post_responses = 1
-    ticket = await tracker.create_ticket(TicketDraft(title="Lost answer", project="WEB", description="once"))
+    ticket = (await tracker.create_ticket(TicketDraft(title="Lost answer", project="WEB", description="once"))).ticket
     assert ticket.slug == "WEB-2" and ticket.title == "Lost answer"
     assert sorted(i["title"] for i in fake.issues.values()) == ["Earlier", "Lost answer"]
     lookup = [r for r in fake.requests if r.method == "GET" and r.url.path.endswith("/projects/101/issues")][-1]

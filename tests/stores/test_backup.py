@@ -29,7 +29,7 @@ async def fill(location: Path | PostgresUrl, tickets: int) -> None:
     try:
         tracker = LocalTracker(store, Principal(user_id=user.id, username=user.username))
         for n in range(tickets):
-            ticket = await tracker.create_ticket(TicketDraft(title=f"Ticket {n}", labels=("backup",)))
+            ticket = (await tracker.create_ticket(TicketDraft(title=f"Ticket {n}", labels=("backup",)))).ticket
             if n % 3 == 0:
                 await tracker.add_comment(ticket.slug, f"comment on {n}")
     finally:

@@ -33,15 +33,15 @@ class Listed:
 async def listed(store: Store, world: World) -> Listed:
     """Six tickets of every kind; INBOX-6 was updated last, INBOX-5 is a sub-task of INBOX-1."""
     add = store.create_ticket
-    one = await add(draft(world, "Login fails on Safari", type=TicketType.BUG, priority=Priority.HIGH,
-                          labels=("ui", "Bug"), assignee=world.bob), world.actor)  # fmt: skip
+    one = (await add(draft(world, "Login fails on Safari", type=TicketType.BUG, priority=Priority.HIGH,
+                          labels=("ui", "Bug"), assignee=world.bob), world.actor)).ticket  # fmt: skip
     await add(draft(world, "Export as CSV", type=TicketType.FEATURE, description="Progress: 100%_done",
                     status=Status.TODO, priority=Priority.LOW), world.actor)  # fmt: skip
     await add(draft(world, "Refactor the store", description="No more safari hacks", status=Status.IN_PROGRESS,
                     priority=Priority.URGENT, labels=("backend",), assignee=world.alice), world.actor)  # fmt: skip
     await add(draft(world, "Old bug", type=TicketType.BUG, status=Status.DONE, labels=("BUG",)), world.actor)
     await add(draft(world, "Sub-task of the login bug", parent=one, priority=Priority.HIGH), world.actor)
-    six = await add(draft(world, "Write the docs", type=TicketType.IMPROVEMENT), world.actor)
+    six = (await add(draft(world, "Write the docs", type=TicketType.IMPROVEMENT), world.actor)).ticket
     await store.update_ticket(six.id, TicketPatch(values={"title": "Write the docs!"}), expected_version=None,
                               actor=world.actor)  # fmt: skip
     page = await store.list_tickets(TicketQuery(project_ids=[world.inbox.id], limit=100))

@@ -26,11 +26,11 @@ async def found(store: Store, world: World, text: str, **options: object) -> lis
 
 
 async def test_words_are_found_in_titles_descriptions_and_comments(store: Store, world: World) -> None:
-    one = await store.create_ticket(draft(world, "Login fails on Safari"), world.actor)
+    one = (await store.create_ticket(draft(world, "Login fails on Safari"), world.actor)).ticket
     await store.create_ticket(
         draft(world, "Export as CSV", description="The exporter crashes on big files"), world.actor
     )
-    three = await store.create_ticket(draft(world, "Slow board"), world.actor)
+    three = (await store.create_ticket(draft(world, "Slow board"), world.actor)).ticket
     await store.add_comment(three.id, "Seen with the kraken theme on Safari", world.actor)
     await store.add_comment(three.id, "Also on Firefox", world.actor)
 
@@ -65,7 +65,7 @@ async def test_a_text_without_words_matches_anywhere_in_title_or_description(sto
 async def test_relevance_puts_title_words_before_description_words_before_comment_words(
     store: Store, world: World
 ) -> None:
-    in_comment = await store.create_ticket(draft(world, "First"), world.actor)
+    in_comment = (await store.create_ticket(draft(world, "First"), world.actor)).ticket
     await store.add_comment(in_comment.id, "the zeppelin again", world.actor)
     await store.create_ticket(draft(world, "Second", description="a zeppelin over the board"), world.actor)
     await store.create_ticket(draft(world, "Zeppelin lands"), world.actor)
@@ -105,7 +105,7 @@ async def test_only_the_newest_matches_are_ranked_and_older_ones_follow_them_new
 
 
 async def test_the_index_follows_edits_and_deletions(store: Store, world: World) -> None:
-    ticket = await store.create_ticket(draft(world, "Old title"), world.actor)
+    ticket = (await store.create_ticket(draft(world, "Old title"), world.actor)).ticket
     await store.add_comment(ticket.id, "a comment about quokkas", world.actor)
     await store.update_ticket(
         ticket.id, TicketPatch(values={"title": "New heading", "description": "now with ocelots"}),
@@ -122,9 +122,11 @@ async def test_the_index_follows_edits_and_deletions(store: Store, world: World)
 
 
 async def test_a_look_alike_open_ticket_is_returned_instead_of_filing(store: Store, world: World) -> None:
-    first = await store.create_ticket(
-        draft(world, "Login fails on Safari", description="The login button does nothing on Safari 17"), world.actor
-    )
+    first = (
+        await store.create_ticket(
+            draft(world, "Login fails on Safari", description="The login button does nothing on Safari 17"), world.actor
+        )
+    ).ticket
     retry = replace(
         draft(world, "Login fails in Safari", description="Login button does nothing in Safari 17"),
         check_duplicates=True,
@@ -137,9 +139,9 @@ async def test_a_look_alike_open_ticket_is_returned_instead_of_filing(store: Sto
     # Nothing was filed, and the number was not used up.
     page = await store.list_tickets(TicketQuery(project_ids=[world.inbox.id]))
     assert page.total == 1
-    assert (await store.create_ticket(draft(world, "Next"), world.actor)).number == 2
+    assert (await store.create_ticket(draft(world, "Next"), world.actor)).ticket.number == 2
     # Without the check, the same draft is filed.
-    assert (await store.create_ticket(replace(retry, check_duplicates=False), world.actor)).number == 3
+    assert (await store.create_ticket(replace(retry, check_duplicates=False), world.actor)).ticket.number == 3
 
 
 @pytest.mark.parametrize(
@@ -154,7 +156,7 @@ async def test_tickets_that_only_resemble_each_other_are_filed(store: Store, wor
     await store.create_ticket(draft(world, "Login fails on Safari"), world.actor)
     await store.create_ticket(draft(world, "Bench ticket 1"), world.actor)
     await store.create_ticket(draft(world, "Crash when opening a file"), world.actor)
-    filed = await store.create_ticket(replace(draft(world, title), check_duplicates=True), world.actor)
+    filed = (await store.create_ticket(replace(draft(world, title), check_duplicates=True), world.actor)).ticket
     assert filed.number == 4
 
 
@@ -163,7 +165,7 @@ async def test_closed_tickets_and_other_projects_are_not_duplicates(store: Store
     await store.create_ticket(draft(world, "Dark mode toggle", status=Status.DONE), world.actor)
     await store.create_ticket(draft(world, "Dark mode toggle", project=other), world.actor)
     again = replace(draft(world, "Dark mode toggle"), check_duplicates=True)
-    assert (await store.create_ticket(again, world.actor)).slug == "INBOX-2"
+    assert (await store.create_ticket(again, world.actor)).ticket.slug == "INBOX-2"
     with pytest.raises(LikelyDuplicate, match="INBOX-2"):
         await store.create_ticket(again, world.actor)
 
@@ -173,10 +175,14 @@ async def test_look_alikes_filed_at_the_same_moment_yield_one_ticket(store: Stor
 
     async def file() -> None:
         try:
-            ticket = await store.create_ticket(
-                replace(draft(world, "Checkout page times out", description="504 after 30 s"), check_duplicates=True),
-                world.actor,
-            )
+            ticket = (
+                await store.create_ticket(
+                    replace(
+                        draft(world, "Checkout page times out", description="504 after 30 s"), check_duplicates=True
+                    ),
+                    world.actor,
+                )
+            ).ticket
             outcomes.append(ticket.slug)
         except LikelyDuplicate as refused:
             outcomes.append("duplicate of " + str((refused.current or {}).get("slug")))
@@ -185,3 +191,50 @@ async def test_look_alikes_filed_at_the_same_moment_yield_one_ticket(store: Stor
         for _ in range(8):
             group.start_soon(file)
     assert sorted(outcomes) == ["INBOX-1"] + ["duplicate of INBOX-1"] * 7
+
+
+TRACE = """Traceback (most recent call last):
+  File "/srv/app/app/views.py", line 88, in download
+    return export_rows(customers)
+  File "/srv/app/app/export.py", line 142, in export_rows
+    row = rows[customer["id"]]
+KeyError: 'customer_id'
+"""
+
+
+async def test_a_reworded_bug_with_the_same_stack_trace_is_refused_as_a_look_alike(store: Store, world: World) -> None:
+    first = (
+        await store.create_ticket(
+            draft(world, "CSV export crashes with KeyError", description="Exporting customers fails:\n" + TRACE),
+            world.actor,
+        )
+    ).ticket
+    await store.create_ticket(draft(world, "Unrelated", description="Traceback:\nValueError: x"), world.actor)
+    reworded = replace(
+        draft(world, "Customer download blows up", description="Support reports downloads dying.\n\n" + TRACE),
+        check_duplicates=True,
+    )
+    with pytest.raises(LikelyDuplicate) as refused:
+        await store.create_ticket(reworded, world.actor)
+    assert refused.value.current is not None and refused.value.current["slug"] == first.slug
+    assert refused.value.trace == "KeyError at app/export.py:142"
+    assert "same KeyError at app/export.py:142" in refused.value.message
+    other_place = replace(reworded, description=TRACE.replace("142, in export_rows", "9, in totals"))
+    assert (await store.create_ticket(other_place, world.actor)).ticket.number == 3
+
+
+async def test_a_ticket_filed_names_the_open_tickets_most_like_it(store: Store, world: World) -> None:
+    other = await store.create_project(NewProject(world.organization.id, "Other", "OTH", ""), world.actor)
+    await store.create_ticket(draft(world, "Export fails for archived customers"), world.actor)  # INBOX-1
+    await store.create_ticket(draft(world, "Export of archived customers", status=Status.DONE), world.actor)
+    await store.create_ticket(draft(world, "Export fails for archived customers", project=other), world.actor)
+    await store.create_ticket(draft(world, "Login fails on Safari"), world.actor)  # INBOX-3
+    await store.create_ticket(draft(world, "Totals wrong", description=TRACE.replace("142", "9")), world.actor)
+    first = await store.create_ticket(
+        draft(world, "Export of archived customers crashes", description=TRACE), world.actor
+    )
+    assert first.similar == ("INBOX-4", "INBOX-1")  # the same trace moved by a line, then half the title words
+    filed = await store.create_ticket(draft(world, "Dark mode toggle"), world.actor)
+    assert filed.similar == ()
+    many = [await store.create_ticket(draft(world, "Dark mode toggle"), world.actor) for _ in range(4)]
+    assert many[-1].similar == ("INBOX-6", "INBOX-7", "INBOX-8")  # the same words: the oldest three

@@ -16,11 +16,15 @@ LONG = " ".join(f"word{i}" for i in range(40))
 
 
 async def test_a_match_outside_the_title_comes_with_the_words_around_it(store: Store, world: World) -> None:
-    titled = await store.create_ticket(draft(world, "Kraken theme broken", description="kraken again"), world.actor)
-    described = await store.create_ticket(
-        draft(world, "Slow board", description=f"{LONG} the kraken theme makes it slow {LONG}"), world.actor
-    )
-    commented = await store.create_ticket(draft(world, "Colours"), world.actor)
+    titled = (
+        await store.create_ticket(draft(world, "Kraken theme broken", description="kraken again"), world.actor)
+    ).ticket
+    described = (
+        await store.create_ticket(
+            draft(world, "Slow board", description=f"{LONG} the kraken theme makes it slow {LONG}"), world.actor
+        )
+    ).ticket
+    commented = (await store.create_ticket(draft(world, "Colours"), world.actor)).ticket
     await store.add_comment(commented.id, "Nothing here", world.actor)
     await store.add_comment(commented.id, "Only\nwith the Krakens theme on Safari", world.actor)
 
@@ -35,7 +39,9 @@ async def test_a_match_outside_the_title_comes_with_the_words_around_it(store: S
 
 
 async def test_words_missing_from_the_title_are_the_ones_shown(store: Store, world: World) -> None:
-    ticket = await store.create_ticket(draft(world, "Export fails", description="when the walrus sings"), world.actor)
+    ticket = (
+        await store.create_ticket(draft(world, "Export fails", description="when the walrus sings"), world.actor)
+    ).ticket
     page = await store.list_tickets(TicketQuery(project_ids=[world.inbox.id], text="export walrus"))
     assert page.snippets == {ticket.id: Snippet(field="description", text="when the walrus sings")}
 

@@ -18,10 +18,10 @@ pytestmark = pytest.mark.anyio
 
 async def test_the_ticket_filed_after_the_newest_one_is_deleted_gets_a_new_id(store: Store, world: World) -> None:
     await store.create_ticket(draft(world, "Stays"), world.actor)
-    newest = await store.create_ticket(draft(world, "Deleted"), world.actor)
+    newest = (await store.create_ticket(draft(world, "Deleted"), world.actor)).ticket
     await store.delete_ticket(newest.id, world.actor)
 
-    after = await store.create_ticket(draft(world, "Filed after the delete"), world.actor)
+    after = (await store.create_ticket(draft(world, "Filed after the delete"), world.actor)).ticket
     (again,) = await store.create_tickets([draft(world, "Filed in a batch")], world.actor)
 
     assert newest.id < after.id < again.id

@@ -42,7 +42,7 @@ from tickets_mcp.domain import (
     Workspace,
     rules,
 )
-from tickets_mcp.domain.similarity import unreadable_look_alike
+from tickets_mcp.domain.similarity import Filed, unreadable_look_alike
 from tickets_mcp.domain.text import clean_name
 from tickets_mcp.errors import AlreadyDeleted, Invalid, LikelyDuplicate, NotFound, PermissionDenied, TrackerError
 from tickets_mcp.stores import (
@@ -119,12 +119,14 @@ class LocalTracker:
         except LikelyDuplicate as refusal:
             if refusal.current is None:
                 raise
-            project_id = str(refusal.current["project_id"])
-            visible = await self._names.visible_projects(list(roles))
-            organization = next((p.organization_id for p in visible if p.id == project_id), "")
-            if self._access.refusal(roles, organization, Action.READ, project_id) is None:
+            if await self._may_read(roles, str(refusal.current["project_id"])):
                 raise
             raise unreadable_look_alike(str(refusal.current["slug"]), refusal.similarity) from None
+
+    async def _may_read(self, roles: Roles, project_id: str) -> bool:
+        visible = await self._names.visible_projects(list(roles))
+        organization = next((p.organization_id for p in visible if p.id == project_id), "")
+        return self._access.refusal(roles, organization, Action.READ, project_id) is None
 
     # Workspace
 
@@ -293,10 +295,13 @@ class LocalTracker:
         named = await self._names.named((detail.ticket, *detail.subtasks))
         return detail.model_copy(update={"ticket": named[0], "subtasks": named[1:]})
 
-    async def create_ticket(self, draft: TicketDraft) -> Ticket:
+    async def create_ticket(self, draft: TicketDraft) -> Filed:
         roles = await self._names.roles()
         new = await self._new_ticket(roles, draft)
-        return await self._readable(roles, self._store.create_ticket(new, self._actor))
+        filed = await self._readable(roles, self._store.create_ticket(new, self._actor))
+        if filed.similar and not await self._may_read(roles, filed.ticket.project_id):
+            return Filed(filed.ticket)  # a project token files blind: no slugs of tickets it may not read
+        return filed
 
     async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Batch:
         """File every draft, or none: all are checked first, then filed in one transaction."""

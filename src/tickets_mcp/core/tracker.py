@@ -33,6 +33,7 @@ from tickets_mcp.domain import (
     User,
     Workspace,
 )
+from tickets_mcp.domain.similarity import Filed
 from tickets_mcp.errors import PermissionDenied, TrackerError
 
 UNASSIGNED = "none"
@@ -164,7 +165,10 @@ class Tracker(Protocol):
 
     async def list_tickets(self, query: TicketFilter) -> TicketPage: ...
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail: ...
-    async def create_ticket(self, draft: TicketDraft) -> Ticket: ...
+    async def create_ticket(self, draft: TicketDraft) -> Filed:
+        """The ticket filed, and the open tickets most like it the caller may read (maybe none)."""
+        ...
+
     async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Batch: ...
     async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket: ...
     async def move_ticket(

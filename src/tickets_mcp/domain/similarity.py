@@ -3,8 +3,13 @@
 Agents that retry or run in parallel file the same ticket twice, mostly with the same title and
 often with reworded details. Two tickets are compared by the words they share (Jaccard overlap of
 their word sets, small English function words left out): the title above all, the description when
-both have one. Titles that number different things ("Bench ticket 7", "HTTP 502", "round 2 request 1"
-against "round 1 request 2") are never alike.
+both have one. Bug reports that paste a stack trace are alike, whatever their words, when their traces
+match (`signature.Signature.matches`): rewordings of one crash share little but the trace. Titles that
+number different things ("Bench ticket 7", "HTTP 502", "round 2 request 1" against "round 1 request 2")
+are never alike.
+
+A ticket filed anyway names the open tickets most like it (`SIMILAR_SIMILARITY`), so an agent can link
+or undo it.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from tickets_mcp.domain.models import Ticket
+from tickets_mcp.domain.signature import Signature, signature
 from tickets_mcp.errors import LikelyDuplicate
 
 _WORD = re.compile(r"[^\W_]+")
@@ -27,6 +33,12 @@ TITLE_SIMILARITY = 0.6
 # How alike a ticket must be to be returned instead of filing a new one.
 DUPLICATE_SIMILARITY = 0.75
 DESCRIPTION_WEIGHT = 0.4
+# How alike an open ticket must be to be named beside a new one. At 0.4 titles of four or five words must
+# share three of them (3 of 5 distinct words is 0.6, 3 of 7 is 0.43): "Export fails for archived
+# customers" and "Export of archived customers crashes", the same subject. Two words in common (0.25 to
+# 0.33) are often incidental ("login", "fails") and would name unrelated tickets in every reply.
+SIMILAR_SIMILARITY = 0.4
+SIMILAR_SHOWN = 3
 
 
 def words(text: str) -> frozenset[str]:
@@ -57,50 +69,91 @@ class Candidate(Protocol):
 C = TypeVar("C", bound=Candidate)
 
 
+class Likeness(NamedTuple):
+    """How alike two tickets are: their words' score, and the trace they share (`KeyError at app/x.py:9`)."""
+
+    score: float
+    trace: str | None = None
+
+    @property
+    def duplicate(self) -> bool:
+        return self.trace is not None or self.score >= DUPLICATE_SIMILARITY
+
+
 @dataclass(frozen=True, slots=True)
 class _Words:
     numbers: tuple[str, ...]
     title: frozenset[str]
     description: frozenset[str]
+    signature: Signature | None
 
     @classmethod
     def of(cls, title: str, description: str) -> _Words:
-        return cls(_numbers(title), words(title), words(description))
+        return cls(_numbers(title), words(title), words(description), signature(description))
 
-    def likeness(self, other: _Words) -> float:
+    def likeness(self, other: _Words) -> Likeness:
         if self.numbers and other.numbers and self.numbers != other.numbers:
-            return 0.0
+            return Likeness(0.0)
         alike = _overlap(self.title, other.title)
-        if alike < TITLE_SIMILARITY or not self.description or not other.description:
-            return alike
-        return (1 - DESCRIPTION_WEIGHT) * alike + DESCRIPTION_WEIGHT * _overlap(self.description, other.description)
+        if alike >= TITLE_SIMILARITY and self.description and other.description:
+            alike = (1 - DESCRIPTION_WEIGHT) * alike + DESCRIPTION_WEIGHT * _overlap(
+                self.description, other.description
+            )
+        if self.signature and other.signature:
+            if self.signature.matches(other.signature):
+                return Likeness(alike, f"{self.signature.error} at {self.signature.location}")
+            if self.signature.related(other.signature):
+                return Likeness(max(alike, SIMILAR_SIMILARITY))
+        return Likeness(alike)
 
 
 def similarity(title: str, description: str, other_title: str, other_description: str) -> float:
     """From 0 (nothing in common) to 1 (the same words)."""
-    return _Words.of(title, description).likeness(_Words.of(other_title, other_description))
+    return _Words.of(title, description).likeness(_Words.of(other_title, other_description)).score
 
 
-def likely_duplicate(title: str, description: str, candidates: Iterable[C]) -> tuple[C, float] | None:
-    """The most alike of `candidates`, if alike enough to be the same ticket; ties go to the oldest."""
+class Match(NamedTuple, Generic[C]):
+    candidate: C
+    likeness: Likeness
+
+
+def _rank(match: Match[C]) -> tuple[bool, float, int]:
+    """Duplicates first, then the most alike; ties go to the oldest."""
+    return (match.likeness.duplicate, match.likeness.score, -match.candidate.id)
+
+
+def likeness_to(title: str, description: str, candidates: Iterable[C]) -> list[Match[C]]:
+    """The candidates at least SIMILAR_SIMILARITY alike (or sharing the trace), most alike first."""
     new = _Words.of(title, description)
-    best: tuple[C, float] | None = None
-    for candidate in candidates:
-        score = new.likeness(_Words.of(candidate.title, candidate.description))
-        if score >= DUPLICATE_SIMILARITY and (
-            best is None or score > best[1] or (score == best[1] and candidate.id < best[0].id)
-        ):
-            best = (candidate, score)
-    return best
+    found = [Match(c, new.likeness(_Words.of(c.title, c.description))) for c in candidates]
+    return sorted(
+        (m for m in found if m.likeness.duplicate or m.likeness.score >= SIMILAR_SIMILARITY), key=_rank, reverse=True
+    )
 
 
-def look_alike(ticket: Ticket, score: float) -> LikelyDuplicate:
+def likely_duplicate(title: str, description: str, candidates: Iterable[C]) -> Match[C] | None:
+    """The most alike of `candidates`, if alike enough to be the same ticket; ties go to the oldest."""
+    alike = likeness_to(title, description, candidates)
+    return alike[0] if alike and alike[0].likeness.duplicate else None
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """A ticket just filed, and the slugs of the open tickets most like it (at most SIMILAR_SHOWN)."""
+
+    ticket: Ticket
+    similar: tuple[str, ...] = ()
+
+
+def look_alike(ticket: Ticket, likeness: Likeness) -> LikelyDuplicate:
     """The refusal to file a ticket that looks like `ticket`, an open one."""
+    why = f"same {likeness.trace}" if likeness.trace else f"{likeness.score:.0%} alike"
     return LikelyDuplicate(
-        f"Not filed: it looks like {ticket.slug} ({ticket.status.value}, {score:.0%} alike).",
+        f"Not filed: it looks like {ticket.slug} ({ticket.status.value}, {why}).",
         hint=f"If it is the same, comment on {ticket.slug}; if not, file it again with not_duplicate=true.",
         current=ticket.model_dump(mode="json"),
-        similarity=score,
+        similarity=likeness.score,
+        trace=likeness.trace,
     )
 
 

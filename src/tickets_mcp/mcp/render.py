@@ -39,6 +39,7 @@ from tickets_mcp.domain import (
     Workspace,
 )
 from tickets_mcp.domain.rules import format_timestamp, plural
+from tickets_mcp.domain.similarity import Filed
 from tickets_mcp.domain.text import INVISIBLE as INVISIBLE  # re-exported: tests read it here
 from tickets_mcp.domain.text import clean_name, summary, visible
 from tickets_mcp.errors import AlreadyDeleted, LikelyDuplicate, StaleVersion
@@ -361,7 +362,8 @@ def likely_duplicate(refusal: LikelyDuplicate) -> str:
     if refusal.current is None:  # the caller may not read it: the refusal says all it may know
         return str(refusal)
     ticket = Ticket.model_validate(refusal.current)
-    return f"Not filed: it looks like {ticket_line(ticket)} ({refusal.similarity:.0%} alike). {refusal.hint}"
+    why = f"same {refusal.trace}" if refusal.trace else f"{refusal.similarity:.0%} alike"
+    return f"Not filed: it looks like {ticket_line(ticket)} ({why}). {refusal.hint}"
 
 
 def changed_since(refusal: StaleVersion) -> str:
@@ -423,6 +425,12 @@ def _had(new: Sequence[str], had: Sequence[str]) -> str:
     ordered = list(dict.fromkeys([*alike, *had]))
     more = f", +{len(ordered) - HAD_SHOWN} more" if len(ordered) > HAD_SHOWN else ""
     return "had: " + ", ".join(ordered[:HAD_SHOWN]) + more
+
+
+def ticket_filed(filed: Filed) -> str:
+    """`Created WEB-9 (backlog, version 1). Similar open: WEB-3, WEB-5.`: the look-alikes to link or undo by."""
+    saved = ticket_saved("Created", filed.ticket)
+    return f"{saved} Similar open: {', '.join(filed.similar)}." if filed.similar else saved
 
 
 def board(b: Board) -> str:

@@ -35,7 +35,7 @@ from tickets_mcp.domain import (
     Workspace,
 )
 from tickets_mcp.domain.rules import idempotency_key, key_reused
-from tickets_mcp.domain.similarity import likely_duplicate, look_alike, words
+from tickets_mcp.domain.similarity import Filed, likely_duplicate, look_alike, words
 from tickets_mcp.errors import Invalid, PermissionDenied, TrackerError, Unsupported
 from tickets_mcp.remotes.client import RemoteClient
 
@@ -93,15 +93,19 @@ class RemoteTracker(ABC):
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
         """One POST that files `draft` (finding the ticket instead where its answer was lost)."""
 
-    async def create_ticket(self, draft: TicketDraft) -> Ticket:
+    async def create_ticket(self, draft: TicketDraft) -> Filed:
+        """The ticket filed, naming no similar ones: finding them would cost more requests than filing."""
+        return Filed(await self._create(draft))
+
+    async def _create(self, draft: TicketDraft) -> Ticket:
         """file_ticket, once per idempotency key: a remote API keeps no keys, so this process remembers them
         while it runs (twins sent at once wait for the first and get its ticket)."""
         key = idempotency_key(draft.idempotency_key)
         if key is None:
             if draft.check_duplicates and (
-                found := likely_duplicate(draft.title, draft.description, await self._look_alikes(draft))
+                alike := likely_duplicate(draft.title, draft.description, await self._look_alikes(draft))
             ):
-                raise look_alike(*found)
+                raise look_alike(alike.candidate, alike.likeness)
             return await self.file_ticket(draft)
         async with self._keys_lock:
             found = self._filed.get(key)
@@ -132,7 +136,7 @@ class RemoteTracker(ABC):
 
     async def create_tickets(self, drafts: Sequence[TicketDraft], progress: Progress | None = None) -> Batch:
         """One create after another: a REST API files one ticket per request, so each stands alone."""
-        return await self._one_by_one(drafts, "tickets", self.create_ticket, progress)
+        return await self._one_by_one(drafts, "tickets", self._create, progress)
 
     async def move_tickets(self, moves: Sequence[MoveDraft], progress: Progress | None = None) -> Batch:
         """One move after another: each stands alone (and each is refused where the API cannot move)."""

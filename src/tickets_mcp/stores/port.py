@@ -34,6 +34,7 @@ from tickets_mcp.domain import (
     TokenKind,
     User,
 )
+from tickets_mcp.domain.similarity import Filed
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +247,10 @@ class Store(Protocol):
         """A ticket with its sub-tasks, comments and latest `history` changes (and how many there are)."""
         ...
 
-    async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Ticket: ...
+    async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Filed:
+        """File `ticket`, naming the project's open tickets most like it (none for a replayed key)."""
+        ...
+
     async def create_tickets(self, new: Sequence[NewTicket], actor: Actor) -> list[Ticket]:
         """File all of `tickets` in one transaction, in order: every one, or (on any failure) none."""
         ...

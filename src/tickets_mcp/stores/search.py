@@ -15,7 +15,8 @@ A listed ticket whose title does not hold every word says where the others are: 
 description or of a comment, a few words around the first hit, found here by the same rules.
 
 Duplicate detection asks a different question: which open tickets share enough title words with a
-new one to be worth comparing (see `domain.similarity`).
+new one, or the words of its stack trace's signature in their descriptions, to be worth comparing
+(see `domain.similarity`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from itertools import combinations
 from typing import NamedTuple
 
 from tickets_mcp.domain import Snippet
-from tickets_mcp.domain.similarity import TITLE_SIMILARITY, words
+from tickets_mcp.domain.signature import signature
+from tickets_mcp.domain.similarity import SIMILAR_SIMILARITY, words
 from tickets_mcp.environment import env
 from tickets_mcp.errors import Invalid
 
@@ -83,6 +85,7 @@ class Text(NamedTuple):
     """A filed ticket's words, as duplicate detection compares them (a `similarity.Candidate`)."""
 
     id: int
+    number: int
     title: str
     description: str
 
@@ -186,28 +189,47 @@ def tsquery(terms: SearchTerms) -> str:
 def candidate_groups(title: str) -> list[tuple[str, ...]]:
     """Sets of title words of which a look-alike title holds at least one set whole.
 
-    A title with n words is similar enough only if it shares `TITLE_SIMILARITY * n` of them, so it
-    misses at most `m = n - ceil(TITLE_SIMILARITY * n)`; of any k chosen words it then holds at least
-    k - m. The chosen words are the title's longest (the longer a word, the rarer it tends to be), and
-    every (k - m)-subset of them is one group: an index answers "all of these" fast.
+    A title with n words is similar enough (to be named beside it, let alone to be its duplicate) only
+    if it shares `SIMILAR_SIMILARITY * n` of them, so it misses at most
+    `m = n - ceil(SIMILAR_SIMILARITY * n)`; of any k chosen words it then holds at least k - m. The
+    chosen words are the title's longest (the longer a word, the rarer it tends to be), and every
+    (k - m)-subset of them is one group: an index answers "all of these" fast.
     """
     title_words = sorted(words(title), key=lambda w: (-len(w), w))
     if not title_words:
         return []
     n = len(title_words)
-    misses = n - math.ceil(round(TITLE_SIMILARITY * n, 6))  # round: 0.6 * 5 is 3.0000000000000004
+    misses = n - math.ceil(round(SIMILAR_SIMILARITY * n, 6))  # round: 0.6 * 5 is 3.0000000000000004
     chosen = title_words[:CANDIDATE_WORDS_MAX]
     need = max(1, len(chosen) - misses)
     return list(combinations(chosen, need))
 
 
-def fts5_title_match(groups: Sequence[tuple[str, ...]], project_id: str) -> str:
-    """`project : ("…") AND title : (("a" AND "b") OR ("a" AND "c"))`: whole words, in the title only, of
-    one project's tickets: another organization's titles cannot crowd the project's out."""
-    titles = " OR ".join("(" + " AND ".join(f'"{w}"' for w in group) + ")" for group in groups)
-    return f"{fts5_projects([project_id])} AND title : ({titles})"
+def trace_groups(description: str) -> tuple[tuple[str, ...], ...]:
+    """Sets of words of which the description of a report with the same stack trace holds one whole
+    (see `Signature.word_groups`); none when the description holds no trace."""
+    found = signature(description)
+    return found.word_groups() if found else ()
 
 
-def title_tsquery(groups: Sequence[tuple[str, ...]]) -> str:
-    """The same for PostgreSQL, where the title's words carry weight A: `(a:A & b:A) | (a:A & c:A)`."""
-    return " | ".join("(" + " & ".join(f"{w}:A" for w in group) + ")" for group in groups)
+def fts5_look_alike_match(titles: Sequence[tuple[str, ...]], traces: Sequence[tuple[str, ...]], project_id: str) -> str:
+    """`project : ("…") AND (title : (("a" AND "b") OR …) OR description : ((…)))`: whole words, of one
+    project's tickets: another organization's titles cannot crowd the project's out."""
+    columns = [
+        column + " : (" + _any_of_all(groups, '"{}"', " AND ", " OR ") + ")"
+        for column, groups in (("title", titles), ("description", traces))
+        if groups
+    ]
+    return f"{fts5_projects([project_id])} AND ({' OR '.join(columns)})"
+
+
+def look_alike_tsquery(titles: Sequence[tuple[str, ...]], traces: Sequence[tuple[str, ...]]) -> str:
+    """The same for PostgreSQL, where title words carry weight A and description words B:
+    `(a:A & b:A) | (a:A & c:A) | (k:B & e:B)`."""
+    return " | ".join(
+        part for part in (_any_of_all(titles, "{}:A", " & ", " | "), _any_of_all(traces, "{}:B", " & ", " | ")) if part
+    )
+
+
+def _any_of_all(groups: Sequence[tuple[str, ...]], word: str, both: str, either: str) -> str:
+    return either.join("(" + both.join(word.format(w) for w in group) + ")" for group in groups)

@@ -230,7 +230,7 @@ async def create_issue(id: ProjectId, body: NewIssueRequest, tracker: TrackerDep
     assignee = None
     if push and issue.assignee_id is not None:  # seed 002: dropped silently without push access
         assignee = users.username("assignee_id", issue.assignee_id)
-    ticket = await tracker.create_ticket(
+    filed = await tracker.create_ticket(
         TicketDraft(
             title=issue.title,
             project=str(id),
@@ -240,6 +240,7 @@ async def create_issue(id: ProjectId, body: NewIssueRequest, tracker: TrackerDep
             labels=issue.labels if push else (),
         )
     )
+    ticket = filed.ticket
     return IssueResultEnvelope(issue=IssueResult(number=ticket.number, message="Issue has been created successfully"))
 
 

@@ -140,7 +140,7 @@ async def get_ticket(org: str, slug: str, tracker: TrackerDep) -> TicketEnvelope
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a ticket")
 async def create_ticket(org: str, body: NewMeshTicket, tracker: TrackerDep) -> TicketEnvelope:
     users = await people(tracker, org)
-    ticket = await tracker.create_ticket(
+    filed = await tracker.create_ticket(
         TicketDraft(
             title=body.title,
             project=str(body.repository_id) if body.repository_id is not None else None,
@@ -154,7 +154,7 @@ async def create_ticket(org: str, body: NewMeshTicket, tracker: TrackerDep) -> T
             parent=body.parent_slug,
         )
     )
-    return TicketEnvelope(ticket=ticket_of(ticket, users))
+    return TicketEnvelope(ticket=ticket_of(filed.ticket, users))
 
 
 @router.put("/{slug}", summary="Update a ticket; only the fields sent change")

@@ -86,5 +86,5 @@ async def create_ticket(body: NewBugToMeTicket, tracker: TrackerDep) -> TicketEn
         labels=body.labels,
     )
     with field_named("project", "project_id"):
-        ticket = await tracker.create_ticket(draft)
-    return TicketEnvelope(ticket=ticket_document(ticket))
+        filed = await tracker.create_ticket(draft)
+    return TicketEnvelope(ticket=ticket_document(filed.ticket))

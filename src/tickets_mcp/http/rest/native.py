@@ -147,7 +147,7 @@ async def list_tickets(
 
 @router.post("/tickets", status_code=status.HTTP_201_CREATED, summary="File a ticket")
 async def create_ticket(body: NewTicket, tracker: TrackerDep) -> Ticket:
-    return await tracker.create_ticket(TicketDraft(**body.model_dump()))
+    return (await tracker.create_ticket(TicketDraft(**body.model_dump()))).ticket
 
 
 @router.get("/tickets/{slug}", summary="A ticket with its sub-tasks and comments")

@@ -16,7 +16,7 @@ from tickets_mcp.mcp import arguments as a
 from tickets_mcp.mcp import render
 from tickets_mcp.mcp.consent import Consent, DeletionConfirmation, ask_user, confirmed, not_deleted
 from tickets_mcp.mcp.context import Ctx, cursor_seal, tracker_for
-from tickets_mcp.mcp.tools.results import saved, text
+from tickets_mcp.mcp.tools.results import created, saved, text
 
 # list_tickets counts matches up to here and then says "1000+": enough to tell an agent to narrow
 # its filters, at a fraction of an exact count's cost on a large project. list_projects has exact totals.
@@ -102,7 +102,7 @@ async def create_ticket(
         idempotency_key=idempotency_key,
         check_duplicates=not not_duplicate,
     )
-    return saved("Created", await tracker_for(ctx).create_ticket(draft))
+    return created(await tracker_for(ctx).create_ticket(draft))
 
 
 async def update_ticket(

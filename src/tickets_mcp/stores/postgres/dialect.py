@@ -21,7 +21,7 @@ from tickets_mcp.domain import CLOSED_STATUSES
 from tickets_mcp.domain.rules import label_color
 from tickets_mcp.stores.cursors import relevance_start
 from tickets_mcp.stores.port import NewTicket, TicketQuery
-from tickets_mcp.stores.search import DUPLICATE_CANDIDATES, RANKED_MAX, SearchTerms, Text, title_tsquery, tsquery
+from tickets_mcp.stores.search import DUPLICATE_CANDIDATES, RANKED_MAX, SearchTerms, Text, look_alike_tsquery, tsquery
 from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
 from tickets_mcp.stores.sql.records import LABEL_SEP, LABELS_SEP, ticket_select
@@ -116,12 +116,23 @@ class PostgresDialect:
         page_params = [int(found[0]) if found else 0, words, *params, words, query.limit + 1, start]
         return self.within(conn, deadline, lambda: conn.all(page, page_params)), start
 
-    def look_alikes(self, conn: Connection, new: NewTicket, groups: Sequence[tuple[str, ...]]) -> list[Text]:
+    def look_alikes(
+        self,
+        conn: Connection,
+        new: NewTicket,
+        titles: Sequence[tuple[str, ...]],
+        traces: Sequence[tuple[str, ...]],
+    ) -> list[Text]:
         rows = conn.all(
-            """SELECT t.id, t.title, t.description FROM tickets t
+            """SELECT t.id, t.number, t.title, t.description FROM tickets t
                WHERE t.search @@ to_tsquery('simple', ?) AND t.project_id = ? AND t.status <> ALL(?)
                ORDER BY t.id DESC LIMIT ?""",
-            (title_tsquery(groups), new.project_id, [s.value for s in CLOSED_STATUSES], DUPLICATE_CANDIDATES),
+            (
+                look_alike_tsquery(titles, traces),
+                new.project_id,
+                [s.value for s in CLOSED_STATUSES],
+                DUPLICATE_CANDIDATES,
+            ),
         )
         return [Text(*row) for row in rows]
 

@@ -82,8 +82,15 @@ class Dialect(Protocol):
         `filters`: the query's other filters on `t`, without its text."""
         ...
 
-    def look_alikes(self, conn: Connection, new: NewTicket, groups: Sequence[tuple[str, ...]]) -> list[Text]:
-        """The project's latest open tickets whose titles hold one of `groups` whole (see search.candidate_groups)."""
+    def look_alikes(
+        self,
+        conn: Connection,
+        new: NewTicket,
+        titles: Sequence[tuple[str, ...]],
+        traces: Sequence[tuple[str, ...]],
+    ) -> list[Text]:
+        """The project's latest open tickets whose titles hold one of `titles` whole (see search.candidate_groups)
+        or whose descriptions hold one of `traces` whole (search.trace_groups)."""
         ...
 
     def within(self, conn: Connection, deadline: float | None, run: Callable[[], T]) -> T:

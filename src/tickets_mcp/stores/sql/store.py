@@ -31,6 +31,7 @@ from tickets_mcp.domain import (
     User,
 )
 from tickets_mcp.domain.rules import format_timestamp
+from tickets_mcp.domain.similarity import Filed
 from tickets_mcp.domain.token_use import stale_before
 from tickets_mcp.errors import BackendUnavailable
 from tickets_mcp.stores.port import (
@@ -249,11 +250,13 @@ class SqlStore:
 
         return await self._engine.read(run)
 
-    async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Ticket:
+    async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Filed:
         return await self._engine.write(lambda conn: tickets.create_ticket(conn, ticket, actor))
 
     async def create_tickets(self, new: Sequence[NewTicket], actor: Actor) -> list[Ticket]:
-        return await self._engine.write(lambda conn: [tickets.create_ticket(conn, ticket, actor) for ticket in new])
+        return await self._engine.write(
+            lambda conn: [tickets.create_ticket(conn, ticket, actor, name_similar=False).ticket for ticket in new]
+        )
 
     async def update_ticket(
         self, ticket_id: int, patch: TicketPatch, *, expected_version: int | None, actor: Actor

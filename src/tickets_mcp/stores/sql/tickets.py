@@ -19,12 +19,12 @@ from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.domain.closing import closing_columns
 from tickets_mcp.domain.positions import after_last
 from tickets_mcp.domain.rules import check_version
-from tickets_mcp.domain.similarity import likely_duplicate, look_alike
+from tickets_mcp.domain.similarity import SIMILAR_SHOWN, Filed, likeness_to, look_alike
 from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.stores.idempotency import key_expiry, key_owner, replayed, request_digest
 from tickets_mcp.stores.patches import PATCH_COLUMNS, changed_columns, column_value, labels_changed
 from tickets_mcp.stores.port import Actor, NewTicket, Placement, TicketPatch
-from tickets_mcp.stores.search import Text, candidate_groups
+from tickets_mcp.stores.search import Text, candidate_groups, trace_groups
 from tickets_mcp.stores.sql.board import end_of_column, last_position, position_next_to
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.events import latest_changes, record
@@ -52,9 +52,11 @@ def lock_ticket(conn: Connection, ticket_id: int) -> tuple[Ticket, str]:
     return load_ticket(conn, ticket_id), str(row[0])
 
 
-def create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Ticket:
+def create_ticket(conn: Connection, new: NewTicket, actor: Actor, *, name_similar: bool = True) -> Filed:
+    """File `new`; `name_similar`: look for the open tickets most like it even when not checking for one
+    to refuse it by (a bulk filing names none, so it need not pay the index read)."""
     if new.idempotency_key is None:
-        return _create_ticket(conn, new, actor)
+        return _create_ticket(conn, new, actor, name_similar)
     owner = key_owner(actor)
     # Twins sent at once queue here; the second then sees the first's committed row.
     conn.dialect.serialize(conn, f"{owner}\x1f{new.idempotency_key}")
@@ -63,27 +65,29 @@ def create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Ticket:
         "SELECT request, ticket FROM idempotency_keys WHERE owner = ? AND key = ?", (owner, new.idempotency_key)
     )
     if found is not None:
-        return replayed(found[0], found[1], new)
-    ticket = _create_ticket(conn, new, actor)
+        return Filed(replayed(found[0], found[1], new))
+    filed = _create_ticket(conn, new, actor, name_similar)
     conn.execute(
         "INSERT INTO idempotency_keys (owner, key, request, ticket, created_at) VALUES (?, ?, ?, ?, ?)",
-        (owner, new.idempotency_key, request_digest(new), ticket.model_dump_json(), ticket.created_at),
+        (owner, new.idempotency_key, request_digest(new), filed.ticket.model_dump_json(), filed.ticket.created_at),
     )
-    return ticket
+    return filed
 
 
-def _create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Ticket:
+def _create_ticket(conn: Connection, new: NewTicket, actor: Actor, name_similar: bool) -> Filed:
     counter = conn.optional(
         "UPDATE projects SET ticket_counter = ticket_counter + 1 WHERE id = ? "
-        "RETURNING ticket_counter, organization_id",
+        "RETURNING ticket_counter, organization_id, code",
         (new.project_id,),
     )
     if counter is None:
         raise NotFound("The project no longer exists.", hint="List projects again.")
-    number, organization_id = int(counter[0]), str(counter[1])
+    number, organization_id, code = int(counter[0]), str(counter[1]), str(counter[2])
     # After the project's counter: a look-alike filed at the same moment has committed by now.
-    if new.check_duplicates and (found := likely_duplicate(new.title, new.description, _look_alikes(conn, new))):
-        raise look_alike(load_ticket(conn, found[0].id), found[1])
+    looked = new.check_duplicates or name_similar
+    alike = likeness_to(new.title, new.description, _look_alikes(conn, new)) if looked else []
+    if new.check_duplicates and alike and alike[0].likeness.duplicate:
+        raise look_alike(load_ticket(conn, alike[0].candidate.id), alike[0].likeness)
     if new.parent_id is not None:
         parent = conn.optional("SELECT project_id FROM tickets WHERE id = ?", (new.parent_id,))
         if parent is None or parent[0] != new.project_id:
@@ -109,7 +113,8 @@ def _create_ticket(conn: Connection, new: NewTicket, actor: Actor) -> Ticket:
     created = conn.dialect.attach_labels(conn, ticket_id, new.project_id, new.labels) if new.labels else []
     ticket = load_ticket(conn, ticket_id)
     record(conn, audit.ticket_created(ticket, organization_id), actor)
-    return _with_new_labels(conn, ticket, created)
+    ticket = _with_new_labels(conn, ticket, created)
+    return Filed(ticket, tuple(f"{code}-{match.candidate.number}" for match in alike[:SIMILAR_SHOWN]))
 
 
 def _with_new_labels(conn: Connection, ticket: Ticket, created: Sequence[str]) -> Ticket:
@@ -121,8 +126,8 @@ def _with_new_labels(conn: Connection, ticket: Ticket, created: Sequence[str]) -
 
 
 def _look_alikes(conn: Connection, new: NewTicket) -> list[Text]:
-    groups = candidate_groups(new.title)
-    return conn.dialect.look_alikes(conn, new, groups) if groups else []
+    titles, traces = candidate_groups(new.title), trace_groups(new.description)
+    return conn.dialect.look_alikes(conn, new, titles, traces) if titles or traces else []
 
 
 def _set_labels(conn: Connection, ticket_id: int, project_id: str, labels: Sequence[str]) -> list[str]:

@@ -23,8 +23,8 @@ from tickets_mcp.stores.search import (
     RANKED_MAX,
     SearchTerms,
     Text,
+    fts5_look_alike_match,
     fts5_match,
-    fts5_title_match,
 )
 from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
@@ -99,18 +99,24 @@ class SqliteDialect:
         as its newest matches, in one order for every page, so paging neither skips nor repeats a ticket."""
         return self.within(conn, deadline, lambda: _best_matches(conn, query, terms, filters))
 
-    def look_alikes(self, conn: Connection, new: NewTicket, groups: Sequence[tuple[str, ...]]) -> list[Text]:
+    def look_alikes(
+        self,
+        conn: Connection,
+        new: NewTicket,
+        titles: Sequence[tuple[str, ...]],
+        traces: Sequence[tuple[str, ...]],
+    ) -> list[Text]:
         # The index walks the project's matches newest first and stops: titles that many tickets share
         # ("Nightly build failed #N") must not make every create read all of them. The project is inside
         # the MATCH, so another organization's similar titles take none of these places.
         rows = conn.all(
-            f"""SELECT t.id, t.title, t.description FROM (
+            f"""SELECT t.id, t.number, t.title, t.description FROM (
                     SELECT rowid AS id FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT ?
                 ) latest JOIN tickets t ON t.id = latest.id
                 WHERE t.project_id = ? AND t.status NOT IN ({", ".join("?" * len(CLOSED_STATUSES))})
                 ORDER BY t.id DESC LIMIT {DUPLICATE_CANDIDATES}""",
             (
-                fts5_title_match(groups, new.project_id),
+                fts5_look_alike_match(titles, traces, new.project_id),
                 DUPLICATE_MATCHES,
                 new.project_id,
                 *(s.value for s in CLOSED_STATUSES),
