@@ -218,6 +218,7 @@ async def test_each_rest_endpoint_allows_exactly_the_callers_the_policy_names(
 TOOLS: dict[str, tuple[str, Callable[[World, Fixture], dict[str, Any]]]] = {
     "get_workspace_context": ("browse", lambda w, f: {}),
     "list_organizations": ("browse", lambda w, f: {}),
+    "enable_tools": ("browse", lambda w, f: {"sets": ["projects"]}),
     "list_projects": ("browse", lambda w, f: {"organization": w.org}),
     "create_project": ("manage", lambda w, f: {"name": f"Mcp {f.number}", "organization": w.org}),
     "update_project": ("manage", lambda w, f: {"project": f.project_id, "name": f"Mcp renamed {f.number}"}),
@@ -233,7 +234,7 @@ TOOLS: dict[str, tuple[str, Callable[[World, Fixture], dict[str, Any]]]] = {
 }
 ALLOWED_MCP = {**ALLOWED, "comment": HUMANS | {"writer"}}
 # Tools that list what is the caller's own: someone from another organization gets an answer without this one.
-LISTS_OWN = {"get_workspace_context", "list_organizations"}
+LISTS_OWN = {"get_workspace_context", "list_organizations", "enable_tools"}
 VISIBLE = {
     "owner": set(TOOLS),
     "outsider": set(TOOLS),  # an owner elsewhere: the tools are there, this organization's data is not
@@ -260,6 +261,7 @@ async def test_each_mcp_tool_allows_exactly_the_callers_the_policy_names(
     world, revoked = world_and_revoked
     wrong: list[str] = []
     async with mcp_as(server, headers_for(caller, world, revoked)) as mcp:
+        await mcp.call_tool("enable_tools", {"sets": ["projects"]})  # a tool error where the caller may not browse
         visible = {tool.name for tool in (await mcp.list_tools()).tools}
         assert visible == VISIBLE[caller]
         for tool, (action, arguments) in TOOLS.items():

@@ -50,7 +50,7 @@ from tickets_mcp.mcp.errors import (
     unknown_arguments_message,
     unknown_tool_message,
 )
-from tickets_mcp.mcp.exposure import Exposure
+from tickets_mcp.mcp.exposure import SWITCH, Exposure
 from tickets_mcp.mcp.resources import complete, listed_boards, register_prompts, register_resources
 from tickets_mcp.mcp.schema import compact_description, compact_schema
 from tickets_mcp.mcp.tools import TOOLS, ToolRow
@@ -273,6 +273,9 @@ class TrackerServer(MCPServer[AppState]):
         """enable_tools: list `toolsets` (those this caller may switch on) from now on to this caller, and
         tell the client its tool list changed. Returns the tools it lists now."""
         request = ctx.request_context
+        permitted = await request.lifespan_context.permitted_actions()
+        if permitted is not None and self.tool_actions[SWITCH] not in permitted:
+            raise PermissionDenied("This token may not switch on tools.", hint="tools/list shows what it may use.")
         exposure, scope = self.exposure_for(request), _scope(request)
         added = toolsets & exposure.switchable
         if scope is None or not added:
