@@ -225,7 +225,7 @@ async def busy_ticket(client: Client) -> str:
         "create_ticket",
         {"title": "Checkout times out behind the proxy", "project": "PA", "type": "bug", "not_duplicate": True},
     )
-    slug = str((filed.structured_content or {})["slug"])
+    slug = str(dict(filed.structured_content or {})["slug"])
     statuses, priorities = ("todo", "in_progress", "in_review", "done"), ("low", "high", "urgent", "medium")
     for n in range(29):
         if n % 2:
