@@ -65,6 +65,11 @@ def user_text(text: str) -> str:
     return OPEN + MARKER_LOOKALIKE.sub(r"‹\1", visible(text)) + CLOSE
 
 
+def label_name(name: str) -> str:
+    """A label as written (one line, no commas), with look-alikes of the user-text markers defused."""
+    return MARKER_LOOKALIKE.sub(r"‹\1", name) if "<" in name else name
+
+
 def ticket_line(ticket: Ticket, *, status: bool = True, time: str = "") -> str:
     """`time`: a `field=when` to show before the title (what a page is sorted or filtered on)."""
     # The vocabularies are StrEnums: joined as they are, they read as their values (and skip Enum's
@@ -74,7 +79,7 @@ def ticket_line(ticket: Ticket, *, status: bool = True, time: str = "") -> str:
     if ticket.assignee:
         parts.append("@" + ticket.assignee)
     if ticket.labels:
-        parts.append("[" + ",".join(label.name for label in ticket.labels) + "]")
+        parts.append("[" + ",".join(label_name(label.name) for label in ticket.labels) + "]")
     if ticket.parent:
         parts.append("^" + ticket.parent)
     if time:
@@ -147,7 +152,7 @@ LABELS_SHOWN = 15  # of a project's labels in the workspace context, the most us
 
 def label_uses(uses: Sequence[LabelUse]) -> str:
     """`bug(12),ui(4) +3 more`: each label with the number of tickets, open or closed, that carry it."""
-    shown = ",".join(f"{use.name}({use.tickets})" for use in uses[:LABELS_SHOWN])
+    shown = ",".join(f"{label_name(use.name)}({use.tickets})" for use in uses[:LABELS_SHOWN])
     return shown + (f" +{len(uses) - LABELS_SHOWN} more" if len(uses) > LABELS_SHOWN else "")
 
 
@@ -240,7 +245,7 @@ def ticket_detail(detail: TicketDetail) -> str:
         f"reporter={t.reporter or 'none'}",
     ]
     if t.labels:
-        fields.append("labels=" + ",".join(label.name for label in t.labels))
+        fields.append("labels=" + ",".join(label_name(label.name) for label in t.labels))
     if t.parent:
         fields.append(f"parent={t.parent}")
     fields.append(f"version={t.version}")
@@ -412,7 +417,8 @@ def new_labels(tickets: Sequence[Ticket]) -> str:
     for code, (names, first) in created.items():
         head = "New label" + ("s" if len(names) > 1 else "") + ("" if len(created) == 1 else f" in {code}")
         whose = "the project" if len(created) == 1 else "it"
-        notes.append(f"{head}: {', '.join(names)} ({whose} {_had(names, [use.name for use in first.had])}).")
+        shown = ", ".join(map(label_name, names))
+        notes.append(f"{head}: {shown} ({whose} {_had(names, [label_name(use.name) for use in first.had])}).")
     return "".join(" " + note for note in notes)
 
 
