@@ -182,7 +182,7 @@ async def test_an_unknown_argument_name_is_a_tool_error_naming_the_valid_ones(
         ("list_tickets", {"organization": "nope"}, "not found"),
         ("list_tickets", {"assignee": "nobody"}, "No member named"),
         ("list_tickets", {"parent": "INBOX-99"}, "not found"),
-        ("list_tickets", {"updated_since": "yesterday"}, "not a usable date"),
+        ("list_tickets", {"updated_since": "last tuesday"}, "not a usable date"),
         ("list_tickets", {"updated_since": "0001-01-01T00:00:00+01:00"}, "not a usable date"),
         ("list_tickets", {"updated_since": "9999-12-31T23:59:59-01:00"}, "not a usable date"),
         ("create_ticket", {"title": "x", "project": "INBOX", "labels": ["x\x1fy"]}, "U+001F"),

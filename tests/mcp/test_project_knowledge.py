@@ -79,7 +79,9 @@ async def test_a_reply_names_labels_new_to_the_project_and_says_nothing_of_known
         )
     assert first == "Created WEB-1 (backlog, version 1). New labels: flaky, ui, css (the project had none)."
     assert known == "Created WEB-2 (backlog, version 1)."
-    assert typo == "Created WEB-3 (backlog, version 1). New label: flakey (the project had: flaky, ui, css)."
+    assert typo == (  # "test fails" as in WEB-1: named as similar
+        "Created WEB-3 (backlog, version 1). New label: flakey (the project had: flaky, ui, css). Similar open: WEB-1."
+    )
     assert updated == "Updated WEB-2 (backlog, version 2). New label: perf (the project had: ui, css, flakey, flaky)."
     assert same == "Updated WEB-2 (backlog, version 3)."
     assert batch == (

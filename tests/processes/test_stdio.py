@@ -212,7 +212,7 @@ async def _working_session(client: Client) -> None:
     assert not updated.is_error
     assert updated.structured_content == {"slug": "WEB-2", "version": 2}
     stale = await call_error(client, "update_ticket", slug="WEB-2", title="Lost update", version=1)
-    assert "version 2" in stale
+    assert "(now 2)" in stale and "priority medium→high" in stale
     assert "version=2" in stale  # the hint says what to retry with
     assert "Cart button overlaps the total" in await call(client, "get_ticket", slug="WEB-2")
 
