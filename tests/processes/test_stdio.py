@@ -229,7 +229,8 @@ async def _working_session(client: Client) -> None:
     moved = await client.call_tool("move_ticket", {"slug": "WEB-2", "status": "In Progress", "version": 2})
     assert not moved.is_error
     assert moved.structured_content == {"slug": "WEB-2", "version": 3}
-    assert "is at version 3, not 2" in await call_error(client, "move_ticket", slug="WEB-2", status="done", version=2)
+    stale_move = await call_error(client, "move_ticket", slug="WEB-2", status="done", version=2)
+    assert "changed since version 2 (now 3)" in stale_move and "status backlog→in_progress" in stale_move
     assert set(await list_all(client, 2, project="WEB", status=["todo", "in_progress"])) == {
         "WEB-2",
         "WEB-5",
