@@ -43,7 +43,7 @@ async def test_rewordings_of_a_bug_with_the_same_trace_get_the_first_back(server
         for twin in REWORDINGS:
             refusal = await call_error(client, "create_ticket", **twin)
             assert refusal.startswith(f"Not filed: it looks like {first} ")
-            assert "(same KeyError at app/export.py:142)" in refusal
+            assert "(same «KeyError at app/export.py:142»)" in refusal
         assert "1 of 1 tickets" in await call(client, "list_tickets")
 
         # Filed anyway, or another crash: filed, naming the open look-alikes to link or undo by.

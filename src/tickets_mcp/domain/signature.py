@@ -29,6 +29,11 @@ _ERROR_LINE = re.compile(
     re.VERBOSE,
 )
 _GO_PANIC = re.compile(r"^\s*panic:\s*(?P<message>.*)$")
+_PANIC_DETAIL = re.compile(r"\[[^\]]*\]|\d+|0x[0-9a-f]+|\bwith length\b.*")  # values, not the kind of panic
+PANIC_WORDS = 6
+MESSAGE_MAX = 100
+_PLAIN = re.compile(r"[^\w.:/$ -]+")
+SHOWN_MAX = 80  # characters of a signature in a refusal
 _PYTHON_FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<function>\S+)')
 _JAVA_FRAME = re.compile(r"^\s*at (?P<function>[\w$.<>/]+)\((?P<path>[^():]+):(?P<line>\d+)\)")
 _JS_FRAME = re.compile(
@@ -65,6 +70,7 @@ class Signature:
 
     error: str
     frames: tuple[Frame, ...] = ()
+    message: str = ""  # the exception's message without its numbers, lower-cased: what kind of failure
 
     @property
     def location(self) -> str | None:
@@ -74,11 +80,25 @@ class Signature:
     def top(self) -> tuple[str, ...]:
         return tuple(frame.function for frame in self.frames[:TOP_FRAMES])
 
+    @property
+    def shown(self) -> str:
+        """`KeyError at app/export.py:142`, for a refusal: only what an identifier or a path holds, capped,
+        since a trace is text from outside (a Go panic's message, a forged path) and is echoed to a model."""
+        plain = " ".join(_PLAIN.sub(" ", f"{self.error} at {self.location}").split())
+        return plain if len(plain) <= SHOWN_MAX else plain[: SHOWN_MAX - 1] + "…"
+
     def matches(self, other: Signature) -> bool:
-        """The same bug: the same exception raised at the same place, or through the same innermost calls."""
+        """The same bug: the same exception raised through the same innermost calls, or at the same place
+        from the same caller or with the same message. A helper every request goes through (`fetch_json`)
+        raises one error at one line for bugs that share nothing else: different callers with different
+        messages are only related."""
         if self.error != other.error or not self.frames or not other.frames:
             return False
-        return self.location == other.location or (len(self.top) >= 2 and self.top == other.top)
+        if len(self.top) >= 2 and self.top == other.top:
+            return True
+        callers = [frames[1].function if len(frames) > 1 else None for frames in (self.frames, other.frames)]
+        same_caller = None in callers or callers[0] == callers[1]
+        return self.location == other.location and (same_caller or self.message == other.message)
 
     def related(self, other: Signature) -> bool:
         """Worth a look: the same exception type raised in the same file or function. Outer frames do not
@@ -112,23 +132,26 @@ def _index_words(text: str) -> tuple[str, ...]:
 def signature(text: str) -> Signature | None:
     """The signature of the first stack trace in `text`, or None when it holds no exception line."""
     lines = text.splitlines()
-    error = _error(lines)
-    if error is None:
+    found = _error(lines)
+    if found is None:
         return None
+    error, message = found
     frames = list(_frames(lines))
     own = [frame for frame in frames if not _is_library(frame)]
-    return Signature(error, tuple(own or frames))
+    return Signature(error, tuple(own or frames), message)
 
 
-def _error(lines: list[str]) -> str | None:
-    """The trace's exception type: the last exception line (Python's raised error, Java's root cause)."""
-    found: str | None = None
+def _error(lines: list[str]) -> tuple[str, str] | None:
+    """The trace's exception type and the kind of its message: the last exception line (Python's raised
+    error, Java's root cause)."""
+    found: tuple[str, str] | None = None
     for line in lines:
-        if panic := _GO_PANIC.match(line):
-            return "panic: " + panic["message"].split(":")[0].strip()
+        if panic := _GO_PANIC.match(line):  # `runtime error: index out of range [3] with length 3`: its kind
+            kind = " ".join(_PANIC_DETAIL.sub("", panic["message"]).split()[:PANIC_WORDS])
+            return "panic: " + kind, kind.lower()
         match = _ERROR_LINE.match(line)
         if match and match["name"].rpartition(".")[2].lower().endswith(_ERROR_SUFFIXES):
-            found = match["name"]
+            found = match["name"], " ".join(_PANIC_DETAIL.sub("", match["message"] or "").lower().split())[:MESSAGE_MAX]
     return found
 
 

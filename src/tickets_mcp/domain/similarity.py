@@ -101,7 +101,7 @@ class _Words:
             )
         if self.signature and other.signature:
             if self.signature.matches(other.signature):
-                return Likeness(alike, f"{self.signature.error} at {self.signature.location}")
+                return Likeness(alike, self.signature.shown)
             if self.signature.related(other.signature):
                 return Likeness(max(alike, SIMILAR_SIMILARITY))
         return Likeness(alike)
@@ -147,7 +147,7 @@ class Filed:
 
 def look_alike(ticket: Ticket, likeness: Likeness) -> LikelyDuplicate:
     """The refusal to file a ticket that looks like `ticket`, an open one."""
-    why = f"same {likeness.trace}" if likeness.trace else f"{likeness.score:.0%} alike"
+    why = f"same «{likeness.trace}»" if likeness.trace else f"{likeness.score:.0%} alike"
     return LikelyDuplicate(
         f"Not filed: it looks like {ticket.slug} ({ticket.status.value}, {why}).",
         hint=f"If it is the same, comment on {ticket.slug}; if not, file it again with not_duplicate=true.",

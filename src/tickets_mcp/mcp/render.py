@@ -367,7 +367,7 @@ def likely_duplicate(refusal: LikelyDuplicate) -> str:
     if refusal.current is None:  # the caller may not read it: the refusal says all it may know
         return str(refusal)
     ticket = Ticket.model_validate(refusal.current)
-    why = f"same {refusal.trace}" if refusal.trace else f"{refusal.similarity:.0%} alike"
+    why = f"same {title(refusal.trace)}" if refusal.trace else f"{refusal.similarity:.0%} alike"
     return f"Not filed: it looks like {ticket_line(ticket)} ({why}). {refusal.hint}"
 
 
