@@ -87,6 +87,7 @@ class LikelyDuplicate(Conflict):
         super().__init__(message, hint=hint, current=current)
         self.similarity = similarity
         self.trace = trace
+        self.item = ""  # in a batch, which item it was: `Item 2 of 5: `
 
 
 class Invalid(TrackerError):

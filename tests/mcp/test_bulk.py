@@ -85,3 +85,20 @@ async def test_tickets_moved_at_once_all_move_or_none_does(
     assert "INBOX-4 is at version 1, not 7" in refusal and refusal.endswith("Nothing was moved; send them all again.")
     rows = table_rows(store_location, "SELECT number, status FROM tickets WHERE number > 2 ORDER BY number")
     assert rows == [(3, "backlog"), (4, "backlog")]  # the first move was undone with the second
+
+
+async def test_two_items_alike_in_one_call_are_named_by_item_never_by_a_slug_rolled_back(
+    server_env: dict[str, str], store_location: Location
+) -> None:
+    twins = [item("First distinct item here"), item("Bulk twin alpha beta gamma"), item("Bulk twin alpha beta gamma")]
+    async with spawned(server_env, "--tools", "all") as client:
+        refusal = await call_error(client, "create_tickets", tickets=twins)
+        elsewhere = await call(client, "create_ticket", title="Bulk twin alpha beta gamma")
+        again = await call_error(client, "create_tickets", tickets=[item("Something new"), twins[1]])
+    assert refusal == (
+        "Item 3 of 3 looks like item 2 of the same call (100% alike). Drop one, or send item 3 with "
+        "not_duplicate=true. Nothing was filed; send them all again."
+    )
+    assert elsewhere == "Created INBOX-1 (backlog, version 1)."  # the refused call took no number it names
+    assert again.startswith("Item 2 of 2: Not filed: it looks like INBOX-1 ")
+    assert table_rows(store_location, "SELECT COUNT(*) FROM tickets") == [(1,)]

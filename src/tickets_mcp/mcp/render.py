@@ -368,7 +368,7 @@ def likely_duplicate(refusal: LikelyDuplicate) -> str:
         return str(refusal)
     ticket = Ticket.model_validate(refusal.current)
     why = f"same {title(refusal.trace)}" if refusal.trace else f"{refusal.similarity:.0%} alike"
-    return f"Not filed: it looks like {ticket_line(ticket)} ({why}). {refusal.hint}"
+    return f"{refusal.item}Not filed: it looks like {ticket_line(ticket)} ({why}). {refusal.hint}"
 
 
 def changed_since(refusal: StaleVersion) -> str:

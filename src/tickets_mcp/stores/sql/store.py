@@ -33,7 +33,7 @@ from tickets_mcp.domain import (
 from tickets_mcp.domain.rules import format_timestamp
 from tickets_mcp.domain.similarity import Filed
 from tickets_mcp.domain.token_use import stale_before
-from tickets_mcp.errors import BackendUnavailable
+from tickets_mcp.errors import BackendUnavailable, LikelyDuplicate
 from tickets_mcp.stores.port import (
     Actor,
     BoardSession,
@@ -254,9 +254,16 @@ class SqlStore:
         return await self._engine.write(lambda conn: tickets.create_ticket(conn, ticket, actor))
 
     async def create_tickets(self, new: Sequence[NewTicket], actor: Actor) -> list[Ticket]:
-        return await self._engine.write(
-            lambda conn: [tickets.create_ticket(conn, ticket, actor, name_similar=False).ticket for ticket in new]
-        )
+        def run(conn: Connection) -> list[Ticket]:
+            filed: list[Ticket] = []
+            for number, ticket in enumerate(new, start=1):
+                try:
+                    filed.append(tickets.create_ticket(conn, ticket, actor, name_similar=False).ticket)
+                except LikelyDuplicate as refusal:
+                    raise tickets.batch_look_alike(refusal, number, len(new), filed) from None
+            return filed
+
+        return await self._engine.write(run)
 
     async def update_ticket(
         self, ticket_id: int, patch: TicketPatch, *, expected_version: int | None, actor: Actor

@@ -20,7 +20,7 @@ from tickets_mcp.domain.closing import closing_columns
 from tickets_mcp.domain.positions import after_last
 from tickets_mcp.domain.rules import check_version
 from tickets_mcp.domain.similarity import SIMILAR_SHOWN, Filed, likeness_to, look_alike
-from tickets_mcp.errors import Invalid, NotFound
+from tickets_mcp.errors import Invalid, LikelyDuplicate, NotFound
 from tickets_mcp.stores.idempotency import key_expiry, key_owner, replayed, request_digest
 from tickets_mcp.stores.patches import PATCH_COLUMNS, changed_columns, column_value, labels_changed
 from tickets_mcp.stores.port import Actor, NewTicket, Placement, TicketPatch
@@ -123,6 +123,23 @@ def _with_new_labels(conn: Connection, ticket: Ticket, created: Sequence[str]) -
         return ticket
     had = [use for use in label_uses(conn, [ticket.project_id]).get(ticket.project_id, []) if use.name not in created]
     return ticket.model_copy(update={"new_labels": NewLabels(names=tuple(created), had=tuple(had))})
+
+
+def batch_look_alike(refusal: LikelyDuplicate, number: int, total: int, filed: Sequence[Ticket]) -> LikelyDuplicate:
+    """A look-alike refused in a batch, naming its item. When it looks like an item filed earlier in the same
+    batch, that ticket is rolled back with the rest: the refusal names the item, never the slug it had."""
+    earlier = refusal.current["id"] if refusal.current is not None else None
+    twin = next((n for n, ticket in enumerate(filed, start=1) if ticket.id == earlier), None)
+    if twin is None:
+        refusal.item = f"Item {number} of {total}: "
+        refusal.message = refusal.item + refusal.message
+        return refusal
+    return LikelyDuplicate(
+        f"Item {number} of {total} looks like item {twin} of the same call ({refusal.similarity:.0%} alike).",
+        hint=f"Drop one, or send item {number} with not_duplicate=true.",
+        current=None,
+        similarity=refusal.similarity,
+    )
 
 
 def _look_alikes(conn: Connection, new: NewTicket) -> list[Text]:
