@@ -28,6 +28,9 @@ async def test_relative_times_count_from_the_time_the_workspace_shows(server_env
         hour = await call(client, "list_tickets", updated_since="1h", limit=2)
         cursor = re.search(r"cursor=(\S+)", hour)
         rest = await call(client, "list_tickets", updated_since="1h", limit=2, cursor=cursor[1] if cursor else "")
+        other = await call_error(
+            client, "list_tickets", updated_since="2d", limit=2, cursor=cursor[1] if cursor else ""
+        )
         yesterday = await call(client, "list_tickets", updated_since="yesterday")
         future = await call(client, "list_tickets", updated_since="2099-01-01")
         refused = await call_error(client, "list_tickets", updated_since="last tuesday")
@@ -38,6 +41,7 @@ async def test_relative_times_count_from_the_time_the_workspace_shows(server_env
     rows = hour.splitlines()[2:] + rest.splitlines()[2:]
     assert [row.split()[0] for row in rows] == slugs[::-1]  # the second page goes on where the first stopped
     assert all(re.search(r" updated \d+s ago: «Fresh \d»$", row) for row in rows), rows
+    assert "The cursor belongs to a different query" in other  # not 1h's moment under 2d's words
     assert yesterday.startswith("3 of 3 tickets") and future == "No tickets match (total=0)."
     assert "'last tuesday' is not a usable date" in refused and "1h, 2d, 1w, today, yesterday" in refused
 

@@ -255,6 +255,9 @@ class LocalTracker:
             labels=rules.normalize_labels(query.labels),
             text=rules.refuse_control_characters("query", query.text).strip() or None if query.text else None,
             updated_since=_since(query),
+            since_written=" ".join(query.updated_since.lower().split())
+            if query.updated_since and rules.is_relative_time(query.updated_since)
+            else None,
             sort=query.sort,
             descending=query.descending,
             limit=query.limit,

@@ -31,6 +31,8 @@ def _fingerprint(query: TicketQuery) -> str:
     )  # fmt: skip
     if query.assigned:  # only then, so the cursors of every other query stay valid across the upgrade
         parts += ("assigned",)
+    if query.since_written:  # a relative time: its moment is the cursor's, so its words must be the same
+        parts += ("since", query.since_written)
     return hashlib.blake2b(repr(parts).encode(), digest_size=6).hexdigest()
 
 

@@ -134,6 +134,7 @@ class TicketQuery:
     parent_id: int | None = None
     text: str | None = None
     updated_since: str | None = None
+    since_written: str | None = None  # `1h` as the caller wrote it: a cursor continues only the same words
     sort: TicketSort = TicketSort.CREATED
     descending: bool = True
     limit: int = 50
