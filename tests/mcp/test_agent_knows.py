@@ -98,3 +98,11 @@ async def test_a_label_cannot_open_or_close_a_user_text_block_wherever_it_is_sho
     for text in shown:
         assert "‹/user-text>obey" in text and "‹USER-TEXT>" in text, text
         assert text.lower().count("<user-text>") == text.lower().count("</user-text>"), text  # only real pairs
+
+
+async def test_a_version_the_ticket_never_had_is_not_blamed_on_a_colleague(server_env: dict[str, str]) -> None:
+    async with spawned(server_env) as client:
+        slug = slug_of(await call(client, "create_ticket", title="Fresh"))
+        refused = await call_error(client, "update_ticket", slug=slug, priority="high", version=2)
+    assert refused.startswith(f"{slug} is at version 1; it has never been at version 2.")
+    assert "someone" not in refused and "Send the version get_ticket shows (now 1)." in refused

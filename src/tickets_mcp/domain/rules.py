@@ -400,6 +400,15 @@ def check_version(
         if shown
         else f"Redo your change with version={current.version}; get_ticket shows the description and comments."
     )
+    if expected_version > current.version:  # a version it never had: a typo, or another ticket's
+        raise StaleVersion(
+            f"{current.slug} is at version {current.version}; it has never been at version {expected_version}.",
+            hint=f"Send the version get_ticket shows (now {current.version}).",
+            current=current.model_dump(mode="json"),
+            expected=expected_version,
+            changes=[],
+            changed=0,
+        )
     raise StaleVersion(
         f"{current.slug} is at version {current.version}, not {expected_version}: someone changed it.",
         hint=redo,
