@@ -59,3 +59,17 @@ async def test_deleting_a_deleted_ticket_says_it_is_gone_and_by_whom(server_env:
     assert re.fullmatch(rf"{slug} was already deleted \(by alice client=mcp at \S+Z\)\.", again), again
     assert unconfirmed == again
     assert "INBOX-99 not found" in never
+
+
+async def test_a_sub_task_deleted_with_its_parent_says_so(server_env: dict[str, str]) -> None:
+    async with spawned(server_env) as alice:
+        parent = slug_of(await call(alice, "create_ticket", title="Parent"))
+        child = slug_of(await call(alice, "create_ticket", title="Child", parent=parent))
+        await call(alice, "create_ticket", title=f"Mentions {child} in its title", not_duplicate=True)
+        await call(alice, "delete_ticket", slug=parent, confirm=True)
+        again = await call(alice, "delete_ticket", slug=child, confirm=True)
+        never = await call_error(alice, "delete_ticket", slug="INBOX-98", confirm=True)
+    assert re.fullmatch(
+        rf"{child} was already deleted with its parent {parent} \(by alice client=mcp at \S+Z\)\.", again
+    )
+    assert "INBOX-98 not found" in never

@@ -559,7 +559,8 @@ async def test_a_deleted_ticket_is_found_in_the_trail_by_slug_with_who_deleted_i
     deletion = await store.ticket_deleted(world.inbox.id, "INBOX-1")
     assert deletion is not None
     assert (deletion.action, deletion.actor, deletion.subject) == ("ticket.deleted", "alice", "INBOX-1")
-    assert await store.ticket_deleted(world.inbox.id, "INBOX-2") is None  # went with its parent, unnamed
+    along = await store.ticket_deleted(world.inbox.id, "INBOX-2")  # went with its parent: the parent's event
+    assert along is not None and along.subject == "INBOX-1" and along.changes["subtasks"] == ["INBOX-2"]
     assert await store.ticket_deleted(world.inbox.id, "INBOX-3") is None  # never filed
 
 

@@ -432,7 +432,7 @@ class LocalTracker:
                     raise AlreadyDeleted(
                         missing.message,
                         hint=missing.hint,
-                        slug=deletion.subject,
+                        slug=f"{code}-{number}",
                         deletion=deletion.model_dump(mode="json"),
                     ) from None
             raise

@@ -395,7 +395,8 @@ def already_deleted(refusal: AlreadyDeleted) -> str:
     """delete_ticket's answer for a ticket deleted before: done already, by whom and when (to the second)."""
     deletion = Change.model_validate(refusal.deletion)
     who = _who(deletion)
-    return f"{refusal.slug} was already deleted (by {who} at {deletion.at[:19]}Z)."
+    along = f" with its parent {deletion.subject}" if deletion.subject != refusal.slug else ""
+    return f"{refusal.slug} was already deleted{along} (by {who} at {deletion.at[:19]}Z)."
 
 
 def ticket_saved(verb: str, ticket: Ticket) -> str:

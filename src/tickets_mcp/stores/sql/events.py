@@ -45,11 +45,24 @@ def latest_changes(conn: Connection, ticket_id: int, limit: int) -> list[Change]
     return [row_to_change(row) for row in reversed(rows)]
 
 
+# A sub-task deleted with its parent is named in the parent's event: the project's latest deletions are read.
+DELETIONS_SEARCHED = 1000
+
+
 def deletion(conn: Connection, project_id: str, slug: str) -> Change | None:
-    """Who deleted the ticket `slug` of the project and when, if it was deleted itself (not as a sub-task)."""
+    """Who deleted the ticket `slug` of the project and when: its own deletion, or its parent's that took it
+    along (then the Change's subject is the parent's slug)."""
     row = conn.optional(
         HISTORY_SELECT + " WHERE e.project_id = ? AND e.subject = ? AND e.action = 'ticket.deleted' "
         "ORDER BY e.id DESC LIMIT 1",
         (project_id, slug),
     )
-    return row_to_change(row) if row is not None else None
+    if row is not None:
+        return row_to_change(row)
+    rows = conn.all(
+        HISTORY_SELECT + " WHERE e.id IN (SELECT id FROM events WHERE project_id = ? AND action = 'ticket.deleted' "
+        "ORDER BY id DESC LIMIT ?) AND CAST(e.changes AS TEXT) LIKE ? ORDER BY e.id DESC",
+        (project_id, DELETIONS_SEARCHED, f'%"{slug}"%'),
+    )
+    found = (row_to_change(row) for row in rows)
+    return next((change for change in found if slug in change.changes.get("subtasks", ())), None)
