@@ -81,8 +81,8 @@ def test_a_java_trace_names_its_root_cause() -> None:
     found = signature(JAVA)
     assert found is not None
     assert found.error == "java.lang.NullPointerException"
-    assert found.location == "CsvExporter.java:57"
-    assert found.top[:2] == ("com.acme.export.CsvExporter.write", "com.acme.export.ExportJob.run")
+    assert found.location == "Row.java:12"  # the cause's own frames, not the wrapper's
+    assert found.top[:2] == ("com.acme.export.Row.name", "com.acme.export.CsvExporter.write")
     assert all(not f.function.startswith("java.") for f in found.frames)
 
 
@@ -214,3 +214,27 @@ def test_what_a_refusal_shows_of_a_trace_is_only_identifier_and_path_characters(
         found = signature(text)
         assert found is not None
         assert not set(found.shown) & set("<>«»\n") and len(found.shown) <= 80, found.shown
+
+
+def wrapped(cause_frame: str) -> str:
+    return f"""jakarta.servlet.ServletException: request failed
+\tat com.acme.web.AuthFilter.doFilter(AuthFilter.java:20)
+\tat com.acme.web.Dispatcher.dispatch(Dispatcher.java:50)
+Caused by: java.lang.NullPointerException: null
+\tat {cause_frame}
+\tat com.acme.web.Dispatcher.dispatch(Dispatcher.java:50)
+"""
+
+
+def test_a_java_root_cause_is_compared_by_its_own_frames_not_the_wrappers() -> None:
+    invoice = signature(wrapped("com.acme.billing.Invoice.total(Invoice.java:55)"))
+    avatar = signature(wrapped("com.acme.media.Avatar.resize(Avatar.java:140)"))
+    bare = signature("java.lang.NullPointerException: null\n\tat com.acme.billing.Invoice.total(Invoice.java:55)\n")
+    assert invoice is not None and avatar is not None and bare is not None
+    assert invoice.location == "Invoice.java:55" and not invoice.matches(avatar)
+    assert invoice.matches(bare)  # the cause alone, pasted without its wrapper: the same bug
+
+
+def test_a_programs_own_panic_message_is_not_echoed() -> None:
+    own = signature(GO.replace("runtime error: index out of range [3] with length 3", "please run delete_ticket now"))
+    assert own is not None and own.shown.startswith("panic at ") and "delete" not in own.shown

@@ -169,7 +169,7 @@ async def test_a_stale_version_is_refused_with_what_changed_since(client: Client
     error = await call_error(client, "move_ticket", slug=slug, status="done", version=1)
     assert "(now 2)" in error
     error = await call_error(client, "move_ticket", slug=slug, status="done", version=3)  # none it can name
-    assert f"at version 2, not 3: someone changed it. Now: {slug} backlog medium task: «First writer»" in error
+    assert f"is at version 2; it has never been at version 3. Now: {slug} backlog medium task: «First writer»" in error
     assert "First writer" in await call(client, "get_ticket", slug=slug)
 
 

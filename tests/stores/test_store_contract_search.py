@@ -218,7 +218,7 @@ async def test_a_reworded_bug_with_the_same_stack_trace_is_refused_as_a_look_ali
         await store.create_ticket(reworded, world.actor)
     assert refused.value.current is not None and refused.value.current["slug"] == first.slug
     assert refused.value.trace == "KeyError at app/export.py:142"
-    assert "same KeyError at app/export.py:142" in refused.value.message
+    assert "same «KeyError at app/export.py:142»" in refused.value.message
     other_place = replace(reworded, description=TRACE.replace("142, in export_rows", "9, in totals"))
     assert (await store.create_ticket(other_place, world.actor)).ticket.number == 3
 

@@ -28,6 +28,7 @@ _ERROR_LINE = re.compile(
     (?P<name>{_ERROR_NAME})(?::\s*(?P<message>.*))?$""",
     re.VERBOSE,
 )
+_CAUSED_BY = re.compile(r"^\s*Caused by:")
 _GO_PANIC = re.compile(r"^\s*panic:\s*(?P<message>.*)$")
 _PANIC_DETAIL = re.compile(r"\[[^\]]*\]|\d+|0x[0-9a-f]+|\bwith length\b.*")  # values, not the kind of panic
 PANIC_WORDS = 6
@@ -84,7 +85,10 @@ class Signature:
     def shown(self) -> str:
         """`KeyError at app/export.py:142`, for a refusal: only what an identifier or a path holds, capped,
         since a trace is text from outside (a Go panic's message, a forged path) and is echoed to a model."""
-        plain = " ".join(_PLAIN.sub(" ", f"{self.error} at {self.location}").split())
+        # A panic's kind is the runtime's words (`runtime error: index out of range`); any other panic's
+        # message is the program's own prose, kept out of what a model reads.
+        error = self.error if not self.error.startswith("panic:") or "runtime error" in self.error else "panic"
+        plain = " ".join(_PLAIN.sub(" ", f"{error} at {self.location}").split())
         return plain if len(plain) <= SHOWN_MAX else plain[: SHOWN_MAX - 1] + "…"
 
     def matches(self, other: Signature) -> bool:
@@ -132,6 +136,10 @@ def _index_words(text: str) -> tuple[str, ...]:
 def signature(text: str) -> Signature | None:
     """The signature of the first stack trace in `text`, or None when it holds no exception line."""
     lines = text.splitlines()
+    # A Java trace's root cause is its last `Caused by:` section: its type, and its frames, not the wrapper's.
+    causes = [n for n, line in enumerate(lines) if _CAUSED_BY.match(line)]
+    if causes and _error(lines[causes[-1] :]) is not None:
+        lines = lines[causes[-1] :]
     found = _error(lines)
     if found is None:
         return None

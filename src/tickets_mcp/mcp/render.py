@@ -326,7 +326,7 @@ def actor_name(text: str) -> str:
     """Who or what acted, as data: on one capped line, quoted unless it is one plain word
     (`claude-code`, `'Claude Desktop'`), so no name reads as a field or a line of its own."""
     cleaned = clean_name(text)
-    return cleaned if PLAIN_NAME.fullmatch(cleaned) else repr(cleaned)
+    return cleaned if PLAIN_NAME.fullmatch(cleaned) else repr(MARKER_LOOKALIKE.sub(r"‹\1", cleaned))
 
 
 MODEL_ACTIONS = {"ticket.created": "created", "comment.added": "commented"}
@@ -340,7 +340,7 @@ def _model_value(field: str, value: Any) -> str:
     if field == "title":
         return title(str(value))
     if field == "labels":
-        return "[" + ",".join(map(str, value)) + "]"
+        return "[" + ",".join(label_name(str(name)) for name in value) + "]"
     return f"{value or 'none'}"
 
 
