@@ -16,15 +16,11 @@ def text(body: str, structured: dict[str, Any] | None = None) -> CallToolResult:
 
 
 def saved(verb: str, ticket: Ticket) -> CallToolResult:
-    return text(render.ticket_saved(verb, ticket), _fields(ticket))
+    """An updated or moved ticket: the caller named its slug, so a program needs only its new version."""
+    return text(render.ticket_saved(verb, ticket), {"version": ticket.version})
 
 
 def created(filed: Filed) -> CallToolResult:
     """A filed ticket, and the open tickets most like it so that the agent can link or undo it: in the text
     only, where they cost 4 tokens a slug; structuredContent would repeat them for 4 more."""
-    return text(render.ticket_filed(filed), _fields(filed.ticket))
-
-
-def _fields(ticket: Ticket) -> dict[str, Any]:
-    """What a program chains the next call with; the status is in the text."""
-    return {"slug": ticket.slug, "version": ticket.version}
+    return text(render.ticket_filed(filed), {"slug": filed.ticket.slug})  # a new ticket is at version 1
