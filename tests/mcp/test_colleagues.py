@@ -68,8 +68,12 @@ async def test_a_sub_task_deleted_with_its_parent_says_so(server_env: dict[str, 
         await call(alice, "create_ticket", title=f"Mentions {child} in its title", not_duplicate=True)
         await call(alice, "delete_ticket", slug=parent, confirm=True)
         again = await call(alice, "delete_ticket", slug=child, confirm=True)
+        read = await call_error(alice, "get_ticket", slug=child)
         never = await call_error(alice, "delete_ticket", slug="INBOX-98", confirm=True)
     assert re.fullmatch(
         rf"{child} was already deleted with its parent {parent} \(by alice client=mcp at \S+Z\)\.", again
     )
     assert "INBOX-98 not found" in never
+    assert re.fullmatch(
+        rf"{child} was deleted with its parent {parent} \(by alice client=mcp at \S+Z\)\. Deleted .*", read
+    )

@@ -55,7 +55,7 @@ async def test_a_session_switches_on_bulk_and_is_told_its_tool_list_changed_over
     async with Client(params, mode="legacy", message_handler=on_message, read_timeout_seconds=30) as client:
         assert client.server_capabilities.tools is not None and client.server_capabilities.tools.list_changed
         before = await names(client)
-        reply = await call(client, "enable_tools", sets=["bulk"])
+        reply = await call(client, "enable_tools", sets=[" Bulk"])  # as forgiving as --tools
         with anyio.fail_after(10):
             await told.wait()
         after = await names(client)

@@ -239,7 +239,9 @@ async def test_delete_ticket_without_confirmation_refuses_and_says_what_would_be
     assert "Parent" in await call(client, "get_ticket", slug=parent)
     deleted = await client.call_tool("delete_ticket", {"slug": parent, "confirm": True})
     assert deleted.structured_content == {"deleted": [parent, child]}
-    assert "not found" in await call_error(client, "get_ticket", slug=child)
+    assert f"{child} was deleted with its parent {parent} (by alice" in await call_error(
+        client, "get_ticket", slug=child
+    )
 
 
 async def test_projects_can_be_created_renamed_and_deleted_only_when_empty(client: Client) -> None:

@@ -255,7 +255,7 @@ async def _working_session(client: Client) -> None:
     deleted = await client.call_tool("delete_ticket", {"slug": epic, "confirm": True})
     assert not deleted.is_error
     assert deleted.structured_content == {"deleted": ["WEB-1", "WEB-2", "WEB-3", "WEB-4"]}
-    assert "not found" in await call_error(client, "get_ticket", slug="WEB-3")
+    assert "WEB-3 was deleted with its parent WEB-1" in await call_error(client, "get_ticket", slug="WEB-3")
     remaining = await list_all(client, 4, project="WEB")
     assert sorted(remaining, key=number) == [f"WEB-{i}" for i in range(5, 13)]
 
@@ -347,7 +347,7 @@ async def test_delete_ticket_deletes_the_ticket_when_the_user_accepts_the_elicit
             result = await client.call_tool("delete_ticket", {"slug": slug})
             assert not result.is_error
             assert result.structured_content == {"deleted": [slug]}
-            assert "not found" in await call_error(client, "get_ticket", slug=slug)
+            assert f"{slug} was deleted (by" in await call_error(client, "get_ticket", slug=slug)
     assert user.questions == [f"Delete {slug}? This cannot be undone."]
 
 

@@ -293,7 +293,7 @@ class LocalTracker:
         if not 0 <= history <= HISTORY_MAX:
             raise Invalid("history", f"history must be 0-{HISTORY_MAX}.")
         roles = await self._names.roles()
-        ticket = await self._names.ticket(roles, slug, Action.READ)
+        ticket = await self._ticket_or_its_deletion(roles, slug, Action.READ)
         detail = await self._store.ticket_detail(ticket.id, history)
         named = await self._names.named((detail.ticket, *detail.subtasks))
         return detail.model_copy(update={"ticket": named[0], "subtasks": named[1:]})
@@ -406,26 +406,26 @@ class LocalTracker:
 
     async def ticket_deletion(self, slug: str) -> TicketDeletion:
         roles = await self._names.roles()
-        ticket = await self._ticket_to_delete(roles, slug)
+        ticket = await self._ticket_or_its_deletion(roles, slug, Action.EDIT)
         return await self._store.ticket_deletion(ticket.id)
 
     async def delete_ticket(self, slug: str) -> TicketDeletion:
         self._access.allow_deletion("delete tickets")
         roles = await self._names.roles()
-        ticket = await self._ticket_to_delete(roles, slug)
+        ticket = await self._ticket_or_its_deletion(roles, slug, Action.EDIT)
         return await self._store.delete_ticket(ticket.id, self._actor)
 
-    async def _ticket_to_delete(self, roles: Roles, slug: str) -> Ticket:
+    async def _ticket_or_its_deletion(self, roles: Roles, slug: str, action: Action) -> Ticket:
         """The ticket `slug` names, or AlreadyDeleted (a NotFound in the same words) where the audit trail
-        of a project the caller may edit says who deleted it."""
+        of a project the caller may `action` in says who deleted it."""
         try:
-            return await self._names.ticket(roles, slug, Action.EDIT)
+            return await self._names.ticket(roles, slug, action)
         except NotFound as missing:
             organization, plain = rules.split_organization(slug)
             code, number = rules.parse_slug(plain)
             organizations = await self._names.organizations(organization)
             for project in await self._names.visible_projects([o.id for o in organizations]):
-                refused = self._access.refusal(roles, project.organization_id, Action.EDIT, project.id)
+                refused = self._access.refusal(roles, project.organization_id, action, project.id)
                 if project.code != code or refused is not None:
                     continue
                 if (deletion := await self._store.ticket_deleted(project.id, f"{code}-{number}")) is not None:

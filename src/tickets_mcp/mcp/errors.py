@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from tickets_mcp.domain import Ticket, rules
 from tickets_mcp.errors import (
+    AlreadyDeleted,
     BackendUnavailable,
     Conflict,
     LikelyDuplicate,
@@ -48,6 +49,8 @@ def tool_error(tool: str, cause: BaseException | None) -> CallToolResult | None:
     """The tool error for what made `tool` fail, or None when it is no refusal of ours (a bug: let it raise)."""
     if isinstance(cause, LikelyDuplicate):
         return error_result(render.likely_duplicate(cause))
+    if isinstance(cause, AlreadyDeleted):
+        return error_result(render.already_deleted(cause, already="") + " Deleted tickets keep their number.")
     if isinstance(cause, StaleVersion) and cause.changes:
         return error_result(render.changed_since(cause))
     if isinstance(cause, Conflict) and cause.current is not None and "slug" in cause.current:

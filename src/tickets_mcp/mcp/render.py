@@ -345,7 +345,7 @@ def _model_value(field: str, value: Any) -> str:
 
 
 def comment_line(comment: Comment) -> str:
-    return f"[{comment.id}] {comment.author or 'unknown'} {comment.created_at}: {user_text(comment.body)}"
+    return f"[{comment.id}] {comment.author or 'unknown'} {short_time(comment.created_at)}: {user_text(comment.body)}"
 
 
 def batch(verb: str, result: Batch) -> str:
@@ -391,12 +391,13 @@ def changed_since(refusal: StaleVersion) -> str:
     return f"{head}: {shown}. {refusal.hint}"
 
 
-def already_deleted(refusal: AlreadyDeleted) -> str:
-    """delete_ticket's answer for a ticket deleted before: done already, by whom and when (to the second)."""
+def already_deleted(refusal: AlreadyDeleted, already: str = "already ") -> str:
+    """delete_ticket's answer for a ticket deleted before (done already), or another tool's refusal of it
+    (`already=""`): by whom and when, to the second."""
     deletion = Change.model_validate(refusal.deletion)
     who = _who(deletion)
     along = f" with its parent {deletion.subject}" if deletion.subject != refusal.slug else ""
-    return f"{refusal.slug} was already deleted{along} (by {who} at {deletion.at[:19]}Z)."
+    return f"{refusal.slug} was {already}deleted{along} (by {who} at {deletion.at[:19]}Z)."
 
 
 def ticket_saved(verb: str, ticket: Ticket) -> str:

@@ -5,15 +5,21 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from mcp.types import CallToolResult
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from tickets_mcp.mcp.context import Ctx, tool_switch
 from tickets_mcp.mcp.tools.results import text
 
 
-async def enable_tools(
-    ctx: Ctx, sets: Annotated[list[Literal["projects", "bulk"]], Field(min_length=1, max_length=2)]
-) -> CallToolResult:
+def _forgiving(value: object) -> object:
+    """`Bulk`, ` projects ` name their set, as tool set names do in --tools."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+SetName = Annotated[Literal["projects", "bulk"], BeforeValidator(_forgiving)]
+
+
+async def enable_tools(ctx: Ctx, sets: Annotated[list[SetName], Field(min_length=1, max_length=2)]) -> CallToolResult:
     """List more tools in this session: projects (create/update/delete projects, list organizations),
     bulk (create_tickets, move_tickets: up to 100 tickets a call)."""
     listed = await tool_switch(ctx).switch_on(ctx, frozenset(sets))
