@@ -5,19 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.traces import EXPORT_KEY_ERROR
 from tickets_mcp.domain.signature import Frame, Signature, signature
 
-PYTHON = """Exporting a customer list with an archived customer fails:
-
-Traceback (most recent call last):
-  File "/srv/app/.venv/lib/python3.11/site-packages/flask/app.py", line 1484, in full_dispatch_request
-    rv = self.dispatch_request()
-  File "/srv/app/app/views.py", line 88, in download
-    return export_rows(customers)
-  File "/srv/app/app/export.py", line 142, in export_rows
-    row = rows[customer["id"]]
-KeyError: 'customer_id'
-"""
+PYTHON = "Exporting a customer list with an archived customer fails:\n\n" + EXPORT_KEY_ERROR
 
 PYTHON_CHAINED = """Traceback (most recent call last):
   File "/home/ci/app/db.py", line 31, in insert

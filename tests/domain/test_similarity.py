@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.traces import EXPORT_KEY_ERROR_OWN_FRAMES
 from tickets_mcp.domain.similarity import (
     DUPLICATE_SIMILARITY,
     SIMILAR_SIMILARITY,
@@ -115,13 +116,7 @@ def test_a_long_title_needs_fewer_of_its_six_longest_words() -> None:
     assert groups == [(w,) for w in ("charlie", "foxtrot", "juliet", "alpha", "bravo", "delta")]
 
 
-TRACE = """Traceback (most recent call last):
-  File "/srv/app/app/views.py", line 88, in download
-    return export_rows(customers)
-  File "/srv/app/app/export.py", line 142, in export_rows
-    row = rows[customer["id"]]
-KeyError: 'customer_id'
-"""
+TRACE = EXPORT_KEY_ERROR_OWN_FRAMES
 
 
 def test_rewordings_of_one_crash_are_duplicates_by_their_trace_alone() -> None:

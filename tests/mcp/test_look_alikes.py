@@ -6,17 +6,11 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures.tool_calls import call, call_error, slug_of, spawned
+from tests.fixtures.traces import EXPORT_KEY_ERROR
 
 pytestmark = pytest.mark.anyio
 
-TRACE = """Traceback (most recent call last):
-  File "/srv/app/.venv/lib/python3.11/site-packages/flask/app.py", line 1484, in full_dispatch_request
-    rv = self.dispatch_request()
-  File "/srv/app/app/views.py", line 88, in download
-    return export_rows(customers)
-  File "/srv/app/app/export.py", line 142, in export_rows
-    row = rows[customer["id"]]
-KeyError: 'customer_id'"""
+TRACE = EXPORT_KEY_ERROR.rstrip("\n")
 
 FIRST = {
     "title": "CSV export crashes with KeyError",

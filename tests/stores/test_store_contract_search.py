@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from tests.fixtures.store_contract import World, draft, walk
+from tests.fixtures.traces import EXPORT_KEY_ERROR_OWN_FRAMES
 from tickets_mcp.domain import Status, TicketSort
 from tickets_mcp.errors import LikelyDuplicate
 from tickets_mcp.stores import NewProject, Store, TicketPatch, TicketQuery
@@ -193,13 +194,7 @@ async def test_look_alikes_filed_at_the_same_moment_yield_one_ticket(store: Stor
     assert sorted(outcomes) == ["INBOX-1"] + ["duplicate of INBOX-1"] * 7
 
 
-TRACE = """Traceback (most recent call last):
-  File "/srv/app/app/views.py", line 88, in download
-    return export_rows(customers)
-  File "/srv/app/app/export.py", line 142, in export_rows
-    row = rows[customer["id"]]
-KeyError: 'customer_id'
-"""
+TRACE = EXPORT_KEY_ERROR_OWN_FRAMES
 
 
 async def test_a_reworded_bug_with_the_same_stack_trace_is_refused_as_a_look_alike(store: Store, world: World) -> None:
