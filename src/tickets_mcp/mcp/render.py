@@ -305,12 +305,9 @@ def history_lines(changes: Sequence[Change]) -> list[str]:
     return lines
 
 
-_AT = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})")
-
-
 def _day_and_clock(at: str) -> tuple[str | None, str]:
-    found = _AT.match(at)
-    return (found[1], found[2]) if found else (None, at)  # a remote tracker's odd timestamp, shown whole
+    day, _, clock = short_time(at).partition("T")
+    return (day, clock.removesuffix("Z")) if clock else (None, at)  # a remote tracker's odd timestamp, whole
 
 
 def _who(change: Change) -> str:
@@ -397,7 +394,7 @@ def already_deleted(refusal: AlreadyDeleted, already: str = "already ") -> str:
     deletion = Change.model_validate(refusal.deletion)
     who = _who(deletion)
     along = f" with its parent {deletion.subject}" if deletion.subject != refusal.slug else ""
-    return f"{refusal.slug} was {already}deleted{along} (by {who} at {deletion.at[:19]}Z)."
+    return f"{refusal.slug} was {already}deleted{along} (by {who} at {short_time(deletion.at)})."
 
 
 def ticket_saved(verb: str, ticket: Ticket) -> str:

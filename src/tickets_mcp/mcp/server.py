@@ -352,7 +352,8 @@ class TrackerServer(MCPServer[AppState]):
             return error_result(unknown_tool_message(name, [tool.name for tool in shown]))
         if not exposure.offers(name):  # a tool of ours, hidden here
             return error_result(str(exposure.refusal(name)))
-        self._build(lambda tool: tool.name == name)  # a set a session may switch on, called before it did
+        if name not in self._built:  # a set a session may switch on, called before it did
+            self._build(lambda tool: tool.name == name)
         allowed = (await self.argument_names())[name]
         if unknown := sorted(set(arguments) - allowed):
             return error_result(unknown_arguments_message(name, unknown, allowed))
