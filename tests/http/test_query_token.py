@@ -73,7 +73,11 @@ def test_a_long_url_is_logged_in_time_linear_in_its_length(tmp_path: Path) -> No
         with httpx2.Client(timeout=15, verify=False) as client:
             for shape in shapes:
                 query = shape * (40_000 // len(shape))
-                assert client.get(f"{server.url}/api/v1/mcp/organizations?q={query}").status_code in (401, 414, 431)
+                try:
+                    status = client.get(f"{server.url}/api/v1/mcp/organizations?q={query}").status_code
+                except httpx2.ReadError:  # refused (431) and closed while the client still sent: a reset
+                    continue
+                assert status in (401, 414, 431)
             assert client.get(f"{server.url}/healthz").status_code == 200
         server.stop()
     assert "/api/v1/mcp/organizations?q=zzz" in server.stderr  # the long lines were logged
