@@ -49,6 +49,8 @@ SLACK = 1.0  # seconds past a bound for scheduling, not a benchmark
 WITHIN_DEADLINE = POLICY.deadline + SLACK
 AT_ONCE = POLICY.timeout + SLACK  # a case that must neither retry nor wait
 LATE = Step(delay=2 * POLICY.timeout)  # answered after the client gave up
+# For a test about what is answered, not when: a loaded CI machine may take longer than POLICY's half second.
+UNHURRIED = Policy(retries=0, max_body=64 * 1024)
 BIG = b'{"tickets": [' + b'"padding",' * 8_000 + b'"end"]}'  # 80 KB of JSON, over the 64 KB cap
 LISTED, FILED, SAID = "Listed before the fault", "Printer on fire", "Seen on the third floor too."
 
@@ -370,7 +372,7 @@ async def test_a_revoked_token_fails_the_workspace_instead_of_thinning_it(subjec
     for a revoked token, a workspace with members missing and the lowest roles instead of an error."""
     peer, proxy = subject.peer, subject.proxy
     token = peer.new_token()
-    tracker = await peer.open(token=token, elsewhere=proxy.url.rstrip("/"), policy=POLICY)
+    tracker = await peer.open(token=token, elsewhere=proxy.url.rstrip("/"), policy=UNHURRIED)
     try:
         await tracker.workspace()  # what the adapter keeps (projects, namespaces) is known before
         peer.revoke(token)
@@ -390,5 +392,5 @@ async def test_a_bugtome_project_token_the_server_does_not_know_fails_at_start(s
     server.revoke_token(revoked)
     for token in (revoked, "proj_" + "0" * 40):
         with pytest.raises(TokenRejected, match=r"^bugtome rejected the token") as refused:
-            await bugtome.open_adapter(RemoteSettings("bugtome", server.url, token), policy=POLICY)
+            await bugtome.open_adapter(RemoteSettings("bugtome", server.url, token), policy=UNHURRIED)
         assert token not in str(refused.value)
