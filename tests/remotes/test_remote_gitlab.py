@@ -21,7 +21,8 @@ from tickets_mcp.mcp.server import AppState, create_server
 from tickets_mcp.remotes import gitlab_directory, gitlab_paging
 from tickets_mcp.remotes.client import Ambiguous, Policy
 from tickets_mcp.remotes.gitlab import GitLabTracker, open_adapter
-from tickets_mcp.remotes.gitlab_mapping import assign_codes, label_delta, project_code, read_fields
+from tickets_mcp.remotes.gitlab_mapping import label_delta, read_fields
+from tickets_mcp.remotes.mapping import assign_codes, project_code
 
 pytestmark = pytest.mark.anyio
 

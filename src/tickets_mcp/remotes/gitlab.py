@@ -5,7 +5,7 @@ token of the `api` scope in TICKETS_TOKEN, sent as `PRIVATE-TOKEN`. docs/gitlab.
 
 - Organizations are the namespaces (groups, subgroups, personal namespaces) of the projects the token's
   user is a member of; projects are those projects (issues enabled, not archived), each with a code
-  derived from its path (`gitlab_mapping.project_code`). Both are read once and kept for five minutes.
+  derived from its path (`mapping.project_code`). Both are read once and kept for five minutes.
 - Tickets are issues, `CODE-iid`; comments are the issue's notes without GitLab's system notes. A
   listing reads a project's, a group's or all the user's issue lists (`gitlab_paging`).
 - Columns, types and priorities are scoped labels (`gitlab_mapping`); moving a ticket sets its status

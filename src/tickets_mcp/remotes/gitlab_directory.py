@@ -4,7 +4,7 @@ The projects the user is a member of (issues enabled, not archived) are read onc
 PROJECTS_TTL; their namespaces are the organizations. A project is found by code, id, path or name;
 an unknown code reloads them first (at most every REFRESH_MIN), so a project added in GitLab is found
 without a restart. A group's issues may come from a project outside that list (one the user can see
-without being a member): it gets a code with its id in it (gitlab_mapping.code_with_id), which is
+without being a member): it gets a code with its id in it (mapping.code_with_id), which is
 found again from the code alone. Label colors and user ids are kept as they are first read.
 """
 
@@ -27,14 +27,13 @@ from tickets_mcp.remotes.client import RemoteClient, Reply
 from tickets_mcp.remotes.gitlab_mapping import (
     Namespace,
     Place,
-    code_with_id,
     color_of,
     scope_of,
     to_place,
     to_places,
     to_ticket,
 )
-from tickets_mcp.remotes.mapping import parse
+from tickets_mcp.remotes.mapping import code_with_id, parse
 from tickets_mcp.remotes.paging import page_headers
 from tickets_mcp.wire.gitlab import GitLabIssue, GitLabProject, Labels, Projects, Users
 
@@ -162,7 +161,7 @@ class Directory:
         found = await self._find(lambda place: place.project.code == code)
         if found is not None:
             return found
-        # A code with a project id in it (gitlab_mapping.code_with_id): a project outside the member listing.
+        # A code with a project id in it (mapping.code_with_id): a project outside the member listing.
         digits = re.search(r"[1-9][0-9]*$", code)
         for start in [i for i in range(digits.start(), digits.end()) if code[i] != "0"][:3] if digits else ():
             try:

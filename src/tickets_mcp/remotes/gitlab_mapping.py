@@ -19,7 +19,6 @@ documents of wire/gitlab.py, which these functions map. The mapping (docs/gitlab
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ from tickets_mcp.domain import (
 )
 from tickets_mcp.domain.rules import label_color
 from tickets_mcp.errors import Invalid
+from tickets_mcp.remotes.mapping import assign_codes
 from tickets_mcp.wire.gitlab import GitLabIssue, GitLabLabel, GitLabNote, GitLabProject, GitLabUser
 from tickets_mcp.wire.values import stored, utc
 
@@ -51,7 +51,6 @@ DEFAULT_STATUS_OPEN = Status.BACKLOG
 DEFAULT_TYPE = TicketType.TASK
 DEFAULT_PRIORITY = Priority.MEDIUM
 WORKFLOW = list(Status)
-CODE_MAX = 10
 
 # GitLab's access levels (doc/api/members.md, "Valid access levels") as the tracker's roles.
 ROLE_FLOORS = ((50, Role.OWNER), (40, Role.ADMIN), (30, Role.MEMBER))
@@ -74,36 +73,6 @@ def role_of(access_level: int | None) -> Role:
         if access_level is not None and access_level >= floor:
             return role
     return Role.REPORTER
-
-
-# Project codes.
-
-
-def project_code(path: str) -> str:
-    """A project's code from its GitLab path: its letters and digits upper-cased, at most 10, starting with a
-    letter: 'tickets-mcp' → 'TRACKERMCP', 'web' → 'WEB', '2fa' → 'P2FA', 'x' → 'XX'."""
-    code = re.sub(r"[^A-Za-z0-9]", "", path).upper()
-    if not code[:1].isalpha():
-        code = "P" + code
-    if len(code) < 2:
-        code += code[-1]
-    return code[:CODE_MAX]
-
-
-def code_with_id(path: str, project_id: int) -> str:
-    """The code of a project whose path code another visible project shares: the id makes it unique."""
-    digits = str(project_id)[-(CODE_MAX - 1) :]
-    return project_code(path)[: CODE_MAX - len(digits)] + digits
-
-
-def assign_codes(paths: Mapping[int, str]) -> dict[int, str]:
-    """Codes for projects by id: the path's code, or for projects whose path codes collide, that code and the id."""
-    base = {project_id: project_code(path) for project_id, path in paths.items()}
-    uses = Counter(base.values())
-    return {
-        project_id: code if uses[code] == 1 else code_with_id(paths[project_id], project_id)
-        for project_id, code in base.items()
-    }
 
 
 # Labels: the scoped ones carry status, type and priority; the rest are the ticket's labels.

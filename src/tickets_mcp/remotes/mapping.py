@@ -15,7 +15,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -154,6 +156,35 @@ def user_id(value: str, backend: str, field: str = "assignee") -> int:
 
 
 # Projects
+
+CODE_MAX = 10
+
+
+def project_code(path: str) -> str:
+    """A project's code from its path (GitLab) or identifier (Redmine): its letters and digits upper-cased, at
+    most 10, starting with a letter: 'tickets-mcp' → 'TICKETSMCP', 'web' → 'WEB', '2fa' → 'P2FA', 'x' → 'XX'."""
+    code = re.sub(r"[^A-Za-z0-9]", "", path).upper()
+    if not code[:1].isalpha():
+        code = "P" + code
+    if len(code) < 2:
+        code += code[-1]
+    return code[:CODE_MAX]
+
+
+def code_with_id(path: str, project_id: int) -> str:
+    """The code of a project whose path code another visible project shares: the id makes it unique."""
+    digits = str(project_id)[-(CODE_MAX - 1) :]
+    return project_code(path)[: CODE_MAX - len(digits)] + digits
+
+
+def assign_codes(paths: Mapping[int, str]) -> dict[int, str]:
+    """Codes for projects by id: the path's code, or for projects whose path codes collide, that code and the id."""
+    base = {project_id: project_code(path) for project_id, path in paths.items()}
+    uses = Counter(base.values())
+    return {
+        project_id: code if uses[code] == 1 else code_with_id(paths[project_id], project_id)
+        for project_id, code in base.items()
+    }
 
 
 def find_project(reference: str, projects: Sequence[Project]) -> Project | None:

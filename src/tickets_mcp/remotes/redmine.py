@@ -1,0 +1,679 @@
+"""Redmine behind the Tracker protocol: its REST API (Redmine 4.2 and 5.x), also under a path.
+
+`tickets-mcp --backend redmine --url https://redmine.example.com` with the user's API access key (My
+account → API access key; the site needs "Enable REST web service") in TICKETS_TOKEN, sent as
+`X-Redmine-API-Key`. docs/redmine.md has the whole mapping:
+
+- One organization, the site. Projects are its active projects the key's user sees, each with a code
+  from its identifier (`web-shop` → WEBSHOP). Redmine numbers issues across the site, so a ticket's
+  number is its issue id: WEBSHOP-1234 is issue #1234, found only in its own project.
+- Types are trackers, statuses are issue statuses and priorities are issue priorities, matched by name
+  (redmine_mapping); the single label a ticket may carry is its issue category. People are logins.
+- Comments are the journals' notes (private ones only for those who may see them); a comment is a PUT
+  with notes. Sub-tasks are child issues. Deleting an issue deletes its sub-tasks, as Redmine does.
+- Redmine ignores, without a word, a status its workflow does not allow the user, and any field the
+  user may not set: every write checks the allowed statuses first and reads the issue back, refusing
+  with what happened instead of reporting a change that did not land.
+- Versions are the last change in Unix seconds, checked before writing (Redmine's own lock_version is
+  not in its API, so a change landing between the read and the write is not caught).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx2
+
+from tickets_mcp.config import RemoteSettings
+from tickets_mcp.core.tracker import ANYONE, ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
+from tickets_mcp.domain import (
+    CLOSED_STATUSES,
+    HISTORY_SHOWN,
+    Board,
+    BoardColumn,
+    Capability,
+    Comment,
+    Label,
+    Member,
+    Organization,
+    OrganizationWorkspace,
+    Priority,
+    Project,
+    Role,
+    Status,
+    Ticket,
+    TicketDeletion,
+    TicketDetail,
+    TicketPage,
+    TicketSort,
+    User,
+    Workspace,
+    rules,
+)
+from tickets_mcp.domain.rules import check_version
+from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, Unsupported
+from tickets_mcp.remotes.base import RemoteTracker
+from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
+from tickets_mcp.remotes.mapping import (
+    CLOCK_SKEW,
+    assign_codes,
+    find_project,
+    parse,
+    recover_created,
+    refuse_filters,
+)
+from tickets_mcp.remotes.paging import Chunk, gather, list_page
+from tickets_mcp.remotes.redmine_mapping import (
+    BACKEND,
+    PRIORITY_NAMES,
+    STATUS_NAMES,
+    TRACKER_NAMES,
+    pick_named,
+    priority_of,
+    status_of,
+    type_of,
+)
+from tickets_mcp.wire.redmine import (
+    Categories,
+    CategoryEnvelope,
+    Child,
+    Issue,
+    IssueEnvelope,
+    Issues,
+    IssueStatus,
+    Memberships,
+    Named,
+    Priorities,
+    Projects,
+    RedmineProject,
+    RedmineUser,
+    Statuses,
+    UserEnvelope,
+)
+from tickets_mcp.wire.values import stored, version_of
+
+PAGE_MAX = 100  # Redmine's largest `limit`
+BOARD_PER_COLUMN_MAX = 100
+CACHE_SECONDS = 300.0  # how long projects, statuses and priorities are kept
+PROJECT_PAGES = 20  # projects read at most: 2,000
+MEMBER_PROJECTS = 10  # projects whose members the workspace lists
+RECOVERY_WINDOW = 20  # newest issues of a project searched after an ambiguous create
+PRIORITY_RANK = {priority: rank for rank, priority in enumerate(Priority)}
+SUPPORTED_FILTERS = ("types", "priorities", "assignee", "reporter", "labels", "parent", "text", "updated_since")
+
+
+async def open_adapter(
+    settings: RemoteSettings, *, policy: Policy | None = None, transport: httpx2.AsyncBaseTransport | None = None
+) -> RedmineTracker:
+    """The adapter, once GET /users/current.json has shown the key works (401 becomes TokenRejected)."""
+    root = settings.url.strip().rstrip("/") + "/"
+    client = RemoteClient(BACKEND, root, {"X-Redmine-API-Key": settings.token}, policy=policy, transport=transport)
+    async with client.closed_on_failure():
+        reply = await client.request("GET", "users/current.json")
+        me = parse(UserEnvelope, reply.body, BACKEND, "the key's user").user
+    return RedmineTracker(client, me, site=urlsplit(root).netloc)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A Redmine project as the tracker knows it."""
+
+    project: Project
+    identifier: str
+    trackers: tuple[Named, ...]
+
+
+class RedmineTracker(RemoteTracker):
+    name: ClassVar[str] = BACKEND
+    missing: ClassVar[frozenset[Capability]] = frozenset({Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS})
+
+    def __init__(self, client: RemoteClient, me: RedmineUser, *, site: str) -> None:
+        super().__init__(client)
+        self.me = User(id=me.id, username=me.login, name=me.name)
+        self.admin = me.admin
+        self.organization = Organization(id="redmine", name=f"Redmine at {site}", slug="redmine")
+        self._logins: dict[int, str] = {me.id: me.login}  # user id -> login, as users/ID.json says
+        self._cache: dict[str, tuple[float, Any]] = {}
+
+    # Reading Redmine
+
+    async def _still_me(self) -> None:
+        """Fail if the key no longer works. Redmine serves a key it does not know (revoked, its user locked) as
+        the anonymous user, who may still read public projects: without this, a revoked key would quietly
+        see less, and could act as Anonymous where the site lets Anonymous file issues."""
+        reply = await self.client.request("GET", "users/current.json")
+        if parse(UserEnvelope, reply.body, BACKEND, "the key's user").user.id != self.me.id:
+            raise TokenRejected(f"{BACKEND} now answers the key as another user.", hint="Check TICKETS_TOKEN.")
+
+    async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return (await self.client.request("GET", path, params=params)).body
+
+    async def _kept(self, key: str, read: Callable[[], Awaitable[Any]]) -> Any:
+        """What `read` returns, read once per CACHE_SECONDS."""
+        found = self._cache.get(key)
+        if found is not None and time.monotonic() - found[0] < CACHE_SECONDS:
+            return found[1]
+        value = await read()
+        self._cache[key] = (time.monotonic(), value)
+        return value
+
+    async def _places(self) -> list[Place]:
+        async def read() -> list[Place]:
+            records: list[RedmineProject] = []
+            for page in range(PROJECT_PAGES):
+                params = {"limit": PAGE_MAX, "offset": page * PAGE_MAX, "include": "trackers"}
+                found = parse(Projects, await self._get("projects.json", params), BACKEND, "a list of projects")
+                records += found.projects
+                if len(records) >= found.total_count or not found.projects:
+                    break
+            records = [r for r in records if r.status == 1 and r.trackers]  # active, with issue tracking
+            codes = assign_codes({r.id: r.identifier for r in records})
+            return [self._place(record, codes[record.id]) for record in records]
+
+        places: list[Place] = await self._kept("projects", read)
+        return places
+
+    def _place(self, record: RedmineProject, code: str) -> Place:
+        project = Project(
+            id=str(record.id), organization_id=self.organization.id, name=record.name, code=code,
+            description=record.description, created_at=stored(record.created_on),
+        )  # fmt: skip
+        return Place(project, record.identifier, tuple(record.trackers or ()))
+
+    async def _place_for(self, reference: str | None, organization: str | None = None) -> Place:
+        self._check_organization(organization)
+        places = await self._places()
+        if reference is None:
+            if len(places) == 1:
+                return places[0]
+            raise Invalid(
+                "project", "Several projects exist; say which one.",
+                hint="Pass project as one of: " + ", ".join(p.project.code for p in places[:20]) + ".",
+            )  # fmt: skip
+        project = find_project(reference, [p.project for p in places])
+        if project is None:
+            raise NotFound(f"No Redmine project {reference!r} that you can see.", hint="list_projects shows them.")
+        return next(p for p in places if p.project.id == project.id)
+
+    async def _place_of(self, project_id: int) -> Place | None:
+        return next((p for p in await self._places() if p.project.id == str(project_id)), None)
+
+    def _check_organization(self, organization: str | None) -> None:
+        if organization is not None and organization.strip().casefold() not in (
+            "redmine",
+            self.organization.name.casefold(),
+        ):
+            raise NotFound(f"No organization {organization!r}: a Redmine site is one organization, redmine.")
+
+    async def _statuses(self) -> list[IssueStatus]:
+        async def read() -> list[IssueStatus]:
+            return parse(Statuses, await self._get("issue_statuses.json"), BACKEND, "the statuses").issue_statuses
+
+        statuses: list[IssueStatus] = await self._kept("statuses", read)
+        return statuses
+
+    async def _priorities(self) -> list[Named]:
+        async def read() -> list[Named]:
+            body = await self._get("enumerations/issue_priorities.json")
+            return parse(Priorities, body, BACKEND, "the priorities").issue_priorities
+
+        priorities: list[Named] = await self._kept("priorities", read)
+        return priorities
+
+    async def _login(self, user: Named | None) -> str | None:
+        if user is None:
+            return None
+        if user.id not in self._logins:
+            try:
+                found = parse(UserEnvelope, await self._get(f"users/{user.id}.json"), BACKEND, "a user").user
+                self._logins[user.id] = found.login or f"#{user.id}"
+            except TokenRejected:
+                raise
+            except (NotFound, PermissionDenied):
+                self._logins[user.id] = f"#{user.id}"  # a user this key may not see: named by id
+        return self._logins[user.id]
+
+    async def _user_id(self, place: Place | None, name: str, field: str = "assignee") -> int:
+        """A user by login ('me', or '#12' by id): the project's members are who Redmine lets us assign."""
+        wanted = name.strip()
+        if wanted.casefold() == ME:
+            return self.me.id
+        if wanted.lstrip("#").isdigit():
+            return int(wanted.lstrip("#"))
+        for user_id, login in self._logins.items():
+            if login.casefold() == wanted.casefold():
+                return user_id
+        for member in await self._members(place):
+            if (await self._login(member)) and self._logins[member.id].casefold() == wanted.casefold():
+                return member.id
+        where = place.project.code if place else "your projects"
+        raise Invalid(
+            field, f"No member of {where} on Redmine has the login {wanted!r}.",
+            hint="Use a login from get_workspace_context, 'me', '#ID' or 'none'.",
+        )  # fmt: skip
+
+    async def _members(self, place: Place | None) -> list[Named]:
+        places = [place] if place is not None else (await self._places())[:MEMBER_PROJECTS]
+        members: dict[int, Named] = {}
+        for each in places:
+            try:
+                body = await self._get(f"projects/{each.project.id}/memberships.json", {"limit": PAGE_MAX})
+            except TokenRejected:
+                raise
+            except (NotFound, PermissionDenied):
+                continue
+            for row in parse(Memberships, body, BACKEND, "a list of members").memberships:
+                if row.user is not None:
+                    members[row.user.id] = row.user
+        return list(members.values())
+
+    async def _tickets(self, issues: Sequence[Issue]) -> list[Ticket]:
+        users = {u.id: u for i in issues for u in (i.author, i.assigned_to) if u is not None}
+        await gather([lambda u=user: self._login(u) for user in users.values() if user.id not in self._logins])
+        tickets: list[Ticket] = []
+        for issue in issues:
+            place = await self._place_of(issue.project.id)
+            code = place.project.code if place else f"P{issue.project.id}"
+            tickets.append(self._ticket(issue, code))
+        return tickets
+
+    def _ticket(self, issue: Issue, code: str) -> Ticket:
+        status = status_of(issue.status)
+        label = (
+            (Label(name=issue.category.name, color=rules.label_color(issue.category.name)),) if issue.category else ()
+        )
+        return Ticket(
+            id=issue.id, project_id=str(issue.project.id), number=issue.id, slug=f"{code}-{issue.id}",
+            type=type_of(issue.tracker), title=issue.subject, description=issue.description.replace("\r\n", "\n"),
+            status=status, priority=priority_of(issue.priority),
+            assignee=self._logins.get(issue.assigned_to.id) if issue.assigned_to else None,
+            reporter=self._logins.get(issue.author.id) if issue.author else None,
+            labels=label, parent=f"{code}-{issue.parent.id}" if issue.parent else None, position=issue.id,
+            version=version_of(issue.updated_on), created_at=stored(issue.created_on),
+            updated_at=stored(issue.updated_on),
+            closed_at=stored(issue.closed_on) if issue.closed_on and status in CLOSED_STATUSES else None,
+            closed_by=None,
+        )  # fmt: skip
+
+    async def _issue(self, slug: str, *include: str) -> tuple[Place, Issue]:
+        code, number = rules.parse_slug(slug)
+        places = await self._places()
+        place = next((p for p in places if p.project.code == code), None)
+        missing = NotFound(
+            f"Ticket {code}-{number} not found.", hint="Check the slug with list_tickets; it may have been deleted."
+        )
+        if place is None:
+            raise NotFound(f"Ticket {code}-{number} not found: no Redmine project of yours has the code {code}.",
+                           hint="list_projects shows the codes.")  # fmt: skip
+        params = {"include": ",".join(include)} if include else None
+        try:
+            issue = parse(IssueEnvelope, await self._get(f"issues/{number}.json", params), BACKEND, "an issue").issue
+        except NotFound:
+            raise missing from None
+        if str(issue.project.id) != place.project.id:
+            raise missing  # the number is an issue of another project
+        return place, issue
+
+    # Workspace
+
+    async def workspace(self) -> Workspace:
+        await self._still_me()
+        places = await self._places()
+        members = await self._members(None)
+        await gather([lambda u=m: self._login(u) for m in members])
+        people = {m.id: User(id=m.id, username=self._logins[m.id], name=m.name) for m in members}
+        people[self.me.id] = self.me
+        entry = OrganizationWorkspace(
+            organization=self.organization,
+            role=Role.ADMIN if self.admin else Role.MEMBER,
+            projects=tuple(p.project for p in places),
+            members=tuple(
+                Member(user=user, role=Role.ADMIN if user.id == self.me.id and self.admin else Role.MEMBER)
+                for user in sorted(people.values(), key=lambda u: u.username.casefold())
+            ),
+        )
+        return self.with_capabilities(Workspace(user=self.me, organizations=(entry,)))
+
+    async def list_organizations(self) -> list[Organization]:
+        return [self.organization]
+
+    async def list_projects(self, organization: str | None = None) -> list[Project]:
+        await self._still_me()
+        self._check_organization(organization)
+        return [place.project for place in await self._places()]
+
+    # Listing
+
+    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+        await self._still_me()
+        refuse_filters(query, BACKEND, SUPPORTED_FILTERS)
+        place = await self._place_for(query.project, query.organization) if query.project else None
+        self._check_organization(query.organization)
+        params = await self._filters(place, query)
+        key = "updated_on" if query.sort is TicketSort.UPDATED else "created_on"
+        if query.sort is TicketSort.PRIORITY:
+            key = "priority"
+        direction = "desc" if query.descending else "asc"
+        params["sort"] = f"{key}:{direction},id:{direction}"
+
+        async def source(offset: int, limit: int) -> Chunk:
+            return await self._chunk(params, offset, limit)
+
+        page = await list_page(query, [source], _order(query.sort), descending=query.descending)
+        return page.model_copy(update={"order": (f"{query.sort.value} {direction}", f"id {direction}")})
+
+    async def _chunk(self, params: dict[str, Any], offset: int, limit: int) -> Chunk:
+        body = await self._get("issues.json", {**params, "offset": offset, "limit": min(limit, PAGE_MAX)})
+        found = parse(Issues, body, BACKEND, "a list of issues")
+        tickets = await self._tickets(found.issues)
+        return Chunk(tickets=tickets, total=found.total_count, more=offset + len(tickets) < found.total_count)
+
+    async def _filters(self, place: Place | None, query: TicketFilter) -> dict[str, Any]:
+        params: dict[str, Any] = {"status_id": "*"}
+        if place is not None:
+            params["project_id"] = place.project.id
+            params["subproject_id"] = "!*"  # its own issues, not its subprojects'
+        if query.statuses:
+            ids = await self._status_ids(query.statuses)
+            params["status_id"] = "|".join(str(i) for i in ids) if ids else "0"
+        if query.types:
+            trackers = {t.id: t for p in ([place] if place else await self._places()) for t in p.trackers}
+            ids = [t.id for t in trackers.values() if type_of(t) in set(query.types)]
+            params["tracker_id"] = "|".join(str(i) for i in ids) if ids else "0"
+        if query.priorities:
+            ids = [p.id for p in await self._priorities() if priority_of(p) in set(query.priorities)]
+            params["priority_id"] = "|".join(str(i) for i in ids) if ids else "0"
+        if query.assignee is not None:
+            who = query.assignee.strip()
+            lowered = who.casefold()
+            params["assigned_to_id"] = (
+                "!*" if lowered == UNASSIGNED else "*" if lowered == ANYONE else await self._user_id(place, who)
+            )
+        if query.reporter is not None:
+            params["author_id"] = await self._user_id(place, query.reporter, "reporter")
+        if (label := _one_label(query.labels)) is not None:
+            if place is None:
+                raise Invalid("labels", "Redmine filters by category within one project.", hint="Pass project too.")
+            params["category_id"] = await self._category_id(place, label, create=False)
+        if query.parent is not None:
+            parent_place, parent = await self._issue(query.parent)
+            params["parent_id"] = parent.id
+            params.setdefault("project_id", parent_place.project.id)
+        if query.text and query.text.strip():
+            text = " ".join(query.text.split())
+            if "|" in text:
+                raise Invalid("text", "Redmine reads | in a search as 'or'.", hint="Leave out the |.")
+            params["subject"] = "~" + text
+        if query.updated_since:
+            moment = datetime.fromisoformat(rules.parse_timestamp("updated_since", query.updated_since))
+            params["updated_on"] = ">=" + _redmine_time(moment)
+        return params
+
+    async def _status_ids(self, statuses: Sequence[Status]) -> list[int]:
+        wanted = set(statuses)
+        return [s.id for s in await self._statuses() if status_of(s) in wanted]
+
+    async def get_board(
+        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+    ) -> Board:
+        await self._still_me()
+        if not 1 <= per_column <= BOARD_PER_COLUMN_MAX:
+            raise Invalid("per_column", f"per_column must be 1-{BOARD_PER_COLUMN_MAX}.")
+        place = await self._place_for(project, organization)
+        statuses = await self._statuses()
+        shown = [s for s in Status if any(status_of(r) is s for r in statuses)]
+        base = {"project_id": place.project.id, "subproject_id": "!*", "sort": "updated_on:desc,id:desc"}
+
+        async def column(status: Status) -> BoardColumn:
+            ids = "|".join(str(s.id) for s in statuses if status_of(s) is status)
+            chunk = await self._chunk({**base, "status_id": ids}, 0, per_column)
+            return BoardColumn(status=status, total=chunk.total or 0, tickets=tuple(chunk.tickets))
+
+        columns = await gather([lambda s=status: column(s) for status in shown])
+        return Board(project=place.project, columns=tuple(columns))
+
+    # Tickets
+
+    async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
+        await self._still_me()
+        place, issue = await self._issue(slug, "journals", "children")
+        ticket = (await self._tickets([issue]))[0]
+        children = [child.id for child in issue.children or ()]
+        subtasks = await gather([lambda n=number: self._child(place, n) for number in children])
+        notes = [j for j in issue.journals or () if j.notes.strip()]
+        await gather([lambda u=j.user: self._login(u) for j in notes if j.user is not None])
+        comments = tuple(
+            Comment(
+                id=j.id, ticket_slug=ticket.slug, author=self._logins.get(j.user.id) if j.user else None,
+                body=j.notes.replace("\r\n", "\n"), created_at=stored(j.created_on),
+            )
+            for j in notes
+        )  # fmt: skip
+        return TicketDetail(ticket=ticket, subtasks=tuple(subtasks), comments=comments)
+
+    async def _child(self, place: Place, number: int) -> Ticket:
+        issue = parse(IssueEnvelope, await self._get(f"issues/{number}.json"), BACKEND, "an issue").issue
+        return (await self._tickets([issue]))[0]
+
+    async def file_ticket(self, draft: TicketDraft) -> Ticket:
+        await self._still_me()
+        place = await self._place_for(draft.project, draft.organization)
+        title = rules.normalize_title(draft.title)
+        description = rules.validate_text("description", draft.description, rules.DESCRIPTION_MAX)
+        statuses = await self._statuses()
+        status_id = pick_named(draft.status, statuses, STATUS_NAMES, "status", "on this site")
+        priorities = await self._priorities()
+        fields: dict[str, Any] = {
+            "project_id": int(place.project.id), "subject": title, "description": description,
+            "tracker_id": pick_named(draft.type, place.trackers, TRACKER_NAMES, "tracker", f"in {place.project.code}"),
+            "priority_id": pick_named(draft.priority, priorities, PRIORITY_NAMES, "priority", "on this site"),
+        }  # fmt: skip
+        if (label := _one_label(draft.labels)) is not None:
+            fields["category_id"] = await self._category_id(place, label, create=True)
+        if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
+            fields["assigned_to_id"] = await self._user_id(place, draft.assignee)
+        if draft.parent:
+            fields["parent_issue_id"] = (await self._issue(draft.parent))[1].id
+        sent = time.time()
+        try:
+            reply = await self.client.request("POST", "issues.json", json_body={"issue": fields})
+            issue = parse(IssueEnvelope, reply.body, BACKEND, "the new issue").issue
+        except Ambiguous as lost:
+            ticket = await recover_created(lost, sent, title, lambda: self._newest(place, sent))
+            issue = (await self._issue(ticket.slug))[1]
+        ticket = (await self._tickets([issue]))[0]
+        self._check_landed(ticket, {"type": draft.type, "priority": draft.priority}, "filed")
+        if status_of(issue.status) is not draft.status:  # Redmine files every issue in its tracker's first status
+            ticket = await self._write(place, issue, {"status_id": status_id}, {"status": draft.status})
+        return ticket
+
+    async def _newest(self, place: Place, since: float) -> list[Ticket]:
+        """The key user's newest issues in a project, filed since about `since`: where a lost POST's issue is."""
+        after = _redmine_time(datetime.fromtimestamp(since - CLOCK_SKEW, UTC))
+        params = {
+            "project_id": place.project.id, "status_id": "*", "author_id": self.me.id, "created_on": ">=" + after,
+            "sort": "id:desc", "limit": RECOVERY_WINDOW,
+        }  # fmt: skip
+        return list((await self._chunk(params, 0, RECOVERY_WINDOW)).tickets)
+
+    async def _category_id(self, place: Place, name: str, *, create: bool) -> int | None:
+        body = await self._get(f"projects/{place.project.id}/issue_categories.json")
+        for row in parse(Categories, body, BACKEND, "a list of categories").issue_categories:
+            if row.name.casefold() == name.casefold():
+                return row.id
+        if not create:
+            return 0  # no such category: the filter selects nothing
+        reply = await self.client.request(
+            "POST", f"projects/{place.project.id}/issue_categories.json", json_body={"issue_category": {"name": name}}
+        )
+        return parse(CategoryEnvelope, reply.body, BACKEND, "the new category").issue_category.id
+
+    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
+        if all(getattr(changes, name) is None for name in TicketChanges.__slots__):
+            raise Invalid(
+                "slug", "Nothing to change.", hint="Pass at least one field: title, status, assignee, labels..."
+            )
+        return await self._change(slug, changes, version)
+
+    async def move_ticket(
+        self, slug: str, status: Status, *, before: str | None = None, after: str | None = None,
+        version: int | None = None,
+    ) -> Ticket:  # fmt: skip
+        if before is not None or after is not None:
+            self.unsupported(Capability.ORDER_COLUMNS)
+        return await self._change(slug, TicketChanges(status=status), version)
+
+    async def _change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
+        await self._still_me()
+        place, issue = await self._issue(slug, "allowed_statuses")
+        current = (await self._tickets([issue]))[0]
+        check_version(current, version)
+        fields: dict[str, Any] = {}
+        expect: dict[str, Any] = {}
+        if changes.title is not None and (title := rules.normalize_title(changes.title)) != current.title:
+            fields["subject"] = expect["title"] = title
+        if changes.description is not None and changes.description != current.description:
+            text = rules.validate_text("description", changes.description, rules.DESCRIPTION_MAX)
+            fields["description"] = expect["description"] = text
+        if changes.type is not None and changes.type is not current.type:
+            where = f"in {place.project.code}"
+            fields["tracker_id"] = pick_named(changes.type, place.trackers, TRACKER_NAMES, "tracker", where)
+            expect["type"] = changes.type
+        if changes.priority is not None and changes.priority is not current.priority:
+            choices = await self._priorities()
+            fields["priority_id"] = pick_named(changes.priority, choices, PRIORITY_NAMES, "priority", "on this site")
+            expect["priority"] = changes.priority
+        if changes.status is not None and changes.status is not current.status:
+            fields["status_id"] = await self._allowed_status(issue, current, changes.status)
+            expect["status"] = changes.status
+        if changes.assignee is not None:
+            unassign = changes.assignee.strip().casefold() == UNASSIGNED
+            fields["assigned_to_id"] = "" if unassign else await self._user_id(place, changes.assignee)
+        if changes.labels is not None:
+            label = _one_label(changes.labels)
+            fields["category_id"] = await self._category_id(place, label, create=True) if label else ""
+            expect["labels"] = (label,) if label else ()
+        if changes.parent is not None:
+            clear = changes.parent.strip().casefold() == UNASSIGNED
+            fields["parent_issue_id"] = "" if clear else (await self._issue(changes.parent))[1].id
+        if not fields:
+            return current
+        return await self._write(place, issue, fields, expect)
+
+    async def _allowed_status(self, issue: Issue, current: Ticket, status: Status) -> int:
+        """The status to write for `status`: named like it, and one Redmine's workflow lets the user set."""
+        statuses = await self._statuses()
+        wanted = pick_named(status, statuses, STATUS_NAMES, "status", "on this site")
+        allowed = issue.allowed_statuses
+        if allowed is None or any(s.id == wanted for s in allowed):
+            return wanted
+        reachable = sorted({status_of(s).value for s in allowed if status_of(s) is not current.status})
+        raise PermissionDenied(
+            f"Redmine's workflow does not let {self.me.username} move {current.slug} to {status.value} from "
+            f"{issue.status.name}.",
+            hint=f"It may go to: {', '.join(reachable)}." if reachable else "Ask someone with more rights.",
+        )
+
+    async def _write(self, place: Place, issue: Issue, fields: dict[str, Any], expect: dict[str, Any]) -> Ticket:
+        """PUT the fields, then read the issue back: Redmine answers 204 even where it ignored a field."""
+        await self.client.request("PUT", f"issues/{issue.id}.json", json_body={"issue": fields})
+        after = parse(IssueEnvelope, await self._get(f"issues/{issue.id}.json"), BACKEND, "an issue").issue
+        ticket = (await self._tickets([after]))[0]
+        self._check_landed(ticket, expect, "changed")
+        return ticket
+
+    def _check_landed(self, ticket: Ticket, expect: dict[str, Any], done: str) -> None:
+        values = {
+            "title": ticket.title, "description": ticket.description, "status": ticket.status,
+            "type": ticket.type, "priority": ticket.priority, "labels": tuple(label.name for label in ticket.labels),
+        }  # fmt: skip
+        ignored = [name for name, value in expect.items() if _differs(values[name], value)]
+        if ignored:
+            raise PermissionDenied(
+                f"Redmine {done} {ticket.slug} but kept its {', '.join(ignored)} as it was: the user "
+                f"{self.me.username} may not set {'it' if len(ignored) == 1 else 'them'} there.",
+                hint="Ask a Redmine administrator for the permission, or leave those fields out.",
+            )
+
+    async def ticket_deletion(self, slug: str) -> TicketDeletion:
+        await self._still_me()
+        place, issue = await self._issue(slug, "children", "journals")
+        return self._deletion(place, issue)
+
+    def _deletion(self, place: Place, issue: Issue) -> TicketDeletion:
+        code = place.project.code
+        subtasks: list[str] = []
+
+        def walk(children: Sequence[Child]) -> None:
+            for child in children:
+                subtasks.append(f"{code}-{child.id}")
+                walk(child.children)
+
+        walk(issue.children or ())
+        comments = sum(1 for j in issue.journals or () if j.notes.strip())
+        return TicketDeletion(slug=f"{code}-{issue.id}", subtasks=tuple(subtasks), comments=comments)
+
+    async def delete_ticket(self, slug: str) -> TicketDeletion:
+        await self._still_me()
+        place, issue = await self._issue(slug, "children", "journals")
+        impact = self._deletion(place, issue)
+        with contextlib.suppress(NotFound):  # gone already: a retried DELETE whose first attempt landed
+            await self.client.request("DELETE", f"issues/{issue.id}.json")
+        return impact
+
+    async def add_comment(self, slug: str, body: str) -> Comment:
+        await self._still_me()
+        if not body.strip():
+            raise Invalid("body", "The comment is empty.", hint="Write what you want to say.")
+        rules.validate_text("body", body, rules.COMMENT_MAX)
+        place, issue = await self._issue(slug)
+        # A PUT, but not idempotent: sent twice, it adds the note twice.
+        note = {"issue": {"notes": body}}
+        await self.client.request("PUT", f"issues/{issue.id}.json", json_body=note, idempotent=False)
+        after = parse(
+            IssueEnvelope, await self._get(f"issues/{issue.id}.json", {"include": "journals"}), BACKEND, "an issue"
+        ).issue
+        mine = [j for j in after.journals or () if j.user is not None and j.user.id == self.me.id and j.notes == body]
+        if not mine:
+            raise PermissionDenied(f"Redmine did not keep the comment on {slug}: {self.me.username} may not add notes.")
+        journal = mine[-1]
+        return Comment(
+            id=journal.id, ticket_slug=f"{place.project.code}-{issue.id}", author=self.me.username,
+            body=journal.notes, created_at=stored(journal.created_on),
+        )  # fmt: skip
+
+
+def _redmine_time(moment: datetime) -> str:
+    """A time as Redmine's filters take it: ISO 8601 to the second, in UTC."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _order(sort: TicketSort) -> Callable[[Ticket], Any]:
+    if sort is TicketSort.UPDATED:
+        return lambda t: (t.updated_at, t.id)
+    if sort is TicketSort.PRIORITY:
+        return lambda t: (PRIORITY_RANK[t.priority], t.id)
+    return lambda t: (t.created_at, t.id)
+
+
+def _one_label(labels: Sequence[str]) -> str | None:
+    """The category a ticket's labels name: Redmine holds one."""
+    names = rules.normalize_labels(labels)
+    if len(names) > 1:
+        raise Unsupported(
+            "The redmine backend holds one label per ticket (its category), not several.",
+            hint="Pass one label.",
+        )
+    return names[0] if names else None
+
+
+def _differs(actual: Any, wanted: Any) -> bool:
+    if isinstance(wanted, tuple):
+        return tuple(str(a).casefold() for a in actual) != tuple(str(w).casefold() for w in wanted)  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+    return actual != wanted

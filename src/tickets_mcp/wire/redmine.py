@@ -1,0 +1,146 @@
+"""Redmine's REST API (5.x): the users, projects, memberships, trackers, statuses, priorities, issues and
+journals the redmine backend reads (remotes/redmine.py). Only the fields it uses are declared; Redmine
+sends many more, which are ignored. Each answer wraps its document in a key named after it
+(`{"issue": {...}}`, `{"issues": [...], "total_count": N}`); text Redmine writes as null reads as empty.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, StrictInt
+
+from tickets_mcp.wire.values import Document
+
+
+def _empty_if_null(value: Any) -> Any:
+    return "" if value is None else value
+
+
+Text = Annotated[str, BeforeValidator(_empty_if_null)]
+
+
+class Named(Document):
+    """How Redmine points at a user, project, tracker, priority or category inside another document."""
+
+    id: StrictInt
+    name: Text = ""
+
+
+class Parent(Document):
+    id: StrictInt
+
+
+class Child(Parent):
+    """A sub-task as ?include=children lists it, with its own."""
+
+    children: list[Child] = Field(default_factory=list["Child"])
+
+
+class IssueStatus(Named):
+    is_closed: bool = False
+
+
+class RedmineUser(Document):
+    id: StrictInt
+    login: Text = ""
+    firstname: Text = ""
+    lastname: Text = ""
+    admin: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.firstname} {self.lastname}".strip() or self.login
+
+
+class RedmineProject(Document):
+    id: StrictInt
+    name: str
+    identifier: str
+    description: Text = ""
+    status: int = 1  # 1 active, 5 closed, 9 archived (archived ones are not listed)
+    created_on: datetime
+    trackers: list[Named] | None = None  # with ?include=trackers
+
+
+class Issue(Document):
+    id: StrictInt
+    project: Named
+    tracker: Named
+    status: IssueStatus
+    priority: Named
+    author: Named | None = None
+    assigned_to: Named | None = None
+    category: Named | None = None
+    parent: Parent | None = None
+    subject: str
+    description: Text = ""
+    created_on: datetime
+    updated_on: datetime
+    closed_on: datetime | None = None
+    children: list[Child] | None = None  # with ?include=children
+    journals: list[Journal] | None = None  # with ?include=journals
+    allowed_statuses: list[IssueStatus] | None = None  # with ?include=allowed_statuses (Redmine 5.0+)
+
+
+class Journal(Document):
+    id: StrictInt
+    user: Named | None = None
+    notes: Text = ""
+    created_on: datetime
+    private_notes: bool = False
+
+
+class Membership(Document):
+    user: Named | None = None  # a group's membership names a group instead
+    roles: list[Named] = Field(default_factory=list[Named])
+
+
+# The envelopes.
+
+
+class UserEnvelope(Document):
+    user: RedmineUser
+
+
+class ProjectEnvelope(Document):
+    project: RedmineProject
+
+
+class IssueEnvelope(Document):
+    issue: Issue
+
+
+class Page(Document):
+    total_count: int = 0
+    offset: int = 0
+    limit: int = 25
+
+
+class Projects(Page):
+    projects: list[RedmineProject]
+
+
+class Issues(Page):
+    issues: list[Issue]
+
+
+class Memberships(Page):
+    memberships: list[Membership]
+
+
+class Categories(Document):
+    issue_categories: list[Named]
+
+
+class CategoryEnvelope(Document):
+    issue_category: Named
+
+
+class Statuses(Document):
+    issue_statuses: list[IssueStatus]
+
+
+class Priorities(Document):
+    issue_priorities: list[Named]
