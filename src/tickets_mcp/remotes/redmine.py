@@ -140,6 +140,7 @@ class RedmineTracker(RemoteTracker):
         self.organization = Organization(id="redmine", name=f"Redmine at {site}", slug="redmine")
         self._logins: dict[int, str] = {me.id: me.login}  # user id -> login, as users/ID.json says
         self._cache: dict[str, tuple[float, Any]] = {}
+        self._unlisted: set[int] = set()  # projects of issues seen that the project list lacked
 
     # Reading Redmine
 
@@ -163,7 +164,11 @@ class RedmineTracker(RemoteTracker):
         self._cache[key] = (time.monotonic(), value)
         return value
 
-    async def _places(self) -> list[Place]:
+    async def _places(self, *, fresh: bool = False) -> list[Place]:
+        """The projects, kept for CACHE_SECONDS; `fresh` reads them again (a name not found may be a new one)."""
+        if fresh:
+            self._cache.pop("projects", None)
+
         async def read() -> list[Place]:
             records: list[RedmineProject] = []
             for page in range(PROJECT_PAGES):
@@ -198,11 +203,19 @@ class RedmineTracker(RemoteTracker):
             )  # fmt: skip
         project = find_project(reference, [p.project for p in places])
         if project is None:
+            places = await self._places(fresh=True)
+            project = find_project(reference, [p.project for p in places])
+        if project is None:
             raise NotFound(f"No Redmine project {reference!r} that you can see.", hint="list_projects shows them.")
         return next(p for p in places if p.project.id == project.id)
 
     async def _place_of(self, project_id: int) -> Place | None:
-        return next((p for p in await self._places() if p.project.id == str(project_id)), None)
+        """The project an issue is in; one the list lacks is read again once (a project made since), not per issue."""
+        found = next((p for p in await self._places() if p.project.id == str(project_id)), None)
+        if found is None and project_id not in self._unlisted:
+            self._unlisted.add(project_id)
+            found = next((p for p in await self._places(fresh=True) if p.project.id == str(project_id)), None)
+        return found
 
     def _check_organization(self, organization: str | None) -> None:
         if organization is not None and organization.strip().casefold() not in (
@@ -303,8 +316,9 @@ class RedmineTracker(RemoteTracker):
 
     async def _issue(self, slug: str, *include: str) -> tuple[Place, Issue]:
         code, number = rules.parse_slug(slug)
-        places = await self._places()
-        place = next((p for p in places if p.project.code == code), None)
+        place = next((p for p in await self._places() if p.project.code == code), None)
+        if place is None:
+            place = next((p for p in await self._places(fresh=True) if p.project.code == code), None)
         missing = NotFound(
             f"Ticket {code}-{number} not found.", hint="Check the slug with list_tickets; it may have been deleted."
         )
