@@ -144,6 +144,12 @@ def parser() -> argparse.ArgumentParser:
     tickets.add_argument("rest", nargs=argparse.REMAINDER, help="list, show or board; --help tells more")
     commands.add_parser("migrate", help="create or upgrade the database schema, then exit")
     commands.add_parser("info", help="print the database path and schema version")
+    doctor = commands.add_parser(
+        "doctor", help="check that --backend/--url and the token work: who it acts as, its projects, what it cannot do"
+    )
+    # Also after the command (`tickets-mcp doctor --backend redmine --url …`), as people type it.
+    doctor.add_argument("--backend", choices=["local", *REMOTE_BACKENDS], default=argparse.SUPPRESS)
+    doctor.add_argument("--url", default=argparse.SUPPRESS)
     backup = commands.add_parser(
         "backup", help="write a consistent backup of the live tracker to a new file (SQLite copy or pg_dump)"
     )
@@ -218,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return migrate(settings)
         if args.command == "info":
             return info(settings)
+        if args.command == "doctor":
+            from tickets_mcp.cli.doctor import doctor
+
+            return doctor(settings)
         if args.command in ("backup", "restore"):
             return backup_or_restore(settings, args)
         return administer(settings, args)
