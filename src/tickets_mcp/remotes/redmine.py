@@ -21,6 +21,7 @@ account → API access key; the site needs "Enable REST web service") in TICKETS
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -62,9 +63,9 @@ from tickets_mcp.remotes.base import RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
 from tickets_mcp.remotes.mapping import (
     CLOCK_SKEW,
-    assign_codes,
     find_project,
     parse,
+    project_code,
     recover_created,
     refuse_filters,
 )
@@ -90,6 +91,7 @@ from tickets_mcp.wire.redmine import (
     Memberships,
     Named,
     Priorities,
+    ProjectEnvelope,
     Projects,
     RedmineProject,
     RedmineUser,
@@ -105,6 +107,7 @@ PROJECT_PAGES = 20  # projects read at most: 2,000
 MEMBER_PROJECTS = 10  # projects whose members the workspace lists
 RECOVERY_WINDOW = 20  # newest issues of a project searched after an ambiguous create
 PRIORITY_RANK = {priority: rank for rank, priority in enumerate(Priority)}
+IDENTIFIER = re.compile(r"[0-9]+|[a-z][a-z0-9_-]{0,99}")  # a project's id, or its identifier (never a code)
 SUPPORTED_FILTERS = ("types", "priorities", "assignee", "reporter", "labels", "parent", "text", "updated_since")
 
 
@@ -140,7 +143,7 @@ class RedmineTracker(RemoteTracker):
         self.organization = Organization(id="redmine", name=f"Redmine at {site}", slug="redmine")
         self._logins: dict[int, str] = {me.id: me.login}  # user id -> login, as users/ID.json says
         self._cache: dict[str, tuple[float, Any]] = {}
-        self._unlisted: set[int] = set()  # projects of issues seen that the project list lacked
+        self._by_id: dict[int, tuple[float, Place]] = {}  # project id -> (when read, the project)
 
     # Reading Redmine
 
@@ -165,7 +168,8 @@ class RedmineTracker(RemoteTracker):
         return value
 
     async def _places(self, *, fresh: bool = False) -> list[Place]:
-        """The projects, kept for CACHE_SECONDS; `fresh` reads them again (a name not found may be a new one)."""
+        """Every project, kept for CACHE_SECONDS; `fresh` reads them again (a name not found may be a new one).
+        Only what names projects by code or name reads them all: a slug, an id or an identifier reads one."""
         if fresh:
             self._cache.pop("projects", None)
 
@@ -177,30 +181,43 @@ class RedmineTracker(RemoteTracker):
                 records += found.projects
                 if len(records) >= found.total_count or not found.projects:
                     break
-            records = [r for r in records if r.status == 1 and r.trackers]  # active, with issue tracking
-            codes = assign_codes({r.id: r.identifier for r in records})
-            return [self._place(record, codes[record.id]) for record in records]
+            return [self._keep(r) for r in records if r.status == 1 and r.trackers]  # active, tracking issues
 
         places: list[Place] = await self._kept("projects", read)
         return places
 
-    def _place(self, record: RedmineProject, code: str) -> Place:
+    def _keep(self, record: RedmineProject) -> Place:
         project = Project(
-            id=str(record.id), organization_id=self.organization.id, name=record.name, code=code,
-            description=record.description, created_at=stored(record.created_on),
+            id=str(record.id), organization_id=self.organization.id, name=record.name,
+            code=project_code(record.identifier), description=record.description, created_at=stored(record.created_on),
         )  # fmt: skip
-        return Place(project, record.identifier, tuple(record.trackers or ()))
+        place = Place(project, record.identifier, tuple(record.trackers or ()))
+        self._by_id[record.id] = (time.monotonic(), place)
+        return place
+
+    async def _project(self, key: str | int) -> Place | None:
+        """One project by its id or identifier, as the key's user sees it; None if it sees none such."""
+        try:
+            body = await self._get(f"projects/{key}.json", {"include": "trackers"})
+        except TokenRejected:
+            raise
+        except (NotFound, PermissionDenied):
+            return None
+        return self._keep(parse(ProjectEnvelope, body, BACKEND, "a project").project)
 
     async def _place_for(self, reference: str | None, organization: str | None = None) -> Place:
         self._check_organization(organization)
-        places = await self._places()
         if reference is None:
+            places = await self._places()
             if len(places) == 1:
                 return places[0]
             raise Invalid(
                 "project", "Several projects exist; say which one.",
                 hint="Pass project as one of: " + ", ".join(p.project.code for p in places[:20]) + ".",
             )  # fmt: skip
+        if IDENTIFIER.fullmatch(reference.strip()) and (direct := await self._project(reference.strip())):
+            return direct
+        places = await self._places()
         project = find_project(reference, [p.project for p in places])
         if project is None:
             places = await self._places(fresh=True)
@@ -210,18 +227,15 @@ class RedmineTracker(RemoteTracker):
         return next(p for p in places if p.project.id == project.id)
 
     async def _place_of(self, project_id: int) -> Place | None:
-        """The project an issue is in; one the list lacks is read again once (a project made since), not per issue."""
-        found = next((p for p in await self._places() if p.project.id == str(project_id)), None)
-        if found is None and project_id not in self._unlisted:
-            self._unlisted.add(project_id)
-            found = next((p for p in await self._places(fresh=True) if p.project.id == str(project_id)), None)
-        return found
+        """The project an issue is in, read once per CACHE_SECONDS."""
+        kept = self._by_id.get(project_id)
+        if kept is not None and time.monotonic() - kept[0] < CACHE_SECONDS:
+            return kept[1]
+        return await self._project(project_id)
 
     def _check_organization(self, organization: str | None) -> None:
-        if organization is not None and organization.strip().casefold() not in (
-            "redmine",
-            self.organization.name.casefold(),
-        ):
+        known = (self.organization.slug, self.organization.name.casefold())
+        if organization is not None and organization.strip().casefold() not in known:
             raise NotFound(f"No organization {organization!r}: a Redmine site is one organization, redmine.")
 
     async def _statuses(self) -> list[IssueStatus]:
@@ -289,12 +303,10 @@ class RedmineTracker(RemoteTracker):
     async def _tickets(self, issues: Sequence[Issue]) -> list[Ticket]:
         users = {u.id: u for i in issues for u in (i.author, i.assigned_to) if u is not None}
         await gather([lambda u=user: self._login(u) for user in users.values() if user.id not in self._logins])
-        tickets: list[Ticket] = []
-        for issue in issues:
-            place = await self._place_of(issue.project.id)
-            code = place.project.code if place else f"P{issue.project.id}"
-            tickets.append(self._ticket(issue, code))
-        return tickets
+        ids = sorted({issue.project.id for issue in issues})
+        places = dict(zip(ids, await gather([lambda i=i: self._place_of(i) for i in ids]), strict=True))
+        codes = {i: place.project.code if place else f"P{i}" for i, place in places.items()}
+        return [self._ticket(issue, codes[issue.project.id]) for issue in issues]
 
     def _ticket(self, issue: Issue, code: str) -> Ticket:
         status = status_of(issue.status)
@@ -315,22 +327,18 @@ class RedmineTracker(RemoteTracker):
         )  # fmt: skip
 
     async def _issue(self, slug: str, *include: str) -> tuple[Place, Issue]:
+        """The issue a slug names: its number is the issue's id, and the issue must be in the code's project."""
         code, number = rules.parse_slug(slug)
-        place = next((p for p in await self._places() if p.project.code == code), None)
-        if place is None:
-            place = next((p for p in await self._places(fresh=True) if p.project.code == code), None)
         missing = NotFound(
             f"Ticket {code}-{number} not found.", hint="Check the slug with list_tickets; it may have been deleted."
         )
-        if place is None:
-            raise NotFound(f"Ticket {code}-{number} not found: no Redmine project of yours has the code {code}.",
-                           hint="list_projects shows the codes.")  # fmt: skip
         params = {"include": ",".join(include)} if include else None
         try:
             issue = parse(IssueEnvelope, await self._get(f"issues/{number}.json", params), BACKEND, "an issue").issue
         except NotFound:
             raise missing from None
-        if str(issue.project.id) != place.project.id:
+        place = await self._place_of(issue.project.id)
+        if place is None or place.project.code != code:
             raise missing  # the number is an issue of another project
         return place, issue
 
