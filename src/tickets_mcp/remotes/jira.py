@@ -82,6 +82,7 @@ from tickets_mcp.wire.jira import (
     CommentPage,
     Count,
     CreatedIssue,
+    IssueIds,
     JiraComment,
     JiraIssue,
     JiraIssueType,
@@ -259,15 +260,15 @@ class JiraTracker(RemoteTracker):
         account = await self.site.account(text, field)
         return f"{field} = currentUser()" if account is None else f"{field} = {quote(account)}"
 
-    async def _search(self, search: Search, limit: int, token: str | None, fields: list[str]) -> SearchResults:
+    async def _search(self, search: Search, limit: int, token: str | None, fields: list[str]) -> Any:
         params: dict[str, Any] = {"jql": f"{search.jql} {search.order}", "maxResults": limit, "fields": fields}
         if token is not None:
             params["nextPageToken"] = token
-        reply = await self.client.request("GET", API + "search/jql", params=params)
-        return parse(SearchResults, reply.body, BACKEND, "search results")
+        return (await self.client.request("GET", API + "search/jql", params=params)).body
 
     async def _page(self, search: Search, limit: int, token: str | None) -> tuple[tuple[Ticket, ...], str | None]:
-        found = await self._search(search, limit, token, FIELDS)
+        body = await self._search(search, limit, token, FIELDS)
+        found = parse(SearchResults, body, BACKEND, "search results")
         following = None if found.isLast or not found.issues else found.nextPageToken
         return tuple(to_ticket(issue) for issue in found.issues), following
 
@@ -278,7 +279,8 @@ class JiraTracker(RemoteTracker):
         token: str | None = None
         seen = 0
         while seen < offset:
-            found = await self._search(search, min(offset - seen, LIST_LIMIT_MAX), token, ["id"])
+            body = await self._search(search, min(offset - seen, LIST_LIMIT_MAX), token, ["id"])
+            found = parse(IssueIds, body, BACKEND, "search results")
             seen += len(found.issues)
             token = None if found.isLast or not found.issues else found.nextPageToken
             if token is None:

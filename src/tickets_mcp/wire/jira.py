@@ -95,6 +95,18 @@ class SearchResults(Document):
     isLast: bool | None = None
 
 
+class IssueId(Document):
+    id: str
+
+
+class IssueIds(Document):
+    """Search results asked for ids only (`fields=id`), to step over an offset."""
+
+    issues: list[IssueId] = Field(default_factory=list[IssueId])
+    nextPageToken: str | None = None
+    isLast: bool | None = None
+
+
 class Count(Document):
     count: int
 
