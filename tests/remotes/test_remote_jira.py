@@ -83,6 +83,16 @@ async def test_a_column_the_workflow_cannot_reach_is_refused_naming_the_reachabl
         await jira.create_ticket(TicketDraft(title="Straight to review", project=project.id, status=Status.IN_REVIEW))
 
 
+async def test_a_ticket_filed_without_a_column_starts_where_a_to_do_workflow_starts(
+    peer: JiraPeer, jira: JiraTracker
+) -> None:
+    simple = peer.fake.add_project("SIMPLE", "Starts at To Do", first="Selected for Development")
+    ticket = (await jira.create_ticket(TicketDraft(title="Filed", project=simple.key))).ticket
+    assert (ticket.status, issue_of(peer, ticket.slug).status.name) == (Status.TODO, "Selected for Development")
+    moved = (await jira.create_ticket(TicketDraft(title="Done at once", project=simple.key, status=Status.DONE))).ticket
+    assert moved.status is Status.DONE
+
+
 async def test_a_stale_version_is_refused_before_any_transition(
     peer: JiraPeer, jira: JiraTracker, project: Project
 ) -> None:

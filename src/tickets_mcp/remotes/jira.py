@@ -372,6 +372,9 @@ class JiraTracker(RemoteTracker):
         except Ambiguous as lost:
             key = (await recover_created(lost, sent, title, lambda: self._newest_of_mine(project, sent))).slug
         issue = await self._issue(key)
+        ticket = to_ticket(issue)
+        if draft.status is Status.BACKLOG and ticket.status is Status.TODO:
+            return ticket  # a workflow that starts at To Do has no backlog: the ticket starts where it starts
         return await self._into_column(issue, draft.status, filed=True)
 
     async def _newest_of_mine(self, project: JiraProject, since: float) -> list[Ticket]:
