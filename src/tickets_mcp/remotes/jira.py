@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
@@ -31,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx2
 
 from tickets_mcp.config import RemoteSettings
-from tickets_mcp.core.tracker import ANYONE, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
+from tickets_mcp.core.tracker import UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import (
     HISTORY_SHOWN,
     Board,
@@ -48,7 +46,6 @@ from tickets_mcp.domain import (
     TicketDeletion,
     TicketDetail,
     TicketPage,
-    TicketSort,
     TicketType,
     User,
     Workspace,
@@ -64,44 +61,33 @@ from tickets_mcp.remotes.jira_mapping import (
     TYPE_NAMES,
     WRITTEN_NOT,
     column_of,
-    columns_clause,
+    jira_labels,
     jql_time,
-    priority_clause,
+    parse_slug,
     priority_of,
     quote,
     to_adf,
     to_comment,
     to_ticket,
-    type_clause,
     type_of,
 )
+from tickets_mcp.remotes.jira_search import FIELDS, LIST_LIMIT_MAX, Search, Searches
 from tickets_mcp.remotes.jira_site import API, Catalog, Site
 from tickets_mcp.remotes.mapping import CHANGE_TICKETS, CLOCK_SKEW, parse, recover_created
-from tickets_mcp.remotes.paging import fingerprint, gather
+from tickets_mcp.remotes.paging import gather
 from tickets_mcp.wire.jira import (
     CommentPage,
-    Count,
     CreatedIssue,
-    IssueIds,
     JiraComment,
     JiraIssue,
     JiraIssueType,
     JiraProject,
     JiraUser,
-    SearchResults,
     Transitions,
 )
 
-LIST_LIMIT_MAX = 100
-SKIP_MAX = 5000  # issues an offset may skip (read as ids only)
 COMMENT_PAGES = 10
 RECOVERY_WINDOW = 20
-FIELDS = [
-    "summary", "description", "status", "issuetype", "priority", "resolution", "assignee", "reporter",
-    "labels", "parent", "subtasks", "project", "created", "updated", "resolutiondate",
-]  # fmt: skip
-SLUG = r"[A-Za-z][A-Za-z0-9_]{0,254}-[1-9][0-9]{0,9}"
-ORDER = {TicketSort.CREATED: "created", TicketSort.UPDATED: "updated", TicketSort.PRIORITY: "priority"}
 
 
 def auth_headers(token: str) -> dict[str, str]:
@@ -133,14 +119,6 @@ async def open_adapter(
     return JiraTracker(client, me)
 
 
-@dataclass(frozen=True, slots=True)
-class Search:
-    """One JQL search, and where a listing of it stands."""
-
-    jql: str  # without ORDER BY, which approximate-count refuses
-    order: str
-
-
 class JiraTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
     missing: ClassVar[frozenset[Capability]] = frozenset({Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS})
@@ -153,6 +131,7 @@ class JiraTracker(RemoteTracker):
             self.zone: Any = ZoneInfo(me.timeZone or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
             self.zone = UTC
+        self.searches = Searches(client, self.site, self.zone)
 
     # Workspace
 
@@ -175,123 +154,7 @@ class JiraTracker(RemoteTracker):
     # Listing
 
     async def list_tickets(self, query: TicketFilter) -> TicketPage:
-        if not 1 <= query.limit <= LIST_LIMIT_MAX:
-            raise Invalid("limit", f"limit must be 1-{LIST_LIMIT_MAX}.", hint="Use cursor to page through more.")
-        if query.offset < 0:
-            raise Invalid("offset", "offset must be 0 or more.")
-        if query.offset and query.cursor:
-            raise Invalid("offset", "Pass cursor or offset, not both.")
-        search = await self._search_for(query)
-        mark = fingerprint(search.jql if search else None, search.order if search else None)
-        token, seen = self._position(query, mark)
-        if search is None:  # no issue can match (a column no status of the site is in, say)
-            return TicketPage(tickets=(), total=0, next_cursor=None)
-        if query.offset:
-            token, seen = await self._skip(search, query.offset)
-            if token is None:
-                return TicketPage(tickets=(), total=seen, next_cursor=None)
-        tickets, following = await self._page(search, query.limit, token)
-        if following is None:
-            return TicketPage(tickets=tickets, total=seen + len(tickets), next_cursor=None)
-        count = await self._count(search.jql)
-        cursor = rules.encode_cursor({"t": following, "s": seen + len(tickets), "f": mark})
-        return TicketPage(tickets=tickets, total=max(count, seen + len(tickets) + 1), next_cursor=cursor)
-
-    def _position(self, query: TicketFilter, mark: str) -> tuple[str | None, int]:
-        if not query.cursor:
-            return None, 0
-        position = rules.decode_cursor(query.cursor)
-        token, seen = position.get("t"), position.get("s")
-        if position.get("f") != mark or not isinstance(token, str) or type(seen) is not int or seen < 0:
-            raise Invalid(
-                "cursor", "The cursor belongs to a different query.",
-                hint="Repeat the same filters and sort with next_cursor, or omit cursor to start over.",
-            )  # fmt: skip
-        return token, seen
-
-    async def _search_for(self, query: TicketFilter) -> Search | None:
-        """The JQL for a filter; None where the site has nothing it could match."""
-        catalog = await self.site.catalog()
-        project: JiraProject | None = None
-        clauses: list[str | None] = []
-        if query.project is not None:
-            project = await self.site.project(query.project, query.organization)
-            clauses.append(f"project = {quote(project.key)}")
-        else:
-            self.site.check_organization(query.organization)
-        if query.statuses:
-            clauses.append(columns_clause(query.statuses, catalog.statuses, catalog.resolutions))
-        if query.types:
-            clauses.append(type_clause(query.types, catalog.type_names(project)))
-        if query.priorities:
-            clauses.append(priority_clause(query.priorities, catalog.priorities))
-        if query.assignee is not None:
-            clauses.append(await self._person("assignee", query.assignee))
-        if query.reporter is not None:
-            clauses.append(await self._person("reporter", query.reporter))
-        clauses += [f"labels = {quote(label)}" for label in rules.normalize_labels(query.labels)]
-        if query.parent is not None:
-            clauses.append(f"parent = {quote(parse_slug(query.parent))}")
-        if query.text and query.text.strip():
-            clauses.append(f"text ~ {quote(query.text.strip())}")
-        if query.updated_since:
-            since = rules.parse_timestamp("updated_since", query.updated_since)
-            clauses.append(f"updated >= {jql_time(since, self.zone)}")
-        if any(clause is None for clause in clauses):
-            return None
-        sort = query.sort
-        if sort is TicketSort.RELEVANCE:
-            if query.text:
-                raise Unsupported(
-                    "The jira backend cannot sort by relevance: JQL orders by fields only.",
-                    hint="Sort by created or updated.",
-                )
-            sort = TicketSort.CREATED
-        way = "DESC" if query.descending else "ASC"
-        jql = " AND ".join(c for c in clauses if c) or "created IS NOT EMPTY"  # search/jql needs a bounded query
-        return Search(jql=jql, order=f"ORDER BY {ORDER[sort]} {way}, key {way}")
-
-    async def _person(self, field: str, name: str) -> str:
-        text = name.strip()
-        if text.casefold() == UNASSIGNED:
-            return f"{field} is EMPTY"
-        if text == ANYONE:
-            return f"{field} is not EMPTY"
-        account = await self.site.account(text, field)
-        return f"{field} = currentUser()" if account is None else f"{field} = {quote(account)}"
-
-    async def _search(self, search: Search, limit: int, token: str | None, fields: list[str]) -> Any:
-        params: dict[str, Any] = {"jql": f"{search.jql} {search.order}", "maxResults": limit, "fields": fields}
-        if token is not None:
-            params["nextPageToken"] = token
-        return (await self.client.request("GET", API + "search/jql", params=params)).body
-
-    async def _page(self, search: Search, limit: int, token: str | None) -> tuple[tuple[Ticket, ...], str | None]:
-        body = await self._search(search, limit, token, FIELDS)
-        found = parse(SearchResults, body, BACKEND, "search results")
-        following = None if found.isLast or not found.issues else found.nextPageToken
-        return tuple(to_ticket(issue) for issue in found.issues), following
-
-    async def _skip(self, search: Search, offset: int) -> tuple[str | None, int]:
-        """Read past `offset` issues (their ids only): the token after them and how many there were."""
-        if offset > SKIP_MAX:
-            raise Invalid("offset", f"offset must be at most {SKIP_MAX} here.", hint="Use cursor to page further.")
-        token: str | None = None
-        seen = 0
-        while seen < offset:
-            body = await self._search(search, min(offset - seen, LIST_LIMIT_MAX), token, ["id"])
-            found = parse(IssueIds, body, BACKEND, "search results")
-            seen += len(found.issues)
-            token = None if found.isLast or not found.issues else found.nextPageToken
-            if token is None:
-                break
-        return token, seen
-
-    async def _count(self, jql: str) -> int:
-        reply = await self.client.request(
-            "POST", API + "search/approximate-count", json_body={"jql": jql}, idempotent=True
-        )
-        return parse(Count, reply.body, BACKEND, "a count").count
+        return await self.searches.listing(query)
 
     async def get_board(
         self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
@@ -302,11 +165,11 @@ class JiraTracker(RemoteTracker):
 
         def column(status: Status) -> Callable[[], Awaitable[BoardColumn]]:
             async def read() -> BoardColumn:
-                search = await self._search_for(TicketFilter(project=chosen.key, statuses=[status]))
+                search = await self.searches.search_for(TicketFilter(project=chosen.key, statuses=[status]))
                 if search is None:
                     return BoardColumn(status=status, total=0, tickets=())
-                tickets, following = await self._page(search, per_column, None)
-                total = len(tickets) if following is None else await self._count(search.jql)
+                tickets, following = await self.searches.page(search, per_column, None)
+                total = len(tickets) if following is None else await self.searches.count(search.jql)
                 return BoardColumn(status=status, total=max(total, len(tickets)), tickets=tickets)
 
             return read
@@ -326,7 +189,7 @@ class JiraTracker(RemoteTracker):
         subtasks: tuple[Ticket, ...] = ()
         if issue.fields.subtasks:
             children = Search(jql=f"parent = {quote(issue.key)}", order="ORDER BY key ASC")
-            subtasks, _ = await self._page(children, LIST_LIMIT_MAX, None)
+            subtasks, _ = await self.searches.page(children, LIST_LIMIT_MAX, None)
         comments = [to_comment(c, ticket.slug) for c in await self._comments(issue.key)]
         return TicketDetail(ticket=ticket, subtasks=subtasks, comments=tuple(comments))
 
@@ -384,7 +247,7 @@ class JiraTracker(RemoteTracker):
             f"AND created >= {jql_time(after, self.zone)}",
             order="ORDER BY created DESC, key DESC",
         )
-        return list((await self._page(search, RECOVERY_WINDOW, None))[0])
+        return list((await self.searches.page(search, RECOVERY_WINDOW, None))[0])
 
     async def _issue_type(self, project: JiraProject, kind: TicketType, *, sub_task: bool) -> JiraIssueType:
         """The project's issue type for `kind` (a sub-task type under a parent), by TYPE_NAMES' order."""
@@ -512,21 +375,3 @@ class JiraTracker(RemoteTracker):
         key = parse_slug(slug)
         reply = await self.client.request("POST", API + f"issue/{key}/comment", json_body={"body": document})
         return to_comment(parse(JiraComment, reply.body, BACKEND, "the new comment"), key)
-
-
-def parse_slug(slug: str) -> str:
-    """An issue key as Jira writes it (`KEY-12`, the key upper-cased); anything else is refused before a request."""
-    text = slug.strip()
-    if not re.fullmatch(SLUG, text):
-        raise Invalid("slug", f"{slug!r} is not a Jira issue key.", hint="Pass it as KEY-12, e.g. PROJ-7.")
-    key, _, number = text.rpartition("-")
-    return f"{key.upper()}-{number}"
-
-
-def jira_labels(labels: Any) -> tuple[str, ...]:
-    """Labels as Jira takes them: no spaces (Jira splits a label at one)."""
-    found = rules.normalize_labels(labels)
-    for label in found:
-        if any(ch.isspace() for ch in label):
-            raise Invalid("labels", f"Jira labels cannot contain spaces: {label!r}.", hint="Use - or _ instead.")
-    return found

@@ -20,8 +20,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from tickets_mcp.domain import Comment, Label, Priority, Status, Ticket, TicketType
+from tickets_mcp.domain import Comment, Label, Priority, Status, Ticket, TicketType, rules
 from tickets_mcp.domain.rules import label_color
+from tickets_mcp.errors import Invalid
 from tickets_mcp.wire.jira import Adf, JiraComment, JiraIssue, JiraStatus, JiraUser
 from tickets_mcp.wire.values import stored, utc
 
@@ -275,3 +276,26 @@ def to_comment(comment: JiraComment, slug: str) -> Comment:
         body=adf_text(comment.body),
         created_at=stored(comment.created),
     )
+
+
+# Keys and labels
+
+SLUG = r"[A-Za-z][A-Za-z0-9_]{0,254}-[1-9][0-9]{0,9}"
+
+
+def parse_slug(slug: str) -> str:
+    """An issue key as Jira writes it (`KEY-12`, the key upper-cased); anything else is refused before a request."""
+    text = slug.strip()
+    if not re.fullmatch(SLUG, text):
+        raise Invalid("slug", f"{slug!r} is not a Jira issue key.", hint="Pass it as KEY-12, e.g. PROJ-7.")
+    key, _, number = text.rpartition("-")
+    return f"{key.upper()}-{number}"
+
+
+def jira_labels(labels: Any) -> tuple[str, ...]:
+    """Labels as Jira takes them: no spaces (Jira splits a label at one)."""
+    found = rules.normalize_labels(labels)
+    for label in found:
+        if any(ch.isspace() for ch in label):
+            raise Invalid("labels", f"Jira labels cannot contain spaces: {label!r}.", hint="Use - or _ instead.")
+    return found
