@@ -301,6 +301,16 @@ async def test_updated_since_is_written_in_the_users_time_zone_to_the_minute(
     assert peer.fake.people["alice"].time_zone == "Europe/Berlin"  # an hour or two off UTC: a UTC time would miss
 
 
+async def test_updated_since_is_refused_where_the_users_zone_is_unknown_here(peer: JiraPeer, project: Project) -> None:
+    peer.alice.time_zone = "Mars/Olympus_Mons"
+    tracker = await peer.open()
+    try:
+        with pytest.raises(Unsupported, match="Mars/Olympus_Mons"):
+            await tracker.list_tickets(TicketFilter(project=project.id, updated_since="1h"))
+    finally:
+        await tracker.aclose()
+
+
 async def test_sub_tasks_are_listed_by_parent_and_deleted_with_it(
     peer: JiraPeer, jira: JiraTracker, project: Project
 ) -> None:

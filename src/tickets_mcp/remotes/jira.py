@@ -9,7 +9,7 @@ as HTTP Basic) or an OAuth 2.0 access token (no colon; sent as a Bearer token). 
   issue and takes the one whose target status is in the wanted column, or refuses, naming the columns it
   can reach. Sub-tasks are Jira sub-tasks (one level, as Jira has them).
 - Listing is JQL through the enhanced search (`/search/jql`, `nextPageToken` paging), written from our
-  filters with every caller's value quoted; totals come from Jira's approximate count.
+  filters with every caller's value quoted; totals come from Jira's approximate count (jira_search).
 - A ticket's version is its `updated` time in milliseconds, checked against a fresh read before writing.
 - Jira's platform API cannot create projects for us (not with an API token's rights) or rank issues
   within a column (that is Jira Software's agile API): those refuse with Unsupported.
@@ -128,9 +128,9 @@ class JiraTracker(RemoteTracker):
         self.me = me
         self.site = Site(client, me)
         try:
-            self.zone: Any = ZoneInfo(me.timeZone or "UTC")
+            self.zone: ZoneInfo | None = ZoneInfo(me.timeZone or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
-            self.zone = UTC
+            self.zone = None  # this machine's time zone database lacks the user's zone
         self.searches = Searches(client, self.site, self.zone)
 
     # Workspace
@@ -241,10 +241,12 @@ class JiraTracker(RemoteTracker):
         return await self._into_column(issue, draft.status, filed=True)
 
     async def _newest_of_mine(self, project: JiraProject, since: float) -> list[Ticket]:
-        after = rules.format_timestamp(datetime.fromtimestamp(since - CLOCK_SKEW, UTC))
+        # Without the user's zone, a day's margin covers every offset; recover_created checks the times again.
+        margin = CLOCK_SKEW if self.zone is not None else 86_400.0
+        after = rules.format_timestamp(datetime.fromtimestamp(since - margin, UTC))
         search = Search(
             jql=f"project = {quote(project.key)} AND reporter = currentUser() "
-            f"AND created >= {jql_time(after, self.zone)}",
+            f"AND created >= {jql_time(after, self.zone or UTC)}",
             order="ORDER BY created DESC, key DESC",
         )
         return list((await self.searches.page(search, RECOVERY_WINDOW, None))[0])

@@ -9,8 +9,8 @@
 - Rich text is Atlassian Document Format: text becomes paragraphs (split at blank lines) of text and hard
   breaks, which read back as the same text; ADF written elsewhere reads as plain text (lists as `- `,
   headings as `#`, code blocks fenced).
-- JQL is built here and only here: every value from a caller is a quoted, escaped string, so a name or
-  a search text is data, never JQL.
+- JQL clauses are written here (and put together in jira_search): every value from a caller is a
+  quoted, escaped string, so a name or a search text is data, never JQL.
 """
 
 from __future__ import annotations

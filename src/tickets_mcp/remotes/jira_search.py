@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tickets_mcp.core.tracker import ANYONE, UNASSIGNED, TicketFilter
 from tickets_mcp.domain import Ticket, TicketPage, TicketSort, rules
@@ -51,7 +52,7 @@ class Search:
 class Searches:
     """Searches of one site as its user (`site`), dates written in `zone` (the user's, as JQL reads them)."""
 
-    def __init__(self, client: RemoteClient, site: Site, zone: Any) -> None:
+    def __init__(self, client: RemoteClient, site: Site, zone: ZoneInfo | None) -> None:
         self.client = client
         self.site = site
         self.zone = zone
@@ -107,6 +108,12 @@ class Searches:
             clauses.append(f"text ~ {quote(query.text.strip())}")
         if query.updated_since:
             since = rules.parse_timestamp("updated_since", query.updated_since)
+            if self.zone is None:
+                raise Unsupported(
+                    f"The jira backend cannot filter by last change here: JQL reads times in the user's zone, "
+                    f"{self.site.me.timeZone}, which this machine's time zone database lacks.",
+                    hint="Install the tzdata package (pip install tzdata), or leave updated_since out.",
+                )
             clauses.append(f"updated >= {jql_time(since, self.zone)}")
         if any(clause is None for clause in clauses):
             return None
