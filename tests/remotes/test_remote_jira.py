@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.fake_jira import SITE, Issue, IssueType, parse_jql
+from tests.fixtures.fake_jira import SITE, Issue, IssueType, Reject, parse_jql
 from tests.fixtures.jira_peer import QUICK, JiraPeer
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
@@ -162,6 +162,16 @@ HOSTILE = [
 def test_a_quoted_value_parses_back_as_itself(value: str) -> None:
     where, _ = parse_jql(f"text ~ {quote(value)}")
     assert where == ("or", [("and", [("clause", "text", "~", [value])])])
+
+
+@pytest.mark.parametrize(
+    "jql",
+    ['summary ~ "x"', "text ~ x", 'project = "A" NOT labels = "b"', 'status was "Done"', 'key = "A-1" ORDER BY rank'],
+)
+def test_the_fake_refuses_jql_it_does_not_model(jql: str) -> None:
+    with pytest.raises(Reject) as refused:
+        parse_jql(jql)
+    assert refused.value.status == 400
 
 
 @pytest.mark.parametrize("value", HOSTILE)
