@@ -4,13 +4,14 @@ Atlassian's OpenAPI document (tests/fixtures/fake_jira.py) and ends with no requ
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from tests.fixtures.fake_jira import SITE, Issue, IssueType, Reject, parse_jql
+from tests.fixtures.fake_jira import DOCUMENT, SITE, SPEC, Issue, IssueType, Reject, parse_jql
 from tests.fixtures.jira_peer import QUICK, JiraPeer
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
@@ -367,6 +368,17 @@ async def test_an_oauth_token_works_and_a_wrong_one_is_refused_without_showing_i
     with pytest.raises(PermissionDenied, match="jira") as refused:
         await open_adapter(settings, policy=QUICK, transport=peer.fake.transport())
     assert "oauth-unknown-token" not in str(refused.value)
+
+
+def test_the_vendored_document_holds_exactly_the_operations_the_trim_script_keeps() -> None:
+    script = DOCUMENT.parent / "trim.py"
+    spec = importlib.util.spec_from_file_location("jira_trim", script)
+    assert spec is not None and spec.loader is not None
+    trim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trim)
+    kept = {path: {m for m in item if m != "parameters"} for path, item in SPEC.document["paths"].items()}
+    assert kept == trim.OPERATIONS
+    assert SPEC.document["info"]["version"].endswith("57a0ca5b4a0bb0ac5f3fee4764acb1c14e4d7e71")
 
 
 async def test_the_site_is_the_one_organization(jira: JiraTracker) -> None:
