@@ -17,6 +17,7 @@ ADAPTERS = {
     "abf": "tickets_mcp.remotes.abf",
     "gitlab": "tickets_mcp.remotes.gitlab",
     "redmine": "tickets_mcp.remotes.redmine",
+    "linear": "tickets_mcp.remotes.linear",
 }
 
 
