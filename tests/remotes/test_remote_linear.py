@@ -4,9 +4,11 @@ adapter sent nothing that schema does not define."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
+import httpx2
 import pytest
 from graphql import parse, validate
 
@@ -17,7 +19,7 @@ from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
 from tickets_mcp.remotes import linear
-from tickets_mcp.remotes.client import Policy, TokenRejected
+from tickets_mcp.remotes.client import Ambiguous, Policy, TokenRejected, retry_after
 from tickets_mcp.remotes.linear import IssuesData, LinearTracker, authorization, linear_root, open_adapter
 from tickets_mcp.remotes.linear_mapping import status_of
 from tickets_mcp.wire.linear import LinearState
@@ -160,6 +162,44 @@ async def test_a_read_limited_for_longer_than_the_deadline_ends_at_once_with_the
     with pytest.raises(RateLimited) as limited:
         await tracker.list_tickets(TicketFilter())
     assert 1790 <= limited.value.retry_after <= 1801
+
+
+def test_linears_reset_header_is_read_as_epoch_milliseconds() -> None:
+    now = 1_800_000_000.0
+    assert retry_after({"x-ratelimit-requests-reset": str(int((now + 30) * 1000))}, now=now) == 30
+
+
+class SpoilMutations(httpx2.AsyncBaseTransport):
+    """Applies each mutation on the fake, then answers it 502 as a gateway would; queries pass untouched."""
+
+    def __init__(self, fake: FakeLinear, *, apply: bool) -> None:
+        self.inner, self.apply = fake.transport(), apply
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        await request.aread()
+        if not json.loads(request.content)["query"].lstrip().startswith("mutation"):
+            return await self.inner.handle_async_request(request)
+        if self.apply:
+            await self.inner.handle_async_request(request)
+        return httpx2.Response(502, text="<html>Bad Gateway</html>")
+
+
+@pytest.mark.parametrize("apply", [True, False], ids=["applied", "not-applied"])
+async def test_a_create_answered_502_is_found_by_the_id_the_adapter_chose(fake: FakeLinear, apply: bool) -> None:
+    settings = RemoteSettings("linear", "https://api.linear.app", KEY)
+    adapter = await open_adapter(settings, policy=QUICK, transport=SpoilMutations(fake, apply=apply))
+    try:
+        if apply:
+            ticket = (await adapter.create_ticket(TicketDraft(title="Through a bad gateway", project="ENG"))).ticket
+            (issue,) = fake.issues.values()
+            assert (ticket.slug, ticket.id) == (issue["identifier"], int(issue["id"].replace("-", "")[:12], 16))
+        else:
+            with pytest.raises(Ambiguous, match="may or may not have been applied"):
+                await adapter.create_ticket(TicketDraft(title="Through a bad gateway", project="ENG"))
+            assert not fake.issues
+        assert [op for op, _ in fake.operations].count("IssueCreate") == (1 if apply else 0)
+    finally:
+        await adapter.aclose()
 
 
 # Statuses
