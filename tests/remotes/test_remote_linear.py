@@ -74,9 +74,24 @@ def test_the_peer_refuses_what_the_schema_does_not_define_and_records_it(fake: F
     assert wrong_variable.status_code == 400
     unknown_argument = fake.run('query Probe { issue(identifier: "ENG-1") { id } }', {})
     assert unknown_argument.status_code == 400
-    assert len(fake.violations) == 4 and "shoeSize" in fake.violations[0]
-    assert "$first" in fake.violations[1] and "identifier" in fake.violations[2]
+    not_a_date = fake.run(
+        "query Probe($f: IssueFilter) { issues(filter: $f) { nodes { id } } }", {"f": {"updatedAt": {"gt": "soon"}}}
+    )
+    assert not_a_date.status_code == 400
+    assert len(fake.violations) == 5 and "shoeSize" in fake.violations[0]
+    assert "$first" in fake.violations[1] and "identifier" in fake.violations[2] and "soon" in fake.violations[4]
     fake.violations.clear()  # recorded as they should be; the fixture checks nothing else was
+
+
+def test_the_peers_answers_hold_datetimes_as_the_schema_describes_them(fake: FakeLinear) -> None:
+    fake.keys["lin_api_probe"] = next(iter(fake.users))
+    fake.viewer = next(iter(fake.users.values()))
+    issue = fake.file_issue(team(fake), "bob", "Dated")
+    assert fake.run("query Probe { issues { nodes { createdAt } } }", {}).status_code == 200
+    issue["createdAt"] = "yesterday"
+    spoiled = fake.run("query Probe { issues { nodes { createdAt } } }", {})
+    assert spoiled.status_code == 400 and "DateTime" in fake.violations[-1]
+    fake.violations.clear()
 
 
 async def test_a_document_the_schema_does_not_define_fails_through_the_adapter(
