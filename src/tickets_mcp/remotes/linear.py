@@ -22,9 +22,12 @@ TICKETS_TOKEN. docs/linear.md has the whole mapping (remotes/linear_mapping.py h
 
 from __future__ import annotations
 
+import math
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 import httpx2
@@ -109,6 +112,7 @@ from tickets_mcp.wire.linear import (
     Viewer,
     ViewerData,
 )
+from tickets_mcp.wire.values import stored
 
 M = TypeVar("M", bound=BaseModel)
 Found = TypeVar("Found", bound=LinearIssue)
@@ -235,6 +239,9 @@ DOCUMENTS = (
     ISSUE_CREATE, ISSUE_UPDATE, ISSUE_DELETE, COMMENT_CREATE, LABEL_CREATE,
 )  # fmt: skip
 
+# The operation a request of this task sends, for the errors RemoteClient raises from an HTTP status.
+_OPERATION: ContextVar[str] = ContextVar("linear_operation", default="a GraphQL request")
+
 # Why Linear's API offers something the adapter still refuses.
 REASONS = {
     Capability.MANAGE_PROJECTS: "projects are Linear teams, part of the workspace's structure, which tickets-mcp "
@@ -281,9 +288,14 @@ class LinearClient(RemoteClient):
 
     async def _post(self, document: str, variables: Mapping[str, Any], model: type[M], *, idempotent: bool) -> M:
         body = {"query": document, "variables": dict(variables)}
-        reply = await self.request("POST", "graphql", json_body=body, idempotent=idempotent)
+        named = re.search(r"(?:query|mutation)\s+(\w+)", document)
+        operation = named.group(1) if named else "a GraphQL request"
+        told = _OPERATION.set(operation)
+        try:
+            reply = await self.request("POST", "graphql", json_body=body, idempotent=idempotent)
+        finally:
+            _OPERATION.reset(told)
         answer = parse(Envelope, reply.body, self.backend, "a GraphQL answer")
-        operation = document.split("(")[0].split("{")[0].split()[-1]
         if answer.errors:
             raise self.refusal(operation, answer.errors, reply.headers)
         return parse(model, answer.data, self.backend, f"the answer to {operation}")
@@ -293,8 +305,11 @@ class LinearClient(RemoteClient):
         return RemoteClient._rate_limited(reply) or "RATELIMITED" in _codes(reply.body)
 
     def _error(self, what: str, reply: Reply, safe: bool, unsure: bool) -> TrackerError:
+        """An HTTP failure: its GraphQL errors, named after the operation (every request is POST graphql)."""
         errors = _errors(reply.body)
-        return self.refusal(what, errors, reply.headers) if errors else super()._error(what, reply, safe, unsure)
+        if not errors:
+            return super()._error(what, reply, safe, unsure)
+        return self.refusal(_OPERATION.get(), errors, reply.headers)
 
     def refusal(self, what: str, errors: Sequence[GraphQLError], headers: Mapping[str, str]) -> TrackerError:
         first = errors[0]
@@ -302,7 +317,7 @@ class LinearClient(RemoteClient):
         code = first.code
         if code == "RATELIMITED":
             wait = retry_after(headers)
-            seconds = max(1, int(wait + 0.999)) if wait is not None else 60
+            seconds = max(1, math.ceil(wait)) if wait is not None else 60
             return RateLimited(f"linear is rate limiting these requests; retry after {seconds} s.", retry_after=seconds)
         if code == "AUTHENTICATION_ERROR":
             return TokenRejected(
@@ -375,7 +390,7 @@ class LinearTracker(RemoteTracker):
     def project_of(self, team: LinearTeam) -> Project:
         return Project(
             id=team.id, organization_id=self.viewer.organization.id, name=team.name, code=team.key,
-            description=team.description or "", created_at=rules.format_timestamp(team.createdAt),
+            description=team.description or "", created_at=stored(team.createdAt),
         )  # fmt: skip
 
     async def team(self, reference: str | None, organization: str | None = None) -> LinearTeam:
@@ -525,12 +540,20 @@ class LinearTracker(RemoteTracker):
 
     # Tickets
 
+    async def _lookup(self, document: str, slug: str, model: type[M]) -> M:
+        """One issue's document, by its identifier; Linear's "Entity not found" names the slug asked for."""
+        try:
+            return await self.linear.query(document, {"id": checked_slug(slug)}, model)
+        except NotFound:
+            raise NotFound(
+                f"linear: no issue {slug.strip()}.", hint="list_tickets shows the issues there are."
+            ) from None
+
     async def _issue(self, slug: str) -> LinearIssue:
-        issue = (await self.linear.query(ISSUE, {"id": checked_slug(slug)}, IssueData)).issue
-        return _live(issue)
+        return _live((await self._lookup(ISSUE, slug, IssueData)).issue)
 
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
-        issue = _live((await self.linear.query(ISSUE_DETAIL, {"id": checked_slug(slug)}, IssueDetailData)).issue)
+        issue = _live((await self._lookup(ISSUE_DETAIL, slug, IssueDetailData)).issue)
         ticket = to_ticket(issue, issue.team.id)
         children = [child for child in issue.children.nodes if not child.trashed]
         comments = sorted(issue.comments.nodes, key=lambda comment: comment.createdAt)
@@ -680,7 +703,7 @@ class LinearTracker(RemoteTracker):
 
     async def _deletion(self, slug: str) -> tuple[TicketDeletion, list[str]]:
         """What deleting an issue takes with it, and the ids to delete: its sub-issues (deepest first), itself."""
-        issue = (await self.linear.query(DELETION, {"id": checked_slug(slug)}, DeletionData)).issue
+        issue = (await self._lookup(DELETION, slug, DeletionData)).issue
         if issue.trashed:
             raise _trashed(issue.identifier)
         levels: list[list[tuple[str, str]]] = []
