@@ -5,19 +5,24 @@ adapter sent nothing that schema does not define."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import httpx2
 import pytest
 from graphql import parse, validate
 
+from mcp import Client
 from tests.fixtures.fake_linear import KEY, FakeLinear, linear_schema, standard_world
 from tests.fixtures.remote_contract import walk
+from tests.fixtures.tool_calls import call, call_error, slug_of
 from tickets_mcp.config import RemoteSettings
+from tickets_mcp.core.backend import REMOTE_CALLER
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
+from tickets_mcp.mcp.server import AppState, create_server
 from tickets_mcp.remotes import linear
 from tickets_mcp.remotes.client import Ambiguous, Policy, TokenRejected, retry_after
 from tickets_mcp.remotes.linear import IssuesData, LinearTracker, authorization, linear_root, open_adapter
@@ -408,3 +413,37 @@ async def test_the_workspace_is_the_linear_organization_with_teams_and_roles(tra
         await tracker.list_projects("globex")
     with pytest.raises(Unsupported, match=r"The linear backend cannot create, rename and delete projects: .*teams"):
         await tracker.create_project("New team")
+
+
+# Through the MCP tools
+
+
+@asynccontextmanager
+async def mcp_client(fake: FakeLinear) -> AsyncGenerator[Client]:
+    @asynccontextmanager
+    async def lifespan(_: object) -> AsyncGenerator[AppState]:
+        adapter = await opened(fake)
+        try:
+            yield AppState(tracker_of=lambda _: adapter, local_principal=REMOTE_CALLER)
+        finally:
+            await adapter.aclose()
+
+    async with Client(create_server(lifespan)) as client:  # pyright: ignore[reportArgumentType]
+        yield client
+
+
+async def test_the_tools_work_in_front_of_linear(fake: FakeLinear) -> None:
+    async with mcp_client(fake) as client:
+        context = await call(client, "get_workspace_context")
+        assert "backend: linear; it cannot" in context and "acme" in context
+        slug = slug_of(await call(client, "create_ticket", project="ENG", title="Via MCP", type="bug"))
+        assert slug == "ENG-1"
+        await call(client, "move_ticket", slug=slug, status="in_review")
+        assert fake.find_issue(slug)["state"]["name"] == "In Review"
+        assert slug in await call(client, "list_tickets", project="ENG", status=["in_review"])
+        assert "## in_review (1)" in await call(client, "get_board", project="ENG")
+        await call(client, "add_comment", slug=slug, body="Looks good")
+        assert "Looks good" in await call(client, "get_ticket", slug=slug)
+        assert "Linear teams" in await call_error(client, "create_project", name="Nope")
+        await call(client, "delete_ticket", slug=slug, confirm=True)
+        assert fake.find_issue(slug)["trashed"] is True
