@@ -327,6 +327,10 @@ async def test_assignees_and_reporters_by_display_name_or_full_name(fake: FakeLi
     assert unassigned.assignee is None and fake.find_issue(ticket.slug)["assignee"] is None
     with pytest.raises(Invalid, match="no user named 'zed'"):
         await tracker.update_ticket(ticket.slug, TicketChanges(assignee="zed"))
+    with pytest.raises(Invalid, match="any assignee"):
+        await tracker.update_ticket(ticket.slug, TicketChanges(assignee="*"))
+    assert (await tracker.update_ticket(ticket.slug, TicketChanges(assignee="me"))).assignee == "alice"
+    assert [t.slug for t in (await tracker.list_tickets(TicketFilter(assignee="*"))).tickets] == [ticket.slug]
 
 
 # Paging

@@ -34,7 +34,7 @@ import httpx2
 from pydantic import BaseModel
 
 from tickets_mcp.config import RemoteSettings
-from tickets_mcp.core.tracker import UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
+from tickets_mcp.core.tracker import ANYONE, ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import (
     HISTORY_SHOWN,
     Board,
@@ -74,6 +74,7 @@ from tickets_mcp.remotes.linear_mapping import (
     checked_slug,
     is_type_label,
     label_filter,
+    named,
     people_filter,
     plain_labels,
     priority_filter,
@@ -598,9 +599,11 @@ class LinearTracker(RemoteTracker):
 
     async def _user_id(self, who: str) -> str:
         name = who.strip()
-        if name.casefold() == "me":
+        if name.casefold() == ME:
             return self.viewer.id
-        users = (await self.linear.query(USERS, {"filter": people_filter(name, name)}, UsersData)).users.nodes
+        if name == ANYONE:
+            raise Invalid("assignee", "'*' filters for any assignee; it names nobody to assign.")
+        users = (await self.linear.query(USERS, {"filter": named(name)}, UsersData)).users.nodes
         exact = [user for user in users if user.displayName.casefold() == name.casefold()] or users
         if len(exact) != 1:
             raise Invalid(

@@ -87,8 +87,11 @@ def people_filter(who: str, me: str) -> dict[str, Any]:
         return {"null": True}
     if name == ANYONE:
         return {"null": False}
-    if name.casefold() == ME:
-        name = me
+    return named(me if name.casefold() == ME else name)
+
+
+def named(name: str) -> dict[str, Any]:
+    """A UserFilter for a person by displayName or full name, in any case."""
     return {"or": [{"displayName": {"eqIgnoreCase": name}}, {"name": {"eqIgnoreCase": name}}]}
 
 
