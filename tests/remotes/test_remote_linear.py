@@ -23,11 +23,12 @@ from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
 from tickets_mcp.mcp.server import AppState, create_server
-from tickets_mcp.remotes import linear
+from tickets_mcp.remotes import linear, linear_graphql
 from tickets_mcp.remotes.client import Ambiguous, Policy, TokenRejected, retry_after
-from tickets_mcp.remotes.linear import IssuesData, LinearTracker, authorization, linear_root, open_adapter
+from tickets_mcp.remotes.linear import LinearTracker, open_adapter
+from tickets_mcp.remotes.linear_graphql import authorization, linear_root
 from tickets_mcp.remotes.linear_mapping import status_of
-from tickets_mcp.wire.linear import LinearState
+from tickets_mcp.wire.linear import IssuesData, LinearState
 
 pytestmark = pytest.mark.anyio
 
@@ -63,9 +64,9 @@ def team(fake: FakeLinear, key: str = "ENG") -> dict[str, object]:
 
 def test_every_document_the_adapter_sends_validates_against_linears_schema() -> None:
     schema = linear_schema()
-    documents = [value for name, value in vars(linear).items() if name.isupper() and isinstance(value, str)]
+    documents = [value for name, value in vars(linear_graphql).items() if name.isupper() and isinstance(value, str)]
     sent = [d for d in documents if d.lstrip().startswith(("query", "mutation"))]
-    assert set(sent) == set(linear.DOCUMENTS) and len(sent) == 16
+    assert set(sent) == set(linear_graphql.DOCUMENTS) and len(sent) == 16
     for document in sent:
         assert validate(schema, parse(document)) == [], document.split("(")[0]
 

@@ -8,11 +8,9 @@ TICKETS_TOKEN. docs/linear.md has the whole mapping (remotes/linear_mapping.py h
   their key, so a ticket's slug is the issue's own identifier (ENG-123).
 - Statuses are workflow states by type, priorities Linear's numbers, types the workspace labels Bug,
   Feature and Improvement; other labels are issue labels, a missing one created for the team.
-- Queries are retried like GETs (they change nothing); mutations are not, and a create whose answer
+- The GraphQL documents and the client that sends them, retrying queries but not mutations and
+  turning Linear's `errors` into the tracker's, are remotes/linear_graphql.py. A create whose answer
   was lost is looked up by the id we gave it (Linear takes a client-chosen issue id).
-- Errors come as GraphQL `errors` with HTTP 200 or 400; their extensions.code becomes the tracker's
-  error (AUTHENTICATION_ERROR: TokenRejected, FORBIDDEN: PermissionDenied, RATELIMITED: RateLimited
-  after Linear's X-RateLimit-Requests-Reset, "Entity not found": NotFound, invalid input: Invalid).
 - Paging carries Linear's endCursor in our cursor; totals are counted once, on the first page, by
   reading the matches' ids (250 a request, up to COUNT_PAGES requests; more is reported as capped).
 - Versions are updatedAt in milliseconds, checked before writing. A delete trashes the issue and its
@@ -22,12 +20,9 @@ TICKETS_TOKEN. docs/linear.md has the whole mapping (remotes/linear_mapping.py h
 
 from __future__ import annotations
 
-import math
-import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 import httpx2
@@ -61,12 +56,32 @@ from tickets_mcp.errors import (
     Invalid,
     NotFound,
     PermissionDenied,
-    RateLimited,
     TrackerError,
     Unsupported,
 )
 from tickets_mcp.remotes.base import RemoteTracker
-from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, Reply, TokenRejected, retry_after
+from tickets_mcp.remotes.client import Ambiguous, Policy, TokenRejected
+from tickets_mcp.remotes.linear_graphql import (
+    COMMENT_CREATE,
+    DELETION,
+    ISSUE,
+    ISSUE_CREATE,
+    ISSUE_DELETE,
+    ISSUE_DETAIL,
+    ISSUE_IDS,
+    ISSUE_REFS,
+    ISSUE_UPDATE,
+    ISSUES,
+    LABEL_CREATE,
+    LABELS,
+    MEMBERS,
+    TEAMS,
+    USERS,
+    VIEWER,
+    LinearClient,
+    authorization,
+    linear_root,
+)
 from tickets_mcp.remotes.linear_mapping import (
     BACKEND,
     PRIORITIES,
@@ -87,13 +102,11 @@ from tickets_mcp.remotes.linear_mapping import (
     to_user,
     type_filter,
 )
-from tickets_mcp.remotes.mapping import find_project, only_project, parse
+from tickets_mcp.remotes.mapping import find_project, only_project
 from tickets_mcp.remotes.paging import fingerprint, gather, query_fingerprint
 from tickets_mcp.wire.linear import (
     CommentCreateData,
     DeletionData,
-    Envelope,
-    GraphQLError,
     IssueCreateData,
     IssueData,
     IssueDeleteData,
@@ -123,126 +136,6 @@ BOARD_PER_COLUMN_MAX = 100
 COUNT_PAGES = 8  # requests of 250 ids one count reads at most: totals past 2,000 are reported as capped
 TEAMS_TTL = 300.0  # seconds the teams and their workflow states are kept
 
-# The GraphQL documents the adapter sends; tests/remotes/test_remote_linear.py validates each against
-# Linear's schema (tests/data/specs/linear/).
-
-ISSUE_FIELDS = """
-fragment IssueFields on Issue {
-  id identifier number title description priority createdAt updatedAt completedAt canceledAt trashed
-  state { id name type position }
-  team { id key }
-  assignee { id name displayName }
-  creator { id name displayName }
-  labels(first: 50) { nodes { id name color } }
-  parent { id identifier }
-}
-"""
-VIEWER = """
-query Viewer {
-  viewer { id name displayName active admin owner guest organization { id name urlKey } }
-}
-"""
-TEAMS = """
-query Teams {
-  teams(first: 250) {
-    nodes { id key name description createdAt states(first: 100) { nodes { id name type position } } }
-  }
-}
-"""
-MEMBERS = """
-query Members {
-  organization { users(first: 250) { nodes { id name displayName active admin owner guest } } }
-}
-"""
-ISSUE = (
-    """
-query Issue($id: String!) { issue(id: $id) { ...IssueFields } }
-"""
-    + ISSUE_FIELDS
-)
-ISSUE_DETAIL = (
-    """
-query IssueDetail($id: String!) {
-  issue(id: $id) {
-    ...IssueFields
-    children(first: 100) { nodes { ...IssueFields } }
-    comments(first: 100) { nodes { id body createdAt user { id name displayName } } }
-  }
-}
-"""
-    + ISSUE_FIELDS
-)
-ISSUES = (
-    """
-query Issues($filter: IssueFilter, $first: Int!, $after: String, $orderBy: PaginationOrderBy) {
-  issues(filter: $filter, first: $first, after: $after, orderBy: $orderBy) {
-    nodes { ...IssueFields }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
-    + ISSUE_FIELDS
-)
-ISSUE_IDS = """
-query IssueIds($filter: IssueFilter, $after: String) {
-  issues(filter: $filter, first: 250, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } }
-}
-"""
-ISSUE_REFS = """
-query IssueRefs($filter: IssueFilter, $after: String) {
-  issues(filter: $filter, first: 250, after: $after) { nodes { id identifier } pageInfo { hasNextPage endCursor } }
-}
-"""
-DELETION = """
-query Deletion($id: String!) {
-  issue(id: $id) { id identifier trashed comments(first: 250) { nodes { id } pageInfo { hasNextPage endCursor } } }
-}
-"""
-USERS = """
-query Users($filter: UserFilter) { users(filter: $filter, first: 10) { nodes { id name displayName } } }
-"""
-LABELS = """
-query Labels($filter: IssueLabelFilter) {
-  issueLabels(filter: $filter, first: 250) { nodes { id name color team { id key } } }
-}
-"""
-ISSUE_CREATE = (
-    """
-mutation IssueCreate($input: IssueCreateInput!) {
-  issueCreate(input: $input) { success issue { ...IssueFields } }
-}
-"""
-    + ISSUE_FIELDS
-)
-ISSUE_UPDATE = (
-    """
-mutation IssueUpdate($id: String!, $input: IssueUpdateInput!) {
-  issueUpdate(id: $id, input: $input) { success issue { ...IssueFields } }
-}
-"""
-    + ISSUE_FIELDS
-)
-ISSUE_DELETE = """
-mutation IssueDelete($id: String!) { issueDelete(id: $id) { success } }
-"""
-COMMENT_CREATE = """
-mutation CommentCreate($input: CommentCreateInput!) {
-  commentCreate(input: $input) { success comment { id body createdAt user { id name displayName } } }
-}
-"""
-LABEL_CREATE = """
-mutation IssueLabelCreate($input: IssueLabelCreateInput!) {
-  issueLabelCreate(input: $input) { success issueLabel { id name color team { id key } } }
-}
-"""
-DOCUMENTS = (
-    VIEWER, TEAMS, MEMBERS, ISSUE, ISSUE_DETAIL, ISSUES, ISSUE_IDS, ISSUE_REFS, DELETION, USERS, LABELS,
-    ISSUE_CREATE, ISSUE_UPDATE, ISSUE_DELETE, COMMENT_CREATE, LABEL_CREATE,
-)  # fmt: skip
-
-# The operation a request of this task sends, for the errors RemoteClient raises from an HTTP status.
-_OPERATION: ContextVar[str] = ContextVar("linear_operation", default="a GraphQL request")
-
 # Why Linear's API offers something the adapter still refuses.
 REASONS = {
     Capability.MANAGE_PROJECTS: "projects are Linear teams, part of the workspace's structure, which tickets-mcp "
@@ -250,20 +143,6 @@ REASONS = {
     Capability.ORDER_COLUMNS: "Linear's public API lists no column in its manual order (its `sort` argument is "
     "internal), so a ticket cannot be placed between two others",
 }
-
-
-def authorization(token: str) -> dict[str, str]:
-    """Linear's header: a personal API key as it is, an OAuth access token as a Bearer token."""
-    token = token.strip()
-    if token.startswith("lin_api_") or token.lower().startswith("bearer "):
-        return {"Authorization": token}
-    return {"Authorization": f"Bearer {token}"}
-
-
-def linear_root(url: str) -> str:
-    """The API's root from --url, with or without its /graphql path."""
-    root = url.strip().rstrip("/")
-    return root.removesuffix("/graphql") + "/"
 
 
 async def open_adapter(
@@ -276,75 +155,6 @@ async def open_adapter(
     async with client.closed_on_failure():
         viewer = (await client.query(VIEWER, {}, ViewerData)).viewer
     return LinearTracker(client, viewer)
-
-
-class LinearClient(RemoteClient):
-    """RemoteClient speaking GraphQL: queries retried like GETs, mutations not, `errors` as our errors."""
-
-    async def query(self, document: str, variables: Mapping[str, Any], model: type[M]) -> M:
-        return await self._post(document, variables, model, idempotent=True)
-
-    async def mutate(self, document: str, variables: Mapping[str, Any], model: type[M]) -> M:
-        return await self._post(document, variables, model, idempotent=False)
-
-    async def _post(self, document: str, variables: Mapping[str, Any], model: type[M], *, idempotent: bool) -> M:
-        body = {"query": document, "variables": dict(variables)}
-        named = re.search(r"(?:query|mutation)\s+(\w+)", document)
-        operation = named.group(1) if named else "a GraphQL request"
-        told = _OPERATION.set(operation)
-        try:
-            reply = await self.request("POST", "graphql", json_body=body, idempotent=idempotent)
-        finally:
-            _OPERATION.reset(told)
-        answer = parse(Envelope, reply.body, self.backend, "a GraphQL answer")
-        if answer.errors:
-            raise self.refusal(operation, answer.errors, reply.headers)
-        return parse(model, answer.data, self.backend, f"the answer to {operation}")
-
-    @staticmethod
-    def _rate_limited(reply: Reply) -> bool:
-        return RemoteClient._rate_limited(reply) or "RATELIMITED" in _codes(reply.body)
-
-    def _error(self, what: str, reply: Reply, safe: bool, unsure: bool) -> TrackerError:
-        """An HTTP failure: its GraphQL errors, named after the operation (every request is POST graphql)."""
-        errors = _errors(reply.body)
-        if not errors:
-            return super()._error(what, reply, safe, unsure)
-        return self.refusal(_OPERATION.get(), errors, reply.headers)
-
-    def refusal(self, what: str, errors: Sequence[GraphQLError], headers: Mapping[str, str]) -> TrackerError:
-        first = errors[0]
-        said = self._redact(" ".join(first.said.split())[:200])
-        code = first.code
-        if code == "RATELIMITED":
-            wait = retry_after(headers)
-            seconds = max(1, math.ceil(wait)) if wait is not None else 60
-            return RateLimited(f"linear is rate limiting these requests; retry after {seconds} s.", retry_after=seconds)
-        if code == "AUTHENTICATION_ERROR":
-            return TokenRejected(
-                f"linear rejected the token ({said}).",
-                hint="The key is wrong, expired or revoked: set a valid one in TICKETS_TOKEN.",
-            )
-        if code == "FORBIDDEN":
-            return PermissionDenied(f"linear refused {what}: {said}.", hint="The token may lack a scope or role.")
-        if "entity not found" in first.message.casefold():
-            return NotFound(f"linear: {what}: not found ({said}).")
-        if code in ("INVALID_INPUT", "BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED", "USER_ERROR"):
-            return Invalid("request", f"linear refused {what}: {said}.")
-        return BackendUnavailable(f"linear failed {what}: {said}.", hint="Retry later.")
-
-
-def _errors(body: Any) -> list[GraphQLError]:
-    if not isinstance(body, dict):
-        return []
-    try:
-        return Envelope.model_validate(body).errors
-    except ValueError:
-        return []
-
-
-def _codes(body: Any) -> set[str]:
-    return {error.code for error in _errors(body)}
 
 
 class LinearTracker(RemoteTracker):
