@@ -1,5 +1,5 @@
 """Linear's GraphQL API: the envelope every answer comes in, and the objects the linear backend selects
-(remotes/linear.py's documents). Only the fields those documents ask for are declared, with the
+(remotes/linear_graphql.py's documents). Only the fields those documents ask for are declared, with the
 types of Linear's schema (packages/sdk/src/schema.graphql in linear/linear): ids are UUID strings,
 `number` and `priority` are Floats holding whole numbers, times are ISO 8601 DateTimes. How these
 become the tracker's records is remotes/linear_mapping.py.
