@@ -190,6 +190,40 @@ def test_linears_reset_header_is_read_as_epoch_milliseconds() -> None:
     assert retry_after({"x-ratelimit-requests-reset": str(int((now + 30) * 1000))}, now=now) == 30
 
 
+class TimeOutOnce(httpx2.AsyncBaseTransport):
+    """The next query or mutation (`armed`) times out after reaching the fake, so it was applied."""
+
+    def __init__(self, fake: FakeLinear) -> None:
+        self.inner, self.armed = fake.transport(), ""
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self.inner.handle_async_request(request)
+        if self.armed and json.loads(request.content)["query"].lstrip().startswith(self.armed):
+            self.armed = ""
+            raise httpx2.ReadTimeout("no answer", request=request)
+        return response
+
+
+async def test_a_read_that_timed_out_is_sent_again_and_a_mutation_is_not(fake: FakeLinear) -> None:
+    transport = TimeOutOnce(fake)
+    settings = RemoteSettings("linear", "https://api.linear.app", KEY)
+    policy = Policy(timeout=2.0, deadline=5.0, retries=2, backoff=0.01)
+    adapter = await open_adapter(settings, policy=policy, transport=transport)
+    try:
+        await adapter.teams()
+        transport.armed = "query"
+        assert (await adapter.list_tickets(TicketFilter(project="ENG"))).total == 0
+        assert [op for op, _ in fake.operations][-2:] == ["Issues", "Issues"]
+        ticket = (await adapter.create_ticket(TicketDraft(title="Once", project="ENG"))).ticket
+        transport.armed = "mutation"
+        with pytest.raises(Ambiguous, match="may or may not have been applied"):
+            await adapter.update_ticket(ticket.slug, TicketChanges(title="Twice?"))
+        assert [op for op, _ in fake.operations].count("IssueUpdate") == 1
+        assert fake.find_issue(ticket.slug)["title"] == "Twice?"
+    finally:
+        await adapter.aclose()
+
+
 class SpoilMutations(httpx2.AsyncBaseTransport):
     """Applies each mutation on the fake, then answers it 502 as a gateway would; queries pass untouched."""
 
