@@ -282,10 +282,9 @@ class LinearTracker(RemoteTracker):
     async def _filter(self, query: TicketFilter) -> dict[str, Any] | None:
         """Linear's IssueFilter for a query: every condition must hold."""
         terms: list[dict[str, Any]] = []
-        if query.project is not None or query.organization is not None:
-            self._check_organization(query.organization)
-        teams = [await self.team(query.project, query.organization)] if query.project else await self.teams()
-        if query.project is not None:
+        self._check_organization(query.organization)
+        teams = [await self.team(query.project)] if query.project else await self.teams()
+        if query.project:
             terms.append({"team": {"id": {"eq": teams[0].id}}})
         if query.statuses:
             states = [state for team in teams for state in team.states.nodes]
