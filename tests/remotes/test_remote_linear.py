@@ -4,7 +4,10 @@ adapter sent nothing that schema does not define."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -14,7 +17,7 @@ import pytest
 from graphql import parse, validate
 
 from mcp import Client
-from tests.fixtures.fake_linear import KEY, FakeLinear, linear_schema, standard_world
+from tests.fixtures.fake_linear import KEY, SCHEMA_FILE, FakeLinear, linear_schema, standard_world
 from tests.fixtures.remote_contract import walk
 from tests.fixtures.tool_calls import call, call_error, slug_of
 from tickets_mcp.config import RemoteSettings
@@ -60,6 +63,13 @@ def team(fake: FakeLinear, key: str = "ENG") -> dict[str, object]:
 
 
 # The documents and the schema
+
+
+def test_the_vendored_schema_is_the_file_source_md_names() -> None:
+    source = (SCHEMA_FILE.parent / "SOURCE.md").read_text(encoding="utf-8")
+    named = re.search(r"sha256 `([0-9a-f]{64})`", source)
+    assert named is not None
+    assert hashlib.sha256(gzip.decompress(SCHEMA_FILE.read_bytes())).hexdigest() == named.group(1)
 
 
 def test_every_document_the_adapter_sends_validates_against_linears_schema() -> None:
