@@ -445,6 +445,9 @@ async def test_sub_issues_filter_by_parent_and_deletion_trashes_the_whole_tree(
     assert fake.find_issue(parent.slug)["trashed"] and fake.find_issue(child.slug)["trashed"]
     with pytest.raises(NotFound, match="trash"):
         await tracker.get_ticket(child.slug)
+    for gone in (child.slug, "ENG-999"):
+        with pytest.raises(NotFound, match=f"no issue {gone}"):
+            await tracker.add_comment(gone, "Anyone there?")
 
 
 # Workspace

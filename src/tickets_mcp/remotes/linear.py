@@ -552,14 +552,18 @@ class LinearTracker(RemoteTracker):
         return impact
 
     async def add_comment(self, slug: str, body: str) -> Comment:
-        issue = await self._issue(slug)
+        """One commentCreate, which takes the issue's identifier as its issueId (CommentCreateInput says so)."""
+        identifier = checked_slug(slug)
         if not body.strip():
             raise Invalid("body", "The comment is empty.", hint="Write what you want to say.")
         rules.validate_text("body", body, rules.COMMENT_MAX)
-        made = await self.linear.mutate(
-            COMMENT_CREATE, {"input": {"issueId": issue.id, "body": body}}, CommentCreateData
-        )
-        return to_comment(_done(made.commentCreate.comment, "commentCreate"), issue.identifier)
+        data = {"input": {"issueId": identifier, "body": body}}
+        try:
+            made = (await self.linear.mutate(COMMENT_CREATE, data, CommentCreateData)).commentCreate
+        except NotFound:
+            raise NotFound(f"linear: no issue {identifier}.", hint="list_tickets shows the issues there are.") from None
+        comment = _done(made.comment, "commentCreate")
+        return to_comment(comment, comment.issue.identifier if comment.issue else identifier)
 
 
 # Helpers without state.

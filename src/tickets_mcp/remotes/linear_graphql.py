@@ -129,7 +129,9 @@ mutation IssueDelete($id: String!) { issueDelete(id: $id) { success } }
 """
 COMMENT_CREATE = """
 mutation CommentCreate($input: CommentCreateInput!) {
-  commentCreate(input: $input) { success comment { id body createdAt user { id name displayName } } }
+  commentCreate(input: $input) {
+    success comment { id body createdAt user { id name displayName } issue { identifier } }
+  }
 }
 """
 LABEL_CREATE = """

@@ -135,6 +135,7 @@ class LinearComment(Document):
     body: str
     createdAt: datetime
     user: LinearUser | None = None
+    issue: IssueRef | None = None  # selected where a comment is made
 
 
 class Comments(Document):
