@@ -320,7 +320,7 @@ class LinearTracker(RemoteTracker):
 
     @staticmethod
     def _tickets(issues: Sequence[LinearIssue]) -> list[Ticket]:
-        return [to_ticket(issue, issue.team.id) for issue in issues]
+        return [to_ticket(issue) for issue in issues]
 
     async def get_board(
         self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
@@ -364,7 +364,7 @@ class LinearTracker(RemoteTracker):
 
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
         issue = _live((await self._lookup(ISSUE_DETAIL, slug, IssueDetailData)).issue)
-        ticket = to_ticket(issue, issue.team.id)
+        ticket = to_ticket(issue)
         children = [child for child in issue.children.nodes if not child.trashed]
         comments = sorted(issue.comments.nodes, key=lambda comment: comment.createdAt)
         return TicketDetail(
@@ -396,7 +396,7 @@ class LinearTracker(RemoteTracker):
             created = (await self.linear.mutate(ISSUE_CREATE, {"input": data}, IssueCreateData)).issueCreate
         except Ambiguous as lost:
             return await self._recover(chosen, lost)
-        return to_ticket(_done(created.issue, "issueCreate"), team.id)
+        return to_ticket(_done(created.issue, "issueCreate"))
 
     async def _recover(self, chosen: str, lost: Ambiguous) -> Ticket:
         """The issue a lost issueCreate made, found by the id we chose; else the Ambiguous error itself."""
@@ -404,7 +404,7 @@ class LinearTracker(RemoteTracker):
             issue = (await self.linear.query(ISSUE, {"id": chosen}, IssueData)).issue
         except TrackerError:
             raise lost from None
-        return to_ticket(issue, issue.team.id)
+        return to_ticket(issue)
 
     async def _user_id(self, who: str) -> str:
         name = who.strip()
@@ -471,7 +471,7 @@ class LinearTracker(RemoteTracker):
 
     async def _change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
         issue = await self._issue(slug)
-        current = to_ticket(issue, issue.team.id)
+        current = to_ticket(issue)
         check_version(current, version)
         team = next((t for t in await self.teams() if t.id == issue.team.id), None) or await self.team(issue.team.key)
         data: dict[str, Any] = {}
@@ -495,7 +495,7 @@ class LinearTracker(RemoteTracker):
             return current
         variables = {"id": issue.id, "input": data}
         changed = (await self.linear.mutate(ISSUE_UPDATE, variables, IssueUpdateData)).issueUpdate
-        return to_ticket(_done(changed.issue, "issueUpdate"), team.id)
+        return to_ticket(_done(changed.issue, "issueUpdate"))
 
     async def _new_labels(self, issue: LinearIssue, team: LinearTeam, changes: TicketChanges) -> list[str]:
         """The label ids an issue carries after a change of its labels or its type (each keeps the other)."""

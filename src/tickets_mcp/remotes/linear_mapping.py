@@ -191,13 +191,13 @@ def color_of(label: LinearLabel) -> str:
     return color if re.fullmatch(r"[0-9a-f]{6}", color) else label_color(label.name)
 
 
-def to_ticket(issue: LinearIssue, project_id: str) -> Ticket:
+def to_ticket(issue: LinearIssue) -> Ticket:
     status = status_of(issue.state)
     names = [label.name for label in issue.labels.nodes]
     closed = issue.completedAt if status is Status.DONE else issue.canceledAt if status in CLOSED_STATUSES else None
     return Ticket(
         id=number_of(issue.id),
-        project_id=project_id,
+        project_id=issue.team.id,
         number=int(issue.number),
         slug=issue.identifier,
         type=type_of(names),
