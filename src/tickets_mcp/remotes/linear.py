@@ -260,7 +260,7 @@ class LinearTracker(RemoteTracker):
         after, seen, total, capped = _position(query.cursor, mark) if query.cursor else (None, 0, None, False)
         variables = {"filter": issue_filter, "first": query.limit, "after": after, "orderBy": order_by}
         found = (await self.linear.query(ISSUES, variables, IssuesData)).issues
-        tickets = tuple(self._tickets(found.nodes))
+        tickets = tuple(map(to_ticket, found.nodes))
         more = found.pageInfo.hasNextPage and bool(found.nodes) and found.pageInfo.endCursor is not None
         if not more:
             return TicketPage(tickets=tickets, total=seen + len(tickets), next_cursor=None)
@@ -318,10 +318,6 @@ class LinearTracker(RemoteTracker):
             after = found.pageInfo.endCursor
         return count, False
 
-    @staticmethod
-    def _tickets(issues: Sequence[LinearIssue]) -> list[Ticket]:
-        return [to_ticket(issue) for issue in issues]
-
     async def get_board(
         self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
     ) -> Board:
@@ -337,7 +333,7 @@ class LinearTracker(RemoteTracker):
                 issue_filter = {"and": [{"team": {"id": {"eq": team.id}}}, {"state": {"id": {"in": ids}}}]}
                 variables = {"filter": issue_filter, "first": per_column, "after": None, "orderBy": "createdAt"}
                 found = (await self.linear.query(ISSUES, variables, IssuesData)).issues
-                tickets = tuple(self._tickets(found.nodes))
+                tickets = tuple(map(to_ticket, found.nodes))
                 total = len(tickets)
                 if found.pageInfo.hasNextPage:
                     total = max((await self._count(issue_filter))[0], total + 1)
@@ -369,7 +365,7 @@ class LinearTracker(RemoteTracker):
         comments = sorted(issue.comments.nodes, key=lambda comment: comment.createdAt)
         return TicketDetail(
             ticket=ticket,
-            subtasks=tuple(self._tickets(children)),
+            subtasks=tuple(map(to_ticket, children)),
             comments=tuple(to_comment(comment, ticket.slug) for comment in comments),
         )
 
