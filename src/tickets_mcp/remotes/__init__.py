@@ -18,6 +18,7 @@ ADAPTERS = {
     "gitlab": "tickets_mcp.remotes.gitlab",
     "redmine": "tickets_mcp.remotes.redmine",
     "jira": "tickets_mcp.remotes.jira",
+    "linear": "tickets_mcp.remotes.linear",
 }
 
 

@@ -56,7 +56,7 @@ UNSURE_STATUSES = frozenset({500, 502, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 MESSAGE_MAX = 200
-RESET_HEADERS = ("ratelimit-reset", "x-ratelimit-reset", "x-rate-limit-reset")
+RESET_HEADERS = ("ratelimit-reset", "x-ratelimit-reset", "x-rate-limit-reset", "x-ratelimit-requests-reset")
 REMAINING_HEADERS = ("ratelimit-remaining", "x-ratelimit-remaining", "x-rate-limit-remaining")
 CHECK_HINT = "Check before retrying (get the ticket, or list recent tickets), so nothing is done twice."
 
@@ -127,7 +127,8 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
     """Seconds to wait, from `Retry-After` (seconds or an HTTP date) or a rate-limit reset header.
 
     `headers` are an httpx Headers or a mapping with lower-case names. A reset header holds either an
-    epoch timestamp (GitHub, GitLab) or a number of seconds (the IETF draft); an unreadable value is ignored.
+    epoch timestamp in seconds (GitHub, GitLab) or milliseconds (Linear's X-RateLimit-Requests-Reset), or
+    a number of seconds (the IETF draft); an unreadable value is ignored.
     """
     now = time.time() if now is None else now
     value = (headers.get("retry-after") or "").strip()
@@ -146,6 +147,7 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
     for name in RESET_HEADERS:
         seconds = _seconds(headers.get(name) or "")
         if seconds is not None:
+            seconds = seconds / 1000 if seconds > 1_000_000_000_000 else seconds
             return max(0.0, seconds - now) if seconds > 1_000_000_000 else seconds
     return None
 
