@@ -163,6 +163,12 @@ async def test_text_goes_through_the_search_api(fake: FakeGitHub, tracker: GitHu
     assert [t.title for t in page.tickets] == ["Dark mode"]
     (search,) = [r for r in fake.requests if r.url.path == "/search/issues"]
     assert search.url.params["q"] == '"system" repo:acme/web is:issue in:title,body'
+    fake.file(fake.repos["alice/notes"], "alice", "System notes")
+    fake.requests.clear()
+    everywhere = await tracker.list_tickets(TicketFilter(text="system"))
+    assert sorted(t.title for t in everywhere.tickets) == ["Dark mode", "System notes"]
+    queries = sorted(r.url.params["q"] for r in fake.requests if r.url.path == "/search/issues")
+    assert queries == [f'"system" user:{owner} is:issue in:title,body' for owner in ("acme", "alice")]  # one per owner
 
 
 @pytest.mark.parametrize("mode", ["primary", "secondary", "too_many"])  # 403 remaining 0, 403 Retry-After, 429

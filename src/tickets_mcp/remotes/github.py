@@ -193,7 +193,8 @@ class GitHubTracker(RemoteTracker):
             if found is not None:
                 return next(p for p in places if p.project.id == found.id)
             if attempt == 0:
-                places = [p for p in await self.places(refresh=True) if p in places or organization is None]
+                owners = {p.owner.id for p in places}
+                places = [p for p in await self.places(refresh=True) if organization is None or p.owner.id in owners]
         raise NotFound(
             f"{BACKEND}: no repository {reference!r} with issues among those the token sees.",
             hint="list_projects shows them; pass a code, an id or owner/name.",
@@ -303,7 +304,9 @@ class GitHubTracker(RemoteTracker):
         found = [ticket for tickets, _ in read for ticket in tickets if keep(ticket)]
         complete = all(done for _, done in read)
         if query.text and query.text.strip():
-            hits = await gather([_bind(self._search, place, query.text) for place in places])
+            owners = {p.owner.slug for p in places}
+            scopes = [f"repo:{places[0].full_name}"] if len(places) == 1 else [f"user:{o}" for o in sorted(owners)]
+            hits = await gather([_bind(self._search, scope, query.text) for scope in scopes])
             matching = {key for keys, _ in hits for key in keys}
             found = [t for t in found if (t.project_id, t.number) in matching]
             complete = complete and all(done for _, done in hits)
@@ -384,15 +387,19 @@ class GitHubTracker(RemoteTracker):
         )
         return await self.tickets(issues, place), complete
 
-    async def _search(self, place: Place, text: str) -> tuple[set[tuple[str, int]], bool]:
-        """(project id, number) of the issues of `place` whose title or body hold every word of `text`."""
+    async def _search(self, scope: str, text: str) -> tuple[set[tuple[str, int]], bool]:
+        """(project id, number) of the issues in `scope` (`repo:owner/name` or `user:owner`) whose title or
+        body hold every word of `text`. GitHub's search has its own rate limit, hence one search per owner."""
         words = " ".join(f'"{word}"' for word in text.replace('"', " ").split())
-        params = {"q": f"{words} repo:{place.full_name} is:issue in:title,body", "per_page": PER_PAGE}
+        params = {"q": f"{words} {scope} is:issue in:title,body", "per_page": PER_PAGE}
         found: set[tuple[str, int]] = set()
         reply = await self._get("search/issues", params)
         for _ in range(SEARCH_PAGES):
             result = parse(SearchResult, reply.body, BACKEND, "search results")
-            found.update((place.project.id, item.number) for item in result.items if item.pull_request is None)
+            for item in result.items:
+                home = await self.place_of(repository_of(item.repository_url))
+                if home is not None and item.pull_request is None:
+                    found.add((home.project.id, item.number))
             following = next_link(reply.headers)
             if following is None:
                 return found, not result.incomplete_results
