@@ -16,7 +16,8 @@ from tests.fixtures.github_peer import TOKEN, GitHubPeer, standard_world
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketType
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited
-from tickets_mcp.remotes.github import GitHubTracker, api_url, next_link
+from tickets_mcp.remotes.github import GitHubTracker, api_url
+from tickets_mcp.remotes.github_directory import next_link
 from tickets_mcp.remotes.github_mapping import changed_labels, scope_of
 from tickets_mcp.wire.github import GitHubIssue
 

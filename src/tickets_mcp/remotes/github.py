@@ -6,7 +6,7 @@ docs/github.md has the whole mapping:
 
 - Organizations are the owners (the user, the organizations) of the repositories the token sees
   (GET /user/repos); projects are those repositories with issues enabled, not archived, each with a
-  code derived from its name. Both are read once and kept for five minutes.
+  code derived from its name. Both are read once and kept for five minutes (`github_directory`).
 - Tickets are issues, `CODE-number`; pull requests, which GitHub lists among issues, are left out.
   Comments are the issue's comments; sub-tasks are GitHub's sub-issues.
 - Status is the issue's state and `state_reason` for done and canceled, and `status: …` labels for
@@ -20,16 +20,14 @@ docs/github.md has the whole mapping:
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import anyio
 import httpx2
-from pydantic import BaseModel, RootModel
+from pydantic import BaseModel
 
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
@@ -57,20 +55,18 @@ from tickets_mcp.domain import (
 from tickets_mcp.domain.rules import check_version, decode_cursor, encode_cursor
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.remotes.base import RemoteTracker
-from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, Reply, TokenRejected
+from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
+from tickets_mcp.remotes.github_directory import PER_PAGE, Directory, next_link
 from tickets_mcp.remotes.github_mapping import (
     BACKEND,
     Place,
     changed_labels,
-    issue_reference,
     new_labels,
     repository_of,
     state_of,
     to_comment,
-    to_places,
-    to_ticket,
 )
-from tickets_mcp.remotes.mapping import find_project, only_project, parse, recover_created
+from tickets_mcp.remotes.mapping import parse, recover_created
 from tickets_mcp.remotes.paging import gather, query_fingerprint
 from tickets_mcp.wire.github import (
     Comments,
@@ -78,7 +74,6 @@ from tickets_mcp.wire.github import (
     GitHubIssue,
     GitHubUser,
     Issues,
-    Repositories,
     SearchResult,
     Users,
 )
@@ -87,18 +82,13 @@ T = TypeVar("T")
 Entry = TypeVar("Entry", bound=BaseModel)
 
 API_VERSION = "2022-11-28"
-PER_PAGE = 100  # GitHub's most per page
 SCAN_PAGES = 10  # pages of one repository's issues a listing reads at most: 1,000 issues
 SEARCH_PAGES = 10  # GitHub's search answers 1,000 results at most
-REPOSITORY_PAGES = 20
 COMMENT_PAGES = 10
 LIST_LIMIT_MAX = 100
 BOARD_PER_COLUMN_MAX = 100
 MEMBER_REPOSITORIES = 10  # repositories of an owner whose assignable users the workspace lists
 RECOVERY_WINDOW = 20  # newest issues of the token's user searched after an ambiguous create
-PLACES_TTL = 300.0
-REFRESH_MIN = 2.0
-SLUG = re.compile(r"([A-Za-z][A-Za-z0-9]*)-(\d+)")
 
 
 def api_url(url: str) -> str:
@@ -125,15 +115,6 @@ async def open_adapter(
     return GitHubTracker(client, User(id=me.id, username=me.login, name=me.name or me.login))
 
 
-def next_link(headers: Mapping[str, str]) -> str | None:
-    """The `rel="next"` URL of GitHub's Link header, if another page follows."""
-    for part in headers.get("link", "").split(","):
-        match = re.fullmatch(r'\s*<([^>]+)>\s*;\s*rel="next"\s*', part)
-        if match:
-            return match.group(1)
-    return None
-
-
 class GitHubTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
     missing: ClassVar[frozenset[Capability]] = frozenset(
@@ -143,114 +124,14 @@ class GitHubTracker(RemoteTracker):
     def __init__(self, client: RemoteClient, me: User) -> None:
         super().__init__(client)
         self.me = me
-        self._places: list[Place] | None = None
-        self._places_at = 0.0
-        self._places_lock = anyio.Lock()
+        self.github = Directory(client, me)
 
     # Requests
-
-    async def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Reply:
-        return await self.client.request("GET", path, params=params)
-
-    async def _pages(
-        self, path: str, params: Mapping[str, Any], listing: type[RootModel[list[Entry]]], what: str, pages: int
-    ) -> tuple[list[Entry], bool]:
-        """Every entry of a GitHub list, following `Link: rel="next"`; whether it was read to its end."""
-        found: list[Entry] = []
-        reply = await self._get(path, {**params, "per_page": PER_PAGE})
-        for _ in range(pages):
-            found += parse(listing, reply.body, BACKEND, what).root
-            following = next_link(reply.headers)
-            if following is None:
-                return found, True
-            reply = await self._get(following)
-        return found, False
-
-    # Where things are
-
-    async def places(self, *, refresh: bool = False) -> list[Place]:
-        async with self._places_lock:
-            age = time.monotonic() - self._places_at
-            if self._places is None or age > PLACES_TTL or (refresh and age > REFRESH_MIN):
-                repositories, _ = await self._pages(
-                    "user/repos", {"sort": "full_name"}, Repositories, "a list of repositories", REPOSITORY_PAGES
-                )
-                self._places, self._places_at = to_places(repositories, self.me.username), time.monotonic()
-            return self._places
-
-    async def place(self, reference: str | None, organization: str | None = None) -> Place:
-        places = await self.places()
-        if organization is not None:
-            owner = await self.owner(organization)
-            places = [p for p in places if p.owner.id == owner.id]
-        if reference is None:
-            project = only_project([p.project for p in places], BACKEND)
-            return next(p for p in places if p.project.id == project.id)
-        for attempt in range(2):
-            found = find_project(reference, [p.project for p in places]) or next(
-                (p.project for p in places if p.full_name.casefold() == reference.strip().casefold()), None
-            )
-            if found is not None:
-                return next(p for p in places if p.project.id == found.id)
-            if attempt == 0:
-                owners = {p.owner.id for p in places}
-                places = [p for p in await self.places(refresh=True) if organization is None or p.owner.id in owners]
-        raise NotFound(
-            f"{BACKEND}: no repository {reference!r} with issues among those the token sees.",
-            hint="list_projects shows them; pass a code, an id or owner/name.",
-        )
-
-    async def owner(self, reference: str) -> Organization:
-        wanted = reference.strip().casefold()
-        for place in await self.places():
-            if wanted in (place.owner.slug.casefold(), place.owner.id):
-                return place.owner
-        raise NotFound(
-            f"{BACKEND}: no owner {reference!r} among the token's repositories.",
-            hint="list_organizations shows them.",
-        )
-
-    async def place_of(self, full_name: str) -> Place | None:
-        wanted = full_name.casefold()
-        return next((p for p in await self.places() if p.full_name.casefold() == wanted), None)
-
-    async def issue(self, slug: str) -> tuple[Place, GitHubIssue]:
-        match = SLUG.fullmatch(slug.strip())
-        if match is None:
-            raise Invalid("slug", f"{slug!r} is not a ticket slug.", hint="Pass it as CODE-NUMBER, e.g. WEB-12.")
-        code, number = match.group(1).upper(), int(match.group(2))
-        places = await self.places()
-        place = next((p for p in places if p.project.code == code), None)
-        if place is None:
-            place = next((p for p in await self.places(refresh=True) if p.project.code == code), None)
-        if place is None:
-            raise NotFound(f"{BACKEND}: no repository has the code {code}.", hint="list_projects shows the codes.")
-        reply = await self._get(f"repos/{place.full_name}/issues/{number}")
-        issue = parse(GitHubIssue, reply.body, BACKEND, "an issue")
-        if issue.pull_request is not None:
-            raise NotFound(f"{BACKEND}: {slug} is a pull request, not an issue.")
-        return place, issue
-
-    async def ticket(self, place: Place, issue: GitHubIssue) -> Ticket:
-        parent: str | None = None
-        if issue.parent_issue_url and (found := issue_reference(issue.parent_issue_url)):
-            home = await self.place_of(found[0])
-            parent = f"{home.project.code}-{found[1]}" if home else f"{found[0]}#{found[1]}"
-        return to_ticket(issue, place, parent)
-
-    async def tickets(self, issues: Sequence[GitHubIssue], place: Place | None = None) -> list[Ticket]:
-        """Issues as tickets, pull requests and issues of repositories the token does not list left out."""
-        found: list[Ticket] = []
-        for issue in issues:
-            home = place or await self.place_of(repository_of(issue.repository_url))
-            if issue.pull_request is None and home is not None:
-                found.append(await self.ticket(home, issue))
-        return found
 
     # Workspace
 
     async def workspace(self) -> Workspace:
-        places = await self.places()
+        places = await self.github.places()
         owners = {p.owner.id: p.owner for p in places}
         entries = await gather(
             [
@@ -265,7 +146,9 @@ class GitHubTracker(RemoteTracker):
         people: dict[int, User] = {}
         for place in places[:MEMBER_REPOSITORIES]:
             try:
-                users, _ = await self._pages(f"repos/{place.full_name}/assignees", {}, Users, "a list of users", 1)
+                users, _ = await self.github.pages(
+                    f"repos/{place.full_name}/assignees", {}, Users, "a list of users", 1
+                )
             except TokenRejected:
                 raise
             except (NotFound, PermissionDenied):
@@ -280,14 +163,10 @@ class GitHubTracker(RemoteTracker):
         )
 
     async def list_organizations(self) -> list[Organization]:
-        return list({p.owner.id: p.owner for p in await self.places()}.values())
+        return list({p.owner.id: p.owner for p in await self.github.places()}.values())
 
     async def list_projects(self, organization: str | None = None) -> list[Project]:
-        places = await self.places()
-        if organization is not None:
-            owner = await self.owner(organization)
-            places = [p for p in places if p.owner.id == owner.id]
-        return [p.project for p in places]
+        return [p.project for p in await self.github.places_of(organization)]
 
     # Listing
 
@@ -296,9 +175,9 @@ class GitHubTracker(RemoteTracker):
             raise Invalid("limit", f"limit must be 1-{LIST_LIMIT_MAX}.", hint="Use cursor to page through more.")
         start = self._start(query)
         if query.project is not None:
-            places = [await self.place(query.project, query.organization)]
+            places = [await self.github.place(query.project, query.organization)]
         else:
-            places = await self.list_places(query.organization)
+            places = await self.github.places_of(query.organization)
         params, keep = await self._filter(query)
         read = await gather([_bind(self._issues_of, place, params) for place in places])
         found = [ticket for tickets, _ in read for ticket in tickets if keep(ticket)]
@@ -339,13 +218,6 @@ class GitHubTracker(RemoteTracker):
             )
         return offset
 
-    async def list_places(self, organization: str | None) -> list[Place]:
-        places = await self.places()
-        if organization is None:
-            return places
-        owner = await self.owner(organization)
-        return [p for p in places if p.owner.id == owner.id]
-
     async def _filter(self, query: TicketFilter) -> tuple[dict[str, Any], Callable[[Ticket], bool]]:
         """GitHub's list parameters for what it can select, and the test every ticket must pass."""
         statuses, types, priorities = set(query.statuses), set(query.types), set(query.priorities)
@@ -382,10 +254,10 @@ class GitHubTracker(RemoteTracker):
         return params, keep
 
     async def _issues_of(self, place: Place, params: Mapping[str, Any]) -> tuple[list[Ticket], bool]:
-        issues, complete = await self._pages(
+        issues, complete = await self.github.pages(
             f"repos/{place.full_name}/issues", params, Issues, "a list of issues", SCAN_PAGES
         )
-        return await self.tickets(issues, place), complete
+        return await self.github.tickets(issues, place), complete
 
     async def _search(self, scope: str, text: str) -> tuple[set[tuple[str, int]], bool]:
         """(project id, number) of the issues in `scope` (`repo:owner/name` or `user:owner`) whose title or
@@ -393,17 +265,17 @@ class GitHubTracker(RemoteTracker):
         words = " ".join(f'"{word}"' for word in text.replace('"', " ").split())
         params = {"q": f"{words} {scope} is:issue in:title,body", "per_page": PER_PAGE}
         found: set[tuple[str, int]] = set()
-        reply = await self._get("search/issues", params)
+        reply = await self.github.get("search/issues", params)
         for _ in range(SEARCH_PAGES):
             result = parse(SearchResult, reply.body, BACKEND, "search results")
             for item in result.items:
-                home = await self.place_of(repository_of(item.repository_url))
+                home = await self.github.place_of(repository_of(item.repository_url))
                 if home is not None and item.pull_request is None:
                     found.add((home.project.id, item.number))
             following = next_link(reply.headers)
             if following is None:
                 return found, not result.incomplete_results
-            reply = await self._get(following)
+            reply = await self.github.get(following)
         return found, False
 
     async def get_board(
@@ -411,7 +283,7 @@ class GitHubTracker(RemoteTracker):
     ) -> Board:
         if not 1 <= per_column <= BOARD_PER_COLUMN_MAX:
             raise Invalid("per_column", f"per_column must be 1-{BOARD_PER_COLUMN_MAX}.")
-        place = await self.place(project, organization)
+        place = await self.github.place(project, organization)
         tickets, _ = await self._issues_of(place, {"state": "all", "sort": "created", "direction": "desc"})
         columns = tuple(
             BoardColumn(status=status, total=len(inside), tickets=tuple(inside[:per_column]))
@@ -423,20 +295,20 @@ class GitHubTracker(RemoteTracker):
     # Tickets
 
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
-        place, issue = await self.issue(slug)
-        ticket = await self.ticket(place, issue)
+        place, issue = await self.github.issue(slug)
+        ticket = await self.github.ticket(place, issue)
         base = f"repos/{place.full_name}/issues/{issue.number}"
-        comments, _ = await self._pages(f"{base}/comments", {}, Comments, "a list of comments", COMMENT_PAGES)
-        children, _ = await self._pages(f"{base}/sub_issues", {}, Issues, "a list of sub-issues", COMMENT_PAGES)
+        comments, _ = await self.github.pages(f"{base}/comments", {}, Comments, "a list of comments", COMMENT_PAGES)
+        children, _ = await self.github.pages(f"{base}/sub_issues", {}, Issues, "a list of sub-issues", COMMENT_PAGES)
         return TicketDetail(
             ticket=ticket,
-            subtasks=tuple(await self.tickets(children)),
+            subtasks=tuple(await self.github.tickets(children)),
             comments=tuple(to_comment(comment, ticket.slug) for comment in comments),
         )
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
-        place = await self.place(draft.project, draft.organization)
-        parent = await self.issue(draft.parent) if draft.parent else None
+        place = await self.github.place(draft.project, draft.organization)
+        parent = await self.github.issue(draft.parent) if draft.parent else None
         title = rules.normalize_title(draft.title)
         labels = new_labels(draft.status, draft.type, draft.priority, rules.normalize_labels(draft.labels))
         body: dict[str, Any] = {
@@ -452,19 +324,19 @@ class GitHubTracker(RemoteTracker):
             issue = parse(GitHubIssue, reply.body, BACKEND, "the new issue")
         except Ambiguous as lost:
             ticket = await recover_created(lost, sent, title, lambda: self._newest_of_mine(place))
-            _, issue = await self.issue(ticket.slug)
+            _, issue = await self.github.issue(ticket.slug)
         _kept(issue, body, f"{place.project.code}-{issue.number}")
         if draft.status in CLOSED_STATUSES:
             issue = await self._patch(place, issue.number, _state_body(draft.status))
         if parent is not None:
             issue = await self._adopt(parent, issue, place)
-        return await self.ticket(place, issue)
+        return await self.github.ticket(place, issue)
 
     async def _assignable(self, place: Place, login: str) -> str:
         """The login, once GitHub says it may be assigned issues in `place` (it would drop it silently)."""
         name = self.me.username if login.strip().casefold() == ME else login.strip()
         try:
-            await self._get(f"repos/{place.full_name}/assignees/{name}")
+            await self.github.get(f"repos/{place.full_name}/assignees/{name}")
         except NotFound:
             raise Invalid(
                 "assignee",
@@ -475,8 +347,8 @@ class GitHubTracker(RemoteTracker):
 
     async def _newest_of_mine(self, place: Place) -> list[Ticket]:
         params = {"creator": self.me.username, "state": "all", "sort": "created", "direction": "desc"}
-        reply = await self._get(f"repos/{place.full_name}/issues", {**params, "per_page": RECOVERY_WINDOW})
-        return await self.tickets(parse(Issues, reply.body, BACKEND, "a list of issues").root, place)
+        reply = await self.github.get(f"repos/{place.full_name}/issues", {**params, "per_page": RECOVERY_WINDOW})
+        return await self.github.tickets(parse(Issues, reply.body, BACKEND, "a list of issues").root, place)
 
     async def _patch(self, place: Place, number: int, body: dict[str, Any]) -> GitHubIssue:
         reply = await self.client.request("PATCH", f"repos/{place.full_name}/issues/{number}", json_body=body)
@@ -489,7 +361,7 @@ class GitHubTracker(RemoteTracker):
             "POST", f"repos/{home.full_name}/issues/{issue.number}/sub_issues",
             json_body={"sub_issue_id": child.id, "replace_parent": True},
         )  # fmt: skip
-        reply = await self._get(f"repos/{place.full_name}/issues/{child.number}")
+        reply = await self.github.get(f"repos/{place.full_name}/issues/{child.number}")
         return parse(GitHubIssue, reply.body, BACKEND, "an issue")
 
     async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
@@ -508,8 +380,8 @@ class GitHubTracker(RemoteTracker):
         return await self._change(slug, TicketChanges(status=status), version)
 
     async def _change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
-        place, issue = await self.issue(slug)
-        current = await self.ticket(place, issue)
+        place, issue = await self.github.issue(slug)
+        current = await self.github.ticket(place, issue)
         check_version(current, version)
         body: dict[str, Any] = {}
         if changes.title is not None and (title := rules.normalize_title(changes.title)) != current.title:
@@ -537,22 +409,22 @@ class GitHubTracker(RemoteTracker):
         if body:
             issue = await self._patch(place, issue.number, body)
             _kept(issue, body, current.slug)
-        return await self.ticket(place, issue)
+        return await self.github.ticket(place, issue)
 
     async def _reparent(self, place: Place, issue: GitHubIssue, current: Ticket, parent: str) -> GitHubIssue:
         if parent.casefold() != UNASSIGNED:
-            return await self._adopt(await self.issue(parent), issue, place)
+            return await self._adopt(await self.github.issue(parent), issue, place)
         if current.parent is None:
             return issue
-        home, former = await self.issue(current.parent)
+        home, former = await self.github.issue(current.parent)
         await self.client.request(
             "DELETE", f"repos/{home.full_name}/issues/{former.number}/sub_issue", json_body={"sub_issue_id": issue.id}
         )
-        reply = await self._get(f"repos/{place.full_name}/issues/{issue.number}")
+        reply = await self.github.get(f"repos/{place.full_name}/issues/{issue.number}")
         return parse(GitHubIssue, reply.body, BACKEND, "an issue")
 
     async def add_comment(self, slug: str, body: str) -> Comment:
-        place, issue = await self.issue(slug)
+        place, issue = await self.github.issue(slug)
         if not body.strip():
             raise Invalid("body", "The comment is empty.", hint="Write what you want to say.")
         rules.validate_text("body", body, rules.COMMENT_MAX)
