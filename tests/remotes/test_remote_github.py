@@ -13,10 +13,11 @@ import pytest
 
 from tests.fixtures.fake_github import FakeGitHub, Repo
 from tests.fixtures.github_peer import TOKEN, GitHubPeer, standard_world
+from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketType
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited
-from tickets_mcp.remotes.github import GitHubTracker, api_url
+from tickets_mcp.remotes.github import GitHubTracker, api_url, open_adapter
 from tickets_mcp.remotes.github_directory import next_link
 from tickets_mcp.remotes.github_mapping import changed_labels, scope_of
 from tickets_mcp.wire.github import GitHubIssue
@@ -59,6 +60,31 @@ async def test_every_request_carries_the_token_as_bearer_and_the_api_version(
         assert request.headers["x-github-api-version"] == "2022-11-28"
     assert api_url("https://github.com/") == "https://api.github.com/"
     assert api_url("https://ghe.example.com/api/v3") == "https://ghe.example.com/api/v3/"
+
+
+async def test_an_enterprise_server_is_reached_under_api_v3() -> None:
+    fake = FakeGitHub(prefix="/api/v3")
+    fake.add_person("alice", "Alice Liddell", token=TOKEN)
+    repo = fake.add_repo("alice", "notes")
+    for n in range(120):
+        fake.file(repo, "alice", f"Note {n}")
+    transport = fake.transport()
+    settings = RemoteSettings("github", "https://ghe.example.com/api/v3", TOKEN)
+    tracker = await open_adapter(settings, transport=transport)
+    try:
+        page = await tracker.list_tickets(TicketFilter(project="notes", limit=100))
+    finally:
+        await tracker.aclose()
+    assert (page.total, page.tickets[0].slug) == (120, "NOTES-120")
+    paths = [r.url.path for r in fake.requests]
+    assert paths == [
+        "/api/v3/user",
+        "/api/v3/user/repos",
+        "/api/v3/repos/alice/notes/issues",
+        "/api/v3/repos/alice/notes/issues",
+    ]
+    assert all(r.url.host == "ghe.example.com" for r in fake.requests)  # the Link header's next page too
+    assert transport.violations == []
 
 
 async def test_owners_are_organizations_and_repositories_with_issues_are_projects(tracker: GitHubTracker) -> None:
