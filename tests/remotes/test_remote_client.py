@@ -211,6 +211,11 @@ MATRIX: dict[str, Case] = {
         get=Expect(RateLimited, ("rate limiting these requests; retry after",), 1, ONE_ATTEMPT),
         post=Expect(RateLimited, ("rate limiting these requests; retry after",), 1, ONE_ATTEMPT),
     ),
+    "403-secondary-rate-limit": Case(  # GitHub's secondary limits: a 403 naming its wait, the remaining count left
+        (json_step(403, {"message": "You have exceeded a secondary rate limit."}, headers={"Retry-After": "60"}),),
+        get=Expect(RateLimited, ("acme is rate limiting these requests; retry after 60 s.",), 1, ONE_ATTEMPT),
+        post=Expect(RateLimited, ("acme is rate limiting these requests; retry after 60 s.",), 1, ONE_ATTEMPT),
+    ),
     "malformed-json": Case(
         (Step(200, b'{"id": 7,'),),
         get=Expect(BackendUnavailable, ("acme answered GET /x with a body that is not JSON (HTTP 200)",)),

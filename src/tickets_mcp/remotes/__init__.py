@@ -16,6 +16,7 @@ ADAPTERS = {
     "agentsmesh": "tickets_mcp.remotes.agentsmesh",
     "abf": "tickets_mcp.remotes.abf",
     "gitlab": "tickets_mcp.remotes.gitlab",
+    "github": "tickets_mcp.remotes.github",
     "redmine": "tickets_mcp.remotes.redmine",
     "jira": "tickets_mcp.remotes.jira",
     "linear": "tickets_mcp.remotes.linear",

@@ -3,7 +3,8 @@
 - Every connect, read and write has a timeout, and a request as a whole (retries and waits included)
   a deadline it never outlives, however slowly the server trickles its answer.
 - Only idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS, or a call the adapter marks idempotent)
-  are retried, on 429, 500, 502, 503, 504 (and a 403 that says the rate limit is used up), time-outs
+  are retried, on 429, 500, 502, 503, 504 (and a 403 that says the rate limit is used up or names a
+  wait, as GitHub's secondary limits do), time-outs
   and dropped connections, after the wait the server asks for (`Retry-After` in seconds or as an HTTP
   date, or a rate-limit reset header) or a short doubling backoff; a wait that would pass the deadline
   ends the request at once (429 becomes RateLimited with the server's `retry_after`).
@@ -487,10 +488,12 @@ class RemoteClient:
 
     @staticmethod
     def _rate_limited(reply: Reply) -> bool:
-        """429, or a 403 saying the rate limit is used up (GitHub's way)."""
+        """429, or a 403 saying the rate limit is used up or naming a wait (GitHub's primary and secondary
+        rate limits: a remaining count of 0, or Retry-After)."""
         if reply.status == 429:
             return True
-        return reply.status == 403 and any(reply.headers.get(h, "").strip() == "0" for h in REMAINING_HEADERS)
+        used_up = any(reply.headers.get(h, "").strip() == "0" for h in REMAINING_HEADERS)
+        return reply.status == 403 and (used_up or bool(reply.headers.get("retry-after", "").strip()))
 
     def _missing_scope(self, reply: Reply) -> str | None:
         """The scope a 403 says the token lacks: from an OAuth `insufficient_scope` challenge or error body

@@ -1,0 +1,258 @@
+"""The github backend's own behaviour, beyond the contract: how GitHub's state, state_reason, labels and
+issue types read as columns, types and priorities; pull requests left out; Link paging; rate limits;
+and that the referee (GitHub's OpenAPI description) catches a request it does not define. Every test
+runs the adapter against the fake GitHub behind SpecTransport and ends with no violation recorded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx2
+import pytest
+
+from tests.fixtures.fake_github import FakeGitHub, Repo
+from tests.fixtures.github_peer import TOKEN, GitHubPeer, standard_world
+from tickets_mcp.config import RemoteSettings
+from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
+from tickets_mcp.domain import Priority, Status, TicketType
+from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited
+from tickets_mcp.remotes.github import GitHubTracker, api_url, open_adapter
+from tickets_mcp.remotes.github_directory import next_link
+from tickets_mcp.remotes.github_mapping import changed_labels, scope_of
+from tickets_mcp.wire.github import GitHubIssue
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def fake() -> FakeGitHub:
+    return standard_world()
+
+
+@pytest.fixture
+def peer(fake: FakeGitHub) -> Iterator[GitHubPeer]:
+    github = GitHubPeer(fake)
+    yield github
+    assert github.transport.violations == []
+
+
+@pytest.fixture
+async def tracker(peer: GitHubPeer) -> AsyncIterator[GitHubTracker]:
+    opened = await peer.open()
+    assert isinstance(opened, GitHubTracker)
+    yield opened
+    await opened.aclose()
+
+
+@pytest.fixture
+def web(fake: FakeGitHub) -> Repo:
+    return fake.repos["acme/web"]
+
+
+async def test_every_request_carries_the_token_as_bearer_and_the_api_version(
+    fake: FakeGitHub, tracker: GitHubTracker
+) -> None:
+    await tracker.list_projects()
+    for request in fake.requests:
+        assert request.headers["authorization"] == f"Bearer {TOKEN}"
+        assert request.headers["accept"] == "application/vnd.github+json"
+        assert request.headers["x-github-api-version"] == "2022-11-28"
+    assert api_url("https://github.com/") == "https://api.github.com/"
+    assert api_url("https://ghe.example.com/api/v3") == "https://ghe.example.com/api/v3/"
+
+
+async def test_an_enterprise_server_is_reached_under_api_v3() -> None:
+    fake = FakeGitHub(prefix="/api/v3")
+    fake.add_person("alice", "Alice Liddell", token=TOKEN)
+    repo = fake.add_repo("alice", "notes")
+    for n in range(120):
+        fake.file(repo, "alice", f"Note {n}")
+    transport = fake.transport()
+    settings = RemoteSettings("github", "https://ghe.example.com/api/v3", TOKEN)
+    tracker = await open_adapter(settings, transport=transport)
+    try:
+        page = await tracker.list_tickets(TicketFilter(project="notes", limit=100))
+    finally:
+        await tracker.aclose()
+    assert (page.total, page.tickets[0].slug) == (120, "NOTES-120")
+    paths = [r.url.path for r in fake.requests]
+    assert paths == [
+        "/api/v3/user",
+        "/api/v3/user/repos",
+        "/api/v3/repos/alice/notes/issues",
+        "/api/v3/repos/alice/notes/issues",
+    ]
+    assert all(r.url.host == "ghe.example.com" for r in fake.requests)  # the Link header's next page too
+    assert transport.violations == []
+
+
+async def test_owners_are_organizations_and_repositories_with_issues_are_projects(tracker: GitHubTracker) -> None:
+    assert sorted(o.slug for o in await tracker.list_organizations()) == ["acme", "alice"]
+    assert sorted(p.name for p in await tracker.list_projects("acme")) == ["web"]  # not archived, not issueless
+    workspace = await tracker.workspace()
+    acme = next(entry for entry in workspace.organizations if entry.organization.slug == "acme")
+    assert acme.role.value == "admin"
+    assert [m.user.username for m in acme.members] == ["alice", "bob"]  # those GitHub lets be assigned
+    mine = next(entry for entry in workspace.organizations if entry.organization.slug == "alice")
+    assert mine.role.value == "owner"
+
+
+async def test_state_and_state_reason_and_labels_read_as_the_columns(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    fake.file(web, "bob", "Done", state_reason="completed")
+    fake.file(web, "bob", "Won't do", state_reason="not_planned")
+    fake.file(web, "bob", "Same as another", state_reason="duplicate")
+    fake.file(web, "bob", "Spelled loosely", labels=["Status: In-Progress"])
+    fake.file(web, "bob", "Two columns", labels=["status: todo", "status::in_review"])
+    fake.file(web, "bob", "Closed, stale label", labels=["status: todo"], state_reason="completed")
+    fake.file(web, "bob", "Typed by GitHub", issue_type="Bug")
+    fake.file(web, "bob", "Label beats type", labels=["type: feature"], issue_type="Bug")
+    fake.file(web, "bob", "Odd priority", labels=["priority: p0"])
+    page = await tracker.list_tickets(TicketFilter(project="web", limit=100))
+    seen = {t.title: t for t in page.tickets}
+    assert {title: seen[title].status for title in seen} == {
+        "Checkout fails": Status.BACKLOG, "Done": Status.DONE, "Won't do": Status.CANCELED,
+        "Same as another": Status.CANCELED, "Spelled loosely": Status.IN_PROGRESS, "Two columns": Status.IN_REVIEW,
+        "Closed, stale label": Status.DONE, "Typed by GitHub": Status.BACKLOG, "Label beats type": Status.BACKLOG,
+        "Odd priority": Status.BACKLOG,
+    }  # fmt: skip
+    assert [label.name for label in seen["Closed, stale label"].labels] == ["status: todo"]
+    assert (seen["Typed by GitHub"].type, seen["Label beats type"].type) == (TicketType.BUG, TicketType.FEATURE)
+    assert (seen["Odd priority"].priority, [x.name for x in seen["Odd priority"].labels]) == (
+        Priority.MEDIUM, ["priority: p0"],
+    )  # fmt: skip
+    assert (seen["Checkout fails"].type, seen["Checkout fails"].priority) == (TicketType.BUG, Priority.HIGH)
+
+
+async def test_moves_write_state_reason_and_status_labels(fake: FakeGitHub, tracker: GitHubTracker) -> None:
+    ticket = (await tracker.create_ticket(TicketDraft(title="Moving", project="web", status=Status.TODO))).ticket
+    issue = next(i for i in fake.issues if i.id == ticket.id)
+    assert (issue.state, issue.labels) == ("open", ["status: todo"])
+    await tracker.move_ticket(ticket.slug, Status.IN_PROGRESS)
+    assert (issue.state, issue.labels) == ("open", ["status: in progress"])
+    await tracker.move_ticket(ticket.slug, Status.DONE)
+    assert (issue.state, issue.state_reason, issue.labels) == ("closed", "completed", [])
+    canceled = await tracker.move_ticket(ticket.slug, Status.CANCELED)  # reopened, then closed as not planned
+    assert (issue.state, issue.state_reason, canceled.status) == ("closed", "not_planned", Status.CANCELED)
+    back = await tracker.move_ticket(ticket.slug, Status.IN_REVIEW)
+    assert (issue.state, issue.labels, back.status) == ("open", ["status: in review"], Status.IN_REVIEW)
+
+
+def test_label_vocabulary_and_replacement() -> None:
+    assert scope_of("Priority: URGENT") == ("priority", "urgent")
+    assert scope_of("status: done") is None  # done and canceled are the state, never a label
+    assert scope_of("bug") is None
+    issue = GitHubIssue.model_validate(
+        {"id": 1, "number": 1, "title": "t", "state": "open", "created_at": "2026-01-01T00:00:00Z",
+         "updated_at": "2026-01-01T00:00:00Z", "labels": ["ui", "status: todo", "priority: p0", {"name": "type: bug"}]}
+    )  # fmt: skip
+    assert changed_labels(issue, status=Status.IN_REVIEW) == ["ui", "priority: p0", "type: bug", "status: in review"]
+    assert changed_labels(issue, priority=Priority.LOW, labels=["api"]) == [
+        "status: todo", "type: bug", "api", "priority: low",
+    ]  # fmt: skip
+    with pytest.raises(Invalid, match="sets the ticket's status"):
+        changed_labels(issue, labels=["status: in progress"])
+
+
+async def test_pull_requests_are_not_tickets(fake: FakeGitHub, tracker: GitHubTracker, web: Repo) -> None:
+    page = await tracker.list_tickets(TicketFilter(project="web"))
+    assert [t.title for t in page.tickets] == ["Checkout fails"]
+    assert page.total == 1
+    pull = next(i for i in fake.issues if i.pull_request)
+    with pytest.raises(NotFound, match="pull request"):
+        await tracker.get_ticket(f"WEB-{pull.number}")
+
+
+async def test_a_listing_follows_the_link_header_across_pages(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    for n in range(230):
+        fake.file(web, "bob", f"Issue {n}")
+    fake.requests.clear()
+    page = await tracker.list_tickets(TicketFilter(project="web", limit=100))
+    assert (page.total, page.total_capped, len(page.tickets)) == (231, False, 100)
+    assert page.tickets[0].title == "Issue 229"
+    pages = [r.url.params.get("page") for r in fake.requests if r.url.path.endswith("/issues")]
+    assert pages == [None, "2", "3"]  # the first page, then each rel="next" link as GitHub wrote it
+    assert all(r.url.params.get("per_page") == "100" for r in fake.requests if r.url.path.endswith("/issues"))
+    rest = await tracker.list_tickets(TicketFilter(project="web", limit=100, cursor=page.next_cursor))
+    assert rest.tickets[0].title == "Issue 129"
+    header = '<https://api.github.com/x?page=3>; rel="next", <https://api.github.com/x?page=9>; rel="last"'
+    assert next_link({"link": header}) == "https://api.github.com/x?page=3"
+
+
+async def test_text_goes_through_the_search_api(fake: FakeGitHub, tracker: GitHubTracker, web: Repo) -> None:
+    fake.file(web, "bob", "Dark mode", "Respect the system setting")
+    fake.requests.clear()
+    page = await tracker.list_tickets(TicketFilter(project="web", text="system"))
+    assert [t.title for t in page.tickets] == ["Dark mode"]
+    (search,) = [r for r in fake.requests if r.url.path == "/search/issues"]
+    assert search.url.params["q"] == '"system" repo:acme/web is:issue in:title,body'
+    fake.file(fake.repos["alice/notes"], "alice", "System notes")
+    fake.requests.clear()
+    everywhere = await tracker.list_tickets(TicketFilter(text="system"))
+    assert sorted(t.title for t in everywhere.tickets) == ["Dark mode", "System notes"]
+    queries = sorted(r.url.params["q"] for r in fake.requests if r.url.path == "/search/issues")
+    assert queries == [f'"system" user:{owner} is:issue in:title,body' for owner in ("acme", "alice")]  # one per owner
+
+
+@pytest.mark.parametrize("mode", ["primary", "secondary", "too_many"])  # 403 remaining 0, 403 Retry-After, 429
+async def test_rate_limits_become_rate_limited_with_the_wait(
+    fake: FakeGitHub, tracker: GitHubTracker, mode: str
+) -> None:
+    await tracker.list_projects()  # the repositories are read; the next request is refused
+    fake.limit = mode
+    # primary: until x-ratelimit-reset (an epoch second, 120 s on the fake's clock); secondary: Retry-After
+    wait = {"primary": fake.now.timestamp() + 120 - time.time(), "secondary": 60, "too_many": 30}[mode]
+    with pytest.raises(RateLimited, match="github is rate limiting") as limited:
+        await tracker.list_tickets(TicketFilter(project="web"))
+    assert abs(limited.value.retry_after - wait) <= 2
+    assert fake.requests[-1].url.path == "/repos/acme/web/issues"  # refused once, not retried past the deadline
+    assert (await tracker.list_tickets(TicketFilter(project="web"))).total == 1
+
+
+async def test_sub_issues_are_sub_tasks_and_filter_by_parent(tracker: GitHubTracker) -> None:
+    parent = (await tracker.create_ticket(TicketDraft(title="Epic", project="web"))).ticket
+    child = (await tracker.create_ticket(TicketDraft(title="Part", project="web", parent=parent.slug))).ticket
+    other = (await tracker.create_ticket(TicketDraft(title="Elsewhere", project="web"))).ticket
+    assert child.parent == parent.slug
+    found = await tracker.list_tickets(TicketFilter(project="web", parent=parent.slug))
+    assert [t.slug for t in found.tickets] == [child.slug]
+    moved = await tracker.update_ticket(other.slug, TicketChanges(parent=parent.slug))
+    assert moved.parent == parent.slug
+    assert [t.slug for t in (await tracker.get_ticket(parent.slug)).subtasks] == [child.slug, other.slug]
+    freed = await tracker.update_ticket(child.slug, TicketChanges(parent="none"))
+    assert freed.parent is None
+    assert [t.slug for t in (await tracker.get_ticket(parent.slug)).subtasks] == [other.slug]
+
+
+async def test_an_assignee_github_would_drop_is_refused_before_filing(fake: FakeGitHub, tracker: GitHubTracker) -> None:
+    with pytest.raises(Invalid, match="'carol' cannot be assigned"):
+        await tracker.create_ticket(TicketDraft(title="For carol", project="web", assignee="carol"))
+    assert not any(i.title == "For carol" for i in fake.issues)
+
+
+async def test_labels_github_dropped_for_want_of_push_access_are_reported(fake: FakeGitHub, peer: GitHubPeer) -> None:
+    fake.tokens["github_pat_carol"] = "carol"  # carol may only read acme/web
+    tracker = await peer.open(token="github_pat_carol")
+    try:
+        with pytest.raises(PermissionDenied, match="without its labels"):
+            await tracker.create_ticket(TicketDraft(title="Labelled", project="web", labels=("ui",)))
+    finally:
+        await tracker.aclose()
+
+
+async def test_a_request_the_description_does_not_define_is_caught(peer: GitHubPeer) -> None:
+    async with httpx2.AsyncClient(transport=peer.transport, base_url="https://api.github.com") as client:
+        headers = {"authorization": f"Bearer {TOKEN}"}
+        deleting = await client.delete("/repos/acme/web/issues/1", headers=headers)  # GitHub cannot delete issues
+        by_priority = await client.get("/repos/acme/web/issues", params={"sort": "priority"}, headers=headers)
+        untitled = await client.post("/repos/acme/web/issues", json={"body": "no title"}, headers=headers)
+    assert (deleting.status_code, by_priority.status_code, untitled.status_code) == (400, 400, 400)
+    deleted, sorted_by, titled = peer.transport.violations
+    assert deleted.startswith("DELETE /repos/acme/web/issues/1: Operation delete not found")
+    assert "sort" in sorted_by and "title" in titled
+    assert all(r.method == "GET" for r in peer.fake.requests)  # none of them reached the fake
+    peer.transport.violations.clear()  # caught, as they must be: the fixture's check is for the other tests
