@@ -32,6 +32,8 @@ ENV_POOL_SIZE = "TICKETS_POOL_SIZE"
 ENV_BACKEND = "TICKETS_BACKEND"
 ENV_URL = "TICKETS_URL"
 ENV_TOKEN = "TICKETS_TOKEN"  # noqa: S105 - the variable's name, not a secret
+ENV_TOKEN_FILE = "TICKETS_TOKEN_FILE"  # noqa: S105 - the variable's name, not a secret
+TOKEN_FILE_MAX = 16 * 1024  # bytes read of a token file: a token, not a document
 REMOTE_BACKENDS = ("native", "bugtome", "agentsmesh", "abf", "gitlab", "github", "redmine", "jira", "linear")
 OLD_DATA_DIR_NAME = "tracker-mcp"  # the folder's name before the rename; read, never created
 _noted_old_paths: set[Path] = set()
@@ -123,8 +125,10 @@ class RemoteSettings:
     token: str = field(repr=False)
 
     @classmethod
-    def from_env(cls, backend: str | None, url: str | None, token: str | None) -> RemoteSettings | None:
-        """None for the local store; flags win over TICKETS_BACKEND, TICKETS_URL and TICKETS_TOKEN."""
+    def from_env(cls, backend: str | None, url: str | None, token_file: str | None = None) -> RemoteSettings | None:
+        """None for the local store; flags win over TICKETS_BACKEND and TICKETS_URL. The token comes from
+        --token-file, else TICKETS_TOKEN, else the file TICKETS_TOKEN_FILE names: never from the command
+        line, where every user of the machine can read it (ps)."""
         name = (backend or env(ENV_BACKEND) or "local").strip().lower()
         if name == "local":
             return None
@@ -132,14 +136,32 @@ class RemoteSettings:
             known = ", ".join(REMOTE_BACKENDS)
             raise Invalid("backend", f"Unknown backend {name!r}.", hint=f"Use local or one of: {known}.")
         address = (url or env(ENV_URL) or "").strip()
-        secret = (token or env(ENV_TOKEN) or "").strip()
+        path = token_file or (None if env(ENV_TOKEN) else env(ENV_TOKEN_FILE))
+        secret = read_token_file(path) if path else (env(ENV_TOKEN) or "").strip()
         if not address:
             raise Invalid("url", f"The {name} backend needs its address.", hint=f"Pass --url or set {ENV_URL}.")
         if urlsplit(address).scheme.lower() not in ("http", "https"):
             raise Invalid("url", f"{mask_password(address)} is not an http:// or https:// URL.")
         if not secret:
-            raise Invalid("token", f"The {name} backend needs an API token.", hint=f"Set {ENV_TOKEN} or pass --token.")
+            raise Invalid(
+                "token", f"The {name} backend needs an API token.", hint=f"Set {ENV_TOKEN}, or pass --token-file."
+            )
         return cls(backend=name, url=address, token=secret)
+
+
+def read_token_file(path: str) -> str:
+    """The token a file holds (its first line, stripped); a file that cannot be read is named, never shown."""
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(TOKEN_FILE_MAX + 1)
+    except OSError as exc:
+        raise Invalid("token_file", f"Cannot read the token file {path}: {exc.strerror or exc}.") from None
+    if len(raw) > TOKEN_FILE_MAX:
+        raise Invalid("token_file", f"The token file {path} is over {TOKEN_FILE_MAX // 1024} KB: not a token.")
+    lines = raw.decode("utf-8", errors="replace").strip().splitlines()
+    if not lines or not lines[0].strip():
+        raise Invalid("token_file", f"The token file {path} is empty.", hint="Write the token on its first line.")
+    return lines[0].strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +183,7 @@ class Settings:
         log_level: str | None = None,
         backend: str | None = None,
         url: str | None = None,
-        token: str | None = None,
+        token_file: str | None = None,
         tier: str | None = None,
         tools: str | None = None,
     ) -> Settings:
@@ -183,6 +205,6 @@ class Settings:
             username=local_username(),
             log_level=level,
             pool_size=int(pool_text),
-            remote=RemoteSettings.from_env(backend, url, token),
+            remote=RemoteSettings.from_env(backend, url, token_file),
             exposure=Exposure.from_env(tier, tools),
         )

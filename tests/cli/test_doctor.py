@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +61,17 @@ def test_a_token_that_sees_no_project_is_what_is_wrong() -> None:
     )
     with pytest.raises(PermissionDenied, match="accepts the token as dora, who sees no project"):
         describe("redmine", "https://redmine.example", workspace)
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`tickets-mcp doctor | head -0`: the reader is gone before the first line; no traceback."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [*TICKETS_MCP, "--db", str(tmp_path / "t.db"), "doctor"], stdout=write, stderr=subprocess.PIPE,
+            env=clean_env(), timeout=60, check=False, text=True,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")

@@ -18,7 +18,7 @@ from tests.fixtures.http_server import ServerProcess, running_server
 from tests.fixtures.tool_calls import TOOLS, call, call_error, slug_of
 from tickets_mcp.cli.main import main
 from tickets_mcp.config import RemoteSettings
-from tickets_mcp.errors import PermissionDenied
+from tickets_mcp.errors import Invalid, PermissionDenied
 from tickets_mcp.remotes import open_remote
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -98,7 +98,34 @@ def test_the_backend_flags_are_checked_before_anything_starts(
     assert "needs its address" in capsys.readouterr().err
     assert main(["--backend", "native", "--url", "https://tracker.example.com"]) == 2
     assert "Set TICKETS_TOKEN" in capsys.readouterr().err
-    assert main(["--backend", "native", "--url", "ftp://tracker.example.com", "--token", "x"]) == 2
+    monkeypatch.setenv("TICKETS_TOKEN", "x")
+    assert main(["--backend", "native", "--url", "ftp://tracker.example.com"]) == 2
     assert "not an http:// or https:// URL" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--backend", "nope"])
+
+
+def test_a_token_comes_from_the_environment_or_a_file_never_from_the_command_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for name in ("TICKETS_BACKEND", "TICKETS_URL", "TICKETS_TOKEN", "TICKETS_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    flags = ["--backend", "native", "--url", "ftp://tracker.example.com"]
+    assert main([*flags, "--token", "pk_s3cret"]) == 2
+    said = capsys.readouterr().err
+    assert "readable by every user of this machine (ps)" in said and "pk_s3cret" not in said
+    assert said.count("\n") == 1
+    held = tmp_path / "token"
+    held.write_text("pk_from_file\n")
+    by_flag = RemoteSettings.from_env("native", "https://t.example", str(held))
+    monkeypatch.setenv("TICKETS_TOKEN_FILE", str(held))
+    by_variable = RemoteSettings.from_env("native", "https://t.example")
+    assert by_flag and by_variable and by_flag.token == by_variable.token == "pk_from_file"
+    monkeypatch.setenv("TICKETS_TOKEN", "pk_from_env")  # the variable wins over the variable naming a file
+    assert (found := RemoteSettings.from_env("native", "https://t.example")) and found.token == "pk_from_env"
+    for content, says in ((b"", "is empty"), (b"x" * 20_000, "over 16 KB")):
+        held.write_bytes(content)
+        with pytest.raises(Invalid, match=says):
+            RemoteSettings.from_env("native", "https://t.example", str(held))
+    with pytest.raises(Invalid, match=r"Cannot read the token file .*missing: No such file"):
+        RemoteSettings.from_env("native", "https://t.example", str(tmp_path / "missing"))

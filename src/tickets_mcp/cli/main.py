@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -23,6 +24,7 @@ from tickets_mcp.config import (
     ENV_POOL_SIZE,
     ENV_SYNCHRONOUS,
     ENV_TOKEN,
+    ENV_TOKEN_FILE,
     ENV_URL,
     ENV_USER,
     REMOTE_BACKENDS,
@@ -31,7 +33,7 @@ from tickets_mcp.config import (
 )
 from tickets_mcp.core.access import ENV_TIER, Tier
 from tickets_mcp.domain import Role
-from tickets_mcp.errors import NotFound, TrackerError
+from tickets_mcp.errors import Invalid, NotFound, TrackerError
 from tickets_mcp.http.settings import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -82,7 +84,13 @@ def parser() -> argparse.ArgumentParser:
         f"REST API at --url (env {ENV_BACKEND})",
     )
     p.add_argument("--url", help=f"the remote tracker's base URL, e.g. https://tracker.example.com (env {ENV_URL})")
-    p.add_argument("--token", help=f"the remote tracker's API token; prefer env {ENV_TOKEN}, which ps cannot show")
+    p.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help=f"a file holding the remote tracker's API token (else env {ENV_TOKEN}, or {ENV_TOKEN_FILE} naming a file)",
+    )
+    # A token on the command line is readable by every user of the machine (ps): refused, never used.
+    p.add_argument("--token", help=argparse.SUPPRESS)
     p.add_argument(
         "--tier",
         choices=[tier.label for tier in Tier],
@@ -150,6 +158,8 @@ def parser() -> argparse.ArgumentParser:
     # Also after the command (`tickets-mcp doctor --backend redmine --url …`), as people type it.
     doctor.add_argument("--backend", choices=["local", *REMOTE_BACKENDS], default=argparse.SUPPRESS)
     doctor.add_argument("--url", default=argparse.SUPPRESS)
+    doctor.add_argument("--token-file", metavar="PATH", default=argparse.SUPPRESS)
+    doctor.add_argument("--token", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     backup = commands.add_parser(
         "backup", help="write a consistent backup of the live tracker to a new file (SQLite copy or pg_dump)"
     )
@@ -201,13 +211,19 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.token is not None:
+            raise Invalid(
+                "token",
+                "A token on the command line is readable by every user of this machine (ps), so it is not used.",
+                hint=f"Set {ENV_TOKEN}, or write it to a file and pass --token-file.",
+            )
         settings = Settings.from_env(
             db=args.db,
             synchronous=args.sqlite_synchronous,
             log_level=args.log_level,
             backend=args.backend,
             url=args.url,
-            token=args.token,
+            token_file=args.token_file,
             tier=args.tier,
             tools=args.tools,
         )
@@ -244,6 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `tickets-mcp … | head -1`: the reader has what it wanted. Output that cannot be flushed goes nowhere,
+        # not into a traceback, and the exit status is a shell's for SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def one_line(exc: BaseException) -> str:
