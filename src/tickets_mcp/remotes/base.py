@@ -181,13 +181,28 @@ class RemoteTracker(ABC):
         self.unsupported(Capability.MANAGE_PROJECTS)
 
     async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
-        self.unsupported(Capability.EDIT_TICKETS)
+        if all(getattr(changes, name) is None for name in TicketChanges.__slots__):
+            raise Invalid(
+                "slug", "Nothing to change.", hint="Pass at least one field: title, status, assignee, labels..."
+            )
+        if changes.parent is not None and Capability.SUBTASKS in self.missing:
+            self.unsupported(Capability.SUBTASKS)
+        return await self.change(slug, changes, version)
 
     async def move_ticket(
         self, slug: str, status: Status, *, before: str | None = None, after: str | None = None,
         version: int | None = None,
     ) -> Ticket:  # fmt: skip
-        self.unsupported(Capability.MOVE_TICKETS)
+        if Capability.MOVE_TICKETS in self.missing:
+            self.unsupported(Capability.MOVE_TICKETS)
+        if before is not None or after is not None:
+            self.unsupported(Capability.ORDER_COLUMNS)
+        return await self.change(slug, TicketChanges(status=status), version)
+
+    async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
+        """Write `changes` (at least one field; a move is a change of status) once `version` is checked.
+        update_ticket and move_ticket come here: an adapter whose API can change tickets overrides this."""
+        self.unsupported(Capability.EDIT_TICKETS)
 
     async def ticket_deletion(self, slug: str) -> TicketDeletion:
         self.unsupported(Capability.DELETE_TICKETS)

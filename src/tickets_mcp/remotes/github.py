@@ -364,22 +364,7 @@ class GitHubTracker(RemoteTracker):
         reply = await self.github.get(f"repos/{place.full_name}/issues/{child.number}")
         return parse(GitHubIssue, reply.body, BACKEND, "an issue")
 
-    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
-        if all(getattr(changes, name) is None for name in TicketChanges.__slots__):
-            raise Invalid(
-                "slug", "Nothing to change.", hint="Pass at least one field: title, status, assignee, labels..."
-            )
-        return await self._change(slug, changes, version)
-
-    async def move_ticket(
-        self, slug: str, status: Status, *, before: str | None = None, after: str | None = None,
-        version: int | None = None,
-    ) -> Ticket:  # fmt: skip
-        if before is not None or after is not None:
-            self.unsupported(Capability.ORDER_COLUMNS)
-        return await self._change(slug, TicketChanges(status=status), version)
-
-    async def _change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
+    async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
         place, issue = await self.github.issue(slug)
         current = await self.github.ticket(place, issue)
         check_version(current, version)

@@ -387,29 +387,7 @@ class GitLabTracker(RemoteTracker):
         reply = await self.client.request("PUT", API + f"projects/{place.id}/issues/{number}", json_body=body)
         return (await self.gitlab.tickets([parse(GitLabIssue, reply.body, BACKEND, "the changed issue")]))[0]
 
-    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
-        if all(getattr(changes, name) is None for name in TicketChanges.__slots__):
-            raise Invalid(
-                "slug", "Nothing to change.", hint="Pass at least one field: title, status, assignee, labels..."
-            )
-        if changes.parent is not None:
-            self.unsupported(Capability.SUBTASKS)
-        return await self._change(slug, changes, version)
-
-    async def move_ticket(
-        self,
-        slug: str,
-        status: Status,
-        *,
-        before: str | None = None,
-        after: str | None = None,
-        version: int | None = None,
-    ) -> Ticket:
-        if before is not None or after is not None:
-            self.unsupported(Capability.ORDER_COLUMNS)
-        return await self._change(slug, TicketChanges(status=status), version)
-
-    async def _change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
+    async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
         place, issue = await self.gitlab.issue(slug)
         current = (await self.gitlab.tickets([issue]))[0]
         check_version(current, version)

@@ -281,11 +281,7 @@ class JiraTracker(RemoteTracker):
     async def _account(self, name: str) -> str:
         return await self.site.account(name, "assignee") or self.me.accountId
 
-    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
-        if all(getattr(changes, name) is None for name in TicketChanges.__slots__):
-            raise Invalid(
-                "slug", "Nothing to change.", hint="Pass at least one field: title, status, assignee, labels..."
-            )
+    async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
         issue = await self._issue(slug)
         check_version(to_ticket(issue), version)
         fields: dict[str, Any] = {}

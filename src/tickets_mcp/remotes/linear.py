@@ -445,27 +445,7 @@ class LinearTracker(RemoteTracker):
             ids.append(label.id)
         return ids
 
-    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
-        if all(getattr(changes, name) is None for name in TicketChanges.__slots__):
-            raise Invalid(
-                "slug", "Nothing to change.", hint="Pass at least one field: title, status, assignee, labels..."
-            )
-        return await self._change(slug, changes, version)
-
-    async def move_ticket(
-        self,
-        slug: str,
-        status: Status,
-        *,
-        before: str | None = None,
-        after: str | None = None,
-        version: int | None = None,
-    ) -> Ticket:
-        if before is not None or after is not None:
-            self.unsupported(Capability.ORDER_COLUMNS)
-        return await self._change(slug, TicketChanges(status=status), version)
-
-    async def _change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
+    async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
         issue = await self._issue(slug)
         current = to_ticket(issue)
         check_version(current, version)

@@ -536,22 +536,7 @@ class RedmineTracker(RemoteTracker):
         )
         return parse(CategoryEnvelope, reply.body, BACKEND, "the new category").issue_category.id
 
-    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
-        if all(getattr(changes, name) is None for name in TicketChanges.__slots__):
-            raise Invalid(
-                "slug", "Nothing to change.", hint="Pass at least one field: title, status, assignee, labels..."
-            )
-        return await self._change(slug, changes, version)
-
-    async def move_ticket(
-        self, slug: str, status: Status, *, before: str | None = None, after: str | None = None,
-        version: int | None = None,
-    ) -> Ticket:  # fmt: skip
-        if before is not None or after is not None:
-            self.unsupported(Capability.ORDER_COLUMNS)
-        return await self._change(slug, TicketChanges(status=status), version)
-
-    async def _change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
+    async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
         await self._still_me()
         place, issue = await self._issue(slug, "allowed_statuses")
         current = (await self._tickets([issue]))[0]
