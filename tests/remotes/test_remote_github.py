@@ -15,8 +15,9 @@ from tests.fixtures.fake_github import FakeGitHub, Repo
 from tests.fixtures.github_peer import TOKEN, GitHubPeer, standard_world
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
-from tickets_mcp.domain import Priority, Status, TicketType
-from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited
+from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
+from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
+from tickets_mcp.remotes import github_listing
 from tickets_mcp.remotes.github import GitHubTracker, api_url, open_adapter
 from tickets_mcp.remotes.github_directory import next_link
 from tickets_mcp.remotes.github_mapping import changed_labels, scope_of
@@ -83,7 +84,7 @@ async def test_an_enterprise_server_is_reached_under_api_v3() -> None:
         "/api/v3/repos/alice/notes/issues",
         "/api/v3/repos/alice/notes/issues",
     ]
-    assert all(r.url.host == "ghe.example.com" for r in fake.requests)  # the Link header's next page too
+    assert all(r.url.host == "ghe.example.com" for r in fake.requests)
     assert transport.violations == []
 
 
@@ -165,37 +166,135 @@ async def test_pull_requests_are_not_tickets(fake: FakeGitHub, tracker: GitHubTr
         await tracker.get_ticket(f"WEB-{pull.number}")
 
 
-async def test_a_listing_follows_the_link_header_across_pages(
+async def test_a_listing_reads_pages_only_as_far_as_it_needs_and_search_counts_it(
     fake: FakeGitHub, tracker: GitHubTracker, web: Repo
 ) -> None:
     for n in range(230):
         fake.file(web, "bob", f"Issue {n}")
+    await tracker.list_projects()  # the repositories, read once and kept for five minutes
     fake.requests.clear()
     page = await tracker.list_tickets(TicketFilter(project="web", limit=100))
     assert (page.total, page.total_capped, len(page.tickets)) == (231, False, 100)
     assert page.tickets[0].title == "Issue 229"
-    pages = [r.url.params.get("page") for r in fake.requests if r.url.path.endswith("/issues")]
-    assert pages == [None, "2", "3"]  # the first page, then each rel="next" link as GitHub wrote it
-    assert all(r.url.params.get("per_page") == "100" for r in fake.requests if r.url.path.endswith("/issues"))
+    lists = [r.url.params for r in fake.requests if r.url.path == "/repos/acme/web/issues"]
+    assert [(p["page"], p["per_page"], p["sort"], p["direction"]) for p in lists] == [
+        ("1", "100", "created", "desc"), ("2", "100", "created", "desc"),  # 100 found, then is a 101st there?
+    ]  # fmt: skip
+    (count,) = [r.url.params for r in fake.requests if r.url.path == "/search/issues"]
+    assert (count["q"], count["per_page"]) == ("repo:acme/web is:issue", "1")  # counted once, on the first page
+    fake.requests.clear()
     rest = await tracker.list_tickets(TicketFilter(project="web", limit=100, cursor=page.next_cursor))
-    assert rest.tickets[0].title == "Issue 129"
+    assert (rest.tickets[0].title, rest.total, rest.total_capped) == ("Issue 129", 231, False)
+    assert [r.url.params["page"] for r in fake.requests] == ["2", "3"]  # the count came in the cursor
     header = '<https://api.github.com/x?page=3>; rel="next", <https://api.github.com/x?page=9>; rel="last"'
     assert next_link({"link": header}) == "https://api.github.com/x?page=3"
 
 
+async def test_a_default_listing_costs_the_same_few_requests_however_big_the_repository(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    for n in range(1000):
+        fake.file(web, "bob", f"Issue {n}", pull_request=n % 10 == 0)  # pull requests are skipped on the way
+    await tracker.list_projects()  # the repositories, read once and kept for five minutes
+    fake.requests.clear()
+    first = await tracker.list_tickets(TicketFilter(project="web", limit=50))
+    assert len(fake.requests) == 2  # one page of 100 issues, one search counting them
+    assert (first.total, first.total_capped) == (901, False)
+    fake.requests.clear()
+    second = await tracker.list_tickets(TicketFilter(project="web", limit=50, cursor=first.next_cursor))
+    assert [r.url.params["page"] for r in fake.requests] == ["1", "2"]  # the rest of page 1, then page 2
+    fake.requests.clear()
+    third = await tracker.list_tickets(TicketFilter(project="web", limit=50, cursor=second.next_cursor))
+    assert [(r.url.path, r.url.params["page"]) for r in fake.requests] == [("/repos/acme/web/issues", "2")]
+    newest = [f"Issue {n}" for n in reversed(range(1000)) if n % 10]
+    assert [t.title for t in (*first.tickets, *second.tickets, *third.tickets)] == newest[:150]
+    assert (third.total, third.total_capped) == (901, False)
+    fake.requests.clear()
+    deep = await tracker.list_tickets(TicketFilter(project="web", limit=50, offset=200))
+    assert [t.title for t in deep.tickets] == newest[200:250]  # an offset costs the pages up to it
+    assert [r.url.params["page"] for r in fake.requests if r.url.path == "/repos/acme/web/issues"] == ["1", "2", "3"]
+
+
+async def test_a_status_column_is_sifted_while_reading_and_stops_early_with_a_lower_bound(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    for n in range(1000):
+        fake.file(web, "bob", f"Issue {n}", labels=["status: in progress"] if n % 4 == 0 else [])
+    await tracker.list_projects()  # the repositories, read once and kept for five minutes
+    fake.requests.clear()
+    page = await tracker.list_tickets(TicketFilter(project="web", statuses=[Status.IN_PROGRESS], limit=20))
+    assert [t.title for t in page.tickets] == [f"Issue {n}" for n in range(996, 916, -4)]
+    (only,) = fake.requests  # 25 of the first 100 open issues are in progress: no page more, no count
+    assert (only.url.params["state"], only.url.params["page"]) == ("open", "1")
+    assert (page.total, page.total_capped) == (21, True)  # search cannot count loosely spelled labels
+    fake.requests.clear()
+    following = await tracker.list_tickets(
+        TicketFilter(project="web", statuses=[Status.IN_PROGRESS], limit=20, cursor=page.next_cursor)
+    )
+    assert following.tickets[0].title == "Issue 916"
+    assert [r.url.params["page"] for r in fake.requests] == ["1", "2"]  # 5 left on page 1, then page 2
+
+
+async def test_once_the_search_budget_is_spent_a_listing_is_not_counted_rather_than_wait(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    for n in range(230):
+        fake.file(web, "bob", f"Issue {n}")
+    fake.search_remaining = 0  # the next search answer says the 30 a minute are spent
+    counted = await tracker.list_tickets(TicketFilter(project="web", limit=50))
+    assert (counted.total, counted.total_capped) == (231, False)
+    fake.requests.clear()
+    uncounted = await tracker.list_tickets(TicketFilter(project="web", limit=50))
+    assert [r.url.path for r in fake.requests] == ["/repos/acme/web/issues"]  # no search until the reset
+    assert (uncounted.total, uncounted.total_capped) == (51, True)  # a lower bound, said to be one
+
+
+async def test_repositories_are_merged_newest_first_reading_one_page_of_each(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    notes = fake.repos["alice/notes"]
+    for n in range(300):
+        fake.file(web if n % 2 else notes, "alice", f"Issue {n}")
+    await tracker.list_projects()  # the repositories, read once and kept for five minutes
+    fake.requests.clear()
+    page = await tracker.list_tickets(TicketFilter(limit=50))
+    assert [t.title for t in page.tickets] == [f"Issue {n}" for n in range(299, 249, -1)]
+    lists = sorted(r.url.path for r in fake.requests if r.url.path != "/search/issues")
+    assert lists == ["/repos/acme/web/issues", "/repos/alice/notes/issues"]
+    (count,) = [r.url.params["q"] for r in fake.requests if r.url.path == "/search/issues"]
+    assert (count, page.total) == ("repo:acme/web repo:alice/notes is:issue", 302)
+    rest = await tracker.list_tickets(TicketFilter(limit=50, cursor=page.next_cursor))
+    assert rest.tickets[0].title == "Issue 249"
+
+
+async def test_what_a_listing_cannot_do_cheaply_is_refused(
+    tracker: GitHubTracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(Unsupported, match="github backend cannot sort by priority"):
+        await tracker.list_tickets(TicketFilter(project="web", sort=TicketSort.PRIORITY))
+    monkeypatch.setattr(github_listing, "MERGED_REPOSITORIES", 1)
+    with pytest.raises(Invalid, match="merges at most 1"):
+        await tracker.list_tickets(TicketFilter())
+    assert (await tracker.list_tickets(TicketFilter(organization="acme"))).total == 1
+    with pytest.raises(Invalid, match="cursor or offset"):
+        await tracker.list_tickets(TicketFilter(project="web", offset=1, cursor="e30"))
+
+
 async def test_text_goes_through_the_search_api(fake: FakeGitHub, tracker: GitHubTracker, web: Repo) -> None:
     fake.file(web, "bob", "Dark mode", "Respect the system setting")
+    await tracker.list_projects()  # the repositories, read once and kept for five minutes
     fake.requests.clear()
     page = await tracker.list_tickets(TicketFilter(project="web", text="system"))
     assert [t.title for t in page.tickets] == ["Dark mode"]
-    (search,) = [r for r in fake.requests if r.url.path == "/search/issues"]
+    (search,) = fake.requests  # the search is the list: no repository's issues are read
     assert search.url.params["q"] == '"system" repo:acme/web is:issue in:title,body'
+    assert (search.url.params["sort"], search.url.params["order"]) == ("created", "desc")
     fake.file(fake.repos["alice/notes"], "alice", "System notes")
     fake.requests.clear()
-    everywhere = await tracker.list_tickets(TicketFilter(text="system"))
-    assert sorted(t.title for t in everywhere.tickets) == ["Dark mode", "System notes"]
-    queries = sorted(r.url.params["q"] for r in fake.requests if r.url.path == "/search/issues")
-    assert queries == [f'"system" user:{owner} is:issue in:title,body' for owner in ("acme", "alice")]  # one per owner
+    everywhere = await tracker.list_tickets(TicketFilter(text="system", reporter="alice"))
+    assert [t.title for t in everywhere.tickets] == ["System notes"]
+    (search,) = fake.requests  # one search for every repository, GitHub's filters as qualifiers
+    assert search.url.params["q"] == '"system" repo:acme/web repo:alice/notes is:issue author:alice in:title,body'
 
 
 @pytest.mark.parametrize("mode", ["primary", "secondary", "too_many"])  # 403 remaining 0, 403 Retry-After, 429

@@ -11,10 +11,10 @@ docs/github.md has the whole mapping:
   Comments are the issue's comments; sub-tasks are GitHub's sub-issues.
 - Status is the issue's state and `state_reason` for done and canceled, and `status: …` labels for
   the open columns; types and priorities are labels (`github_mapping`).
-- A listing reads every issue of the repositories it covers, following the `Link` header 100 at a time
-  (up to SCAN_PAGES pages each), filters what GitHub cannot, and counts exactly; text goes through
-  GET /search/issues. Versions are the update time in milliseconds, checked before writing.
-- GitHub's REST API cannot delete issues, create repositories for us or order a column: those
+- A listing lets GitHub sort and filter what it can and reads only as far as the page asked for;
+  GitHub's search counts it and finds text (`github_listing`). Versions are the update time in
+  milliseconds, checked before writing.
+- GitHub's REST API cannot delete issues, create repositories for us, order a column or sort by priority: those
   refuse with Unsupported, naming github. Rate limits (primary and secondary) become RateLimited.
 """
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -47,34 +46,32 @@ from tickets_mcp.domain import (
     Ticket,
     TicketDetail,
     TicketPage,
-    TicketSort,
     User,
     Workspace,
     rules,
 )
-from tickets_mcp.domain.rules import check_version, decode_cursor, encode_cursor
+from tickets_mcp.domain.rules import check_version
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.remotes.base import RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
-from tickets_mcp.remotes.github_directory import PER_PAGE, Directory, next_link
+from tickets_mcp.remotes.github_directory import Directory
+from tickets_mcp.remotes.github_listing import list_page
 from tickets_mcp.remotes.github_mapping import (
     BACKEND,
     Place,
     changed_labels,
     new_labels,
-    repository_of,
     state_of,
     to_comment,
 )
 from tickets_mcp.remotes.mapping import parse, recover_created
-from tickets_mcp.remotes.paging import gather, query_fingerprint
+from tickets_mcp.remotes.paging import gather
 from tickets_mcp.wire.github import (
     Comments,
     GitHubComment,
     GitHubIssue,
     GitHubUser,
     Issues,
-    SearchResult,
     Users,
 )
 
@@ -82,10 +79,8 @@ T = TypeVar("T")
 Entry = TypeVar("Entry", bound=BaseModel)
 
 API_VERSION = "2022-11-28"
-SCAN_PAGES = 10  # pages of one repository's issues a listing reads at most: 1,000 issues
-SEARCH_PAGES = 10  # GitHub's search answers 1,000 results at most
+SCAN_PAGES = 10  # pages of one repository's issues the board reads at most: 1,000 issues
 COMMENT_PAGES = 10
-LIST_LIMIT_MAX = 100
 BOARD_PER_COLUMN_MAX = 100
 MEMBER_REPOSITORIES = 10  # repositories of an owner whose assignable users the workspace lists
 RECOVERY_WINDOW = 20  # newest issues of the token's user searched after an ambiguous create
@@ -171,112 +166,13 @@ class GitHubTracker(RemoteTracker):
     # Listing
 
     async def list_tickets(self, query: TicketFilter) -> TicketPage:
-        if not 1 <= query.limit <= LIST_LIMIT_MAX:
-            raise Invalid("limit", f"limit must be 1-{LIST_LIMIT_MAX}.", hint="Use cursor to page through more.")
-        start = self._start(query)
-        if query.project is not None:
-            places = [await self.github.place(query.project, query.organization)]
-        else:
-            places = await self.github.places_of(query.organization)
-        params, keep = await self._filter(query)
-        read = await gather([_bind(self._issues_of, place, params) for place in places])
-        found = [ticket for tickets, _ in read for ticket in tickets if keep(ticket)]
-        complete = all(done for _, done in read)
-        if query.text and query.text.strip():
-            owners = {p.owner.slug for p in places}
-            scopes = [f"repo:{places[0].full_name}"] if len(places) == 1 else [f"user:{o}" for o in sorted(owners)]
-            hits = await gather([_bind(self._search, scope, query.text) for scope in scopes])
-            matching = {key for keys, _ in hits for key in keys}
-            found = [t for t in found if (t.project_id, t.number) in matching]
-            complete = complete and all(done for _, done in hits)
-        found.sort(key=_order(query.sort), reverse=query.descending)
-        page = found[start : start + query.limit]
-        following = start + len(page)
-        more = following < len(found)
-        return TicketPage(
-            tickets=tuple(page),
-            total=len(found) + (0 if complete else 1),
-            next_cursor=encode_cursor({"o": following, "f": query_fingerprint(query)}) if more else None,
-            total_capped=not complete,
-        )
-
-    @staticmethod
-    def _start(query: TicketFilter) -> int:
-        if query.offset < 0:
-            raise Invalid("offset", "offset must be 0 or more.")
-        if not query.cursor:
-            return query.offset
-        if query.offset:
-            raise Invalid("offset", "Pass cursor or offset, not both.")
-        payload = decode_cursor(query.cursor)
-        offset = payload.get("o")
-        if payload.get("f") != query_fingerprint(query) or type(offset) is not int or offset < 0:
-            raise Invalid(
-                "cursor",
-                "The cursor belongs to a different query.",
-                hint="Repeat the same filters and sort with next_cursor, or omit cursor to start over.",
-            )
-        return offset
-
-    async def _filter(self, query: TicketFilter) -> tuple[dict[str, Any], Callable[[Ticket], bool]]:
-        """GitHub's list parameters for what it can select, and the test every ticket must pass."""
-        statuses, types, priorities = set(query.statuses), set(query.types), set(query.priorities)
-        labels = rules.normalize_labels(query.labels)
-        params: dict[str, Any] = {"state": "all"}
-        if statuses and statuses <= CLOSED_STATUSES:
-            params["state"] = "closed"
-        elif statuses and not statuses & CLOSED_STATUSES:
-            params["state"] = "open"
-        if labels:
-            params["labels"] = ",".join(labels)
-        assignee = query.assignee.strip() if query.assignee is not None else None
-        if assignee is not None:
-            params["assignee"] = self.me.username if assignee.casefold() == ME else assignee
-        reporter = query.reporter.strip() if query.reporter is not None else None
-        if reporter is not None:
-            params["creator"] = self.me.username if reporter.casefold() == ME else reporter
-        if query.updated_since:
-            since = datetime.fromisoformat(rules.parse_timestamp("updated_since", query.updated_since))
-            params["since"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
-        params["sort"] = "updated" if query.sort is TicketSort.UPDATED else "created"
-        params["direction"] = "desc" if query.descending else "asc"
-        wanted_labels = {label.casefold() for label in labels}
-
-        def keep(ticket: Ticket) -> bool:
-            return (
-                (not statuses or ticket.status in statuses)
-                and (not types or ticket.type in types)
-                and (not priorities or ticket.priority in priorities)
-                and wanted_labels <= {label.name.casefold() for label in ticket.labels}
-                and (query.parent is None or ticket.parent == query.parent.strip().upper())
-            )
-
-        return params, keep
+        return await list_page(self.github, query)
 
     async def _issues_of(self, place: Place, params: Mapping[str, Any]) -> tuple[list[Ticket], bool]:
         issues, complete = await self.github.pages(
             f"repos/{place.full_name}/issues", params, Issues, "a list of issues", SCAN_PAGES
         )
         return await self.github.tickets(issues, place), complete
-
-    async def _search(self, scope: str, text: str) -> tuple[set[tuple[str, int]], bool]:
-        """(project id, number) of the issues in `scope` (`repo:owner/name` or `user:owner`) whose title or
-        body hold every word of `text`. GitHub's search has its own rate limit, hence one search per owner."""
-        words = " ".join(f'"{word}"' for word in text.replace('"', " ").split())
-        params = {"q": f"{words} {scope} is:issue in:title,body", "per_page": PER_PAGE}
-        found: set[tuple[str, int]] = set()
-        reply = await self.github.get("search/issues", params)
-        for _ in range(SEARCH_PAGES):
-            result = parse(SearchResult, reply.body, BACKEND, "search results")
-            for item in result.items:
-                home = await self.github.place_of(repository_of(item.repository_url))
-                if home is not None and item.pull_request is None:
-                    found.add((home.project.id, item.number))
-            following = next_link(reply.headers)
-            if following is None:
-                return found, not result.incomplete_results
-            reply = await self.github.get(following)
-        return found, False
 
     async def get_board(
         self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
@@ -426,14 +322,6 @@ class GitHubTracker(RemoteTracker):
 
 def _bind(call: Callable[..., Awaitable[T]], *args: Any) -> Callable[[], Awaitable[T]]:
     return lambda: call(*args)
-
-
-def _order(sort: TicketSort) -> Callable[[Ticket], Any]:
-    if sort is TicketSort.UPDATED:
-        return lambda t: (t.updated_at, t.project_id, t.number)
-    if sort is TicketSort.PRIORITY:
-        return lambda t: (t.priority.rank, t.created_at, t.project_id, t.number)
-    return lambda t: (t.created_at, t.project_id, t.number)
 
 
 def _state_body(status: Status) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, RootModel
 
 from tickets_mcp.domain import Organization, Ticket, User
 from tickets_mcp.errors import Invalid, NotFound
-from tickets_mcp.remotes.client import RemoteClient, Reply
+from tickets_mcp.remotes.client import RemoteClient, Reply, retry_after
 from tickets_mcp.remotes.github_mapping import BACKEND, Place, issue_reference, repository_of, to_places, to_ticket
 from tickets_mcp.remotes.mapping import find_project, only_project, parse
 from tickets_mcp.wire.github import GitHubIssue, Repositories
@@ -51,6 +51,15 @@ class Directory:
         self._places: list[Place] | None = None
         self._places_at = 0.0
         self._places_lock = anyio.Lock()
+        self.search_resumes = 0.0  # epoch second before which GitHub's search budget is spent
+
+    def searched(self, headers: Mapping[str, str]) -> None:
+        """Note a search answer's budget: once spent (30 a minute), optional searches wait for the reset."""
+        if headers.get("x-ratelimit-remaining", "").strip() == "0":
+            self.search_resumes = time.time() + (retry_after(headers) or 60.0)
+
+    def may_search(self) -> bool:
+        return time.time() >= self.search_resumes
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Reply:
         return await self.client.request("GET", path, params=params)
