@@ -297,6 +297,31 @@ async def test_text_goes_through_the_search_api(fake: FakeGitHub, tracker: GitHu
     assert search.url.params["q"] == '"system" repo:acme/web repo:alice/notes is:issue author:alice in:title,body'
 
 
+async def test_what_a_caller_names_stays_data_in_the_search_query(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    """A login or label is data: never a qualifier added to the search (`repo:` widening it, say)."""
+    await tracker.list_projects()
+    fake.requests.clear()
+    hostile = "alice repo:acme/secret"
+    for query in (
+        TicketFilter(project="web", text="x", assignee=hostile),
+        TicketFilter(project="web", reporter=hostile),
+    ):
+        with pytest.raises(Invalid, match="is not a GitHub login"):
+            await tracker.list_tickets(query)
+    assert fake.requests == []  # refused before anything was sent
+    fake.file(web, "bob", "Quoted label", "body words", labels=['say "hi"'])
+    fake.requests.clear()
+    page = await tracker.list_tickets(TicketFilter(project="web", text="words", labels=['say "hi"']))
+    assert [t.title for t in page.tickets] == ["Quoted label"]  # the label is sifted here, not searched
+    (search,) = fake.requests
+    assert search.url.params["q"] == '"words" repo:acme/web is:issue in:title,body'
+    fake.requests.clear()
+    await tracker.list_tickets(TicketFilter(project="web", text="words", labels=['x" repo:acme/secret "']))
+    assert all("acme/secret" not in r.url.params.get("q", "") for r in fake.requests)
+
+
 @pytest.mark.parametrize("mode", ["primary", "secondary", "too_many"])  # 403 remaining 0, 403 Retry-After, 429
 async def test_rate_limits_become_rate_limited_with_the_wait(
     fake: FakeGitHub, tracker: GitHubTracker, mode: str

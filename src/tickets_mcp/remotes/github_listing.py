@@ -17,12 +17,13 @@ kept (a sifted filter) or refuses (its own rate limit), `total` is a lower bound
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from tickets_mcp.core.tracker import ME, UNASSIGNED, TicketFilter
+from tickets_mcp.core.tracker import ANYONE, ME, UNASSIGNED, TicketFilter
 from tickets_mcp.domain import CLOSED_STATUSES, Status, Ticket, TicketPage, TicketSort, rules
 from tickets_mcp.errors import Invalid, RateLimited, Unsupported
 from tickets_mcp.remotes.github_directory import PER_PAGE, Directory, next_link
@@ -34,6 +35,7 @@ from tickets_mcp.wire.github import Issues, SearchResult
 
 LIST_LIMIT_MAX = 100
 MERGED_REPOSITORIES = 20  # repositories one listing without a project reads and merges at most
+LOGIN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")  # GitHub's rule for user and organization names
 SEARCH_RESULTS = 1000  # GitHub's search answers the first 1,000 results of a query, no more
 
 
@@ -127,14 +129,15 @@ def selection(query: TicketFilter, me: str) -> Selection:
         qualifiers.append("is:open")
     if labels:
         params["labels"] = ",".join(labels)
-        qualifiers += [f'label:"{label}"' for label in labels]
+        # Search has no escape for a quote inside a quoted label: such a label is sifted here, never searched.
+        qualifiers += [f'label:"{label}"' for label in labels if '"' not in label]
     if query.assignee is not None:
         assignee = query.assignee.strip()
-        params["assignee"] = me if assignee.casefold() == ME else assignee
+        params["assignee"] = me if assignee.casefold() == ME else _login(assignee, "assignee", ANYONE, UNASSIGNED)
         qualifiers.append("no:assignee" if assignee.casefold() == UNASSIGNED else f"assignee:{params['assignee']}")
     if query.reporter is not None:
         reporter = query.reporter.strip()
-        params["creator"] = me if reporter.casefold() == ME else reporter
+        params["creator"] = me if reporter.casefold() == ME else _login(reporter, "reporter")
         qualifiers.append(f"author:{params['creator']}")
     if query.updated_since:
         since = datetime.fromisoformat(rules.parse_timestamp("updated_since", query.updated_since))
@@ -145,7 +148,8 @@ def selection(query: TicketFilter, me: str) -> Selection:
     parent = query.parent.strip().upper() if query.parent is not None else None
     wanted_labels = {label.casefold() for label in labels}
     exact = exact and not types and not priorities and parent is None
-    exact = exact and all(scope_of(label) is None for label in labels) and params.get("assignee") != "*"
+    exact = exact and all(scope_of(label) is None and '"' not in label for label in labels)
+    exact = exact and params.get("assignee") != "*"
 
     def keep(ticket: Ticket) -> bool:
         return (
@@ -157,6 +161,14 @@ def selection(query: TicketFilter, me: str) -> Selection:
         )
 
     return Selection(params=params, qualifiers=tuple(qualifiers), keep=keep, exact=exact)
+
+
+def _login(value: str, field: str, *words: str) -> str:
+    """A GitHub login as a filter takes it, or one of `words`: never text that would add a search qualifier
+    (`alice repo:other/secret`) or another list parameter."""
+    if value.casefold() in words or LOGIN.fullmatch(value):
+        return value
+    raise Invalid(field, f"{value!r} is not a GitHub login.", hint="Pass a login such as octocat, or 'me'.")
 
 
 def _issue_reader(github: Directory, place: Place, params: dict[str, str]) -> Reader:
