@@ -158,7 +158,7 @@ def read_token_file(path: str) -> str:
         raise Invalid("token_file", f"Cannot read the token file {path}: {exc.strerror or exc}.") from None
     if len(raw) > TOKEN_FILE_MAX:
         raise Invalid("token_file", f"The token file {path} is over {TOKEN_FILE_MAX // 1024} KB: not a token.")
-    lines = raw.decode("utf-8", errors="replace").strip().splitlines()
+    lines = raw.decode("utf-8-sig", errors="replace").strip().splitlines()  # a BOM an editor wrote is no token
     if not lines or not lines[0].strip():
         raise Invalid("token_file", f"The token file {path} is empty.", hint="Write the token on its first line.")
     return lines[0].strip()

@@ -17,12 +17,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 
 from tests.fixtures.fault_server import FaultServer, Step, json_step, refused_url
+from tickets_mcp.config import read_token_file
 from tickets_mcp.errors import (
     BackendUnavailable,
     Conflict,
@@ -716,3 +718,16 @@ def test_retry_after(headers: dict[str, str], seconds: float | None) -> None:
 )
 def test_remote_message(body: Any, text: str, said: str) -> None:
     assert remote_message(body, text) == said
+
+
+@pytest.mark.parametrize("token", ["s\u00e9cret", "\u201cquoted\u201d", "line\nbreak", "nul\x00", "cr\r"])
+def test_a_token_no_http_header_can_carry_is_refused_in_one_line_without_showing_it(token: str) -> None:
+    with pytest.raises(Invalid, match="holds a character an HTTP header cannot carry") as refused:
+        RemoteClient("acme", "https://tracker.example.com", {"Authorization": f"Bearer {token}"})
+    assert token not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_token_file_written_with_a_byte_order_mark_holds_the_token(tmp_path: Path) -> None:
+    held = tmp_path / "token"
+    held.write_bytes("\ufeffpk_token\r\n".encode())
+    assert read_token_file(str(held)) == "pk_token"

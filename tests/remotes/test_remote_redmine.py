@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import httpx2
 import pytest
 
-from tests.fixtures.redmine_peer import DEVELOPER, RedminePeer, needs_redmine
+from tests.fixtures.redmine_peer import DEVELOPER, REPORTER, RUN, RedminePeer, needs_redmine
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketType
 from tickets_mcp.errors import Invalid, PermissionDenied, Unsupported
 from tickets_mcp.remotes import redmine
+from tickets_mcp.remotes.base import PartlyFiled
 from tickets_mcp.remotes.redmine import RedmineTracker
 from tickets_mcp.remotes.redmine_mapping import (
     PRIORITY_NAMES,
@@ -121,17 +123,25 @@ async def test_the_one_label_is_the_issue_category(peer: RedminePeer, tracker: R
     assert (await tracker.list_tickets(TicketFilter(project=project.id))).total == 2
 
 
-async def test_people_are_logins_both_ways(peer: RedminePeer, tracker: RedmineTracker) -> None:
+async def test_people_show_by_name_and_are_taken_by_name_login_or_id(
+    peer: RedminePeer, tracker: RedmineTracker
+) -> None:
     project = await peer.new_project()
+    alice, bob = peer.user("alice"), peer.user("bob")
     ticket = (await tracker.create_ticket(TicketDraft(title="Assigned", project=project.id, assignee="bob"))).ticket
-    assert (ticket.assignee, ticket.reporter) == ("bob", "alice")
+    assert (ticket.assignee, ticket.reporter) == (bob, alice)  # by login in, by name out: what Redmine shows
     mine = await tracker.update_ticket(ticket.slug, TicketChanges(assignee="me"))
-    assert mine.assignee == "alice"
+    assert mine.assignee == alice
+    by_name = await tracker.update_ticket(ticket.slug, TicketChanges(assignee=bob.upper()))
+    assert by_name.assignee == bob
+    by_id = await tracker.update_ticket(ticket.slug, TicketChanges(assignee=f"#{peer.people['alice'][0]}"))
+    assert by_id.assignee == alice
     assert (await tracker.update_ticket(ticket.slug, TicketChanges(assignee="none"))).assignee is None
-    with pytest.raises(Invalid, match="has the login 'mallory'"):
-        await tracker.update_ticket(ticket.slug, TicketChanges(assignee="mallory"))
+    for stranger in ("mallory", "²", "#¹²", "../1"):  # never a crash: data that names no member
+        with pytest.raises(Invalid, match="is named"):
+            await tracker.update_ticket(ticket.slug, TicketChanges(assignee=stranger))
     workspace = await tracker.workspace()
-    assert {"alice", "bob"} <= {m.user.username for o in workspace.organizations for m in o.members}
+    assert {alice, bob} <= {m.user.name for o in workspace.organizations for m in o.members}
 
 
 async def test_sub_tasks_filter_by_parent_and_a_slug_of_another_project_is_not_found(
@@ -159,3 +169,101 @@ async def test_a_project_made_after_the_adapter_started_is_found(peer: RedminePe
     project = await peer.new_project()
     filed = (await tracker.create_ticket(TicketDraft(title="In a new project", project=project.id))).ticket
     assert filed.project_id == project.id
+
+
+async def test_a_status_the_workflow_forbids_at_filing_names_the_ticket_filed_and_a_retry_files_no_twin(
+    peer: RedminePeer,
+) -> None:
+    project = await peer.new_project()
+    carol_id, carol_key = peer.admin.user("carol")
+    peer.member(project, carol_id, DEVELOPER)
+    carol = await redmine.open_adapter(RemoteSettings("redmine", peer.url, carol_key))
+    draft = TicketDraft(title="Filed as canceled", project=project.id, status=Status.CANCELED, idempotency_key="k1")
+    try:
+        with pytest.raises(PartlyFiled, match=r"^Filed \S+-\d+ \(backlog, task, medium\), but not all of it") as partly:
+            await carol.create_ticket(draft)
+        assert partly.value.hint == "It may go to: done, in_progress, in_review."
+        again = (await carol.create_ticket(draft)).ticket  # the same key: the ticket filed, not a twin
+        assert again.slug == partly.value.ticket.slug
+        assert (await carol.list_tickets(TicketFilter(project=project.id))).total == 1
+    finally:
+        await carol.aclose()
+
+
+async def test_a_description_with_crlf_lands_without_a_false_refusal(
+    peer: RedminePeer, tracker: RedmineTracker
+) -> None:
+    project = await peer.new_project()
+    ticket = (await tracker.create_ticket(TicketDraft(title="Line endings", project=project.id))).ticket
+    changed = await tracker.update_ticket(ticket.slug, TicketChanges(description="line one\r\nline two"))
+    assert changed.description == "line one\nline two"
+
+
+async def test_a_reporter_may_use_the_categories_a_project_has(peer: RedminePeer) -> None:
+    project = await peer.new_project()
+    peer.category(project, "web")
+    dora_id, dora_key = peer.admin.user("dora")
+    peer.member(project, dora_id, REPORTER)  # may file, may not manage categories
+    dora = await redmine.open_adapter(RemoteSettings("redmine", peer.url, dora_key))
+    try:
+        filed = (
+            await dora.create_ticket(TicketDraft(title="From a reporter", project=project.id, labels=["web"]))
+        ).ticket
+        assert [label.name for label in filed.labels] == ["web"]
+        found = await dora.list_tickets(TicketFilter(project=project.id, labels=["web"]))
+        assert [t.slug for t in found.tickets] == [filed.slug]
+    finally:
+        await dora.aclose()
+
+
+async def test_the_workspace_shows_the_users_own_projects_and_their_members(
+    peer: RedminePeer, tracker: RedmineTracker
+) -> None:
+    mine = await peer.new_project()
+    stranger_id, _ = peer.admin.user("erin")
+    theirs = peer.admin.call("POST", "projects.json", {"project": {"name": "Not alice's", "identifier": f"n{RUN}x"}})
+    peer.admin.call("POST", f"projects/{theirs['project']['id']}/memberships.json",
+                    {"membership": {"user_id": stranger_id, "role_ids": [DEVELOPER]}})  # fmt: skip
+    workspace = await tracker.workspace()
+    (entry,) = workspace.organizations
+    shown = {p.id for p in entry.projects}
+    assert mine.id in shown and str(theirs["project"]["id"]) not in shown  # public, but not alice's
+    assert "Erin Tester" not in {m.user.name for m in entry.members}
+    assert peer.user("bob") in {m.user.name for m in entry.members}
+
+
+class Counting(httpx2.AsyncBaseTransport):
+    """The network, counting what goes through it."""
+
+    def __init__(self) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.paths.append(request.url.path)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_list_and_a_ticket_cost_the_same_few_requests_however_many_people_and_sub_tasks(
+    peer: RedminePeer, tracker: RedmineTracker
+) -> None:
+    project = await peer.new_project()
+    parent = (await tracker.create_ticket(TicketDraft(title="Parent", project=project.id))).ticket
+    for n, who in enumerate(("alice", "bob", "alice", "bob")):
+        draft = TicketDraft(title=f"Child {n}", parent=parent.slug, assignee=who)
+        await peer.file(project, draft, reporter=who)
+    counting = Counting()
+    fresh = await peer.open(transport=counting)  # knows nobody yet: no login is read to show a ticket
+    try:
+        page = await fresh.list_tickets(TicketFilter(project=project.id))
+        assert page.total == 5 and {t.assignee for t in page.tickets} == {None, peer.user("alice"), peer.user("bob")}
+        assert counting.paths[1:] == ["/users/current.json", f"/projects/{project.id}.json", "/issues.json"]
+        counting.paths.clear()
+        detail = await fresh.get_ticket(parent.slug)
+        assert len(detail.subtasks) == 4
+        assert counting.paths == ["/users/current.json", f"/issues/{parent.number}.json", "/issues.json"]
+    finally:
+        await fresh.aclose()

@@ -75,7 +75,7 @@ async def test_a_whole_session_over_stdio(peer: RedminePeer) -> None:
             assert second in await use("list_tickets", project=code, query="csv")
             detail = await use("get_ticket", slug=slug)
             assert "Checkout fails on Safari" in detail and "Apple Pay" in detail and "labels=web" in detail
-            assert "assignee=bob" in detail and "priority=high" in detail
+            assert f"assignee={peer.user('bob')}" in detail and "priority=high" in detail
             updated = await use("update_ticket", slug=slug, title="Checkout fails on Safari 17", assignee="me")
             assert updated.startswith(f"Updated {slug}")
             assert (await use("move_ticket", slug=slug, status="in_review")).startswith(f"Moved {slug}")

@@ -42,6 +42,15 @@ from tickets_mcp.remotes.client import RemoteClient
 Item = TypeVar("Item")
 
 
+class PartlyFiled(PermissionDenied):
+    """The ticket was filed, but the remote kept part of the draft out (a status its workflow forbids, say):
+    `ticket` is what exists, and a retry with the same idempotency key gets it instead of a twin."""
+
+    def __init__(self, message: str, ticket: Ticket, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.ticket = ticket
+
+
 class RemoteTracker(ABC):
     """The Tracker protocol over a remote API: every adapter reads and files tickets; the rest is optional."""
 
@@ -113,7 +122,11 @@ class RemoteTracker(ABC):
                 if found[0] != draft:
                     raise key_reused(key)
                 return found[1]
-            ticket = await self.file_ticket(draft)
+            try:
+                ticket = await self.file_ticket(draft)
+            except PartlyFiled as partly:
+                self._filed[key] = (draft, partly.ticket)
+                raise
             self._filed[key] = (draft, ticket)
             return ticket
 

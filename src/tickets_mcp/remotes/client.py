@@ -59,6 +59,7 @@ MAX_REDIRECTS = 5
 MESSAGE_MAX = 200
 RESET_HEADERS = ("ratelimit-reset", "x-ratelimit-reset", "x-rate-limit-reset", "x-ratelimit-requests-reset")
 REMAINING_HEADERS = ("ratelimit-remaining", "x-ratelimit-remaining", "x-rate-limit-remaining")
+PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
 CHECK_HINT = "Check before retrying (get the ticket, or list recent tickets), so nothing is done twice."
 
 
@@ -118,9 +119,11 @@ def validate_base_url(url: str) -> httpx2.URL:
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise Invalid("url", "The remote URL must start with http:// or https:// and name a host.")
     if parsed.username or parsed.password:
-        raise Invalid("url", "Put the token in --token or TICKETS_TOKEN, not in the URL.")
+        raise Invalid("url", "Put the token in TICKETS_TOKEN or a --token-file, not in the URL.")
     if parsed.query:
-        raise Invalid("url", "The remote URL must not have a query (?...); put a token in --token or TICKETS_TOKEN.")
+        raise Invalid(
+            "url", "The remote URL must not have a query (?...); put a token in TICKETS_TOKEN or a --token-file."
+        )
     return parsed.copy_with(path=parsed.path.rstrip("/") + "/", fragment=None)
 
 
@@ -233,6 +236,16 @@ class RemoteClient:
         self.backend = backend
         self.base_url = validate_base_url(base_url)
         self.policy = policy or Policy()
+        for value in auth.values():
+            if not PRINTABLE_ASCII.fullmatch(
+                value
+            ):  # HTTP headers carry neither, and httpx would say so in a traceback
+                raise Invalid(
+                    "token",
+                    f"The {backend} token holds a character an HTTP header cannot carry (a line break, or one "
+                    "outside ASCII such as a typographic quote).",
+                    hint="Copy the token again into TICKETS_TOKEN or the token file, as the tracker shows it.",
+                )
         self._auth = dict(auth)
         self._secrets = _secrets(self._auth.values())
         self._http = httpx2.AsyncClient(

@@ -59,7 +59,7 @@ from tickets_mcp.domain import (
 )
 from tickets_mcp.domain.rules import check_version
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, Unsupported
-from tickets_mcp.remotes.base import RemoteTracker
+from tickets_mcp.remotes.base import PartlyFiled, RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
 from tickets_mcp.remotes.mapping import (
     CLOCK_SKEW,
@@ -81,9 +81,9 @@ from tickets_mcp.remotes.redmine_mapping import (
     type_of,
 )
 from tickets_mcp.wire.redmine import (
-    Categories,
     CategoryEnvelope,
     Child,
+    CurrentUser,
     Issue,
     IssueEnvelope,
     Issues,
@@ -105,8 +105,13 @@ BOARD_PER_COLUMN_MAX = 100
 CACHE_SECONDS = 300.0  # how long projects, statuses and priorities are kept
 PROJECT_PAGES = 20  # projects read at most: 2,000
 MEMBER_PROJECTS = 10  # projects whose members the workspace lists
+MEMBER_PAGES = 5  # members read of one project: 500
+LOGIN_LOOKUPS = 50  # members whose login is read, where a name given is none of theirs
+WORKSPACE_PROJECTS = 50  # projects the workspace shows of a user who is a member of none
+REREAD_SECONDS = 10.0  # a code or name not known reads every project again, at most this often
 RECOVERY_WINDOW = 20  # newest issues of a project searched after an ambiguous create
 PRIORITY_RANK = {priority: rank for rank, priority in enumerate(Priority)}
+USER_ID = re.compile(r"#?[0-9]{1,9}")  # a user named by id, as '#12' or '12' (ASCII digits only)
 IDENTIFIER = re.compile(r"[0-9]+|[a-z][a-z0-9_-]{0,99}")  # a project's id, or its identifier (never a code)
 SUPPORTED_FILTERS = ("types", "priorities", "assignee", "reporter", "labels", "parent", "text", "updated_since")
 
@@ -130,6 +135,7 @@ class Place:
     project: Project
     identifier: str
     trackers: tuple[Named, ...]
+    active: bool  # open, with issue tracking on: where tickets may be filed
 
 
 class RedmineTracker(RemoteTracker):
@@ -141,7 +147,7 @@ class RedmineTracker(RemoteTracker):
         self.me = User(id=me.id, username=me.login, name=me.name)
         self.admin = me.admin
         self.organization = Organization(id="redmine", name=f"Redmine at {site}", slug="redmine")
-        self._logins: dict[int, str] = {me.id: me.login}  # user id -> login, as users/ID.json says
+        self._logins: dict[int, str] = {me.id: me.login}  # user id -> login, read only to find a login given
         self._cache: dict[str, tuple[float, Any]] = {}
         self._by_id: dict[int, tuple[float, Place]] = {}  # project id -> (when read, the project)
 
@@ -170,8 +176,9 @@ class RedmineTracker(RemoteTracker):
     async def _places(self, *, fresh: bool = False) -> list[Place]:
         """Every project, kept for CACHE_SECONDS; `fresh` reads them again (a name not found may be a new one).
         Only what names projects by code or name reads them all: a slug, an id or an identifier reads one."""
-        if fresh:
-            self._cache.pop("projects", None)
+        kept = self._cache.get("projects")
+        if fresh and kept is not None and time.monotonic() - kept[0] > REREAD_SECONDS:
+            del self._cache["projects"]
 
         async def read() -> list[Place]:
             records: list[RedmineProject] = []
@@ -181,7 +188,7 @@ class RedmineTracker(RemoteTracker):
                 records += found.projects
                 if len(records) >= found.total_count or not found.projects:
                     break
-            return [self._keep(r) for r in records if r.status == 1 and r.trackers]  # active, tracking issues
+            return [place for place in map(self._keep, records) if place.active]
 
         places: list[Place] = await self._kept("projects", read)
         return places
@@ -191,7 +198,9 @@ class RedmineTracker(RemoteTracker):
             id=str(record.id), organization_id=self.organization.id, name=record.name,
             code=project_code(record.identifier), description=record.description, created_at=stored(record.created_on),
         )  # fmt: skip
-        place = Place(project, record.identifier, tuple(record.trackers or ()))
+        place = Place(
+            project, record.identifier, tuple(record.trackers or ()), record.status == 1 and bool(record.trackers)
+        )
         self._by_id[record.id] = (time.monotonic(), place)
         return place
 
@@ -253,9 +262,8 @@ class RedmineTracker(RemoteTracker):
         priorities: list[Named] = await self._kept("priorities", read)
         return priorities
 
-    async def _login(self, user: Named | None) -> str | None:
-        if user is None:
-            return None
+    async def _login(self, user: Named) -> str:
+        """A user's login, read once (users/ID.json); `#ID` for a user this key may not see."""
         if user.id not in self._logins:
             try:
                 found = parse(UserEnvelope, await self._get(f"users/{user.id}.json"), BACKEND, "a user").user
@@ -263,46 +271,60 @@ class RedmineTracker(RemoteTracker):
             except TokenRejected:
                 raise
             except (NotFound, PermissionDenied):
-                self._logins[user.id] = f"#{user.id}"  # a user this key may not see: named by id
+                self._logins[user.id] = f"#{user.id}"
         return self._logins[user.id]
 
     async def _user_id(self, place: Place | None, name: str, field: str = "assignee") -> int:
-        """A user by login ('me', or '#12' by id): the project's members are who Redmine lets us assign."""
+        """A user as tickets show them (their name), by login, 'me' or '#12'. The project's members are who
+        Redmine lets us assign; a login is looked up only when no member has that name."""
         wanted = name.strip()
-        if wanted.casefold() == ME:
+        if wanted.casefold() in (ME, self.me.username.casefold()):
             return self.me.id
-        if wanted.lstrip("#").isdigit():
+        if USER_ID.fullmatch(wanted):
             return int(wanted.lstrip("#"))
-        for user_id, login in self._logins.items():
-            if login.casefold() == wanted.casefold():
-                return user_id
-        for member in await self._members(place):
-            if (await self._login(member)) and self._logins[member.id].casefold() == wanted.casefold():
+        members = await self._members(place)
+        named = [m for m in members if m.name.casefold() == wanted.casefold()]
+        if len(named) > 1:
+            raise Invalid(field, f"{len(named)} members are named {wanted!r}.",
+                          hint="Pass one as " + " or ".join(f"#{m.id}" for m in named) + ".")  # fmt: skip
+        if named:
+            return named[0].id
+        for member in members[:LOGIN_LOOKUPS]:
+            if (await self._login(member)).casefold() == wanted.casefold():
                 return member.id
         where = place.project.code if place else "your projects"
         raise Invalid(
-            field, f"No member of {where} on Redmine has the login {wanted!r}.",
-            hint="Use a login from get_workspace_context, 'me', '#ID' or 'none'.",
+            field, f"No member of {where} on Redmine is named {wanted!r}.",
+            hint="Use a name from get_workspace_context or get_ticket, a login, 'me', '#ID' or 'none'.",
         )  # fmt: skip
 
     async def _members(self, place: Place | None) -> list[Named]:
-        places = [place] if place is not None else (await self._places())[:MEMBER_PROJECTS]
+        """The members of `place`, else of the user's own projects (the first MEMBER_PROJECTS of them)."""
+        places = [place] if place is not None else (await self._mine())[:MEMBER_PROJECTS]
         members: dict[int, Named] = {}
         for each in places:
-            try:
-                body = await self._get(f"projects/{each.project.id}/memberships.json", {"limit": PAGE_MAX})
-            except TokenRejected:
-                raise
-            except (NotFound, PermissionDenied):
-                continue
-            for row in parse(Memberships, body, BACKEND, "a list of members").memberships:
-                if row.user is not None:
-                    members[row.user.id] = row.user
+            for page in range(MEMBER_PAGES):
+                params = {"limit": PAGE_MAX, "offset": page * PAGE_MAX}
+                try:
+                    body = await self._get(f"projects/{each.project.id}/memberships.json", params)
+                except TokenRejected:
+                    raise
+                except (NotFound, PermissionDenied):
+                    break
+                found = parse(Memberships, body, BACKEND, "a list of members")
+                members.update((row.user.id, row.user) for row in found.memberships if row.user is not None)
+                if (page + 1) * PAGE_MAX >= found.total_count or not found.memberships:
+                    break
         return list(members.values())
 
+    async def _mine(self) -> list[Place]:
+        """The projects the user is a member of: where the workspace says they may file tickets."""
+        body = await self._get("users/current.json", {"include": "memberships"})
+        ids = [m.project.id for m in parse(CurrentUser, body, BACKEND, "the key's user").user.memberships]
+        found = await gather([lambda i=i: self._place_of(i) for i in dict.fromkeys(ids)])
+        return [place for place in found if place is not None and place.active]
+
     async def _tickets(self, issues: Sequence[Issue]) -> list[Ticket]:
-        users = {u.id: u for i in issues for u in (i.author, i.assigned_to) if u is not None}
-        await gather([lambda u=user: self._login(u) for user in users.values() if user.id not in self._logins])
         ids = sorted({issue.project.id for issue in issues})
         places = dict(zip(ids, await gather([lambda i=i: self._place_of(i) for i in ids]), strict=True))
         codes = {i: place.project.code if place else f"P{i}" for i, place in places.items()}
@@ -317,8 +339,7 @@ class RedmineTracker(RemoteTracker):
             id=issue.id, project_id=str(issue.project.id), number=issue.id, slug=f"{code}-{issue.id}",
             type=type_of(issue.tracker), title=issue.subject, description=issue.description.replace("\r\n", "\n"),
             status=status, priority=priority_of(issue.priority),
-            assignee=self._logins.get(issue.assigned_to.id) if issue.assigned_to else None,
-            reporter=self._logins.get(issue.author.id) if issue.author else None,
+            assignee=_name(issue.assigned_to), reporter=_name(issue.author),
             labels=label, parent=f"{code}-{issue.parent.id}" if issue.parent else None, position=issue.id,
             version=version_of(issue.updated_on), created_at=stored(issue.created_on),
             updated_at=stored(issue.updated_on),
@@ -346,10 +367,8 @@ class RedmineTracker(RemoteTracker):
 
     async def workspace(self) -> Workspace:
         await self._still_me()
-        places = await self._places()
-        members = await self._members(None)
-        await gather([lambda u=m: self._login(u) for m in members])
-        people = {m.id: User(id=m.id, username=self._logins[m.id], name=m.name) for m in members}
+        places = await self._mine() or (await self._places())[:WORKSPACE_PROJECTS]
+        people = {m.id: User(id=m.id, username=m.name, name=m.name) for m in await self._members(None)}
         people[self.me.id] = self.me
         entry = OrganizationWorkspace(
             organization=self.organization,
@@ -464,24 +483,19 @@ class RedmineTracker(RemoteTracker):
 
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
         await self._still_me()
-        place, issue = await self._issue(slug, "journals", "children")
+        _, issue = await self._issue(slug, "journals")
         ticket = (await self._tickets([issue]))[0]
-        children = [child.id for child in issue.children or ()]
-        subtasks = await gather([lambda n=number: self._child(place, n) for number in children])
+        children = {"parent_id": issue.id, "status_id": "*", "sort": "id:asc"}
+        subtasks = (await self._chunk(children, 0, PAGE_MAX)).tickets  # the first 100, in one request
         notes = [j for j in issue.journals or () if j.notes.strip()]
-        await gather([lambda u=j.user: self._login(u) for j in notes if j.user is not None])
         comments = tuple(
             Comment(
-                id=j.id, ticket_slug=ticket.slug, author=self._logins.get(j.user.id) if j.user else None,
+                id=j.id, ticket_slug=ticket.slug, author=_name(j.user),
                 body=j.notes.replace("\r\n", "\n"), created_at=stored(j.created_on),
             )
             for j in notes
         )  # fmt: skip
         return TicketDetail(ticket=ticket, subtasks=tuple(subtasks), comments=comments)
-
-    async def _child(self, place: Place, number: int) -> Ticket:
-        issue = parse(IssueEnvelope, await self._get(f"issues/{number}.json"), BACKEND, "an issue").issue
-        return (await self._tickets([issue]))[0]
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
         await self._still_me()
@@ -510,9 +524,19 @@ class RedmineTracker(RemoteTracker):
             ticket = await recover_created(lost, sent, title, lambda: self._newest(place, sent))
             issue = (await self._issue(ticket.slug))[1]
         ticket = (await self._tickets([issue]))[0]
-        self._check_landed(ticket, {"type": draft.type, "priority": draft.priority}, "filed")
-        if status_of(issue.status) is not draft.status:  # Redmine files every issue in its tracker's first status
-            ticket = await self._write(place, issue, {"status_id": status_id}, {"status": draft.status})
+        try:
+            self._check_landed(ticket, {"type": draft.type, "priority": draft.priority})
+            if ticket.status is not draft.status:  # Redmine files every issue in its tracker's first status
+                issue = (await self._issue(ticket.slug, "allowed_statuses"))[1]
+                await self._allowed_status(issue, ticket, draft.status)
+                ticket = await self._write(issue, {"status_id": status_id}, {"status": draft.status})
+        except PermissionDenied as refused:
+            raise PartlyFiled(
+                f"Filed {ticket.slug} ({ticket.status.value}, {ticket.type.value}, {ticket.priority.value}), "
+                f"but not all of it: {refused.message}",
+                ticket,
+                hint=refused.hint,
+            ) from None
         return ticket
 
     async def _newest(self, place: Place, since: float) -> list[Ticket]:
@@ -525,8 +549,9 @@ class RedmineTracker(RemoteTracker):
         return list((await self._chunk(params, 0, RECOVERY_WINDOW)).tickets)
 
     async def _category_id(self, place: Place, name: str, *, create: bool) -> int | None:
-        body = await self._get(f"projects/{place.project.id}/issue_categories.json")
-        for row in parse(Categories, body, BACKEND, "a list of categories").issue_categories:
+        # Through the project: its categories are listed to whoever sees it, not only to those who manage them.
+        body = await self._get(f"projects/{place.project.id}.json", {"include": "issue_categories"})
+        for row in parse(ProjectEnvelope, body, BACKEND, "a project").project.issue_categories or ():
             if row.name.casefold() == name.casefold():
                 return row.id
         if not create:
@@ -547,7 +572,8 @@ class RedmineTracker(RemoteTracker):
             fields["subject"] = expect["title"] = title
         if changes.description is not None and changes.description != current.description:
             text = rules.validate_text("description", changes.description, rules.DESCRIPTION_MAX)
-            fields["description"] = expect["description"] = text
+            fields["description"] = text
+            expect["description"] = text.replace("\r\n", "\n")  # Redmine keeps CRLF; tickets read it as LF
         if changes.type is not None and changes.type is not current.type:
             where = f"in {place.project.code}"
             fields["tracker_id"] = pick_named(changes.type, place.trackers, TRACKER_NAMES, "tracker", where)
@@ -571,7 +597,7 @@ class RedmineTracker(RemoteTracker):
             fields["parent_issue_id"] = "" if clear else (await self._issue(changes.parent))[1].id
         if not fields:
             return current
-        return await self._write(place, issue, fields, expect)
+        return await self._write(issue, fields, expect)
 
     async def _allowed_status(self, issue: Issue, current: Ticket, status: Status) -> int:
         """The status to write for `status`: named like it, and one Redmine's workflow lets the user set."""
@@ -587,24 +613,26 @@ class RedmineTracker(RemoteTracker):
             hint=f"It may go to: {', '.join(reachable)}." if reachable else "Ask someone with more rights.",
         )
 
-    async def _write(self, place: Place, issue: Issue, fields: dict[str, Any], expect: dict[str, Any]) -> Ticket:
+    async def _write(self, issue: Issue, fields: dict[str, Any], expect: dict[str, Any]) -> Ticket:
         """PUT the fields, then read the issue back: Redmine answers 204 even where it ignored a field."""
         await self.client.request("PUT", f"issues/{issue.id}.json", json_body={"issue": fields})
         after = parse(IssueEnvelope, await self._get(f"issues/{issue.id}.json"), BACKEND, "an issue").issue
         ticket = (await self._tickets([after]))[0]
-        self._check_landed(ticket, expect, "changed")
+        self._check_landed(ticket, expect)
         return ticket
 
-    def _check_landed(self, ticket: Ticket, expect: dict[str, Any], done: str) -> None:
+    def _check_landed(self, ticket: Ticket, expect: dict[str, Any]) -> None:
+        """Refuse to report what Redmine ignored without a word (a field the user may not set there)."""
         values = {
             "title": ticket.title, "description": ticket.description, "status": ticket.status,
             "type": ticket.type, "priority": ticket.priority, "labels": tuple(label.name for label in ticket.labels),
         }  # fmt: skip
         ignored = [name for name, value in expect.items() if _differs(values[name], value)]
         if ignored:
+            one = len(ignored) == 1
             raise PermissionDenied(
-                f"Redmine {done} {ticket.slug} but kept its {', '.join(ignored)} as it was: the user "
-                f"{self.me.username} may not set {'it' if len(ignored) == 1 else 'them'} there.",
+                f"Redmine left the {', '.join(ignored)} of {ticket.slug} as {'it was' if one else 'they were'}: "
+                f"{self.me.username} may not set {'it' if one else 'them'} there.",
                 hint="Ask a Redmine administrator for the permission, or leave those fields out.",
             )
 
@@ -654,6 +682,13 @@ class RedmineTracker(RemoteTracker):
             id=journal.id, ticket_slug=f"{place.project.code}-{issue.id}", author=self.me.username,
             body=journal.notes, created_at=stored(journal.created_on),
         )  # fmt: skip
+
+
+def _name(user: Named | None) -> str | None:
+    """A person as tickets show them: Redmine's display name (what every issue answer carries), else `#ID`."""
+    if user is None:
+        return None
+    return user.name.strip() or f"#{user.id}"
 
 
 def _redmine_time(moment: datetime) -> str:

@@ -62,6 +62,7 @@ class RedmineProject(Document):
     status: int = 1  # 1 active, 5 closed, 9 archived (archived ones are not listed)
     created_on: datetime
     trackers: list[Named] | None = None  # with ?include=trackers
+    issue_categories: list[Named] | None = None  # with ?include=issue_categories
 
 
 class Issue(Document):
@@ -102,6 +103,21 @@ class Membership(Document):
 
 class UserEnvelope(Document):
     user: RedmineUser
+
+
+class ProjectMembership(Document):
+    project: Named
+
+
+class Me(Document):
+    id: StrictInt
+    memberships: list[ProjectMembership] = Field(default_factory=list[ProjectMembership])
+
+
+class CurrentUser(Document):
+    """users/current.json?include=memberships: the user and the projects they are a member of."""
+
+    user: Me
 
 
 class ProjectEnvelope(Document):
