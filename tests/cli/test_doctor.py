@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from tests.fixtures.cli_runs import TICKETS_MCP, assert_one_line, clean_env, run_silent
@@ -26,6 +27,7 @@ def peer() -> Iterator[RedminePeer]:
 
 @needs_redmine
 def test_a_working_key_is_described_without_being_shown(peer: RedminePeer) -> None:
+    anyio.run(peer.new_project)  # a project alice is a member of, whatever ran before on this Redmine
     ended = run_silent(
         [*TICKETS_MCP, "doctor", "--backend", "redmine", "--url", URL], clean_env({"TICKETS_TOKEN": peer.token})
     )
