@@ -267,3 +267,24 @@ async def test_a_list_and_a_ticket_cost_the_same_few_requests_however_many_peopl
         assert counting.paths == ["/users/current.json", f"/issues/{parent.number}.json", "/issues.json"]
     finally:
         await fresh.aclose()
+
+
+async def test_the_journals_are_the_tickets_history(peer: RedminePeer, tracker: RedmineTracker) -> None:
+    project = await peer.new_project()
+    ticket = (await tracker.create_ticket(TicketDraft(title="Has a past", project=project.id))).ticket
+    await tracker.update_ticket(ticket.slug, TicketChanges(title="Has a history", priority=Priority.HIGH))
+    await tracker.move_ticket(ticket.slug, Status.IN_REVIEW)
+    await tracker.add_comment(ticket.slug, "Looks right.")
+    await tracker.update_ticket(ticket.slug, TicketChanges(assignee="bob", description="Now described."))
+    detail = await tracker.get_ticket(ticket.slug)
+    alice = peer.user("alice")
+    assert [(c.action, c.actor, c.changes) for c in detail.history] == [
+        ("ticket.created", alice, {}),
+        ("ticket.updated", alice, {"title": ["Has a past", "Has a history"], "priority": ["medium", "high"]}),
+        ("ticket.moved", alice, {"status": ["backlog", "in_review"]}),
+        ("comment.added", alice, {}),
+        ("ticket.updated", alice, {"assignee": [None, peer.user("bob")], "description": "edited"}),
+    ]
+    assert detail.changes == 5
+    latest = await tracker.get_ticket(ticket.slug, history=2)
+    assert ([c.action for c in latest.history], latest.changes) == (["comment.added", "ticket.updated"], 5)

@@ -82,7 +82,8 @@ async def test_a_whole_session_over_stdio(peer: RedminePeer) -> None:
             board = await use("get_board", project=code)
             assert board_column(board, "in_review") == [slug] and second in board_column(board, "backlog")
             assert f"Commented on {slug}" in await use("add_comment", slug=slug, body="Fixed in the *next* release.")
-            assert "Fixed in the *next* release." in await use("get_ticket", slug=slug)
+            read_back = await use("get_ticket", slug=slug)
+            assert "Fixed in the *next* release." in read_back and "status backlog→in_review" in read_back
             await use("list_organizations")
             # What the agent gets wrong: each answered with what to do, nothing changed.
             stale = await call_error(client, "update_ticket", slug=slug, title="Stale", version=1)

@@ -39,6 +39,7 @@ from tickets_mcp.domain import (
     Board,
     BoardColumn,
     Capability,
+    Change,
     Comment,
     Label,
     Member,
@@ -487,7 +488,9 @@ class RedmineTracker(RemoteTracker):
         ticket = (await self._tickets([issue]))[0]
         children = {"parent_id": issue.id, "status_id": "*", "sort": "id:asc"}
         subtasks = (await self._chunk(children, 0, PAGE_MAX)).tickets  # the first 100, in one request
-        notes = [j for j in issue.journals or () if j.notes.strip()]
+        journals = issue.journals or []
+        notes = [j for j in journals if j.notes.strip()]
+        changes = await self._history(issue, ticket)
         comments = tuple(
             Comment(
                 id=j.id, ticket_slug=ticket.slug, author=_name(j.user),
@@ -495,7 +498,56 @@ class RedmineTracker(RemoteTracker):
             )
             for j in notes
         )  # fmt: skip
-        return TicketDetail(ticket=ticket, subtasks=tuple(subtasks), comments=comments)
+        shown = tuple(changes[-history:]) if history else ()
+        return TicketDetail(
+            ticket=ticket, subtasks=tuple(subtasks), comments=comments, history=shown, changes=len(changes)
+        )
+
+    async def _history(self, issue: Issue, ticket: Ticket) -> list[Change]:
+        """The issue's journals as the ticket's history, oldest first, its filing first: each journal a change
+        of the fields it lists (ids read as the names tickets show), or a comment."""
+        statuses = {s.id: status_of(s).value for s in await self._statuses()}
+        priorities = {p.id: priority_of(p).value for p in await self._priorities()}
+        place = await self._place_of(issue.project.id)
+        trackers = {t.id: type_of(t).value for t in (place.trackers if place else ())}
+        people = {u.id: _name(u) for u in (issue.author, issue.assigned_to) if u is not None}
+        people |= {j.user.id: _name(j.user) for j in issue.journals or () if j.user is not None}
+        code = ticket.slug.rpartition("-")[0]
+        readers: dict[str, tuple[str, Callable[[int], Any]]] = {
+            "status_id": ("status", lambda i: statuses.get(i, f"#{i}")),
+            "priority_id": ("priority", lambda i: priorities.get(i, f"#{i}")),
+            "tracker_id": ("type", lambda i: trackers.get(i, f"#{i}")),
+            "assigned_to_id": ("assignee", lambda i: people.get(i) or f"#{i}"),
+            "parent_id": ("parent", lambda i: f"{code}-{i}"),
+            "category_id": ("labels", lambda i: f"category #{i}"),
+        }
+
+        def value(reader: Callable[[int], Any], raw: str | None) -> Any:
+            return reader(int(raw)) if raw and raw.isascii() and raw.isdigit() else None
+
+        created = Change(
+            at=ticket.created_at, actor=ticket.reporter, token=None, client=None, action="ticket.created", changes={}
+        )
+        history = [created]
+        for journal in issue.journals or ():
+            fields: dict[str, Any] = {}
+            for detail in journal.details:
+                if detail.property != "attr":
+                    continue  # custom fields, attachments, relations: not in the canonical model
+                if detail.name == "subject":
+                    fields["title"] = [detail.old_value, detail.new_value]
+                elif detail.name == "description":
+                    fields["description"] = "edited"
+                elif detail.name in readers:
+                    field, reader = readers[detail.name]
+                    fields[field] = [value(reader, detail.old_value), value(reader, detail.new_value)]
+            at, actor = stored(journal.created_on), _name(journal.user)
+            if fields:
+                action = "ticket.moved" if set(fields) == {"status"} else "ticket.updated"
+                history.append(Change(at=at, actor=actor, token=None, client=None, action=action, changes=fields))
+            if journal.notes.strip():
+                history.append(Change(at=at, actor=actor, token=None, client=None, action="comment.added", changes={}))
+        return history
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
         await self._still_me()

@@ -85,12 +85,22 @@ class Issue(Document):
     allowed_statuses: list[IssueStatus] | None = None  # with ?include=allowed_statuses (Redmine 5.0+)
 
 
+class Detail(Document):
+    """One field a journal changed: `property` attr (a field of the issue), cf, attachment or relation."""
+
+    property: str
+    name: str
+    old_value: str | None = None
+    new_value: str | None = None
+
+
 class Journal(Document):
     id: StrictInt
     user: Named | None = None
     notes: Text = ""
     created_on: datetime
     private_notes: bool = False
+    details: list[Detail] = Field(default_factory=list[Detail])
 
 
 class Membership(Document):
