@@ -358,6 +358,27 @@ async def test_an_assignee_github_would_drop_is_refused_before_filing(fake: Fake
     assert not any(i.title == "For carol" for i in fake.issues)
 
 
+@pytest.mark.parametrize("login", ["../../../../user", "bob/../../../../user", "x?y=1", "bob#junk", "bob\\x"])
+async def test_an_assignee_that_is_no_login_is_refused_before_anything_is_sent(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo, login: str
+) -> None:
+    """A login goes into a URL path (`repos/{owner}/{repo}/assignees/{login}`): `../../../../user` would
+    reach GET /user, which answers 200, and pass the check. Only a GitHub login, 'me' or 'none' is taken."""
+    existing = fake.file(web, "bob", "Assign me")
+    await tracker.list_projects()
+    fake.requests.clear()
+    with pytest.raises(Invalid, match="is not a GitHub login") as refused:
+        await tracker.create_ticket(TicketDraft(title="Injected", project="web", assignee=login, check_duplicates=True))
+    assert refused.value.field == "assignee"
+    with pytest.raises(Invalid, match="is not a GitHub login") as refused:
+        await tracker.update_ticket(f"WEB-{existing.number}", TicketChanges(assignee=login))
+    assert refused.value.field == "assignee"
+    assert fake.requests == []  # refused before anything was sent
+    assert not any(i.title == "Injected" for i in fake.issues)
+    mine = await tracker.create_ticket(TicketDraft(title="Mine", project="web", assignee=" Me "))
+    assert mine.ticket.assignee == "alice"
+
+
 async def test_labels_github_dropped_for_want_of_push_access_are_reported(fake: FakeGitHub, peer: GitHubPeer) -> None:
     fake.tokens["github_pat_carol"] = "carol"  # carol may only read acme/web
     tracker = await peer.open(token="github_pat_carol")

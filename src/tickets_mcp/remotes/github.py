@@ -55,7 +55,7 @@ from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.remotes.base import RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
 from tickets_mcp.remotes.github_directory import Directory
-from tickets_mcp.remotes.github_listing import list_page
+from tickets_mcp.remotes.github_listing import list_page, login
 from tickets_mcp.remotes.github_mapping import (
     BACKEND,
     Place,
@@ -202,7 +202,12 @@ class GitHubTracker(RemoteTracker):
             comments=tuple(to_comment(comment, ticket.slug) for comment in comments),
         )
 
+    async def _create(self, draft: TicketDraft) -> Ticket:
+        _assignee(draft.assignee, self.me.username)  # refused before anything is sent, look-alike searches too
+        return await super()._create(draft)
+
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
+        assignee = _assignee(draft.assignee, self.me.username)
         place = await self.github.place(draft.project, draft.organization)
         parent = await self.github.issue(draft.parent) if draft.parent else None
         title = rules.normalize_title(draft.title)
@@ -212,8 +217,8 @@ class GitHubTracker(RemoteTracker):
             "body": rules.validate_text("description", draft.description, rules.DESCRIPTION_MAX),
             "labels": labels,
         }
-        if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
-            body["assignees"] = [await self._assignable(place, draft.assignee)]
+        if assignee:
+            body["assignees"] = [await self._assignable(place, assignee)]
         sent = time.time()
         try:
             reply = await self.client.request("POST", f"repos/{place.full_name}/issues", json_body=body)
@@ -228,9 +233,8 @@ class GitHubTracker(RemoteTracker):
             issue = await self._adopt(parent, issue, place)
         return await self.github.ticket(place, issue)
 
-    async def _assignable(self, place: Place, login: str) -> str:
-        """The login, once GitHub says it may be assigned issues in `place` (it would drop it silently)."""
-        name = self.me.username if login.strip().casefold() == ME else login.strip()
+    async def _assignable(self, place: Place, name: str) -> str:
+        """The login `name`, once GitHub says it may be assigned issues in `place` (it would drop it silently)."""
         try:
             await self.github.get(f"repos/{place.full_name}/assignees/{name}")
         except NotFound:
@@ -261,6 +265,7 @@ class GitHubTracker(RemoteTracker):
         return parse(GitHubIssue, reply.body, BACKEND, "an issue")
 
     async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
+        assignee = _assignee(changes.assignee, self.me.username)
         place, issue = await self.github.issue(slug)
         current = await self.github.ticket(place, issue)
         check_version(current, version)
@@ -269,9 +274,8 @@ class GitHubTracker(RemoteTracker):
             body["title"] = title
         if changes.description is not None and changes.description != current.description:
             body["body"] = rules.validate_text("description", changes.description, rules.DESCRIPTION_MAX)
-        if changes.assignee is not None:
-            unassign = changes.assignee.strip().casefold() == UNASSIGNED
-            body["assignees"] = [] if unassign else [await self._assignable(place, changes.assignee)]
+        if assignee is not None:
+            body["assignees"] = [await self._assignable(place, assignee)] if assignee else []
         labels = rules.normalize_labels(changes.labels) if changes.labels is not None else None
         wanted = changed_labels(
             issue, status=changes.status, kind=changes.type, priority=changes.priority, labels=labels
@@ -322,6 +326,15 @@ class GitHubTracker(RemoteTracker):
 
 def _bind(call: Callable[..., Awaitable[T]], *args: Any) -> Callable[[], Awaitable[T]]:
     return lambda: call(*args)
+
+
+def _assignee(value: str | None, me: str) -> str | None:
+    """The login an assignee names ('me': the token's user), "" for 'none', None if not given. Only a GitHub
+    login is taken: it goes into a URL path, where `../../../../user` would reach another endpoint."""
+    if value is None or value.strip().casefold() == UNASSIGNED:
+        return None if value is None else ""
+    wanted = value.strip()
+    return me if wanted.casefold() == ME else login(wanted, "assignee")
 
 
 def _state_body(status: Status) -> dict[str, Any]:

@@ -133,11 +133,11 @@ def selection(query: TicketFilter, me: str) -> Selection:
         qualifiers += [f'label:"{label}"' for label in labels if '"' not in label]
     if query.assignee is not None:
         assignee = query.assignee.strip()
-        params["assignee"] = me if assignee.casefold() == ME else _login(assignee, "assignee", ANYONE, UNASSIGNED)
+        params["assignee"] = me if assignee.casefold() == ME else login(assignee, "assignee", ANYONE, UNASSIGNED)
         qualifiers.append("no:assignee" if assignee.casefold() == UNASSIGNED else f"assignee:{params['assignee']}")
     if query.reporter is not None:
         reporter = query.reporter.strip()
-        params["creator"] = me if reporter.casefold() == ME else _login(reporter, "reporter")
+        params["creator"] = me if reporter.casefold() == ME else login(reporter, "reporter")
         qualifiers.append(f"author:{params['creator']}")
     if query.updated_since:
         since = datetime.fromisoformat(rules.parse_timestamp("updated_since", query.updated_since))
@@ -163,9 +163,9 @@ def selection(query: TicketFilter, me: str) -> Selection:
     return Selection(params=params, qualifiers=tuple(qualifiers), keep=keep, exact=exact)
 
 
-def _login(value: str, field: str, *words: str) -> str:
-    """A GitHub login as a filter takes it, or one of `words`: never text that would add a search qualifier
-    (`alice repo:other/secret`) or another list parameter."""
+def login(value: str, field: str, *words: str) -> str:
+    """A GitHub login as a filter or a URL path takes it, or one of `words`: never text that would add a search
+    qualifier (`alice repo:other/secret`), another list parameter or path segment (`../../user`)."""
     if value.casefold() in words or LOGIN.fullmatch(value):
         return value
     raise Invalid(field, f"{value!r} is not a GitHub login.", hint="Pass a login such as octocat, or 'me'.")
