@@ -370,6 +370,28 @@ async def test_an_oauth_token_works_and_a_wrong_one_is_refused_without_showing_i
     assert "oauth-unknown-token" not in str(refused.value)
 
 
+async def test_an_api_token_a_careless_jira_repeats_is_not_shown(peer: JiraPeer, jira: JiraTracker) -> None:
+    """The fake's 401 and 400 answers repeat the credential they got, Basic decoded (`email:api_token`):
+    neither that, nor the token alone, nor the header reaches the caller."""
+    wrong = "alice@example.com:wrong-api-token-7"
+    settings = RemoteSettings("jira", SITE + "/rest/api/3/", wrong)
+    with pytest.raises(PermissionDenied, match="jira rejected the token") as refused:
+        await open_adapter(settings, policy=QUICK, transport=peer.fake.transport())
+    assert "sent with [redacted]" in str(refused.value)  # the fake did repeat it
+    assert "wrong-api-token-7" not in str(refused.value)
+    project = await peer.new_project()
+    ticket = (await jira.create_ticket(TicketDraft(project=project.id, title="Commented"))).ticket
+
+    def careless(*_: Any) -> Any:
+        raise Reject(400, "Comment body is not valid")
+
+    peer.fake._comment = careless  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue]
+    with pytest.raises(Invalid, match="Comment body is not valid") as refused:
+        await jira.add_comment(ticket.slug, "Hello")
+    secret = peer.token.split(":", 1)[1]
+    assert secret not in str(refused.value) and "sent with [redacted]" in str(refused.value)
+
+
 def test_the_vendored_document_holds_exactly_the_operations_the_trim_script_keeps() -> None:
     script = DOCUMENT.parent / "trim.py"
     spec = importlib.util.spec_from_file_location("jira_trim", script)

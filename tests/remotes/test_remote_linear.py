@@ -146,6 +146,7 @@ async def test_a_revoked_key_is_token_rejected_and_never_shown(fake: FakeLinear,
     with pytest.raises(TokenRejected, match="linear rejected the token") as refused:
         await tracker.list_tickets(TicketFilter())
     assert KEY not in str(refused.value) and KEY not in (refused.value.hint or "")
+    assert "[redacted]" in str(refused.value)  # the fake did repeat it
 
 
 async def test_forbidden_and_missing_issues_become_permission_denied_and_not_found(
