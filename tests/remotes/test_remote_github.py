@@ -5,6 +5,7 @@ runs the adapter against the fake GitHub behind SpecTransport and ends with no v
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -247,6 +248,20 @@ async def test_once_the_search_budget_is_spent_a_listing_is_not_counted_rather_t
     uncounted = await tracker.list_tickets(TicketFilter(project="web", limit=50))
     assert [r.url.path for r in fake.requests] == ["/repos/acme/web/issues"]  # no search until the reset
     assert (uncounted.total, uncounted.total_capped) == (51, True)  # a lower bound, said to be one
+
+
+async def test_a_spent_search_budget_leaves_out_the_look_alike_check_not_the_ticket(
+    fake: FakeGitHub, tracker: GitHubTracker, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.searches_left = 10  # GitHub's search allows 30 a minute: say they are spent after 10
+    titles = [f"Payment gateway timeout number {n}" for n in range(20)]
+    with caplog.at_level(logging.INFO, logger="tickets_mcp.remotes.base"):
+        batch = await tracker.create_tickets(
+            [TicketDraft(project="web", title=t, check_duplicates=True) for t in titles]
+        )
+    assert [getattr(o, "title", o) for o in batch.outcomes] == titles
+    assert [i.title for i in fake.issues if i.title.startswith("Payment")] == titles
+    assert "look-alike check was left out" in caplog.text and "rate limiting" in caplog.text
 
 
 async def test_repositories_are_merged_newest_first_reading_one_page_of_each(
