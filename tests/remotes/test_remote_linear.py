@@ -8,7 +8,7 @@ import gzip
 import hashlib
 import json
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
@@ -415,6 +415,46 @@ async def test_a_count_past_the_pages_it_may_read_is_reported_as_capped(
     assert (following.total_capped, following.total, following.tickets[0].title) == (True, 250, "Bulk 249")
     monkeypatch.setattr(linear, "COUNT_PAGES", 2)
     assert (await tracker.list_tickets(TicketFilter(project="ENG", limit=10))).total == 260
+
+
+async def test_a_count_goes_no_further_than_the_callers_count_limit(fake: FakeLinear, tracker: LinearTracker) -> None:
+    """Counting reads the matches' ids, 250 a request: a caller's count_limit bounds it, and the look-alike
+    search before a create, which throws its total away, counts nothing."""
+    eng = team(fake)
+    for n in range(600):
+        fake.file_issue(eng, "bob", f"Checkout login problem {n}")
+
+    async def operations(call: Awaitable[object]) -> list[str]:
+        fake.operations.clear()
+        await call
+        return [name for name, _ in fake.operations]
+
+    capped = await tracker.list_tickets(TicketFilter(project="ENG", limit=10, count_limit=300))
+    assert (capped.total, capped.total_capped) == (500, True)  # two requests: more than 300, said to be capped
+    assert await operations(tracker.list_tickets(TicketFilter(project="ENG", count_limit=300))) == [
+        "Issues", "IssueIds", "IssueIds"
+    ]  # fmt: skip
+    under = await tracker.list_tickets(TicketFilter(project="ENG", limit=20, count_limit=5))
+    assert (under.total, under.total_capped) == (21, True)  # the page shows more than 5 already: no count
+    exact = await tracker.list_tickets(TicketFilter(project="ENG", limit=10, count_limit=1000))
+    assert (exact.total, exact.total_capped) == (600, False)
+    draft = TicketDraft(project="ENG", title="Checkout broken after a gateway change", check_duplicates=True)
+    assert await operations(tracker.create_ticket(draft)) == ["Issues", "Issues", "IssueCreate"]
+
+
+async def test_a_board_costs_one_request_per_column_and_a_count_where_a_column_overflows(
+    fake: FakeLinear, tracker: LinearTracker
+) -> None:
+    """docs/linear.md's numbers: six columns, six requests; a column holding more than per_column adds its
+    count, 250 ids a request, at most COUNT_PAGES of them."""
+    eng = team(fake)
+    for n in range(600):
+        fake.file_issue(eng, "bob", f"Backlog {n}")
+    await tracker.list_projects()  # the teams, read once and kept
+    fake.operations.clear()
+    board = await tracker.get_board("ENG", per_column=5)
+    assert sorted(name for name, _ in fake.operations) == ["IssueIds"] * 3 + ["Issues"] * len(Status)
+    assert {c.status: c.total for c in board.columns}[Status.BACKLOG] == 600
 
 
 async def test_text_and_updated_since_filter_on_linears_side(fake: FakeLinear, tracker: LinearTracker) -> None:

@@ -128,7 +128,9 @@ class RemoteTracker(ABC):
         """
         found: dict[int, Ticket] = {}
         for word in sorted(words(draft.title), key=lambda w: (-len(w), w))[:2]:
-            wanted = TicketFilter(project=draft.project, organization=draft.organization, text=word, limit=50)
+            wanted = TicketFilter(
+                project=draft.project, organization=draft.organization, text=word, limit=50, count_limit=1
+            )  # count_limit: the total is not read here, and some APIs count by reading every match
             try:
                 page = await self.list_tickets(wanted)
             except (Unsupported, Invalid):
