@@ -135,7 +135,8 @@ Found = TypeVar("Found", bound=LinearIssue)
 LIST_LIMIT_MAX = 100
 BOARD_PER_COLUMN_MAX = 100
 COUNT_PAGES = 8  # requests of 250 ids one count reads at most: totals past 2,000 are reported as capped
-ID_PAGE = 250  # ids a count request reads (IssueIds' `first`)
+ID_PAGE = 250  # ids a count request reads (IssueIds' and IssueRefs' `first`)
+REF_PAGES = 40  # requests of 250 sub-issues a delete reads at most: 10,000
 TEAMS_TTL = 300.0  # seconds the teams and their workflow states are kept
 
 # Why Linear's API offers something the adapter still refuses.
@@ -502,23 +503,46 @@ class LinearTracker(RemoteTracker):
         if issue.trashed:
             raise _trashed(issue.identifier)
         levels: list[list[tuple[str, str]]] = []
+        seen, pages = {issue.id}, REF_PAGES
         parents = [issue.id]
         while parents:
-            level: list[tuple[str, str]] = []
-            after: str | None = None
-            while True:
-                variables = {"filter": {"parent": {"id": {"in": parents}}}, "after": after}
-                found = (await self.linear.query(ISSUE_REFS, variables, IssueRefsData)).issues
-                level += [(ref.id, ref.identifier) for ref in found.nodes]
-                if not found.pageInfo.hasNextPage or not found.nodes:
-                    break
-                after = found.pageInfo.endCursor
+            level, pages = await self._children(parents, seen, pages)
             if level:
                 levels.append(level)
             parents = [ref_id for ref_id, _ in level]
         subtasks = tuple(identifier for level in levels for _, identifier in level)
         ids = [ref_id for level in reversed(levels) for ref_id, _ in level] + [issue.id]
         return TicketDeletion(slug=issue.identifier, subtasks=subtasks, comments=len(issue.comments.nodes)), ids
+
+    async def _children(self, parents: list[str], seen: set[str], pages: int) -> tuple[list[tuple[str, str]], int]:
+        """The sub-issues (id, identifier) of `parents` not `seen` yet (a cycle ends here), reading at most
+        `pages` pages, and the pages left; a cursor Linear repeats, or leaves out while saying more follow,
+        stops it."""
+        level: list[tuple[str, str]] = []
+        after: str | None = None
+        cursors: set[str] = set()
+        while True:
+            if pages <= 0:
+                raise BackendUnavailable(
+                    f"linear listed more than {REF_PAGES * ID_PAGE} sub-issues to delete; nothing was deleted.",
+                    hint="Delete the sub-issues in Linear, or move the issue to canceled.",
+                )
+            pages -= 1
+            variables = {"filter": {"parent": {"id": {"in": parents}}}, "after": after}
+            found = (await self.linear.query(ISSUE_REFS, variables, IssueRefsData)).issues
+            for ref in found.nodes:
+                if ref.id not in seen:
+                    seen.add(ref.id)
+                    level.append((ref.id, ref.identifier))
+            if not found.pageInfo.hasNextPage or not found.nodes:
+                return level, pages
+            after = found.pageInfo.endCursor
+            if after is None or after in cursors:
+                raise BackendUnavailable(
+                    f"linear paged sub-issues with a {'repeated' if after else 'missing'} cursor; nothing was deleted.",
+                    hint="Retry later.",
+                )
+            cursors.add(after)
 
     async def delete_ticket(self, slug: str) -> TicketDeletion:
         impact, ids = await self._deletion(slug)
