@@ -312,6 +312,22 @@ async def test_updated_since_is_written_in_the_users_time_zone_to_the_minute(
     assert peer.fake.people["alice"].time_zone == "Europe/Berlin"  # an hour or two off UTC: a UTC time would miss
 
 
+@pytest.mark.parametrize(
+    ("zone", "since"), [("Europe/Berlin", "9999-12-31T23:30:00Z"), ("America/Denver", "0001-01-01")]
+)
+async def test_updated_since_past_the_calendar_in_the_users_zone_is_invalid(
+    peer: JiraPeer, project: Project, zone: str, since: str
+) -> None:
+    peer.alice.time_zone = zone  # in Berlin, 9999-12-31 23:30 UTC is in the year 10000; in Denver, 0001-01-01 in year 0
+    tracker = await peer.open()
+    try:
+        with pytest.raises(Invalid, match="updated_since") as refused:
+            await tracker.list_tickets(TicketFilter(project=project.id, updated_since=since))
+    finally:
+        await tracker.aclose()
+    assert refused.value.field == "updated_since"
+
+
 async def test_updated_since_is_refused_where_the_users_zone_is_unknown_here(peer: JiraPeer, project: Project) -> None:
     peer.alice.time_zone = "Mars/Olympus_Mons"
     tracker = await peer.open()
