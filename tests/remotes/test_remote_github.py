@@ -18,11 +18,11 @@ from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
-from tickets_mcp.remotes import github_listing
+from tickets_mcp.remotes import github, github_listing
 from tickets_mcp.remotes.github import GitHubTracker, api_url, open_adapter
 from tickets_mcp.remotes.github_directory import next_link
 from tickets_mcp.remotes.github_mapping import changed_labels, scope_of
-from tickets_mcp.wire.github import GitHubIssue
+from tickets_mcp.wire.github import GitHubIssue, Issues
 
 pytestmark = pytest.mark.anyio
 
@@ -262,6 +262,34 @@ async def test_a_spent_search_budget_leaves_out_the_look_alike_check_not_the_tic
     assert [getattr(o, "title", o) for o in batch.outcomes] == titles
     assert [i.title for i in fake.issues if i.title.startswith("Payment")] == titles
     assert "look-alike check was left out" in caplog.text and "rate limiting" in caplog.text
+
+
+async def test_a_list_read_to_its_page_limit_fetches_no_page_past_it(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    for n in range(250):
+        fake.file(web, "bob", f"Issue {n}")
+    fake.requests.clear()
+    issues, complete = await tracker.github.pages("repos/acme/web/issues", {"state": "all"}, Issues, "issues", 2)
+    assert (len(issues), complete, len(fake.requests)) == (200, False, 2)
+
+
+async def test_the_workspace_reads_a_bounded_number_of_assignee_lists(fake: FakeGitHub, tracker: GitHubTracker) -> None:
+    """Every owner's first repository's assignees, then the owners' next ones while MEMBER_READS lasts:
+    32 owners (30 of 3 repositories) cost 40 assignee reads, not 92."""
+    for o in range(30):
+        fake.add_person(f"org{o}", f"Org {o}", kind="Organization")
+        fake.add_person(f"dev{o}", f"Dev {o}")
+        for r in range(3):
+            fake.add_repo(f"org{o}", f"repo{r}", {"alice": "push", f"dev{o}": "push"})
+    fake.requests.clear()
+    workspace = await tracker.workspace()
+    read = [r.url.path.split("/")[2:4] for r in fake.requests if r.url.path.endswith("/assignees")]
+    assert len(read) == github.MEMBER_READS == 40
+    assert {owner for owner, _ in read} == {e.organization.slug for e in workspace.organizations}  # each, once first
+    assert sorted(name for _, name in read).count("repo0") == 30 and "repo2" not in {name for _, name in read}
+    members = {e.organization.slug: [m.user.username for m in e.members] for e in workspace.organizations}
+    assert members["org29"] == ["alice", "dev29"] and members["acme"] == ["alice", "bob"]
 
 
 async def test_repositories_are_merged_newest_first_reading_one_page_of_each(

@@ -20,6 +20,7 @@ docs/github.md has the whole mapping:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -75,6 +76,7 @@ from tickets_mcp.wire.github import (
     Users,
 )
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Entry = TypeVar("Entry", bound=BaseModel)
 
@@ -83,6 +85,7 @@ SCAN_PAGES = 10  # pages of one repository's issues the board reads at most: 1,0
 COMMENT_PAGES = 10
 BOARD_PER_COLUMN_MAX = 100
 MEMBER_REPOSITORIES = 10  # repositories of an owner whose assignable users the workspace lists
+MEMBER_READS = 40  # assignee lists the workspace reads in all (_member_sources): 40 requests at most
 RECOVERY_WINDOW = 20  # newest issues of the token's user searched after an ambiguous create
 
 
@@ -128,18 +131,20 @@ class GitHubTracker(RemoteTracker):
     async def workspace(self) -> Workspace:
         places = await self.github.places()
         owners = {p.owner.id: p.owner for p in places}
+        owned = {oid: [p for p in places if p.owner.id == oid] for oid in owners}
+        sources = _member_sources(owned)
         entries = await gather(
-            [
-                _bind(self._organization_entry, owner, [p for p in places if p.owner.id == oid])
-                for oid, owner in owners.items()
-            ]
+            [_bind(self._organization_entry, owner, owned[oid], sources[oid]) for oid, owner in owners.items()]
         )
         return self.with_capabilities(Workspace(user=self.me, organizations=tuple(entries)))
 
-    async def _organization_entry(self, owner: Organization, places: list[Place]) -> OrganizationWorkspace:
+    async def _organization_entry(
+        self, owner: Organization, places: list[Place], sources: list[Place]
+    ) -> OrganizationWorkspace:
+        """The owner's entry: its projects, and as members the assignable users of `sources`."""
         role = min((p.role for p in places), key=list(Role).index)
         people: dict[int, User] = {}
-        for place in places[:MEMBER_REPOSITORIES]:
+        for place in sources:
             try:
                 users, _ = await self.github.pages(
                     f"repos/{place.full_name}/assignees", {}, Users, "a list of users", 1
@@ -335,6 +340,23 @@ def _assignee(value: str | None, me: str) -> str | None:
         return None if value is None else ""
     wanted = value.strip()
     return me if wanted.casefold() == ME else login(wanted, "assignee")
+
+
+def _member_sources(owned: Mapping[str, list[Place]]) -> dict[str, list[Place]]:
+    """The repositories whose assignees each owner's members are read from: each owner's first repository,
+    then each one's second, and so on, MEMBER_REPOSITORIES of an owner and MEMBER_READS in all at most.
+    What is left out is logged: those owners list fewer members (the token's user at least)."""
+    sources: dict[str, list[Place]] = {oid: [] for oid in owned}
+    budget = MEMBER_READS
+    for rank in range(MEMBER_REPOSITORIES):
+        for oid, places in owned.items():
+            if rank < len(places) and budget > 0:
+                sources[oid].append(places[rank])
+                budget -= 1
+    wanted = sum(min(len(places), MEMBER_REPOSITORIES) for places in owned.values())
+    if wanted > MEMBER_READS:
+        log.info("%s: the workspace reads the assignees of %d of %d repositories", BACKEND, MEMBER_READS, wanted)
+    return sources
 
 
 def _state_body(status: Status) -> dict[str, Any]:
