@@ -365,6 +365,22 @@ async def test_what_a_caller_names_stays_data_in_the_search_query(
     assert all("acme/secret" not in r.url.params.get("q", "") for r in fake.requests)
 
 
+async def test_assigned_to_anyone_is_sifted_never_searched_as_a_qualifier(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    """GitHub's search has no `assignee:*`: it would look for a user named '*'. The list API takes it."""
+    slow = fake.file(web, "bob", "Checkout is slow", assignees=["bob"])
+    for n in range(3):
+        fake.file(web, "bob", f"Checkout step {n}")
+    fake.requests.clear()
+    page = await tracker.list_tickets(TicketFilter(project="web", text="checkout", assignee="*", limit=1))
+    assert [t.slug for t in page.tickets] == [f"WEB-{slow.number}"]
+    searches = [r.url.params["q"] for r in fake.requests if r.url.path == "/search/issues"]
+    assert searches and all("assignee" not in q for q in searches)
+    listed = await tracker.list_tickets(TicketFilter(project="web", assignee="*"))
+    assert [t.slug for t in listed.tickets] == [f"WEB-{slow.number}"]
+
+
 @pytest.mark.parametrize("mode", ["primary", "secondary", "too_many"])  # 403 remaining 0, 403 Retry-After, 429
 async def test_rate_limits_become_rate_limited_with_the_wait(
     fake: FakeGitHub, tracker: GitHubTracker, mode: str

@@ -134,7 +134,8 @@ def selection(query: TicketFilter, me: str) -> Selection:
     if query.assignee is not None:
         assignee = query.assignee.strip()
         params["assignee"] = me if assignee.casefold() == ME else login(assignee, "assignee", ANYONE, UNASSIGNED)
-        qualifiers.append("no:assignee" if assignee.casefold() == UNASSIGNED else f"assignee:{params['assignee']}")
+        if assignee != ANYONE:  # search has no "assigned to anyone": such a search is sifted here instead
+            qualifiers.append("no:assignee" if assignee.casefold() == UNASSIGNED else f"assignee:{params['assignee']}")
     if query.reporter is not None:
         reporter = query.reporter.strip()
         params["creator"] = me if reporter.casefold() == ME else login(reporter, "reporter")
@@ -149,7 +150,8 @@ def selection(query: TicketFilter, me: str) -> Selection:
     wanted_labels = {label.casefold() for label in labels}
     exact = exact and not types and not priorities and parent is None
     exact = exact and all(scope_of(label) is None and '"' not in label for label in labels)
-    exact = exact and params.get("assignee") != "*"
+    exact = exact and params.get("assignee") != ANYONE
+    anyone = params.get("assignee") == ANYONE
 
     def keep(ticket: Ticket) -> bool:
         return (
@@ -158,6 +160,7 @@ def selection(query: TicketFilter, me: str) -> Selection:
             and (not priorities or ticket.priority in priorities)
             and wanted_labels <= {label.name.casefold() for label in ticket.labels}
             and (parent is None or ticket.parent == parent)
+            and (not anyone or ticket.assignee is not None)
         )
 
     return Selection(params=params, qualifiers=tuple(qualifiers), keep=keep, exact=exact)
