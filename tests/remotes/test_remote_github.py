@@ -5,6 +5,7 @@ runs the adapter against the fake GitHub behind SpecTransport and ends with no v
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -17,11 +18,11 @@ from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
-from tickets_mcp.remotes import github_listing
+from tickets_mcp.remotes import github, github_listing
 from tickets_mcp.remotes.github import GitHubTracker, api_url, open_adapter
 from tickets_mcp.remotes.github_directory import next_link
 from tickets_mcp.remotes.github_mapping import changed_labels, scope_of
-from tickets_mcp.wire.github import GitHubIssue
+from tickets_mcp.wire.github import GitHubIssue, Issues
 
 pytestmark = pytest.mark.anyio
 
@@ -249,6 +250,48 @@ async def test_once_the_search_budget_is_spent_a_listing_is_not_counted_rather_t
     assert (uncounted.total, uncounted.total_capped) == (51, True)  # a lower bound, said to be one
 
 
+async def test_a_spent_search_budget_leaves_out_the_look_alike_check_not_the_ticket(
+    fake: FakeGitHub, tracker: GitHubTracker, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.searches_left = 10  # GitHub's search allows 30 a minute: say they are spent after 10
+    titles = [f"Payment gateway timeout number {n}" for n in range(20)]
+    with caplog.at_level(logging.INFO, logger="tickets_mcp.remotes.base"):
+        batch = await tracker.create_tickets(
+            [TicketDraft(project="web", title=t, check_duplicates=True) for t in titles]
+        )
+    assert [getattr(o, "title", o) for o in batch.outcomes] == titles
+    assert [i.title for i in fake.issues if i.title.startswith("Payment")] == titles
+    assert "look-alike check was left out" in caplog.text and "rate limiting" in caplog.text
+
+
+async def test_a_list_read_to_its_page_limit_fetches_no_page_past_it(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    for n in range(250):
+        fake.file(web, "bob", f"Issue {n}")
+    fake.requests.clear()
+    issues, complete = await tracker.github.pages("repos/acme/web/issues", {"state": "all"}, Issues, "issues", 2)
+    assert (len(issues), complete, len(fake.requests)) == (200, False, 2)
+
+
+async def test_the_workspace_reads_a_bounded_number_of_assignee_lists(fake: FakeGitHub, tracker: GitHubTracker) -> None:
+    """Every owner's first repository's assignees, then the owners' next ones while MEMBER_READS lasts:
+    32 owners (30 of 3 repositories) cost 40 assignee reads, not 92."""
+    for o in range(30):
+        fake.add_person(f"org{o}", f"Org {o}", kind="Organization")
+        fake.add_person(f"dev{o}", f"Dev {o}")
+        for r in range(3):
+            fake.add_repo(f"org{o}", f"repo{r}", {"alice": "push", f"dev{o}": "push"})
+    fake.requests.clear()
+    workspace = await tracker.workspace()
+    read = [r.url.path.split("/")[2:4] for r in fake.requests if r.url.path.endswith("/assignees")]
+    assert len(read) == github.MEMBER_READS == 40
+    assert {owner for owner, _ in read} == {e.organization.slug for e in workspace.organizations}  # each, once first
+    assert sorted(name for _, name in read).count("repo0") == 30 and "repo2" not in {name for _, name in read}
+    members = {e.organization.slug: [m.user.username for m in e.members] for e in workspace.organizations}
+    assert members["org29"] == ["alice", "dev29"] and members["acme"] == ["alice", "bob"]
+
+
 async def test_repositories_are_merged_newest_first_reading_one_page_of_each(
     fake: FakeGitHub, tracker: GitHubTracker, web: Repo
 ) -> None:
@@ -322,6 +365,22 @@ async def test_what_a_caller_names_stays_data_in_the_search_query(
     assert all("acme/secret" not in r.url.params.get("q", "") for r in fake.requests)
 
 
+async def test_assigned_to_anyone_is_sifted_never_searched_as_a_qualifier(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    """GitHub's search has no `assignee:*`: it would look for a user named '*'. The list API takes it."""
+    slow = fake.file(web, "bob", "Checkout is slow", assignees=["bob"])
+    for n in range(3):
+        fake.file(web, "bob", f"Checkout step {n}")
+    fake.requests.clear()
+    page = await tracker.list_tickets(TicketFilter(project="web", text="checkout", assignee="*", limit=1))
+    assert [t.slug for t in page.tickets] == [f"WEB-{slow.number}"]
+    searches = [r.url.params["q"] for r in fake.requests if r.url.path == "/search/issues"]
+    assert searches and all("assignee" not in q for q in searches)
+    listed = await tracker.list_tickets(TicketFilter(project="web", assignee="*"))
+    assert [t.slug for t in listed.tickets] == [f"WEB-{slow.number}"]
+
+
 @pytest.mark.parametrize("mode", ["primary", "secondary", "too_many"])  # 403 remaining 0, 403 Retry-After, 429
 async def test_rate_limits_become_rate_limited_with_the_wait(
     fake: FakeGitHub, tracker: GitHubTracker, mode: str
@@ -358,6 +417,27 @@ async def test_an_assignee_github_would_drop_is_refused_before_filing(fake: Fake
     assert not any(i.title == "For carol" for i in fake.issues)
 
 
+@pytest.mark.parametrize("login", ["../../../../user", "bob/../../../../user", "x?y=1", "bob#junk", "bob\\x"])
+async def test_an_assignee_that_is_no_login_is_refused_before_anything_is_sent(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo, login: str
+) -> None:
+    """A login goes into a URL path (`repos/{owner}/{repo}/assignees/{login}`): `../../../../user` would
+    reach GET /user, which answers 200, and pass the check. Only a GitHub login, 'me' or 'none' is taken."""
+    existing = fake.file(web, "bob", "Assign me")
+    await tracker.list_projects()
+    fake.requests.clear()
+    with pytest.raises(Invalid, match="is not a GitHub login") as refused:
+        await tracker.create_ticket(TicketDraft(title="Injected", project="web", assignee=login, check_duplicates=True))
+    assert refused.value.field == "assignee"
+    with pytest.raises(Invalid, match="is not a GitHub login") as refused:
+        await tracker.update_ticket(f"WEB-{existing.number}", TicketChanges(assignee=login))
+    assert refused.value.field == "assignee"
+    assert fake.requests == []  # refused before anything was sent
+    assert not any(i.title == "Injected" for i in fake.issues)
+    mine = await tracker.create_ticket(TicketDraft(title="Mine", project="web", assignee=" Me "))
+    assert mine.ticket.assignee == "alice"
+
+
 async def test_labels_github_dropped_for_want_of_push_access_are_reported(fake: FakeGitHub, peer: GitHubPeer) -> None:
     fake.tokens["github_pat_carol"] = "carol"  # carol may only read acme/web
     tracker = await peer.open(token="github_pat_carol")
@@ -378,5 +458,5 @@ async def test_a_request_the_description_does_not_define_is_caught(peer: GitHubP
     deleted, sorted_by, titled = peer.transport.violations
     assert deleted.startswith("DELETE /repos/acme/web/issues/1: Operation delete not found")
     assert "sort" in sorted_by and "title" in titled
-    assert all(r.method == "GET" for r in peer.fake.requests)  # none of them reached the fake
+    assert peer.fake.requests == []  # none of them reached the fake
     peer.transport.violations.clear()  # caught, as they must be: the fixture's check is for the other tests

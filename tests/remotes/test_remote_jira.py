@@ -312,6 +312,22 @@ async def test_updated_since_is_written_in_the_users_time_zone_to_the_minute(
     assert peer.fake.people["alice"].time_zone == "Europe/Berlin"  # an hour or two off UTC: a UTC time would miss
 
 
+@pytest.mark.parametrize(
+    ("zone", "since"), [("Europe/Berlin", "9999-12-31T23:30:00Z"), ("America/Denver", "0001-01-01")]
+)
+async def test_updated_since_past_the_calendar_in_the_users_zone_is_invalid(
+    peer: JiraPeer, project: Project, zone: str, since: str
+) -> None:
+    peer.alice.time_zone = zone  # in Berlin, 9999-12-31 23:30 UTC is in the year 10000; in Denver, 0001-01-01 in year 0
+    tracker = await peer.open()
+    try:
+        with pytest.raises(Invalid, match="updated_since") as refused:
+            await tracker.list_tickets(TicketFilter(project=project.id, updated_since=since))
+    finally:
+        await tracker.aclose()
+    assert refused.value.field == "updated_since"
+
+
 async def test_updated_since_is_refused_where_the_users_zone_is_unknown_here(peer: JiraPeer, project: Project) -> None:
     peer.alice.time_zone = "Mars/Olympus_Mons"
     tracker = await peer.open()
@@ -368,6 +384,28 @@ async def test_an_oauth_token_works_and_a_wrong_one_is_refused_without_showing_i
     with pytest.raises(PermissionDenied, match="jira") as refused:
         await open_adapter(settings, policy=QUICK, transport=peer.fake.transport())
     assert "oauth-unknown-token" not in str(refused.value)
+
+
+async def test_an_api_token_a_careless_jira_repeats_is_not_shown(peer: JiraPeer, jira: JiraTracker) -> None:
+    """The fake's 401 and 400 answers repeat the credential they got, Basic decoded (`email:api_token`):
+    neither that, nor the token alone, nor the header reaches the caller."""
+    wrong = "alice@example.com:wrong-api-token-7"
+    settings = RemoteSettings("jira", SITE + "/rest/api/3/", wrong)
+    with pytest.raises(PermissionDenied, match="jira rejected the token") as refused:
+        await open_adapter(settings, policy=QUICK, transport=peer.fake.transport())
+    assert "sent with [redacted]" in str(refused.value)  # the fake did repeat it
+    assert "wrong-api-token-7" not in str(refused.value)
+    project = await peer.new_project()
+    ticket = (await jira.create_ticket(TicketDraft(project=project.id, title="Commented"))).ticket
+
+    def careless(*_: Any) -> Any:
+        raise Reject(400, "Comment body is not valid")
+
+    peer.fake._comment = careless  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue]
+    with pytest.raises(Invalid, match="Comment body is not valid") as refused:
+        await jira.add_comment(ticket.slug, "Hello")
+    secret = peer.token.split(":", 1)[1]
+    assert secret not in str(refused.value) and "sent with [redacted]" in str(refused.value)
 
 
 def test_the_vendored_document_holds_exactly_the_operations_the_trim_script_keeps() -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import Any, cast
 
 import httpx2
 import pytest
@@ -24,7 +26,7 @@ from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.backend import REMOTE_CALLER
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
-from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
+from tickets_mcp.errors import BackendUnavailable, Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
 from tickets_mcp.mcp.server import AppState, create_server
 from tickets_mcp.remotes import linear, linear_graphql
 from tickets_mcp.remotes.client import Ambiguous, Policy, TokenRejected, retry_after
@@ -146,6 +148,7 @@ async def test_a_revoked_key_is_token_rejected_and_never_shown(fake: FakeLinear,
     with pytest.raises(TokenRejected, match="linear rejected the token") as refused:
         await tracker.list_tickets(TicketFilter())
     assert KEY not in str(refused.value) and KEY not in (refused.value.hint or "")
+    assert "[redacted]" in str(refused.value)  # the fake did repeat it
 
 
 async def test_forbidden_and_missing_issues_become_permission_denied_and_not_found(
@@ -416,6 +419,46 @@ async def test_a_count_past_the_pages_it_may_read_is_reported_as_capped(
     assert (await tracker.list_tickets(TicketFilter(project="ENG", limit=10))).total == 260
 
 
+async def test_a_count_goes_no_further_than_the_callers_count_limit(fake: FakeLinear, tracker: LinearTracker) -> None:
+    """Counting reads the matches' ids, 250 a request: a caller's count_limit bounds it, and the look-alike
+    search before a create, which throws its total away, counts nothing."""
+    eng = team(fake)
+    for n in range(600):
+        fake.file_issue(eng, "bob", f"Checkout login problem {n}")
+
+    async def operations(call: Awaitable[object]) -> list[str]:
+        fake.operations.clear()
+        await call
+        return [name for name, _ in fake.operations]
+
+    capped = await tracker.list_tickets(TicketFilter(project="ENG", limit=10, count_limit=300))
+    assert (capped.total, capped.total_capped) == (500, True)  # two requests: more than 300, said to be capped
+    assert await operations(tracker.list_tickets(TicketFilter(project="ENG", count_limit=300))) == [
+        "Issues", "IssueIds", "IssueIds"
+    ]  # fmt: skip
+    under = await tracker.list_tickets(TicketFilter(project="ENG", limit=20, count_limit=5))
+    assert (under.total, under.total_capped) == (21, True)  # the page shows more than 5 already: no count
+    exact = await tracker.list_tickets(TicketFilter(project="ENG", limit=10, count_limit=1000))
+    assert (exact.total, exact.total_capped) == (600, False)
+    draft = TicketDraft(project="ENG", title="Checkout broken after a gateway change", check_duplicates=True)
+    assert await operations(tracker.create_ticket(draft)) == ["Issues", "Issues", "IssueCreate"]
+
+
+async def test_a_board_costs_one_request_per_column_and_a_count_where_a_column_overflows(
+    fake: FakeLinear, tracker: LinearTracker
+) -> None:
+    """docs/linear.md's numbers: six columns, six requests; a column holding more than per_column adds its
+    count, 250 ids a request, at most COUNT_PAGES of them."""
+    eng = team(fake)
+    for n in range(600):
+        fake.file_issue(eng, "bob", f"Backlog {n}")
+    await tracker.list_projects()  # the teams, read once and kept
+    fake.operations.clear()
+    board = await tracker.get_board("ENG", per_column=5)
+    assert sorted(name for name, _ in fake.operations) == ["IssueIds"] * 3 + ["Issues"] * len(Status)
+    assert {c.status: c.total for c in board.columns}[Status.BACKLOG] == 600
+
+
 async def test_text_and_updated_since_filter_on_linears_side(fake: FakeLinear, tracker: LinearTracker) -> None:
     eng = team(fake)
     fake.file_issue(eng, "bob", "Login broken", description="Safari only")
@@ -448,6 +491,85 @@ async def test_sub_issues_filter_by_parent_and_deletion_trashes_the_whole_tree(
     for gone in (child.slug, "ENG-999"):
         with pytest.raises(NotFound, match=f"no issue {gone}"):
             await tracker.add_comment(gone, "Anyone there?")
+
+
+class Misbehaving(httpx2.AsyncBaseTransport):
+    """Linear answering IssueRefs (a delete's sub-issues) as `refs` says, the rest as the fake does."""
+
+    def __init__(self, fake: FakeLinear, refs: Callable[[dict[str, object]], dict[str, object]]) -> None:
+        self.inner, self.refs, self.asked = fake.transport(), refs, 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(await request.aread())
+        if "query IssueRefs" not in body["query"]:
+            return await self.inner.handle_async_request(request)
+        self.asked += 1
+        if self.asked > 100:  # an adapter that never stops: fail, as no deadline would (nothing here waits)
+            raise AssertionError(f"still paging sub-issues after {self.asked - 1} requests")
+        return httpx2.Response(200, json={"data": {"issues": self.refs(body["variables"])}})
+
+
+@pytest.mark.parametrize("cursor", ["same-cursor", None])
+async def test_a_delete_stops_paging_sub_issues_on_a_repeated_or_missing_cursor(
+    fake: FakeLinear, tracker: LinearTracker, cursor: str | None
+) -> None:
+    ticket = (await tracker.create_ticket(TicketDraft(title="To delete", project="ENG"))).ticket
+    child = {"id": "00000000-0000-4000-8000-000000000001", "identifier": "ENG-99"}
+    transport = Misbehaving(fake, lambda _: {"nodes": [child], "pageInfo": {"hasNextPage": True, "endCursor": cursor}})
+    adapter = await open_adapter(
+        RemoteSettings("linear", "https://api.linear.app", KEY), policy=QUICK, transport=transport
+    )
+    try:
+        with pytest.raises(BackendUnavailable, match="linear") as refused:
+            await adapter.ticket_deletion(ticket.slug)
+    finally:
+        await adapter.aclose()
+    assert transport.asked <= 2 and "cursor" in str(refused.value)
+
+
+async def test_a_delete_reads_a_bounded_number_of_sub_issue_pages(
+    fake: FakeLinear, tracker: LinearTracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticket = (await tracker.create_ticket(TicketDraft(title="To delete", project="ENG"))).ticket
+    monkeypatch.setattr(linear, "REF_PAGES", 3)
+    pages = itertools.count(1)
+
+    def endless(_: dict[str, object]) -> dict[str, object]:  # every page new sub-issues, a new cursor
+        n = next(pages)
+        child = {"id": f"00000000-0000-4000-8000-{n:012d}", "identifier": f"ENG-{1000 + n}"}
+        return {"nodes": [child], "pageInfo": {"hasNextPage": True, "endCursor": f"cursor-{n}"}}
+
+    transport = Misbehaving(fake, endless)
+    adapter = await open_adapter(
+        RemoteSettings("linear", "https://api.linear.app", KEY), policy=QUICK, transport=transport
+    )
+    try:
+        with pytest.raises(BackendUnavailable, match="linear listed more than 750 sub-issues"):
+            await adapter.ticket_deletion(ticket.slug)
+    finally:
+        await adapter.aclose()
+    assert transport.asked == 3
+
+
+async def test_a_delete_reads_a_sub_issue_cycle_once(fake: FakeLinear, tracker: LinearTracker) -> None:
+    parent = (await tracker.create_ticket(TicketDraft(title="Epic", project="ENG"))).ticket
+    child = (await tracker.create_ticket(TicketDraft(title="Part", project="ENG", parent=parent.slug))).ticket
+    ids = {t.slug: fake.find_issue(t.slug)["id"] for t in (parent, child)}
+
+    def cycle(variables: dict[str, object]) -> dict[str, object]:  # each is the other's sub-issue
+        (asked,) = cast(Any, variables)["filter"]["parent"]["id"]["in"]
+        other = next(slug for slug, id_ in ids.items() if id_ != asked)
+        return {"nodes": [{"id": ids[other], "identifier": other}], "pageInfo": {"hasNextPage": False}}
+
+    transport = Misbehaving(fake, cycle)
+    adapter = await open_adapter(
+        RemoteSettings("linear", "https://api.linear.app", KEY), policy=QUICK, transport=transport
+    )
+    try:
+        impact = await adapter.ticket_deletion(parent.slug)
+    finally:
+        await adapter.aclose()
+    assert impact.subtasks == (child.slug,) and transport.asked == 2
 
 
 # Workspace

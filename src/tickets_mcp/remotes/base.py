@@ -7,6 +7,7 @@ the backend and the missing capability: a tool never silently does nothing.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from typing import ClassVar, NoReturn, TypeVar
@@ -36,10 +37,12 @@ from tickets_mcp.domain import (
 )
 from tickets_mcp.domain.rules import idempotency_key, key_reused
 from tickets_mcp.domain.similarity import Filed, likely_duplicate, look_alike, words
-from tickets_mcp.errors import Invalid, PermissionDenied, TrackerError, Unsupported
+from tickets_mcp.errors import BackendUnavailable, Invalid, PermissionDenied, RateLimited, TrackerError, Unsupported
 from tickets_mcp.remotes.client import RemoteClient
 
 Item = TypeVar("Item")
+
+log = logging.getLogger(__name__)
 
 
 class PartlyFiled(PermissionDenied):
@@ -133,15 +136,20 @@ class RemoteTracker(ABC):
     async def _look_alikes(self, draft: TicketDraft) -> list[Ticket]:
         """Open tickets holding one of the title's two longest words, found with the API's own search.
 
-        Best effort: nothing stops a twin filed at the same moment, and an API that cannot search
-        leaves the check out rather than the ticket.
+        Best effort: nothing stops a twin filed at the same moment, and an API that cannot search, or
+        will not now (its rate limit spent, its search down), leaves the check out rather than the ticket.
         """
         found: dict[int, Ticket] = {}
         for word in sorted(words(draft.title), key=lambda w: (-len(w), w))[:2]:
-            wanted = TicketFilter(project=draft.project, organization=draft.organization, text=word, limit=50)
+            wanted = TicketFilter(
+                project=draft.project, organization=draft.organization, text=word, limit=50, count_limit=1
+            )  # count_limit: the total is not read here, and some APIs count by reading every match
             try:
                 page = await self.list_tickets(wanted)
             except (Unsupported, Invalid):
+                return []
+            except (RateLimited, BackendUnavailable) as refused:
+                log.info("%s: the look-alike check was left out: %s", self.name, refused.message)
                 return []
             # Closed tickets are left out here, not by a status filter some APIs cannot apply.
             found.update((ticket.id, ticket) for ticket in page.tickets if ticket.status not in CLOSED_STATUSES)

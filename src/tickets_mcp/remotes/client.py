@@ -22,6 +22,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.utils
 import json
 import logging
@@ -186,7 +188,7 @@ def _said(body: Any) -> Any:
             value = _said(value)
         if value:
             return value
-    errors = found.get("errors")
+    errors = found.get("errors") or found.get("errorMessages")  # Jira: {"errorMessages": [...], "errors": {}}
     if isinstance(errors, list) and errors:
         first: Any = cast(list[Any], errors)[0]
         return _said(first) if isinstance(first, dict) else first
@@ -194,13 +196,24 @@ def _said(body: Any) -> Any:
 
 
 def _secrets(values: Iterable[str]) -> tuple[str, ...]:
-    """The credential header values and their token parts ("Bearer abc" -> "abc"), longest first."""
+    """The credential header values and their token parts ("Bearer abc" -> "abc"), longest first. A Basic
+    credential also as the server decodes it, `user:pass`, and its password alone (a server may repeat them)."""
     found: set[str] = set()
     for value in values:
-        for piece in (value, *value.split()):
-            if len(piece) >= 4 and piece.lower() not in ("bearer", "token", "basic"):
-                found.add(piece)
+        pieces = [value, *value.split()]
+        if len(pieces) == 3 and pieces[1].lower() == "basic":
+            pieces += _basic(pieces[2])
+        found.update(p for p in pieces if len(p) >= 4 and p.lower() not in ("bearer", "token", "basic"))
     return tuple(sorted(found, key=len, reverse=True))
+
+
+def _basic(credential: str) -> list[str]:
+    """`user:pass` and `pass` of a Basic credential; nothing where it does not decode."""
+    try:
+        decoded = base64.b64decode(credential, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return []
+    return [decoded, decoded.partition(":")[2]]
 
 
 def _origin(url: httpx2.URL) -> str:

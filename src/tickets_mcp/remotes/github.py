@@ -20,6 +20,7 @@ docs/github.md has the whole mapping:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -55,7 +56,7 @@ from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.remotes.base import RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
 from tickets_mcp.remotes.github_directory import Directory
-from tickets_mcp.remotes.github_listing import list_page
+from tickets_mcp.remotes.github_listing import list_page, login
 from tickets_mcp.remotes.github_mapping import (
     BACKEND,
     Place,
@@ -75,6 +76,7 @@ from tickets_mcp.wire.github import (
     Users,
 )
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Entry = TypeVar("Entry", bound=BaseModel)
 
@@ -83,6 +85,7 @@ SCAN_PAGES = 10  # pages of one repository's issues the board reads at most: 1,0
 COMMENT_PAGES = 10
 BOARD_PER_COLUMN_MAX = 100
 MEMBER_REPOSITORIES = 10  # repositories of an owner whose assignable users the workspace lists
+MEMBER_READS = 40  # assignee lists the workspace reads in all (_member_sources): 40 requests at most
 RECOVERY_WINDOW = 20  # newest issues of the token's user searched after an ambiguous create
 
 
@@ -128,18 +131,20 @@ class GitHubTracker(RemoteTracker):
     async def workspace(self) -> Workspace:
         places = await self.github.places()
         owners = {p.owner.id: p.owner for p in places}
+        owned = {oid: [p for p in places if p.owner.id == oid] for oid in owners}
+        sources = _member_sources(owned)
         entries = await gather(
-            [
-                _bind(self._organization_entry, owner, [p for p in places if p.owner.id == oid])
-                for oid, owner in owners.items()
-            ]
+            [_bind(self._organization_entry, owner, owned[oid], sources[oid]) for oid, owner in owners.items()]
         )
         return self.with_capabilities(Workspace(user=self.me, organizations=tuple(entries)))
 
-    async def _organization_entry(self, owner: Organization, places: list[Place]) -> OrganizationWorkspace:
+    async def _organization_entry(
+        self, owner: Organization, places: list[Place], sources: list[Place]
+    ) -> OrganizationWorkspace:
+        """The owner's entry: its projects, and as members the assignable users of `sources`."""
         role = min((p.role for p in places), key=list(Role).index)
         people: dict[int, User] = {}
-        for place in places[:MEMBER_REPOSITORIES]:
+        for place in sources:
             try:
                 users, _ = await self.github.pages(
                     f"repos/{place.full_name}/assignees", {}, Users, "a list of users", 1
@@ -202,7 +207,12 @@ class GitHubTracker(RemoteTracker):
             comments=tuple(to_comment(comment, ticket.slug) for comment in comments),
         )
 
+    async def _create(self, draft: TicketDraft) -> Ticket:
+        _assignee(draft.assignee, self.me.username)  # refused before anything is sent, look-alike searches too
+        return await super()._create(draft)
+
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
+        assignee = _assignee(draft.assignee, self.me.username)
         place = await self.github.place(draft.project, draft.organization)
         parent = await self.github.issue(draft.parent) if draft.parent else None
         title = rules.normalize_title(draft.title)
@@ -212,8 +222,8 @@ class GitHubTracker(RemoteTracker):
             "body": rules.validate_text("description", draft.description, rules.DESCRIPTION_MAX),
             "labels": labels,
         }
-        if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
-            body["assignees"] = [await self._assignable(place, draft.assignee)]
+        if assignee:
+            body["assignees"] = [await self._assignable(place, assignee)]
         sent = time.time()
         try:
             reply = await self.client.request("POST", f"repos/{place.full_name}/issues", json_body=body)
@@ -228,9 +238,8 @@ class GitHubTracker(RemoteTracker):
             issue = await self._adopt(parent, issue, place)
         return await self.github.ticket(place, issue)
 
-    async def _assignable(self, place: Place, login: str) -> str:
-        """The login, once GitHub says it may be assigned issues in `place` (it would drop it silently)."""
-        name = self.me.username if login.strip().casefold() == ME else login.strip()
+    async def _assignable(self, place: Place, name: str) -> str:
+        """The login `name`, once GitHub says it may be assigned issues in `place` (it would drop it silently)."""
         try:
             await self.github.get(f"repos/{place.full_name}/assignees/{name}")
         except NotFound:
@@ -261,6 +270,7 @@ class GitHubTracker(RemoteTracker):
         return parse(GitHubIssue, reply.body, BACKEND, "an issue")
 
     async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
+        assignee = _assignee(changes.assignee, self.me.username)
         place, issue = await self.github.issue(slug)
         current = await self.github.ticket(place, issue)
         check_version(current, version)
@@ -269,9 +279,8 @@ class GitHubTracker(RemoteTracker):
             body["title"] = title
         if changes.description is not None and changes.description != current.description:
             body["body"] = rules.validate_text("description", changes.description, rules.DESCRIPTION_MAX)
-        if changes.assignee is not None:
-            unassign = changes.assignee.strip().casefold() == UNASSIGNED
-            body["assignees"] = [] if unassign else [await self._assignable(place, changes.assignee)]
+        if assignee is not None:
+            body["assignees"] = [await self._assignable(place, assignee)] if assignee else []
         labels = rules.normalize_labels(changes.labels) if changes.labels is not None else None
         wanted = changed_labels(
             issue, status=changes.status, kind=changes.type, priority=changes.priority, labels=labels
@@ -322,6 +331,32 @@ class GitHubTracker(RemoteTracker):
 
 def _bind(call: Callable[..., Awaitable[T]], *args: Any) -> Callable[[], Awaitable[T]]:
     return lambda: call(*args)
+
+
+def _assignee(value: str | None, me: str) -> str | None:
+    """The login an assignee names ('me': the token's user), "" for 'none', None if not given. Only a GitHub
+    login is taken: it goes into a URL path, where `../../../../user` would reach another endpoint."""
+    if value is None or value.strip().casefold() == UNASSIGNED:
+        return None if value is None else ""
+    wanted = value.strip()
+    return me if wanted.casefold() == ME else login(wanted, "assignee")
+
+
+def _member_sources(owned: Mapping[str, list[Place]]) -> dict[str, list[Place]]:
+    """The repositories whose assignees each owner's members are read from: each owner's first repository,
+    then each one's second, and so on, MEMBER_REPOSITORIES of an owner and MEMBER_READS in all at most.
+    What is left out is logged: those owners list fewer members (the token's user at least)."""
+    sources: dict[str, list[Place]] = {oid: [] for oid in owned}
+    budget = MEMBER_READS
+    for rank in range(MEMBER_REPOSITORIES):
+        for oid, places in owned.items():
+            if rank < len(places) and budget > 0:
+                sources[oid].append(places[rank])
+                budget -= 1
+    wanted = sum(min(len(places), MEMBER_REPOSITORIES) for places in owned.values())
+    if wanted > MEMBER_READS:
+        log.info("%s: the workspace reads the assignees of %d of %d repositories", BACKEND, MEMBER_READS, wanted)
+    return sources
 
 
 def _state_body(status: Status) -> dict[str, Any]:

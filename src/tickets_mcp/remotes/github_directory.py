@@ -70,12 +70,13 @@ class Directory:
         """Every entry of a GitHub list, following `Link: rel="next"`; whether it was read to its end."""
         found: list[Entry] = []
         reply = await self.get(path, {**params, "per_page": PER_PAGE})
-        for _ in range(pages):
+        for read in range(1, pages + 1):
             found += parse(listing, reply.body, BACKEND, what).root
             following = next_link(reply.headers)
             if following is None:
                 return found, True
-            reply = await self.get(following)
+            if read < pages:
+                reply = await self.get(following)
         return found, False
 
     async def places(self, *, refresh: bool = False) -> list[Place]:

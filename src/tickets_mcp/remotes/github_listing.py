@@ -133,11 +133,12 @@ def selection(query: TicketFilter, me: str) -> Selection:
         qualifiers += [f'label:"{label}"' for label in labels if '"' not in label]
     if query.assignee is not None:
         assignee = query.assignee.strip()
-        params["assignee"] = me if assignee.casefold() == ME else _login(assignee, "assignee", ANYONE, UNASSIGNED)
-        qualifiers.append("no:assignee" if assignee.casefold() == UNASSIGNED else f"assignee:{params['assignee']}")
+        params["assignee"] = me if assignee.casefold() == ME else login(assignee, "assignee", ANYONE, UNASSIGNED)
+        if assignee != ANYONE:  # search has no "assigned to anyone": such a search is sifted here instead
+            qualifiers.append("no:assignee" if assignee.casefold() == UNASSIGNED else f"assignee:{params['assignee']}")
     if query.reporter is not None:
         reporter = query.reporter.strip()
-        params["creator"] = me if reporter.casefold() == ME else _login(reporter, "reporter")
+        params["creator"] = me if reporter.casefold() == ME else login(reporter, "reporter")
         qualifiers.append(f"author:{params['creator']}")
     if query.updated_since:
         since = datetime.fromisoformat(rules.parse_timestamp("updated_since", query.updated_since))
@@ -149,7 +150,8 @@ def selection(query: TicketFilter, me: str) -> Selection:
     wanted_labels = {label.casefold() for label in labels}
     exact = exact and not types and not priorities and parent is None
     exact = exact and all(scope_of(label) is None and '"' not in label for label in labels)
-    exact = exact and params.get("assignee") != "*"
+    exact = exact and params.get("assignee") != ANYONE
+    anyone = params.get("assignee") == ANYONE
 
     def keep(ticket: Ticket) -> bool:
         return (
@@ -158,14 +160,15 @@ def selection(query: TicketFilter, me: str) -> Selection:
             and (not priorities or ticket.priority in priorities)
             and wanted_labels <= {label.name.casefold() for label in ticket.labels}
             and (parent is None or ticket.parent == parent)
+            and (not anyone or ticket.assignee is not None)
         )
 
     return Selection(params=params, qualifiers=tuple(qualifiers), keep=keep, exact=exact)
 
 
-def _login(value: str, field: str, *words: str) -> str:
-    """A GitHub login as a filter takes it, or one of `words`: never text that would add a search qualifier
-    (`alice repo:other/secret`) or another list parameter."""
+def login(value: str, field: str, *words: str) -> str:
+    """A GitHub login as a filter or a URL path takes it, or one of `words`: never text that would add a search
+    qualifier (`alice repo:other/secret`), another list parameter or path segment (`../../user`)."""
     if value.casefold() in words or LOGIN.fullmatch(value):
         return value
     raise Invalid(field, f"{value!r} is not a GitHub login.", hint="Pass a login such as octocat, or 'me'.")

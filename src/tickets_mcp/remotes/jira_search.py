@@ -114,7 +114,15 @@ class Searches:
                     f"{self.site.me.timeZone}, which this machine's time zone database lacks.",
                     hint="Install the tzdata package (pip install tzdata), or leave updated_since out.",
                 )
-            clauses.append(f"updated >= {jql_time(since, self.zone)}")
+            try:
+                clauses.append(f"updated >= {jql_time(since, self.zone)}")
+            except OverflowError:
+                raise Invalid(
+                    "updated_since",
+                    f"{query.updated_since!r} falls outside the years 1-9999 in {self.site.me.timeZone}, "
+                    "the zone Jira reads times in.",
+                    hint="Pass a time within the calendar, e.g. 2025-01-31T09:00:00Z, or leave updated_since out.",
+                ) from None
         if any(clause is None for clause in clauses):
             return None
         sort = query.sort

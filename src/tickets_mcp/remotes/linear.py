@@ -12,7 +12,8 @@ TICKETS_TOKEN. docs/linear.md has the whole mapping (remotes/linear_mapping.py h
   turning Linear's `errors` into the tracker's, are remotes/linear_graphql.py. A create whose answer
   was lost is looked up by the id we gave it (Linear takes a client-chosen issue id).
 - Paging carries Linear's endCursor in our cursor; totals are counted once, on the first page, by
-  reading the matches' ids (250 a request, up to COUNT_PAGES requests; more is reported as capped).
+  reading the matches' ids (250 a request, up to COUNT_PAGES requests, and no further than the query's
+  count_limit; more is reported as capped).
 - Versions are updatedAt in milliseconds, checked before writing. A delete trashes the issue and its
   sub-issues (Linear keeps them 30 days). Teams are not created or changed here, and the public API
   lists no column in manual order: both refuse with Unsupported naming linear.
@@ -134,6 +135,8 @@ Found = TypeVar("Found", bound=LinearIssue)
 LIST_LIMIT_MAX = 100
 BOARD_PER_COLUMN_MAX = 100
 COUNT_PAGES = 8  # requests of 250 ids one count reads at most: totals past 2,000 are reported as capped
+ID_PAGE = 250  # ids a count request reads (IssueIds' and IssueRefs' `first`)
+REF_PAGES = 40  # requests of 250 sub-issues a delete reads at most: 10,000
 TEAMS_TTL = 300.0  # seconds the teams and their workflow states are kept
 
 # Why Linear's API offers something the adapter still refuses.
@@ -264,10 +267,13 @@ class LinearTracker(RemoteTracker):
         more = found.pageInfo.hasNextPage and bool(found.nodes) and found.pageInfo.endCursor is not None
         if not more:
             return TicketPage(tickets=tickets, total=seen + len(tickets), next_cursor=None)
-        if total is None:
-            total, complete = await self._count(issue_filter)
+        known = seen + len(tickets) + 1  # a next page holds one more at least
+        if total is None and query.count_limit is not None and known > query.count_limit:
+            total, capped = known, True  # more than the caller wants counted: nothing to read
+        elif total is None:
+            total, complete = await self._count(issue_filter, query.count_limit)
             capped = not complete
-        total = max(total, seen + len(tickets) + 1)
+        total = max(total, known)
         cursor = encode_cursor(
             {
                 "after": found.pageInfo.endCursor,
@@ -307,10 +313,12 @@ class LinearTracker(RemoteTracker):
             terms.append({"updatedAt": {"gte": rules.parse_timestamp("updated_since", query.updated_since)}})
         return {"and": terms} if terms else None
 
-    async def _count(self, issue_filter: dict[str, Any] | None) -> tuple[int, bool]:
-        """How many issues match, by reading their ids, and whether that is all of them (COUNT_PAGES at most)."""
+    async def _count(self, issue_filter: dict[str, Any] | None, limit: int | None = None) -> tuple[int, bool]:
+        """How many issues match, by reading their ids, and whether that is all of them: COUNT_PAGES requests
+        at most, and no more than it takes to pass `limit`."""
         count, after = 0, None
-        for _ in range(COUNT_PAGES):
+        pages = COUNT_PAGES if limit is None else min(COUNT_PAGES, limit // ID_PAGE + 1)
+        for _ in range(pages):
             found = (await self.linear.query(ISSUE_IDS, {"filter": issue_filter, "after": after}, IssueIdsData)).issues
             count += len(found.nodes)
             if not found.pageInfo.hasNextPage or not found.nodes:
@@ -495,23 +503,46 @@ class LinearTracker(RemoteTracker):
         if issue.trashed:
             raise _trashed(issue.identifier)
         levels: list[list[tuple[str, str]]] = []
+        seen, pages = {issue.id}, REF_PAGES
         parents = [issue.id]
         while parents:
-            level: list[tuple[str, str]] = []
-            after: str | None = None
-            while True:
-                variables = {"filter": {"parent": {"id": {"in": parents}}}, "after": after}
-                found = (await self.linear.query(ISSUE_REFS, variables, IssueRefsData)).issues
-                level += [(ref.id, ref.identifier) for ref in found.nodes]
-                if not found.pageInfo.hasNextPage or not found.nodes:
-                    break
-                after = found.pageInfo.endCursor
+            level, pages = await self._children(parents, seen, pages)
             if level:
                 levels.append(level)
             parents = [ref_id for ref_id, _ in level]
         subtasks = tuple(identifier for level in levels for _, identifier in level)
         ids = [ref_id for level in reversed(levels) for ref_id, _ in level] + [issue.id]
         return TicketDeletion(slug=issue.identifier, subtasks=subtasks, comments=len(issue.comments.nodes)), ids
+
+    async def _children(self, parents: list[str], seen: set[str], pages: int) -> tuple[list[tuple[str, str]], int]:
+        """The sub-issues (id, identifier) of `parents` not `seen` yet (a cycle ends here), reading at most
+        `pages` pages, and the pages left; a cursor Linear repeats, or leaves out while saying more follow,
+        stops it."""
+        level: list[tuple[str, str]] = []
+        after: str | None = None
+        cursors: set[str] = set()
+        while True:
+            if pages <= 0:
+                raise BackendUnavailable(
+                    f"linear listed more than {REF_PAGES * ID_PAGE} sub-issues to delete; nothing was deleted.",
+                    hint="Delete the sub-issues in Linear, or move the issue to canceled.",
+                )
+            pages -= 1
+            variables = {"filter": {"parent": {"id": {"in": parents}}}, "after": after}
+            found = (await self.linear.query(ISSUE_REFS, variables, IssueRefsData)).issues
+            for ref in found.nodes:
+                if ref.id not in seen:
+                    seen.add(ref.id)
+                    level.append((ref.id, ref.identifier))
+            if not found.pageInfo.hasNextPage or not found.nodes:
+                return level, pages
+            after = found.pageInfo.endCursor
+            if after is None or after in cursors:
+                raise BackendUnavailable(
+                    f"linear paged sub-issues with a {'repeated' if after else 'missing'} cursor; nothing was deleted.",
+                    hint="Retry later.",
+                )
+            cursors.add(after)
 
     async def delete_ticket(self, slug: str) -> TicketDeletion:
         impact, ids = await self._deletion(slug)
