@@ -124,8 +124,6 @@ class GitHubTracker(RemoteTracker):
         self.me = me
         self.github = Directory(client, me)
 
-    # Requests
-
     # Workspace
 
     async def workspace(self) -> Workspace:
