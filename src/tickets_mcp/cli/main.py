@@ -156,9 +156,13 @@ def parser() -> argparse.ArgumentParser:
         "doctor", help="check that --backend/--url and the token work: who it acts as, its projects, what it cannot do"
     )
     # Also after the command (`tickets-mcp doctor --backend redmine --url …`), as people type it.
-    doctor.add_argument("--backend", choices=["local", *REMOTE_BACKENDS], default=argparse.SUPPRESS)
-    doctor.add_argument("--url", default=argparse.SUPPRESS)
-    doctor.add_argument("--token-file", metavar="PATH", default=argparse.SUPPRESS)
+    doctor.add_argument(
+        "--backend", choices=["local", *REMOTE_BACKENDS], default=argparse.SUPPRESS, help="the tracker to check"
+    )
+    doctor.add_argument("--url", default=argparse.SUPPRESS, help="its address")
+    doctor.add_argument(
+        "--token-file", metavar="PATH", default=argparse.SUPPRESS, help=f"a file holding its token (else {ENV_TOKEN})"
+    )
     doctor.add_argument("--token", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     backup = commands.add_parser(
         "backup", help="write a consistent backup of the live tracker to a new file (SQLite copy or pg_dump)"
