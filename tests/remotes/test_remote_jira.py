@@ -15,7 +15,7 @@ from tests.fixtures.fake_jira import DOCUMENT, SITE, SPEC, Issue, IssueType, Rej
 from tests.fixtures.jira_peer import QUICK, JiraPeer
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
-from tickets_mcp.domain import Priority, Project, Status, TicketType
+from tickets_mcp.domain import Priority, Project, Status, TicketSort, TicketType
 from tickets_mcp.errors import Invalid, PermissionDenied, RateLimited, Unsupported
 from tickets_mcp.remotes.jira import JiraTracker, auth_headers, open_adapter
 from tickets_mcp.remotes.jira_mapping import adf_text, quote, to_adf
@@ -424,3 +424,14 @@ async def test_the_site_is_the_one_organization(jira: JiraTracker) -> None:
     assert isinstance(jira.site, Site) and jira.site.organization.id == "acme.atlassian.net"
     with pytest.raises(Exception, match="the site, acme"):
         await jira.list_projects("elsewhere")
+
+
+async def test_a_text_search_in_the_tools_default_order_lists_newest_first(
+    peer: JiraPeer, jira: JiraTracker, project: Project
+) -> None:
+    """list_tickets with a query sorts by relevance unless told otherwise; JQL cannot rank by it, so the
+    newest come first (as on every backend without a ranking), never a refusal of a plain search."""
+    for title in ("Login fails on Safari", "Unrelated", "Login slow on Firefox"):
+        await peer.file(project, TicketDraft(title=title))
+    page = await jira.list_tickets(TicketFilter(project=project.id, text="login", sort=TicketSort.RELEVANCE))
+    assert [t.title for t in page.tickets] == ["Login slow on Firefox", "Login fails on Safari"]

@@ -14,7 +14,7 @@ import pytest
 from tests.fixtures.redmine_peer import DEVELOPER, REPORTER, RUN, RedminePeer, needs_redmine
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
-from tickets_mcp.domain import Priority, Status, TicketType
+from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.errors import Invalid, PermissionDenied, Unsupported
 from tickets_mcp.remotes import redmine
 from tickets_mcp.remotes.base import PartlyFiled
@@ -162,6 +162,9 @@ async def test_text_with_a_bar_is_refused_rather_than_read_as_or(peer: RedminePe
     project = await peer.new_project()
     with pytest.raises(Invalid, match=r"reads \| in a search"):
         await tracker.list_tickets(TicketFilter(project=project.id, text="crash|login"))
+    await tracker.create_ticket(TicketDraft(title="Crash at login", project=project.id))
+    page = await tracker.list_tickets(TicketFilter(project=project.id, text="crash", sort=TicketSort.RELEVANCE))
+    assert (page.total, page.order) == (1, ("created desc", "id desc"))  # no ranking: said as what it is
 
 
 async def test_a_project_made_after_the_adapter_started_is_found(peer: RedminePeer, tracker: RedmineTracker) -> None:

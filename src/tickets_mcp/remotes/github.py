@@ -13,7 +13,7 @@ docs/github.md has the whole mapping:
   the open columns; types and priorities are labels (`github_mapping`).
 - A listing lets GitHub sort and filter what it can and reads only as far as the page asked for;
   GitHub's search counts it and finds text (`github_listing`). Versions are the update time in
-  milliseconds, checked before writing.
+  Unix seconds, checked before writing.
 - GitHub's REST API cannot delete issues, create repositories for us, order a column or sort by priority: those
   refuse with Unsupported, naming github. Rate limits (primary and secondary) become RateLimited.
 """

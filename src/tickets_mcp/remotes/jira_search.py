@@ -125,14 +125,8 @@ class Searches:
                 ) from None
         if any(clause is None for clause in clauses):
             return None
-        sort = query.sort
-        if sort is TicketSort.RELEVANCE:
-            if query.text:
-                raise Unsupported(
-                    "The jira backend cannot sort by relevance: JQL orders by fields only.",
-                    hint="Sort by created or updated.",
-                )
-            sort = TicketSort.CREATED
+        # JQL orders by fields only: relevance, the tools' order for a text query, lists the newest first.
+        sort = TicketSort.CREATED if query.sort is TicketSort.RELEVANCE else query.sort
         way = "DESC" if query.descending else "ASC"
         jql = " AND ".join(c for c in clauses if c) or "created IS NOT EMPTY"  # search/jql needs a bounded query
         return Search(jql=jql, order=f"ORDER BY {ORDER[sort]} {way}, key {way}")

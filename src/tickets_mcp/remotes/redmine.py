@@ -408,7 +408,8 @@ class RedmineTracker(RemoteTracker):
             return await self._chunk(params, offset, limit)
 
         page = await list_page(query, [source], _order(query.sort), descending=query.descending)
-        return page.model_copy(update={"order": (f"{query.sort.value} {direction}", f"id {direction}")})
+        shown = "created" if query.sort is TicketSort.RELEVANCE else query.sort.value  # Redmine cannot rank text
+        return page.model_copy(update={"order": (f"{shown} {direction}", f"id {direction}")})
 
     async def _chunk(self, params: dict[str, Any], offset: int, limit: int) -> Chunk:
         body = await self._get("issues.json", {**params, "offset": offset, "limit": min(limit, PAGE_MAX)})
