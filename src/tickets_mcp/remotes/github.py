@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -66,7 +66,7 @@ from tickets_mcp.remotes.github_mapping import (
     to_comment,
 )
 from tickets_mcp.remotes.mapping import parse, recover_created
-from tickets_mcp.remotes.paging import gather
+from tickets_mcp.remotes.paging import bind, gather
 from tickets_mcp.wire.github import (
     Comments,
     GitHubComment,
@@ -132,7 +132,7 @@ class GitHubTracker(RemoteTracker):
         owned = {oid: [p for p in places if p.owner.id == oid] for oid in owners}
         sources = _member_sources(owned)
         entries = await gather(
-            [_bind(self._organization_entry, owner, owned[oid], sources[oid]) for oid, owner in owners.items()]
+            [bind(self._organization_entry, owner, owned[oid], sources[oid]) for oid, owner in owners.items()]
         )
         return self.with_capabilities(Workspace(user=self.me, organizations=tuple(entries)))
 
@@ -325,10 +325,6 @@ class GitHubTracker(RemoteTracker):
 
 
 # Helpers without state.
-
-
-def _bind(call: Callable[..., Awaitable[T]], *args: Any) -> Callable[[], Awaitable[T]]:
-    return lambda: call(*args)
 
 
 def _assignee(value: str | None, me: str) -> str | None:

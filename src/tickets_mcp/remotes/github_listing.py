@@ -32,6 +32,7 @@ from tickets_mcp.remotes.mapping import parse
 from tickets_mcp.remotes.page_scan import Page, Reader, cursor_count, decode_position, encode_position, scan
 from tickets_mcp.remotes.paging import fingerprint, query_fingerprint
 from tickets_mcp.wire.github import Issues, SearchResult
+from tickets_mcp.wire.values import iso_seconds
 
 LIST_LIMIT_MAX = 100
 MERGED_REPOSITORIES = 20  # repositories one listing without a project reads and merges at most
@@ -142,7 +143,7 @@ def selection(query: TicketFilter, me: str) -> Selection:
         qualifiers.append(f"author:{params['creator']}")
     if query.updated_since:
         since = datetime.fromisoformat(rules.parse_timestamp("updated_since", query.updated_since))
-        params["since"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        params["since"] = iso_seconds(since)
         qualifiers.append(f"updated:>={params['since']}")
     params["sort"] = "updated" if query.sort is TicketSort.UPDATED else "created"
     params["direction"] = "desc" if query.descending else "asc"

@@ -72,7 +72,7 @@ from tickets_mcp.remotes.gitlab_mapping import (
 )
 from tickets_mcp.remotes.gitlab_paging import Page, Slice, decode_position, encode_position, scan
 from tickets_mcp.remotes.mapping import CLOCK_SKEW, api_root, parse, recover_created
-from tickets_mcp.remotes.paging import fingerprint, gather, page_headers
+from tickets_mcp.remotes.paging import bind, fingerprint, gather, page_headers
 from tickets_mcp.wire.gitlab import GitLabIssue, GitLabMember, GitLabNote, GitLabUser, Issues, Listing, Members, Notes
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class GitLabTracker(RemoteTracker):
         places = await self.gitlab.places()
         namespaces = await self.gitlab.namespaces()
         entries = await gather(
-            [_bind(self._organization_entry, ns, [p for p in places if p.namespace.id == ns.id]) for ns in namespaces]
+            [bind(self._organization_entry, ns, [p for p in places if p.namespace.id == ns.id]) for ns in namespaces]
         )
         return self.with_capabilities(Workspace(user=self.me, organizations=tuple(entries)))
 
@@ -449,10 +449,6 @@ class GitLabTracker(RemoteTracker):
 
 
 # Helpers without state.
-
-
-def _bind(call: Callable[..., Awaitable[T]], *args: Any) -> Callable[[], Awaitable[T]]:
-    return lambda: call(*args)
 
 
 def deletion_of(place: Place, issue: GitLabIssue) -> TicketDeletion:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from itertools import product
 from typing import Any
 
@@ -43,7 +42,7 @@ from tickets_mcp.domain.rules import label_color
 from tickets_mcp.errors import Invalid
 from tickets_mcp.remotes.mapping import assign_codes
 from tickets_mcp.wire.gitlab import GitLabIssue, GitLabLabel, GitLabNote, GitLabProject, GitLabUser
-from tickets_mcp.wire.values import stored, utc
+from tickets_mcp.wire.values import stored, version_in_ms
 
 STATUS, TYPE, PRIORITY = "status", "type", "priority"
 SCOPES = (STATUS, TYPE, PRIORITY)
@@ -304,12 +303,6 @@ def _loose_state(statuses: Sequence[Status]) -> str:
 # Records.
 
 
-def version_of(updated: datetime) -> int:
-    """GitLab keeps no version number: the update time in milliseconds stands in for one."""
-    delta = utc(updated) - datetime(1970, 1, 1, tzinfo=UTC)
-    return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
-
-
 def color_of(label: GitLabLabel) -> str:
     """A label's color without GitLab's '#', e.g. 'd9534f'."""
     color = label.color.lstrip("#").lower()
@@ -337,7 +330,7 @@ def to_ticket(issue: GitLabIssue, code: str, colors: Mapping[str, str]) -> Ticke
         ),
         parent=None,
         position=0,
-        version=version_of(issue.updated_at),
+        version=version_in_ms(issue.updated_at),
         created_at=stored(issue.created_at),
         updated_at=stored(issue.updated_at),
         closed_at=stored(issue.closed_at) if issue.closed and issue.closed_at else None,

@@ -24,7 +24,7 @@ from tickets_mcp.domain import Comment, Label, Priority, Status, Ticket, TicketT
 from tickets_mcp.domain.rules import label_color
 from tickets_mcp.errors import Invalid
 from tickets_mcp.wire.jira import Adf, JiraComment, JiraIssue, JiraStatus, JiraUser
-from tickets_mcp.wire.values import stored, utc
+from tickets_mcp.wire.values import stored, version_in_ms
 
 BACKEND = "jira"
 
@@ -231,11 +231,6 @@ def _inline(node: Adf) -> str:
 # Records
 
 
-def version_of(updated: datetime) -> int:
-    """Jira numbers no versions: the issue's last update in milliseconds stands in for one."""
-    return int(utc(updated).timestamp() * 1000)
-
-
 def shown(user: JiraUser | None) -> str | None:
     """A person as tickets show them: Jira's display name (its account id is the identifier behind it)."""
     return (user.displayName or user.accountId) if user is not None else None
@@ -260,7 +255,7 @@ def to_ticket(issue: JiraIssue) -> Ticket:
         labels=tuple(Label(name=name, color=label_color(name)) for name in fields.labels),
         parent=fields.parent.key if fields.parent else None,
         position=0,
-        version=version_of(fields.updated),
+        version=version_in_ms(fields.updated),
         created_at=stored(fields.created),
         updated_at=stored(fields.updated),
         closed_at=stored(fields.resolutiondate or fields.updated) if closed else None,

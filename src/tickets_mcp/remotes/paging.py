@@ -60,6 +60,11 @@ async def gather(calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
     return results
 
 
+def bind(call: Callable[..., Awaitable[T]], *args: Any) -> Callable[[], Awaitable[T]]:
+    """`call(*args)` for gather, not yet started: a lambda in a loop would see the loop's last value."""
+    return lambda: call(*args)
+
+
 def _first_failure(error: BaseException) -> BaseException:
     while isinstance(error, BaseExceptionGroup):
         error = cast(BaseExceptionGroup[BaseException], error).exceptions[0]

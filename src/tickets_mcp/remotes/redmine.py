@@ -99,7 +99,7 @@ from tickets_mcp.wire.redmine import (
     Statuses,
     UserEnvelope,
 )
-from tickets_mcp.wire.values import stored, version_of
+from tickets_mcp.wire.values import iso_seconds, stored, version_of
 
 PAGE_MAX = 100  # Redmine's largest `limit`
 BOARD_PER_COLUMN_MAX = 100
@@ -395,8 +395,8 @@ class RedmineTracker(RemoteTracker):
     async def list_tickets(self, query: TicketFilter) -> TicketPage:
         await self._still_me()
         refuse_filters(query, BACKEND, SUPPORTED_FILTERS)
-        place = await self._place_for(query.project, query.organization) if query.project else None
         self._check_organization(query.organization)
+        place = await self._place_for(query.project) if query.project else None
         params = await self._filters(place, query)
         key = "updated_on" if query.sort is TicketSort.UPDATED else "created_on"
         if query.sort is TicketSort.PRIORITY:
@@ -455,7 +455,7 @@ class RedmineTracker(RemoteTracker):
             params["subject"] = "~" + text
         if query.updated_since:
             moment = datetime.fromisoformat(rules.parse_timestamp("updated_since", query.updated_since))
-            params["updated_on"] = ">=" + _redmine_time(moment)
+            params["updated_on"] = ">=" + iso_seconds(moment)
         return params
 
     async def _status_ids(self, statuses: Sequence[Status]) -> list[int]:
@@ -594,7 +594,7 @@ class RedmineTracker(RemoteTracker):
 
     async def _newest(self, place: Place, since: float) -> list[Ticket]:
         """The key user's newest issues in a project, filed since about `since`: where a lost POST's issue is."""
-        after = _redmine_time(datetime.fromtimestamp(since - CLOCK_SKEW, UTC))
+        after = iso_seconds(datetime.fromtimestamp(since - CLOCK_SKEW, UTC))
         params = {
             "project_id": place.project.id, "status_id": "*", "author_id": self.me.id, "created_on": ">=" + after,
             "sort": "id:desc", "limit": RECOVERY_WINDOW,
@@ -742,11 +742,6 @@ def _name(user: Named | None) -> str | None:
     if user is None:
         return None
     return user.name.strip() or f"#{user.id}"
-
-
-def _redmine_time(moment: datetime) -> str:
-    """A time as Redmine's filters take it: ISO 8601 to the second, in UTC."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _order(sort: TicketSort) -> Callable[[Ticket], Any]:

@@ -26,7 +26,8 @@ class Document(BaseModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
-def _iso_seconds(moment: datetime) -> str:
+def iso_seconds(moment: datetime) -> str:
+    """A time as ISO 8601 to the second, in UTC: `2024-01-01T00:00:00Z`."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -34,7 +35,7 @@ def _unix_seconds(moment: datetime) -> str:
     return str(int(moment.timestamp()))
 
 
-IsoSeconds = Annotated[datetime, PlainSerializer(_iso_seconds, return_type=str)]
+IsoSeconds = Annotated[datetime, PlainSerializer(iso_seconds, return_type=str)]
 UnixSeconds = Annotated[datetime, PlainSerializer(_unix_seconds, return_type=str)]
 
 
@@ -74,3 +75,10 @@ def stored(moment: datetime) -> str:
 def version_of(updated: datetime) -> int:
     """A ticket's version where the API numbers none: its last change in Unix seconds."""
     return max(1, int(utc(updated).timestamp()))
+
+
+def version_in_ms(updated: datetime) -> int:
+    """The same for an API whose times carry milliseconds (GitLab, Jira): its last change in them, counted
+    exactly (no float rounding)."""
+    delta = utc(updated) - datetime(1970, 1, 1, tzinfo=UTC)
+    return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
