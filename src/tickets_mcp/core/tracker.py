@@ -18,6 +18,10 @@ from tickets_mcp.domain import (
     Board,
     Change,
     Comment,
+    EstimateUnit,
+    LinkKind,
+    Linked,
+    Milestone,
     Organization,
     Priority,
     Project,
@@ -30,6 +34,7 @@ from tickets_mcp.domain import (
     TicketPage,
     TicketSort,
     TicketType,
+    TimeEntry,
     User,
     Workspace,
 )
@@ -75,6 +80,9 @@ class TicketDraft:
     assignee: str | None = None
     labels: Sequence[str] = ()
     parent: str | None = None
+    due_date: str | None = None  # YYYY-MM-DD, or words: today, tomorrow, friday, +3d, 2w
+    estimate: float | None = None
+    milestone: str | None = None  # a milestone's name in the ticket's project
     idempotency_key: str | None = None  # a retry with the same key gets the first ticket back
     # Without a key: return a look-alike open ticket (LikelyDuplicate) instead of filing this one.
     check_duplicates: bool = False
@@ -105,7 +113,8 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class TicketChanges:
-    """None leaves a field as it is; assignee or parent "none" clears it; labels replace the set."""
+    """None leaves a field as it is; assignee, parent, due_date, estimate or milestone "none" clears it;
+    labels replace the set."""
 
     title: str | None = None
     type: TicketType | None = None
@@ -115,6 +124,9 @@ class TicketChanges:
     assignee: str | None = None
     labels: Sequence[str] | None = None
     parent: str | None = None
+    due_date: str | None = None
+    estimate: float | str | None = None  # hours or points, or "none"
+    milestone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +140,12 @@ class TicketFilter:
     reporter: str | None = None
     labels: Sequence[str] = ()
     parent: str | None = None
+    milestone: str | None = None  # a milestone's name, or "none": in no milestone
+    blocked: bool | None = None  # True: has an open blocker; False: has none
+    blocking: bool | None = None  # True: blocks an open ticket; False: blocks none
+    overdue: bool = False  # open and past its due date
+    due_before: str | None = None  # on or before; a date or words, as TicketDraft.due_date
+    due_after: str | None = None
     text: str | None = None
     updated_since: str | None = None
     sort: TicketSort = TicketSort.CREATED
@@ -188,6 +206,36 @@ class Tracker(Protocol):
     ) -> Board: ...
     async def add_comment(self, slug: str, body: str) -> Comment: ...
     async def activity(self, project: str | None, *, limit: int = ACTIVITY_SHOWN) -> list[Change]: ...
+
+    # Planning: links, milestones, estimates and time.
+    async def link_tickets(
+        self, slug: str, kind: LinkKind, other: str, *, unlink: bool = False, close_as_duplicate: bool = False
+    ) -> Linked:
+        """Link (or unlink) `slug` to `other` as `kind`, read from `slug` (`slug` blocked_by `other`)."""
+        ...
+
+    async def list_milestones(
+        self, project: str | None = None, *, closed: bool = False, organization: str | None = None
+    ) -> list[Milestone]: ...
+    async def save_milestone(
+        self,
+        project: str | None,
+        name: str,
+        *,
+        rename: str | None = None,
+        start_date: str | None = None,  # a date, words, or "none" to unset
+        due_date: str | None = None,
+        closed: bool | None = None,
+        open_tickets: str | None = None,  # closing one with open tickets: "keep", "none" or another milestone's name
+        organization: str | None = None,
+    ) -> Milestone:
+        """Create the project's milestone `name`, or change the one that exists."""
+        ...
+
+    async def set_estimate_unit(
+        self, project: str | None, unit: EstimateUnit, *, organization: str | None = None
+    ) -> Project: ...
+    async def log_time(self, slug: str, hours: float, *, spent_on: str | None = None, note: str = "") -> TimeEntry: ...
 
     # What front ends ask to shape what they show: which tools and controls, how to name things back.
     async def permitted_actions(self, project_id: str | None = None) -> frozenset[Action]:

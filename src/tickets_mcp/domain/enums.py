@@ -112,6 +112,52 @@ class TicketSort(StrEnum):
     UPDATED = "updated"
     PRIORITY = "priority"
     RELEVANCE = "relevance"  # best match of the text query first; without one, newest first
+    DUE = "due"  # the soonest due date first (ascending), tickets without one last
+
+
+class LinkKind(StrEnum):
+    """How one ticket relates to another, read from the first: A `blocks` B is B `blocked_by` A.
+
+    A store keeps each link once, in its stored direction (`blocks`, `duplicates`, `relates_to`); the
+    other two kinds are how the link reads from the other ticket.
+    """
+
+    BLOCKS = "blocks"
+    BLOCKED_BY = "blocked_by"
+    DUPLICATES = "duplicates"
+    DUPLICATED_BY = "duplicated_by"
+    RELATES_TO = "relates_to"
+
+    @property
+    def inverse(self) -> LinkKind:
+        return _LINK_INVERSE[self]
+
+    @property
+    def stored(self) -> LinkKind:
+        """The direction a store keeps: `blocks`, `duplicates` or `relates_to`."""
+        return self if self in _STORED_KINDS else self.inverse
+
+    @property
+    def reversed(self) -> bool:
+        """Whether a store keeps this link from the other ticket to this one (blocked_by, duplicated_by)."""
+        return self not in _STORED_KINDS
+
+
+_LINK_INVERSE = {
+    LinkKind.BLOCKS: LinkKind.BLOCKED_BY,
+    LinkKind.BLOCKED_BY: LinkKind.BLOCKS,
+    LinkKind.DUPLICATES: LinkKind.DUPLICATED_BY,
+    LinkKind.DUPLICATED_BY: LinkKind.DUPLICATES,
+    LinkKind.RELATES_TO: LinkKind.RELATES_TO,
+}
+_STORED_KINDS = frozenset({LinkKind.BLOCKS, LinkKind.DUPLICATES, LinkKind.RELATES_TO})
+
+
+class EstimateUnit(StrEnum):
+    """What a project's estimates count: one unit per project."""
+
+    HOURS = "hours"
+    POINTS = "points"
 
 
 class Capability(StrEnum):
@@ -125,3 +171,8 @@ class Capability(StrEnum):
     COMMENT = "comment on tickets"
     BOARD = "show a board"
     SUBTASKS = "keep sub-tasks"
+    LINKS = "link tickets (blocks, duplicates, relates to)"
+    MILESTONES = "keep milestones"
+    DUE_DATES = "keep due dates"
+    ESTIMATES = "keep estimates"
+    TIME_TRACKING = "log time spent"

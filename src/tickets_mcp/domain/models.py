@@ -6,7 +6,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tickets_mcp.domain.enums import Capability, Priority, Role, Scope, Status, TicketType, TokenKind
+from tickets_mcp.domain.enums import (
+    Capability,
+    EstimateUnit,
+    LinkKind,
+    Priority,
+    Role,
+    Scope,
+    Status,
+    TicketType,
+    TokenKind,
+)
 
 KEY_GRANTOR = Role.ADMIN  # the least role that may make an organization key or project token, and keep it working
 
@@ -58,6 +68,8 @@ class Project(Record):
     # The labels its tickets carry, the most used first; None when the store was not asked for them.
     # Left out of documents: the workspace context shows them, the REST APIs keep their shape.
     labels: tuple[LabelUse, ...] | None = Field(default=None, exclude=True)
+    # What its tickets' estimates count (one unit per project).
+    estimate_unit: EstimateUnit = EstimateUnit.HOURS
 
 
 class Token(Record):
@@ -124,8 +136,56 @@ class Ticket(Record):
     closed_at: str | None
     closed_by: str | None
     project_number: int | None = None  # its project's Project.number, for the seed dialects
+    due_date: str | None = None  # YYYY-MM-DD
+    estimate: float | None = None  # in its project's estimate_unit
+    spent: float = 0  # hours logged on it, in all
+    milestone: str | None = None  # its milestone's name (one of its project's)
+    blocked_by: tuple[str, ...] = ()  # the slugs of the open tickets that block it, by slug
     # What the write that returned it did to its project's labels (None: created none); never stored or sent.
     new_labels: NewLabels | None = Field(default=None, exclude=True)
+
+
+class Link(Record):
+    """A link of a ticket to another, read from the ticket it is listed on: `kind` says what this one is to `slug`."""
+
+    kind: LinkKind
+    slug: str
+    title: str
+    status: Status
+
+
+class Linked(Record):
+    """What link_tickets and unlink_tickets leave: the ticket (closed, when marked a duplicate) and its links."""
+
+    ticket: Ticket
+    links: tuple[Link, ...]
+
+
+class TimeEntry(Record):
+    """Time spent on a ticket: who, how many hours, on which day."""
+
+    id: int
+    ticket_slug: str
+    user: str | None
+    hours: float
+    spent_on: str  # YYYY-MM-DD
+    note: str
+    created_at: str
+
+
+class Milestone(Record):
+    """One of a project's iterations, versions or sprints, with its tickets' progress."""
+
+    id: int
+    project_id: str
+    name: str
+    start_date: str | None  # YYYY-MM-DD
+    due_date: str | None
+    closed: bool
+    open_tickets: int = 0
+    done_tickets: int = 0  # done (canceled ones count in total only)
+    total_tickets: int = 0
+    overdue_tickets: int = 0  # open tickets past their own due date, or past the milestone's when they have none
 
 
 class Comment(Record):
@@ -162,6 +222,8 @@ class TicketDetail(Record):
     comments: tuple[Comment, ...]
     history: tuple[Change, ...] = ()  # oldest first, the latest HISTORY_SHOWN (or as many as asked) at most
     changes: int = 0
+    links: tuple[Link, ...] = ()  # by kind, then slug
+    time_entries: tuple[TimeEntry, ...] = ()  # oldest first
 
 
 class Snippet(Record):
@@ -218,6 +280,7 @@ class TicketDeletion(Record):
     slug: str
     subtasks: tuple[str, ...]
     comments: int
+    links: int = 0  # links to tickets outside what is deleted, removed with it
 
 
 class ProjectDeletion(Record):

@@ -16,7 +16,11 @@ from tickets_mcp.domain import (
     Board,
     Change,
     Comment,
+    EstimateUnit,
+    LinkKind,
+    Linked,
     Member,
+    Milestone,
     Organization,
     Priority,
     Project,
@@ -30,6 +34,7 @@ from tickets_mcp.domain import (
     TicketPage,
     TicketSort,
     TicketType,
+    TimeEntry,
     Token,
     TokenKind,
     User,
@@ -99,6 +104,9 @@ class NewTicket:
     reporter_id: int | None
     labels: tuple[str, ...]
     parent_id: int | None
+    due_date: str | None = None  # YYYY-MM-DD
+    estimate: float | None = None
+    milestone_id: int | None = None
     # Filing again with the same key (by the same token or user) answers with the ticket filed the
     # first time instead of filing another; the same key with other fields is a Conflict.
     idempotency_key: str | None = None
@@ -115,7 +123,10 @@ class TicketPatch:
     labels: tuple[str, ...] | None = None
 
 
-PATCHABLE = frozenset({"title", "type", "description", "status", "priority", "assignee_id", "parent_id"})
+PATCHABLE = frozenset({
+    "title", "type", "description", "status", "priority", "assignee_id", "parent_id",
+    "due_date", "estimate", "milestone_id",
+})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +143,13 @@ class TicketQuery:
     reporter_id: int | None = None
     labels: Sequence[str] = ()
     parent_id: int | None = None
+    milestone_id: int | None = None
+    no_milestone: bool = False  # only tickets in no milestone
+    blocked: bool | None = None  # True: has an open blocker; False: has none
+    blocking: bool | None = None  # True: open and blocks another open ticket; False: does not
+    overdue_on: str | None = None  # only open tickets due before this day (today, YYYY-MM-DD)
+    due_before: str | None = None  # due on or before this day
+    due_after: str | None = None  # due on or after this day
     text: str | None = None
     updated_since: str | None = None
     since_written: str | None = None  # `1h` as the caller wrote it: a cursor continues only the same words
@@ -159,6 +177,34 @@ class Move:
     status: Status
     placement: Placement = Placement()
     expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneFields:
+    """A milestone's fields to set; None leaves one as it is (on create: unset). `clear_*` unsets a date."""
+
+    name: str | None = None
+    start_date: str | None = None
+    due_date: str | None = None
+    closed: bool | None = None
+    clear_start: bool = False
+    clear_due: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTickets:
+    """What closing a milestone does with its open tickets: keep them in it, take them out of any
+    (`to` None, `keep` False), or move them to the milestone `to`."""
+
+    keep: bool = False
+    to: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewTimeEntry:
+    hours: float
+    spent_on: str  # YYYY-MM-DD
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
