@@ -17,8 +17,8 @@ from tickets_mcp.domain import (
     Change,
     Comment,
     EstimateUnit,
-    LinkKind,
     Linked,
+    LinkKind,
     Member,
     Milestone,
     Organization,
@@ -333,3 +333,41 @@ class Store(Protocol):
 
     # Comments
     async def add_comment(self, ticket_id: int, body: str, actor: Actor) -> Comment: ...
+
+    # Planning: links, milestones, time. LocalTracker resolves and authorizes; a store keeps the rules that
+    # need its transaction (a cycle of blocks, a name taken) and records each change in the audit trail.
+    async def link_tickets(
+        self, ticket_id: int, kind: LinkKind, other_id: int, actor: Actor, *, close_as_duplicate: bool = False
+    ) -> Linked:
+        """Link `ticket_id` to `other_id` as `kind` (read from the first; kept once, in `kind.stored`'s direction).
+        Linking again is no change. A `blocks` link that closes a cycle of blocks is Invalid. With
+        `close_as_duplicate` (kind duplicates), an open ticket is also moved to canceled, in the same transaction."""
+        ...
+
+    async def unlink_tickets(self, ticket_id: int, kind: LinkKind, other_id: int, actor: Actor) -> Linked:
+        """Remove that link; NotFound when there is none."""
+        ...
+
+    async def set_estimate_unit(self, project_id: str, unit: EstimateUnit, actor: Actor) -> Project: ...
+    async def list_milestones(self, project_id: str, *, closed: bool = False) -> list[Milestone]:
+        """The project's milestones with their progress: open ones by due date (none last) then name; with
+        `closed`, the closed ones as well, after."""
+        ...
+
+    async def find_milestone(self, project_id: str, name: str) -> Milestone | None:
+        """The project's milestone of this name, case-insensitively, with its progress."""
+        ...
+
+    async def create_milestone(self, project_id: str, fields: MilestoneFields, actor: Actor) -> Milestone:
+        """A Conflict when the project has one of that name."""
+        ...
+
+    async def update_milestone(
+        self, milestone_id: int, fields: MilestoneFields, actor: Actor, *, open_tickets: OpenTickets | None = None
+    ) -> Milestone:
+        """Closing one that holds open tickets needs `open_tickets` (Invalid without it, naming the count)."""
+        ...
+
+    async def log_time(self, ticket_id: int, entry: NewTimeEntry, actor: Actor) -> TimeEntry:
+        """Record time spent; the ticket's `spent` grows by it (its version does not change)."""
+        ...
