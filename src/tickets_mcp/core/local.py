@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from tickets_mcp.core.access import Access, Action, Roles, Tier
 from tickets_mcp.core.names import Names
+from tickets_mcp.core.planning import Planning, estimate_value
 from tickets_mcp.core.tracker import (
     ANYONE,
     BULK_MAX,
@@ -29,6 +30,10 @@ from tickets_mcp.domain import (
     Board,
     Change,
     Comment,
+    EstimateUnit,
+    Linked,
+    LinkKind,
+    Milestone,
     Organization,
     OrganizationWorkspace,
     Project,
@@ -38,10 +43,12 @@ from tickets_mcp.domain import (
     TicketDeletion,
     TicketDetail,
     TicketPage,
+    TimeEntry,
     User,
     Workspace,
     rules,
 )
+from tickets_mcp.domain.dates import optional_day, parse_day, today
 from tickets_mcp.domain.similarity import Filed, unreadable_look_alike
 from tickets_mcp.domain.text import clean_name
 from tickets_mcp.errors import AlreadyDeleted, Invalid, LikelyDuplicate, NotFound, PermissionDenied, TrackerError
@@ -64,7 +71,7 @@ BOARD_PER_COLUMN_MAX = 100
 
 # A draft's and a change's fields that the store takes under the same name, as they are: a new field shared
 # by name passes through without an edit here. The ones named are normalized or checked on the way.
-_CHECKED = frozenset({"title", "description", "labels", "idempotency_key", "check_duplicates"})
+_CHECKED = frozenset({"title", "description", "labels", "idempotency_key", "check_duplicates", "due_date", "estimate"})
 _DRAFT_AS_IS = tuple(
     f.name for f in fields(TicketDraft) if f.name in {g.name for g in fields(NewTicket)} and f.name not in _CHECKED
 )
@@ -81,6 +88,7 @@ class LocalTracker:
         # The audit trail keeps a client's name (clientInfo.name, a User-Agent) on one capped line, however it came.
         client = clean_name(principal.client) if principal.client else None
         self._actor = Actor(user_id=principal.user_id, token_id=principal.token_id, client=client or None)
+        self._planning = Planning(store, self._access, self._names, self._actor)
 
     # What the caller may do, and how it names things
 
@@ -284,10 +292,32 @@ class LocalTracker:
         if query.parent is not None:
             parent = await self._names.ticket(roles, query.parent, Action.READ)
             store_query = replace(store_query, parent_id=parent.id)
+        store_query = await self._planned(store_query, query, projects)
         if not store_query.project_ids:
             return TicketPage(tickets=(), total=0, next_cursor=None)
         page = await self._store.list_tickets(store_query)
         return page.model_copy(update={"tickets": await self._names.named(page.tickets)})
+
+    async def _planned(self, store_query: TicketQuery, query: TicketFilter, projects: Sequence[Project]) -> TicketQuery:
+        """`store_query` with the filters planning adds: a milestone (of the one project listed), blockers, days."""
+        if query.milestone is not None:
+            if query.milestone.strip().casefold() == UNASSIGNED:
+                store_query = replace(store_query, no_milestone=True)
+            elif len(projects) != 1:
+                raise Invalid(
+                    "milestone", "A milestone is one project's: say which project.", hint="Pass project with milestone."
+                )
+            else:
+                found = await self._planning.milestone(projects[0], query.milestone)
+                store_query = replace(store_query, milestone_id=found.id)
+        return replace(
+            store_query,
+            blocked=query.blocked,
+            blocking=query.blocking,
+            overdue_on=today().isoformat() if query.overdue else None,
+            due_before=parse_day("due_before", query.due_before) if query.due_before else None,
+            due_after=parse_day("due_after", query.due_after) if query.due_after else None,
+        )
 
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
         if not 0 <= history <= HISTORY_MAX:
@@ -296,7 +326,8 @@ class LocalTracker:
         ticket = await self._ticket_or_its_deletion(roles, slug, Action.READ)
         detail = await self._store.ticket_detail(ticket.id, history)
         named = await self._names.named((detail.ticket, *detail.subtasks))
-        return detail.model_copy(update={"ticket": named[0], "subtasks": named[1:]})
+        unit = (await self._names.project_of(roles, ticket)).estimate_unit
+        return detail.model_copy(update={"ticket": named[0], "subtasks": named[1:], "estimate_unit": unit})
 
     async def create_ticket(self, draft: TicketDraft) -> Filed:
         roles = await self._names.roles()
@@ -329,6 +360,9 @@ class LocalTracker:
         parent_id = await self._names.parent_id(roles, project, draft.parent) if draft.parent else None
         as_is: dict[str, Any] = {name: getattr(draft, name) for name in _DRAFT_AS_IS}
         return NewTicket(
+            due_date=optional_day("due_date", draft.due_date),
+            estimate=estimate_value(draft.estimate),
+            milestone_id=await self._planning.milestone_id(project, draft.milestone),
             **as_is,
             project_id=project.id,
             title=title,
@@ -369,6 +403,13 @@ class LocalTracker:
                 if parent.project_id != ticket.project_id:
                     raise Invalid("parent", f"Parent {parent.slug} is in another project.")
                 values["parent_id"] = parent.id
+        if changes.due_date is not None:
+            values["due_date"] = optional_day("due_date", changes.due_date)
+        if changes.estimate is not None:
+            values["estimate"] = estimate_value(changes.estimate)
+        if changes.milestone is not None:
+            project = await self._names.project_of(roles, ticket)
+            values["milestone_id"] = await self._planning.milestone_id(project, changes.milestone)
         labels = rules.normalize_labels(changes.labels) if changes.labels is not None else None
         return await self._store.update_ticket(
             ticket.id, TicketPatch(values=values, labels=labels), expected_version=version, actor=self._actor
@@ -447,16 +488,22 @@ class LocalTracker:
         return await self._store.project_activity(found.id, limit)
 
     async def get_board(
-        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+        self,
+        project: str | None = None,
+        *,
+        per_column: int = 20,
+        organization: str | None = None,
+        milestone: str | None = None,
     ) -> Board:
         if not 1 <= per_column <= BOARD_PER_COLUMN_MAX:
             raise Invalid("per_column", f"per_column must be 1-{BOARD_PER_COLUMN_MAX}.")
         roles = await self._names.roles()
         target = await self._names.project(project, organization)
         self._access.authorize(roles, target.organization_id, Action.READ, target.id)
-        board = await self._store.board(target, per_column)
+        chosen = await self._planning.milestone(target, milestone) if milestone is not None else None
+        board = await self._store.board(target, per_column, chosen.id if chosen else None)
         columns = [c.model_copy(update={"tickets": await self._names.named(c.tickets)}) for c in board.columns]
-        return board.model_copy(update={"columns": tuple(columns)})
+        return board.model_copy(update={"columns": tuple(columns), "milestone": chosen.name if chosen else None})
 
     async def add_comment(self, slug: str, body: str) -> Comment:
         roles = await self._names.roles()
@@ -466,6 +513,53 @@ class LocalTracker:
         rules.refuse_control_characters("body", body)
         rules.validate_text("body", body, rules.COMMENT_MAX)
         return await self._store.add_comment(ticket.id, body, self._actor)
+
+    # Planning: links, milestones, estimates and time (core/planning.py)
+
+    async def link_tickets(
+        self, slug: str, kind: LinkKind, other: str, *, unlink: bool = False, close_as_duplicate: bool = False
+    ) -> Linked:
+        roles = await self._names.roles()
+        linked = await self._planning.link(
+            roles, slug, kind, other, unlink=unlink, close_as_duplicate=close_as_duplicate
+        )
+        return linked.model_copy(update={"ticket": (await self._names.named((linked.ticket,)))[0]})
+
+    async def list_milestones(
+        self, project: str | None = None, *, closed: bool = False, organization: str | None = None
+    ) -> list[Milestone]:
+        roles = await self._names.roles()
+        target = await self._names.project(project, organization)
+        return await self._planning.list_milestones(roles, target, closed=closed)
+
+    async def save_milestone(
+        self,
+        project: str | None,
+        name: str,
+        *,
+        rename: str | None = None,
+        start_date: str | None = None,
+        due_date: str | None = None,
+        closed: bool | None = None,
+        open_tickets: str | None = None,
+        organization: str | None = None,
+    ) -> Milestone:
+        roles = await self._names.roles()
+        target = await self._names.project(project, organization)
+        return await self._planning.save_milestone(
+            roles, target, name, rename=rename, start_date=start_date, due_date=due_date, closed=closed,
+            open_tickets=open_tickets,
+        )  # fmt: skip
+
+    async def set_estimate_unit(
+        self, project: str | None, unit: EstimateUnit, *, organization: str | None = None
+    ) -> Project:
+        roles = await self._names.roles()
+        target = await self._names.project(project, organization)
+        return await self._planning.set_estimate_unit(roles, target, unit)
+
+    async def log_time(self, slug: str, hours: float, *, spent_on: str | None = None, note: str = "") -> TimeEntry:
+        return await self._planning.log_time(await self._names.roles(), slug, hours, spent_on, note)
 
 
 async def _check_each(items: Sequence[In], field: str, done: str, check: Callable[[In], Awaitable[Out]]) -> list[Out]:

@@ -168,6 +168,10 @@ class Names:
         projects = await self.visible_projects(list(roles))
         return next(p.organization_id for p in projects if p.id == ticket.project_id)
 
+    async def project_of(self, roles: Roles, ticket: Ticket) -> Project:
+        """The project a ticket the caller has read is in."""
+        return next(p for p in await self.visible_projects(list(roles)) if p.id == ticket.project_id)
+
     async def parent_id(self, roles: Roles, project: Project, parent: str) -> int:
         """The id of the ticket a new sub-task of `project` names as its parent."""
         ticket = await self.ticket(roles, parent, Action.READ)

@@ -224,6 +224,7 @@ class TicketDetail(Record):
     changes: int = 0
     links: tuple[Link, ...] = ()  # by kind, then slug
     time_entries: tuple[TimeEntry, ...] = ()  # oldest first
+    estimate_unit: EstimateUnit = EstimateUnit.HOURS  # what its project's estimates count
 
 
 class Snippet(Record):
@@ -256,6 +257,7 @@ class BoardColumn(Record):
 class Board(Record):
     project: Project
     columns: tuple[BoardColumn, ...]
+    milestone: str | None = None  # shows only this milestone's tickets
 
 
 class OrganizationWorkspace(Record):

@@ -12,7 +12,7 @@ from tickets_mcp.domain.rules import COMMENT_MAX, DESCRIPTION_MAX, LABELS_MAX, T
 StatusName = Literal["backlog", "todo", "in_progress", "in_review", "done", "canceled"]
 PriorityName = Literal["low", "medium", "high", "urgent"]
 TypeName = Literal["bug", "feature", "task", "improvement"]
-SortName = Literal["created", "updated", "priority", "relevance"]
+SortName = Literal["created", "updated", "priority", "relevance", "due"]
 
 
 def _as_list(value: Any) -> Any:
@@ -67,4 +67,7 @@ ProjectName = Annotated[str, Field(min_length=3, max_length=36, description="3-3
 Order = Literal["asc", "desc"]
 # Ignored where the client can ask its user: then only the user's answer confirms (consent.py).
 Confirm = Annotated[bool, Field(description="The user's OK, if your client cannot ask them")]
+Day = Annotated[str | None, Field(max_length=40), lean("YYYY-MM-DD, or today, friday, +3d")]
+Milestone = Annotated[str | None, Field(max_length=100), lean("Milestone name, or 'none'")]
+Estimate = Annotated[float | Literal["none"] | None, Field(description="Hours or points (the project's unit)")]
 IdempotencyKey = Annotated[str | None, Field(max_length=100), lean("Retry-safe: a repeat returns the first ticket")]

@@ -10,7 +10,6 @@ only there: the stored text stays byte for byte as written.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -43,31 +42,13 @@ from tickets_mcp.domain.similarity import Filed
 from tickets_mcp.domain.text import INVISIBLE as INVISIBLE  # re-exported: tests read it here
 from tickets_mcp.domain.text import clean_name, summary, visible
 from tickets_mcp.errors import AlreadyDeleted, LikelyDuplicate, StaleVersion
+from tickets_mcp.mcp.markers import CLOSE as CLOSE  # re-exported: tests read the boundary here
+from tickets_mcp.mcp.markers import MARKER_LOOKALIKE, PLAIN_NAME, label_name, title, user_text
+from tickets_mcp.mcp.markers import OPEN as OPEN
+from tickets_mcp.mcp.render_planning import plan_marks, planning_lines
 
 TICKET_LEGEND = "slug status priority type @assignee [labels] ^parent: «title»"
 BOARD_LEGEND = "slug priority type @assignee [labels] ^parent: «title»"
-OPEN, CLOSE = "<user-text>", "</user-text>"
-
-MARKER_LOOKALIKE = re.compile(r"<(/?\s*user-text)", re.IGNORECASE)
-PLAIN_NAME = re.compile(r"[\w.@/+-]+")
-
-
-def title(text: str) -> str:
-    """A title between guillemets, on one line (a remote tracker's may hold line breaks); guillemets
-    inside it become single ones, so it cannot end early."""
-    if not (text.isascii() and text.isprintable()):  # plain ASCII on one line (most titles) needs nothing
-        text = " ".join(visible(text).split()).replace("«", "‹").replace("»", "›")
-    return "«" + text + "»"
-
-
-def user_text(text: str) -> str:
-    """A description or a comment between the user-text markers, with look-alikes of them defused."""
-    return OPEN + MARKER_LOOKALIKE.sub(r"‹\1", visible(text)) + CLOSE
-
-
-def label_name(name: str) -> str:
-    """A label as written (one line, no commas), with look-alikes of the user-text markers defused."""
-    return MARKER_LOOKALIKE.sub(r"‹\1", name) if "<" in name else name
 
 
 def ticket_line(ticket: Ticket, *, status: bool = True, time: str = "") -> str:
@@ -82,6 +63,8 @@ def ticket_line(ticket: Ticket, *, status: bool = True, time: str = "") -> str:
         parts.append("[" + ",".join(label_name(label.name) for label in ticket.labels) + "]")
     if ticket.parent:
         parts.append("^" + ticket.parent)
+    if ticket.due_date or ticket.blocked_by:
+        parts += plan_marks(ticket)
     if time:
         parts.append(time)
     return " ".join(parts) + ": " + title(ticket.title)
@@ -252,7 +235,7 @@ def ticket_detail(detail: TicketDetail) -> str:
     times = f"created={short_time(t.created_at)} updated={short_time(t.updated_at)}"
     if t.closed_at:
         times += f" closed={short_time(t.closed_at)}" + (f" by {t.closed_by}" if t.closed_by else "")
-    lines = [f"{t.slug}: {title(t.title)}", " ".join(fields), times]
+    lines = [f"{t.slug}: {title(t.title)}", " ".join(fields), times, *planning_lines(detail, detail.estimate_unit)]
     if detail.subtasks:
         lines.append(f"sub-tasks ({len(detail.subtasks)}):")
         lines.extend("  " + ticket_line(sub) for sub in detail.subtasks)
@@ -440,7 +423,8 @@ def ticket_filed(filed: Filed) -> str:
 
 def board(b: Board) -> str:
     total = sum(column.total for column in b.columns)
-    lines = [f"board {b.project.code} {visible(b.project.name)!r}: {plural(total, 'ticket')}", BOARD_LEGEND]
+    scope = f" milestone {title(b.milestone)}" if b.milestone else ""
+    lines = [f"board {b.project.code} {visible(b.project.name)!r}{scope}: {plural(total, 'ticket')}", BOARD_LEGEND]
     cut: list[str] = []
     for column in b.columns:
         shown = len(column.tickets)
@@ -463,6 +447,8 @@ def ticket_deletion_impact(impact: TicketDeletion) -> str:
         parts.append(f"{plural(len(impact.subtasks), 'sub-task')} ({listed})")
     if impact.comments:
         parts.append(plural(impact.comments, "comment"))
+    if impact.links:
+        parts.append(plural(impact.links, "link") + " to other tickets")
     return f"{impact.slug}" + (" with " + " and ".join(parts) if parts else "")
 
 

@@ -325,7 +325,9 @@ class Store(Protocol):
         goes with its parent, unnamed)."""
         ...
 
-    async def board(self, project: Project, per_column: int) -> Board: ...
+    async def board(self, project: Project, per_column: int, milestone_id: int | None = None) -> Board:
+        """The project's columns, or only its milestone `milestone_id`'s tickets in them."""
+        ...
 
     async def project_activity(self, project_id: str, limit: int) -> list[Change]:
         """The project's latest `limit` audit entries (tickets, comments, the project itself), newest first."""

@@ -8,9 +8,20 @@ builds them (remotes/native.py). A body refuses fields it does not know, so a ty
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from tickets_mcp.domain import Organization, Priority, Project, Status, TicketType
+from tickets_mcp.domain import (
+    EstimateUnit,
+    LinkKind,
+    Milestone,
+    Organization,
+    Priority,
+    Project,
+    Status,
+    TicketType,
+)
 
 
 class Body(BaseModel):
@@ -28,6 +39,7 @@ class ProjectChanges(Body):
     name: str | None = None
     description: str | None = None
     default: bool | None = None  # true: the organization's tickets filed without a project go here (owners only)
+    estimate_unit: EstimateUnit | None = None
 
 
 class NewTicket(Body):
@@ -41,10 +53,14 @@ class NewTicket(Body):
     assignee: str | None = None
     labels: list[str] = Field(default_factory=list[str])
     parent: str | None = None
+    due_date: str | None = Field(default=None, description="YYYY-MM-DD, or words: tomorrow, friday, +3d.")
+    estimate: float | None = Field(default=None, ge=0, description="In the project's estimate unit.")
+    milestone: str | None = None
 
 
 class TicketEdit(Body):
-    """Fields left out stay as they are; assignee or parent "none" clears it; labels replace the set."""
+    """Fields left out stay as they are; assignee, parent, due_date, estimate or milestone "none" clears it;
+    labels replace the set."""
 
     title: str | None = None
     type: TicketType | None = None
@@ -54,6 +70,9 @@ class TicketEdit(Body):
     assignee: str | None = None
     labels: list[str] | None = None
     parent: str | None = None
+    due_date: str | None = None
+    estimate: float | Literal["none"] | None = None
+    milestone: str | None = None
     version: int | None = Field(default=None, description="The version you read; a newer one answers 409.")
 
 
@@ -66,6 +85,36 @@ class Move(Body):
 
 class NewComment(Body):
     body: str
+
+
+class NewLink(Body):
+    """A link read from the ticket in the path: `{"kind": "blocked_by", "other": "WEB-1"}`."""
+
+    kind: LinkKind
+    other: str
+    close: bool = Field(default=False, description="With duplicates: also close the ticket as canceled.")
+
+
+class MilestoneSave(Body):
+    """A milestone's fields to set (PUT creates it when the project has none of that name)."""
+
+    rename: str | None = None
+    start_date: str | None = Field(default=None, description='YYYY-MM-DD, words, or "none" to unset.')
+    due_date: str | None = None
+    closed: bool | None = None
+    open_tickets: str | None = Field(
+        default=None, description='Closing one with open tickets: "keep", "none", or another milestone to move them to.'
+    )
+
+
+class NewTimeEntry(Body):
+    hours: float = Field(gt=0, le=1000)
+    spent_on: str | None = Field(default=None, description="The day, default today.")
+    note: str = ""
+
+
+class Milestones(RootModel[list[Milestone]]):
+    pass
 
 
 class Organizations(RootModel[list[Organization]]):

@@ -19,6 +19,9 @@ from tickets_mcp.domain import (
     HISTORY_SHOWN,
     Board,
     Comment,
+    Linked,
+    LinkKind,
+    Milestone,
     Priority,
     Project,
     ProjectDeletion,
@@ -28,16 +31,21 @@ from tickets_mcp.domain import (
     TicketPage,
     TicketSort,
     TicketType,
+    TimeEntry,
     Workspace,
 )
 from tickets_mcp.domain.enums import StatusFilterName, statuses_named
 from tickets_mcp.http.rest.paging import CountLimit, CursorsDep, Offset
 from tickets_mcp.http.rest.support import TrackerDep, error_responses, operation_ids
 from tickets_mcp.wire.native import (
+    Milestones,
+    MilestoneSave,
     Move,
     NewComment,
+    NewLink,
     NewProject,
     NewTicket,
+    NewTimeEntry,
     Organizations,
     ProjectChanges,
     Projects,
@@ -78,13 +86,20 @@ async def create_project(body: NewProject, tracker: TrackerDep) -> Project:
     )
 
 
-@router.patch("/projects/{project}", summary="Rename a project, change its description or make it the default project")
+@router.patch(
+    "/projects/{project}", summary="Rename a project, change its description or estimate unit, or make it the default"
+)
 async def update_project(
     project: str, body: ProjectChanges, tracker: TrackerDep, organization: OrganizationQuery = None
 ) -> Project:
-    return await tracker.update_project(
-        project, name=body.name, description=body.description, organization=organization, default=body.default
-    )
+    saved = None
+    if body.estimate_unit is not None:
+        saved = await tracker.set_estimate_unit(project, body.estimate_unit, organization=organization)
+    if saved is None or any(value is not None for value in (body.name, body.description, body.default)):
+        saved = await tracker.update_project(
+            project, name=body.name, description=body.description, organization=organization, default=body.default
+        )
+    return saved
 
 
 @router.get("/projects/{project}/deletion", summary="What deleting a project would take with it")
@@ -112,6 +127,12 @@ async def list_tickets(
     reporter: str | None = None,
     labels: Annotated[list[str] | None, Query()] = None,
     parent: str | None = None,
+    milestone: Annotated[str | None, Query(description='A milestone\'s name, or "none".')] = None,
+    blocked: bool | None = None,
+    blocking: bool | None = None,
+    overdue: bool = False,
+    due_before: str | None = None,
+    due_after: str | None = None,
     query: Annotated[str | None, Query(max_length=200)] = None,
     updated_since: str | None = None,
     sort: TicketSort = TicketSort.CREATED,
@@ -132,6 +153,12 @@ async def list_tickets(
             reporter=reporter,
             labels=labels or (),
             parent=parent,
+            milestone=milestone,
+            blocked=blocked,
+            blocking=blocking,
+            overdue=overdue,
+            due_before=due_before,
+            due_after=due_after,
             text=query,
             updated_since=updated_since,
             sort=sort,
@@ -189,5 +216,38 @@ async def get_board(
     project: str | None = None,
     organization: OrganizationQuery = None,
     per_column: Annotated[int, Query(ge=1, le=100)] = 20,
+    milestone: str | None = None,
 ) -> Board:
-    return await tracker.get_board(project, per_column=per_column, organization=organization)
+    return await tracker.get_board(project, per_column=per_column, organization=organization, milestone=milestone)
+
+
+@router.post("/tickets/{slug}/links", summary="Link a ticket to another, read from it: WEB-3 blocked_by WEB-1")
+async def link_tickets(slug: str, body: NewLink, tracker: TrackerDep) -> Linked:
+    return await tracker.link_tickets(slug, body.kind, body.other, close_as_duplicate=body.close)
+
+
+@router.delete("/tickets/{slug}/links/{kind}/{other}", summary="Remove a link")
+async def unlink_tickets(slug: str, kind: LinkKind, other: str, tracker: TrackerDep) -> Linked:
+    return await tracker.link_tickets(slug, kind, other, unlink=True)
+
+
+@router.post("/tickets/{slug}/time", status_code=status.HTTP_201_CREATED, summary="Log time spent on a ticket")
+async def log_time(slug: str, body: NewTimeEntry, tracker: TrackerDep) -> TimeEntry:
+    return await tracker.log_time(slug, body.hours, spent_on=body.spent_on, note=body.note)
+
+
+@router.get("/projects/{project}/milestones", summary="A project's milestones with their progress")
+async def list_milestones(
+    project: str, tracker: TrackerDep, closed: bool = False, organization: OrganizationQuery = None
+) -> Milestones:
+    return Milestones(await tracker.list_milestones(project, closed=closed, organization=organization))
+
+
+@router.put("/projects/{project}/milestones/{name}", summary="Create a milestone, or change the one of that name")
+async def save_milestone(
+    project: str, name: str, body: MilestoneSave, tracker: TrackerDep, organization: OrganizationQuery = None
+) -> Milestone:
+    return await tracker.save_milestone(
+        project, name, rename=body.rename, start_date=body.start_date, due_date=body.due_date, closed=body.closed,
+        open_tickets=body.open_tickets, organization=organization,
+    )  # fmt: skip

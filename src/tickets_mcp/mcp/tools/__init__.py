@@ -17,6 +17,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from tickets_mcp.core.access import Action, Tier
 from tickets_mcp.mcp.tools.board import get_board, move_ticket
 from tickets_mcp.mcp.tools.bulk import create_tickets, move_tickets
+from tickets_mcp.mcp.tools.planning import link_tickets, list_milestones, log_time, save_milestone
 from tickets_mcp.mcp.tools.projects import (
     create_project,
     delete_project,
@@ -88,11 +89,26 @@ TOOLS: Final = (
     ToolRow(add_comment, Action.COMMENT, CREATE, "comments"),
     ToolRow(create_tickets, Action.FILE, CREATE, "bulk"),
     ToolRow(move_tickets, Action.EDIT, EDIT, "bulk"),
+    ToolRow(link_tickets, Action.EDIT, EDIT, "planning"),
+    ToolRow(list_milestones, Action.READ, READ, "planning"),
+    ToolRow(save_milestone, Action.EDIT, EDIT, "planning"),
+    ToolRow(log_time, Action.EDIT, CREATE, "planning"),
     ToolRow(enable_tools, Action.BROWSE, READ, None),  # listed while a set is left to switch on
 )
 TOOLS_BY_NAME: Final[Mapping[str, ToolRow]] = {tool.name: tool for tool in TOOLS}
 TOOL_ACTIONS: Final[Mapping[str, Action]] = {tool.name: tool.action for tool in TOOLS}
 ALWAYS: Final = frozenset(tool.name for tool in TOOLS if tool.toolset is None)
+# Arguments of a tool shown only while their set is listed: a tool of the default list takes them always (a call
+# that sends one runs), but its schema carries them only once a session switches the set on, so the planning
+# fields cost the default tools/list nothing.
+SET_ARGUMENTS: Final[Mapping[str, Mapping[str, frozenset[str]]]] = {
+    "planning": {
+        "list_tickets": frozenset({"milestone", "blocked", "blocking", "overdue", "due_before", "due_after"}),
+        "create_ticket": frozenset({"due", "estimate", "milestone"}),
+        "update_ticket": frozenset({"due", "estimate", "milestone"}),
+        "get_board": frozenset({"milestone"}),
+    },
+}
 TOOLSETS: Final[Mapping[str, frozenset[str]]] = {
     toolset: frozenset(tool.name for tool in TOOLS if tool.toolset == toolset)
     for toolset in {tool.toolset for tool in TOOLS if tool.toolset is not None}

@@ -19,9 +19,12 @@ async def get_board(
     project: a.ProjectRef = None,
     per_column: Annotated[int, Field(ge=1, le=100)] = 10,
     organization: a.OrganizationRef = None,
+    milestone: Annotated[str | None, Field(max_length=100), a.lean("Only this milestone's tickets")] = None,
 ) -> CallToolResult:
     """Show a project's Kanban board: columns in workflow order with counts and their top tickets."""
-    board = await tracker_for(ctx).get_board(project, per_column=per_column, organization=organization)
+    board = await tracker_for(ctx).get_board(
+        project, per_column=per_column, organization=organization, milestone=milestone
+    )
     return text(render.board(board))
 
 

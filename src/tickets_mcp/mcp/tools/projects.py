@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from tickets_mcp.domain import EstimateUnit
 from tickets_mcp.domain.rules import plural
 from tickets_mcp.mcp import arguments as a
 from tickets_mcp.mcp import render
@@ -50,12 +51,18 @@ async def update_project(
     description: Annotated[str | None, Field(max_length=65_536)] = None,
     organization: a.OrganizationRef = None,
     default: bool | None = None,
+    estimate_unit: Literal["hours", "points"] | None = None,
 ) -> CallToolResult:
-    """Rename a project, change its description, or (default=true, owners only) make it the default
-    project, where REST clients naming only the organization file tickets. The code never changes."""
-    saved_project = await tracker_for(ctx).update_project(
-        project, name=name, description=description, organization=organization, default=default
-    )
+    """Rename a project, change its description, its estimate unit, or (default=true, owners only) make it the
+    default project, where REST clients naming only the organization file tickets. The code never changes."""
+    tracker = tracker_for(ctx)
+    saved_project = None
+    if estimate_unit is not None:
+        saved_project = await tracker.set_estimate_unit(project, EstimateUnit(estimate_unit), organization=organization)
+    if saved_project is None or any(value is not None for value in (name, description, default)):
+        saved_project = await tracker.update_project(
+            project, name=name, description=description, organization=organization, default=default
+        )
     return text(render.project_saved("Updated", saved_project), {"code": saved_project.code})
 
 

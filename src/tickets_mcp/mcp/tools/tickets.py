@@ -39,6 +39,12 @@ async def list_tickets(
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Field(max_length=200), a.lean()] = None,
     organization: a.OrganizationRef = None,
+    milestone: a.Milestone = None,
+    blocked: Annotated[bool | None, Field(description="true: has an open blocker")] = None,
+    blocking: Annotated[bool | None, Field(description="true: blocks an open ticket")] = None,
+    overdue: Annotated[bool, Field(description="Open and past its due date")] = False,
+    due_before: a.Day = None,
+    due_after: a.Day = None,
 ) -> CallToolResult:
     """Find tickets; filters combine with AND. Page with the cursor the result gives."""
     cursors = cursor_seal(ctx)
@@ -52,6 +58,12 @@ async def list_tickets(
             assignee=assignee,
             labels=labels or (),
             parent=parent,
+            milestone=milestone,
+            blocked=blocked,
+            blocking=blocking,
+            overdue=overdue,
+            due_before=due_before,
+            due_after=due_after,
             text=query,
             updated_since=updated_since,
             sort=TicketSort(sort or ("relevance" if query else "created")),
@@ -64,6 +76,8 @@ async def list_tickets(
     signed = page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
     # The time a row is listed by, when the row does not say it already (the default order is the slug's).
     time_field = "updated" if sort == "updated" or updated_since else "created" if sort == "created" else None
+    if sort == "due" or overdue or due_before or due_after:
+        time_field = None  # each row shows its due date
     return text(render.ticket_page(signed, time_field))
 
 
@@ -87,6 +101,9 @@ async def create_ticket(
     parent: Annotated[a.OptionalSlug, a.lean("Parent slug for a sub-task")] = None,
     idempotency_key: a.IdempotencyKey = None,
     not_duplicate: bool = False,
+    due: a.Day = None,
+    estimate: a.Estimate = None,
+    milestone: a.Milestone = None,
 ) -> CallToolResult:
     """File a ticket; returns its slug, or an open look-alike instead unless not_duplicate."""
     draft = TicketDraft(
@@ -99,6 +116,9 @@ async def create_ticket(
         assignee=assignee,
         labels=labels or (),
         parent=parent,
+        due_date=due,
+        estimate=None if estimate == "none" else estimate,
+        milestone=milestone,
         idempotency_key=idempotency_key,
         check_duplicates=not not_duplicate,
     )
@@ -117,6 +137,9 @@ async def update_ticket(
     labels: Annotated[a.Labels, Field(description="Replaces all labels; [] clears")] = None,
     parent: Annotated[a.OptionalSlug, a.lean("Parent slug, or 'none'")] = None,
     version: a.Version = None,
+    due: Annotated[a.Day, a.lean("YYYY-MM-DD, friday, +3d, or 'none'")] = None,
+    estimate: a.Estimate = None,
+    milestone: a.Milestone = None,
 ) -> CallToolResult:
     """Change the given fields of a ticket; others stay as they are."""
     ticket = await tracker_for(ctx).update_ticket(
@@ -130,6 +153,9 @@ async def update_ticket(
             assignee=assignee,
             labels=labels,
             parent=parent,
+            due_date=due,
+            estimate=estimate,
+            milestone=milestone,
         ),
         version=version,
     )

@@ -51,24 +51,28 @@ def respace_column(conn: Connection, project_id: str, status: Status) -> None:
     )
 
 
-# One statement for every column: each status's first tickets, read from the board index.
-_BOARD_PAGE = " UNION ALL ".join(
-    f"SELECT * FROM (SELECT id FROM tickets WHERE project_id = ? AND status = ? ORDER BY position, id LIMIT ?) c{i}"
-    for i, _ in enumerate(Status)
-)
+def _board_page(where: str) -> str:
+    """One statement for every column: each status's first tickets, read from the board index."""
+    return " UNION ALL ".join(
+        f"SELECT * FROM (SELECT id FROM tickets WHERE {where} AND status = ? ORDER BY position, id LIMIT ?) c{i}"
+        for i, _ in enumerate(Status)
+    )
 
 
-def board(conn: Connection, project: Project, per_column: int) -> Board:
+_BOARD_PAGE = _board_page("project_id = ?")
+_MILESTONE_PAGE = _board_page("milestone_id = ?")  # a milestone is one project's: its index finds its tickets
+
+
+def board(conn: Connection, project: Project, per_column: int, milestone_id: int | None = None) -> Board:
+    where, scope = ("milestone_id = ?", milestone_id) if milestone_id is not None else ("project_id = ?", project.id)
     counts = {
         str(status): int(count)
-        for status, count in conn.all(
-            "SELECT status, COUNT(*) FROM tickets WHERE project_id = ? GROUP BY status", (project.id,)
-        )
+        for status, count in conn.all(f"SELECT status, COUNT(*) FROM tickets WHERE {where} GROUP BY status", (scope,))
     }
     rows = conn.all(
-        f"""WITH page AS MATERIALIZED ({_BOARD_PAGE})
+        f"""WITH page AS MATERIALIZED ({_MILESTONE_PAGE if milestone_id is not None else _BOARD_PAGE})
             {conn.dialect.ticket_select} JOIN page ON page.id = t.id ORDER BY t.position, t.id""",
-        [value for status in Status for value in (project.id, status.value, per_column)],
+        [value for status in Status for value in (scope, status.value, per_column)],
     )
     by_status: dict[Status, list[Ticket]] = {status: [] for status in Status}
     for row in rows:

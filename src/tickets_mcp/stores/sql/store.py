@@ -304,8 +304,8 @@ class SqlStore:
     async def ticket_deleted(self, project_id: str, slug: str) -> Change | None:
         return await self._engine.read(lambda conn: events.deletion(conn, project_id, slug))
 
-    async def board(self, project: Project, per_column: int) -> Board:
-        return await self._engine.read(lambda conn: board.board(conn, project, per_column))
+    async def board(self, project: Project, per_column: int, milestone_id: int | None = None) -> Board:
+        return await self._engine.read(lambda conn: board.board(conn, project, per_column, milestone_id))
 
     async def project_activity(self, project_id: str, limit: int) -> list[Change]:
         query = HISTORY_SELECT + " WHERE e.project_id = ? ORDER BY e.id DESC LIMIT ?"

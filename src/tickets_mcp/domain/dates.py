@@ -1,0 +1,55 @@
+"""Days, as planning names them: a due date, a milestone's start, the day time was spent.
+
+A day is stored as `YYYY-MM-DD` (ISO 8601, sorts as text). Callers may write one, or words an agent
+uses without a calendar of its own: `today`, `tomorrow`, `yesterday`, a weekday (`friday`: the next
+one, today included), `+3d` / `3d` / `in 3 days`, `+2w`, and `-1d` for a day past. Words are read
+against the server's day in UTC, which get_workspace_context states.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+
+from tickets_mcp.errors import Invalid
+
+NONE: Final = "none"  # the word that unsets a day
+_WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SHIFT: Final = re.compile(r"(?:in\s+)?([+-]?)(\d{1,4})\s*(d|days?|w|weeks?)", re.IGNORECASE)
+_HINT: Final = "Use YYYY-MM-DD, or today, tomorrow, a weekday (friday), +3d, 2w, -1d."
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def parse_day(field: str, value: str, on: date | None = None) -> str:
+    """`value` as a stored day (`YYYY-MM-DD`), words read against `on` (today in UTC). Invalid otherwise,
+    naming the field and the accepted forms."""
+    text = " ".join(value.strip().lower().split())
+    base = on or today()
+    try:
+        if text in {"today", "tomorrow", "yesterday"}:
+            day = base + timedelta(days={"today": 0, "tomorrow": 1, "yesterday": -1}[text])
+        elif text.removeprefix("next ") in _WEEKDAYS:
+            wanted = _WEEKDAYS.index(text.removeprefix("next "))
+            day = base + timedelta(days=(wanted - base.weekday()) % 7)
+        elif found := _SHIFT.fullmatch(text):
+            sign = -1 if found[1] == "-" else 1
+            days = int(found[2]) * (7 if found[3].startswith("w") else 1)
+            day = base + timedelta(days=sign * days)
+        elif len(text) > 10 and text[10] in "t ":  # a timestamp: its day
+            day = datetime.fromisoformat(value.strip()).date()
+        else:
+            day = date.fromisoformat(text)
+    except (ValueError, OverflowError) as exc:
+        raise Invalid(field, f"{value!r} is not a day.", hint=_HINT) from exc
+    return day.isoformat()
+
+
+def optional_day(field: str, value: str | None, on: date | None = None) -> str | None:
+    """parse_day, where "none" (any case) unsets the day: None."""
+    if value is None or value.strip().casefold() == NONE:
+        return None
+    return parse_day(field, value, on)
