@@ -34,7 +34,7 @@ from tickets_mcp.stores.sqlite.store import SqliteStore
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(__file__).resolve().parent / ".cache"
-SEED_VERSION = 1  # bump when the seeded data changes, so stale cached files are not reused
+SEED_VERSION = 2  # bump when the seeded data changes, so stale cached files are not reused
 
 PROJECTS = 10
 USERS = 20
@@ -217,6 +217,7 @@ def seed_database(path: Path, tickets: int, *, rng_seed: int = 7) -> Seeded:
         conn.executemany(
             "UPDATE projects SET ticket_counter = ? WHERE id = ?", list(zip(numbers, project_ids, strict=True))
         )
+        _seed_planning(conn, rng, project_ids)
         conn.execute("COMMIT")
         row = conn.execute(
             """SELECT p.code, pt.number FROM tickets pt JOIN projects p ON p.id = pt.project_id
@@ -437,6 +438,45 @@ async def _prepare(path: Path, synchronous: Sync) -> None:
 
 
 @dataclass(frozen=True)
+MILESTONES_PER_PROJECT = 6
+MILESTONE_SEEDED = "Sprint 3"  # of the first project: the one the milestone cases filter on
+
+
+def _seed_planning(conn: sqlite3.Connection, rng: random.Random, project_ids: Sequence[str]) -> None:
+    """Milestones (6 a project, 40% of tickets in one), due dates (30%, from 2025-06 to 2027-06, so some are
+    overdue and some ahead), and a `blocks` link from 2% of tickets to a later one of the same project."""
+    now = _timestamp(0)
+    conn.executemany(
+        "INSERT INTO milestones (id, project_id, name, start_date, due_date, closed, created_at)"
+        " VALUES (?, ?, ?, NULL, ?, ?, ?)",
+        [
+            (p * MILESTONES_PER_PROJECT + m + 1, pid, f"Sprint {m + 1}", f"2026-{m + 1:02d}-28", m < 2, now)
+            for p, pid in enumerate(project_ids)
+            for m in range(MILESTONES_PER_PROJECT)
+        ],
+    )
+    first_day = datetime(2025, 6, 1, tzinfo=UTC)
+    rows = conn.execute("SELECT id, project_id FROM tickets ORDER BY id").fetchall()
+    index = {pid: p for p, pid in enumerate(project_ids)}
+    updates: list[tuple[str | None, int | None, int]] = []
+    by_project: dict[str, list[int]] = {}
+    for ticket_id, project_id in rows:
+        by_project.setdefault(project_id, []).append(ticket_id)
+        due = (first_day + timedelta(days=rng.randrange(730))).date().isoformat() if rng.random() < 0.3 else None
+        milestone = index[project_id] * MILESTONES_PER_PROJECT + rng.randrange(MILESTONES_PER_PROJECT) + 1
+        updates.append((due, milestone if rng.random() < 0.4 else None, ticket_id))
+    conn.executemany("UPDATE tickets SET due_date = ?, milestone_id = ? WHERE id = ?", updates)
+    links: set[tuple[int, int]] = set()
+    for ids in by_project.values():
+        for n, ticket_id in enumerate(ids[:-1]):
+            if rng.random() < 0.02:
+                links.add((ticket_id, ids[rng.randrange(n + 1, len(ids))]))
+    conn.executemany(
+        "INSERT INTO ticket_links (from_id, to_id, kind, created_at) VALUES (?, ?, 'blocks', ?)",
+        [(a, b, now) for a, b in sorted(links)],
+    )
+
+
 class Case:
     name: str
     query: TicketFilter
@@ -475,6 +515,15 @@ def list_cases(seeded: Seeded, text_target_ms: float | None) -> list[Case]:
         Case("cursor page 2, sort created", base, page_two=True),
         Case("cursor page 2, sort updated", replace(base, sort=TicketSort.UPDATED), page_two=True),
         Case("cursor page 2, sort priority", replace(base, sort=TicketSort.PRIORITY), page_two=True),
+        Case("blocked", replace(base, blocked=True)),
+        Case("blocking", replace(base, blocking=True)),
+        Case("project + blocked", replace(base, project=project, blocked=True)),
+        Case("milestone", replace(base, project=project, milestone=MILESTONE_SEEDED)),
+        Case("no milestone", replace(base, project=project, milestone="none")),
+        Case("overdue", replace(base, overdue=True)),
+        Case("due in the next 30 days", replace(base, due_after="today", due_before="+30d")),
+        Case("sort due", replace(base, sort=TicketSort.DUE, descending=False)),
+        Case("cursor page 2, sort due", replace(base, sort=TicketSort.DUE, descending=False), page_two=True),
     ]  # fmt: skip
 
 
