@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tickets_mcp.domain.enums import Role, TokenKind
-from tickets_mcp.domain.models import Project, Ticket, TicketDeletion
+from tickets_mcp.domain.models import Attachment, Project, Ticket, TicketDeletion
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +101,19 @@ def comment_added(ticket: Ticket, organization_id: str, comment_id: int) -> Even
     return Event(
         "comment.added", ticket.slug, organization_id, ticket.project_id, ticket.id, {"comment_id": comment_id}
     )
+
+
+def attachment_added(ticket: Ticket, organization_id: str, attachment: Attachment) -> Event:
+    return _attachment_event("attachment.added", ticket, organization_id, attachment)
+
+
+def attachment_deleted(ticket: Ticket, organization_id: str, attachment: Attachment) -> Event:
+    return _attachment_event("attachment.deleted", ticket, organization_id, attachment)
+
+
+def _attachment_event(action: str, ticket: Ticket, organization_id: str, attachment: Attachment) -> Event:
+    changes = {"attachment_id": attachment.id, "name": attachment.name, "size": attachment.size}
+    return Event(action, ticket.slug, organization_id, ticket.project_id, ticket.id, changes)
 
 
 def _ticket_changed(action: str, before: Ticket, after: Ticket, organization_id: str) -> Event:

@@ -20,6 +20,7 @@ from tickets_mcp.domain import (
     ACTIVITY_SHOWN,
     CLOSED_STATUSES,
     HISTORY_SHOWN,
+    Attachment,
     Board,
     Capability,
     Change,
@@ -82,7 +83,10 @@ class RemoteTracker(ABC):
         )
 
     def with_capabilities(self, workspace: Workspace) -> Workspace:
-        return workspace.model_copy(update={"backend": self.name, "missing": self.missing})
+        missing = self.missing
+        if type(self).attach_file is RemoteTracker.attach_file:  # no adapter's `missing` need name what none does
+            missing |= {Capability.ATTACHMENTS}
+        return workspace.model_copy(update={"backend": self.name, "missing": missing})
 
     # What every tracker API offers.
 
@@ -238,6 +242,15 @@ class RemoteTracker(ABC):
 
     async def add_comment(self, slug: str, body: str) -> Comment:
         self.unsupported(Capability.COMMENT)
+
+    async def attach_file(self, slug: str, name: str, content: bytes) -> Attachment:
+        self.unsupported(Capability.ATTACHMENTS)
+
+    async def attachment(self, slug: str, attachment_id: int) -> tuple[Attachment, bytes]:
+        self.unsupported(Capability.ATTACHMENTS)
+
+    async def delete_attachment(self, slug: str, attachment_id: int) -> Attachment:
+        self.unsupported(Capability.ATTACHMENTS)
 
     # What only a tracker over our own store knows: the audit trail, who may do what, former members.
 
