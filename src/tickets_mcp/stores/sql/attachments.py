@@ -60,8 +60,7 @@ def find(conn: Connection, ticket_id: int, attachment_id: int) -> Attachment | N
 
 def read(conn: Connection, ticket_id: int, attachment_id: int) -> tuple[Attachment, bytes]:
     found = _existing(conn, ticket_id, attachment_id)
-    content = conn.one("SELECT content FROM blobs WHERE digest = ?", (found.sha256,))[0]
-    return found, bytes(content)
+    return found, conn.dialect.blob(conn, found.sha256)
 
 
 def _existing(conn: Connection, ticket_id: int, attachment_id: int) -> Attachment:
