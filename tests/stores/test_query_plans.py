@@ -22,7 +22,7 @@ from tickets_mcp.stores.sql import events
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.listing import list_tickets
 from tickets_mcp.stores.sqlite.dialect import SQLITE
-from tickets_mcp.stores.sqlite.migrations import PLANNER_STATISTICS, migrate
+from tickets_mcp.stores.sqlite.migrations import PLANNER_STATISTICS, PLANNING_STATISTICS, migrate
 
 # Tables large enough that reading all of them is a problem (aliases as the store's SQL names them).
 BIG_TABLES = {"t": "tickets", "tickets": "tickets", "tl": "ticket_labels", "ticket_labels": "ticket_labels"}
@@ -264,8 +264,9 @@ def test_the_shipped_statistics_name_real_indexes_and_leave_measured_ones_alone(
     new = sqlite3.connect(tmp_path / "new.db", isolation_level=None)
     migrate(new, "new.db")
     indexes = {str(row[0]) for row in new.execute("SELECT name FROM sqlite_schema WHERE type = 'index'")}
-    assert {index for _, index, _ in PLANNER_STATISTICS} <= indexes | {"ticket_labels"}  # WITHOUT ROWID: its key
-    assert statistics(new) == set(PLANNER_STATISTICS)
+    shipped = {*PLANNER_STATISTICS, *PLANNING_STATISTICS}
+    assert {index for _, index, _ in shipped} <= indexes | {"ticket_labels", "ticket_links"}  # WITHOUT ROWID: its key
+    assert statistics(new) == shipped
     new.close()
 
     # A database a user analysed before upgrading keeps the statistics measured on its own data.

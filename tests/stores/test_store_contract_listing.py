@@ -117,7 +117,7 @@ async def test_every_sort_orders_by_its_key_then_by_id(
 ) -> None:
     def key(ticket: Ticket) -> tuple[object, int]:
         value = {TicketSort.CREATED: ticket.id, TicketSort.UPDATED: ticket.updated_at,
-                 TicketSort.PRIORITY: ticket.priority.rank}[sort]  # fmt: skip
+                 TicketSort.PRIORITY: ticket.priority.rank, TicketSort.DUE: ticket.due_date or "~"}[sort]  # fmt: skip
         return value, ticket.id
 
     expected = [t.number for t in sorted(listed.tickets, key=key, reverse=descending)]

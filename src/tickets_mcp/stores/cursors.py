@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Any
+from typing import Any, Final
 
 from tickets_mcp.domain import Ticket, TicketSort
 from tickets_mcp.domain.rules import decode_cursor, encode_cursor, unstorable_text
@@ -12,12 +12,18 @@ from tickets_mcp.errors import Invalid
 from tickets_mcp.stores.port import TicketQuery
 from tickets_mcp.stores.search import SearchTerms
 
+# A ticket's key in the due-date sort: an undated ticket's is `~`, after every YYYY-MM-DD (ascending, the
+# undated come last). Both engines index this very expression (migration 14's tickets_due and tickets_due_all).
+UNDATED: Final = "~"
+DUE_KEY: Final = f"coalesce(t.due_date, '{UNDATED}')"
+
 # A relevance sort's cursor holds an offset (see `relevance_start`).
 _SORT_VALUE_TYPE = {
     TicketSort.CREATED: int,
     TicketSort.UPDATED: str,
     TicketSort.PRIORITY: int,
     TicketSort.RELEVANCE: int,
+    TicketSort.DUE: str,
 }
 
 
@@ -87,6 +93,7 @@ def page_cursor(query: TicketQuery, last: Ticket, next_offset: int) -> str:
         TicketSort.UPDATED: last.updated_at,
         TicketSort.PRIORITY: last.priority.rank,
         TicketSort.RELEVANCE: next_offset,
+        TicketSort.DUE: last.due_date or UNDATED,
     }[query.sort]
     position: dict[str, Any] = {"v": value, "i": last.id, "f": _fingerprint(query)}
     if query.updated_since:  # what a relative `1h` meant on the first page, so the next pages mean the same

@@ -24,7 +24,7 @@ from tickets_mcp.stores.port import NewTicket, TicketQuery
 from tickets_mcp.stores.search import DUPLICATE_CANDIDATES, RANKED_MAX, SearchTerms, Text, look_alike_tsquery, tsquery
 from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
-from tickets_mcp.stores.sql.records import LABEL_SEP, LABELS_SEP, ticket_select
+from tickets_mcp.stores.sql.records import BLOCKERS_OF, LABEL_SEP, LABELS_SEP, ticket_select
 
 T = TypeVar("T")
 
@@ -32,7 +32,9 @@ T = TypeVar("T")
 class PostgresDialect:
     ticket_select = ticket_select(
         f"""(SELECT string_agg(l.name || '{LABEL_SEP}' || l.color, '{LABELS_SEP}' ORDER BY lower(l.name))
-              FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id)"""
+              FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id)""",
+        f"""(SELECT string_agg(bp.code || '-' || b.number, '{LABELS_SEP}' ORDER BY bp.code, b.number)
+              FROM {BLOCKERS_OF})""",
     )
     next_ticket_id = "DEFAULT"  # the identity column's sequence
 

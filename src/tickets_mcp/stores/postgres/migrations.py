@@ -312,6 +312,55 @@ DELETIONS = Migration(
     ("CREATE INDEX events_ticket_deleted ON events(project_id, subject) WHERE action = 'ticket.deleted'",),
 )
 
+# Links, milestones, due dates, estimates and time (see the SQLite migration). Milestone names are unique
+# per project ignoring case, as label names are. The due-date indexes key on the same expression as
+# SQLite's (undated tickets sort as `~`, after every date), which the store's queries spell alike.
+PLANNING = Migration(
+    14,
+    "links, milestones, due dates, estimates and time spent",
+    (
+        """ALTER TABLE projects ADD COLUMN estimate_unit TEXT COLLATE "C" NOT NULL DEFAULT 'hours'
+            CHECK (estimate_unit IN ('hours', 'points'))""",
+        """CREATE TABLE milestones (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            project_id TEXT COLLATE "C" NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            name TEXT COLLATE "C" NOT NULL,
+            start_date TEXT COLLATE "C",
+            due_date TEXT COLLATE "C",
+            closed BOOLEAN NOT NULL DEFAULT false,
+            created_at TEXT COLLATE "C" NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX milestones_name ON milestones (project_id, lower(name))",
+        """ALTER TABLE tickets ADD COLUMN due_date TEXT COLLATE "C",
+            ADD COLUMN estimate DOUBLE PRECISION,
+            ADD COLUMN spent DOUBLE PRECISION NOT NULL DEFAULT 0,
+            ADD COLUMN milestone_id BIGINT REFERENCES milestones(id) ON DELETE SET NULL""",
+        "CREATE INDEX tickets_due ON tickets(project_id, coalesce(due_date, '~'))",
+        "CREATE INDEX tickets_due_all ON tickets(coalesce(due_date, '~'))",
+        "CREATE INDEX tickets_milestone ON tickets(milestone_id)",
+        """CREATE TABLE ticket_links (
+            from_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            to_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            kind TEXT COLLATE "C" NOT NULL CHECK (kind IN ('blocks', 'duplicates', 'relates_to')),
+            created_at TEXT COLLATE "C" NOT NULL,
+            PRIMARY KEY (from_id, kind, to_id),
+            CHECK (from_id <> to_id),
+            CHECK (kind <> 'relates_to' OR from_id < to_id)
+        )""",
+        "CREATE INDEX ticket_links_to ON ticket_links(to_id, kind)",
+        """CREATE TABLE time_entries (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            ticket_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            user_id BIGINT REFERENCES users(id),
+            hours DOUBLE PRECISION NOT NULL CHECK (hours > 0),
+            spent_on TEXT COLLATE "C" NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at TEXT COLLATE "C" NOT NULL
+        )""",
+        "CREATE INDEX time_entries_ticket ON time_entries(ticket_id)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -326,6 +375,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     DEFAULT_PROJECT,
     TICKET_IDS,
     DELETIONS,
+    PLANNING,
 )
 LATEST = MIGRATIONS[-1].version
 

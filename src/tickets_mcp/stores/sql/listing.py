@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from tickets_mcp.domain import Snippet, Ticket, TicketPage, TicketSort
-from tickets_mcp.stores.cursors import cursor_after, page_cursor, ranked_or_newest
+from tickets_mcp.stores.cursors import DUE_KEY, cursor_after, page_cursor, ranked_or_newest
 from tickets_mcp.stores.port import TicketQuery
 from tickets_mcp.stores.search import COMMENTS_INDEXED, Phrase, SearchTerms, search_terms, snippet, unmatched
 from tickets_mcp.stores.sql.connection import Connection, Row
@@ -22,6 +22,7 @@ _SORT_COLUMN = {
     TicketSort.CREATED: "t.id",
     TicketSort.UPDATED: "t.updated_at",
     TicketSort.PRIORITY: "t.priority",
+    TicketSort.DUE: DUE_KEY,
 }
 
 

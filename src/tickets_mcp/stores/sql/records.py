@@ -1,7 +1,7 @@
 """Rows into domain records, for every SQL store: each mapper sits next to the column order it expects.
 
-The SELECTs are plain SQL that SQLite and PostgreSQL read alike, but for how a ticket's labels are
-aggregated into one column, which each dialect passes to `ticket_select`.
+The SELECTs are plain SQL that SQLite and PostgreSQL read alike, but for how a ticket's labels and its
+open blockers are aggregated into one column each, which each dialect passes to `ticket_select`.
 """
 
 from __future__ import annotations
@@ -10,18 +10,23 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final, cast
 
-from tickets_mcp.domain import Change, Priority, Project, Role, Scope, Ticket, Token, TokenKind, User
+from tickets_mcp.domain import Change, EstimateUnit, Priority, Project, Role, Scope, Ticket, Token, TokenKind, User
 from tickets_mcp.stores.port import BoardSession
 
 # A ticket row's labels column holds them as `name<LABEL_SEP>color`, joined by LABELS_SEP, ordered by name.
 # Both are control characters, which label names and colors never contain.
 LABEL_SEP: Final = "\x1f"
 LABELS_SEP: Final = "\x1e"
+# Its blocked_by column holds the open blockers' slugs joined by LABELS_SEP, in project code and number order.
+# BLOCKERS_OF is the FROM and WHERE each dialect aggregates them from.
+BLOCKERS_OF: Final = """ticket_links k JOIN tickets b ON b.id = k.from_id JOIN projects bp ON bp.id = b.project_id
+    WHERE k.to_id = t.id AND k.kind = 'blocks' AND b.status NOT IN ('done', 'canceled')"""
 
 # The Ticket fields that the tickets table does not hold as they are under their name, each read through
 # its own expression at the end of `ticket_select` (the slug from p.code, names for user ids, ...).
 _DERIVED_FIELDS = frozenset({
     "slug", "priority", "assignee", "reporter", "labels", "parent", "closed_by", "project_number",
+    "milestone", "blocked_by",
 })  # fmt: skip
 # Every other Ticket field is a column of its own name, read as it is: the SELECT and `row_to_ticket` are
 # both built from this, so a new plain field of Ticket is read once its column exists. A field left out of
@@ -33,19 +38,21 @@ _PLAIN = len(TICKET_COLUMNS)
 _NUMBER = TICKET_COLUMNS.index("number")  # the slug's
 
 
-def ticket_select(labels: str) -> str:
+def ticket_select(labels: str, blocked_by: str) -> str:
     """The SELECT every ticket read shares, in the layout `row_to_ticket` reads: TICKET_COLUMNS, then the
-    derived ones; `labels` is the engine's expression of the labels column (it aggregates text its own
-    way). Then WHERE, or JOIN a page on `t.id`."""
+    derived ones; `labels` and `blocked_by` are the engine's expressions of those columns (each engine
+    aggregates text its own way). Then WHERE, or JOIN a page on `t.id`."""
     return f"""
 SELECT {", ".join(f"t.{name}" for name in TICKET_COLUMNS)},
-       p.code, t.priority, a.username, r.username, pt.number, cb.username, {labels}, p.number
+       p.code, t.priority, a.username, r.username, pt.number, cb.username, {labels}, p.number, ms.name,
+       {blocked_by}
 FROM tickets t
 JOIN projects p ON p.id = t.project_id
 LEFT JOIN users a ON a.id = t.assignee_id
 LEFT JOIN users r ON r.id = t.reporter_id
 LEFT JOIN users cb ON cb.id = t.closed_by_id
 LEFT JOIN tickets pt ON pt.id = t.parent_id
+LEFT JOIN milestones ms ON ms.id = t.milestone_id
 """
 
 
@@ -53,12 +60,13 @@ PROJECT_SELECT: Final = """
 SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at,
        (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id),
        (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id AND t.status NOT IN ('done', 'canceled')),
-       p.number, p.id IN (SELECT default_project_id FROM organizations WHERE id = p.organization_id)
+       p.number, p.id IN (SELECT default_project_id FROM organizations WHERE id = p.organization_id),
+       p.estimate_unit
 FROM projects p
 """
 PROJECT_SELECT_NO_COUNTS: Final = """
 SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at, NULL, NULL, p.number,
-       p.id IN (SELECT default_project_id FROM organizations WHERE id = p.organization_id)
+       p.id IN (SELECT default_project_id FROM organizations WHERE id = p.organization_id), p.estimate_unit
 FROM projects p
 """
 # An organization without a default project gets its oldest one (the lowest number: created_at may tie):
@@ -96,7 +104,7 @@ def row_to_change(row: Sequence[Any]) -> Change:
 def row_to_ticket(row: Sequence[Any]) -> Ticket:
     # model_validate, not model_construct: pydantic-core checks the row and builds the model in about
     # 2 µs, where model_construct's Python loop over the fields takes 5.
-    code, rank, assignee, reporter, parent, closed_by, labels, project_number = row[_PLAIN:]
+    code, rank, assignee, reporter, parent, closed_by, labels, project_number, milestone, blocked_by = row[_PLAIN:]
     fields = dict(
         zip(TICKET_COLUMNS, row, strict=False),  # the derived columns follow
         slug=f"{code}-{row[_NUMBER]}",
@@ -110,6 +118,8 @@ def row_to_ticket(row: Sequence[Any]) -> Ticket:
         parent=f"{code}-{parent}" if parent is not None else None,
         closed_by=closed_by,
         project_number=project_number,
+        milestone=milestone,
+        blocked_by=tuple(blocked_by.split(LABELS_SEP)) if blocked_by else (),
     )  # fmt: skip
     return Ticket.model_validate(fields)
 
@@ -126,6 +136,7 @@ def row_to_project(row: Sequence[Any]) -> Project:
         open_tickets_count=row[7],
         number=row[8],
         default=bool(row[9]),
+        estimate_unit=EstimateUnit(row[10]),
     )
 
 

@@ -28,7 +28,7 @@ from tickets_mcp.stores.search import (
 )
 from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
-from tickets_mcp.stores.sql.records import LABEL_SEP, LABELS_SEP, ticket_select
+from tickets_mcp.stores.sql.records import BLOCKERS_OF, LABEL_SEP, LABELS_SEP, ticket_select
 
 T = TypeVar("T")
 _PROGRESS_STEPS = 1000  # virtual-machine steps between two looks at the clock: some microseconds
@@ -38,7 +38,9 @@ class SqliteDialect:
     ticket_select = ticket_select(
         f"""(SELECT group_concat(name || '{LABEL_SEP}' || color, '{LABELS_SEP}')
               FROM (SELECT l.name AS name, l.color AS color FROM ticket_labels tl
-                    JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id ORDER BY l.name))"""
+                    JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id ORDER BY l.name))""",
+        f"""(SELECT group_concat(slug, '{LABELS_SEP}')
+              FROM (SELECT bp.code || '-' || b.number AS slug FROM {BLOCKERS_OF} ORDER BY bp.code, b.number))""",
     )
     next_ticket_id = "(SELECT MAX(last, (SELECT COALESCE(MAX(id), 0) FROM tickets)) + 1 FROM ticket_ids)"
 

@@ -406,6 +406,82 @@ DELETIONS = Migration(
     ("CREATE INDEX events_ticket_deleted ON events(project_id, subject) WHERE action = 'ticket.deleted'",),
 )
 
+# The indexes PLANNING adds and what SQLite's planner is told of them on a database that still plans
+# with migration 4's figures of a large tracker (10 projects of 10k tickets, a few hundred milestones,
+# 20k links, 50k time entries). A database whose statistics were measured keeps measured ones.
+PLANNING_STATISTICS = (
+    ("tickets", "tickets_due", "100000 10000 20"),  # (project_id, due key): most tickets undated
+    ("tickets", "tickets_due_all", "100000 20"),
+    ("tickets", "tickets_milestone", "100000 5000"),  # most tickets in none
+    ("ticket_links", "ticket_links", "20000 2 2 1"),  # (from_id, kind, to_id)
+    ("ticket_links", "ticket_links_to", "20000 2 2 1"),  # (to_id, kind, from_id)
+    ("milestones", "sqlite_autoindex_milestones_1", "300 30 1"),  # (project_id, name)
+    ("time_entries", "time_entries_ticket", "50000 3"),
+)
+_SHIPPED_FIGURES = "EXISTS (SELECT 1 FROM sqlite_stat1 WHERE idx = 'tickets_project' AND stat = '100000 10000')"
+
+# Links, milestones, due dates, estimates and time. A link is kept once, in its stored direction
+# (LinkKind.stored); relates_to has no direction, so it is kept from the lower id. Dates are YYYY-MM-DD.
+PLANNING = Migration(
+    14,
+    "links, milestones, due dates, estimates and time spent",
+    (
+        "ALTER TABLE projects ADD COLUMN estimate_unit TEXT NOT NULL DEFAULT 'hours' "
+        "CHECK (estimate_unit IN ('hours', 'points'))",
+        """CREATE TABLE milestones (
+            id INTEGER PRIMARY KEY,
+            project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            name TEXT NOT NULL COLLATE NOCASE,
+            start_date TEXT,
+            due_date TEXT,
+            closed INTEGER NOT NULL DEFAULT 0 CHECK (closed IN (0, 1)),
+            created_at TEXT NOT NULL,
+            UNIQUE (project_id, name)
+        )""",
+        "ALTER TABLE tickets ADD COLUMN due_date TEXT",
+        "ALTER TABLE tickets ADD COLUMN estimate REAL",
+        "ALTER TABLE tickets ADD COLUMN spent REAL NOT NULL DEFAULT 0",
+        "ALTER TABLE tickets ADD COLUMN milestone_id INTEGER REFERENCES milestones(id) ON DELETE SET NULL",
+        # The due-date sort's key (cursors.DUE_KEY): undated tickets sort as `~`, after every YYYY-MM-DD,
+        # so one ascending walk lists the soonest first and the undated last. Queries spell it alike.
+        "CREATE INDEX tickets_due ON tickets(project_id, coalesce(due_date, '~'))",
+        "CREATE INDEX tickets_due_all ON tickets(coalesce(due_date, '~'))",
+        "CREATE INDEX tickets_milestone ON tickets(milestone_id)",
+        """CREATE TABLE ticket_links (
+            from_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            to_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('blocks', 'duplicates', 'relates_to')),
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (from_id, kind, to_id),
+            CHECK (from_id <> to_id),
+            CHECK (kind <> 'relates_to' OR from_id < to_id)
+        ) WITHOUT ROWID""",
+        # The key answers a ticket's links from its side (from_id, kind); this one from the other side.
+        "CREATE INDEX ticket_links_to ON ticket_links(to_id, kind)",
+        """CREATE TABLE time_entries (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            user_id INTEGER REFERENCES users(id),
+            hours REAL NOT NULL CHECK (hours > 0),
+            spent_on TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX time_entries_ticket ON time_entries(ticket_id)",
+        # Without rows for them, SQLite would take each new index for a selective one. A database that
+        # plans with migration 4's figures gets figures of the same large tracker for them; one a user
+        # analysed gets them measured (each ANALYZE reads one new index, once).
+        *(f"ANALYZE {index}" for _, index, _ in PLANNING_STATISTICS),
+        "DELETE FROM sqlite_stat1 WHERE idx IN ("
+        + ", ".join(f"'{index}'" for _, index, _ in PLANNING_STATISTICS)
+        + f") AND {_SHIPPED_FIGURES}",
+        "INSERT INTO sqlite_stat1 (tbl, idx, stat) SELECT column1, column2, column3 FROM (VALUES "
+        + ", ".join(f"('{table}', '{index}', '{stat}')" for table, index, stat in PLANNING_STATISTICS)
+        + f") WHERE {_SHIPPED_FIGURES}",
+        "ANALYZE sqlite_schema",  # loads them into this connection's planner
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -420,6 +496,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     DEFAULT_PROJECT,
     TICKET_IDS,
     DELETIONS,
+    PLANNING,
 )
 LATEST = MIGRATIONS[-1].version
 
