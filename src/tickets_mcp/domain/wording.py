@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from tickets_mcp.domain import Change, Label, Status
+from tickets_mcp.domain import Change, EstimateUnit, Label, LinkKind, Status
 from tickets_mcp.domain.text import clean_name, displayable, summary
 
 STATUS_NAMES = {
@@ -23,6 +23,14 @@ STATUS_NAMES = {
     Status.DONE: "Done",
     Status.CANCELED: "Canceled",
 }
+LINK_NAMES = {
+    LinkKind.BLOCKS: "Blocks",
+    LinkKind.BLOCKED_BY: "Blocked by",
+    LinkKind.DUPLICATES: "Duplicates",
+    LinkKind.DUPLICATED_BY: "Duplicated by",
+    LinkKind.RELATES_TO: "Relates to",
+}
+UNIT_NAMES = {EstimateUnit.HOURS: ("hour", "hours"), EstimateUnit.POINTS: ("point", "points")}
 ACTIONS = {"ticket.created": "created the ticket", "comment.added": "commented", "ticket.deleted": "deleted it"}
 
 
@@ -40,6 +48,12 @@ def when(timestamp: str) -> str:
         return datetime.fromisoformat(timestamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         return timestamp
+
+
+def amount(value: float, unit: EstimateUnit = EstimateUnit.HOURS) -> str:
+    """An estimate or time spent in words: `1 hour`, `2.5 hours`, `5 points`."""
+    one, many = UNIT_NAMES[unit]
+    return f"{value:g} {one if value == 1 else many}"
 
 
 def label_names(labels: Sequence[Label]) -> str:
