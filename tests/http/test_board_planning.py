@@ -17,6 +17,8 @@ from tests.fixtures.stores import Location
 from tickets_mcp.domain.dates import today
 
 HOSTILE = '<script>window.pwned=1</script><img src=x onerror="alert(1)"> & "Q3"'
+# No "/": the REST API names a milestone in its path, where %2F is a separator by the time it is routed.
+HOSTILE_NAME = '<img src=x onerror="alert(1)"><svg onload=alert(2)> & "Q3" #1 ?x=1'
 
 
 @pytest.fixture(scope="module")
@@ -117,9 +119,9 @@ def test_a_project_without_milestones_shows_no_bar(board: Board, browser: httpx2
 
 def test_hostile_milestone_names_and_linked_titles_are_shown_as_text(board: Board, browser: httpx2.Client) -> None:
     board.project("EVIL", "Hostile names")
-    board.milestone(HOSTILE, project="EVIL")
+    board.milestone(HOSTILE_NAME, project="EVIL")
     other = board.file(HOSTILE, project="EVIL")["slug"]
-    slug = board.file("Plain title", project="EVIL", milestone=HOSTILE, due_date="+1d")["slug"]
+    slug = board.file("Plain title", project="EVIL", milestone=HOSTILE_NAME, due_date="+1d")["slug"]
     board.link(slug, "relates_to", other)
     board.log_time(slug, 1, note=HOSTILE)
     board_page = browser.get("/board/EVIL").text
@@ -129,11 +131,11 @@ def test_hostile_milestone_names_and_linked_titles_are_shown_as_text(board: Boar
     assert filtered.status_code == 200 and cards_in(filtered.text) == [slug]  # the name survives the round trip
     ticket_page = browser.get(f"/board/tickets/{slug}").text
     for page in (board_page, filtered.text, browser.get("/board/EVIL/columns").text, ticket_page):
-        assert "<script>window" not in page and "<img" not in page
-    assert HOSTILE in text_of(board_page, "milestone-bar")
-    assert HOSTILE in text_of(board_page, f"card-{slug}")
+        assert "<script>window" not in page and "<img" not in page and "<svg" not in page
+    assert HOSTILE_NAME in text_of(board_page, "milestone-bar")
+    assert HOSTILE_NAME in text_of(board_page, f"card-{slug}")
     assert f"Relates to {other} {HOSTILE} Backlog" in text_of(ticket_page, "links")
-    assert HOSTILE in text_of(ticket_page, "time") and HOSTILE in text_of(ticket_page, "facts")
+    assert HOSTILE in text_of(ticket_page, "time") and HOSTILE_NAME in text_of(ticket_page, "facts")
 
 
 def test_the_ticket_page_shows_milestone_due_day_blockers_estimate_time_and_links(
@@ -163,6 +165,8 @@ def test_the_ticket_page_shows_milestone_due_day_blockers_estimate_time_and_link
     time = text_of(page, "time")
     assert time.startswith("Time logged (2, newest first; 3.5 hours in all)")
     assert time.index("2 hours") < time.index("1.5 hours: pairing")
+    assert f"linked: blocked by {first}" in page and f"logged 1.5 hours on {day(0)}" in page  # the history
+    assert f"linked: blocks {slug}" in browser.get(f"/board/tickets/{first}").text
     plain = board.file("Not planned")["slug"]
     bare = browser.get(f"/board/tickets/{plain}").text
     assert "Estimate" not in bare and 'id="links"' not in bare and 'id="time"' not in bare

@@ -107,5 +107,21 @@ def _value(field: str, value: Any) -> str:
 
 
 def change_summary(change: Change) -> str:
-    """What a history entry did: `status To do → In progress, assignee none → bob`."""
-    return summary(change, actions=ACTIONS, value=_value, arrow=" → ")
+    """What a history entry did: `status To do → In progress, assignee none → bob`, `linked: blocked by WEB-1`."""
+    return _planning_summary(change) or summary(change, actions=ACTIONS, value=_value, arrow=" → ")
+
+
+def _planning_summary(change: Change) -> str | None:
+    """A link or time entry in words; None for any other change (or one whose record is not as expected)."""
+    changes = change.changes
+    if change.action in ("link.added", "link.removed"):
+        try:
+            kind = LINK_NAMES[LinkKind(str(changes.get("kind")))].lower()
+        except ValueError:
+            return None
+        verb = "linked" if change.action == "link.added" else "unlinked"
+        return f"{verb}: {kind} {one_line(str(changes.get('ticket')), 60)}"
+    hours = changes.get("hours")
+    if change.action == "time.logged" and isinstance(hours, int | float):
+        return f"logged {amount(hours)}" + (f" on {changes['spent_on']}" if changes.get("spent_on") else "")
+    return None
