@@ -6,14 +6,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from tests.fixtures.stores import Location
+from tests.fixtures.stores import Location, older_store
 from tickets_mcp.domain import EstimateUnit, LinkKind, Status
 from tickets_mcp.stores import Actor, TicketPatch
 from tickets_mcp.stores.factory import open_store
-from tickets_mcp.stores.location import PostgresUrl
 from tickets_mcp.stores.port import MilestoneFields, NewTimeEntry
 from tickets_mcp.stores.postgres import migrations as postgres_migrations
 from tickets_mcp.stores.sqlite import migrations as sqlite_migrations
@@ -34,33 +32,9 @@ ROWS = (
 )
 
 
-def older_sqlite(path: Path) -> None:
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        sqlite_migrations.migrate(conn, str(path), upto=BEFORE)
-        for statement in ROWS:
-            conn.execute(statement)
-    finally:
-        conn.close()
-
-
-def older_postgres(url: PostgresUrl) -> None:
-    assert postgres_migrations.PLANNING.version == BEFORE + 1
-    with psycopg.connect(url.url) as conn:
-        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
-        for migration in postgres_migrations.MIGRATIONS[:BEFORE]:
-            for statement in migration.statements:
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, 'now')", (migration.version, migration.name))
-        for statement in ROWS:
-            conn.execute(statement.encode())
-
-
 async def test_a_tracker_of_the_previous_schema_keeps_its_data_and_gains_planning(store_location: Location) -> None:
-    if isinstance(store_location, PostgresUrl):
-        older_postgres(store_location)
-    else:
-        older_sqlite(store_location)
+    assert postgres_migrations.PLANNING.version == BEFORE + 1
+    older_store(store_location, BEFORE, ROWS)
     store = await open_store(store_location)  # migrates
     try:
         (project,) = await store.list_projects(["o1"])
@@ -92,7 +66,7 @@ async def test_a_tracker_of_the_previous_schema_keeps_its_data_and_gains_plannin
 
 
 def test_a_never_analysed_sqlite_tracker_gets_the_planner_figures_of_the_new_indexes(db_path: Path) -> None:
-    older_sqlite(db_path)
+    older_store(db_path, BEFORE, ROWS)
     conn = sqlite3.connect(db_path, isolation_level=None)
     try:
         sqlite_migrations.migrate(conn, str(db_path))
