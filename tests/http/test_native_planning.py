@@ -114,8 +114,9 @@ async def test_closing_a_milestone_with_open_tickets_is_a_400_until_told_what_to
         await rest.client.put(f"{path}/Sprint 1", json={"closed": True, "open_tickets": "keep"}, headers=owner), 200
     )
     assert (closed["closed"], closed["open_tickets"]) == (True, 1)
+    json_of(await rest.client.put(f"{path}/Q3/Q4", json={"due_date": "2030-12-31"}, headers=owner), 200)
     listed = json_of(await rest.client.get(path, params={"closed": "true"}, headers=owner), 200)
-    assert [(m["name"], m["closed"]) for m in listed] == [("Sprint 1", True)]
+    assert [(m["name"], m["closed"]) for m in listed] == [("Q3/Q4", False), ("Sprint 1", True)]
     unit = json_of(
         await rest.client.patch(f"{API}/projects/{rest.project}", json={"estimate_unit": "points"}, headers=owner),
         200,
