@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tickets_mcp.domain.enums import Role, TokenKind
-from tickets_mcp.domain.models import Attachment, Project, Ticket, TicketDeletion
+from tickets_mcp.domain.enums import EstimateUnit, LinkKind, Role, TokenKind
+from tickets_mcp.domain.models import Attachment, Milestone, Project, Ticket, TicketDeletion
+from tickets_mcp.domain.rules import SLUG
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,9 @@ def ticket_moved(before: Ticket, after: Ticket, organization_id: str) -> Event:
 
 
 def ticket_deleted(ticket: Ticket, impact: TicketDeletion, organization_id: str) -> Event:
-    changes = {"title": ticket.title, "subtasks": list(impact.subtasks), "comments": impact.comments}
+    changes: dict[str, Any] = {"title": ticket.title, "subtasks": list(impact.subtasks), "comments": impact.comments}
+    if impact.links:  # only then, so a deletion without links reads as it always did
+        changes["links"] = impact.links
     return Event("ticket.deleted", ticket.slug, organization_id, ticket.project_id, ticket.id, changes)
 
 
@@ -101,6 +104,60 @@ def comment_added(ticket: Ticket, organization_id: str, comment_id: int) -> Even
     return Event(
         "comment.added", ticket.slug, organization_id, ticket.project_id, ticket.id, {"comment_id": comment_id}
     )
+
+
+def link_added(ticket: Ticket, kind: LinkKind, other: str, organization_id: str) -> Event:
+    """A link, on the history of one of its two tickets: `kind` as read from `ticket`, `other` the other's slug."""
+    return _link_event("link.added", ticket, kind, other, organization_id)
+
+
+def link_removed(ticket: Ticket, kind: LinkKind, other: str, organization_id: str) -> Event:
+    return _link_event("link.removed", ticket, kind, other, organization_id)
+
+
+def _link_event(action: str, ticket: Ticket, kind: LinkKind, other: str, organization_id: str) -> Event:
+    changes = {"kind": kind.value, "ticket": other}
+    return Event(action, ticket.slug, organization_id, ticket.project_id, ticket.id, changes)
+
+
+def time_logged(ticket: Ticket, organization_id: str, entry_id: int, hours: float, spent_on: str) -> Event:
+    changes = {"entry_id": entry_id, "hours": hours, "spent_on": spent_on}
+    return Event("time.logged", ticket.slug, organization_id, ticket.project_id, ticket.id, changes)
+
+
+def estimate_unit_set(project: Project, unit: EstimateUnit) -> Event:
+    changes = {"estimate_unit": [project.estimate_unit.value, unit.value]}
+    return Event("project.updated", project.code, project.organization_id, project.id, changes=changes)
+
+
+_MILESTONE_FIELDS = ("name", "start_date", "due_date", "closed")  # what milestone.updated diffs
+
+
+def milestone_created(project: Project, milestone: Milestone) -> Event:
+    """On the project's trail, its subject the project's code (as every project entry), the milestone by name;
+    the dates it was given, and `closed` if it was made closed."""
+    changes: dict[str, Any] = {"milestone": milestone.name}
+    for name in _MILESTONE_FIELDS[1:]:
+        if getattr(milestone, name):
+            changes[name] = getattr(milestone, name)
+    return Event("milestone.created", project.code, project.organization_id, project.id, changes=changes)
+
+
+def milestone_updated(
+    project: Project, before: Milestone, after: Milestone, open_tickets: str | None = None
+) -> Event | None:
+    """The changed fields as `[old, new]`, and what became of its open tickets when closing it moved any
+    (`open_tickets`); None when nothing differs."""
+    changes: dict[str, Any] = {"milestone": after.name}
+    for name in _MILESTONE_FIELDS:
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            changes[name] = [old, new]
+    if len(changes) == 1:
+        return None
+    if open_tickets is not None:
+        changes["open_tickets"] = open_tickets
+    return Event("milestone.updated", project.code, project.organization_id, project.id, changes=changes)
 
 
 def attachment_added(ticket: Ticket, organization_id: str, attachment: Attachment) -> Event:
@@ -121,11 +178,12 @@ def _ticket_changed(action: str, before: Ticket, after: Ticket, organization_id:
 
 
 # The Ticket fields a diff leaves out or writes its own way: identity, what is fixed at filing (the reporter),
-# bookkeeping a store keeps (the version, times, the board position, who closed it), the description (only
-# named) and the labels (by name).
+# bookkeeping a store keeps (the version, times, the board position, who closed it, the time spent: each entry
+# has its own time.logged), what other tickets decide (its open blockers), the description (only named) and
+# the labels (by name).
 _NOT_DIFFED = frozenset({
     "id", "project_id", "number", "slug", "project_number", "reporter", "position", "version",
-    "created_at", "updated_at", "closed_at", "closed_by", "description", "labels",
+    "created_at", "updated_at", "closed_at", "closed_by", "spent", "blocked_by", "description", "labels",
 })  # fmt: skip
 # Every other field is shown as `[old, new]` when it changes, so a new one is audited without an edit here.
 _DIFFED = tuple(name for name in Ticket.model_fields if name not in _NOT_DIFFED)
@@ -149,3 +207,44 @@ def ticket_diff(before: Ticket, after: Ticket) -> dict[str, Any]:
 
 def _names(ticket: Ticket) -> list[str]:
     return [label.name for label in ticket.labels]
+
+
+# What a change did to what can be read: resource subscriptions (core/changes.py) hear of it from the trail.
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An entry of the trail as a watcher reads it back: its id, action and what it is about; for a deleted
+    ticket, the sub-tasks deleted with it."""
+
+    id: int
+    action: str
+    project_id: str | None
+    ticket_id: int | None
+    subject: str
+    subtasks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """What one committed change did to a project as it is read: its tickets (by number) whose own page
+    changed, whether its board changed; its activity changed in any case."""
+
+    project_id: str
+    tickets: tuple[int, ...] = ()
+    board: bool = False
+
+
+def touched(entry: Recorded) -> Touched | None:
+    """What `entry` changed, or None when it is about no project (an organization, a member, a personal token).
+
+    An entry with a ticket id is about that ticket (its subject is the slug, whatever the action, so a new
+    kind of ticket event is heard without an edit here) and shows on the board; so does an edit of the
+    project itself. Anything else of a project (a project token made or revoked) shows in its activity only.
+    """
+    if entry.project_id is None:
+        return None
+    if entry.ticket_id is None:
+        return Touched(entry.project_id, board=entry.action.startswith("project."))
+    numbers = tuple(int(found.group(2)) for slug in (entry.subject, *entry.subtasks) if (found := SLUG.fullmatch(slug)))
+    return Touched(entry.project_id, numbers, board=True)

@@ -18,7 +18,11 @@ from tickets_mcp.domain import (
     Board,
     Change,
     Comment,
+    EstimateUnit,
+    Linked,
+    LinkKind,
     Member,
+    Milestone,
     Organization,
     Project,
     ProjectDeletion,
@@ -28,9 +32,11 @@ from tickets_mcp.domain import (
     TicketDeletion,
     TicketDetail,
     TicketPage,
+    TimeEntry,
     Token,
     User,
 )
+from tickets_mcp.domain.audit import Recorded
 from tickets_mcp.domain.rules import format_timestamp
 from tickets_mcp.domain.similarity import Filed
 from tickets_mcp.domain.token_use import stale_before
@@ -38,11 +44,14 @@ from tickets_mcp.errors import BackendUnavailable, LikelyDuplicate
 from tickets_mcp.stores.port import (
     Actor,
     BoardSession,
+    MilestoneFields,
     Move,
     NewAttachment,
     NewProject,
     NewTicket,
+    NewTimeEntry,
     NewToken,
+    OpenTickets,
     Placement,
     PoolUsage,
     Reach,
@@ -56,10 +65,13 @@ from tickets_mcp.stores.sql import (
     comments,
     events,
     identity,
+    links,
     listing,
+    milestones,
     projects,
     ticket_reads,
     tickets,
+    time_entries,
 )
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.records import HISTORY_SELECT, row_to_change
@@ -92,11 +104,42 @@ class Engine(Protocol):
     async def close(self) -> None: ...
 
 
+class _Announcing:
+    """An engine that tells its listener (SqlStore.on_commit) after each write it committed: every write,
+    the ones added later too, since all go through here."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.listener: Callable[[], None] | None = None
+
+    @property
+    def read_only(self) -> str | None:
+        return self.engine.read_only
+
+    async def read(self, script: Script[T]) -> T:
+        return await self.engine.read(script)
+
+    async def lookup(self, script: Script[T]) -> T:
+        return await self.engine.lookup(script)
+
+    async def write(self, script: Script[T]) -> T:
+        value = await self.engine.write(script)  # a write that raised committed nothing: nobody is told
+        if self.listener is not None:
+            self.listener()
+        return value
+
+    def usage(self) -> PoolUsage:
+        return self.engine.usage()
+
+    async def close(self) -> None:
+        await self.engine.close()
+
+
 class SqlStore:
     """The Store port on an `Engine`; SqliteStore and PostgresStore open their engine and pass it here."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self._engine = _Announcing(engine)
         self._closed = False
 
     async def close(self) -> None:
@@ -116,6 +159,17 @@ class SqlStore:
 
     def pool_usage(self) -> PoolUsage:
         return self._engine.usage()
+
+    # Changes
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        self._engine.listener = listener
+
+    async def last_event_id(self) -> int:
+        return await self._engine.lookup(events.last_id)
+
+    async def events_after(self, cursor: int, missing: Sequence[int], limit: int) -> list[Recorded]:
+        return await self._engine.read(lambda conn: events.after(conn, cursor, missing, limit))
 
     # Identity
 
@@ -259,6 +313,8 @@ class SqlStore:
                 comments=tuple(comments.of_ticket(conn, ticket)),
                 history=tuple(row_to_change(row) for row in reversed(latest)),
                 changes=int(changes[0]),
+                links=links.links_of(conn, ticket_id),
+                time_entries=tuple(time_entries.of_ticket(conn, ticket)),
             )
 
         return await self._engine.read(run)
@@ -352,3 +408,37 @@ class SqlStore:
 
     async def add_comment(self, ticket_id: int, body: str, actor: Actor) -> Comment:
         return await self._engine.write(lambda conn: comments.add_comment(conn, ticket_id, body, actor))
+
+    # Planning: links, milestones, time
+
+    async def link_tickets(
+        self, ticket_id: int, kind: LinkKind, other_id: int, actor: Actor, *, close_as_duplicate: bool = False
+    ) -> Linked:
+        return await self._engine.write(
+            lambda conn: links.link_tickets(conn, ticket_id, kind, other_id, actor, close_as_duplicate)
+        )
+
+    async def unlink_tickets(self, ticket_id: int, kind: LinkKind, other_id: int, actor: Actor) -> Linked:
+        return await self._engine.write(lambda conn: links.unlink_tickets(conn, ticket_id, kind, other_id, actor))
+
+    async def set_estimate_unit(self, project_id: str, unit: EstimateUnit, actor: Actor) -> Project:
+        return await self._engine.write(lambda conn: projects.set_estimate_unit(conn, project_id, unit, actor))
+
+    async def list_milestones(self, project_id: str, *, closed: bool = False) -> list[Milestone]:
+        return await self._engine.read(lambda conn: milestones.list_milestones(conn, project_id, closed=closed))
+
+    async def find_milestone(self, project_id: str, name: str) -> Milestone | None:
+        return await self._engine.read(lambda conn: milestones.find_milestone(conn, project_id, name))
+
+    async def create_milestone(self, project_id: str, fields: MilestoneFields, actor: Actor) -> Milestone:
+        return await self._engine.write(lambda conn: milestones.create_milestone(conn, project_id, fields, actor))
+
+    async def update_milestone(
+        self, milestone_id: int, fields: MilestoneFields, actor: Actor, *, open_tickets: OpenTickets | None = None
+    ) -> Milestone:
+        return await self._engine.write(
+            lambda conn: milestones.update_milestone(conn, milestone_id, fields, actor, open_tickets)
+        )
+
+    async def log_time(self, ticket_id: int, entry: NewTimeEntry, actor: Actor) -> TimeEntry:
+        return await self._engine.write(lambda conn: time_entries.log_time(conn, ticket_id, entry, actor))

@@ -92,6 +92,8 @@ def _create_ticket(conn: Connection, new: NewTicket, actor: Actor, name_similar:
         parent = conn.optional("SELECT project_id FROM tickets WHERE id = ?", (new.parent_id,))
         if parent is None or parent[0] != new.project_id:
             raise NotFound("The parent ticket no longer exists.", hint="It may have just been deleted.")
+    if new.milestone_id is not None:
+        _check_milestone(conn, new.project_id, new.milestone_id)
     now = utc_now()
     closing = closing_columns(None, new.status, actor.user_id, now)
     row = conn.one(
@@ -177,6 +179,8 @@ def update_ticket(
     columns = changed_columns(dict(zip(PATCH_COLUMNS, stored, strict=True)), patch)
     if columns.get("parent_id") is not None:
         _check_parent(conn, current, int(columns["parent_id"]))
+    if columns.get("milestone_id") is not None:
+        _check_milestone(conn, current.project_id, int(columns["milestone_id"]))
     if "status" in columns:
         status = Status(columns["status"])
         columns["position"] = end_of_column(conn, current.project_id, status)
@@ -206,6 +210,13 @@ def _check_parent(conn: Connection, ticket: Ticket, parent_id: int) -> None:
             f"{ticket.slug} cannot be a sub-task of itself or of its own sub-task.",
             hint="Choose a parent outside its sub-task tree.",
         )
+
+
+def _check_milestone(conn: Connection, project_id: str, milestone_id: int) -> None:
+    """A ticket's milestone is one of its project's (LocalTracker resolves it by name; it may just have gone)."""
+    row = conn.optional("SELECT project_id FROM milestones WHERE id = ?", (milestone_id,))
+    if row is None or row[0] != project_id:
+        raise NotFound("The milestone no longer exists.", hint="List the project's milestones again.")
 
 
 def move_ticket(
@@ -242,14 +253,22 @@ def ticket_deletion(conn: Connection, ticket: Ticket) -> TicketDeletion:
         (ticket.id,),
     )
     code = ticket.slug.rsplit("-", 1)[0]
-    comments = conn.one(
+    # Its comments, and its links to tickets outside what is deleted (those inside go with it uncounted).
+    counts = conn.one(
         """WITH RECURSIVE tree(id) AS (
                SELECT CAST(? AS BIGINT) UNION ALL SELECT t.id FROM tickets t JOIN tree ON t.parent_id = tree.id)
-           SELECT COUNT(*) FROM comments WHERE ticket_id IN (SELECT id FROM tree)""",
+           SELECT (SELECT COUNT(*) FROM comments WHERE ticket_id IN (SELECT id FROM tree)),
+                  (SELECT COUNT(*) FROM tree JOIN ticket_links k ON k.from_id = tree.id
+                   WHERE k.to_id NOT IN (SELECT id FROM tree))
+                + (SELECT COUNT(*) FROM tree JOIN ticket_links k ON k.to_id = tree.id
+                   WHERE k.from_id NOT IN (SELECT id FROM tree))""",
         (ticket.id,),
     )
     return TicketDeletion(
-        slug=ticket.slug, subtasks=tuple(f"{code}-{row[0]}" for row in rows), comments=int(comments[0])
+        slug=ticket.slug,
+        subtasks=tuple(f"{code}-{row[0]}" for row in rows),
+        comments=int(counts[0]),
+        links=int(counts[1]),
     )
 
 
