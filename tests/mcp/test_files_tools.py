@@ -7,14 +7,16 @@ import base64
 from typing import Any
 
 import pytest
+from mcp.shared.exceptions import MCPError
 from mcp.types import BlobResourceContents, EmbeddedResource, ImageContent, TextContent, TextResourceContents
 
 from mcp import Client
+from tests.fixtures.subscriptions import watching
 from tests.fixtures.tool_calls import FILE_TOOLS, call, call_error, slug_of
 from tickets_mcp.domain.files import ENV_FILE_MAX
 from tickets_mcp.mcp.exposure import Exposure
 from tickets_mcp.mcp.markers import CLOSE, OPEN
-from tickets_mcp.mcp.server import INSTRUCTIONS, create_server
+from tickets_mcp.mcp.server import INSTRUCTIONS, TrackerServer, create_server
 from tickets_mcp.mcp.tools.files import stated_file_max
 
 pytestmark = pytest.mark.anyio
@@ -160,3 +162,16 @@ async def test_the_attachment_template_is_listed_with_the_tickets(client: Client
     templates = {t.uri_template: t for t in (await client.list_resource_templates()).resource_templates}
     assert "tracker://tickets/{slug}/attachments/{id}" in templates
     assert "tracker://tickets/{slug}" in templates
+
+
+@pytest.mark.parametrize("mode", [pytest.param("auto", id="2026-07-28"), pytest.param("legacy", id="legacy-handshake")])
+async def test_a_client_watching_an_attachment_hears_when_its_ticket_drops_it(server: TrackerServer, mode: str) -> None:
+    async with watching(server, mode) as watch:
+        slug = slug_of(await call(watch.client, "create_ticket", title="Watched"))
+        uri = (await attach(watch.client, slug, "a.txt", text="a"))["uri"]
+        await watch.start(uri)
+        number = uri.rsplit("/", 1)[1]
+        await call(watch.client, "delete_attachment", slug=slug, attachment=int(number), confirm=True)
+        assert await watch.next() == uri
+        with pytest.raises(MCPError, match="has no attachment 999"):
+            await watch.start(uri.rsplit("/", 1)[0] + "/999")
