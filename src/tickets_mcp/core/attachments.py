@@ -17,20 +17,12 @@ import anyio.to_thread
 from tickets_mcp.core.access import Access, Action, Roles
 from tickets_mcp.core.names import Names
 from tickets_mcp.domain import Attachment, Ticket
-from tickets_mcp.domain.files import file_limits, file_name, size_text, sniff
-from tickets_mcp.errors import Invalid, NotFound, TooLarge
+from tickets_mcp.domain.files import file_limits, file_name, size_text, sniff, too_large
+from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.stores import Actor, NewAttachment, Store
 
 # Hashing and typing a file this large or larger runs on a worker thread, so the event loop keeps serving.
 OFF_LOOP_BYTES: Final = 256 * 1024
-
-
-def too_large(size: int, file_max: int) -> TooLarge:
-    return TooLarge(
-        "content",
-        f"The file is {size_text(size)}; this server takes files up to {size_text(file_max)}. Nothing was attached.",
-        hint="Attach a smaller file: the part that matters, or a compressed copy.",
-    )
 
 
 def _prepared(name: str, content: bytes, quota: int) -> NewAttachment:
@@ -55,7 +47,7 @@ class Attachments:
         if not content:
             raise Invalid("content", "The file is empty.", hint="Send the file's text or its bytes in base64.")
         if len(content) > limits.file_max:
-            raise too_large(len(content), limits.file_max)
+            raise too_large("content", size_text(len(content)), limits.file_max)
         if len(content) < OFF_LOOP_BYTES:
             new = _prepared(name, content, limits.quota)
         else:

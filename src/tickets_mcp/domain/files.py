@@ -21,7 +21,7 @@ from typing import Final
 
 from tickets_mcp.domain.text import CONTROLS, visible
 from tickets_mcp.environment import env
-from tickets_mcp.errors import Invalid
+from tickets_mcp.errors import Invalid, TooLarge
 
 OCTET_STREAM: Final = "application/octet-stream"
 TEXT: Final = "text/plain"
@@ -130,6 +130,15 @@ def size_text(size: int) -> str:
         if value < 1024 or unit == "TiB":
             return f"{value:.1f}".removesuffix(".0") + f" {unit}"
     raise AssertionError("unreachable")
+
+
+def too_large(field: str, size: str, file_max: int) -> TooLarge:
+    """The refusal of a file of `size` (as said: `12 MiB`, `about 12 MiB`) past the limit `file_max`."""
+    return TooLarge(
+        field,
+        f"The file is {size}; this server takes files up to {size_text(file_max)}. Nothing was attached.",
+        hint="Attach a smaller file: the part that matters, or a compressed copy.",
+    )
 
 
 # Limits: the size of one file, and what all of an organization's attachments may add up to.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
-from typing import ClassVar, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import anyio
 
@@ -82,11 +82,14 @@ class RemoteTracker(ABC):
             hint="Run tickets-mcp on a local store (--db) for this.",
         )
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # No API attaches files yet: an adapter whose does overrides attach_file, and is then not refused.
+        if cls.attach_file is RemoteTracker.attach_file:
+            cls.missing = cls.missing | {Capability.ATTACHMENTS}
+
     def with_capabilities(self, workspace: Workspace) -> Workspace:
-        missing = self.missing
-        if type(self).attach_file is RemoteTracker.attach_file:  # no adapter's `missing` need name what none does
-            missing |= {Capability.ATTACHMENTS}
-        return workspace.model_copy(update={"backend": self.name, "missing": missing})
+        return workspace.model_copy(update={"backend": self.name, "missing": self.missing})
 
     # What every tracker API offers.
 

@@ -17,8 +17,8 @@ from mcp.types import BlobResourceContents, CallToolResult, EmbeddedResource, Im
 from pydantic import Field
 
 from tickets_mcp.domain import Attachment
-from tickets_mcp.domain.files import FileLimits, file_limits, size_text
-from tickets_mcp.errors import Invalid, NotFound, TooLarge
+from tickets_mcp.domain.files import FileLimits, file_limits, size_text, too_large
+from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.mcp import arguments as a
 from tickets_mcp.mcp import render_files as render
 from tickets_mcp.mcp.consent import Consent, DeletionConfirmation, ask_user, confirmed, not_deleted
@@ -58,12 +58,7 @@ def file_content(text: str | None, encoded: str | None, limits: FileLimits) -> b
     assert encoded is not None
     compact = _WHITESPACE.sub("", _DATA_URL.sub("", encoded.strip(), count=1))
     if len(compact) // 4 * 3 > limits.file_max + 2:
-        raise TooLarge(
-            "base64",
-            f"The file is about {size_text(len(compact) // 4 * 3)}; this server takes files up to "
-            f"{size_text(limits.file_max)}. Nothing was attached.",
-            hint="Attach a smaller file: the part that matters, or a compressed copy.",
-        )
+        raise too_large("base64", "about " + size_text(len(compact) // 4 * 3), limits.file_max)
     alphabet = "-_" if "-" in compact or "_" in compact else "+/"
     try:
         return b64.b64decode(compact + "=" * (-len(compact) % 4), altchars=alphabet.encode(), validate=True)
