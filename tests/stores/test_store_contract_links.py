@@ -171,6 +171,11 @@ async def test_deleting_a_ticket_removes_its_links_and_its_deletion_counts_those
     assert (deletion.subtasks, deletion.links) == (("INBOX-4",), 2)
     assert table_rows(location, "SELECT COUNT(*) FROM ticket_links") == [(0,)]
     assert (await store.ticket_detail(other.id)).links == ()
-    assert events(location)[-1][2]["links"] == 2
+    trail = events(location)[-3:]
+    assert [(a, s, c) for a, s, c in trail[:2]] == [
+        ("link.removed", "INBOX-2", {"kind": "blocked_by", "ticket": "INBOX-1"}),
+        ("link.removed", "INBOX-3", {"kind": "relates_to", "ticket": "INBOX-4"}),
+    ]  # the tickets left keep a trail of their links that went
+    assert trail[2][0] == "ticket.deleted" and trail[2][2]["links"] == 2
     (lonely,) = await file(store, world, "No links")
     assert (await store.ticket_deletion(lonely.id)).links == 0

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from tickets_mcp.domain import NewLabels, Status, Ticket, TicketDeletion, audit
+from tickets_mcp.domain import LinkKind, NewLabels, Status, Ticket, TicketDeletion, audit
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.domain.closing import closing_columns
 from tickets_mcp.domain.positions import after_last
@@ -244,6 +244,11 @@ def move_ticket(
     return _commit_change(conn, current, organization_id, columns, audit.ticket_moved, actor)
 
 
+# The ticket's sub-task tree, itself included; then the statement that reads it.
+_TREE = """WITH RECURSIVE tree(id) AS (
+               SELECT CAST(? AS BIGINT) UNION ALL SELECT t.id FROM tickets t JOIN tree ON t.parent_id = tree.id)"""
+
+
 def ticket_deletion(conn: Connection, ticket: Ticket) -> TicketDeletion:
     rows = conn.all(
         """WITH RECURSIVE tree(id) AS (
@@ -253,28 +258,41 @@ def ticket_deletion(conn: Connection, ticket: Ticket) -> TicketDeletion:
         (ticket.id,),
     )
     code = ticket.slug.rsplit("-", 1)[0]
-    # Its comments, and its links to tickets outside what is deleted (those inside go with it uncounted).
-    counts = conn.one(
-        """WITH RECURSIVE tree(id) AS (
-               SELECT CAST(? AS BIGINT) UNION ALL SELECT t.id FROM tickets t JOIN tree ON t.parent_id = tree.id)
-           SELECT (SELECT COUNT(*) FROM comments WHERE ticket_id IN (SELECT id FROM tree)),
-                  (SELECT COUNT(*) FROM tree JOIN ticket_links k ON k.from_id = tree.id
-                   WHERE k.to_id NOT IN (SELECT id FROM tree))
-                + (SELECT COUNT(*) FROM tree JOIN ticket_links k ON k.to_id = tree.id
-                   WHERE k.from_id NOT IN (SELECT id FROM tree))""",
-        (ticket.id,),
-    )
+    comments = conn.one(f"{_TREE} SELECT COUNT(*) FROM comments WHERE ticket_id IN (SELECT id FROM tree)", (ticket.id,))
     return TicketDeletion(
         slug=ticket.slug,
         subtasks=tuple(f"{code}-{row[0]}" for row in rows),
-        comments=int(counts[0]),
-        links=int(counts[1]),
+        comments=int(comments[0]),
+        links=len(_links_leaving(conn, ticket.id)),
     )
+
+
+def _links_leaving(conn: Connection, ticket_id: int) -> list[tuple[int, LinkKind, int]]:
+    """The links of the ticket's tree to tickets outside it (those inside go with it): each as the other
+    ticket's id, the kind read from that ticket, and the id of the ticket of the tree it links to."""
+    rows = conn.all(
+        f"""{_TREE}
+            SELECT k.to_id, k.kind, 1, k.from_id FROM tree JOIN ticket_links k ON k.from_id = tree.id
+            WHERE k.to_id NOT IN (SELECT id FROM tree)
+            UNION ALL
+            SELECT k.from_id, k.kind, 0, k.to_id FROM tree JOIN ticket_links k ON k.to_id = tree.id
+            WHERE k.from_id NOT IN (SELECT id FROM tree)
+            ORDER BY 1, 2""",
+        (ticket_id,),
+    )
+    return [
+        (int(other), LinkKind(kind).inverse if reversed_ else LinkKind(kind), int(inside))
+        for other, kind, reversed_, inside in rows
+    ]
 
 
 def delete_ticket(conn: Connection, ticket_id: int, actor: Actor) -> TicketDeletion:
     ticket, organization_id = lock_ticket(conn, ticket_id)
     impact = ticket_deletion(conn, ticket)
+    # The tickets it was linked to keep a trail of the links that go with it.
+    for other_id, kind, inside_id in _links_leaving(conn, ticket_id) if impact.links else ():
+        other, inside = load_ticket(conn, other_id), load_ticket(conn, inside_id)
+        record(conn, audit.link_removed(other, kind, inside.slug, organization_id), actor)
     conn.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,))
     record(conn, audit.ticket_deleted(ticket, impact, organization_id), actor)
     return impact
