@@ -92,6 +92,19 @@ def ticket_moved(before: Ticket, after: Ticket, organization_id: str) -> Event:
     return _ticket_changed("ticket.moved", before, after, organization_id)
 
 
+MOVED_PROJECT = "ticket.moved_project"
+
+
+def ticket_moved_project(before: Ticket, after: Ticket, organization_id: str) -> tuple[Event, Event]:
+    """A ticket moved to another project, recorded in both: the old project's trail says where it went, without
+    the ticket's id (its history holds the move once), the new project's is the ticket's own entry."""
+    changes = {"slug": [before.slug, after.slug], **ticket_diff(before, after)}
+    return (
+        Event(MOVED_PROJECT, before.slug, organization_id, before.project_id, None, changes),
+        Event(MOVED_PROJECT, before.slug, organization_id, after.project_id, before.id, changes),
+    )
+
+
 def ticket_deleted(ticket: Ticket, impact: TicketDeletion, organization_id: str) -> Event:
     changes = {"title": ticket.title, "subtasks": list(impact.subtasks), "comments": impact.comments}
     return Event("ticket.deleted", ticket.slug, organization_id, ticket.project_id, ticket.id, changes)

@@ -21,6 +21,7 @@ from tickets_mcp.domain import (
     Organization,
     Project,
     ProjectDeletion,
+    Relocation,
     Role,
     Status,
     Ticket,
@@ -48,7 +49,17 @@ from tickets_mcp.stores.port import (
     TicketQuery,
 )
 from tickets_mcp.stores.search import search_budget
-from tickets_mcp.stores.sql import board, comments, events, identity, listing, projects, ticket_reads, tickets
+from tickets_mcp.stores.sql import (
+    board,
+    comments,
+    events,
+    identity,
+    listing,
+    projects,
+    relocation,
+    ticket_reads,
+    tickets,
+)
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.records import HISTORY_SELECT, row_to_change
 
@@ -246,6 +257,7 @@ class SqlStore:
                 comments=tuple(comments.of_ticket(conn, ticket)),
                 history=tuple(row_to_change(row) for row in reversed(latest)),
                 changes=int(changes[0]),
+                moved_from=relocation.old_slugs(conn, ticket_id),
             )
 
         return await self._engine.read(run)
@@ -315,3 +327,15 @@ class SqlStore:
 
     async def add_comment(self, ticket_id: int, body: str, actor: Actor) -> Comment:
         return await self._engine.write(lambda conn: comments.add_comment(conn, ticket_id, body, actor))
+
+    # Moving a ticket to another project
+
+    async def move_to_project(
+        self, ticket_id: int, project_id: str, actor: Actor, *, expected_version: int | None = None
+    ) -> Relocation:
+        return await self._engine.write(
+            lambda conn: relocation.move_to_project(conn, ticket_id, project_id, expected_version, actor)
+        )
+
+    async def moved_ticket(self, project_id: str, number: int) -> Ticket | None:
+        return await self._engine.lookup(lambda conn: relocation.moved_ticket(conn, project_id, number))
