@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.fixtures.stores import Location
+from tests.fixtures.stores import Location, migrate_upto
 from tickets_mcp.stores.factory import open_store
 from tickets_mcp.stores.location import PostgresUrl
 from tickets_mcp.stores.postgres import migrations as postgres_migrations
@@ -44,11 +44,7 @@ def older_sqlite(path: Path) -> None:
 def older_postgres(url: PostgresUrl) -> None:
     assert postgres_migrations.DEFAULT_PROJECT.version == BEFORE + 1
     with psycopg.connect(url.url) as conn:
-        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
-        for migration in postgres_migrations.MIGRATIONS[:BEFORE]:
-            for statement in migration.statements:
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, 'now')", (migration.version, migration.name))
+        migrate_upto(conn, BEFORE)
         conn.execute(ORGANIZATIONS)
         for project_id, code, created in PROJECTS:
             conn.execute(INSERT.replace("?", "%s"), (project_id, code, code, created))

@@ -9,10 +9,9 @@ from typing import LiteralString
 import psycopg
 import pytest
 
-from tests.fixtures.stores import Location
+from tests.fixtures.stores import Location, migrate_upto
 from tickets_mcp.stores.factory import open_store
 from tickets_mcp.stores.location import PostgresUrl
-from tickets_mcp.stores.postgres import migrations as postgres_migrations
 from tickets_mcp.stores.sqlite.migrations import migrate
 
 pytestmark = pytest.mark.anyio
@@ -44,11 +43,7 @@ def older_sqlite(path: Path) -> None:
 
 def older_postgres(url: PostgresUrl) -> None:
     with psycopg.connect(url.url) as conn:
-        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
-        for migration in postgres_migrations.MIGRATIONS[:BEFORE]:
-            for statement in migration.statements:
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, 'now')", (migration.version, migration.name))
+        migrate_upto(conn, BEFORE)
         conn.execute(ORGANIZATION)
         for project_id, code, created in PROJECTS:
             conn.execute(

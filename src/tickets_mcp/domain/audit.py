@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tickets_mcp.domain.enums import Role, TokenKind
-from tickets_mcp.domain.models import Project, Ticket, TicketDeletion
+from tickets_mcp.domain.enums import EstimateUnit, LinkKind, Role, TokenKind
+from tickets_mcp.domain.models import Milestone, Project, Ticket, TicketDeletion
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +106,9 @@ def ticket_moved_project(before: Ticket, after: Ticket, organization_id: str) ->
 
 
 def ticket_deleted(ticket: Ticket, impact: TicketDeletion, organization_id: str) -> Event:
-    changes = {"title": ticket.title, "subtasks": list(impact.subtasks), "comments": impact.comments}
+    changes: dict[str, Any] = {"title": ticket.title, "subtasks": list(impact.subtasks), "comments": impact.comments}
+    if impact.links:  # only then, so a deletion without links reads as it always did
+        changes["links"] = impact.links
     return Event("ticket.deleted", ticket.slug, organization_id, ticket.project_id, ticket.id, changes)
 
 
@@ -116,16 +118,71 @@ def comment_added(ticket: Ticket, organization_id: str, comment_id: int) -> Even
     )
 
 
+def link_added(ticket: Ticket, kind: LinkKind, other: str, organization_id: str) -> Event:
+    """A link, on the history of one of its two tickets: `kind` as read from `ticket`, `other` the other's slug."""
+    return _link_event("link.added", ticket, kind, other, organization_id)
+
+
+def link_removed(ticket: Ticket, kind: LinkKind, other: str, organization_id: str) -> Event:
+    return _link_event("link.removed", ticket, kind, other, organization_id)
+
+
+def _link_event(action: str, ticket: Ticket, kind: LinkKind, other: str, organization_id: str) -> Event:
+    changes = {"kind": kind.value, "ticket": other}
+    return Event(action, ticket.slug, organization_id, ticket.project_id, ticket.id, changes)
+
+
+def time_logged(ticket: Ticket, organization_id: str, entry_id: int, hours: float, spent_on: str) -> Event:
+    changes = {"entry_id": entry_id, "hours": hours, "spent_on": spent_on}
+    return Event("time.logged", ticket.slug, organization_id, ticket.project_id, ticket.id, changes)
+
+
+def estimate_unit_set(project: Project, unit: EstimateUnit) -> Event:
+    changes = {"estimate_unit": [project.estimate_unit.value, unit.value]}
+    return Event("project.updated", project.code, project.organization_id, project.id, changes=changes)
+
+
+_MILESTONE_FIELDS = ("name", "start_date", "due_date", "closed")  # what milestone.updated diffs
+
+
+def milestone_created(project: Project, milestone: Milestone) -> Event:
+    """On the project's trail, its subject the project's code (as every project entry), the milestone by name;
+    the dates it was given, and `closed` if it was made closed."""
+    changes: dict[str, Any] = {"milestone": milestone.name}
+    for name in _MILESTONE_FIELDS[1:]:
+        if getattr(milestone, name):
+            changes[name] = getattr(milestone, name)
+    return Event("milestone.created", project.code, project.organization_id, project.id, changes=changes)
+
+
+def milestone_updated(
+    project: Project, before: Milestone, after: Milestone, open_tickets: str | None = None
+) -> Event | None:
+    """The changed fields as `[old, new]`, and what became of its open tickets when closing it moved any
+    (`open_tickets`); None when nothing differs."""
+    changes: dict[str, Any] = {"milestone": after.name}
+    for name in _MILESTONE_FIELDS:
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            changes[name] = [old, new]
+    if len(changes) == 1:
+        return None
+    if open_tickets is not None:
+        changes["open_tickets"] = open_tickets
+    return Event("milestone.updated", project.code, project.organization_id, project.id, changes=changes)
+
+
 def _ticket_changed(action: str, before: Ticket, after: Ticket, organization_id: str) -> Event:
     return Event(action, before.slug, organization_id, before.project_id, before.id, ticket_diff(before, after))
 
 
 # The Ticket fields a diff leaves out or writes its own way: identity, what is fixed at filing (the reporter),
-# bookkeeping a store keeps (the version, times, the board position, who closed it), the description (only
-# named) and the labels (by name).
+# bookkeeping a store keeps (the version, times, the board position, who closed it, the time spent: each entry
+# has its own time.logged), what other tickets decide (its open blockers), the description (only named) and
+# the labels (by name).
 _NOT_DIFFED = frozenset({
     "id", "project_id", "number", "slug", "project_number", "reporter", "position", "version",
-    "created_at", "updated_at", "closed_at", "closed_by", "description", "labels",
+    "created_at", "updated_at", "closed_at", "closed_by", "spent", "blocked_by", "description", "labels",
 })  # fmt: skip
 # Every other field is shown as `[old, new]` when it changes, so a new one is audited without an edit here.
 _DIFFED = tuple(name for name in Ticket.model_fields if name not in _NOT_DIFFED)

@@ -27,6 +27,9 @@ _SORT_VALUE_TYPE = {
 }
 
 
+_UNPLANNED = (None, False, None, None, None, None, None)  # TicketQuery's defaults of the planning filters
+
+
 def _fingerprint(query: TicketQuery) -> str:
     # Project ids are left out: a project created while someone pages through all projects
     # must not invalidate their cursor.
@@ -37,6 +40,12 @@ def _fingerprint(query: TicketQuery) -> str:
     )  # fmt: skip
     if query.assigned:  # only then, so the cursors of every other query stay valid across the upgrade
         parts += ("assigned",)
+    planning = (
+        query.milestone_id, query.no_milestone, query.blocked, query.blocking,
+        query.overdue_on, query.due_before, query.due_after,
+    )  # fmt: skip
+    if planning != _UNPLANNED:  # only then, as `assigned`
+        parts += ("planning", planning)
     if query.since_written:  # a relative time: its moment is the cursor's, so its words must be the same
         parts += ("since", query.since_written)
     return hashlib.blake2b(repr(parts).encode(), digest_size=6).hexdigest()

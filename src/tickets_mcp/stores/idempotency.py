@@ -16,6 +16,7 @@ from tickets_mcp.domain.rules import format_timestamp, key_reused
 from tickets_mcp.stores.port import Actor, NewTicket
 
 IDEMPOTENCY_DAYS = 7  # how long a key is remembered
+_PLANNING_FIELDS = ("due_date", "estimate", "milestone_id")  # NewTicket's fields added after keys were stored
 
 
 def key_owner(actor: Actor) -> str:
@@ -27,6 +28,9 @@ def request_digest(new: NewTicket) -> str:
     """What a keyed create asked for, to tell a retry (the same) from a reuse of the key (not the same)."""
     fields = dataclasses.asdict(new) | {"idempotency_key": None}
     del fields["check_duplicates"]  # never set with a key; left out so that digests stored before it still match
+    for name in _PLANNING_FIELDS:  # unset, left out for the same reason: a retry across the upgrade still matches
+        if fields[name] is None:
+            del fields[name]
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 

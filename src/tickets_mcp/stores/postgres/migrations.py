@@ -337,7 +337,8 @@ PLANNING = Migration(
             ADD COLUMN milestone_id BIGINT REFERENCES milestones(id) ON DELETE SET NULL""",
         "CREATE INDEX tickets_due ON tickets(project_id, coalesce(due_date, '~'))",
         "CREATE INDEX tickets_due_all ON tickets(coalesce(due_date, '~'))",
-        "CREATE INDEX tickets_milestone ON tickets(milestone_id)",
+        # Partial, as tickets_parent: most tickets are in no milestone, and "in none" is read by project.
+        "CREATE INDEX tickets_milestone ON tickets(milestone_id) WHERE milestone_id IS NOT NULL",
         """CREATE TABLE ticket_links (
             from_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
             to_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,

@@ -11,12 +11,12 @@ import time
 from typing import Any
 
 from tickets_mcp.domain import Snippet, Ticket, TicketPage, TicketSort
-from tickets_mcp.stores.cursors import DUE_KEY, cursor_after, page_cursor, ranked_or_newest
+from tickets_mcp.stores.cursors import DUE_KEY, UNDATED, cursor_after, page_cursor, ranked_or_newest
 from tickets_mcp.stores.port import TicketQuery
 from tickets_mcp.stores.search import COMMENTS_INDEXED, Phrase, SearchTerms, search_terms, snippet, unmatched
 from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
-from tickets_mcp.stores.sql.records import row_to_ticket
+from tickets_mcp.stores.sql.records import CLOSED_SQL, row_to_ticket
 
 _SORT_COLUMN = {
     TicketSort.CREATED: "t.id",
@@ -69,7 +69,39 @@ def _filters(conn: Connection, query: TicketQuery) -> Fragment:
         add(("t.parent_id = ?", [query.parent_id]))
     if query.updated_since:
         add(("t.updated_at >= ?", [query.updated_since]))
+    for fragment in _planning_filters(query):
+        add(fragment)
     return " AND ".join(where), params
+
+
+# Whether a ticket has an open blocker, or is open and blocks an open ticket: one probe of a links index
+# (ticket_links_to, or the table's key) for each ticket the other filters leave.
+_BLOCKED = f"""EXISTS (SELECT 1 FROM ticket_links k JOIN tickets b ON b.id = k.from_id
+                       WHERE k.to_id = t.id AND k.kind = 'blocks' AND b.status NOT IN {CLOSED_SQL})"""
+_BLOCKING = f"""t.status NOT IN {CLOSED_SQL} AND EXISTS (
+                    SELECT 1 FROM ticket_links k JOIN tickets d ON d.id = k.to_id
+                    WHERE k.from_id = t.id AND k.kind = 'blocks' AND d.status NOT IN {CLOSED_SQL})"""
+
+
+def _planning_filters(query: TicketQuery) -> list[Fragment]:
+    """The milestone, links and due-date filters. Due dates are compared through DUE_KEY, the expression both
+    engines index (an undated ticket's key is after every date, so `before` leaves it out by itself)."""
+    found: list[Fragment] = []
+    if query.no_milestone:
+        found.append(("t.milestone_id IS NULL", []))
+    elif query.milestone_id is not None:
+        found.append(("t.milestone_id = ?", [query.milestone_id]))
+    if query.blocked is not None:
+        found.append((_BLOCKED if query.blocked else f"NOT {_BLOCKED}", []))
+    if query.blocking is not None:
+        found.append((f"({_BLOCKING})" if query.blocking else f"NOT ({_BLOCKING})", []))
+    if query.overdue_on is not None:
+        found.append((f"t.status NOT IN {CLOSED_SQL} AND {DUE_KEY} < ?", [query.overdue_on]))
+    if query.due_before is not None:
+        found.append((f"{DUE_KEY} <= ?", [query.due_before]))
+    if query.due_after is not None:
+        found.append((f"{DUE_KEY} >= ? AND {DUE_KEY} < '{UNDATED}'", [query.due_after]))
+    return found
 
 
 def list_tickets(conn: Connection, query: TicketQuery, budget_s: float | None = None) -> TicketPage:

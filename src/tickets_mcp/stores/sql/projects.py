@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from tickets_mcp.domain import LabelUse, Project, ProjectDeletion, audit
+from tickets_mcp.domain import EstimateUnit, LabelUse, Project, ProjectDeletion, audit
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.domain.rules import plural
 from tickets_mcp.errors import Conflict, NotFound
@@ -20,8 +20,8 @@ from tickets_mcp.stores.sql.records import (
 )
 
 
-def load_project(conn: Connection, project_id: str) -> Project:
-    row = conn.optional(PROJECT_SELECT + " WHERE p.id = ?", (project_id,))
+def load_project(conn: Connection, project_id: str, *, counts: bool = True) -> Project:
+    row = conn.optional((PROJECT_SELECT if counts else PROJECT_SELECT_NO_COUNTS) + " WHERE p.id = ?", (project_id,))
     if row is None:
         raise NotFound("The project no longer exists.", hint="List projects again.")
     return row_to_project(row)
@@ -60,7 +60,7 @@ def label_uses(conn: Connection, project_ids: Sequence[str]) -> dict[str, list[L
     return uses
 
 
-def _lock_project(conn: Connection, project_id: str) -> None:
+def lock_project(conn: Connection, project_id: str) -> None:
     """Where the engine locks rows: ticket writes in the project wait (they lock its row too) until the commit."""
     conn.execute("SELECT 1 FROM projects WHERE id = ?" + conn.dialect.locking("FOR UPDATE"), (project_id,))
 
@@ -95,7 +95,7 @@ def create_project(conn: Connection, project: NewProject, actor: Actor) -> Proje
 def update_project(
     conn: Connection, project_id: str, name: str | None, description: str | None, actor: Actor
 ) -> Project:
-    _lock_project(conn, project_id)
+    lock_project(conn, project_id)
     current = load_project(conn, project_id)
     event = audit.project_updated(current, name=name, description=description)
     if event is None:
@@ -110,6 +110,16 @@ def update_project(
     return load_project(conn, project_id)
 
 
+def set_estimate_unit(conn: Connection, project_id: str, unit: EstimateUnit, actor: Actor) -> Project:
+    lock_project(conn, project_id)
+    current = load_project(conn, project_id)
+    if current.estimate_unit is unit:
+        return current
+    conn.execute("UPDATE projects SET estimate_unit = ? WHERE id = ?", (unit.value, project_id))
+    record(conn, audit.estimate_unit_set(current, unit), actor)
+    return load_project(conn, project_id)
+
+
 def project_deletion(conn: Connection, project_id: str) -> ProjectDeletion:
     project = load_project(conn, project_id)
     labels = conn.one("SELECT COUNT(*) FROM labels WHERE project_id = ?", (project_id,))
@@ -117,7 +127,7 @@ def project_deletion(conn: Connection, project_id: str) -> ProjectDeletion:
 
 
 def delete_project(conn: Connection, project_id: str, actor: Actor) -> ProjectDeletion:
-    _lock_project(conn, project_id)  # no ticket can be filed in it while we count and delete
+    lock_project(conn, project_id)  # no ticket can be filed in it while we count and delete
     impact = project_deletion(conn, project_id)
     if impact.tickets:
         raise Conflict(

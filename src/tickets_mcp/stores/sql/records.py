@@ -10,17 +10,34 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final, cast
 
-from tickets_mcp.domain import Change, EstimateUnit, Priority, Project, Role, Scope, Ticket, Token, TokenKind, User
+from tickets_mcp.domain import (
+    CLOSED_STATUSES,
+    Change,
+    EstimateUnit,
+    Priority,
+    Project,
+    Role,
+    Scope,
+    Ticket,
+    Token,
+    TokenKind,
+    User,
+)
 from tickets_mcp.stores.port import BoardSession
 
 # A ticket row's labels column holds them as `name<LABEL_SEP>color`, joined by LABELS_SEP, ordered by name.
 # Both are control characters, which label names and colors never contain.
 LABEL_SEP: Final = "\x1f"
 LABELS_SEP: Final = "\x1e"
-# Its blocked_by column holds the open blockers' slugs joined by LABELS_SEP, in project code and number order.
-# BLOCKERS_OF is the FROM and WHERE each dialect aggregates them from.
-BLOCKERS_OF: Final = """ticket_links k JOIN tickets b ON b.id = k.from_id JOIN projects bp ON bp.id = b.project_id
-    WHERE k.to_id = t.id AND k.kind = 'blocks' AND b.status NOT IN ('done', 'canceled')"""
+# The closed statuses as an SQL list, for `status NOT IN` (open) and `status IN` (closed).
+CLOSED_SQL: Final = "(" + ", ".join(f"'{status.value}'" for status in sorted(CLOSED_STATUSES)) + ")"
+# A ticket row's blocked_by column holds its open blockers' slugs joined by LABELS_SEP, by project code and
+# number; BLOCKERS_OF is the FROM and WHERE each dialect aggregates them from.
+BLOCKERS_OF: Final = (
+    """ticket_links k JOIN tickets b ON b.id = k.from_id JOIN projects bp ON bp.id = b.project_id
+    WHERE k.to_id = t.id AND k.kind = 'blocks' AND b.status NOT IN """
+    + CLOSED_SQL
+)
 
 # The Ticket fields that the tickets table does not hold as they are under their name, each read through
 # its own expression at the end of `ticket_select` (the slug from p.code, names for user ids, ...).

@@ -17,7 +17,11 @@ from tickets_mcp.domain import (
     Board,
     Change,
     Comment,
+    EstimateUnit,
+    Linked,
+    LinkKind,
     Member,
+    Milestone,
     Organization,
     Project,
     ProjectDeletion,
@@ -28,6 +32,7 @@ from tickets_mcp.domain import (
     TicketDeletion,
     TicketDetail,
     TicketPage,
+    TimeEntry,
     Token,
     User,
 )
@@ -38,10 +43,13 @@ from tickets_mcp.errors import BackendUnavailable, LikelyDuplicate
 from tickets_mcp.stores.port import (
     Actor,
     BoardSession,
+    MilestoneFields,
     Move,
     NewProject,
     NewTicket,
+    NewTimeEntry,
     NewToken,
+    OpenTickets,
     Placement,
     PoolUsage,
     Reach,
@@ -54,11 +62,14 @@ from tickets_mcp.stores.sql import (
     comments,
     events,
     identity,
+    links,
     listing,
+    milestones,
     projects,
     relocation,
     ticket_reads,
     tickets,
+    time_entries,
 )
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.records import HISTORY_SELECT, row_to_change
@@ -257,6 +268,8 @@ class SqlStore:
                 comments=tuple(comments.of_ticket(conn, ticket)),
                 history=tuple(row_to_change(row) for row in reversed(latest)),
                 changes=int(changes[0]),
+                links=links.links_of(conn, ticket_id),
+                time_entries=tuple(time_entries.of_ticket(conn, ticket)),
                 moved_from=relocation.old_slugs(conn, ticket_id),
             )
 
@@ -327,6 +340,40 @@ class SqlStore:
 
     async def add_comment(self, ticket_id: int, body: str, actor: Actor) -> Comment:
         return await self._engine.write(lambda conn: comments.add_comment(conn, ticket_id, body, actor))
+
+    # Planning: links, milestones, time
+
+    async def link_tickets(
+        self, ticket_id: int, kind: LinkKind, other_id: int, actor: Actor, *, close_as_duplicate: bool = False
+    ) -> Linked:
+        return await self._engine.write(
+            lambda conn: links.link_tickets(conn, ticket_id, kind, other_id, actor, close_as_duplicate)
+        )
+
+    async def unlink_tickets(self, ticket_id: int, kind: LinkKind, other_id: int, actor: Actor) -> Linked:
+        return await self._engine.write(lambda conn: links.unlink_tickets(conn, ticket_id, kind, other_id, actor))
+
+    async def set_estimate_unit(self, project_id: str, unit: EstimateUnit, actor: Actor) -> Project:
+        return await self._engine.write(lambda conn: projects.set_estimate_unit(conn, project_id, unit, actor))
+
+    async def list_milestones(self, project_id: str, *, closed: bool = False) -> list[Milestone]:
+        return await self._engine.read(lambda conn: milestones.list_milestones(conn, project_id, closed=closed))
+
+    async def find_milestone(self, project_id: str, name: str) -> Milestone | None:
+        return await self._engine.read(lambda conn: milestones.find_milestone(conn, project_id, name))
+
+    async def create_milestone(self, project_id: str, fields: MilestoneFields, actor: Actor) -> Milestone:
+        return await self._engine.write(lambda conn: milestones.create_milestone(conn, project_id, fields, actor))
+
+    async def update_milestone(
+        self, milestone_id: int, fields: MilestoneFields, actor: Actor, *, open_tickets: OpenTickets | None = None
+    ) -> Milestone:
+        return await self._engine.write(
+            lambda conn: milestones.update_milestone(conn, milestone_id, fields, actor, open_tickets)
+        )
+
+    async def log_time(self, ticket_id: int, entry: NewTimeEntry, actor: Actor) -> TimeEntry:
+        return await self._engine.write(lambda conn: time_entries.log_time(conn, ticket_id, entry, actor))
 
     # Moving a ticket to another project
 

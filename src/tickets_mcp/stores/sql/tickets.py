@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from tickets_mcp.domain import NewLabels, Status, Ticket, TicketDeletion, audit
+from tickets_mcp.domain import LinkKind, NewLabels, Status, Ticket, TicketDeletion, audit
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.domain.closing import closing_columns
 from tickets_mcp.domain.positions import after_last
@@ -92,6 +92,8 @@ def _create_ticket(conn: Connection, new: NewTicket, actor: Actor, name_similar:
         parent = conn.optional("SELECT project_id FROM tickets WHERE id = ?", (new.parent_id,))
         if parent is None or parent[0] != new.project_id:
             raise NotFound("The parent ticket no longer exists.", hint="It may have just been deleted.")
+    if new.milestone_id is not None:
+        _check_milestone(conn, new.project_id, new.milestone_id)
     now = utc_now()
     closing = closing_columns(None, new.status, actor.user_id, now)
     row = conn.one(
@@ -177,6 +179,8 @@ def update_ticket(
     columns = changed_columns(dict(zip(PATCH_COLUMNS, stored, strict=True)), patch)
     if columns.get("parent_id") is not None:
         _check_parent(conn, current, int(columns["parent_id"]))
+    if columns.get("milestone_id") is not None:
+        _check_milestone(conn, current.project_id, int(columns["milestone_id"]))
     if "status" in columns:
         status = Status(columns["status"])
         columns["position"] = end_of_column(conn, current.project_id, status)
@@ -208,6 +212,13 @@ def _check_parent(conn: Connection, ticket: Ticket, parent_id: int) -> None:
         )
 
 
+def _check_milestone(conn: Connection, project_id: str, milestone_id: int) -> None:
+    """A ticket's milestone is one of its project's (LocalTracker resolves it by name; it may just have gone)."""
+    row = conn.optional("SELECT project_id FROM milestones WHERE id = ?", (milestone_id,))
+    if row is None or row[0] != project_id:
+        raise NotFound("The milestone no longer exists.", hint="List the project's milestones again.")
+
+
 def move_ticket(
     conn: Connection,
     ticket_id: int,
@@ -233,6 +244,11 @@ def move_ticket(
     return _commit_change(conn, current, organization_id, columns, audit.ticket_moved, actor)
 
 
+# The ticket's sub-task tree, itself included; then the statement that reads it.
+_TREE = """WITH RECURSIVE tree(id) AS (
+               SELECT CAST(? AS BIGINT) UNION ALL SELECT t.id FROM tickets t JOIN tree ON t.parent_id = tree.id)"""
+
+
 def ticket_deletion(conn: Connection, ticket: Ticket) -> TicketDeletion:
     rows = conn.all(
         """WITH RECURSIVE tree(id) AS (
@@ -242,20 +258,41 @@ def ticket_deletion(conn: Connection, ticket: Ticket) -> TicketDeletion:
         (ticket.id,),
     )
     code = ticket.slug.rsplit("-", 1)[0]
-    comments = conn.one(
-        """WITH RECURSIVE tree(id) AS (
-               SELECT CAST(? AS BIGINT) UNION ALL SELECT t.id FROM tickets t JOIN tree ON t.parent_id = tree.id)
-           SELECT COUNT(*) FROM comments WHERE ticket_id IN (SELECT id FROM tree)""",
-        (ticket.id,),
-    )
+    comments = conn.one(f"{_TREE} SELECT COUNT(*) FROM comments WHERE ticket_id IN (SELECT id FROM tree)", (ticket.id,))
     return TicketDeletion(
-        slug=ticket.slug, subtasks=tuple(f"{code}-{row[0]}" for row in rows), comments=int(comments[0])
+        slug=ticket.slug,
+        subtasks=tuple(f"{code}-{row[0]}" for row in rows),
+        comments=int(comments[0]),
+        links=len(_links_leaving(conn, ticket.id)),
     )
+
+
+def _links_leaving(conn: Connection, ticket_id: int) -> list[tuple[int, LinkKind, int]]:
+    """The links of the ticket's tree to tickets outside it (those inside go with it): each as the other
+    ticket's id, the kind read from that ticket, and the id of the ticket of the tree it links to."""
+    rows = conn.all(
+        f"""{_TREE}
+            SELECT k.to_id, k.kind, 1, k.from_id FROM tree JOIN ticket_links k ON k.from_id = tree.id
+            WHERE k.to_id NOT IN (SELECT id FROM tree)
+            UNION ALL
+            SELECT k.from_id, k.kind, 0, k.to_id FROM tree JOIN ticket_links k ON k.to_id = tree.id
+            WHERE k.from_id NOT IN (SELECT id FROM tree)
+            ORDER BY 1, 2""",
+        (ticket_id,),
+    )
+    return [
+        (int(other), LinkKind(kind).inverse if reversed_ else LinkKind(kind), int(inside))
+        for other, kind, reversed_, inside in rows
+    ]
 
 
 def delete_ticket(conn: Connection, ticket_id: int, actor: Actor) -> TicketDeletion:
     ticket, organization_id = lock_ticket(conn, ticket_id)
     impact = ticket_deletion(conn, ticket)
+    # The tickets it was linked to keep a trail of the links that go with it.
+    for other_id, kind, inside_id in _links_leaving(conn, ticket_id) if impact.links else ():
+        other, inside = load_ticket(conn, other_id), load_ticket(conn, inside_id)
+        record(conn, audit.link_removed(other, kind, inside.slug, organization_id), actor)
     conn.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,))
     record(conn, audit.ticket_deleted(ticket, impact, organization_id), actor)
     return impact

@@ -1,0 +1,43 @@
+"""Time spent on tickets: each entry a row of `time_entries`, their sum the ticket's `spent`."""
+
+from __future__ import annotations
+
+from tickets_mcp.domain import Ticket, TimeEntry, audit
+from tickets_mcp.domain.clock import utc_now
+from tickets_mcp.errors import Invalid
+from tickets_mcp.stores.port import Actor, NewTimeEntry
+from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.events import record
+from tickets_mcp.stores.sql.tickets import lock_ticket
+
+
+def of_ticket(conn: Connection, ticket: Ticket, entry_id: int | None = None) -> list[TimeEntry]:
+    """The ticket's time entries, the earliest day's first (then in the order they were logged); or only one."""
+    query = """SELECT e.id, u.username, e.hours, e.spent_on, e.note, e.created_at FROM time_entries e
+               LEFT JOIN users u ON u.id = e.user_id WHERE e.ticket_id = ?"""
+    params: list[object] = [ticket.id]
+    if entry_id is not None:
+        query += " AND e.id = ?"
+        params.append(entry_id)
+    rows = conn.all(query + " ORDER BY e.spent_on, e.id", params)
+    return [
+        TimeEntry(id=r[0], ticket_slug=ticket.slug, user=r[1], hours=r[2], spent_on=r[3], note=r[4], created_at=r[5])
+        for r in rows
+    ]
+
+
+def log_time(conn: Connection, ticket_id: int, entry: NewTimeEntry, actor: Actor) -> TimeEntry:
+    """Record the entry and add it to the ticket's `spent`: time is no edit of the ticket, so its version stays."""
+    if not entry.hours > 0:
+        raise Invalid("hours", f"Time spent is a positive number of hours, not {entry.hours:g}.", hint="E.g. 1.5.")
+    ticket, organization_id = lock_ticket(conn, ticket_id)
+    now = utc_now()
+    row = conn.one(
+        "INSERT INTO time_entries (ticket_id, user_id, hours, spent_on, note, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (ticket_id, actor.user_id, entry.hours, entry.spent_on, entry.note, now),
+    )
+    conn.execute("UPDATE tickets SET spent = spent + ?, updated_at = ? WHERE id = ?", (entry.hours, now, ticket_id))
+    entry_id = int(row[0])
+    record(conn, audit.time_logged(ticket, organization_id, entry_id, entry.hours, entry.spent_on), actor)
+    return of_ticket(conn, ticket, entry_id)[0]
