@@ -128,8 +128,9 @@ def migrate_file(path: Path) -> None:
     )
 
 
-def seed_database(path: Path, tickets: int, *, rng_seed: int = 7) -> Seeded:
-    """Fill a freshly migrated file with `tickets` tickets over 10 projects, 20 users, labels, sub-tasks."""
+def seed_database(path: Path, tickets: int, *, rng_seed: int = 7, planning: bool = True) -> Seeded:
+    """Fill a freshly migrated file with `tickets` tickets over 10 projects, 20 users, labels, sub-tasks, and
+    (`planning`) milestones, due dates and links."""
     rng = random.Random(rng_seed)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -217,7 +218,8 @@ def seed_database(path: Path, tickets: int, *, rng_seed: int = 7) -> Seeded:
         conn.executemany(
             "UPDATE projects SET ticket_counter = ? WHERE id = ?", list(zip(numbers, project_ids, strict=True))
         )
-        _seed_planning(conn, rng, project_ids)
+        if planning:
+            _seed_planning(conn, rng, project_ids)
         conn.execute("COMMIT")
         row = conn.execute(
             """SELECT p.code, pt.number FROM tickets pt JOIN projects p ON p.id = pt.project_id
@@ -437,7 +439,6 @@ async def _prepare(path: Path, synchronous: Sync) -> None:
 # list_tickets
 
 
-@dataclass(frozen=True)
 MILESTONES_PER_PROJECT = 6
 MILESTONE_SEEDED = "Sprint 3"  # of the first project: the one the milestone cases filter on
 
@@ -477,6 +478,7 @@ def _seed_planning(conn: sqlite3.Connection, rng: random.Random, project_ids: Se
     )
 
 
+@dataclass(frozen=True)
 class Case:
     name: str
     query: TicketFilter

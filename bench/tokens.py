@@ -109,13 +109,12 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
         conn = sqlite3.connect(path, isolation_level=None)
         migrate(conn, str(path))
         conn.close()
-        seed_database(path, 2_000)
+        seed_database(path, 2_000, planning=False)  # the data the targets were set on: no planning fields
         server = stdio_server(Settings(db=path, username=OWNER))
 
-        tools = [
+        tools = [  # what tools/list shows by default: the default sets, their arguments only
             t.model_dump(by_alias=True, exclude_none=True, mode="json")
-            for t in await server.list_tools()
-            if server.exposure.allows(t.name)  # what tools/list shows by default
+            for t in await server.tools_shown(None, server.exposure)
         ]
         ours_list = tool_list_tokens(tools)
         default, issues = peer_default_tools()
@@ -143,7 +142,10 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
         )
 
         everything = stdio_server(Settings(db=path, username=OWNER, exposure=Exposure.from_env(tools="all")))
-        every = [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in await everything.list_tools()]
+        every = [
+            t.model_dump(by_alias=True, exclude_none=True, mode="json")
+            for t in await everything.tools_shown(None, everything.exposure)
+        ]
         every_list = tool_list_tokens(every)
         rows.append(result(f"tools/list, every set switched on ({len(every)} tools)", every_list, "tokens"))
 
@@ -216,6 +218,20 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
             )
             text = "".join(getattr(block, "text", "") for block in ours.content)
             rows.append(result(f"{name} (text content only)", tokens(text), "tokens"))
+        planned = Path(tmp) / "planned.db"
+        conn = sqlite3.connect(planned, isolation_level=None)
+        migrate(conn, str(planned))
+        conn.close()
+        seed_database(planned, 2_000)
+        async with Client(stdio_server(Settings(db=planned, username=OWNER))) as client:  # pyright: ignore[reportArgumentType]
+            listed = await client.call_tool("list_tickets", {"project": "PA", "limit": 50})
+        rows.append(
+            result(
+                "list_tickets, 50 rows, 30% with a due date, 2% blocked (content + structuredContent)",
+                tokens(compact(result_payload(listed))),
+                "tokens",
+            )
+        )
     return rows
 
 

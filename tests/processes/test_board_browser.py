@@ -1,13 +1,14 @@
 """The board in a real headless Chromium (Debian's `chromium`, driven by Playwright), against a real `serve`.
 
 Screenshots land in tests/artifacts/ (git-ignored): board-light.png after a drag, board-keyboard.png,
-board-conflict.png, board-narrow-dark.png, ticket-light.png, login.png.
+board-conflict.png, board-narrow-dark.png, ticket-light.png, login.png, board-milestone.png, ticket-planning.png.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,10 +17,12 @@ import pytest
 
 from tests.fixtures.board_support import Board
 from tests.fixtures.http_server import ServerProcess, running_server
+from tickets_mcp.domain.dates import today
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 SCRIPT_TITLE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=1">'
+MILESTONE_SCRIPT = '<img src=x onerror="window.pwned=4"> & "Q3" #1'
 WAIT_MS = 15_000  # live updates poll every 3 s
 
 if not CHROMIUM.exists():
@@ -367,3 +370,68 @@ def test_logging_in_with_a_token_opens_the_board_and_script_never_sees_the_sessi
             assert "/board/login" in page.url
         finally:
             context.close()
+
+
+# Planning (issue 20)
+
+
+def test_cards_say_blocked_overdue_and_milestone_and_a_milestone_narrows_the_columns(
+    board: Board, server: ServerProcess, page: Page
+) -> None:
+    board.project("SPR", "Sprints")
+    board.milestone("Sprint 1", project="SPR", due_date="+7d")
+    blocker = board.file("Unblock the others", project="SPR", status="in_progress")["slug"]
+    blocked = board.file("Waiting on the blocker", project="SPR", status="todo", milestone="Sprint 1")["slug"]
+    board.link(blocked, "blocked_by", blocker)
+    late = board.file("Past its day", project="SPR", status="todo", due_date="yesterday", milestone="Sprint 1")["slug"]
+    page.goto(f"{server.url}/board/SPR")
+    yesterday = (today() - timedelta(days=1)).isoformat()
+    assert f"Blocked by {blocker}" in page.inner_text(f"#card-{blocked}")
+    assert f"Overdue: due {yesterday}" in page.inner_text(f"#card-{late}")
+    assert "Sprint 1" in page.inner_text(f"#card-{late}")
+    assert "2 open, 0 done of 2; 1 overdue" in page.inner_text("#milestone-bar")
+    assert page.locator(".card").count() == 3
+
+    page.click("#milestone-bar a:has-text('Sprint 1')")
+    page.wait_for_url(lambda url: url == f"{server.url}/board/SPR?milestone=Sprint+1")
+    assert sorted(page.locator(".card").evaluate_all("cards => cards.map(card => card.dataset.slug)")) == sorted(
+        [blocked, late]
+    )
+    assert page.get_attribute("#milestone-bar [aria-current=page]", "href") == "/board/SPR?milestone=Sprint+1"
+    page.locator(f"#card-{late}").focus()  # a move on the milestone's board: the card stays on it
+    with saved_move(page):
+        page.keyboard.press("ArrowRight")
+    wait_in_column(page, "in_progress", late)
+    board.move(blocked, "done")  # elsewhere: the live refresh brings the progress and keeps the filter
+    page.wait_for_selector("#milestone-bar :text('1 open, 1 done of 2')", timeout=WAIT_MS)
+    wait_in_column(page, "done", blocked)
+    assert page.locator(".card").count() == 2
+    shot(page, "board-milestone.png")
+    page.click("#milestone-bar a:has-text('All tickets')")
+    page.wait_for_url(f"{server.url}/board/SPR")
+    assert page.locator(".card").count() == 3
+
+
+def test_a_hostile_milestone_name_and_linked_title_stay_text_in_the_browser(
+    board: Board, server: ServerProcess, page: Page
+) -> None:
+    board.project("HOST", "Hostile")
+    milestone = board.milestone(MILESTONE_SCRIPT, project="HOST")["id"]
+    other = board.file(SCRIPT_TITLE, project="HOST")["slug"]
+    slug = board.file("Linked to markup", project="HOST", milestone=MILESTONE_SCRIPT, estimate=3)["slug"]
+    board.link(slug, "relates_to", other)
+    board.log_time(slug, 1.5, note="<b>not bold</b>")
+    page.goto(f"{server.url}/board/HOST")
+    assert MILESTONE_SCRIPT in page.inner_text("#milestone-bar")
+    assert MILESTONE_SCRIPT in page.inner_text(f"#card-{slug}")
+    page.click(f"#milestone-{milestone}")
+    page.wait_for_selector(f"#card-{slug}")
+    assert page.locator(".card").count() == 1  # the name came back intact through the URL
+    page.goto(f"{server.url}/board/tickets/{slug}")
+    assert f"Relates to {other} {SCRIPT_TITLE}" in page.inner_text("#links")
+    assert "1.5 hours: <b>not bold</b>" in page.inner_text("#time")
+    assert "3 hours" in page.inner_text("#facts")
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("main img").count() == 0 and page.locator("main script").count() == 0
+    assert page.locator("#time b").count() == 0
+    shot(page, "ticket-planning.png")

@@ -17,6 +17,7 @@ from tickets_mcp.core.tracker import Principal, Tracker
 from tickets_mcp.errors import Unsupported
 
 if TYPE_CHECKING:  # a front end holds the protocol only: what serves it (a store, a remote) stays behind it
+    from tickets_mcp.core.changes import ChangeFeed
     from tickets_mcp.stores import PoolUsage
 
 
@@ -31,6 +32,11 @@ class Backend(Protocol):
 
     def tracker(self, principal: Principal) -> Tracker:
         """The Tracker acting for `principal`, for one call."""
+        ...
+
+    @property
+    def changes(self) -> ChangeFeed | None:
+        """What changes in the tracker, for resource subscriptions; None where nothing is watched (a remote)."""
         ...
 
     async def authenticate(self, token: str, client: str | None = None) -> Principal | None:
@@ -80,6 +86,10 @@ class RemoteBackend:
 
     def tracker(self, principal: Principal) -> Tracker:
         return self.remote
+
+    @property
+    def changes(self) -> ChangeFeed | None:
+        return None  # changes to a remote tracker are made by others too, and it has no trail of ours to read
 
     async def authenticate(self, token: str, client: str | None = None) -> Principal | None:
         _serves_no_tokens()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tickets_mcp.core import tokens
 from tickets_mcp.core.access import Tier
+from tickets_mcp.core.changes import ChangeFeed
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal, Tracker
 from tickets_mcp.stores import PoolUsage, Store
@@ -16,6 +17,8 @@ class LocalBackend:
         self._store = store
         self._local_principal = local_principal
         self._tier = tier
+        self._changes = ChangeFeed(store)
+        store.on_commit(self._changes.kick)
 
     @property
     def store(self) -> Store:
@@ -25,6 +28,10 @@ class LocalBackend:
     @property
     def local_principal(self) -> Principal:
         return self._local_principal
+
+    @property
+    def changes(self) -> ChangeFeed:
+        return self._changes
 
     def tracker(self, principal: Principal) -> Tracker:
         return LocalTracker(self._store, principal, self._tier)

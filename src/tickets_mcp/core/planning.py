@@ -76,9 +76,11 @@ class Planning:
         if found is not None:
             return found
         known = [m.name for m in await self.store.list_milestones(project.id, closed=True)]
+        near = rules.closest(name, known)
         raise NotFound(
             f"{project.code} has no milestone {clean_name(name)!r}.",
-            hint=rules.suggestion(name, known, "milestones", "list_milestones") or "save_milestone creates one.",
+            hint=("Did you mean: " + ", ".join(near) + "? " if near else "")
+            + "list_milestones shows them; save_milestone creates one.",
         )
 
     async def link(
@@ -139,6 +141,14 @@ class Planning:
                 await self.milestone(project, name)  # renaming one that is not there: NotFound, with the near names
             created = replace(fields, name=name, closed=bool(closed), clear_start=False, clear_due=False)
             return await self.store.create_milestone(project.id, created, self.actor)
+        if closed and not existing.closed and existing.open_tickets and open_tickets is None:
+            raise Invalid(
+                "open_tickets",
+                f"Milestone {existing.name!r} holds {rules.plural(existing.open_tickets, 'open ticket')}: "
+                "say what becomes of them.",
+                hint="Send open_tickets: keep (they stay in it), none (in no milestone), or another open milestone's "
+                "name to move them there.",
+            )
         disposal = await self._open_tickets(project, existing, open_tickets) if closed else None
         return await self.store.update_milestone(existing.id, fields, self.actor, open_tickets=disposal)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from tickets_mcp.domain.enums import EstimateUnit, LinkKind, Role, TokenKind
 from tickets_mcp.domain.models import Milestone, Project, Ticket, TicketDeletion
+from tickets_mcp.domain.rules import SLUG
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,3 +207,44 @@ def ticket_diff(before: Ticket, after: Ticket) -> dict[str, Any]:
 
 def _names(ticket: Ticket) -> list[str]:
     return [label.name for label in ticket.labels]
+
+
+# What a change did to what can be read: resource subscriptions (core/changes.py) hear of it from the trail.
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An entry of the trail as a watcher reads it back: its id, action and what it is about; for a deleted
+    ticket, the sub-tasks deleted with it."""
+
+    id: int
+    action: str
+    project_id: str | None
+    ticket_id: int | None
+    subject: str
+    subtasks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """What one committed change did to a project as it is read: its tickets (by number) whose own page
+    changed, whether its board changed; its activity changed in any case."""
+
+    project_id: str
+    tickets: tuple[int, ...] = ()
+    board: bool = False
+
+
+def touched(entry: Recorded) -> Touched | None:
+    """What `entry` changed, or None when it is about no project (an organization, a member, a personal token).
+
+    An entry with a ticket id is about that ticket (its subject is the slug, whatever the action, so a new
+    kind of ticket event is heard without an edit here) and shows on the board; so does an edit of the
+    project itself. Anything else of a project (a project token made or revoked) shows in its activity only.
+    """
+    if entry.project_id is None:
+        return None
+    if entry.ticket_id is None:
+        return Touched(entry.project_id, board=entry.action.startswith("project."))
+    numbers = tuple(int(found.group(2)) for slug in (entry.subject, *entry.subtasks) if (found := SLUG.fullmatch(slug)))
+    return Touched(entry.project_id, numbers, board=True)

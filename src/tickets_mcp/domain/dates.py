@@ -12,6 +12,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
+from tickets_mcp.domain.enums import CLOSED_STATUSES, Status
 from tickets_mcp.errors import Invalid
 
 NONE: Final = "none"  # the word that unsets a day
@@ -22,6 +23,12 @@ _HINT: Final = "Use YYYY-MM-DD, or today, tomorrow, a weekday (friday), +3d, 2w,
 
 def today() -> date:
     return datetime.now(UTC).date()
+
+
+def overdue(due_date: str | None, status: Status, on: date | None = None) -> bool:
+    """Whether a ticket due on `due_date` is late on `on` (today in UTC): still open and its day is past;
+    on the day itself it is due, not yet late."""
+    return due_date is not None and status not in CLOSED_STATUSES and due_date < (on or today()).isoformat()
 
 
 def parse_day(field: str, value: str, on: date | None = None) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from tickets_mcp.domain import Change, Label, Status
+from tickets_mcp.domain import Change, EstimateUnit, Label, LinkKind, Status
 from tickets_mcp.domain.text import clean_name, displayable, summary
 
 STATUS_NAMES = {
@@ -23,6 +23,14 @@ STATUS_NAMES = {
     Status.DONE: "Done",
     Status.CANCELED: "Canceled",
 }
+LINK_NAMES = {
+    LinkKind.BLOCKS: "Blocks",
+    LinkKind.BLOCKED_BY: "Blocked by",
+    LinkKind.DUPLICATES: "Duplicates",
+    LinkKind.DUPLICATED_BY: "Duplicated by",
+    LinkKind.RELATES_TO: "Relates to",
+}
+UNIT_NAMES = {EstimateUnit.HOURS: ("hour", "hours"), EstimateUnit.POINTS: ("point", "points")}
 ACTIONS = {"ticket.created": "created the ticket", "comment.added": "commented", "ticket.deleted": "deleted it"}
 
 
@@ -40,6 +48,12 @@ def when(timestamp: str) -> str:
         return datetime.fromisoformat(timestamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         return timestamp
+
+
+def amount(value: float, unit: EstimateUnit = EstimateUnit.HOURS) -> str:
+    """An estimate or time spent in words: `1 hour`, `2.5 hours`, `5 points`."""
+    one, many = UNIT_NAMES[unit]
+    return f"{value:g} {one if value == 1 else many}"
 
 
 def label_names(labels: Sequence[Label]) -> str:
@@ -93,5 +107,21 @@ def _value(field: str, value: Any) -> str:
 
 
 def change_summary(change: Change) -> str:
-    """What a history entry did: `status To do → In progress, assignee none → bob`."""
-    return summary(change, actions=ACTIONS, value=_value, arrow=" → ")
+    """What a history entry did: `status To do → In progress, assignee none → bob`, `linked: blocked by WEB-1`."""
+    return _planning_summary(change) or summary(change, actions=ACTIONS, value=_value, arrow=" → ")
+
+
+def _planning_summary(change: Change) -> str | None:
+    """A link or time entry in words; None for any other change (or one whose record is not as expected)."""
+    changes = change.changes
+    if change.action in ("link.added", "link.removed"):
+        try:
+            kind = LINK_NAMES[LinkKind(str(changes.get("kind")))].lower()
+        except ValueError:
+            return None
+        verb = "linked" if change.action == "link.added" else "unlinked"
+        return f"{verb}: {kind} {one_line(str(changes.get('ticket')), 60)}"
+    hours = changes.get("hours")
+    if change.action == "time.logged" and isinstance(hours, int | float):
+        return f"logged {amount(hours)}" + (f" on {changes['spent_on']}" if changes.get("spent_on") else "")
+    return None

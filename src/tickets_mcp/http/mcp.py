@@ -160,7 +160,13 @@ class McpMount:
     @asynccontextmanager
     async def _lifespan(self, _: MCPServer[AppState]) -> AsyncGenerator[AppState]:
         # Entered once by the streamable HTTP manager and once per SSE connection: all share one backend.
-        yield AppState(tracker_of=self.backend.tracker, principal_of_request=principal_of_request, admit=self._admit)
+        backend = self.backend
+        yield AppState(
+            tracker_of=backend.tracker,
+            principal_of_request=principal_of_request,
+            admit=self._admit,
+            changes=backend.changes,
+        )
 
     def _admit(self) -> None:
         """Count any MCP request, not only a tool call, against its token's rate limit (RateLimited when over it)."""
@@ -200,7 +206,7 @@ class McpMount:
         """Serve MCP on `backend` while the app runs (call install() first)."""
         self._backend = backend
         try:
-            async with self.server.session_manager.run():
+            async with self.server.subscriptions.watching(backend.changes), self.server.session_manager.run():
                 yield
         finally:
             self._backend = None

@@ -4,8 +4,9 @@ time in get_ticket, and milestones with their progress."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
-from tickets_mcp.domain import EstimateUnit, Linked, Milestone, Ticket, TicketDetail
+from tickets_mcp.domain import CLOSED_STATUSES, EstimateUnit, Linked, Milestone, Ticket, TicketDetail
 from tickets_mcp.domain.dates import today
 from tickets_mcp.mcp.markers import title, user_text
 
@@ -14,16 +15,28 @@ BLOCKERS_SHOWN = 3  # of a row's open blockers, by slug
 
 
 def plan_marks(ticket: Ticket) -> list[str]:
-    """What a ticket's row adds when it has them: `due:2026-12-11` (`overdue:` once past and open) and
-    `blocked:WEB-1,WEB-2`, each naming itself, so a row without them costs nothing."""
+    """What a ticket's row adds when it has them: its due date in days from today (`due:+3d`, `due:today`,
+    `overdue:2d` once past and open; get_ticket shows the date) and `blocked:WEB-1,WEB-2`, each naming itself,
+    so a row without them costs nothing. A closed ticket's row shows neither: they no longer plan anything."""
     marks: list[str] = []
+    if ticket.status in CLOSED_STATUSES:
+        return marks
     if ticket.due_date:
-        late = ticket.due_date < today().isoformat() and ticket.status not in {"done", "canceled"}
-        marks.append(("overdue:" if late else "due:") + ticket.due_date)
+        marks.append(due_mark(ticket.due_date))
     if ticket.blocked_by:
         more = f"+{len(ticket.blocked_by) - BLOCKERS_SHOWN}" if len(ticket.blocked_by) > BLOCKERS_SHOWN else ""
         marks.append("blocked:" + ",".join(ticket.blocked_by[:BLOCKERS_SHOWN]) + more)
     return marks
+
+
+def due_mark(due: str) -> str:
+    try:
+        days = (date.fromisoformat(due) - today()).days
+    except ValueError:
+        return "due:" + due  # a remote tracker's odd date, as it is
+    if days < 0:
+        return f"overdue:{-days}d"
+    return "due:today" if days == 0 else f"due:{days:+d}d"
 
 
 def amount(value: float, unit: EstimateUnit) -> str:

@@ -17,6 +17,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.models import InitializationOptions
 from mcp.server.request_state import RequestStateSecurity
+from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     CallToolRequestParams,
@@ -37,6 +38,7 @@ from tickets_mcp import __version__
 from tickets_mcp.config import Settings
 from tickets_mcp.core.access import Action
 from tickets_mcp.core.backend import Backend
+from tickets_mcp.core.changes import ChangeFeed
 from tickets_mcp.core.tracker import Principal, Tracker
 from tickets_mcp.domain import rules
 from tickets_mcp.domain.text import clean_name
@@ -53,6 +55,7 @@ from tickets_mcp.mcp.errors import (
 from tickets_mcp.mcp.exposure import SWITCH, Exposure
 from tickets_mcp.mcp.resources import complete, listed_boards, register_prompts, register_resources
 from tickets_mcp.mcp.schema import compact_description, compact_schema
+from tickets_mcp.mcp.subscriptions import Subscriptions
 from tickets_mcp.mcp.tools import SET_ARGUMENTS, TOOLS, ToolRow
 
 SERVER_NAME = "tickets-mcp"
@@ -83,6 +86,8 @@ class AppState:
     principal_of_request: Callable[[], Principal | None] | None = None
     # Called before each request (TrackerServer.admit_request); raises RateLimited to refuse it. HTTP installs it.
     admit: Callable[[], None] | None = None
+    # What the backend's changes are read from, for resource subscriptions; None: nothing is watched.
+    changes: ChangeFeed | None = None
 
     def principal(self) -> Principal:
         found = self.principal_of_request() if self.principal_of_request is not None else None
@@ -128,6 +133,8 @@ class TrackerServer(MCPServer[AppState]):
     observe_tool_call: ToolCallObserver | None = None
     # Signs the cursors list_tickets hands out (create_server keys it); `serve` signs REST's with it too.
     cursors: rules.CursorSeal = rules.CursorSeal()
+    # Who watches which resource (watch_resources); runs while the lifespan holds a ChangeFeed.
+    subscriptions: Subscriptions
     _argument_names: Mapping[str, frozenset[str]] | None = None
     _tools: list[Tool] | None = None
     _table: tuple[ToolRow, ...] = ()
@@ -215,6 +222,13 @@ class TrackerServer(MCPServer[AppState]):
         if permitted is not None:
             tools = [tool for tool in tools if self.tool_actions.get(tool.name) in permitted]
         return tools
+
+    def watch_resources(self, subscriptions: Subscriptions, *, subscribe: bool) -> None:
+        """Serve resource subscriptions with `subscriptions`: subscriptions/listen always (a stream asking
+        for a URI this server cannot watch is refused, saying why) and, when `subscribe`, the handshake
+        era's resources/subscribe, which declares resources.subscribe to those clients."""
+        self.subscriptions = subscriptions
+        subscriptions.install(self._lowlevel_server, subscribe=subscribe)
 
     async def _handle_list_resources(
         self, ctx: ServerRequestContext[AppState], params: PaginatedRequestParams | None
@@ -402,11 +416,14 @@ def build_server(settings: Settings, backend: Callable[[], AbstractAsyncContextM
     (cli/servers.py hands it the store or remote `settings` names)."""
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
-        async with backend() as opened:
-            yield AppState(tracker_of=opened.tracker, local_principal=opened.local_principal)
+    async def lifespan(server: MCPServer[AppState]) -> AsyncGenerator[AppState]:
+        assert isinstance(server, TrackerServer)
+        async with backend() as opened, server.subscriptions.watching(opened.changes):
+            yield AppState(tracker_of=opened.tracker, local_principal=opened.local_principal, changes=opened.changes)
 
-    return create_server(lifespan, log_level=settings.log_level, exposure=settings.exposure)
+    return create_server(
+        lifespan, log_level=settings.log_level, exposure=settings.exposure, watched=settings.remote is None
+    )
 
 
 def create_server(
@@ -415,13 +432,16 @@ def create_server(
     log_level: Any = "WARNING",
     state_keys: Sequence[str] = (),
     exposure: Exposure | None = None,
+    watched: bool = True,
 ) -> TrackerServer:
     """The server with its tools (10 listed by default). Over HTTP, http/mcp.py checks tokens in front of it.
 
     `state_keys` seal the state of confirmation round trips (see RequestStateSecurity); without them
-    each process makes its own key, which suits stdio and a single `serve`.
+    each process makes its own key, which suits stdio and a single `serve`. `watched`: the backend's
+    changes can be watched (a local store), so resources/subscribe is served to handshake-era clients.
     """
     exposure = exposure or Exposure()
+    bus = InMemorySubscriptionBus()
     server = TrackerServer(
         SERVER_NAME,
         title="Ticket tracker",
@@ -430,6 +450,7 @@ def create_server(
         lifespan=lifespan,
         log_level=log_level,
         request_state_security=RequestStateSecurity(keys=list(state_keys)) if state_keys else None,
+        subscriptions=bus,
     )
     server.exposure = exposure
     server.announce_tool_changes()
@@ -439,4 +460,5 @@ def create_server(
     register_resources(server)
     register_prompts(server)
     server.complete_with(complete)
+    server.watch_resources(Subscriptions(bus, caller_of=_scope), subscribe=watched)
     return server

@@ -7,7 +7,7 @@ and ticket numbers are allocated inside that transaction, so they are gap-free a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -40,6 +40,7 @@ from tickets_mcp.domain import (
     TokenKind,
     User,
 )
+from tickets_mcp.domain.audit import Recorded
 from tickets_mcp.domain.similarity import Filed
 
 
@@ -228,6 +229,20 @@ class Store(Protocol):
         ...
 
     def pool_usage(self) -> PoolUsage: ...
+
+    # Changes, for whoever watches them (core/changes.py)
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after each write this store commits, on the task that wrote."""
+        ...
+
+    async def last_event_id(self) -> int:
+        """The id of the audit trail's latest entry; 0 when it has none."""
+        ...
+
+    async def events_after(self, cursor: int, missing: Sequence[int], limit: int) -> list[Recorded]:
+        """The trail's first `limit` entries after id `cursor`, with those of `missing` that are now
+        committed, by id."""
+        ...
 
     # Identity
     async def ensure_user(self, username: str, name: str) -> User: ...

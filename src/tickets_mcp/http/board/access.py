@@ -46,7 +46,6 @@ from tickets_mcp.http.settings import LOOPBACK_NAMES, ServeSettings
 SESSION_COOKIE = "tracker_board"
 SESSION_SECONDS = 12 * 3600
 SESSION_FORMAT = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
-BOARD_PATH = "/board"
 CLIENT = "board"  # what the audit trail names as the client of changes made on the board
 ENV_BOARD_LOCAL = "TICKETS_BOARD_LOCAL"
 OFF = frozenset({"0", "off", "false", "no"})

@@ -9,23 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from tickets_mcp import __version__
 from tickets_mcp.core.tracker import Principal
-from tickets_mcp.domain import Board, BoardColumn, Change, Comment, Organization, Project, Status, Ticket, TicketDetail
+from tickets_mcp.domain import (
+    Board,
+    BoardColumn,
+    Change,
+    Comment,
+    Milestone,
+    Organization,
+    Project,
+    Status,
+    Ticket,
+    TicketDetail,
+)
+from tickets_mcp.domain.dates import today
 from tickets_mcp.domain.wording import actor, change_summary, label_names, status_name, when
 from tickets_mcp.http.board.html import Child, Html, el
+from tickets_mcp.http.board.planning import card_plan, late, links_section, milestone_bar, plan_facts, time_section
+from tickets_mcp.http.board.urls import STATIC, board_url, columns_url, ticket_url
 
-STATIC = "/board/static"
 STATUSES = tuple(Status)
-
-
-def board_url(code: str) -> str:
-    return f"/board/{code}"
-
-
-def ticket_url(slug: str) -> str:
-    return f"/board/tickets/{slug}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +129,21 @@ def _counts(project: Project) -> str:
 # The board
 
 
-def board_page(frame: Frame, board: Board, *, writable: bool, etag: str, reference: str) -> Html:
-    """`reference`: how the viewer names the project in a URL, acme:WEB where WEB alone is not enough."""
+@dataclass(frozen=True, slots=True)
+class BoardView:
+    """A board as one viewer sees it: its columns, the project's open milestones, and what the viewer may do.
+
+    `reference`: how the viewer names the project in a URL, acme:WEB where WEB alone is not enough."""
+
+    board: Board
+    milestones: Sequence[Milestone]
+    reference: str
+    writable: bool
+    today: date
+
+
+def board_page(frame: Frame, view: BoardView, *, etag: str) -> Html:
+    board, writable, reference = view.board, view.writable, view.reference
     project = board.project
     help_text = (
         "Drag a card to another column or place, or focus it and use the arrow keys "
@@ -133,27 +152,30 @@ def board_page(frame: Frame, board: Board, *, writable: bool, etag: str, referen
         else "You may read this board but not move cards. Enter on a focused card opens it."
     )
     return page(
-        f"{project.code} board",
+        f"{project.code} board" + (f" · {board.milestone}" if board.milestone else ""),
         frame,
         el("h1", el("span", project.code, class_="slug"), " ", project.name),
         el("p", help_text, class_="muted", id="board-help"),
         notice(None),
-        live(f"{board_url(reference)}/columns", etag, board_columns(board, writable=writable)),
+        live(columns_url(reference, board.milestone), etag, board_live(view)),
         crumbs=[(project.code, board_url(reference))],
     )
 
 
-def board_columns(board: Board, *, writable: bool) -> Html:
-    return el(
+def board_live(view: BoardView) -> Html:
+    """What the board refreshes: the milestone bar (its progress moves with the cards) and the columns."""
+    board = view.board
+    columns = el(
         "div",
-        [_column(column, index, writable=writable) for index, column in enumerate(board.columns)],
+        [_column(column, index, view) for index, column in enumerate(board.columns)],
         class_="columns",
         data_project=board.project.code,
-        data_writable="true" if writable else None,
+        data_writable="true" if view.writable else None,
     )
+    return Html(milestone_bar(view.reference, view.milestones, board.milestone, view.today) + columns)
 
 
-def _column(column: BoardColumn, index: int, *, writable: bool) -> Html:
+def _column(column: BoardColumn, index: int, view: BoardView) -> Html:
     heading_id = f"column-{column.status.value}"
     shown = len(column.tickets)
     more = f"{column.total - shown} more not shown" if shown < column.total else None
@@ -162,7 +184,7 @@ def _column(column: BoardColumn, index: int, *, writable: bool) -> Html:
         el("h2", status_name(column.status), " ", el("span", column.total, class_="count"), id=heading_id),
         el(
             "ol",
-            [_card(ticket, index, writable=writable) for ticket in column.tickets],
+            [_card(ticket, index, view) for ticket in column.tickets],
             class_="cards",
             data_status=column.status.value,
             aria_labelledby=heading_id,
@@ -172,7 +194,8 @@ def _column(column: BoardColumn, index: int, *, writable: bool) -> Html:
     )
 
 
-def _card(ticket: Ticket, column: int, *, writable: bool) -> Html:
+def _card(ticket: Ticket, column: int, view: BoardView) -> Html:
+    writable = view.writable
     moves: Html | None = None
     if writable:
         buttons: list[Html] = []
@@ -193,9 +216,10 @@ def _card(ticket: Ticket, column: int, *, writable: bool) -> Html:
             class_="card-head",
         ),
         el("p", ticket.title, class_="title"),
+        card_plan(ticket, today=view.today, board_milestone=view.board.milestone),
         _meta(ticket),
         moves,
-        class_="card",
+        class_="card overdue" if late(ticket, view.today) else "card",
         id=f"card-{ticket.slug}",
         tabindex=0,
         draggable="true" if writable else None,
@@ -221,12 +245,17 @@ def _meta(ticket: Ticket) -> Html | None:
 # A ticket
 
 
+def project_code(slug: str) -> str:
+    """The project code a slug starts with (WEB of WEB-42): how the ticket page links back to its board."""
+    return slug.rsplit("-", 1)[0]
+
+
 def ticket_page(
     frame: Frame, detail: TicketDetail, *, writable: bool, commentable: bool, etag: str,
     message: str | None = None, alert: bool = False,
 ) -> Html:  # fmt: skip
     slug = detail.ticket.slug
-    code = slug.rsplit("-", 1)[0]
+    code = project_code(slug)
     comment_form = (
         el(
             "form",
@@ -255,17 +284,20 @@ def ticket_body(detail: TicketDetail, *, writable: bool) -> Html:
     return el(
         "article",
         el("h1", el("span", ticket.slug, class_="slug"), " ", ticket.title),
-        _facts(ticket),
+        _facts(detail),
         _status_form(ticket) if writable else None,
         el("section", el("h2", "Description"), _text(ticket.description) or el("p", "None.", class_="muted")),
         _subtasks(detail.subtasks),
+        links_section(detail.links),
+        time_section(detail.time_entries, ticket.spent),
         _comments(detail.comments),
         _history(detail.history, detail.changes),
         class_="ticket",
     )
 
 
-def _facts(ticket: Ticket) -> Html:
+def _facts(detail: TicketDetail) -> Html:
+    ticket = detail.ticket
     facts: list[tuple[str, Child]] = [
         ("Status", status_name(ticket.status)),
         ("Type", ticket.type.value),
@@ -276,11 +308,12 @@ def _facts(ticket: Ticket) -> Html:
     ]
     if ticket.parent:
         facts.append(("Parent", el("a", ticket.parent, href=ticket_url(ticket.parent))))
+    facts += plan_facts(detail, project_code(ticket.slug), today())
     facts += [("Created", when(ticket.created_at)), ("Updated", when(ticket.updated_at))]
     if ticket.closed_at:
         facts.append(("Closed", when(ticket.closed_at) + (f" by {ticket.closed_by}" if ticket.closed_by else "")))
     facts.append(("Version", ticket.version))
-    return el("dl", [[el("dt", name), el("dd", value)] for name, value in facts], class_="facts")
+    return el("dl", [[el("dt", name), el("dd", value)] for name, value in facts], class_="facts", id="facts")
 
 
 def _status_form(ticket: Ticket) -> Html:

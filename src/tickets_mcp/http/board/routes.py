@@ -3,8 +3,8 @@
 | route                                   | what                                                       |
 |-----------------------------------------|------------------------------------------------------------|
 | GET  /board/                            | the projects the viewer can see                            |
-| GET  /board/{CODE}                      | a project's Kanban board                                   |
-| GET  /board/{CODE}/columns              | its columns alone, for live updates (ETag, 304)            |
+| GET  /board/{CODE}?milestone=NAME       | a project's Kanban board, of one milestone or all          |
+| GET  /board/{CODE}/columns?milestone=   | its live part alone (milestones, columns; ETag, 304)       |
 | GET  /board/tickets/{SLUG}              | a ticket (`Accept: text/html-fragment`: its live part)    |
 | POST /board/tickets/{SLUG}/move         | JSON {status, before, after, version}: drag and drop, keys |
 | POST /board/tickets/{SLUG}/status       | form: status, version                                      |
@@ -32,19 +32,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from tickets_mcp.core.access import Action
 from tickets_mcp.core.tokens import digest
 from tickets_mcp.core.tracker import TicketChanges, Tracker
-from tickets_mcp.domain import Board, Status, TicketDetail
+from tickets_mcp.domain import Status, TicketDetail
+from tickets_mcp.domain.dates import today
 from tickets_mcp.errors import Conflict, Invalid, RateLimited, TrackerError
 from tickets_mcp.http.auth import backend_of
 from tickets_mcp.http.board import pages
-from tickets_mcp.http.board.access import (
-    BOARD_PATH,
-    SESSION_COOKIE,
-    SESSION_SECONDS,
-    BoardAccess,
-    Viewer,
-)
+from tickets_mcp.http.board.access import SESSION_COOKIE, SESSION_SECONDS, BoardAccess, Viewer
 from tickets_mcp.http.board.access import login as login_principal
 from tickets_mcp.http.board.html import Html
+from tickets_mcp.http.board.urls import BOARD_PATH, ticket_url
 from tickets_mcp.http.errors import status_of
 
 PER_COLUMN = 100  # cards a column shows; the rest are counted under it
@@ -255,7 +251,7 @@ def board_router(access: BoardAccess) -> APIRouter:
             except Conflict as exc:
                 message = f"{exc.message} Your change was not saved; this is the ticket as it is now."
                 return await ticket_response(request, viewer, tracker, slug, message=message, alert=True, status=409)
-            return secured(RedirectResponse(f"{pages.ticket_url(slug)}?saved=status", status_code=303))
+            return secured(RedirectResponse(f"{ticket_url(slug)}?saved=status", status_code=303))
 
         return await guarded(request, render)
 
@@ -264,35 +260,36 @@ def board_router(access: BoardAccess) -> APIRouter:
         async def render(_: Viewer, tracker: Tracker) -> Response:
             form = await form_of(request)
             await tracker.add_comment(slug, form.get("body", "").replace("\r\n", "\n"))
-            return secured(RedirectResponse(f"{pages.ticket_url(slug)}?saved=comment", status_code=303))
+            return secured(RedirectResponse(f"{ticket_url(slug)}?saved=comment", status_code=303))
 
         return await guarded(request, render)
 
     # A project's board
 
-    async def board_of(request: Request, viewer: Viewer, tracker: Tracker, code: str) -> tuple[Board, bool, str]:
-        """The board, whether the viewer may move its cards, and the ETag of both."""
-        found = await tracker.get_board(code, per_column=PER_COLUMN)
+    async def board_of(tracker: Tracker, code: str, milestone: str | None) -> tuple[pages.BoardView, str]:
+        """The board (of one milestone, or all) as the viewer sees it, and the ETag of what it shows."""
+        found = await tracker.get_board(code, per_column=PER_COLUMN, milestone=milestone or None)
+        milestones = await tracker.list_milestones(code)
         actions = await tracker.permitted_actions(found.project.id)
-        writable = Action.EDIT in actions
-        return found, writable, board_etag(found, writable)
+        reference = await tracker.project_reference(found.project)
+        view = pages.BoardView(found, milestones, reference, Action.EDIT in actions, today())
+        return view, board_etag(view)
 
     @router.get("/{code}")
-    async def board(request: Request, code: str) -> Response:  # pyright: ignore[reportUnusedFunction]
+    async def board(request: Request, code: str, milestone: str | None = None) -> Response:  # pyright: ignore[reportUnusedFunction]
         async def render(viewer: Viewer, tracker: Tracker) -> Response:
-            found, writable, etag = await board_of(request, viewer, tracker, code)
-            reference = await tracker.project_reference(found.project)
-            return html(pages.board_page(frame(viewer), found, writable=writable, etag=etag, reference=reference))
+            view, etag = await board_of(tracker, code, milestone)
+            return html(pages.board_page(frame(viewer), view, etag=etag))
 
         return await guarded(request, render)
 
     @router.get("/{code}/columns")
-    async def columns(request: Request, code: str) -> Response:  # pyright: ignore[reportUnusedFunction]
+    async def columns(request: Request, code: str, milestone: str | None = None) -> Response:  # pyright: ignore[reportUnusedFunction]
         async def render(viewer: Viewer, tracker: Tracker) -> Response:
-            found, writable, etag = await board_of(request, viewer, tracker, code)
+            view, etag = await board_of(tracker, code, milestone)
             if unchanged(request, etag):
                 return secured(Response(status_code=304, headers={"ETag": etag}))
-            return html(pages.board_columns(found, writable=writable), ETag=etag)
+            return html(pages.board_live(view), ETag=etag)
 
         return await guarded(request, render, json_errors=True)
 
@@ -305,16 +302,26 @@ def static_file(name: str) -> bytes:
     return resources.files("tickets_mcp.http.board").joinpath("static", name).read_bytes()
 
 
-def board_etag(board: Board, writable: bool) -> str:
+def board_etag(view: pages.BoardView) -> str:
+    """Of all the live region shows: a card's open blockers change with other tickets, its lateness with the day."""
+    board = view.board
     columns = [
-        (column.status.value, column.total, [(t.slug, t.version) for t in column.tickets]) for column in board.columns
+        (column.status.value, column.total, [(t.slug, t.version, t.blocked_by) for t in column.tickets])
+        for column in board.columns
     ]
-    return etag_of(board.project.id, board.project.name, writable, columns)
+    return etag_of(
+        board.project.id, board.project.name, view.writable, columns, board.milestone,
+        [milestone.model_dump() for milestone in view.milestones], view.today,
+    )  # fmt: skip
 
 
 def ticket_etag(detail: TicketDetail, writable: bool) -> str:
     subtasks = [(t.slug, t.version) for t in detail.subtasks]
-    return etag_of(detail.ticket.slug, detail.ticket.version, writable, len(detail.comments), detail.changes, subtasks)
+    links = [(link.kind, link.slug, link.status, link.title) for link in detail.links]
+    return etag_of(
+        detail.ticket.slug, detail.ticket.version, writable, len(detail.comments), detail.changes, subtasks,
+        detail.ticket.blocked_by, links, len(detail.time_entries), today(),
+    )  # fmt: skip
 
 
 class MoveRequest:

@@ -253,7 +253,9 @@ async def list_milestones(
     return Milestones(await tracker.list_milestones(project, closed=closed, organization=organization))
 
 
-@router.put("/projects/{project}/milestones/{name}", summary="Create a milestone, or change the one of that name")
+@router.put(  # {name:path}: a milestone may be named Q3/Q4
+    "/projects/{project}/milestones/{name:path}", summary="Create a milestone, or change the one of that name"
+)
 async def save_milestone(
     project: str, name: str, body: MilestoneSave, tracker: TrackerDep, organization: OrganizationQuery = None
 ) -> Milestone:

@@ -1,10 +1,15 @@
 """The audit trail: one `events` row per mutation, written in the mutation's own transaction, and the
-few reads a write needs from it (what changed since a stale version, who deleted a ticket)."""
+few reads a write needs from it (what changed since a stale version, who deleted a ticket), and the
+reads of whoever watches it for changes (core/changes.py)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from typing import Any, cast
+
 from tickets_mcp.domain import Change
-from tickets_mcp.domain.audit import Event
+from tickets_mcp.domain.audit import Event, Recorded
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.stores.port import Actor
 from tickets_mcp.stores.sql.connection import Connection
@@ -70,3 +75,37 @@ def deletion(conn: Connection, project_id: str, slug: str) -> Change | None:
     )
     found = (row_to_change(row) for row in rows)
     return next((change for change in found if slug in change.changes.get("subtasks", ())), None)
+
+
+def last_id(conn: Connection) -> int:
+    """The id of the latest entry (0 when there is none): where a watcher starts."""
+    return int(conn.one("SELECT COALESCE(MAX(id), 0) FROM events")[0])
+
+
+# A deletion's changes name the sub-tasks deleted with it; other actions' changes are not read.
+_RECORDED = """SELECT id, action, project_id, ticket_id, subject,
+                      CASE WHEN action = 'ticket.deleted' THEN changes END FROM events"""
+
+
+def after(conn: Connection, cursor: int, missing: Sequence[int], limit: int) -> list[Recorded]:
+    """The first `limit` entries after id `cursor`, and those of `missing` (ids at or below it that were not
+    committed when it was read) that are now, by id: ranges and points of the primary key."""
+    rows = conn.all(_RECORDED + " WHERE id > ? ORDER BY id LIMIT ?", (cursor, limit))
+    if missing:
+        where, params = conn.dialect.any_of("id", missing)
+        rows = sorted(conn.all(f"{_RECORDED} WHERE {where}", params) + rows, key=lambda row: int(row[0]))
+    return [_recorded(row) for row in rows]
+
+
+def _recorded(row: Sequence[Any]) -> Recorded:
+    raw: Any = row[5]
+    changes = cast(dict[str, Any], raw if isinstance(raw, dict) or raw is None else json.loads(raw)) or {}
+    subtasks = cast(list[object], changes["subtasks"]) if isinstance(changes.get("subtasks"), list) else []
+    return Recorded(
+        id=int(row[0]),
+        action=str(row[1]),
+        project_id=row[2],
+        ticket_id=None if row[3] is None else int(row[3]),
+        subject=str(row[4]),
+        subtasks=tuple(str(slug) for slug in subtasks),
+    )

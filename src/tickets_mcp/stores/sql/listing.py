@@ -74,13 +74,13 @@ def _filters(conn: Connection, query: TicketQuery) -> Fragment:
     return " AND ".join(where), params
 
 
-# Whether a ticket has an open blocker, or is open and blocks an open ticket: one probe of a links index
-# (ticket_links_to, or the table's key) for each ticket the other filters leave.
-_BLOCKED = f"""EXISTS (SELECT 1 FROM ticket_links k JOIN tickets b ON b.id = k.from_id
-                       WHERE k.to_id = t.id AND k.kind = 'blocks' AND b.status NOT IN {CLOSED_SQL})"""
-_BLOCKING = f"""t.status NOT IN {CLOSED_SQL} AND EXISTS (
-                    SELECT 1 FROM ticket_links k JOIN tickets d ON d.id = k.to_id
-                    WHERE k.from_id = t.id AND k.kind = 'blocks' AND d.status NOT IN {CLOSED_SQL})"""
+# The tickets with an open blocker, and the open tickets that block an open ticket: read from the links (far
+# fewer than the tickets), so the filter costs what the blocks links do, not a probe for every ticket listed.
+_BLOCKED = f"""t.id IN (SELECT k.to_id FROM ticket_links k JOIN tickets b ON b.id = k.from_id
+                        WHERE k.kind = 'blocks' AND b.status NOT IN {CLOSED_SQL})"""
+_BLOCKING = f"""t.status NOT IN {CLOSED_SQL} AND t.id IN (
+                    SELECT k.from_id FROM ticket_links k JOIN tickets d ON d.id = k.to_id
+                    WHERE k.kind = 'blocks' AND d.status NOT IN {CLOSED_SQL})"""
 
 
 def _planning_filters(query: TicketQuery) -> list[Fragment]:
@@ -92,7 +92,7 @@ def _planning_filters(query: TicketQuery) -> list[Fragment]:
     elif query.milestone_id is not None:
         found.append(("t.milestone_id = ?", [query.milestone_id]))
     if query.blocked is not None:
-        found.append((_BLOCKED if query.blocked else f"NOT {_BLOCKED}", []))
+        found.append((_BLOCKED if query.blocked else f"NOT ({_BLOCKED})", []))
     if query.blocking is not None:
         found.append((f"({_BLOCKING})" if query.blocking else f"NOT ({_BLOCKING})", []))
     if query.overdue_on is not None:

@@ -36,6 +36,7 @@ from tickets_mcp.domain import (
     Token,
     User,
 )
+from tickets_mcp.domain.audit import Recorded
 from tickets_mcp.domain.rules import format_timestamp
 from tickets_mcp.domain.similarity import Filed
 from tickets_mcp.domain.token_use import stale_before
@@ -102,11 +103,42 @@ class Engine(Protocol):
     async def close(self) -> None: ...
 
 
+class _Announcing:
+    """An engine that tells its listener (SqlStore.on_commit) after each write it committed: every write,
+    the ones added later too, since all go through here."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.listener: Callable[[], None] | None = None
+
+    @property
+    def read_only(self) -> str | None:
+        return self.engine.read_only
+
+    async def read(self, script: Script[T]) -> T:
+        return await self.engine.read(script)
+
+    async def lookup(self, script: Script[T]) -> T:
+        return await self.engine.lookup(script)
+
+    async def write(self, script: Script[T]) -> T:
+        value = await self.engine.write(script)  # a write that raised committed nothing: nobody is told
+        if self.listener is not None:
+            self.listener()
+        return value
+
+    def usage(self) -> PoolUsage:
+        return self.engine.usage()
+
+    async def close(self) -> None:
+        await self.engine.close()
+
+
 class SqlStore:
     """The Store port on an `Engine`; SqliteStore and PostgresStore open their engine and pass it here."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self._engine = _Announcing(engine)
         self._closed = False
 
     async def close(self) -> None:
@@ -126,6 +158,17 @@ class SqlStore:
 
     def pool_usage(self) -> PoolUsage:
         return self._engine.usage()
+
+    # Changes
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        self._engine.listener = listener
+
+    async def last_event_id(self) -> int:
+        return await self._engine.lookup(events.last_id)
+
+    async def events_after(self, cursor: int, missing: Sequence[int], limit: int) -> list[Recorded]:
+        return await self._engine.read(lambda conn: events.after(conn, cursor, missing, limit))
 
     # Identity
 

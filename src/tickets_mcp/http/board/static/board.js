@@ -32,7 +32,8 @@
     }
     if (response.status === 304) return;
     if (response.status === 401) {
-      window.location.assign("/board/login?next=" + encodeURIComponent(window.location.pathname));
+      const here = window.location.pathname + window.location.search; // a milestone's board comes back to it
+      window.location.assign("/board/login?next=" + encodeURIComponent(here));
       return;
     }
     if (!response.ok) return;
