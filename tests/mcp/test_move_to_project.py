@@ -10,7 +10,9 @@ import pytest
 from mcp.types import TextResourceContents
 
 from mcp import Client
+from tests.fixtures.subscriptions import watching
 from tests.fixtures.tool_calls import call, call_error, slug_of
+from tickets_mcp.mcp.server import TrackerServer
 
 pytestmark = pytest.mark.anyio
 
@@ -87,3 +89,21 @@ async def test_a_change_refused_after_the_move_says_the_ticket_moved_all_the_sam
     refusal = await call_error(client, "update_ticket", slug=slug, project="WEB", parent="WEB-99")
     assert refusal.startswith(f"Moved {slug} to WEB-1 (backlog, version 2). Not updated: Ticket WEB-99 not found.")
     assert (await call(client, "get_ticket", slug=slug)).startswith("WEB-1: ")
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_move_is_heard_on_the_old_slug_and_both_boards_and_the_new_slug_after(
+    server: TrackerServer, mode: str
+) -> None:
+    async with watching(server, mode) as watch:
+        await with_web(watch.client)
+        slug = slug_of(await call(watch.client, "create_ticket", title="Watched", project="INBOX"))
+        old, new = f"tracker://tickets/{slug}", "tracker://tickets/WEB-1"
+        boards = {"tracker://projects/INBOX/board", "tracker://projects/WEB/board"}
+        await watch.start(old, *boards)
+        await call(watch.client, "update_ticket", slug=slug, project="WEB")
+        assert {await watch.next() for _ in range(3)} == {old, *boards}
+    async with watching(server, mode) as watch:
+        await watch.start(new)
+        await call(watch.client, "add_comment", slug=slug, body="Heard where it is")
+        assert await watch.next() == new

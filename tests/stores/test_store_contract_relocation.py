@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 
 from tests.fixtures.store_contract import World, draft
@@ -133,9 +134,24 @@ async def test_comments_and_history_follow_and_the_move_is_recorded_in_both_proj
     in_source = await store.project_activity(world.inbox.id, 10)
     in_target = await store.project_activity(target.id, 10)
     assert (in_source[0].action, in_source[0].subject) == ("ticket.moved_project", "INBOX-1")
-    assert [c.subject for c in in_target if c.action == "ticket.moved_project"] == ["INBOX-1"]
+    assert [c.subject for c in in_target if c.action == "ticket.moved_project"] == ["WEB-1"]
     moves = [changes for action, _, changes in events(location) if action == "ticket.moved_project"]
     assert len(moves) == 2 and all(changes["slug"] == ["INBOX-1", "WEB-1"] for changes in moves)
+
+
+async def test_moves_both_ways_at_once_all_land_with_gap_free_numbers(store: Store, world: World) -> None:
+    first, second = await web(store, world, "ONE"), await web(store, world, "TWO")
+    ones = [(await store.create_ticket(draft(world, f"one {n}", project=first), world.actor)).ticket for n in range(5)]
+    twos = [(await store.create_ticket(draft(world, f"two {n}", project=second), world.actor)).ticket for n in range(5)]
+    async with anyio.create_task_group() as group:  # on PostgreSQL, writers in parallel: locks taken in one order
+        for ticket in ones:
+            group.start_soon(store.move_to_project, ticket.id, second.id, world.actor)
+        for ticket in twos:
+            group.start_soon(store.move_to_project, ticket.id, first.id, world.actor)
+    for project, arrived in ((first, twos), (second, ones)):
+        listed = (await store.list_tickets(TicketQuery(project_ids=[project.id], limit=50))).tickets
+        assert sorted(t.number for t in listed) == [6, 7, 8, 9, 10]
+        assert {t.id for t in listed} == {t.id for t in arrived}
 
 
 async def test_a_ticket_moved_twice_is_found_by_both_old_slugs(store: Store, world: World) -> None:
