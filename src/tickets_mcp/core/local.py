@@ -12,6 +12,7 @@ from tickets_mcp.core.access import Access, Action, Roles, Tier
 from tickets_mcp.core.attachments import Attachments
 from tickets_mcp.core.names import Names
 from tickets_mcp.core.planning import Planning, estimate_value
+from tickets_mcp.core.relocation import move_to_project
 from tickets_mcp.core.tracker import (
     ANYONE,
     BULK_MAX,
@@ -40,6 +41,7 @@ from tickets_mcp.domain import (
     OrganizationWorkspace,
     Project,
     ProjectDeletion,
+    Relocation,
     Status,
     Ticket,
     TicketDeletion,
@@ -329,8 +331,16 @@ class LocalTracker:
         ticket = await self._ticket_or_its_deletion(roles, slug, Action.READ)
         detail = await self._store.ticket_detail(ticket.id, history)
         named = await self._names.named((detail.ticket, *detail.subtasks))
-        unit = (await self._names.project_of(roles, ticket)).estimate_unit
-        return detail.model_copy(update={"ticket": named[0], "subtasks": named[1:], "estimate_unit": unit})
+        project = await self._names.project_of(roles, ticket)
+        old_slug = await self._names.slug_namer(project.organization_id)
+        return detail.model_copy(
+            update={
+                "ticket": named[0],
+                "subtasks": named[1:],
+                "estimate_unit": project.estimate_unit,
+                "moved_from": tuple(map(old_slug, detail.moved_from)),
+            }
+        )
 
     async def create_ticket(self, draft: TicketDraft) -> Filed:
         roles = await self._names.roles()
@@ -458,6 +468,11 @@ class LocalTracker:
         roles = await self._names.roles()
         ticket = await self._ticket_or_its_deletion(roles, slug, Action.EDIT)
         return await self._store.delete_ticket(ticket.id, self._actor)
+
+    async def move_to_project(self, slug: str, project: str, *, version: int | None = None) -> Relocation:
+        """Move a ticket and its sub-tasks to another project of its organization (core/relocation.py)."""
+        roles = await self._names.roles()
+        return await move_to_project(self._store, self._access, self._names, self._actor, roles, slug, project, version)
 
     async def _ticket_or_its_deletion(self, roles: Roles, slug: str, action: Action) -> Ticket:
         """The ticket `slug` names, or AlreadyDeleted (a NotFound in the same words) where the audit trail

@@ -8,7 +8,7 @@ sees the code WEB in several organizations).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from tickets_mcp.core.access import Access, Action, Roles
@@ -137,7 +137,7 @@ class Names:
     async def ticket(self, roles: Roles, slug: str, action: Action) -> Ticket:
         """The ticket a slug names among the caller's projects, if the caller may do `action` to it: codes
         are unique per organization only, so `beta:WEB-42` says which organization when the caller sees a
-        project WEB in several."""
+        project WEB in several. The old slug of a ticket moved to another project names it where it is now."""
         organization, plain = rules.split_organization(slug)
         code, number = rules.parse_slug(plain)
         organizations = await self.organizations(organization)
@@ -146,7 +146,7 @@ class Names:
         refusals = [r for p in projects if (r := access.refusal(roles, p.organization_id, action, p.id)) is not None]
         if projects and len(refusals) == len(projects):
             raise refusals[0]  # before looking: the same answer whether the ticket exists or not
-        found = [(p, t) for p in projects if (t := await self._store.find_ticket(p.id, number)) is not None]
+        found = [(p, t) for p in projects if (t := await self._numbered(p.id, number)) is not None]
         if len(found) > 1:
             slugs = {o.id: o.slug for o in organizations}
             named = [rules.in_organization(slugs[p.organization_id], f"{code}-{number}") for p, _ in found]
@@ -156,13 +156,21 @@ class Names:
                 hint="Say which: " + " or ".join(named) + ".",
             )
         if found:
-            project, ticket = found[0]
-            access.authorize(roles, project.organization_id, action, project.id)
-            return ticket
+            ticket = found[0][1]
+            # Where it is now: a moved ticket is in another project than its old slug names.
+            now_in = next((p for p in await self.visible_projects(list(roles)) if p.id == ticket.project_id), None)
+            if now_in is not None:
+                access.authorize(roles, now_in.organization_id, action, now_in.id)
+                return ticket
         raise NotFound(
             f"Ticket {code}-{number} not found.",
             hint="Check the slug with list_tickets; deleted tickets keep their number.",
         )
+
+    async def _numbered(self, project_id: str, number: int) -> Ticket | None:
+        """The project's ticket `number`, or the ticket that had it before moving to another project. A miss
+        costs the second lookup only: most slugs name a ticket where it is."""
+        return await self._store.find_ticket(project_id, number) or await self._store.moved_ticket(project_id, number)
 
     async def ticket_organization(self, roles: Roles, ticket: Ticket) -> str:
         projects = await self.visible_projects(list(roles))
@@ -219,6 +227,20 @@ class Names:
             else t
             for t in tickets
         )
+
+    async def slug_namer(self, organization_id: str) -> Callable[[str], str]:
+        """How the caller names back a slug of a project of this organization, as `named` names a ticket's:
+        `acme:WEB-1` where it sees the code WEB in several organizations. For slugs without their ticket at
+        hand: the old slugs of a moved ticket."""
+        qualifiers = await self._qualifiers()
+        projects = await self.visible_projects([organization_id])
+        shared = {p.code: qualifiers[p.id] for p in projects if p.id in qualifiers}
+
+        def name(slug: str) -> str:
+            code = slug.rsplit("-", 1)[0]
+            return rules.in_organization(shared[code], slug) if code in shared else slug
+
+        return name
 
     async def _qualifiers(self) -> dict[str, str]:
         slugs = {o.id: o.slug for o in await self.known_organizations()}

@@ -27,6 +27,7 @@ from tickets_mcp.domain import (
     Priority,
     Project,
     ProjectDeletion,
+    Relocation,
     Scope,
     Status,
     Ticket,
@@ -202,6 +203,11 @@ class Tracker(Protocol):
     async def move_tickets(self, moves: Sequence[MoveDraft], progress: Progress | None = None) -> Batch: ...
     async def ticket_deletion(self, slug: str) -> TicketDeletion: ...
     async def delete_ticket(self, slug: str) -> TicketDeletion: ...
+    async def move_to_project(self, slug: str, project: str, *, version: int | None = None) -> Relocation:
+        """Move a ticket and its sub-tasks to another project of its organization (`project` is looked up
+        there first); each gets a new number there, and its old slug keeps finding it."""
+        ...
+
     async def get_board(
         self,
         project: str | None = None,

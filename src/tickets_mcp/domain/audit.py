@@ -93,6 +93,20 @@ def ticket_moved(before: Ticket, after: Ticket, organization_id: str) -> Event:
     return _ticket_changed("ticket.moved", before, after, organization_id)
 
 
+MOVED_PROJECT = "ticket.moved_project"
+
+
+def ticket_moved_project(before: Ticket, after: Ticket, organization_id: str) -> tuple[Event, Event]:
+    """A ticket moved to another project, recorded in both, each entry under the slug the ticket has (had) in
+    its project: the old project's says where it went, without the ticket's id (the ticket's history holds
+    the move once), the new project's is the ticket's own entry."""
+    changes = {"slug": [before.slug, after.slug], **ticket_diff(before, after)}
+    return (
+        Event(MOVED_PROJECT, before.slug, organization_id, before.project_id, None, changes),
+        Event(MOVED_PROJECT, after.slug, organization_id, after.project_id, before.id, changes),
+    )
+
+
 def ticket_deleted(ticket: Ticket, impact: TicketDeletion, organization_id: str) -> Event:
     changes: dict[str, Any] = {"title": ticket.title, "subtasks": list(impact.subtasks), "comments": impact.comments}
     if impact.links:  # only then, so a deletion without links reads as it always did
@@ -244,7 +258,12 @@ def touched(entry: Recorded) -> Touched | None:
     """
     if entry.project_id is None:
         return None
+    if entry.ticket_id is None and entry.action == MOVED_PROJECT:  # its old project's entry: it left the board
+        return Touched(entry.project_id, _numbers((entry.subject,)), board=True)
     if entry.ticket_id is None:
         return Touched(entry.project_id, board=entry.action.startswith("project."))
-    numbers = tuple(int(found.group(2)) for slug in (entry.subject, *entry.subtasks) if (found := SLUG.fullmatch(slug)))
-    return Touched(entry.project_id, numbers, board=True)
+    return Touched(entry.project_id, _numbers((entry.subject, *entry.subtasks)), board=True)
+
+
+def _numbers(slugs: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(int(found.group(2)) for slug in slugs if (found := SLUG.fullmatch(slug)))

@@ -239,6 +239,18 @@ class TicketDetail(Record):
     time_entries: tuple[TimeEntry, ...] = ()  # oldest first
     estimate_unit: EstimateUnit = EstimateUnit.HOURS  # what its project's estimates count
     attachments: tuple[Attachment, ...] = ()  # oldest first
+    moved_from: tuple[str, ...] = ()  # the slugs it had in other projects, oldest first: each still finds it
+
+
+class Relocation(Record):
+    """What moving a ticket to another project did: the ticket under its new slug, and what moved with it or
+    stayed behind. Its old slug (and its sub-tasks') still find it."""
+
+    ticket: Ticket  # `new_labels`: the labels the move created in the new project, with those it had
+    moved_from: str  # the slug it had
+    subtasks: dict[str, str] = Field(default_factory=dict[str, str])  # moved along: old slug -> new slug
+    parent: str | None = None  # its parent, which stayed in the old project: the ticket has none now
+    milestone: str | None = None  # its milestone, one of the old project's: it is in none now
 
 
 class Snippet(Record):

@@ -21,7 +21,7 @@ INVISIBLE = re.compile(
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
 # The order fields are named in a history line, whatever order the store kept them in (JSONB sorts keys).
-FIELD_ORDER = {name: i for i, name in enumerate(("title", "type", "status", "priority", "assignee", "parent",
+FIELD_ORDER = {name: i for i, name in enumerate(("slug", "title", "type", "status", "priority", "assignee", "parent",
                                                  "description", "labels"))}  # fmt: skip
 CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and line feed, DEL, C1
 
@@ -54,7 +54,7 @@ def summary(change: Change, *, actions: Mapping[str, str], value: Callable[[str,
     people's pages word it their own way (`actions`, `value`, `arrow`)."""
     if change.action in actions:
         return actions[change.action]
-    if change.action not in ("ticket.updated", "ticket.moved"):
+    if change.action not in ("ticket.updated", "ticket.moved", "ticket.moved_project"):
         return change.action
     parts: list[str] = []
     for field, changed in sorted(change.changes.items(), key=lambda item: FIELD_ORDER.get(item[0], len(FIELD_ORDER))):

@@ -28,6 +28,7 @@ from tickets_mcp.domain import (
     Priority,
     Project,
     ProjectDeletion,
+    Relocation,
     Snippet,
     Status,
     Ticket,
@@ -236,7 +237,10 @@ def ticket_detail(detail: TicketDetail) -> str:
     times = f"created={short_time(t.created_at)} updated={short_time(t.updated_at)}"
     if t.closed_at:
         times += f" closed={short_time(t.closed_at)}" + (f" by {t.closed_by}" if t.closed_by else "")
-    lines = [f"{t.slug}: {title(t.title)}", " ".join(fields), times, *planning_lines(detail, detail.estimate_unit)]
+    lines = [f"{t.slug}: {title(t.title)}", " ".join(fields), times]
+    if detail.moved_from:  # each old slug still finds it
+        lines.append("moved from " + ", ".join(detail.moved_from))
+    lines += planning_lines(detail, detail.estimate_unit)
     if detail.subtasks:
         lines.append(f"sub-tasks ({len(detail.subtasks)}):")
         lines.extend("  " + ticket_line(sub) for sub in detail.subtasks)
@@ -382,8 +386,25 @@ def already_deleted(refusal: AlreadyDeleted, already: str = "already ") -> str:
     return f"{refusal.slug} was {already}deleted{along} (by {who} at {short_time(deletion.at)})."
 
 
-def ticket_saved(verb: str, ticket: Ticket) -> str:
-    return f"{verb} {ticket.slug} ({ticket.status.value}, version {ticket.version})." + new_labels([ticket])
+def ticket_saved(verb: str, ticket: Ticket, moved_from: str | None = None) -> str:
+    """`Updated WEB-9 (todo, version 3).`; `moved_from`: the old slug the caller named it by."""
+    moved = f"; it moved from {moved_from}" if moved_from else ""
+    return f"{verb} {ticket.slug} ({ticket.status.value}, version {ticket.version}){moved}." + new_labels([ticket])
+
+
+def relocation(moved: Relocation) -> str:
+    """A ticket moved to another project, what went with it and what stayed (the old project's parent, milestone)."""
+    t = moved.ticket
+    parts = [f"Moved {moved.moved_from} to {t.slug} ({t.status.value}, version {t.version})."]
+    if moved.subtasks:
+        pairs = ", ".join(f"{old}→{new}" for old, new in moved.subtasks.items())
+        parts.append(f"Sub-task{'s' if len(moved.subtasks) > 1 else ''} moved with it: {pairs}.")
+    old_project = moved.moved_from.rsplit("-", 1)[0]
+    if moved.parent:
+        parts.append(f"Its parent {moved.parent} stayed in {old_project}: it has none now.")
+    if moved.milestone:
+        parts.append(f"Its milestone {title(moved.milestone)} stayed in {old_project}: it is in none now.")
+    return " ".join(parts) + new_labels([t])
 
 
 HAD_SHOWN = 4  # of the project's labels named beside a new one, the likeliest meant first (the rest: workspace)

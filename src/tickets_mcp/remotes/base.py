@@ -28,6 +28,7 @@ from tickets_mcp.domain import (
     Organization,
     Project,
     ProjectDeletion,
+    Relocation,
     Status,
     Ticket,
     TicketDeletion,
@@ -237,6 +238,14 @@ class RemoteTracker(ABC):
 
     async def delete_ticket(self, slug: str) -> TicketDeletion:
         self.unsupported(Capability.DELETE_TICKETS)
+
+    async def move_to_project(self, slug: str, project: str, *, version: int | None = None) -> Relocation:
+        # Not a Capability an API lacks: GitLab, Redmine, Jira, GitHub and Linear can each move an issue their own
+        # way (docs/remote.md); of the adapters, only the native one, whose server moves it, does so far.
+        raise Unsupported(
+            f"The {self.name} backend does not move tickets to another project.",
+            hint=f"Move it in {self.name} itself, or file it again in the other project and close this one.",
+        )
 
     async def get_board(
         self, project: str | None = None, *, per_column: int = 20, organization: str | None = None

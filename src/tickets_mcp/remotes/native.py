@@ -23,6 +23,7 @@ from tickets_mcp.domain import (
     Organization,
     Project,
     ProjectDeletion,
+    Relocation,
     Status,
     Ticket,
     TicketDeletion,
@@ -180,6 +181,11 @@ class NativeTracker(RemoteTracker):
     async def add_comment(self, slug: str, body: str) -> Comment:
         reply = await self._send("POST", f"tickets/{_segment(slug)}/comments", wire.NewComment(body=body))
         return parse(Comment, reply, BACKEND, "the new comment")
+
+    async def move_to_project(self, slug: str, project: str, *, version: int | None = None) -> Relocation:
+        body = wire.ProjectMove(project=project, version=version)
+        reply = await self._send("POST", f"tickets/{_segment(slug)}/project", body)
+        return parse(Relocation, reply, BACKEND, "the moved ticket")
 
 
 def _present(**values: Any) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from tickets_mcp.domain import (
     Priority,
     Project,
     ProjectDeletion,
+    Relocation,
     Role,
     Scope,
     Status,
@@ -419,4 +420,18 @@ class Store(Protocol):
 
     async def delete_attachment(self, ticket_id: int, attachment_id: int, actor: Actor) -> Attachment:
         """Delete the ticket's attachment (NotFound when it has none of that id); its blob goes with its last one."""
+        ...
+
+    # Moving a ticket to another project of its organization (stores/sql/relocation.py).
+    async def move_to_project(
+        self, ticket_id: int, project_id: str, actor: Actor, *, expected_version: int | None = None
+    ) -> Relocation:
+        """Move the ticket and its sub-tasks to `project_id` in one transaction: each takes that project's next
+        number and lands last in its column, keeps its labels by name (created there where missing) and leaves
+        its milestone behind, as the ticket leaves a parent that stays. Each old slug keeps finding its ticket
+        (`moved_ticket`) until the ticket is deleted. Invalid when the ticket is in that project already."""
+        ...
+
+    async def moved_ticket(self, project_id: str, number: int) -> Ticket | None:
+        """The ticket that was number `number` of the project before it moved to another, wherever it is now."""
         ...

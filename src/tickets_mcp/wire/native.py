@@ -83,6 +83,13 @@ class Move(Body):
     version: int | None = None
 
 
+class ProjectMove(Body):
+    """Where a ticket moves: `{"project": "WEB"}`, a project of its organization (code, name or id)."""
+
+    project: str
+    version: int | None = Field(default=None, description="The version you read; a newer one answers 409.")
+
+
 class NewComment(Body):
     body: str
 

@@ -25,6 +25,7 @@ from tickets_mcp.domain import (
     Priority,
     Project,
     ProjectDeletion,
+    Relocation,
     Ticket,
     TicketDeletion,
     TicketDetail,
@@ -48,6 +49,7 @@ from tickets_mcp.wire.native import (
     NewTimeEntry,
     Organizations,
     ProjectChanges,
+    ProjectMove,
     Projects,
     TicketEdit,
 )
@@ -193,6 +195,14 @@ async def update_ticket(slug: str, body: TicketEdit, tracker: TrackerDep) -> Tic
 @router.post("/tickets/{slug}/move", summary="Move a ticket to a column, optionally before or after another")
 async def move_ticket(slug: str, body: Move, tracker: TrackerDep) -> Ticket:
     return await tracker.move_ticket(slug, body.status, before=body.before, after=body.after, version=body.version)
+
+
+@router.post(
+    "/tickets/{slug}/project",
+    summary="Move a ticket and its sub-tasks to another project of its organization; its old slug keeps finding it",
+)
+async def move_to_project(slug: str, body: ProjectMove, tracker: TrackerDep) -> Relocation:
+    return await tracker.move_to_project(slug, body.project, version=body.version)
 
 
 @router.get("/tickets/{slug}/deletion", summary="What deleting a ticket would take with it")

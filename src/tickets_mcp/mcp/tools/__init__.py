@@ -106,6 +106,7 @@ ALWAYS: Final = frozenset(tool.name for tool in TOOLS if tool.toolset is None)
 # that sends one runs), but its schema carries them only once a session switches the set on, so the planning
 # fields cost the default tools/list nothing.
 SET_ARGUMENTS: Final[Mapping[str, Mapping[str, frozenset[str]]]] = {
+    "projects": {"update_ticket": frozenset({"project"})},  # moving a ticket to another project
     "planning": {
         "list_tickets": frozenset({"milestone", "blocked", "blocking", "overdue", "due_before", "due_after"}),
         "create_ticket": frozenset({"due", "estimate", "milestone"}),

@@ -38,4 +38,4 @@ async def move_ticket(
 ) -> CallToolResult:
     """Move a ticket to a board column, last in it or next to another ticket of that column."""
     ticket = await tracker_for(ctx).move_ticket(slug, Status(status), before=before, after=after, version=version)
-    return saved("Moved", ticket)
+    return saved("Moved", ticket, slug)

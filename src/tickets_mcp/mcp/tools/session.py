@@ -20,7 +20,7 @@ SetName = Annotated[Literal["projects", "bulk", "planning", "files"], BeforeVali
 
 
 async def enable_tools(ctx: Ctx, sets: Annotated[list[SetName], Field(min_length=1, max_length=4)]) -> CallToolResult:
-    """List more tools in this session: projects (create/update/delete projects, list organizations),
+    """List more tools in this session: projects (manage projects, move tickets between them),
     bulk (create_tickets, move_tickets: up to 100 tickets a call), planning (links, milestones, due dates,
     estimates, time), files (attach files to tickets, read and delete them)."""
     listed = await tool_switch(ctx).switch_on(ctx, frozenset(sets))

@@ -11,7 +11,7 @@ from pydantic import Field
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import HISTORY_BRIEF, HISTORY_MAX, Priority, Status, TicketSort, TicketType
 from tickets_mcp.domain.enums import statuses_named
-from tickets_mcp.errors import AlreadyDeleted
+from tickets_mcp.errors import AlreadyDeleted, TrackerError
 from tickets_mcp.mcp import arguments as a
 from tickets_mcp.mcp import render
 from tickets_mcp.mcp.consent import Consent, DeletionConfirmation, ask_user, confirmed, not_deleted
@@ -140,26 +140,44 @@ async def update_ticket(
     due: Annotated[a.Day, a.lean("YYYY-MM-DD, friday, +3d, or 'none'")] = None,
     estimate: a.Estimate = None,
     milestone: a.Milestone = None,
+    project: Annotated[a.ProjectRef, a.lean("Move it (and its sub-tasks) to this project")] = None,
 ) -> CallToolResult:
     """Change the given fields of a ticket; others stay as they are."""
-    ticket = await tracker_for(ctx).update_ticket(
-        slug,
-        TicketChanges(
-            title=title,
-            type=TicketType(type) if type else None,
-            description=description,
-            priority=Priority(priority) if priority else None,
-            status=Status(status) if status else None,
-            assignee=assignee,
-            labels=labels,
-            parent=parent,
-            due_date=due,
-            estimate=estimate,
-            milestone=milestone,
-        ),
-        version=version,
+    changes = TicketChanges(
+        title=title,
+        type=TicketType(type) if type else None,
+        description=description,
+        priority=Priority(priority) if priority else None,
+        status=Status(status) if status else None,
+        assignee=assignee,
+        labels=labels,
+        parent=parent,
+        due_date=due,
+        estimate=estimate,
+        milestone=milestone,
     )
-    return saved("Updated", ticket)
+    if project is not None:
+        return await move_and_update(ctx, slug, project, changes, version)
+    return saved("Updated", await tracker_for(ctx).update_ticket(slug, changes, version=version), slug)
+
+
+async def move_and_update(
+    ctx: Ctx, slug: str, project: str, changes: TicketChanges, version: int | None
+) -> CallToolResult:
+    """update_ticket with a project: the move first, then the other fields, which then name the new project's
+    labels, milestone or parent. A change refused after the move says the ticket moved all the same."""
+    tracker = tracker_for(ctx)
+    moved = await tracker.move_to_project(slug, project, version=version)
+    reply = render.relocation(moved)
+    ticket = moved.ticket
+    if any(getattr(changes, name) is not None for name in TicketChanges.__slots__):
+        try:
+            ticket = await tracker.update_ticket(ticket.slug, changes, version=ticket.version)
+        except TrackerError as refused:
+            refused.message = f"{reply} Not updated: {refused.message}"
+            raise
+        reply += " " + render.ticket_saved("Updated", ticket)
+    return text(reply, {"slug": ticket.slug, "version": ticket.version})
 
 
 async def confirm_ticket_deletion(

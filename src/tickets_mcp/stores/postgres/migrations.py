@@ -391,6 +391,22 @@ ATTACHMENTS = Migration(
     ),
 )
 
+# Old slugs of tickets moved to another project (see the SQLite migration).
+OLD_SLUGS = Migration(
+    16,
+    "old slugs of tickets moved to another project",
+    (
+        """CREATE TABLE old_slugs (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            project_id TEXT COLLATE "C" NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            number BIGINT NOT NULL,
+            ticket_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            UNIQUE (project_id, number)
+        )""",
+        "CREATE INDEX old_slugs_ticket ON old_slugs(ticket_id)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -407,6 +423,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     DELETIONS,
     PLANNING,
     ATTACHMENTS,
+    OLD_SLUGS,
 )
 LATEST = MIGRATIONS[-1].version
 

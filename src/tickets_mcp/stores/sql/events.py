@@ -15,8 +15,9 @@ from tickets_mcp.stores.port import Actor
 from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.records import HISTORY_SELECT, row_to_change
 
-# The events that bump a ticket's version, one each (tickets._commit_change): a comment does not.
-_VERSIONED = "('ticket.updated', 'ticket.moved')"
+# The events that bump a ticket's version, one each (tickets._commit_change, relocation.move_to_project): a
+# comment does not.
+_VERSIONED = "('ticket.updated', 'ticket.moved', 'ticket.moved_project')"
 
 
 def record(conn: Connection, event: Event, actor: Actor) -> None:

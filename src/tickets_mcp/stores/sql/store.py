@@ -26,6 +26,7 @@ from tickets_mcp.domain import (
     Organization,
     Project,
     ProjectDeletion,
+    Relocation,
     Role,
     Status,
     Ticket,
@@ -69,6 +70,7 @@ from tickets_mcp.stores.sql import (
     listing,
     milestones,
     projects,
+    relocation,
     ticket_reads,
     tickets,
     time_entries,
@@ -315,6 +317,7 @@ class SqlStore:
                 changes=int(changes[0]),
                 links=links.links_of(conn, ticket_id),
                 time_entries=tuple(time_entries.of_ticket(conn, ticket)),
+                moved_from=relocation.old_slugs(conn, ticket_id),
             )
 
         return await self._engine.read(run)
@@ -442,3 +445,15 @@ class SqlStore:
 
     async def log_time(self, ticket_id: int, entry: NewTimeEntry, actor: Actor) -> TimeEntry:
         return await self._engine.write(lambda conn: time_entries.log_time(conn, ticket_id, entry, actor))
+
+    # Moving a ticket to another project
+
+    async def move_to_project(
+        self, ticket_id: int, project_id: str, actor: Actor, *, expected_version: int | None = None
+    ) -> Relocation:
+        return await self._engine.write(
+            lambda conn: relocation.move_to_project(conn, ticket_id, project_id, expected_version, actor)
+        )
+
+    async def moved_ticket(self, project_id: str, number: int) -> Ticket | None:
+        return await self._engine.lookup(lambda conn: relocation.moved_ticket(conn, project_id, number))

@@ -515,6 +515,24 @@ ATTACHMENTS = Migration(
     ),
 )
 
+# A ticket moved to another project keeps its old slugs: each (project, number) it had names it still. A
+# project never reuses a number, so an old one never names another ticket. Deleting the ticket, or the old
+# project, forgets them. The id orders a ticket's moves.
+OLD_SLUGS = Migration(
+    16,
+    "old slugs of tickets moved to another project",
+    (
+        """CREATE TABLE old_slugs (
+            id INTEGER PRIMARY KEY,
+            project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            number INTEGER NOT NULL,
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            UNIQUE (project_id, number)
+        )""",
+        "CREATE INDEX old_slugs_ticket ON old_slugs(ticket_id)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -531,6 +549,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     DELETIONS,
     PLANNING,
     ATTACHMENTS,
+    OLD_SLUGS,
 )
 LATEST = MIGRATIONS[-1].version
 
