@@ -6,11 +6,13 @@ import getpass
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from tickets_mcp.domain.webhooks import Targets, parse_networks
 from tickets_mcp.environment import env
 from tickets_mcp.errors import Invalid
 from tickets_mcp.mcp.exposure import Exposure
@@ -33,6 +35,7 @@ ENV_BACKEND = "TICKETS_BACKEND"
 ENV_URL = "TICKETS_URL"
 ENV_TOKEN = "TICKETS_TOKEN"  # noqa: S105 - the variable's name, not a secret
 ENV_TOKEN_FILE = "TICKETS_TOKEN_FILE"  # noqa: S105 - the variable's name, not a secret
+ENV_WEBHOOK_NETWORKS = "TICKETS_WEBHOOK_ALLOW_NETWORKS"
 TOKEN_FILE_MAX = 16 * 1024  # bytes read of a token file: a token, not a document
 REMOTE_BACKENDS = ("native", "bugtome", "agentsmesh", "abf", "gitlab", "github", "redmine", "jira", "linear")
 OLD_DATA_DIR_NAME = "tracker-mcp"  # the folder's name before the rename; read, never created
@@ -173,6 +176,9 @@ class Settings:
     pool_size: int = DEFAULT_POOL_SIZE  # PostgreSQL connections per process; SQLite ignores it
     remote: RemoteSettings | None = None  # set: the tools work in front of this remote tracker instead
     exposure: Exposure = field(default_factory=Exposure)  # which tools are shown: tier and tool sets
+    # Where webhooks may send: public addresses, and these networks besides (loopback and private ones are
+    # refused unless named here, so a hook cannot make the server a proxy into its own network).
+    webhook_targets: Targets = field(default_factory=Targets)
 
     @classmethod
     def from_env(
@@ -186,6 +192,7 @@ class Settings:
         token_file: str | None = None,
         tier: str | None = None,
         tools: str | None = None,
+        webhook_networks: Sequence[str] | None = None,
     ) -> Settings:
         """Flags win over environment variables, which win over defaults."""
         db_value = db or env(ENV_DB)
@@ -207,4 +214,7 @@ class Settings:
             pool_size=int(pool_text),
             remote=RemoteSettings.from_env(backend, url, token_file),
             exposure=Exposure.from_env(tier, tools),
+            webhook_targets=Targets(
+                parse_networks([*(webhook_networks or ()), *env(ENV_WEBHOOK_NETWORKS, "").split(",")])
+            ),
         )
