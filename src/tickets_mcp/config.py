@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from tickets_mcp.domain.webhooks import Targets, parse_networks
+from tickets_mcp.domain import webhooks as webhook_rules  # its ENV_ name is serve's, not the stdio server's
 from tickets_mcp.environment import env
 from tickets_mcp.errors import Invalid
 from tickets_mcp.mcp.exposure import Exposure
@@ -35,7 +35,6 @@ ENV_BACKEND = "TICKETS_BACKEND"
 ENV_URL = "TICKETS_URL"
 ENV_TOKEN = "TICKETS_TOKEN"  # noqa: S105 - the variable's name, not a secret
 ENV_TOKEN_FILE = "TICKETS_TOKEN_FILE"  # noqa: S105 - the variable's name, not a secret
-ENV_WEBHOOK_NETWORKS = "TICKETS_WEBHOOK_ALLOW_NETWORKS"
 TOKEN_FILE_MAX = 16 * 1024  # bytes read of a token file: a token, not a document
 REMOTE_BACKENDS = ("native", "bugtome", "agentsmesh", "abf", "gitlab", "github", "redmine", "jira", "linear")
 OLD_DATA_DIR_NAME = "tracker-mcp"  # the folder's name before the rename; read, never created
@@ -178,7 +177,7 @@ class Settings:
     exposure: Exposure = field(default_factory=Exposure)  # which tools are shown: tier and tool sets
     # Where webhooks may send: public addresses, and these networks besides (loopback and private ones are
     # refused unless named here, so a hook cannot make the server a proxy into its own network).
-    webhook_targets: Targets = field(default_factory=Targets)
+    webhook_targets: webhook_rules.Targets = field(default_factory=webhook_rules.Targets)
 
     @classmethod
     def from_env(
@@ -214,7 +213,9 @@ class Settings:
             pool_size=int(pool_text),
             remote=RemoteSettings.from_env(backend, url, token_file),
             exposure=Exposure.from_env(tier, tools),
-            webhook_targets=Targets(
-                parse_networks([*(webhook_networks or ()), *env(ENV_WEBHOOK_NETWORKS, "").split(",")])
+            webhook_targets=webhook_rules.Targets(
+                webhook_rules.parse_networks(
+                    [*(webhook_networks or ()), *env(webhook_rules.ENV_WEBHOOK_NETWORKS, "").split(",")]
+                )
             ),
         )

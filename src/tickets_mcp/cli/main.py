@@ -28,13 +28,13 @@ from tickets_mcp.config import (
     ENV_TOKEN_FILE,
     ENV_URL,
     ENV_USER,
-    ENV_WEBHOOK_NETWORKS,
     REMOTE_BACKENDS,
     Settings,
     default_data_dir,
 )
 from tickets_mcp.core.access import ENV_TIER, Tier
 from tickets_mcp.domain import Role
+from tickets_mcp.domain.webhooks import ENV_WEBHOOK_NETWORKS
 from tickets_mcp.errors import Invalid, NotFound, TrackerError
 from tickets_mcp.http.settings import (
     DEFAULT_HOST,

@@ -17,7 +17,6 @@ from tickets_mcp.core.tracker import Principal
 from tickets_mcp.domain.text import clean_name
 from tickets_mcp.domain.webhooks import (
     DESCRIPTION_MAX,
-    HOOKS_PER_ORGANIZATION,
     SECRET_PREFIX,
     IssuedWebhook,
     Targets,
@@ -27,7 +26,7 @@ from tickets_mcp.domain.webhooks import (
     check_url,
     parse_event_types,
 )
-from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied
+from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.stores import Actor, NewWebhook, Store
 
 
@@ -45,11 +44,6 @@ async def add_webhook(
     description = clean_name(draft.description)
     if len(description) > DESCRIPTION_MAX:
         raise Invalid("description", f"A webhook's description is at most {DESCRIPTION_MAX} characters.")
-    if len(await store.list_webhooks([organization_id])) >= HOOKS_PER_ORGANIZATION:
-        raise Conflict(
-            f"The organization has {HOOKS_PER_ORGANIZATION} webhooks, as many as it may.",
-            hint="Remove one it no longer needs; one hook may take every event type.",
-        )
     secret = new_secret()
     webhook = await store.create_webhook(NewWebhook(organization_id, url, secret, events, description), actor)
     return IssuedWebhook(secret=secret, webhook=webhook)

@@ -191,7 +191,9 @@ class TicketEvent:
 # network included (an admin of one organization reaching the operator's metadata service or database port):
 # only public addresses are allowed unless the operator names more networks.
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-ALLOW_OPTION: Final = "--webhook-allow-network or TICKETS_WEBHOOK_ALLOW_NETWORKS"
+# Read by config.Settings for `serve` and the admin commands (the stdio server sends no webhooks).
+ENV_WEBHOOK_NETWORKS: Final = "TICKETS_WEBHOOK_ALLOW_NETWORKS"
+ALLOW_OPTION: Final = f"--webhook-allow-network or {ENV_WEBHOOK_NETWORKS}"
 
 
 @dataclass(frozen=True, slots=True)

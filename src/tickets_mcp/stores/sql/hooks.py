@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from tickets_mcp.domain import audit
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.domain.webhooks import (
+    HOOKS_PER_ORGANIZATION,
     SECRET_HINT_LENGTH,
     EventType,
     Webhook,
@@ -20,7 +21,7 @@ from tickets_mcp.domain.webhooks import (
     events_column,
     events_of_column,
 )
-from tickets_mcp.errors import NotFound
+from tickets_mcp.errors import Conflict, NotFound
 from tickets_mcp.stores.port import Actor, NewWebhook
 from tickets_mcp.stores.sql import events
 from tickets_mcp.stores.sql.connection import Connection, Row
@@ -82,6 +83,15 @@ def list_webhooks(conn: Connection, organization_ids: Sequence[str]) -> list[Web
 
 
 def create_webhook(conn: Connection, new: NewWebhook, actor: Actor) -> Webhook:
+    # The organization's row locked, so that two hooks made at once are counted one after the other.
+    lock = "SELECT 1 FROM organizations WHERE id = ?" + conn.dialect.locking("FOR NO KEY UPDATE")
+    conn.one(lock, (new.organization_id,))
+    made = conn.one("SELECT COUNT(*) FROM webhooks WHERE organization_id = ?", (new.organization_id,))
+    if int(made[0]) >= HOOKS_PER_ORGANIZATION:
+        raise Conflict(
+            f"The organization has {HOOKS_PER_ORGANIZATION} webhooks, as many as it may.",
+            hint="Remove one it no longer needs; one hook may take every event type.",
+        )
     row = conn.one(
         """INSERT INTO webhooks (organization_id, url, secret, events, description, created_at, created_by,
                                  after_event)
