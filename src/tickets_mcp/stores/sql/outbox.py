@@ -82,7 +82,8 @@ def queue_events(conn: Connection, now: str, limit: int) -> int:
     if row is None:
         return 0  # another dispatcher is queueing
     start = max(int(row[0]), min(int(hook[3]) for hook in hooks))
-    gaps: dict[int, str] = {int(number): seen for number, seen in json.loads(row[1])}
+    kept = str(row[1])
+    gaps: dict[int, str] = {int(number): seen for number, seen in json.loads(kept)}
     fresh = conn.all("SELECT id, organization_id, action FROM events WHERE id > ? ORDER BY id LIMIT ?", (start, limit))
     late: list[Row] = []
     if gaps:
@@ -95,10 +96,9 @@ def queue_events(conn: Connection, now: str, limit: int) -> int:
     _note_gaps(gaps, start, [int(found[0]) for found in fresh], now)
     _add_deliveries(conn, hooks, [*late, *fresh], now)
     last = int(fresh[-1][0]) if fresh else start
-    conn.execute(
-        "UPDATE webhook_outbox SET last_event = ?, gaps = ? WHERE id = 1",
-        (last, json.dumps(sorted(gaps.items()), separators=(",", ":"))),
-    )
+    remembered = json.dumps(sorted(gaps.items()), separators=(",", ":"))
+    if (last, remembered) != (int(row[0]), kept):  # a gap still missing and not yet forgotten changes nothing
+        conn.execute("UPDATE webhook_outbox SET last_event = ?, gaps = ? WHERE id = 1", (last, remembered))
     return len(fresh) + len(late)
 
 
