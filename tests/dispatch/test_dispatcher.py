@@ -16,7 +16,7 @@ from tests.fixtures.webhook_receiver import WebhookReceiver, documented_verify
 from tickets_mcp.core import admin
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal, TicketChanges, TicketDraft
-from tickets_mcp.dispatch.dispatcher import Dispatcher
+from tickets_mcp.dispatch.dispatcher import Dispatcher, run
 from tickets_mcp.domain import Status
 from tickets_mcp.domain.webhooks import LOG_KEPT, IssuedWebhook, Targets
 from tickets_mcp.stores import Store
@@ -344,3 +344,17 @@ async def test_an_event_committed_after_a_later_one_is_still_sent_and_a_rolled_b
 def outbox_gaps(location: Location) -> list[object]:
     ((gaps,),) = table_rows(location, "SELECT gaps FROM webhook_outbox")
     return list(json.loads(gaps))
+
+
+async def test_the_running_dispatcher_sends_a_backlog_pass_after_pass_without_waiting_between_them(
+    store: Store,
+) -> None:
+    clock = Clock()
+    with WebhookReceiver(now=clock.timestamp) as receiver:
+        receiver.secret = (await hook(store, receiver.url)).secret
+        await file(store, *(f"Backlog {n}" for n in range(10)))  # more than one pass takes for one hook
+        async with dispatcher_on(store, clock) as dispatcher, anyio.create_task_group() as tasks:
+            tasks.start_soon(run, dispatcher, 3600.0)  # an idle pass would wait an hour
+            await anyio.to_thread.run_sync(receiver.wait_for, 10)
+            tasks.cancel_scope.cancel()
+    assert len({d.document["id"] for d in receiver.deliveries}) == 10

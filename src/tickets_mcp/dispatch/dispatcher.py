@@ -59,9 +59,10 @@ class Pass:
     delivered: int = 0
 
     @property
-    def full(self) -> bool:
-        """Whether it stopped at a bound, so more may be waiting now."""
-        return self.attempted >= CLAIMED_AT_ONCE or self.queued >= QUEUED_AT_ONCE * QUEUE_ROUNDS
+    def busy(self) -> bool:
+        """Whether it found work, so the next pass may find more at once: a hook's backlog goes out pass after
+        pass (a few deliveries each, see outbox.PER_HOOK) without waiting INTERVAL between them."""
+        return self.attempted > 0 or self.queued >= QUEUED_AT_ONCE * QUEUE_ROUNDS
 
 
 def _utc_now() -> datetime:
@@ -169,11 +170,11 @@ async def run(dispatcher: Dispatcher, interval: float = INTERVAL) -> None:
         except Exception:  # a bug must not stop deliveries for good, nor the server
             log.exception("webhook dispatcher pass failed")
             done = Pass()
-        if not done.full:
+        if not done.busy:
             await anyio.sleep(interval)
 
 
-async def deliver_due(store: Store, targets: Targets, passes: int = 100) -> Pass:
+async def deliver_due(store: Store, targets: Targets, passes: int = 10_000) -> Pass:
     """What is due now, sent once (`tickets-mcp webhook deliver`): passes until one finds no more waiting."""
     total = Pass()
     async with Sender(targets) as sender:
@@ -181,7 +182,7 @@ async def deliver_due(store: Store, targets: Targets, passes: int = 100) -> Pass
         for _ in range(passes):
             done = await dispatcher.run_once()
             total = Pass(total.queued + done.queued, total.attempted + done.attempted, total.delivered + done.delivered)
-            if not done.full:
+            if not done.busy:
                 break
     return total
 
