@@ -15,7 +15,14 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = "tickets_mcp"
 FRONT_ENDS = ("tickets_mcp.mcp", "tickets_mcp.http")
 # What a front end is handed instead (core.backend.Backend): the local tracker, the stores, the entry point.
-BEHIND_THE_SEAM = ("tickets_mcp.core.local", "tickets_mcp.core.local_backend", "tickets_mcp.stores", "tickets_mcp.cli")
+BEHIND_THE_SEAM = (
+    "tickets_mcp.core.local",
+    "tickets_mcp.core.local_backend",
+    "tickets_mcp.core.local_webhooks",
+    "tickets_mcp.dispatch",
+    "tickets_mcp.stores",
+    "tickets_mcp.cli",
+)
 FRONT_ENDS_AND_ENTRY = ("tickets_mcp.mcp", "tickets_mcp.http", "tickets_mcp.cli")
 
 

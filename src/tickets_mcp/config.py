@@ -6,11 +6,13 @@ import getpass
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from tickets_mcp.domain import webhooks as webhook_rules  # its ENV_ name is serve's, not the stdio server's
 from tickets_mcp.domain.files import file_limits
 from tickets_mcp.environment import env
 from tickets_mcp.errors import Invalid
@@ -174,6 +176,9 @@ class Settings:
     pool_size: int = DEFAULT_POOL_SIZE  # PostgreSQL connections per process; SQLite ignores it
     remote: RemoteSettings | None = None  # set: the tools work in front of this remote tracker instead
     exposure: Exposure = field(default_factory=Exposure)  # which tools are shown: tier and tool sets
+    # Where webhooks may send: public addresses, and these networks besides (loopback and private ones are
+    # refused unless named here, so a hook cannot make the server a proxy into its own network).
+    webhook_targets: webhook_rules.Targets = field(default_factory=webhook_rules.Targets)
 
     @classmethod
     def from_env(
@@ -187,6 +192,7 @@ class Settings:
         token_file: str | None = None,
         tier: str | None = None,
         tools: str | None = None,
+        webhook_networks: Sequence[str] | None = None,
     ) -> Settings:
         """Flags win over environment variables, which win over defaults."""
         db_value = db or env(ENV_DB)
@@ -209,4 +215,9 @@ class Settings:
             pool_size=int(pool_text),
             remote=RemoteSettings.from_env(backend, url, token_file),
             exposure=Exposure.from_env(tier, tools),
+            webhook_targets=webhook_rules.Targets(
+                webhook_rules.parse_networks(
+                    [*(webhook_networks or ()), *env(webhook_rules.ENV_WEBHOOK_NETWORKS, "").split(",")]
+                )
+            ),
         )

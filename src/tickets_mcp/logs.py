@@ -38,8 +38,8 @@ _SECRETS = (
     ),
     # Authorization values on their own: "Bearer abc", "Basic abc" (capitalised: "basic" is also a word).
     (re.compile(rf"\b((?i:bearer)|Basic)(\s+){_VALUE}"), r"\1\2***"),
-    # Tracker tokens wherever they appear (see identity.TOKEN_FORMAT).
-    (re.compile(r"\b(pk|proj|amk)_[A-Za-z0-9_-]{8,}"), r"\1_***"),
+    # Tracker tokens and webhook secrets wherever they appear (see tokens.TOKEN_FORMAT, webhooks.SECRET_PREFIX).
+    (re.compile(r"\b(pk|proj|amk|whsec)_[A-Za-z0-9_-]{8,}"), r"\1_***"),
     # Secret query parameters: ?private_token=..., &access_token=..., &password=...
     (
         re.compile(r"(?i)([?&;](?:private_token|access_token|token|api_key|apikey|password|secret)=)[^&;#\s\"']*"),

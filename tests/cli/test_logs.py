@@ -36,6 +36,7 @@ def restore_logging() -> Iterator[None]:
         (f"{{'private-token': '{TOKEN[3:]}'}}", "{'private-token': '***'}"),
         (f"GET /issues?state=opened&private_token={TOKEN}&page=2", "GET /issues?state=opened&private_token=***&page=2"),
         (f"token {TOKEN} refused", "token pk_*** refused"),
+        (f"signed with whsec_{TOKEN[3:]}", "signed with whsec_***"),
         ("postgresql://tracker:s3cret@db:5432/tracker", "postgresql://tracker:***@db:5432/tracker"),
         ("postgresql://db/tracker?user=t&password=s3cret", "postgresql://db/tracker?user=t&password=***"),
         (f"Basic {TOKEN[3:]}", "Basic ***"),

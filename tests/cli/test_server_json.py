@@ -18,6 +18,7 @@ from tickets_mcp import config, logs
 from tickets_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_TOKEN
 from tickets_mcp.core.access import ENV_TIER, Tier
 from tickets_mcp.domain import files
+from tickets_mcp.domain import webhooks as webhook_rules
 from tickets_mcp.http import settings as serve_settings
 from tickets_mcp.http.board import access as board_access
 from tickets_mcp.mcp import exposure
@@ -99,7 +100,8 @@ def declared_variables(*modules: object) -> set[str]:
 
 
 STDIO_VARIABLES = declared_variables(config, exposure, files, logs, search)
-SERVE_ONLY_VARIABLES = declared_variables(serve_settings, board_access)
+# Serve's, and the webhook rule's (serve sends webhooks; the admin commands add them): the stdio server has no use.
+SERVE_ONLY_VARIABLES = declared_variables(serve_settings, board_access, webhook_rules)
 
 
 def test_server_json_lists_every_environment_variable_a_stdio_user_may_set(server: Json) -> None:
@@ -119,7 +121,7 @@ def test_every_variable_the_code_names_is_in_server_json_or_only_for_serve(serve
     }
     listed = {v["name"] for v in cast(list[Json], package(server)["environmentVariables"])}
     assert named - listed - SERVE_ONLY_VARIABLES == set()
-    assert len(listed | SERVE_ONLY_VARIABLES) == 28
+    assert len(listed | SERVE_ONLY_VARIABLES) == 29
 
 
 def test_every_environment_variable_is_optional_described_and_secret_only_if_a_token(server: Json) -> None:

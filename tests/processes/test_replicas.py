@@ -1,9 +1,9 @@
 """Two `tickets-mcp serve` replicas on one database, as behind a load balancer.
 
-Agents call both at once over MCP and REST and see one tracker: consistent reads, unique numbers. A
-confirmation round trip (the 2026-07-28 era's input-required result, whose sealed request state the
-client echoes back) started on one replica completes on the other when both share TICKETS_STATE_KEY,
-and fails closed when they do not.
+Agents call both at once over MCP and REST and see one tracker: consistent reads, unique numbers, each
+ticket event sent once to a webhook although both replicas deliver. A confirmation round trip (the
+2026-07-28 era's input-required result, whose sealed request state the client echoes back) started on one
+replica completes on the other when both share TICKETS_STATE_KEY, and fails closed when they do not.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from mcp import Client
 from tests.fixtures.http_server import ServerProcess, bearer, running_server
 from tests.fixtures.stores import Location
 from tests.fixtures.tool_calls import call, call_error, slug_of
+from tests.fixtures.webhook_receiver import WebhookReceiver
 from tickets_mcp.config import Settings
 from tickets_mcp.errors import Invalid
 from tickets_mcp.http.settings import ServeSettings, state_keys_from
@@ -159,3 +160,24 @@ def test_a_state_key_is_long_enough_rotates_by_comma_and_never_prints() -> None:
     assert state_keys_from("") == ()
     settings = ServeSettings(store=Settings(db=Path("t.db")), state_keys=(new,))
     assert new not in repr(settings)
+
+
+async def test_both_replicas_deliver_webhooks_and_each_event_is_sent_once(store_location: Location) -> None:
+    count = 12
+    with WebhookReceiver() as receiver, ExitStack() as stack:
+        env = {"TICKETS_WEBHOOK_ALLOW_NETWORKS": "127.0.0.1"}
+        replicas = [stack.enter_context(running_server(store_location, env=env)) for _ in range(2)]
+        token = replicas[0].create_token("--user", "alice")
+        balancer = RoundRobin([r.url for r in replicas])
+        async with httpx2.AsyncClient(transport=balancer, headers=bearer(token), timeout=30.0) as http:
+            made = await http.post(f"{replicas[0].url}/api/v1/native/webhooks", json={"url": receiver.url})
+            assert made.status_code == 201, made.text
+            receiver.secret = made.json()["secret"]
+            for n in range(count):
+                filed = await http.post(f"{replicas[0].url}{TICKETS}", json={"title": f"Heard once {n}"})
+                assert filed.status_code == 201, filed.text
+        await anyio.to_thread.run_sync(receiver.wait_for, count)
+        stack.close()  # both replicas stopped: nothing more can come
+    ids = [delivery.document["id"] for delivery in receiver.deliveries]
+    assert len(ids) == len(set(ids)) == count
+    assert all(delivery.verified for delivery in receiver.deliveries)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from anyio import CancelScope
 
 from tickets_mcp import __version__, logs
+from tickets_mcp.cli import webhook_commands
 from tickets_mcp.config import (
     DB_FILE_NAME,
     ENV_BACKEND,
@@ -33,6 +34,7 @@ from tickets_mcp.config import (
 )
 from tickets_mcp.core.access import ENV_TIER, Tier
 from tickets_mcp.domain import Role
+from tickets_mcp.domain.webhooks import ENV_WEBHOOK_NETWORKS
 from tickets_mcp.errors import Invalid, NotFound, TrackerError
 from tickets_mcp.http.settings import (
     DEFAULT_HOST,
@@ -101,6 +103,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="SETS",
         help=f"the tool sets to show, comma-separated: {', '.join(TOOLSET_NAMES)}, or all; default: every one but "
         f"bulk; get_workspace_context is always there (env {ENV_TOOLS})",
+    )
+    p.add_argument(
+        "--webhook-allow-network",
+        action="append",
+        metavar="CIDR",
+        help=f"also let webhooks reach this network (repeatable), e.g. 10.1.2.0/24; loopback and private addresses "
+        f"are refused otherwise (env {ENV_WEBHOOK_NETWORKS}, comma-separated)",
     )
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], help="stderr log level")
     p.add_argument(
@@ -209,6 +218,7 @@ def parser() -> argparse.ArgumentParser:
     tokens.add_parser("list", help="list tokens (never their secrets)")
     token_revoke = tokens.add_parser("revoke", help="revoke a token; effective on its next request")
     token_revoke.add_argument("id", type=int)
+    webhook_commands.add_parser(commands)
     return p
 
 
@@ -230,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             token_file=args.token_file,
             tier=args.tier,
             tools=args.tools,
+            webhook_networks=args.webhook_allow_network,
         )
         logs.configure(settings.log_level, logs.log_format_from(args.log_format))
         if args.command in (None, "stdio"):
@@ -403,6 +414,8 @@ def administer(settings: Settings, args: argparse.Namespace) -> int:
                 case ("token", "list"):
                     for line in admin.describe_tokens(await store.list_tokens()):
                         print(line)
+                case (command, _) if command in webhook_commands.COMMANDS:
+                    await webhook_commands.run(store, settings, args)
                 case ("token", "revoke"):
                     if not 0 < args.id < 2**63:  # past any id a store holds, or can even compare
                         raise NotFound(f"No token with id {args.id}.", hint="List tokens with: tickets-mcp token list")

@@ -26,10 +26,10 @@ def stdio_server(settings: Settings) -> TrackerServer:
 
 def http_app(settings: ServeSettings) -> FastAPI:
     """The ASGI app `tickets-mcp serve` runs (MCP, REST, the board), over the store `settings` names,
-    opened when the app starts."""
+    opened when the app starts, with a webhook dispatcher beside it."""
     from tickets_mcp.http.app import create_app
 
-    return create_app(settings, partial(open_local_backend, settings.store))
+    return create_app(settings, partial(open_local_backend, settings.store, deliver_webhooks=True))
 
 
 async def prepare_store(settings: ServeSettings) -> None:

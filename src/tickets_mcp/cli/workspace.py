@@ -42,12 +42,20 @@ async def open_local_store(settings: Settings) -> tuple[Store, User]:
 
 
 @asynccontextmanager
-async def open_local_backend(settings: Settings) -> AsyncGenerator[Backend]:
-    """The store `settings.db` names (see open_local_store), closed on exit; trackers bounded by `--tier`."""
+async def open_local_backend(settings: Settings, *, deliver_webhooks: bool = False) -> AsyncGenerator[Backend]:
+    """The store `settings.db` names (see open_local_store), closed on exit; trackers bounded by `--tier`.
+    `deliver_webhooks`: a webhook dispatcher runs meanwhile (`serve`; see dispatch/dispatcher.py)."""
     store, user = await open_local_store(settings)
-    backend = LocalBackend(store, Principal(user_id=user.id, username=user.username), settings.exposure.tier)
+    principal = Principal(user_id=user.id, username=user.username)
+    backend = LocalBackend(store, principal, settings.exposure.tier, settings.webhook_targets)
     try:
-        yield backend
+        if not deliver_webhooks:
+            yield backend
+            return
+        from tickets_mcp.dispatch.dispatcher import delivering_webhooks
+
+        async with delivering_webhooks(store, settings.webhook_targets):
+            yield backend
     finally:
         await backend.close()
 

@@ -66,6 +66,8 @@ class Action(Enum):
     EDIT = "change tickets"
     MANAGE = "manage projects"
     CHOOSE_DEFAULT = "choose the default project"  # an organization-wide setting: where unplaced tickets go
+    SEE_WEBHOOKS = "see webhooks"
+    MANAGE_WEBHOOKS = "manage webhooks"  # a hook is sent every ticket event of the organization
 
 
 MINIMUM_ROLE = {
@@ -76,6 +78,8 @@ MINIMUM_ROLE = {
     Action.EDIT: Role.MEMBER,
     Action.MANAGE: Role.ADMIN,
     Action.CHOOSE_DEFAULT: Role.OWNER,
+    Action.SEE_WEBHOOKS: Role.ADMIN,
+    Action.MANAGE_WEBHOOKS: Role.ADMIN,
 }
 # Any one of these scopes allows the action (scopes are expanded first: write implies read).
 SCOPES = {
@@ -86,9 +90,13 @@ SCOPES = {
     Action.EDIT: {Scope.TICKETS_WRITE},
     Action.MANAGE: {Scope.PROJECTS_WRITE},
     Action.CHOOSE_DEFAULT: {Scope.PROJECTS_WRITE},
+    Action.SEE_WEBHOOKS: {Scope.WEBHOOKS_READ},
+    Action.MANAGE_WEBHOOKS: {Scope.WEBHOOKS_WRITE},
 }
 # Refused below tier no-delete.
-CHANGES = frozenset({Action.FILE, Action.COMMENT, Action.EDIT, Action.MANAGE, Action.CHOOSE_DEFAULT})
+CHANGES = frozenset(
+    {Action.FILE, Action.COMMENT, Action.EDIT, Action.MANAGE, Action.CHOOSE_DEFAULT, Action.MANAGE_WEBHOOKS}
+)
 
 Roles = dict[str, Role]
 """The caller's role in each of its organizations, by organization id."""

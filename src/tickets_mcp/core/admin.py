@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from tickets_mcp.core import local_webhooks
+from tickets_mcp.core.backend import WebhookDraft
 from tickets_mcp.core.tokens import IssuedToken, issue_token
 from tickets_mcp.domain import KEY_GRANTOR, Organization, Project, Role, Scope, Token, TokenKind, User, rules
 from tickets_mcp.domain.text import clean_name
+from tickets_mcp.domain.webhooks import IssuedWebhook, Targets, Webhook, describe
 from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.stores import Actor, Store
 
@@ -153,5 +156,38 @@ def describe_tokens(tokens: Sequence[Token]) -> list[str]:
         scope = f" scopes={','.join(sorted(token.scopes))}" if token.scopes else ""
         lines.append(
             f"{token.id}\t{token.prefix}…\t{token.kind.name.lower()}\t{clean_name(token.name)}\tuser={token.user}{scope}\t{state}"
+        )
+    return lines
+
+
+async def add_webhook(
+    store: Store, organization_ref: str, url: str, events: str, description: str, targets: Targets
+) -> IssuedWebhook:
+    """A hook for the organization, checked as one made over REST is (`--webhook-allow-network` included)."""
+    org = await organization(store, organization_ref)
+    draft = WebhookDraft(url=url, events=events.split(","), description=description)
+    return await local_webhooks.add_webhook(store, org.id, draft, targets, CLI)
+
+
+async def webhook(store: Store, webhook_id: int) -> Webhook:
+    found = await store.find_webhook(webhook_id) if 0 < webhook_id < 2**63 else None
+    if found is None:
+        raise local_webhooks.missing(webhook_id)
+    return found
+
+
+def describe_webhooks(webhooks: Sequence[Webhook]) -> list[str]:
+    lines: list[str] = []
+    for hook in webhooks:
+        if hook.disabled_at:
+            state = f"disabled {hook.disabled_at}: {hook.disabled_reason}"
+        elif hook.failures:
+            state = f"failing ({hook.failures} in a row), next try {hook.retry_at}"
+        else:
+            state = "active"
+        label = f"\t{clean_name(hook.description)}" if hook.description else ""
+        lines.append(
+            f"{hook.id}\t{hook.organization}\t{hook.url}\tevents={describe(hook.events)}\t"
+            f"secret={hook.secret_hint}\tpending={hook.pending}\t{state}{label}"
         )
     return lines

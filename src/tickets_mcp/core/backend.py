@@ -9,16 +9,44 @@ a local store keeps (tokens, sessions) with Unsupported.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from tickets_mcp.core.tracker import Principal, Tracker
+from tickets_mcp.domain.webhooks import IssuedWebhook, Webhook, WebhookAttempt
 from tickets_mcp.errors import Unsupported
 
 if TYPE_CHECKING:  # a front end holds the protocol only: what serves it (a store, a remote) stays behind it
     from tickets_mcp.core.changes import ChangeFeed
     from tickets_mcp.stores import PoolUsage
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDraft:
+    url: str
+    events: Sequence[str] = ()  # event types (`ticket.moved` or `moved`); none: every one
+    organization: str | None = None  # slug, id or name; needed when the caller is in several
+    description: str = ""
+
+
+class Webhooks(Protocol):
+    """An organization's webhooks, for its owners and admins (or a key with the webhooks scopes): what the
+    REST API calls. Only a local store keeps them; docs/webhooks.md says what a receiver gets."""
+
+    async def add_webhook(self, draft: WebhookDraft) -> IssuedWebhook: ...
+    async def list_webhooks(self, organization: str | None = None) -> list[Webhook]:
+        """The hooks of `organization`, or of every organization where the caller may see them."""
+        ...
+
+    async def remove_webhook(self, webhook_id: int) -> Webhook: ...
+    async def enable_webhook(self, webhook_id: int) -> Webhook:
+        """Make a disabled hook active again (for events from now on), or have a failing one tried now."""
+        ...
+
+    async def webhook_log(self, webhook_id: int, limit: int = 20) -> list[WebhookAttempt]:
+        """The hook's latest delivery attempts, newest first."""
+        ...
 
 
 class Backend(Protocol):
@@ -55,6 +83,10 @@ class Backend(Protocol):
         ...
 
     async def end_session(self, session_digest: str) -> None: ...
+
+    def webhooks(self, principal: Principal) -> Webhooks:
+        """The webhooks `principal` may see and manage, for one call."""
+        ...
 
     async def ping(self) -> None:
         """Return once the backend answers a trivial query (readiness); raise when it cannot."""
@@ -105,6 +137,12 @@ class RemoteBackend:
 
     async def end_session(self, session_digest: str) -> None:
         _serves_no_tokens()
+
+    def webhooks(self, principal: Principal) -> Webhooks:
+        raise Unsupported(
+            "A remote tracker sends its own events, if it can: webhooks here need a local store.",
+            hint="Set up webhooks in the remote tracker, or serve a local store (--db).",
+        )
 
     async def ping(self) -> None:
         """Ready whenever the process runs: the remote was reached when it opened, and answers each call for itself."""

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from tickets_mcp.core import tokens
 from tickets_mcp.core.access import Tier
+from tickets_mcp.core.backend import Webhooks
 from tickets_mcp.core.changes import ChangeFeed
 from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.local_webhooks import LocalWebhooks
 from tickets_mcp.core.tracker import Principal, Tracker
+from tickets_mcp.domain.webhooks import Targets
 from tickets_mcp.stores import PoolUsage, Store
 
 
 class LocalBackend:
     """A Store we own, every tracker bounded by the server's tier (`--tier`), whatever the caller's role."""
 
-    def __init__(self, store: Store, local_principal: Principal, tier: Tier = Tier.FULL) -> None:
+    def __init__(
+        self, store: Store, local_principal: Principal, tier: Tier = Tier.FULL, webhook_targets: Targets | None = None
+    ) -> None:
         self._store = store
         self._local_principal = local_principal
         self._tier = tier
         self._changes = ChangeFeed(store)
         store.on_commit(self._changes.kick)
+        self._webhook_targets = webhook_targets or Targets()
 
     @property
     def store(self) -> Store:
@@ -50,6 +56,9 @@ class LocalBackend:
 
     async def end_session(self, session_digest: str) -> None:
         await self._store.end_session(session_digest)
+
+    def webhooks(self, principal: Principal) -> Webhooks:
+        return LocalWebhooks(self._store, principal, self._tier, self._webhook_targets)
 
     async def ping(self) -> None:
         await self._store.ping()

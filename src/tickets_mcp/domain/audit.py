@@ -187,6 +187,23 @@ def _attachment_event(action: str, ticket: Ticket, organization_id: str, attachm
     return Event(action, ticket.slug, organization_id, ticket.project_id, ticket.id, changes)
 
 
+def webhook_created(organization_id: str, webhook_id: int, host: str, events: str) -> Event:
+    """Only the host is recorded: a URL's path or query may hold the receiver's own secret."""
+    return Event("webhook.created", f"webhook {webhook_id}", organization_id, changes={"host": host, "events": events})
+
+
+def webhook_removed(organization_id: str, webhook_id: int) -> Event:
+    return Event("webhook.removed", f"webhook {webhook_id}", organization_id)
+
+
+def webhook_enabled(organization_id: str, webhook_id: int) -> Event:
+    return Event("webhook.enabled", f"webhook {webhook_id}", organization_id)
+
+
+def webhook_disabled(organization_id: str, webhook_id: int, reason: str) -> Event:
+    return Event("webhook.disabled", f"webhook {webhook_id}", organization_id, changes={"reason": reason})
+
+
 def _ticket_changed(action: str, before: Ticket, after: Ticket, organization_id: str) -> Event:
     return Event(action, before.slug, organization_id, before.project_id, before.id, ticket_diff(before, after))
 

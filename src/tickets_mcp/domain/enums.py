@@ -89,11 +89,18 @@ class Scope(StrEnum):
     TICKETS_WRITE = "tickets:write"
     PROJECTS_READ = "projects:read"
     PROJECTS_WRITE = "projects:write"
+    # Our own: a hook sends every ticket event of its organization where it points, so no other scope implies it.
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_WRITE = "webhooks:write"
 
     @staticmethod
     def expand(scopes: frozenset[Scope]) -> frozenset[Scope]:
         """The scopes with the reads their writes imply."""
-        implied = {Scope.TICKETS_WRITE: Scope.TICKETS_READ, Scope.PROJECTS_WRITE: Scope.PROJECTS_READ}
+        implied = {
+            Scope.TICKETS_WRITE: Scope.TICKETS_READ,
+            Scope.PROJECTS_WRITE: Scope.PROJECTS_READ,
+            Scope.WEBHOOKS_WRITE: Scope.WEBHOOKS_READ,
+        }
         return scopes | {implied[s] for s in scopes if s in implied}
 
 

@@ -43,6 +43,7 @@ from tickets_mcp.domain import (
 )
 from tickets_mcp.domain.audit import Recorded
 from tickets_mcp.domain.similarity import Filed
+from tickets_mcp.domain.webhooks import EventType, Outcome, Schedule, TicketEvent, Webhook, WebhookAttempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +230,55 @@ class PoolUsage:
     idle: int  # open connections waiting in the pool
     max_size: int  # the most connections the pool opens
     waiting: int  # callers queued for a connection
+
+
+@dataclass(frozen=True, slots=True)
+class NewWebhook:
+    organization_id: str
+    url: str
+    secret: str = field(repr=False)
+    events: frozenset[EventType]
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookWork:
+    """What a dispatcher would find to do now, read without writing: new audit entries to queue for the active
+    hooks, and deliveries due for hooks that are not backing off."""
+
+    events: bool
+    deliveries: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    """A delivery a dispatcher has claimed until its lease ends: what to send, where, signed with what."""
+
+    id: int
+    claim: str  # the dispatcher's mark: settling it counts only while the delivery still bears it
+    webhook_id: int
+    url: str
+    secret: str = field(repr=False)
+    attempt: int  # this attempt's number: 1 for the first
+    event: TicketEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Attempted:
+    """How one attempt at a DueDelivery went."""
+
+    started_at: str
+    ended_at: str
+    status: int | None  # the receiver's HTTP status, if it answered
+    error: str | None  # None: delivered
+    duration_ms: int
+    jitter: float  # in [0, 1]: how much of the next wait, if any, is kept (see Schedule.wait)
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    outcome: Outcome
+    disabled: str | None = None  # why the hook was disabled, when this attempt did it
 
 
 class Store(Protocol):
@@ -434,4 +484,35 @@ class Store(Protocol):
 
     async def moved_ticket(self, project_id: str, number: int) -> Ticket | None:
         """The ticket that was number `number` of the project before it moved to another, wherever it is now."""
+
+    # Webhooks: the hooks owners and admins make (LocalWebhooks checks who may), then what dispatchers ask
+    async def create_webhook(self, webhook: NewWebhook, actor: Actor) -> Webhook: ...
+    async def list_webhooks(self, organization_ids: Sequence[str]) -> list[Webhook]: ...
+    async def find_webhook(self, webhook_id: int) -> Webhook | None: ...
+    async def delete_webhook(self, webhook_id: int, actor: Actor) -> Webhook: ...
+    async def enable_webhook(self, webhook_id: int, actor: Actor) -> Webhook:
+        """Clear a hook's failures and backoff; a disabled hook is active again, for events from now on."""
+        ...
+
+    async def webhook_attempts(self, webhook_id: int, limit: int) -> list[WebhookAttempt]:
+        """The hook's latest `limit` delivery attempts, newest first."""
+        ...
+
+    async def webhook_work(self, now: str) -> WebhookWork:
+        """Whether a dispatcher has anything to do; a read, so an idle dispatcher writes nothing."""
+        ...
+
+    async def queue_webhook_events(self, now: str, limit: int) -> int:
+        """Queue a delivery of each of the next `limit` audit entries (at most), and of entries found since that
+        were missing before, for every active hook that wants it; how many entries were read. A second dispatcher
+        at it meanwhile reads none."""
+        ...
+
+    async def claim_deliveries(self, now: str, lease_until: str, claim: str, limit: int) -> list[DueDelivery]:
+        """Take up to `limit` due deliveries until `lease_until`: no other dispatcher takes them before then."""
+        ...
+
+    async def settle_delivery(self, delivery: DueDelivery, attempted: Attempted, schedule: Schedule) -> Settled:
+        """Record an attempt: log it; delivered, forget it; failed, schedule the next one (or give up on it), back
+        the hook off, and disable it after `schedule.disable_after` failures in a row."""
         ...

@@ -22,6 +22,7 @@ from tickets_mcp.domain import (
     Status,
     TicketType,
 )
+from tickets_mcp.domain.webhooks import Webhook, WebhookAttempt
 
 
 class Body(BaseModel):
@@ -129,4 +130,30 @@ class Organizations(RootModel[list[Organization]]):
 
 
 class Projects(RootModel[list[Project]]):
+    pass
+
+
+class NewWebhook(Body):
+    url: str = Field(description="Where to POST each event, http(s); see docs/webhooks.md.")
+    events: list[str] = Field(
+        default_factory=list[str],
+        description="ticket.created, ticket.updated, ticket.moved, ticket.commented, ticket.deleted (or created, "
+        "...); none or all: every one.",
+    )
+    organization: str | None = None
+    description: str = ""
+
+
+class IssuedWebhook(BaseModel):
+    """A new hook and its secret, shown this once: receivers check each delivery's signature with it."""
+
+    secret: str
+    webhook: Webhook
+
+
+class Webhooks(RootModel[list[Webhook]]):
+    pass
+
+
+class WebhookLog(RootModel[list[WebhookAttempt]]):
     pass

@@ -407,6 +407,60 @@ OLD_SLUGS = Migration(
     ),
 )
 
+# Webhooks, their delivery queue and log, and how far the audit trail has been read (see the SQLite migration).
+WEBHOOKS = Migration(
+    17,
+    "webhooks: hooks, their delivery queue and log, and how far the audit trail has been read",
+    (
+        """CREATE TABLE webhooks (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            organization_id TEXT COLLATE "C" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            events TEXT COLLATE "C" NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            created_at TEXT COLLATE "C" NOT NULL,
+            created_by BIGINT,
+            after_event BIGINT NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0,
+            retry_at TEXT COLLATE "C",
+            disabled_at TEXT COLLATE "C",
+            disabled_reason TEXT
+        )""",
+        "CREATE INDEX webhooks_organization ON webhooks(organization_id)",
+        """CREATE TABLE webhook_deliveries (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            webhook_id BIGINT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+            event_id BIGINT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            due_at TEXT COLLATE "C" NOT NULL,
+            claim TEXT COLLATE "C",
+            UNIQUE (webhook_id, event_id)
+        )""",
+        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(webhook_id, due_at, id)",
+        """CREATE TABLE webhook_attempts (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            webhook_id BIGINT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+            event_id BIGINT NOT NULL,
+            event_type TEXT COLLATE "C" NOT NULL,
+            subject TEXT COLLATE "C" NOT NULL,
+            attempt INTEGER NOT NULL,
+            at TEXT COLLATE "C" NOT NULL,
+            status INTEGER,
+            error TEXT,
+            duration_ms INTEGER NOT NULL,
+            outcome TEXT COLLATE "C" NOT NULL CHECK (outcome IN ('delivered', 'failed', 'gave up'))
+        )""",
+        "CREATE INDEX webhook_attempts_webhook ON webhook_attempts(webhook_id, id)",
+        """CREATE TABLE webhook_outbox (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_event BIGINT NOT NULL,
+            gaps TEXT NOT NULL DEFAULT '[]'
+        )""",
+        "INSERT INTO webhook_outbox (id, last_event) SELECT 1, COALESCE(MAX(id), 0) FROM events",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -424,6 +478,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     PLANNING,
     ATTACHMENTS,
     OLD_SLUGS,
+    WEBHOOKS,
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -112,9 +112,13 @@ FROM events e LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN tokens k ON k.id 
 KEY_REVOKED_AT = 10  # the column of KEYS_SELECT (tokens) that says whether a token is revoked
 
 
+def changes_of(raw: Any) -> dict[str, Any]:
+    """An event's `changes` column as a dict: JSONB on PostgreSQL, text on SQLite."""
+    return cast(dict[str, Any], raw if isinstance(raw, dict) else json.loads(raw or "{}"))
+
+
 def row_to_change(row: Sequence[Any]) -> Change:
-    raw: Any = row[5]
-    changes = cast(dict[str, Any], raw if isinstance(raw, dict) else json.loads(raw or "{}"))  # JSONB or text
+    changes = changes_of(row[5])
     return Change(at=row[0], actor=row[1], token=row[2], client=row[3], action=row[4], changes=changes, subject=row[6])
 
 

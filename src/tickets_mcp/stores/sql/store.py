@@ -41,10 +41,13 @@ from tickets_mcp.domain.audit import Recorded
 from tickets_mcp.domain.rules import format_timestamp
 from tickets_mcp.domain.similarity import Filed
 from tickets_mcp.domain.token_use import stale_before
+from tickets_mcp.domain.webhooks import Schedule, Webhook, WebhookAttempt
 from tickets_mcp.errors import BackendUnavailable, LikelyDuplicate
 from tickets_mcp.stores.port import (
     Actor,
+    Attempted,
     BoardSession,
+    DueDelivery,
     MilestoneFields,
     Move,
     NewAttachment,
@@ -52,12 +55,15 @@ from tickets_mcp.stores.port import (
     NewTicket,
     NewTimeEntry,
     NewToken,
+    NewWebhook,
     OpenTickets,
     Placement,
     PoolUsage,
     Reach,
+    Settled,
     TicketPatch,
     TicketQuery,
+    WebhookWork,
 )
 from tickets_mcp.stores.search import search_budget
 from tickets_mcp.stores.sql import (
@@ -65,10 +71,12 @@ from tickets_mcp.stores.sql import (
     board,
     comments,
     events,
+    hooks,
     identity,
     links,
     listing,
     milestones,
+    outbox,
     projects,
     relocation,
     ticket_reads,
@@ -457,3 +465,35 @@ class SqlStore:
 
     async def moved_ticket(self, project_id: str, number: int) -> Ticket | None:
         return await self._engine.lookup(lambda conn: relocation.moved_ticket(conn, project_id, number))
+
+    # Webhooks
+
+    async def create_webhook(self, webhook: NewWebhook, actor: Actor) -> Webhook:
+        return await self._engine.write(lambda conn: hooks.create_webhook(conn, webhook, actor))
+
+    async def list_webhooks(self, organization_ids: Sequence[str]) -> list[Webhook]:
+        return await self._engine.read(lambda conn: hooks.list_webhooks(conn, organization_ids))
+
+    async def find_webhook(self, webhook_id: int) -> Webhook | None:
+        return await self._engine.read(lambda conn: hooks.find_webhook(conn, webhook_id))
+
+    async def delete_webhook(self, webhook_id: int, actor: Actor) -> Webhook:
+        return await self._engine.write(lambda conn: hooks.delete_webhook(conn, webhook_id, actor))
+
+    async def enable_webhook(self, webhook_id: int, actor: Actor) -> Webhook:
+        return await self._engine.write(lambda conn: hooks.enable_webhook(conn, webhook_id, actor))
+
+    async def webhook_attempts(self, webhook_id: int, limit: int) -> list[WebhookAttempt]:
+        return await self._engine.read(lambda conn: hooks.attempts(conn, webhook_id, limit))
+
+    async def webhook_work(self, now: str) -> WebhookWork:
+        return await self._engine.lookup(lambda conn: outbox.work(conn, now))
+
+    async def queue_webhook_events(self, now: str, limit: int) -> int:
+        return await self._engine.write(lambda conn: outbox.queue_events(conn, now, limit))
+
+    async def claim_deliveries(self, now: str, lease_until: str, claim: str, limit: int) -> list[DueDelivery]:
+        return await self._engine.write(lambda conn: outbox.claim(conn, now, lease_until, claim, limit))
+
+    async def settle_delivery(self, delivery: DueDelivery, attempted: Attempted, schedule: Schedule) -> Settled:
+        return await self._engine.write(lambda conn: outbox.settle(conn, delivery, attempted, schedule))

@@ -533,6 +533,66 @@ OLD_SLUGS = Migration(
     ),
 )
 
+# Webhooks (docs/webhooks.md). The audit trail is their outbox: `webhook_outbox` holds how far it has been
+# read (and the ids found missing on the way, which a PostgreSQL transaction may still commit), a hook's
+# `after_event` the last entry from before it was made or enabled, which it is never sent. A hook's secret
+# is kept as it is, unlike a token's: it signs every delivery, so it must be usable, not only checkable.
+WEBHOOKS = Migration(
+    17,
+    "webhooks: hooks, their delivery queue and log, and how far the audit trail has been read",
+    (
+        """CREATE TABLE webhooks (
+            id INTEGER PRIMARY KEY,
+            organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            events TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            created_by INTEGER,
+            after_event INTEGER NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0,
+            retry_at TEXT,
+            disabled_at TEXT,
+            disabled_reason TEXT
+        )""",
+        "CREATE INDEX webhooks_organization ON webhooks(organization_id)",
+        # One row per event still to deliver to a hook. `due_at` is when it may next be tried; a dispatcher
+        # that takes it moves `due_at` to the end of its lease and marks it with its `claim`.
+        """CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY,
+            webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+            event_id INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            due_at TEXT NOT NULL,
+            claim TEXT,
+            UNIQUE (webhook_id, event_id)
+        )""",
+        # A dispatcher reads each ready hook's due deliveries, oldest first (their number grows while a hook fails).
+        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(webhook_id, due_at, id)",
+        """CREATE TABLE webhook_attempts (
+            id INTEGER PRIMARY KEY,
+            webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+            event_id INTEGER NOT NULL,
+            event_type TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            status INTEGER,
+            error TEXT,
+            duration_ms INTEGER NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('delivered', 'failed', 'gave up'))
+        )""",
+        "CREATE INDEX webhook_attempts_webhook ON webhook_attempts(webhook_id, id)",
+        """CREATE TABLE webhook_outbox (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_event INTEGER NOT NULL,
+            gaps TEXT NOT NULL DEFAULT '[]'
+        )""",
+        "INSERT INTO webhook_outbox (id, last_event) SELECT 1, COALESCE(MAX(id), 0) FROM events",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -550,6 +610,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     PLANNING,
     ATTACHMENTS,
     OLD_SLUGS,
+    WEBHOOKS,
 )
 LATEST = MIGRATIONS[-1].version
 
