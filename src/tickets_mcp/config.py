@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from tickets_mcp.domain.files import file_limits
 from tickets_mcp.environment import env
 from tickets_mcp.errors import Invalid
 from tickets_mcp.mcp.exposure import Exposure
@@ -196,6 +197,7 @@ class Settings:
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise Invalid("log_level", f"Log level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}.")
         search_budget()  # a wrong value is refused at start, not at the first search
+        file_limits()  # and so are the attachment limits
         pool_text = env(ENV_POOL_SIZE, "").strip() or str(DEFAULT_POOL_SIZE)
         if not pool_text.isdigit() or not 1 <= int(pool_text) <= MAX_POOL_SIZE:
             raise Invalid("pool_size", f"{ENV_POOL_SIZE} must be 1-{MAX_POOL_SIZE}, not {pool_text!r}.")

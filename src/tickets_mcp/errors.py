@@ -110,6 +110,10 @@ class Invalid(TrackerError):
         return Invalid(field, self.message, choices=self.choices)
 
 
+class TooLarge(Invalid):
+    """An input past a size limit the server states (a file over the attachment limit): 413 over REST."""
+
+
 class RateLimited(TrackerError):
     """Too many requests; retry after `retry_after` seconds."""
 

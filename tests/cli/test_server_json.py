@@ -17,6 +17,7 @@ import tickets_mcp
 from tickets_mcp import config, logs
 from tickets_mcp.config import ENV_DB, ENV_LOG_LEVEL, ENV_SYNCHRONOUS, ENV_TOKEN
 from tickets_mcp.core.access import ENV_TIER, Tier
+from tickets_mcp.domain import files
 from tickets_mcp.http import settings as serve_settings
 from tickets_mcp.http.board import access as board_access
 from tickets_mcp.mcp import exposure
@@ -97,7 +98,7 @@ def declared_variables(*modules: object) -> set[str]:
     return {value for module in modules for name, value in vars(module).items() if name.startswith("ENV_")}
 
 
-STDIO_VARIABLES = declared_variables(config, exposure, logs, search)
+STDIO_VARIABLES = declared_variables(config, exposure, files, logs, search)
 SERVE_ONLY_VARIABLES = declared_variables(serve_settings, board_access)
 
 
@@ -118,7 +119,7 @@ def test_every_variable_the_code_names_is_in_server_json_or_only_for_serve(serve
     }
     listed = {v["name"] for v in cast(list[Json], package(server)["environmentVariables"])}
     assert named - listed - SERVE_ONLY_VARIABLES == set()
-    assert len(listed | SERVE_ONLY_VARIABLES) == 26
+    assert len(listed | SERVE_ONLY_VARIABLES) == 28
 
 
 def test_every_environment_variable_is_optional_described_and_secret_only_if_a_token(server: Json) -> None:

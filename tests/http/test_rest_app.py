@@ -38,6 +38,9 @@ ONE_ENDPOINT_PER_ROUTE = [
     ("GET", "/api/v1/projects/some-id"),
     ("PATCH", "/api/v1/projects/some-id"),
     ("DELETE", "/api/v1/projects/some-id"),
+    ("POST", "/api/v1/native/tickets/INBOX-1/attachments"),
+    ("GET", "/api/v1/native/tickets/INBOX-1/attachments/1"),
+    ("DELETE", "/api/v1/native/tickets/INBOX-1/attachments/1"),
 ]
 
 
@@ -113,7 +116,7 @@ async def test_the_openapi_document_describes_every_dialect_with_typed_schemas(a
     assert {"page[number]", "page[size]", "q"} <= {p["name"] for p in listing["parameters"]}
     assert listing["operationId"] == "terraform_list_projects"
     rest_operations = [op for path, item in paths.items() if path.startswith("/api/v1") for op in item.values()]
-    assert len(rest_operations) == 24 + 22  # the seed dialects, and the native API (the Tracker protocol)
+    assert len(rest_operations) == 24 + 22 + 3  # the seed dialects, the native API (the Tracker protocol), its files
     for operation in rest_operations:  # errors are documented as they are sent: 400, not FastAPI's 422
         assert "4XX" in operation["responses"] and "422" not in operation["responses"], operation["operationId"]
 

@@ -77,7 +77,7 @@ OVERSIZED: dict[str, list[tuple[str, Any]]] = {
     "delete_ticket": [("slug", "S" * 25)],
     "get_board": [("per_column", 101)],
     "add_comment": [("body", LONG)],
-    "enable_tools": [("sets", ["bulk", "projects", "planning", "bulk"])],
+    "enable_tools": [("sets", ["bulk", "projects", "files", "planning", "bulk"])],
 }
 
 

@@ -18,6 +18,7 @@ from tests.fixtures.stores import Location, table_rows
 from tests.fixtures.tool_calls import (
     BULK_TOOLS,
     EVERY_TOOL,
+    FILE_TOOLS,
     PLANNING_TOOLS,
     PROJECT_TOOLS,
     TOOLS,
@@ -34,14 +35,20 @@ pytestmark = pytest.mark.anyio
 
 READ_ONLY = frozenset({"get_workspace_context", "list_tickets", "get_ticket", "get_board", "enable_tools"})
 NO_DELETE = READ_ONLY | {"create_ticket", "update_ticket", "move_ticket", "add_comment"}
-EVERY_READ = READ_ONLY - {"enable_tools"} | {"list_organizations", "list_projects", "list_milestones"}
+EVERY_READ = READ_ONLY - {"enable_tools"} | {
+    "list_organizations",
+    "list_projects",
+    "list_milestones",
+    "read_attachment",
+}
 SNAPSHOTS = {  # (--tier, --tools) -> tools/list, by name; naming sets leaves none to switch on
     ("read-only", "all"): EVERY_READ,
     ("no-delete", "all"): EVERY_READ
     | NO_DELETE - {"enable_tools"}
     | {"create_project", "update_project"}
     | BULK_TOOLS
-    | PLANNING_TOOLS,
+    | PLANNING_TOOLS
+    | {"attach_file"},
     ("full", "all"): EVERY_TOOL - {"enable_tools"},
     ("full", "tickets,board,comments"): TOOLS - {"enable_tools"},
     ("full", "comments"): frozenset({"get_workspace_context", "add_comment"}),
@@ -63,11 +70,12 @@ def test_every_tool_is_in_a_set_and_every_mutating_tool_names_its_tier() -> None
     assert {tool for tool in EVERY_TOOL if Exposure().offers(tool)} == EVERY_TOOL
     assert {tool for tool in TOOLS if Exposure(Tier.READ_ONLY).allows(tool)} == READ_ONLY
     assert Exposure(Tier.READ_ONLY).on_request() == {
+        "files": ["read_attachment"],
         "planning": ["list_milestones"],
         "projects": ["list_organizations", "list_projects"],
     }
     assert Exposure.from_env(tools="tickets").on_request() == {}  # the operator named the sets
-    assert PROJECT_TOOLS | BULK_TOOLS | PLANNING_TOOLS == EVERY_TOOL - TOOLS
+    assert PROJECT_TOOLS | BULK_TOOLS | PLANNING_TOOLS | FILE_TOOLS == EVERY_TOOL - TOOLS
 
 
 @pytest.mark.parametrize(
@@ -76,7 +84,7 @@ def test_every_tool_is_in_a_set_and_every_mutating_tool_names_its_tier() -> None
         ("readonly", None, "Unknown tier 'readonly' in --tier or TICKETS_TIER. Use one of: read-only, no-delete, "
                            "full."),
         (None, "tickets,wiki", "Unknown tool set 'wiki' in --tools or TICKETS_TOOLS. Use all or some of: projects, "
-                               "tickets, board, comments, bulk, planning."),
+                               "tickets, board, comments, bulk, planning, files."),
     ],
 )  # fmt: skip
 def test_a_bad_setting_is_refused_with_the_valid_values(tier: str | None, tools: str | None, problem: str) -> None:

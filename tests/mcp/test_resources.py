@@ -33,6 +33,7 @@ async def test_a_ticket_and_a_board_read_as_resources_as_the_tools_show_them(cli
     templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
     assert templates == {
         "tracker://tickets/{slug}", "tracker://projects/{project}/board", "tracker://projects/{project}/activity",
+        "tracker://tickets/{slug}/attachments/{id}",
     }  # fmt: skip
     slug = slug_of(await call(client, "create_ticket", title="Readable as a resource", description="Body"))
     assert await read(client, f"tracker://tickets/{slug}") == await call(client, "get_ticket", slug=slug)

@@ -18,7 +18,10 @@ from tickets_mcp.config import Settings
 from tickets_mcp.core.access import Tier
 from tickets_mcp.mcp.exposure import Exposure
 
-TEMPLATES = "tracker://tickets/{slug}, tracker://projects/{project}/board, tracker://projects/{project}/activity"
+TEMPLATES = (
+    "tracker://tickets/{slug}, tracker://projects/{project}/board, tracker://projects/{project}/activity, "
+    "tracker://tickets/{slug}/attachments/{id}"
+)
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from tickets_mcp.core.access import Access, Action, Roles, Tier
+from tickets_mcp.core.attachments import Attachments
 from tickets_mcp.core.names import Names
 from tickets_mcp.core.planning import Planning, estimate_value
 from tickets_mcp.core.relocation import move_to_project
@@ -28,6 +29,7 @@ from tickets_mcp.domain import (
     ACTIVITY_SHOWN,
     HISTORY_MAX,
     HISTORY_SHOWN,
+    Attachment,
     Board,
     Change,
     Comment,
@@ -91,6 +93,7 @@ class LocalTracker:
         client = clean_name(principal.client) if principal.client else None
         self._actor = Actor(user_id=principal.user_id, token_id=principal.token_id, client=client or None)
         self._planning = Planning(store, self._access, self._names, self._actor)
+        self._attachments = Attachments(store, self._access, self._names, self._actor)
 
     # What the caller may do, and how it names things
 
@@ -575,6 +578,17 @@ class LocalTracker:
 
     async def log_time(self, slug: str, hours: float, *, spent_on: str | None = None, note: str = "") -> TimeEntry:
         return await self._planning.log_time(await self._names.roles(), slug, hours, spent_on, note)
+
+    # Attachments (core/attachments.py)
+
+    async def attach_file(self, slug: str, name: str, content: bytes) -> Attachment:
+        return await self._attachments.attach(await self._names.roles(), slug, name, content)
+
+    async def attachment(self, slug: str, attachment_id: int) -> tuple[Attachment, bytes]:
+        return await self._attachments.read(await self._names.roles(), slug, attachment_id)
+
+    async def delete_attachment(self, slug: str, attachment_id: int) -> Attachment:
+        return await self._attachments.delete(await self._names.roles(), slug, attachment_id)
 
 
 async def _check_each(items: Sequence[In], field: str, done: str, check: Callable[[In], Awaitable[Out]]) -> list[Out]:

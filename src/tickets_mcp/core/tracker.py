@@ -15,6 +15,7 @@ from tickets_mcp.core.access import Action
 from tickets_mcp.domain import (
     ACTIVITY_SHOWN,
     HISTORY_SHOWN,
+    Attachment,
     Board,
     Change,
     Comment,
@@ -247,6 +248,18 @@ class Tracker(Protocol):
         self, project: str | None, unit: EstimateUnit, *, organization: str | None = None
     ) -> Project: ...
     async def log_time(self, slug: str, hours: float, *, spent_on: str | None = None, note: str = "") -> TimeEntry: ...
+
+    # Attachments: files on tickets, typed by their bytes, within the limits domain/files.py reads.
+    async def attach_file(self, slug: str, name: str, content: bytes) -> Attachment:
+        """Attach `content` to the ticket as `name` (cleaned); TooLarge past the file limit, Conflict past the
+        organization's quota."""
+        ...
+
+    async def attachment(self, slug: str, attachment_id: int) -> tuple[Attachment, bytes]:
+        """The ticket's attachment `attachment_id` and its bytes."""
+        ...
+
+    async def delete_attachment(self, slug: str, attachment_id: int) -> Attachment: ...
 
     # What front ends ask to shape what they show: which tools and controls, how to name things back.
     async def permitted_actions(self, project_id: str | None = None) -> frozenset[Action]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tickets_mcp.domain.enums import EstimateUnit, LinkKind, Role, TokenKind
-from tickets_mcp.domain.models import Milestone, Project, Ticket, TicketDeletion
+from tickets_mcp.domain.models import Attachment, Milestone, Project, Ticket, TicketDeletion
 from tickets_mcp.domain.rules import SLUG
 
 
@@ -172,6 +172,19 @@ def milestone_updated(
     if open_tickets is not None:
         changes["open_tickets"] = open_tickets
     return Event("milestone.updated", project.code, project.organization_id, project.id, changes=changes)
+
+
+def attachment_added(ticket: Ticket, organization_id: str, attachment: Attachment) -> Event:
+    return _attachment_event("attachment.added", ticket, organization_id, attachment)
+
+
+def attachment_deleted(ticket: Ticket, organization_id: str, attachment: Attachment) -> Event:
+    return _attachment_event("attachment.deleted", ticket, organization_id, attachment)
+
+
+def _attachment_event(action: str, ticket: Ticket, organization_id: str, attachment: Attachment) -> Event:
+    changes = {"attachment_id": attachment.id, "name": attachment.name, "size": attachment.size}
+    return Event(action, ticket.slug, organization_id, ticket.project_id, ticket.id, changes)
 
 
 def _ticket_changed(action: str, before: Ticket, after: Ticket, organization_id: str) -> Event:

@@ -176,3 +176,4 @@ class Capability(StrEnum):
     DUE_DATES = "keep due dates"
     ESTIMATES = "keep estimates"
     TIME_TRACKING = "log time spent"
+    ATTACHMENTS = "attach files to tickets"

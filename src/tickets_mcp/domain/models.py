@@ -188,6 +188,19 @@ class Milestone(Record):
     overdue_tickets: int = 0  # open tickets past their own due date, or past the milestone's when they have none
 
 
+class Attachment(Record):
+    """A file attached to a ticket; its bytes are read on their own (Tracker.attachment)."""
+
+    id: int
+    ticket_slug: str
+    name: str  # as cleaned when attached: one segment, no control characters (domain/files.py)
+    mime: str  # read from its bytes, never taken from the uploader
+    size: int  # bytes
+    sha256: str  # of its bytes, in hex: the same bytes attached again are stored once
+    uploader: str | None
+    created_at: str
+
+
 class Comment(Record):
     id: int
     ticket_slug: str
@@ -225,6 +238,7 @@ class TicketDetail(Record):
     links: tuple[Link, ...] = ()  # by kind, then slug
     time_entries: tuple[TimeEntry, ...] = ()  # oldest first
     estimate_unit: EstimateUnit = EstimateUnit.HOURS  # what its project's estimates count
+    attachments: tuple[Attachment, ...] = ()  # oldest first
     moved_from: tuple[str, ...] = ()  # the slugs it had in other projects, oldest first: each still finds it
 
 
@@ -295,6 +309,7 @@ class TicketDeletion(Record):
     subtasks: tuple[str, ...]
     comments: int
     links: int = 0  # links to tickets outside what is deleted, removed with it
+    attachments: int = 0  # files attached to it and its sub-tasks
 
 
 class ProjectDeletion(Record):

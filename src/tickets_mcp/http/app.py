@@ -28,7 +28,7 @@ def create_app(settings: ServeSettings, backend: Callable[[], AbstractAsyncConte
     from tickets_mcp.http.auth import authenticate_first
     from tickets_mcp.http.metrics import Metrics, RequestMetrics
     from tickets_mcp.http.ops import PROBE_PATHS, ops_router
-    from tickets_mcp.http.rest import terraform
+    from tickets_mcp.http.rest import native_files, terraform
     from tickets_mcp.http.rest.hints import in_rest_words
 
     mcp_mount = mcp.McpMount(settings)
@@ -73,6 +73,7 @@ def create_app(settings: ServeSettings, backend: Callable[[], AbstractAsyncConte
         max_body_bytes=settings.max_body_bytes,
         open_paths=PROBE_PATHS,
         error_shapes=[terraform.ERROR_SHAPE],
+        streamed=native_files.streamed_upload,
     )
     # Added last, so it runs first: it also counts what TransportGuard refuses.
     app.add_middleware(RequestMetrics, metrics=metrics, routes=lambda: app.router.routes)

@@ -20,11 +20,13 @@ from tickets_mcp.errors import (
     PermissionDenied,
     RateLimited,
     ReadOnlyStore,
+    TooLarge,
     TrackerError,
     Unsupported,
 )
 
 STATUS = {
+    TooLarge: 413,  # before Invalid, which it is
     NotFound: 404,
     PermissionDenied: 403,
     Conflict: 409,

@@ -149,6 +149,7 @@ class McpMount:
             log_level=settings.store.log_level,
             state_keys=settings.state_keys,
             exposure=settings.store.exposure,
+            body_max=settings.max_body_bytes,
         )
 
     @property

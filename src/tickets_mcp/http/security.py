@@ -11,6 +11,10 @@ a name of their own, so GET and HEAD on `open_paths` skip the Host and Origin ch
 because those routes change nothing and reveal only whether the server can serve; every other route,
 /metrics included, keeps the rebinding protection.
 
+A route that takes large bodies (a file upload) is read as it comes instead, within its own limit
+(`streamed`): its handler checks the caller's token before it reads a byte, and the body is refused with
+413 as soon as it passes the limit, never held whole before the route runs.
+
 Refusals use the seeds' error shape, `{"message": "<status> <reason>: <why>"}`.
 """
 
@@ -18,7 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -28,6 +33,18 @@ from tickets_mcp.http.errors import ErrorShape, error_body
 
 # A Host header: a DNS name or IPv4 address, or a bracketed IPv6 address, with an optional port.
 HOST_HEADER = re.compile(r"(?P<name>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedBody:
+    """A request whose route reads its body as it comes, up to `max_bytes`; `too_large` says why past it."""
+
+    max_bytes: int
+    too_large: str
+
+
+class BodyTooLarge(Exception):
+    """A streamed body went past its limit: TransportGuard answers 413 (the route never sees its end)."""
 
 
 class TransportGuard:
@@ -41,8 +58,10 @@ class TransportGuard:
         max_body_bytes: int,
         open_paths: Collection[str] = (),
         error_shapes: Sequence[ErrorShape] = (),
+        streamed: Callable[[Scope], StreamedBody | None] = lambda scope: None,
     ) -> None:
         self.app = app
+        self.streamed = streamed
         self.error_shapes = error_shapes
         self.allowed_hosts = frozenset(name.lower() for name in allowed_hosts)
         self.max_body_bytes = max_body_bytes
@@ -72,6 +91,8 @@ class TransportGuard:
                 "Forbidden",
                 f"requests from origin {origin[:100]!r} are not accepted.",
             )
+        elif scope["type"] == "http" and (streamed := self.streamed(scope)) is not None:
+            await self.stream_body(scope, receive, send, headers, streamed)
         elif scope["type"] == "http":
             await self.limit_body(scope, receive, send, headers)
         else:
@@ -125,6 +146,38 @@ class TransportGuard:
             return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def stream_body(
+        self, scope: Scope, receive: Receive, send: Send, headers: Headers, streamed: StreamedBody
+    ) -> None:
+        """Run the app with a body it reads as it comes, refused (413) once past `streamed.max_bytes`:
+        at once when its Content-Length says so, else when the bytes that came pass it."""
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > streamed.max_bytes:
+            await refuse(scope, send, self.error_shapes, 413, "Content Too Large", streamed.too_large)
+            return
+        received = 0
+        answered = False
+
+        async def bounded() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > streamed.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def answering(message: Message) -> None:
+            nonlocal answered
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded, answering)
+        except BodyTooLarge:
+            if not answered:
+                await refuse(scope, send, self.error_shapes, 413, "Content Too Large", streamed.too_large)
 
 
 async def refuse(scope: Scope, send: Send, shapes: Sequence[ErrorShape], status: int, reason: str, why: str) -> None:

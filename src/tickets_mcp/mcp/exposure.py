@@ -35,11 +35,11 @@ TIER_HEADER: Final = "x-tracker-tier"
 TOOLS_HEADER: Final = "x-tracker-tools"
 
 
-Toolset = Literal["projects", "tickets", "board", "comments", "bulk", "planning"]
+Toolset = Literal["projects", "tickets", "board", "comments", "bulk", "planning", "files"]
 """The tool sets, by name; which tools each holds is in the tool table (tools/__init__.py)."""
 TOOLSET_NAMES: Final[tuple[Toolset, ...]] = get_args(Toolset)
 SWITCH: Final = "enable_tools"  # the tool that switches them on (tools/session.py)
-ON_REQUEST: Final = frozenset[str]({"projects", "bulk", "planning"})  # listed once a session switches them on
+ON_REQUEST: Final = frozenset[str]({"projects", "bulk", "planning", "files"})  # listed once a session switches them on
 DEFAULT_TOOLSETS: Final = frozenset[str](TOOLSET_NAMES) - ON_REQUEST
 
 

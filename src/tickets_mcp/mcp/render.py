@@ -46,6 +46,7 @@ from tickets_mcp.errors import AlreadyDeleted, LikelyDuplicate, StaleVersion
 from tickets_mcp.mcp.markers import CLOSE as CLOSE  # re-exported: tests read the boundary here
 from tickets_mcp.mcp.markers import MARKER_LOOKALIKE, PLAIN_NAME, label_name, title, user_text
 from tickets_mcp.mcp.markers import OPEN as OPEN
+from tickets_mcp.mcp.render_files import attachment_lines
 from tickets_mcp.mcp.render_planning import plan_marks, planning_lines
 
 TICKET_LEGEND = "slug status priority type @assignee [labels] ^parent: «title»"
@@ -247,6 +248,7 @@ def ticket_detail(detail: TicketDetail) -> str:
     if detail.comments:
         lines.append(f"comments ({len(detail.comments)}):")
         lines.extend(comment_line(c) for c in detail.comments)
+    lines += attachment_lines(detail.attachments)
     if detail.history:
         shown = len(detail.history)
         count = f"{shown}" if shown == detail.changes else f"latest {shown} of {detail.changes}"
@@ -470,6 +472,8 @@ def ticket_deletion_impact(impact: TicketDeletion) -> str:
         parts.append(plural(impact.comments, "comment"))
     if impact.links:
         parts.append(plural(impact.links, "link") + " to other tickets")
+    if impact.attachments:
+        parts.append(plural(impact.attachments, "attachment"))
     return f"{impact.slug}" + (" with " + " and ".join(parts) if parts else "")
 
 

@@ -4,6 +4,7 @@ Resources (read as the caller, with the caller's permissions):
     tracker://tickets/{slug}                 a ticket with sub-tasks, comments and history
     tracker://projects/{project}/board       a project's Kanban board
     tracker://projects/{project}/activity    what happened in a project lately (local stores)
+    tracker://tickets/{slug}/attachments/{id}  a file attached to a ticket, as the type read from its bytes
 Prompts: file_bug (a Given/When/Then bug report from an error message or stack trace, as BugToMe
 structures bugs) and triage_board. Completion offers the caller's project codes and, once a project
 is known or typed (`WEB-`), its ticket slugs. Each kind is a table of module-level handlers that the
@@ -17,18 +18,39 @@ from typing import Annotated, Any, NamedTuple
 
 from mcp.server import MCPServer
 from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.shared.uri_template import UriTemplate
 from mcp.types import CompleteRequestParams, Completion, PromptReference, Resource, ResourceTemplateReference
 from pydantic import Field
 
 from tickets_mcp.core.tracker import TicketFilter
 from tickets_mcp.domain import ACTIVITY_SHOWN, rules
 from tickets_mcp.domain.text import visible
-from tickets_mcp.errors import TrackerError
-from tickets_mcp.mcp import render
+from tickets_mcp.errors import Invalid, TrackerError
+from tickets_mcp.mcp import render, render_files
 from tickets_mcp.mcp.context import CallerState, Ctx, tracker_for
 from tickets_mcp.mcp.errors import resource_errors
+from tickets_mcp.mcp.render_files import ATTACHMENT_URI
 
 COMPLETIONS_MAX = 100  # the protocol's limit on values per completion
+
+
+async def attachment_contents(slug: str, id: str, ctx: Ctx) -> ReadResourceContents:
+    """A ticket's attachment with the MIME type read from its bytes when it was attached: a text file as text
+    between the user-text markers, any other as its bytes (a blob). TrackerServer.read_resource answers the
+    template with this, since the SDK gives every read of a template the one type it was registered with."""
+    with resource_errors():
+        if not id.isdigit():
+            raise Invalid("id", f"{id!r} is no attachment id.", hint="get_ticket lists its attachments' ids.")
+        found, content = await tracker_for(ctx).attachment(slug, int(id))
+        if render_files.shown_as_text(found):
+            return ReadResourceContents(content=render_files.file_text(found, content), mime_type=found.mime)
+        return ReadResourceContents(content=content, mime_type=found.mime)
+
+
+async def attachment(slug: str, id: str, ctx: Ctx) -> str | bytes:
+    """The SDK's handler of the attachment template (it lists it); reads come to attachment_contents first."""
+    return (await attachment_contents(slug, id, ctx)).content
 
 
 async def ticket(slug: str, ctx: Ctx) -> str:
@@ -47,11 +69,13 @@ async def activity(project: str, ctx: Ctx) -> str:
 
 
 class Template(NamedTuple):
-    """A resource template: the handler that reads it (its name is the template's), its URI and description."""
+    """A resource template: the handler that reads it (its name is the template's), its URI, description and
+    MIME type (for one of `TYPED`, what it holds in general: each read says its own)."""
 
-    handler: Callable[..., Awaitable[str]]
+    handler: Callable[..., Awaitable[str | bytes]]
     uri: str
     description: str
+    mime_type: str = "text/plain"
 
 
 # In the order of resources/templates/list.
@@ -62,13 +86,20 @@ TEMPLATES = (
              "A project's Kanban board: columns in workflow order with their first tickets"),
     Template(activity, "tracker://projects/{project}/activity",
              "What happened in a project lately, newest first: who filed, changed, moved or commented"),
+    Template(attachment, ATTACHMENT_URI,
+             "A file attached to a ticket, of the type read from its bytes, e.g. tracker://tickets/WEB-42/attachments/3",
+             mime_type="application/octet-stream"),
 )  # fmt: skip
+# The templates whose reads carry their own MIME type, with what reads them (TrackerServer.read_resource).
+TYPED: tuple[tuple[UriTemplate, Callable[..., Awaitable[ReadResourceContents]]], ...] = (
+    (UriTemplate.parse(ATTACHMENT_URI), attachment_contents),
+)
 
 
 def register_resources(server: MCPServer[Any]) -> None:
     for template in TEMPLATES:
         server.resource(
-            template.uri, name=template.handler.__name__, mime_type="text/plain", description=template.description
+            template.uri, name=template.handler.__name__, mime_type=template.mime_type, description=template.description
         )(template.handler)
 
 

@@ -46,7 +46,7 @@ from mcp.types import (
 from tickets_mcp.core.changes import ChangeFeed
 from tickets_mcp.core.tracker import Tracker
 from tickets_mcp.domain.audit import Touched
-from tickets_mcp.errors import BackendUnavailable, TrackerError
+from tickets_mcp.errors import BackendUnavailable, NotFound, TrackerError
 from tickets_mcp.mcp import resources
 
 logger = logging.getLogger(__name__)
@@ -88,11 +88,21 @@ async def _activity(tracker: Tracker, project: str) -> Topic:
     return Topic("activity", (await tracker.get_board(project, per_column=1)).project.id)
 
 
-# Each resource template's reading, for a subscription: it checks what the template's handler checks.
-_RESOLVERS: dict[Callable[..., Awaitable[str]], Callable[[Tracker, str], Awaitable[Topic]]] = {
+async def _attachment(tracker: Tracker, slug: str, id: str) -> Topic:
+    # A file never changes: what may change is whether its ticket still has it, heard as the ticket's change.
+    detail = await tracker.get_ticket(slug, history=0)
+    if not any(str(attachment.id) == id for attachment in detail.attachments):
+        raise NotFound(f"{detail.ticket.slug} has no attachment {id}.", hint="get_ticket lists its attachments.")
+    return Topic("ticket", detail.ticket.project_id, detail.ticket.number)
+
+
+# Each resource template's reading, for a subscription: it checks what the template's handler checks. Each
+# takes the template's variables by name.
+_RESOLVERS: dict[Callable[..., Awaitable[str | bytes]], Callable[..., Awaitable[Topic]]] = {
     resources.ticket: _ticket,
     resources.board: _board,
     resources.activity: _activity,
+    resources.attachment: _attachment,
 }
 _TEMPLATES = [(UriTemplate.parse(t.uri), t.uri, _RESOLVERS[t.handler]) for t in resources.TEMPLATES]
 
@@ -337,12 +347,11 @@ async def _topic(ctx: Request, uri: str) -> Topic:
     """What `uri` names, read as the caller: refused when it names nothing, or nothing the caller may read."""
     for template, _, resolve in _TEMPLATES:
         if (found := template.match(uri)) is not None:
-            (value,) = found.values()
             params = ctx.session.client_params
             caller: Caller = ctx.lifespan_context
             tracker = caller.tracker(params.client_info.name if params is not None else None)
             try:
-                return await resolve(tracker, str(value))
+                return await resolve(tracker, **{name: str(value) for name, value in found.items()})
             except TrackerError as exc:
                 code = INTERNAL_ERROR if isinstance(exc, BackendUnavailable) else INVALID_PARAMS
                 raise MCPError(code, f"Cannot subscribe to {uri}: {exc}", {"uri": uri}) from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
-from typing import ClassVar, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import anyio
 
@@ -20,6 +20,7 @@ from tickets_mcp.domain import (
     ACTIVITY_SHOWN,
     CLOSED_STATUSES,
     HISTORY_SHOWN,
+    Attachment,
     Board,
     Capability,
     Change,
@@ -81,6 +82,12 @@ class RemoteTracker(ABC):
             f"The {self.name} backend cannot {what}: only a tracker on a local store keeps that.",
             hint="Run tickets-mcp on a local store (--db) for this.",
         )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # No API attaches files yet: an adapter whose does overrides attach_file, and is then not refused.
+        if cls.attach_file is RemoteTracker.attach_file:
+            cls.missing = cls.missing | {Capability.ATTACHMENTS}
 
     def with_capabilities(self, workspace: Workspace) -> Workspace:
         return workspace.model_copy(update={"backend": self.name, "missing": self.missing})
@@ -247,6 +254,15 @@ class RemoteTracker(ABC):
 
     async def add_comment(self, slug: str, body: str) -> Comment:
         self.unsupported(Capability.COMMENT)
+
+    async def attach_file(self, slug: str, name: str, content: bytes) -> Attachment:
+        self.unsupported(Capability.ATTACHMENTS)
+
+    async def attachment(self, slug: str, attachment_id: int) -> tuple[Attachment, bytes]:
+        self.unsupported(Capability.ATTACHMENTS)
+
+    async def delete_attachment(self, slug: str, attachment_id: int) -> Attachment:
+        self.unsupported(Capability.ATTACHMENTS)
 
     # What only a tracker over our own store knows: the audit trail, who may do what, former members.
 

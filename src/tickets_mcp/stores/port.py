@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from tickets_mcp.domain import (
     HISTORY_SHOWN,
+    Attachment,
     Board,
     Change,
     Comment,
@@ -210,6 +211,17 @@ class NewTimeEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class NewAttachment:
+    """A file to attach, checked and typed by LocalTracker: a store keeps its bytes once per `sha256`."""
+
+    name: str
+    mime: str
+    content: bytes
+    sha256: str  # of `content`, in hex
+    quota: int  # the bytes its organization's attachments may add up to, this one included
+
+
+@dataclass(frozen=True, slots=True)
 class PoolUsage:
     """A snapshot of a store's connection pool, for metrics."""
 
@@ -388,6 +400,26 @@ class Store(Protocol):
 
     async def log_time(self, ticket_id: int, entry: NewTimeEntry, actor: Actor) -> TimeEntry:
         """Record time spent; the ticket's `spent` grows by it (its version does not change)."""
+        ...
+
+    # Attachments: files on tickets, each distinct content stored once (a blob, by its SHA-256). Deleting a
+    # ticket deletes its attachments and its sub-tasks'; a blob goes in the transaction that drops its last
+    # attachment, and an organization's use (its attachments' sizes added up) follows every change.
+    async def attach_file(self, ticket_id: int, new: NewAttachment, actor: Actor) -> Attachment:
+        """Attach `new`; a Conflict, naming the quota and the use, when its organization's attachments would
+        then add up to more than `new.quota` (checked in the same transaction, so two at once cannot both pass)."""
+        ...
+
+    async def find_attachment(self, ticket_id: int, attachment_id: int) -> Attachment | None:
+        """The ticket's attachment `attachment_id`, without its bytes."""
+        ...
+
+    async def read_attachment(self, ticket_id: int, attachment_id: int) -> tuple[Attachment, bytes]:
+        """The ticket's attachment and its bytes; NotFound when the ticket has none of that id."""
+        ...
+
+    async def delete_attachment(self, ticket_id: int, attachment_id: int, actor: Actor) -> Attachment:
+        """Delete the ticket's attachment (NotFound when it has none of that id); its blob goes with its last one."""
         ...
 
     # Moving a ticket to another project of its organization (stores/sql/relocation.py).

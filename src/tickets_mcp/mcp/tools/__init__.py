@@ -17,6 +17,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from tickets_mcp.core.access import Action, Tier
 from tickets_mcp.mcp.tools.board import get_board, move_ticket
 from tickets_mcp.mcp.tools.bulk import create_tickets, move_tickets
+from tickets_mcp.mcp.tools.files import attach_file, delete_attachment, read_attachment
 from tickets_mcp.mcp.tools.planning import link_tickets, list_milestones, log_time, save_milestone
 from tickets_mcp.mcp.tools.projects import (
     create_project,
@@ -93,6 +94,9 @@ TOOLS: Final = (
     ToolRow(list_milestones, Action.READ, READ, "planning"),
     ToolRow(save_milestone, Action.EDIT, EDIT, "planning"),
     ToolRow(log_time, Action.EDIT, CREATE, "planning"),
+    ToolRow(attach_file, Action.COMMENT, CREATE, "files"),
+    ToolRow(read_attachment, Action.READ, READ, "files"),
+    ToolRow(delete_attachment, Action.COMMENT, DELETE, "files"),  # the uploader may delete their own (core)
     ToolRow(enable_tools, Action.BROWSE, READ, None),  # listed while a set is left to switch on
 )
 TOOLS_BY_NAME: Final[Mapping[str, ToolRow]] = {tool.name: tool for tool in TOOLS}

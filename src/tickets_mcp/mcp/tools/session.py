@@ -16,13 +16,13 @@ def _forgiving(value: object) -> object:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-SetName = Annotated[Literal["projects", "bulk", "planning"], BeforeValidator(_forgiving)]
+SetName = Annotated[Literal["projects", "bulk", "planning", "files"], BeforeValidator(_forgiving)]
 
 
-async def enable_tools(ctx: Ctx, sets: Annotated[list[SetName], Field(min_length=1, max_length=3)]) -> CallToolResult:
+async def enable_tools(ctx: Ctx, sets: Annotated[list[SetName], Field(min_length=1, max_length=4)]) -> CallToolResult:
     """List more tools in this session: projects (manage projects, move tickets between them),
     bulk (create_tickets, move_tickets: up to 100 tickets a call), planning (links, milestones, due dates,
-    estimates, time)."""
+    estimates, time), files (attach files to tickets, read and delete them)."""
     listed = await tool_switch(ctx).switch_on(ctx, frozenset(sets))
     if not listed:
         return text(f"Nothing to switch on: {', '.join(sets)} is already listed or not offered here.")

@@ -362,9 +362,38 @@ PLANNING = Migration(
     ),
 )
 
+# Files attached to tickets, stored once by content; see the SQLite migration of the same number.
+ATTACHMENTS = Migration(
+    15,
+    "files attached to tickets, stored once by content, with each organization's use",
+    (
+        """CREATE TABLE blobs (
+            digest TEXT COLLATE "C" PRIMARY KEY,
+            size BIGINT NOT NULL CHECK (size >= 0),
+            content BYTEA NOT NULL
+        )""",
+        """CREATE TABLE attachments (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            ticket_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            digest TEXT COLLATE "C" NOT NULL REFERENCES blobs(digest),
+            name TEXT NOT NULL,
+            mime TEXT COLLATE "C" NOT NULL,
+            size BIGINT NOT NULL CHECK (size >= 0),
+            uploader_id BIGINT REFERENCES users(id),
+            created_at TEXT COLLATE "C" NOT NULL
+        )""",
+        "CREATE INDEX attachments_ticket ON attachments(ticket_id)",
+        "CREATE INDEX attachments_digest ON attachments(digest)",
+        """CREATE TABLE attachment_usage (
+            organization_id TEXT COLLATE "C" PRIMARY KEY REFERENCES organizations(id) ON DELETE CASCADE,
+            bytes BIGINT NOT NULL CHECK (bytes >= 0)
+        )""",
+    ),
+)
+
 # Old slugs of tickets moved to another project (see the SQLite migration).
 OLD_SLUGS = Migration(
-    15,
+    16,
     "old slugs of tickets moved to another project",
     (
         """CREATE TABLE old_slugs (
@@ -393,6 +422,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     TICKET_IDS,
     DELETIONS,
     PLANNING,
+    ATTACHMENTS,
     OLD_SLUGS,
 )
 LATEST = MIGRATIONS[-1].version

@@ -96,3 +96,9 @@ class Dialect(Protocol):
     def within(self, conn: Connection, deadline: float | None, run: Callable[[], T]) -> T:
         """`run()`, stopped with OutOfTime at `deadline` (time.monotonic()) without spoiling the transaction."""
         ...
+
+    # Attachments
+
+    def blob(self, conn: Connection, digest: str) -> bytes:
+        """The bytes of the blob `digest` (which exists), read the cheapest way the driver has."""
+        ...

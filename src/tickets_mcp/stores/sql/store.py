@@ -14,6 +14,7 @@ from typing import Protocol, TypeVar
 
 from tickets_mcp.domain import (
     HISTORY_SHOWN,
+    Attachment,
     Board,
     Change,
     Comment,
@@ -46,6 +47,7 @@ from tickets_mcp.stores.port import (
     BoardSession,
     MilestoneFields,
     Move,
+    NewAttachment,
     NewProject,
     NewTicket,
     NewTimeEntry,
@@ -59,6 +61,7 @@ from tickets_mcp.stores.port import (
 )
 from tickets_mcp.stores.search import search_budget
 from tickets_mcp.stores.sql import (
+    attachments,
     board,
     comments,
     events,
@@ -307,6 +310,7 @@ class SqlStore:
             changes = conn.one("SELECT COUNT(*) FROM events WHERE ticket_id = ?", (ticket_id,))
             return TicketDetail(
                 ticket=ticket,
+                attachments=tuple(attachments.of_ticket(conn, ticket_id)),
                 subtasks=tuple(ticket_reads.subtasks(conn, ticket_id)),
                 comments=tuple(comments.of_ticket(conn, ticket)),
                 history=tuple(row_to_change(row) for row in reversed(latest)),
@@ -362,12 +366,22 @@ class SqlStore:
         return await self._engine.write(run)
 
     async def ticket_deletion(self, ticket_id: int) -> TicketDeletion:
-        return await self._engine.read(
-            lambda conn: tickets.ticket_deletion(conn, ticket_reads.load_ticket(conn, ticket_id))
-        )
+        def run(conn: Connection) -> TicketDeletion:
+            impact = tickets.ticket_deletion(conn, ticket_reads.load_ticket(conn, ticket_id))
+            return impact.model_copy(update={"attachments": attachments.count_in_tree(conn, ticket_id)})
+
+        return await self._engine.read(run)
 
     async def delete_ticket(self, ticket_id: int, actor: Actor) -> TicketDeletion:
-        return await self._engine.write(lambda conn: tickets.delete_ticket(conn, ticket_id, actor))
+        def run(conn: Connection) -> TicketDeletion:
+            # Its attachments (and its sub-tasks') go with it by cascade: read under its lock what they held.
+            _, organization_id = tickets.lock_ticket(conn, ticket_id)
+            held = attachments.in_tree(conn, ticket_id)
+            impact = tickets.delete_ticket(conn, ticket_id, actor)
+            attachments.release(conn, organization_id, held)
+            return impact.model_copy(update={"attachments": len(held)})
+
+        return await self._engine.write(run)
 
     async def ticket_deleted(self, project_id: str, slug: str) -> Change | None:
         return await self._engine.read(lambda conn: events.deletion(conn, project_id, slug))
@@ -378,6 +392,20 @@ class SqlStore:
     async def project_activity(self, project_id: str, limit: int) -> list[Change]:
         query = HISTORY_SELECT + " WHERE e.project_id = ? ORDER BY e.id DESC LIMIT ?"
         return await self._engine.read(lambda conn: [row_to_change(r) for r in conn.all(query, (project_id, limit))])
+
+    # Attachments
+
+    async def attach_file(self, ticket_id: int, new: NewAttachment, actor: Actor) -> Attachment:
+        return await self._engine.write(lambda conn: attachments.attach(conn, ticket_id, new, actor))
+
+    async def find_attachment(self, ticket_id: int, attachment_id: int) -> Attachment | None:
+        return await self._engine.lookup(lambda conn: attachments.find(conn, ticket_id, attachment_id))
+
+    async def read_attachment(self, ticket_id: int, attachment_id: int) -> tuple[Attachment, bytes]:
+        return await self._engine.read(lambda conn: attachments.read(conn, ticket_id, attachment_id))
+
+    async def delete_attachment(self, ticket_id: int, attachment_id: int, actor: Actor) -> Attachment:
+        return await self._engine.write(lambda conn: attachments.delete(conn, ticket_id, attachment_id, actor))
 
     # Comments
 

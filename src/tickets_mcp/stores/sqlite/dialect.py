@@ -142,6 +142,9 @@ class SqliteDialect:
         finally:
             raw.set_progress_handler(None, 0)
 
+    def blob(self, conn: Connection, digest: str) -> bytes:
+        return bytes(conn.one("SELECT content FROM blobs WHERE digest = ?", (digest,))[0])
+
 
 def _best_matches(conn: Connection, query: TicketQuery, terms: SearchTerms, filters: Fragment) -> tuple[list[Row], int]:
     where, params = filters

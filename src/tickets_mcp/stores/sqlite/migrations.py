@@ -483,11 +483,43 @@ PLANNING = Migration(
     ),
 )
 
+# Files attached to tickets, stored by the SHA-256 of their bytes: the same bytes attached twice are one
+# blob, which goes in the transaction that drops its last attachment. attachment_usage keeps what each
+# organization's attachments add up to (each counts its size), so the quota is checked without a sum.
+# AUTOINCREMENT: an attachment's id (in its resource URI) never names another file after a deletion.
+ATTACHMENTS = Migration(
+    15,
+    "files attached to tickets, stored once by content, with each organization's use",
+    (
+        """CREATE TABLE blobs (
+            digest TEXT PRIMARY KEY,
+            size INTEGER NOT NULL CHECK (size >= 0),
+            content BLOB NOT NULL
+        )""",
+        """CREATE TABLE attachments (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            digest TEXT NOT NULL REFERENCES blobs(digest),
+            name TEXT NOT NULL,
+            mime TEXT NOT NULL,
+            size INTEGER NOT NULL CHECK (size >= 0),
+            uploader_id INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX attachments_ticket ON attachments(ticket_id)",
+        "CREATE INDEX attachments_digest ON attachments(digest)",
+        """CREATE TABLE attachment_usage (
+            organization_id TEXT PRIMARY KEY REFERENCES organizations(id) ON DELETE CASCADE,
+            bytes INTEGER NOT NULL CHECK (bytes >= 0)
+        ) WITHOUT ROWID""",
+    ),
+)
+
 # A ticket moved to another project keeps its old slugs: each (project, number) it had names it still. A
 # project never reuses a number, so an old one never names another ticket. Deleting the ticket, or the old
 # project, forgets them. The id orders a ticket's moves.
 OLD_SLUGS = Migration(
-    15,
+    16,
     "old slugs of tickets moved to another project",
     (
         """CREATE TABLE old_slugs (
@@ -516,6 +548,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     TICKET_IDS,
     DELETIONS,
     PLANNING,
+    ATTACHMENTS,
     OLD_SLUGS,
 )
 LATEST = MIGRATIONS[-1].version

@@ -1,0 +1,3 @@
+# The one function of the untyped `filetype` package that domain/files.py calls.
+
+def guess_mime(obj: bytes | bytearray) -> str | None: ...
