@@ -92,10 +92,10 @@ async def test_blocked_and_blocking_filters_see_only_open_blockers(store: Store)
     blocker, waiting, free = await file(alice, "Blocker"), await file(alice, "Waiting"), await file(alice, "Free")
     await alice.link_tickets(blocker, LinkKind.BLOCKS, waiting)
 
-    async def slugs(**filters: object) -> list[str]:
+    async def slugs(**filters: Any) -> list[str]:
         page = await alice.list_tickets(
             TicketFilter(project="INBOX", sort=TicketSort.CREATED, descending=False, **filters)
-        )  # pyright: ignore[reportArgumentType]
+        )
         return [t.slug for t in page.tickets]
 
     assert await slugs(blocked=True) == [waiting]
