@@ -180,3 +180,14 @@ async def test_links_time_and_the_milestone_on_a_move(store: Store) -> None:
     detail = await alice.get_ticket("INBOX-1")
     assert [(link.kind, link.slug) for link in detail.links] == [(LinkKind.BLOCKED_BY, blocker)]
     assert [entry.hours for entry in detail.time_entries] == [2]
+
+
+async def test_attachments_follow_and_are_read_through_the_old_slug(store: Store) -> None:
+    alice = await alice_with_web(store)
+    slug = await file(alice, "With a log", project="INBOX")
+    attached = await alice.attach_file(slug, "trace.txt", b"Traceback: boom\n")
+    await alice.move_to_project(slug, "WEB")
+    (listed,) = (await alice.get_ticket(slug)).attachments
+    assert (listed.id, listed.ticket_slug, listed.name) == (attached.id, "WEB-1", "trace.txt")
+    found, content = await alice.attachment(slug, attached.id)
+    assert (found.ticket_slug, content) == ("WEB-1", b"Traceback: boom\n")
