@@ -100,8 +100,14 @@ async def open_adapter(
 
 class AgentsMeshTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS, Capability.COMMENT}
+    maps: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.EDIT_TICKETS,
+            Capability.MOVE_TICKETS,
+            Capability.DELETE_TICKETS,
+            Capability.BOARD,
+            Capability.SUBTASKS,
+        }
     )
 
     def __init__(self, client: RemoteClient, organization: str) -> None:
@@ -196,7 +202,7 @@ class AgentsMeshTracker(RemoteTracker):
         self._check_organization(organization)
         return await self._discover(counts=True)
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         self._check_organization(query.organization)
         refuse_filters(query, BACKEND, {"types", "assignee", "labels"})
         require_newest_first(query, BACKEND)
@@ -260,7 +266,7 @@ class AgentsMeshTracker(RemoteTracker):
 
     # What this API offers beyond that
 
-    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
+    async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
         refuse_changes(changes, BACKEND, TicketChanges.__slots__)
         path = self._path(slug)
         if version is not None:

@@ -115,8 +115,8 @@ async def open_adapter(
 
 class GitHubTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS, Capability.DELETE_TICKETS}
+    maps: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.EDIT_TICKETS, Capability.MOVE_TICKETS, Capability.COMMENT, Capability.BOARD, Capability.SUBTASKS}
     )
 
     def __init__(self, client: RemoteClient, me: User) -> None:
@@ -168,7 +168,7 @@ class GitHubTracker(RemoteTracker):
 
     # Listing
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         return await list_page(self.github, query)
 
     async def _issues_of(self, place: Place, params: Mapping[str, Any]) -> tuple[list[Ticket], bool]:

@@ -121,7 +121,16 @@ async def open_adapter(
 
 class JiraTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset({Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS})
+    maps: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.EDIT_TICKETS,
+            Capability.MOVE_TICKETS,
+            Capability.DELETE_TICKETS,
+            Capability.COMMENT,
+            Capability.BOARD,
+            Capability.SUBTASKS,
+        }
+    )
 
     def __init__(self, client: RemoteClient, me: JiraUser) -> None:
         super().__init__(client)
@@ -153,7 +162,7 @@ class JiraTracker(RemoteTracker):
 
     # Listing
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         return await self.searches.listing(query)
 
     async def get_board(

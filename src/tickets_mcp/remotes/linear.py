@@ -162,7 +162,16 @@ async def open_adapter(
 
 class LinearTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset(REASONS)
+    maps: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.EDIT_TICKETS,
+            Capability.MOVE_TICKETS,
+            Capability.DELETE_TICKETS,
+            Capability.COMMENT,
+            Capability.BOARD,
+            Capability.SUBTASKS,
+        }
+    )
 
     def __init__(self, client: LinearClient, viewer: Viewer) -> None:
         super().__init__(client)
@@ -245,7 +254,7 @@ class LinearTracker(RemoteTracker):
 
     # Listing
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         if not 1 <= query.limit <= LIST_LIMIT_MAX:
             raise Invalid("limit", f"limit must be 1-{LIST_LIMIT_MAX}.", hint="Use cursor to page through more.")
         if query.offset:

@@ -52,7 +52,18 @@ async def open_adapter(
 
 class NativeTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset()
+    maps: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.MANAGE_PROJECTS,
+            Capability.EDIT_TICKETS,
+            Capability.MOVE_TICKETS,
+            Capability.ORDER_COLUMNS,
+            Capability.DELETE_TICKETS,
+            Capability.COMMENT,
+            Capability.BOARD,
+            Capability.SUBTASKS,
+        }
+    )
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return (await self.client.request("GET", f"{BASE}/{path}", params=params)).body
@@ -98,7 +109,7 @@ class NativeTracker(RemoteTracker):
         )
         return parse(ProjectDeletion, reply.body, BACKEND, "the deleted project")
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         params = _present(
             project=query.project, organization=query.organization, assignee=query.assignee,
             reporter=query.reporter, parent=query.parent, query=query.text, updated_since=query.updated_since,
@@ -139,7 +150,7 @@ class NativeTracker(RemoteTracker):
         )
         return next((t for t in page.tickets if t.title == draft.title.strip()), None)
 
-    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
+    async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
         edit = wire.TicketEdit(
             title=changes.title, type=changes.type, description=changes.description, priority=changes.priority,
             status=changes.status, assignee=changes.assignee, parent=changes.parent, version=version,

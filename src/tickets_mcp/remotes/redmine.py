@@ -141,7 +141,16 @@ class Place:
 
 class RedmineTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset({Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS})
+    maps: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.EDIT_TICKETS,
+            Capability.MOVE_TICKETS,
+            Capability.DELETE_TICKETS,
+            Capability.COMMENT,
+            Capability.BOARD,
+            Capability.SUBTASKS,
+        }
+    )
 
     def __init__(self, client: RemoteClient, me: RedmineUser, *, site: str) -> None:
         super().__init__(client)
@@ -392,7 +401,7 @@ class RedmineTracker(RemoteTracker):
 
     # Listing
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         await self._still_me()
         refuse_filters(query, BACKEND, SUPPORTED_FILTERS)
         self._check_organization(query.organization)
