@@ -16,6 +16,10 @@ account → API access key; the site needs "Enable REST web service") in TICKETS
   with what happened instead of reporting a change that did not land.
 - Versions are the last change in Unix seconds, checked before writing (Redmine's own lock_version is
   not in its API, so a change landing between the read and the write is not caught).
+- Planning (redmine_planning): relations are links, target versions are milestones, due dates and
+  estimated hours are the issue's own, and time is logged as time entries.
+
+redmine_site.Site is what the adapter knows of the site and how it reads and writes issues.
 """
 
 from __future__ import annotations
@@ -36,9 +40,12 @@ from tickets_mcp.domain import (
     Board,
     BoardColumn,
     Capability,
-    Change,
     Comment,
+    EstimateUnit,
+    Linked,
+    LinkKind,
     Member,
+    Milestone,
     Organization,
     OrganizationWorkspace,
     Priority,
@@ -50,10 +57,12 @@ from tickets_mcp.domain import (
     TicketDetail,
     TicketPage,
     TicketSort,
+    TimeEntry,
     User,
     Workspace,
     rules,
 )
+from tickets_mcp.domain.days import today_utc
 from tickets_mcp.domain.rules import check_version
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
 from tickets_mcp.remotes.base import PartlyFiled, RemoteTracker
@@ -64,7 +73,7 @@ from tickets_mcp.remotes.mapping import (
     recover_created,
     refuse_filters,
 )
-from tickets_mcp.remotes.paging import Chunk, gather, list_page
+from tickets_mcp.remotes.paging import Source, gather, list_page
 from tickets_mcp.remotes.redmine_mapping import (
     BACKEND,
     PRIORITY_NAMES,
@@ -75,6 +84,7 @@ from tickets_mcp.remotes.redmine_mapping import (
     status_of,
     type_of,
 )
+from tickets_mcp.remotes.redmine_planning import Planning
 from tickets_mcp.remotes.redmine_site import PAGE_MAX, Place, Site, display_name, one_label
 from tickets_mcp.wire.redmine import (
     Child,
@@ -89,6 +99,7 @@ BOARD_PER_COLUMN_MAX = 100
 WORKSPACE_PROJECTS = 50  # projects the workspace shows of a user who is a member of none
 RECOVERY_WINDOW = 20  # newest issues of a project searched after an ambiguous create
 PRIORITY_RANK = {priority: rank for rank, priority in enumerate(Priority)}
+UNDATED = "~"  # a ticket without a due date sorts after every date, as on a local store
 SUPPORTED_FILTERS = ("types", "priorities", "assignee", "reporter", "labels", "parent", "text", "updated_since")
 
 
@@ -114,12 +125,18 @@ class RedmineTracker(RemoteTracker):
             Capability.COMMENT,
             Capability.BOARD,
             Capability.SUBTASKS,
+            Capability.LINKS,
+            Capability.MILESTONES,
+            Capability.DUE_DATES,
+            Capability.ESTIMATES,
+            Capability.TIME_TRACKING,
         }
     )
 
     def __init__(self, client: RemoteClient, me: RedmineUser, *, site: str) -> None:
         super().__init__(client)
         self.site = Site(client, me, host=site)
+        self.planning = Planning(self.site)
         self.me = self.site.me
         self.admin = self.site.admin
         self.organization = self.site.organization
@@ -157,28 +174,28 @@ class RedmineTracker(RemoteTracker):
         refuse_filters(query, BACKEND, SUPPORTED_FILTERS)
         self.site.check_organization(query.organization)
         place = await self.site.place_for(query.project) if query.project else None
-        params = await self._filters(place, query)
+        params, statuses = await self._filters(place, query)
         key = "updated_on" if query.sort is TicketSort.UPDATED else "created_on"
         if query.sort is TicketSort.PRIORITY:
             key = "priority"
         direction = "desc" if query.descending else "asc"
         params["sort"] = f"{key}:{direction},id:{direction}"
+        lists = await self.planning.sources(place, query, params, statuses)
 
-        async def source(offset: int, limit: int) -> Chunk:
-            return await self.site.chunk(params, offset, limit)
+        def source(each: dict[str, Any]) -> Source:
+            return lambda offset, limit: self.site.chunk(each, offset, limit)
 
-        page = await list_page(query, [source], _order(query.sort), descending=query.descending)
+        page = await list_page(query, [source(each) for each in lists], _order(query.sort), descending=query.descending)
         shown = "created" if query.sort is TicketSort.RELEVANCE else query.sort.value  # Redmine cannot rank text
         return page.model_copy(update={"order": (f"{shown} {direction}", f"id {direction}")})
 
-    async def _filters(self, place: Place | None, query: TicketFilter) -> dict[str, Any]:
-        params: dict[str, Any] = {"status_id": "*"}
+    async def _filters(self, place: Place | None, query: TicketFilter) -> tuple[dict[str, Any], set[int] | None]:
+        """The issue filters for all but the planning fields, and the status ids asked for (None: any)."""
+        params: dict[str, Any] = {}
+        statuses = set(await self.site.status_ids(query.statuses)) if query.statuses else None
         if place is not None:
             params["project_id"] = place.project.id
             params["subproject_id"] = "!*"  # its own issues, not its subprojects'
-        if query.statuses:
-            ids = await self.site.status_ids(query.statuses)
-            params["status_id"] = "|".join(str(i) for i in ids) if ids else "0"
         if query.types:
             trackers = {t.id: t for p in ([place] if place else await self.site.places()) for t in p.trackers}
             ids = [t.id for t in trackers.values() if type_of(t) in set(query.types)]
@@ -210,7 +227,7 @@ class RedmineTracker(RemoteTracker):
         if query.updated_since:
             moment = datetime.fromisoformat(rules.parse_timestamp("updated_since", query.updated_since))
             params["updated_on"] = ">=" + iso_seconds(moment)
-        return params
+        return params, statuses
 
     async def get_board(
         self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
@@ -241,7 +258,7 @@ class RedmineTracker(RemoteTracker):
         subtasks = (await self.site.chunk(children, 0, PAGE_MAX)).tickets  # the first 100, in one request
         journals = issue.journals or []
         notes = [j for j in journals if j.notes.strip()]
-        changes = await self._history(issue, ticket)
+        changes = await self.site.history(issue, ticket)
         comments = tuple(
             Comment(
                 id=j.id, ticket_slug=ticket.slug, author=display_name(j.user),
@@ -251,54 +268,9 @@ class RedmineTracker(RemoteTracker):
         )  # fmt: skip
         shown = tuple(changes[-history:]) if history else ()
         return TicketDetail(
-            ticket=ticket, subtasks=tuple(subtasks), comments=comments, history=shown, changes=len(changes)
-        )
-
-    async def _history(self, issue: Issue, ticket: Ticket) -> list[Change]:
-        """The issue's journals as the ticket's history, oldest first, its filing first: each journal a change
-        of the fields it lists (ids read as the names tickets show), or a comment."""
-        statuses = {s.id: status_of(s).value for s in await self.site.statuses()}
-        priorities = {p.id: priority_of(p).value for p in await self.site.priorities()}
-        place = await self.site.place_of(issue.project.id)
-        trackers = {t.id: type_of(t).value for t in (place.trackers if place else ())}
-        people = {u.id: display_name(u) for u in (issue.author, issue.assigned_to) if u is not None}
-        people |= {j.user.id: display_name(j.user) for j in issue.journals or () if j.user is not None}
-        code = ticket.slug.rpartition("-")[0]
-        readers: dict[str, tuple[str, Callable[[int], Any]]] = {
-            "status_id": ("status", lambda i: statuses.get(i, f"#{i}")),
-            "priority_id": ("priority", lambda i: priorities.get(i, f"#{i}")),
-            "tracker_id": ("type", lambda i: trackers.get(i, f"#{i}")),
-            "assigned_to_id": ("assignee", lambda i: people.get(i) or f"#{i}"),
-            "parent_id": ("parent", lambda i: f"{code}-{i}"),
-            "category_id": ("labels", lambda i: f"category #{i}"),
-        }
-
-        def value(reader: Callable[[int], Any], raw: str | None) -> Any:
-            return reader(int(raw)) if raw and raw.isascii() and raw.isdigit() else None
-
-        created = Change(
-            at=ticket.created_at, actor=ticket.reporter, token=None, client=None, action="ticket.created", changes={}
-        )
-        history = [created]
-        for journal in issue.journals or ():
-            fields: dict[str, Any] = {}
-            for detail in journal.details:
-                if detail.property != "attr":
-                    continue  # custom fields, attachments, relations: not in the canonical model
-                if detail.name == "subject":
-                    fields["title"] = [detail.old_value, detail.new_value]
-                elif detail.name == "description":
-                    fields["description"] = "edited"
-                elif detail.name in readers:
-                    field, reader = readers[detail.name]
-                    fields[field] = [value(reader, detail.old_value), value(reader, detail.new_value)]
-            at, actor = stored(journal.created_on), display_name(journal.user)
-            if fields:
-                action = "ticket.moved" if set(fields) == {"status"} else "ticket.updated"
-                history.append(Change(at=at, actor=actor, token=None, client=None, action=action, changes=fields))
-            if journal.notes.strip():
-                history.append(Change(at=at, actor=actor, token=None, client=None, action="comment.added", changes={}))
-        return history
+            ticket=ticket, subtasks=tuple(subtasks), comments=comments, history=shown, changes=len(changes),
+            links=await self.planning.links(issue), time_entries=await self.planning.time_entries(issue, ticket.slug),
+        )  # fmt: skip
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
         await self.site.still_me()
@@ -319,6 +291,11 @@ class RedmineTracker(RemoteTracker):
             fields["assigned_to_id"] = await self.site.user_id(place, draft.assignee)
         if draft.parent:
             fields["parent_issue_id"] = (await self.site.issue(draft.parent))[1].id
+        plan = await self.planning.plan(
+            place, due_date=draft.due_date, estimate=draft.estimate, milestone=draft.milestone,
+            start=today_utc().isoformat(),  # where the site starts new issues today, as it does by default
+        )  # fmt: skip
+        fields |= plan.fields
         sent = time.time()
         try:
             reply = await self.client.request("POST", "issues.json", json_body={"issue": fields})
@@ -328,7 +305,7 @@ class RedmineTracker(RemoteTracker):
             issue = (await self.site.issue(ticket.slug))[1]
         ticket = (await self.site.tickets([issue]))[0]
         try:
-            self.site.check_landed(ticket, {"type": draft.type, "priority": draft.priority})
+            self.site.check_landed(ticket, {"type": draft.type, "priority": draft.priority, **plan.expect})
             if ticket.status is not draft.status:  # Redmine files every issue in its tracker's first status
                 issue = (await self.site.issue(ticket.slug, "allowed_statuses"))[1]
                 await self.site.allowed_status(issue, ticket, draft.status)
@@ -385,6 +362,12 @@ class RedmineTracker(RemoteTracker):
         if changes.parent is not None:
             clear = changes.parent.strip().casefold() == UNASSIGNED
             fields["parent_issue_id"] = "" if clear else (await self.site.issue(changes.parent))[1].id
+        start = issue.start_date.isoformat() if issue.start_date else None
+        plan = await self.planning.plan(
+            place, due_date=changes.due_date, estimate=changes.estimate, milestone=changes.milestone, start=start
+        )
+        fields |= plan.fields
+        expect |= plan.expect
         if not fields:
             return current
         return await self.site.write(issue, fields, expect)
@@ -436,8 +419,46 @@ class RedmineTracker(RemoteTracker):
             body=journal.notes, created_at=stored(journal.created_on),
         )  # fmt: skip
 
+    # Planning: relations, versions, estimated hours, time entries (redmine_planning)
+
+    async def link_tickets(
+        self, slug: str, kind: LinkKind, other: str, *, unlink: bool = False, close_as_duplicate: bool = False
+    ) -> Linked:
+        await self.site.still_me()
+        return await self.planning.link(slug, kind, other, unlink=unlink, close_as_duplicate=close_as_duplicate)
+
+    async def list_milestones(
+        self, project: str | None = None, *, closed: bool = False, organization: str | None = None
+    ) -> list[Milestone]:
+        await self.site.still_me()
+        return await self.planning.milestones(await self.site.place_for(project, organization), closed=closed)
+
+    async def save_milestone(
+        self, project: str | None, name: str, *, rename: str | None = None, start_date: str | None = None,
+        due_date: str | None = None, closed: bool | None = None, open_tickets: str | None = None,
+        organization: str | None = None,
+    ) -> Milestone:  # fmt: skip
+        await self.site.still_me()
+        place = await self.site.place_for(project, organization)
+        return await self.planning.save_milestone(
+            place, name, rename=rename, start_date=start_date, due_date=due_date, closed=closed,
+            open_tickets=open_tickets,
+        )  # fmt: skip
+
+    async def set_estimate_unit(
+        self, project: str | None, unit: EstimateUnit, *, organization: str | None = None
+    ) -> Project:
+        await self.site.still_me()
+        return await self.planning.estimate_unit(await self.site.place_for(project, organization), unit)
+
+    async def log_time(self, slug: str, hours: float, *, spent_on: str | None = None, note: str = "") -> TimeEntry:
+        await self.site.still_me()
+        return await self.planning.log_time(slug, hours, spent_on=spent_on, note=note)
+
 
 def _order(sort: TicketSort) -> Callable[[Ticket], Any]:
+    if sort is TicketSort.DUE:
+        return lambda t: (t.due_date or UNDATED, t.id)
     if sort is TicketSort.UPDATED:
         return lambda t: (t.updated_at, t.id)
     if sort is TicketSort.PRIORITY:

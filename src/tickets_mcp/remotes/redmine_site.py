@@ -1,7 +1,8 @@
 """What the redmine backend knows of one Redmine site, as the key's user sees it: its projects (kept for
 CACHE_SECONDS, an unknown code or name reading them again), statuses, priorities and people, how its issues
-read as tickets, and how a write is checked (Redmine answers 204 even where it ignored a field).
-remotes/redmine.py is the Tracker over it.
+read as tickets (their open blockers read for a whole page at once) and their journals as history, and how
+a write is checked (Redmine answers 204 even where it ignored a field). remotes/redmine.py is the Tracker
+over it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tickets_mcp.core.tracker import ME
-from tickets_mcp.domain import CLOSED_STATUSES, Label, Organization, Project, Status, Ticket, User, rules
+from tickets_mcp.domain import CLOSED_STATUSES, Change, Label, Organization, Project, Status, Ticket, User, rules
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, Unsupported
 from tickets_mcp.remotes.client import RemoteClient, TokenRejected
 from tickets_mcp.remotes.mapping import find_project, parse, project_code
@@ -47,6 +48,7 @@ LOGIN_LOOKUPS = 50  # members whose login is read, where a name given is none of
 REREAD_SECONDS = 10.0  # a code or name not known reads every project again, at most this often
 USER_ID = re.compile(r"#?[0-9]{1,9}")  # a user named by id, as '#12' or '12' (ASCII digits only)
 IDENTIFIER = re.compile(r"[0-9]+|[a-z][a-z0-9_-]{0,99}")  # a project's id, or its identifier (never a code)
+RELATIONS = {"include": "relations"}  # what an issue is read with where it becomes a ticket: who blocks it
 
 
 @dataclass(frozen=True)
@@ -243,12 +245,44 @@ class Site:
         return [place for place in found if place is not None and place.active]
 
     async def tickets(self, issues: Sequence[Issue]) -> list[Ticket]:
+        """The issues as tickets. Where an issue was read with its relations, its open blockers are read too, all
+        of them in one request (per 100), so a page of issues costs one request more, not one per issue."""
+        blockers = {issue.id: blockers_of(issue) for issue in issues}
+        wanted = sorted({b for found in blockers.values() for b in found})
+        others = await self.issues_by_id(wanted)
+        codes = await self.codes([*issues, *others])
+        open_ones = {
+            other.id: (codes[other.project.id], other.id)
+            for other in others
+            if status_of(other.status) not in CLOSED_STATUSES
+        }
+        return [
+            self._ticket(
+                issue, codes[issue.project.id],
+                tuple(f"{code}-{n}" for code, n in sorted(open_ones[b] for b in blockers[issue.id] if b in open_ones)),
+            )
+            for issue in issues
+        ]  # fmt: skip
+
+    async def codes(self, issues: Sequence[Issue]) -> dict[int, str]:
+        """The code of each issue's project, by project id (`P12` for a project the user no longer sees)."""
         ids = sorted({issue.project.id for issue in issues})
         places = dict(zip(ids, await gather([lambda i=i: self.place_of(i) for i in ids]), strict=True))
-        codes = {i: place.project.code if place else f"P{i}" for i, place in places.items()}
-        return [self._ticket(issue, codes[issue.project.id]) for issue in issues]
+        return {i: place.project.code if place else f"P{i}" for i, place in places.items()}
 
-    def _ticket(self, issue: Issue, code: str) -> Ticket:
+    async def issues_by_id(self, ids: Sequence[int]) -> list[Issue]:
+        """These issues, as far as the user sees them, whatever their status: one request per 100, without
+        their relations."""
+        batches = [ids[at : at + PAGE_MAX] for at in range(0, len(ids), PAGE_MAX)]
+
+        async def read(batch: Sequence[int]) -> list[Issue]:
+            params = {"issue_id": ",".join(map(str, batch)), "status_id": "*", "limit": PAGE_MAX}
+            return parse(Issues, await self.get("issues.json", params), BACKEND, "a list of issues").issues
+
+        found = await gather([lambda b=batch: read(b) for batch in batches])
+        return [issue for batch in found for issue in batch]
+
+    def _ticket(self, issue: Issue, code: str, blocked_by: tuple[str, ...]) -> Ticket:
         status = status_of(issue.status)
         label = (
             (Label(name=issue.category.name, color=rules.label_color(issue.category.name)),) if issue.category else ()
@@ -263,6 +297,9 @@ class Site:
             updated_at=stored(issue.updated_on),
             closed_at=stored(issue.closed_on) if issue.closed_on and status in CLOSED_STATUSES else None,
             closed_by=None,
+            due_date=issue.due_date.isoformat() if issue.due_date else None, estimate=issue.estimated_hours,
+            spent=issue.spent_hours or 0, milestone=issue.fixed_version.name if issue.fixed_version else None,
+            blocked_by=blocked_by,
         )  # fmt: skip
 
     async def issue(self, slug: str, *include: str) -> tuple[Place, Issue]:
@@ -271,7 +308,7 @@ class Site:
         missing = NotFound(
             f"Ticket {code}-{number} not found.", hint="Check the slug with list_tickets; it may have been deleted."
         )
-        params = {"include": ",".join(include)} if include else None
+        params = {"include": ",".join(("relations", *include))}  # its relations: who blocks it
         try:
             issue = parse(IssueEnvelope, await self.get(f"issues/{number}.json", params), BACKEND, "an issue").issue
         except NotFound:
@@ -281,10 +318,57 @@ class Site:
             raise missing  # the number is an issue of another project
         return place, issue
 
+    async def history(self, issue: Issue, ticket: Ticket) -> list[Change]:
+        """The issue's journals as the ticket's history, oldest first, its filing first: each journal a change
+        of the fields it lists (ids read as the names tickets show), or a comment."""
+        statuses = {s.id: status_of(s).value for s in await self.statuses()}
+        priorities = {p.id: priority_of(p).value for p in await self.priorities()}
+        place = await self.place_of(issue.project.id)
+        trackers = {t.id: type_of(t).value for t in (place.trackers if place else ())}
+        people = {u.id: display_name(u) for u in (issue.author, issue.assigned_to) if u is not None}
+        people |= {j.user.id: display_name(j.user) for j in issue.journals or () if j.user is not None}
+        code = ticket.slug.rpartition("-")[0]
+        readers: dict[str, tuple[str, Callable[[int], Any]]] = {
+            "status_id": ("status", lambda i: statuses.get(i, f"#{i}")),
+            "priority_id": ("priority", lambda i: priorities.get(i, f"#{i}")),
+            "tracker_id": ("type", lambda i: trackers.get(i, f"#{i}")),
+            "assigned_to_id": ("assignee", lambda i: people.get(i) or f"#{i}"),
+            "parent_id": ("parent", lambda i: f"{code}-{i}"),
+            "category_id": ("labels", lambda i: f"category #{i}"),
+        }
+
+        def value(reader: Callable[[int], Any], raw: str | None) -> Any:
+            return reader(int(raw)) if raw and raw.isascii() and raw.isdigit() else None
+
+        created = Change(
+            at=ticket.created_at, actor=ticket.reporter, token=None, client=None, action="ticket.created", changes={}
+        )
+        history = [created]
+        for journal in issue.journals or ():
+            fields: dict[str, Any] = {}
+            for detail in journal.details:
+                if detail.property != "attr":
+                    continue  # custom fields, attachments, relations: not in the canonical model
+                if detail.name == "subject":
+                    fields["title"] = [detail.old_value, detail.new_value]
+                elif detail.name == "description":
+                    fields["description"] = "edited"
+                elif detail.name in readers:
+                    field, reader = readers[detail.name]
+                    fields[field] = [value(reader, detail.old_value), value(reader, detail.new_value)]
+            at, actor = stored(journal.created_on), display_name(journal.user)
+            if fields:
+                action = "ticket.moved" if set(fields) == {"status"} else "ticket.updated"
+                history.append(Change(at=at, actor=actor, token=None, client=None, action=action, changes=fields))
+            if journal.notes.strip():
+                history.append(Change(at=at, actor=actor, token=None, client=None, action="comment.added", changes={}))
+        return history
+
     # Listing issues
 
     async def chunk(self, params: dict[str, Any], offset: int, limit: int) -> Chunk:
-        body = await self.get("issues.json", {**params, "offset": offset, "limit": min(limit, PAGE_MAX)})
+        window = {"offset": offset, "limit": min(limit, PAGE_MAX)}
+        body = await self.get("issues.json", {**params, **RELATIONS, **window})
         found = parse(Issues, body, BACKEND, "a list of issues")
         tickets = await self.tickets(found.issues)
         return Chunk(tickets=tickets, total=found.total_count, more=offset + len(tickets) < found.total_count)
@@ -325,7 +409,8 @@ class Site:
     async def write(self, issue: Issue, fields: dict[str, Any], expect: dict[str, Any]) -> Ticket:
         """PUT the fields, then read the issue back: Redmine answers 204 even where it ignored a field."""
         await self.client.request("PUT", f"issues/{issue.id}.json", json_body={"issue": fields})
-        after = parse(IssueEnvelope, await self.get(f"issues/{issue.id}.json"), BACKEND, "an issue").issue
+        body = await self.get(f"issues/{issue.id}.json", RELATIONS)
+        after = parse(IssueEnvelope, body, BACKEND, "an issue").issue
         ticket = (await self.tickets([after]))[0]
         self.check_landed(ticket, expect)
         return ticket
@@ -335,6 +420,7 @@ class Site:
         values = {
             "title": ticket.title, "description": ticket.description, "status": ticket.status,
             "type": ticket.type, "priority": ticket.priority, "labels": tuple(label.name for label in ticket.labels),
+            "due_date": ticket.due_date, "estimate": ticket.estimate, "milestone": ticket.milestone,
         }  # fmt: skip
         ignored = [name for name, value in expect.items() if _differs(values[name], value)]
         if ignored:
@@ -344,6 +430,11 @@ class Site:
                 f"{self.me.username} may not set {'it' if one else 'them'} there.",
                 hint="Ask a Redmine administrator for the permission, or leave those fields out.",
             )
+
+
+def blockers_of(issue: Issue) -> list[int]:
+    """The ids of the issues that block `issue` (Redmine keeps `blocked` turned around, as `blocks`)."""
+    return [r.issue_id for r in issue.relations or () if r.relation_type == "blocks" and r.issue_to_id == issue.id]
 
 
 def display_name(user: Named | None) -> str | None:
