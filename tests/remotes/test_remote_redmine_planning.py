@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
 
-import httpx2
 import pytest
 
 from tests.fixtures.redmine_peer import RedminePeer, needs_redmine
+from tests.fixtures.remote_contract import Counting
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import EstimateUnit, Link, LinkKind, Project, Status, Ticket, TicketSort
 from tickets_mcp.domain.days import parse_day
@@ -283,21 +283,6 @@ async def test_time_logged_is_a_time_entry_and_adds_to_what_the_ticket_shows_spe
     with pytest.raises(Invalid, match="is not a day"):
         await tracker.log_time(ticket.slug, 1, spent_on="someday")
     assert len((await tracker.get_ticket(ticket.slug)).time_entries) == 2
-
-
-class Counting(httpx2.AsyncBaseTransport):
-    """The network, counting what goes through it."""
-
-    def __init__(self) -> None:
-        self.inner = httpx2.AsyncHTTPTransport()
-        self.paths: list[str] = []
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        self.paths.append(request.url.path)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 async def test_a_page_of_blocked_tickets_reads_their_blockers_in_one_request_not_one_per_ticket(
