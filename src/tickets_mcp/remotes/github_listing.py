@@ -28,10 +28,11 @@ from tickets_mcp.domain import CLOSED_STATUSES, Status, Ticket, TicketPage, Tick
 from tickets_mcp.errors import Invalid, RateLimited, Unsupported
 from tickets_mcp.remotes.github_directory import PER_PAGE, Directory, next_link
 from tickets_mcp.remotes.github_mapping import BACKEND, OPEN_COLUMNS, Place, scope_of
-from tickets_mcp.remotes.github_milestones import GitHubMilestones, clears
+from tickets_mcp.remotes.github_milestones import GitHubMilestones
 from tickets_mcp.remotes.mapping import parse
 from tickets_mcp.remotes.page_scan import Page, Reader, cursor_count, decode_position, encode_position, scan
 from tickets_mcp.remotes.paging import fingerprint, query_fingerprint
+from tickets_mcp.remotes.planning import clears
 from tickets_mcp.wire.github import GitHubMilestone, Issues, SearchResult
 from tickets_mcp.wire.values import iso_seconds
 

@@ -14,22 +14,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from tickets_mcp.core.tracker import UNASSIGNED
 from tickets_mcp.domain import OPEN_STATUSES, Milestone, Status, rules
 from tickets_mcp.domain.days import parse_day, today_utc
 from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, Unsupported
 from tickets_mcp.remotes.github_directory import Directory
 from tickets_mcp.remotes.github_mapping import BACKEND, Place, read_fields
 from tickets_mcp.remotes.mapping import parse
+from tickets_mcp.remotes.planning import clears, closing_choice, milestone_name, not_another
 from tickets_mcp.wire.github import GitHubIssue, GitHubMilestone, Issues, Milestones
 
 PAGES = 10  # pages of 100 a milestone's progress, or its open issues to move, are read from at most
 MILESTONE_PAGES = 5  # pages of 100 milestones a repository's list reads at most
 TITLE_MAX = 255
-
-
-def clears(value: str | None) -> bool:
-    return value is not None and value.strip().casefold() == UNASSIGNED
 
 
 def due_on(day: str) -> str:
@@ -121,7 +117,7 @@ class GitHubMilestones:
         current = next((m for m in milestones if m.title.strip().casefold() == name.strip().casefold()), None)
         body: dict[str, Any] = {}
         if rename is not None and (current is None or rename.strip() != current.title):
-            title = _title(rename)
+            title = milestone_name(rename, TITLE_MAX)
             taken = next((m for m in milestones if m.title.casefold() == title.casefold() and m is not current), None)
             if taken is not None:
                 raise Conflict(
@@ -135,7 +131,7 @@ class GitHubMilestones:
             body["state"] = "closed" if closed else "open"
         base = f"repos/{place.full_name}/milestones"
         if current is None:
-            body.setdefault("title", _title(name))
+            body.setdefault("title", milestone_name(name, TITLE_MAX))
             reply = await self.github.client.request("POST", base, json_body=body)
         else:
             if closed and current.state != "closed":
@@ -151,23 +147,12 @@ class GitHubMilestones:
         moving = await self._issues(place, milestone, "open")
         if not moving:
             return
-        count = rules.plural(len(moving), "open ticket")
-        if open_tickets is None:
-            raise Invalid(
-                "open_tickets",
-                f"Milestone {milestone.title!r} still holds {count}, so closing it needs to know what becomes of them.",
-                hint="Say whether to keep them in the closed milestone, take them out of any milestone, "
-                "or move them to another open milestone of the project.",
-            )
-        if open_tickets.strip().casefold() == "keep":
+        choice = closing_choice(milestone.title, len(moving), open_tickets)
+        if choice is None:
             return
-        target = None if clears(open_tickets) else await self.named(place, open_tickets, open_only=True)
+        target = None if clears(choice) else await self.named(place, choice, open_only=True)
         if target is not None and target.number == milestone.number:
-            raise Invalid(
-                "open_tickets",
-                f"The open tickets of {milestone.title!r} can move only to another open milestone of its project.",
-                hint="List the project's milestones, and name an open one.",
-            )
+            raise not_another(milestone.title)
         body = {"milestone": target.number if target else None}
         for issue in moving:
             await self.github.client.request("PATCH", f"repos/{place.full_name}/issues/{issue.number}", json_body=body)
@@ -178,10 +163,3 @@ class GitHubMilestones:
                 "lacks push access. The milestone was left open.",
                 hint="Use a token with write access to the repository, or close it with open_tickets=keep.",
             )
-
-
-def _title(name: str) -> str:
-    text = " ".join(name.split())
-    if not 1 <= len(text) <= TITLE_MAX:
-        raise Invalid("name", f"A milestone's name must be 1-{TITLE_MAX} characters.")
-    return rules.refuse_control_characters("name", text)

@@ -118,6 +118,7 @@ from tickets_mcp.remotes.linear_planning import (
 from tickets_mcp.remotes.linear_planning import refuse_filters as refuse_planning_filters
 from tickets_mcp.remotes.mapping import find_project, only_project
 from tickets_mcp.remotes.paging import fingerprint, gather, query_fingerprint
+from tickets_mcp.remotes.planning import check_link, self_link
 from tickets_mcp.wire.linear import (
     CommentCreateData,
     DeletionData,
@@ -613,16 +614,11 @@ class LinearTracker(RemoteTracker):
     async def link_tickets(
         self, slug: str, kind: LinkKind, other: str, *, unlink: bool = False, close_as_duplicate: bool = False
     ) -> Linked:
-        if close_as_duplicate and (kind is not LinkKind.DUPLICATES or unlink):
-            raise Invalid(
-                "close_as_duplicate",
-                "Only linking a ticket as a duplicate of another closes it.",
-                hint=f"Link {slug} as duplicates of {other}, or leave close_as_duplicate out.",
-            )
+        check_link(slug, kind, other, unlink=unlink, close_as_duplicate=close_as_duplicate)
         issue = await self._issue(slug)
         target = await self._issue(other)
         if target.id == issue.id:
-            raise Invalid("other", "A ticket cannot be linked to itself.", hint="Name another ticket.")
+            raise self_link()
         await self.planning.link(await self.planning.relations(issue.id), kind, target.identifier, unlink=unlink)
         if close_as_duplicate and to_ticket(issue).status not in CLOSED_STATUSES:
             await self._mark_duplicate(issue)

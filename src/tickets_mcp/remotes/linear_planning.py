@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tickets_mcp.core.tracker import UNASSIGNED, TicketFilter
+from tickets_mcp.core.tracker import TicketFilter
 from tickets_mcp.domain import OPEN_STATUSES, EstimateUnit, Link, LinkKind, Milestone, Status, TicketSort, rules
 from tickets_mcp.domain.days import parse_day, today_utc
 from tickets_mcp.errors import Invalid, NotFound, Unsupported
@@ -32,6 +32,7 @@ from tickets_mcp.remotes.linear_graphql import (
     LinearClient,
 )
 from tickets_mcp.remotes.linear_mapping import BACKEND, state_ids, status_of
+from tickets_mcp.remotes.planning import clears
 from tickets_mcp.wire.linear import (
     CycleIssuesData,
     CyclesData,
@@ -55,10 +56,6 @@ RELATION_OF = {
 }
 KIND_OF = {"blocks": LinkKind.BLOCKS, "duplicate": LinkKind.DUPLICATES, "related": LinkKind.RELATES_TO}
 KIND_ORDER = {kind: rank for rank, kind in enumerate(LinkKind)}
-
-
-def clears(value: str | float | None) -> bool:
-    return isinstance(value, str) and value.strip().casefold() == UNASSIGNED
 
 
 def cycle_name(name: str | None, number: float) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tickets_mcp.core.tracker import UNASSIGNED, TicketFilter
+from tickets_mcp.core.tracker import TicketFilter
 from tickets_mcp.domain import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -36,6 +36,7 @@ from tickets_mcp.domain.days import parse_day, today_utc
 from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, Unsupported
 from tickets_mcp.remotes.mapping import parse
 from tickets_mcp.remotes.paging import gather
+from tickets_mcp.remotes.planning import check_link, clears, closing_choice, milestone_name, not_another, self_link
 from tickets_mcp.remotes.redmine_mapping import BACKEND, status_of
 from tickets_mcp.remotes.redmine_site import PAGE_MAX, Place, Site, display_name
 from tickets_mcp.wire.redmine import (
@@ -77,10 +78,6 @@ class Plan:
 
     fields: dict[str, Any]
     expect: dict[str, Any]
-
-
-def clears(value: str | float | None) -> bool:
-    return isinstance(value, str) and value.strip().casefold() == UNASSIGNED
 
 
 def hours(field: str, value: str | float) -> float:
@@ -260,7 +257,7 @@ class Planning:
         current = next((v for v in own if v.name.strip().casefold() == name.strip().casefold()), None)
         fields: dict[str, Any] = {}
         if rename is not None and (current is None or rename.strip() != current.name):
-            new_name = _version_name(rename)
+            new_name = milestone_name(rename, VERSION_NAME_MAX)
             taken = next((v for v in own if v.name.casefold() == new_name.casefold() and v is not current), None)
             if taken is not None:
                 raise Conflict(
@@ -273,7 +270,7 @@ class Planning:
         if closed is not None:
             fields["status"] = "closed" if closed else "open"
         if current is None:
-            fields.setdefault("name", _version_name(name))
+            fields.setdefault("name", milestone_name(name, VERSION_NAME_MAX))
             reply = await self.site.client.request(
                 "POST", f"projects/{place.project.id}/versions.json", json_body={"version": fields}
             )
@@ -291,24 +288,14 @@ class Planning:
         progress = await self.milestone(version)
         if not progress.open_tickets:
             return
-        count = rules.plural(progress.open_tickets, "open ticket")
-        if open_tickets is None:
-            raise Invalid(
-                "open_tickets",
-                f"Milestone {version.name!r} still holds {count}, so closing it needs to know what becomes of them.",
-                hint="Say whether to keep them in the closed milestone, take them out of any milestone, "
-                "or move them to another open milestone of the project.",
-            )
-        if open_tickets.strip().casefold() == "keep":
+        choice = closing_choice(version.name, progress.open_tickets, open_tickets)
+        if choice is None:
             return
-        target = None if clears(open_tickets) else await self.version_named(place, open_tickets, assignable=True)
+        target = None if clears(choice) else await self.version_named(place, choice, assignable=True)
         if target is not None and target.id == version.id:
-            raise Invalid(
-                "open_tickets",
-                f"The open tickets of {version.name!r} can move only to another open milestone of its project.",
-                hint="List the project's milestones, and name an open one.",
-            )
+            raise not_another(version.name)
         if progress.open_tickets > MOVE_MAX:
+            count = rules.plural(progress.open_tickets, "open ticket")
             raise Unsupported(
                 f"The {BACKEND} backend moves issues one request each, and {version.name!r} holds {count}.",
                 hint=f"Move them in Redmine (bulk edit) first, or keep them (open_tickets=keep); at most {MOVE_MAX}.",
@@ -368,16 +355,11 @@ class Planning:
         return kind if relation.issue_id == issue_id else kind.inverse
 
     async def link(self, slug: str, kind: LinkKind, other: str, *, unlink: bool, close_as_duplicate: bool) -> Linked:
-        if close_as_duplicate and (kind is not LinkKind.DUPLICATES or unlink):
-            raise Invalid(
-                "close_as_duplicate",
-                "Only linking a ticket as a duplicate of another closes it.",
-                hint=f"Link {slug} as duplicates of {other}, or leave close_as_duplicate out.",
-            )
+        check_link(slug, kind, other, unlink=unlink, close_as_duplicate=close_as_duplicate)
         _, issue = await self.site.issue(slug)
         _, target = await self.site.issue(other)
         if target.id == issue.id:
-            raise Invalid("other", "A ticket cannot be linked to itself.", hint="Name another ticket.")
+            raise self_link()
         stored_from, stored_to = (target.id, issue.id) if kind.reversed else (issue.id, target.id)
         between = [r for r in issue.relations or () if {r.issue_id, r.issue_to_id} == {issue.id, target.id}]
         same = next(
@@ -477,10 +459,3 @@ class Planning:
 def _ids(ids: set[int] | None) -> str:
     """A status_id filter: any status (None), these ids, or one no issue has."""
     return "*" if ids is None else "|".join(map(str, sorted(ids))) or "0"
-
-
-def _version_name(name: str) -> str:
-    text = " ".join(name.split())
-    if not 1 <= len(text) <= VERSION_NAME_MAX:
-        raise Invalid("name", f"A milestone's name must be 1-{VERSION_NAME_MAX} characters.")
-    return rules.refuse_control_characters("name", text)
