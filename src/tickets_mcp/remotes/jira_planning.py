@@ -16,14 +16,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tickets_mcp.core.tracker import TicketFilter
-from tickets_mcp.domain import Link, LinkKind, TicketSort, TimeEntry, rules
+from tickets_mcp.domain import Link, LinkKind, TimeEntry, rules
 from tickets_mcp.domain.days import parse_day, today_utc
 from tickets_mcp.errors import Invalid, NotFound, Unsupported
 from tickets_mcp.remotes.client import RemoteClient
 from tickets_mcp.remotes.jira_mapping import BACKEND, LINK_TYPES, adf_text, column_of, quote, shown, to_adf
 from tickets_mcp.remotes.jira_site import API
 from tickets_mcp.remotes.mapping import parse
-from tickets_mcp.remotes.planning import clears
+from tickets_mcp.remotes.planning import clears, refuse_unmapped_filters
 from tickets_mcp.wire.jira import JiraIssue, JiraIssueLink, JiraWorklog, LinkType, LinkTypes, Worklogs
 from tickets_mcp.wire.values import stored
 
@@ -34,18 +34,10 @@ NOTE_MAX = 32_000
 
 
 def refuse_filters(query: TicketFilter) -> None:
-    if query.blocked is not None or query.blocking is not None:
-        raise Unsupported(
-            f"The {BACKEND} backend cannot filter tickets by whether an open ticket blocks them (or they one): "
-            "JQL's link filters do not look at the other issue's status.",
-            hint="Leave blocked and blocking out; get_ticket shows a ticket's blockers.",
-        )
-    if query.sort is TicketSort.DUE:
-        raise Unsupported(
-            f"The {BACKEND} backend cannot list tickets by due date yet: where Jira puts issues without one is "
-            "not pinned down by its API description.",
-            hint="Filter by due_before or overdue instead.",
-        )
+    refuse_unmapped_filters(
+        query, BACKEND, blocked="JQL's link filters do not look at the other issue's status",
+        due_order="where Jira puts issues without one is not pinned down by its API description",
+    )  # fmt: skip
 
 
 def due_clauses(query: TicketFilter, open_columns: str | None) -> list[str | None]:

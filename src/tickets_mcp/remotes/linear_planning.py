@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tickets_mcp.core.tracker import TicketFilter
-from tickets_mcp.domain import OPEN_STATUSES, EstimateUnit, Link, LinkKind, Milestone, Status, TicketSort, rules
+from tickets_mcp.domain import OPEN_STATUSES, EstimateUnit, Link, LinkKind, Milestone, Status, rules
 from tickets_mcp.domain.days import parse_day, today_utc
 from tickets_mcp.errors import Invalid, NotFound, Unsupported
 from tickets_mcp.remotes.linear_graphql import (
@@ -32,7 +32,7 @@ from tickets_mcp.remotes.linear_graphql import (
     LinearClient,
 )
 from tickets_mcp.remotes.linear_mapping import BACKEND, state_ids, status_of
-from tickets_mcp.remotes.planning import clears
+from tickets_mcp.remotes.planning import clears, refuse_unmapped_filters
 from tickets_mcp.wire.linear import (
     CycleIssuesData,
     CyclesData,
@@ -80,18 +80,10 @@ def points(value: str | float) -> int:
 
 def refuse_filters(query: TicketFilter) -> None:
     """Refuse what Linear cannot filter or order by, though it keeps links and due dates."""
-    if query.blocked is not None or query.blocking is not None:
-        raise Unsupported(
-            f"The {BACKEND} backend cannot filter tickets by whether an open ticket blocks them (or they one): "
-            "Linear's relation filters count finished blockers too.",
-            hint="Leave blocked and blocking out; get_ticket shows a ticket's blockers.",
-        )
-    if query.sort is TicketSort.DUE:
-        raise Unsupported(
-            f"The {BACKEND} backend cannot list tickets by due date: Linear's public API orders by creation or "
-            "last update (its `sort` argument is internal).",
-            hint="Filter by due_before or overdue instead, newest first.",
-        )
+    refuse_unmapped_filters(
+        query, BACKEND, blocked="Linear's relation filters count finished blockers too",
+        due_order="Linear's public API orders by creation or last update (its `sort` argument is internal)",
+    )  # fmt: skip
 
 
 def refuse_estimate_unit(unit: EstimateUnit) -> None:

@@ -4,9 +4,9 @@ still holds open tickets (stores/sql/milestones.py), worded the same on every ba
 
 from __future__ import annotations
 
-from tickets_mcp.core.tracker import UNASSIGNED
-from tickets_mcp.domain import LinkKind, rules
-from tickets_mcp.errors import Invalid
+from tickets_mcp.core.tracker import UNASSIGNED, TicketFilter
+from tickets_mcp.domain import LinkKind, TicketSort, rules
+from tickets_mcp.errors import Invalid, Unsupported
 
 KEEP = "keep"  # open_tickets: leave them in the closed milestone
 
@@ -63,3 +63,19 @@ def check_link(slug: str, kind: LinkKind, other: str, *, unlink: bool, close_as_
 
 def self_link() -> Invalid:
     return Invalid("other", "A ticket cannot be linked to itself.", hint="Name another ticket.")
+
+
+def refuse_unmapped_filters(query: TicketFilter, backend: str, *, blocked: str, due_order: str) -> None:
+    """Refuse the blocked and blocking filters and the due-date order on a backend that keeps links and due dates
+    but cannot select or order by them as the tracker means them; `blocked` and `due_order` say why."""
+    if query.blocked is not None or query.blocking is not None:
+        raise Unsupported(
+            f"The {backend} backend cannot filter tickets by whether an open ticket blocks them (or they one): "
+            f"{blocked}.",
+            hint="Leave blocked and blocking out; get_ticket shows a ticket's blockers.",
+        )
+    if query.sort is TicketSort.DUE:
+        raise Unsupported(
+            f"The {backend} backend cannot list tickets by due date: {due_order}.",
+            hint="Filter by due_before or overdue instead.",
+        )
