@@ -35,7 +35,7 @@ def test_a_working_key_is_described_without_being_shown(peer: RedminePeer) -> No
     lines = ended.stdout.splitlines()
     assert lines[0].startswith(f"ok: redmine at {URL} answers and accepts the token as alice (Alice ")
     assert lines[1].startswith("projects: ") and lines[2] == "role: member in redmine"
-    assert lines[3] == "cannot: create, rename and delete projects; order tickets within a column"
+    assert lines[3] == "cannot: " + "; ".join(sorted(capability.value for capability in peer.missing))
     assert peer.token not in ended.stdout + ended.stderr
 
 

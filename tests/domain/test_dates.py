@@ -22,6 +22,9 @@ MONDAY = date(2026, 12, 7)
         ("yesterday", "2026-12-06"),
         ("monday", "2026-12-07"),
         ("friday", "2026-12-11"),
+        ("FRI", "2026-12-11"),
+        ("thurs", "2026-12-10"),
+        ("10 days", "2026-12-17"),
         ("next sunday", "2026-12-13"),
         ("+3d", "2026-12-10"),
         ("3d", "2026-12-10"),
@@ -34,7 +37,7 @@ def test_a_day_is_read_from_a_date_or_from_words_against_today(written: str, day
     assert parse_day("due", written, MONDAY) == day
 
 
-@pytest.mark.parametrize("written", ["soon", "2026-13-01", "12/24/2026", "+99999d", ""])
+@pytest.mark.parametrize("written", ["soon", "fr", "next week", "2026-13-01", "12/24/2026", "+99999d", ""])
 def test_what_is_not_a_day_is_refused_naming_the_field_and_the_forms(written: str) -> None:
     with pytest.raises(Invalid, match="is not a day") as refused:
         parse_day("due", written, MONDAY)

@@ -14,7 +14,7 @@ import pytest
 from tests.fixtures.asgi_server import AppServer, serving_app
 from tests.fixtures.board_support import Board, text_of
 from tests.fixtures.stores import Location
-from tickets_mcp.domain.dates import today
+from tickets_mcp.domain.dates import today_utc
 
 HOSTILE = '<script>window.pwned=1</script><img src=x onerror="alert(1)"> & "Q3"'
 # No "/": the REST API names a milestone in its path, where %2F is a separator by the time it is routed.
@@ -41,7 +41,7 @@ def browser(server: AppServer) -> Iterator[httpx2.Client]:
 
 
 def day(offset: int) -> str:
-    return (today() + timedelta(days=offset)).isoformat()
+    return (today_utc() + timedelta(days=offset)).isoformat()
 
 
 def cards_in(page: str) -> list[str]:

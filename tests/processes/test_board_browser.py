@@ -17,7 +17,7 @@ import pytest
 
 from tests.fixtures.board_support import Board
 from tests.fixtures.http_server import ServerProcess, running_server
-from tickets_mcp.domain.dates import today
+from tickets_mcp.domain.dates import today_utc
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -385,7 +385,7 @@ def test_cards_say_blocked_overdue_and_milestone_and_a_milestone_narrows_the_col
     board.link(blocked, "blocked_by", blocker)
     late = board.file("Past its day", project="SPR", status="todo", due_date="yesterday", milestone="Sprint 1")["slug"]
     page.goto(f"{server.url}/board/SPR")
-    yesterday = (today() - timedelta(days=1)).isoformat()
+    yesterday = (today_utc() - timedelta(days=1)).isoformat()
     assert f"Blocked by {blocker}" in page.inner_text(f"#card-{blocked}")
     assert f"Overdue: due {yesterday}" in page.inner_text(f"#card-{late}")
     assert "Sprint 1" in page.inner_text(f"#card-{late}")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-import httpx2
 import pytest
 
 from tests.fixtures.redmine_peer import DEVELOPER, REPORTER, RUN, RedminePeer, needs_redmine
+from tests.fixtures.remote_contract import Counting
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
@@ -233,21 +233,6 @@ async def test_the_workspace_shows_the_users_own_projects_and_their_members(
     assert mine.id in shown and str(theirs["project"]["id"]) not in shown  # public, but not alice's
     assert "Erin Tester" not in {m.user.name for m in entry.members}
     assert peer.user("bob") in {m.user.name for m in entry.members}
-
-
-class Counting(httpx2.AsyncBaseTransport):
-    """The network, counting what goes through it."""
-
-    def __init__(self) -> None:
-        self.inner = httpx2.AsyncHTTPTransport()
-        self.paths: list[str] = []
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        self.paths.append(request.url.path)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 async def test_a_list_and_a_ticket_cost_the_same_few_requests_however_many_people_and_sub_tasks(

@@ -52,7 +52,7 @@ from tickets_mcp.domain import (
     Workspace,
     rules,
 )
-from tickets_mcp.domain.dates import optional_day, parse_day, today
+from tickets_mcp.domain.dates import optional_day, parse_day, today_utc
 from tickets_mcp.domain.similarity import Filed, unreadable_look_alike
 from tickets_mcp.domain.text import clean_name
 from tickets_mcp.errors import AlreadyDeleted, Invalid, LikelyDuplicate, NotFound, PermissionDenied, TrackerError
@@ -319,7 +319,7 @@ class LocalTracker:
             store_query,
             blocked=query.blocked,
             blocking=query.blocking,
-            overdue_on=today().isoformat() if query.overdue else None,
+            overdue_on=today_utc().isoformat() if query.overdue else None,
             due_before=parse_day("due_before", query.due_before) if query.due_before else None,
             due_after=parse_day("due_after", query.due_after) if query.due_after else None,
         )

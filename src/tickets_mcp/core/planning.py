@@ -14,7 +14,7 @@ from tickets_mcp.core.access import Access, Action, Roles
 from tickets_mcp.core.names import Names
 from tickets_mcp.core.tracker import UNASSIGNED
 from tickets_mcp.domain import EstimateUnit, Linked, LinkKind, Milestone, Project, TimeEntry, rules
-from tickets_mcp.domain.dates import NONE, optional_day, parse_day, today
+from tickets_mcp.domain.dates import NONE, optional_day, parse_day, today_utc
 from tickets_mcp.domain.text import clean_name
 from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.stores import Actor, MilestoneFields, NewTimeEntry, OpenTickets, Store
@@ -182,8 +182,8 @@ class Planning:
             raise Invalid("hours", f"Log 0-{HOURS_MAX:g} hours at a time, not {hours:g}.", hint="Send hours: 1.5.")
         rules.refuse_control_characters("note", note)
         rules.validate_text("note", note, NOTE_MAX)
-        day = parse_day("spent_on", spent_on) if spent_on else today().isoformat()
-        if day > today().isoformat():
+        day = parse_day("spent_on", spent_on) if spent_on else today_utc().isoformat()
+        if day > today_utc().isoformat():
             raise Invalid("spent_on", f"{day} has not come yet.", hint="Log time on today or a day past.")
         entry = NewTimeEntry(hours=round(hours, 2), spent_on=day, note=note.strip())
         return await self.store.log_time(ticket.id, entry, self.actor)

@@ -21,26 +21,25 @@ _SHIFT: Final = re.compile(r"(?:in\s+)?([+-]?)(\d{1,4})\s*(d|days?|w|weeks?)", r
 _HINT: Final = "Use YYYY-MM-DD, or today, tomorrow, a weekday (friday), +3d, 2w, -1d."
 
 
-def today() -> date:
+def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
 def overdue(due_date: str | None, status: Status, on: date | None = None) -> bool:
     """Whether a ticket due on `due_date` is late on `on` (today in UTC): still open and its day is past;
     on the day itself it is due, not yet late."""
-    return due_date is not None and status not in CLOSED_STATUSES and due_date < (on or today()).isoformat()
+    return due_date is not None and status not in CLOSED_STATUSES and due_date < (on or today_utc()).isoformat()
 
 
 def parse_day(field: str, value: str, on: date | None = None) -> str:
     """`value` as a stored day (`YYYY-MM-DD`), words read against `on` (today in UTC). Invalid otherwise,
     naming the field and the accepted forms."""
     text = " ".join(value.strip().lower().split())
-    base = on or today()
+    base = on or today_utc()
     try:
         if text in {"today", "tomorrow", "yesterday"}:
             day = base + timedelta(days={"today": 0, "tomorrow": 1, "yesterday": -1}[text])
-        elif text.removeprefix("next ") in _WEEKDAYS:
-            wanted = _WEEKDAYS.index(text.removeprefix("next "))
+        elif (wanted := _weekday(text.removeprefix("next "))) is not None:
             day = base + timedelta(days=(wanted - base.weekday()) % 7)
         elif found := _SHIFT.fullmatch(text):
             sign = -1 if found[1] == "-" else 1
@@ -53,6 +52,11 @@ def parse_day(field: str, value: str, on: date | None = None) -> str:
     except (ValueError, OverflowError) as exc:
         raise Invalid(field, f"{value!r} is not a day.", hint=_HINT) from exc
     return day.isoformat()
+
+
+def _weekday(text: str) -> int | None:
+    """Monday's 0 to Sunday's 6, for a weekday's name or its first three letters or more (`fri`, `Thurs`)."""
+    return next((n for n, name in enumerate(_WEEKDAYS) if len(text) >= 3 and name.startswith(text)), None)
 
 
 def optional_day(field: str, value: str | None, on: date | None = None) -> str | None:

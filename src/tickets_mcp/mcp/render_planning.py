@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from tickets_mcp.domain import CLOSED_STATUSES, EstimateUnit, Linked, Milestone, Ticket, TicketDetail
-from tickets_mcp.domain.dates import today
+from tickets_mcp.domain.dates import today_utc
 from tickets_mcp.mcp.markers import title, user_text
 
 TIME_SHOWN = 5  # of a ticket's time entries in get_ticket, the latest
@@ -31,7 +31,7 @@ def plan_marks(ticket: Ticket) -> list[str]:
 
 def due_mark(due: str) -> str:
     try:
-        days = (date.fromisoformat(due) - today()).days
+        days = (date.fromisoformat(due) - today_utc()).days
     except ValueError:
         return "due:" + due  # a remote tracker's odd date, as it is
     if days < 0:
@@ -89,7 +89,7 @@ def milestone_line(m: Milestone) -> str:
     line += f": {m.open_tickets} open, {m.done_tickets} done of {m.total_tickets}"
     if m.overdue_tickets:
         line += f"; {m.overdue_tickets} overdue"
-    if not m.closed and m.due_date and m.due_date < today().isoformat() and m.open_tickets:
+    if not m.closed and m.due_date and m.due_date < today_utc().isoformat() and m.open_tickets:
         line += "; PAST DUE"
     return line
 

@@ -96,17 +96,7 @@ async def open_adapter(
 
 class AbfTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.MANAGE_PROJECTS,
-            Capability.MOVE_TICKETS,
-            Capability.ORDER_COLUMNS,
-            Capability.DELETE_TICKETS,
-            Capability.COMMENT,
-            Capability.BOARD,
-            Capability.SUBTASKS,
-        }
-    )
+    maps: ClassVar[frozenset[Capability]] = frozenset({Capability.EDIT_TICKETS})
 
     def __init__(self, client: RemoteClient, host: str) -> None:
         super().__init__(client)
@@ -220,7 +210,7 @@ class AbfTracker(RemoteTracker):
             for project_id, (total, still_open) in sorted(counts.items(), key=lambda item: self._code(item[0]))
         ]
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         refuse_filters(query, BACKEND, {"assignee", "reporter", "labels", "updated_since"})
         if query.sort is TicketSort.PRIORITY:
             raise refuse(BACKEND, "sort tickets by priority", hint="Sort by created or updated.")
@@ -268,8 +258,6 @@ class AbfTracker(RemoteTracker):
         return TicketDetail(ticket=ticket, subtasks=(), comments=())
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
-        if draft.parent:
-            self.unsupported(Capability.SUBTASKS)
         if draft.type is not TicketType.TASK:
             raise refuse(BACKEND, f"file a {draft.type.value}", hint="ABF issues have no type: leave type out.")
         if draft.priority is not Priority.MEDIUM:
@@ -309,7 +297,7 @@ class AbfTracker(RemoteTracker):
 
     # What this API offers beyond that
 
-    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
+    async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
         refuse_changes(changes, BACKEND, {"title", "description", "status", "assignee", "labels"})
         code, number = parse_slug(slug)
         project_id = await self._project_id(code)

@@ -100,8 +100,14 @@ async def open_adapter(
 
 class AgentsMeshTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS, Capability.COMMENT}
+    maps: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.EDIT_TICKETS,
+            Capability.MOVE_TICKETS,
+            Capability.DELETE_TICKETS,
+            Capability.BOARD,
+            Capability.SUBTASKS,
+        }
     )
 
     def __init__(self, client: RemoteClient, organization: str) -> None:
@@ -196,7 +202,7 @@ class AgentsMeshTracker(RemoteTracker):
         self._check_organization(organization)
         return await self._discover(counts=True)
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         self._check_organization(query.organization)
         refuse_filters(query, BACKEND, {"types", "assignee", "labels"})
         require_newest_first(query, BACKEND)
@@ -260,7 +266,7 @@ class AgentsMeshTracker(RemoteTracker):
 
     # What this API offers beyond that
 
-    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
+    async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
         refuse_changes(changes, BACKEND, TicketChanges.__slots__)
         path = self._path(slug)
         if version is not None:
@@ -323,8 +329,14 @@ class AgentsMeshTracker(RemoteTracker):
         return impact
 
     async def get_board(
-        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+        self,
+        project: str | None = None,
+        *,
+        per_column: int = 20,
+        organization: str | None = None,
+        milestone: str | None = None,
     ) -> Board:
+        self.refuse_milestone_board(milestone)
         if not 1 <= per_column <= PAGE_MAX:
             raise Invalid("per_column", f"per_column must be 1-{PAGE_MAX}.")
         self._check_organization(organization)

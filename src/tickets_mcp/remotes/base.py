@@ -1,15 +1,19 @@
 """What every remote adapter shares: the HTTP client, its capabilities, and refusals for what its API lacks.
 
-An adapter subclasses RemoteTracker, lists what its API cannot do in `missing`, and overrides the
-Tracker methods its API supports. Each method it does not override refuses with Unsupported, naming
-the backend and the missing capability: a tool never silently does nothing.
+An adapter subclasses RemoteTracker, declares in `maps` the capabilities its API offers, and overrides
+the Tracker methods those need. Every other capability is `missing`, new ones included: a Capability
+added later is refused by every adapter until it says it maps it, never claimed by one written before.
+A method an adapter does not override refuses with Unsupported, naming the backend and the missing
+capability, and so does a draft, change or filter naming a field whose capability is missing (a due
+date, a milestone...): a tool never silently does nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import fields
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 import anyio
@@ -25,6 +29,10 @@ from tickets_mcp.domain import (
     Capability,
     Change,
     Comment,
+    EstimateUnit,
+    Linked,
+    LinkKind,
+    Milestone,
     Organization,
     Project,
     ProjectDeletion,
@@ -34,6 +42,8 @@ from tickets_mcp.domain import (
     TicketDeletion,
     TicketDetail,
     TicketPage,
+    TicketSort,
+    TimeEntry,
     User,
     Workspace,
 )
@@ -45,6 +55,26 @@ from tickets_mcp.remotes.client import RemoteClient
 Item = TypeVar("Item")
 
 log = logging.getLogger(__name__)
+
+# The capability each optional field needs: a draft or change naming one, or a filter on one, is refused where
+# that capability is missing (a filter is named when it differs from TicketFilter's default).
+FIELD_NEEDS: Mapping[str, Capability] = {
+    "parent": Capability.SUBTASKS,
+    "due_date": Capability.DUE_DATES,
+    "estimate": Capability.ESTIMATES,
+    "milestone": Capability.MILESTONES,
+}
+FILTER_NEEDS: Mapping[str, Capability] = {
+    "parent": Capability.SUBTASKS,
+    "milestone": Capability.MILESTONES,
+    "blocked": Capability.LINKS,
+    "blocking": Capability.LINKS,
+    "overdue": Capability.DUE_DATES,
+    "due_before": Capability.DUE_DATES,
+    "due_after": Capability.DUE_DATES,
+}
+SORT_NEEDS: Mapping[TicketSort, Capability] = {TicketSort.DUE: Capability.DUE_DATES}
+_FILTER_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TicketFilter) if f.name in FILTER_NEEDS}
 
 
 class PartlyFiled(PermissionDenied):
@@ -60,7 +90,12 @@ class RemoteTracker(ABC):
     """The Tracker protocol over a remote API: every adapter reads and files tickets; the rest is optional."""
 
     name: ClassVar[str]  # the backend as users name it: --backend NAME
-    missing: ClassVar[frozenset[Capability]] = frozenset()
+    maps: ClassVar[frozenset[Capability]] = frozenset()  # what its API offers, each named: nothing by default
+    missing: ClassVar[frozenset[Capability]] = frozenset(Capability)  # every other one, set by __init_subclass__
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.missing = frozenset(Capability) - cls.maps
 
     def __init__(self, client: RemoteClient) -> None:
         self.client = client
@@ -76,18 +111,22 @@ class RemoteTracker(ABC):
             hint="get_workspace_context lists what this backend can do.",
         )
 
+    def require(self, capability: Capability) -> None:
+        if capability in self.missing:
+            self.unsupported(capability)
+
+    def require_fields(self, named: object) -> None:
+        """Refuse a draft or change that sets a field whose capability this backend lacks."""
+        for field, capability in FIELD_NEEDS.items():
+            if getattr(named, field, None) not in (None, ""):
+                self.require(capability)
+
     def kept_locally(self, what: str) -> NoReturn:
         """Refuse what only a tracker over our own store knows (its audit trail, its permission rules)."""
         raise Unsupported(
             f"The {self.name} backend cannot {what}: only a tracker on a local store keeps that.",
             hint="Run tickets-mcp on a local store (--db) for this.",
         )
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        # No API attaches files yet: an adapter whose does overrides attach_file, and is then not refused.
-        if cls.attach_file is RemoteTracker.attach_file:
-            cls.missing = cls.missing | {Capability.ATTACHMENTS}
 
     def with_capabilities(self, workspace: Workspace) -> Workspace:
         return workspace.model_copy(update={"backend": self.name, "missing": self.missing})
@@ -103,8 +142,18 @@ class RemoteTracker(ABC):
     @abstractmethod
     async def list_projects(self, organization: str | None = None) -> list[Project]: ...
 
+    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+        """find_tickets, once no filter or order names a capability this backend lacks."""
+        for field, capability in FILTER_NEEDS.items():
+            if getattr(query, field) != _FILTER_DEFAULTS[field]:
+                self.require(capability)
+        if (capability := SORT_NEEDS.get(query.sort)) is not None:
+            self.require(capability)
+        return await self.find_tickets(query)
+
     @abstractmethod
-    async def list_tickets(self, query: TicketFilter) -> TicketPage: ...
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
+        """The page of tickets `query` selects (list_tickets has refused what this backend cannot map)."""
 
     @abstractmethod
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail: ...
@@ -120,6 +169,7 @@ class RemoteTracker(ABC):
     async def _create(self, draft: TicketDraft) -> Ticket:
         """file_ticket, once per idempotency key: a remote API keeps no keys, so this process remembers them
         while it runs (twins sent at once wait for the first and get its ticket)."""
+        self.require_fields(draft)
         key = idempotency_key(draft.idempotency_key)
         if key is None:
             if draft.check_duplicates and (
@@ -214,16 +264,14 @@ class RemoteTracker(ABC):
             raise Invalid(
                 "slug", "Nothing to change.", hint="Pass at least one field: title, status, assignee, labels..."
             )
-        if changes.parent is not None and Capability.SUBTASKS in self.missing:
-            self.unsupported(Capability.SUBTASKS)
+        self.require_fields(changes)
         return await self.change(slug, changes, version)
 
     async def move_ticket(
         self, slug: str, status: Status, *, before: str | None = None, after: str | None = None,
         version: int | None = None,
     ) -> Ticket:  # fmt: skip
-        if Capability.MOVE_TICKETS in self.missing:
-            self.unsupported(Capability.MOVE_TICKETS)
+        self.require(Capability.MOVE_TICKETS)
         if before is not None or after is not None:
             self.unsupported(Capability.ORDER_COLUMNS)
         return await self.change(slug, TicketChanges(status=status), version)
@@ -248,9 +296,24 @@ class RemoteTracker(ABC):
         )
 
     async def get_board(
-        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+        self,
+        project: str | None = None,
+        *,
+        per_column: int = 20,
+        organization: str | None = None,
+        milestone: str | None = None,
     ) -> Board:
         self.unsupported(Capability.BOARD)
+
+    def refuse_milestone_board(self, milestone: str | None) -> None:
+        """A board of one milestone's tickets, which no remote adapter draws yet: refused, naming where they are."""
+        if milestone is None:
+            return
+        self.require(Capability.MILESTONES)
+        raise Unsupported(
+            f"The {self.name} backend cannot show one milestone's board.",
+            hint="list_tickets with milestone= lists its tickets.",
+        )
 
     async def add_comment(self, slug: str, body: str) -> Comment:
         self.unsupported(Capability.COMMENT)
@@ -263,6 +326,31 @@ class RemoteTracker(ABC):
 
     async def delete_attachment(self, slug: str, attachment_id: int) -> Attachment:
         self.unsupported(Capability.ATTACHMENTS)
+
+    async def link_tickets(
+        self, slug: str, kind: LinkKind, other: str, *, unlink: bool = False, close_as_duplicate: bool = False
+    ) -> Linked:
+        self.unsupported(Capability.LINKS)
+
+    async def list_milestones(
+        self, project: str | None = None, *, closed: bool = False, organization: str | None = None
+    ) -> list[Milestone]:
+        self.unsupported(Capability.MILESTONES)
+
+    async def save_milestone(
+        self, project: str | None, name: str, *, rename: str | None = None, start_date: str | None = None,
+        due_date: str | None = None, closed: bool | None = None, open_tickets: str | None = None,
+        organization: str | None = None,
+    ) -> Milestone:  # fmt: skip
+        self.unsupported(Capability.MILESTONES)
+
+    async def set_estimate_unit(
+        self, project: str | None, unit: EstimateUnit, *, organization: str | None = None
+    ) -> Project:
+        self.unsupported(Capability.ESTIMATES)
+
+    async def log_time(self, slug: str, hours: float, *, spent_on: str | None = None, note: str = "") -> TimeEntry:
+        self.unsupported(Capability.TIME_TRACKING)
 
     # What only a tracker over our own store knows: the audit trail, who may do what, former members.
 

@@ -84,18 +84,7 @@ async def open_adapter(
 
 class BugToMeTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.MANAGE_PROJECTS,
-            Capability.EDIT_TICKETS,
-            Capability.MOVE_TICKETS,
-            Capability.ORDER_COLUMNS,
-            Capability.DELETE_TICKETS,
-            Capability.COMMENT,
-            Capability.BOARD,
-            Capability.SUBTASKS,
-        }
-    )
+    maps: ClassVar[frozenset[Capability]] = frozenset()
 
     def __init__(self, client: RemoteClient) -> None:
         super().__init__(client)
@@ -197,7 +186,7 @@ class BugToMeTracker(RemoteTracker):
         self._projects = list(known.values())
         return projects
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         refuse_filters(query, BACKEND, {"priorities"})
         require_newest_first(query, BACKEND)
         statuses = words_for(BUGTOME_STATUS, query.statuses, BACKEND, "status") or [None]
@@ -238,8 +227,6 @@ class BugToMeTracker(RemoteTracker):
         return TicketDetail(ticket=ticket, subtasks=(), comments=())
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
-        if draft.parent:
-            self.unsupported(Capability.SUBTASKS)
         priority = word_for(BUGTOME_PRIORITY, draft.priority, BACKEND, "priority")
         status = word_for(BUGTOME_STATUS, draft.status, BACKEND, "status")
         assignee = draft.assignee.strip() if draft.assignee is not None else None

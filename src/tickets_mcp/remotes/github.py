@@ -39,6 +39,7 @@ from tickets_mcp.domain import (
     Capability,
     Comment,
     Member,
+    Milestone,
     Organization,
     OrganizationWorkspace,
     Project,
@@ -65,6 +66,7 @@ from tickets_mcp.remotes.github_mapping import (
     state_of,
     to_comment,
 )
+from tickets_mcp.remotes.github_milestones import GitHubMilestones
 from tickets_mcp.remotes.mapping import parse, recover_created
 from tickets_mcp.remotes.paging import bind, gather
 from tickets_mcp.wire.github import (
@@ -115,14 +117,18 @@ async def open_adapter(
 
 class GitHubTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS, Capability.DELETE_TICKETS}
-    )
+    maps: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.EDIT_TICKETS, Capability.MOVE_TICKETS, Capability.COMMENT, Capability.BOARD, Capability.SUBTASKS,
+            Capability.MILESTONES,
+        }
+    )  # fmt: skip
 
     def __init__(self, client: RemoteClient, me: User) -> None:
         super().__init__(client)
         self.me = me
         self.github = Directory(client, me)
+        self.milestones = GitHubMilestones(self.github)
 
     # Workspace
 
@@ -168,7 +174,7 @@ class GitHubTracker(RemoteTracker):
 
     # Listing
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         return await list_page(self.github, query)
 
     async def _issues_of(self, place: Place, params: Mapping[str, Any]) -> tuple[list[Ticket], bool]:
@@ -178,8 +184,14 @@ class GitHubTracker(RemoteTracker):
         return await self.github.tickets(issues, place), complete
 
     async def get_board(
-        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+        self,
+        project: str | None = None,
+        *,
+        per_column: int = 20,
+        organization: str | None = None,
+        milestone: str | None = None,
     ) -> Board:
+        self.refuse_milestone_board(milestone)
         if not 1 <= per_column <= BOARD_PER_COLUMN_MAX:
             raise Invalid("per_column", f"per_column must be 1-{BOARD_PER_COLUMN_MAX}.")
         place = await self.github.place(project, organization)
@@ -222,6 +234,8 @@ class GitHubTracker(RemoteTracker):
         }
         if assignee:
             body["assignees"] = [await self._assignable(place, assignee)]
+        if draft.milestone is not None and (number := await self.milestones.number(place, draft.milestone)):
+            body["milestone"] = number
         sent = time.time()
         try:
             reply = await self.client.request("POST", f"repos/{place.full_name}/issues", json_body=body)
@@ -279,6 +293,10 @@ class GitHubTracker(RemoteTracker):
             body["body"] = rules.validate_text("description", changes.description, rules.DESCRIPTION_MAX)
         if assignee is not None:
             body["assignees"] = [await self._assignable(place, assignee)] if assignee else []
+        if changes.milestone is not None:
+            number = await self.milestones.number(place, changes.milestone)
+            if number != (issue.milestone.number if issue.milestone else None):
+                body["milestone"] = number
         labels = rules.normalize_labels(changes.labels) if changes.labels is not None else None
         wanted = changed_labels(
             issue, status=changes.status, kind=changes.type, priority=changes.priority, labels=labels
@@ -323,6 +341,24 @@ class GitHubTracker(RemoteTracker):
             parse(GitHubComment, reply.body, BACKEND, "the new comment"), f"{place.project.code}-{issue.number}"
         )
 
+    # Milestones (github_milestones)
+
+    async def list_milestones(
+        self, project: str | None = None, *, closed: bool = False, organization: str | None = None
+    ) -> list[Milestone]:
+        return await self.milestones.listed(await self.github.place(project, organization), closed=closed)
+
+    async def save_milestone(
+        self, project: str | None, name: str, *, rename: str | None = None, start_date: str | None = None,
+        due_date: str | None = None, closed: bool | None = None, open_tickets: str | None = None,
+        organization: str | None = None,
+    ) -> Milestone:  # fmt: skip
+        place = await self.github.place(project, organization)
+        return await self.milestones.save(
+            place, name, rename=rename, start_date=start_date, due_date=due_date, closed=closed,
+            open_tickets=open_tickets,
+        )  # fmt: skip
+
 
 # Helpers without state.
 
@@ -359,7 +395,7 @@ def _state_body(status: Status) -> dict[str, Any]:
 
 
 def _kept(issue: GitHubIssue, sent: Mapping[str, Any], slug: str) -> None:
-    """GitHub drops labels and assignees silently where the token's user lacks push access: say so."""
+    """GitHub drops labels, assignees and milestones silently where the token's user lacks push access: say so."""
     dropped = [
         field
         for field, held in (
@@ -368,6 +404,8 @@ def _kept(issue: GitHubIssue, sent: Mapping[str, Any], slug: str) -> None:
         )
         if field in sent and not {str(v).casefold() for v in sent[field]} <= held
     ]
+    if "milestone" in sent and sent["milestone"] != (issue.milestone.number if issue.milestone else None):
+        dropped.append("milestone")
     if dropped:
         raise PermissionDenied(
             f"{BACKEND} saved {slug} without its {' and '.join(dropped)}: the token's user lacks push access.",

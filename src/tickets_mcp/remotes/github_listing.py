@@ -28,10 +28,12 @@ from tickets_mcp.domain import CLOSED_STATUSES, Status, Ticket, TicketPage, Tick
 from tickets_mcp.errors import Invalid, RateLimited, Unsupported
 from tickets_mcp.remotes.github_directory import PER_PAGE, Directory, next_link
 from tickets_mcp.remotes.github_mapping import BACKEND, OPEN_COLUMNS, Place, scope_of
+from tickets_mcp.remotes.github_milestones import GitHubMilestones
 from tickets_mcp.remotes.mapping import parse
 from tickets_mcp.remotes.page_scan import Page, Reader, cursor_count, decode_position, encode_position, scan
 from tickets_mcp.remotes.paging import fingerprint, query_fingerprint
-from tickets_mcp.wire.github import Issues, SearchResult
+from tickets_mcp.remotes.planning import clears
+from tickets_mcp.wire.github import GitHubMilestone, Issues, SearchResult
 from tickets_mcp.wire.values import iso_seconds
 
 LIST_LIMIT_MAX = 100
@@ -54,7 +56,7 @@ async def list_page(github: Directory, query: TicketFilter) -> TicketPage:
     """One page of `query`, read from GitHub only as far as it needs (module docstring)."""
     _check(query)
     places = await _places(github, query)
-    chosen = selection(query, github.me.username)
+    chosen = selection(query, github.me.username, await _milestone(github, places, query))
     text = query.text.strip() if query.text else ""
     if text:
         readers = [_search_reader(github, _search_query(places, chosen, text), query)]
@@ -114,8 +116,18 @@ async def _places(github: Directory, query: TicketFilter) -> list[Place]:
     return places
 
 
-def selection(query: TicketFilter, me: str) -> Selection:
-    """What GitHub selects of `query` (list parameters, search qualifiers) and the test every ticket must pass."""
+async def _milestone(github: Directory, places: Sequence[Place], query: TicketFilter) -> GitHubMilestone | None:
+    """The milestone a query names (None: none named, or "none")."""
+    if query.milestone is None or clears(query.milestone):
+        return None
+    if len(places) != 1:
+        raise Invalid("milestone", "GitHub's milestones belong to a repository.", hint="Pass project too.")
+    return await GitHubMilestones(github).named(places[0], query.milestone)
+
+
+def selection(query: TicketFilter, me: str, milestone: GitHubMilestone | None = None) -> Selection:
+    """What GitHub selects of `query` (list parameters, search qualifiers) and the test every ticket must pass;
+    `milestone` is the one query.milestone names."""
     statuses, types, priorities = set(query.statuses), set(query.types), set(query.priorities)
     labels = rules.normalize_labels(query.labels)
     closed, opened = statuses & CLOSED_STATUSES, statuses - CLOSED_STATUSES
@@ -145,13 +157,21 @@ def selection(query: TicketFilter, me: str) -> Selection:
         since = datetime.fromisoformat(rules.parse_timestamp("updated_since", query.updated_since))
         params["since"] = iso_seconds(since)
         qualifiers.append(f"updated:>={params['since']}")
+    if query.milestone is not None and milestone is None:
+        params["milestone"] = "none"
+        qualifiers.append("no:milestone")
+    elif milestone is not None:
+        params["milestone"] = str(milestone.number)
+        # Search has no escape for a quote inside a quoted title: such a milestone is sifted here, never searched.
+        qualifiers += [f'milestone:"{milestone.title}"'] if '"' not in milestone.title else []
+    title = milestone.title if milestone is not None else None
     params["sort"] = "updated" if query.sort is TicketSort.UPDATED else "created"
     params["direction"] = "desc" if query.descending else "asc"
     parent = query.parent.strip().upper() if query.parent is not None else None
     wanted_labels = {label.casefold() for label in labels}
     exact = exact and not types and not priorities and parent is None
     exact = exact and all(scope_of(label) is None and '"' not in label for label in labels)
-    exact = exact and params.get("assignee") != ANYONE
+    exact = exact and params.get("assignee") != ANYONE and (title is None or '"' not in title)
     anyone = params.get("assignee") == ANYONE
 
     def keep(ticket: Ticket) -> bool:
@@ -162,6 +182,7 @@ def selection(query: TicketFilter, me: str) -> Selection:
             and wanted_labels <= {label.name.casefold() for label in ticket.labels}
             and (parent is None or ticket.parent == parent)
             and (not anyone or ticket.assignee is not None)
+            and (title is None or ticket.milestone == title)
         )
 
     return Selection(params=params, qualifiers=tuple(qualifiers), keep=keep, exact=exact)

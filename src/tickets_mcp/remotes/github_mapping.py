@@ -278,6 +278,7 @@ def to_ticket(issue: GitHubIssue, place: Place, parent: str | None) -> Ticket:
         updated_at=stored(issue.updated_at),
         closed_at=stored(issue.closed_at) if closed and issue.closed_at else None,
         closed_by=issue.closed_by.login if closed and issue.closed_by else None,
+        milestone=issue.milestone.title if issue.milestone else None,
     )
 
 

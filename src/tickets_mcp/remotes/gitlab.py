@@ -105,8 +105,14 @@ async def open_adapter(
 
 class GitLabTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS, Capability.SUBTASKS}
+    maps: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.EDIT_TICKETS,
+            Capability.MOVE_TICKETS,
+            Capability.DELETE_TICKETS,
+            Capability.COMMENT,
+            Capability.BOARD,
+        }
     )
 
     def __init__(self, client: RemoteClient, me: User) -> None:
@@ -176,11 +182,9 @@ class GitLabTracker(RemoteTracker):
 
     # Listing
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         if not 1 <= query.limit <= LIST_LIMIT_MAX:
             raise Invalid("limit", f"limit must be 1-{LIST_LIMIT_MAX}.", hint="Use cursor to page through more.")
-        if query.parent is not None:
-            self.unsupported(Capability.SUBTASKS)
         if query.sort is TicketSort.PRIORITY:
             raise Unsupported(
                 "The gitlab backend cannot sort by priority: GitLab orders issues by its own label priorities, "
@@ -305,8 +309,14 @@ class GitLabTracker(RemoteTracker):
         return read
 
     async def get_board(
-        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+        self,
+        project: str | None = None,
+        *,
+        per_column: int = 20,
+        organization: str | None = None,
+        milestone: str | None = None,
     ) -> Board:
+        self.refuse_milestone_board(milestone)
         if not 1 <= per_column <= BOARD_PER_COLUMN_MAX:
             raise Invalid("per_column", f"per_column must be 1-{BOARD_PER_COLUMN_MAX}.")
         place = await self.gitlab.place(project, organization)
@@ -350,8 +360,6 @@ class GitLabTracker(RemoteTracker):
         return TicketDetail(ticket=ticket, subtasks=(), comments=comments)
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
-        if draft.parent:
-            self.unsupported(Capability.SUBTASKS)
         place = await self.gitlab.place(draft.project, draft.organization)
         title = rules.normalize_title(draft.title)
         description = rules.validate_text("description", draft.description, rules.DESCRIPTION_MAX)

@@ -13,6 +13,7 @@ as HTTP Basic) or an OAuth 2.0 access token (no colon; sent as a Bearer token). 
 - A ticket's version is its `updated` time in milliseconds, checked against a fresh read before writing.
 - Jira's platform API cannot create projects for us (not with an API token's rights) or rank issues
   within a column (that is Jira Software's agile API): those refuse with Unsupported.
+- Planning (jira_planning): issue links, due dates and worklogs; fix versions and estimates are not mapped yet.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ import httpx2
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import (
+    CLOSED_STATUSES,
     HISTORY_SHOWN,
     Board,
     BoardColumn,
     Capability,
     Comment,
+    Linked,
+    LinkKind,
     Member,
     Organization,
     OrganizationWorkspace,
@@ -47,6 +51,7 @@ from tickets_mcp.domain import (
     TicketDetail,
     TicketPage,
     TicketType,
+    TimeEntry,
     User,
     Workspace,
     rules,
@@ -71,10 +76,12 @@ from tickets_mcp.remotes.jira_mapping import (
     to_ticket,
     type_of,
 )
+from tickets_mcp.remotes.jira_planning import JiraPlanning, due_field, links
 from tickets_mcp.remotes.jira_search import FIELDS, LIST_LIMIT_MAX, Search, Searches
 from tickets_mcp.remotes.jira_site import API, Catalog, Site
 from tickets_mcp.remotes.mapping import CHANGE_TICKETS, CLOCK_SKEW, parse, recover_created
 from tickets_mcp.remotes.paging import gather
+from tickets_mcp.remotes.planning import check_link, self_link
 from tickets_mcp.wire.jira import (
     CommentPage,
     CreatedIssue,
@@ -121,7 +128,19 @@ async def open_adapter(
 
 class JiraTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset({Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS})
+    maps: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.EDIT_TICKETS,
+            Capability.MOVE_TICKETS,
+            Capability.DELETE_TICKETS,
+            Capability.COMMENT,
+            Capability.BOARD,
+            Capability.SUBTASKS,
+            Capability.LINKS,
+            Capability.DUE_DATES,
+            Capability.TIME_TRACKING,
+        }
+    )
 
     def __init__(self, client: RemoteClient, me: JiraUser) -> None:
         super().__init__(client)
@@ -132,6 +151,7 @@ class JiraTracker(RemoteTracker):
         except (ZoneInfoNotFoundError, ValueError):
             self.zone = None  # this machine's time zone database lacks the user's zone
         self.searches = Searches(client, self.site, self.zone)
+        self.planning = JiraPlanning(client)
 
     # Workspace
 
@@ -153,12 +173,18 @@ class JiraTracker(RemoteTracker):
 
     # Listing
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         return await self.searches.listing(query)
 
     async def get_board(
-        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+        self,
+        project: str | None = None,
+        *,
+        per_column: int = 20,
+        organization: str | None = None,
+        milestone: str | None = None,
     ) -> Board:
+        self.refuse_milestone_board(milestone)
         if not 1 <= per_column <= LIST_LIMIT_MAX:
             raise Invalid("per_column", f"per_column must be 1-{LIST_LIMIT_MAX}.")
         chosen = await self.site.project(project, organization)
@@ -191,7 +217,10 @@ class JiraTracker(RemoteTracker):
             children = Search(jql=f"parent = {quote(issue.key)}", order="ORDER BY key ASC")
             subtasks, _ = await self.searches.page(children, LIST_LIMIT_MAX, None)
         comments = [to_comment(c, ticket.slug) for c in await self._comments(issue.key)]
-        return TicketDetail(ticket=ticket, subtasks=subtasks, comments=tuple(comments))
+        return TicketDetail(
+            ticket=ticket, subtasks=subtasks, comments=tuple(comments), links=links(issue),
+            time_entries=await self.planning.time_entries(issue),
+        )  # fmt: skip
 
     async def _comments(self, key: str) -> list[JiraComment]:
         found: list[JiraComment] = []
@@ -228,6 +257,7 @@ class JiraTracker(RemoteTracker):
             fields["parent"] = {"key": parent.key}
         if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
             fields["assignee"] = {"accountId": await self._account(draft.assignee)}
+        fields |= due_field(draft.due_date)
         sent = time.time()
         try:
             reply = await self.client.request("POST", API + "issue", json_body={"fields": fields})
@@ -304,6 +334,7 @@ class JiraTracker(RemoteTracker):
             fields["labels"] = list(jira_labels(changes.labels))
         if changes.parent is not None:
             fields["parent"] = {"key": parse_slug(changes.parent)}
+        fields |= due_field(changes.due_date)
         if fields:
             await self.client.request("PUT", API + f"issue/{issue.key}", json_body={"fields": fields})
             issue = await self._issue(issue.key)
@@ -373,3 +404,22 @@ class JiraTracker(RemoteTracker):
         key = parse_slug(slug)
         reply = await self.client.request("POST", API + f"issue/{key}/comment", json_body={"body": document})
         return to_comment(parse(JiraComment, reply.body, BACKEND, "the new comment"), key)
+
+    # Planning: issue links and worklogs (jira_planning)
+
+    async def link_tickets(
+        self, slug: str, kind: LinkKind, other: str, *, unlink: bool = False, close_as_duplicate: bool = False
+    ) -> Linked:
+        check_link(slug, kind, other, unlink=unlink, close_as_duplicate=close_as_duplicate)
+        issue, target = await self._issue(slug), await self._issue(other)
+        if target.id == issue.id:
+            raise self_link()
+        await self.planning.link(issue, kind, target, unlink=unlink)
+        issue = await self._issue(issue.key)
+        if close_as_duplicate and to_ticket(issue).status not in CLOSED_STATUSES:
+            await self._into_column(issue, Status.CANCELED)
+            issue = await self._issue(issue.key)
+        return Linked(ticket=to_ticket(issue), links=links(issue))
+
+    async def log_time(self, slug: str, hours: float, *, spent_on: str | None = None, note: str = "") -> TimeEntry:
+        return await self.planning.log_time(await self._issue(slug), hours, spent_on=spent_on, note=note)

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from tickets_mcp.domain import Comment, Label, Priority, Status, Ticket, TicketType, rules
+from tickets_mcp.domain import CLOSED_STATUSES, Comment, Label, LinkKind, Priority, Status, Ticket, TicketType, rules
 from tickets_mcp.domain.rules import label_color
 from tickets_mcp.errors import Invalid
-from tickets_mcp.wire.jira import Adf, JiraComment, JiraIssue, JiraStatus, JiraUser
+from tickets_mcp.wire.jira import Adf, JiraComment, JiraFields, JiraIssue, JiraStatus, JiraUser
 from tickets_mcp.wire.values import stored, version_in_ms
 
 BACKEND = "jira"
@@ -260,7 +260,26 @@ def to_ticket(issue: JiraIssue) -> Ticket:
         updated_at=stored(fields.updated),
         closed_at=stored(fields.resolutiondate or fields.updated) if closed else None,
         closed_by=None,
+        due_date=fields.duedate,
+        spent=(fields.timespent or 0) / 3600,
+        blocked_by=blockers(fields),
     )
+
+
+LINK_TYPES = {"blocks": LinkKind.BLOCKS, "duplicate": LinkKind.DUPLICATES, "relates": LinkKind.RELATES_TO}
+"""Jira's default link types by name (case aside), each read from its outward issue: A blocks B."""
+
+
+def blockers(fields: JiraFields) -> tuple[str, ...]:
+    """The open issues a `Blocks` link shows blocking this one (this one <is blocked by> its inward issue)."""
+    found = {
+        link.inwardIssue.key
+        for link in fields.issuelinks
+        if LINK_TYPES.get(link.type.name.casefold()) is LinkKind.BLOCKS
+        and link.inwardIssue is not None
+        and column_of(link.inwardIssue.fields.status) not in CLOSED_STATUSES
+    }
+    return tuple(sorted(found, key=lambda key: (key.rpartition("-")[0], int(key.rpartition("-")[2]))))
 
 
 def to_comment(comment: JiraComment, slug: str) -> Comment:

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tickets_mcp.core.tracker import ANYONE, UNASSIGNED, TicketFilter
-from tickets_mcp.domain import Ticket, TicketPage, TicketSort, rules
+from tickets_mcp.domain import CLOSED_STATUSES, Status, Ticket, TicketPage, TicketSort, rules
 from tickets_mcp.errors import Invalid, Unsupported
 from tickets_mcp.remotes.client import RemoteClient
 from tickets_mcp.remotes.jira_mapping import (
@@ -27,6 +27,8 @@ from tickets_mcp.remotes.jira_mapping import (
     to_ticket,
     type_clause,
 )
+from tickets_mcp.remotes.jira_planning import due_clauses
+from tickets_mcp.remotes.jira_planning import refuse_filters as refuse_planning_filters
 from tickets_mcp.remotes.jira_site import API, Site
 from tickets_mcp.remotes.mapping import parse
 from tickets_mcp.remotes.paging import fingerprint
@@ -36,7 +38,8 @@ LIST_LIMIT_MAX = 100
 SKIP_MAX = 5000  # issues an offset may skip (read as ids only)
 FIELDS = [
     "summary", "description", "status", "issuetype", "priority", "resolution", "assignee", "reporter",
-    "labels", "parent", "subtasks", "project", "created", "updated", "resolutiondate",
+    "labels", "parent", "subtasks", "project", "created", "updated", "resolutiondate", "duedate", "timespent",
+    "issuelinks",
 ]  # fmt: skip
 ORDER = {TicketSort.CREATED: "created", TicketSort.UPDATED: "updated", TicketSort.PRIORITY: "priority"}
 
@@ -83,6 +86,7 @@ class Searches:
 
     async def search_for(self, query: TicketFilter) -> Search | None:
         """The JQL for a filter; None where the site has nothing it could match."""
+        refuse_planning_filters(query)
         catalog = await self.site.catalog()
         project: JiraProject | None = None
         clauses: list[str | None] = []
@@ -123,6 +127,8 @@ class Searches:
                     "the zone Jira reads times in.",
                     hint="Pass a time within the calendar, e.g. 2025-01-31T09:00:00Z, or leave updated_since out.",
                 ) from None
+        open_columns = [status for status in Status if status not in CLOSED_STATUSES]
+        clauses += due_clauses(query, columns_clause(open_columns, catalog.statuses, catalog.resolutions))
         if any(clause is None for clause in clauses):
             return None
         # JQL orders by fields only: relevance, the tools' order for a text query, lists the newest first.

@@ -17,6 +17,8 @@ TICKETS_TOKEN. docs/linear.md has the whole mapping (remotes/linear_mapping.py h
 - Versions are updatedAt in milliseconds, checked before writing. A delete trashes the issue and its
   sub-issues (Linear keeps them 30 days). Teams are not created or changed here, and the public API
   lists no column in manual order: both refuse with Unsupported naming linear.
+- Planning (remotes/linear_planning.py): relations are links, cycles read-only milestones, dueDate the due
+  date, estimates points; Linear has no time tracking.
 """
 
 from __future__ import annotations
@@ -32,12 +34,17 @@ from pydantic import BaseModel
 from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import ANYONE, ME, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import (
+    CLOSED_STATUSES,
     HISTORY_SHOWN,
     Board,
     BoardColumn,
     Capability,
     Comment,
+    EstimateUnit,
+    Linked,
+    LinkKind,
     Member,
+    Milestone,
     Organization,
     OrganizationWorkspace,
     Project,
@@ -103,8 +110,15 @@ from tickets_mcp.remotes.linear_mapping import (
     to_user,
     type_filter,
 )
+from tickets_mcp.remotes.linear_planning import (
+    Planning,
+    refuse_estimate_unit,
+    refuse_milestone_change,
+)
+from tickets_mcp.remotes.linear_planning import refuse_filters as refuse_planning_filters
 from tickets_mcp.remotes.mapping import find_project, only_project
 from tickets_mcp.remotes.paging import fingerprint, gather, query_fingerprint
+from tickets_mcp.remotes.planning import check_link, self_link
 from tickets_mcp.wire.linear import (
     CommentCreateData,
     DeletionData,
@@ -162,11 +176,25 @@ async def open_adapter(
 
 class LinearTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset(REASONS)
+    maps: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.EDIT_TICKETS,
+            Capability.MOVE_TICKETS,
+            Capability.DELETE_TICKETS,
+            Capability.COMMENT,
+            Capability.BOARD,
+            Capability.SUBTASKS,
+            Capability.LINKS,
+            Capability.MILESTONES,
+            Capability.DUE_DATES,
+            Capability.ESTIMATES,
+        }
+    )
 
     def __init__(self, client: LinearClient, viewer: Viewer) -> None:
         super().__init__(client)
         self.linear = client
+        self.planning = Planning(client)
         self.viewer = viewer
         self.me = to_user(viewer)
         self._teams: list[LinearTeam] = []
@@ -204,7 +232,7 @@ class LinearTracker(RemoteTracker):
     def project_of(self, team: LinearTeam) -> Project:
         return Project(
             id=team.id, organization_id=self.viewer.organization.id, name=team.name, code=team.key,
-            description=team.description or "", created_at=stored(team.createdAt),
+            description=team.description or "", created_at=stored(team.createdAt), estimate_unit=EstimateUnit.POINTS,
         )  # fmt: skip
 
     async def team(self, reference: str | None, organization: str | None = None) -> LinearTeam:
@@ -245,11 +273,12 @@ class LinearTracker(RemoteTracker):
 
     # Listing
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         if not 1 <= query.limit <= LIST_LIMIT_MAX:
             raise Invalid("limit", f"limit must be 1-{LIST_LIMIT_MAX}.", hint="Use cursor to page through more.")
         if query.offset:
             raise Invalid("offset", "The linear backend pages by cursor, not offset.", hint="Pass next_cursor.")
+        refuse_planning_filters(query)
         if query.sort is TicketSort.PRIORITY or not query.descending:
             order = f"{query.sort.value}, {'newest' if query.descending else 'oldest'} first"
             raise Unsupported(
@@ -311,6 +340,7 @@ class LinearTracker(RemoteTracker):
             terms.append(text_filter(query.text.strip()))
         if query.updated_since:
             terms.append({"updatedAt": {"gte": rules.parse_timestamp("updated_since", query.updated_since)}})
+        terms += await self.planning.terms(teams, query)
         return {"and": terms} if terms else None
 
     async def _count(self, issue_filter: dict[str, Any] | None, limit: int | None = None) -> tuple[int, bool]:
@@ -327,8 +357,14 @@ class LinearTracker(RemoteTracker):
         return count, False
 
     async def get_board(
-        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+        self,
+        project: str | None = None,
+        *,
+        per_column: int = 20,
+        organization: str | None = None,
+        milestone: str | None = None,
     ) -> Board:
+        self.refuse_milestone_board(milestone)
         if not 1 <= per_column <= BOARD_PER_COLUMN_MAX:
             raise Invalid("per_column", f"per_column must be 1-{BOARD_PER_COLUMN_MAX}.")
         team = await self.team(project, organization)
@@ -375,6 +411,7 @@ class LinearTracker(RemoteTracker):
             ticket=ticket,
             subtasks=tuple(map(to_ticket, children)),
             comments=tuple(to_comment(comment, ticket.slug) for comment in comments),
+            links=self.planning.links(await self.planning.relations(issue.id)),
         )
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
@@ -396,6 +433,9 @@ class LinearTracker(RemoteTracker):
             data["assigneeId"] = await self._user_id(draft.assignee)
         if draft.parent:
             data["parentId"] = (await self._issue(draft.parent)).id
+        data |= await self.planning.fields(
+            team, due_date=draft.due_date, estimate=draft.estimate, milestone=draft.milestone
+        )
         try:
             created = (await self.linear.mutate(ISSUE_CREATE, {"input": data}, IssueCreateData)).issueCreate
         except Ambiguous as lost:
@@ -475,6 +515,9 @@ class LinearTracker(RemoteTracker):
             data["parentId"] = None if unparent else (await self._issue(changes.parent)).id
         if changes.labels is not None or (changes.type is not None and changes.type is not current.type):
             data["labelIds"] = await self._new_labels(issue, team, changes)
+        data |= await self.planning.fields(
+            team, due_date=changes.due_date, estimate=changes.estimate, milestone=changes.milestone
+        )
         if not data:
             return current
         variables = {"id": issue.id, "input": data}
@@ -571,6 +614,50 @@ class LinearTracker(RemoteTracker):
             raise NotFound(f"linear: no issue {identifier}.", hint="list_tickets shows the issues there are.") from None
         comment = _done(made.comment, "commentCreate")
         return to_comment(comment, comment.issue.identifier if comment.issue else identifier)
+
+    # Planning: relations, cycles, due dates, estimates (linear_planning)
+
+    async def link_tickets(
+        self, slug: str, kind: LinkKind, other: str, *, unlink: bool = False, close_as_duplicate: bool = False
+    ) -> Linked:
+        check_link(slug, kind, other, unlink=unlink, close_as_duplicate=close_as_duplicate)
+        issue = await self._issue(slug)
+        target = await self._issue(other)
+        if target.id == issue.id:
+            raise self_link()
+        await self.planning.link(await self.planning.relations(issue.id), kind, target.identifier, unlink=unlink)
+        if close_as_duplicate and to_ticket(issue).status not in CLOSED_STATUSES:
+            await self._mark_duplicate(issue)
+        after = await self._issue(slug)
+        return Linked(ticket=to_ticket(after), links=self.planning.links(await self.planning.relations(after.id)))
+
+    async def _mark_duplicate(self, issue: LinearIssue) -> None:
+        """Move a duplicate to the team's Duplicate state (type duplicate), else its first canceled one."""
+        team = await self.team(issue.team.key)
+        states = team.states.nodes
+        state = min((s for s in states if s.type == "duplicate"), key=lambda s: s.position, default=None)
+        state = state or state_for(Status.CANCELED, states, team.key)
+        variables = {"id": issue.id, "input": {"stateId": state.id}}
+        _done((await self.linear.mutate(ISSUE_UPDATE, variables, IssueUpdateData)).issueUpdate.issue, "issueUpdate")
+
+    async def list_milestones(
+        self, project: str | None = None, *, closed: bool = False, organization: str | None = None
+    ) -> list[Milestone]:
+        return await self.planning.milestones(await self.team(project, organization), closed=closed)
+
+    async def save_milestone(
+        self, project: str | None, name: str, *, rename: str | None = None, start_date: str | None = None,
+        due_date: str | None = None, closed: bool | None = None, open_tickets: str | None = None,
+        organization: str | None = None,
+    ) -> Milestone:  # fmt: skip
+        raise refuse_milestone_change()
+
+    async def set_estimate_unit(
+        self, project: str | None, unit: EstimateUnit, *, organization: str | None = None
+    ) -> Project:
+        team = await self.team(project, organization)
+        refuse_estimate_unit(unit)
+        return self.project_of(team)
 
 
 # Helpers without state.

@@ -37,6 +37,8 @@ fragment IssueFields on Issue {
   creator { id name displayName }
   labels(first: 50) { nodes { id name color } }
   parent { id identifier }
+  dueDate estimate cycle { id number name }
+  inverseRelations(first: 20) { nodes { type issue { identifier completedAt canceledAt trashed } } }
 }
 """
 VIEWER = """
@@ -139,9 +141,48 @@ mutation IssueLabelCreate($input: IssueLabelCreateInput!) {
   issueLabelCreate(input: $input) { success issueLabel { id name color team { id key } } }
 }
 """
+RELATION_FIELDS = """
+fragment RelationFields on IssueRelation {
+  id type
+  issue { id identifier title trashed state { id name type position } }
+  relatedIssue { id identifier title trashed state { id name type position } }
+}
+"""
+RELATIONS = (
+    """
+query Relations($id: String!) {
+  issue(id: $id) {
+    id identifier team { id key }
+    relations(first: 100) { nodes { ...RelationFields } }
+    inverseRelations(first: 100) { nodes { ...RelationFields } }
+  }
+}
+"""
+    + RELATION_FIELDS
+)
+RELATION_CREATE = """
+mutation IssueRelationCreate($input: IssueRelationCreateInput!) { issueRelationCreate(input: $input) { success } }
+"""
+RELATION_DELETE = """
+mutation IssueRelationDelete($id: String!) { issueRelationDelete(id: $id) { success } }
+"""
+CYCLES = """
+query Cycles($id: String!) {
+  team(id: $id) { cycles(first: 100) { nodes { id number name startsAt endsAt completedAt } } }
+}
+"""
+CYCLE_ISSUES = """
+query CycleIssues($filter: IssueFilter, $after: String) {
+  issues(filter: $filter, first: 250, after: $after) {
+    nodes { dueDate state { id name type position } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
 DOCUMENTS = (
     VIEWER, TEAMS, MEMBERS, ISSUE, ISSUE_DETAIL, ISSUES, ISSUE_IDS, ISSUE_REFS, DELETION, USERS, LABELS,
-    ISSUE_CREATE, ISSUE_UPDATE, ISSUE_DELETE, COMMENT_CREATE, LABEL_CREATE,
+    ISSUE_CREATE, ISSUE_UPDATE, ISSUE_DELETE, COMMENT_CREATE, LABEL_CREATE, RELATIONS, RELATION_CREATE,
+    RELATION_DELETE, CYCLES, CYCLE_ISSUES,
 )  # fmt: skip
 
 # The operation a request of this task sends, for the errors RemoteClient raises from an HTTP status.

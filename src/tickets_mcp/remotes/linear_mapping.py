@@ -219,7 +219,21 @@ def to_ticket(issue: LinearIssue) -> Ticket:
         updated_at=stored(issue.updatedAt),
         closed_at=stored(closed) if closed is not None else None,
         closed_by=None,  # Linear does not say who closed an issue
+        due_date=issue.dueDate,
+        estimate=issue.estimate,
+        milestone=(issue.cycle.name or f"Cycle {int(issue.cycle.number)}") if issue.cycle is not None else None,
+        blocked_by=blockers(issue),
     )
+
+
+def blockers(issue: LinearIssue) -> tuple[str, ...]:
+    """The open issues among the first inverse relations of type blocks: who holds this one up, by slug."""
+    found = {
+        r.issue.identifier
+        for r in issue.inverseRelations.nodes
+        if r.type == "blocks" and r.issue.completedAt is None and r.issue.canceledAt is None and not r.issue.trashed
+    }
+    return tuple(sorted(found, key=lambda slug: (slug.rpartition("-")[0], int(slug.rpartition("-")[2]))))
 
 
 def to_comment(comment: LinearComment, slug: str) -> Comment:

@@ -53,7 +53,18 @@ async def open_adapter(
 
 class NativeTracker(RemoteTracker):
     name: ClassVar[str] = BACKEND
-    missing: ClassVar[frozenset[Capability]] = frozenset()
+    maps: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.MANAGE_PROJECTS,
+            Capability.EDIT_TICKETS,
+            Capability.MOVE_TICKETS,
+            Capability.ORDER_COLUMNS,
+            Capability.DELETE_TICKETS,
+            Capability.COMMENT,
+            Capability.BOARD,
+            Capability.SUBTASKS,
+        }
+    )
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return (await self.client.request("GET", f"{BASE}/{path}", params=params)).body
@@ -99,7 +110,7 @@ class NativeTracker(RemoteTracker):
         )
         return parse(ProjectDeletion, reply.body, BACKEND, "the deleted project")
 
-    async def list_tickets(self, query: TicketFilter) -> TicketPage:
+    async def find_tickets(self, query: TicketFilter) -> TicketPage:
         params = _present(
             project=query.project, organization=query.organization, assignee=query.assignee,
             reporter=query.reporter, parent=query.parent, query=query.text, updated_since=query.updated_since,
@@ -140,7 +151,7 @@ class NativeTracker(RemoteTracker):
         )
         return next((t for t in page.tickets if t.title == draft.title.strip()), None)
 
-    async def update_ticket(self, slug: str, changes: TicketChanges, *, version: int | None = None) -> Ticket:
+    async def change(self, slug: str, changes: TicketChanges, version: int | None) -> Ticket:
         edit = wire.TicketEdit(
             title=changes.title, type=changes.type, description=changes.description, priority=changes.priority,
             status=changes.status, assignee=changes.assignee, parent=changes.parent, version=version,
@@ -173,8 +184,14 @@ class NativeTracker(RemoteTracker):
         )
 
     async def get_board(
-        self, project: str | None = None, *, per_column: int = 20, organization: str | None = None
+        self,
+        project: str | None = None,
+        *,
+        per_column: int = 20,
+        organization: str | None = None,
+        milestone: str | None = None,
     ) -> Board:
+        self.refuse_milestone_board(milestone)
         params = {**_present(project=project, organization=organization), "per_column": per_column}
         return parse(Board, await self._get("board", params), BACKEND, "the board")
 

@@ -80,7 +80,8 @@ def query_fingerprint(query: TicketFilter) -> str:
     return fingerprint(
         query.project, query.organization, tuple(query.statuses), tuple(query.types), tuple(query.priorities),
         query.assignee, query.reporter, tuple(query.labels), query.parent, query.text, query.updated_since,
-        query.sort, query.descending,
+        query.sort, query.descending, query.milestone, query.blocked, query.blocking, query.overdue,
+        query.due_before, query.due_after,
     )  # fmt: skip
 
 

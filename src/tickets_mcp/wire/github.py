@@ -64,6 +64,17 @@ class GitHubIssueType(Document):
     name: str
 
 
+class GitHubMilestone(Document):
+    """A repository's milestone, by its number; GitHub's counts include the pull requests in it."""
+
+    number: StrictInt
+    title: str
+    state: str  # open or closed
+    due_on: datetime | None = None
+    created_at: datetime
+    closed_at: datetime | None = None
+
+
 class GitHubIssue(Document):
     id: StrictInt
     number: StrictInt
@@ -83,6 +94,7 @@ class GitHubIssue(Document):
     type: GitHubIssueType | None = None
     repository_url: str = ""  # https://api.github.com/repos/OWNER/NAME
     parent_issue_url: str | None = None  # set on a sub-issue: its parent's API URL
+    milestone: GitHubMilestone | None = None
     pull_request: dict[str, Any] | None = None  # set on pull requests, which GitHub lists among issues
 
     @property
@@ -120,4 +132,8 @@ class Issues(RootModel[list[GitHubIssue]]):
 
 
 class Comments(RootModel[list[GitHubComment]]):
+    pass
+
+
+class Milestones(RootModel[list[GitHubMilestone]]):
     pass

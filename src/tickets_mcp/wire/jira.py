@@ -65,6 +65,36 @@ class JiraIssueRef(Document):
     key: str
 
 
+class LinkedFields(Document):
+    summary: str = ""
+    status: JiraStatus
+
+
+class LinkedIssue(Document):
+    """The other issue of a link, as an issue's `issuelinks` shows it."""
+
+    id: str
+    key: str
+    fields: LinkedFields
+
+
+class LinkType(Document):
+    id: str = ""
+    name: str
+    inward: str = ""  # "is blocked by"
+    outward: str = ""  # "blocks"
+
+
+class JiraIssueLink(Document):
+    """One of an issue's links: the other issue is `outwardIssue` (this one <outward> it) or `inwardIssue`
+    (this one <inward> it)."""
+
+    id: str
+    type: LinkType
+    inwardIssue: LinkedIssue | None = None
+    outwardIssue: LinkedIssue | None = None
+
+
 class JiraFields(Document):
     summary: str = ""
     description: Adf | None = None
@@ -81,6 +111,9 @@ class JiraFields(Document):
     created: datetime
     updated: datetime
     resolutiondate: datetime | None = None
+    duedate: str | None = None  # YYYY-MM-DD
+    timespent: int | None = None  # seconds logged, in all
+    issuelinks: list[JiraIssueLink] = Field(default_factory=list[JiraIssueLink])
 
 
 class JiraIssue(Document):
@@ -153,3 +186,22 @@ class NamedPage(Document):
     values: list[JiraNamed] = Field(default_factory=list[JiraNamed])
     isLast: bool = True
     startAt: int = 0
+
+
+class LinkTypes(Document):
+    issueLinkTypes: list[LinkType] = Field(default_factory=list[LinkType])
+
+
+class JiraWorklog(Document):
+    id: str
+    author: JiraUser | None = None
+    comment: Adf | None = None
+    started: datetime
+    created: datetime
+    timeSpentSeconds: int
+
+
+class Worklogs(Document):
+    worklogs: list[JiraWorklog] = Field(default_factory=list[JiraWorklog])
+    startAt: int = 0
+    total: int = 0

@@ -110,6 +110,30 @@ class IssueRef(Document):
     identifier: str
 
 
+class CycleRef(Document):
+    id: str
+    number: float
+    name: str | None = None  # Linear names a cycle "Cycle N" where it has no name of its own
+
+
+class BlockerRef(Document):
+    """The issue a relation comes from, as far as blocked_by needs it: open while neither date is set."""
+
+    identifier: str
+    completedAt: datetime | None = None
+    canceledAt: datetime | None = None
+    trashed: bool | None = None
+
+
+class InverseRelation(Document):
+    type: str  # blocks, duplicate, related, similar: read from `issue`
+    issue: BlockerRef
+
+
+class InverseRelations(Document):
+    nodes: list[InverseRelation]
+
+
 class LinearIssue(Document):
     id: str
     identifier: str  # ENG-123
@@ -128,6 +152,10 @@ class LinearIssue(Document):
     creator: LinearUser | None = None
     labels: Labels
     parent: IssueRef | None = None
+    dueDate: str | None = None  # TimelessDate: YYYY-MM-DD
+    estimate: float | None = None  # points, in the team's estimation scale
+    cycle: CycleRef | None = None
+    inverseRelations: InverseRelations = InverseRelations(nodes=[])  # the first few: who blocks it
 
 
 class LinearComment(Document):
@@ -267,3 +295,84 @@ class LabelCreateData(Document):
         issueLabel: ScopedLabel | None = None
 
     issueLabelCreate: Payload
+
+
+# Planning: relations, cycles (remotes/linear_planning.py).
+
+
+class RelatedIssue(Document):
+    id: str
+    identifier: str
+    title: str
+    state: LinearState
+    trashed: bool | None = None
+
+
+class Relation(Document):
+    """`issue` blocks, duplicates (type duplicate), or relates to `relatedIssue`."""
+
+    id: str
+    type: str
+    issue: RelatedIssue
+    relatedIssue: RelatedIssue
+
+
+class RelationNodes(Document):
+    nodes: list[Relation]
+
+
+class RelationsData(Document):
+    class Issue(Document):
+        id: str
+        identifier: str
+        team: TeamRef
+        relations: RelationNodes
+        inverseRelations: RelationNodes
+
+    issue: Issue
+
+
+class RelationCreateData(Document):
+    class Payload(Document):
+        success: bool
+
+    issueRelationCreate: Payload
+
+
+class RelationDeleteData(Document):
+    class Payload(Document):
+        success: bool
+
+    issueRelationDelete: Payload
+
+
+class LinearCycle(Document):
+    id: str
+    number: float
+    name: str | None = None
+    startsAt: datetime
+    endsAt: datetime
+    completedAt: datetime | None = None
+
+
+class CyclesData(Document):
+    class Team(Document):
+        class Cycles(Document):
+            nodes: list[LinearCycle]
+
+        cycles: Cycles
+
+    team: Team
+
+
+class CycleIssue(Document):
+    dueDate: str | None = None
+    state: LinearState
+
+
+class CycleIssuesData(Document):
+    class Found(Document):
+        nodes: list[CycleIssue]
+        pageInfo: PageInfo
+
+    issues: Found

@@ -1,12 +1,13 @@
-"""Redmine's REST API (5.x): the users, projects, memberships, trackers, statuses, priorities, issues and
-journals the redmine backend reads (remotes/redmine.py). Only the fields it uses are declared; Redmine
-sends many more, which are ignored. Each answer wraps its document in a key named after it
-(`{"issue": {...}}`, `{"issues": [...], "total_count": N}`); text Redmine writes as null reads as empty.
+"""Redmine's REST API (5.x): the users, projects, memberships, trackers, statuses, priorities, issues,
+journals, relations, versions and time entries the redmine backend reads (remotes/redmine.py). Only the
+fields it uses are declared; Redmine sends many more, which are ignored. Each answer wraps its document
+in a key named after it (`{"issue": {...}}`, `{"issues": [...], "total_count": N}`); text Redmine writes
+as null reads as empty.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, StrictInt
@@ -63,6 +64,17 @@ class RedmineProject(Document):
     created_on: datetime
     trackers: list[Named] | None = None  # with ?include=trackers
     issue_categories: list[Named] | None = None  # with ?include=issue_categories
+    time_entry_activities: list[Activity] | None = None  # with ?include=time_entry_activities
+
+
+class Relation(Document):
+    """A link between two issues, kept in one direction: `issue_id` blocks, duplicates, relates to (or
+    precedes, copies) `issue_to_id`. Redmine turns the reversed types (blocked, duplicated...) around."""
+
+    id: StrictInt
+    issue_id: StrictInt
+    issue_to_id: StrictInt
+    relation_type: str
 
 
 class Issue(Document):
@@ -80,7 +92,13 @@ class Issue(Document):
     created_on: datetime
     updated_on: datetime
     closed_on: datetime | None = None
+    start_date: date | None = None
+    due_date: date | None = None
+    estimated_hours: float | None = None
+    spent_hours: float | None = None  # only for those who may see time entries
+    fixed_version: Named | None = None  # its target version
     children: list[Child] | None = None  # with ?include=children
+    relations: list[Relation] | None = None  # with ?include=relations (also on a list)
     journals: list[Journal] | None = None  # with ?include=journals
     allowed_statuses: list[IssueStatus] | None = None  # with ?include=allowed_statuses (Redmine 5.0+)
 
@@ -170,3 +188,57 @@ class Statuses(Document):
 
 class Priorities(Document):
     issue_priorities: list[Named]
+
+
+class Version(Document):
+    """A target version: a milestone. Redmine keeps no start date for one; `due_date` is its effective date."""
+
+    id: StrictInt
+    project: Named
+    name: str
+    status: str = "open"  # open, locked (no new issues) or closed
+    due_date: date | None = None
+    created_on: datetime
+
+
+class Versions(Document):
+    versions: list[Version]
+
+
+class VersionEnvelope(Document):
+    version: Version
+
+
+class Relations(Document):
+    relations: list[Relation]
+
+
+class RelationEnvelope(Document):
+    relation: Relation
+
+
+class Activity(Named):
+    is_default: bool = False
+    active: bool = True
+
+
+class SiteActivities(Document):
+    time_entry_activities: list[Activity]
+
+
+class TimeEntry(Document):
+    id: StrictInt
+    issue: Parent | None = None
+    user: Named | None = None
+    hours: float
+    comments: Text = ""
+    spent_on: date
+    created_on: datetime
+
+
+class TimeEntries(Page):
+    time_entries: list[TimeEntry]
+
+
+class TimeEntryEnvelope(Document):
+    time_entry: TimeEntry

@@ -25,7 +25,7 @@ from tickets_mcp.domain import (
     Ticket,
     TicketDetail,
 )
-from tickets_mcp.domain.dates import today
+from tickets_mcp.domain.dates import today_utc
 from tickets_mcp.domain.wording import actor, change_summary, label_names, status_name, when
 from tickets_mcp.http.board.html import Child, Html, el
 from tickets_mcp.http.board.planning import card_plan, late, links_section, milestone_bar, plan_facts, time_section
@@ -308,7 +308,7 @@ def _facts(detail: TicketDetail) -> Html:
     ]
     if ticket.parent:
         facts.append(("Parent", el("a", ticket.parent, href=ticket_url(ticket.parent))))
-    facts += plan_facts(detail, project_code(ticket.slug), today())
+    facts += plan_facts(detail, project_code(ticket.slug), today_utc())
     facts += [("Created", when(ticket.created_at)), ("Updated", when(ticket.updated_at))]
     if ticket.closed_at:
         facts.append(("Closed", when(ticket.closed_at) + (f" by {ticket.closed_by}" if ticket.closed_by else "")))

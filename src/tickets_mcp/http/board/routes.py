@@ -33,7 +33,7 @@ from tickets_mcp.core.access import Action
 from tickets_mcp.core.tokens import digest
 from tickets_mcp.core.tracker import TicketChanges, Tracker
 from tickets_mcp.domain import Status, TicketDetail
-from tickets_mcp.domain.dates import today
+from tickets_mcp.domain.dates import today_utc
 from tickets_mcp.errors import Conflict, Invalid, RateLimited, TrackerError
 from tickets_mcp.http.auth import backend_of
 from tickets_mcp.http.board import pages
@@ -272,7 +272,7 @@ def board_router(access: BoardAccess) -> APIRouter:
         milestones = await tracker.list_milestones(code)
         actions = await tracker.permitted_actions(found.project.id)
         reference = await tracker.project_reference(found.project)
-        view = pages.BoardView(found, milestones, reference, Action.EDIT in actions, today())
+        view = pages.BoardView(found, milestones, reference, Action.EDIT in actions, today_utc())
         return view, board_etag(view)
 
     @router.get("/{code}")
@@ -320,7 +320,7 @@ def ticket_etag(detail: TicketDetail, writable: bool) -> str:
     links = [(link.kind, link.slug, link.status, link.title) for link in detail.links]
     return etag_of(
         detail.ticket.slug, detail.ticket.version, writable, len(detail.comments), detail.changes, subtasks,
-        detail.ticket.blocked_by, links, len(detail.time_entries), today(),
+        detail.ticket.blocked_by, links, len(detail.time_entries), today_utc(),
     )  # fmt: skip
 
 

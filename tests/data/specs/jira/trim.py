@@ -35,6 +35,10 @@ OPERATIONS: dict[str, set[str]] = {
     ISSUE: {"get", "put", "delete"},
     ISSUE + "/transitions": {"get", "post"},
     ISSUE + "/comment": {"get", "post"},
+    ISSUE + "/worklog": {"get", "post"},
+    "/rest/api/3/issueLink": {"post"},
+    "/rest/api/3/issueLink/{linkId}": {"delete"},
+    "/rest/api/3/issueLinkType": {"get"},
 }
 
 
@@ -43,12 +47,15 @@ def main(source: str) -> None:
     trimmed = trim(document, OPERATIONS)
     # Operations name their security schemes without a $ref: keep them, or their `security` names nothing.
     trimmed["components"]["securitySchemes"] = document["components"]["securitySchemes"]
-    # The one correction: a 204 has no content (RFC 9110, 15.3.5) and Jira sends none, but the document gives
+    # The correction: a 204 has no content (RFC 9110, 15.3.5) and Jira sends none, but the document gives
     # some 204s an `application/json` of schema {}, which a validator then requires. SOURCE.md lists them.
     for path, item in trimmed["paths"].items():
         for method, operation in item.items():
             if method != "parameters" and operation["responses"].get("204", {}).pop("content", None) is not None:
                 print(f"204 without content: {method.upper()} {path}")
+    # The same for the 201 of POST /issueLink, whose description says "This resource returns nothing".
+    if trimmed["paths"]["/rest/api/3/issueLink"]["post"]["responses"]["201"].pop("content", None) is not None:
+        print("201 without content: POST /rest/api/3/issueLink")
     text = json.dumps(trimmed, sort_keys=True, separators=(",", ":")).encode()
     OUTPUT.write_bytes(gzip.compress(text, mtime=0))
     print(f"{OUTPUT.name}: {len(trimmed['paths'])} paths, {len(text)} bytes, {OUTPUT.stat().st_size} gzipped")

@@ -1,0 +1,81 @@
+"""What the remote adapters share in mapping planning (redmine_planning, linear_planning, github_milestones):
+"none" that clears a field, a milestone's name, and the local tracker's rule for closing a milestone that
+still holds open tickets (stores/sql/milestones.py), worded the same on every backend."""
+
+from __future__ import annotations
+
+from tickets_mcp.core.tracker import UNASSIGNED, TicketFilter
+from tickets_mcp.domain import LinkKind, TicketSort, rules
+from tickets_mcp.errors import Invalid, Unsupported
+
+KEEP = "keep"  # open_tickets: leave them in the closed milestone
+
+
+def clears(value: object) -> bool:
+    """Whether a field's value is "none": take it away."""
+    return isinstance(value, str) and value.strip().casefold() == UNASSIGNED
+
+
+def milestone_name(name: str, limit: int) -> str:
+    """A milestone's name with its spaces tidied, 1 to `limit` characters (the API's own limit)."""
+    text = " ".join(name.split())
+    if not 1 <= len(text) <= limit:
+        raise Invalid("name", f"A milestone's name must be 1-{limit} characters.")
+    return rules.refuse_control_characters("name", text)
+
+
+def closing_choice(milestone: str, open_count: int, open_tickets: str | None) -> str | None:
+    """What becomes of the `open_count` open tickets of `milestone`, which is being closed: None keeps them
+    in it, UNASSIGNED takes them out of any milestone, another name moves them to that milestone. Without a
+    choice, Invalid naming how many there are."""
+    if open_tickets is None:
+        count = rules.plural(open_count, "open ticket")
+        raise Invalid(
+            "open_tickets",
+            f"Milestone {milestone!r} still holds {count}, so closing it needs to know what becomes of them.",
+            hint="Say whether to keep them in the closed milestone, take them out of any milestone, "
+            "or move them to another open milestone of the project.",
+        )
+    choice = open_tickets.strip()
+    if choice.casefold() == KEEP:
+        return None
+    return UNASSIGNED if clears(choice) else choice
+
+
+def not_another(milestone: str) -> Invalid:
+    """The refusal to move a closing milestone's open tickets into itself."""
+    return Invalid(
+        "open_tickets",
+        f"The open tickets of {milestone!r} can move only to another open milestone of its project.",
+        hint="List the project's milestones, and name an open one.",
+    )
+
+
+def check_link(slug: str, kind: LinkKind, other: str, *, unlink: bool, close_as_duplicate: bool) -> None:
+    """Refuse a link_tickets call no backend can do: closing as a duplicate but by a `duplicates` link."""
+    if close_as_duplicate and (kind is not LinkKind.DUPLICATES or unlink):
+        raise Invalid(
+            "close_as_duplicate",
+            "Only linking a ticket as a duplicate of another closes it.",
+            hint=f"Link {slug} as duplicates of {other}, or leave close_as_duplicate out.",
+        )
+
+
+def self_link() -> Invalid:
+    return Invalid("other", "A ticket cannot be linked to itself.", hint="Name another ticket.")
+
+
+def refuse_unmapped_filters(query: TicketFilter, backend: str, *, blocked: str, due_order: str) -> None:
+    """Refuse the blocked and blocking filters and the due-date order on a backend that keeps links and due dates
+    but cannot select or order by them as the tracker means them; `blocked` and `due_order` say why."""
+    if query.blocked is not None or query.blocking is not None:
+        raise Unsupported(
+            f"The {backend} backend cannot filter tickets by whether an open ticket blocks them (or they one): "
+            f"{blocked}.",
+            hint="Leave blocked and blocking out; get_ticket shows a ticket's blockers.",
+        )
+    if query.sort is TicketSort.DUE:
+        raise Unsupported(
+            f"The {backend} backend cannot list tickets by due date: {due_order}.",
+            hint="Filter by due_before or overdue instead.",
+        )
