@@ -17,7 +17,7 @@ from tickets_mcp.core import admin
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal, TicketChanges, TicketDraft
 from tickets_mcp.dispatch.dispatcher import Dispatcher, run
-from tickets_mcp.domain import Status
+from tickets_mcp.domain import LinkKind, Status
 from tickets_mcp.domain.webhooks import LOG_KEPT, IssuedWebhook, Targets
 from tickets_mcp.stores import Store
 from tickets_mcp.stores.factory import open_store
@@ -358,3 +358,29 @@ async def test_the_running_dispatcher_sends_a_backlog_pass_after_pass_without_wa
             await anyio.to_thread.run_sync(receiver.wait_for, 10)
             tasks.cancel_scope.cancel()
     assert len({d.document["id"] for d in receiver.deliveries}) == 10
+
+
+async def test_a_move_to_another_project_is_sent_once_and_a_link_as_an_update_of_both_tickets(store: Store) -> None:
+    clock = Clock()
+    with WebhookReceiver(now=clock.timestamp) as receiver:
+        receiver.secret = (await hook(store, receiver.url)).secret
+        tracker = await alice(store)
+        first, second = await file(store, "Schema", "Backfill")
+        await tracker.create_project("Web", code="WEB")
+        tracker = await alice(store)
+        await tracker.link_tickets(second, LinkKind.BLOCKED_BY, first)
+        moved = await tracker.move_to_project(second, "WEB")
+        async with dispatcher_on(store, clock) as dispatcher:
+            while (await dispatcher.run_once()).attempted:
+                pass
+        delivered = sorted(receiver.deliveries, key=lambda d: int(d.document["id"].removeprefix("evt_")))
+    documents = [(d.document["type"], d.document["ticket"], d.document["changes"]) for d in delivered][2:]
+    assert documents[:2] == [
+        ("ticket.updated", second, {"kind": "blocked_by", "ticket": first}),
+        ("ticket.updated", first, {"kind": "blocks", "ticket": second}),
+    ] or documents[:2] == [
+        ("ticket.updated", first, {"kind": "blocks", "ticket": second}),
+        ("ticket.updated", second, {"kind": "blocked_by", "ticket": first}),
+    ]
+    [(kind, slug, changes)] = documents[2:]
+    assert (kind, slug, changes["slug"]) == ("ticket.moved", moved.ticket.slug, [second, "WEB-1"])

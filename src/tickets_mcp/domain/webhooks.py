@@ -38,8 +38,15 @@ EVENT_OF_ACTION: Final[Mapping[str, EventType]] = {
     "ticket.created": EventType.CREATED,
     "ticket.updated": EventType.UPDATED,
     "ticket.moved": EventType.MOVED,
+    "ticket.moved_project": EventType.MOVED,  # its changes carry the slug, old and new, and the project's fields
     "comment.added": EventType.COMMENTED,
     "ticket.deleted": EventType.DELETED,
+    # What else changes a ticket is an update of it, on each ticket it touches (a link: both of its tickets).
+    "link.added": EventType.UPDATED,
+    "link.removed": EventType.UPDATED,
+    "time.logged": EventType.UPDATED,
+    "attachment.added": EventType.UPDATED,
+    "attachment.deleted": EventType.UPDATED,
 }
 ALL_EVENTS: Final = frozenset(EventType)
 

@@ -84,11 +84,11 @@ def queue_events(conn: Connection, now: str, limit: int) -> int:
     start = max(int(row[0]), min(int(hook[3]) for hook in hooks))
     kept = str(row[1])
     gaps: dict[int, str] = {int(number): seen for number, seen in json.loads(kept)}
-    fresh = conn.all("SELECT id, organization_id, action FROM events WHERE id > ? ORDER BY id LIMIT ?", (start, limit))
+    fresh = conn.all(f"SELECT {_OUTBOX_COLUMNS} FROM events WHERE id > ? ORDER BY id LIMIT ?", (start, limit))
     late: list[Row] = []
     if gaps:
         where, params = conn.dialect.any_of("id", list(gaps))
-        late = conn.all(f"SELECT id, organization_id, action FROM events WHERE {where}", params)
+        late = conn.all(f"SELECT {_OUTBOX_COLUMNS} FROM events WHERE {where}", params)
     for found in late:
         gaps.pop(int(found[0]), None)
     forget_before = format_timestamp(datetime.fromisoformat(now) - GAP_WAIT)
@@ -113,13 +113,16 @@ def _note_gaps(gaps: dict[int, str], start: int, read: Sequence[int], now: str) 
         previous = number
 
 
+_OUTBOX_COLUMNS: Final = "id, organization_id, action, ticket_id"
+
+
 def _add_deliveries(conn: Connection, hooks: Sequence[Row], found: Sequence[Row], now: str) -> None:
     wants = [(int(hook_id), org, events_of_column(wanted), int(after)) for hook_id, org, wanted, after in hooks]
     rows: list[tuple[int, int, str]] = []
-    for event_id, organization_id, action in found:
+    for event_id, organization_id, action, ticket_id in found:
         kind = EVENT_OF_ACTION.get(action)
-        if kind is None:
-            continue
+        if kind is None or (action == audit.MOVED_PROJECT and ticket_id is None):
+            continue  # a move to another project is sent once: its entry in the new project, the ticket's own
         for hook_id, hook_organization, kinds, after_event in wants:
             if hook_organization == organization_id and kind in kinds and event_id > after_event:
                 rows.append((hook_id, int(event_id), now))
