@@ -11,7 +11,7 @@ from pydantic import Field
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import HISTORY_BRIEF, HISTORY_MAX, Priority, Status, TicketSort, TicketType
 from tickets_mcp.domain.enums import statuses_named
-from tickets_mcp.errors import AlreadyDeleted, TrackerError
+from tickets_mcp.errors import AlreadyDeleted, Invalid
 from tickets_mcp.mcp import arguments as a
 from tickets_mcp.mcp import render
 from tickets_mcp.mcp.consent import Consent, DeletionConfirmation, ask_user, confirmed, not_deleted
@@ -164,20 +164,17 @@ async def update_ticket(
 async def move_and_update(
     ctx: Ctx, slug: str, project: str, changes: TicketChanges, version: int | None
 ) -> CallToolResult:
-    """update_ticket with a project: the move first, then the other fields, which then name the new project's
-    labels, milestone or parent. A change refused after the move says the ticket moved all the same."""
-    tracker = tracker_for(ctx)
-    moved = await tracker.move_to_project(slug, project, version=version)
-    reply = render.relocation(moved)
-    ticket = moved.ticket
-    if any(getattr(changes, name) is not None for name in TicketChanges.__slots__):
-        try:
-            ticket = await tracker.update_ticket(ticket.slug, changes, version=ticket.version)
-        except TrackerError as refused:
-            refused.message = f"{reply} Not updated: {refused.message}"
-            raise
-        reply += " " + render.ticket_saved("Updated", ticket)
-    return text(reply, {"slug": ticket.slug, "version": ticket.version})
+    """update_ticket with a project: the move alone. Other fields sent with it are refused before anything is
+    done: they would name the new project's labels, milestone or parent, and a move followed by a refused
+    change would leave half of the call done."""
+    if named := [name for name in TicketChanges.__slots__ if getattr(changes, name) is not None]:
+        raise Invalid(
+            "project",
+            f"A move to another project goes alone; {', '.join(named)} came with it, so nothing was done.",
+            hint=f"Send update_ticket slug={slug} project={project} first, then the other fields on its new slug.",
+        )
+    moved = await tracker_for(ctx).move_to_project(slug, project, version=version)
+    return text(render.relocation(moved), {"slug": moved.ticket.slug, "version": moved.ticket.version})
 
 
 async def confirm_ticket_deletion(
