@@ -164,3 +164,13 @@ async def test_deleting_a_ticket_says_how_many_attachments_go_with_it(store: Sto
     await alice.attach_file(slug, "b.txt", b"b")
     assert (await alice.ticket_deletion(slug)).attachments == 2
     assert (await alice.delete_ticket(slug)).attachments == 2
+
+
+@pytest.mark.parametrize("attachment_id", [0, -1, 2**63, 10**23])
+async def test_an_id_no_store_can_hold_is_an_attachment_not_found(store: Store, attachment_id: int) -> None:
+    alice = await tracker_for(store, "alice")
+    slug = await file(alice)
+    with pytest.raises(NotFound, match=f"has no attachment {attachment_id}"):
+        await alice.attachment(slug, attachment_id)
+    with pytest.raises(NotFound, match=f"has no attachment {attachment_id}"):
+        await alice.delete_attachment(slug, attachment_id)

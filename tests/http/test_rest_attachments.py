@@ -193,3 +193,11 @@ async def test_who_may_attach_read_and_delete(rest: Rest) -> None:
     assert (await rest.client.delete(f"{path}/{theirs['id']}", headers=bearer(rest.tokens.carol))).status_code == 403
     assert json_of(await rest.client.delete(f"{path}/{mine['id']}", headers=bearer(rest.tokens.carol)), 200) == mine
     assert (await rest.client.get(f"{path}/{mine['id']}", headers=bearer(rest.tokens.carol))).status_code == 404
+
+
+async def test_an_attachment_id_past_what_a_store_holds_is_a_404(rest: Rest) -> None:
+    slug = await ticket(rest, rest.tokens.alice)
+    path = f"{NATIVE}/tickets/{slug}/attachments/99999999999999999999999"
+    for method in ("GET", "DELETE"):
+        response = await rest.client.request(method, path, headers=bearer(rest.tokens.alice))
+        assert response.status_code == 404, (method, response.text)

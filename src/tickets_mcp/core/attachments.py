@@ -56,16 +56,16 @@ class Attachments:
 
     async def read(self, roles: Roles, slug: str, attachment_id: int) -> tuple[Attachment, bytes]:
         ticket = await self.names.ticket(roles, slug, Action.READ)
+        if not 0 < attachment_id <= ID_MAX:
+            raise _no_such(ticket, attachment_id)
         return await self.store.read_attachment(ticket.id, attachment_id)
 
     async def delete(self, roles: Roles, slug: str, attachment_id: int) -> Attachment:
         self.access.allow_deletion("delete attachments")
         ticket = await self.names.ticket(roles, slug, Action.READ)
-        found = await self.store.find_attachment(ticket.id, attachment_id)
+        found = await self.store.find_attachment(ticket.id, attachment_id) if 0 < attachment_id <= ID_MAX else None
         if found is None:
-            raise NotFound(
-                f"{ticket.slug} has no attachment {attachment_id}.", hint="get_ticket lists its attachments."
-            )
+            raise _no_such(ticket, attachment_id)
         await self._authorize_deletion(roles, ticket, found)
         return await self.store.delete_attachment(ticket.id, attachment_id, self.actor)
 
@@ -80,3 +80,10 @@ class Attachments:
         if uploader != self.access.principal.username.casefold():
             raise refusal
         self.access.authorize(roles, organization_id, Action.COMMENT, ticket.project_id)
+
+
+ID_MAX = 2**63 - 1  # the largest id either store can hold: a larger one names no attachment, whatever the engine
+
+
+def _no_such(ticket: Ticket, attachment_id: int) -> NotFound:
+    return NotFound(f"{ticket.slug} has no attachment {attachment_id}.", hint="get_ticket lists its attachments.")
