@@ -37,6 +37,16 @@ async def test_the_default_list_leaves_planning_out_until_a_session_switches_it_
     assert '"due"' in str(after["list_tickets"]["sort"]).replace("'", '"')
 
 
+async def test_sort_by_due_lists_the_soonest_first_unless_told_otherwise(client: Client) -> None:
+    later = slug_of(await call(client, "create_ticket", title="Later", due="2031-01-01"))
+    sooner = slug_of(await call(client, "create_ticket", title="Sooner", due="2030-01-01"))
+    undated = slug_of(await call(client, "create_ticket", title="Whenever"))
+    listed = await call(client, "list_tickets", sort="due")
+    assert [line.split()[0] for line in listed.splitlines()[2:]] == [sooner, later, undated]
+    backwards = await call(client, "list_tickets", sort="due", order="desc")
+    assert backwards.splitlines()[2].startswith(undated)
+
+
 async def test_planning_arguments_work_before_the_set_is_switched_on(client: Client) -> None:
     slug = slug_of(await call(client, "create_ticket", title="Due soon", due="2030-01-31", estimate=2))
     detail = await call(client, "get_ticket", slug=slug)

@@ -35,7 +35,7 @@ async def list_tickets(
     query: Annotated[str | None, Field(max_length=200, description="Words in title, description or comments")] = None,
     updated_since: Annotated[str | None, Field(max_length=40), a.lean("ISO date, or ago: 1h, 2d, yesterday")] = None,
     sort: Annotated[a.SortName | None, Field(description="Default: relevance with a query, else created")] = None,
-    order: a.Order = "desc",
+    order: a.Order | None = None,  # default: asc for due (the soonest first), else desc
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Field(max_length=200), a.lean()] = None,
     organization: a.OrganizationRef = None,
@@ -67,7 +67,7 @@ async def list_tickets(
             text=query,
             updated_since=updated_since,
             sort=TicketSort(sort or ("relevance" if query else "created")),
-            descending=order == "desc",
+            descending=order == "desc" if order else sort != "due",  # the soonest due first
             limit=limit,
             cursor=cursors.open(cursor),
             count_limit=COUNT_LIMIT,
