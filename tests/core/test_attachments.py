@@ -93,7 +93,9 @@ async def test_a_file_past_the_limit_is_refused_naming_the_limit(store: Store, m
     monkeypatch.setenv(ENV_FILE_MAX, "1KiB")
     alice = await tracker_for(store, "alice")
     slug = await file(alice)
-    with pytest.raises(TooLarge, match=r"1\.1 KiB; this server takes files up to 1 KiB"):
+    with pytest.raises(
+        TooLarge, match=r"1\.1 KiB \(1,100 bytes\); this server takes files up to 1 KiB \(1,024 bytes\)"
+    ):
         await alice.attach_file(slug, "big.log", b"x" * 1100)
     assert (await alice.attach_file(slug, "fits.log", b"x" * 1024)).size == 1024
     with pytest.raises(Invalid, match="empty"):

@@ -17,7 +17,7 @@ import anyio.to_thread
 from tickets_mcp.core.access import Access, Action, Roles
 from tickets_mcp.core.names import Names
 from tickets_mcp.domain import Attachment, Ticket
-from tickets_mcp.domain.files import file_limits, file_name, size_text, sniff, too_large
+from tickets_mcp.domain.files import file_limits, file_name, sniff, too_large
 from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.stores import Actor, NewAttachment, Store
 
@@ -47,7 +47,7 @@ class Attachments:
         if not content:
             raise Invalid("content", "The file is empty.", hint="Send the file's text or its bytes in base64.")
         if len(content) > limits.file_max:
-            raise too_large("content", size_text(len(content)), limits.file_max)
+            raise too_large("content", len(content), limits.file_max)
         if len(content) < OFF_LOOP_BYTES:
             new = _prepared(name, content, limits.quota)
         else:

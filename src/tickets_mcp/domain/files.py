@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
+from tickets_mcp.domain.rules import plural
 from tickets_mcp.domain.text import CONTROLS, visible
 from tickets_mcp.environment import env
 from tickets_mcp.errors import Invalid, TooLarge
@@ -132,12 +133,16 @@ def size_text(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def too_large(field: str, size: str, file_max: int) -> TooLarge:
-    """The refusal of a file of `size` (as said: `12 MiB`, `about 12 MiB`) past the limit `file_max`."""
+def too_large(field: str, size: int, file_max: int, *, about: bool = False) -> TooLarge:
+    """The refusal of a file of `size` bytes (`about`: estimated, from base64) past the limit `file_max`, in
+    bytes as well, so the caller knows how much to cut."""
+    said = f"about {size_text(size)}" if about else f"{size_text(size)} ({size:,} bytes)"
+    cut = "" if about else f" at least {plural(size - file_max, 'byte')} smaller"
     return TooLarge(
         field,
-        f"The file is {size}; this server takes files up to {size_text(file_max)}. Nothing was attached.",
-        hint="Attach a smaller file: the part that matters, or a compressed copy.",
+        f"The file is {said}; this server takes files up to {size_text(file_max)} ({file_max:,} bytes). "
+        "Nothing was attached.",
+        hint=f"Attach a file{cut}: the part that matters, or a compressed copy.",
     )
 
 

@@ -58,7 +58,7 @@ def file_content(text: str | None, encoded: str | None, limits: FileLimits) -> b
     assert encoded is not None
     compact = _WHITESPACE.sub("", _DATA_URL.sub("", encoded.strip(), count=1))
     if len(compact) // 4 * 3 > limits.file_max + 2:
-        raise too_large("base64", "about " + size_text(len(compact) // 4 * 3), limits.file_max)
+        raise too_large("base64", len(compact) // 4 * 3, limits.file_max, about=True)
     alphabet = "-_" if "-" in compact or "_" in compact else "+/"
     try:
         return b64.b64decode(compact + "=" * (-len(compact) % 4), altchars=alphabet.encode(), validate=True)
