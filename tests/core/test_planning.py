@@ -141,8 +141,9 @@ async def test_due_dates_take_words_and_filter_and_sort_by_day(store: Store) -> 
 async def test_an_estimate_is_checked_and_the_unit_is_the_projects(store: Store) -> None:
     alice = await tracker_for(store, "alice")
     slug = await file(alice, "Sized", estimate=3)
-    with pytest.raises(Invalid, match="estimate"):
-        await alice.update_ticket(slug, TicketChanges(estimate=-1))
+    for wrong in (-1, 0.001, float("nan")):
+        with pytest.raises(Invalid, match="estimate"):
+            await alice.update_ticket(slug, TicketChanges(estimate=wrong))
     assert (await alice.get_ticket(slug)).estimate_unit is EstimateUnit.HOURS
     await alice.set_estimate_unit("INBOX", EstimateUnit.POINTS)
     detail = await alice.get_ticket(slug)

@@ -37,6 +37,13 @@ def test_a_day_is_read_from_a_date_or_from_words_against_today(written: str, day
     assert parse_day("due", written, MONDAY) == day
 
 
+@pytest.mark.parametrize("written", ["0001-01-01", "9999-12-31", "1969-12-31"])
+def test_a_day_no_plan_is_for_is_refused_naming_the_days_it_may_be(written: str) -> None:
+    with pytest.raises(Invalid, match="not a day a tracker plans for") as refused:
+        parse_day("due", written, MONDAY)
+    assert refused.value.hint == "Use a day from 1970-01-01 to 2999-12-31."
+
+
 @pytest.mark.parametrize("written", ["soon", "fr", "next week", "2026-13-01", "12/24/2026", "+99999d", ""])
 def test_what_is_not_a_day_is_refused_naming_the_field_and_the_forms(written: str) -> None:
     with pytest.raises(Invalid, match="is not a day") as refused:

@@ -20,6 +20,7 @@ from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.stores import Actor, MilestoneFields, NewTimeEntry, OpenTickets, Store
 
 ESTIMATE_MAX: Final = 100_000.0  # hours or points: beyond it, a slip of the keyboard
+ESTIMATE_STEP: Final = 0.01  # estimates are kept to a hundredth: a smaller one would be kept as 0
 HOURS_MAX: Final = 1_000.0  # time logged in one entry
 NOTE_MAX: Final = 1_000
 MILESTONE_NAME_MAX: Final = 100
@@ -34,8 +35,12 @@ def estimate_value(value: float | str | None) -> float | None:
         number = float(value)
     except ValueError:
         raise Invalid("estimate", f"{value!r} is not an estimate.", hint="Send hours or points, or none.") from None
-    if not math.isfinite(number) or not 0 <= number <= ESTIMATE_MAX:
-        raise Invalid("estimate", f"An estimate is 0-{ESTIMATE_MAX:g}, not {value}.", hint="Send hours or points.")
+    if not math.isfinite(number) or not 0 <= number <= ESTIMATE_MAX or 0 < number < ESTIMATE_STEP:
+        raise Invalid(
+            "estimate",
+            f"An estimate is 0 or {ESTIMATE_STEP:g}-{ESTIMATE_MAX:g}, not {value}.",
+            hint="Send hours or points, to a hundredth at most.",
+        )
     return round(number, 2)
 
 

@@ -21,6 +21,10 @@ _SHIFT: Final = re.compile(r"(?:in\s+)?([+-]?)(\d{1,4})\s*(d|days?|w|weeks?)", r
 _HINT: Final = "Use YYYY-MM-DD, or today, tomorrow, a weekday (friday), +3d, 2w, -1d."
 
 
+FIRST_DAY: Final = date(1970, 1, 1)  # the days a plan may name: a slip of the keyboard (0001, 9999) is refused
+LAST_DAY: Final = date(2999, 12, 31)
+
+
 def today_utc() -> date:
     return datetime.now(UTC).date()
 
@@ -51,6 +55,12 @@ def parse_day(field: str, value: str, on: date | None = None) -> str:
             day = date.fromisoformat(text)
     except (ValueError, OverflowError) as exc:
         raise Invalid(field, f"{value!r} is not a day.", hint=_HINT) from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid(
+            field,
+            f"{day.isoformat()} is not a day a tracker plans for.",
+            hint=f"Use a day from {FIRST_DAY} to {LAST_DAY}.",
+        )
     return day.isoformat()
 
 

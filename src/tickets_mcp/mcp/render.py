@@ -327,7 +327,7 @@ def _model_value(field: str, value: Any) -> str:
         return title(str(value))
     if field == "labels":
         return "[" + ",".join(label_name(str(name)) for name in value) + "]"
-    return f"{value or 'none'}"
+    return "none" if value is None or value == "" else f"{value}"
 
 
 def comment_line(comment: Comment) -> str:
