@@ -37,6 +37,10 @@ from tickets_mcp.errors import Invalid
         ("http://169.254.169.254/latest/meta-data", "169.254.169.254 is a link-local address"),
         ("http://0.0.0.0/x", "0.0.0.0 is a"),
         ("http://224.0.0.1/x", "224.0.0.1 is a multicast address"),
+        ("http://2130706433/x", "2130706433 is 127.0.0.1"),  # older spellings resolvers still read
+        ("http://0x7f000001/x", "0x7f000001 is 127.0.0.1"),
+        ("http://127.1/x", "127.1 is 127.0.0.1"),
+        ("http://0177.0.0.1:8999/x", "0177.0.0.1 is 127.0.0.1"),
     ],
 )
 def test_a_url_a_hook_may_not_have_is_refused_saying_why_without_echoing_credentials(url: str, words: str) -> None:

@@ -163,3 +163,15 @@ async def test_a_read_only_server_lists_hooks_but_refuses_to_add_one(store_locat
             assert json_of(await rest.client.get(HOOKS, headers=alice), 200) == []
             refused = await rest.client.post(HOOKS, json={"url": URL, "organization": rest.org}, headers=alice)
             assert "tier read-only" in json_of(refused, 403)["message"]
+
+
+async def test_a_description_is_kept_whole_up_to_its_limit_and_refused_past_it(rest: Rest) -> None:
+    long = "Deploys to staging, then production; " * 5
+    made = await add(rest, rest.tokens.alice, description=long.strip())
+    assert made["webhook"]["description"] == long.strip()
+    refused = await rest.client.post(
+        HOOKS,
+        json={"url": URL, "organization": rest.org, "description": "x" * 20_000},
+        headers=bearer(rest.tokens.alice),
+    )
+    assert refused.status_code == 400 and "at most 200 characters" in refused.json()["message"]

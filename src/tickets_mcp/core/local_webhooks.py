@@ -41,9 +41,9 @@ async def add_webhook(
     """Check a hook and make it, with a new secret; for LocalWebhooks and the admin commands alike."""
     url = check_url(draft.url, targets)
     events = parse_event_types(draft.events)
-    description = clean_name(draft.description)
-    if len(description) > DESCRIPTION_MAX:
+    if len(draft.description.strip()) > DESCRIPTION_MAX:  # checked as sent: never cut without saying so
         raise Invalid("description", f"A webhook's description is at most {DESCRIPTION_MAX} characters.")
+    description = clean_name(draft.description, DESCRIPTION_MAX)
     secret = new_secret()
     webhook = await store.create_webhook(NewWebhook(organization_id, url, secret, events, description), actor)
     return IssuedWebhook(secret=secret, webhook=webhook)

@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -288,8 +290,20 @@ def _literal_refusal(host: str, targets: Targets) -> str | None:
     except ValueError:
         if host == "localhost" or host.endswith((".localhost", ".localhost.")) or host == "localhost.":
             return targets.refusal("127.0.0.1") and f"{host} names this machine"
-        return None
+        numeric = _ipv4_spelling(host)
+        return None if numeric is None else targets.refusal(numeric) and f"{host} is {numeric}"
     return targets.refusal(host)
+
+
+def _ipv4_spelling(host: str) -> str | None:
+    """The IPv4 address an older spelling of one names (`127.1`, `0x7f000001`, `2130706433`, `0177.0.0.1`), which
+    resolvers still read as that address; None for a name."""
+    if not re.fullmatch(r"(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}", host):
+        return None
+    try:
+        return str(ipaddress.IPv4Address(socket.inet_aton(host)))
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
