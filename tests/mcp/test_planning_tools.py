@@ -95,3 +95,15 @@ async def test_planning_mistakes_get_errors_the_model_can_act_on(client: Client)
     assert "is not a day" in bad_day and "YYYY-MM-DD" in bad_day
     bad_kind = await call_error(client, "link_tickets", slug=slug, kind="parent_of", other=slug)
     assert "blocked_by" in bad_kind
+
+
+async def test_a_tickets_history_says_what_each_link_and_time_entry_was(client: Client) -> None:
+    first = slug_of(await call(client, "create_ticket", title="First"))
+    second = slug_of(await call(client, "create_ticket", title="Second"))
+    await call(client, "link_tickets", slug=second, kind="blocked_by", other=first)
+    await call(client, "log_time", slug=second, hours=1.5, on="2026-12-01")
+    await call(client, "link_tickets", slug=second, kind="blocked_by", other=first, unlink=True)
+    history = await call(client, "get_ticket", slug=second)
+    assert f"linked blocked_by {first}" in history
+    assert "logged 1.5h on 2026-12-01" in history
+    assert f"unlinked blocked_by {first}" in history

@@ -319,7 +319,21 @@ MODEL_ACTIONS = {"ticket.created": "created", "comment.added": "commented"}
 
 
 def _what(change: Change) -> str:
-    return summary(change, actions=MODEL_ACTIONS, value=_model_value, arrow="→")
+    return _planned(change) or summary(change, actions=MODEL_ACTIONS, value=_model_value, arrow="→")
+
+
+def _planned(change: Change) -> str | None:
+    """A link, time or file entry with what it names (`linked blocked_by WEB-1`, `logged 1.5h on 2026-12-06`,
+    `attached «trace.log»`); None for another change."""
+    c = change.changes
+    if change.action in ("link.added", "link.removed"):
+        return f"{'linked' if change.action == 'link.added' else 'unlinked'} {c.get('kind')} {c.get('ticket')}"
+    if change.action == "time.logged":
+        return f"logged {c.get('hours')}h on {c.get('spent_on')}"
+    if change.action in ("attachment.added", "attachment.deleted"):
+        verb = "attached" if change.action == "attachment.added" else "deleted attachment"
+        return f"{verb} {title(str(c.get('name', '')))}"
+    return None
 
 
 def _model_value(field: str, value: Any) -> str:
