@@ -306,7 +306,7 @@ class RemoteTracker(ABC):
         self.unsupported(Capability.BOARD)
 
     def refuse_milestone_board(self, milestone: str | None) -> None:
-        """A board of one milestone's tickets, which no remote adapter draws yet: refused, naming where they are."""
+        """A board of one milestone's tickets, which only the native adapter draws: refused, naming where they are."""
         if milestone is None:
             return
         self.require(Capability.MILESTONES)
