@@ -539,6 +539,20 @@ async def test_a_body_at_the_cap_is_read(server: FaultServer, client: RemoteClie
     assert type(result) is BackendUnavailable
 
 
+async def test_a_file_is_sent_as_octet_stream_and_read_back_as_bytes_up_to_its_bound(
+    server: FaultServer, client: RemoteClient
+) -> None:
+    server.script("/up", Step(201, b'{"ok":1}'))
+    await client.request("POST", "/up", content=b"\x00\x01 bytes", idempotent=True)
+    (sent,) = server.requests("/up")
+    assert (sent.body, sent.headers["content-type"]) == (b"\x00\x01 bytes", "application/octet-stream")
+    server.script("/file", Step(200, b"\x89PNG" + b"x" * 96, content_type="image/png", chunked=True))
+    reply = await client.request("GET", "/file", raw_max=100)
+    assert reply.body == b"\x89PNG" + b"x" * 96
+    result, _ = await outcome(client, "GET", "/file", raw_max=99)  # streamed: refused once past the bound
+    assert type(result) is BackendUnavailable and "more than 99 bytes" in str(result)
+
+
 async def test_an_oversized_error_body_is_cut_and_the_status_still_speaks(
     server: FaultServer, client: RemoteClient
 ) -> None:

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 import pytest
+from mcp.types import TextContent
 
 from mcp import Client, StdioServerParameters
 from tests.fixtures.redmine_peer import URL, RedminePeer, needs_redmine
@@ -99,6 +100,24 @@ async def test_a_whole_session_over_stdio(peer: RedminePeer) -> None:
             assert "not found" in await call_error(client, "get_ticket", slug=second)
             assert second not in await use("list_tickets", project=code)
     assert called == TOOLS - {"enable_tools"} | {"list_organizations", "list_projects"}
+
+
+async def test_files_are_attached_read_and_deleted_over_stdio(peer: RedminePeer) -> None:
+    project: Project = await peer.new_project()
+    with anyio.fail_after(TIMEOUT):
+        async with redmine_client(peer) as client:
+            await call(client, "enable_tools", sets=["files"])
+            slug = slug_of(await call(client, "create_ticket", title="Crash on save", project=project.code))
+            attached = await client.call_tool("attach_file", {"slug": slug, "name": "trace.log", "text": "KeyError\n"})
+            assert not attached.is_error and attached.structured_content is not None
+            file_id = attached.structured_content["attachment_id"]
+            assert "trace.log" in await call(client, "get_ticket", slug=slug)
+            head, body = (await client.call_tool("read_attachment", {"slug": slug, "attachment": file_id})).content
+            assert isinstance(head, TextContent) and "«trace.log» text/plain 9 bytes" in head.text
+            assert isinstance(body, TextContent) and "KeyError" in body.text
+            deleted = await call(client, "delete_attachment", slug=slug, attachment=file_id, confirm=True)
+            assert deleted.startswith("Deleted"), deleted
+            assert "no attachment" in await call_error(client, "read_attachment", slug=slug, attachment=file_id)
 
 
 def test_a_key_redmine_rejects_stops_the_server_at_start_with_one_line(peer: RedminePeer) -> None:

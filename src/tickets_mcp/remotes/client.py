@@ -91,6 +91,14 @@ class Reply:
     attempts: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class _Payload:
+    """A request's body and its content type."""
+
+    content: bytes
+    type: str
+
+
 @dataclass(slots=True)
 class _Attempt:
     """How one attempt ended: a reply, or a failure (a transport error, or a TrackerError that ends the request)."""
@@ -309,15 +317,23 @@ class RemoteClient:
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        content: bytes | None = None,
         idempotent: bool | None = None,
+        raw_max: int | None = None,
     ) -> Reply:
-        """Send, retrying where that is safe; raises the tracker's errors for every failure status."""
+        """Send, retrying where that is safe; raises the tracker's errors for every failure status. `content` is
+        sent as application/octet-stream (a file); with `raw_max`, a success's body is its bytes, not JSON,
+        read as they stream and refused past `raw_max` bytes."""
         method = method.upper()
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url = self.url(path)
         if params:
             url = url.copy_merge_params(dict(params))
-        content = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
+        payload = None
+        if json_body is not None:
+            payload = _Payload(json.dumps(json_body, separators=(",", ":")).encode(), "application/json")
+        elif content is not None:
+            payload = _Payload(content, "application/octet-stream")
         what = f"{method} {path}"
         deadline = time.monotonic() + self.policy.deadline
         pause = self.policy.backoff
@@ -325,7 +341,7 @@ class RemoteClient:
         unsure = False  # an earlier attempt may have been applied (matters for a retried PUT or DELETE)
         while True:
             attempts += 1
-            attempt = await self._attempt(what, method, url, content, deadline)
+            attempt = await self._attempt(what, method, url, payload, deadline, raw_max)
             if attempt.reply is not None:
                 status = attempt.reply.status
                 retryable = status in RETRY_STATUSES or self._rate_limited(attempt.reply)
@@ -350,7 +366,7 @@ class RemoteClient:
             return self._conclude(what, attempt, safe, attempts, unsure)
 
     async def _attempt(
-        self, what: str, method: str, url: httpx2.URL, content: bytes | None, deadline: float
+        self, what: str, method: str, url: httpx2.URL, payload: _Payload | None, deadline: float, raw_max: int | None
     ) -> _Attempt:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -359,7 +375,7 @@ class RemoteClient:
         try:
             # Each connect, read and write has its own timeout; this bounds a trickling answer by the deadline.
             with anyio.fail_after(remaining):
-                return await self._exchange(what, method, url, content, timeout)
+                return await self._exchange(what, method, url, payload, timeout, raw_max)
         except httpx2.ConnectError as exc:
             return _Attempt(error=exc, sent=False)
         except (httpx2.TimeoutException, TimeoutError) as exc:
@@ -370,12 +386,19 @@ class RemoteClient:
             return _Attempt(error=BackendUnavailable(f"{self.backend} answered {what} with a garbled body."))
 
     async def _exchange(
-        self, what: str, method: str, url: httpx2.URL, content: bytes | None, limits: httpx2.Timeout
+        self,
+        what: str,
+        method: str,
+        url: httpx2.URL,
+        payload: _Payload | None,
+        limits: httpx2.Timeout,
+        raw_max: int | None,
     ) -> _Attempt:
         """One attempt: send, follow same-origin redirects, read the reply."""
         applied = False
         for _ in range(MAX_REDIRECTS + 1):
-            headers = {**self._auth, **({"content-type": "application/json"} if content is not None else {})}
+            headers = {**self._auth, **({"content-type": payload.type} if payload is not None else {})}
+            content = payload.content if payload is not None else None
             request = self._http.build_request(method, url, content=content, headers=headers, timeout=limits)
             response = await self._http.send(request, stream=True)
             try:
@@ -396,11 +419,11 @@ class RemoteClient:
                         )
                         return _Attempt(error=error, sent=applied)
                     if status in (301, 302, 303) and method != "HEAD":
-                        method, content = "GET", None
+                        method, payload = "GET", None
                     url = target
                     continue
                 try:
-                    body = await self._read(method, response)
+                    body = await self._read(method, response, raw_max)
                 except _Unreadable as exc:
                     error = BackendUnavailable(f"{self.backend} answered {what} with {exc.what}.", hint=exc.hint)
                     return _Attempt(error=error)
@@ -410,15 +433,17 @@ class RemoteClient:
         error = BackendUnavailable(f"{self.backend} redirected {what} more than {MAX_REDIRECTS} times.")
         return _Attempt(error=error, sent=applied)
 
-    async def _read(self, method: str, response: httpx2.Response) -> Any:
-        """The JSON body of a success; for a failure, its text, cut at the cap (only its message matters)."""
+    async def _read(self, method: str, response: httpx2.Response, raw_max: int | None = None) -> Any:
+        """The JSON body of a success (its bytes, with `raw_max`); for a failure, its text, cut at the cap (only
+        its message matters)."""
         if method == "HEAD" or response.status_code in (204, 304):
             return None
-        cap = self.policy.max_body
         success = response.is_success
+        raw = raw_max is not None and success
+        cap = raw_max if raw_max is not None and success else self.policy.max_body
         too_big = _Unreadable(
             f"more than {_size(cap)} (HTTP {response.status_code}), which was not read",
-            "Ask for fewer items (a smaller limit or a narrower filter).",
+            "Ask for fewer items (a smaller limit or a narrower filter)." if not raw else "Open it in the tracker.",
         )
         declared = response.headers.get("content-length", "").strip()
         if success and declared.isdigit() and int(declared) > cap:
@@ -431,6 +456,8 @@ class RemoteClient:
                     raise too_big
                 del data[cap:]
                 break
+        if raw:
+            return bytes(data)
         if not data.strip():
             return None
         try:

@@ -16,6 +16,7 @@ account → API access key; the site needs "Enable REST web service") in TICKETS
   with what happened instead of reporting a change that did not land.
 - Versions are the last change in Unix seconds, checked before writing (Redmine's own lock_version is
   not in its API, so a change landing between the read and the write is not caught).
+- Files (redmine_files) are the issue's attachments, checked by our own rules before they are sent.
 - Planning (redmine_planning): relations are links, target versions are milestones, due dates and
   estimated hours are the issue's own, and time is logged as time entries.
 
@@ -37,6 +38,7 @@ from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.tracker import ANYONE, UNASSIGNED, TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import (
     HISTORY_SHOWN,
+    Attachment,
     Board,
     BoardColumn,
     Capability,
@@ -74,6 +76,7 @@ from tickets_mcp.remotes.mapping import (
     refuse_filters,
 )
 from tickets_mcp.remotes.paging import Source, gather, list_page
+from tickets_mcp.remotes.redmine_files import Files, listed
 from tickets_mcp.remotes.redmine_mapping import (
     BACKEND,
     PRIORITY_NAMES,
@@ -130,6 +133,7 @@ class RedmineTracker(RemoteTracker):
             Capability.DUE_DATES,
             Capability.ESTIMATES,
             Capability.TIME_TRACKING,
+            Capability.ATTACHMENTS,
         }
     )
 
@@ -137,6 +141,7 @@ class RedmineTracker(RemoteTracker):
         super().__init__(client)
         self.site = Site(client, me, host=site)
         self.planning = Planning(self.site)
+        self.files = Files(self.site)
         self.me = self.site.me
         self.admin = self.site.admin
         self.organization = self.site.organization
@@ -258,7 +263,7 @@ class RedmineTracker(RemoteTracker):
 
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
         await self.site.still_me()
-        _, issue = await self.site.issue(slug, "journals")
+        _, issue = await self.site.issue(slug, "journals", "attachments")
         ticket = (await self.site.tickets([issue]))[0]
         children = {"parent_id": issue.id, "status_id": "*", "sort": "id:asc"}
         subtasks = (await self.site.chunk(children, 0, PAGE_MAX)).tickets  # the first 100, in one request
@@ -276,6 +281,7 @@ class RedmineTracker(RemoteTracker):
         return TicketDetail(
             ticket=ticket, subtasks=tuple(subtasks), comments=comments, history=shown, changes=len(changes),
             links=await self.planning.links(issue), time_entries=await self.planning.time_entries(issue, ticket.slug),
+            attachments=listed(issue, ticket.slug),
         )  # fmt: skip
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
@@ -424,6 +430,20 @@ class RedmineTracker(RemoteTracker):
             id=journal.id, ticket_slug=f"{place.project.code}-{issue.id}", author=self.me.username,
             body=journal.notes, created_at=stored(journal.created_on),
         )  # fmt: skip
+
+    # Files (redmine_files)
+
+    async def attach_file(self, slug: str, name: str, content: bytes) -> Attachment:
+        await self.site.still_me()
+        return await self.files.attach(slug, name, content)
+
+    async def attachment(self, slug: str, attachment_id: int) -> tuple[Attachment, bytes]:
+        await self.site.still_me()
+        return await self.files.read(slug, attachment_id)
+
+    async def delete_attachment(self, slug: str, attachment_id: int) -> Attachment:
+        await self.site.still_me()
+        return await self.files.delete(slug, attachment_id)
 
     # Planning: relations, versions, estimated hours, time entries (redmine_planning)
 

@@ -1,5 +1,5 @@
 """Redmine's REST API (5.x): the users, projects, memberships, trackers, statuses, priorities, issues,
-journals, relations, versions and time entries the redmine backend reads (remotes/redmine.py). Only the
+journals, attachments, relations, versions and time entries the redmine backend reads (remotes/redmine.py). Only the
 fields it uses are declared; Redmine sends many more, which are ignored. Each answer wraps its document
 in a key named after it (`{"issue": {...}}`, `{"issues": [...], "total_count": N}`); text Redmine writes
 as null reads as empty.
@@ -100,7 +100,29 @@ class Issue(Document):
     children: list[Child] | None = None  # with ?include=children
     relations: list[Relation] | None = None  # with ?include=relations (also on a list)
     journals: list[Journal] | None = None  # with ?include=journals
+    attachments: list[RedmineAttachment] | None = None  # with ?include=attachments
     allowed_statuses: list[IssueStatus] | None = None  # with ?include=allowed_statuses (Redmine 5.0+)
+
+
+class RedmineAttachment(Document):
+    """A file on an issue. `content_type` is what its uploader said it is; Redmine keeps no digest in its API."""
+
+    id: StrictInt
+    filename: str
+    filesize: int
+    content_type: Text = ""
+    author: Named | None = None
+    created_on: datetime
+
+
+class Upload(Document):
+    token: str
+
+
+class UploadEnvelope(Document):
+    """POST /uploads.json: the token that attaches the bytes to an issue in its next PUT."""
+
+    upload: Upload
 
 
 class Detail(Document):
