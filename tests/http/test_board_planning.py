@@ -1,6 +1,7 @@
 """Planning on the board's pages (issue 20): due days, blockers and milestones on cards, the milestone filter
-with its progress, a ticket's links, estimate and time, each said in text and escaped; the serve app in process
-on each store. The browser half is in tests/processes/test_board_browser.py."""
+with its progress, a ticket's links, estimate, time and files, each said in text and escaped, each file downloaded
+through the board as the native API serves it; the serve app in process on each store. The browser half is in
+tests/processes/test_board_browser.py."""
 
 from __future__ import annotations
 
@@ -14,11 +15,16 @@ import pytest
 from tests.fixtures.asgi_server import AppServer, serving_app
 from tests.fixtures.board_support import Board, text_of
 from tests.fixtures.stores import Location
+from tickets_mcp.core import admin
+from tickets_mcp.core.local import LocalTracker
+from tickets_mcp.core.tracker import Principal, TicketDraft
 from tickets_mcp.domain.dates import today_utc
+from tickets_mcp.stores import Store
 
 HOSTILE = '<script>window.pwned=1</script><img src=x onerror="alert(1)"> & "Q3"'
 # No "/": the REST API names a milestone in its path, where %2F is a separator by the time it is routed.
 HOSTILE_NAME = '<img src=x onerror="alert(1)"><svg onload=alert(2)> & "Q3" #1 ?x=1'
+PAGE = b"<!doctype html><script>window.pwned=1</script>"
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +215,79 @@ def test_a_card_moved_on_a_milestones_board_stays_in_that_milestone(board: Board
     assert cards_in(live) == [slug]
     assert f'id="card-{slug}"' in live.split('data-status="in_review"')[1].split("</ol>")[0]
     assert board.ticket(slug)["milestone"] == "Move sprint"
+
+
+# Files
+
+
+def file_links(page: str) -> list[str]:
+    return re.findall(r'href="(/board/tickets/[^"]+/attachments/\d+)"', page)
+
+
+def test_the_ticket_page_lists_its_files_with_hostile_names_as_text(board: Board, browser: httpx2.Client) -> None:
+    slug = board.file("Has files")["slug"]
+    notes = board.attach(slug, "notes.txt", b"x" * 2048)
+    hostile = board.attach(slug, f"{HOSTILE_NAME}.txt", b"plain words")
+    page = browser.get(f"/board/tickets/{slug}").text
+    assert "<img" not in page and "<svg" not in page
+    files = text_of(page, "files")
+    assert files.startswith("Files (2)")
+    assert "notes.txt 2 KiB, text/plain, by alice, " in files
+    assert f"{hostile['name']} 11 bytes, text/plain, by alice" in files
+    assert file_links(page) == [
+        f"/board/tickets/{slug}/attachments/{notes['id']}",
+        f"/board/tickets/{slug}/attachments/{hostile['id']}",
+    ]
+    assert 'id="files"' not in browser.get(f"/board/tickets/{board.file('No files')['slug']}").text
+
+
+def test_a_file_downloads_through_the_board_as_the_native_api_serves_it(board: Board, browser: httpx2.Client) -> None:
+    slug = board.file("Has a page attached")["slug"]
+    attached = board.attach(slug, "page.html", PAGE)
+    url = f"/board/tickets/{slug}/attachments/{attached['id']}"
+    assert file_links(browser.get(f"/board/tickets/{slug}").text) == [url]
+    served = browser.get(url)
+    native = board.rest.get(f"/api/v1/native/tickets/{slug}/attachments/{attached['id']}")
+    assert served.status_code == 200 and served.content == PAGE
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert served.headers["content-disposition"].startswith('attachment; filename="page.html"')
+    assert served.headers["content-type"].startswith("text/html")
+    for header in ("content-type", "content-disposition", "etag", "cache-control"):
+        assert served.headers[header] == native.headers[header]
+
+
+def test_the_ticket_pages_live_part_changes_when_a_file_is_attached(board: Board, browser: httpx2.Client) -> None:
+    slug = board.file("Gets a file later")["slug"]
+    fragment = {"Accept": "text/html-fragment"}
+    before = browser.get(f"/board/tickets/{slug}", headers=fragment)
+    board.attach(slug, "later.txt", b"later")
+    after = browser.get(f"/board/tickets/{slug}", headers={**fragment, "If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200 and "later.txt" in text_of(after.text, "files")
+
+
+def test_another_organizations_file_and_an_unknown_one_are_404(
+    server: AppServer, board: Board, browser: httpx2.Client
+) -> None:
+    async def elsewhere(store: Store) -> tuple[str, int]:
+        owner = await admin.add_user(store, "files-rival")
+        organization = await admin.add_organization(store, "Files rivals", owner.username)
+        rival = LocalTracker(store, Principal(user_id=owner.id, username=owner.username))
+        project = await rival.create_project("Secret", code="SECRET", organization=organization.slug)
+        slug = (await rival.create_ticket(TicketDraft(title="Theirs", project=project.code))).ticket.slug
+        return slug, (await rival.attach_file(slug, "secret.txt", b"secret")).id
+
+    slug, attachment_id = server.seed(elsewhere)
+    theirs = browser.get(f"/board/tickets/{slug}/attachments/{attachment_id}")
+    assert theirs.status_code == 404 and b"secret" not in theirs.content
+    mine = board.file("Mine, without that file")["slug"]
+    assert browser.get(f"/board/tickets/{mine}/attachments/{attachment_id}").status_code == 404
+
+
+def test_a_download_without_a_login_goes_to_the_login_page_like_any_board_page(board: Board, server: AppServer) -> None:
+    slug = board.file("Logged out")["slug"]
+    attached = board.attach(slug, "private.txt", b"private")
+    url = f"/board/tickets/{slug}/attachments/{attached['id']}"
+    with server.client(headers={"X-Forwarded-For": "203.0.113.9"}) as relayed:  # not local: asks for a login
+        refused = relayed.get(url)
+    assert refused.status_code == 303 and refused.headers["location"] == f"/board/login?next={url}"
+    assert b"private" not in refused.content

@@ -435,3 +435,21 @@ def test_a_hostile_milestone_name_and_linked_title_stay_text_in_the_browser(
     assert page.locator("main img").count() == 0 and page.locator("main script").count() == 0
     assert page.locator("#time b").count() == 0
     shot(page, "ticket-planning.png")
+
+
+def test_the_ticket_page_names_its_files_and_a_link_downloads_one_that_never_runs(
+    board: Board, server: ServerProcess, page: Page
+) -> None:
+    slug = board.file("Has a page attached")["slug"]
+    attached = board.attach(slug, "<b>Q3 report & co.html", b"<!doctype html><script>window.pwned=5</script>")
+    page.goto(f"{server.url}/board/tickets/{slug}")
+    link = page.locator("#files a")
+    assert link.get_attribute("href") == f"/board/tickets/{slug}/attachments/{attached['id']}"
+    with page.expect_download(timeout=WAIT_MS) as downloading:
+        link.click()
+    download = downloading.value
+    assert link.inner_text() == "<b>Q3 report & co.html"  # markup in a name is text on the page
+    assert download.suggested_filename.endswith("Q3 report & co.html")  # Chromium swaps out the < and >
+    assert Path(download.path()).read_bytes() == b"<!doctype html><script>window.pwned=5</script>"
+    assert page.url == f"{server.url}/board/tickets/{slug}"  # still on the ticket: nothing of the file ran here
+    assert page.evaluate("window.pwned") is None

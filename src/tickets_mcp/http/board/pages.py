@@ -14,6 +14,7 @@ from datetime import date
 from tickets_mcp import __version__
 from tickets_mcp.core.tracker import Principal
 from tickets_mcp.domain import (
+    Attachment,
     Board,
     BoardColumn,
     Change,
@@ -26,10 +27,11 @@ from tickets_mcp.domain import (
     TicketDetail,
 )
 from tickets_mcp.domain.dates import today_utc
+from tickets_mcp.domain.files import size_text
 from tickets_mcp.domain.wording import actor, change_summary, label_names, status_name, when
 from tickets_mcp.http.board.html import Child, Html, el
 from tickets_mcp.http.board.planning import card_plan, late, links_section, milestone_bar, plan_facts, time_section
-from tickets_mcp.http.board.urls import STATIC, board_url, columns_url, ticket_url
+from tickets_mcp.http.board.urls import STATIC, attachment_url, board_url, columns_url, ticket_url
 
 STATUSES = tuple(Status)
 
@@ -289,6 +291,7 @@ def ticket_body(detail: TicketDetail, *, writable: bool) -> Html:
         el("section", el("h2", "Description"), _text(ticket.description) or el("p", "None.", class_="muted")),
         _subtasks(detail.subtasks),
         links_section(detail.links),
+        _files(ticket.slug, detail.attachments),
         time_section(detail.time_entries, ticket.spent),
         _comments(detail.comments),
         _history(detail.history, detail.changes),
@@ -345,6 +348,19 @@ def _subtasks(subtasks: Sequence[Ticket]) -> Html:
         for sub in subtasks
     ]  # fmt: skip
     return el("section", el("h2", f"Sub-tasks ({len(subtasks)})"), el("ul", rows, class_="subtasks"))
+
+
+def _files(slug: str, attachments: Sequence[Attachment]) -> Html:
+    """Each file's name (text, whatever it holds) linking to its download, then its size, type, uploader and day."""
+    if not attachments:
+        return Html("")
+    rows = [
+        el("li", el("a", file.name, href=attachment_url(slug, file.id)), " ",
+           el("span", f"{size_text(file.size)}, {file.mime}, by {file.uploader or 'someone'}, ",
+              el("time", when(file.created_at), datetime=file.created_at), class_="muted"))
+        for file in attachments
+    ]  # fmt: skip
+    return el("section", el("h2", f"Files ({len(attachments)})"), el("ul", rows, class_="files"), id="files")
 
 
 def _comments(comments: Sequence[Comment]) -> Html:

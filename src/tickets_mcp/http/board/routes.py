@@ -6,6 +6,7 @@
 | GET  /board/{CODE}?milestone=NAME       | a project's Kanban board, of one milestone or all          |
 | GET  /board/{CODE}/columns?milestone=   | its live part alone (milestones, columns; ETag, 304)       |
 | GET  /board/tickets/{SLUG}              | a ticket (`Accept: text/html-fragment`: its live part)    |
+| GET /board/tickets/{SLUG}/attachments/N | a ticket's file, answered as the native download answers   |
 | POST /board/tickets/{SLUG}/move         | JSON {status, before, after, version}: drag and drop, keys |
 | POST /board/tickets/{SLUG}/status       | form: status, version                                      |
 | POST /board/tickets/{SLUG}/comments     | form: body                                                 |
@@ -42,6 +43,7 @@ from tickets_mcp.http.board.access import login as login_principal
 from tickets_mcp.http.board.html import Html
 from tickets_mcp.http.board.urls import BOARD_PATH, ticket_url
 from tickets_mcp.http.errors import status_of
+from tickets_mcp.http.rest.native_files import served_file
 
 PER_COLUMN = 100  # cards a column shows; the rest are counted under it
 FRAGMENT = "text/html-fragment"  # what board.js asks for when it refreshes a page's live part
@@ -218,6 +220,14 @@ def board_router(access: BoardAccess) -> APIRouter:
         )  # fmt: skip
         return html(content, status)
 
+    @router.get("/tickets/{slug}/attachments/{attachment_id}")
+    async def attachment(request: Request, slug: str, attachment_id: int) -> Response:  # pyright: ignore[reportUnusedFunction]
+        async def render(_: Viewer, tracker: Tracker) -> Response:
+            # Exactly the native download: nosniff, and a download unless the type runs nothing in a browser.
+            return served_file(*await tracker.attachment(slug, attachment_id))
+
+        return await guarded(request, render)
+
     @router.post("/tickets/{slug}/move")
     async def move(request: Request, slug: str) -> Response:  # pyright: ignore[reportUnusedFunction]
         async def render(_: Viewer, tracker: Tracker) -> Response:
@@ -318,9 +328,10 @@ def board_etag(view: pages.BoardView) -> str:
 def ticket_etag(detail: TicketDetail, writable: bool) -> str:
     subtasks = [(t.slug, t.version) for t in detail.subtasks]
     links = [(link.kind, link.slug, link.status, link.title) for link in detail.links]
+    files = [file.id for file in detail.attachments]
     return etag_of(
         detail.ticket.slug, detail.ticket.version, writable, len(detail.comments), detail.changes, subtasks,
-        detail.ticket.blocked_by, links, len(detail.time_entries), today_utc(),
+        detail.ticket.blocked_by, links, len(detail.time_entries), files, today_utc(),
     )  # fmt: skip
 
 

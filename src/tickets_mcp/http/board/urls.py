@@ -22,5 +22,10 @@ def ticket_url(slug: str) -> str:
     return f"{BOARD_PATH}/tickets/{quote(slug, safe=':')}"
 
 
+def attachment_url(slug: str, attachment_id: int) -> str:
+    """A ticket's file, downloaded through the board (its session, not a token)."""
+    return f"{ticket_url(slug)}/attachments/{attachment_id}"
+
+
 def _only(milestone: str | None) -> str:
     return f"?{urlencode({'milestone': milestone})}" if milestone else ""

@@ -95,13 +95,18 @@ async def attach_file(slug: str, request: Request, tracker: TrackerDep) -> Attac
     responses={200: {"content": {"application/octet-stream": {}}, "description": "The file's bytes"}},
 )
 async def download(slug: str, attachment_id: int, tracker: TrackerDep) -> Response:
-    found, content = await tracker.attachment(slug, attachment_id)
-    return Response(content, media_type=found.mime, headers=served_headers(found))
+    return served_file(*await tracker.attachment(slug, attachment_id))
 
 
 @router.delete("/tickets/{slug}/attachments/{attachment_id}", summary="Delete a ticket's attachment")
 async def delete_attachment(slug: str, attachment_id: int, tracker: TrackerDep) -> Attachment:
     return await tracker.delete_attachment(slug, attachment_id)
+
+
+def served_file(attachment: Attachment, content: bytes) -> Response:
+    """A file's bytes as every download route answers them (this API's and the board's): as its type, with
+    served_headers."""
+    return Response(content, media_type=attachment.mime, headers=served_headers(attachment))
 
 
 def served_headers(attachment: Attachment) -> dict[str, str]:
