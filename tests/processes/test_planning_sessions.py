@@ -65,3 +65,16 @@ async def test_a_planning_session_over_http(server: AppServer) -> None:
     async with http(server, server.create_token("--user", "alice")) as client:
         await call(client, "create_project", name="Planning Over Http", code="POH")
         await plan_a_sprint(client, "POH")
+
+
+async def test_a_ticket_moved_to_another_project_over_stdio_is_found_by_its_old_slug(
+    server_env: dict[str, str],
+) -> None:
+    async with spawned(server_env) as client:
+        await call(client, "create_project", name="Web", code="WEB")
+        slug = slug_of(await call(client, "create_ticket", title="Wrong project", project="INBOX"))
+        await call(client, "log_time", slug=slug, hours=1)
+        moved = await call(client, "update_ticket", slug=slug, project="WEB")
+        assert moved.startswith(f"Moved {slug} to WEB-1")
+        detail = await call(client, "get_ticket", slug=slug)
+    assert detail.startswith("WEB-1: ") and f"moved from {slug}" in detail and "spent=1h" in detail
