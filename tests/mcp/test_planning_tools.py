@@ -107,3 +107,12 @@ async def test_a_tickets_history_says_what_each_link_and_time_entry_was(client: 
     assert f"linked blocked_by {first}" in history
     assert "logged 1.5h on 2026-12-01" in history
     assert f"unlinked blocked_by {first}" in history
+
+
+async def test_a_milestone_line_says_its_dates_in_words(client: Client) -> None:
+    both = await call(client, "save_milestone", name="Both", project="INBOX", start="2030-01-01", due="2030-01-14")
+    due = await call(client, "save_milestone", name="Due", project="INBOX", due="2030-02-01")
+    start = await call(client, "save_milestone", name="Start", project="INBOX", start="2030-03-01")
+    assert "«Both» open 2030-01-01..2030-01-14:" in both
+    assert "«Due» open due 2030-02-01:" in due
+    assert "«Start» open from 2030-03-01:" in start

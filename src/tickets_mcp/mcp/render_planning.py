@@ -84,8 +84,10 @@ def linked(result: Linked) -> str:
 def milestone_line(m: Milestone) -> str:
     """`«Sprint 12» open 2026-12-01..2026-12-14: 3 open, 5 done of 9; 2 overdue`."""
     line = f"{title(m.name)} {'closed' if m.closed else 'open'}"
-    if m.start_date or m.due_date:
-        line += f" {m.start_date or ''}..{m.due_date or ''}"
+    if m.start_date and m.due_date:
+        line += f" {m.start_date}..{m.due_date}"
+    elif m.start_date or m.due_date:
+        line += f" from {m.start_date}" if m.start_date else f" due {m.due_date}"
     line += f": {m.open_tickets} open, {m.done_tickets} done of {m.total_tickets}"
     if m.overdue_tickets:
         line += f"; {m.overdue_tickets} overdue"
