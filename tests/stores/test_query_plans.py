@@ -391,3 +391,13 @@ def test_the_trail_reads_of_a_refused_write_step_through_an_index(fresh: Seeded,
         scans = [step for step in plan if step.startswith("SCAN e")]
         index = "events_ticket_deleted" if read == "deletion" else "events_ticket "
         assert not scans and any(index in step for step in plan), plan
+
+
+@pytest.mark.parametrize("seeding", ["analyzed", "fresh"])
+def test_overdue_is_counted_in_the_index_of_open_dated_tickets_alone(
+    seeding: str, request: pytest.FixtureRequest
+) -> None:
+    seeded: Seeded = request.getfixturevalue(seeding)
+    _, text = describe(seeded.conn, Case(overdue=True), seeded)
+    count_plan = text.split("\n\n")[0] if "\n\n" in text else text
+    assert "tickets_due_open" in count_plan, text

@@ -95,8 +95,8 @@ def _planning_filters(query: TicketQuery) -> list[Fragment]:
         found.append((_BLOCKED if query.blocked else f"NOT ({_BLOCKED})", []))
     if query.blocking is not None:
         found.append((f"({_BLOCKING})" if query.blocking else f"NOT ({_BLOCKING})", []))
-    if query.overdue_on is not None:
-        found.append((f"t.status NOT IN {CLOSED_SQL} AND {DUE_KEY} < ?", [query.overdue_on]))
+    if query.overdue_on is not None:  # read through tickets_due_open, which holds only open, dated tickets
+        found.append((f"t.status NOT IN {CLOSED_SQL} AND t.due_date < ?", [query.overdue_on]))
     if query.due_before is not None:
         found.append((f"{DUE_KEY} <= ?", [query.due_before]))
     if query.due_after is not None:
