@@ -1,6 +1,6 @@
 """Planning on Jira, against the fake site behind Atlassian's OpenAPI document (tests/fixtures/fake_jira.py):
-issue links with blocked_by, due dates and their JQL filters, worklogs; what is not mapped (fix versions,
-estimates, the blocked filters, the due-date order) is refused naming jira. Every test ends with no request
+issue links with blocked_by, due dates and their JQL filters, worklogs, fix versions as milestones; what is
+not mapped (estimates, the blocked filters, the due-date order) is refused naming jira. Every test ends with no request
 or answer outside the document and no JQL the fake does not model."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests.fixtures.jira_peer import JiraPeer
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import EstimateUnit, LinkKind, Project, Status, Ticket, TicketSort
 from tickets_mcp.domain.dates import today_utc
-from tickets_mcp.errors import Invalid, NotFound, Unsupported
+from tickets_mcp.errors import Conflict, Invalid, NotFound, Unsupported
 from tickets_mcp.remotes.jira import JiraTracker
 
 pytestmark = pytest.mark.anyio
@@ -132,10 +132,75 @@ async def test_what_jira_does_not_map_here_is_refused_naming_it(jira: JiraTracke
         jira.list_tickets(TicketFilter(project=project.id, blocked=True)),
         jira.list_tickets(TicketFilter(project=project.id, blocking=False)),
         jira.list_tickets(TicketFilter(project=project.id, sort=TicketSort.DUE)),
-        jira.list_milestones(project.id),
         jira.update_ticket(ticket.slug, TicketChanges(estimate=2)),
         jira.set_estimate_unit(project.id, EstimateUnit.HOURS),
     ]
     for probe in probes:
         with pytest.raises(Unsupported, match="The jira backend cannot"):
             await probe
+
+
+async def test_milestones_are_project_versions_with_dates_and_progress_counted_in_jql(
+    peer: JiraPeer, jira: JiraTracker, project: Project
+) -> None:
+    made = await jira.save_milestone(project.id, "Beta", start_date=day(-10), due_date=day(-1))
+    assert (made.name, made.start_date, made.due_date, made.closed, made.total_tickets) == (
+        "Beta", day(-10), day(-1), False, 0,
+    )  # fmt: skip
+    (version,) = peer.fake.versions.values()
+    assert (version.id, version.release_date, version.start_date) == (str(made.id), day(-1), day(-10))
+    await jira.save_milestone(project.id, "Later", due_date=day(30))
+    late = await file(jira, project, "Late", milestone="beta")
+    await file(jira, project, "Due later", milestone="Beta", due_date=day(2))
+    await file(jira, project, "Shipped", milestone="Beta", status=Status.DONE)
+    loose = await file(jira, project, "Loose")
+    assert late.milestone == "Beta" and [v.name for v in peer.fake.issues[late.slug].fix_versions] == ["Beta"]
+    beta, later = await jira.list_milestones(project.id)
+    assert (beta.name, later.name) == ("Beta", "Later")  # by due date
+    assert (beta.total_tickets, beta.open_tickets, beta.done_tickets, beta.overdue_tickets) == (3, 2, 1, 1)
+
+    async def listed(milestone: str) -> list[str]:
+        found = await jira.list_tickets(TicketFilter(project=project.id, milestone=milestone))
+        return sorted(t.title for t in found.tickets)
+
+    assert await listed("Beta") == ["Due later", "Late", "Shipped"]
+    assert await listed("none") == ["Loose"]
+    moved = await jira.update_ticket(late.slug, TicketChanges(milestone="Later"))
+    assert moved.milestone == "Later" and (await jira.get_ticket(late.slug)).ticket.milestone == "Later"
+    cleared = await jira.update_ticket(late.slug, TicketChanges(milestone="none"))
+    assert cleared.milestone is None and peer.fake.issues[late.slug].fix_versions == []
+    renamed = await jira.save_milestone(project.id, "beta", rename="Beta 2", due_date=day(5))
+    assert (renamed.id, renamed.name, renamed.due_date, renamed.overdue_tickets) == (made.id, "Beta 2", day(5), 0)
+    with pytest.raises(Conflict, match="already"):
+        await jira.save_milestone(project.id, "Later", rename="BETA 2")
+    with pytest.raises(NotFound, match="No milestone 'Gamma'"):
+        await jira.update_ticket(loose.slug, TicketChanges(milestone="Gamma"))
+    with pytest.raises(Unsupported, match="dates away"):
+        await jira.save_milestone(project.id, "Later", due_date="none")
+
+
+async def test_closing_a_version_releases_it_and_asks_what_becomes_of_its_open_tickets(
+    peer: JiraPeer, jira: JiraTracker, project: Project
+) -> None:
+    await jira.save_milestone(project.id, "Now")
+    await jira.save_milestone(project.id, "Next")
+    first = await file(jira, project, "First", milestone="Now")
+    second = await file(jira, project, "Second", milestone="Now")
+    await file(jira, project, "Done", milestone="Now", status=Status.DONE)
+    with pytest.raises(Invalid, match="still holds 2 open tickets"):
+        await jira.save_milestone(project.id, "Now", closed=True)
+    with pytest.raises(Invalid, match="another open milestone"):
+        await jira.save_milestone(project.id, "Now", closed=True, open_tickets="now")
+    closed = await jira.save_milestone(project.id, "Now", closed=True, open_tickets="Next")
+    assert (closed.closed, closed.open_tickets, closed.done_tickets) == (True, 0, 1)
+    assert [(await jira.get_ticket(t.slug)).ticket.milestone for t in (first, second)] == ["Next", "Next"]
+    assert [m.name for m in await jira.list_milestones(project.id)] == ["Next"]
+    assert [m.name for m in await jira.list_milestones(project.id, closed=True)] == ["Next", "Now"]
+    with pytest.raises(Invalid, match="is closed"):
+        await jira.update_ticket(first.slug, TicketChanges(milestone="Now"))
+    emptied = await jira.save_milestone(project.id, "Next", closed=True, open_tickets="none")
+    assert emptied.total_tickets == 0 and all(not peer.fake.issues[t.slug].fix_versions for t in (first, second))
+    reopened = await jira.save_milestone(project.id, "Next", closed=False)
+    await jira.update_ticket(first.slug, TicketChanges(milestone="Next"))
+    kept = await jira.save_milestone(project.id, "Next", closed=True, open_tickets="keep")
+    assert (reopened.closed, kept.closed, kept.open_tickets) == (False, True, 1)

@@ -13,7 +13,8 @@ as HTTP Basic) or an OAuth 2.0 access token (no colon; sent as a Bearer token). 
 - A ticket's version is its `updated` time in milliseconds, checked against a fresh read before writing.
 - Jira's platform API cannot create projects for us (not with an API token's rights) or rank issues
   within a column (that is Jira Software's agile API): those refuse with Unsupported.
-- Planning (jira_planning): issue links, due dates and worklogs; fix versions and estimates are not mapped yet.
+- Planning (jira_planning): issue links, due dates and worklogs; milestones are project versions, an issue's
+  fix version (jira_versions, jira_milestones); estimates are not mapped yet.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from tickets_mcp.domain import (
     Linked,
     LinkKind,
     Member,
+    Milestone,
     Organization,
     OrganizationWorkspace,
     Priority,
@@ -76,9 +78,11 @@ from tickets_mcp.remotes.jira_mapping import (
     to_ticket,
     type_of,
 )
+from tickets_mcp.remotes.jira_milestones import JiraMilestones
 from tickets_mcp.remotes.jira_planning import JiraPlanning, due_field, links
 from tickets_mcp.remotes.jira_search import FIELDS, LIST_LIMIT_MAX, Search, Searches
 from tickets_mcp.remotes.jira_site import API, Catalog, Site
+from tickets_mcp.remotes.jira_versions import fix_versions
 from tickets_mcp.remotes.mapping import CHANGE_TICKETS, CLOCK_SKEW, parse, recover_created
 from tickets_mcp.remotes.paging import gather
 from tickets_mcp.remotes.planning import check_link, self_link
@@ -139,6 +143,7 @@ class JiraTracker(RemoteTracker):
             Capability.LINKS,
             Capability.DUE_DATES,
             Capability.TIME_TRACKING,
+            Capability.MILESTONES,
         }
     )
 
@@ -152,6 +157,7 @@ class JiraTracker(RemoteTracker):
             self.zone = None  # this machine's time zone database lacks the user's zone
         self.searches = Searches(client, self.site, self.zone)
         self.planning = JiraPlanning(client)
+        self.milestones = JiraMilestones(client, self.searches)
 
     # Workspace
 
@@ -258,6 +264,7 @@ class JiraTracker(RemoteTracker):
         if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
             fields["assignee"] = {"accountId": await self._account(draft.assignee)}
         fields |= due_field(draft.due_date)
+        fields |= await fix_versions(self.client, project, draft.milestone)
         sent = time.time()
         try:
             reply = await self.client.request("POST", API + "issue", json_body={"fields": fields})
@@ -335,6 +342,8 @@ class JiraTracker(RemoteTracker):
         if changes.parent is not None:
             fields["parent"] = {"key": parse_slug(changes.parent)}
         fields |= due_field(changes.due_date)
+        if changes.milestone is not None:
+            fields |= await fix_versions(self.client, await self._project_of(issue), changes.milestone)
         if fields:
             await self.client.request("PUT", API + f"issue/{issue.key}", json_body={"fields": fields})
             issue = await self._issue(issue.key)
@@ -423,3 +432,20 @@ class JiraTracker(RemoteTracker):
 
     async def log_time(self, slug: str, hours: float, *, spent_on: str | None = None, note: str = "") -> TimeEntry:
         return await self.planning.log_time(await self._issue(slug), hours, spent_on=spent_on, note=note)
+
+    # Milestones: project versions (jira_milestones)
+
+    async def list_milestones(
+        self, project: str | None = None, *, closed: bool = False, organization: str | None = None
+    ) -> list[Milestone]:
+        return await self.milestones.listed(await self.site.project(project, organization), closed=closed)
+
+    async def save_milestone(
+        self, project: str | None, name: str, *, rename: str | None = None, start_date: str | None = None,
+        due_date: str | None = None, closed: bool | None = None, open_tickets: str | None = None,
+        organization: str | None = None,
+    ) -> Milestone:  # fmt: skip
+        return await self.milestones.save(
+            await self.site.project(project, organization), name, rename=rename, start_date=start_date,
+            due_date=due_date, closed=closed, open_tickets=open_tickets,
+        )  # fmt: skip

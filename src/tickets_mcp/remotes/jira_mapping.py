@@ -261,6 +261,7 @@ def to_ticket(issue: JiraIssue) -> Ticket:
         closed_at=stored(fields.resolutiondate or fields.updated) if closed else None,
         closed_by=None,
         due_date=fields.duedate,
+        milestone=fields.fixVersions[0].name if fields.fixVersions else None,
         spent=(fields.timespent or 0) / 3600,
         blocked_by=blockers(fields),
     )

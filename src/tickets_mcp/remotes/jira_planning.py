@@ -6,7 +6,8 @@
   `issuelinks` B shows as outwardIssue ("blocks"), on B's A shows as inwardIssue ("is blocked by").
 - blocked_by comes with every issue read (`issuelinks`): the open inward issues of its Blocks links.
 - Due dates are `duedate`. Time is worklogs (`timespent`, in seconds, is the ticket's spent).
-- Not mapped: fix versions (milestones) and estimates, refused through RemoteTracker; JQL cannot say "blocked
+- Milestones are fix versions (jira_versions, jira_milestones). Not mapped: estimates, refused through
+  RemoteTracker; JQL cannot say "blocked
   by an open issue", and the order of issues without a due date is not pinned down by Atlassian's
   description, so the blocked and blocking filters and the due-date order are refused naming jira.
 """

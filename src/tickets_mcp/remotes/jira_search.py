@@ -30,6 +30,7 @@ from tickets_mcp.remotes.jira_mapping import (
 from tickets_mcp.remotes.jira_planning import due_clauses
 from tickets_mcp.remotes.jira_planning import refuse_filters as refuse_planning_filters
 from tickets_mcp.remotes.jira_site import API, Site
+from tickets_mcp.remotes.jira_versions import milestone_clause
 from tickets_mcp.remotes.mapping import parse
 from tickets_mcp.remotes.paging import fingerprint
 from tickets_mcp.wire.jira import Count, IssueIds, JiraProject, SearchResults
@@ -39,7 +40,7 @@ SKIP_MAX = 5000  # issues an offset may skip (read as ids only)
 FIELDS = [
     "summary", "description", "status", "issuetype", "priority", "resolution", "assignee", "reporter",
     "labels", "parent", "subtasks", "project", "created", "updated", "resolutiondate", "duedate", "timespent",
-    "issuelinks",
+    "issuelinks", "fixVersions",
 ]  # fmt: skip
 ORDER = {TicketSort.CREATED: "created", TicketSort.UPDATED: "updated", TicketSort.PRIORITY: "priority"}
 
@@ -108,6 +109,8 @@ class Searches:
         clauses += [f"labels = {quote(label)}" for label in rules.normalize_labels(query.labels)]
         if query.parent is not None:
             clauses.append(f"parent = {quote(parse_slug(query.parent))}")
+        if query.milestone is not None:
+            clauses.append(await milestone_clause(self.client, project, query.milestone))
         if query.text and query.text.strip():
             clauses.append(f"text ~ {quote(query.text.strip())}")
         if query.updated_since:

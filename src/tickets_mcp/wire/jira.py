@@ -95,6 +95,21 @@ class JiraIssueLink(Document):
     outwardIssue: LinkedIssue | None = None
 
 
+class JiraVersion(Document):
+    """A project version: a fix version of issues, and a milestone here (remotes/jira_versions.py)."""
+
+    id: str
+    name: str
+    released: bool = False
+    archived: bool = False
+    releaseDate: str | None = None  # YYYY-MM-DD
+    startDate: str | None = None
+
+
+class Versions(RootModel[list[JiraVersion]]):
+    pass
+
+
 class JiraFields(Document):
     summary: str = ""
     description: Adf | None = None
@@ -112,6 +127,7 @@ class JiraFields(Document):
     updated: datetime
     resolutiondate: datetime | None = None
     duedate: str | None = None  # YYYY-MM-DD
+    fixVersions: list[JiraVersion] = Field(default_factory=list[JiraVersion])
     timespent: int | None = None  # seconds logged, in all
     issuelinks: list[JiraIssueLink] = Field(default_factory=list[JiraIssueLink])
 

@@ -39,6 +39,9 @@ OPERATIONS: dict[str, set[str]] = {
     "/rest/api/3/issueLink": {"post"},
     "/rest/api/3/issueLink/{linkId}": {"delete"},
     "/rest/api/3/issueLinkType": {"get"},
+    "/rest/api/3/project/{projectIdOrKey}/versions": {"get"},
+    "/rest/api/3/version": {"post"},
+    "/rest/api/3/version/{id}": {"put"},
 }
 
 
