@@ -19,6 +19,7 @@ from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
 from tickets_mcp.remotes import github, github_listing
+from tickets_mcp.remotes.base import PartlyFiled
 from tickets_mcp.remotes.github import GitHubTracker, api_url, open_adapter
 from tickets_mcp.remotes.github_directory import next_link
 from tickets_mcp.remotes.github_mapping import changed_labels, scope_of
@@ -409,6 +410,22 @@ async def test_sub_issues_are_sub_tasks_and_filter_by_parent(tracker: GitHubTrac
     freed = await tracker.update_ticket(child.slug, TicketChanges(parent="none"))
     assert freed.parent is None
     assert [t.slug for t in (await tracker.get_ticket(parent.slug)).subtasks] == [other.slug]
+
+
+async def test_a_parent_github_refuses_after_filing_says_what_was_filed_and_a_retry_gets_it(
+    fake: FakeGitHub, tracker: GitHubTracker
+) -> None:
+    """The fake, like GitHub, takes sub-issues of the parent's owner only: the issue is filed, then adding it under
+    alice's NOTES-1 fails. The caller learns the slug, and a retry with the same key files no twin."""
+    elsewhere = (await tracker.create_ticket(TicketDraft(title="Notes epic", project="notes"))).ticket
+    draft = TicketDraft(title="Part of the notes", project="web", parent=elsewhere.slug, idempotency_key="k1")
+    with pytest.raises(PartlyFiled, match=r"^Filed WEB-\d+ \(backlog, task, medium\) without its parent NOTES-\d+: "):
+        await tracker.create_ticket(draft)
+    filed = [i for i in fake.issues if i.title == "Part of the notes"]
+    assert len(filed) == 1 and filed[0].parent is None
+    again = (await tracker.create_ticket(draft)).ticket
+    assert again.slug == f"WEB-{filed[0].number}" and again.parent is None
+    assert len([i for i in fake.issues if i.title == "Part of the notes"]) == 1
 
 
 async def test_an_assignee_github_would_drop_is_refused_before_filing(fake: FakeGitHub, tracker: GitHubTracker) -> None:
