@@ -412,6 +412,30 @@ async def test_sub_issues_are_sub_tasks_and_filter_by_parent(tracker: GitHubTrac
     assert [t.slug for t in (await tracker.get_ticket(parent.slug)).subtasks] == [other.slug]
 
 
+async def test_the_parent_filter_reads_the_parents_sub_issues_not_the_repository(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    """Three pages of newer issues do not cost the filter a page each: it reads the parent's sub-issues (which
+    the fake lists oldest first) and sorts them as asked."""
+    epic = (await tracker.create_ticket(TicketDraft(title="Epic", project="web"))).ticket
+    first = (await tracker.create_ticket(TicketDraft(title="First part", project="web"))).ticket
+    second = (await tracker.create_ticket(TicketDraft(title="Second part", project="web", parent=epic.slug))).ticket
+    await tracker.update_ticket(first.slug, TicketChanges(parent=epic.slug))
+    for n in range(250):
+        fake.file(web, "bob", f"Newer {n}")
+    fake.requests.clear()
+    newest = await tracker.list_tickets(TicketFilter(project="web", parent=epic.slug))
+    oldest = await tracker.list_tickets(TicketFilter(project="web", parent=epic.slug, descending=False, limit=1))
+    assert [t.slug for t in newest.tickets] == [second.slug, first.slug] and newest.total == 2
+    assert [t.slug for t in oldest.tickets] == [first.slug] and oldest.total == 2 and oldest.next_cursor
+    after = await tracker.list_tickets(
+        TicketFilter(project="web", parent=epic.slug, descending=False, limit=1, cursor=oldest.next_cursor)
+    )
+    assert [t.slug for t in after.tickets] == [second.slug] and after.next_cursor is None
+    assert not any(r.url.path == "/repos/acme/web/issues" for r in fake.requests)
+    assert len(fake.requests) <= 6  # three listings: the parent and its sub-issues each
+
+
 async def test_a_parent_github_refuses_after_filing_says_what_was_filed_and_a_retry_gets_it(
     fake: FakeGitHub, tracker: GitHubTracker
 ) -> None:
