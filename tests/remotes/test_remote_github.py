@@ -19,6 +19,7 @@ from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
 from tickets_mcp.remotes import github, github_listing
+from tickets_mcp.remotes.base import PartlyFiled
 from tickets_mcp.remotes.github import GitHubTracker, api_url, open_adapter
 from tickets_mcp.remotes.github_directory import next_link
 from tickets_mcp.remotes.github_mapping import changed_labels, scope_of
@@ -409,6 +410,46 @@ async def test_sub_issues_are_sub_tasks_and_filter_by_parent(tracker: GitHubTrac
     freed = await tracker.update_ticket(child.slug, TicketChanges(parent="none"))
     assert freed.parent is None
     assert [t.slug for t in (await tracker.get_ticket(parent.slug)).subtasks] == [other.slug]
+
+
+async def test_the_parent_filter_reads_the_parents_sub_issues_not_the_repository(
+    fake: FakeGitHub, tracker: GitHubTracker, web: Repo
+) -> None:
+    """Three pages of newer issues do not cost the filter a page each: it reads the parent's sub-issues (which
+    the fake lists oldest first) and sorts them as asked."""
+    epic = (await tracker.create_ticket(TicketDraft(title="Epic", project="web"))).ticket
+    first = (await tracker.create_ticket(TicketDraft(title="First part", project="web"))).ticket
+    second = (await tracker.create_ticket(TicketDraft(title="Second part", project="web", parent=epic.slug))).ticket
+    await tracker.update_ticket(first.slug, TicketChanges(parent=epic.slug))
+    for n in range(250):
+        fake.file(web, "bob", f"Newer {n}")
+    fake.requests.clear()
+    newest = await tracker.list_tickets(TicketFilter(project="web", parent=epic.slug))
+    oldest = await tracker.list_tickets(TicketFilter(project="web", parent=epic.slug, descending=False, limit=1))
+    assert [t.slug for t in newest.tickets] == [second.slug, first.slug] and newest.total == 2
+    assert [t.slug for t in oldest.tickets] == [first.slug] and oldest.total == 2 and oldest.next_cursor
+    after = await tracker.list_tickets(
+        TicketFilter(project="web", parent=epic.slug, descending=False, limit=1, cursor=oldest.next_cursor)
+    )
+    assert [t.slug for t in after.tickets] == [second.slug] and after.next_cursor is None
+    assert not any(r.url.path == "/repos/acme/web/issues" for r in fake.requests)
+    assert len(fake.requests) <= 6  # three listings: the parent and its sub-issues each
+
+
+async def test_a_parent_github_refuses_after_filing_says_what_was_filed_and_a_retry_gets_it(
+    fake: FakeGitHub, tracker: GitHubTracker
+) -> None:
+    """The fake, like GitHub, takes sub-issues of the parent's owner only: the issue is filed, then adding it under
+    alice's NOTES-1 fails. The caller learns the slug, and a retry with the same key files no twin."""
+    elsewhere = (await tracker.create_ticket(TicketDraft(title="Notes epic", project="notes"))).ticket
+    draft = TicketDraft(title="Part of the notes", project="web", parent=elsewhere.slug, idempotency_key="k1")
+    with pytest.raises(PartlyFiled, match=r"^Filed WEB-\d+ \(backlog, task, medium\) without its parent NOTES-\d+: "):
+        await tracker.create_ticket(draft)
+    filed = [i for i in fake.issues if i.title == "Part of the notes"]
+    assert len(filed) == 1 and filed[0].parent is None
+    again = (await tracker.create_ticket(draft)).ticket
+    assert again.slug == f"WEB-{filed[0].number}" and again.parent is None
+    assert len([i for i in fake.issues if i.title == "Part of the notes"]) == 1
 
 
 async def test_an_assignee_github_would_drop_is_refused_before_filing(fake: FakeGitHub, tracker: GitHubTracker) -> None:

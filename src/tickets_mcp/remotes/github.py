@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,8 +53,8 @@ from tickets_mcp.domain import (
     rules,
 )
 from tickets_mcp.domain.rules import check_version
-from tickets_mcp.errors import Invalid, NotFound, PermissionDenied
-from tickets_mcp.remotes.base import RemoteTracker
+from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, TrackerError
+from tickets_mcp.remotes.base import PartlyFiled, RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
 from tickets_mcp.remotes.github_directory import Directory
 from tickets_mcp.remotes.github_listing import list_page, login
@@ -244,11 +244,31 @@ class GitHubTracker(RemoteTracker):
             ticket = await recover_created(lost, sent, title, lambda: self._newest_of_mine(place))
             _, issue = await self.github.issue(ticket.slug)
         _kept(issue, body, f"{place.project.code}-{issue.number}")
+        # The issue exists from here on: a step that fails says what was filed (PartlyFiled), so that a retry
+        # with the same idempotency key gets this issue back instead of filing a twin.
         if draft.status in CLOSED_STATUSES:
-            issue = await self._patch(place, issue.number, _state_body(draft.status))
+            closing = self._patch(place, issue.number, _state_body(draft.status))
+            issue = await self._finish(place, issue, f"but not as {draft.status.value}", closing)
         if parent is not None:
-            issue = await self._adopt(parent, issue, place)
+            home, above = parent
+            adopting = self._adopt(parent, issue, place)
+            issue = await self._finish(place, issue, f"without its parent {home.project.code}-{above.number}", adopting)
         return await self.github.ticket(place, issue)
+
+    async def _finish(
+        self, place: Place, issue: GitHubIssue, missing: str, step: Awaitable[GitHubIssue]
+    ) -> GitHubIssue:
+        """`step` done to the issue just filed, or PartlyFiled naming it and what it lacks (`missing`)."""
+        try:
+            return await step
+        except TrackerError as failed:
+            ticket = await self.github.ticket(place, issue)
+            raise PartlyFiled(
+                f"Filed {ticket.slug} ({ticket.status.value}, {ticket.type.value}, {ticket.priority.value}) "
+                f"{missing}: {failed.message}",
+                ticket,
+                hint=failed.hint,
+            ) from None
 
     async def _assignable(self, place: Place, name: str) -> str:
         """The login `name`, once GitHub says it may be assigned issues in `place` (it would drop it silently)."""

@@ -2,8 +2,9 @@
 
 GitHub sorts a repository's issues (`GET /repos/{owner}/{repo}/issues`, `sort` created or updated,
 `direction`) and filters them by state, labels (all of them), assignee, creator and `since`. The rest
-of the tracker's filters (the open columns, which are `status:` labels read loosely, types, priorities,
-a parent) and the pull requests GitHub lists among issues are sifted while reading. `page_scan.scan`
+of the tracker's filters (the open columns, which are `status:` labels read loosely, types, priorities)
+and the pull requests GitHub lists among issues are sifted while reading. A parent's sub-issues are their
+own list (`…/issues/{n}/sub_issues`), read instead of the repository's. `page_scan.scan`
 reads pages of 100 only until the call's `limit` matches and one more are found, merging several
 repositories' lists by the sort key when no project is given (at most MERGED_REPOSITORIES of them).
 With text, the list is GitHub's search (`GET /search/issues`) instead, sorted and filtered by GitHub
@@ -30,10 +31,10 @@ from tickets_mcp.remotes.github_directory import PER_PAGE, Directory, next_link
 from tickets_mcp.remotes.github_mapping import BACKEND, OPEN_COLUMNS, Place, scope_of
 from tickets_mcp.remotes.github_milestones import GitHubMilestones
 from tickets_mcp.remotes.mapping import parse
-from tickets_mcp.remotes.page_scan import Page, Reader, cursor_count, decode_position, encode_position, scan
+from tickets_mcp.remotes.page_scan import SCAN_PAGES, Page, Reader, cursor_count, decode_position, encode_position, scan
 from tickets_mcp.remotes.paging import fingerprint, query_fingerprint
 from tickets_mcp.remotes.planning import clears
-from tickets_mcp.wire.github import GitHubMilestone, Issues, SearchResult
+from tickets_mcp.wire.github import GitHubIssue, GitHubMilestone, Issues, SearchResult
 from tickets_mcp.wire.values import iso_seconds
 
 LIST_LIMIT_MAX = 100
@@ -60,6 +61,8 @@ async def list_page(github: Directory, query: TicketFilter) -> TicketPage:
     text = query.text.strip() if query.text else ""
     if text:
         readers = [_search_reader(github, _search_query(places, chosen, text), query)]
+    elif query.parent is not None and not clears(query.parent):
+        readers = [_sub_issue_reader(github, await github.issue(query.parent), places, query)]
     else:
         readers = [_issue_reader(github, place, chosen.params) for place in places]
     mark = fingerprint(query_fingerprint(query), tuple(p.full_name for p in places))
@@ -204,6 +207,31 @@ def _issue_reader(github: Directory, place: Place, params: dict[str, str]) -> Re
         issues = parse(Issues, reply.body, BACKEND, "a list of issues").root
         following = page + 1 if issues and next_link(reply.headers) else None
         return Page(await github.tickets(issues, place), following, None)
+
+    return read
+
+
+def _sub_issue_reader(
+    github: Directory, parent: tuple[Place, GitHubIssue], places: Sequence[Place], query: TicketFilter
+) -> Reader:
+    """The parent's sub-issues in `places`, sorted as the query asks: GitHub lists them in the parent's own order,
+    so the whole list is read (a page of 100 for most parents; SCAN_PAGES at most) once per call and sorted here.
+    What it costs grows with the parent's sub-issues, never with the repository."""
+    home, issue = parent
+    path = f"repos/{home.full_name}/issues/{issue.number}/sub_issues"
+    wanted = {place.project.id for place in places}
+    updated = query.sort is TicketSort.UPDATED
+    read_once: list[Ticket] = []
+
+    async def read(page: int, per_page: int) -> Page:
+        if not read_once:
+            issues, _ = await github.pages(path, {}, Issues, "a list of sub-issues", SCAN_PAGES)
+            found = [t for t in await github.tickets(issues) if t.project_id in wanted]
+            found.sort(key=lambda t: (t.updated_at if updated else t.created_at, t.id), reverse=query.descending)
+            read_once.extend(found)
+        start = (page - 1) * per_page
+        following = page + 1 if start + per_page < len(read_once) else None
+        return Page(read_once[start : start + per_page], following, None)
 
     return read
 
