@@ -15,6 +15,7 @@ from tickets_mcp.core.names import Names
 from tickets_mcp.core.tracker import UNASSIGNED
 from tickets_mcp.domain import EstimateUnit, Linked, LinkKind, Milestone, Project, TimeEntry, rules
 from tickets_mcp.domain.dates import NONE, optional_day, parse_day, today_utc
+from tickets_mcp.domain.planning import KEEP, check_link, closing_refused, self_link
 from tickets_mcp.domain.text import clean_name
 from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.stores import Actor, MilestoneFields, NewTimeEntry, OpenTickets, Store
@@ -24,7 +25,6 @@ ESTIMATE_STEP: Final = 0.01  # estimates are kept to a hundredth: a smaller one 
 HOURS_MAX: Final = 1_000.0  # time logged in one entry
 NOTE_MAX: Final = 1_000
 MILESTONE_NAME_MAX: Final = 100
-KEEP: Final = "keep"  # closing a milestone: its open tickets stay in it
 
 
 def estimate_value(value: float | str | None) -> float | None:
@@ -91,20 +91,15 @@ class Planning:
     async def link(
         self, roles: Roles, slug: str, kind: LinkKind, other: str, *, unlink: bool, close_as_duplicate: bool
     ) -> Linked:
+        check_link(slug, kind, other, unlink=unlink, close_as_duplicate=close_as_duplicate)
         ticket = await self.names.ticket(roles, slug, Action.EDIT)
         target = await self.names.ticket(roles, other, Action.READ)
         if target.id == ticket.id:
-            raise Invalid("other", f"{ticket.slug} cannot be linked to itself.", hint="Name another ticket.")
+            raise self_link(ticket.slug)
         organization = await self.names.ticket_organization(roles, ticket)
         if await self.names.ticket_organization(roles, target) != organization:
             raise Invalid(
                 "other", f"{target.slug} is in another organization.", hint="Link tickets of one organization."
-            )
-        if close_as_duplicate and (unlink or kind is not LinkKind.DUPLICATES):
-            raise Invalid(
-                "close",
-                "close closes a ticket marked a duplicate: it goes with kind duplicates, when linking.",
-                hint=f"Send slug={ticket.slug} kind=duplicates other={target.slug} close=true.",
             )
         if unlink:
             return await self.store.unlink_tickets(ticket.id, kind, target.id, self.actor)
@@ -147,13 +142,7 @@ class Planning:
             created = replace(fields, name=name, closed=bool(closed), clear_start=False, clear_due=False)
             return await self.store.create_milestone(project.id, created, self.actor)
         if closed and not existing.closed and existing.open_tickets and open_tickets is None:
-            raise Invalid(
-                "open_tickets",
-                f"Milestone {existing.name!r} holds {rules.plural(existing.open_tickets, 'open ticket')}: "
-                "say what becomes of them.",
-                hint="Send open_tickets: keep (they stay in it), none (in no milestone), or another open milestone's "
-                "name to move them there.",
-            )
+            raise closing_refused(existing.name, existing.open_tickets)
         disposal = await self._open_tickets(project, existing, open_tickets) if closed else None
         return await self.store.update_milestone(existing.id, fields, self.actor, open_tickets=disposal)
 

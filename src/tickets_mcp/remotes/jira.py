@@ -422,7 +422,7 @@ class JiraTracker(RemoteTracker):
         check_link(slug, kind, other, unlink=unlink, close_as_duplicate=close_as_duplicate)
         issue, target = await self._issue(slug), await self._issue(other)
         if target.id == issue.id:
-            raise self_link()
+            raise self_link(slug)
         await self.planning.link(issue, kind, target, unlink=unlink)
         issue = await self._issue(issue.key)
         if close_as_duplicate and to_ticket(issue).status not in CLOSED_STATUSES:

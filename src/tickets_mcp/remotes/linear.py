@@ -624,7 +624,7 @@ class LinearTracker(RemoteTracker):
         issue = await self._issue(slug)
         target = await self._issue(other)
         if target.id == issue.id:
-            raise self_link()
+            raise self_link(slug)
         await self.planning.link(await self.planning.relations(issue.id), kind, target.identifier, unlink=unlink)
         if close_as_duplicate and to_ticket(issue).status not in CLOSED_STATUSES:
             await self._mark_duplicate(issue)

@@ -5,10 +5,11 @@ still holds open tickets (stores/sql/milestones.py), worded the same on every ba
 from __future__ import annotations
 
 from tickets_mcp.core.tracker import UNASSIGNED, TicketFilter
-from tickets_mcp.domain import LinkKind, TicketSort, rules
+from tickets_mcp.domain import TicketSort, rules
+from tickets_mcp.domain.planning import KEEP, closing_refused
+from tickets_mcp.domain.planning import check_link as check_link
+from tickets_mcp.domain.planning import self_link as self_link
 from tickets_mcp.errors import Invalid, Unsupported
-
-KEEP = "keep"  # open_tickets: leave them in the closed milestone
 
 
 def clears(value: object) -> bool:
@@ -29,13 +30,7 @@ def closing_choice(milestone: str, open_count: int, open_tickets: str | None) ->
     in it, UNASSIGNED takes them out of any milestone, another name moves them to that milestone. Without a
     choice, Invalid naming how many there are."""
     if open_tickets is None:
-        count = rules.plural(open_count, "open ticket")
-        raise Invalid(
-            "open_tickets",
-            f"Milestone {milestone!r} still holds {count}, so closing it needs to know what becomes of them.",
-            hint="Say whether to keep them in the closed milestone, take them out of any milestone, "
-            "or move them to another open milestone of the project.",
-        )
+        raise closing_refused(milestone, open_count)
     choice = open_tickets.strip()
     if choice.casefold() == KEEP:
         return None
@@ -49,20 +44,6 @@ def not_another(milestone: str) -> Invalid:
         f"The open tickets of {milestone!r} can move only to another open milestone of its project.",
         hint="List the project's milestones, and name an open one.",
     )
-
-
-def check_link(slug: str, kind: LinkKind, other: str, *, unlink: bool, close_as_duplicate: bool) -> None:
-    """Refuse a link_tickets call no backend can do: closing as a duplicate but by a `duplicates` link."""
-    if close_as_duplicate and (kind is not LinkKind.DUPLICATES or unlink):
-        raise Invalid(
-            "close_as_duplicate",
-            "Only linking a ticket as a duplicate of another closes it.",
-            hint=f"Link {slug} as duplicates of {other}, or leave close_as_duplicate out.",
-        )
-
-
-def self_link() -> Invalid:
-    return Invalid("other", "A ticket cannot be linked to itself.", hint="Name another ticket.")
 
 
 def refuse_unmapped_filters(query: TicketFilter, backend: str, *, blocked: str, due_order: str) -> None:

@@ -359,7 +359,7 @@ class Planning:
         _, issue = await self.site.issue(slug)
         _, target = await self.site.issue(other)
         if target.id == issue.id:
-            raise self_link()
+            raise self_link(slug)
         stored_from, stored_to = (target.id, issue.id) if kind.reversed else (issue.id, target.id)
         between = [r for r in issue.relations or () if {r.issue_id, r.issue_to_id} == {issue.id, target.id}]
         same = next(

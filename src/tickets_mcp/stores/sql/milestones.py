@@ -11,6 +11,7 @@ from typing import Any
 
 from tickets_mcp.domain import Milestone, Project, audit
 from tickets_mcp.domain.clock import utc_now, utc_today
+from tickets_mcp.domain.planning import closing_refused
 from tickets_mcp.domain.rules import plural
 from tickets_mcp.errors import Conflict, Invalid, NotFound
 from tickets_mcp.stores.port import Actor, MilestoneFields, OpenTickets, TicketPatch
@@ -120,14 +121,8 @@ def update_milestone(
 
 def _close_with_open_tickets(conn: Connection, milestone: Milestone, choice: OpenTickets | None, actor: Actor) -> str:
     """Do with the open tickets of `milestone`, which is being closed, what `choice` says; what became of them."""
-    count = plural(milestone.open_tickets, "open ticket")
     if choice is None:
-        raise Invalid(
-            "open_tickets",
-            f"Milestone {milestone.name!r} still holds {count}, so closing it needs to know what becomes of them.",
-            hint="Say whether to keep them in the closed milestone, take them out of any milestone, "
-            "or move them to another open milestone of the project.",
-        )
+        raise closing_refused(milestone.name, milestone.open_tickets)
     if choice.keep:
         return "kept"
     target = None
@@ -145,6 +140,7 @@ def _close_with_open_tickets(conn: Connection, milestone: Milestone, choice: Ope
     for (ticket_id,) in moved:
         # As an edit of each ticket: its version moves on and its history shows the milestone it left.
         update_ticket(conn, int(ticket_id), TicketPatch({"milestone_id": choice.to}), None, actor)
+    count = plural(milestone.open_tickets, "open ticket")
     return f"{count} moved to {target.name}" if target is not None else f"{count} taken out of it"
 
 
