@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import anyio
@@ -133,3 +134,25 @@ async def test_a_folder_given_as_the_database_is_refused_before_anything_is_crea
         await SqliteStore.open(tmp_path)
     assert refused.value.hint == f"Point --db or TICKETS_DB at a file, e.g. {tmp_path / 'tracker.db'}."
     assert not any(tmp_path.iterdir())  # noqa: ASYNC240 - one look at a folder the test owns
+
+
+def test_switching_to_wal_waits_for_another_process_creating_the_same_new_file(tmp_path: Path) -> None:
+    # Two servers started at once on a new file: while one holds the lock on the file it is creating (still
+    # in rollback mode), SQLite refuses the other's switch to WAL at once, without its busy timeout.
+    path = tmp_path / "tracker.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE first (x)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO first VALUES (1)")
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        conn = Database(path).connect()
+    finally:
+        release.join()
+        other.close()
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT x FROM first").fetchall() == [(1,)]
+    finally:
+        conn.close()

@@ -40,6 +40,8 @@ T = TypeVar("T")
 BUSY_TIMEOUT_S = 30.0
 MAX_BATCH = 64  # writes committed together at most: bounds how long the first of them waits
 # SQLite's primary result codes (an extended code keeps its primary one in the low byte).
+SQLITE_BUSY = 5
+SQLITE_LOCKED = 6
 SQLITE_READONLY = 8
 SQLITE_CANTOPEN = 14
 
@@ -96,7 +98,7 @@ class Database:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         if self.read_only is not None:
             return conn  # no journal mode to set: that is a write, and WAL readers need none
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _when_unlocked(conn, "PRAGMA journal_mode = WAL").fetchone()[0]
         if mode != "wal":
             conn.close()
             raise BackendUnavailable(f"The database at {self.path} cannot use WAL mode (got {mode}).")
@@ -324,17 +326,25 @@ def run_in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connectio
 
 
 def _begin(conn: sqlite3.Connection, begin: str) -> None:
-    """BEGIN, waiting past SQLite's busy timeout while another process holds the lock for long."""
+    _when_unlocked(conn, begin)
+
+
+def _when_unlocked(conn: sqlite3.Connection, sql: str) -> sqlite3.Cursor:
+    """Execute `sql`, again while another process holds the lock: past SQLite's busy timeout when it holds
+    it for long, and after a short pause where SQLite refuses at once rather than wait (switching a file
+    to WAL while another connection is writing it in rollback mode, as when two servers create it)."""
     deadline = time.monotonic() + 2 * BUSY_TIMEOUT_S
+    pause = 0.001
     while True:
         try:
-            conn.execute(begin)
-            return
+            return conn.execute(sql)
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if exc.sqlite_errorcode & 0xFF not in (SQLITE_BUSY, SQLITE_LOCKED):
                 raise
             if time.monotonic() > deadline:
                 raise BackendUnavailable(
                     "The database stayed locked by another process for too long.",
                     hint="Retry shortly; if it persists, look for a stuck tickets-mcp process.",
                 ) from exc
+        time.sleep(pause)  # a backoff between attempts, not a wait for a state
+        pause = min(2 * pause, 0.05)
