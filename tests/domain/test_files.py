@@ -23,9 +23,10 @@ from tickets_mcp.errors import Invalid
 
 
 def zipped() -> bytes:
+    """A zip that is the same bytes at every run: parallel workers must collect the same test ids."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("a.txt", "hi")
+        archive.writestr(zipfile.ZipInfo("a.txt", date_time=(2026, 1, 1, 0, 0, 0)), "hi")
     return buffer.getvalue()
 
 
@@ -37,7 +38,7 @@ def zipped() -> bytes:
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(20), "application/pdf"),
         (b"%PDF-1.4\n1 0 obj << >> endobj\n", "application/pdf"),  # a PDF of ASCII only
         (zipped(), "application/zip"),
-        (gzip.compress(b"logs"), "application/gzip"),
+        (gzip.compress(b"logs", mtime=0), "application/gzip"),
         (b"  \n<HTML><body>hi</body></HTML>", "text/html"),
         (b"<script>alert(1)</script>", "text/html"),
         (b"\xef\xbb\xbf<!-- a comment --><p>hi</p>", "text/html"),
