@@ -553,7 +553,22 @@ async def test_a_file_is_sent_as_octet_stream_and_read_back_as_bytes_up_to_its_b
     reply = await client.request("GET", "/file", raw_max=100)
     assert reply.body == b"\x89PNG" + b"x" * 96
     result, _ = await outcome(client, "GET", "/file", raw_max=99)  # streamed: refused once past the bound
-    assert type(result) is BackendUnavailable and "more than 99 bytes" in str(result)
+    assert type(result) is TooLarge and "more than 99 bytes" in str(result)  # as a remote 413 or a listed size
+
+
+async def test_a_quote_in_a_form_file_name_is_escaped_in_its_part(server: FaultServer, client: RemoteClient) -> None:
+    server.script("/uploads", Step(201, b'{"ok":1}'))
+    files = {"file": ('odd "name".png', b"\x89PNG\r\n\x00", "image/png")}
+    await client.request("POST", "/uploads", files=files, idempotent=True)
+    (sent,) = server.requests("/uploads")
+    kind, _, boundary = sent.headers["content-type"].partition("; boundary=")
+    assert kind == "multipart/form-data" and boundary
+    assert sent.body == (
+        f"--{boundary}\r\n".encode()
+        + b'Content-Disposition: form-data; name="file"; filename="odd %22name%22.png"\r\n'
+        + b"Content-Type: image/png\r\n\r\n\x89PNG\r\n\x00\r\n"
+        + f"--{boundary}--\r\n".encode()
+    )
 
 
 async def test_a_file_in_a_form_is_sent_as_multipart_with_the_headers_asked_for(

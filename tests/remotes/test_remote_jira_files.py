@@ -18,7 +18,7 @@ from tests.fixtures.jira_peer import JiraPeer
 from tests.fixtures.remote_contract import LoseAnswers
 from tickets_mcp.core.tracker import TicketDraft
 from tickets_mcp.domain import Capability, Project
-from tickets_mcp.errors import BackendUnavailable, Invalid, NotFound, TooLarge, Unsupported
+from tickets_mcp.errors import Invalid, NotFound, TooLarge, Unsupported
 from tickets_mcp.mcp.render import ticket_detail
 from tickets_mcp.remotes.client import Ambiguous
 from tickets_mcp.remotes.jira import JiraTracker
@@ -221,7 +221,7 @@ async def test_a_download_longer_than_jira_said_stops_at_our_limit(
     stored = peer.fake.attach(peer.fake.issues[ticket], peer.alice, "grew.txt", b"z" * 4096, "text/plain")
     stored.size = 10  # the issue says 10 bytes; the content holds 4 KiB
     monkeypatch.setenv("TICKETS_ATTACHMENT_MAX", "1KiB")
-    with pytest.raises(BackendUnavailable, match=r"with more than 1 KB \(HTTP 200\), which was not read"):
+    with pytest.raises(TooLarge, match=r"with more than 1 KB \(HTTP 200\), which was not read"):
         await jira.attachment(ticket, int(stored.id))
 
 

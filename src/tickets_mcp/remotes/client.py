@@ -14,10 +14,11 @@
   so the adapter can look for what it may have created instead of creating it twice.
 - Redirects are followed on the same scheme, host and port only (one elsewhere is `RedirectedAway`), and a
   path given as a full URL must be on that origin too: credentials never go to another host.
-- Only http(s) base URLs without credentials or a query; bodies are capped; malformed JSON, statuses
-  and remote messages become the tracker's own errors (401: the token was rejected, TokenRejected; 403:
-  the scope it lacks, when the remote says; 404, 409, 413 (TooLarge), 422; 429: retry after N s), naming the backend and
-  the request, with any echo of the credential in the remote's words redacted.
+- Only http(s) base URLs without credentials or a query; bodies are capped (a file past its bound is
+  TooLarge); malformed JSON, statuses and remote messages become the tracker's own errors (401: the token
+  was rejected, TokenRejected; 403: the scope it lacks, when the remote says; 404, 409, 413 (TooLarge),
+  422; 429: retry after N s), naming the backend and the request, with any echo of the credential in the
+  remote's words redacted.
 """
 
 from __future__ import annotations
@@ -130,10 +131,11 @@ class _Attempt:
 class _Unreadable(Exception):
     """A success whose body we refuse to use: too big, or not JSON."""
 
-    def __init__(self, what: str, hint: str) -> None:
+    def __init__(self, what: str, hint: str, *, file: bool = False) -> None:
         super().__init__(what)
         self.what = what
         self.hint = hint
+        self.file = file  # a file read with raw_max, past it
 
 
 def validate_base_url(url: str) -> httpx2.URL:
@@ -345,7 +347,8 @@ class RemoteClient:
         """Send, retrying where that is safe; raises the tracker's errors for every failure status. `content` is
         sent as application/octet-stream (a file), `files` as multipart/form-data (a field's name, then its file
         name, bytes and type); `headers` are sent besides the client's own, which they cannot replace. With
-        `raw_max`, a success's body is its bytes, not JSON, read as they stream and refused past `raw_max` bytes."""
+        `raw_max`, a success's body is its bytes, not JSON, read as they stream and refused past `raw_max` bytes
+        (TooLarge, as the adapter's own check of a size the remote lists would refuse it)."""
         method = method.upper()
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url = self.url(path)
@@ -461,7 +464,13 @@ class RemoteClient:
                 try:
                     body = await self._read(method, response, raw_max)
                 except _Unreadable as exc:
-                    error = BackendUnavailable(f"{self.backend} answered {what} with {exc.what}.", hint=exc.hint)
+                    said = f"{self.backend} answered {what} with {exc.what}."
+                    # A file past raw_max is too large, as one the remote lists larger is (remotes/file_checks.py).
+                    error = (
+                        TooLarge("response", said, hint=exc.hint)
+                        if exc.file
+                        else BackendUnavailable(said, hint=exc.hint)
+                    )
                     return _Attempt(error=error)
             finally:
                 await response.aclose()
@@ -480,6 +489,7 @@ class RemoteClient:
         too_big = _Unreadable(
             f"more than {_size(cap)} (HTTP {response.status_code}), which was not read",
             "Ask for fewer items (a smaller limit or a narrower filter)." if not raw else "Open it in the tracker.",
+            file=raw,
         )
         declared = response.headers.get("content-length", "").strip()
         if success and declared.isdigit() and int(declared) > cap:
