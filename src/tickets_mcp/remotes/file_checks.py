@@ -1,10 +1,11 @@
 """What every adapter that attaches files does itself, before and after its API: the local rules of
 domain/files.py applied to a remote tracker's files.
 
-A file is checked before anything is sent (not empty, not past the limit); its type and digest are read
-from its bytes by our own code, never taken from the remote (on a worker thread when it is large, so the
-event loop keeps serving); a file the remote lists as larger than the limit is refused before it is
-downloaded; and an attachment id of another ticket names none of this one's.
+A file is checked before anything is sent (not empty, not past the limit); its type and digest are read from
+its bytes by our own code, never taken from the remote (on a worker thread when it is large, so the event loop
+keeps serving); a file the remote lists as larger than the limit is refused before it is downloaded, and one
+that streams past it (its size untold, or told wrong) as soon as it does; and an attachment id of another
+ticket names none of this one's.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ def check_download(name: str, size: int, *, hint: str) -> int:
             hint=hint,
         )
     return file_max
+
+
+def read_too_large(name: str, file_max: int, *, hint: str) -> TooLarge:
+    """The refusal of a file found larger than the limit as it streamed, where the remote did not say its size
+    (GitLab's linked uploads) or said less: the client stopped reading at `file_max` bytes."""
+    return TooLarge("attachment_id", f"{name} is larger than this server reads ({size_text(file_max)}).", hint=hint)
 
 
 def _typed(content: bytes) -> tuple[str, str]:

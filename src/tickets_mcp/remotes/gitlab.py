@@ -11,6 +11,8 @@ token of the `api` scope in TICKETS_TOKEN, sent as `PRIVATE-TOKEN`. docs/gitlab.
 - Columns, types and priorities are scoped labels (`gitlab_mapping`); moving a ticket sets its status
   label and closes or reopens the issue. Versions are the update time in milliseconds, checked before
   writing (GitLab has no conditional update, so a change landing in between is not caught).
+- Files are the project uploads an issue's text links; moving to another project is GitLab's issue move
+  (`gitlab_files`).
 - GitLab's REST API cannot create projects for us, order a column by hand or keep parent issues:
   those refuse with Unsupported, naming gitlab.
 """
@@ -30,6 +32,7 @@ from tickets_mcp.core.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft,
 from tickets_mcp.domain import (
     CLOSED_STATUSES,
     HISTORY_SHOWN,
+    Attachment,
     Board,
     BoardColumn,
     Capability,
@@ -38,6 +41,7 @@ from tickets_mcp.domain import (
     Organization,
     OrganizationWorkspace,
     Project,
+    Relocation,
     Status,
     Ticket,
     TicketDeletion,
@@ -54,6 +58,7 @@ from tickets_mcp.remotes import gitlab_paging as paging
 from tickets_mcp.remotes.base import RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
 from tickets_mcp.remotes.gitlab_directory import API, BACKEND, Directory
+from tickets_mcp.remotes.gitlab_files import Files, listed
 from tickets_mcp.remotes.gitlab_mapping import (
     Namespace,
     Narrowing,
@@ -73,14 +78,13 @@ from tickets_mcp.remotes.gitlab_mapping import (
 from tickets_mcp.remotes.gitlab_paging import Page, Slice, decode_position, encode_position, scan
 from tickets_mcp.remotes.mapping import CLOCK_SKEW, api_root, parse, recover_created
 from tickets_mcp.remotes.paging import bind, fingerprint, gather, page_headers
-from tickets_mcp.wire.gitlab import GitLabIssue, GitLabMember, GitLabNote, GitLabUser, Issues, Listing, Members, Notes
+from tickets_mcp.wire.gitlab import GitLabIssue, GitLabMember, GitLabNote, GitLabUser, Issues, Listing, Members
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LIST_LIMIT_MAX = 100
 BOARD_PER_COLUMN_MAX = 100
-NOTE_PAGES = 10
 COUNT_QUERIES_MAX = 16  # counting queries one listing may send when GitLab cannot filter at once
 MEMBER_PROJECTS = 10  # projects of a personal namespace whose members the workspace lists
 RECOVERY_WINDOW = 20  # newest issues of the token's user searched after an ambiguous create
@@ -112,6 +116,7 @@ class GitLabTracker(RemoteTracker):
             Capability.DELETE_TICKETS,
             Capability.COMMENT,
             Capability.BOARD,
+            Capability.ATTACHMENTS,
         }
     )
 
@@ -119,6 +124,7 @@ class GitLabTracker(RemoteTracker):
         super().__init__(client)
         self.me = me
         self.gitlab = Directory(client, me)
+        self.files = Files(self.gitlab)
 
     # Workspace
 
@@ -352,12 +358,11 @@ class GitLabTracker(RemoteTracker):
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
         place, issue = await self.gitlab.issue(slug)
         ticket = (await self.gitlab.tickets([issue]))[0]
-        notes = await self.gitlab.all(
-            f"projects/{place.id}/issues/{ticket.number}/notes", {"sort": "asc", "order_by": "created_at"},
-            Notes, "a list of notes", pages=NOTE_PAGES,
-        )  # fmt: skip
+        notes = await self.gitlab.notes(place, ticket.number)
         comments = tuple(to_comment(note, ticket.slug) for note in notes if not note.system)
-        return TicketDetail(ticket=ticket, subtasks=(), comments=comments)
+        return TicketDetail(
+            ticket=ticket, subtasks=(), comments=comments, attachments=listed(issue, notes, ticket.slug)
+        )
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
         place = await self.gitlab.place(draft.project, draft.organization)
@@ -454,6 +459,20 @@ class GitLabTracker(RemoteTracker):
             "POST", API + f"projects/{place.id}/issues/{issue.iid}/notes", json_body={"body": body}
         )
         return to_comment(parse(GitLabNote, reply.body, BACKEND, "the new note"), f"{place.project.code}-{issue.iid}")
+
+    async def move_to_project(self, slug: str, project: str, *, version: int | None = None) -> Relocation:
+        return await self.files.move(slug, project, version)
+
+    # Attachments (gitlab_files)
+
+    async def attach_file(self, slug: str, name: str, content: bytes) -> Attachment:
+        return await self.files.attach(slug, name, content)
+
+    async def attachment(self, slug: str, attachment_id: int) -> tuple[Attachment, bytes]:
+        return await self.files.read(slug, attachment_id)
+
+    async def delete_attachment(self, slug: str, attachment_id: int) -> Attachment:
+        return await self.files.delete(slug, attachment_id)
 
 
 # Helpers without state.

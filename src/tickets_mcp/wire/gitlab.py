@@ -1,4 +1,4 @@
-"""GitLab REST v4: the users, members, namespaces, projects, labels, issues and notes the gitlab backend
+"""GitLab REST v4: the users, members, namespaces, projects, labels, issues, notes and uploads the gitlab backend
 reads (remotes/gitlab.py). Only the fields it uses are declared; GitLab sends many more, which are
 ignored. Ids are strict integers, as the hand-written readers these replace required: a JSON `true` or
 `"5"` where GitLab writes a number is a malformed answer, not an id. Text GitLab may send as null (a
@@ -73,6 +73,7 @@ class GitLabIssue(Document):
     updated_at: datetime
     closed_at: datetime | None = None
     user_notes_count: int | None = None
+    moved_to_id: StrictInt | None = None  # the global id of the issue it was moved to
 
     @property
     def label_names(self) -> list[str]:
@@ -89,6 +90,15 @@ class GitLabNote(Document):
     body: Text = ""
     created_at: datetime
     system: bool = False  # GitLab's own notes ("changed the description"), not comments
+
+
+class GitLabUpload(Document):
+    """A project upload (POST /projects/:id/uploads): `url` is /uploads/<32 hex secret>/<filename>, `markdown`
+    the link or image to put in a note. `id` came in GitLab 17.3."""
+
+    id: StrictInt | None = None
+    url: str
+    markdown: str
 
 
 class Users(RootModel[list[GitLabUser]]):
