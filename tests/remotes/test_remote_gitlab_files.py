@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +23,7 @@ from tickets_mcp.core.backend import REMOTE_CALLER
 from tickets_mcp.core.tracker import TicketDraft
 from tickets_mcp.domain import Capability, Priority, Status, TicketType
 from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, TooLarge
+from tickets_mcp.http.board.pages import ticket_body
 from tickets_mcp.mcp.server import AppState, create_server
 from tickets_mcp.remotes.client import Policy
 from tickets_mcp.remotes.gitlab import GitLabTracker, open_adapter
@@ -122,6 +124,14 @@ async def test_get_ticket_lists_the_files_the_issue_links_as_gitlab_describes_th
     assert [c.body for c in detail.comments] == [
         f"[trace.log](/uploads/{next(iter(fake.uploads.values())).secret}/trace.log)"
     ]
+
+
+async def test_the_board_ticket_page_leaves_out_a_size_gitlab_does_not_tell(tracker: GitLabTracker) -> None:
+    ticket = (await tracker.create_ticket(TicketDraft(title="On the board", project="WEB"))).ticket
+    await tracker.attach_file(ticket.slug, "trace.log", b"trace")
+    page = ticket_body(await tracker.get_ticket(ticket.slug), writable=False)
+    (shown,) = re.findall(r'<span class="muted">([^<]*)<time', page)
+    assert shown == "application/octet-stream, by alice, "
 
 
 async def test_files_people_link_in_gitlab_are_listed_once_each_oldest_first(
