@@ -1,6 +1,6 @@
-"""What the remote adapters share in mapping planning (redmine_planning, linear_planning, github_milestones):
-"none" that clears a field, a milestone's name, and the local tracker's rule for closing a milestone that
-still holds open tickets (stores/sql/milestones.py), worded the same on every backend."""
+"""What the remote adapters share in mapping planning (redmine_planning, linear_planning, github_milestones,
+gitlab_planning, ...): "none" that clears a field, a milestone's name, and the local tracker's rule for closing
+a milestone that still holds open tickets (stores/sql/milestones.py), worded the same on every backend."""
 
 from __future__ import annotations
 
@@ -46,16 +46,17 @@ def not_another(milestone: str) -> Invalid:
     )
 
 
-def refuse_unmapped_filters(query: TicketFilter, backend: str, *, blocked: str, due_order: str) -> None:
+def refuse_unmapped_filters(query: TicketFilter, backend: str, *, blocked: str, due_order: str | None) -> None:
     """Refuse the blocked and blocking filters and the due-date order on a backend that keeps links and due dates
-    but cannot select or order by them as the tracker means them; `blocked` and `due_order` say why."""
+    but cannot select or order by them as the tracker means them; `blocked` and `due_order` say why (`due_order`
+    None: the backend orders by due date)."""
     if query.blocked is not None or query.blocking is not None:
         raise Unsupported(
             f"The {backend} backend cannot filter tickets by whether an open ticket blocks them (or they one): "
             f"{blocked}.",
             hint="Leave blocked and blocking out; get_ticket shows a ticket's blockers.",
         )
-    if query.sort is TicketSort.DUE:
+    if query.sort is TicketSort.DUE and due_order is not None:
         raise Unsupported(
             f"The {backend} backend cannot list tickets by due date: {due_order}.",
             hint="Filter by due_before or overdue instead.",
