@@ -55,7 +55,7 @@ from tickets_mcp.remotes.gitlab_directory import API, BACKEND, Directory
 from tickets_mcp.remotes.gitlab_mapping import Place
 from tickets_mcp.remotes.gitlab_milestones import NO_DATE, GitLabMilestones
 from tickets_mcp.remotes.mapping import parse
-from tickets_mcp.remotes.planning import check_link, clears, refuse_unmapped_filters, self_link
+from tickets_mcp.remotes.planning import check_link, clears, hours, refuse_unmapped_filters, self_link
 from tickets_mcp.wire.gitlab import GitLabIssue, GitLabLinkedIssue, GitLabTimeStats, LinkedIssues
 
 # How each link kind is sent, and how GitLab's list of an issue's links reads each one from that issue.
@@ -100,17 +100,6 @@ def due_order(query: TicketFilter) -> tuple[str, ...]:
     return (f"due {'desc' if query.descending else 'asc'}", UNDATED_LAST)
 
 
-def hours(field: str, value: str | float) -> float:
-    """An estimate in hours, from a number or its text."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise Invalid(field, f"{value!r} is not a number of hours.", hint="Pass hours, e.g. 2.5, or 'none'.") from None
-    if not 0 <= number < HOURS_MAX:
-        raise Invalid(field, f"An estimate must be 0-{HOURS_MAX} hours, not {number:g}.")
-    return number
-
-
 def duration(minutes: int) -> str:
     """Whole minutes as GitLab reads a duration: `2h30m`, `45m`, `3h`."""
     spent_hours, rest = divmod(minutes, 60)
@@ -128,7 +117,7 @@ def estimate_minutes(estimate: float | str | None) -> int | None:
     """An estimate in whole minutes (None: none, or left as it is)."""
     if estimate is None or clears(estimate):
         return None
-    amount = hours("estimate", estimate)
+    amount = hours("estimate", estimate, HOURS_MAX)
     return whole_minutes("estimate", amount) if amount else None
 
 
@@ -246,22 +235,24 @@ class GitLabPlanning:
         other_place, target = await self.gitlab.issue(other)
         if target.id == issue.id:
             raise self_link(slug)
-        between = next((row for row in await self._linked(place, issue.iid) if row.id == target.id), None)
+        rows = await self._linked(place, issue.iid)
+        between = next((row for row in rows if row.id == target.id), None)
         held = READ_KINDS.get(between.link_type) if between is not None else None
         if unlink:
             if between is None or held is not kind:
                 raise NotFound(f"{slug} is not linked as {kind.value} {other}.", hint="get_ticket shows its links.")
             await self._unlink(place, issue, between)
+            rows = [row for row in rows if row is not between]
         elif between is None:
-            await self._make(place, issue, other_place, target, kind)
+            rows = await self._make(place, issue, other_place, target, kind)
         elif held is not kind:
             raise Conflict(
                 f"{slug} and {other} are linked already ({held.value if held else between.link_type}): GitLab keeps "
                 "one link between two issues.",
                 hint="Unlink that one first.",
             )
-        place, after = await self.gitlab.issue(slug)
-        links = await self.links(place, after)
+        _, after = await self.gitlab.issue(slug)
+        links = await self._links(rows)
         ticket = (await self.gitlab.tickets([after]))[0]
         return Linked(ticket=ticket.model_copy(update={"blocked_by": blocked_by(links)}), links=links)
 
@@ -272,8 +263,9 @@ class GitLabPlanning:
 
     async def _make(
         self, place: Place, issue: GitLabIssue, other_place: Place, target: GitLabIssue, kind: LinkKind
-    ) -> None:
-        """Link `issue` to `target` as `kind`, and check GitLab kept it so (taking it back where it did not)."""
+    ) -> list[GitLabLinkedIssue]:
+        """Link `issue` to `target` as `kind`, and check GitLab kept it so (taking it back where it did not): the
+        issue's links, read after."""
         body = {"target_project_id": other_place.id, "target_issue_iid": target.iid, "link_type": LINK_TYPES[kind]}
         try:
             await self.gitlab.client.request(
@@ -289,7 +281,8 @@ class GitLabPlanning:
             ) from None
         except Ambiguous:
             pass  # whether it landed is read below: a link that is not there is reported as lost
-        made = next((row for row in await self._linked(place, issue.iid) if row.id == target.id), None)
+        rows = await self._linked(place, issue.iid)
+        made = next((row for row in rows if row.id == target.id), None)
         if made is None:
             raise Ambiguous(
                 f"{BACKEND} did not answer whether it linked {place.project.code}-{issue.iid}, and holds no such link.",
@@ -302,6 +295,7 @@ class GitLabPlanning:
                 f"{made.link_type} (GitLab before 12.7 relates every link), so it was taken away again.",
                 hint="Link them relates_to instead.",
             )
+        return rows
 
     # Time
 

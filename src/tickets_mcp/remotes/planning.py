@@ -1,6 +1,7 @@
 """What the remote adapters share in mapping planning (redmine_planning, linear_planning, github_milestones,
-gitlab_planning, ...): "none" that clears a field, a milestone's name, and the local tracker's rule for closing
-a milestone that still holds open tickets (stores/sql/milestones.py), worded the same on every backend."""
+gitlab_planning, ...): "none" that clears a field, an estimate in hours, a milestone's name, and the local
+tracker's rule for closing a milestone that still holds open tickets (stores/sql/milestones.py), worded the same
+on every backend."""
 
 from __future__ import annotations
 
@@ -15,6 +16,17 @@ from tickets_mcp.errors import Invalid, Unsupported
 def clears(value: object) -> bool:
     """Whether a field's value is "none": take it away."""
     return isinstance(value, str) and value.strip().casefold() == UNASSIGNED
+
+
+def hours(field: str, value: str | float, limit: int) -> float:
+    """An estimate in hours, from a number or its text, 0 to less than `limit` (the API's own limit)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise Invalid(field, f"{value!r} is not a number of hours.", hint="Pass hours, e.g. 2.5, or 'none'.") from None
+    if not 0 <= number < limit:
+        raise Invalid(field, f"An estimate must be 0-{limit} hours, not {number:g}.")
+    return number
 
 
 def milestone_name(name: str, limit: int) -> str:
