@@ -105,10 +105,7 @@ async def test_workspace_maps_namespaces_to_organizations_with_roles_members_and
     workspace = await tracker.workspace()
     assert workspace.user.username == "alice"
     assert workspace.backend == "gitlab"
-    planning = {
-        Capability.LINKS, Capability.MILESTONES, Capability.DUE_DATES, Capability.ESTIMATES, Capability.TIME_TRACKING,
-    }  # fmt: skip
-    assert workspace.missing == {Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS, Capability.SUBTASKS} | planning
+    assert workspace.missing == {Capability.MANAGE_PROJECTS, Capability.ORDER_COLUMNS, Capability.SUBTASKS}
     entries = {entry.organization.slug: entry for entry in workspace.organizations}
     assert set(entries) == {"acme", "alice"}
     acme = entries["acme"]
