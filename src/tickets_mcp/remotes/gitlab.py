@@ -405,7 +405,9 @@ class GitLabTracker(RemoteTracker):
             *(label for label in (status_label(draft.status), type_label(draft.type), priority_label(draft.priority))
               if label),
         ]  # fmt: skip
-        body: dict[str, Any] = {"title": title, "description": description, "labels": ",".join(labels)}
+        # GitLab's OpenAPI document declares the body's label fields arrays of names (it also reads a
+        # comma-joined string, but only the array is what the document promises).
+        body: dict[str, Any] = {"title": title, "description": description, "labels": labels}
         if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
             body["assignee_ids"] = [await self.gitlab.user_id(draft.assignee)]
         body |= await self.planning.fields(
@@ -457,9 +459,9 @@ class GitLabTracker(RemoteTracker):
             issue.label_names, status=changes.status, kind=changes.type, priority=changes.priority, labels=labels
         )
         if add:
-            body["add_labels"] = ",".join(add)
+            body["add_labels"] = list(add)
         if remove:
-            body["remove_labels"] = ",".join(remove)
+            body["remove_labels"] = list(remove)
         if changes.status is not None:
             if changes.status in CLOSED_STATUSES and not issue.closed:
                 body["state_event"] = "close"
