@@ -7,7 +7,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -40,8 +40,10 @@ ALICE, BOB = 1, 2
 
 
 @pytest.fixture
-def fake() -> FakeGitLab:
-    return standard_world()
+def fake() -> Iterator[FakeGitLab]:
+    world = standard_world()
+    yield world
+    assert world.referee.violations == []  # GitLab's OpenAPI document referees every request and answer
 
 
 @asynccontextmanager
@@ -308,6 +310,9 @@ async def test_moving_a_ticket_gives_it_a_new_slug_and_keeps_its_fields(
     assert (old["state"], old["moved_to_id"]) == ("closed", issue_of(fake, 102, 1)["id"])
     (move,) = [json.loads(r.content) for r in fake.requests if r.url.path.endswith("/issues/1/move")]
     assert move == {"to_project_id": 102}
+    # The labels put back go as the array of names GitLab's OpenAPI document declares for add_labels.
+    (put_back,) = [json.loads(r.content) for r in fake.requests if r.method == "PUT" and "/projects/102/" in r.url.path]
+    assert sorted(put_back["add_labels"]) == ["priority::high", "status::in_progress", "type::bug", "ui"]
 
 
 async def test_a_ticket_moves_to_a_project_of_another_namespace_by_path(

@@ -6,7 +6,7 @@ to log time on) is refused naming gitlab."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -33,8 +33,10 @@ QUICK = Policy(timeout=2.0, deadline=5.0, retries=0, backoff=0.01)
 
 
 @pytest.fixture
-def fake() -> FakeGitLab:
-    return standard_world()
+def fake() -> Iterator[FakeGitLab]:
+    world = standard_world()
+    yield world
+    assert world.referee.violations == []  # GitLab's OpenAPI document referees every request and answer
 
 
 @asynccontextmanager

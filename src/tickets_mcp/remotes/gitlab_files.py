@@ -279,7 +279,7 @@ class Files:
         kept = {name.casefold() for name in moved.label_names}
         if lost := [name for name in issue.label_names if name.casefold() not in kept]:
             reply = await self.client.request(
-                "PUT", API + f"projects/{moved.project_id}/issues/{moved.iid}", json_body={"add_labels": ",".join(lost)}
+                "PUT", API + f"projects/{moved.project_id}/issues/{moved.iid}", json_body={"add_labels": lost}
             )
             moved = parse(GitLabIssue, reply.body, BACKEND, "the moved issue")
         (ticket,) = await self.gitlab.tickets([moved])

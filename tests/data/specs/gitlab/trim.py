@@ -45,14 +45,18 @@ OPERATIONS: dict[str, set[str]] = {
     PROJECT + "/issues": {"get", "post"},
     ISSUE: {"get", "put", "delete"},
     PROJECT + "/issues/{noteable_id}/notes": {"get", "post"},
+    PROJECT + "/issues/{noteable_id}/notes/{note_id}": {"put", "delete"},
     ISSUE + "/move": {"post"},
     ISSUE + "/links": {"get", "post"},
     ISSUE + "/links/{issue_link_id}": {"delete"},
     ISSUE + "/time_estimate": {"post"},
+    ISSUE + "/reset_time_estimate": {"post"},
     ISSUE + "/add_spent_time": {"post"},
     ISSUE + "/time_stats": {"get"},
     PROJECT + "/milestones": {"get", "post"},
     PROJECT + "/milestones/{milestone_id}": {"get", "put"},
+    API + "/groups/{id}/milestones": {"get"},
+    API + "/groups/{id}/milestones/{milestone_id}": {"put"},
     PROJECT + "/uploads": {"post"},
     PROJECT + "/uploads/{upload_id}": {"get", "delete"},
     PROJECT + "/uploads/{secret}/{filename}": {"get", "delete"},
@@ -65,15 +69,23 @@ LISTS = [
     (PROJECT + "/issues/{noteable_id}/notes", "get"),
     (PROJECT + "/labels", "get"),
     (PROJECT + "/milestones", "get"),
+    (API + "/groups/{id}/milestones", "get"),
 ]
 # Schema properties GitLab sends as an array of the referenced entity (`expose ..., using: ...` of a list),
-# declared as one object; and the one property GitLab sends as an integer that the document calls a string.
+# declared as one object; and the properties GitLab sends as integers that the document calls strings.
 ARRAY_PROPERTIES = [
     ("APIEntitiesIssue", "assignees"),
     ("APIEntitiesIssueBasic", "assignees"),
     ("APIEntitiesRelatedIssue", "assignees"),
 ]
-INTEGER_PROPERTIES = [("APIEntitiesMember", "access_level")]
+INTEGER_PROPERTIES = [("APIEntitiesMember", "access_level"), ("APIEntitiesMilestone", "group_id")]
+# Deletes GitLab answers 204 with no body (`destroy_conditionally!` in lib/api/helpers.rb), which the document
+# declares as 200 with the deleted entity.
+NO_CONTENT = [(PROJECT + "/issues/{noteable_id}/notes/{note_id}", "delete")]
+# Statuses GitLab answers that the operation does not list, and that rest/troubleshooting.md does not name
+# for every request: an upload past the instance's maximum attachment size is refused 413 (Workhorse's
+# `maximum_size`, `file_too_large!` in lib/api/helpers.rb; project_markdown_uploads.md, 15.10).
+EXTRA_STATUSES = [(PROJECT + "/uploads", "post", "413", "Request Entity Too Large")]
 
 
 def load(source: Path) -> dict[str, Any]:
@@ -94,6 +106,14 @@ def correct(trimmed: dict[str, Any]) -> None:
     for name, prop in INTEGER_PROPERTIES:
         schemas[name]["properties"][prop]["type"] = "integer"
         print(f"integer property: {name}.{prop}")
+    for path, method in NO_CONTENT:
+        responses = trimmed["paths"][path][method]["responses"]
+        del responses["200"]
+        responses["204"] = {"description": "No Content"}
+        print(f"no content: {method.upper()} {path}")
+    for path, method, status, description in EXTRA_STATUSES:
+        trimmed["paths"][path][method]["responses"][status] = {"description": description}
+        print(f"status {status}: {method.upper()} {path}")
     # GitLab answers null for an attribute that is not set (`"description": null`, `"milestone": null`, as
     # every example in doc/api/ shows); the generator marks nothing nullable. OpenAPI 3.0 lets no `nullable`
     # stand beside a $ref, so the entities themselves are marked nullable, as is each plain property.
