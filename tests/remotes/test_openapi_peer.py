@@ -122,3 +122,29 @@ def test_trimming_keeps_the_operations_asked_for_and_what_they_reference() -> No
     Spec(trimmed)  # still a valid document
     with pytest.raises(KeyError, match="patch"):
         trim(DOCUMENT, {"/repos/{owner}/issues": {"patch"}})
+
+
+async def test_an_operation_named_unrefereed_passes_unchecked_and_any_other_unknown_one_is_refused() -> None:
+    called: list[str] = []
+
+    def fake(request: httpx2.Request) -> httpx2.Response:
+        called.append(request.url.path)
+        return answer({"login": "alice"})
+
+    transport = SpecTransport(Spec(DOCUMENT, base_path="/v3"), fake, unrefereed=frozenset({"GET /users/{name}"}))
+    passed = await send(transport, "GET", "/users/alice")
+    refused = await send(transport, "GET", "/users/alice/keys")
+    wrong_verb = await send(transport, "DELETE", "/users/alice")
+    assert (passed.status_code, refused.status_code, wrong_verb.status_code) == (200, 400, 400)
+    assert called == ["/v3/users/alice"]
+    assert (transport.unchecked, transport.checked, len(transport.violations) >= 2) == (1, 2, True)
+
+
+async def test_a_status_the_vendor_documents_everywhere_passes_only_where_the_operation_does_not_list_it() -> None:
+    spec = Spec(DOCUMENT, base_path="/v3")
+    lenient = SpecTransport(
+        spec, lambda request: answer({"message": "401 Unauthorized"}, 401), undeclared_statuses=frozenset({401})
+    )
+    strict = SpecTransport(spec, lambda request: answer({"message": "401 Unauthorized"}, 401))
+    assert (await send(lenient, "GET", "/repos/acme/issues")).status_code == 401 and lenient.violations == []
+    assert (await send(strict, "GET", "/repos/acme/issues")).status_code == 500 and strict.violations

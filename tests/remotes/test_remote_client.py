@@ -32,11 +32,13 @@ from tickets_mcp.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    TooLarge,
     TrackerError,
 )
 from tickets_mcp.remotes.client import (
     Ambiguous,
     Policy,
+    RedirectedAway,
     RemoteClient,
     Reply,
     TokenRejected,
@@ -443,7 +445,8 @@ async def test_a_redirect_to_another_port_is_refused_and_gets_no_credential(
     other.script("/stolen", OK)
     result, elapsed = await outcome(client, method, "/x")
     assert elapsed <= ONE_ATTEMPT
-    assert type(result) is BackendUnavailable  # a 307/308 means "not here": nothing was applied
+    assert type(result) is RedirectedAway  # a 307/308 means "not here": nothing was applied
+    assert result.origin == f"http://127.0.0.1:{other.port}"
     assert f"acme redirected {method} /x to another host (http://127.0.0.1:{other.port}); " in str(result)
     assert "the token was not sent there" in str(result)
     assert server.count("/x") == 1
@@ -459,7 +462,7 @@ async def test_a_redirect_to_another_host_name_on_the_same_port_is_refused(
 ) -> None:
     server.script("/x", Step(302, headers={"Location": f"http://localhost:{server.port}/stolen"}))
     result, _ = await outcome(client, "GET", "/x")
-    assert type(result) is BackendUnavailable
+    assert type(result) is RedirectedAway
     assert f"to another host (http://localhost:{server.port})" in str(result)
     assert server.count("/stolen") == 0
 
@@ -550,7 +553,58 @@ async def test_a_file_is_sent_as_octet_stream_and_read_back_as_bytes_up_to_its_b
     reply = await client.request("GET", "/file", raw_max=100)
     assert reply.body == b"\x89PNG" + b"x" * 96
     result, _ = await outcome(client, "GET", "/file", raw_max=99)  # streamed: refused once past the bound
-    assert type(result) is BackendUnavailable and "more than 99 bytes" in str(result)
+    assert type(result) is TooLarge and "more than 99 bytes" in str(result)  # as a remote 413 or a listed size
+
+
+async def test_a_quote_in_a_form_file_name_is_escaped_in_its_part(server: FaultServer, client: RemoteClient) -> None:
+    server.script("/uploads", Step(201, b'{"ok":1}'))
+    files = {"file": ('odd "name".png', b"\x89PNG\r\n\x00", "image/png")}
+    await client.request("POST", "/uploads", files=files, idempotent=True)
+    (sent,) = server.requests("/uploads")
+    kind, _, boundary = sent.headers["content-type"].partition("; boundary=")
+    assert kind == "multipart/form-data" and boundary
+    assert sent.body == (
+        f"--{boundary}\r\n".encode()
+        + b'Content-Disposition: form-data; name="file"; filename="odd %22name%22.png"\r\n'
+        + b"Content-Type: image/png\r\n\r\n\x89PNG\r\n\x00\r\n"
+        + f"--{boundary}--\r\n".encode()
+    )
+
+
+async def test_a_file_in_a_form_is_sent_as_multipart_with_the_headers_asked_for(
+    server: FaultServer, client: RemoteClient
+) -> None:
+    server.script("/form", Step(200, b"[]"))
+    files = {"file": ("trace log.txt", b"\x00\xffbytes\r\n--", "text/plain")}
+    sent_headers = {"X-Atlassian-Token": "no-check", "Authorization": "Bearer someone-else"}
+    await client.request("POST", "/form", files=files, headers=sent_headers)
+    (sent,) = server.requests("/form")
+    assert sent.headers["x-atlassian-token"] == "no-check"
+    assert sent.headers["authorization"] == f"Bearer {TOKEN}"  # the client's credential, never a caller's
+    kind, _, boundary = sent.headers["content-type"].partition("; boundary=")
+    assert kind == "multipart/form-data"
+    opening, part, closing = sent.body.split(b"--" + boundary.encode())
+    assert (opening, closing) == (b"", b"--\r\n")
+    head, _, content = part.partition(b"\r\n\r\n")
+    assert b'Content-Disposition: form-data; name="file"; filename="trace log.txt"' in head
+    assert b"Content-Type: text/plain" in head
+    assert content == b"\x00\xffbytes\r\n--\r\n"
+
+
+async def test_a_form_is_sent_again_byte_for_byte_when_a_retry_is_safe(
+    server: FaultServer, client: RemoteClient
+) -> None:
+    server.script("/form", Step(503), Step(200, b"[]"))
+    await client.request("POST", "/form", files={"file": ("a.bin", b"\x01\x02", "image/png")}, idempotent=True)
+    first, second = server.requests("/form")
+    assert (first.body, first.headers["content-type"]) == (second.body, second.headers["content-type"])
+
+
+async def test_a_body_too_large_for_the_remote_is_too_large(server: FaultServer, client: RemoteClient) -> None:
+    server.script("/up", json_step(413, {"errorMessages": ["The file is larger than the limit."]}))
+    result, _ = await outcome(client, "POST", "/up", content=b"x" * 10, json_body=None)
+    assert type(result) is TooLarge
+    assert str(result).startswith("acme refused POST /up as too large (HTTP 413): The file is larger than the limit.")
 
 
 async def test_an_oversized_error_body_is_cut_and_the_status_still_speaks(

@@ -41,7 +41,7 @@ from tickets_mcp.domain import Capability, Comment, Project, Status, Ticket, Tic
 from tickets_mcp.errors import BackendUnavailable, PermissionDenied, RateLimited, TrackerError
 from tickets_mcp.remotes import abf, agentsmesh, bugtome, gitlab, native, redmine
 from tickets_mcp.remotes.base import RemoteTracker
-from tickets_mcp.remotes.client import Ambiguous, Policy, TokenRejected
+from tickets_mcp.remotes.client import Ambiguous, Policy, RedirectedAway, TokenRejected
 
 pytestmark = pytest.mark.anyio
 
@@ -133,10 +133,10 @@ CASES: dict[str, Case] = {
         ("answered GET", "with more than 64 KB (HTTP 200), which was not read", "fewer items"), within=AT_ONCE,
     ),
     "read-redirect-302-to-another-host": Case(
-        "read", error=BackendUnavailable, says=("redirected GET", *NOT_SENT_THERE), within=AT_ONCE, redirect=302
+        "read", error=RedirectedAway, says=("redirected GET", *NOT_SENT_THERE), within=AT_ONCE, redirect=302
     ),
     "read-redirect-307-to-another-host": Case(
-        "read", error=BackendUnavailable, says=("redirected GET", *NOT_SENT_THERE), within=AT_ONCE, redirect=307
+        "read", error=RedirectedAway, says=("redirected GET", *NOT_SENT_THERE), within=AT_ONCE, redirect=307
     ),
     "read-revoked-token": Case("read", error=TokenRejected, says=TOKEN_REJECTED, within=AT_ONCE, revoke=True),
     "read-403-forbidden": Case(
@@ -164,7 +164,7 @@ CASES: dict[str, Case] = {
     ),
     "create-malformed-json-after-applied": Case("create", (relay(body=b'{"ticket": {"id": 7,'),), applied=1),
     "create-redirect-307-to-another-host": Case(
-        "create", error=BackendUnavailable, says=("redirected POST", *NOT_SENT_THERE), within=AT_ONCE, redirect=307
+        "create", error=RedirectedAway, says=("redirected POST", *NOT_SENT_THERE), within=AT_ONCE, redirect=307
     ),
     "create-revoked-token": Case("create", error=TokenRejected, says=TOKEN_REJECTED, within=AT_ONCE, revoke=True),
     "create-403-forbidden": Case(

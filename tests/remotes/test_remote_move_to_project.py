@@ -1,5 +1,6 @@
-"""Moving a ticket to another project in front of a remote tracker: the native backend has its server move it;
-the other adapters refuse, saying to move it in the tracker itself (docs/remote.md says which APIs could)."""
+"""Moving a ticket to another project in front of a remote tracker: the native backend has its server move it
+(GitLab's move is tested in tests/remotes/test_remote_gitlab_files.py); the other adapters refuse, saying to move
+it in the tracker itself (docs/remote.md says which APIs could)."""
 
 from __future__ import annotations
 

@@ -195,8 +195,8 @@ class Attachment(Record):
     ticket_slug: str
     name: str  # as cleaned when attached: one segment, no control characters (domain/files.py)
     mime: str  # read from its bytes, never taken from the uploader
-    size: int  # bytes
-    sha256: str  # of its bytes, in hex: the same bytes attached again are stored once
+    size: int | None  # bytes; None where the tracker tells it only with the bytes (GitLab's listing)
+    sha256: str  # of its bytes, in hex: the same bytes attached again are stored once ("" where not known)
     uploader: str | None
     created_at: str
 

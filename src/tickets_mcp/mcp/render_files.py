@@ -22,12 +22,10 @@ def attachment_uri(attachment: Attachment) -> str:
 
 
 def attachment_line(attachment: Attachment) -> str:
-    """`[3] «trace.log» text/plain 1.2 KiB alice 2026-12-07`."""
+    """`[3] «trace.log» text/plain 1.2 KiB alice 2026-12-07` (no size where the tracker tells none)."""
     who = attachment.uploader or "unknown"
-    return (
-        f"[{attachment.id}] {title(attachment.name)} {attachment.mime} {size_text(attachment.size)} {who} "
-        + (attachment.created_at[:10])
-    )
+    size = f" {size_text(attachment.size)}" if attachment.size is not None else ""
+    return f"[{attachment.id}] {title(attachment.name)} {attachment.mime}{size} {who} " + attachment.created_at[:10]
 
 
 def attachment_lines(attachments: Sequence[Attachment]) -> list[str]:

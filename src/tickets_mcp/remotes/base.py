@@ -289,7 +289,7 @@ class RemoteTracker(ABC):
 
     async def move_to_project(self, slug: str, project: str, *, version: int | None = None) -> Relocation:
         # Not a Capability an API lacks: GitLab, Redmine, Jira, GitHub and Linear can each move an issue their own
-        # way (docs/remote.md); of the adapters, only the native one, whose server moves it, does so far.
+        # way (docs/remote.md); of the adapters, the native one (its server moves it) and GitLab's do so far.
         raise Unsupported(
             f"The {self.name} backend does not move tickets to another project.",
             hint=f"Move it in {self.name} itself, or file it again in the other project and close this one.",

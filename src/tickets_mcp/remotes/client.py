@@ -12,12 +12,13 @@
   connection could not be made). When it may have been applied but its outcome is unknown (a time-out
   or a reset after sending, a 500/502/504, a success whose body cannot be read) it raises `Ambiguous`,
   so the adapter can look for what it may have created instead of creating it twice.
-- Redirects are followed on the same scheme, host and port only, and a path given as a full URL must
-  be on that origin too: credentials never go to another host.
-- Only http(s) base URLs without credentials or a query; bodies are capped; malformed JSON, statuses
-  and remote messages become the tracker's own errors (401: the token was rejected, TokenRejected; 403:
-  the scope it lacks, when the remote says; 404, 409, 422; 429: retry after N s), naming the backend and
-  the request, with any echo of the credential in the remote's words redacted.
+- Redirects are followed on the same scheme, host and port only (one elsewhere is `RedirectedAway`), and a
+  path given as a full URL must be on that origin too: credentials never go to another host.
+- Only http(s) base URLs without credentials or a query; bodies are capped (a file past its bound is
+  TooLarge); malformed JSON, statuses and remote messages become the tracker's own errors (401: the token
+  was rejected, TokenRejected; 403: the scope it lacks, when the remote says; 404, 409, 413 (TooLarge),
+  422; 429: retry after N s), naming the backend and the request, with any echo of the credential in the
+  remote's words redacted.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from tickets_mcp.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    TooLarge,
     TrackerError,
 )
 
@@ -78,6 +80,15 @@ class Ambiguous(BackendUnavailable):
     """A non-idempotent request may or may not have been applied (no answer, or none we could read)."""
 
 
+class RedirectedAway(BackendUnavailable):
+    """The remote answered with a redirect to another origin (`origin`), which is not followed: the credential
+    would go with it. An adapter that knows where such a redirect leads can say so in its own words."""
+
+    def __init__(self, message: str, *, hint: str | None = None, origin: str) -> None:
+        super().__init__(message, hint=hint)
+        self.origin = origin
+
+
 class TokenRejected(PermissionDenied):
     """401: the remote does not know the token (wrong, expired or revoked). An adapter that may shrug off
     a 403 (a scope or role the token lacks) must not shrug off this."""
@@ -91,12 +102,21 @@ class Reply:
     attempts: int = 1
 
 
+FormFile = tuple[str, bytes, str]  # a file sent in a multipart form: its name, its bytes, its type
+
+
 @dataclass(frozen=True, slots=True)
 class _Payload:
     """A request's body and its content type."""
 
     content: bytes
     type: str
+
+
+def _form(files: Mapping[str, FormFile]) -> _Payload:
+    """`files` as a multipart/form-data body, encoded once: every attempt sends the same bytes and boundary."""
+    request = httpx2.Request("POST", "http://form.invalid/", files=dict(files))
+    return _Payload(request.read(), request.headers["content-type"])
 
 
 @dataclass(slots=True)
@@ -111,10 +131,11 @@ class _Attempt:
 class _Unreadable(Exception):
     """A success whose body we refuse to use: too big, or not JSON."""
 
-    def __init__(self, what: str, hint: str) -> None:
+    def __init__(self, what: str, hint: str, *, file: bool = False) -> None:
         super().__init__(what)
         self.what = what
         self.hint = hint
+        self.file = file  # a file read with raw_max, past it
 
 
 def validate_base_url(url: str) -> httpx2.URL:
@@ -318,12 +339,16 @@ class RemoteClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         content: bytes | None = None,
+        files: Mapping[str, FormFile] | None = None,
+        headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         raw_max: int | None = None,
     ) -> Reply:
         """Send, retrying where that is safe; raises the tracker's errors for every failure status. `content` is
-        sent as application/octet-stream (a file); with `raw_max`, a success's body is its bytes, not JSON,
-        read as they stream and refused past `raw_max` bytes."""
+        sent as application/octet-stream (a file), `files` as multipart/form-data (a field's name, then its file
+        name, bytes and type); `headers` are sent besides the client's own, which they cannot replace. With
+        `raw_max`, a success's body is its bytes, not JSON, read as they stream and refused past `raw_max` bytes
+        (TooLarge, as the adapter's own check of a size the remote lists would refuse it)."""
         method = method.upper()
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url = self.url(path)
@@ -334,6 +359,10 @@ class RemoteClient:
             payload = _Payload(json.dumps(json_body, separators=(",", ":")).encode(), "application/json")
         elif content is not None:
             payload = _Payload(content, "application/octet-stream")
+        elif files is not None:
+            payload = _form(files)
+        own = {name.lower() for name in (*self._auth, "content-type")}
+        extra = {name: value for name, value in (headers or {}).items() if name.lower() not in own}
         what = f"{method} {path}"
         deadline = time.monotonic() + self.policy.deadline
         pause = self.policy.backoff
@@ -341,7 +370,7 @@ class RemoteClient:
         unsure = False  # an earlier attempt may have been applied (matters for a retried PUT or DELETE)
         while True:
             attempts += 1
-            attempt = await self._attempt(what, method, url, payload, deadline, raw_max)
+            attempt = await self._attempt(what, method, url, payload, extra, deadline, raw_max)
             if attempt.reply is not None:
                 status = attempt.reply.status
                 retryable = status in RETRY_STATUSES or self._rate_limited(attempt.reply)
@@ -366,7 +395,14 @@ class RemoteClient:
             return self._conclude(what, attempt, safe, attempts, unsure)
 
     async def _attempt(
-        self, what: str, method: str, url: httpx2.URL, payload: _Payload | None, deadline: float, raw_max: int | None
+        self,
+        what: str,
+        method: str,
+        url: httpx2.URL,
+        payload: _Payload | None,
+        extra: Mapping[str, str],
+        deadline: float,
+        raw_max: int | None,
     ) -> _Attempt:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -375,7 +411,7 @@ class RemoteClient:
         try:
             # Each connect, read and write has its own timeout; this bounds a trickling answer by the deadline.
             with anyio.fail_after(remaining):
-                return await self._exchange(what, method, url, payload, timeout, raw_max)
+                return await self._exchange(what, method, url, payload, extra, timeout, raw_max)
         except httpx2.ConnectError as exc:
             return _Attempt(error=exc, sent=False)
         except (httpx2.TimeoutException, TimeoutError) as exc:
@@ -391,13 +427,14 @@ class RemoteClient:
         method: str,
         url: httpx2.URL,
         payload: _Payload | None,
+        extra: Mapping[str, str],
         limits: httpx2.Timeout,
         raw_max: int | None,
     ) -> _Attempt:
-        """One attempt: send, follow same-origin redirects, read the reply."""
+        """One attempt: send (with the adapter's `extra` headers), follow same-origin redirects, read the reply."""
         applied = False
         for _ in range(MAX_REDIRECTS + 1):
-            headers = {**self._auth, **({"content-type": payload.type} if payload is not None else {})}
+            headers = {**extra, **self._auth, **({"content-type": payload.type} if payload is not None else {})}
             content = payload.content if payload is not None else None
             request = self._http.build_request(method, url, content=content, headers=headers, timeout=limits)
             response = await self._http.send(request, stream=True)
@@ -412,10 +449,12 @@ class RemoteClient:
                         error = BackendUnavailable(f"{self.backend} redirected {what} to an invalid address.")
                         return _Attempt(error=error, sent=applied)
                     if _origin(target) != _origin(url):
-                        error = BackendUnavailable(
-                            f"{self.backend} redirected {what} to another host ({self._redact(_origin(target))}); "
+                        elsewhere = self._redact(_origin(target))
+                        error = RedirectedAway(
+                            f"{self.backend} redirected {what} to another host ({elsewhere}); "
                             "the token was not sent there.",
                             hint="Set the tracker URL to its final address.",
+                            origin=elsewhere,
                         )
                         return _Attempt(error=error, sent=applied)
                     if status in (301, 302, 303) and method != "HEAD":
@@ -425,7 +464,13 @@ class RemoteClient:
                 try:
                     body = await self._read(method, response, raw_max)
                 except _Unreadable as exc:
-                    error = BackendUnavailable(f"{self.backend} answered {what} with {exc.what}.", hint=exc.hint)
+                    said = f"{self.backend} answered {what} with {exc.what}."
+                    # A file past raw_max is too large, as one the remote lists larger is (remotes/file_checks.py).
+                    error = (
+                        TooLarge("response", said, hint=exc.hint)
+                        if exc.file
+                        else BackendUnavailable(said, hint=exc.hint)
+                    )
                     return _Attempt(error=error)
             finally:
                 await response.aclose()
@@ -444,6 +489,7 @@ class RemoteClient:
         too_big = _Unreadable(
             f"more than {_size(cap)} (HTTP {response.status_code}), which was not read",
             "Ask for fewer items (a smaller limit or a narrower filter)." if not raw else "Open it in the tracker.",
+            file=raw,
         )
         declared = response.headers.get("content-length", "").strip()
         if success and declared.isdigit() and int(declared) > cap:
@@ -528,6 +574,11 @@ class RemoteClient:
             return NotFound(f"{name}: {what}: not found ({said}).{earlier}")
         if status in (409, 412):
             return Conflict(f"{name}: {what}: conflict ({said}).{earlier}", hint="Read the current state and retry.")
+        if status == 413:
+            return TooLarge(
+                "request", f"{name} refused {what} as too large (HTTP 413){': ' + remark if remark else ''}.",
+                hint="Send less at once.",
+            )  # fmt: skip
         if status < 500:
             return Invalid("request", f"{name} refused {what} (HTTP {status}){': ' + remark if remark else ''}.")
         if not safe and status in UNSURE_STATUSES:

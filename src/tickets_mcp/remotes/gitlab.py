@@ -11,6 +11,11 @@ token of the `api` scope in TICKETS_TOKEN, sent as `PRIVATE-TOKEN`. docs/gitlab.
 - Columns, types and priorities are scoped labels (`gitlab_mapping`); moving a ticket sets its status
   label and closes or reopens the issue. Versions are the update time in milliseconds, checked before
   writing (GitLab has no conditional update, so a change landing in between is not caught).
+- Files are the project uploads an issue's text links; moving to another project is GitLab's issue move
+  (`gitlab_files`).
+- Planning (gitlab_planning, gitlab_milestones): issue links, milestones, due dates, time estimates and
+  time spent; what GitLab's REST API cannot say there (duplicates, due-date ranges, the blocked filters)
+  is refused naming gitlab.
 - GitLab's REST API cannot create projects for us, order a column by hand or keep parent issues:
   those refuse with Unsupported, naming gitlab.
 """
@@ -30,20 +35,27 @@ from tickets_mcp.core.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft,
 from tickets_mcp.domain import (
     CLOSED_STATUSES,
     HISTORY_SHOWN,
+    Attachment,
     Board,
     BoardColumn,
     Capability,
     Comment,
+    EstimateUnit,
+    Linked,
+    LinkKind,
     Member,
+    Milestone,
     Organization,
     OrganizationWorkspace,
     Project,
+    Relocation,
     Status,
     Ticket,
     TicketDeletion,
     TicketDetail,
     TicketPage,
     TicketSort,
+    TimeEntry,
     User,
     Workspace,
     rules,
@@ -51,9 +63,11 @@ from tickets_mcp.domain import (
 from tickets_mcp.domain.rules import check_version
 from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, Unsupported
 from tickets_mcp.remotes import gitlab_paging as paging
-from tickets_mcp.remotes.base import RemoteTracker
+from tickets_mcp.remotes import gitlab_planning as planning
+from tickets_mcp.remotes.base import PartlyFiled, RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
 from tickets_mcp.remotes.gitlab_directory import API, BACKEND, Directory
+from tickets_mcp.remotes.gitlab_files import Files, listed
 from tickets_mcp.remotes.gitlab_mapping import (
     Namespace,
     Narrowing,
@@ -70,17 +84,18 @@ from tickets_mcp.remotes.gitlab_mapping import (
     to_user,
     type_label,
 )
+from tickets_mcp.remotes.gitlab_milestones import GitLabMilestones
 from tickets_mcp.remotes.gitlab_paging import Page, Slice, decode_position, encode_position, scan
+from tickets_mcp.remotes.gitlab_planning import GitLabPlanning
 from tickets_mcp.remotes.mapping import CLOCK_SKEW, api_root, parse, recover_created
 from tickets_mcp.remotes.paging import bind, fingerprint, gather, page_headers
-from tickets_mcp.wire.gitlab import GitLabIssue, GitLabMember, GitLabNote, GitLabUser, Issues, Listing, Members, Notes
+from tickets_mcp.wire.gitlab import GitLabIssue, GitLabMember, GitLabNote, GitLabUser, Issues, Listing, Members
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LIST_LIMIT_MAX = 100
 BOARD_PER_COLUMN_MAX = 100
-NOTE_PAGES = 10
 COUNT_QUERIES_MAX = 16  # counting queries one listing may send when GitLab cannot filter at once
 MEMBER_PROJECTS = 10  # projects of a personal namespace whose members the workspace lists
 RECOVERY_WINDOW = 20  # newest issues of the token's user searched after an ambiguous create
@@ -112,6 +127,12 @@ class GitLabTracker(RemoteTracker):
             Capability.DELETE_TICKETS,
             Capability.COMMENT,
             Capability.BOARD,
+            Capability.ATTACHMENTS,
+            Capability.LINKS,
+            Capability.MILESTONES,
+            Capability.DUE_DATES,
+            Capability.ESTIMATES,
+            Capability.TIME_TRACKING,
         }
     )
 
@@ -119,6 +140,9 @@ class GitLabTracker(RemoteTracker):
         super().__init__(client)
         self.me = me
         self.gitlab = Directory(client, me)
+        self.files = Files(self.gitlab)
+        self.milestones = GitLabMilestones(self.gitlab)
+        self.planning = GitLabPlanning(self.gitlab, self.milestones)
 
     # Workspace
 
@@ -195,8 +219,12 @@ class GitLabTracker(RemoteTracker):
             raise Invalid("offset", "offset must be 0 or more.")
         if query.offset and query.cursor:
             raise Invalid("offset", "Pass cursor or offset, not both.")
+        planning.refuse_filters(query)
+        wanted = planning.wanted_statuses(query)
+        if wanted is None:  # overdue, and only closed columns asked for: nothing can match
+            return TicketPage(tickets=(), total=0, next_cursor=None)
         paths = await self._issue_lists(query.project, query.organization)
-        narrowing, terms = narrowing_for(query.statuses, query.types, query.priorities)
+        narrowing, terms = narrowing_for(wanted, query.types, query.priorities)
         labels = rules.normalize_labels(query.labels)
         filters: dict[str, Any] = {}
         if query.assignee is not None:
@@ -212,12 +240,14 @@ class GitLabTracker(RemoteTracker):
             filters["search"] = query.text.strip()
         if query.updated_since:
             filters["updated_after"] = rules.parse_timestamp("updated_since", query.updated_since)
-        updated = query.sort is TicketSort.UPDATED
+        filters |= await self.planning.list_filters(query)
+        updated, due = query.sort is TicketSort.UPDATED, query.sort is TicketSort.DUE
         params = {
             **filter_params(narrowing, labels), **filters,
-            "order_by": "updated_at" if updated else "created_at", "sort": "desc" if query.descending else "asc",
+            "order_by": "updated_at" if updated else "due_date" if due else "created_at",
+            "sort": "desc" if query.descending else "asc",
         }  # fmt: skip
-        statuses, types, priorities = set(query.statuses), set(query.types), set(query.priorities)
+        statuses, types, priorities = set(wanted), set(query.types), set(query.priorities)
 
         def keep(ticket: Ticket) -> bool:
             return (
@@ -240,11 +270,11 @@ class GitLabTracker(RemoteTracker):
         found = await scan(
             [self._reader(path, params) for path in paths], keep, query.limit, starts, per_page,
             exact=narrowing.exact, skip_matches=skip_matches, descending=query.descending,
-            order=lambda t: (t.updated_at if updated else t.created_at, t.id),
+            order=planning.due_key(query.descending) if due else self._time_key(updated),
         )  # fmt: skip
-        tickets = tuple(found.tickets)
+        tickets, order = tuple(found.tickets), planning.due_order(query)
         if found.resume is None:  # read to the end: what came before and what was found is everything
-            return TicketPage(tickets=tickets, total=seen + len(tickets), next_cursor=None)
+            return TicketPage(tickets=tickets, total=seen + len(tickets), next_cursor=None, order=order)
         cursor = encode_position(found.resume, per_page, seen + len(tickets), mark)
         total: int | None = None
         if narrowing.exact and all(t is not None for t in found.totals):
@@ -252,8 +282,14 @@ class GitLabTracker(RemoteTracker):
         elif not narrowing.exact:
             total = await self._count(paths, terms, labels, filters)
         if total is None:  # GitLab did not count: what has been seen, and one more, is a lower bound
-            return TicketPage(tickets=tickets, total=seen + len(tickets) + 1, next_cursor=cursor, total_capped=True)
-        return TicketPage(tickets=tickets, total=max(total, seen + len(tickets) + 1), next_cursor=cursor)
+            return TicketPage(
+                tickets=tickets, total=seen + len(tickets) + 1, next_cursor=cursor, total_capped=True, order=order
+            )
+        return TicketPage(tickets=tickets, total=max(total, seen + len(tickets) + 1), next_cursor=cursor, order=order)
+
+    @staticmethod
+    def _time_key(updated: bool) -> Callable[[Ticket], tuple[str, int]]:
+        return lambda t: (t.updated_at if updated else t.created_at, t.id)
 
     async def _count(
         self, paths: Sequence[str], terms: Sequence[Term], labels: Sequence[str], filters: Mapping[str, Any]
@@ -352,12 +388,13 @@ class GitLabTracker(RemoteTracker):
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
         place, issue = await self.gitlab.issue(slug)
         ticket = (await self.gitlab.tickets([issue]))[0]
-        notes = await self.gitlab.all(
-            f"projects/{place.id}/issues/{ticket.number}/notes", {"sort": "asc", "order_by": "created_at"},
-            Notes, "a list of notes", pages=NOTE_PAGES,
-        )  # fmt: skip
+        notes = await self.gitlab.notes(place, ticket.number)
         comments = tuple(to_comment(note, ticket.slug) for note in notes if not note.system)
-        return TicketDetail(ticket=ticket, subtasks=(), comments=comments)
+        links = await self.planning.links(place, issue)
+        ticket = ticket.model_copy(update={"blocked_by": planning.blocked_by(links)})
+        return TicketDetail(
+            ticket=ticket, subtasks=(), comments=comments, links=links, attachments=listed(issue, notes, ticket.slug)
+        )
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:
         place = await self.gitlab.place(draft.project, draft.organization)
@@ -368,9 +405,14 @@ class GitLabTracker(RemoteTracker):
             *(label for label in (status_label(draft.status), type_label(draft.type), priority_label(draft.priority))
               if label),
         ]  # fmt: skip
-        body: dict[str, Any] = {"title": title, "description": description, "labels": ",".join(labels)}
+        # GitLab's OpenAPI document declares the body's label fields arrays of names (it also reads a
+        # comma-joined string, but only the array is what the document promises).
+        body: dict[str, Any] = {"title": title, "description": description, "labels": labels}
         if draft.assignee is not None and draft.assignee.strip().casefold() != UNASSIGNED:
             body["assignee_ids"] = [await self.gitlab.user_id(draft.assignee)]
+        body |= await self.planning.fields(
+            place, None, due_date=draft.due_date, milestone=draft.milestone, estimate=draft.estimate
+        )
         sent = time.time()
         try:
             reply = await self.client.request("POST", API + f"projects/{place.id}/issues", json_body=body)
@@ -379,7 +421,12 @@ class GitLabTracker(RemoteTracker):
             ticket = await recover_created(lost, sent, title, lambda: self._newest_of_mine(place, sent))
         if draft.status in CLOSED_STATUSES and ticket.status not in CLOSED_STATUSES:
             ticket = await self._put(place, ticket.number, {"state_event": "close"})
-        return ticket
+        try:  # GitLab's create takes no estimate: it is a request of its own
+            return await self.planning.estimated(place, ticket, draft.estimate)
+        except PermissionDenied as refused:
+            raise PartlyFiled(
+                f"Filed {ticket.slug}, but not its estimate: {refused.message}", ticket, hint=refused.hint
+            ) from None
 
     async def _newest_of_mine(self, place: Place, since: float) -> list[Ticket]:
         """The token user's newest issues in a project, filed since about `since`: where a lost POST's issue is."""
@@ -412,17 +459,19 @@ class GitLabTracker(RemoteTracker):
             issue.label_names, status=changes.status, kind=changes.type, priority=changes.priority, labels=labels
         )
         if add:
-            body["add_labels"] = ",".join(add)
+            body["add_labels"] = list(add)
         if remove:
-            body["remove_labels"] = ",".join(remove)
+            body["remove_labels"] = list(remove)
         if changes.status is not None:
             if changes.status in CLOSED_STATUSES and not issue.closed:
                 body["state_event"] = "close"
             elif changes.status not in CLOSED_STATUSES and issue.closed:
                 body["state_event"] = "reopen"
-        if not body:
-            return current
-        return await self._put(place, current.number, body)
+        body |= await self.planning.fields(
+            place, issue, due_date=changes.due_date, milestone=changes.milestone, estimate=changes.estimate
+        )
+        ticket = await self._put(place, current.number, body) if body else current
+        return await self.planning.estimated(place, ticket, changes.estimate)
 
     async def ticket_deletion(self, slug: str) -> TicketDeletion:
         place, issue = await self.gitlab.issue(slug)
@@ -454,6 +503,50 @@ class GitLabTracker(RemoteTracker):
             "POST", API + f"projects/{place.id}/issues/{issue.iid}/notes", json_body={"body": body}
         )
         return to_comment(parse(GitLabNote, reply.body, BACKEND, "the new note"), f"{place.project.code}-{issue.iid}")
+
+    async def move_to_project(self, slug: str, project: str, *, version: int | None = None) -> Relocation:
+        return await self.files.move(slug, project, version)
+
+    # Attachments (gitlab_files)
+
+    async def attach_file(self, slug: str, name: str, content: bytes) -> Attachment:
+        return await self.files.attach(slug, name, content)
+
+    async def attachment(self, slug: str, attachment_id: int) -> tuple[Attachment, bytes]:
+        return await self.files.read(slug, attachment_id)
+
+    async def delete_attachment(self, slug: str, attachment_id: int) -> Attachment:
+        return await self.files.delete(slug, attachment_id)
+
+    # Planning: issue links, milestones, time estimates and time spent (gitlab_planning, gitlab_milestones)
+
+    async def link_tickets(
+        self, slug: str, kind: LinkKind, other: str, *, unlink: bool = False, close_as_duplicate: bool = False
+    ) -> Linked:
+        return await self.planning.link(slug, kind, other, unlink=unlink, close_as_duplicate=close_as_duplicate)
+
+    async def list_milestones(
+        self, project: str | None = None, *, closed: bool = False, organization: str | None = None
+    ) -> list[Milestone]:
+        return await self.milestones.listed(await self.gitlab.place(project, organization), closed=closed)
+
+    async def save_milestone(
+        self, project: str | None, name: str, *, rename: str | None = None, start_date: str | None = None,
+        due_date: str | None = None, closed: bool | None = None, open_tickets: str | None = None,
+        organization: str | None = None,
+    ) -> Milestone:  # fmt: skip
+        return await self.milestones.save(
+            await self.gitlab.place(project, organization), name, rename=rename, start_date=start_date,
+            due_date=due_date, closed=closed, open_tickets=open_tickets,
+        )  # fmt: skip
+
+    async def set_estimate_unit(
+        self, project: str | None, unit: EstimateUnit, *, organization: str | None = None
+    ) -> Project:
+        return self.planning.estimate_unit(await self.gitlab.place(project, organization), unit)
+
+    async def log_time(self, slug: str, hours: float, *, spent_on: str | None = None, note: str = "") -> TimeEntry:
+        return await self.planning.log_time(slug, hours, spent_on=spent_on, note=note)
 
 
 # Helpers without state.

@@ -35,7 +35,7 @@ from tickets_mcp.remotes.gitlab_mapping import (
 )
 from tickets_mcp.remotes.mapping import code_with_id, parse
 from tickets_mcp.remotes.paging import page_headers
-from tickets_mcp.wire.gitlab import GitLabIssue, GitLabProject, Labels, Projects, Users
+from tickets_mcp.wire.gitlab import GitLabIssue, GitLabNote, GitLabProject, Labels, Notes, Projects, Users
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ BACKEND = "gitlab"
 API = "api/v4/"
 PROJECT_PAGES = 20  # member projects read at most: 2,000
 LABEL_PAGES = 10
+NOTE_PAGES = 10  # an issue's notes read at most: 1,000
 PROJECTS_TTL = 300.0  # seconds the member projects are kept
 REFRESH_MIN = 2.0  # an unknown code or project reloads them, at most this often
 
@@ -234,6 +235,13 @@ class Directory:
                 f"Ticket {code}-{number} not found.", hint="Check the slug with list_tickets; it may have been deleted."
             ) from None
         return place, parse(GitLabIssue, reply.body, BACKEND, "an issue")
+
+    async def notes(self, place: Place, iid: int) -> list[GitLabNote]:
+        """An issue's notes, system notes too, oldest first."""
+        return await self.all(
+            f"projects/{place.id}/issues/{iid}/notes", {"sort": "asc", "order_by": "created_at"}, Notes,
+            "a list of notes", pages=NOTE_PAGES,
+        )  # fmt: skip
 
     async def user_id(self, username: str) -> int:
         name = username.strip()

@@ -310,9 +310,12 @@ def color_of(label: GitLabLabel) -> str:
 
 
 def to_ticket(issue: GitLabIssue, code: str, colors: Mapping[str, str]) -> Ticket:
-    """An issue as a ticket; `colors` maps label names (case-folded) to colors."""
+    """An issue as a ticket; `colors` maps label names (case-folded) to colors. Its estimate and spent time are
+    GitLab's time stats in hours (no estimate reads as none: GitLab keeps 0 for both); its blockers are not in
+    an issue's document (gitlab_planning reads them from its links)."""
     fields = read_fields(issue.label_names, issue.closed)
     first = issue.assignees[0] if issue.assignees else issue.assignee
+    stats = issue.time_stats
     return Ticket(
         id=issue.id,
         project_id=str(issue.project_id),
@@ -335,6 +338,10 @@ def to_ticket(issue: GitLabIssue, code: str, colors: Mapping[str, str]) -> Ticke
         updated_at=stored(issue.updated_at),
         closed_at=stored(issue.closed_at) if issue.closed and issue.closed_at else None,
         closed_by=username_of(issue.closed_by) if issue.closed else None,
+        due_date=issue.due_date.isoformat() if issue.due_date else None,
+        estimate=stats.time_estimate / 3600 if stats and stats.time_estimate else None,
+        spent=stats.total_time_spent / 3600 if stats else 0,
+        milestone=issue.milestone.title if issue.milestone else None,
     )
 
 

@@ -15,6 +15,8 @@ as HTTP Basic) or an OAuth 2.0 access token (no colon; sent as a Bearer token). 
   within a column (that is Jira Software's agile API): those refuse with Unsupported.
 - Planning (jira_planning): issue links, due dates and worklogs; milestones are project versions, an issue's
   fix version (jira_versions, jira_milestones); estimates are not mapped yet.
+- Files (jira_files) are the issue's attachments, checked by our own rules before they are sent; their bytes
+  come from the site itself, never from a host it redirects to.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
@@ -35,6 +37,7 @@ from tickets_mcp.core.tracker import UNASSIGNED, TicketChanges, TicketDraft, Tic
 from tickets_mcp.domain import (
     CLOSED_STATUSES,
     HISTORY_SHOWN,
+    Attachment,
     Board,
     BoardColumn,
     Capability,
@@ -62,6 +65,7 @@ from tickets_mcp.domain.rules import check_version
 from tickets_mcp.errors import Invalid, NotFound, Unsupported
 from tickets_mcp.remotes.base import RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient
+from tickets_mcp.remotes.jira_files import JiraFiles, listed
 from tickets_mcp.remotes.jira_mapping import (
     BACKEND,
     PRIORITY_NAMES,
@@ -138,6 +142,7 @@ class JiraTracker(RemoteTracker):
             Capability.MOVE_TICKETS,
             Capability.DELETE_TICKETS,
             Capability.COMMENT,
+            Capability.ATTACHMENTS,
             Capability.BOARD,
             Capability.SUBTASKS,
             Capability.LINKS,
@@ -158,6 +163,7 @@ class JiraTracker(RemoteTracker):
         self.searches = Searches(client, self.site, self.zone)
         self.planning = JiraPlanning(client)
         self.milestones = JiraMilestones(client, self.searches)
+        self.files = JiraFiles(client, me)
 
     # Workspace
 
@@ -211,12 +217,13 @@ class JiraTracker(RemoteTracker):
 
     # Tickets
 
-    async def _issue(self, slug: str) -> JiraIssue:
-        reply = await self.client.request("GET", API + f"issue/{parse_slug(slug)}", params={"fields": FIELDS})
+    async def _issue(self, slug: str, extra: Sequence[str] = ()) -> JiraIssue:
+        params = {"fields": [*FIELDS, *extra]}
+        reply = await self.client.request("GET", API + f"issue/{parse_slug(slug)}", params=params)
         return parse(JiraIssue, reply.body, BACKEND, "an issue")
 
     async def get_ticket(self, slug: str, *, history: int = HISTORY_SHOWN) -> TicketDetail:
-        issue = await self._issue(slug)
+        issue = await self._issue(slug, ["attachment"])
         ticket = to_ticket(issue)
         subtasks: tuple[Ticket, ...] = ()
         if issue.fields.subtasks:
@@ -225,7 +232,7 @@ class JiraTracker(RemoteTracker):
         comments = [to_comment(c, ticket.slug) for c in await self._comments(issue.key)]
         return TicketDetail(
             ticket=ticket, subtasks=subtasks, comments=tuple(comments), links=links(issue),
-            time_entries=await self.planning.time_entries(issue),
+            time_entries=await self.planning.time_entries(issue), attachments=listed(issue),
         )  # fmt: skip
 
     async def _comments(self, key: str) -> list[JiraComment]:
@@ -413,6 +420,17 @@ class JiraTracker(RemoteTracker):
         key = parse_slug(slug)
         reply = await self.client.request("POST", API + f"issue/{key}/comment", json_body={"body": document})
         return to_comment(parse(JiraComment, reply.body, BACKEND, "the new comment"), key)
+
+    # Files (jira_files)
+
+    async def attach_file(self, slug: str, name: str, content: bytes) -> Attachment:
+        return await self.files.attach(slug, name, content)
+
+    async def attachment(self, slug: str, attachment_id: int) -> tuple[Attachment, bytes]:
+        return await self.files.read(slug, attachment_id)
+
+    async def delete_attachment(self, slug: str, attachment_id: int) -> Attachment:
+        return await self.files.delete(slug, attachment_id)
 
     # Planning: issue links and worklogs (jira_planning)
 

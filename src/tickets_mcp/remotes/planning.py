@@ -1,6 +1,7 @@
-"""What the remote adapters share in mapping planning (redmine_planning, linear_planning, github_milestones):
-"none" that clears a field, a milestone's name, and the local tracker's rule for closing a milestone that
-still holds open tickets (stores/sql/milestones.py), worded the same on every backend."""
+"""What the remote adapters share in mapping planning (redmine_planning, linear_planning, github_milestones,
+gitlab_planning, ...): "none" that clears a field, an estimate in hours, a milestone's name, and the local
+tracker's rule for closing a milestone that still holds open tickets (stores/sql/milestones.py), worded the same
+on every backend."""
 
 from __future__ import annotations
 
@@ -15,6 +16,17 @@ from tickets_mcp.errors import Invalid, Unsupported
 def clears(value: object) -> bool:
     """Whether a field's value is "none": take it away."""
     return isinstance(value, str) and value.strip().casefold() == UNASSIGNED
+
+
+def hours(field: str, value: str | float, limit: int) -> float:
+    """An estimate in hours, from a number or its text, 0 to less than `limit` (the API's own limit)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise Invalid(field, f"{value!r} is not a number of hours.", hint="Pass hours, e.g. 2.5, or 'none'.") from None
+    if not 0 <= number < limit:
+        raise Invalid(field, f"An estimate must be 0-{limit} hours, not {number:g}.")
+    return number
 
 
 def milestone_name(name: str, limit: int) -> str:
@@ -46,16 +58,17 @@ def not_another(milestone: str) -> Invalid:
     )
 
 
-def refuse_unmapped_filters(query: TicketFilter, backend: str, *, blocked: str, due_order: str) -> None:
+def refuse_unmapped_filters(query: TicketFilter, backend: str, *, blocked: str, due_order: str | None) -> None:
     """Refuse the blocked and blocking filters and the due-date order on a backend that keeps links and due dates
-    but cannot select or order by them as the tracker means them; `blocked` and `due_order` say why."""
+    but cannot select or order by them as the tracker means them; `blocked` and `due_order` say why (`due_order`
+    None: the backend orders by due date)."""
     if query.blocked is not None or query.blocking is not None:
         raise Unsupported(
             f"The {backend} backend cannot filter tickets by whether an open ticket blocks them (or they one): "
             f"{blocked}.",
             hint="Leave blocked and blocking out; get_ticket shows a ticket's blockers.",
         )
-    if query.sort is TicketSort.DUE:
+    if query.sort is TicketSort.DUE and due_order is not None:
         raise Unsupported(
             f"The {backend} backend cannot list tickets by due date: {due_order}.",
             hint="Filter by due_before or overdue instead.",

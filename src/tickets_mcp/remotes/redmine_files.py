@@ -14,21 +14,17 @@ file limit, and reports the type sniffed from them. Redmine enforces its own lar
 from __future__ import annotations
 
 import contextlib
-import hashlib
-
-import anyio.to_thread
 
 from tickets_mcp.domain import Attachment
-from tickets_mcp.domain.files import OCTET_STREAM, file_limits, file_name, size_text, sniff, too_large
-from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, TooLarge
+from tickets_mcp.domain.files import OCTET_STREAM, file_name
+from tickets_mcp.errors import NotFound, PermissionDenied
 from tickets_mcp.remotes.client import RemoteClient
+from tickets_mcp.remotes.file_checks import check_download, check_upload, no_attachment, typed
 from tickets_mcp.remotes.mapping import parse
 from tickets_mcp.remotes.redmine_mapping import BACKEND
 from tickets_mcp.remotes.redmine_site import Site, display_name
 from tickets_mcp.wire.redmine import Issue, IssueEnvelope, RedmineAttachment, UploadEnvelope
 from tickets_mcp.wire.values import stored
-
-OFF_LOOP_BYTES = 256 * 1024  # typing and hashing a file this large runs on a worker thread
 
 
 def listed(issue: Issue, slug: str) -> tuple[Attachment, ...]:
@@ -49,16 +45,6 @@ def _attachment(row: RedmineAttachment, slug: str, *, mime: str, sha256: str, si
     )  # fmt: skip
 
 
-def _typed(content: bytes) -> tuple[str, str]:
-    return sniff(content), hashlib.sha256(content).hexdigest()
-
-
-async def _typed_off_loop(content: bytes) -> tuple[str, str]:
-    if len(content) < OFF_LOOP_BYTES:
-        return _typed(content)
-    return await anyio.to_thread.run_sync(_typed, content)
-
-
 class Files:
     """Attaching, reading and deleting the files of the site's issues."""
 
@@ -67,13 +53,9 @@ class Files:
         self.client: RemoteClient = site.client
 
     async def attach(self, slug: str, name: str, content: bytes) -> Attachment:
-        limits = file_limits()
-        if not content:
-            raise Invalid("content", "The file is empty.", hint="Send the file's text or its bytes in base64.")
-        if len(content) > limits.file_max:
-            raise too_large("content", len(content), limits.file_max)
+        check_upload(content)
         cleaned = file_name(name)
-        mime, sha256 = await _typed_off_loop(content)
+        mime, sha256 = await typed(content)
         place, issue = await self.site.issue(slug, "attachments")
         before = {row.id for row in issue.attachments or ()}
         # An upload whose answer was lost only leaves bytes no issue holds (redmine:attachments:prune removes
@@ -100,17 +82,11 @@ class Files:
         place, issue = await self.site.issue(slug, "attachments")
         ticket_slug = f"{place.project.code}-{issue.id}"
         row = _find(issue, ticket_slug, attachment_id)
-        file_max = file_limits().file_max
-        if row.filesize > file_max:
-            raise TooLarge(
-                "attachment_id",
-                f"{row.filename} is {size_text(row.filesize)}; this server reads files up to {size_text(file_max)}.",
-                hint=f"Open it in Redmine itself (issue #{issue.id}).",
-            )
+        file_max = check_download(row.filename, row.filesize, hint=f"Open it in Redmine itself (issue #{issue.id}).")
         # Its size as Redmine said it is checked again while it streams: never more than the limit is read.
         reply = await self.client.request("GET", f"attachments/download/{row.id}", raw_max=file_max)
         content: bytes = reply.body or b""
-        mime, sha256 = await _typed_off_loop(content)
+        mime, sha256 = await typed(content)
         return _attachment(row, ticket_slug, mime=mime, sha256=sha256, size=len(content)), content
 
     async def delete(self, slug: str, attachment_id: int) -> Attachment:
@@ -130,5 +106,5 @@ def _find(issue: Issue, slug: str, attachment_id: int) -> RedmineAttachment:
     """The issue's own file `attachment_id`: an id of another issue's file names none of this one's."""
     found = next((row for row in issue.attachments or () if row.id == attachment_id), None)
     if found is None:
-        raise NotFound(f"{slug} has no attachment {attachment_id}.", hint="get_ticket lists its attachments.")
+        raise no_attachment(slug, attachment_id)
     return found

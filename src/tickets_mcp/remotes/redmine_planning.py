@@ -36,7 +36,15 @@ from tickets_mcp.domain.dates import parse_day, today_utc
 from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, Unsupported
 from tickets_mcp.remotes.mapping import parse
 from tickets_mcp.remotes.paging import gather
-from tickets_mcp.remotes.planning import check_link, clears, closing_choice, milestone_name, not_another, self_link
+from tickets_mcp.remotes.planning import (
+    check_link,
+    clears,
+    closing_choice,
+    hours,
+    milestone_name,
+    not_another,
+    self_link,
+)
 from tickets_mcp.remotes.redmine_mapping import BACKEND, status_of
 from tickets_mcp.remotes.redmine_site import PAGE_MAX, Place, Site, display_name
 from tickets_mcp.wire.redmine import (
@@ -80,17 +88,6 @@ class Plan:
     expect: dict[str, Any]
 
 
-def hours(field: str, value: str | float) -> float:
-    """An estimate in hours, from a number or its text."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise Invalid(field, f"{value!r} is not a number of hours.", hint="Pass hours, e.g. 2.5, or 'none'.") from None
-    if not 0 <= number < HOURS_MAX:
-        raise Invalid(field, f"An estimate must be 0-{HOURS_MAX} hours, not {number:g}.")
-    return number
-
-
 class Planning:
     """Links, milestones, dates, estimates and time on one Redmine site."""
 
@@ -114,7 +111,7 @@ class Planning:
             if day is not None and start is not None and day < start:
                 fields["start_date"] = day
         if estimate is not None:
-            amount = None if clears(estimate) else hours("estimate", estimate)
+            amount = None if clears(estimate) else hours("estimate", estimate, HOURS_MAX)
             fields["estimated_hours"] = CLEAR if amount is None else amount
             expect["estimate"] = amount
         if milestone is not None:

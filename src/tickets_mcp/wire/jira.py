@@ -1,8 +1,9 @@
-"""Jira Cloud platform REST API v3: the users, projects, statuses, issues, transitions and comments the jira
-backend reads (remotes/jira.py), as Atlassian's OpenAPI document (swagger-v3.v3.json) describes them. Only
-the fields the adapter uses are declared; Jira sends many more, which are ignored. Ids are strings, as Jira
-writes them. Rich text (descriptions, comment bodies) is Atlassian Document Format, kept as its JSON tree
-here and turned into text by remotes/jira_mapping.py.
+"""Jira Cloud platform REST API v3: the users, projects, statuses, issues, transitions, comments and
+attachments the jira backend reads (remotes/jira*.py), as Atlassian's OpenAPI document (swagger-v3.v3.json)
+describes them. Only the fields the adapter uses are declared; Jira sends many more, which are ignored. Ids
+are strings, as Jira writes them (an attachment's is read as the number it spells). Rich text (descriptions,
+comment bodies) is Atlassian Document Format, kept as its JSON tree here and turned into text by
+remotes/jira_mapping.py.
 """
 
 from __future__ import annotations
@@ -110,6 +111,34 @@ class Versions(RootModel[list[JiraVersion]]):
     pass
 
 
+class JiraAttachment(Document):
+    """A file on an issue, as its `attachment` field and the upload's answer show it. `mimeType` is what Jira
+    keeps (the uploader's claim, or its guess); the API keeps no digest."""
+
+    id: int  # a string of digits in the document ("10001"), read as the number it is
+    filename: str
+    author: JiraUser | None = None
+    created: datetime
+    size: int
+    mimeType: str | None = None
+
+
+class Attachments(RootModel[list[JiraAttachment]]):
+    """The upload's answer: the files it added."""
+
+
+class FilesFields(Document):
+    attachment: list[JiraAttachment] = Field(default_factory=list[JiraAttachment])
+
+
+class IssueFiles(Document):
+    """An issue read for its files alone (`fields=attachment`)."""
+
+    id: str
+    key: str
+    fields: FilesFields
+
+
 class JiraFields(Document):
     summary: str = ""
     description: Adf | None = None
@@ -130,6 +159,7 @@ class JiraFields(Document):
     fixVersions: list[JiraVersion] = Field(default_factory=list[JiraVersion])
     timespent: int | None = None  # seconds logged, in all
     issuelinks: list[JiraIssueLink] = Field(default_factory=list[JiraIssueLink])
+    attachment: list[JiraAttachment] = Field(default_factory=list[JiraAttachment])  # read by get_ticket only
 
 
 class JiraIssue(Document):

@@ -356,7 +356,8 @@ def _files(slug: str, attachments: Sequence[Attachment]) -> Html:
         return Html("")
     rows = [
         el("li", el("a", file.name, href=attachment_url(slug, file.id)), " ",
-           el("span", f"{size_text(file.size)}, {file.mime}, by {file.uploader or 'someone'}, ",
+           el("span", f"{size_text(file.size) + ', ' if file.size is not None else ''}{file.mime}, "
+                      f"by {file.uploader or 'someone'}, ",
               el("time", when(file.created_at), datetime=file.created_at), class_="muted"))
         for file in attachments
     ]  # fmt: skip

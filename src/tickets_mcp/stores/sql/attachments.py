@@ -108,7 +108,7 @@ def delete(conn: Connection, ticket_id: int, attachment_id: int, actor: Actor) -
     ticket, organization_id = lock_ticket(conn, ticket_id)
     gone = _existing(conn, ticket_id, attachment_id)
     conn.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
-    release(conn, organization_id, [(gone.sha256, gone.size)])
+    release(conn, organization_id, [(gone.sha256, gone.size or 0)])  # a stored file's size is always known
     conn.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (utc_now(), ticket_id))
     record(conn, audit.attachment_deleted(ticket, organization_id, gone), actor)
     return gone

@@ -42,11 +42,29 @@ OPERATIONS: dict[str, set[str]] = {
     "/rest/api/3/project/{projectIdOrKey}/versions": {"get"},
     "/rest/api/3/version": {"post"},
     "/rest/api/3/version/{id}": {"put"},
+    ISSUE + "/attachments": {"post"},
+    "/rest/api/3/attachment/content/{id}": {"get"},
+    "/rest/api/3/attachment/{id}": {"delete"},
+}
+# What `POST /issue/{issueIdOrKey}/attachments` takes, as its description says: multipart/form-data whose
+# parts named `file` hold the files. The document's schema, an array of MultipartFile (the fields of
+# Spring's server-side class: bytes, inputStream, resource...), describes no multipart body: a validator
+# reads the parts as an object of fields, which is never an array, and refuses every upload.
+UPLOAD = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {"file": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}},
 }
 
 
 def main(source: str) -> None:
     document = load_document(Path(source))
+    # The upload's body as Jira takes it (UPLOAD above), put in before trimming, so MultipartFile and the
+    # components it names are not kept for nothing.
+    if "post" in OPERATIONS.get(ISSUE + "/attachments", ()):
+        body = document["paths"][ISSUE + "/attachments"]["post"]["requestBody"]["content"]["multipart/form-data"]
+        body["schema"] = UPLOAD
+        print(f"multipart body of `file` parts: POST {ISSUE}/attachments")
     trimmed = trim(document, OPERATIONS)
     # Operations name their security schemes without a $ref: keep them, or their `security` names nothing.
     trimmed["components"]["securitySchemes"] = document["components"]["securitySchemes"]
