@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,22 +12,20 @@ import pytest
 
 from mcp import Client
 from tests.fixtures.fake_gitlab import DEVELOPER, OWNER, TOKEN, UNREFEREED, FakeGitLab, standard_world
+from tests.fixtures.gitlab_suite import adapter_for, sent
 from tests.fixtures.tool_calls import call, call_error, slug_of
-from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.backend import REMOTE_CALLER
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Capability, Priority, Role, Status, TicketSort, TicketType
 from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
 from tickets_mcp.mcp.server import AppState, create_server
 from tickets_mcp.remotes import gitlab_directory, gitlab_paging
-from tickets_mcp.remotes.client import Ambiguous, Policy
-from tickets_mcp.remotes.gitlab import GitLabTracker, open_adapter
+from tickets_mcp.remotes.client import Ambiguous
+from tickets_mcp.remotes.gitlab import GitLabTracker
 from tickets_mcp.remotes.gitlab_mapping import label_delta, read_fields
 from tickets_mcp.remotes.mapping import assign_codes, project_code
 
 pytestmark = pytest.mark.anyio
-
-QUICK = Policy(timeout=2.0, deadline=5.0, retries=0, backoff=0.01)
 
 
 @pytest.fixture
@@ -38,29 +35,10 @@ def fake() -> Iterator[FakeGitLab]:
     assert world.referee.violations == []
 
 
-@asynccontextmanager
-async def adapter_for(fake: FakeGitLab, url: str | None = None, token: str = TOKEN) -> AsyncGenerator[GitLabTracker]:
-    settings = RemoteSettings("gitlab", url or fake.host, token)
-    tracker = await open_adapter(settings, policy=QUICK, transport=fake.transport())
-    try:
-        yield tracker
-    finally:
-        await tracker.aclose()
-
-
 @pytest.fixture
 async def tracker(fake: FakeGitLab) -> AsyncGenerator[GitLabTracker]:
     async with adapter_for(fake) as opened:
         yield opened
-
-
-def sent(fake: FakeGitLab, method: str, path_end: str) -> list[dict[str, Any]]:
-    """The JSON bodies of the requests with this method whose path ends so."""
-    return [
-        json.loads(r.content) if r.content else {}
-        for r in fake.requests
-        if r.method == method and r.url.path.endswith(path_end)
-    ]
 
 
 def stored(fake: FakeGitLab, project_id: int, iid: int) -> dict[str, Any]:

@@ -16,22 +16,20 @@ import pytest
 from mcp.types import TextContent
 
 from mcp import Client
-from tests.fixtures.fake_gitlab import GUEST, TOKEN, FakeGitLab, standard_world
+from tests.fixtures.fake_gitlab import GUEST, FakeGitLab, standard_world
+from tests.fixtures.gitlab_suite import adapter_for
 from tests.fixtures.tool_calls import call, call_error
-from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.backend import REMOTE_CALLER
 from tickets_mcp.core.tracker import TicketDraft
 from tickets_mcp.domain import Capability, Priority, Status, TicketType
 from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, TooLarge
 from tickets_mcp.http.board.pages import ticket_body
 from tickets_mcp.mcp.server import AppState, create_server
-from tickets_mcp.remotes.client import Policy
-from tickets_mcp.remotes.gitlab import GitLabTracker, open_adapter
+from tickets_mcp.remotes.gitlab import GitLabTracker
 from tickets_mcp.remotes.gitlab_files import attachment_id
 
 pytestmark = pytest.mark.anyio
 
-QUICK = Policy(timeout=2.0, deadline=5.0, retries=0, backoff=0.01)
 # A 1x1 PNG: binary, with bytes no text holds.
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -44,15 +42,6 @@ def fake() -> Iterator[FakeGitLab]:
     world = standard_world()
     yield world
     assert world.referee.violations == []  # GitLab's OpenAPI document referees every request and answer
-
-
-@asynccontextmanager
-async def adapter_for(fake: FakeGitLab) -> AsyncGenerator[GitLabTracker]:
-    tracker = await open_adapter(RemoteSettings("gitlab", fake.host, TOKEN), policy=QUICK, transport=fake.transport())
-    try:
-        yield tracker
-    finally:
-        await tracker.aclose()
 
 
 @pytest.fixture

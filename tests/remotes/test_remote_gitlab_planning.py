@@ -5,7 +5,6 @@ to log time on) is refused naming gitlab."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -14,9 +13,9 @@ from typing import Any
 import pytest
 
 from mcp import Client
-from tests.fixtures.fake_gitlab import GUEST, TOKEN, FakeGitLab, standard_world
+from tests.fixtures.fake_gitlab import GUEST, FakeGitLab, standard_world
+from tests.fixtures.gitlab_suite import adapter_for, sent
 from tests.fixtures.tool_calls import call, call_error
-from tickets_mcp.config import RemoteSettings
 from tickets_mcp.core.backend import REMOTE_CALLER
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Capability, EstimateUnit, LinkKind, Status, Ticket, TicketSort
@@ -24,12 +23,9 @@ from tickets_mcp.domain.dates import today_utc
 from tickets_mcp.errors import Conflict, Invalid, NotFound, Unsupported
 from tickets_mcp.mcp.server import AppState, create_server
 from tickets_mcp.remotes.base import PartlyFiled
-from tickets_mcp.remotes.client import Policy
-from tickets_mcp.remotes.gitlab import GitLabTracker, open_adapter
+from tickets_mcp.remotes.gitlab import GitLabTracker
 
 pytestmark = pytest.mark.anyio
-
-QUICK = Policy(timeout=2.0, deadline=5.0, retries=0, backoff=0.01)
 
 
 @pytest.fixture
@@ -39,28 +35,10 @@ def fake() -> Iterator[FakeGitLab]:
     assert world.referee.violations == []  # GitLab's OpenAPI document referees every request and answer
 
 
-@asynccontextmanager
-async def adapter_for(fake: FakeGitLab) -> AsyncGenerator[GitLabTracker]:
-    tracker = await open_adapter(RemoteSettings("gitlab", fake.host, TOKEN), policy=QUICK, transport=fake.transport())
-    try:
-        yield tracker
-    finally:
-        await tracker.aclose()
-
-
 @pytest.fixture
 async def tracker(fake: FakeGitLab) -> AsyncGenerator[GitLabTracker]:
     async with adapter_for(fake) as opened:
         yield opened
-
-
-def sent(fake: FakeGitLab, method: str, path_end: str) -> list[dict[str, Any]]:
-    """The JSON bodies of the requests with this method whose path ends so."""
-    return [
-        json.loads(r.content) if r.content else {}
-        for r in fake.requests
-        if r.method == method and r.url.path.endswith(path_end)
-    ]
 
 
 def asked(fake: FakeGitLab, path_end: str) -> list[dict[str, str]]:
