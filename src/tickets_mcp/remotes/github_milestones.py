@@ -16,11 +16,11 @@ from typing import Any
 
 from tickets_mcp.domain import OPEN_STATUSES, Milestone, Status, rules
 from tickets_mcp.domain.dates import parse_day, today_utc
-from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, Unsupported
+from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, Unsupported
 from tickets_mcp.remotes.github_directory import Directory
 from tickets_mcp.remotes.github_mapping import BACKEND, Place, read_fields
 from tickets_mcp.remotes.mapping import parse
-from tickets_mcp.remotes.planning import clears, closing_choice, milestone_name, not_another
+from tickets_mcp.remotes.planning import clears, closing_choice, milestone_name, not_another, renamed
 from tickets_mcp.wire.github import GitHubIssue, GitHubMilestone, Issues, Milestones
 
 PAGES = 10  # pages of 100 a milestone's progress, or its open issues to move, are read from at most
@@ -116,14 +116,8 @@ class GitHubMilestones:
         milestones = await self.of(place)
         current = next((m for m in milestones if m.title.strip().casefold() == name.strip().casefold()), None)
         body: dict[str, Any] = {}
-        if rename is not None and (current is None or rename.strip() != current.title):
-            title = milestone_name(rename, TITLE_MAX)
-            taken = next((m for m in milestones if m.title.casefold() == title.casefold() and m is not current), None)
-            if taken is not None:
-                raise Conflict(
-                    f"{place.full_name} has a milestone named {taken.title!r} already.",
-                    hint="Choose another name, or update that milestone.",
-                )
+        titles = [m.title for m in milestones]
+        if (title := renamed(rename, current and current.title, titles, TITLE_MAX, place.full_name)) is not None:
             body["title"] = title
         if due_date is not None:
             body["due_on"] = due_on(parse_day("due_date", due_date))

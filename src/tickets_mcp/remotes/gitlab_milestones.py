@@ -20,13 +20,13 @@ from typing import Any
 
 from tickets_mcp.domain import Milestone, Status, rules
 from tickets_mcp.domain.dates import parse_day, today_utc
-from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, Unsupported
+from tickets_mcp.errors import Invalid, NotFound, PermissionDenied, Unsupported
 from tickets_mcp.remotes import gitlab_paging as paging
 from tickets_mcp.remotes.gitlab_directory import API, BACKEND, Directory
 from tickets_mcp.remotes.gitlab_mapping import Place, status_label
 from tickets_mcp.remotes.mapping import parse
 from tickets_mcp.remotes.paging import gather, page_headers
-from tickets_mcp.remotes.planning import clears, closing_choice, milestone_name, not_another
+from tickets_mcp.remotes.planning import clears, closing_choice, milestone_name, not_another, renamed
 from tickets_mcp.wire.gitlab import GitLabMilestone, Issues, Listing, Milestones
 
 MILESTONE_PAGES = 5  # pages of 100 milestones a project's list reads at most
@@ -132,14 +132,8 @@ class GitLabMilestones:
         milestones = await self.of(place)
         current = find(milestones, name)
         body: dict[str, Any] = {}
-        if rename is not None and (current is None or rename.strip() != current.title):
-            title = milestone_name(rename, TITLE_MAX)
-            taken = find(milestones, title)
-            if taken is not None and taken is not current:
-                raise Conflict(
-                    f"Project {place.project.code} has a milestone named {taken.title!r} already.",
-                    hint="Choose another name, or update that milestone.",
-                )
+        where, titles = f"Project {place.project.code}", [m.title for m in milestones]
+        if (title := renamed(rename, current and current.title, titles, TITLE_MAX, where)) is not None:
             body["title"] = title
         body |= day_field("start_date", start_date) | day_field("due_date", due_date)
         client = self.gitlab.client

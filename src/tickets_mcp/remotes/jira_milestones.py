@@ -16,7 +16,7 @@ from typing import Any
 
 from tickets_mcp.domain import OPEN_STATUSES, Milestone, Status, rules
 from tickets_mcp.domain.dates import parse_day, today_utc
-from tickets_mcp.errors import Conflict, PermissionDenied, Unsupported
+from tickets_mcp.errors import PermissionDenied, Unsupported
 from tickets_mcp.remotes.client import RemoteClient
 from tickets_mcp.remotes.jira_mapping import BACKEND, columns_clause, quote
 from tickets_mcp.remotes.jira_search import LIST_LIMIT_MAX, Search, Searches
@@ -24,7 +24,7 @@ from tickets_mcp.remotes.jira_site import API
 from tickets_mcp.remotes.jira_versions import find, version_named, versions_of
 from tickets_mcp.remotes.mapping import parse
 from tickets_mcp.remotes.paging import gather
-from tickets_mcp.remotes.planning import clears, closing_choice, milestone_name, not_another
+from tickets_mcp.remotes.planning import clears, closing_choice, milestone_name, not_another, renamed
 from tickets_mcp.wire.jira import JiraProject, JiraVersion
 
 NAME_MAX = 255
@@ -87,14 +87,10 @@ class JiraMilestones:
         versions = await versions_of(self.client, project)
         current = find(versions, name)
         body: dict[str, Any] = {}
-        if rename is not None and (current is None or rename.strip() != current.name):
-            new_name = milestone_name(rename, NAME_MAX)
-            taken = find(versions, new_name)
-            if taken is not None and taken is not current:
-                raise Conflict(
-                    f"Project {project.key} has a milestone named {taken.name!r} already.",
-                    hint="Choose another name, or update that milestone.",
-                )
+        names = [v.name for v in versions]
+        if (
+            new_name := renamed(rename, current and current.name, names, NAME_MAX, f"Project {project.key}")
+        ) is not None:
             body["name"] = new_name
         if start_date is not None:
             body["startDate"] = parse_day("start_date", start_date)

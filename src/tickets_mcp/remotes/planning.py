@@ -5,12 +5,14 @@ on every backend."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tickets_mcp.core.tracker import UNASSIGNED, TicketFilter
 from tickets_mcp.domain import TicketSort, rules
 from tickets_mcp.domain.planning import KEEP, closing_refused
 from tickets_mcp.domain.planning import check_link as check_link
 from tickets_mcp.domain.planning import self_link as self_link
-from tickets_mcp.errors import Invalid, Unsupported
+from tickets_mcp.errors import Conflict, Invalid, Unsupported
 
 
 def clears(value: object) -> bool:
@@ -35,6 +37,21 @@ def milestone_name(name: str, limit: int) -> str:
     if not 1 <= len(text) <= limit:
         raise Invalid("name", f"A milestone's name must be 1-{limit} characters.")
     return rules.refuse_control_characters("name", text)
+
+
+def renamed(rename: str | None, current: str | None, names: Sequence[str], limit: int, where: str) -> str | None:
+    """The name a milestone named `current` (None: a new one) takes from `rename`: None when there is no new
+    name, refused when another of `where`'s milestones (`names`) has it, whatever its case and spaces."""
+    if rename is None or (current is not None and rename.strip() == current):
+        return None
+    name = milestone_name(rename, limit)
+    wanted = name.casefold()
+    taken = next((n for n in names if " ".join(n.split()).casefold() == wanted and n != current), None)
+    if taken is not None:
+        raise Conflict(
+            f"{where} has a milestone named {taken!r} already.", hint="Choose another name, or update that milestone."
+        )
+    return name
 
 
 def closing_choice(milestone: str, open_count: int, open_tickets: str | None) -> str | None:

@@ -43,6 +43,7 @@ from tickets_mcp.remotes.planning import (
     hours,
     milestone_name,
     not_another,
+    renamed,
     self_link,
 )
 from tickets_mcp.remotes.redmine_mapping import BACKEND, status_of
@@ -253,14 +254,8 @@ class Planning:
         own = [v for v in await self.versions(place) if v.project.id == int(place.project.id)]
         current = next((v for v in own if v.name.strip().casefold() == name.strip().casefold()), None)
         fields: dict[str, Any] = {}
-        if rename is not None and (current is None or rename.strip() != current.name):
-            new_name = milestone_name(rename, VERSION_NAME_MAX)
-            taken = next((v for v in own if v.name.casefold() == new_name.casefold() and v is not current), None)
-            if taken is not None:
-                raise Conflict(
-                    f"Project {place.project.code} has a milestone named {taken.name!r} already.",
-                    hint="Choose another name, or update that milestone.",
-                )
+        names, where = [v.name for v in own], f"Project {place.project.code}"
+        if (new_name := renamed(rename, current and current.name, names, VERSION_NAME_MAX, where)) is not None:
             fields["name"] = new_name
         if due_date is not None:
             fields["due_date"] = CLEAR if clears(due_date) else parse_day("due_date", due_date)
