@@ -398,3 +398,40 @@ async def test_the_file_and_move_tools_work_in_front_of_gitlab(fake: FakeGitLab)
         )
         moved = await call(client, "update_ticket", slug="WEB-1", project="TRACKERMCP")
         assert "Moved WEB-1 to TRACKERMCP-1 (backlog" in moved
+
+
+# A hostile text
+
+
+async def test_a_link_whose_name_is_an_encoded_dot_segment_is_not_a_file(
+    fake: FakeGitLab, tracker: GitLabTracker
+) -> None:
+    fake.file_issue(101, "bob", "Crafted", "")
+    shot = fake.upload(fake.users[BOB], 101, "shot.png", PNG)
+    secret = shot["url"].split("/")[2]
+    # `%2e%2e` decodes to `..`: sent as a path segment, it would name /projects/101/uploads itself, not a file.
+    bob_writes(fake, 101, 1, f"[a](/uploads/{secret}/%2e%2e) [b](/uploads/{secret}/%2E) [c](/uploads/{secret}/.%2e)")
+    assert (await tracker.get_ticket("WEB-1")).attachments == ()
+    with pytest.raises(NotFound, match="has no attachment"):
+        await tracker.attachment("WEB-1", attachment_id(secret))
+    assert not [p for p in paths(fake, "GET") if "/uploads" in p]
+
+
+async def test_a_link_to_another_project_or_host_is_not_one_of_the_issues_files(
+    fake: FakeGitLab, tracker: GitLabTracker
+) -> None:
+    fake.file_issue(101, "bob", "Crafted", "")
+    theirs = fake.upload(fake.users[BOB], 102, "theirs.log", b"tracker-mcp's own file")
+    mine = fake.upload(fake.users[BOB], 101, "mine.log", b"web's file")
+    their_secret, my_secret = theirs["url"].split("/")[2], mine["url"].split("/")[2]
+    reference = f"Same as {fake.host}/acme/tracker-mcp/uploads/{their_secret}/theirs.log"
+    bob_writes(fake, 101, 1, reference)
+    bob_writes(fake, 101, 1, f"Mirror: https://evil.example/acme/web/uploads/{my_secret}/mine.log")
+    bob_writes(fake, 101, 1, f"Ours: {fake.host}/acme/web/uploads/{my_secret}/mine.log")
+    (listed,) = (await tracker.get_ticket("WEB-1")).attachments
+    assert (listed.id, listed.name) == (attachment_id(my_secret), "mine.log")
+    assert listed.created_at == (await tracker.get_ticket("WEB-1")).comments[2].created_at
+    # Deleting an id only another project's link holds finds nothing, and leaves that comment as it was.
+    with pytest.raises(NotFound, match="has no attachment"):
+        await tracker.delete_attachment("WEB-1", attachment_id(their_secret))
+    assert notes_of(fake, 101, 1)[0]["body"] == reference

@@ -67,7 +67,7 @@ from tickets_mcp.remotes import gitlab_planning as planning
 from tickets_mcp.remotes.base import PartlyFiled, RemoteTracker
 from tickets_mcp.remotes.client import Ambiguous, Policy, RemoteClient, TokenRejected
 from tickets_mcp.remotes.gitlab_directory import API, BACKEND, Directory
-from tickets_mcp.remotes.gitlab_files import Files, listed
+from tickets_mcp.remotes.gitlab_files import Files
 from tickets_mcp.remotes.gitlab_mapping import (
     Namespace,
     Narrowing,
@@ -393,7 +393,11 @@ class GitLabTracker(RemoteTracker):
         links = await self.planning.links(place, issue)
         ticket = ticket.model_copy(update={"blocked_by": planning.blocked_by(links)})
         return TicketDetail(
-            ticket=ticket, subtasks=(), comments=comments, links=links, attachments=listed(issue, notes, ticket.slug)
+            ticket=ticket,
+            subtasks=(),
+            comments=comments,
+            links=links,
+            attachments=self.files.listed(place, issue, notes),
         )
 
     async def file_ticket(self, draft: TicketDraft) -> Ticket:

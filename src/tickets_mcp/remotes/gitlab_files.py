@@ -45,6 +45,8 @@ from datetime import datetime
 from typing import Final
 from urllib.parse import quote, unquote
 
+import httpx2
+
 from tickets_mcp.domain import Attachment, Relocation
 from tickets_mcp.domain.files import OCTET_STREAM, file_limits, file_name, size_text
 from tickets_mcp.domain.rules import check_version
@@ -59,8 +61,9 @@ from tickets_mcp.wire.values import stored
 
 log = logging.getLogger(__name__)
 
-# An upload as GitLab links it: `/uploads/<secret>/<filename>`, alone or after a host and project path.
-UPLOAD_LINK: Final = re.compile(r"/uploads/([0-9a-f]{32})/([^\s()\[\]<>\"'`]+)")
+# An upload as GitLab links it: `/uploads/<secret>/<filename>`, alone or after a host and project path (the
+# first group, checked to be this GitLab's and this project's: a link elsewhere is none of the issue's files).
+UPLOAD_LINK: Final = re.compile(r"([^\s()\[\]<>\"'`]*?)/uploads/([0-9a-f]{32})/([^\s()\[\]<>\"'`]+)")
 TRAILING: Final = ".,;:!?"  # punctuation after a bare link, not part of its name
 NAME_TYPES: Final = mimetypes.MimeTypes(filenames=())  # Python's own table only: the same on every machine
 MOVE_RECOVERY: Final = 20  # newest issues of the target searched for a move whose answer was lost
@@ -89,31 +92,40 @@ def attachment_id(secret: str) -> int:
     return int(secret[:8], 16) or 1
 
 
-def links_in(text: str) -> list[tuple[str, str]]:
-    """The (secret, file name) of each upload `text` links, in order."""
+def links_in(text: str, owners: frozenset[str] = frozenset({""})) -> list[tuple[str, str]]:
+    """The (secret, file name) of each upload `text` links, in order: those whose link starts (before `/uploads/`)
+    with one of `owners` (lower case; "" is a link relative to the project). A name that decodes to a path or a
+    dot segment (`%2e%2e`) names no file: sent, it would name another path."""
     found: list[tuple[str, str]] = []
     for match in UPLOAD_LINK.finditer(text):
-        filename = match.group(2).rstrip(TRAILING)
-        if filename.strip(".") and "/" not in unquote(filename):
-            found.append((match.group(1), filename))
+        filename = match.group(3).rstrip(TRAILING)
+        name = unquote(filename)
+        if match.group(1).casefold() in owners and name.strip(".") and "/" not in name and "\\" not in name:
+            found.append((match.group(2), filename))
     return found
 
 
-def linked(issue: GitLabIssue, notes: list[GitLabNote]) -> list[Link]:
-    """Each upload the description or a comment links, once, in the order first linked."""
+def owners(place: Place, site: str) -> frozenset[str]:
+    """What may stand before `/uploads/` in a link to one of `place`'s uploads, in lower case: nothing (GitLab's
+    own Markdown), or the project's path or `/-/project/<id>`, after this GitLab's address or its path."""
+    base = httpx2.URL(site)
+    root = base.path.rstrip("/")
+    here = [f"/{place.path}", f"/-/project/{place.id}"]
+    origin = f"{base.scheme}://{base.netloc.decode()}"
+    return frozenset({"", *(f"{start}{path}".casefold() for start in ("", root, origin + root) for path in here)})
+
+
+def linked(issue: GitLabIssue, notes: list[GitLabNote], place: Place, site: str) -> list[Link]:
+    """Each of the project's uploads the description or a comment links, once, in the order first linked."""
     texts = [(issue.description, username_of(issue.author), issue.created_at)]
     texts += [(note.body, username_of(note.author), note.created_at) for note in notes if not note.system]
     seen: dict[int, Link] = {}
+    ours = owners(place, site)
     for text, author, created_at in texts:
-        for secret, filename in links_in(text):
+        for secret, filename in links_in(text, ours):
             link = Link(secret, filename, author, created_at)
             seen.setdefault(link.id, link)
     return list(seen.values())
-
-
-def listed(issue: GitLabIssue, notes: list[GitLabNote], slug: str) -> tuple[Attachment, ...]:
-    """The issue's files as get_ticket lists them."""
-    return tuple(_described(link, slug) for link in linked(issue, notes))
 
 
 def _described(link: Link, slug: str) -> Attachment:
@@ -147,6 +159,11 @@ class Files:
         self.client = gitlab.client
 
     # Attachments
+
+    def listed(self, place: Place, issue: GitLabIssue, notes: list[GitLabNote]) -> tuple[Attachment, ...]:
+        """The issue's files as get_ticket lists them."""
+        slug = f"{place.project.code}-{issue.iid}"
+        return tuple(_described(link, slug) for link in linked(issue, notes, place, str(self.client.base_url)))
 
     async def attach(self, slug: str, name: str, content: bytes) -> Attachment:
         check_upload(content)
@@ -220,7 +237,8 @@ class Files:
         """The issue's own link `attachment_id`: an id of another issue's file names none of this one's."""
         place, issue = await self.gitlab.issue(slug)
         notes = await self.gitlab.notes(place, issue.iid)
-        found = next((link for link in linked(issue, notes) if link.id == attachment_id), None)
+        links = linked(issue, notes, place, str(self.client.base_url))
+        found = next((link for link in links if link.id == attachment_id), None)
         if found is None:
             raise no_attachment(f"{place.project.code}-{issue.iid}", attachment_id)
         return place, issue, notes, found
