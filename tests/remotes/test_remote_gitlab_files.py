@@ -435,3 +435,17 @@ async def test_a_link_to_another_project_or_host_is_not_one_of_the_issues_files(
     with pytest.raises(NotFound, match="has no attachment"):
         await tracker.delete_attachment("WEB-1", attachment_id(their_secret))
     assert notes_of(fake, 101, 1)[0]["body"] == reference
+
+
+async def test_a_move_says_which_milestone_the_ticket_left_where_the_target_has_none_of_its_title(
+    fake: FakeGitLab, tracker: GitLabTracker
+) -> None:
+    fake.add_milestone(fake.projects[101], "Sprint 1")
+    fake.add_milestone(fake.groups[10], "Q3")
+    fake.add_milestone(fake.projects[102], "Q3 web")
+    left = (await tracker.create_ticket(TicketDraft(title="Sprint work", project="WEB", milestone="Sprint 1"))).ticket
+    kept = (await tracker.create_ticket(TicketDraft(title="Quarter work", project="WEB", milestone="Q3"))).ticket
+    moved = await tracker.move_to_project(left.slug, "TRACKERMCP")
+    assert (moved.milestone, moved.ticket.milestone) == ("Sprint 1", None)  # GitLab keeps a milestone by title only
+    moved = await tracker.move_to_project(kept.slug, "TRACKERMCP")
+    assert (moved.milestone, moved.ticket.milestone) == (None, "Q3")  # the group's milestone: the target has it

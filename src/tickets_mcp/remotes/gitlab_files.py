@@ -30,8 +30,9 @@ Moving is POST /projects/:id/issues/:iid/move with to_project_id (GitLab 8.7+; R
 projects). The target is looked for in the ticket's namespace first, then among all the user's projects:
 GitLab moves issues across namespaces. GitLab answers with the new issue (a new iid; the old one is closed
 and points to it) and keeps only the labels whose names the target project has, so the adapter puts the
-others back (status, type and priority are labels), creating them there. Notes and linked uploads are
-copied, the uploads under new secrets: their attachment ids change.
+others back (status, type and priority are labels), creating them there. It keeps the milestone only where
+the target or a group above it has one of that title; the move says which milestone was left otherwise.
+Notes and linked uploads are copied, the uploads under new secrets: their attachment ids change.
 """
 
 from __future__ import annotations
@@ -301,7 +302,9 @@ class Files:
             )
             moved = parse(GitLabIssue, reply.body, BACKEND, "the moved issue")
         (ticket,) = await self.gitlab.tickets([moved])
-        return Relocation(ticket=ticket, moved_from=current.slug)
+        # GitLab keeps a milestone only where the target (or a group above it) has one of its title.
+        left = issue.milestone.title if issue.milestone is not None and moved.milestone is None else None
+        return Relocation(ticket=ticket, moved_from=current.slug, milestone=left)
 
     async def _target(self, place: Place, project: str) -> Place:
         """The project `project` names: in the ticket's namespace first, then among all the user's projects."""
