@@ -11,13 +11,21 @@ import httpx2
 import pytest
 
 from mcp import Client
-from tests.fixtures.fake_gitlab import DEVELOPER, OWNER, TOKEN, UNREFEREED, FakeGitLab, standard_world
+from tests.fixtures.fake_gitlab import DEVELOPER, OWNER, TOKEN, UNREFEREED, FakeGitLab, User, standard_world
 from tests.fixtures.gitlab_suite import adapter_for, sent
 from tests.fixtures.tool_calls import call, call_error, slug_of
 from tickets_mcp.core.backend import REMOTE_CALLER
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Capability, Priority, Role, Status, TicketSort, TicketType
-from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, RateLimited, Unsupported
+from tickets_mcp.errors import (
+    BackendUnavailable,
+    Conflict,
+    Invalid,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Unsupported,
+)
 from tickets_mcp.mcp.server import AppState, create_server
 from tickets_mcp.remotes import gitlab_directory, gitlab_paging
 from tickets_mcp.remotes.client import Ambiguous
@@ -643,3 +651,27 @@ async def test_the_tools_work_in_front_of_gitlab(fake: FakeGitLab) -> None:
         assert "## in_review (1)" in await call(client, "get_board", project="WEB")
         assert "only project owners" in await call_error(client, "delete_ticket", slug=slug, confirm=True)
         assert "cannot create, rename and delete projects" in await call_error(client, "create_project", name="Nope")
+
+
+async def test_an_issue_gitlab_answers_for_another_slug_is_refused_not_shown_or_changed(
+    fake: FakeGitLab, tracker: GitLabTracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hostile or broken server answering issue 2 when asked for issue 1 must not have issue 2 shown, or
+    # written to, under issue 1's slug.
+    first = (await tracker.create_ticket(TicketDraft(title="Asked for", project="WEB"))).ticket
+    await tracker.create_ticket(TicketDraft(title="Answered instead", project="WEB"))
+    honest = fake.get_issue
+
+    def next_one(me: User, params: httpx2.QueryParams, body: dict[str, Any], pid: int, iid: int) -> httpx2.Response:
+        return honest(me, params, body, pid, iid + 1)
+
+    monkeypatch.setattr(fake, "get_issue", next_one)
+    with pytest.raises(BackendUnavailable, match=f"asked for {first.slug}"):
+        await tracker.get_ticket(first.slug)
+    with pytest.raises(BackendUnavailable):
+        await tracker.update_ticket(first.slug, TicketChanges(title="Written to the wrong issue"))
+    monkeypatch.undo()
+    assert [t.title for t in (await tracker.list_tickets(TicketFilter(project="WEB"))).tickets] == [
+        "Answered instead",
+        "Asked for",
+    ]

@@ -21,7 +21,7 @@ from pydantic import BaseModel, RootModel
 
 from tickets_mcp.core.tracker import ME
 from tickets_mcp.domain import Ticket, User, rules
-from tickets_mcp.errors import Invalid, NotFound
+from tickets_mcp.errors import BackendUnavailable, Invalid, NotFound
 from tickets_mcp.remotes import gitlab_paging as paging
 from tickets_mcp.remotes.client import RemoteClient, Reply
 from tickets_mcp.remotes.gitlab_mapping import (
@@ -234,7 +234,14 @@ class Directory:
             raise NotFound(
                 f"Ticket {code}-{number} not found.", hint="Check the slug with list_tickets; it may have been deleted."
             ) from None
-        return place, parse(GitLabIssue, reply.body, BACKEND, "an issue")
+        issue = parse(GitLabIssue, reply.body, BACKEND, "an issue")
+        if (issue.project_id, issue.iid) != (place.id, number):
+            # Shown or written to under this slug, another issue would be read or changed by mistake.
+            raise BackendUnavailable(
+                f"{BACKEND} answered issue #{issue.iid} of project {issue.project_id} when asked for {code}-{number}.",
+                hint="Check the GitLab URL: whatever answers there is not serving this issue.",
+            )
+        return place, issue
 
     async def notes(self, place: Place, iid: int) -> list[GitLabNote]:
         """An issue's notes, system notes too, oldest first."""
