@@ -1,7 +1,9 @@
 """Two `tickets-mcp serve` replicas on one database, as behind a load balancer.
 
-Agents call both at once over MCP and REST and see one tracker: consistent reads, unique numbers, each
-ticket event sent once to a webhook although both replicas deliver. A confirmation round trip (the
+A whole session of the SDK client on the 2026-07-28 protocol (discovery, listing, calls, a bulk call that
+reports progress, a confirmed deletion) goes to both replicas in turn. Agents call both at once over MCP and
+REST and see one tracker: consistent reads, unique numbers, each ticket event sent once to a webhook
+although both replicas deliver. A confirmation round trip (the
 2026-07-28 era's input-required result, whose sealed request state the client echoes back) started on one
 replica completes on the other when both share TICKETS_STATE_KEY, and fails closed when they do not.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import Counter
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
@@ -26,7 +29,7 @@ from mcp.types import ElicitRequestParams, ElicitResult, ErrorData
 from mcp import Client
 from tests.fixtures.http_server import ServerProcess, bearer, running_server
 from tests.fixtures.stores import Location
-from tests.fixtures.tool_calls import call, call_error, slug_of
+from tests.fixtures.tool_calls import call, call_error, slug_of, text_of
 from tests.fixtures.webhook_receiver import WebhookReceiver
 from tickets_mcp.config import Settings
 from tickets_mcp.errors import Invalid
@@ -44,6 +47,7 @@ class RoundRobin(httpx2.AsyncBaseTransport):
         self._inner = httpx2.AsyncHTTPTransport()
         self._next = 0
         self.calls: list[tuple[int, str]] = []  # (replica index, tool name) of each tools/call
+        self.requests: list[tuple[int, str, int]] = []  # (replica index, JSON-RPC or HTTP method, status) of each
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         index = self._next % len(self._replicas)
@@ -51,11 +55,15 @@ class RoundRobin(httpx2.AsyncBaseTransport):
         target = self._replicas[index]
         request.url = request.url.copy_with(host=target.host, port=target.port)
         request.headers["host"] = f"{target.host}:{target.port}"
-        if request.method == "POST":
+        method = request.method
+        if method == "POST":
             message = cast(dict[str, Any], json.loads(request.content or b"{}"))
-            if message.get("method") == "tools/call":
+            method = str(message.get("method", "(response)"))
+            if method == "tools/call":
                 self.calls.append((index, str(message["params"]["name"])))
-        return await self._inner.handle_async_request(request)
+        response = await self._inner.handle_async_request(request)
+        self.requests.append((index, method, response.status_code))
+        return response
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -100,6 +108,44 @@ async def test_a_confirmation_started_on_one_replica_completes_on_the_other(
         replicas = [index for index, tool in balancer.calls if tool == "delete_ticket"]
         assert len(replicas) == 2 and replicas[0] != replicas[1], balancer.calls
         assert f"{slug} was deleted (by" in await call_error(client, "get_ticket", slug=slug)
+
+
+async def test_a_whole_stateless_session_is_served_by_both_replicas_in_turn(
+    shared_key_replicas: list[ServerProcess],
+) -> None:
+    token = shared_key_replicas[0].create_token("--user", "alice")
+    heard: list[tuple[float, float | None]] = []
+
+    async def report(progress: float, total: float | None, message: str | None) -> None:
+        heard.append((progress, total))
+
+    async with balanced_client(shared_key_replicas, token) as (client, balancer):
+        assert client.protocol_version == "2026-07-28"
+        listed = {tool.name for tool in (await client.list_tools()).tools}
+        assert {"create_ticket", "list_tickets", "delete_ticket", "get_ticket"} <= listed
+        slug = slug_of(await call(client, "create_ticket", title="Filed on one replica"))
+        assert slug in await call(client, "list_tickets")
+        titles = [f"Bulk {n}" for n in range(5)]
+        batch = {"tickets": [{"title": title} for title in titles]}
+        filed = await client.call_tool("create_tickets", batch, progress_callback=report)
+        assert not filed.is_error, text_of(filed)
+        slugs = cast(dict[str, list[str]], filed.structured_content)["slugs"]
+        assert None not in slugs and len(set(slugs)) == len(titles) and slug not in slugs, filed.structured_content
+        assert heard == [(0, len(titles)), (len(titles), len(titles))], heard  # checked, then filed in one transaction
+        assert "Deleted" in await call(client, "delete_ticket", slug=slug)
+        assert f"{slug} was deleted (by" in await call_error(client, "get_ticket", slug=slug)
+        assert titles[0] in await call(client, "get_ticket", slug=slugs[0])
+    # Every request went to the other replica than the one before, and each one answered it: no session, no
+    # initialize, no stream a replica would have to hold; the discovery on one, the listing on the other.
+    replicas = [index for index, _, _ in balancer.requests]
+    assert replicas == [n % 2 for n in range(len(replicas))]
+    assert all(status == 200 for _, _, status in balancer.requests), balancer.requests
+    assert {method for _, method, _ in balancer.requests} == {"server/discover", "tools/list", "tools/call"}
+    assert [request[:2] for request in balancer.requests[:2]] == [(0, "server/discover"), (1, "tools/list")]
+    served = Counter(index for index, _, _ in balancer.requests)
+    assert served[0] >= 4 and served[1] >= 4 and abs(served[0] - served[1]) <= 1, served
+    deletes = [index for index, tool in balancer.calls if tool == "delete_ticket"]
+    assert deletes in ([0, 1], [1, 0]), balancer.calls
 
 
 async def test_replicas_without_a_shared_key_refuse_each_others_request_state(store_location: Location) -> None:
