@@ -4,17 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
 import pytest
 
-from mcp import Client
 from tests.fixtures.fake_gitlab import DEVELOPER, OWNER, TOKEN, UNREFEREED, FakeGitLab, User, standard_world
-from tests.fixtures.gitlab_suite import adapter_for, sent
+from tests.fixtures.gitlab_suite import adapter_for, mcp_client, sent
 from tests.fixtures.tool_calls import call, call_error, slug_of
-from tickets_mcp.core.backend import REMOTE_CALLER
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Capability, Priority, Role, Status, TicketSort, TicketType
 from tickets_mcp.errors import (
@@ -26,7 +23,6 @@ from tickets_mcp.errors import (
     RateLimited,
     Unsupported,
 )
-from tickets_mcp.mcp.server import AppState, create_server
 from tickets_mcp.remotes import gitlab_directory, gitlab_paging
 from tickets_mcp.remotes.client import Ambiguous
 from tickets_mcp.remotes.gitlab import GitLabTracker
@@ -627,17 +623,6 @@ async def test_project_management_is_unsupported_naming_gitlab(tracker: GitLabTr
 
 
 # End to end through the MCP tools
-
-
-@asynccontextmanager
-async def mcp_client(fake: FakeGitLab) -> AsyncGenerator[Client]:
-    @asynccontextmanager
-    async def lifespan(_: object) -> AsyncGenerator[AppState]:
-        async with adapter_for(fake) as tracker:
-            yield AppState(tracker_of=lambda _: tracker, local_principal=REMOTE_CALLER)
-
-    async with Client(create_server(lifespan)) as client:  # pyright: ignore[reportArgumentType]
-        yield client
 
 
 async def test_the_tools_work_in_front_of_gitlab(fake: FakeGitLab) -> None:

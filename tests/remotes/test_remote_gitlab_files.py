@@ -8,23 +8,19 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncGenerator, Iterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
 import pytest
 from mcp.types import TextContent
 
-from mcp import Client
 from tests.fixtures.fake_gitlab import GUEST, FakeGitLab, standard_world
-from tests.fixtures.gitlab_suite import adapter_for
+from tests.fixtures.gitlab_suite import adapter_for, mcp_client
 from tests.fixtures.tool_calls import call, call_error
-from tickets_mcp.core.backend import REMOTE_CALLER
 from tickets_mcp.core.tracker import TicketDraft
 from tickets_mcp.domain import Capability, Priority, Status, TicketType
 from tickets_mcp.errors import Conflict, Invalid, NotFound, PermissionDenied, TooLarge
 from tickets_mcp.http.board.pages import ticket_body
-from tickets_mcp.mcp.server import AppState, create_server
 from tickets_mcp.remotes.gitlab import GitLabTracker
 from tickets_mcp.remotes.gitlab_files import attachment_id
 
@@ -367,17 +363,6 @@ async def test_a_move_whose_answer_was_lost_returns_the_issue_gitlab_made(
 
 
 # End to end through the MCP tools
-
-
-@asynccontextmanager
-async def mcp_client(fake: FakeGitLab) -> AsyncGenerator[Client]:
-    @asynccontextmanager
-    async def lifespan(_: object) -> AsyncGenerator[AppState]:
-        async with adapter_for(fake) as tracker:
-            yield AppState(tracker_of=lambda _: tracker, local_principal=REMOTE_CALLER)
-
-    async with Client(create_server(lifespan)) as client:  # pyright: ignore[reportArgumentType]
-        yield client
 
 
 async def test_the_file_and_move_tools_work_in_front_of_gitlab(fake: FakeGitLab) -> None:

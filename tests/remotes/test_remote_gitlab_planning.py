@@ -6,22 +6,18 @@ to log time on) is refused naming gitlab."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from mcp import Client
 from tests.fixtures.fake_gitlab import GUEST, FakeGitLab, standard_world
-from tests.fixtures.gitlab_suite import adapter_for, sent
+from tests.fixtures.gitlab_suite import adapter_for, mcp_client, sent
 from tests.fixtures.tool_calls import call, call_error
-from tickets_mcp.core.backend import REMOTE_CALLER
 from tickets_mcp.core.tracker import TicketChanges, TicketDraft, TicketFilter
 from tickets_mcp.domain import Capability, EstimateUnit, LinkKind, Status, Ticket, TicketSort
 from tickets_mcp.domain.dates import today_utc
 from tickets_mcp.errors import Conflict, Invalid, NotFound, Unsupported
-from tickets_mcp.mcp.server import AppState, create_server
 from tickets_mcp.remotes.base import PartlyFiled
 from tickets_mcp.remotes.gitlab import GitLabTracker
 
@@ -387,17 +383,6 @@ async def test_time_logged_adds_to_what_the_ticket_shows_spent(fake: FakeGitLab,
 
 
 # Through the MCP tools
-
-
-@asynccontextmanager
-async def mcp_client(fake: FakeGitLab) -> AsyncGenerator[Client]:
-    @asynccontextmanager
-    async def lifespan(_: object) -> AsyncGenerator[AppState]:
-        async with adapter_for(fake) as tracker:
-            yield AppState(tracker_of=lambda _: tracker, local_principal=REMOTE_CALLER)
-
-    async with Client(create_server(lifespan)) as client:  # pyright: ignore[reportArgumentType]
-        yield client
 
 
 async def test_the_planning_tools_work_in_front_of_gitlab(fake: FakeGitLab) -> None:
