@@ -9,15 +9,12 @@ under test, so a change of policy has to change this table too.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 import pytest
-from mcp.client.streamable_http import streamable_http_client
 
-from mcp import Client
 from tests.fixtures.asgi_server import AppServer, serving_app
 from tests.fixtures.rest_world import World, seed_world
 from tests.fixtures.stores import Location, snapshot
@@ -245,22 +242,13 @@ VISIBLE = {
 }
 
 
-@asynccontextmanager
-async def mcp_as(server: AppServer, headers: dict[str, str]) -> AsyncGenerator[Client]:
-    async with (
-        server.async_client(headers=headers) as http,
-        Client(streamable_http_client(server.mcp_url, http_client=http)) as client,
-    ):
-        yield client
-
-
 @pytest.mark.parametrize("caller", [c for c in CALLERS if c not in ("none", "malformed", "revoked")])
 async def test_each_mcp_tool_allows_exactly_the_callers_the_policy_names(
     server: AppServer, world_and_revoked: tuple[World, str], client: httpx2.AsyncClient, caller: str
 ) -> None:
     world, revoked = world_and_revoked
     wrong: list[str] = []
-    async with mcp_as(server, headers_for(caller, world, revoked)) as mcp:
+    async with server.mcp_client(headers=headers_for(caller, world, revoked)) as mcp:
         await mcp.call_tool("enable_tools", {"sets": ["projects"]})  # a tool error where the caller may not browse
         visible = {tool.name for tool in (await mcp.list_tools()).tools}
         assert visible == VISIBLE[caller]

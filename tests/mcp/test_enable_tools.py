@@ -5,18 +5,15 @@ notification on either protocol. The operator's --tools and tier still bound wha
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncGenerator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import pytest
-from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ToolListChangedNotification
 
 from mcp import Client, StdioServerParameters
 from tests.fixtures.asgi_server import AppServer, serving_app
-from tests.fixtures.http_server import bearer
 from tests.fixtures.stores import Location
 from tests.fixtures.tool_calls import BULK_TOOLS, PROJECT_TOOLS, TOOLS, call, call_error, spawned
 
@@ -113,19 +110,10 @@ def server(module_store_location: Location) -> Iterator[AppServer]:
         yield app
 
 
-@asynccontextmanager
-async def http(server: AppServer, token: str) -> AsyncGenerator[Client]:
-    async with (
-        server.async_client(headers=bearer(token)) as client,
-        Client(streamable_http_client(server.mcp_url, http_client=client)) as mcp,
-    ):
-        yield mcp
-
-
 async def test_over_http_what_one_token_switches_on_stays_its_own(server: AppServer) -> None:
     alice, bob = server.create_token("--user", "alice"), server.create_token("--user", "alice")
-    async with http(server, alice) as client:
+    async with server.mcp_client(alice) as client:
         await call(client, "enable_tools", sets=["bulk"])
-    async with http(server, alice) as again, http(server, bob) as other:
+    async with server.mcp_client(alice) as again, server.mcp_client(bob) as other:
         assert await names(again) >= BULK_TOOLS  # a later session of the same token: no session on 2026-07-28
         assert not BULK_TOOLS & await names(other)

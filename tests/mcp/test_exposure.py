@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from mcp import Client
@@ -136,10 +135,7 @@ def server(module_store_location: Location) -> Iterator[AppServer]:
 async def http(server: AppServer, **headers: str) -> AsyncGenerator[Client]:
     token = server.create_token("--user", "alice")
     sent = {**bearer(token), **{name.replace("_", "-"): value for name, value in headers.items()}}
-    async with (
-        server.async_client(headers=sent) as client,
-        Client(streamable_http_client(server.mcp_url, http_client=client)) as mcp,
-    ):
+    async with server.mcp_client(headers=sent) as mcp:
         yield mcp
 
 

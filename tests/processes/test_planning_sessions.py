@@ -3,15 +3,12 @@ streamable HTTP against the serve app, each through the MCP SDK client, on both 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 
 import pytest
-from mcp.client.streamable_http import streamable_http_client
 
 from mcp import Client
 from tests.fixtures.asgi_server import AppServer, serving_app
-from tests.fixtures.http_server import bearer
 from tests.fixtures.stores import Location
 from tests.fixtures.tool_calls import PLANNING_TOOLS, call, slug_of, spawned
 
@@ -52,17 +49,8 @@ def server(module_store_location: Location) -> Iterator[AppServer]:
         yield app
 
 
-@asynccontextmanager
-async def http(server: AppServer, token: str) -> AsyncGenerator[Client]:
-    async with (
-        server.async_client(headers=bearer(token)) as client,
-        Client(streamable_http_client(server.mcp_url, http_client=client)) as mcp,
-    ):
-        yield mcp
-
-
 async def test_a_planning_session_over_http(server: AppServer) -> None:
-    async with http(server, server.create_token("--user", "alice")) as client:
+    async with server.mcp_client(server.create_token("--user", "alice")) as client:
         await call(client, "create_project", name="Planning Over Http", code="POH")
         await plan_a_sprint(client, "POH")
 

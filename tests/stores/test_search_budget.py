@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import string
-from collections.abc import AsyncGenerator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +18,9 @@ import anyio
 import httpx2
 import pytest
 from bench.search import frequent_words, texts
-from mcp.client.streamable_http import streamable_http_client
 
-from mcp import Client
 from tests.fixtures.asgi_server import AppServer, serving_app
-from tests.fixtures.http_server import Served, ServerProcess, bearer, running_server
+from tests.fixtures.http_server import ServerProcess, bearer, running_server
 from tests.fixtures.stores import Location
 from tests.fixtures.tool_calls import call, call_error, slug_of
 from tickets_mcp.config import Settings
@@ -118,18 +115,9 @@ def starved(world: World) -> Iterator[ServerProcess]:
         yield process
 
 
-@asynccontextmanager
-async def mcp(server: Served, token: str) -> AsyncGenerator[Client]:
-    async with (
-        server.async_client(headers=bearer(token), timeout=60.0) as http,
-        Client(streamable_http_client(server.mcp_url, http_client=http)) as client,
-    ):
-        yield client
-
-
 @pytest.mark.anyio
 async def test_a_one_or_two_letter_word_matches_only_as_a_whole_word(server: AppServer, world: World) -> None:
-    async with mcp(server, world.alice) as client:
+    async with server.mcp_client(world.alice, http_timeout=60.0) as client:
         found = await call(client, "list_tickets", query="x", limit=100)
         assert "Plan x marks the spot" in found and "Xylophone" not in found
         assert "Xylophone" in await call(client, "list_tickets", query="xyl")  # three letters: a prefix
@@ -139,18 +127,18 @@ async def test_a_one_or_two_letter_word_matches_only_as_a_whole_word(server: App
 async def test_issue_15s_query_answers_and_another_organization_reads_its_ticket_meanwhile(
     server: AppServer, world: World
 ) -> None:
-    async with mcp(server, world.bob) as bob:
+    async with server.mcp_client(world.bob, http_timeout=60.0) as bob:
         slug = slug_of(await call(bob, "create_ticket", title="Beta's own ticket", project="BETA"))
     replies: list[str] = []
 
     async def hostile() -> None:
-        async with mcp(server, world.alice) as client:
+        async with server.mcp_client(world.alice, http_timeout=60.0) as client:
             replies.append(await call(client, "list_tickets", query=ONE_LETTER_WORDS))
 
     async with anyio.create_task_group() as group:
         for _ in range(4):  # as many as SQLite's read connections
             group.start_soon(hostile)
-        async with mcp(server, world.bob) as bob:
+        async with server.mcp_client(world.bob, http_timeout=60.0) as bob:
             assert "Beta's own ticket" in await call(bob, "get_ticket", slug=slug)
     assert len(replies) == 4
     assert all(reply.startswith(("No tickets match", SEARCH_STOPPED)) for reply in replies), replies
@@ -160,7 +148,7 @@ async def test_issue_15s_query_answers_and_another_organization_reads_its_ticket
 async def test_a_search_out_of_budget_says_so_over_mcp_and_is_never_an_error(
     starved: ServerProcess, world: World
 ) -> None:
-    async with mcp(starved, world.alice) as client:
+    async with starved.mcp_client(world.alice, http_timeout=60.0) as client:
         stopped = await call(client, "list_tickets", query=COMMON_WORDS)
         plain = await call(client, "list_tickets", limit=5)  # no text: no budget
     assert SEARCH_STOPPED in stopped
@@ -182,7 +170,7 @@ async def test_a_search_out_of_budget_says_so_over_rest_with_a_200(starved: Serv
 async def test_another_organizations_similar_titles_do_not_hide_an_exact_duplicate(
     server: AppServer, world: World
 ) -> None:
-    async with mcp(server, world.alice) as alice:
+    async with server.mcp_client(world.alice, http_timeout=60.0) as alice:
         first = slug_of(await call(alice, "create_ticket", title=DUPLICATE_TITLE, project="INBOX"))
     store = await open_store(world.location)
     try:  # Beta files 150 tickets with the same title words, all newer than alice's
@@ -192,7 +180,7 @@ async def test_another_organizations_similar_titles_do_not_hide_an_exact_duplica
         await store.create_tickets([_new(beta.id, bob.id, DUPLICATE_TITLE) for _ in range(150)], Actor(bob.id))
     finally:
         await store.close()
-    async with mcp(server, world.alice) as alice:
+    async with server.mcp_client(world.alice, http_timeout=60.0) as alice:
         refused = await call_error(alice, "create_ticket", title=DUPLICATE_TITLE, project="INBOX")
     assert "Not filed" in refused and first in refused
 
