@@ -218,6 +218,13 @@ def parser() -> argparse.ArgumentParser:
     tokens.add_parser("list", help="list tokens (never their secrets)")
     token_revoke = tokens.add_parser("revoke", help="revoke a token; effective on its next request")
     token_revoke.add_argument("id", type=int)
+    grants = commands.add_parser(
+        "grant", help="OAuth grants: what each person let a client do (serve's authorization server)"
+    ).add_subparsers(dest="action", required=True)
+    grant_list = grants.add_parser("list", help="list grants, newest first")
+    grant_list.add_argument("--user", help="only this user's")
+    grant_revoke = grants.add_parser("revoke", help="revoke a grant and its tokens; effective on their next request")
+    grant_revoke.add_argument("id", type=int)
     webhook_commands.add_parser(commands)
     return p
 
@@ -371,7 +378,9 @@ def administer(settings: Settings, args: argparse.Namespace) -> int:
 
     from tickets_mcp.cli.workspace import open_local_store
     from tickets_mcp.core import admin
+    from tickets_mcp.core.oauth import LocalOAuth
     from tickets_mcp.domain import TokenKind
+    from tickets_mcp.domain.text import clean_name
 
     kinds = {"personal": TokenKind.PERSONAL, "project": TokenKind.PROJECT, "organization": TokenKind.ORGANIZATION}
 
@@ -416,6 +425,14 @@ def administer(settings: Settings, args: argparse.Namespace) -> int:
                         print(line)
                 case (command, _) if command in webhook_commands.COMMANDS:
                     await webhook_commands.run(store, settings, args)
+                case ("grant", "list"):
+                    for line in admin.describe_tokens(await LocalOAuth(store).grants(args.user)):
+                        print(line)
+                case ("grant", "revoke"):
+                    if not 0 < args.id < 2**63:
+                        raise NotFound(f"No grant with id {args.id}.", hint="List grants with: tickets-mcp grant list")
+                    revoked = await LocalOAuth(store).revoke_grant(args.id, admin.CLI)
+                    print(f"grant {revoked.id} ({clean_name(revoked.name)}) revoked")
                 case ("token", "revoke"):
                     if not 0 < args.id < 2**63:  # past any id a store holds, or can even compare
                         raise NotFound(f"No token with id {args.id}.", hint="List tokens with: tickets-mcp token list")

@@ -19,6 +19,7 @@ from tickets_mcp.errors import Unsupported
 
 if TYPE_CHECKING:  # a front end holds the protocol only: what serves it (a store, a remote) stays behind it
     from tickets_mcp.core.changes import ChangeFeed
+    from tickets_mcp.core.oauth import LocalOAuth
     from tickets_mcp.stores import PoolUsage
 
 
@@ -67,9 +68,15 @@ class Backend(Protocol):
         """What changes in the tracker, for resource subscriptions; None where nothing is watched (a remote)."""
         ...
 
+    @property
+    def oauth(self) -> LocalOAuth:
+        """The OAuth grants, codes and tokens the authorization server (http/oauth) keeps."""
+        ...
+
     async def authenticate(self, token: str, client: str | None = None) -> Principal | None:
-        """Who a token sent with a request stands for; None for a malformed, unknown or revoked one. Raises
-        tokens.UngrantedToken for a key whose creator may no longer grant it."""
+        """Who a token sent with a request (ours, or an OAuth access token) stands for; None for a malformed,
+        unknown, expired or revoked one. Raises tokens.UngrantedToken for a key whose creator may no longer
+        grant it."""
         ...
 
     async def principal_of_digest(self, token_digest: str, client: str | None = None) -> Principal | None:
@@ -122,6 +129,10 @@ class RemoteBackend:
     @property
     def changes(self) -> ChangeFeed | None:
         return None  # changes to a remote tracker are made by others too, and it has no trail of ours to read
+
+    @property
+    def oauth(self) -> LocalOAuth:
+        _serves_no_tokens()
 
     async def authenticate(self, token: str, client: str | None = None) -> Principal | None:
         _serves_no_tokens()

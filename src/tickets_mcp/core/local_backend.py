@@ -8,6 +8,7 @@ from tickets_mcp.core.backend import Webhooks
 from tickets_mcp.core.changes import ChangeFeed
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.local_webhooks import LocalWebhooks
+from tickets_mcp.core.oauth import ACCESS_PREFIX, LocalOAuth
 from tickets_mcp.core.tracker import Principal, Tracker
 from tickets_mcp.domain.webhooks import Targets
 from tickets_mcp.stores import PoolUsage, Store
@@ -25,6 +26,7 @@ class LocalBackend:
         self._changes = ChangeFeed(store)
         store.on_commit(self._changes.kick)
         self._webhook_targets = webhook_targets or Targets()
+        self._oauth = LocalOAuth(store)
 
     @property
     def store(self) -> Store:
@@ -42,7 +44,13 @@ class LocalBackend:
     def tracker(self, principal: Principal) -> Tracker:
         return LocalTracker(self._store, principal, self._tier)
 
+    @property
+    def oauth(self) -> LocalOAuth:
+        return self._oauth
+
     async def authenticate(self, token: str, client: str | None = None) -> Principal | None:
+        if token.startswith(ACCESS_PREFIX):
+            return await self._oauth.access(token, client)
         return await tokens.authenticate(self._store, token, client)
 
     async def principal_of_digest(self, token_digest: str, client: str | None = None) -> Principal | None:

@@ -105,11 +105,14 @@ class Scope(StrEnum):
 
 
 class TokenKind(StrEnum):
-    """The three kinds of token; the value is the token's visible prefix."""
+    """The kinds of token; the value is the token's visible prefix."""
 
     PERSONAL = "pk"  # acts as its user
     PROJECT = "proj"  # may only file tickets in one project (seed 000)
     ORGANIZATION = "amk"  # an organization key limited by scopes (seed 001)
+    # An OAuth grant: acts as the user who consented, limited by the scopes granted; its secrets are the
+    # short-lived access tokens (oat_) and rotating refresh tokens (ort_) it hands its client (http/oauth).
+    GRANT = "oat"
 
 
 class TicketSort(StrEnum):

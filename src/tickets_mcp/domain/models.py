@@ -94,10 +94,12 @@ class Token(Record):
         """Why this token no longer works though never revoked, or None while it may.
 
         An organization key or project token acts for its creator, so it works only while they hold
-        KEY_GRANTOR in its organization, the role it took to make it. A personal token acts as its user,
-        whose role already limits it.
+        KEY_GRANTOR in its organization, the role it took to make it. A personal token or an OAuth grant acts
+        as its user, whose role already limits it.
         """
-        if self.kind is TokenKind.PERSONAL or (self.creator_role and self.creator_role.may_act_as(KEY_GRANTOR)):
+        if self.kind in (TokenKind.PERSONAL, TokenKind.GRANT) or (
+            self.creator_role and self.creator_role.may_act_as(KEY_GRANTOR)
+        ):
             return None
         return "its creator is no longer an owner or admin of its organization, so may no longer grant it"
 

@@ -329,10 +329,11 @@ class CursorSeal:
     never writes one. Keyed by the state keys replicas share (the first signs, all verify, so a key can
     rotate), else by a key of this process."""
 
-    def __init__(self, keys: Sequence[str] = ()) -> None:
+    def __init__(self, keys: Sequence[str] = (), *, purpose: bytes = b"tickets-mcp cursor") -> None:
         secrets_ = [key.encode() for key in keys] or [secrets.token_bytes(32)]
-        # Derived, so a cursor's MAC can never stand for a MAC the same key makes elsewhere.
-        self._keys = [hmac.new(key, b"tickets-mcp cursor", hashlib.sha256).digest() for key in secrets_]
+        # Derived per purpose, so a cursor's MAC can never stand for a MAC the same key makes elsewhere
+        # (an OAuth request sealed for the consent page, say).
+        self._keys = [hmac.new(key, purpose, hashlib.sha256).digest() for key in secrets_]
 
     @staticmethod
     def _mac(key: bytes, cursor: str) -> bytes:

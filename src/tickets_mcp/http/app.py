@@ -16,6 +16,7 @@ from tickets_mcp.core.backend import Backend
 from tickets_mcp.errors import Invalid
 from tickets_mcp.http.connections import ConnectionLimits, GuardedH11Protocol, capacity, raise_file_limit
 from tickets_mcp.http.errors import install_error_handlers
+from tickets_mcp.http.oauth.paths import CROSS_ORIGIN_PATHS
 from tickets_mcp.http.security import TransportGuard
 from tickets_mcp.http.settings import ENV_MAX_CONNECTIONS, ServeSettings
 from tickets_mcp.logs import announce
@@ -65,6 +66,10 @@ def create_app(settings: ServeSettings, backend: Callable[[], AbstractAsyncConte
     )
     app.include_router(ops_router(metrics))
     rest.include_routers(app)
+    if (issuer := settings.oauth_issuer) is not None:
+        from tickets_mcp.http.oauth import routes as oauth
+
+        oauth.install(app, settings, issuer, mcp.MCP_PATH)  # before the board: its /board/{code} takes any name
     board.install(app, settings)
     mcp_mount.install(app)
     app.add_middleware(
@@ -72,6 +77,7 @@ def create_app(settings: ServeSettings, backend: Callable[[], AbstractAsyncConte
         allowed_hosts=settings.allowed_host_names,
         max_body_bytes=settings.max_body_bytes,
         open_paths=PROBE_PATHS,
+        cross_origin_paths=CROSS_ORIGIN_PATHS,
         error_shapes=[terraform.ERROR_SHAPE],
         streamed=native_files.streamed_upload,
     )

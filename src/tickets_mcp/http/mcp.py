@@ -1,11 +1,12 @@
 """MCP over HTTP: the SDK's streamable HTTP transport at /mcp and the legacy SSE transport at /sse.
 
-Every request needs a tracker token, made with `tickets-mcp token create`. There is no OAuth
-authorization server, so none is advertised: no RFC 9728 metadata, no `resource_metadata` in the
-challenge (a client that finds one starts an OAuth flow this server cannot finish). `TokenGate`
-looks the token up on each request (so a revoked token fails on its next request) and answers a
-missing token and a wrong one with different 401s; the tools read the caller back with
-`get_access_token()`.
+Every request needs a token: one made with `tickets-mcp token create`, or an OAuth access token from this
+server's own authorization server (http/oauth), which the 401 challenge names through RFC 9728's
+`resource_metadata` so that a client with no token configured can start the OAuth flow. With OAuth off
+(TICKETS_OAUTH=0, or a public URL that is not HTTPS) nothing is advertised: a client that finds metadata
+starts a flow the server could not finish. `TokenGate` looks the token up on each request (so a revoked
+token or grant fails on its next request) and answers a missing token and a wrong one with different
+401s; the tools read the caller back with `get_access_token()`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tickets_mcp.core.tracker import Principal
 from tickets_mcp.errors import BackendUnavailable, Invalid
 from tickets_mcp.http.auth import token_of
 from tickets_mcp.http.errors import REALM, RETRY_UNAVAILABLE_S, Unauthorized
+from tickets_mcp.http.oauth.paths import RESOURCE_METADATA_PREFIX
 from tickets_mcp.http.ratelimit import RateLimiter, caller_key
 from tickets_mcp.http.sessions import SessionLedger, SessionQuota
 from tickets_mcp.http.settings import ServeSettings
@@ -44,6 +46,10 @@ SSE_PATH = "/sse"
 SSE_MESSAGES_PATH = "/sse/messages/"
 HOW_TO_GET_ONE = "Make one with `tickets-mcp token create --user NAME` and send it as Authorization: Bearer <token>."
 MISSING = f"401 Unauthorized: this server needs a token. {HOW_TO_GET_ONE}"
+MISSING_OR_OAUTH = (
+    "401 Unauthorized: this server needs a token: let your client sign in through OAuth (it is offered), "
+    "or make one with `tickets-mcp token create --user NAME` and send it as Authorization: Bearer <token>."
+)
 NOT_VALID = f"401 Unauthorized: the token is not valid (revoked, mistyped or made for another server). {HOW_TO_GET_ONE}"
 # RFC 6750: a request without a token gets the bare challenge, one with a bad token the error code.
 NOT_VALID_CHALLENGE = f'{REALM}, error="invalid_token", error_description="The token is not valid."'
@@ -81,21 +87,22 @@ class TokenGate:
         try:
             token = token_of(Request(scope), allow_query_token=False)
         except Unauthorized as exc:  # a token in the URL, refused wherever it is sent
-            await refuse(send, f"401 Unauthorized: {exc}", REALM)
+            await refuse(send, f"401 Unauthorized: {exc}", self._mount.challenge)
             return
         if token is None:
-            await refuse(send, MISSING, REALM)
+            mount = self._mount
+            await refuse(send, MISSING_OR_OAUTH if mount.challenge != REALM else MISSING, mount.challenge)
             return
         try:
             principal = await self._mount.backend.authenticate(token)
         except UngrantedToken as exc:
-            await refuse(send, f"401 Unauthorized: {exc}", NOT_VALID_CHALLENGE)
+            await refuse(send, f"401 Unauthorized: {exc}", self._mount.invalid_challenge)
             return
         except BackendUnavailable as exc:
             await refuse(send, f"503 Service Unavailable: {exc}", status=503, retry_after=RETRY_UNAVAILABLE_S)
             return
         if principal is None:
-            await refuse(send, NOT_VALID, NOT_VALID_CHALLENGE)
+            await refuse(send, NOT_VALID, self._mount.invalid_challenge)
             return
         if (tier_text := Request(scope).headers.get(TIER_HEADER, "").strip()) != "":
             # Checked here, not where a handler narrows the tool list: the SDK accepts initialize without
@@ -141,6 +148,11 @@ class McpMount:
     def __init__(self, settings: ServeSettings) -> None:
         self._settings = settings
         self._backend: Backend | None = None
+        # RFC 9728 §5.1: with OAuth served, a 401 names the resource's metadata, where clients find the server.
+        self.challenge, self.invalid_challenge = REALM, NOT_VALID_CHALLENGE
+        if (issuer := settings.oauth_issuer) is not None:
+            named = f', resource_metadata="{issuer}{RESOURCE_METADATA_PREFIX}{MCP_PATH}"'
+            self.challenge, self.invalid_challenge = REALM + named, NOT_VALID_CHALLENGE + named
         self.rate_limiter = RateLimiter(settings.rate_limit) if settings.rate_limit is not None else None
         # No `auth` for the SDK: its bearer middleware would advertise an OAuth authorization server
         # (the RFC 9728 metadata and `resource_metadata`) that does not exist; TokenGate checks tokens.

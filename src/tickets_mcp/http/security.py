@@ -6,7 +6,11 @@ page's Origin (403). Only names this server is reached by are accepted: loopback
 address, the public URL's host and any configured extras. Ports are not compared: a request that
 names one of these hosts was aimed at this machine on purpose, whatever port a proxy put in front.
 
-Health probes are the one exception: load balancers and orchestrators call them by IP address or by
+The OAuth endpoints a browser-based client calls from its own page (metadata, token, registration,
+revocation: `cross_origin_paths`) skip the Origin check, not the Host check: they answer CORS, act on no
+cookie, and a token request needs a code and its PKCE verifier, which no other page has.
+
+Health probes are the other exception: load balancers and orchestrators call them by IP address or by
 a name of their own, so GET and HEAD on `open_paths` skip the Host and Origin checks. That is safe
 because those routes change nothing and reveal only whether the server can serve; every other route,
 /metrics included, keeps the rebinding protection.
@@ -57,6 +61,7 @@ class TransportGuard:
         allowed_hosts: Collection[str],
         max_body_bytes: int,
         open_paths: Collection[str] = (),
+        cross_origin_paths: Collection[str] = (),
         error_shapes: Sequence[ErrorShape] = (),
         streamed: Callable[[Scope], StreamedBody | None] = lambda scope: None,
     ) -> None:
@@ -66,6 +71,7 @@ class TransportGuard:
         self.allowed_hosts = frozenset(name.lower() for name in allowed_hosts)
         self.max_body_bytes = max_body_bytes
         self.open_paths = frozenset(open_paths)
+        self.cross_origin_paths = frozenset(cross_origin_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -82,7 +88,7 @@ class TransportGuard:
                 f"{shown} is not served here; to accept it, start tickets-mcp serve with --public-url or --allow-host."
             )
             await refuse(scope, send, self.error_shapes, 421, "Misdirected Request", why)
-        elif origin is not None and not self.origin_allowed(origin):
+        elif origin is not None and not self.origin_allowed(origin) and scope["path"] not in self.cross_origin_paths:
             await refuse(
                 scope,
                 send,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -27,6 +28,10 @@ ENV_MAX_CONNECTIONS = "TICKETS_MAX_CONNECTIONS"
 ENV_MAX_CONNECTIONS_PER_ADDRESS = "TICKETS_MAX_CONNECTIONS_PER_ADDRESS"
 ENV_MCP_SESSIONS_PER_TOKEN = "TICKETS_MCP_SESSIONS_PER_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_MCP_SESSION_IDLE_TIMEOUT = "TICKETS_MCP_SESSION_IDLE_TIMEOUT"
+ENV_OAUTH = "TICKETS_OAUTH"
+ENV_OAUTH_REGISTRATION = "TICKETS_OAUTH_REGISTRATION"
+ENV_OAUTH_PRIVATE_CLIENTS = "TICKETS_OAUTH_PRIVATE_CLIENTS"
+ENV_OAUTH_CA_FILE = "TICKETS_OAUTH_CA_FILE"
 STATE_KEY_MIN_LENGTH = 32
 
 DEFAULT_HOST = "127.0.0.1"
@@ -75,6 +80,11 @@ class ServeSettings:
     mcp_sessions_per_token: int = DEFAULT_MCP_SESSIONS_PER_TOKEN  # session-era MCP sessions (HTTP and SSE)
     mcp_session_idle_timeout: float = DEFAULT_MCP_SESSION_IDLE_TIMEOUT  # with no request in flight this long
     graceful_shutdown_seconds: int = 10  # on SIGTERM, requests in flight get this long to finish
+    # OAuth 2.1 (http/oauth): served unless turned off, where the issuer can be (https, or a loopback URL).
+    oauth: bool = True
+    oauth_registration: bool = True  # dynamic client registration (RFC 7591), for clients without a CIMD URL
+    oauth_private_clients: bool = False  # fetch client metadata documents from private addresses too
+    oauth_ca_file: str | None = None  # a CA bundle for client metadata documents on an internal CA
 
     @classmethod
     def from_env(
@@ -118,6 +128,10 @@ class ServeSettings:
             max_connections_per_address=count(ENV_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
             mcp_sessions_per_token=count(ENV_MCP_SESSIONS_PER_TOKEN, DEFAULT_MCP_SESSIONS_PER_TOKEN, minimum=1),
             mcp_session_idle_timeout=positive_seconds(ENV_MCP_SESSION_IDLE_TIMEOUT, DEFAULT_MCP_SESSION_IDLE_TIMEOUT),
+            oauth=switch(ENV_OAUTH, default=True),
+            oauth_registration=switch(ENV_OAUTH_REGISTRATION, default=True),
+            oauth_private_clients=switch(ENV_OAUTH_PRIVATE_CLIENTS, default=False),
+            oauth_ca_file=ca_file(env(ENV_OAUTH_CA_FILE, "").strip()),
         )
 
     @property
@@ -133,6 +147,15 @@ class ServeSettings:
         if self.host in WILDCARD_HOSTS:
             return f"http://127.0.0.1:{self.port}"
         return self.listen_url
+
+    @property
+    def oauth_issuer(self) -> str | None:
+        """Where the authorization server is, when it is served: OAuth needs HTTPS, bar a loopback address."""
+        if not self.oauth:
+            return None
+        parts = urlsplit(self.base_url)
+        secure = parts.scheme == "https" or (parts.hostname or "") in LOOPBACK_NAMES
+        return self.base_url if secure else None
 
     @property
     def allowed_host_names(self) -> frozenset[str]:
@@ -161,6 +184,24 @@ def positive_seconds(name: str, default: float) -> float:
             name.lower(), f"{name} must be a number of seconds above 0, not {text!r}.", hint=f"e.g. {default:g}"
         )
     return seconds
+
+
+def switch(name: str, *, default: bool) -> bool:
+    """An on/off environment variable: 1/on/true/yes or 0/off/false/no."""
+    text = env(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "on", "true", "yes"):
+        return True
+    if text in ("0", "off", "false", "no"):
+        return False
+    raise Invalid(name.lower(), f"{name} must be on or off (1 or 0), not {text!r}.")
+
+
+def ca_file(path: str) -> str | None:
+    if path and not Path(path).is_file():
+        raise Invalid(ENV_OAUTH_CA_FILE.lower(), f"{ENV_OAUTH_CA_FILE} names no file: {path!r}.")
+    return path or None
 
 
 def count(name: str, default: int, *, minimum: int = 0) -> int:

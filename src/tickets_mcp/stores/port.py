@@ -97,6 +97,42 @@ class BoardSession:
 
 
 @dataclass(frozen=True, slots=True)
+class OAuthCode:
+    """An authorization code as stored (by digest): whose consent, for which client, and what it was asked."""
+
+    client_id: str
+    user_id: int
+    request: str  # JSON: the authorization request's scopes, redirect URI, PKCE challenge and resource
+    expires_at: str
+    grant_id: int | None  # the grant its first redemption created; set means a second one is a replay
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthPair:
+    """The access and refresh token a grant hands its client at once, by digest."""
+
+    client_id: str
+    scopes: frozenset[Scope]
+    resource: str | None
+    access_hash: str
+    access_expires_at: str
+    refresh_hash: str
+    refresh_expires_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthRefresh:
+    """A refresh token as stored: its grant, and whether it was spent already (its reuse revokes the grant)."""
+
+    grant_id: int
+    client_id: str
+    scopes: frozenset[Scope]
+    resource: str | None
+    expires_at: str
+    spent: bool
+
+
+@dataclass(frozen=True, slots=True)
 class NewTicket:
     project_id: str
     type: TicketType
@@ -347,6 +383,39 @@ class Store(Protocol):
 
     async def end_session(self, session_digest: str) -> None:
         """Forget a session (logout); nothing happens for one that is gone already."""
+        ...
+
+    # OAuth 2.1 (core/oauth.py): registered clients, codes and token pairs, by digest
+    async def register_oauth_client(self, client_id: str, document: str) -> None: ...
+    async def oauth_client(self, client_id: str) -> str | None:
+        """A dynamically registered client's metadata document (JSON), or None."""
+        ...
+
+    async def save_oauth_code(
+        self, code_hash: str, client_id: str, user_id: int, request: str, expires_at: str
+    ) -> None: ...
+    async def oauth_code(self, code_hash: str) -> OAuthCode | None:
+        """An unexpired code, redeemed or not."""
+        ...
+
+    async def redeem_oauth_code(self, code_hash: str, grant: NewToken, pair: OAuthPair, actor: Actor) -> Token | None:
+        """Create the grant and its first pair, once: None when the code was redeemed already or is gone."""
+        ...
+
+    async def oauth_refresh(self, refresh_hash: str) -> OAuthRefresh | None:
+        """An unexpired refresh token, spent or not."""
+        ...
+
+    async def rotate_oauth_refresh(self, refresh_hash: str, pair: OAuthPair) -> bool:
+        """Spend the refresh token and store the pair replacing it; False if it was spent or its grant revoked."""
+        ...
+
+    async def oauth_grant_of(self, token_hash: str) -> int | None:
+        """The grant (its token id) an access or refresh token belongs to."""
+        ...
+
+    async def oauth_access(self, access_hash: str) -> tuple[Token, User, frozenset[Scope], str] | None:
+        """An unexpired access token's grant (revoked or not), user, scopes and client id."""
         ...
 
     # Projects

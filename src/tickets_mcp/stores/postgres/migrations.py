@@ -472,6 +472,42 @@ OPEN_DUE = Migration(
     ),
 )
 
+# OAuth 2.1 (see the SQLite migration): grants are tokens of kind 'oat'.
+OAUTH = Migration(
+    19,
+    "OAuth 2.1: grants as tokens, their codes, access and refresh tokens, registered clients",
+    (
+        "ALTER TABLE tokens DROP CONSTRAINT tokens_kind_check",
+        "ALTER TABLE tokens ADD CONSTRAINT tokens_kind_check CHECK (kind IN ('pk', 'proj', 'amk', 'oat'))",
+        """CREATE TABLE oauth_clients (
+            client_id TEXT COLLATE "C" PRIMARY KEY,
+            document TEXT NOT NULL,
+            created_at TEXT COLLATE "C" NOT NULL
+        )""",
+        """CREATE TABLE oauth_codes (
+            hash TEXT COLLATE "C" PRIMARY KEY,
+            client_id TEXT COLLATE "C" NOT NULL,
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            request TEXT NOT NULL,
+            expires_at TEXT COLLATE "C" NOT NULL,
+            grant_id BIGINT REFERENCES tokens(id) ON DELETE CASCADE
+        )""",
+        "CREATE INDEX oauth_codes_expires ON oauth_codes(expires_at)",
+        """CREATE TABLE oauth_tokens (
+            hash TEXT COLLATE "C" PRIMARY KEY,
+            grant_id BIGINT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+            kind TEXT COLLATE "C" NOT NULL CHECK (kind IN ('access', 'refresh')),
+            client_id TEXT COLLATE "C" NOT NULL,
+            scopes TEXT COLLATE "C" NOT NULL,
+            resource TEXT COLLATE "C",
+            expires_at TEXT COLLATE "C" NOT NULL,
+            spent_at TEXT COLLATE "C"
+        )""",
+        "CREATE INDEX oauth_tokens_grant ON oauth_tokens(grant_id)",
+        "CREATE INDEX oauth_tokens_expires ON oauth_tokens(expires_at)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -491,6 +527,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     OLD_SLUGS,
     WEBHOOKS,
     OPEN_DUE,
+    OAUTH,
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -28,6 +28,7 @@ from tickets_mcp.domain import (
     ProjectDeletion,
     Relocation,
     Role,
+    Scope,
     Status,
     Ticket,
     TicketDeletion,
@@ -56,6 +57,9 @@ from tickets_mcp.stores.port import (
     NewTimeEntry,
     NewToken,
     NewWebhook,
+    OAuthCode,
+    OAuthPair,
+    OAuthRefresh,
     OpenTickets,
     Placement,
     PoolUsage,
@@ -76,6 +80,7 @@ from tickets_mcp.stores.sql import (
     links,
     listing,
     milestones,
+    oauth,
     outbox,
     projects,
     relocation,
@@ -253,6 +258,40 @@ class SqlStore:
 
     async def end_session(self, session_digest: str) -> None:
         await self._engine.write(lambda conn: identity.end_session(conn, session_digest))
+
+    # OAuth 2.1
+
+    async def register_oauth_client(self, client_id: str, document: str) -> None:
+        await self._engine.write(lambda conn: oauth.register_client(conn, client_id, document))
+
+    async def oauth_client(self, client_id: str) -> str | None:
+        return await self._engine.lookup(lambda conn: oauth.client(conn, client_id))
+
+    async def save_oauth_code(
+        self, code_hash: str, client_id: str, user_id: int, request: str, expires_at: str
+    ) -> None:
+        await self._engine.write(lambda conn: oauth.save_code(conn, code_hash, client_id, user_id, request, expires_at))
+
+    async def oauth_code(self, code_hash: str) -> OAuthCode | None:
+        return await self._engine.lookup(lambda conn: oauth.code(conn, code_hash))
+
+    async def redeem_oauth_code(self, code_hash: str, grant: NewToken, pair: OAuthPair, actor: Actor) -> Token | None:
+        return await self._engine.write(lambda conn: oauth.redeem_code(conn, code_hash, grant, pair, actor))
+
+    async def oauth_refresh(self, refresh_hash: str) -> OAuthRefresh | None:
+        return await self._engine.lookup(lambda conn: oauth.refresh(conn, refresh_hash))
+
+    async def rotate_oauth_refresh(self, refresh_hash: str, pair: OAuthPair) -> bool:
+        return await self._engine.write(lambda conn: oauth.rotate(conn, refresh_hash, pair))
+
+    async def oauth_grant_of(self, token_hash: str) -> int | None:
+        return await self._engine.lookup(lambda conn: oauth.grant_of(conn, token_hash))
+
+    async def oauth_access(self, access_hash: str) -> tuple[Token, User, frozenset[Scope], str] | None:
+        found = await self._engine.lookup(lambda conn: oauth.access(conn, access_hash))
+        if found is not None:
+            await self._touch(found[0])
+        return found
 
     async def _touch(self, token: Token) -> None:
         """Record a token's use when domain.token_use says it is due (and the database may be changed)."""

@@ -605,6 +605,64 @@ OPEN_DUE = Migration(
     ),
 )
 
+# OAuth 2.1 (http/oauth): a grant is a token of its own kind ('oat'), so the audit trail, revocation and the
+# token listing treat it as they treat any token; the access and refresh tokens it hands out, the codes
+# before them and the dynamically registered clients are kept by digest. SQLite cannot change a CHECK, so
+# tokens is rebuilt (ids stay as they were; board_sessions' reference follows the rename).
+OAUTH = Migration(
+    19,
+    "OAuth 2.1: grants as tokens, their codes, access and refresh tokens, registered clients",
+    (
+        """CREATE TABLE tokens_kinds (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('pk', 'proj', 'amk', 'oat')),
+            name TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            prefix TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            organization_id TEXT REFERENCES organizations(id) ON DELETE CASCADE,
+            project_id TEXT REFERENCES projects(id) ON DELETE CASCADE,
+            scopes TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        )""",
+        "INSERT INTO tokens_kinds (id, kind, name, hash, prefix, user_id, organization_id, project_id, scopes, "
+        "created_at, last_used_at, revoked_at) SELECT id, kind, name, hash, prefix, user_id, organization_id, "
+        "project_id, scopes, created_at, last_used_at, revoked_at FROM tokens",
+        "DROP TABLE tokens",
+        "ALTER TABLE tokens_kinds RENAME TO tokens",
+        """CREATE TABLE oauth_clients (
+            client_id TEXT PRIMARY KEY,
+            document TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        # A code is kept until it expires, used or not: a second use revokes what the first one got.
+        """CREATE TABLE oauth_codes (
+            hash TEXT PRIMARY KEY,
+            client_id TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            request TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            grant_id INTEGER REFERENCES tokens(id) ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+        "CREATE INDEX oauth_codes_expires ON oauth_codes(expires_at)",
+        # A spent refresh token is kept until it expires too: presenting it again revokes its grant.
+        """CREATE TABLE oauth_tokens (
+            hash TEXT PRIMARY KEY,
+            grant_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+            client_id TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            resource TEXT,
+            expires_at TEXT NOT NULL,
+            spent_at TEXT
+        ) WITHOUT ROWID""",
+        "CREATE INDEX oauth_tokens_grant ON oauth_tokens(grant_id)",
+        "CREATE INDEX oauth_tokens_expires ON oauth_tokens(expires_at)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -624,6 +682,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     OLD_SLUGS,
     WEBHOOKS,
     OPEN_DUE,
+    OAUTH,
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -1,0 +1,286 @@
+"""`serve` as its own OAuth 2.1 authorization server, for clients that connect with no token pasted.
+
+| route                                            | what                                                    |
+|--------------------------------------------------|---------------------------------------------------------|
+| GET /.well-known/oauth-authorization-server      | RFC 8414 metadata (CIMD supported, RFC 9207 `iss`)      |
+| GET /.well-known/oauth-protected-resource/mcp    | RFC 9728 metadata of /mcp, named in its 401 challenge   |
+| GET /authorize                                   | the SDK's checks, then the board's login and consent    |
+| POST /token, /revoke, /register                  | the SDK's handlers (/register unless turned off)        |
+| GET/POST /board/consent                          | the consent page: client, redirect host, scopes         |
+| GET /board/grants, POST /board/grants/{id}/revoke | the viewer's grants, each revocable                     |
+
+The SDK's handlers (mcp.server.auth) do the protocol: PKCE S256, redirect-URI and scope checks, client
+authentication, error shapes. provider.py answers them from the store; consent is a board page, so whoever
+logs in to the board (a token, or the local user on a loopback-only server) is who consents.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode, urlsplit
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from mcp.server.auth.handlers.metadata import MetadataHandler
+from mcp.server.auth.routes import (
+    AUTHORIZATION_PATH,
+    build_metadata,
+    cors_middleware,
+    create_auth_routes,
+    create_protected_resource_routes,
+)
+from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
+from pydantic import AnyHttpUrl
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tickets_mcp.core.backend import Backend
+from tickets_mcp.domain import Token
+from tickets_mcp.domain.rules import CursorSeal
+from tickets_mcp.errors import PermissionDenied, TrackerError
+from tickets_mcp.http.board import pages
+from tickets_mcp.http.board.access import BoardAccess, Viewer
+from tickets_mcp.http.board.html import Html, el
+from tickets_mcp.http.board.routes import SECURITY_HEADERS, form_of, html, secured
+from tickets_mcp.http.errors import status_of
+from tickets_mcp.http.oauth.client_documents import ClientDocumentRefused, DocumentPolicy
+from tickets_mcp.http.oauth.paths import CONSENT_PATH, METADATA_PATH
+from tickets_mcp.http.oauth.provider import SCOPES, PendingRequest, TrackerOAuthProvider, redirect_with
+from tickets_mcp.http.settings import ServeSettings
+from tickets_mcp.stores import Actor
+
+SCOPE_WORDS = {
+    "tickets:read": "read tickets, comments and boards",
+    "tickets:write": "file, change, move, comment on and delete tickets",
+    "projects:read": "see organizations and projects",
+    "projects:write": "create, rename and delete projects",
+}
+
+
+def install(app: FastAPI, settings: ServeSettings, issuer: str, mcp_path: str) -> TrackerOAuthProvider:
+    """Put the authorization server's routes on `app` (before the board's, whose /board/{code} would take
+    /board/consent) and return its provider."""
+    provider = TrackerOAuthProvider(
+        lambda: app.state.backend,
+        issuer=issuer,
+        resource=issuer + mcp_path,
+        # Sealed with the replicas' shared keys: consent started on one replica finishes on any.
+        seal=CursorSeal(settings.state_keys, purpose=b"tickets-mcp oauth request"),
+        documents=DocumentPolicy(allow_private=settings.oauth_private_clients, verify=settings.oauth_ca_file or True),
+    )
+    registration = ClientRegistrationOptions(
+        enabled=settings.oauth_registration, valid_scopes=list(SCOPES), default_scopes=list(SCOPES)
+    )
+    revocation = RevocationOptions(enabled=True)
+    routes = create_auth_routes(provider, AnyHttpUrl(issuer), None, registration, revocation)
+    metadata = build_metadata(AnyHttpUrl(issuer), None, registration, revocation)
+    metadata.client_id_metadata_document_supported = True
+    metadata.authorization_response_iss_parameter_supported = True
+    metadata.token_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
+    for index, route in enumerate(routes):
+        if route.path == METADATA_PATH:
+            handler = cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"])
+            routes[index] = Route(METADATA_PATH, endpoint=handler, methods=["GET", "OPTIONS"])
+        elif route.path == AUTHORIZATION_PATH:
+            routes[index] = Route(
+                AUTHORIZATION_PATH, endpoint=AuthorizeFront(route.app, provider), methods=["GET", "POST"]
+            )
+    routes += create_protected_resource_routes(
+        AnyHttpUrl(issuer + mcp_path), [AnyHttpUrl(issuer)], list(SCOPES), resource_name="tickets-mcp"
+    )
+    app.router.routes[:0] = routes
+    app.include_router(consent_router(BoardAccess(settings), provider))
+    return provider
+
+
+class AuthorizeFront:
+    """The SDK's /authorize, with what it lacks: a refused metadata document's reason shown to the person (the
+    SDK says only "not found"), and RFC 9207's `iss` on every redirect back to the client, errors too."""
+
+    def __init__(self, app: ASGIApp, provider: TrackerOAuthProvider) -> None:
+        self.app = app
+        self.provider = provider
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope)
+        client_id = request.query_params.get("client_id", "")
+        if request.method == "GET" and client_id.startswith("https://"):
+            try:
+                await self.provider.client_document(client_id)
+            except ClientDocumentRefused as exc:
+                page = pages.error_page(pages.Frame(None), 400, f"The client {client_id[:200]} cannot sign in: {exc}")
+                await html(page, 400)(scope, receive, send)
+                return
+
+        async def with_issuer(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in (302, 303):
+                headers = [
+                    (name, self.with_iss(value.decode("latin-1")).encode("latin-1"))
+                    if name.lower() == b"location"
+                    else (name, value)
+                    for name, value in message.get("headers", [])
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_issuer)
+
+    def with_iss(self, location: str) -> str:
+        if location.startswith(self.provider.issuer + CONSENT_PATH) or "iss=" in urlsplit(location).query:
+            return location
+        return redirect_with(location, iss=self.provider.issuer)
+
+
+def consent_router(access: BoardAccess, provider: TrackerOAuthProvider) -> APIRouter:
+    router = APIRouter(prefix="/board", include_in_schema=False)
+
+    async def viewer_or_login(request: Request, back_to: str) -> Viewer | Response:
+        viewer = await access.viewer(request)
+        if viewer is None:
+            return secured(RedirectResponse(f"/board/login?next={quote(back_to, safe='/')}", status_code=303))
+        return viewer
+
+    @router.get("/consent")
+    async def consent(request: Request) -> Response:  # pyright: ignore[reportUnusedFunction]
+        sealed = request.query_params.get("request", "")
+        pending = provider.pending(sealed)
+        if pending is None:
+            return expired()
+        found = await viewer_or_login(request, f"{CONSENT_PATH}?{urlencode({'request': sealed})}")
+        if isinstance(found, Response):
+            return found
+        page = consent_page(pages.Frame(found.principal, local=found.local), pending, sealed)
+        response = html(page)
+        response.headers["Content-Security-Policy"] = consent_csp(pending.redirect_uri)
+        return response
+
+    @router.post("/consent")
+    async def decide(request: Request) -> Response:  # pyright: ignore[reportUnusedFunction]
+        form = await form_of(request)
+        pending = provider.pending(form.get("request", ""))
+        if pending is None:
+            return expired()
+        viewer = await access.viewer(request)
+        if viewer is None:
+            return html(pages.error_page(pages.Frame(None), 401, "Log in on the board, then sign in again."), 401)
+        try:
+            access.check_origin(request)
+            access.admit(request, viewer.token_digest)
+        except TrackerError as exc:
+            return html(pages.error_page(pages.Frame(viewer.principal), status_of(exc), exc.message), status_of(exc))
+        if form.get("decision") != "allow":
+            target = redirect_with(
+                pending.redirect_uri, error="access_denied", state=pending.state, iss=provider.issuer
+            )
+        else:
+            code = await backend(request).oauth.issue_code(viewer.principal, pending.client_id, pending.code_request())
+            target = redirect_with(pending.redirect_uri, code=code, state=pending.state, iss=provider.issuer)
+        return secured(RedirectResponse(target, status_code=303))
+
+    @router.get("/grants")
+    async def grants(request: Request, revoked: str | None = None) -> Response:  # pyright: ignore[reportUnusedFunction]
+        found = await viewer_or_login(request, "/board/grants")
+        if isinstance(found, Response):
+            return found
+        listed = await backend(request).oauth.grants(found.principal.username)
+        frame = pages.Frame(found.principal, local=found.local)
+        return html(grants_page(frame, listed, "Access revoked." if revoked else None))
+
+    @router.post("/grants/{grant_id}/revoke")
+    async def revoke(request: Request, grant_id: int) -> Response:  # pyright: ignore[reportUnusedFunction]
+        viewer = await access.viewer(request)
+        if viewer is None:
+            return html(pages.error_page(pages.Frame(None), 401, "Log in on the board first."), 401)
+        try:
+            access.check_origin(request)
+            if viewer.principal.scopes is not None:  # a key or a grant must not end its owner's other grants
+                raise PermissionDenied("Log in with a personal token to revoke grants.")
+            actor = Actor(user_id=viewer.principal.user_id, token_id=viewer.principal.token_id, client="board")
+            await backend(request).oauth.revoke_grant(grant_id, actor, username=viewer.principal.username)
+        except TrackerError as exc:
+            return html(pages.error_page(pages.Frame(viewer.principal), status_of(exc), exc.message), status_of(exc))
+        return secured(RedirectResponse("/board/grants?revoked=1", status_code=303))
+
+    return router
+
+
+def backend(request: Request) -> Backend:
+    return request.app.state.backend
+
+
+def expired() -> Response:
+    text = "This sign-in request has expired or was altered. Start again from the app that sent you here."
+    return html(pages.error_page(pages.Frame(None), 400, text), 400)
+
+
+def consent_csp(redirect_uri: str) -> str:
+    """The board's policy, letting the form's redirect go to the client (Chrome applies form-action to it)."""
+    parts = urlsplit(redirect_uri)
+    target = f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+    return SECURITY_HEADERS["Content-Security-Policy"].replace("form-action 'self'", f"form-action 'self' {target}")
+
+
+def consent_page(frame: pages.Frame, pending: PendingRequest, sealed: str) -> Html:
+    parts = urlsplit(pending.redirect_uri)
+    where = parts.hostname or f"{parts.scheme}:"
+    verified = pending.client_id.startswith("https://")
+    about = (
+        el("p", "Its identity is the document at ", el("code", pending.client_id), ".")
+        if verified
+        else el("p", "It registered itself with this server: its name is its own claim, not checked.")
+    )
+    principal = frame.principal
+    who = principal.username if principal is not None else ""
+    return pages.page(
+        "Allow access",
+        frame,
+        el("h1", "Allow ", el("strong", pending.client_name), " to use tickets-mcp as ", el("strong", who), "?"),
+        about,
+        el("p", "After you answer, you go back to ", el("code", where), "."),
+        el("p", "It asks to:"),
+        el("ul", *(el("li", el("code", s), ": ", SCOPE_WORDS.get(s, s)) for s in pending.scopes)),
+        el(
+            "p",
+            "It can never do more than your role in each organization lets you; revoke it at any time under ",
+            el("a", "Connected apps", href="/board/grants"),
+            ".",
+        ),
+        el(
+            "form",
+            el("input", type="hidden", name="request", value=sealed),
+            el("button", "Allow", type="submit", name="decision", value="allow"),
+            el("button", "Deny", type="submit", name="decision", value="deny"),
+            method="post",
+            action=CONSENT_PATH,
+            class_="consent",
+        ),
+    )
+
+
+def grants_page(frame: pages.Frame, listed: list[Token], message: str | None) -> Html:
+    rows = [
+        el(
+            "tr",
+            el("td", grant.name),
+            el("td", " ".join(sorted(s.value for s in grant.scopes))),
+            el("td", grant.created_at[:16].replace("T", " ")),
+            el("td", (grant.last_used_at or "never")[:16].replace("T", " ")),
+            el(
+                "td",
+                "revoked"
+                if grant.revoked_at
+                else el(
+                    "form",
+                    el("button", "Revoke", type="submit"),
+                    method="post",
+                    action=f"/board/grants/{grant.id}/revoke",
+                ),
+            ),
+        )
+        for grant in listed
+    ]
+    table = (
+        el("table", el("tr", *(el("th", h) for h in ("App", "Scopes", "Allowed", "Last used", ""))), *rows)
+        if rows
+        else el("p", "No app has access through OAuth.")
+    )
+    return pages.page("Connected apps", frame, el("h1", "Connected apps"), pages.notice(message), table)
