@@ -1,6 +1,6 @@
 """One webhook POST: bounded in time and in what is read back, and told in words fit for a delivery log.
 
-httpcore directly (httpx's transport layer): it takes a network backend (network.py, which checks every
+httpcore directly (httpx's transport layer): it takes a network backend (tickets_mcp/network.py, which checks every
 address a delivery connects to), follows no redirect and reads the answer only as far as asked.
 """
 
@@ -16,8 +16,8 @@ import anyio
 import httpcore2
 
 from tickets_mcp import __version__
-from tickets_mcp.dispatch.network import GuardedNetwork, RefusedTarget, Resolve, Unresolved, resolve
 from tickets_mcp.domain.webhooks import Targets
+from tickets_mcp.network import GuardedNetwork, RefusedTarget, Resolve, Unresolved, resolve
 
 USER_AGENT: Final = f"tickets-mcp-webhooks/{__version__}"
 ERROR_MAX: Final = 300  # characters of an error kept in the log

@@ -207,12 +207,16 @@ ALLOW_OPTION: Final = f"--webhook-allow-network or {ENV_WEBHOOK_NETWORKS}"
 
 @dataclass(frozen=True, slots=True)
 class Targets:
-    """The addresses deliveries may connect to: public ones, and the `allowed` networks besides."""
+    """The addresses the server may connect to for a URL someone else gave: public ones, and the `allowed` networks
+    besides. Webhook deliveries' by default; `purpose` and `remedy` word a refusal for another use (OAuth client
+    documents: http/oauth/client_documents.py), which shares the check and network.GuardedNetwork."""
 
     allowed: tuple[Network, ...] = field(default=())
+    purpose: str = "send webhooks to"  # a refusal ends "…, which this server does not <purpose>"
+    remedy: str = f"an operator may allow it with {ALLOW_OPTION}"  # what a refused connection adds, in parentheses
 
     def refusal(self, address: str) -> str | None:
-        """Why a delivery may not connect to `address` (an IP), or None when it may."""
+        """Why the server may not connect to `address` (an IP), or None when it may."""
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
@@ -220,7 +224,7 @@ class Targets:
             return None
         if ip.is_global and not ip.is_multicast:
             return None
-        return f"{ip} is {_kind(ip)} address, which this server does not send webhooks to"
+        return f"{ip} is {_kind(ip)} address, which this server does not {self.purpose}"
 
 
 def _kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:

@@ -1,9 +1,10 @@
-"""The connections a webhook delivery may open: to the addresses its host resolves to, each checked first.
+"""The connections the server opens to a host someone else named: a webhook's receiver (dispatch/), an OAuth
+client's metadata document (http/oauth/client_documents.py). Each goes to an address the host resolves to, checked.
 
-A URL is checked when a hook is made (domain/webhooks.check_url), but a name can resolve elsewhere later
-(DNS rebinding: public when checked, 127.0.0.1 when sent). So every connection resolves the name itself,
-refuses it if any address it gets is one the server does not send to (domain/webhooks.Targets), and connects
-to a checked address, never to the name again. TLS still verifies the certificate against the name.
+A URL can be checked when it is given (domain/webhooks.check_url), but a name can resolve elsewhere later (DNS
+rebinding: public when checked, 127.0.0.1 when fetched). So every connection resolves the name itself, refuses it
+if any address it gets is one the `Targets` do not allow (domain/webhooks.Targets), and connects to a checked
+address, never to the name again. TLS still verifies the certificate against the name.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from typing import Any, cast
 import anyio
 import httpcore2
 
-from tickets_mcp.domain.webhooks import ALLOW_OPTION, Targets
+from tickets_mcp.domain.webhooks import Targets
 
 Resolve = Callable[[str, int], Awaitable[list[str]]]
 
 
 class RefusedTarget(httpcore2.ConnectError):
-    """The host resolves to an address deliveries may not reach; nothing was sent."""
+    """The host resolves to an address the targets do not allow; nothing was sent."""
 
 
 class Unresolved(httpcore2.ConnectError):
@@ -42,7 +43,7 @@ async def resolve(host: str, port: int) -> list[str]:
 
 
 class GuardedNetwork(httpcore2.AsyncNetworkBackend):
-    """httpcore's network backend, connecting only to addresses `targets` allows."""
+    """httpcore's network backend, connecting only to addresses `targets` allow."""
 
     def __init__(self, targets: Targets, lookup: Resolve = resolve) -> None:
         self._targets = targets
@@ -69,7 +70,7 @@ class GuardedNetwork(httpcore2.AsyncNetworkBackend):
             refusal = self._targets.refusal(address)
             if refusal is not None:
                 named = "" if address == host else f"{host} resolves to {address}: "
-                raise RefusedTarget(f"refused: {named}{refusal} (an operator may allow it with {ALLOW_OPTION})")
+                raise RefusedTarget(f"refused: {named}{refusal} ({self._targets.remedy})")
         failure: Exception | None = None
         for address in addresses:
             try:
@@ -85,7 +86,7 @@ class GuardedNetwork(httpcore2.AsyncNetworkBackend):
         timeout: float | None = None,  # noqa: ASYNC109 - httpcore's signature
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
-        raise RefusedTarget("refused: webhooks are sent over TCP only")
+        raise RefusedTarget("refused: connections are made over TCP only")
 
     async def sleep(self, seconds: float) -> None:
         await anyio.sleep(seconds)
