@@ -9,6 +9,7 @@ checked where agents use it: the MCP endpoint and the REST API.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,9 @@ from tests.fixtures.asgi_server import AppServer, serving_app
 from tests.fixtures.http_server import bearer
 from tests.fixtures.oauth_flow import REDIRECT, OAuthDriver, pkce, query_of
 from tests.fixtures.stores import Location, events, execute_beside, table_rows
+from tickets_mcp.config import Settings
+from tickets_mcp.errors import Invalid
+from tickets_mcp.http.settings import ServeSettings
 
 TICKETS = "/api/v1/ext/orgs/local/tickets"  # AgentsMesh (seed 001): tickets:read to list, tickets:write to file
 
@@ -84,7 +88,8 @@ def test_a_whole_flow_gives_tokens_that_work_until_refreshed_and_the_audit_trail
     created = [e for e in events(store_location) if e[0] == "ticket.created"]
     assert created, "the ticket was filed"
     actors = table_rows(
-        store_location, "SELECT k.name, k.kind FROM events e JOIN tokens k ON k.id = e.token_id WHERE e.action = 'ticket.created'"
+        store_location,
+        "SELECT k.name, k.kind FROM events e JOIN tokens k ON k.id = e.token_id WHERE e.action = 'ticket.created'",
     )
     assert actors == [("Nightly Triage (OAuth, 127.0.0.1)", "oat")]
 
@@ -137,7 +142,11 @@ def test_a_redirect_uri_never_registered_is_refused_without_redirecting(oauth: O
     client_id = oauth.register()
     _, challenge = pkce()
 
-    for wrong in ("http://127.0.0.1:7777/callback/more", "http://evil.example/callback", "http://localhost:7777/callback"):
+    for wrong in (
+        "http://127.0.0.1:7777/callback/more",
+        "http://evil.example/callback",
+        "http://localhost:7777/callback",
+    ):
         refused = oauth.authorize(client_id, wrong, challenge)
         assert refused.status_code == 400, wrong
         assert "location" not in refused.headers
@@ -256,3 +265,46 @@ def test_resource_and_scope_are_checked(oauth: OAuthDriver) -> None:
     assert query_of(elsewhere.headers["location"])["error"] == "invalid_target"
     assert query_of(unknown_scope.headers["location"])["error"] == "invalid_scope"
     assert query_of(elsewhere.headers["location"])["iss"] == oauth.base_url  # RFC 9207 on errors too
+
+
+def test_a_metadata_document_on_a_private_address_is_never_fetched_and_the_person_is_told_why(
+    oauth: OAuthDriver,
+) -> None:
+    _, challenge = pkce()
+
+    refused = oauth.authorize("https://127.0.0.1:9/client.json", REDIRECT, challenge)
+
+    assert refused.status_code == 400
+    assert "location" not in refused.headers
+    assert "cannot sign in" in refused.text and "127.0.0.1" in refused.text
+
+
+def test_an_owner_can_turn_dynamic_registration_off(store_location: Location) -> None:
+    with serving_app(store_location, oauth_registration=False) as server, server.client() as http:
+        metadata = http.get("/.well-known/oauth-authorization-server").json()
+        refused = http.post("/register", json={"redirect_uris": [REDIRECT], "client_name": "Spam"})
+
+    assert "registration_endpoint" not in metadata
+    assert metadata["client_id_metadata_document_supported"] is True
+    assert refused.status_code in (404, 405)
+
+
+def test_oauth_is_served_where_it_can_be_and_turned_off_on_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Settings(db=tmp_path / "tracker.db", username="alice")
+
+    assert ServeSettings.from_env(store).oauth_issuer == "http://127.0.0.1:8740"
+    assert ServeSettings.from_env(store, public_url="https://tracker.example.com").oauth_issuer == (
+        "https://tracker.example.com"
+    )
+    assert ServeSettings.from_env(store, public_url="http://10.0.0.5:8740").oauth_issuer is None  # needs HTTPS
+    monkeypatch.setenv("TICKETS_OAUTH", "0")
+    assert ServeSettings.from_env(store).oauth_issuer is None
+    monkeypatch.setenv("TICKETS_OAUTH", "maybe")
+    with pytest.raises(Invalid, match="TICKETS_OAUTH must be on or off"):
+        ServeSettings.from_env(store)
+    monkeypatch.setenv("TICKETS_OAUTH", "1")
+    monkeypatch.setenv("TICKETS_OAUTH_CA_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(Invalid, match="names no file"):
+        ServeSettings.from_env(store)

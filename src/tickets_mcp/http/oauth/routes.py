@@ -19,16 +19,18 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import RedirectResponse
-from mcp.server.auth.handlers.metadata import MetadataHandler
+from fastapi.responses import JSONResponse, RedirectResponse
+from mcp.server.auth.handlers.metadata import MetadataHandler, ProtectedResourceMetadataHandler
+from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
 from mcp.server.auth.routes import (
     AUTHORIZATION_PATH,
+    REVOCATION_PATH,
     build_metadata,
     cors_middleware,
     create_auth_routes,
-    create_protected_resource_routes,
 )
 from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
+from mcp.shared.auth import OAuthMetadata, ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,7 +45,7 @@ from tickets_mcp.http.board.html import Html, el
 from tickets_mcp.http.board.routes import SECURITY_HEADERS, form_of, html, secured
 from tickets_mcp.http.errors import status_of
 from tickets_mcp.http.oauth.client_documents import ClientDocumentRefused, DocumentPolicy
-from tickets_mcp.http.oauth.paths import CONSENT_PATH, METADATA_PATH
+from tickets_mcp.http.oauth.paths import CONSENT_PATH, METADATA_PATH, RESOURCE_METADATA_PREFIX
 from tickets_mcp.http.oauth.provider import SCOPES, PendingRequest, TrackerOAuthProvider, redirect_with
 from tickets_mcp.http.settings import ServeSettings
 from tickets_mcp.stores import Actor
@@ -72,21 +74,39 @@ def install(app: FastAPI, settings: ServeSettings, issuer: str, mcp_path: str) -
     )
     revocation = RevocationOptions(enabled=True)
     routes = create_auth_routes(provider, AnyHttpUrl(issuer), None, registration, revocation)
-    metadata = build_metadata(AnyHttpUrl(issuer), None, registration, revocation)
-    metadata.client_id_metadata_document_supported = True
-    metadata.authorization_response_iss_parameter_supported = True
-    metadata.token_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
+    # Validated from text, so that a path-less issuer keeps its exact form: RFC 8414 and 9207 compare it as a string.
+    metadata = OAuthMetadata.model_validate(
+        build_metadata(AnyHttpUrl(issuer), None, registration, revocation).model_dump(mode="json", exclude_none=True)
+        | {
+            "issuer": issuer,
+            "client_id_metadata_document_supported": True,
+            "authorization_response_iss_parameter_supported": True,
+            "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        }
+    )
+    resource = ProtectedResourceMetadata.model_validate(
+        {
+            "resource": provider.resource,
+            "authorization_servers": [issuer],
+            "scopes_supported": list(SCOPES),
+            "resource_name": "tickets-mcp",
+        }
+    )
     for index, route in enumerate(routes):
         if route.path == METADATA_PATH:
             handler = cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"])
             routes[index] = Route(METADATA_PATH, endpoint=handler, methods=["GET", "OPTIONS"])
+        elif route.path == REVOCATION_PATH:
+            routes[index] = Route(
+                REVOCATION_PATH, endpoint=cors_middleware(Revocation(provider).handle, ["POST", "OPTIONS"]),
+                methods=["POST", "OPTIONS"],
+            )  # fmt: skip
         elif route.path == AUTHORIZATION_PATH:
             routes[index] = Route(
                 AUTHORIZATION_PATH, endpoint=AuthorizeFront(route.app, provider), methods=["GET", "POST"]
             )
-    routes += create_protected_resource_routes(
-        AnyHttpUrl(issuer + mcp_path), [AnyHttpUrl(issuer)], list(SCOPES), resource_name="tickets-mcp"
-    )
+    resource_handler = cors_middleware(ProtectedResourceMetadataHandler(resource).handle, ["GET", "OPTIONS"])
+    routes.append(Route(RESOURCE_METADATA_PREFIX + mcp_path, endpoint=resource_handler, methods=["GET", "OPTIONS"]))
     app.router.routes[:0] = routes
     app.include_router(consent_router(BoardAccess(settings), provider))
     return provider
@@ -128,6 +148,30 @@ class AuthorizeFront:
         if location.startswith(self.provider.issuer + CONSENT_PATH) or "iss=" in urlsplit(location).query:
             return location
         return redirect_with(location, iss=self.provider.issuer)
+
+
+class Revocation:
+    """RFC 7009 revocation. The SDK's handler requires a `client_secret` field that a public client (every
+    client of ours that registers with `none`, or names itself by a metadata document) never sends."""
+
+    def __init__(self, provider: TrackerOAuthProvider) -> None:
+        self.provider = provider
+        self.clients = ClientAuthenticator(provider)  # pyright: ignore[reportArgumentType] - the protocol's generics
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            client = await self.clients.authenticate_request(request)
+        except AuthenticationError as exc:
+            body = {"error": "invalid_client", "error_description": exc.message}
+            return JSONResponse(body, status_code=401, headers={"Cache-Control": "no-store"})
+        token = str((await request.form()).get("token") or "")
+        if not token:
+            body = {"error": "invalid_request", "error_description": "Send the token to revoke as `token`."}
+            return JSONResponse(body, status_code=400, headers={"Cache-Control": "no-store"})
+        found = await self.provider.load_access_token(token) or await self.provider.load_refresh_token(client, token)
+        if found is not None and found.client_id == client.client_id:
+            await self.provider.revoke_token(found)
+        return Response(status_code=200, headers={"Cache-Control": "no-store"})  # unknown tokens too (§2.2)
 
 
 def consent_router(access: BoardAccess, provider: TrackerOAuthProvider) -> APIRouter:
