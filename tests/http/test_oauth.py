@@ -308,3 +308,78 @@ def test_oauth_is_served_where_it_can_be_and_turned_off_on_request(
     monkeypatch.setenv("TICKETS_OAUTH_CA_FILE", str(tmp_path / "missing.pem"))
     with pytest.raises(Invalid, match="names no file"):
         ServeSettings.from_env(store)
+
+
+def test_each_step_may_land_on_another_replica_sharing_the_state_key(store_location: Location) -> None:
+    keys = ("k" * 40,)
+    with (
+        serving_app(store_location, state_keys=keys) as first,
+        serving_app(store_location, state_keys=keys) as second,
+        first.client() as to_first,
+        second.client() as to_second,
+    ):
+        on_first, on_second = OAuthDriver(to_first, first.url), OAuthDriver(to_second, second.url)
+        client_id = on_first.register()
+        verifier, challenge = pkce()
+        consent_url = on_second.authorize(client_id, REDIRECT, challenge).headers["location"]
+        code = query_of(on_first.decide(consent_url).headers["location"])["code"]
+        tokens = on_second.exchange(client_id, code, verifier).json()
+        renewed = on_first.refresh(client_id, tokens["refresh_token"]).json()
+
+        assert lists_tickets(second, renewed["access_token"]) == 200
+        assert on_second.refresh(client_id, tokens["refresh_token"]).status_code == 400  # the reuse is seen there too
+        assert lists_tickets(first, renewed["access_token"]) == 401
+
+
+def test_a_replica_with_another_state_key_refuses_a_consent_started_elsewhere(store_location: Location) -> None:
+    with (
+        serving_app(store_location, state_keys=("a" * 40,)) as first,
+        serving_app(store_location, state_keys=("b" * 40,)) as second,
+        first.client() as to_first,
+        second.client() as to_second,
+    ):
+        client_id = OAuthDriver(to_first, first.url).register()
+        _, challenge = pkce()
+        consent_url = OAuthDriver(to_first, first.url).authorize(client_id, REDIRECT, challenge).headers["location"]
+
+        refused = OAuthDriver(to_second, second.url).decide(consent_url)
+
+    assert refused.status_code == 400 and "expired or was altered" in refused.text
+
+
+def test_an_organization_key_logged_in_on_the_board_cannot_mint_a_grant(
+    server: AppServer, store_location: Location, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = server.create_token(
+        "--kind", "organization", "--user", "alice", "--organization", "local", "--scopes", "tickets:read"
+    )
+    monkeypatch.setenv("TICKETS_BOARD_LOCAL", "0")
+    with serving_app(store_location) as remote, remote.client() as http:
+        as_key = OAuthDriver(http, remote.url)
+        as_key.login(key)
+        client_id = as_key.register()
+        _, challenge = pkce()
+        consent_url = as_key.authorize(client_id, REDIRECT, challenge).headers["location"]
+
+        shown = as_key.consent_page(consent_url)
+        posted = as_key.decide(consent_url)
+
+    assert shown.status_code == 403 and posted.status_code == 403
+    assert "personal token" in posted.text
+    assert table_rows(store_location, "SELECT COUNT(*) FROM oauth_codes") == [(0,)]
+
+
+def test_a_person_sees_and_revokes_their_grants_on_the_board(server: AppServer, oauth: OAuthDriver) -> None:
+    tokens = oauth.tokens(oauth.register(name="Board Listed <b>Agent</b>"))
+
+    page = oauth.http.get("/board/grants")
+    assert page.status_code == 200
+    assert "Board Listed &lt;b&gt;Agent&lt;/b&gt; (OAuth, 127.0.0.1)" in page.text  # a client's name is data
+    grant_id = page.text.split("/board/grants/", 1)[1].split("/revoke", 1)[0]
+
+    forged = oauth.http.post(f"/board/grants/{grant_id}/revoke", headers={"Origin": "http://evil.example"})
+    assert forged.status_code == 403 and lists_tickets(server, tokens["access_token"]) == 200
+    done = oauth.http.post(f"/board/grants/{grant_id}/revoke", headers=oauth.origin)
+    assert done.status_code == 303
+    assert lists_tickets(server, tokens["access_token"]) == 401
+    assert "revoked" in oauth.http.get("/board/grants").text

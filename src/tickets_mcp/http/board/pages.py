@@ -74,10 +74,11 @@ def page(title: str, frame: Frame, *content: Child, crumbs: Sequence[tuple[str, 
 def _who(frame: Frame) -> Html:
     if frame.principal is None:
         return Html("")
+    apps = el("a", "Connected apps", href="/board/grants")
     if frame.local:
-        return el("span", frame.principal.username, " (local)", class_="who")
+        return el("span", frame.principal.username, " (local) ", apps, class_="who")
     logout = el("form", el("button", "Log out", type="submit", class_="link"), method="post", action="/board/logout")
-    return el("span", frame.principal.username, " ", logout, class_="who")
+    return el("span", frame.principal.username, " ", apps, " ", logout, class_="who")
 
 
 def notice(text: str | None, *, alert: bool = False) -> Html:

@@ -192,6 +192,8 @@ def consent_router(access: BoardAccess, provider: TrackerOAuthProvider) -> APIRo
         found = await viewer_or_login(request, f"{CONSENT_PATH}?{urlencode({'request': sealed})}")
         if isinstance(found, Response):
             return found
+        if (refusal := narrowed(found)) is not None:
+            return refusal
         page = consent_page(pages.Frame(found.principal, local=found.local), pending, sealed)
         response = html(page)
         response.headers["Content-Security-Policy"] = consent_csp(pending.redirect_uri)
@@ -206,6 +208,8 @@ def consent_router(access: BoardAccess, provider: TrackerOAuthProvider) -> APIRo
         viewer = await access.viewer(request)
         if viewer is None:
             return html(pages.error_page(pages.Frame(None), 401, "Log in on the board, then sign in again."), 401)
+        if (refusal := narrowed(viewer)) is not None:
+            return refusal
         try:
             access.check_origin(request)
             access.admit(request, viewer.token_digest)
@@ -245,6 +249,16 @@ def consent_router(access: BoardAccess, provider: TrackerOAuthProvider) -> APIRo
         return secured(RedirectResponse("/board/grants?revoked=1", status_code=303))
 
     return router
+
+
+def narrowed(viewer: Viewer) -> Response | None:
+    """A refusal for a viewer who is not a whole person: a grant acts as its user in every organization,
+    so an organization key logged in on the board must not mint one (it would hand out more than it has)."""
+    principal = viewer.principal
+    if principal.scopes is None and principal.organization_id is None and principal.project_id is None:
+        return None
+    text = "Only a person can allow an app: log out, then log in with your personal token (pk_…)."
+    return html(pages.error_page(pages.Frame(principal, local=viewer.local), 403, text), 403)
 
 
 def backend(request: Request) -> Backend:
