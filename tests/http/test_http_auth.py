@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx2
@@ -68,9 +68,10 @@ class Served:
 
 
 @asynccontextmanager
-async def served(db: Location) -> AsyncGenerator[Served]:
-    """The whole `serve` app in process, its lifespan running, and a client for it."""
-    settings = ServeSettings.from_env(Settings(db=db, username="alice"))
+async def served(db: Location, *, oauth: bool = True) -> AsyncGenerator[Served]:
+    """The whole `serve` app in process, its lifespan running, and a client for it; `oauth` False as
+    TICKETS_OAUTH=0 turns the authorization server off."""
+    settings = replace(ServeSettings.from_env(Settings(db=db, username="alice")), oauth=oauth)
     app = http_app(settings)
     transport = httpx2.ASGITransport(app=app)
     async with (
@@ -85,17 +86,24 @@ def message_of(response: httpx2.Response) -> str:
     return str(body["message"])
 
 
+RESOURCE_METADATA = 'resource_metadata="http://127.0.0.1:8740/.well-known/oauth-protected-resource/mcp"'
+
+
 @pytest.mark.parametrize(("method", "path"), ROUTES)
+@pytest.mark.parametrize("oauth", [True, False], ids=["oauth", "no-oauth"])
 async def test_no_token_gets_401_saying_a_token_is_needed_and_how_to_make_one(
-    store_location: Location, method: str, path: str
+    store_location: Location, method: str, path: str, oauth: bool
 ) -> None:
-    async with served(store_location) as server:
+    async with served(store_location, oauth=oauth) as server:
         refused = await server.request(method, path, {})
     assert refused.status_code == 401
-    assert refused.headers["www-authenticate"] == 'Bearer realm="tickets-mcp"'
+    # RFC 9728 §5.1: the challenge names the resource's metadata, where a client finds how to sign in.
+    expected = f'Bearer realm="tickets-mcp", {RESOURCE_METADATA}' if oauth else 'Bearer realm="tickets-mcp"'
+    assert refused.headers["www-authenticate"] == expected
     message = message_of(refused)
-    assert message.startswith("401 Unauthorized: this server needs a token.")
+    assert message.startswith("401 Unauthorized: this server needs a token")
     assert "tickets-mcp token create --user NAME" in message and "Authorization: Bearer" in message
+    assert ("OAuth" in message) is oauth
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
@@ -104,13 +112,13 @@ async def test_a_wrong_token_gets_401_saying_it_is_not_valid_without_echoing_it(
     store_location: Location, method: str, path: str, header: str
 ) -> None:
     async with served(store_location) as server:
-        for token in WRONG_TOKENS:
+        for token in [*WRONG_TOKENS, "oat_" + "x" * 43]:
             sent = {header: f"Bearer {token}" if header == "Authorization" else token}
             refused = await server.request(method, path, sent)
             assert refused.status_code == 401
             challenge = refused.headers["www-authenticate"]
             assert challenge.startswith('Bearer realm="tickets-mcp", error="invalid_token"')
-            assert "resource_metadata" not in challenge
+            assert challenge.endswith(RESOURCE_METADATA)
             assert message_of(refused).startswith("401 Unauthorized: the token is not valid")
             assert token not in refused.text and token not in challenge
 
@@ -132,14 +140,30 @@ async def test_a_revoked_token_gets_the_wrong_token_answer(store_location: Locat
     ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource",
      "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"],
 )  # fmt: skip
-async def test_no_oauth_authorization_server_is_advertised(store_location: Location, path: str) -> None:
-    async with served(store_location) as server:
+async def test_with_oauth_off_no_authorization_server_is_advertised(store_location: Location, path: str) -> None:
+    async with served(store_location, oauth=False) as server:
         token, _ = await server.token()
         anonymous = await server.http.get(path)
         with_token = await server.http.get(path, headers=bearer(token))
         challenge = (await server.request("POST", "/mcp", {})).headers["www-authenticate"]
     assert anonymous.status_code == 404 and with_token.status_code == 404
     assert "resource_metadata" not in challenge
+
+
+async def test_with_oauth_on_only_what_it_serves_is_advertised(store_location: Location) -> None:
+    async with served(store_location) as server:
+        found = {
+            path: (await server.http.get(path)).status_code
+            for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server",
+                         "/.well-known/openid-configuration", "/.well-known/oauth-protected-resource")
+        }  # fmt: skip
+    # No OpenID Connect (no ID tokens); the resource is /mcp, so the bare well-known path names nothing.
+    assert found == {
+        "/.well-known/oauth-protected-resource/mcp": 200,
+        "/.well-known/oauth-authorization-server": 200,
+        "/.well-known/openid-configuration": 404,
+        "/.well-known/oauth-protected-resource": 404,
+    }
 
 
 @pytest.mark.parametrize("header", ["Authorization", "X-API-Key", "PRIVATE-TOKEN"])

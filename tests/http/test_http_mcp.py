@@ -149,11 +149,9 @@ async def test_token_in_an_api_key_header_is_accepted_like_a_bearer_token(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", ["/mcp", "/sse"])
-def test_request_without_a_token_gets_401_saying_how_to_make_one_and_no_oauth_metadata(
-    server: ServerProcess, path: str
-) -> None:
-    # There is no OAuth authorization server: advertising one sends clients into a flow that fails
-    # (Claude Code: "Dynamic Client Registration rejected"). tests/http/test_http_auth.py has the details.
+def test_request_without_a_token_gets_401_naming_both_ways_in(server: ServerProcess, path: str) -> None:
+    # The challenge names the resource metadata (RFC 9728), which names this server's own authorization
+    # server: a client with no token signs in through OAuth (tests/http/test_oauth.py has the flow).
     with httpx2.Client(base_url=server.url, verify=False) as http:
         if path == "/mcp":
             refused = http.post(path, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
@@ -161,9 +159,10 @@ def test_request_without_a_token_gets_401_saying_how_to_make_one_and_no_oauth_me
             refused = http.get(path)
         metadata = http.get("/.well-known/oauth-protected-resource/mcp")
     assert refused.status_code == 401
-    assert refused.headers["www-authenticate"] == 'Bearer realm="tickets-mcp"'
+    named = f'resource_metadata="{server.url}/.well-known/oauth-protected-resource/mcp"'
+    assert refused.headers["www-authenticate"] == f'Bearer realm="tickets-mcp", {named}'
     assert "tickets-mcp token create --user NAME" in refused.json()["message"]
-    assert metadata.status_code == 404
+    assert metadata.status_code == 200 and metadata.json()["authorization_servers"] == [server.url]
 
 
 @pytest.mark.slow
