@@ -30,6 +30,9 @@ TIKTOKEN_CACHE = REPO / "bench" / "vendor" / "tiktoken"
 # The file name tiktoken's cache gives o200k_base (sha1 of its URL), and the sha256 tiktoken expects.
 O200K_FILE = TIKTOKEN_CACHE / "fb374d419588a4632f3f557e76b4b70aebbca790"
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
+# The MCP Apps host side the board app's browser tests use, built as tests/data/ext-apps/SOURCE.md says.
+APP_BRIDGE = REPO / "tests" / "data" / "ext-apps" / "app-bridge.js"
+APP_BRIDGE_SHA256 = "3b47a989cca898ad2b8cb9ce6eacf0df41a484da14f98069626d99e096262371"
 
 # Prepended to a child's code: any attempt to reach the network fails loudly instead of downloading.
 NO_NETWORK = """
@@ -94,6 +97,11 @@ def test_no_file_refers_to_the_sibling_shared_folder() -> None:
 def test_the_vendored_tokenizer_is_tiktokens_own_file() -> None:
     # Checked before tiktoken sees it: on a mismatch, tiktoken deletes the cached file.
     assert hashlib.sha256(O200K_FILE.read_bytes()).hexdigest() == O200K_SHA256
+
+
+def test_the_vendored_app_bridge_is_the_build_its_source_note_names() -> None:
+    assert hashlib.sha256(APP_BRIDGE.read_bytes()).hexdigest() == APP_BRIDGE_SHA256
+    assert f"`{APP_BRIDGE_SHA256}`" in (APP_BRIDGE.parent / "SOURCE.md").read_text()
 
 
 @pytest.mark.slow

@@ -43,6 +43,7 @@ from tickets_mcp.core.tracker import Principal, Tracker
 from tickets_mcp.domain import rules
 from tickets_mcp.domain.text import clean_name
 from tickets_mcp.errors import Invalid, PermissionDenied, RateLimited, TrackerError
+from tickets_mcp.mcp import board_app
 from tickets_mcp.mcp.errors import (
     NothingThere,
     error_result,
@@ -183,7 +184,7 @@ class TrackerServer(MCPServer[AppState]):
     def _build(self, wanted: Callable[[ToolRow], bool]) -> None:
         for tool in self._table:
             if tool.name not in self._built and wanted(tool):
-                self.add_tool(tool.fn, annotations=tool.annotations)
+                self.add_tool(tool.fn, annotations=tool.annotations, meta=dict(tool.meta) if tool.meta else None)
                 self._built.add(tool.name)
 
     async def list_tools(self) -> list[Tool]:
@@ -217,6 +218,7 @@ class TrackerServer(MCPServer[AppState]):
         """The tools this caller is shown: those `exposure` allows and, to a token, those it may use
         (without a request, as when a test calls call_tool() directly, all that `exposure` allows)."""
         tools = [_set_arguments_shown(tool, exposure) for tool in await self.list_tools() if exposure.allows(tool.name)]
+        tools = board_app.tools_for(ctx, tools)
         if ctx is None:
             return tools
         try:
@@ -237,7 +239,8 @@ class TrackerServer(MCPServer[AppState]):
     async def _handle_list_resources(
         self, ctx: ServerRequestContext[AppState], params: PaginatedRequestParams | None
     ) -> ListResourcesResult:
-        return ListResourcesResult(resources=[*await self.list_resources(), *await listed_boards(ctx)])
+        resources = board_app.resources_for(ctx, await self.list_resources())
+        return ListResourcesResult(resources=[*resources, *await listed_boards(ctx)])
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[AppState, Any] | None = None
@@ -466,6 +469,7 @@ def create_server(
         log_level=log_level,
         request_state_security=RequestStateSecurity(keys=list(state_keys)) if state_keys else None,
         subscriptions=bus,
+        extensions=[board_app.apps_extension()],
     )
     server.exposure = exposure
     server.notes = {"attach_file": attach_note(stated_file_max(body_max))}

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mcp.types import CallToolResult, ToolAnnotations
 
 from tickets_mcp.core.access import Action, Tier
+from tickets_mcp.mcp import board_app
 from tickets_mcp.mcp.tools.board import get_board, move_ticket
 from tickets_mcp.mcp.tools.bulk import create_tickets, move_tickets
 from tickets_mcp.mcp.tools.files import attach_file, delete_attachment, read_attachment
@@ -59,6 +60,8 @@ class ToolRow:
     action: Action  # LocalTracker refuses a call without it, and a token is not shown the tool
     annotations: ToolAnnotations
     toolset: Toolset | None
+    # The tool's `_meta`: get_board's names its MCP App (board_app.py), shown only to clients with Apps.
+    meta: Mapping[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -86,7 +89,7 @@ TOOLS: Final = (
     ToolRow(update_ticket, Action.EDIT, EDIT, "tickets"),
     ToolRow(move_ticket, Action.EDIT, EDIT, "board"),
     ToolRow(delete_ticket, Action.EDIT, DELETE, "tickets"),
-    ToolRow(get_board, Action.READ, READ, "board"),
+    ToolRow(get_board, Action.READ, READ, "board", board_app.TOOL_META),
     ToolRow(add_comment, Action.COMMENT, CREATE, "comments"),
     ToolRow(create_tickets, Action.FILE, CREATE, "bulk"),
     ToolRow(move_tickets, Action.EDIT, EDIT, "bulk"),

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from tickets_mcp.domain import Status
 from tickets_mcp.mcp import arguments as a
-from tickets_mcp.mcp import render
+from tickets_mcp.mcp import board_app, render
 from tickets_mcp.mcp.context import Ctx, tracker_for
 from tickets_mcp.mcp.tools.results import saved, text
 
@@ -25,7 +25,9 @@ async def get_board(
     board = await tracker_for(ctx).get_board(
         project, per_column=per_column, organization=organization, milestone=milestone
     )
-    return text(render.board(board))
+    # The cards for the board's MCP App, to a client that shows it; the text is the same for every client.
+    apps = board_app.with_apps(ctx.request_context)
+    return text(render.board(board), board_app.board_content(board) if apps else None)
 
 
 async def move_ticket(
