@@ -1,7 +1,9 @@
-"""The client configuration examples in examples/clients start tickets-mcp where each client looks for it.
+"""The client configuration examples in examples/clients start tickets-mcp where each client looks for it,
+and the configuration docs/clients/ shows is what each client reads.
 
-Each file is checked against its client's documented format, written down here as a JSON Schema from the
-client's own documentation (linked beside each), and every example must reach the same default database.
+Each file, and each JSON block of a client's page, is checked against its client's documented format, written
+down here as a JSON Schema from the client's own documentation (linked beside each); every example must reach
+the same default database, and the pages' links must lead somewhere.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from tickets_mcp import config, logs
 from tickets_mcp.config import ENV_DB
 from tickets_mcp.mcp import exposure
 
-CLIENTS = Path(__file__).resolve().parent.parent.parent / "examples" / "clients"
+REPO = Path(__file__).resolve().parent.parent.parent
+CLIENTS = REPO / "examples" / "clients"
+PAGES = REPO / "docs" / "clients"
 COMMAND = "tickets-mcp"
 SERVER = "tracker"
 KNOWN_ENV = {value for module in (config, exposure, logs) for name, value in vars(module).items() if name[:4] == "ENV_"}
@@ -62,27 +66,72 @@ def stdio_entry(*, type_values: list[str] | None, required_type: bool, **extra: 
     }
 
 
-# Each client's documented configuration format for a local (stdio) server.
+def remote_entry(*, type_values: list[str] | None, **extra: Json) -> Json:
+    """A server reached at a URL: `type` (when the client names one) and `url` required, `headers` optional."""
+    properties: Json = {"url": {"type": "string", "minLength": 1}, "headers": STRING_MAP, **extra}
+    if type_values is not None:
+        properties["type"] = {"enum": type_values}
+    return {
+        "type": "object",
+        "required": ["url", "type"] if type_values is not None else ["url"],
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def either(*entries: Json) -> Json:
+    return {"oneOf": list(entries)}
+
+
+# Each client's documented configuration format: a local (stdio) server, and one reached at a URL where the
+# client's configuration file takes one.
 CLIENT_SCHEMAS: dict[str, Json] = {
-    # modelcontextprotocol.io/quickstart/user: mcpServers -> {command, args, env}
+    # modelcontextprotocol.io/quickstart/user: mcpServers -> {command, args, env}. Remote servers are added
+    # under Settings > Connectors instead: support.claude.com says Desktop does not connect to remote servers
+    # configured in this file.
     "claude_desktop_config.json": servers_schema(
         "mcpServers", stdio_entry(type_values=None, required_type=False), globalShortcut={"type": "string"}
     ),
-    # code.claude.com/docs/en/mcp: project .mcp.json, mcpServers -> {type, command, args, env}; ${VAR} and
-    # ${VAR:-default} are expanded in command, args and env.
-    "claude-code.mcp.json": servers_schema("mcpServers", stdio_entry(type_values=["stdio"], required_type=False)),
-    # cursor.com/docs/context/mcp: mcpServers -> {type, command, args, env, envFile}
+    # code.claude.com/docs/en/mcp: project .mcp.json, mcpServers -> {type, command, args, env} or
+    # {type: http|sse, url, headers}; ${VAR} and ${VAR:-default} are expanded in command, args, env, url and
+    # headers.
+    "claude-code.mcp.json": servers_schema(
+        "mcpServers",
+        either(
+            stdio_entry(type_values=["stdio"], required_type=False),
+            remote_entry(type_values=["http", "sse"], headersHelper={"type": "string"}),
+        ),
+    ),
+    # cursor.com/docs/mcp: mcpServers -> {type, command, args, env, envFile} or {url, headers, auth}; ${env:NAME}
+    # is expanded in command, args, env, url and headers.
     "cursor.mcp.json": servers_schema(
-        "mcpServers", stdio_entry(type_values=["stdio"], required_type=False, envFile={"type": "string"})
+        "mcpServers",
+        either(
+            stdio_entry(type_values=["stdio"], required_type=False, envFile={"type": "string"}),
+            remote_entry(type_values=None, auth={"type": "object"}),
+        ),
     ),
     # code.visualstudio.com/docs/copilot/reference/mcp-configuration: servers -> {type: stdio, command, args,
-    # env, envFile, dev}, and a top-level inputs list.
+    # env, envFile, dev} or {type: http|sse, url, headers, oauth}, and a top-level inputs list.
     "vscode.mcp.json": servers_schema(
         "servers",
-        stdio_entry(type_values=["stdio"], required_type=True, envFile={"type": "string"}, dev={"type": "object"}),
+        either(
+            stdio_entry(type_values=["stdio"], required_type=True, envFile={"type": "string"}, dev={"type": "object"}),
+            remote_entry(type_values=["http", "sse"], oauth={"type": "object"}),
+        ),
         inputs={"type": "array"},
     ),
 }
+
+# The page of docs/clients/ about each client whose configuration file the page shows.
+PAGE_FORMATS = {
+    "claude-desktop.md": "claude_desktop_config.json",
+    "claude-code.md": "claude-code.mcp.json",
+    "cursor.md": "cursor.mcp.json",
+    "vscode.md": "vscode.mcp.json",
+}
+JSON_BLOCK = re.compile(r"```json\n(.*?)```", re.DOTALL)
+LINK = re.compile(r"\]\((?P<target>[^)\s#]*)(?:#[^)\s]*)?\)")
 
 
 def format_of(name: str) -> Validator:
@@ -179,6 +228,11 @@ def test_the_format_check_refuses_an_entry_the_client_would_not_read() -> None:
     assert not desktop.is_valid({"mcpServers": {"tracker": {"command": "tickets-mcp", "environment": {}}}})
     vscode = format_of("vscode.mcp.json")
     assert not vscode.is_valid({"servers": {"tracker": {"command": "tickets-mcp"}}})
+    assert not vscode.is_valid({"servers": {"tickets": {"url": "https://tracker.example.com/mcp"}}})
+    cursor = format_of("cursor.mcp.json")
+    assert not cursor.is_valid({"mcpServers": {"tickets": {"url": "https://t.example/mcp", "header": {}}}})
+    code = format_of("claude-code.mcp.json")
+    assert not code.is_valid({"mcpServers": {"tickets": {"type": "streamable-http", "url": "https://t.example/mcp"}}})
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
@@ -205,3 +259,47 @@ def test_readme_gives_the_claude_code_one_line_command_and_the_package_runner_fo
     assert "pipx run tickets-mcp" in readme
     for name in EXAMPLES:
         assert name in readme, f"README does not mention {name}"
+
+
+def json_blocks(page: Path) -> list[Json]:
+    return [cast(Json, json.loads(block)) for block in JSON_BLOCK.findall(page.read_text(encoding="utf-8"))]
+
+
+def client_pages() -> list[Path]:
+    return sorted(PAGES.glob("*.md"))
+
+
+@pytest.mark.parametrize("page", sorted(PAGE_FORMATS))
+def test_every_configuration_a_client_page_shows_is_in_that_clients_documented_format(page: str) -> None:
+    blocks = json_blocks(PAGES / page)
+    assert blocks, f"docs/clients/{page} shows no configuration"
+    validator = format_of(PAGE_FORMATS[page])
+    assert [error.message for block in blocks for error in validator.iter_errors(block)] == []
+
+
+@pytest.mark.parametrize("page", client_pages(), ids=lambda page: page.name)
+def test_every_json_block_of_a_client_page_parses(page: Path) -> None:
+    json_blocks(page)
+
+
+LINKING_PAGES = [*client_pages(), REPO / "README.md", REPO / "docs" / "deployment.md"]
+
+
+@pytest.mark.parametrize("page", LINKING_PAGES, ids=lambda page: str(page.relative_to(REPO)))
+def test_every_relative_link_of_a_client_page_reaches_a_file(page: Path) -> None:
+    targets = [m.group("target") for m in LINK.finditer(page.read_text(encoding="utf-8"))]
+    local = [t for t in targets if t and not re.match(r"[a-z]+:", t)]
+    assert [t for t in local if not (page.parent / t).exists()] == []
+
+
+def test_the_client_index_links_every_client_page() -> None:
+    index = (PAGES / "README.md").read_text(encoding="utf-8")
+    linked = {m.group("target") for m in LINK.finditer(index)}
+    assert {p.name for p in client_pages() if p.name != "README.md"} <= linked
+
+
+def test_the_readme_and_the_deployment_guide_point_to_the_client_index() -> None:
+    readme = {m.group("target") for m in LINK.finditer((REPO / "README.md").read_text(encoding="utf-8"))}
+    deployment = (REPO / "docs" / "deployment.md").read_text(encoding="utf-8")
+    assert "docs/clients/README.md" in readme
+    assert "clients/README.md" in {m.group("target") for m in LINK.finditer(deployment)}
