@@ -94,12 +94,13 @@ CLIENT_SCHEMAS: dict[str, Json] = {
     ),
     # code.claude.com/docs/en/mcp: project .mcp.json, mcpServers -> {type, command, args, env} or
     # {type: http|sse, url, headers}; ${VAR} and ${VAR:-default} are expanded in command, args, env, url and
-    # headers.
+    # headers. `oauth` ({clientId, callbackPort}) is what `claude mcp add --client-id --callback-port` writes
+    # (seen with Claude Code 2.1.197).
     "claude-code.mcp.json": servers_schema(
         "mcpServers",
         either(
             stdio_entry(type_values=["stdio"], required_type=False),
-            remote_entry(type_values=["http", "sse"], headersHelper={"type": "string"}),
+            remote_entry(type_values=["http", "sse"], headersHelper={"type": "string"}, oauth={"type": "object"}),
         ),
     ),
     # cursor.com/docs/mcp: mcpServers -> {type, command, args, env, envFile} or {url, headers, auth}; ${env:NAME}
