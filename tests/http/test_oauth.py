@@ -153,12 +153,17 @@ def test_a_redirect_uri_never_registered_is_refused_without_redirecting(oauth: O
         assert "not registered" in refused.json()["error_description"]
 
 
-def test_a_loopback_redirect_may_use_any_port_as_native_apps_do(oauth: OAuthDriver) -> None:
-    client_id = oauth.register()
+@pytest.mark.parametrize("registered", [REDIRECT, "http://localhost:3118/callback"])
+def test_a_loopback_redirect_may_use_any_port_as_native_apps_do(oauth: OAuthDriver, registered: str) -> None:
+    client_id = oauth.register(registered)
     verifier, challenge = pkce()
-    code = oauth.code(client_id, "http://127.0.0.1:50123/callback", challenge)
+    elsewhere = registered.replace(registered.split(":")[2].split("/")[0], "50123")
+    code = oauth.code(client_id, elsewhere, challenge)
 
-    assert oauth.exchange(client_id, code, verifier, "http://127.0.0.1:50123/callback").status_code == 200
+    assert oauth.exchange(client_id, code, verifier, elsewhere).status_code == 200
+    for wrong in (elsewhere.replace("http://", "http://user@"), elsewhere + "#x", elsewhere.replace("http:", "https:")):
+        refused = oauth.authorize(client_id, wrong, challenge)
+        assert refused.status_code == 400 and "location" not in refused.headers, wrong
 
 
 def test_a_person_who_says_no_sends_the_client_back_with_access_denied(oauth: OAuthDriver, server: AppServer) -> None:

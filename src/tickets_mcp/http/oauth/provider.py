@@ -40,12 +40,14 @@ log = logging.getLogger(__name__)
 
 REQUEST_SECONDS = 600  # how long a person may take on the login and consent pages
 SCOPES = tuple(s.value for s in GRANTABLE)
-LOOPBACK_IPS = frozenset({"127.0.0.1", "[::1]", "::1"})
+# Hosts whose redirect URI may name any port (OAuth 2.1 §8.4.2 names the IP literals; native clients such as
+# Claude Code use `localhost`, which names this machine too).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]", "localhost"})
 
 
 class TrackerClient(OAuthClientInformationFull):
-    """A client whose redirect URIs match exactly, bar the port of a loopback IP literal (OAuth 2.1 §8.4.2:
-    a native app listens on whatever port is free)."""
+    """A client whose redirect URIs match exactly, bar the port of a loopback one (OAuth 2.1 §8.4.2: a native
+    app listens on whatever port is free)."""
 
     def validate_redirect_uri(self, redirect_uri: AnyUrl | None) -> AnyUrl:
         if redirect_uri is not None and self.redirect_uris:
@@ -60,8 +62,9 @@ def same_redirect(registered: str, given: str) -> bool:
     if registered == given:
         return True
     a, b = urlsplit(registered), urlsplit(given)
-    loopback = a.scheme == "http" and a.hostname is not None and a.netloc.rsplit(":", 1)[0] in LOOPBACK_IPS
-    return loopback and (a.scheme, a.hostname, a.path, a.query) == (b.scheme, b.hostname, b.path, b.query)
+    loopback = a.scheme == "http" and a.netloc.rsplit(":", 1)[0].lower() in LOOPBACK_HOSTS
+    plain = b.username is None and b.password is None and not b.fragment
+    return loopback and plain and (a.scheme, a.hostname, a.path, a.query) == (b.scheme, b.hostname, b.path, b.query)
 
 
 @dataclass(frozen=True, slots=True)
