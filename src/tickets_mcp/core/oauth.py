@@ -215,6 +215,11 @@ class LocalOAuth:
             raise NotFound(f"No grant with id {grant_id}.", hint="List grants with: tickets-mcp grant list")
         return await self._store.revoke_token(grant_id, actor)
 
+    async def revoke_own_grant(self, grant_id: int, principal: Principal) -> Token:
+        """Revoke one of `principal`'s own grants (on the board), recorded as theirs."""
+        actor = Actor(user_id=principal.user_id, token_id=principal.token_id, client=principal.client)
+        return await self.revoke_grant(grant_id, actor, username=principal.username)
+
     async def _revoke_grant(self, grant_id: int, user_id: int | None) -> None:
         with suppress(NotFound):  # gone with its user already
             await self._store.revoke_token(grant_id, Actor(user_id=user_id, client=AUDIT_CLIENT))

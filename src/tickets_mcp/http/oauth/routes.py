@@ -48,7 +48,6 @@ from tickets_mcp.http.oauth.client_documents import ClientDocumentRefused, Docum
 from tickets_mcp.http.oauth.paths import CONSENT_PATH, METADATA_PATH, RESOURCE_METADATA_PREFIX
 from tickets_mcp.http.oauth.provider import SCOPES, PendingRequest, TrackerOAuthProvider, redirect_with
 from tickets_mcp.http.settings import ServeSettings
-from tickets_mcp.stores import Actor
 
 SCOPE_WORDS = {
     "tickets:read": "read tickets, comments and boards",
@@ -242,8 +241,7 @@ def consent_router(access: BoardAccess, provider: TrackerOAuthProvider) -> APIRo
             access.check_origin(request)
             if viewer.principal.scopes is not None:  # a key or a grant must not end its owner's other grants
                 raise PermissionDenied("Log in with a personal token to revoke grants.")
-            actor = Actor(user_id=viewer.principal.user_id, token_id=viewer.principal.token_id, client="board")
-            await backend(request).oauth.revoke_grant(grant_id, actor, username=viewer.principal.username)
+            await backend(request).oauth.revoke_own_grant(grant_id, viewer.principal)
         except TrackerError as exc:
             return html(pages.error_page(pages.Frame(viewer.principal), status_of(exc), exc.message), status_of(exc))
         return secured(RedirectResponse("/board/grants?revoked=1", status_code=303))
