@@ -8,6 +8,8 @@ checked where agents use it: the MCP endpoint and the REST API.
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,7 +152,7 @@ def test_a_redirect_uri_never_registered_is_refused_without_redirecting(oauth: O
         refused = oauth.authorize(client_id, wrong, challenge)
         assert refused.status_code == 400, wrong
         assert "location" not in refused.headers
-        assert "not registered" in refused.json()["error_description"]
+        assert "not registered" in refused.text
 
 
 @pytest.mark.parametrize("registered", [REDIRECT, "http://localhost:3118/callback"])
@@ -267,9 +269,13 @@ def test_resource_and_scope_are_checked(oauth: OAuthDriver) -> None:
     elsewhere = oauth.authorize(client_id, REDIRECT, challenge, resource="https://other.example/mcp")
     unknown_scope = oauth.authorize(client_id, REDIRECT, challenge, scope="webhooks:write")
 
-    assert query_of(elsewhere.headers["location"])["error"] == "invalid_target"
-    assert query_of(unknown_scope.headers["location"])["error"] == "invalid_scope"
-    assert query_of(elsewhere.headers["location"])["iss"] == oauth.base_url  # RFC 9207 on errors too
+    # Shown to the person on this server's page, with a link back carrying the error and RFC 9207's iss.
+    assert elsewhere.status_code == 400 and "invalid_target" in elsewhere.text
+    assert unknown_scope.status_code == 400 and "invalid_scope" in unknown_scope.text
+    back = html_lib.unescape(elsewhere.text.split(f'href="{REDIRECT}', 1)[1].split('"', 1)[0])
+    back = REDIRECT + back
+    assert back.startswith(REDIRECT) and query_of(back)["iss"] == oauth.base_url
+    assert query_of(back)["error"] == "invalid_target" and query_of(back)["state"] == "state-1"
 
 
 def test_a_metadata_document_on_a_private_address_is_never_fetched_and_the_person_is_told_why(
@@ -388,3 +394,161 @@ def test_a_person_sees_and_revokes_their_grants_on_the_board(server: AppServer, 
     assert done.status_code == 303
     assert lists_tickets(server, tokens["access_token"]) == 401
     assert "revoked" in oauth.http.get("/board/grants").text
+
+
+# Found by an adversarial trial (a fresh clone, a real serve on both engines); each failed before its fix.
+
+
+def test_registration_is_bounded_in_size_and_in_clients_nobody_used(server: AppServer, oauth: OAuthDriver) -> None:
+    huge = oauth.http.post("/register", json={"redirect_uris": [REDIRECT], "client_name": "A" * 100_000})
+    assert huge.status_code == 400 and "4 KiB" in huge.json()["error_description"]
+
+    limit = 5
+    with serving_app(server.db, oauth_unused_clients=limit) as capped, capped.client() as http:
+        flood = OAuthDriver(http, capped.url)
+        for _ in range(limit):
+            flood.register()
+        refused = http.post("/register", json={"redirect_uris": [REDIRECT], "client_name": "One too many"})
+        assert refused.status_code == 400 and "try again" in refused.json()["error_description"]
+    assert table_rows(server.db, "SELECT COUNT(*) FROM oauth_clients") == [(limit,)]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["javascript:alert(document.cookie)//", "data:text/html,hi", "vbscript:x", "file:///etc/passwd",
+     "http://127.0.0.1:7777/callback#frag", "http://evil.example/callback"],
+)  # fmt: skip
+def test_registration_refuses_redirect_uris_a_browser_must_never_be_sent_to(oauth: OAuthDriver, uri: str) -> None:
+    refused = oauth.http.post("/register", json={"redirect_uris": [uri], "client_name": "Bad"})
+
+    assert refused.status_code == 400, uri
+    assert refused.json()["error"] == "invalid_redirect_uri"
+
+
+def test_registration_takes_an_apps_own_scheme_and_https(oauth: OAuthDriver) -> None:
+    for uri in ("cursor://anysphere.cursor-mcp/oauth/callback", "https://app.example.com/cb", "http://localhost:3118/cb"):
+        assert oauth.http.post("/register", json={"redirect_uris": [uri]}).status_code == 201, uri
+
+
+@pytest.mark.parametrize("name", ["nul\u0000byte", "bad \ud800 half", "right\u202eto left"])
+def test_a_client_name_that_is_not_plain_text_is_refused_or_cleaned_never_a_500(
+    server: AppServer, oauth: OAuthDriver, name: str
+) -> None:
+    registered = oauth.http.post(
+        "/register",
+        content=json.dumps({"redirect_uris": [REDIRECT], "client_name": name, "token_endpoint_auth_method": "none"}),
+        headers={"Content-Type": "application/json"},
+    )
+    if registered.status_code == 400:
+        assert registered.json()["error"] == "invalid_client_metadata"
+        return
+    client_id = registered.json()["client_id"]
+    tokens = oauth.tokens(client_id)
+    assert lists_tickets(server, tokens["access_token"]) == 200
+    assert "\u202e" not in server.cli("grant", "list")
+
+
+def test_an_error_before_consent_is_shown_on_this_servers_page_not_redirected(oauth: OAuthDriver) -> None:
+    client_id = oauth.register("https://evil.example/phish")
+    _, challenge = pkce()
+
+    bad_scope = oauth.authorize(client_id, "https://evil.example/phish", challenge, scope="admin")
+    unknown = oauth.authorize("no-such-client", REDIRECT, challenge)
+
+    assert bad_scope.status_code == 400 and "location" not in bad_scope.headers
+    assert "text/html" in bad_scope.headers["content-type"] and "invalid_scope" in bad_scope.text
+    assert 'href="https://evil.example/phish?error=invalid_scope' in bad_scope.text  # a link the person may follow
+    assert unknown.status_code == 400 and "text/html" in unknown.headers["content-type"]
+    assert "no-such-client" in unknown.text
+
+
+def test_without_scope_a_client_gets_what_it_registered_for(server: AppServer, oauth: OAuthDriver) -> None:
+    client_id = oauth.register(scope="tickets:read")
+
+    tokens = oauth.tokens(client_id)
+
+    assert tokens["scope"] == "tickets:read"
+
+
+def test_a_narrower_refresh_keeps_the_grants_scope_for_the_next_one(server: AppServer, oauth: OAuthDriver) -> None:
+    client_id = oauth.register()
+    tokens = oauth.tokens(client_id)
+    narrow = oauth.http.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": client_id,
+            "scope": "tickets:read",
+        },
+    ).json()
+    assert narrow["scope"] == "tickets:read"
+    with server.client(headers=bearer(narrow["access_token"])) as http:
+        assert http.post(TICKETS, json={"title": "Narrowed"}).status_code == 403
+
+    wide = oauth.http.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": narrow["refresh_token"],
+            "client_id": client_id,
+            "scope": "tickets:read tickets:write",
+        },
+    )
+    assert wide.status_code == 200, wide.text
+
+
+def test_a_client_secret_is_kept_as_a_digest_and_still_checked(server: AppServer, oauth: OAuthDriver) -> None:
+    registered = oauth.http.post(
+        "/register", json={"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "client_secret_post"}
+    ).json()
+    client_id, secret = registered["client_id"], registered["client_secret"]
+    stored = table_rows(server.db, "SELECT document FROM oauth_clients")
+    assert all(secret not in row[0] for row in stored)
+
+    verifier, challenge = pkce()
+    code = oauth.code(client_id, REDIRECT, challenge)
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client_id}
+    wrong = oauth.http.post("/token", data={**form, "code_verifier": verifier, "client_secret": "x" * 64})
+    right = oauth.http.post("/token", data={**form, "code_verifier": verifier, "client_secret": secret})
+    assert wrong.status_code == 401
+    assert right.status_code == 200, right.text
+    revoked = oauth.http.post(
+        "/revoke", data={"token": right.json()["access_token"]}, auth=(client_id, secret)
+    )  # client_secret_post registered, Basic sent: refused, nothing revoked
+    assert revoked.status_code == 401
+    assert lists_tickets(server, right.json()["access_token"]) == 200
+
+
+def test_metadata_says_public_clients_may_revoke(server: AppServer) -> None:
+    with server.client() as http:
+        metadata = http.get("/.well-known/oauth-authorization-server").json()
+    assert "none" in metadata["revocation_endpoint_auth_methods_supported"]
+
+
+def test_the_issuer_is_added_to_a_redirect_whose_query_merely_contains_iss(oauth: OAuthDriver) -> None:
+    redirect = "https://app.example.com/cb?miss=1"
+    client_id = oauth.register(redirect)
+    _, challenge = pkce()
+    consent_url = oauth.authorize(client_id, redirect, challenge).headers["location"]
+
+    back = query_of(oauth.decide(consent_url, "deny").headers["location"])
+
+    assert back["iss"] == oauth.base_url and back["miss"] == "1"
+
+
+def test_a_grant_without_a_scope_is_told_to_reconnect_not_to_make_a_key(server: AppServer, oauth: OAuthDriver) -> None:
+    tokens = oauth.tokens(oauth.register(scope="tickets:read"), scope="tickets:read")
+    with server.client(headers=bearer(tokens["access_token"])) as http:
+        refused = http.post(TICKETS, json={"title": "No write scope"})
+    assert refused.status_code == 403
+    assert "token create" not in refused.text and "Sign in again from the app" in refused.text
+
+
+def test_oauth_is_off_when_clients_would_reach_the_server_by_a_name_it_does_not_know(tmp_path: Path) -> None:
+    store = Settings(db=tmp_path / "tracker.db", username="alice")
+    anywhere = ServeSettings.from_env(store, host="0.0.0.0", allowed_hosts=["192.0.2.2"])  # noqa: S104 - a test
+    assert anywhere.oauth_issuer is None
+    assert "--public-url https://" in (anywhere.oauth_off_reason or "")
+    assert ServeSettings.from_env(store, public_url="http://10.0.0.5:8740").oauth_off_reason is not None
+    assert ServeSettings.from_env(store).oauth_off_reason is None

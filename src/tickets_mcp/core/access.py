@@ -124,6 +124,11 @@ class Access:
             )
         if principal.scopes is not None and not Scope.expand(principal.scopes) & SCOPES[action]:
             needed = " or ".join(sorted(SCOPES[action]))
+            if principal.organization_id is None:  # an OAuth grant: its person allowed less
+                return PermissionDenied(
+                    f"This app was allowed less than it needs to {action.value} (needs {needed}).",
+                    hint=f"Sign in again from the app and allow {needed} on the consent page.",
+                )
             return PermissionDenied(
                 f"This key lacks the scope to {action.value} (needs {needed}).",
                 hint="Create a key with that scope: tickets-mcp token create --kind organization --scopes ...",

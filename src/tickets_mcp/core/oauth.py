@@ -29,6 +29,7 @@ from tickets_mcp.stores import Actor, NewToken, OAuthPair, Store
 ACCESS_SECONDS = 3600
 REFRESH_SECONDS = 30 * 86400
 CODE_SECONDS = 120  # RFC 6749 §4.1.2: short; a client redeems it at once
+UNUSED_CLIENT_SECONDS = 86400  # a registered client nobody consented to within a day is forgotten
 # What a client may ask for: the scopes organization keys have, bar webhooks (a hook sends an organization's
 # every event elsewhere: an owner's decision, not a chat client's).
 GRANTABLE = (Scope.TICKETS_READ, Scope.TICKETS_WRITE, Scope.PROJECTS_READ, Scope.PROJECTS_WRITE)
@@ -99,8 +100,13 @@ class LocalOAuth:
 
     # Clients registered dynamically (RFC 7591); metadata documents (CIMD) are fetched, never stored.
 
-    async def register_client(self, client_id: str, document: str) -> None:
-        await self._store.register_oauth_client(client_id, document)
+    async def register_client(self, client_id: str, document: str, unused_limit: int) -> bool:
+        """Keep a client; False when `unused_limit` clients registered in the last day are still unused (a flood
+        of registrations nobody consents to is refused, and forgotten after a day)."""
+        since = format_timestamp(_now() - timedelta(seconds=UNUSED_CLIENT_SECONDS))
+        return await self._store.register_oauth_client(
+            client_id, document, unused_limit=unused_limit, unused_since=since
+        )
 
     async def client_document(self, client_id: str) -> str | None:
         return await self._store.oauth_client(client_id)
@@ -165,11 +171,12 @@ class LocalOAuth:
         return StoredRefresh(found.client_id, tuple(sorted(s.value for s in found.scopes)), expires, found.resource)
 
     async def rotate(
-        self, token: str, client_id: str, scopes: tuple[str, ...], resource: str | None
+        self, token: str, client_id: str, scopes: tuple[str, ...], granted: tuple[str, ...], resource: str | None
     ) -> IssuedPair | None:
-        """Spend `token` for a new pair (scopes at most the ones it had); None when it was spent meanwhile,
-        which revokes its grant, or its grant was revoked."""
-        pair, issued = _pair(client_id, _scopes(scopes), resource)
+        """Spend `token` for a new pair: an access token for `scopes` (at most the `granted` ones), a refresh
+        token for all `granted` (RFC 6749 §6: asking for less once does not lose the rest). None when it was
+        spent meanwhile, which revokes its grant, or its grant was revoked."""
+        pair, issued = _pair(client_id, _scopes(granted), resource, access=_scopes(scopes))
         if await self._store.rotate_oauth_refresh(digest(token), pair):
             return issued
         if (grant_id := await self._store.oauth_grant_of(digest(token))) is not None:
@@ -225,19 +232,23 @@ class LocalOAuth:
             await self._store.revoke_token(grant_id, Actor(user_id=user_id, client=AUDIT_CLIENT))
 
 
-def _pair(client_id: str, scopes: frozenset[Scope], resource: str | None) -> tuple[OAuthPair, IssuedPair]:
-    access, refresh = ACCESS_PREFIX + secrets.token_urlsafe(32), REFRESH_PREFIX + secrets.token_urlsafe(32)
+def _pair(
+    client_id: str, scopes: frozenset[Scope], resource: str | None, *, access: frozenset[Scope] | None = None
+) -> tuple[OAuthPair, IssuedPair]:
+    access_token, refresh_token = ACCESS_PREFIX + secrets.token_urlsafe(32), REFRESH_PREFIX + secrets.token_urlsafe(32)
     now = _now()
     pair = OAuthPair(
         client_id=client_id,
         scopes=scopes,
         resource=resource,
-        access_hash=digest(access),
+        access_hash=digest(access_token),
         access_expires_at=format_timestamp(now + timedelta(seconds=ACCESS_SECONDS)),
-        refresh_hash=digest(refresh),
+        refresh_hash=digest(refresh_token),
         refresh_expires_at=format_timestamp(now + timedelta(seconds=REFRESH_SECONDS)),
+        access_scopes=access,
     )
-    return pair, IssuedPair(access, refresh, ACCESS_SECONDS, tuple(sorted(s.value for s in scopes)))
+    shown = scopes if access is None else access
+    return pair, IssuedPair(access_token, refresh_token, ACCESS_SECONDS, tuple(sorted(s.value for s in shown)))
 
 
 def _scopes(names: tuple[str, ...] | list[str]) -> frozenset[Scope]:

@@ -122,6 +122,11 @@ class _Server(uvicorn.Server):
                 f"REST at /api/v1, the board at /board/, health at /healthz and /readyz, metrics at /metrics; "
                 f"database {settings.store.db}"
             )
+            if (reason := settings.oauth_off_reason) is not None:
+                announce(
+                    f"{reason}; until then clients need a token (TICKETS_OAUTH=0 says so without this notice).",
+                    logging.WARNING,
+                )
             from tickets_mcp.http.board.access import local_access_allowed
 
             if local_access_allowed(settings):

@@ -32,6 +32,8 @@ ENV_OAUTH = "TICKETS_OAUTH"
 ENV_OAUTH_REGISTRATION = "TICKETS_OAUTH_REGISTRATION"
 ENV_OAUTH_PRIVATE_CLIENTS = "TICKETS_OAUTH_PRIVATE_CLIENTS"
 ENV_OAUTH_CA_FILE = "TICKETS_OAUTH_CA_FILE"
+ENV_OAUTH_UNUSED_CLIENTS = "TICKETS_OAUTH_UNUSED_CLIENTS"
+DEFAULT_OAUTH_UNUSED_CLIENTS = 1000
 STATE_KEY_MIN_LENGTH = 32
 
 DEFAULT_HOST = "127.0.0.1"
@@ -85,6 +87,8 @@ class ServeSettings:
     oauth_registration: bool = True  # dynamic client registration (RFC 7591), for clients without a CIMD URL
     oauth_private_clients: bool = False  # fetch client metadata documents from private addresses too
     oauth_ca_file: str | None = None  # a CA bundle for client metadata documents on an internal CA
+    # Registered clients nobody consented to yet, in the last day, past which /register says to try later.
+    oauth_unused_clients: int = DEFAULT_OAUTH_UNUSED_CLIENTS
 
     @classmethod
     def from_env(
@@ -132,6 +136,7 @@ class ServeSettings:
             oauth_registration=switch(ENV_OAUTH_REGISTRATION, default=True),
             oauth_private_clients=switch(ENV_OAUTH_PRIVATE_CLIENTS, default=False),
             oauth_ca_file=ca_file(env(ENV_OAUTH_CA_FILE, "").strip()),
+            oauth_unused_clients=count(ENV_OAUTH_UNUSED_CLIENTS, DEFAULT_OAUTH_UNUSED_CLIENTS, minimum=1),
         )
 
     @property
@@ -150,12 +155,23 @@ class ServeSettings:
 
     @property
     def oauth_issuer(self) -> str | None:
-        """Where the authorization server is, when it is served: OAuth needs HTTPS, bar a loopback address."""
+        """Where the authorization server is, when it is served (see oauth_off_reason)."""
+        return self.base_url if self.oauth and self.oauth_off_reason is None else None
+
+    @property
+    def oauth_off_reason(self) -> str | None:
+        """Why OAuth cannot be served although asked for, or None. The issuer is the URL clients use: it must be
+        https (RFC 8414), bar a server only this machine reaches, and known (a public URL), not guessed."""
         if not self.oauth:
             return None
-        parts = urlsplit(self.base_url)
-        secure = parts.scheme == "https" or (parts.hostname or "") in LOOPBACK_NAMES
-        return self.base_url if secure else None
+        if self.public_url:
+            if urlsplit(self.public_url).scheme == "https":
+                return None
+            return f"OAuth needs an https:// public URL, not {self.public_url}"
+        host = self.host.strip("[]").lower()
+        if host in LOOPBACK_NAMES and not self.extra_allowed_hosts:
+            return None
+        return "OAuth needs the URL clients reach this server by: set --public-url https://... (TICKETS_PUBLIC_URL)"
 
     @property
     def allowed_host_names(self) -> frozenset[str]:

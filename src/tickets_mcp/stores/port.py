@@ -118,6 +118,8 @@ class OAuthPair:
     access_expires_at: str
     refresh_hash: str
     refresh_expires_at: str
+    # Narrower than `scopes` when a refresh asked for less: the new refresh token keeps the grant's (RFC 6749 §6).
+    access_scopes: frozenset[Scope] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,7 +388,13 @@ class Store(Protocol):
         ...
 
     # OAuth 2.1 (core/oauth.py): registered clients, codes and token pairs, by digest
-    async def register_oauth_client(self, client_id: str, document: str) -> None: ...
+    async def register_oauth_client(
+        self, client_id: str, document: str, *, unused_limit: int, unused_since: str
+    ) -> bool:
+        """Keep a dynamically registered client; False when `unused_limit` registrations since `unused_since`
+        are still unused (older unused ones are forgotten)."""
+        ...
+
     async def oauth_client(self, client_id: str) -> str | None:
         """A dynamically registered client's metadata document (JSON), or None."""
         ...

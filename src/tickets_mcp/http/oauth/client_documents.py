@@ -67,6 +67,11 @@ class ClientDocumentRefused(TrackerError):
     fix, for the authorization page or an OAuth `error_description`; it never repeats credentials."""
 
 
+class ClientDocumentUnreachable(ClientDocumentRefused):
+    """The document could not be fetched at all (no answer in time, no connection, a refused address). Its
+    detail is for the log: told to whoever asked, it would make /authorize a port scanner."""
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentPolicy:
     """How a client document is fetched: an operator's choices, the same for every client."""
@@ -106,6 +111,7 @@ async def fetch_client_document(client_id: str, policy: DocumentPolicy) -> OAuth
             client_id,
             f"did not answer in full within {policy.timeout:g} s",
             "Serve the document quickly, from a host that answers at once.",
+            unreachable=True,
         )
     return _client(client_id, body)
 
@@ -161,7 +167,7 @@ async def _fetch(client_id: str, policy: DocumentPolicy) -> bytes:
                     url = _redirect(client_id, url, answer, redirects, policy.max_redirects)
                     redirects += 1
     except (RefusedTarget, Unresolved) as exc:
-        _refuse(client_id, f"was not fetched: {str(exc).removeprefix('refused: ')}", None)
+        _refuse(client_id, f"was not fetched: {str(exc).removeprefix('refused: ')}", None, unreachable=True)
     except httpcore2.ConnectError as exc:
         untrusted = _cause(exc, ssl.SSLCertVerificationError)
         if untrusted is not None:
@@ -170,9 +176,14 @@ async def _fetch(client_id: str, policy: DocumentPolicy) -> bytes:
                 f"was not fetched: its TLS certificate is not trusted ({untrusted.verify_message})",
                 "Serve it with a certificate valid for its host, from a CA this server trusts.",
             )
-        _refuse(client_id, f"was not fetched: could not connect ({_reason(exc)})", "Check that its host is up.")
+        _refuse(
+            client_id,
+            f"was not fetched: could not connect ({_reason(exc)})",
+            "Check that its host is up.",
+            unreachable=True,
+        )
     except (httpcore2.NetworkError, httpcore2.ProtocolError) as exc:
-        _refuse(client_id, f"was not fetched: the connection broke ({_reason(exc)})", "Try again.")
+        _refuse(client_id, f"was not fetched: the connection broke ({_reason(exc)})", "Try again.", unreachable=True)
 
 
 def _redirect(client_id: str, url: str, answer: httpcore2.Response, redirects: int, allowed: int) -> str:
@@ -329,8 +340,9 @@ def _tls_context(verify: Literal[True] | str) -> ssl.SSLContext:
     return ssl.create_default_context() if verify is True else ssl.create_default_context(cafile=verify)
 
 
-def _refuse(client_id: str, what: str, hint: str | None) -> NoReturn:
-    raise ClientDocumentRefused(f"The client document at {_shown(client_id)} {what}.", hint=hint)
+def _refuse(client_id: str, what: str, hint: str | None, *, unreachable: bool = False) -> NoReturn:
+    refusal = ClientDocumentUnreachable if unreachable else ClientDocumentRefused
+    raise refusal(f"The client document at {_shown(client_id)} {what}.", hint=hint)
 
 
 def _shown(text: str) -> str:

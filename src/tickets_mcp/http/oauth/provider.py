@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -31,18 +32,51 @@ from pydantic import AnyUrl, ValidationError
 
 from tickets_mcp.core.backend import Backend
 from tickets_mcp.core.oauth import GRANTABLE, CodeRequest, IssuedPair, StoredCode
+from tickets_mcp.core.tokens import digest
 from tickets_mcp.domain.rules import CursorSeal
+from tickets_mcp.domain.text import clean_name
 from tickets_mcp.errors import TrackerError
 from tickets_mcp.http.oauth.client_documents import ClientDocumentRefused, DocumentPolicy, fetch_client_document
 from tickets_mcp.http.oauth.paths import CONSENT_PATH
 
 log = logging.getLogger(__name__)
+FETCHED: ContextVar[TrackerClient | None] = ContextVar("fetched_client_document", default=None)
 
 REQUEST_SECONDS = 600  # how long a person may take on the login and consent pages
 SCOPES = tuple(s.value for s in GRANTABLE)
 # Hosts whose redirect URI may name any port (OAuth 2.1 §8.4.2 names the IP literals; native clients such as
 # Claude Code use `localhost`, which names this machine too).
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]", "localhost"})
+
+
+UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "about", "blob", "filesystem"})
+REGISTRATION_MAX = 4096  # bytes of a registered client's metadata, as a metadata document's cap (5 KiB) or less
+CLIENT_NAME_MAX = 80
+
+
+def redirect_refusal(uri: str) -> str | None:
+    """Why a browser must never be sent to `uri` with a code, or None: http only to this machine (https, or
+    an app's own scheme, elsewhere), no fragment (RFC 6749 §3.1.2), no scheme a browser would run."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return f"{uri[:100]!r} is not a URL"
+    scheme = parts.scheme.lower()
+    if not scheme:
+        return f"{uri[:100]!r} is not an absolute URL"
+    if scheme in UNSAFE_SCHEMES:
+        return f"a {scheme}: redirect URI would run in the browser"
+    if parts.fragment or uri.endswith("#"):
+        return f"{uri[:100]!r} has a #fragment"
+    if scheme == "http" and parts.netloc.rsplit(":", 1)[0].lower() not in LOOPBACK_HOSTS:
+        return f"{uri[:100]!r} is plain http to another machine: use https (http only to 127.0.0.1 or localhost)"
+    return None
+
+
+def client_name(name: str | None, fallback: str) -> str:
+    """A client's name as shown and recorded: one line of plain text (a name is its own claim, and data)."""
+    plain = (name or "").encode("utf-8", "replace").decode("utf-8")  # a lone surrogate half becomes "?"
+    return clean_name(plain, CLIENT_NAME_MAX) or clean_name(fallback, CLIENT_NAME_MAX) or "an unnamed client"
 
 
 class TrackerClient(OAuthClientInformationFull):
@@ -160,21 +194,32 @@ class TrackerOAuthProvider:
         resource: str,
         seal: CursorSeal,
         documents: DocumentPolicy,
+        unused_clients: int = 1000,
     ) -> None:
         self._backend = backend
         self.issuer = issuer
         self.resource = resource
         self._seal = seal
         self._documents = documents
+        self.unused_clients = unused_clients
 
     # Clients
 
     async def client_document(self, client_id: str) -> TrackerClient:
-        """The client a Client ID Metadata Document describes; ClientDocumentRefused says why not."""
+        """The client a Client ID Metadata Document describes; ClientDocumentRefused says why not. Fetched once
+        per request (/authorize checks it before the SDK's handler asks again)."""
+        fetched = FETCHED.get()
+        if fetched is not None and fetched.client_id == client_id:
+            return fetched
         info = await fetch_client_document(client_id, self._documents)
+        for uri in info.redirect_uris or ():
+            if (why := redirect_refusal(str(uri))) is not None:
+                raise ClientDocumentRefused(f"The client document at {client_id} lists a redirect URI that {why}.")
         fields = info.model_dump()
         fields["scope"] = fields.get("scope") or " ".join(SCOPES)
-        return TrackerClient.model_validate(fields)
+        client = TrackerClient.model_validate(fields)
+        FETCHED.set(client)
+        return client
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
         if client_id.startswith("https://"):
@@ -187,6 +232,8 @@ class TrackerOAuthProvider:
         return TrackerClient.model_validate_json(document) if document is not None else None
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        """Keep a dynamically registered client (RFC 7591): its secret, if it has one, as a digest (SecretDigest
+        turns what clients send into digests too), its redirect URIs only where a browser may safely go."""
         if client_info.client_id.startswith("https://"):
             raise RegistrationError("invalid_client_metadata", "A registered client gets an id of ours.")
         unknown = set((client_info.scope or "").split()) - set(SCOPES)
@@ -194,19 +241,43 @@ class TrackerOAuthProvider:
             raise RegistrationError(
                 "invalid_client_metadata", f"Unknown scopes {sorted(unknown)}; this server grants {' '.join(SCOPES)}."
             )
-        await self._backend().oauth.register_client(client_info.client_id, client_info.model_dump_json())
+        for uri in client_info.redirect_uris or ():
+            if (why := redirect_refusal(str(uri))) is not None:
+                raise RegistrationError("invalid_redirect_uri", f"Refused: {why}.")
+        secret = client_info.client_secret
+        stored = client_info.model_copy(update={"client_secret": digest(secret) if secret else None})
+        document = stored.model_dump_json(exclude_none=True)
+        try:
+            size = len(document.encode("utf-8"))
+        except UnicodeEncodeError:
+            size = -1
+        if size < 0 or "\\u0000" in document:
+            raise RegistrationError(
+                "invalid_client_metadata", "The metadata holds text that is not plain Unicode (a NUL, half a pair)."
+            )
+        if size > REGISTRATION_MAX:
+            raise RegistrationError(
+                "invalid_client_metadata", f"The metadata is {size} bytes; keep it under 4 KiB (names, URIs, no more)."
+            )
+        if not await self._backend().oauth.register_client(client_info.client_id, document, self.unused_clients):
+            raise RegistrationError(
+                "invalid_client_metadata",
+                "Too many clients registered here lately and not used yet; try again later, or ask the server's "
+                "owner (TICKETS_OAUTH_UNUSED_CLIENTS).",
+            )
 
     # Authorization: to the consent page
 
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
         if params.resource is not None and params.resource.rstrip("/") not in (self.resource, self.issuer):
             raise AuthorizeError("invalid_target", f"This server grants access to {self.resource} only.")
-        scopes = tuple(params.scopes) if params.scopes else SCOPES
+        registered = tuple(s for s in (client.scope or "").split() if s in SCOPES)
+        scopes = tuple(params.scopes) if params.scopes else (registered or SCOPES)
         if unknown := [s for s in scopes if s not in SCOPES]:
             raise AuthorizeError("invalid_scope", f"Unknown scopes {unknown}; this server grants {' '.join(SCOPES)}.")
         pending = PendingRequest(
             client_id=client.client_id or "",
-            client_name=(client.client_name or client.client_id or "an unnamed client")[:80],
+            client_name=client_name(client.client_name, client.client_id or ""),
             redirect_uri=str(params.redirect_uri),
             redirect_uri_provided_explicitly=params.redirect_uri_provided_explicitly,
             scopes=scopes,
@@ -287,10 +358,16 @@ class TrackerOAuthProvider:
         self, client: OAuthClientInformationFull, refresh_token: RefreshToken, scopes: list[str]
     ) -> OAuthToken:
         issued = await self._backend().oauth.rotate(
-            refresh_token.token, refresh_token.client_id, tuple(scopes or refresh_token.scopes), refresh_token.resource
+            refresh_token.token,
+            refresh_token.client_id,
+            tuple(scopes or refresh_token.scopes),
+            tuple(refresh_token.scopes),
+            refresh_token.resource,
         )
         if issued is None:
-            raise TokenError("invalid_grant", "This refresh token was used already; its grant is revoked.")
+            raise TokenError(
+                "invalid_grant", "This refresh token is spent or its grant revoked: sign in again (authorize anew)."
+            )
         return bearer(issued)
 
     # Access tokens and revocation

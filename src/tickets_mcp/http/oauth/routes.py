@@ -16,7 +16,11 @@ logs in to the board (a token, or the local user on a loopback-only server) is w
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode, urlsplit
+import base64
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -25,6 +29,7 @@ from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAu
 from mcp.server.auth.routes import (
     AUTHORIZATION_PATH,
     REVOCATION_PATH,
+    TOKEN_PATH,
     build_metadata,
     cors_middleware,
     create_auth_routes,
@@ -36,6 +41,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tickets_mcp.core.backend import Backend
+from tickets_mcp.core.tokens import digest
 from tickets_mcp.domain import Token
 from tickets_mcp.domain.rules import CursorSeal
 from tickets_mcp.errors import PermissionDenied, TrackerError
@@ -44,11 +50,12 @@ from tickets_mcp.http.board.access import BoardAccess, Viewer
 from tickets_mcp.http.board.html import Html, el
 from tickets_mcp.http.board.routes import SECURITY_HEADERS, form_of, html, secured
 from tickets_mcp.http.errors import status_of
-from tickets_mcp.http.oauth.client_documents import ClientDocumentRefused, DocumentPolicy
+from tickets_mcp.http.oauth.client_documents import ClientDocumentRefused, ClientDocumentUnreachable, DocumentPolicy
 from tickets_mcp.http.oauth.paths import CONSENT_PATH, METADATA_PATH, RESOURCE_METADATA_PREFIX
-from tickets_mcp.http.oauth.provider import SCOPES, PendingRequest, TrackerOAuthProvider, redirect_with
+from tickets_mcp.http.oauth.provider import FETCHED, SCOPES, PendingRequest, TrackerOAuthProvider, redirect_with
 from tickets_mcp.http.settings import ServeSettings
 
+log = logging.getLogger(__name__)
 SCOPE_WORDS = {
     "tickets:read": "read tickets, comments and boards",
     "tickets:write": "file, change, move, comment on and delete tickets",
@@ -67,6 +74,7 @@ def install(app: FastAPI, settings: ServeSettings, issuer: str, mcp_path: str) -
         # Sealed with the replicas' shared keys: consent started on one replica finishes on any.
         seal=CursorSeal(settings.state_keys, purpose=b"tickets-mcp oauth request"),
         documents=DocumentPolicy(allow_private=settings.oauth_private_clients, verify=settings.oauth_ca_file or True),
+        unused_clients=settings.oauth_unused_clients,
     )
     registration = ClientRegistrationOptions(
         enabled=settings.oauth_registration, valid_scopes=list(SCOPES), default_scopes=list(SCOPES)
@@ -81,6 +89,7 @@ def install(app: FastAPI, settings: ServeSettings, issuer: str, mcp_path: str) -
             "client_id_metadata_document_supported": True,
             "authorization_response_iss_parameter_supported": True,
             "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+            "revocation_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
         }
     )
     resource = ProtectedResourceMetadata.model_validate(
@@ -96,10 +105,10 @@ def install(app: FastAPI, settings: ServeSettings, issuer: str, mcp_path: str) -
             handler = cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"])
             routes[index] = Route(METADATA_PATH, endpoint=handler, methods=["GET", "OPTIONS"])
         elif route.path == REVOCATION_PATH:
-            routes[index] = Route(
-                REVOCATION_PATH, endpoint=cors_middleware(Revocation(provider).handle, ["POST", "OPTIONS"]),
-                methods=["POST", "OPTIONS"],
-            )  # fmt: skip
+            revocation = SecretDigest(cors_middleware(Revocation(provider).handle, ["POST", "OPTIONS"]))
+            routes[index] = Route(REVOCATION_PATH, endpoint=revocation, methods=["POST", "OPTIONS"])
+        elif route.path == TOKEN_PATH:
+            routes[index] = Route(TOKEN_PATH, endpoint=SecretDigest(route.app), methods=["POST", "OPTIONS"])
         elif route.path == AUTHORIZATION_PATH:
             routes[index] = Route(
                 AUTHORIZATION_PATH, endpoint=AuthorizeFront(route.app, provider), methods=["GET", "POST"]
@@ -112,8 +121,11 @@ def install(app: FastAPI, settings: ServeSettings, issuer: str, mcp_path: str) -
 
 
 class AuthorizeFront:
-    """The SDK's /authorize, with what it lacks: a refused metadata document's reason shown to the person (the
-    SDK says only "not found"), and RFC 9207's `iss` on every redirect back to the client, errors too."""
+    """The SDK's /authorize, with what it lacks. Before anyone consented, nothing sends the browser elsewhere:
+    an error the SDK would redirect to the client (RFC 9700 §4.11.2: an open redirect, for a client anyone
+    may register) or answer as JSON is a page of ours, naming the error, with a link back the person may
+    follow. A refused metadata document's reason is shown (the SDK says only "not found"), but not why it
+    could not be fetched: that is logged, lest /authorize tell anyone which ports answer where."""
 
     def __init__(self, app: ASGIApp, provider: TrackerOAuthProvider) -> None:
         self.app = app
@@ -122,31 +134,120 @@ class AuthorizeFront:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
         client_id = request.query_params.get("client_id", "")
-        if request.method == "GET" and client_id.startswith("https://"):
+        token = FETCHED.set(None)
+        try:
+            if client_id.startswith("https://"):
+                try:
+                    await self.provider.client_document(client_id)
+                except ClientDocumentUnreachable as exc:
+                    log.info("OAuth client document not fetched: %s", exc)
+                    text = f"The app {client_id[:200]} cannot sign in: its identity document could not be fetched."
+                    await self.refuse(scope, receive, send, f"{text} Try again later, or tell the app's maker.")
+                    return
+                except ClientDocumentRefused as exc:
+                    await self.refuse(scope, receive, send, f"The app {client_id[:200]} cannot sign in: {exc}")
+                    return
+            answer = await self.answer_of(scope, receive)
+        finally:
+            FETCHED.reset(token)
+        status, headers, body = answer
+        location = next((v.decode("latin-1") for k, v in headers if k.lower() == b"location"), None)
+        consent = f"{self.provider.issuer}{CONSENT_PATH}?"
+        if status in (302, 303) and location is not None and not location.startswith(consent):
+            back = self.with_iss(location)
+            error = query_of(back).get("error", "an error")
+            described = query_of(back).get("error_description", "")
+            text = f"The app asked for what this server cannot give ({error}: {described})."
+            await self.refuse(scope, receive, send, text, back_to=back)
+            return
+        if status >= 400:
             try:
-                await self.provider.client_document(client_id)
-            except ClientDocumentRefused as exc:
-                page = pages.error_page(pages.Frame(None), 400, f"The client {client_id[:200]} cannot sign in: {exc}")
-                await html(page, 400)(scope, receive, send)
-                return
+                found = json.loads(body)
+                text = f"{found.get('error', 'invalid_request')}: {found.get('error_description', '')}"
+            except (ValueError, AttributeError):
+                text = body.decode("utf-8", "replace")[:300]
+            await self.refuse(scope, receive, send, f"This sign-in request cannot go on ({text}).", status=status)
+            return
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
-        async def with_issuer(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] in (302, 303):
-                headers = [
-                    (name, self.with_iss(value.decode("latin-1")).encode("latin-1"))
-                    if name.lower() == b"location"
-                    else (name, value)
-                    for name, value in message.get("headers", [])
-                ]
-                message = {**message, "headers": headers}
-            await send(message)
+    async def answer_of(self, scope: Scope, receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """The SDK handler's whole answer (a redirect or a short error), to be looked at before it is sent."""
+        started: dict[str, Any] = {}
+        body = bytearray()
 
-        await self.app(scope, receive, with_issuer)
+        async def keep(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+            elif message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+
+        await self.app(scope, receive, keep)
+        return int(started.get("status", 500)), list(started.get("headers", [])), bytes(body)
+
+    async def refuse(
+        self, scope: Scope, receive: Receive, send: Send, text: str, *, back_to: str | None = None, status: int = 400
+    ) -> None:
+        page = pages.error_page(pages.Frame(None), status, text)
+        if back_to is not None:
+            page = Html(page.replace("</main>", str(el("p", el("a", "Back to the app", href=back_to))) + "</main>", 1))
+        await html(page, status)(scope, receive, send)
 
     def with_iss(self, location: str) -> str:
-        if location.startswith(self.provider.issuer + CONSENT_PATH) or "iss=" in urlsplit(location).query:
-            return location
-        return redirect_with(location, iss=self.provider.issuer)
+        return location if "iss" in query_of(location) else redirect_with(location, iss=self.provider.issuer)
+
+
+class SecretDigest:
+    """In front of /token and /revoke: a client secret sent (in the form, or HTTP Basic) reaches the SDK's client
+    check as its digest, which is what the store keeps (provider.register_client), so no secret is stored."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:  # bounded: TransportGuard refused any body past the app's limit before it got here
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        fields = parse_qsl(bytes(body).decode("latin-1"), keep_blank_values=True)
+        if any(name == "client_secret" for name, _ in fields):
+            body = bytearray(
+                urlencode([(n, digest(v) if n == "client_secret" and v else v) for n, v in fields]).encode()
+            )
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+        headers = [(k, self.basic(v) if k.lower() == b"authorization" else v) for k, v in headers]
+        headers.append((b"content-length", str(len(body)).encode()))
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app({**scope, "headers": headers}, replay, send)
+
+    @staticmethod
+    def basic(value: bytes) -> bytes:
+        scheme, _, encoded = value.decode("latin-1").partition(" ")
+        if scheme.lower() != "basic":
+            return value
+        try:
+            client_id, colon, secret = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return value  # the SDK refuses it as it is
+        if not colon:
+            return value
+        hashed = digest(unquote(secret))
+        return b"Basic " + base64.b64encode(f"{client_id}:{hashed}".encode())
 
 
 class Revocation:
@@ -261,6 +362,10 @@ def narrowed(viewer: Viewer) -> Response | None:
 
 def backend(request: Request) -> Backend:
     return request.app.state.backend
+
+
+def query_of(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
 
 
 def expired() -> Response:

@@ -482,8 +482,10 @@ OAUTH = Migration(
         """CREATE TABLE oauth_clients (
             client_id TEXT COLLATE "C" PRIMARY KEY,
             document TEXT NOT NULL,
-            created_at TEXT COLLATE "C" NOT NULL
+            created_at TEXT COLLATE "C" NOT NULL,
+            used_at TEXT COLLATE "C"
         )""",
+        "CREATE INDEX oauth_clients_unused ON oauth_clients(created_at) WHERE used_at IS NULL",
         """CREATE TABLE oauth_codes (
             hash TEXT COLLATE "C" PRIMARY KEY,
             client_id TEXT COLLATE "C" NOT NULL,

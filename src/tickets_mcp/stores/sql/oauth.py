@@ -14,10 +14,17 @@ from tickets_mcp.stores.sql.connection import Connection
 from tickets_mcp.stores.sql.records import row_to_token, scopes_column
 
 
-def register_client(conn: Connection, client_id: str, document: str) -> None:
+def register_client(conn: Connection, client_id: str, document: str, *, unused_limit: int, unused_since: str) -> bool:
+    """Keep a registered client, unless `unused_limit` registrations made since `unused_since` are still unused
+    (older unused ones are forgotten first); False then, and nothing is kept."""
+    conn.execute("DELETE FROM oauth_clients WHERE used_at IS NULL AND created_at < ?", (unused_since,))
+    unused = conn.one("SELECT COUNT(*) FROM oauth_clients WHERE used_at IS NULL AND created_at >= ?", (unused_since,))
+    if unused[0] >= unused_limit:
+        return False
     conn.execute(
         "INSERT INTO oauth_clients (client_id, document, created_at) VALUES (?, ?, ?)", (client_id, document, utc_now())
     )
+    return True
 
 
 def client(conn: Connection, client_id: str) -> str | None:
@@ -31,6 +38,7 @@ def save_code(conn: Connection, code_hash: str, client_id: str, user_id: int, re
         "INSERT INTO oauth_codes (hash, client_id, user_id, request, expires_at) VALUES (?, ?, ?, ?, ?)",
         (code_hash, client_id, user_id, request, expires_at),
     )
+    conn.execute("UPDATE oauth_clients SET used_at = ? WHERE client_id = ?", (utc_now(), client_id))
 
 
 def code(conn: Connection, code_hash: str) -> OAuthCode | None:
@@ -113,15 +121,15 @@ def access(conn: Connection, access_hash: str) -> tuple[Token, User, frozenset[S
 
 def _insert_pair(conn: Connection, grant_id: int, pair: OAuthPair) -> None:
     conn.execute("DELETE FROM oauth_tokens WHERE expires_at < ?", (utc_now(),))
-    scopes = scopes_column(pair.scopes)
-    for kind, digest, expires_at in (
-        ("access", pair.access_hash, pair.access_expires_at),
-        ("refresh", pair.refresh_hash, pair.refresh_expires_at),
+    access_scopes = pair.scopes if pair.access_scopes is None else pair.access_scopes
+    for kind, digest, scopes, expires_at in (
+        ("access", pair.access_hash, access_scopes, pair.access_expires_at),
+        ("refresh", pair.refresh_hash, pair.scopes, pair.refresh_expires_at),
     ):
         conn.execute(
             """INSERT INTO oauth_tokens (hash, grant_id, kind, client_id, scopes, resource, expires_at)
                VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            (digest, grant_id, kind, pair.client_id, scopes, pair.resource, expires_at),
+            (digest, grant_id, kind, pair.client_id, scopes_column(scopes), pair.resource, expires_at),
         )
 
 

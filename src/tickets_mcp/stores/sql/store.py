@@ -261,8 +261,14 @@ class SqlStore:
 
     # OAuth 2.1
 
-    async def register_oauth_client(self, client_id: str, document: str) -> None:
-        await self._engine.write(lambda conn: oauth.register_client(conn, client_id, document))
+    async def register_oauth_client(
+        self, client_id: str, document: str, *, unused_limit: int, unused_since: str
+    ) -> bool:
+        return await self._engine.write(
+            lambda conn: oauth.register_client(
+                conn, client_id, document, unused_limit=unused_limit, unused_since=unused_since
+            )
+        )
 
     async def oauth_client(self, client_id: str) -> str | None:
         return await self._engine.lookup(lambda conn: oauth.client(conn, client_id))

@@ -632,11 +632,14 @@ OAUTH = Migration(
         "project_id, scopes, created_at, last_used_at, revoked_at FROM tokens",
         "DROP TABLE tokens",
         "ALTER TABLE tokens_kinds RENAME TO tokens",
+        # used_at: when a person last consented to it; registrations nobody used are pruned after a day.
         """CREATE TABLE oauth_clients (
             client_id TEXT PRIMARY KEY,
             document TEXT NOT NULL,
-            created_at TEXT NOT NULL
+            created_at TEXT NOT NULL,
+            used_at TEXT
         ) WITHOUT ROWID""",
+        "CREATE INDEX oauth_clients_unused ON oauth_clients(created_at) WHERE used_at IS NULL",
         # A code is kept until it expires, used or not: a second use revokes what the first one got.
         """CREATE TABLE oauth_codes (
             hash TEXT PRIMARY KEY,
