@@ -121,7 +121,7 @@ def test_every_variable_the_code_names_is_in_server_json_or_only_for_serve(serve
     }
     listed = {v["name"] for v in cast(list[Json], package(server)["environmentVariables"])}
     assert named - listed - SERVE_ONLY_VARIABLES == set()
-    assert len(listed | SERVE_ONLY_VARIABLES) == 33  # 4 of them OAuth's (http/settings.py)
+    assert len(listed | SERVE_ONLY_VARIABLES) == 34  # 5 of them OAuth's (http/settings.py)
 
 
 def test_every_environment_variable_is_optional_described_and_secret_only_if_a_token(server: Json) -> None:
