@@ -19,6 +19,7 @@ from tests.fixtures.asgi_server import AppServer, serving_app
 from tests.fixtures.http_server import bearer
 from tests.fixtures.oauth_flow import REDIRECT, OAuthDriver, pkce, query_of
 from tests.fixtures.stores import Location, events, execute_beside, table_rows
+from tests.fixtures.tool_calls import FILE_TOOLS, call
 from tickets_mcp.config import Settings
 from tickets_mcp.errors import Invalid
 from tickets_mcp.http.settings import ServeSettings
@@ -340,6 +341,19 @@ def test_each_step_may_land_on_another_replica_sharing_the_state_key(store_locat
         assert lists_tickets(second, renewed["access_token"]) == 200
         assert on_second.refresh(client_id, tokens["refresh_token"]).status_code == 400  # the reuse is seen there too
         assert lists_tickets(first, renewed["access_token"]) == 401
+
+
+@pytest.mark.anyio
+async def test_tool_sets_a_grant_switched_on_are_listed_by_every_replica(store_location: Location) -> None:
+    with serving_app(store_location) as first, serving_app(store_location) as second, first.client() as http:
+        driver = OAuthDriver(http, first.url)
+        access = driver.tokens(driver.register())["access_token"]
+        async with first.mcp_client(access) as client:
+            assert await call(client, "enable_tools", sets=["files"]) == (
+                "Listed now: attach_file, read_attachment, delete_attachment."
+            )
+        async with second.mcp_client(access) as client:
+            assert {tool.name for tool in (await client.list_tools()).tools} >= FILE_TOOLS
 
 
 def test_a_replica_with_another_state_key_refuses_a_consent_started_elsewhere(store_location: Location) -> None:
