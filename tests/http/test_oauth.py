@@ -440,7 +440,11 @@ def test_registration_refuses_redirect_uris_a_browser_must_never_be_sent_to(oaut
 
 
 def test_registration_takes_an_apps_own_scheme_and_https(oauth: OAuthDriver) -> None:
-    for uri in ("cursor://anysphere.cursor-mcp/oauth/callback", "https://app.example.com/cb", "http://localhost:3118/cb"):
+    for uri in (
+        "cursor://anysphere.cursor-mcp/oauth/callback",
+        "https://app.example.com/cb",
+        "http://localhost:3118/cb",
+    ):
         assert oauth.http.post("/register", json={"redirect_uris": [uri]}).status_code == 201, uri
 
 
@@ -561,7 +565,7 @@ def test_a_grant_without_a_scope_is_told_to_reconnect_not_to_make_a_key(server: 
 
 def test_oauth_is_off_when_clients_would_reach_the_server_by_a_name_it_does_not_know(tmp_path: Path) -> None:
     store = Settings(db=tmp_path / "tracker.db", username="alice")
-    anywhere = ServeSettings.from_env(store, host="0.0.0.0", allowed_hosts=["192.0.2.2"])  # noqa: S104 - a test
+    anywhere = ServeSettings.from_env(store, host="0.0.0.0", allowed_hosts=["192.0.2.2"])
     assert anywhere.oauth_issuer is None
     assert "--public-url https://" in (anywhere.oauth_off_reason or "")
     assert ServeSettings.from_env(store, public_url="http://10.0.0.5:8740").oauth_off_reason is not None
