@@ -19,6 +19,7 @@ from tests.fixtures.asgi_server import AppServer, serving_app
 from tests.fixtures.http_server import bearer
 from tests.fixtures.oauth_flow import REDIRECT, OAuthDriver, pkce, query_of
 from tests.fixtures.stores import Location, events, execute_beside, table_rows
+from tests.fixtures.tool_calls import FILE_TOOLS, call
 from tickets_mcp.config import Settings
 from tickets_mcp.errors import Invalid
 from tickets_mcp.http.settings import ServeSettings
@@ -342,6 +343,19 @@ def test_each_step_may_land_on_another_replica_sharing_the_state_key(store_locat
         assert lists_tickets(first, renewed["access_token"]) == 401
 
 
+@pytest.mark.anyio
+async def test_tool_sets_a_grant_switched_on_are_listed_by_every_replica(store_location: Location) -> None:
+    with serving_app(store_location) as first, serving_app(store_location) as second, first.client() as http:
+        driver = OAuthDriver(http, first.url)
+        access = driver.tokens(driver.register())["access_token"]
+        async with first.mcp_client(access) as client:
+            assert await call(client, "enable_tools", sets=["files"]) == (
+                "Listed now: attach_file, read_attachment, delete_attachment."
+            )
+        async with second.mcp_client(access) as client:
+            assert {tool.name for tool in (await client.list_tools()).tools} >= FILE_TOOLS
+
+
 def test_a_replica_with_another_state_key_refuses_a_consent_started_elsewhere(store_location: Location) -> None:
     with (
         serving_app(store_location, state_keys=("a" * 40,)) as first,
@@ -426,7 +440,11 @@ def test_registration_refuses_redirect_uris_a_browser_must_never_be_sent_to(oaut
 
 
 def test_registration_takes_an_apps_own_scheme_and_https(oauth: OAuthDriver) -> None:
-    for uri in ("cursor://anysphere.cursor-mcp/oauth/callback", "https://app.example.com/cb", "http://localhost:3118/cb"):
+    for uri in (
+        "cursor://anysphere.cursor-mcp/oauth/callback",
+        "https://app.example.com/cb",
+        "http://localhost:3118/cb",
+    ):
         assert oauth.http.post("/register", json={"redirect_uris": [uri]}).status_code == 201, uri
 
 
@@ -547,7 +565,7 @@ def test_a_grant_without_a_scope_is_told_to_reconnect_not_to_make_a_key(server: 
 
 def test_oauth_is_off_when_clients_would_reach_the_server_by_a_name_it_does_not_know(tmp_path: Path) -> None:
     store = Settings(db=tmp_path / "tracker.db", username="alice")
-    anywhere = ServeSettings.from_env(store, host="0.0.0.0", allowed_hosts=["192.0.2.2"])  # noqa: S104 - a test
+    anywhere = ServeSettings.from_env(store, host="0.0.0.0", allowed_hosts=["192.0.2.2"])
     assert anywhere.oauth_issuer is None
     assert "--public-url https://" in (anywhere.oauth_off_reason or "")
     assert ServeSettings.from_env(store, public_url="http://10.0.0.5:8740").oauth_off_reason is not None

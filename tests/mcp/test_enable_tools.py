@@ -10,12 +10,14 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ToolListChangedNotification
 
 from mcp import Client, StdioServerParameters
 from tests.fixtures.asgi_server import AppServer, serving_app
+from tests.fixtures.http_server import bearer
 from tests.fixtures.stores import Location
-from tests.fixtures.tool_calls import BULK_TOOLS, PROJECT_TOOLS, TOOLS, call, call_error, spawned
+from tests.fixtures.tool_calls import BULK_TOOLS, FILE_TOOLS, PROJECT_TOOLS, TOOLS, call, call_error, spawned
 
 pytestmark = pytest.mark.anyio
 
@@ -117,3 +119,26 @@ async def test_over_http_what_one_token_switches_on_stays_its_own(server: AppSer
     async with server.mcp_client(alice) as again, server.mcp_client(bob) as other:
         assert await names(again) >= BULK_TOOLS  # a later session of the same token: no session on 2026-07-28
         assert not BULK_TOOLS & await names(other)
+
+
+async def test_a_legacy_http_session_lists_what_it_switched_on_at_its_next_request(server: AppServer) -> None:
+    token = server.create_token("--user", "alice")
+    async with (
+        server.async_client(headers=bearer(token)) as http,
+        Client(streamable_http_client(server.mcp_url, http_client=http), mode="legacy") as client,
+    ):
+        assert client.protocol_version != "2026-07-28"
+        before = await names(client)
+        await call(client, "enable_tools", sets=["files"])
+        after = await names(client)
+    assert not FILE_TOOLS & before and after == before | FILE_TOOLS
+
+
+async def test_a_set_on_request_named_in_a_requests_header_is_listed_on_a_fresh_server(
+    store_location: Location,
+) -> None:
+    with serving_app(store_location) as fresh:  # nothing switched on or called yet: the set is not built
+        token = fresh.create_token("--user", "alice")
+        async with fresh.mcp_client(token, headers={"X-Tracker-Tools": "tickets,bulk"}) as client:
+            listed = await names(client)
+    assert listed >= BULK_TOOLS and not PROJECT_TOOLS & listed

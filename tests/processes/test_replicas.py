@@ -3,7 +3,8 @@
 A whole session of the SDK client on the 2026-07-28 protocol (discovery, listing, calls, a bulk call that
 reports progress, a confirmed deletion) goes to both replicas in turn. Agents call both at once over MCP and
 REST and see one tracker: consistent reads, unique numbers, each ticket event sent once to a webhook
-although both replicas deliver. A confirmation round trip (the
+although both replicas deliver. The tool sets a token switches on with enable_tools are kept in the store, so
+both replicas list them. A confirmation round trip (the
 2026-07-28 era's input-required result, whose sealed request state the client echoes back) started on one
 replica completes on the other when both share TICKETS_STATE_KEY, and fails closed when they do not.
 """
@@ -29,7 +30,7 @@ from mcp.types import ElicitRequestParams, ElicitResult, ErrorData
 from mcp import Client
 from tests.fixtures.http_server import ServerProcess, bearer, running_server
 from tests.fixtures.stores import Location
-from tests.fixtures.tool_calls import call, call_error, slug_of, text_of
+from tests.fixtures.tool_calls import PLANNING_TOOLS, TOOLS, call, call_error, slug_of, text_of
 from tests.fixtures.webhook_receiver import WebhookReceiver
 from tickets_mcp.config import Settings
 from tickets_mcp.errors import Invalid
@@ -146,6 +147,35 @@ async def test_a_whole_stateless_session_is_served_by_both_replicas_in_turn(
     assert served[0] >= 4 and served[1] >= 4 and abs(served[0] - served[1]) <= 1, served
     deletes = [index for index, tool in balancer.calls if tool == "delete_ticket"]
     assert deletes in ([0, 1], [1, 0]), balancer.calls
+
+
+async def test_tool_sets_switched_on_through_one_replica_are_listed_and_run_on_both(
+    shared_key_replicas: list[ServerProcess],
+) -> None:
+    alice = shared_key_replicas[0].create_token("--user", "alice")
+    other = shared_key_replicas[0].create_token("--user", "alice")
+    async with balanced_client(shared_key_replicas, alice) as (client, balancer):
+        assert not PLANNING_TOOLS & {tool.name for tool in (await client.list_tools()).tools}
+        assert await call(client, "enable_tools", sets=["planning"]) == (
+            "Listed now: link_tickets, list_milestones, save_milestone, log_time."
+        )
+        balancer.requests.clear()
+        balancer.calls.clear()
+        listings = [{tool.name: tool for tool in (await client.list_tools()).tools} for _ in range(2)]
+        slug = slug_of(await call(client, "create_ticket", title="Planned on both replicas"))
+        saved = await call(client, "save_milestone", name="Sprint 1")
+        logged = await call(client, "log_time", slug=slug, hours=1.5)
+    listed_by = [index for index, method, _ in balancer.requests if method == "tools/list"]
+    assert sorted(listed_by) == [0, 1], balancer.requests  # one listing from each replica
+    for listing in listings:
+        assert set(listing) == TOOLS | PLANNING_TOOLS
+        assert "due" in listing["create_ticket"].input_schema["properties"]  # the set's arguments, too
+    planned = [index for index, tool in balancer.calls if tool in PLANNING_TOOLS]
+    assert sorted(planned) == [0, 1], balancer.calls  # a switched-on tool called on each replica
+    assert "Sprint 1" in saved and "1.5" in logged, (saved, logged)
+    async with balanced_client(shared_key_replicas, other) as (client, _):  # another token: its own sets
+        for _ in range(2):
+            assert not PLANNING_TOOLS & {tool.name for tool in (await client.list_tools()).tools}
 
 
 async def test_replicas_without_a_shared_key_refuse_each_others_request_state(store_location: Location) -> None:

@@ -91,6 +91,11 @@ class Backend(Protocol):
 
     async def end_session(self, session_digest: str) -> None: ...
 
+    async def switch_on_toolsets(self, token_id: int, toolsets: frozenset[str]) -> frozenset[str]:
+        """Keep `toolsets` switched on for the token's callers (enable_tools), where every replica reads them
+        back with the token (Principal.toolsets); returns all it has switched on."""
+        ...
+
     def webhooks(self, principal: Principal) -> Webhooks:
         """The webhooks `principal` may see and manage, for one call."""
         ...
@@ -147,6 +152,9 @@ class RemoteBackend:
         _serves_no_tokens()
 
     async def end_session(self, session_digest: str) -> None:
+        _serves_no_tokens()
+
+    async def switch_on_toolsets(self, token_id: int, toolsets: frozenset[str]) -> frozenset[str]:
         _serves_no_tokens()
 
     def webhooks(self, principal: Principal) -> Webhooks:

@@ -65,6 +65,9 @@ class LocalBackend:
     async def end_session(self, session_digest: str) -> None:
         await self._store.end_session(session_digest)
 
+    async def switch_on_toolsets(self, token_id: int, toolsets: frozenset[str]) -> frozenset[str]:
+        return await self._store.switch_on_toolsets(token_id, toolsets)
+
     def webhooks(self, principal: Principal) -> Webhooks:
         return LocalWebhooks(self._store, principal, self._tier, self._webhook_targets)
 

@@ -199,7 +199,12 @@ class LocalOAuth:
         if grant.revoked_at is not None:
             return None
         principal = Principal(
-            user_id=user.id, username=user.username, token_id=grant.id, client=client or grant.name, scopes=scopes
+            user_id=user.id,
+            username=user.username,
+            token_id=grant.id,
+            client=client or grant.name,
+            scopes=scopes,
+            toolsets=grant.toolsets,
         )
         return principal, client_id
 

@@ -116,4 +116,5 @@ def _principal(found: tuple[Token, User] | None, client: str | None) -> Principa
         organization_id=stored.organization_id if stored.kind is not TokenKind.PERSONAL else None,
         scopes=stored.scopes if stored.kind is TokenKind.ORGANIZATION else None,
         project_id=stored.project_id if stored.kind is TokenKind.PROJECT else None,
+        toolsets=stored.toolsets,
     )

@@ -68,6 +68,8 @@ class Principal:
     organization_id: str | None = None
     scopes: frozenset[Scope] | None = None
     project_id: str | None = None
+    # The tool sets this caller's token switched on (enable_tools), read with the token on each request.
+    toolsets: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,8 @@ class Token(Record):
     revoked_at: str | None
     # The user's role, now, in the organization the token is for (None when not a member, or for none).
     creator_role: Role | None = None
+    # The tool sets its callers switched on with enable_tools (by name), listed to them on every replica.
+    toolsets: frozenset[str] = frozenset()
 
     @property
     def ungranted_reason(self) -> str | None:

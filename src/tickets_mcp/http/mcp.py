@@ -179,6 +179,7 @@ class McpMount:
             principal_of_request=principal_of_request,
             admit=self._admit,
             changes=backend.changes,
+            switch_toolsets=backend.switch_on_toolsets,
         )
 
     def _admit(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
@@ -42,7 +41,7 @@ from tickets_mcp.core.changes import ChangeFeed
 from tickets_mcp.core.tracker import Principal, Tracker
 from tickets_mcp.domain import rules
 from tickets_mcp.domain.text import clean_name
-from tickets_mcp.errors import Invalid, PermissionDenied, RateLimited, TrackerError
+from tickets_mcp.errors import Invalid, PermissionDenied, RateLimited, TrackerError, Unsupported
 from tickets_mcp.mcp import board_app
 from tickets_mcp.mcp.errors import (
     NothingThere,
@@ -91,6 +90,9 @@ class AppState:
     admit: Callable[[], None] | None = None
     # What the backend's changes are read from, for resource subscriptions; None: nothing is watched.
     changes: ChangeFeed | None = None
+    # Keeps the tool sets a token switched on (enable_tools) in the store, whence every replica reads them back
+    # with the token (Principal.toolsets). HTTP installs it; stdio's caller has no token (see switched_sets).
+    switch_toolsets: Callable[[int, frozenset[str]], Awaitable[frozenset[str]]] | None = None
 
     def principal(self) -> Principal:
         found = self.principal_of_request() if self.principal_of_request is not None else None
@@ -143,13 +145,14 @@ class TrackerServer(MCPServer[AppState]):
     _argument_names: Mapping[str, frozenset[str]] | None = None
     _tools: list[Tool] | None = None
     _table: tuple[ToolRow, ...] = ()
-    _built: set[str]
-    # The tool sets each caller switched on (enable_tools), by scope (see _scope); the oldest are forgotten.
-    _switched: OrderedDict[str, frozenset[str]]
+    _built: set[str]  # the tools built, by name
+    _built_sets: frozenset[str] = frozenset()  # the tool sets all of whose tools are built
+    # The tool sets the caller without a token (stdio's one client) switched on, for this process's life.
+    _local_switched: frozenset[str] = frozenset()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._built, self._switched = set(), OrderedDict()
+        self._built = set()
 
     def add_tool(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         super().add_tool(fn, *args, **kwargs)
@@ -179,13 +182,21 @@ class TrackerServer(MCPServer[AppState]):
         not built is still known by name, so a call to a hidden one is refused naming the setting."""
         self._table = tuple(table)
         self.tool_actions = {tool.name: tool.action for tool in table}
-        self._build(lambda tool: tool.toolset is None or tool.toolset in self.exposure.toolsets)
+        self._build(lambda tool: tool.toolset is None)
+        self._build_sets(self.exposure.toolsets)
 
     def _build(self, wanted: Callable[[ToolRow], bool]) -> None:
         for tool in self._table:
             if tool.name not in self._built and wanted(tool):
                 self.add_tool(tool.fn, annotations=tool.annotations, meta=dict(tool.meta) if tool.meta else None)
                 self._built.add(tool.name)
+
+    def _build_sets(self, toolsets: frozenset[str]) -> None:
+        """Build the tools of `toolsets` not built yet: those a caller lists, whichever replica it switched
+        them on through (a set check when they are built already, as on most requests)."""
+        if not toolsets <= self._built_sets:
+            self._build(lambda tool: tool.toolset in toolsets)
+            self._built_sets |= toolsets
 
     async def list_tools(self) -> list[Tool]:
         if self._tools is None:
@@ -217,6 +228,7 @@ class TrackerServer(MCPServer[AppState]):
     async def tools_shown(self, ctx: ServerRequestContext[AppState, Any] | None, exposure: Exposure) -> list[Tool]:
         """The tools this caller is shown: those `exposure` allows and, to a token, those it may use
         (without a request, as when a test calls call_tool() directly, all that `exposure` allows)."""
+        self._build_sets(exposure.toolsets)
         tools = [_set_arguments_shown(tool, exposure) for tool in await self.list_tools() if exposure.allows(tool.name)]
         tools = board_app.tools_for(ctx, tools)
         if ctx is None:
@@ -298,25 +310,37 @@ class TrackerServer(MCPServer[AppState]):
             return self.exposure
         headers: Mapping[str, str] | None = getattr(ctx.request, "headers", None)  # a Starlette request over HTTP
         exposure = self.exposure if headers is None else self.exposure.narrowed(headers)
-        scope = _scope(ctx)
-        return exposure.switched_on(self._switched.get(scope, frozenset())) if scope is not None else exposure
+        return exposure.switched_on(self.switched_sets(ctx))
+
+    def switched_sets(self, ctx: ServerRequestContext[AppState, Any]) -> frozenset[str]:
+        """The tool sets a request's caller switched on. A token's are in the store, read with the token as
+        the request authenticated, so every replica agrees at no query of its own. The caller without a token
+        is stdio's one client (or a remote tracker's token owner): no store row fits it, a remote has no store,
+        and this process lives as long as that client's session, which is how long its switch should last."""
+        try:
+            principal = ctx.lifespan_context.principal()
+        except PermissionDenied:
+            return frozenset()
+        return principal.toolsets if principal.token_id is not None else self._local_switched
 
     async def switch_on(self, ctx: Context[Any, Any], toolsets: frozenset[str]) -> list[str]:
         """enable_tools: list `toolsets` (those this caller may switch on) from now on to this caller, and
         tell the client its tool list changed. Returns the tools it lists now."""
         request = ctx.request_context
-        permitted = await request.lifespan_context.permitted_actions()
+        state: AppState = request.lifespan_context
+        permitted = await state.permitted_actions()
         if permitted is not None and self.tool_actions[SWITCH] not in permitted:
             raise PermissionDenied("This token may not switch on tools.", hint="tools/list shows what it may use.")
-        exposure, scope = self.exposure_for(request), _scope(request)
+        exposure, principal = self.exposure_for(request), state.principal()
         added = toolsets & exposure.switchable
-        if scope is None or not added:
+        if not added:
             return []
-        self._switched[scope] = self._switched.get(scope, frozenset()) | added
-        self._switched.move_to_end(scope)
-        while len(self._switched) > SWITCHED_SCOPES_MAX:
-            self._switched.popitem(last=False)
-        self._build(lambda tool: tool.toolset in added)
+        if principal.token_id is None:
+            self._local_switched |= added
+        elif state.switch_toolsets is not None:
+            await state.switch_toolsets(principal.token_id, added)
+        else:
+            raise Unsupported("This server keeps no tool sets for tokens.", hint="Call the tools by name.")
         shown = await self.tools_shown(request, exposure.switched_on(added))
         names = {tool.name for tool in self._table if tool.toolset in added}
         await request.session.send_tool_list_changed()  # to a client on the handshake protocol
@@ -412,13 +436,10 @@ def _set_arguments_shown(tool: Tool, exposure: Exposure) -> Tool:
     return tool.model_copy(update={"input_schema": {**tool.input_schema, "properties": properties}})
 
 
-SWITCHED_SCOPES_MAX = 10_000  # callers whose switched-on tool sets are remembered; each costs a few bytes
-
-
 def _scope(ctx: ServerRequestContext[AppState, Any]) -> str | None:
-    """Whose switched-on tool sets a request sees: a token's (over HTTP, on every replica's own memory and
-    across that token's sessions, since the 2026-07-28 protocol has no session), or the local user's (the
-    one client of a stdio server). None: a caller without a token, who can switch nothing on."""
+    """Whose listen streams a request's are counted as: a token's (over HTTP, across that token's sessions,
+    since the 2026-07-28 protocol has no session), or the local user's (the one client of a stdio server).
+    None: a request with no caller."""
     try:
         principal = ctx.lifespan_context.principal()
     except PermissionDenied:

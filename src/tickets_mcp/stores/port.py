@@ -373,6 +373,11 @@ class Store(Protocol):
     async def revoke_token(self, token_id: int, actor: Actor) -> Token: ...
     # The token, revoked or not, with its creator's role read in the same query, and its user.
     async def authenticate(self, digest: str) -> tuple[Token, User] | None: ...
+    async def switch_on_toolsets(self, token_id: int, toolsets: frozenset[str]) -> frozenset[str]:
+        """Add `toolsets` (tool set names a caller may switch on) to those the token's callers switched on, which
+        `authenticate` reads back as Token.toolsets; returns them all. Invalid for an unknown name, NotFound for a
+        token unknown or revoked. One row per token at most; revoking the token forgets them."""
+        ...
 
     # Board sessions, by the digest of the cookie's secret: in the store, so every replica sees a logout.
     async def start_session(self, session_digest: str, token_id: int, expires_at: str) -> None:

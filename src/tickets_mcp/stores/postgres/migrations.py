@@ -510,6 +510,18 @@ OAUTH = Migration(
     ),
 )
 
+# The tool sets a token's callers switched on with enable_tools (see the SQLite migration).
+TOKEN_TOOLSETS = Migration(
+    20,
+    "tool sets each token switched on, so that every replica lists them",
+    (
+        """CREATE TABLE token_toolsets (
+            token_id BIGINT PRIMARY KEY REFERENCES tokens(id) ON DELETE CASCADE,
+            toolsets INTEGER NOT NULL CHECK (toolsets BETWEEN 1 AND 15)
+        )""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -530,6 +542,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     WEBHOOKS,
     OPEN_DUE,
     OAUTH,
+    TOKEN_TOOLSETS,
 )
 LATEST = MIGRATIONS[-1].version
 

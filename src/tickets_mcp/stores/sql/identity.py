@@ -22,6 +22,8 @@ from tickets_mcp.stores.sql.records import (
     row_to_session,
     row_to_token,
     scopes_column,
+    toolsets_column,
+    toolsets_of,
 )
 
 # The key writers take turns on to create the local workspace: the ASCII of "trackws".
@@ -203,8 +205,24 @@ def revoke_token(conn: Connection, token_id: int, actor: Actor) -> Token:
         raise NotFound(f"No token with id {token_id}.", hint="List tokens with: tickets-mcp token list")
     if row[KEY_REVOKED_AT] is None:
         conn.execute("UPDATE tokens SET revoked_at = ? WHERE id = ?", (utc_now(), token_id))
+        conn.execute("DELETE FROM token_toolsets WHERE token_id = ?", (token_id,))  # never listed again
         record(conn, audit.token_revoked(row[3], row[5], row[6]), actor)
     return row_to_token(conn.one(KEYS_SELECT + " WHERE t.id = ?", (token_id,)))
+
+
+def switch_on_toolsets(conn: Connection, token_id: int, toolsets: frozenset[str]) -> frozenset[str]:
+    """Add `toolsets` to those the token's callers switched on: one atomic upsert of its one row, so sets
+    switched on at once through two replicas are both kept. NotFound for a token unknown or revoked."""
+    row = conn.optional(
+        """INSERT INTO token_toolsets (token_id, toolsets)
+           SELECT id, ? FROM tokens WHERE id = ? AND revoked_at IS NULL
+           ON CONFLICT (token_id) DO UPDATE SET toolsets = token_toolsets.toolsets | excluded.toolsets
+           RETURNING toolsets""",
+        (toolsets_column(toolsets), token_id),
+    )
+    if row is None:
+        raise NotFound(f"No token with id {token_id}, or it was revoked.")
+    return toolsets_of(row[0])
 
 
 def token_by_hash(conn: Connection, digest: str) -> tuple[Token, User] | None:

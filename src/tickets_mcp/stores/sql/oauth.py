@@ -109,14 +109,16 @@ def grant_of(conn: Connection, token_hash: str) -> int | None:
 def access(conn: Connection, access_hash: str) -> tuple[Token, User, frozenset[Scope], str] | None:
     row = conn.optional(
         """SELECT t.id, t.kind, t.name, t.prefix, u.username, t.organization_id, t.project_id, t.scopes,
-                  t.created_at, t.last_used_at, t.revoked_at, t.user_id, NULL, u.name, o.scopes, o.client_id
+                  t.created_at, t.last_used_at, t.revoked_at, t.user_id, NULL, x.toolsets, u.name, o.scopes,
+                  o.client_id
            FROM oauth_tokens o JOIN tokens t ON t.id = o.grant_id JOIN users u ON u.id = t.user_id
+           LEFT JOIN token_toolsets x ON x.token_id = t.id
            WHERE o.hash = ? AND o.kind = 'access' AND o.expires_at > ?""",
         (access_hash, utc_now()),
     )  # the token columns of KEYS_SELECT (a grant has no organization, so no creator's role), then more
     if row is None:
         return None
-    return row_to_token(row), User(id=row[11], username=row[4], name=row[13]), _scopes(row[14]), row[15]
+    return row_to_token(row), User(id=row[11], username=row[4], name=row[14]), _scopes(row[15]), row[16]
 
 
 def _insert_pair(conn: Connection, grant_id: int, pair: OAuthPair) -> None:

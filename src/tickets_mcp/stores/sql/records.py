@@ -23,6 +23,7 @@ from tickets_mcp.domain import (
     TokenKind,
     User,
 )
+from tickets_mcp.errors import Invalid
 from tickets_mcp.stores.port import BoardSession
 
 # A ticket row's labels column holds them as `name<LABEL_SEP>color`, joined by LABELS_SEP, ordered by name.
@@ -95,15 +96,18 @@ UPDATE organizations SET default_project_id = (
 ) WHERE default_project_id IS NULL"""
 KEYS_SELECT: Final = """
 SELECT t.id, t.kind, t.name, t.prefix, u.username, t.organization_id, t.project_id, t.scopes,
-       t.created_at, t.last_used_at, t.revoked_at, t.user_id, m.role
+       t.created_at, t.last_used_at, t.revoked_at, t.user_id, m.role, x.toolsets
 FROM tokens t JOIN users u ON u.id = t.user_id
 LEFT JOIN memberships m ON m.organization_id = t.organization_id AND m.user_id = t.user_id
-"""  # m.role: whether the token's creator may still grant it (Token.ungranted_reason), read with the token
+LEFT JOIN token_toolsets x ON x.token_id = t.id
+"""  # m.role: whether the token's creator may still grant it (Token.ungranted_reason); x.toolsets: the sets
+# its callers switched on. Both read with the token, so a request that authenticates learns them in that query.
 SESSION_SELECT: Final = """
 SELECT t.id, t.kind, t.name, t.prefix, u.username, t.organization_id, t.project_id, t.scopes,
-       t.created_at, t.last_used_at, t.revoked_at, t.user_id, m.role, u.name, t.hash
+       t.created_at, t.last_used_at, t.revoked_at, t.user_id, m.role, x.toolsets, u.name, t.hash
 FROM board_sessions s JOIN tokens t ON t.id = s.token_id JOIN users u ON u.id = t.user_id
 LEFT JOIN memberships m ON m.organization_id = t.organization_id AND m.user_id = t.user_id
+LEFT JOIN token_toolsets x ON x.token_id = t.id
 """  # KEYS_SELECT's columns from a board session, then the user's name and the token's digest; WHERE s.hash = ?
 HISTORY_SELECT: Final = """
 SELECT e.at, u.username, k.name, e.client, e.action, e.changes, e.subject
@@ -175,15 +179,38 @@ def row_to_token(row: Sequence[Any]) -> Token:
         last_used_at=row[9],
         revoked_at=row[10],
         creator_role=Role(row[12]) if row[12] is not None else None,
+        toolsets=toolsets_of(row[13]),
     )
 
 
 def row_to_session(row: Sequence[Any]) -> BoardSession:
     return BoardSession(
-        token=row_to_token(row), user=User(id=row[11], username=row[4], name=row[13]), token_digest=row[14]
+        token=row_to_token(row), user=User(id=row[11], username=row[4], name=row[14]), token_digest=row[15]
     )
 
 
 def scopes_column(scopes: frozenset[Scope]) -> str:
     """How a token's scopes are stored: sorted, comma-separated."""
     return ",".join(sorted(s.value for s in scopes))
+
+
+# The bit each tool set a caller may switch on (exposure.ON_REQUEST) takes in token_toolsets.toolsets, whose
+# CHECK admits these bits only. Never reuse a bit: stored rows keep its meaning (a new set takes the next
+# bit, with a migration widening the CHECK).
+TOOLSET_BITS: Final[dict[str, int]] = {"projects": 1, "bulk": 2, "planning": 4, "files": 8}
+
+
+def toolsets_column(toolsets: frozenset[str]) -> int:
+    """How the tool sets a token switched on are stored: a bit each; Invalid for none or an unknown one."""
+    unknown = sorted(toolsets - TOOLSET_BITS.keys())
+    if unknown or not toolsets:
+        raise Invalid(
+            "sets", f"Unknown tool set {', '.join(map(repr, unknown))}." if unknown else "No tool set to switch on.",
+            hint=f"Use some of: {', '.join(TOOLSET_BITS)}.",
+        )  # fmt: skip
+    return sum(TOOLSET_BITS[name] for name in toolsets)
+
+
+def toolsets_of(column: int | None) -> frozenset[str]:
+    """The tool sets a stored `toolsets` column holds (None: the token has switched none on)."""
+    return frozenset(name for name, bit in TOOLSET_BITS.items() if (column or 0) & bit)

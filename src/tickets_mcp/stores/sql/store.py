@@ -241,6 +241,9 @@ class SqlStore:
     async def revoke_token(self, token_id: int, actor: Actor) -> Token:
         return await self._engine.write(lambda conn: identity.revoke_token(conn, token_id, actor))
 
+    async def switch_on_toolsets(self, token_id: int, toolsets: frozenset[str]) -> frozenset[str]:
+        return await self._engine.write(lambda conn: identity.switch_on_toolsets(conn, token_id, toolsets))
+
     async def authenticate(self, digest: str) -> tuple[Token, User] | None:
         found = await self._engine.lookup(lambda conn: identity.token_by_hash(conn, digest))
         if found is not None:

@@ -666,6 +666,21 @@ OAUTH = Migration(
     ),
 )
 
+# The tool sets a token's callers switched on with enable_tools, in the store so that every replica lists
+# them (they were in one process's memory). One row per token at most, gone with its token (and deleted when
+# it is revoked); `toolsets` is a bit per set (records.TOOLSET_BITS), so the CHECK admits only known sets and
+# switching on more is one atomic upsert (`toolsets | excluded.toolsets`), whichever replica runs it.
+TOKEN_TOOLSETS = Migration(
+    20,
+    "tool sets each token switched on, so that every replica lists them",
+    (
+        """CREATE TABLE token_toolsets (
+            token_id INTEGER PRIMARY KEY REFERENCES tokens(id) ON DELETE CASCADE,
+            toolsets INTEGER NOT NULL CHECK (toolsets BETWEEN 1 AND 15)
+        )""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -686,6 +701,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     WEBHOOKS,
     OPEN_DUE,
     OAUTH,
+    TOKEN_TOOLSETS,
 )
 LATEST = MIGRATIONS[-1].version
 
