@@ -90,6 +90,12 @@ async def _run_http(ctx: Context) -> list[Metric]:
             await client.initialize()
             for tool, factory in factories.items():
                 ours[tool] = await _http_samples(client, tool, factory, n, warmup)
+            # The same reads as a client signed in through OAuth: its access token is looked up as a pk_ is.
+            granted = HttpClient(http, server.url, await _oauth_access_token(ctx))
+            await granted.initialize()
+            ours["get_ticket, OAuth access token"] = await _http_samples(
+                granted, "get_ticket", factories["get_ticket"], n, warmup
+            )
     finally:
         server.close()
     floor_server = floor_http()
@@ -101,6 +107,28 @@ async def _run_http(ctx: Context) -> list[Metric]:
     finally:
         floor_server.close()
     return _rows("http", ours, floor)
+
+
+async def _oauth_access_token(ctx: Context) -> str:
+    """An access token of a grant the bench user consented to, made as the authorization server makes one."""
+    from tickets_mcp.core.oauth import CodeRequest, LocalOAuth
+    from tickets_mcp.core.tracker import Principal
+    from tickets_mcp.stores.factory import open_store
+
+    store = await open_store(ctx.data.db)
+    try:
+        user = await store.find_user(ctx.data.user)
+        assert user is not None
+        oauth = LocalOAuth(store)
+        request = CodeRequest("bench", ("tickets:read", "tickets:write"), "http://127.0.0.1:1/cb", True, "x" * 43, None)
+        code = await oauth.issue_code(Principal(user_id=user.id, username=user.username), "bench", request)
+        stored = await oauth.code(code)
+        assert stored is not None
+        issued = await oauth.redeem(code, "bench", stored)
+        assert issued is not None
+        return issued.access_token
+    finally:
+        await store.close()
 
 
 def run_http(ctx: Context) -> list[Metric]:

@@ -121,9 +121,11 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("stdio", help="serve MCP over stdio (the default)")
     serve = commands.add_parser(
         "serve",
-        help="serve MCP over HTTP (/mcp, legacy SSE at /sse) and the REST API; every request needs a token",
+        help="serve MCP over HTTP (/mcp, legacy SSE at /sse) and the REST API; every request needs a token "
+        "(or an OAuth sign-in)",
         description="Serve MCP over streamable HTTP at /mcp (legacy SSE at /sse) and the REST API at /api/v1. "
-        "Every request needs a token: tickets-mcp token create --user NAME. Needs the serve extra: "
+        "Every request needs a token: tickets-mcp token create --user NAME, or one a client gets by signing in "
+        "through OAuth (with an https:// --public-url, or on loopback). Needs the serve extra: "
         'pip install "tickets-mcp[serve]".',
     )
     serve.add_argument("--host", help=f"address to listen on (default {DEFAULT_HOST}; env {ENV_HOST})")

@@ -124,7 +124,8 @@ class _Server(uvicorn.Server):
             )
             if (reason := settings.oauth_off_reason) is not None:
                 announce(
-                    f"{reason}; until then clients need a token (TICKETS_OAUTH=0 says so without this notice).",
+                    f"OAuth sign-in is off: {reason}. Until then every client needs a token; TICKETS_OAUTH=0 turns "
+                    "OAuth off without this notice.",
                     logging.WARNING,
                 )
             from tickets_mcp.http.board.access import local_access_allowed

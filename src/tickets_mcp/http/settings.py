@@ -167,11 +167,11 @@ class ServeSettings:
         if self.public_url:
             if urlsplit(self.public_url).scheme == "https":
                 return None
-            return f"OAuth needs an https:// public URL, not {self.public_url}"
+            return f"it needs an https:// public URL, not {self.public_url}"
         host = self.host.strip("[]").lower()
         if host in LOOPBACK_NAMES and not self.extra_allowed_hosts:
             return None
-        return "OAuth needs the URL clients reach this server by: set --public-url https://... (TICKETS_PUBLIC_URL)"
+        return "it needs the URL clients reach this server by: set --public-url https://... (TICKETS_PUBLIC_URL)"
 
     @property
     def allowed_host_names(self) -> frozenset[str]:
