@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import coldstart, imports, latency, memory, peers, report, sections, throughput
+from bench import coldstart, imports, latency, memory, peers, report, sections, statements, throughput
 from bench.context import Config, Context
 from bench.data import BENCH_DIR, working_copy
 from bench.stats import Metric
@@ -24,6 +24,7 @@ SECTIONS: dict[str, Callable[[Context], list[Metric]]] = {
     "store": sections.run_store,
     "tokens": sections.run_tokens,
     "search": sections.run_search,
+    "statements": statements.run,
     "peers": peers.run,
 }
 
