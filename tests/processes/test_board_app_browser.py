@@ -16,16 +16,14 @@ import pytest
 
 from tests.fixtures.apps_host import HOST_ORIGIN, HOST_PAGE, SANDBOX_ORIGIN, AppsHost, sandbox_policy
 from tests.fixtures.board_support import Board
+from tests.fixtures.chromium import launched, require
 from tests.fixtures.http_server import ServerProcess, running_server
 from tickets_mcp.mcp.board_app import BOARD_APP_URI
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 WAIT_MS = 15_000
 
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (bash .ci/run does)", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: pip install -e '.[test]'")
+playwright_api = require("playwright.sync_api")
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Frame, FrameLocator, Page, Request
@@ -35,10 +33,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(CHROMIUM))
-        yield launched
-        launched.close()
+    with launched(playwright_api) as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="module")

@@ -16,18 +16,16 @@ import httpx2
 import pytest
 
 from tests.fixtures.board_support import Board
+from tests.fixtures.chromium import launched, require
 from tests.fixtures.http_server import ServerProcess, running_server
 from tickets_mcp.domain.dates import today_utc
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 SCRIPT_TITLE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=1">'
 MILESTONE_SCRIPT = '<img src=x onerror="window.pwned=4"> & "Q3" #1'
 WAIT_MS = 15_000  # live updates poll every 3 s
 
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (bash .ci/run does)", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: pip install -e '.[test]'")
+playwright_api = require("playwright.sync_api")
 
 if TYPE_CHECKING:
     from playwright._impl._sync_base import EventContextManager
@@ -38,10 +36,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(CHROMIUM))
-        yield launched
-        launched.close()
+    with launched(playwright_api) as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="module")

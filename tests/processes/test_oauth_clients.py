@@ -16,7 +16,6 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx2
@@ -27,18 +26,16 @@ from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull,
 from pydantic import AnyUrl
 
 from mcp import Client
+from tests.fixtures.chromium import launched_async, require
 from tests.fixtures.http_server import ServerProcess, running_server
 from tests.fixtures.oauth_flow import query_of
 from tests.fixtures.stores import execute_beside, table_rows
 from tests.fixtures.tls import LocalCertificate
 from tests.fixtures.tool_calls import call
 
-CHROMIUM = Path("/usr/bin/chromium")
 CALLBACK = "http://127.0.0.1:7777/callback"
 
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (bash .ci/run does)", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.async_api", reason="Playwright is missing: pip install -e '.[test]'")
+playwright_api = require("playwright.async_api")
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Route
@@ -124,10 +121,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, tls: LocalCertificate) -> I
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with playwright_api.async_playwright() as driver:
-        launched = await driver.chromium.launch(executable_path=str(CHROMIUM))
-        yield launched
-        await launched.close()
+    async with launched_async(playwright_api) as chromium:
+        yield chromium
 
 
 def metadata(name: str) -> OAuthClientMetadata:

@@ -18,6 +18,7 @@ import secrets
 from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from tickets_mcp.core.tokens import digest
 from tickets_mcp.core.tracker import Principal
@@ -261,8 +262,6 @@ def _scopes(names: tuple[str, ...] | list[str]) -> frozenset[Scope]:
 
 
 def _host_of(uri: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(uri)
     return parts.hostname or f"{parts.scheme}:"
 

@@ -420,11 +420,13 @@ def login_page(next_url: str, *, error: str | None = None, plain_http: bool = Fa
     )
 
 
-def error_page(frame: Frame, status: int, text: str) -> Html:
+def error_page(frame: Frame, status: int, text: str, *more: Child) -> Html:
+    """An error and what the person may do next (`more`: a way back to where they came from, say)."""
     return page(
         f"Error {status}",
         frame,
         el("h1", f"Error {status}"),
         el("p", text),
+        *more,
         el("p", el("a", "All projects", href="/board/")),
     )

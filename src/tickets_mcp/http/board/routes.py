@@ -60,6 +60,11 @@ SECURITY_HEADERS = {
 STATIC_TYPES = {"board.css": "text/css; charset=utf-8", "board.js": "text/javascript; charset=utf-8"}
 
 
+def login_then(target: str) -> Response:
+    """To the login page, then on to `target` (a path on the board)."""
+    return secured(RedirectResponse(f"{BOARD_PATH}/login?next={quote(target, safe='/')}", status_code=303))
+
+
 def secured(response: Response, *, cache: str = "no-store") -> Response:
     response.headers.update(SECURITY_HEADERS)
     response.headers["Cache-Control"] = cache
@@ -82,10 +87,8 @@ def board_router(access: BoardAccess) -> APIRouter:
     def to_login(request: Request) -> Response:
         """To the login page, and back afterwards: to this page, or for a form's POST to the page it was on."""
         if request.method == "POST":
-            target = request.url.path.rsplit("/", 1)[0]
-        else:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return secured(RedirectResponse(f"{BOARD_PATH}/login?next={quote(target, safe='/')}", status_code=303))
+            return login_then(request.url.path.rsplit("/", 1)[0])
+        return login_then(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
 
     async def guarded(
         request: Request, render: Callable[[Viewer, Tracker], Awaitable[Response]], *, json_errors: bool = False

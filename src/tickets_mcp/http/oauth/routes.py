@@ -20,7 +20,7 @@ import base64
 import json
 import logging
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -48,7 +48,7 @@ from tickets_mcp.errors import PermissionDenied, TrackerError
 from tickets_mcp.http.board import pages
 from tickets_mcp.http.board.access import BoardAccess, Viewer
 from tickets_mcp.http.board.html import Html, el
-from tickets_mcp.http.board.routes import SECURITY_HEADERS, form_of, html, secured
+from tickets_mcp.http.board.routes import SECURITY_HEADERS, form_of, html, login_then, secured
 from tickets_mcp.http.errors import status_of
 from tickets_mcp.http.oauth.client_documents import ClientDocumentRefused, ClientDocumentUnreachable, DocumentPolicy
 from tickets_mcp.http.oauth.paths import CONSENT_PATH, METADATA_PATH, RESOURCE_METADATA_PREFIX
@@ -188,10 +188,8 @@ class AuthorizeFront:
     async def refuse(
         self, scope: Scope, receive: Receive, send: Send, text: str, *, back_to: str | None = None, status: int = 400
     ) -> None:
-        page = pages.error_page(pages.Frame(None), status, text)
-        if back_to is not None:
-            page = Html(page.replace("</main>", str(el("p", el("a", "Back to the app", href=back_to))) + "</main>", 1))
-        await html(page, status)(scope, receive, send)
+        back = el("p", el("a", "Back to the app", href=back_to)) if back_to is not None else None
+        await html(pages.error_page(pages.Frame(None), status, text, back), status)(scope, receive, send)
 
     def with_iss(self, location: str) -> str:
         return location if "iss" in query_of(location) else redirect_with(location, iss=self.provider.issuer)
@@ -208,19 +206,11 @@ class SecretDigest:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        body = bytearray()
-        while True:  # bounded: TransportGuard refused any body past the app's limit before it got here
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-        fields = parse_qsl(bytes(body).decode("latin-1"), keep_blank_values=True)
+        body = await Request(scope, receive).body()  # bounded: TransportGuard refused any past the app's limit
+        fields = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
         if any(name == "client_secret" for name, _ in fields):
-            body = bytearray(
-                urlencode([(n, digest(v) if n == "client_secret" and v else v) for n, v in fields]).encode()
-            )
+            hashed = [(name, digest(value) if name == "client_secret" and value else value) for name, value in fields]
+            body = urlencode(hashed).encode()
         headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
         headers = [(k, self.basic(v) if k.lower() == b"authorization" else v) for k, v in headers]
         headers.append((b"content-length", str(len(body)).encode()))
@@ -231,7 +221,7 @@ class SecretDigest:
             if sent:
                 return await receive()
             sent = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app({**scope, "headers": headers}, replay, send)
 
@@ -279,9 +269,7 @@ def consent_router(access: BoardAccess, provider: TrackerOAuthProvider) -> APIRo
 
     async def viewer_or_login(request: Request, back_to: str) -> Viewer | Response:
         viewer = await access.viewer(request)
-        if viewer is None:
-            return secured(RedirectResponse(f"/board/login?next={quote(back_to, safe='/')}", status_code=303))
-        return viewer
+        return login_then(back_to) if viewer is None else viewer
 
     @router.get("/consent")
     async def consent(request: Request) -> Response:  # pyright: ignore[reportUnusedFunction]
