@@ -2,10 +2,11 @@
 
 Every query the store runs goes through `stores.sql.connection.Connection` (one per transaction); this
 section wraps that class, in this process only, and counts its queries and its instances while the
-product's own code runs an operation through the same path a request takes: the token's lookup
-(`Backend.authenticate`, on every HTTP request), what `tools/list` asks (`permitted_actions`), and the tracker
-calls behind get_ticket, list_tickets, create_ticket and move_ticket. A transaction's BEGIN and COMMIT are
-not among the queries counted (on PostgreSQL each is one more round trip: add two per transaction).
+product's own code runs an operation through the same path an HTTP request takes: the token's lookup
+(`Backend.authenticate`) alone, and then with what follows it: what `tools/list` asks (`permitted_actions`),
+and the tracker calls behind get_ticket, list_tickets, create_ticket and move_ticket. Statements are the
+queries plus, on PostgreSQL, each transaction's BEGIN and COMMIT (a statement run outside any transaction,
+`Engine.peek`, has none): what `log_statement = all` logs, each one round trip.
 
 PostgreSQL is measured when TICKETS_BENCH_POSTGRES_URL names a server (a scratch database is made there).
 """
@@ -29,14 +30,14 @@ from tickets_mcp.stores.location import PostgresUrl
 SECTION = "statements"
 REPEATS = 20
 SEEDED = 50
-# The issue's targets on PostgreSQL (statements per call, BEGIN/COMMIT aside).
-TARGETS = {"get_ticket": 4, "list_tickets": 4, "create_ticket": 6, "authenticate": 0}
+# Issue 22's targets on PostgreSQL, in statements per request (BEGIN and COMMIT included).
+TARGETS = {"get_ticket": 4, "list_tickets": 4, "create_ticket": 6}
 
 
 class Counter:
     def __init__(self) -> None:
         self.queries = 0
-        self.transactions = 0
+        self.transactions = 0  # BEGIN ... COMMIT: connections handed to a script outside autocommit
 
 
 @contextmanager
@@ -48,7 +49,7 @@ def counting() -> Generator[Counter]:
     original = connection.Connection.__init__
 
     def init(self: connection.Connection, execute: connection.Execute, dialect: Any, raw: object) -> None:
-        counter.transactions += 1
+        counter.transactions += not getattr(raw, "autocommit", False)  # psycopg's; SQLite's are transactions
 
         def counted(query: str, params: Any) -> Any:
             counter.queries += 1
@@ -77,7 +78,7 @@ async def _scratch_postgres(server: str) -> PostgresUrl:
 async def _measure(location: Path | PostgresUrl, engine: str) -> list[Metric]:
     from tickets_mcp.core.local_backend import LocalBackend
     from tickets_mcp.core.tokens import issue_token
-    from tickets_mcp.core.tracker import Principal, TicketDraft, TicketFilter
+    from tickets_mcp.core.tracker import Principal, TicketDraft, TicketFilter, Tracker
     from tickets_mcp.domain import Status, TokenKind
     from tickets_mcp.stores import Actor
     from tickets_mcp.stores.factory import open_store
@@ -98,23 +99,29 @@ async def _measure(location: Path | PostgresUrl, engine: str) -> list[Metric]:
                  for i in range(SEEDED)]  # fmt: skip
         statuses = [Status.TODO, Status.IN_PROGRESS]
 
+        async def request() -> Tracker:
+            """A request's first step: its token looked up (from the cache while nothing changed)."""
+            principal = await backend.authenticate(secret)
+            assert principal is not None
+            return backend.tracker(principal)
+
         async def authenticate(_: int) -> None:
-            await backend.authenticate(secret)
+            await request()
 
         async def permitted(_: int) -> None:
-            await backend.tracker(caller).permitted_actions()
+            await (await request()).permitted_actions()
 
         async def get_ticket(i: int) -> None:
-            await backend.tracker(caller).get_ticket(slugs[i % SEEDED])
+            await (await request()).get_ticket(slugs[i % SEEDED])
 
         async def list_tickets(_: int) -> None:
-            await backend.tracker(caller).list_tickets(TicketFilter())
+            await (await request()).list_tickets(TicketFilter())
 
         async def create_ticket(i: int) -> None:
-            await backend.tracker(caller).create_ticket(TicketDraft(title=f"Export times out after upgrade {i}"))
+            await (await request()).create_ticket(TicketDraft(title=f"Export times out after upgrade {i}"))
 
         async def move_ticket(i: int) -> None:
-            await backend.tracker(caller).move_ticket(slugs[i % SEEDED], statuses[(i // SEEDED) % 2])
+            await (await request()).move_ticket(slugs[i % SEEDED], statuses[(i // SEEDED) % 2])
 
         operations: dict[str, Callable[[int], Awaitable[None]]] = {
             "authenticate": authenticate,
@@ -131,26 +138,18 @@ async def _measure(location: Path | PostgresUrl, engine: str) -> list[Metric]:
                 for i in range(1, REPEATS + 1):
                     await operation(i)
             queries, transactions = counter.queries / REPEATS, counter.transactions / REPEATS
-            target = TARGETS.get(name)
+            statements = queries + 2 * transactions if engine == "PostgreSQL" else queries
+            target = TARGETS.get(name) if engine == "PostgreSQL" else None
             metrics.append(
                 Metric(
                     section=SECTION,
-                    name=f"{name}: queries per call ({engine})",
-                    unit="queries",
-                    ours=queries,
-                    target=f"≤ {target} on PostgreSQL" if target is not None and engine == "PostgreSQL" else "",
-                    met=(queries <= target) if target is not None and engine == "PostgreSQL" else None,
+                    name=f"{name}: statements per request ({engine})",
+                    unit="statements",
+                    ours=statements,
+                    target=f"≤ {target}" if target is not None else "",
+                    met=(statements <= target) if target is not None else None,
                     samples=REPEATS,
-                    extra={"transactions": transactions},
-                )
-            )
-            metrics.append(
-                Metric(
-                    section=SECTION,
-                    name=f"{name}: transactions per call ({engine})",
-                    unit="transactions",
-                    ours=transactions,
-                    samples=REPEATS,
+                    extra={"queries": queries, "transactions": transactions},
                 )
             )
         return metrics

@@ -137,7 +137,7 @@ def test_each_planning_filter_and_the_due_sort_read_tickets_through_their_index(
         assert first.next_cursor is not None
         query = replace(query, cursor=first.next_cursor)
     statements = issued(seeded, query)
-    assert len(statements) == 2  # the count, then the page
+    assert len(statements) in (1, 2)  # the page with its count; the count apart only after an empty page
     nodes = [node for sql, params in statements for node in plan_nodes(seeded, sql, params)]
     scans = [n["Relation Name"] for n in nodes if n["Node Type"] == "Seq Scan" and n["Relation Name"] in BIG_TABLES]
     searched = {str(n["Index Name"]) for n in nodes if "Index Name" in n and "Index Cond" in n}

@@ -230,9 +230,12 @@ def page_subtree(lines: list[PlanLine]) -> list[PlanLine]:
     Everything outside it joins those few rows by primary key (and sorts at most `limit` of them),
     so only this part decides whether the page is index-backed.
     """
-    roots = {line.id for line in lines if line.detail == "MATERIALIZE page"}
-    if not roots:
-        return lines
+    return subtree(lines, "MATERIALIZE page") or lines
+
+
+def subtree(lines: list[PlanLine], *details: str) -> list[PlanLine]:
+    """The lines under the ones reading one of `details` (a CTE's: `MATERIALIZE page`, `CO-ROUTINE counted`)."""
+    roots = {line.id for line in lines if line.detail in details}
     inside: list[PlanLine] = []
     for line in lines:
         if line.parent in roots:
@@ -280,9 +283,17 @@ def page_problems(lines: list[PlanLine], case: Case) -> list[str]:
 
 def describe(conn: sqlite3.Connection, case: Case, seeded: Seeded) -> tuple[list[str], str]:
     statements = issued_sql(conn, case.query(seeded), case.page_two)
-    # The count, then the page; a relevance sort first finds its oldest ranked match (in the index alone).
-    assert len(statements) == (3 if case.sort is TicketSort.RELEVANCE else 2), statements
-    count_plan, *page_plans = [plan(conn, statement) for statement in statements]
+    if case.text is None:  # the page with its count (the CTE `counted`) in one statement; apart after an empty page
+        lines, *apart = [plan(conn, statement) for statement in statements]
+        assert len(apart) <= 1, statements
+        count_plan, page_plans = (
+            apart[0] if apart else subtree(lines, "CO-ROUTINE counted", "MATERIALIZE counted"),
+            [lines],
+        )
+        assert count_plan, lines
+    else:  # the count, then the page; a relevance sort first finds its oldest ranked match (in the index alone)
+        assert len(statements) == (3 if case.sort is TicketSort.RELEVANCE else 2), statements
+        count_plan, *page_plans = [plan(conn, statement) for statement in statements]
     problems = count_problems(count_plan, case) + [p for lines in page_plans for p in page_problems(lines, case)]
     text = "\n".join(" | ".join(line.detail for line in lines) for lines in (count_plan, *page_plans))
     return problems, text

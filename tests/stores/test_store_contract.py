@@ -130,7 +130,7 @@ async def test_a_token_is_stored_listed_and_authenticates_its_user(store: Store,
     assert key.last_used_at is None and key.revoked_at is None
     assert [t.id for t in await store.list_tokens()] == [key.id]
     found = await store.authenticate("d" * 64)
-    assert found is not None and found[0].id == key.id and found[1] == world.bob
+    assert found is not None and found.token.id == key.id and found.user == world.bob
     (listed,) = await store.list_tokens()
     assert listed.last_used_at is not None
     assert await store.authenticate("e" * 64) is None
@@ -158,7 +158,7 @@ async def test_a_key_is_read_with_its_creators_current_role_and_lapses_without_o
 
     async def states() -> dict[str, tuple[Role | None, str | None]]:
         found = [await store.authenticate(d * 64) for d in "dpq"]
-        return {t.kind.value: (t.creator_role, t.ungranted_reason) for t, _ in filter(None, found)}
+        return {f.token.kind.value: (f.token.creator_role, f.token.ungranted_reason) for f in filter(None, found)}
 
     assert await states() == {"amk": (Role.ADMIN, None), "proj": (Role.ADMIN, None), "pk": (Role.ADMIN, None)}
     await store.set_member(world.organization.id, world.bob, Role.MEMBER, world.actor)
@@ -180,7 +180,7 @@ async def test_a_revoked_token_stays_listed_and_revoking_again_changes_nothing(s
     assert revoked.revoked_at is not None
     assert (await store.revoke_token(token.id, world.actor)).revoked_at == revoked.revoked_at
     found = await store.authenticate("d" * 64)
-    assert found is not None and found[0].revoked_at is not None
+    assert found is not None and found.token.revoked_at is not None
     with pytest.raises(NotFound):
         await store.revoke_token(token.id + 100, world.actor)
 

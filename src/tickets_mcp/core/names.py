@@ -38,10 +38,12 @@ class Names:
         """The caller's roles, organizations and projects: one read, made once per call."""
         if self._known is None:
             principal = self._access.principal
-            reach = await self._store.reach(principal.user_id, principal.organization_id)
+            reach = await self._store.reach(
+                principal.user_id, principal.organization_id, version=principal.identity_version
+            )
             if principal.project_id is not None:
                 # A project token sees its own project only: naming another gets one refusal, whether it exists or not.
-                reach = replace(reach, projects=[p for p in reach.projects if p.id == principal.project_id])
+                reach = replace(reach, projects=tuple(p for p in reach.projects if p.id == principal.project_id))
             if principal.organization_id is not None:
                 # Organization and project tokens act for their organization, within their limits.
                 roles = {principal.organization_id: Role.ADMIN}

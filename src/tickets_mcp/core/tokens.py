@@ -75,19 +75,20 @@ async def authenticate(store: Store, token: str, client: str | None = None) -> P
     if not TOKEN_FORMAT.fullmatch(token):
         return None
     found = await store.authenticate(digest(token))
-    if found is not None and found[0].revoked_at is None and (reason := found[0].ungranted_reason):
-        kind = "project token" if found[0].kind is TokenKind.PROJECT else "organization key"
+    if found is not None and found.token.revoked_at is None and (reason := found.token.ungranted_reason):
+        kind = "project token" if found.token.kind is TokenKind.PROJECT else "organization key"
         raise UngrantedToken(
             f"This {kind} no longer works: {reason}.",
             hint="An owner or admin can make a new one: tickets-mcp token create --user NAME --kind KIND.",
         )
-    return _principal(found, client)
+    return _principal(found.token, found.user, client, found.version) if found is not None else None
 
 
 async def principal_of_digest(store: Store, token_digest: str, client: str | None = None) -> Principal | None:
     """The principal behind a stored token digest (as the board's login form checks a token), or None for an
     unknown or revoked one, or one whose creator may no longer grant it."""
-    return _principal(await store.authenticate(token_digest), client)
+    found = await store.authenticate(token_digest)
+    return _principal(found.token, found.user, client, found.version) if found is not None else None
 
 
 async def principal_of_session(
@@ -98,14 +99,11 @@ async def principal_of_session(
     session = await store.board_session(session_digest)
     if session is None:
         return None
-    principal = _principal((session.token, session.user), client)
+    principal = _principal(session.token, session.user, client)
     return (principal, session.token_digest) if principal is not None else None
 
 
-def _principal(found: tuple[Token, User] | None, client: str | None) -> Principal | None:
-    if found is None:
-        return None
-    stored, user = found
+def _principal(stored: Token, user: User, client: str | None, version: int | None = None) -> Principal | None:
     if stored.revoked_at is not None or stored.ungranted_reason is not None:
         return None
     return Principal(
@@ -117,4 +115,5 @@ def _principal(found: tuple[Token, User] | None, client: str | None) -> Principa
         scopes=stored.scopes if stored.kind is TokenKind.ORGANIZATION else None,
         project_id=stored.project_id if stored.kind is TokenKind.PROJECT else None,
         toolsets=stored.toolsets,
+        identity_version=version,
     )

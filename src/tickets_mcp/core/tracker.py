@@ -70,6 +70,9 @@ class Principal:
     project_id: str | None = None
     # The tool sets this caller's token switched on (enable_tools), read with the token on each request.
     toolsets: frozenset[str] = frozenset()
+    # The store's identity version the token was read at (Identified.version): what the store keeps of the
+    # caller's reach at that version serves the rest of this request. None: read it again (the local user).
+    identity_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

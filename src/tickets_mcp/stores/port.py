@@ -88,6 +88,15 @@ class NewToken:
 
 
 @dataclass(frozen=True, slots=True)
+class Identified:
+    """A token found by its digest (revoked or not), its user, and the identity version they were read at."""
+
+    token: Token
+    user: User
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
 class BoardSession:
     """A logged-in board session's token (revoked or not, as `Store.authenticate` reads it) and user."""
 
@@ -352,8 +361,10 @@ class Store(Protocol):
         ...
 
     async def memberships(self, user_id: int) -> dict[str, Role]: ...
-    async def reach(self, user_id: int, organization_id: str | None = None) -> Reach:
-        """The user's memberships with their organizations and projects; or only `organization_id`'s."""
+    async def reach(self, user_id: int, organization_id: str | None = None, *, version: int | None = None) -> Reach:
+        """The user's memberships with their organizations and projects; or only `organization_id`'s. `version`:
+        the identity version this request's token was read at (Identified.version), which spares reading
+        it again; without one, it is read first."""
         ...
 
     async def members(self, organization_id: str) -> list[Member]: ...
@@ -372,7 +383,10 @@ class Store(Protocol):
     async def list_tokens(self) -> list[Token]: ...
     async def revoke_token(self, token_id: int, actor: Actor) -> Token: ...
     # The token, revoked or not, with its creator's role read in the same query, and its user.
-    async def authenticate(self, digest: str) -> tuple[Token, User] | None: ...
+    async def authenticate(self, digest: str) -> Identified | None:
+        """The token with this digest, revoked or not, from the cache while the identity version stands."""
+        ...
+
     async def switch_on_toolsets(self, token_id: int, toolsets: frozenset[str]) -> frozenset[str]:
         """Add `toolsets` (tool set names a caller may switch on) to those the token's callers switched on, which
         `authenticate` reads back as Token.toolsets; returns them all. Invalid for an unknown name, NotFound for a

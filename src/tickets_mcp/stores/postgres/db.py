@@ -100,6 +100,18 @@ class PostgresEngine:
     async def lookup(self, script: Callable[[Connection], T]) -> T:
         return await self.read(script)  # every read is a round trip to the server: none is cheaper
 
+    async def peek(self, script: Callable[[Connection], T]) -> T:
+        """One statement in autocommit: one round trip, where BEGIN and COMMIT would add two."""
+        return await anyio.to_thread.run_sync(self._autocommit, script, limiter=self._slots)
+
+    def _autocommit(self, script: Callable[[Connection], T]) -> T:
+        with unavailable(self.url), self._pool.connection() as raw:
+            raw.autocommit = True
+            try:
+                return script(_connection(raw))
+            finally:
+                raw.autocommit = False
+
     async def write(self, script: Callable[[Connection], T]) -> T:
         try:
             return await self._run(script, IsolationLevel.READ_COMMITTED, read_only=False)

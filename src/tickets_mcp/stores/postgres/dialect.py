@@ -29,14 +29,21 @@ from tickets_mcp.stores.sql.records import BLOCKERS_OF, LABEL_SEP, LABELS_SEP, t
 T = TypeVar("T")
 
 
+_LABELS = f"""(SELECT string_agg(l.name || '{LABEL_SEP}' || l.color, '{LABELS_SEP}' ORDER BY lower(l.name))
+              FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id)"""
+_BLOCKED_BY = f"""(SELECT string_agg(bp.code || '-' || b.number, '{LABELS_SEP}' ORDER BY bp.code, b.number)
+              FROM {BLOCKERS_OF})"""
+
+
 class PostgresDialect:
-    ticket_select = ticket_select(
-        f"""(SELECT string_agg(l.name || '{LABEL_SEP}' || l.color, '{LABELS_SEP}' ORDER BY lower(l.name))
-              FROM ticket_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id)""",
-        f"""(SELECT string_agg(bp.code || '-' || b.number, '{LABELS_SEP}' ORDER BY bp.code, b.number)
-              FROM {BLOCKERS_OF})""",
-    )
+    ticket_select = ticket_select(_LABELS, _BLOCKED_BY)
     next_ticket_id = "DEFAULT"  # the identity column's sequence
+
+    def ticket_select_with(self, extra: str) -> str:
+        return ticket_select(_LABELS, _BLOCKED_BY, extra)
+
+    def json_rows(self, items: str) -> str:
+        return f"COALESCE(json_agg(json_build_array({items})), '[]')"
 
     def locking(self, clause: str) -> str:
         return " " + clause

@@ -26,6 +26,7 @@ from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.errors import BackendUnavailable
 from tickets_mcp.stores.location import PostgresUrl
 from tickets_mcp.stores.postgres.db import CONNECT_TIMEOUT_S, unavailable
+from tickets_mcp.stores.sql.identity_version import WATCHED, watched_events
 from tickets_mcp.stores.sql.records import FILL_DEFAULT_PROJECT
 
 # pg_advisory_xact_lock key for migrating: the ASCII of "trackmig", so it is unlikely to meet another app's.
@@ -522,6 +523,28 @@ TOKEN_TOOLSETS = Migration(
     ),
 )
 
+# The identity version (see the SQLite migration): row triggers, so a statement that changes no row (an
+# upsert that found its row) bumps nothing.
+IDENTITY_VERSION = Migration(
+    21,
+    "an identity version that every change to tokens, users, memberships, organizations and projects bumps",
+    (
+        "CREATE TABLE identity_version (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
+        "INSERT INTO identity_version (id, version) VALUES (1, 1)",
+        """CREATE FUNCTION identity_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE identity_version SET version = version + 1 WHERE id = 1;
+                RETURN NULL;
+            END $$""",
+        *(
+            f"""CREATE TRIGGER identity_{table}_{name} AFTER {event} ON {table}
+                FOR EACH ROW EXECUTE FUNCTION identity_changed()"""
+            for table, columns in WATCHED
+            for name, event in watched_events(columns)
+        ),
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -543,6 +566,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     OPEN_DUE,
     OAUTH,
     TOKEN_TOOLSETS,
+    IDENTITY_VERSION,
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -27,6 +27,8 @@ from tickets_mcp.stores.sql.tickets import lock_ticket
 _SELECT = """SELECT a.id, p.code, t.number, a.name, a.mime, a.size, a.digest, u.username, a.created_at
              FROM attachments a JOIN tickets t ON t.id = a.ticket_id JOIN projects p ON p.id = t.project_id
              LEFT JOIN users u ON u.id = a.uploader_id"""
+# A ticket's attachments, oldest first (one parameter: the ticket's id); rows for `attachment_of`.
+OF_TICKET = _SELECT + " WHERE a.ticket_id = ? ORDER BY a.id"
 # The ticket and its sub-tasks, down every level: what deleting it takes along.
 _TREE = """WITH RECURSIVE tree(id) AS (
                SELECT CAST(? AS BIGINT) UNION ALL SELECT t.id FROM tickets t JOIN tree ON t.parent_id = tree.id)"""
@@ -35,7 +37,7 @@ Held = list[tuple[str, int]]
 """Attachments about to go, as (digest, size): what `release` gives back."""
 
 
-def _attachment(row: Row) -> Attachment:
+def attachment_of(row: Row) -> Attachment:
     return Attachment(
         id=int(row[0]),
         ticket_slug=f"{row[1]}-{row[2]}",
@@ -50,12 +52,12 @@ def _attachment(row: Row) -> Attachment:
 
 def of_ticket(conn: Connection, ticket_id: int) -> list[Attachment]:
     """The ticket's attachments, oldest first."""
-    return [_attachment(row) for row in conn.all(_SELECT + " WHERE a.ticket_id = ? ORDER BY a.id", (ticket_id,))]
+    return [attachment_of(row) for row in conn.all(OF_TICKET, (ticket_id,))]
 
 
 def find(conn: Connection, ticket_id: int, attachment_id: int) -> Attachment | None:
     row = conn.optional(_SELECT + " WHERE a.id = ? AND a.ticket_id = ?", (attachment_id, ticket_id))
-    return _attachment(row) if row is not None else None
+    return attachment_of(row) if row is not None else None
 
 
 def read(conn: Connection, ticket_id: int, attachment_id: int) -> tuple[Attachment, bytes]:

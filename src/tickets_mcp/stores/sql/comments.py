@@ -5,21 +5,25 @@ from __future__ import annotations
 from tickets_mcp.domain import Comment, Ticket, audit
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.stores.port import Actor
-from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.events import record
 from tickets_mcp.stores.sql.tickets import lock_ticket
+
+_SELECT = """SELECT c.id, u.username, c.body, c.created_at FROM comments c
+               LEFT JOIN users u ON u.id = c.author_id WHERE c.ticket_id = ?"""
+# A ticket's comments, oldest first (one parameter: the ticket's id); rows for `comment_of`.
+OF_TICKET = _SELECT + " ORDER BY c.id"
+
+
+def comment_of(row: Row, ticket: Ticket) -> Comment:
+    return Comment(id=row[0], ticket_slug=ticket.slug, author=row[1], body=row[2], created_at=row[3])
 
 
 def of_ticket(conn: Connection, ticket: Ticket, comment_id: int | None = None) -> list[Comment]:
     """The ticket's comments, oldest first; or only the one with `comment_id`."""
-    query = """SELECT c.id, u.username, c.body, c.created_at FROM comments c
-               LEFT JOIN users u ON u.id = c.author_id WHERE c.ticket_id = ?"""
-    params: list[object] = [ticket.id]
-    if comment_id is not None:
-        query += " AND c.id = ?"
-        params.append(comment_id)
-    rows = conn.all(query + " ORDER BY c.id", params)
-    return [Comment(id=r[0], ticket_slug=ticket.slug, author=r[1], body=r[2], created_at=r[3]) for r in rows]
+    if comment_id is None:
+        return [comment_of(row, ticket) for row in conn.all(OF_TICKET, (ticket.id,))]
+    return [comment_of(row, ticket) for row in conn.all(_SELECT + " AND c.id = ?", (ticket.id, comment_id))]
 
 
 def add_comment(conn: Connection, ticket_id: int, body: str, actor: Actor) -> Comment:

@@ -29,6 +29,15 @@ class Dialect(Protocol):
     # The value of a new ticket's id in its INSERT.
     next_ticket_id: str
 
+    def ticket_select_with(self, extra: str) -> str:
+        """`ticket_select` with `extra` columns (", expression, ...") after the ones `row_to_ticket` reads."""
+        ...
+
+    def json_rows(self, items: str) -> str:
+        """The aggregate making a query's rows one JSON array of arrays, each row's `items` ("c0, c1") in
+        order; `[]` for no row. The driver returns it as text (SQLite) or decoded (PostgreSQL)."""
+        ...
+
     def locking(self, clause: str) -> str:
         """`clause` (` FOR UPDATE`...) where the engine locks rows a writer reads; nothing on a single writer."""
         ...

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from types import MappingProxyType
 
 from tickets_mcp.domain import Member, Organization, Project, Role, Token, User, audit
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.domain.rules import slugify
 from tickets_mcp.errors import Conflict, NotFound
-from tickets_mcp.stores.port import Actor, BoardSession, NewToken, Reach
+from tickets_mcp.stores.port import Actor, BoardSession, Identified, NewToken, Reach
 from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.events import record
+from tickets_mcp.stores.sql.identity_version import VERSION_SELECT
 from tickets_mcp.stores.sql.records import (
     FILL_DEFAULT_PROJECT,
     KEY_REVOKED_AT,
@@ -63,7 +65,13 @@ def memberships(conn: Connection, user_id: int) -> dict[str, Role]:
     return {str(org): Role(role) for org, role in rows}
 
 
+def version(conn: Connection) -> int:
+    """The identity version (identity_version.py): what a cached token or reach was read at."""
+    return int(conn.one(VERSION_SELECT)[0])
+
+
 def reach(conn: Connection, user_id: int, organization_id: str | None) -> Reach:
+    """Read-only once made: a store may hand the same one to every request of its identity version."""
     if organization_id is None:
         roles = memberships(conn, user_id)
         ids: Sequence[str] = list(roles)
@@ -77,10 +85,10 @@ def reach(conn: Connection, user_id: int, organization_id: str | None) -> Reach:
     where, params = dialect.any_of("p.organization_id", ids)
     projects = conn.all(f"{PROJECT_SELECT_NO_COUNTS} WHERE {where} ORDER BY {dialect.by_name('p.name')}", params)
     return Reach(
-        roles=roles,
-        organizations=organizations(found),
-        projects=[row_to_project(row) for row in projects],
-        defaults={r[0]: r[3] for r in found if r[3] is not None},
+        roles=MappingProxyType(roles),
+        organizations=tuple(organizations(found)),
+        projects=tuple(row_to_project(row) for row in projects),
+        defaults=MappingProxyType({r[0]: r[3] for r in found if r[3] is not None}),
     )
 
 
@@ -225,11 +233,12 @@ def switch_on_toolsets(conn: Connection, token_id: int, toolsets: frozenset[str]
     return toolsets_of(row[0])
 
 
-def token_by_hash(conn: Connection, digest: str) -> tuple[Token, User] | None:
+def token_by_hash(conn: Connection, digest: str) -> Identified | None:
     row = conn.optional(KEYS_SELECT + " WHERE t.hash = ?", (digest,))
     if row is None:
         return None
-    return row_to_token(row), _user(conn.one("SELECT id, username, name FROM users WHERE id = ?", (row[11],)))
+    user = _user(conn.one("SELECT id, username, name FROM users WHERE id = ?", (row[11],)))
+    return Identified(row_to_token(row), user, version(conn))
 
 
 def touch_token(conn: Connection, token_id: int, now: str, not_since: str) -> None:

@@ -10,13 +10,14 @@ close one together.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tickets_mcp.domain import CLOSED_STATUSES, Link, Linked, LinkKind, Status, Ticket, audit
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.errors import Invalid, NotFound
 from tickets_mcp.stores.port import Actor, Placement
-from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.events import record
 from tickets_mcp.stores.sql.ticket_reads import load_ticket
 from tickets_mcp.stores.sql.tickets import lock_ticket, move_ticket
@@ -156,16 +157,21 @@ def _path(conn: Connection, start: int, end: int) -> list[str]:
     return [load_ticket(conn, ticket_id).slug for ticket_id in reversed(chain)]
 
 
+# A ticket's links, both ways (two parameters: the ticket's id, twice); rows for `links_from`.
+OF_TICKET = """SELECT k.kind, 0, p.code, o.number, o.title, o.status FROM ticket_links k
+                   JOIN tickets o ON o.id = k.to_id JOIN projects p ON p.id = o.project_id WHERE k.from_id = ?
+               UNION ALL
+               SELECT k.kind, 1, p.code, o.number, o.title, o.status FROM ticket_links k
+                   JOIN tickets o ON o.id = k.from_id JOIN projects p ON p.id = o.project_id WHERE k.to_id = ?"""
+
+
 def links_of(conn: Connection, ticket_id: int) -> tuple[Link, ...]:
     """The ticket's links read from its side, by kind (LinkKind's order), then by the other ticket's slug."""
-    rows = conn.all(
-        """SELECT k.kind, 0, p.code, o.number, o.title, o.status FROM ticket_links k
-               JOIN tickets o ON o.id = k.to_id JOIN projects p ON p.id = o.project_id WHERE k.from_id = ?
-           UNION ALL
-           SELECT k.kind, 1, p.code, o.number, o.title, o.status FROM ticket_links k
-               JOIN tickets o ON o.id = k.from_id JOIN projects p ON p.id = o.project_id WHERE k.to_id = ?""",
-        (ticket_id, ticket_id),
-    )
+    return links_from(conn.all(OF_TICKET, (ticket_id, ticket_id)))
+
+
+def links_from(rows: Sequence[Row]) -> tuple[Link, ...]:
+    """The links OF_TICKET's rows are, in the order `links_of` gives them."""
     found = [
         (LinkKind(kind).inverse if reversed_ else LinkKind(kind), str(code), int(number), title, Status(status))
         for kind, reversed_, code, number, title, status in rows

@@ -16,7 +16,7 @@ from tickets_mcp.stores.port import TicketQuery
 from tickets_mcp.stores.search import COMMENTS_INDEXED, Phrase, SearchTerms, search_terms, snippet, unmatched
 from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
-from tickets_mcp.stores.sql.records import CLOSED_SQL, row_to_ticket
+from tickets_mcp.stores.sql.records import CLOSED_SQL, TICKET_WIDTH, row_to_ticket
 
 _SORT_COLUMN = {
     TicketSort.CREATED: "t.id",
@@ -123,11 +123,14 @@ def list_tickets(conn: Connection, query: TicketQuery, budget_s: float | None = 
     rows: list[Row] = []
     total, total_capped, start, stopped = 0, True, query.offset, False
     try:
-        total, total_capped = dialect.within(conn, deadline, lambda: _count(conn, filters, query.count_limit))
-        if query.sort is TicketSort.RELEVANCE and terms is not None:
-            rows, start = dialect.best_matches(conn, query, terms, others, deadline)
+        if text is None:  # filters alone: the page and its count in one statement (one snapshot, one round trip)
+            rows, total, total_capped = _counted_page(conn, query, filters)
         else:
-            rows = dialect.within(conn, deadline, lambda: _page_in_order(conn, query, filters))
+            total, total_capped = dialect.within(conn, deadline, lambda: _count(conn, filters, query.count_limit))
+            if query.sort is TicketSort.RELEVANCE and terms is not None:
+                rows, start = dialect.best_matches(conn, query, terms, others, deadline)
+            else:
+                rows = dialect.within(conn, deadline, lambda: _page_in_order(conn, query, filters))
     except OutOfTime:
         stopped = True  # out of time: no page, and the total (if counted) says how many to narrow
     tickets = [row_to_ticket(row) for row in rows[: query.limit]]
@@ -203,7 +206,28 @@ def _count(conn: Connection, filters: Fragment, limit: int | None) -> tuple[int,
     return min(counted, limit), counted > limit
 
 
-def _page_in_order(conn: Connection, query: TicketQuery, filters: Fragment) -> list[Row]:
+def _counted_page(conn: Connection, query: TicketQuery, filters: Fragment) -> tuple[list[Row], int, bool]:
+    """`_page_in_order` with `_count`'s answer on each row; counted apart only when the page is empty."""
+    where, params = filters
+    if query.count_limit is None:
+        count, count_params = f"SELECT COUNT(*) AS n FROM tickets t WHERE {where}", list(params)
+    else:
+        count = f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM tickets t WHERE {where} LIMIT ?) matches"
+        count_params = [*params, query.count_limit + 1]
+    rows = _page_in_order(conn, query, filters, (f"counted AS ({count})", count_params))
+    if not rows:
+        return rows, *_count(conn, filters, query.count_limit)
+    counted = int(rows[0][TICKET_WIDTH])
+    if query.count_limit is None:
+        return rows, counted, False
+    return rows, min(counted, query.count_limit), counted > query.count_limit
+
+
+def _page_in_order(
+    conn: Connection, query: TicketQuery, filters: Fragment, counted: Fragment | None = None
+) -> list[Row]:
+    """The page's rows in the query's order; with `counted` (a CTE named `counted` with one row, `n`), its
+    `n` as an extra column after the ticket's."""
     column = _SORT_COLUMN[query.sort]
     direction, op = ("DESC", "<") if query.descending else ("ASC", ">")
     where, params = filters[0], list(filters[1])
@@ -214,9 +238,14 @@ def _page_in_order(conn: Connection, query: TicketQuery, filters: Fragment) -> l
         params.extend(past_params)
     # The page's ids first, from the filter's index alone; the joins then run for those rows only.
     order = f"{column} {direction}" if column == "t.id" else f"{column} {direction}, t.id {direction}"
+    dialect = conn.dialect
+    select, more, more_params = dialect.ticket_select, "", []
+    if counted is not None:
+        select = dialect.ticket_select_with(", (SELECT n FROM counted)")
+        more, more_params = f", {counted[0]}", counted[1]
     return conn.all(
         f"""WITH page AS (
-                SELECT t.id, {column} AS k FROM tickets t WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?)
-            {conn.dialect.ticket_select} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
-        [*params, query.limit + 1, query.offset],
+                SELECT t.id, {column} AS k FROM tickets t WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?){more}
+            {select} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
+        [*params, query.limit + 1, query.offset, *more_params],
     )

@@ -53,17 +53,19 @@ TICKET_COLUMNS: Final = tuple(
     name for name, info in Ticket.model_fields.items() if name not in _DERIVED_FIELDS and not info.exclude
 )
 _PLAIN = len(TICKET_COLUMNS)
+TICKET_WIDTH: Final = _PLAIN + 10  # with the derived columns: where a select's `extra` columns start
 _NUMBER = TICKET_COLUMNS.index("number")  # the slug's
 
 
-def ticket_select(labels: str, blocked_by: str) -> str:
+def ticket_select(labels: str, blocked_by: str, extra: str = "") -> str:
     """The SELECT every ticket read shares, in the layout `row_to_ticket` reads: TICKET_COLUMNS, then the
     derived ones; `labels` and `blocked_by` are the engine's expressions of those columns (each engine
-    aggregates text its own way). Then WHERE, or JOIN a page on `t.id`."""
+    aggregates text its own way), and `extra` (", expression, ...") columns after them that a script reads
+    itself. Then WHERE, or JOIN a page on `t.id`."""
     return f"""
 SELECT {", ".join(f"t.{name}" for name in TICKET_COLUMNS)},
        p.code, t.priority, a.username, r.username, pt.number, cb.username, {labels}, p.number, ms.name,
-       {blocked_by}
+       {blocked_by}{extra}
 FROM tickets t
 JOIN projects p ON p.id = t.project_id
 LEFT JOIN users a ON a.id = t.assignee_id
@@ -109,10 +111,12 @@ FROM board_sessions s JOIN tokens t ON t.id = s.token_id JOIN users u ON u.id = 
 LEFT JOIN memberships m ON m.organization_id = t.organization_id AND m.user_id = t.user_id
 LEFT JOIN token_toolsets x ON x.token_id = t.id
 """  # KEYS_SELECT's columns from a board session, then the user's name and the token's digest; WHERE s.hash = ?
-HISTORY_SELECT: Final = """
-SELECT e.at, u.username, k.name, e.client, e.action, e.changes, e.subject
+HISTORY_FROM: Final = """
 FROM events e LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN tokens k ON k.id = e.token_id
-"""  # then WHERE e.ticket_id (or project_id) = ? ORDER BY e.id DESC LIMIT ?
+"""
+HISTORY_SELECT: Final = (
+    "SELECT e.at, u.username, k.name, e.client, e.action, e.changes, e.subject" + HISTORY_FROM
+)  # then WHERE e.ticket_id (or project_id) = ? ORDER BY e.id DESC LIMIT ?
 KEY_REVOKED_AT = 10  # the column of KEYS_SELECT (tokens) that says whether a token is revoked
 
 
@@ -129,7 +133,9 @@ def row_to_change(row: Sequence[Any]) -> Change:
 def row_to_ticket(row: Sequence[Any]) -> Ticket:
     # model_validate, not model_construct: pydantic-core checks the row and builds the model in about
     # 2 µs, where model_construct's Python loop over the fields takes 5.
-    code, rank, assignee, reporter, parent, closed_by, labels, project_number, milestone, blocked_by = row[_PLAIN:]
+    code, rank, assignee, reporter, parent, closed_by, labels, project_number, milestone, blocked_by = row[
+        _PLAIN:TICKET_WIDTH
+    ]
     fields = dict(
         zip(TICKET_COLUMNS, row, strict=False),  # the derived columns follow
         slug=f"{code}-{row[_NUMBER]}",

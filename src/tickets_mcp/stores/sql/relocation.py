@@ -8,6 +8,7 @@ in `old_slugs`. A project never reuses a number, so an old slug never names anot
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -17,7 +18,7 @@ from tickets_mcp.domain.rules import check_version
 from tickets_mcp.errors import Conflict, Invalid, NotFound
 from tickets_mcp.stores.port import Actor
 from tickets_mcp.stores.sql.board import end_of_column
-from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.events import latest_changes, record
 from tickets_mcp.stores.sql.projects import label_uses
 from tickets_mcp.stores.sql.records import row_to_ticket
@@ -34,14 +35,18 @@ def moved_ticket(conn: Connection, project_id: str, number: int) -> Ticket | Non
     return row_to_ticket(row) if row else None
 
 
+# The slugs a ticket had (one parameter: the ticket's id), oldest first; rows for `slugs_from`.
+OLD_SLUGS = """SELECT o.id, p.code, o.number FROM old_slugs o JOIN projects p ON p.id = o.project_id
+               WHERE o.ticket_id = ? ORDER BY o.id"""
+
+
 def old_slugs(conn: Connection, ticket_id: int) -> tuple[str, ...]:
     """The slugs the ticket had in other projects, oldest first (those of projects deleted since are gone)."""
-    rows = conn.all(
-        """SELECT p.code, o.number FROM old_slugs o JOIN projects p ON p.id = o.project_id
-           WHERE o.ticket_id = ? ORDER BY o.id""",
-        (ticket_id,),
-    )
-    return tuple(f"{code}-{number}" for code, number in rows)
+    return slugs_from(conn.all(OLD_SLUGS, (ticket_id,)))
+
+
+def slugs_from(rows: Sequence[Row]) -> tuple[str, ...]:
+    return tuple(f"{code}-{number}" for _, code, number in sorted(rows))
 
 
 def move_to_project(

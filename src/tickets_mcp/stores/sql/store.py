@@ -49,6 +49,7 @@ from tickets_mcp.stores.port import (
     Attempted,
     BoardSession,
     DueDelivery,
+    Identified,
     MilestoneFields,
     Move,
     NewAttachment,
@@ -74,6 +75,7 @@ from tickets_mcp.stores.sql import (
     attachments,
     board,
     comments,
+    detail,
     events,
     hooks,
     identity,
@@ -89,6 +91,7 @@ from tickets_mcp.stores.sql import (
     time_entries,
 )
 from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.identity_cache import IdentityCache
 from tickets_mcp.stores.sql.records import HISTORY_SELECT, row_to_change
 
 T = TypeVar("T")
@@ -109,6 +112,11 @@ class Engine(Protocol):
 
     async def lookup(self, script: Script[T]) -> T:
         """`read`, for a few index probes: the engine may run it without a hop to a worker thread."""
+        ...
+
+    async def peek(self, script: Script[T]) -> T:
+        """Run a script of ONE statement outside any transaction (it is its own snapshot): on PostgreSQL that
+        spares the BEGIN and COMMIT round trips; a script of several would see as many snapshots."""
         ...
 
     async def write(self, script: Script[T]) -> T:
@@ -137,6 +145,9 @@ class _Announcing:
     async def lookup(self, script: Script[T]) -> T:
         return await self.engine.lookup(script)
 
+    async def peek(self, script: Script[T]) -> T:
+        return await self.engine.peek(script)
+
     async def write(self, script: Script[T]) -> T:
         value = await self.engine.write(script)  # a write that raised committed nothing: nobody is told
         if self.listener is not None:
@@ -156,6 +167,7 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = _Announcing(engine)
         self._closed = False
+        self._identity = IdentityCache()
 
     async def close(self) -> None:
         self._closed = True
@@ -203,8 +215,21 @@ class SqlStore:
     async def memberships(self, user_id: int) -> dict[str, Role]:
         return await self._engine.read(lambda conn: identity.memberships(conn, user_id))
 
-    async def reach(self, user_id: int, organization_id: str | None = None) -> Reach:
-        return await self._engine.lookup(lambda conn: identity.reach(conn, user_id, organization_id))
+    async def reach(self, user_id: int, organization_id: str | None = None, *, version: int | None = None) -> Reach:
+        if version is None or version != self._identity.version:
+            await self._identity_version()
+        key = (user_id, organization_id)
+        if (known := self._identity.reach(key)) is not None:
+            return known
+        read_at, found = await self._engine.lookup(
+            lambda conn: (identity.version(conn), identity.reach(conn, user_id, organization_id))
+        )
+        self._identity.keep_reach(key, read_at, found)
+        return found
+
+    async def _identity_version(self) -> None:
+        """Read the identity version; what the cache kept at another is dropped."""
+        self._identity.seen(await self._engine.peek(identity.version))
 
     async def members(self, organization_id: str) -> list[Member]:
         return await self._engine.read(lambda conn: identity.members(conn, organization_id))
@@ -244,10 +269,16 @@ class SqlStore:
     async def switch_on_toolsets(self, token_id: int, toolsets: frozenset[str]) -> frozenset[str]:
         return await self._engine.write(lambda conn: identity.switch_on_toolsets(conn, token_id, toolsets))
 
-    async def authenticate(self, digest: str) -> tuple[Token, User] | None:
-        found = await self._engine.lookup(lambda conn: identity.token_by_hash(conn, digest))
-        if found is not None:
-            await self._touch(found[0])
+    async def authenticate(self, digest: str) -> Identified | None:
+        await self._identity_version()
+        found = self._identity.token(digest)
+        if found is None:
+            found = await self._engine.lookup(lambda conn: identity.token_by_hash(conn, digest))
+            if found is None:
+                return None  # never kept: anyone may send digests nobody has
+            self._identity.keep_token(digest, found)
+        if (used := await self._touch(found.token)) is not None:
+            self._identity.used(digest, used)
         return found
 
     async def start_session(self, session_digest: str, token_id: int, expires_at: str) -> None:
@@ -302,13 +333,16 @@ class SqlStore:
             await self._touch(found[0])
         return found
 
-    async def _touch(self, token: Token) -> None:
-        """Record a token's use when domain.token_use says it is due (and the database may be changed)."""
+    async def _touch(self, token: Token) -> Token | None:
+        """Record a token's use when domain.token_use says it is due (and the database may be changed); the
+        token as recorded then, else None."""
         now = datetime.now(UTC)
         stale = stale_before(token, now)
-        if stale is not None and self._engine.read_only is None:
-            used = format_timestamp(now)
-            await self._engine.write(lambda conn: identity.touch_token(conn, token.id, used, stale))
+        if stale is None or self._engine.read_only is not None:
+            return None
+        used = format_timestamp(now)
+        await self._engine.write(lambda conn: identity.touch_token(conn, token.id, used, stale))
+        return token.model_copy(update={"last_used_at": used})
 
     # Projects
 
@@ -351,32 +385,16 @@ class SqlStore:
     # Tickets
 
     async def find_ticket(self, project_id: str, number: int) -> Ticket | None:
-        return await self._engine.lookup(lambda conn: ticket_reads.find_ticket(conn, project_id, number))
+        return await self._engine.peek(lambda conn: ticket_reads.find_ticket(conn, project_id, number))
 
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
         budget = search_budget()
-        return await self._engine.read(lambda conn: listing.list_tickets(conn, query, budget))
+        if query.text:  # a search: several statements, each within what is left of the budget, in one snapshot
+            return await self._engine.read(lambda conn: listing.list_tickets(conn, query, budget))
+        return await self._engine.peek(lambda conn: listing.list_tickets(conn, query, budget))
 
     async def ticket_detail(self, ticket_id: int, history: int = HISTORY_SHOWN) -> TicketDetail:
-        def run(conn: Connection) -> TicketDetail:
-            ticket = ticket_reads.load_ticket(conn, ticket_id)
-            latest = conn.all(
-                HISTORY_SELECT + " WHERE e.ticket_id = ? ORDER BY e.id DESC LIMIT ?", (ticket_id, history)
-            )
-            changes = conn.one("SELECT COUNT(*) FROM events WHERE ticket_id = ?", (ticket_id,))
-            return TicketDetail(
-                ticket=ticket,
-                attachments=tuple(attachments.of_ticket(conn, ticket_id)),
-                subtasks=tuple(ticket_reads.subtasks(conn, ticket_id)),
-                comments=tuple(comments.of_ticket(conn, ticket)),
-                history=tuple(row_to_change(row) for row in reversed(latest)),
-                changes=int(changes[0]),
-                links=links.links_of(conn, ticket_id),
-                time_entries=tuple(time_entries.of_ticket(conn, ticket)),
-                moved_from=relocation.old_slugs(conn, ticket_id),
-            )
-
-        return await self._engine.read(run)
+        return await self._engine.peek(lambda conn: detail.ticket_detail(conn, ticket_id, history))
 
     async def create_ticket(self, ticket: NewTicket, actor: Actor) -> Filed:
         return await self._engine.write(lambda conn: tickets.create_ticket(conn, ticket, actor))

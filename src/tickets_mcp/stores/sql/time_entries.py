@@ -6,24 +6,32 @@ from tickets_mcp.domain import Ticket, TimeEntry, audit
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.errors import Invalid
 from tickets_mcp.stores.port import Actor, NewTimeEntry
-from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.events import record
 from tickets_mcp.stores.sql.tickets import lock_ticket
+
+_SELECT = """SELECT e.id, u.username, e.hours, e.spent_on, e.note, e.created_at FROM time_entries e
+               LEFT JOIN users u ON u.id = e.user_id WHERE e.ticket_id = ?"""
+# A ticket's time entries, the earliest day's first, then in the order they were logged (one parameter: the
+# ticket's id); rows for `entry_of`, whose `order` sorts them so again.
+OF_TICKET = _SELECT + " ORDER BY e.spent_on, e.id"
+
+
+def entry_of(row: Row, ticket: Ticket) -> TimeEntry:
+    return TimeEntry(
+        id=row[0], ticket_slug=ticket.slug, user=row[1], hours=row[2], spent_on=row[3], note=row[4], created_at=row[5]
+    )
+
+
+def order(row: Row) -> tuple[str, int]:
+    return row[3], row[0]
 
 
 def of_ticket(conn: Connection, ticket: Ticket, entry_id: int | None = None) -> list[TimeEntry]:
     """The ticket's time entries, the earliest day's first (then in the order they were logged); or only one."""
-    query = """SELECT e.id, u.username, e.hours, e.spent_on, e.note, e.created_at FROM time_entries e
-               LEFT JOIN users u ON u.id = e.user_id WHERE e.ticket_id = ?"""
-    params: list[object] = [ticket.id]
-    if entry_id is not None:
-        query += " AND e.id = ?"
-        params.append(entry_id)
-    rows = conn.all(query + " ORDER BY e.spent_on, e.id", params)
-    return [
-        TimeEntry(id=r[0], ticket_slug=ticket.slug, user=r[1], hours=r[2], spent_on=r[3], note=r[4], created_at=r[5])
-        for r in rows
-    ]
+    if entry_id is None:
+        return [entry_of(row, ticket) for row in conn.all(OF_TICKET, (ticket.id,))]
+    return [entry_of(row, ticket) for row in conn.all(_SELECT + " AND e.id = ?", (ticket.id, entry_id))]
 
 
 def log_time(conn: Connection, ticket_id: int, entry: NewTimeEntry, actor: Actor) -> TimeEntry:

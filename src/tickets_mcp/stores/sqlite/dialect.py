@@ -34,15 +34,22 @@ T = TypeVar("T")
 _PROGRESS_STEPS = 1000  # virtual-machine steps between two looks at the clock: some microseconds
 
 
-class SqliteDialect:
-    ticket_select = ticket_select(
-        f"""(SELECT group_concat(name || '{LABEL_SEP}' || color, '{LABELS_SEP}')
+_LABELS = f"""(SELECT group_concat(name || '{LABEL_SEP}' || color, '{LABELS_SEP}')
               FROM (SELECT l.name AS name, l.color AS color FROM ticket_labels tl
-                    JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id ORDER BY l.name))""",
-        f"""(SELECT group_concat(slug, '{LABELS_SEP}')
-              FROM (SELECT bp.code || '-' || b.number AS slug FROM {BLOCKERS_OF} ORDER BY bp.code, b.number))""",
-    )
+                    JOIN labels l ON l.id = tl.label_id WHERE tl.ticket_id = t.id ORDER BY l.name))"""
+_BLOCKED_BY = f"""(SELECT group_concat(slug, '{LABELS_SEP}')
+              FROM (SELECT bp.code || '-' || b.number AS slug FROM {BLOCKERS_OF} ORDER BY bp.code, b.number))"""
+
+
+class SqliteDialect:
+    ticket_select = ticket_select(_LABELS, _BLOCKED_BY)
     next_ticket_id = "(SELECT MAX(last, (SELECT COALESCE(MAX(id), 0) FROM tickets)) + 1 FROM ticket_ids)"
+
+    def ticket_select_with(self, extra: str) -> str:
+        return ticket_select(_LABELS, _BLOCKED_BY, extra)
+
+    def json_rows(self, items: str) -> str:
+        return f"json_group_array(json_array({items}))"
 
     def locking(self, clause: str) -> str:
         return ""  # BEGIN IMMEDIATE: the one writer holds the whole file

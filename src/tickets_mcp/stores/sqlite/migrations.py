@@ -13,6 +13,7 @@ from pathlib import Path
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.errors import BackendUnavailable
 from tickets_mcp.stores.search import COMMENTS_INDEXED
+from tickets_mcp.stores.sql.identity_version import WATCHED, watched_events
 from tickets_mcp.stores.sql.records import FILL_DEFAULT_PROJECT
 from tickets_mcp.stores.sqlite.db import check_location, connect_read_only, run_in_transaction
 
@@ -681,6 +682,24 @@ TOKEN_TOOLSETS = Migration(
     ),
 )
 
+# One number bumped by every change to who may do what (stores/sql/identity_version.py), so a replica keeps
+# tokens and reaches cached while it stays the same, and reads them again on the next request once it moves.
+IDENTITY_VERSION = Migration(
+    21,
+    "an identity version that every change to tokens, users, memberships, organizations and projects bumps",
+    (
+        "CREATE TABLE identity_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+        "INSERT INTO identity_version (id, version) VALUES (1, 1)",
+        *(
+            f"""CREATE TRIGGER identity_{table}_{name} AFTER {event} ON {table} BEGIN
+                UPDATE identity_version SET version = version + 1 WHERE id = 1;
+            END"""
+            for table, columns in WATCHED
+            for name, event in watched_events(columns)
+        ),
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -702,6 +721,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     OPEN_DUE,
     OAUTH,
     TOKEN_TOOLSETS,
+    IDENTITY_VERSION,
 )
 LATEST = MIGRATIONS[-1].version
 

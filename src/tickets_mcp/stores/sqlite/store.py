@@ -42,6 +42,9 @@ class SqliteEngine:
     async def lookup(self, script: Callable[[Connection], T]) -> T:
         return self.db.lookup(lambda raw: script(_connection(raw)))
 
+    async def peek(self, script: Callable[[Connection], T]) -> T:
+        return await self.lookup(script)  # a transaction costs SQLite no round trip
+
     async def write(self, script: Callable[[Connection], T]) -> T:
         return await self.db.write(lambda raw: script(_connection(raw)))
 
