@@ -46,15 +46,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = Config(**{**config.__dict__, "tickets": args.tickets})
     started, began = report.now(), time.perf_counter()
     metrics: list[Metric] = []
+    loads: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="tracker-bench-") as tmp:
         workdir = Path(tmp)
         print(f"seeding {config.tickets:,} tickets…", file=sys.stderr, flush=True)
         ctx = Context(config=config, data=working_copy(config.tickets, config.seed, workdir / "data"), workdir=workdir)
         for name in args.only or list(SECTIONS):
-            t = time.perf_counter()
             print(f"{name}…", file=sys.stderr, end=" ", flush=True)
+            before = report.Load.now()
             metrics.extend(SECTIONS[name](ctx))
-            print(f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+            loads.append(report.section_load(name, before, report.Load.now()))
+            print(f"{loads[-1]['seconds']:.1f} s", file=sys.stderr, flush=True)
     meta = {
         "started": started,
         "mode": "quick" if args.quick else "full",
@@ -63,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seconds": time.perf_counter() - began,
         "machine": report.machine(),
         "config": config.__dict__,
+        "sections": loads,
     }
     json_path, md_path = report.write(args.out, meta, metrics)
     print(md_path.read_text())

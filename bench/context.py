@@ -18,16 +18,21 @@ class Config:
     throughput_seconds: float
     concurrency: tuple[int, ...]
     memory_calls: int
+    latency_rounds: int = 10  # calls_per_tool split into this many rounds, each next to a block of the floor's
+    throughput_rounds: int = 4  # each of throughput_seconds per contender
+    memory_rounds: int = 3
 
     @classmethod
     def quick(cls) -> Config:
         return cls(tickets=2_000, seed=42, cold_starts=2, calls_per_tool=30, warmup=5,
-                   throughput_seconds=0.5, concurrency=(1, 20, 100), memory_calls=500)  # fmt: skip
+                   throughput_seconds=0.3, concurrency=(1, 20, 100), memory_calls=500,
+                   latency_rounds=3, throughput_rounds=2, memory_rounds=2)  # fmt: skip
 
     @classmethod
     def full(cls) -> Config:
-        return cls(tickets=100_000, seed=42, cold_starts=15, calls_per_tool=500, warmup=50,
-                   throughput_seconds=8.0, concurrency=(1, 20, 100), memory_calls=10_000)  # fmt: skip
+        return cls(tickets=100_000, seed=42, cold_starts=20, calls_per_tool=500, warmup=50,
+                   throughput_seconds=3.0, concurrency=(1, 20, 100), memory_calls=10_000,
+                   latency_rounds=10, throughput_rounds=4, memory_rounds=3)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,14 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from functools import partial
 
+from bench.coldstart import cold_start_ms
 from bench.context import Context
 from bench.data import BENCH_DIR
 from bench.rpc import RpcError, StdioClient
 from bench.servers import floor_stdio
-from bench.stats import Metric, latency_metric, ms, percentile
+from bench.stats import Metric, figure_rounds, interleaved, latency_rounds, percentile
 
 PEER = BENCH_DIR / "ts_peer"
 MODULES = PEER / "node_modules"
@@ -54,31 +55,32 @@ def _ts_floor() -> StdioClient:
     return StdioClient([NODE, str(PEER / "server.mjs")], cwd=PEER)
 
 
-def _cold_start(spawn: Callable[[], StdioClient]) -> float:
-    start = time.perf_counter()
-    client = spawn()
-    try:
-        client.initialize()
-        client.request("tools/list")
-        return time.perf_counter() - start
-    finally:
-        client.close()
+def _noop_block(client: StdioClient, calls: int) -> list[float]:
+    samples: list[float] = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        client.call("noop", {})
+        samples.append(time.perf_counter() - start)
+    return samples
 
 
-def _noop_samples(spawn: Callable[[], StdioClient], n: int, warmup: int) -> list[float]:
-    client = spawn()
+def _noop_rounds(ctx: Context) -> tuple[list[list[float]], list[list[float]]]:
+    """Both floors up together; each round a block of no-ops on each, in turn first."""
+    rounds, warmup = ctx.config.latency_rounds, ctx.config.warmup
+    per_round = max(1, ctx.config.calls_per_tool // rounds)
+    ts, py = _ts_floor(), floor_stdio()
     try:
-        client.initialize()
-        for _ in range(warmup):
-            client.call("noop", {})
-        samples: list[float] = []
-        for _ in range(n):
-            start = time.perf_counter()
-            client.call("noop", {})
-            samples.append(time.perf_counter() - start)
-        return samples
+        ts.initialize()
+        py.initialize()
+        _noop_block(ts, warmup)
+        _noop_block(py, warmup)
+        blocks = interleaved(
+            rounds, {"ts": partial(_noop_block, ts, per_round), "py": partial(_noop_block, py, per_round)}
+        )
+        return blocks["ts"], blocks["py"]
     finally:
-        client.close()
+        ts.close()
+        py.close()
 
 
 def _versions() -> dict[str, str]:
@@ -91,25 +93,19 @@ def run(ctx: Context) -> list[Metric]:
     reason = _install()
     if reason is None:
         try:
-            _cold_start(_ts_floor)  # warm the page cache, and check that the peer answers at all
+            cold_start_ms(_ts_floor)  # warm the page cache, and check that the peer answers at all
         except (OSError, RpcError) as exc:
             reason = f"the TypeScript peer did not answer: {exc}"
     if reason is not None:
         print(f"peers: skipped, {reason}", file=sys.stderr, flush=True)
         return []
-    _cold_start(floor_stdio)
-    ts: list[float] = []
-    py: list[float] = []
-    for _ in range(ctx.config.cold_starts):  # interleaved, so drift hits both alike
-        ts.append(_cold_start(_ts_floor))
-        py.append(_cold_start(floor_stdio))
-    cold = latency_metric("peers", "TypeScript SDK floor: cold start (stdio)", ts, py)
-    cold.extra["floor_p99"] = percentile(ms(py), 99)
-    n, warmup = ctx.config.calls_per_tool, ctx.config.warmup
-    ts_calls = _noop_samples(_ts_floor, n, warmup)
-    py_calls = _noop_samples(floor_stdio, n, warmup)
-    call = latency_metric("peers", "TypeScript SDK floor: noop (stdio)", ts_calls, py_calls)
-    call.extra["floor_p99"] = percentile(ms(py_calls), 99)
+    cold_start_ms(floor_stdio)
+    starts = interleaved(ctx.config.cold_starts, {"ts": partial(cold_start_ms, _ts_floor),
+                                                  "py": partial(cold_start_ms, floor_stdio)})  # fmt: skip
+    cold = figure_rounds("peers", "TypeScript SDK floor: cold start (stdio)", "ms", starts["ts"], starts["py"],
+                         differences=True, p50=percentile(starts["ts"], 50), p99=percentile(starts["ts"], 99),
+                         samples=len(starts["ts"]), extra={"floor_p99": percentile(starts["py"], 99)})  # fmt: skip
+    call = latency_rounds("peers", "TypeScript SDK floor: noop (stdio)", *_noop_rounds(ctx))
     versions = _versions()
     for metric in (cold, call):
         metric.extra.update(versions)

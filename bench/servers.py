@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench.data import REPO, cli_env
 from bench.rpc import HttpServer, StdioClient
+from tickets_mcp.stores.location import PostgresUrl
 
 
 def ours_stdio_argv(db: Path, python_flags: Sequence[str] = ()) -> list[str]:
@@ -34,8 +35,10 @@ def floor_stdio(*, python_flags: Sequence[str] = (), stderr_path: Path | None = 
     return StdioClient(floor_stdio_argv(python_flags), env=cli_env(), cwd=REPO, stderr_path=stderr_path)
 
 
-def ours_http(db: Path) -> HttpServer:
-    argv = [sys.executable, "-m", "tickets_mcp", "--db", str(db), "serve", "--port", "0"]
+def ours_http(location: Path | PostgresUrl) -> HttpServer:
+    """`tickets-mcp serve` on a SQLite file or a PostgreSQL URL (with the default pool of connections)."""
+    db = location.url if isinstance(location, PostgresUrl) else str(location)
+    argv = [sys.executable, "-m", "tickets_mcp", "--db", db, "serve", "--port", "0"]
     # The throughput section keeps 121 sessions open across its levels: more than one token's default quota.
     return HttpServer(argv, env=cli_env() | {"TICKETS_MCP_SESSIONS_PER_TOKEN": "1000"}, cwd=REPO)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,6 +37,25 @@ def tools(data: Dataset, count: int, seed: int) -> dict[str, ArgsFactory]:
         "create_ticket": create_ticket,
         "move_ticket": move_ticket,
     }
+
+
+Call = tuple[str, Args]
+# Issue 22's mix for HTTP throughput: 60/20/10/10 get_ticket/list_tickets/move_ticket/create_ticket.
+MIX = {"get_ticket": 6, "list_tickets": 2, "move_ticket": 1, "create_ticket": 1}
+
+
+def weighted(data: Dataset, count: int, seed: int, weights: dict[str, int] = MIX) -> Callable[[int], Call]:
+    """Call i of a mix in these proportions: every block of sum(weights) calls holds each tool its weight's
+    times, in an order shuffled once (so concurrent clients do not all write at the same moment)."""
+    factories = tools(data, count, seed)
+    block = [tool for tool, weight in weights.items() for _ in range(weight)]
+    random.Random(seed).shuffle(block)
+
+    def call(i: int) -> Call:
+        tool = block[i % len(block)]
+        return tool, factories[tool](i)
+
+    return call
 
 
 def mixed(data: Dataset, seed: int) -> Iterator[tuple[str, Args]]:
