@@ -100,7 +100,7 @@ class PostgresEngine:
     async def lookup(self, script: Callable[[Connection], T]) -> T:
         return await self.read(script)  # every read is a round trip to the server: none is cheaper
 
-    async def peek(self, script: Callable[[Connection], T]) -> T:
+    async def peek(self, script: Callable[[Connection], T], *, point: bool = False) -> T:
         """One statement in autocommit: one round trip, where BEGIN and COMMIT would add two."""
         return await anyio.to_thread.run_sync(self._autocommit, script, limiter=self._slots)
 

@@ -114,9 +114,10 @@ class Engine(Protocol):
         """`read`, for a few index probes: the engine may run it without a hop to a worker thread."""
         ...
 
-    async def peek(self, script: Script[T]) -> T:
+    async def peek(self, script: Script[T], *, point: bool = False) -> T:
         """Run a script of ONE statement outside any transaction (it is its own snapshot): on PostgreSQL that
-        spares the BEGIN and COMMIT round trips; a script of several would see as many snapshots."""
+        spares the BEGIN and COMMIT round trips; a script of several would see as many snapshots. `point`: a
+        few index probes, which the engine may run without a hop to a worker thread (as `lookup`)."""
         ...
 
     async def write(self, script: Script[T]) -> T:
@@ -145,8 +146,8 @@ class _Announcing:
     async def lookup(self, script: Script[T]) -> T:
         return await self.engine.lookup(script)
 
-    async def peek(self, script: Script[T]) -> T:
-        return await self.engine.peek(script)
+    async def peek(self, script: Script[T], *, point: bool = False) -> T:
+        return await self.engine.peek(script, point=point)
 
     async def write(self, script: Script[T]) -> T:
         value = await self.engine.write(script)  # a write that raised committed nothing: nobody is told
@@ -229,7 +230,7 @@ class SqlStore:
 
     async def _identity_version(self) -> None:
         """Read the identity version; what the cache kept at another is dropped."""
-        self._identity.seen(await self._engine.peek(identity.version))
+        self._identity.seen(await self._engine.peek(identity.version, point=True))
 
     async def members(self, organization_id: str) -> list[Member]:
         return await self._engine.read(lambda conn: identity.members(conn, organization_id))
@@ -385,7 +386,7 @@ class SqlStore:
     # Tickets
 
     async def find_ticket(self, project_id: str, number: int) -> Ticket | None:
-        return await self._engine.peek(lambda conn: ticket_reads.find_ticket(conn, project_id, number))
+        return await self._engine.peek(lambda conn: ticket_reads.find_ticket(conn, project_id, number), point=True)
 
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
         budget = search_budget()

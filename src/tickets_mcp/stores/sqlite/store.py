@@ -42,8 +42,9 @@ class SqliteEngine:
     async def lookup(self, script: Callable[[Connection], T]) -> T:
         return self.db.lookup(lambda raw: script(_connection(raw)))
 
-    async def peek(self, script: Callable[[Connection], T]) -> T:
-        return await self.lookup(script)  # a transaction costs SQLite no round trip
+    async def peek(self, script: Callable[[Connection], T], *, point: bool = False) -> T:
+        # A transaction costs SQLite no round trip: a peek is a lookup, or a read on a worker thread.
+        return await (self.lookup(script) if point else self.read(script))
 
     async def write(self, script: Callable[[Connection], T]) -> T:
         return await self.db.write(lambda raw: script(_connection(raw)))
