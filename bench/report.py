@@ -41,17 +41,25 @@ def markdown(meta: dict[str, Any], metrics: list[Metric]) -> str:
         "# tickets-mcp benchmark",
         "",
         f"{meta['started']} · mode `{meta['mode']}` · {meta['tickets']:,} tickets (seed {meta['seed']}) · "
-        f"{m['cpu']}, {m['cores']} cores · Python {m['python']} · {meta['seconds']:.0f} s",
+        f"{m['cpu']}, {m['cores']} cores · Python {m['python']} · {meta['seconds']:.0f} s"
+        + (
+            f" · load average {meta['load']['before'][0]:.1f} before, {meta['load']['after'][0]:.1f} after"
+            if "load" in meta
+            else ""
+        ),
         "",
         "Reference: the SDK floor (a bare MCPServer with one no-op tool) in the same run; ratio = ours / reference. "
-        "Latencies in ms; ours and reference are p50s.",
+        "Latencies in ms; ours and reference are p50s. The store section's reference is one ticket read by its "
+        "key through the same store, interleaved call by call: its ratio is the median of the rounds' ratios "
+        "(their range).",
         "",
         "| metric | unit | ours | reference | ratio | p50 | p99 | target | met? |",
         "|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for x in metrics:
+        ratio = _num(x.ratio) + (f" ({_num(x.ratio_range[0])}–{_num(x.ratio_range[1])})" if x.ratio_range else "")
         lines.append(
-            f"| {x.name} | {x.unit} | {_num(x.ours)} | {_num(x.reference)} | {_num(x.ratio)} | {_num(x.p50)} | "
+            f"| {x.name} | {x.unit} | {_num(x.ours)} | {_num(x.reference)} | {ratio} | {_num(x.p50)} | "
             f"{_num(x.p99)} | {x.target} | {_met(x.met)} |"
         )
     for x in metrics:

@@ -21,7 +21,8 @@ def ms(seconds: Sequence[float]) -> list[float]:
 
 @dataclass
 class Metric:
-    """One row of the results table. `ratio` is ours / reference, both measured in the same run."""
+    """One row of the results table. `ratio` is ours / reference, both measured in the same run (or, measured
+    interleaved round by round, the median of the rounds' ratios)."""
 
     section: str
     name: str
@@ -34,9 +35,14 @@ class Metric:
     met: bool | None = None
     samples: int = 0
     extra: dict[str, Any] = field(default_factory=dict[str, Any])
+    # Measured round by round against the reference: the median of the rounds' ratios, and their range.
+    round_ratio: float | None = None
+    ratio_range: tuple[float, float] | None = None
 
     @property
     def ratio(self) -> float | None:
+        if self.round_ratio is not None:
+            return self.round_ratio
         if self.reference is None or self.reference == 0:
             return None
         return self.ours / self.reference
