@@ -174,7 +174,12 @@ def drafts(seeded: Seeded, count: int, seed: int) -> list[TicketDraft]:
             title = corpus.reword(title)
         else:
             title, description = corpus.ticket(kind.value)
-        made.append(TicketDraft(title=title, project=seeded.project_codes[p], type=kind, description=description))
+        # check_duplicates: what the MCP tool passes unless not_duplicate (TicketDraft's own default is off).
+        made.append(
+            TicketDraft(
+                title=title, project=seeded.project_codes[p], type=kind, description=description, check_duplicates=True
+            )
+        )
     return made
 
 
