@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from bench import coldstart, imports, latency, memory, peers, report, sections, statements, throughput
 from bench.context import Config, Context
-from bench.data import BENCH_DIR, working_copy
+from bench.data import BENCH_DIR
 from bench.stats import Metric
 
 SECTIONS: dict[str, Callable[[Context], list[Metric]]] = {
@@ -44,13 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = Config.quick() if args.quick else Config.full()
     if args.tickets:
         config = Config(**{**config.__dict__, "tickets": args.tickets})
-    started, began = report.now(), time.perf_counter()
+    started, began, load = report.now(), time.perf_counter(), os.getloadavg()
     metrics: list[Metric] = []
     loads: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="tracker-bench-") as tmp:
         workdir = Path(tmp)
-        print(f"seeding {config.tickets:,} tickets…", file=sys.stderr, flush=True)
-        ctx = Context(config=config, data=working_copy(config.tickets, config.seed, workdir / "data"), workdir=workdir)
+        ctx = Context(config=config, workdir=workdir)  # the MCP sections' data is seeded on first use
         for name in args.only or list(SECTIONS):
             print(f"{name}…", file=sys.stderr, end=" ", flush=True)
             before = report.Load.now()
@@ -63,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tickets": config.tickets,
         "seed": config.seed,
         "seconds": time.perf_counter() - began,
+        "load": {"before": load, "after": os.getloadavg()},
         "machine": report.machine(),
         "config": config.__dict__,
         "sections": loads,

@@ -3,6 +3,7 @@
 The schema, the local user, the default workspace and an HTTP token come from the product's own CLI
 (`tickets-mcp token create` migrates and creates the workspace); the tickets are then bulk-inserted
 with one `executemany` transaction, which is orders of magnitude faster than going through the tools.
+Titles and descriptions are bug-report text from `bench/corpus.py`, of the ticket's type.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from bench.corpus import Corpus
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -34,34 +37,7 @@ TYPES = ("bug", "feature", "task", "improvement")
 STATUSES = ("backlog", "todo", "in_progress", "in_review", "done", "canceled")
 STATUS_WEIGHTS = (30, 15, 10, 5, 35, 5)
 POSITION_STEP = 1024
-WORDS = [
-    "login",
-    "crash",
-    "cache",
-    "timeout",
-    "upload",
-    "export",
-    "search",
-    "filter",
-    "board",
-    "sync",
-    "token",
-    "retry",
-    "layout",
-    "chart",
-    "invoice",
-    "email",
-    "webhook",
-    "migration",
-    "index",
-    "query",
-    "report",
-    "dashboard",
-    "mobile",
-    "offline",
-    "theme",
-    "font",
-]
+DATA_VERSION = 2  # bump when the seeded data changes, so stale cached files are not reused
 
 
 @dataclass(frozen=True)
@@ -93,6 +69,7 @@ def _stamp(moment: datetime) -> str:
 
 def _bulk_insert(db: Path, n: int, seed: int) -> None:
     rng = random.Random(seed)
+    corpus = Corpus(seed)
     base = datetime(2026, 1, 1, tzinfo=UTC)
     conn = sqlite3.connect(db, isolation_level=None)
     try:
@@ -131,10 +108,10 @@ def _bulk_insert(db: Path, n: int, seed: int) -> None:
             created = base + timedelta(seconds=60 * i)
             updated = created + timedelta(seconds=rng.randint(0, 86_400 * 30))
             closed = status in ("done", "canceled")
-            title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 8))).capitalize()
-            description = " ".join(rng.choice(WORDS) for _ in range(rng.randint(0, 60)))
+            kind = rng.choice(TYPES)
+            title, description = corpus.ticket(kind)
             rows.append((
-                next_id + i, project, numbers[project], rng.choice(TYPES), title, description, status,
+                next_id + i, project, numbers[project], kind, title, description, status,
                 rng.randint(1, 4), user_id if rng.random() < 0.4 else None, user_id, position,
                 _stamp(created), _stamp(updated), _stamp(updated) if closed else None, user_id if closed else None,
             ))  # fmt: skip
@@ -166,7 +143,7 @@ def _read_counters(db: Path) -> dict[str, int]:
 def seeded(n: int, seed: int = 42) -> tuple[Path, str]:
     """The cached seeded database for (n, seed) and its token, built on first use."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    db = CACHE / f"tickets-{n}-{seed}.db"
+    db = CACHE / f"tickets-{n}-{seed}-v{DATA_VERSION}.db"
     token_file = db.with_suffix(".token")
     if db.exists() and token_file.exists():
         return db, token_file.read_text().strip()

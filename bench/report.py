@@ -124,13 +124,19 @@ def markdown(meta: dict[str, Any], metrics: list[Metric]) -> str:
         "# tickets-mcp benchmark",
         "",
         f"{meta['started']} · mode `{meta['mode']}` · {meta['tickets']:,} tickets (seed {meta['seed']}) · "
-        f"{m['cpu']}, {m['cores']} cores · Python {m['python']} · {meta['seconds']:.0f} s",
+        f"{m['cpu']}, {m['cores']} cores · Python {m['python']} · {meta['seconds']:.0f} s"
+        + (
+            f" · load average {meta['load']['before'][0]:.1f} before, {meta['load']['after'][0]:.1f} after"
+            if "load" in meta
+            else ""
+        ),
         "",
         "Reference: the SDK floor (a bare MCPServer with one no-op tool), measured in the same rounds as ours: "
         "each round runs ours and the floor back to back, in turn first. ratio = ours / reference, the median of "
         "the rounds' ratios with the lowest and highest round in brackets (and ours − reference where the target "
         "is a difference). ours and reference are absolute: latencies in ms are p50s of all rounds' calls, other "
-        "figures medians of the rounds.",
+        "figures medians of the rounds. The store section's reference is one ticket read by its "
+        "key through the same store, interleaved call by call.",
         "",
         "| metric | unit | ours | reference | ratio | p50 | p99 | target | met? |",
         "|---|---|---:|---:|---:|---:|---:|---|---|",

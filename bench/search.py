@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.store import CACHE, migrate_file, percentile, result
+from bench.dataset import CACHE, migrate_file
+from bench.rows import result
+from bench.stats import percentile
 from tickets_mcp.core.local import LocalTracker
 from tickets_mcp.core.tracker import Principal, TicketFilter
 from tickets_mcp.domain import TicketSort
@@ -287,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    from bench.store import markdown
+    from bench.rows import markdown
 
     print(markdown(asyncio.run(_run(args.tickets, args.repeats))))
     return 0

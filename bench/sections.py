@@ -27,11 +27,11 @@ def _metrics(section: str, rows: list[dict[str, Any]]) -> list[Metric]:
 
 
 def _quick(ctx: Context) -> bool:
-    return ctx.config.tickets < 100_000
+    return ctx.config.smoke
 
 
 def run_store(ctx: Context) -> list[Metric]:
-    return _metrics("store", store.run(_quick(ctx)))
+    return store.run(ctx.config.smoke, ctx.config.tickets)
 
 
 def run_tokens(ctx: Context) -> list[Metric]:

@@ -27,7 +27,8 @@ os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(TIKTOKEN_CACHE))
 import tiktoken  # noqa: E402  (reads TIKTOKEN_CACHE_DIR when the encoding is first loaded)
 from mcp.types import CallToolResult  # noqa: E402
 
-from bench.store import OWNER, markdown, result, seed_database  # noqa: E402
+from bench.dataset import OWNER, seed_database  # noqa: E402
+from bench.rows import markdown, result  # noqa: E402
 from mcp import Client  # noqa: E402
 from tickets_mcp.cli.servers import stdio_server  # noqa: E402
 from tickets_mcp.config import Settings  # noqa: E402

@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from bench.corpus import Corpus
 from bench.data import STATUSES, Dataset
 
 Args = dict[str, Any]
@@ -25,8 +26,13 @@ def tools(data: Dataset, count: int, seed: int) -> dict[str, ArgsFactory]:
     def get_ticket(i: int) -> Args:
         return {"slug": reads[i % len(reads)]}
 
+    # Bug-report titles (bench/corpus.py), so the look-alike check reads the data's real candidates; each
+    # numbered, since a call refused as a duplicate would end the run (numbered differently, never alike).
+    corpus = Corpus(seed + 9)
+    titles = [f"{corpus.title()} #{i + 1}" for i in range(count)]
+
     def create_ticket(i: int) -> Args:
-        return {"project": "API", "title": f"Benchmark ticket {i}", "priority": "high", "labels": ["perf"]}
+        return {"project": "API", "title": titles[i % count], "priority": "high", "labels": ["perf"]}
 
     def move_ticket(i: int) -> Args:
         return {"slug": moves[i % len(moves)], "status": STATUSES[i % 4]}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from bench.store import SEARCH_WORD, seed_database
+from bench.dataset import SEARCH_WORD, seed_database
 
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.stores.port import TicketQuery
