@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import coldstart, imports, latency, memory, peers, report, sections, statements, throughput
+from bench import capacity, coldstart, imports, latency, memory, peers, report, sections, statements, throughput
 from bench.context import Config, Context
 from bench.data import BENCH_DIR
 from bench.stats import Metric
@@ -27,6 +27,7 @@ SECTIONS: dict[str, Callable[[Context], list[Metric]]] = {
     "search": sections.run_search,
     "statements": statements.run,
     "peers": peers.run,
+    "capacity": capacity.run,
 }
 
 

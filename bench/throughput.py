@@ -50,7 +50,7 @@ class Server:
     sessions: list[HttpClient]
 
 
-async def _drive(sessions: list[HttpClient], seconds: float, next_call: Callable[[int], workload.Call],
+async def drive(sessions: list[HttpClient], seconds: float, next_call: Callable[[int], workload.Call],
                  first: int) -> Run:  # fmt: skip
     """`len(sessions)` sessions calling as fast as each gets its replies. The counted window of `seconds`
     opens once every session has had a reply, so the start (all sessions' first calls at once) stays out
@@ -125,13 +125,13 @@ async def _run(ctx: Context) -> list[Metric]:
                 for store in locations:
                     workloads[f"mixed, {store}"] = (store, mix)
                 for server, next_call in workloads.values():  # warm-up
-                    await _drive(servers[server].sessions[:2], min(1.0, seconds), next_call, WARM_UP)
+                    await drive(servers[server].sessions[:2], min(1.0, seconds), next_call, WARM_UP)
                 results: dict[tuple[str, int], list[Run]] = {(w, c): [] for w in workloads for c in levels}
                 for r in range(rounds):
                     for clients in levels:
                         first = (1 + r * len(levels) + levels.index(clients)) * 1_000_000  # unlike earlier sections
                         contenders: dict[str, Callable[[], Awaitable[Run]]] = {
-                            name: partial(_drive, servers[server].sessions[:clients], seconds, next_call, first)
+                            name: partial(drive, servers[server].sessions[:clients], seconds, next_call, first)
                             for name, (server, next_call) in workloads.items()
                         }
                         for name, run in (await round_of_async(r, contenders)).items():
