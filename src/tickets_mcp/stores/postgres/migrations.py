@@ -522,6 +522,44 @@ TOKEN_TOOLSETS = Migration(
     ),
 )
 
+# How many tickets each project holds in each status, kept by a trigger on every write to tickets (see the
+# SQLite migration). Its writes take the lock every ticket write already holds on the project's row
+# (tickets.lock_ticket, the number counter, relocation's ordered locks), so writers queue as they did and an
+# upsert never races another on the same row. The tickets are locked before they are counted, so no write
+# lands between the count and the trigger.
+TICKET_COUNTS = Migration(
+    22,
+    "each project's tickets by status, kept by triggers instead of counted at every read",
+    (
+        """CREATE TABLE ticket_counts (
+            project_id TEXT COLLATE "C" NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            status TEXT COLLATE "C" NOT NULL,
+            tickets INTEGER NOT NULL,
+            PRIMARY KEY (project_id, status)
+        )""",
+        "LOCK TABLE tickets IN SHARE ROW EXCLUSIVE MODE",
+        "INSERT INTO ticket_counts (project_id, status, tickets)"
+        " SELECT project_id, status, COUNT(*) FROM tickets GROUP BY project_id, status",
+        """CREATE FUNCTION ticket_counts() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP <> 'INSERT' THEN
+                UPDATE ticket_counts SET tickets = tickets - 1
+                WHERE project_id = OLD.project_id AND status = OLD.status;
+            END IF;
+            IF TG_OP <> 'DELETE' THEN
+                INSERT INTO ticket_counts (project_id, status, tickets) VALUES (NEW.project_id, NEW.status, 1)
+                ON CONFLICT (project_id, status) DO UPDATE SET tickets = ticket_counts.tickets + 1;
+            END IF;
+            RETURN NULL;
+        END $$""",
+        """CREATE TRIGGER ticket_counts AFTER INSERT OR DELETE ON tickets
+            FOR EACH ROW EXECUTE FUNCTION ticket_counts()""",
+        """CREATE TRIGGER ticket_counts_update AFTER UPDATE OF status, project_id ON tickets FOR EACH ROW
+            WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.project_id IS DISTINCT FROM NEW.project_id)
+            EXECUTE FUNCTION ticket_counts()""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -543,6 +581,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     OPEN_DUE,
     OAUTH,
     TOKEN_TOOLSETS,
+    TICKET_COUNTS,
 )
 LATEST = MIGRATIONS[-1].version
 

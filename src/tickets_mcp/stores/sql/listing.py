@@ -7,6 +7,7 @@ page's tickets come with snippets saying where the words were found when their t
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -123,7 +124,10 @@ def list_tickets(conn: Connection, query: TicketQuery, budget_s: float | None = 
     rows: list[Row] = []
     total, total_capped, start, stopped = 0, True, query.offset, False
     try:
-        total, total_capped = dialect.within(conn, deadline, lambda: _count(conn, filters, query.count_limit))
+        if by_project_and_status(query):
+            total, total_capped = _kept_count(conn, query, query.count_limit)
+        else:
+            total, total_capped = dialect.within(conn, deadline, lambda: _count(conn, filters, query.count_limit))
         if query.sort is TicketSort.RELEVANCE and terms is not None:
             rows, start = dialect.best_matches(conn, query, terms, others, deadline)
         else:
@@ -190,6 +194,34 @@ def _snippets(
         if found is not None:
             snippets[ticket_id] = found
     return snippets
+
+
+# The fields of a TicketQuery that filter tickets, but for projects and statuses: a query that sets none of
+# them is counted from ticket_counts (kept by triggers), a handful of rows whatever the number of tickets.
+_UNFILTERED = TicketQuery(project_ids=())
+_NOT_FILTERS = frozenset({
+    "project_ids", "statuses", "sort", "descending", "limit", "cursor", "offset", "count_limit", "since_written",
+})  # fmt: skip
+_FILTERS = tuple(f.name for f in dataclasses.fields(TicketQuery) if f.name not in _NOT_FILTERS)
+
+
+def _unset(value: object, default: object) -> bool:
+    return not value if isinstance(default, tuple) else value == default
+
+
+def by_project_and_status(query: TicketQuery) -> bool:
+    """Whether the query filters by projects and statuses alone, which ticket_counts answers."""
+    return all(_unset(getattr(query, name), getattr(_UNFILTERED, name)) for name in _FILTERS)
+
+
+def _kept_count(conn: Connection, query: TicketQuery, limit: int | None) -> tuple[int, bool]:
+    """`_count` of a query by projects and statuses alone, summed from ticket_counts; capped at `limit` alike."""
+    where, params = conn.dialect.any_of("project_id", query.project_ids)
+    if query.statuses:
+        statuses, status_params = conn.dialect.any_of("status", [s.value for s in query.statuses])
+        where, params = f"{where} AND {statuses}", [*params, *status_params]
+    total = int(conn.one(f"SELECT COALESCE(SUM(tickets), 0) FROM ticket_counts WHERE {where}", params)[0])
+    return (total, False) if limit is None or total <= limit else (limit, True)
 
 
 def _count(conn: Connection, filters: Fragment, limit: int | None) -> tuple[int, bool]:
