@@ -49,7 +49,12 @@ def _filters(
         where.append(fragment[0])
         params.extend(fragment[1])
 
-    if projects:
+    if query.milestone_id is not None:
+        # A milestone is one project's: its tickets are read by it alone, in scope when the milestone is.
+        # Both filters on the tickets sent PostgreSQL to AND a bitmap of the project's 100k tickets.
+        in_scope, scope_params = dialect.any_of("m.project_id", query.project_ids)
+        add((f"EXISTS (SELECT 1 FROM milestones m WHERE m.id = ? AND {in_scope})", [query.milestone_id, *scope_params]))
+    elif projects:
         add(dialect.any_of("t.project_id", query.project_ids))
     if query.statuses:
         add(dialect.any_of("t.status", [s.value for s in query.statuses]))

@@ -486,8 +486,10 @@ class SqlStore:
     async def list_milestones(self, project_id: str, *, closed: bool = False) -> list[Milestone]:
         return await self._engine.read(lambda conn: milestones.list_milestones(conn, project_id, closed=closed))
 
-    async def find_milestone(self, project_id: str, name: str) -> Milestone | None:
-        return await self._engine.read(lambda conn: milestones.find_milestone(conn, project_id, name))
+    async def find_milestone(self, project_id: str, name: str, *, progress: bool = True) -> Milestone | None:
+        return await self._engine.read(
+            lambda conn: milestones.find_milestone(conn, project_id, name, progress=progress)
+        )
 
     async def create_milestone(self, project_id: str, fields: MilestoneFields, actor: Actor) -> Milestone:
         return await self._engine.write(lambda conn: milestones.create_milestone(conn, project_id, fields, actor))
