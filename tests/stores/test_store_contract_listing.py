@@ -223,10 +223,17 @@ async def test_offset_pages_skip_that_many_tickets(store: Store, listed: Listed)
 
 
 async def test_a_count_limit_stops_counting_and_says_so(store: Store, listed: Listed) -> None:
-    capped = await store.list_tickets(replace(listed.query, limit=1, count_limit=4))
-    assert (capped.total, capped.total_capped) == (4, True)
-    exact = await store.list_tickets(replace(listed.query, limit=1, count_limit=6))
-    assert (exact.total, exact.total_capped) == (6, False)
+    """A filter's matches are counted, so far and no further; a project's or a status's total is kept, not
+    counted, and exact whatever the limit."""
+    unassigned = replace(listed.query, limit=1, unassigned=True)
+    capped = await store.list_tickets(replace(unassigned, count_limit=3))
+    assert (capped.total, capped.total_capped) == (3, True)
+    exact = await store.list_tickets(replace(unassigned, count_limit=4))
+    assert (exact.total, exact.total_capped) == (4, False)
+    kept = await store.list_tickets(replace(listed.query, limit=1, count_limit=4))
+    assert (kept.total, kept.total_capped) == (6, False)
+    open_ = await store.list_tickets(replace(listed.query, statuses=[Status.BACKLOG, Status.TODO], count_limit=1))
+    assert (open_.total, open_.total_capped) == (4, False)
 
 
 async def test_the_board_shows_each_column_in_order_capped_with_its_total(store: Store, world: World) -> None:

@@ -170,7 +170,7 @@ def list_tickets(conn: Connection, query: TicketQuery, budget_s: float | None = 
     total, total_capped, start, stopped = 0, True, query.offset, False
     try:
         if by_project_and_status(query):
-            total, total_capped = _kept_count(conn, query, query.count_limit)
+            total, total_capped = _kept_count(conn, query), False
         else:
             total, total_capped = dialect.within(
                 conn,
@@ -269,14 +269,14 @@ def by_project_and_status(query: TicketQuery) -> bool:
     return all(_unset(getattr(query, name), getattr(_UNFILTERED, name)) for name in _FILTERS)
 
 
-def _kept_count(conn: Connection, query: TicketQuery, limit: int | None) -> tuple[int, bool]:
-    """`_count` of a query by projects and statuses alone, summed from ticket_counts; capped at `limit` alike."""
+def _kept_count(conn: Connection, query: TicketQuery) -> int:
+    """How many tickets a query by projects and statuses alone matches, summed from ticket_counts: exact
+    whatever its count_limit, which bounds what counting costs, and this counts nothing."""
     where, params = conn.dialect.any_of("project_id", query.project_ids)
     if query.statuses:
         statuses, status_params = conn.dialect.any_of("status", [s.value for s in query.statuses])
         where, params = f"{where} AND {statuses}", [*params, *status_params]
-    total = int(conn.one(f"SELECT COALESCE(SUM(tickets), 0) FROM ticket_counts WHERE {where}", params)[0])
-    return (total, False) if limit is None or total <= limit else (limit, True)
+    return int(conn.one(f"SELECT COALESCE(SUM(tickets), 0) FROM ticket_counts WHERE {where}", params)[0])
 
 
 def _count(conn: Connection, matches: _Matches, limit: int | None) -> tuple[int, bool]:
