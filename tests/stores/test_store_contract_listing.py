@@ -14,6 +14,7 @@ from tickets_mcp.domain import Priority, Status, Ticket, TicketSort, TicketType
 from tickets_mcp.domain.rules import decode_cursor, encode_cursor
 from tickets_mcp.errors import Invalid
 from tickets_mcp.stores import NewProject, Store, TicketPatch, TicketQuery
+from tickets_mcp.stores.sql import labelled
 
 pytestmark = pytest.mark.anyio
 
@@ -101,6 +102,65 @@ async def test_people_parents_and_projects_filter_by_id(store: Store, world: Wor
     assert await numbers(store, replace(listed.query, project_ids=[])) == []
 
 
+async def test_label_filters_page_count_and_combine_across_projects(store: Store, world: World) -> None:
+    """A label names one label in each project; a ticket matches when it carries every label asked for."""
+    other = await store.create_project(NewProject(world.organization.id, "Other", "OTH", ""), world.actor)
+    ids: dict[str, int] = {}
+    for n in range(12):
+        project = other if n % 3 == 0 else world.inbox
+        labels = ("ui", "db") if n % 2 else ("UI",) if n % 4 == 0 else ("db",)
+        status = Status.DONE if n % 5 == 0 else Status.TODO
+        filed = await store.create_ticket(
+            draft(world, f"n{n}", project=project, labels=labels, status=status), world.actor
+        )
+        ids[f"n{n}"] = filed.ticket.id
+    both = TicketQuery(project_ids=[world.inbox.id, other.id], limit=2)
+
+    async def titles(query: TicketQuery, total: int) -> list[str]:
+        walked: list[str] = []
+        cursor: str | None = None
+        while True:
+            page = await store.list_tickets(replace(query, cursor=cursor))
+            assert (page.total, page.total_capped) == (total, False)
+            walked += [t.title for t in page.tickets]
+            if (cursor := page.next_cursor) is None:
+                return walked
+
+    ui = [f"n{n}" for n in range(12) if n % 2 or n % 4 == 0]
+    assert await titles(replace(both, labels=["ui"]), len(ui)) == ui[::-1]
+    assert await titles(replace(both, labels=["Ui"], descending=False), len(ui)) == ui
+    ui_db = [f"n{n}" for n in range(12) if n % 2]
+    assert await titles(replace(both, labels=["DB", "ui"]), len(ui_db)) == ui_db[::-1]
+    open_ui = [f"n{n}" for n in range(12) if (n % 2 or n % 4 == 0) and n % 5]
+    assert await titles(replace(both, labels=["ui"], statuses=[Status.TODO]), len(open_ui)) == open_ui[::-1]
+    by_update = await titles(replace(both, labels=["ui"], sort=TicketSort.UPDATED), len(ui))
+    assert sorted(by_update) == sorted(ui)
+    in_other = [f"n{n}" for n in range(12) if n % 3 == 0 and n % 2]
+    assert await titles(replace(both, project_ids=[other.id], labels=["db", "ui"]), len(in_other)) == in_other[::-1]
+    capped = await store.list_tickets(replace(both, labels=["ui"], count_limit=3))
+    assert (capped.total, capped.total_capped, [t.id for t in capped.tickets]) == (3, True, [ids["n11"], ids["n9"]])
+    exact = await store.list_tickets(replace(both, labels=["ui", "db"], count_limit=len(ui_db)))
+    assert (exact.total, exact.total_capped) == (len(ui_db), False)
+    assert (await store.list_tickets(replace(both, labels=["ui", "nothing"]))).total == 0
+
+
+async def test_a_label_filter_counts_no_further_than_its_scan_and_says_the_total_is_a_lower_bound(
+    store: Store, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(labelled, "LABEL_COUNT_SCAN", 4)
+    for n in range(8):
+        labels = ("ui", "db") if n in (1, 6) else ("ui",)
+        await store.create_ticket(draft(world, f"n{n}", labels=labels), world.actor)
+    query = TicketQuery(project_ids=[world.inbox.id], labels=["ui", "db"], count_limit=100)
+    page = await store.list_tickets(query)
+    assert [t.title for t in page.tickets] == ["n6", "n1"]
+    assert (page.total, page.total_capped) in ((1, True), (2, True))  # one of the four checked, or both
+    assert (await store.list_tickets(replace(query, count_limit=None))).total == 2
+    alone = await store.list_tickets(replace(query, labels=["UI"], count_limit=5))
+    assert (alone.total, alone.total_capped) == (5, True)  # the index entries alone are not bounded by the scan
+    assert (await store.list_tickets(replace(query, labels=["UI"], count_limit=8))).total_capped is False
+
+
 async def test_updated_since_keeps_tickets_updated_at_or_after_the_moment(store: Store, listed: Listed) -> None:
     latest = max(t.updated_at for t in listed.tickets)
     expected = sorted((t.number for t in listed.tickets if t.updated_at >= latest), reverse=True)
@@ -163,10 +223,17 @@ async def test_offset_pages_skip_that_many_tickets(store: Store, listed: Listed)
 
 
 async def test_a_count_limit_stops_counting_and_says_so(store: Store, listed: Listed) -> None:
-    capped = await store.list_tickets(replace(listed.query, limit=1, count_limit=4))
-    assert (capped.total, capped.total_capped) == (4, True)
-    exact = await store.list_tickets(replace(listed.query, limit=1, count_limit=6))
-    assert (exact.total, exact.total_capped) == (6, False)
+    """A filter's matches are counted, so far and no further; a project's or a status's total is kept, not
+    counted, and exact whatever the limit."""
+    unassigned = replace(listed.query, limit=1, unassigned=True)
+    capped = await store.list_tickets(replace(unassigned, count_limit=3))
+    assert (capped.total, capped.total_capped) == (3, True)
+    exact = await store.list_tickets(replace(unassigned, count_limit=4))
+    assert (exact.total, exact.total_capped) == (4, False)
+    kept = await store.list_tickets(replace(listed.query, limit=1, count_limit=4))
+    assert (kept.total, kept.total_capped) == (6, False)
+    open_ = await store.list_tickets(replace(listed.query, statuses=[Status.BACKLOG, Status.TODO], count_limit=1))
+    assert (open_.total, open_.total_capped) == (4, False)
 
 
 async def test_the_board_shows_each_column_in_order_capped_with_its_total(store: Store, world: World) -> None:

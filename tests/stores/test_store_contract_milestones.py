@@ -44,6 +44,16 @@ async def test_milestones_are_listed_open_first_by_due_date_then_name_and_found_
     assert await store.find_milestone(world.inbox.id, "Gamma") is None
 
 
+async def test_a_milestone_found_without_its_progress_reads_none_of_its_tickets(store: Store, world: World) -> None:
+    sprint = await milestone(store, world, "Sprint")
+    await store.create_ticket(draft(world, "in it", milestone_id=sprint.id), world.actor)
+    counted = await store.find_milestone(world.inbox.id, "sprint")
+    plain = await store.find_milestone(world.inbox.id, "SPRINT", progress=False)
+    assert counted is not None and (counted.total_tickets, counted.open_tickets) == (1, 1)
+    assert plain == counted.model_copy(update={"total_tickets": 0, "open_tickets": 0})
+    assert await store.find_milestone(world.inbox.id, "Gamma", progress=False) is None
+
+
 async def test_a_milestone_name_taken_in_its_project_is_a_conflict_whatever_its_case(
     store: Store, world: World
 ) -> None:

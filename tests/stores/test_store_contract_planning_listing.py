@@ -11,7 +11,7 @@ import pytest
 from tests.fixtures.store_contract import World, draft, walk
 from tickets_mcp.domain import LinkKind, Status, TicketSort
 from tickets_mcp.errors import Invalid
-from tickets_mcp.stores import Store, TicketQuery
+from tickets_mcp.stores import NewProject, Store, TicketQuery
 from tickets_mcp.stores.port import MilestoneFields
 
 pytestmark = pytest.mark.anyio
@@ -72,6 +72,9 @@ async def test_the_milestone_filter_keeps_its_tickets_and_no_milestone_the_other
     assert await numbers(store, replace(planned, milestone_id=sprint.id)) == [1, 4]
     assert await numbers(store, replace(planned, no_milestone=True)) == [2, 3, 5, 6]
     assert await numbers(store, replace(planned, milestone_id=sprint.id, blocked=True, statuses=[Status.TODO])) == [1]
+    elsewhere = await store.create_project(NewProject(world.organization.id, "Other", "OTH", ""), world.actor)
+    outside = replace(planned, project_ids=[elsewhere.id], milestone_id=sprint.id)
+    assert (await store.list_tickets(outside)).total == 0  # a milestone outside the projects listed lists nothing
 
 
 async def test_overdue_keeps_open_tickets_due_before_the_day(store: Store, planned: TicketQuery) -> None:

@@ -313,7 +313,7 @@ class LocalTracker:
                     "milestone", "A milestone is one project's: say which project.", hint="Pass project with milestone."
                 )
             else:
-                found = await self._planning.milestone(projects[0], query.milestone)
+                found = await self._planning.milestone(projects[0], query.milestone, progress=False)
                 store_query = replace(store_query, milestone_id=found.id)
         return replace(
             store_query,
@@ -518,7 +518,7 @@ class LocalTracker:
         roles = await self._names.roles()
         target = await self._names.project(project, organization)
         self._access.authorize(roles, target.organization_id, Action.READ, target.id)
-        chosen = await self._planning.milestone(target, milestone) if milestone is not None else None
+        chosen = await self._planning.milestone(target, milestone, progress=False) if milestone is not None else None
         board = await self._store.board(target, per_column, chosen.id if chosen else None)
         columns = [c.model_copy(update={"tickets": await self._names.named(c.tickets)}) for c in board.columns]
         return board.model_copy(update={"columns": tuple(columns), "milestone": chosen.name if chosen else None})

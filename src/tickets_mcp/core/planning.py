@@ -67,7 +67,7 @@ class Planning:
         """The id of `project`'s open milestone `name`, for a ticket to join; None for "none"."""
         if name is None or name.strip().casefold() == UNASSIGNED:
             return None
-        found = await self.milestone(project, name)
+        found = await self.milestone(project, name, progress=False)
         if found.closed:
             raise Invalid(
                 "milestone",
@@ -76,8 +76,9 @@ class Planning:
             )
         return found.id
 
-    async def milestone(self, project: Project, name: str) -> Milestone:
-        found = await self.store.find_milestone(project.id, " ".join(name.split()))
+    async def milestone(self, project: Project, name: str, *, progress: bool = True) -> Milestone:
+        """The project's milestone of this name; `progress`: with its tickets counted (see Store.find_milestone)."""
+        found = await self.store.find_milestone(project.id, " ".join(name.split()), progress=progress)
         if found is not None:
             return found
         known = [m.name for m in await self.store.list_milestones(project.id, closed=True)]

@@ -530,8 +530,9 @@ class Store(Protocol):
         `closed`, the closed ones as well, after."""
         ...
 
-    async def find_milestone(self, project_id: str, name: str) -> Milestone | None:
-        """The project's milestone of this name, case-insensitively, with its progress."""
+    async def find_milestone(self, project_id: str, name: str, *, progress: bool = True) -> Milestone | None:
+        """The project's milestone of this name, case-insensitively, with its progress (without `progress`, its
+        counts are left at 0: counting reads every ticket of the milestone)."""
         ...
 
     async def create_milestone(self, project_id: str, fields: MilestoneFields, actor: Actor) -> Milestone:

@@ -19,7 +19,8 @@ from tickets_mcp.core.tracker import ME, UNASSIGNED, TicketChanges, TicketDraft,
 from tickets_mcp.domain import Role, Ticket, rules
 from tickets_mcp.domain.vocabulary import ABF_STATUS, AbfStatus
 from tickets_mcp.errors import NotFound, PermissionDenied
-from tickets_mcp.http.rest.paging import Page, add_total_headers, page_per_page
+from tickets_mcp.http.rest import paging
+from tickets_mcp.http.rest.paging import Page, add_ticket_page_headers, page_per_page
 from tickets_mcp.http.rest.support import (
     People,
     TrackerDep,
@@ -95,9 +96,11 @@ IssueQuery = Annotated[TicketFilter, Depends(issue_query)]
 async def issues_page(
     tracker: Tracker, query: TicketFilter, page: Page, request: Request, response: Response
 ) -> IssueList:
-    found = await tracker.list_tickets(replace(query, limit=page.size, offset=page.offset))
+    found = await tracker.list_tickets(
+        replace(query, limit=page.size, offset=page.offset, count_limit=paging.COUNT_LIMIT)
+    )
     users = await (await people(tracker)).naming(tracker, found.tickets)
-    add_total_headers(response, page, found.total)
+    add_ticket_page_headers(response, page, found)
     return IssueList(
         issues=[issue_document(t, users.find, project_number(t)) for t in found.tickets], url=request.url.path
     )

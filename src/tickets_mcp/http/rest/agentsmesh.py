@@ -16,6 +16,7 @@ from tickets_mcp.core.tracker import UNASSIGNED, TicketChanges, TicketDraft, Tic
 from tickets_mcp.domain import Ticket, TicketType, rules
 from tickets_mcp.domain.vocabulary import AGENTSMESH_STATUS, AgentsMeshStatus
 from tickets_mcp.errors import NotFound
+from tickets_mcp.http.rest import paging
 from tickets_mcp.http.rest.paging import MAX_PAGE_SIZE, Limit, Offset
 from tickets_mcp.http.rest.support import (
     People,
@@ -95,10 +96,12 @@ async def list_tickets(
             labels=[name for name in (labels or "").split(",") if name.strip()],
             limit=limit,
             offset=offset,
+            count_limit=paging.COUNT_LIMIT,
         )
     )
     users = await users.naming(tracker, page.tickets)
-    return TicketList(tickets=[ticket_of(t, users) for t in page.tickets], total=page.total, limit=limit, offset=offset)
+    tickets = [ticket_of(t, users) for t in page.tickets]
+    return TicketList(tickets=tickets, total=paging.lower_bound(page, offset), limit=limit, offset=offset)
 
 
 @router.get("/board", summary="Get the Kanban board: one column per status")

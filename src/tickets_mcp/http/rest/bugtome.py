@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from tickets_mcp.core.tracker import TicketDraft, TicketFilter
 from tickets_mcp.domain.vocabulary import BUGTOME_PRIORITY, BUGTOME_STATUS, BugToMePriority, BugToMeStatus
-from tickets_mcp.http.rest.paging import Page, add_total_headers, page_per_page
+from tickets_mcp.http.rest import paging
+from tickets_mcp.http.rest.paging import Page, add_ticket_page_headers, add_total_headers, page_per_page
 from tickets_mcp.http.rest.support import TrackerDep, error_responses, field_named, operation_ids
 from tickets_mcp.wire.bugtome import (
     NewBugToMeTicket,
@@ -67,9 +68,10 @@ async def list_tickets(
             priorities=BUGTOME_PRIORITY.meaning(priority) if priority else (),
             limit=page.size,
             offset=page.offset,
+            count_limit=paging.COUNT_LIMIT,
         )
     )
-    add_total_headers(response, page, found.total)
+    add_ticket_page_headers(response, page, found)
     return TicketList(tickets=[ticket_document(t) for t in found.tickets])
 
 

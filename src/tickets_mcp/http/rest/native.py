@@ -36,7 +36,7 @@ from tickets_mcp.domain import (
     Workspace,
 )
 from tickets_mcp.domain.enums import StatusFilterName, statuses_named
-from tickets_mcp.http.rest.paging import CountLimit, CursorsDep, Offset
+from tickets_mcp.http.rest.paging import COUNT_LIMIT, CountLimit, CursorsDep, Offset
 from tickets_mcp.http.rest.support import TrackerDep, error_responses, operation_ids
 from tickets_mcp.wire.native import (
     Milestones,
@@ -142,7 +142,7 @@ async def list_tickets(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     offset: Offset = 0,
-    count_limit: CountLimit = None,
+    count_limit: CountLimit = COUNT_LIMIT,
 ) -> TicketPage:
     page = await tracker.list_tickets(
         TicketFilter(

@@ -12,11 +12,17 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 
+from tickets_mcp.domain import TicketPage
 from tickets_mcp.domain.rules import CursorSeal
 
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
+# A REST list counts its tickets up to here, GitLab's own threshold: past it GitLab leaves out X-Total and
+# X-Total-Pages, "for performance reasons", and so does every page/per_page list here. A total by project and
+# status alone is kept, not counted (ticket_counts), so it stays exact past it; other filters' totals would
+# read every match (all projects: 63 ms at 1M tickets).
+COUNT_LIMIT = 10_000
 PER_PAGE_DEFAULT = 20  # seed 003's, for every page/per_page list (seed 000 and 002 say nothing else)
 # No list is longer: a larger offset, page or size is a caller's mistake, refused before SQLite or
 # PostgreSQL overflow on it (both stop at 2**63 - 1; a page number is multiplied by its size first).
@@ -104,3 +110,29 @@ def add_total_headers(response: Response, page: Page, total: int) -> None:
             "X-Prev-Page": str(previous) if previous else "",
         }
     )
+
+
+def add_ticket_page_headers(response: Response, page: Page, found: TicketPage) -> None:
+    """add_total_headers for a page of tickets counted up to COUNT_LIMIT: past it, as GitLab does, without
+    X-Total and X-Total-Pages, X-Next-Page saying whether another page follows."""
+    if not found.total_capped:
+        add_total_headers(response, page, found.total)
+        return
+    previous = page.previous_number()
+    response.headers.update(
+        {
+            "X-Page": str(page.number),
+            "X-Per-Page": str(page.size),
+            "X-Next-Page": str(page.number + 1) if found.next_cursor is not None else "",
+            "X-Prev-Page": str(previous) if previous else "",
+        }
+    )
+
+
+def lower_bound(found: TicketPage, offset: int) -> int:
+    """A body's total for a page counted up to COUNT_LIMIT: the count, or past it the most that is known, the
+    end of this page and one more when another follows; so `offset + limit < total` pages on to the last
+    page, where it is exact."""
+    if not found.total_capped:
+        return found.total
+    return max(found.total, offset + len(found.tickets) + (found.next_cursor is not None))

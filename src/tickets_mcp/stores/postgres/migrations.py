@@ -545,6 +545,65 @@ IDENTITY_VERSION = Migration(
     ),
 )
 
+# How many tickets each project holds in each status, kept by a trigger on every write to tickets (see the
+# SQLite migration). Its writes take the lock every ticket write already holds on the project's row
+# (tickets.lock_ticket, the number counter, relocation's ordered locks), so writers queue as they did and an
+# upsert never races another on the same row. The tickets are locked before they are counted, so no write
+# lands between the count and the trigger.
+TICKET_COUNTS = Migration(
+    22,
+    "each project's tickets by status, kept by triggers instead of counted at every read; sort indexes end with the id",
+    (
+        """CREATE TABLE ticket_counts (
+            project_id TEXT COLLATE "C" NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            status TEXT COLLATE "C" NOT NULL,
+            tickets INTEGER NOT NULL,
+            PRIMARY KEY (project_id, status)
+        )""",
+        "LOCK TABLE tickets IN SHARE ROW EXCLUSIVE MODE",
+        "INSERT INTO ticket_counts (project_id, status, tickets)"
+        " SELECT project_id, status, COUNT(*) FROM tickets GROUP BY project_id, status",
+        """CREATE FUNCTION ticket_counts() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP <> 'INSERT' THEN
+                UPDATE ticket_counts SET tickets = tickets - 1
+                WHERE project_id = OLD.project_id AND status = OLD.status;
+            END IF;
+            IF TG_OP <> 'DELETE' THEN
+                INSERT INTO ticket_counts (project_id, status, tickets) VALUES (NEW.project_id, NEW.status, 1)
+                ON CONFLICT (project_id, status) DO UPDATE SET tickets = ticket_counts.tickets + 1;
+            END IF;
+            RETURN NULL;
+        END $$""",
+        """CREATE TRIGGER ticket_counts AFTER INSERT OR DELETE ON tickets
+            FOR EACH ROW EXECUTE FUNCTION ticket_counts()""",
+        """CREATE TRIGGER ticket_counts_update AFTER UPDATE OF status, project_id ON tickets FOR EACH ROW
+            WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.project_id IS DISTINCT FROM NEW.project_id)
+            EXECUTE FUNCTION ticket_counts()""",
+        # Here only: the sort indexes end with the id, as SQLite's end with the rowid, so a page sorted by update,
+        # priority or due date walks one in order. On the column alone each tie was sorted whole by id under the
+        # LIMIT: a priority shared by 250k of 1M tickets took 540 ms for 50 of them.
+        "DROP INDEX tickets_updated_all",
+        "CREATE INDEX tickets_updated_all ON tickets(updated_at, id)",
+        "DROP INDEX tickets_priority_all",
+        "CREATE INDEX tickets_priority_all ON tickets(priority, id)",
+        "DROP INDEX tickets_due_all",
+        "CREATE INDEX tickets_due_all ON tickets((coalesce(due_date, '~')), id)",
+        "DROP INDEX tickets_updated",
+        "CREATE INDEX tickets_updated ON tickets(project_id, updated_at, id)",
+        "DROP INDEX tickets_priority",
+        "CREATE INDEX tickets_priority ON tickets(project_id, priority, id)",
+        "DROP INDEX tickets_due",
+        "CREATE INDEX tickets_due ON tickets(project_id, (coalesce(due_date, '~')), id)",
+        # And an assignee's or a reporter's tickets are counted in the index alone, projects included: by the
+        # person alone, a capped count of 1,000 built a bitmap of all 40,000 of them first (11 ms; now 0.4).
+        "DROP INDEX tickets_assignee",
+        "CREATE INDEX tickets_assignee ON tickets(assignee_id, project_id)",
+        "DROP INDEX tickets_reporter",
+        "CREATE INDEX tickets_reporter ON tickets(reporter_id, project_id)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -567,6 +626,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     OAUTH,
     TOKEN_TOOLSETS,
     IDENTITY_VERSION,
+    TICKET_COUNTS,
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -65,10 +65,13 @@ _MILESTONE_PAGE = _board_page("milestone_id = ?")  # a milestone is one project'
 
 def board(conn: Connection, project: Project, per_column: int, milestone_id: int | None = None) -> Board:
     where, scope = ("milestone_id = ?", milestone_id) if milestone_id is not None else ("project_id = ?", project.id)
-    counts = {
-        str(status): int(count)
-        for status, count in conn.all(f"SELECT status, COUNT(*) FROM tickets WHERE {where} GROUP BY status", (scope,))
-    }
+    # A project's columns are counted by ticket_counts' triggers; a milestone's, which holds far fewer, here.
+    counting = (
+        f"SELECT status, COUNT(*) FROM tickets WHERE {where} GROUP BY status"
+        if milestone_id is not None
+        else "SELECT status, tickets FROM ticket_counts WHERE project_id = ?"
+    )
+    counts = {str(status): int(count) for status, count in conn.all(counting, (scope,))}
     rows = conn.all(
         f"""WITH page AS MATERIALIZED ({_MILESTONE_PAGE if milestone_id is not None else _BOARD_PAGE})
             {conn.dialect.ticket_select} JOIN page ON page.id = t.id ORDER BY t.position, t.id""",

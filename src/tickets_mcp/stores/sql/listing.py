@@ -7,7 +7,10 @@ page's tickets come with snippets saying where the words were found when their t
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tickets_mcp.domain import Snippet, Ticket, TicketPage, TicketSort
@@ -16,6 +19,7 @@ from tickets_mcp.stores.port import TicketQuery
 from tickets_mcp.stores.search import COMMENTS_INDEXED, Phrase, SearchTerms, search_terms, snippet, unmatched
 from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
+from tickets_mcp.stores.sql.labelled import carries, count_by_label, label_ids
 from tickets_mcp.stores.sql.records import CLOSED_SQL, TICKET_WIDTH, row_to_ticket
 
 _SORT_COLUMN = {
@@ -32,8 +36,11 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _filters(conn: Connection, query: TicketQuery) -> Fragment:
-    """The WHERE clause of the query's filters on `t`, but for its text."""
+def _filters(
+    conn: Connection, query: TicketQuery, label_ids: Sequence[Sequence[int]], *, projects: bool = True
+) -> Fragment:
+    """The WHERE clause of the query's filters on `t`, but for its text (and its projects when not `projects`:
+    a label of theirs implies them); "1 = 1" for none. `label_ids`: each label's ids (labelled.label_ids)."""
     dialect = conn.dialect
     where: list[str] = []
     params: list[Any] = []
@@ -42,7 +49,13 @@ def _filters(conn: Connection, query: TicketQuery) -> Fragment:
         where.append(fragment[0])
         params.extend(fragment[1])
 
-    add(dialect.any_of("t.project_id", query.project_ids))
+    if query.milestone_id is not None:
+        # A milestone is one project's: its tickets are read by it alone, in scope when the milestone is.
+        # Both filters on the tickets sent PostgreSQL to AND a bitmap of the project's 100k tickets.
+        in_scope, scope_params = dialect.any_of("m.project_id", query.project_ids)
+        add((f"EXISTS (SELECT 1 FROM milestones m WHERE m.id = ? AND {in_scope})", [query.milestone_id, *scope_params]))
+    elif projects:
+        add(dialect.any_of("t.project_id", query.project_ids))
     if query.statuses:
         add(dialect.any_of("t.status", [s.value for s in query.statuses]))
     if query.types:
@@ -57,21 +70,51 @@ def _filters(conn: Connection, query: TicketQuery) -> Fragment:
         add(("t.assignee_id = ?", [query.assignee_id]))
     if query.reporter_id is not None:
         add(("t.reporter_id = ?", [query.reporter_id]))
-    for label in query.labels:
-        # Driven from the label's index, not checked ticket by ticket.
-        projects, project_ids = dialect.any_of("l.project_id", query.project_ids)
-        add((
-            f"""t.id IN (SELECT tl.ticket_id FROM labels l JOIN ticket_labels tl ON tl.label_id = l.id
-                         WHERE {projects} AND {dialect.same_name("l.name")})""",
-            [*project_ids, label],
-        ))  # fmt: skip
+    for ids in label_ids:
+        add(carries(conn, "t.id", ids))
     if query.parent_id is not None:
         add(("t.parent_id = ?", [query.parent_id]))
     if query.updated_since:
         add(("t.updated_at >= ?", [query.updated_since]))
     for fragment in _planning_filters(query):
         add(fragment)
-    return " AND ".join(where), params
+    return " AND ".join(where) or "1 = 1", params
+
+
+@dataclass(frozen=True, slots=True)
+class _Matches:
+    """Where a query's matches are read from: FROM, WHERE and its parameters, and a match's ticket id there."""
+
+    source: str
+    where: str
+    params: list[Any]
+    ticket_id: str
+
+    @classmethod
+    def of_tickets(cls, filters: Fragment) -> _Matches:
+        return cls("tickets t", filters[0], list(filters[1]), "t.id")
+
+
+def _by_label(conn: Connection, query: TicketQuery, ids: Sequence[Sequence[int]]) -> tuple[_Matches, Fragment]:
+    """The matches of a query with labels (`ids`: each label's), read from the first label's entries `d` of the
+    (ticket_id, label_id) key in ticket order, the other labels probed: a page sorted by creation reads the
+    newest entries, where the tickets' rows are far larger; the tickets are joined only when another filter
+    reads them. With what `count_by_label` checks beside the first label."""
+    rest: list[str] = []
+    params: list[Any] = []
+    for other in ids[1:]:
+        carried, carried_params = carries(conn, "d.ticket_id", other)
+        rest.append(carried)
+        params += carried_params
+    others, others_params = _filters(conn, replace(query, labels=()), (), projects=False)
+    source = "ticket_labels d"
+    if others_params or others != "1 = 1":
+        source += " JOIN tickets t ON t.id = d.ticket_id"
+        rest.append(others)
+        params += others_params
+    first, first_params = conn.dialect.any_of("d.label_id", ids[0])
+    where = " AND ".join([first, *rest])
+    return _Matches(source, where, [*first_params, *params], "d.ticket_id"), (" AND ".join(rest), params)
 
 
 # The tickets with an open blocker, and the open tickets that block an open ticket: read from the links (far
@@ -111,7 +154,8 @@ def list_tickets(conn: Connection, query: TicketQuery, budget_s: float | None = 
     if not query.project_ids:
         return TicketPage(tickets=(), total=0, next_cursor=None)
     dialect = conn.dialect
-    others = _filters(conn, query)
+    ids = label_ids(conn, query.project_ids, query.labels) if query.labels else []
+    others = _filters(conn, query, ids)
     if terms is not None:
         text = dialect.text_match(terms, query.project_ids)
     elif query.text:  # no word in it (`%`, say): the text anywhere in the title or description
@@ -119,18 +163,33 @@ def list_tickets(conn: Connection, query: TicketQuery, budget_s: float | None = 
     else:
         text = None
     filters = others if text is None else (f"{others[0]} AND {text[0]}", [*others[1], *text[1]])
+    matches = _Matches.of_tickets(filters)
+    by_label = _by_label(conn, query, ids) if ids and text is None else None
     deadline = time.monotonic() + budget_s if budget_s is not None and query.text else None
     rows: list[Row] = []
     total, total_capped, start, stopped = 0, True, query.offset, False
     try:
-        if text is None:  # filters alone: the page and its count in one statement (one snapshot, one round trip)
-            rows, total, total_capped = _counted_page(conn, query, filters)
+        if text is None and by_label is None:  # the page with its count in one statement: one round trip
+            rows, total, total_capped = _counted_page(conn, query, matches)
         else:
-            total, total_capped = dialect.within(conn, deadline, lambda: _count(conn, filters, query.count_limit))
+            if by_project_and_status(query):
+                total, total_capped = _counted(conn, _count_query(conn, query, matches))
+            else:
+                total, total_capped = dialect.within(
+                    conn,
+                    deadline,
+                    lambda: (
+                        count_by_label(conn, ids[0], by_label[0].source, by_label[1], query.count_limit)
+                        if by_label is not None
+                        else _count(conn, matches, query.count_limit)
+                    ),
+                )
             if query.sort is TicketSort.RELEVANCE and terms is not None:
                 rows, start = dialect.best_matches(conn, query, terms, others, deadline)
             else:
-                rows = dialect.within(conn, deadline, lambda: _page_in_order(conn, query, filters))
+                # By creation, a label's entries are in the page's order; other sorts read their own index.
+                paged = by_label[0] if by_label is not None and query.sort is TicketSort.CREATED else matches
+                rows = dialect.within(conn, deadline, lambda: _page_in_order(conn, query, paged))
     except OutOfTime:
         stopped = True  # out of time: no page, and the total (if counted) says how many to narrow
     tickets = [row_to_ticket(row) for row in rows[: query.limit]]
@@ -195,57 +254,101 @@ def _snippets(
     return snippets
 
 
-def _count(conn: Connection, filters: Fragment, limit: int | None) -> tuple[int, bool]:
-    """How many tickets match, counting no further than `limit`; and whether the count stopped there."""
-    where, params = filters
+# The fields of a TicketQuery that filter tickets, but for projects and statuses: a query that sets none of
+# them is counted from ticket_counts (kept by triggers), a handful of rows whatever the number of tickets.
+_UNFILTERED = TicketQuery(project_ids=())
+_NOT_FILTERS = frozenset({
+    "project_ids", "statuses", "sort", "descending", "limit", "cursor", "offset", "count_limit", "since_written",
+})  # fmt: skip
+_FILTERS = tuple(f.name for f in dataclasses.fields(TicketQuery) if f.name not in _NOT_FILTERS)
+
+
+def _unset(value: object, default: object) -> bool:
+    return not value if isinstance(default, tuple) else value == default
+
+
+def by_project_and_status(query: TicketQuery) -> bool:
+    """Whether the query filters by projects and statuses alone, which ticket_counts answers."""
+    return all(_unset(getattr(query, name), getattr(_UNFILTERED, name)) for name in _FILTERS)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _CountQuery:
+    """A query of one row, `n`, and what its `n` says: (total, whether the count stopped at the limit)."""
+
+    sql: str
+    params: list[Any]
+    limit: int | None  # None: `n` is exact
+
+    def read(self, n: int) -> tuple[int, bool]:
+        return (n, False) if self.limit is None else (min(n, self.limit), n > self.limit)
+
+
+def _count_query(conn: Connection, query: TicketQuery, matches: _Matches) -> _CountQuery:
+    """How the query's tickets are counted: a query by projects and statuses alone sums ticket_counts (exact
+    whatever its count_limit, which bounds what counting costs, and this counts nothing); any other counts
+    its matches, no further than count_limit."""
+    if by_project_and_status(query):
+        where, params = conn.dialect.any_of("project_id", query.project_ids)
+        if query.statuses:
+            statuses, status_params = conn.dialect.any_of("status", [s.value for s in query.statuses])
+            where, params = f"{where} AND {statuses}", [*params, *status_params]
+        return _CountQuery(f"SELECT COALESCE(SUM(tickets), 0) AS n FROM ticket_counts WHERE {where}", params, None)
+    return _match_count(matches, query.count_limit)
+
+
+def _match_count(matches: _Matches, limit: int | None) -> _CountQuery:
+    where, params = matches.where, list(matches.params)
     if limit is None:
-        return int(conn.one(f"SELECT COUNT(*) FROM tickets t WHERE {where}", params)[0]), False
+        return _CountQuery(f"SELECT COUNT(*) AS n FROM {matches.source} WHERE {where}", params, None)
     # One match past the limit tells "more than" from "exactly".
-    capped = f"SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE {where} LIMIT ?) matches"
-    counted = int(conn.one(capped, [*params, limit + 1])[0])
-    return min(counted, limit), counted > limit
+    capped = f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {matches.source} WHERE {where} LIMIT ?) matches"
+    return _CountQuery(capped, [*params, limit + 1], limit)
 
 
-def _counted_page(conn: Connection, query: TicketQuery, filters: Fragment) -> tuple[list[Row], int, bool]:
-    """`_page_in_order` with `_count`'s answer on each row; counted apart only when the page is empty."""
-    where, params = filters
-    if query.count_limit is None:
-        count, count_params = f"SELECT COUNT(*) AS n FROM tickets t WHERE {where}", list(params)
-    else:
-        count = f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM tickets t WHERE {where} LIMIT ?) matches"
-        count_params = [*params, query.count_limit + 1]
-    rows = _page_in_order(conn, query, filters, (f"counted AS ({count})", count_params))
+def _counted(conn: Connection, count: _CountQuery) -> tuple[int, bool]:
+    return count.read(int(conn.one(count.sql, count.params)[0]))
+
+
+def _count(conn: Connection, matches: _Matches, limit: int | None) -> tuple[int, bool]:
+    """How many tickets match, counting no further than `limit`; and whether the count stopped there."""
+    return _counted(conn, _match_count(matches, limit))
+
+
+def _counted_page(conn: Connection, query: TicketQuery, matches: _Matches) -> tuple[list[Row], int, bool]:
+    """`_page_in_order` with its count read in the same statement (the CTE `counted`, on every row); the count
+    runs apart only when the page is empty."""
+    count = _count_query(conn, query, matches)
+    rows = _page_in_order(conn, query, matches, count)
     if not rows:
-        return rows, *_count(conn, filters, query.count_limit)
-    counted = int(rows[0][TICKET_WIDTH])
-    if query.count_limit is None:
-        return rows, counted, False
-    return rows, min(counted, query.count_limit), counted > query.count_limit
+        return rows, *_counted(conn, count)
+    return rows, *count.read(int(rows[0][TICKET_WIDTH]))
 
 
 def _page_in_order(
-    conn: Connection, query: TicketQuery, filters: Fragment, counted: Fragment | None = None
+    conn: Connection, query: TicketQuery, matches: _Matches, count: _CountQuery | None = None
 ) -> list[Row]:
-    """The page's rows in the query's order; with `counted` (a CTE named `counted` with one row, `n`), its
-    `n` as an extra column after the ticket's."""
-    column = _SORT_COLUMN[query.sort]
+    """The page's rows in the query's order; with `count`, its `n` as a column after the ticket's."""
+    created = query.sort is TicketSort.CREATED
+    column = matches.ticket_id if created else _SORT_COLUMN[query.sort]
     direction, op = ("DESC", "<") if query.descending else ("ASC", ">")
-    where, params = filters[0], list(filters[1])
+    where, params = matches.where, list(matches.params)
     after = cursor_after(query)
     if after is not None:
-        past, past_params = conn.dialect.later_than(column, op, *after)
+        past, past_params = (f"{column} {op} ?", [after[1]]) if created else conn.dialect.later_than(column, op, *after)
         where += f" AND {past}"
         params.extend(past_params)
     # The page's ids first, from the filter's index alone; the joins then run for those rows only.
-    order = f"{column} {direction}" if column == "t.id" else f"{column} {direction}, t.id {direction}"
+    order = f"{column} {direction}" if created else f"{column} {direction}, t.id {direction}"
     dialect = conn.dialect
-    select, more, more_params = dialect.ticket_select, "", []
-    if counted is not None:
+    select, counted, count_params = dialect.ticket_select, "", list[Any]()
+    if count is not None:
         select = dialect.ticket_select_with(", (SELECT n FROM counted)")
-        more, more_params = f", {counted[0]}", counted[1]
+        counted, count_params = f", counted AS ({count.sql})", count.params
     return conn.all(
         f"""WITH page AS (
-                SELECT t.id, {column} AS k FROM tickets t WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?){more}
+                SELECT {matches.ticket_id} AS id, {column} AS k FROM {matches.source} WHERE {where}
+                ORDER BY {order} LIMIT ? OFFSET ?){counted}
             {select} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
-        [*params, query.limit + 1, query.offset, *more_params],
+        [*params, query.limit + 1, query.offset, *count_params],
     )

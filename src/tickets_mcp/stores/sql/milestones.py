@@ -65,11 +65,13 @@ def list_milestones(conn: Connection, project_id: str, *, closed: bool) -> list[
     return [_milestone(row) for row in rows]
 
 
-def find_milestone(conn: Connection, project_id: str, name: str) -> Milestone | None:
-    row = conn.optional(
-        f"{_SELECT} WHERE m.project_id = ? AND {conn.dialect.same_name('m.name')} {_GROUPED}",
-        (utc_today(), project_id, name),
-    )
+def find_milestone(conn: Connection, project_id: str, name: str, *, progress: bool = True) -> Milestone | None:
+    where = f"m.project_id = ? AND {conn.dialect.same_name('m.name')}"
+    if not progress:
+        plain = f"SELECT m.id, m.project_id, m.name, m.start_date, m.due_date, m.closed FROM milestones m WHERE {where}"
+        found = conn.optional(plain, (project_id, name))
+        return _milestone((*found, 0, 0, 0, 0)) if found is not None else None
+    row = conn.optional(f"{_SELECT} WHERE {where} {_GROUPED}", (utc_today(), project_id, name))
     return _milestone(row) if row is not None else None
 
 

@@ -76,10 +76,12 @@ LEFT JOIN milestones ms ON ms.id = t.milestone_id
 """
 
 
-PROJECT_SELECT: Final = """
+# A project's counts are summed from ticket_counts, which triggers keep (six rows at most), not counted.
+PROJECT_SELECT: Final = f"""
 SELECT p.id, p.organization_id, p.name, p.code, p.description, p.created_at,
-       (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id),
-       (SELECT COUNT(*) FROM tickets t WHERE t.project_id = p.id AND t.status NOT IN ('done', 'canceled')),
+       (SELECT COALESCE(SUM(c.tickets), 0) FROM ticket_counts c WHERE c.project_id = p.id),
+       (SELECT COALESCE(SUM(c.tickets), 0) FROM ticket_counts c
+        WHERE c.project_id = p.id AND c.status NOT IN {CLOSED_SQL}),
        p.number, p.id IN (SELECT default_project_id FROM organizations WHERE id = p.organization_id),
        p.estimate_unit
 FROM projects p

@@ -390,7 +390,7 @@ class SqlStore:
 
     async def list_tickets(self, query: TicketQuery) -> TicketPage:
         budget = search_budget()
-        if query.text:  # a search: several statements, each within what is left of the budget, in one snapshot
+        if query.text or query.labels:  # several statements (a search's each within its budget), one snapshot
             return await self._engine.read(lambda conn: listing.list_tickets(conn, query, budget))
         return await self._engine.peek(lambda conn: listing.list_tickets(conn, query, budget))
 
@@ -505,8 +505,10 @@ class SqlStore:
     async def list_milestones(self, project_id: str, *, closed: bool = False) -> list[Milestone]:
         return await self._engine.read(lambda conn: milestones.list_milestones(conn, project_id, closed=closed))
 
-    async def find_milestone(self, project_id: str, name: str) -> Milestone | None:
-        return await self._engine.read(lambda conn: milestones.find_milestone(conn, project_id, name))
+    async def find_milestone(self, project_id: str, name: str, *, progress: bool = True) -> Milestone | None:
+        return await self._engine.read(
+            lambda conn: milestones.find_milestone(conn, project_id, name, progress=progress)
+        )
 
     async def create_milestone(self, project_id: str, fields: MilestoneFields, actor: Actor) -> Milestone:
         return await self._engine.write(lambda conn: milestones.create_milestone(conn, project_id, fields, actor))

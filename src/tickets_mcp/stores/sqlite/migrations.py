@@ -700,6 +700,36 @@ IDENTITY_VERSION = Migration(
     ),
 )
 
+# How many tickets each project holds in each status, kept by triggers on every write to tickets (filings,
+# moves between columns and projects, deletions and the sub-tasks a deletion cascades to), where listing
+# projects counted them at every read (170 ms with 1M tickets), as did each board and every total of a list
+# filtered by project and status alone. Triggers, not the write scripts, so that no write (a bulk load, a
+# later script) leaves them behind. A row stays at 0 once its last ticket is gone.
+_COUNTED = """INSERT INTO ticket_counts (project_id, status, tickets) VALUES (new.project_id, new.status, 1)
+            ON CONFLICT (project_id, status) DO UPDATE SET tickets = tickets + 1"""
+_UNCOUNTED = "UPDATE ticket_counts SET tickets = tickets - 1 WHERE project_id = old.project_id AND status = old.status"
+TICKET_COUNTS = Migration(
+    22,
+    "each project's tickets by status, kept by triggers instead of counted at every read",
+    (
+        """CREATE TABLE ticket_counts (
+            project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            status TEXT NOT NULL,
+            tickets INTEGER NOT NULL,
+            PRIMARY KEY (project_id, status)
+        ) WITHOUT ROWID""",
+        "INSERT INTO ticket_counts (project_id, status, tickets)"
+        " SELECT project_id, status, COUNT(*) FROM tickets GROUP BY project_id, status",
+        f"CREATE TRIGGER ticket_counts_insert AFTER INSERT ON tickets BEGIN {_COUNTED}; END",
+        f"CREATE TRIGGER ticket_counts_delete AFTER DELETE ON tickets BEGIN {_UNCOUNTED}; END",
+        f"""CREATE TRIGGER ticket_counts_update AFTER UPDATE OF status, project_id ON tickets
+        WHEN old.status IS NOT new.status OR old.project_id IS NOT new.project_id BEGIN
+            {_UNCOUNTED};
+            {_COUNTED};
+        END""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -722,6 +752,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     OAUTH,
     TOKEN_TOOLSETS,
     IDENTITY_VERSION,
+    TICKET_COUNTS,
 )
 LATEST = MIGRATIONS[-1].version
 
