@@ -75,14 +75,16 @@ def create_ticket(conn: Connection, new: NewTicket, actor: Actor, *, name_simila
 
 
 def _create_ticket(conn: Connection, new: NewTicket, actor: Actor, name_similar: bool) -> Filed:
+    # With the end of the new ticket's column: the counter's lock keeps it the end until the commit.
     counter = conn.optional(
-        "UPDATE projects SET ticket_counter = ticket_counter + 1 WHERE id = ? "
-        "RETURNING ticket_counter, organization_id, code",
-        (new.project_id,),
+        "UPDATE projects SET ticket_counter = ticket_counter + 1 WHERE id = ? RETURNING ticket_counter, "
+        "organization_id, code, (SELECT MAX(position) FROM tickets WHERE project_id = projects.id AND status = ?)",
+        (new.project_id, new.status.value),
     )
     if counter is None:
         raise NotFound("The project no longer exists.", hint="List projects again.")
     number, organization_id, code = int(counter[0]), str(counter[1]), str(counter[2])
+    position = after_last(None if counter[3] is None else int(counter[3]))
     # After the project's counter: a look-alike filed at the same moment has committed by now.
     looked = new.check_duplicates or name_similar
     alike = likeness_to(new.title, new.description, _look_alikes(conn, new)) if looked else []
@@ -104,7 +106,7 @@ def _create_ticket(conn: Connection, new: NewTicket, actor: Actor, name_similar:
         (
             *(column_value(getattr(new, name)) for name in _NEW_TICKET_COLUMNS),
             number,
-            end_of_column(conn, new.project_id, new.status),
+            position,
             now,
             now,
             closing.get("closed_at"),
