@@ -86,7 +86,7 @@ async def _level(ctx: Context, url: PostgresUrl, replicas: int, seconds: float) 
 
 
 async def _run(ctx: Context) -> list[Metric]:
-    seconds = max(1.0, ctx.config.throughput_seconds * 2)
+    seconds = max(4.0, ctx.config.throughput_seconds * 2)
     with postgres.scratch_copy(ctx.data.tickets, ctx.config.seed, "capacity") as url:
         if url is None:
             print("capacity: set TICKETS_BENCH_POSTGRES_URL to measure replicas on PostgreSQL", file=sys.stderr)
