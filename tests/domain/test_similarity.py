@@ -20,11 +20,14 @@ from tickets_mcp.stores.search import (
     SearchTerms,
     Text,
     candidate_groups,
-    fts5_look_alike_match,
     fts5_match,
-    look_alike_tsquery,
+    fts5_title_match,
+    fts5_trace_match,
+    project_rowids,
     search_terms,
+    title_tsquery,
     trace_groups,
+    trace_tsquery,
     tsquery,
 )
 
@@ -94,15 +97,15 @@ def test_candidates_must_hold_enough_of_the_new_titles_longest_words() -> None:
     assert candidate_groups("the a an") == []
 
 
-def test_titles_and_traces_are_looked_for_in_one_index_query() -> None:
+def test_titles_are_looked_for_among_the_projects_open_titles_and_traces_in_its_descriptions() -> None:
     titles, traces = [("a", "b"), ("c",)], [("keyerror", "export", "py", "142")]
-    assert fts5_look_alike_match(titles, [], "p-1") == 'project : ("p1") AND (title : (("a" AND "b") OR ("c")))'
-    assert fts5_look_alike_match(titles, traces, "p-1") == (
-        'project : ("p1") AND (title : (("a" AND "b") OR ("c")) OR '
-        'description : (("keyerror" AND "export" AND "py" AND "142")))'
+    assert fts5_title_match(titles) == '("a" AND "b") OR ("c")'
+    assert project_rowids(3) == (3 << 40, (4 << 40) - 1)  # the project's number above every ticket id
+    assert fts5_trace_match(traces, "p-1") == (
+        'project : ("p1") AND description : (("keyerror" AND "export" AND "py" AND "142"))'
     )
-    assert look_alike_tsquery(titles, []) == "(a:A & b:A) | (c:A)"
-    assert look_alike_tsquery([], traces) == "(keyerror:B & export:B & py:B & 142:B)"
+    assert title_tsquery(titles, "p-1") == "(p1a & p1b) | (p1c)"  # each word starts with its project's
+    assert trace_tsquery(traces) == "(keyerror:B & export:B & py:B & 142:B)"
     assert trace_groups("It crashed, no trace") == ()
     assert trace_groups('File "app/x.py", line 9, in load\nKeyError: 1') == (
         ("keyerror", "x", "py"),

@@ -51,8 +51,12 @@ CANDIDATE_WORDS_MAX = 6
 # The latest look-alike open tickets compared with a new one: retries and parallel agents file
 # their twins within minutes of each other.
 DUPLICATE_CANDIDATES = 20
-# ... found among this many latest tickets of its project that hold the words.
+# ... and those whose descriptions hold its stack trace's words, found among this many latest tickets of its
+# project that hold the words, closed ones too (a title's are read from an index of open tickets only).
 DUPLICATE_MATCHES = 100
+# The index of open titles (SQLite's open_titles) keeps each project's tickets in a rowid range of their
+# own: the project's number shifted past every ticket id (2^40, a trillion tickets).
+PROJECT_SHIFT = 40
 # Comments are indexed up to this many characters per ticket, on both stores (PostgreSQL's migration
 # repeats the figure: a migration never changes once shipped).
 COMMENTS_INDEXED = 100_000
@@ -212,23 +216,33 @@ def trace_groups(description: str) -> tuple[tuple[str, ...], ...]:
     return found.word_groups() if found else ()
 
 
-def fts5_look_alike_match(titles: Sequence[tuple[str, ...]], traces: Sequence[tuple[str, ...]], project_id: str) -> str:
-    """`project : ("…") AND (title : (("a" AND "b") OR …) OR description : ((…)))`: whole words, of one
-    project's tickets: another organization's titles cannot crowd the project's out."""
-    columns = [
-        column + " : (" + _any_of_all(groups, '"{}"', " AND ", " OR ") + ")"
-        for column, groups in (("title", titles), ("description", traces))
-        if groups
-    ]
-    return f"{fts5_projects([project_id])} AND ({' OR '.join(columns)})"
+def project_rowids(project_number: int) -> tuple[int, int]:
+    """The first and last rowid of a project's open tickets in SQLite's open_titles."""
+    first = project_number << PROJECT_SHIFT
+    return first, first | ((1 << PROJECT_SHIFT) - 1)
 
 
-def look_alike_tsquery(titles: Sequence[tuple[str, ...]], traces: Sequence[tuple[str, ...]]) -> str:
-    """The same for PostgreSQL, where title words carry weight A and description words B:
-    `(a:A & b:A) | (a:A & c:A) | (k:B & e:B)`."""
-    return " | ".join(
-        part for part in (_any_of_all(titles, "{}:A", " & ", " | "), _any_of_all(traces, "{}:B", " & ", " | ")) if part
-    )
+def fts5_title_match(titles: Sequence[tuple[str, ...]]) -> str:
+    """`("a" AND "b") OR ("c")`: an open title holding one of the groups whole (open_titles has no columns)."""
+    return _any_of_all(titles, '"{}"', " AND ", " OR ")
+
+
+def fts5_trace_match(traces: Sequence[tuple[str, ...]], project_id: str) -> str:
+    """`project : ("…") AND description : ((…) OR (…))`: whole words in one project's descriptions, so
+    another organization's traces cannot crowd the project's out."""
+    groups = _any_of_all(traces, '"{}"', " AND ", " OR ")
+    return f"{fts5_projects([project_id])} AND description : ({groups})"
+
+
+def title_tsquery(titles: Sequence[tuple[str, ...]], project_id: str) -> str:
+    """The title groups for PostgreSQL's index of open titles, whose words each start with their project's
+    word (`ticket_title_words`): `(p1a & p1b) | (p1c)`."""
+    return _any_of_all(titles, project_word(project_id) + "{}", " & ", " | ")
+
+
+def trace_tsquery(traces: Sequence[tuple[str, ...]]) -> str:
+    """The trace groups for PostgreSQL's `search`, where description words carry weight B: `(k:B & e:B)`."""
+    return _any_of_all(traces, "{}:B", " & ", " | ")
 
 
 def _any_of_all(groups: Sequence[tuple[str, ...]], word: str, both: str, either: str) -> str:

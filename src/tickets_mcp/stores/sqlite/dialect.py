@@ -20,11 +20,14 @@ from tickets_mcp.stores.search import (
     BM25_WEIGHTS,
     DUPLICATE_CANDIDATES,
     DUPLICATE_MATCHES,
+    PROJECT_SHIFT,
     RANKED_MAX,
     SearchTerms,
     Text,
-    fts5_look_alike_match,
     fts5_match,
+    fts5_title_match,
+    fts5_trace_match,
+    project_rowids,
 )
 from tickets_mcp.stores.sql.connection import Connection, Row
 from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
@@ -115,23 +118,35 @@ class SqliteDialect:
         titles: Sequence[tuple[str, ...]],
         traces: Sequence[tuple[str, ...]],
     ) -> list[Text]:
-        # The index walks the project's matches newest first and stops: titles that many tickets share
-        # ("Nightly build failed #N") must not make every create read all of them. The project is inside
-        # the MATCH, so another organization's similar titles take none of these places.
-        rows = conn.all(
-            f"""SELECT t.id, t.number, t.title, t.description FROM (
-                    SELECT rowid AS id FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT ?
-                ) latest JOIN tickets t ON t.id = latest.id
-                WHERE t.project_id = ? AND t.status NOT IN ({", ".join("?" * len(CLOSED_STATUSES))})
-                ORDER BY t.id DESC LIMIT {DUPLICATE_CANDIDATES}""",
-            (
-                fts5_look_alike_match(titles, traces, new.project_id),
-                DUPLICATE_MATCHES,
-                new.project_id,
-                *(s.value for s in CLOSED_STATUSES),
-            ),
-        )
-        return [Text(*row) for row in rows]
+        closed = [s.value for s in CLOSED_STATUSES]
+        found: dict[int, Text] = {}
+        if titles:
+            # The project's open titles, newest first: the walk stops at the latest look-alikes, and titles
+            # that many tickets share ("Nightly build failed #N") cost no more than the ones it keeps.
+            number = conn.one("SELECT number FROM projects WHERE id = ?", (new.project_id,))[0]
+            rows = conn.all(
+                f"""SELECT t.id, t.number, t.title, t.description FROM (
+                        SELECT rowid AS key FROM open_titles WHERE open_titles MATCH ? AND rowid BETWEEN ? AND ?
+                        ORDER BY rowid DESC LIMIT {DUPLICATE_CANDIDATES}
+                    ) latest JOIN tickets t ON t.id = latest.key & {(1 << PROJECT_SHIFT) - 1}
+                    WHERE t.project_id = ? AND t.status NOT IN ({", ".join("?" * len(closed))})""",
+                (fts5_title_match(titles), *project_rowids(int(number)), new.project_id, *closed),
+            )
+            found.update((row[0], Text(*row)) for row in rows)
+        if traces:
+            # A trace's words in descriptions: the project's newest matches, closed ones too, then the open.
+            # The project is inside the MATCH, so another organization's traces take none of these places.
+            rows = conn.all(
+                f"""SELECT t.id, t.number, t.title, t.description FROM (
+                        SELECT rowid AS id FROM ticket_search WHERE ticket_search MATCH ?
+                        ORDER BY rowid DESC LIMIT {DUPLICATE_MATCHES}
+                    ) latest JOIN tickets t ON t.id = latest.id
+                    WHERE t.project_id = ? AND t.status NOT IN ({", ".join("?" * len(closed))})
+                    ORDER BY t.id DESC LIMIT {DUPLICATE_CANDIDATES}""",
+                (fts5_trace_match(traces, new.project_id), new.project_id, *closed),
+            )
+            found.update((row[0], Text(*row)) for row in rows)
+        return [found[key] for key in sorted(found, reverse=True)]
 
     def within(self, conn: Connection, deadline: float | None, run: Callable[[], T]) -> T:
         """Interrupt the connection's statements at `deadline` (SQLITE_INTERRUPT). SQLite asks between
