@@ -123,14 +123,8 @@ class PostgresDialect:
                 (*project_params, words, RANKED_MAX - 1),
             ),
         )
-        where, params = filters
-        rank = "CASE WHEN t.id >= ? THEN ts_rank(t.search, to_tsquery('simple', ?)) END"
-        page = f"""WITH page AS (
-                SELECT t.id, {rank} AS k FROM tickets t WHERE {where} AND t.search @@ to_tsquery('simple', ?)
-                ORDER BY k DESC NULLS LAST, t.id DESC LIMIT ? OFFSET ?)
-            {self.ticket_select} JOIN page ON page.id = t.id ORDER BY page.k DESC NULLS LAST, t.id DESC"""
-        page_params = [int(found[0]) if found else 0, words, *params, words, query.limit + 1, start]
-        return self.within(conn, deadline, lambda: conn.all(page, page_params)), start
+        oldest_ranked = int(found[0]) if found else 0
+        return self.within(conn, deadline, lambda: _best_matches(conn, query, words, filters, oldest_ranked)), start
 
     def look_alikes(
         self,
@@ -190,3 +184,33 @@ class PostgresDialect:
 
 
 POSTGRES = PostgresDialect()
+
+
+def _best_matches(conn: Connection, query: TicketQuery, words: str, filters: Fragment, oldest_ranked: int) -> list[Row]:
+    """The page from the ranked matches (id from `oldest_ranked` on) alone, then, when it runs past them, from
+    the older ones: one statement ranking and sorting every match read them all (1.1 s for a word in 500k)."""
+    where, params = filters
+    select, start, wanted = POSTGRES.ticket_select, relevance_start(query), query.limit + 1
+    text = "t.search @@ to_tsquery('simple', ?)"
+    rows = conn.all(
+        f"""WITH page AS (
+                SELECT t.id, ts_rank(t.search, to_tsquery('simple', ?)) AS k FROM tickets t
+                WHERE {where} AND {text} AND t.id >= ? ORDER BY k DESC, t.id DESC LIMIT ? OFFSET ?)
+            {select} JOIN page ON page.id = t.id ORDER BY page.k DESC, t.id DESC""",
+        [words, *params, words, oldest_ranked, wanted, start],
+    )
+    if len(rows) == wanted or not oldest_ranked:
+        return rows
+    if rows:
+        ranked = start + len(rows)
+    else:  # the page starts past them: how many there are
+        counted = f"SELECT COUNT(*) FROM tickets t WHERE {where} AND {text} AND t.id >= ?"
+        ranked = int(conn.one(counted, [*params, words, oldest_ranked])[0])
+    older = conn.all(
+        f"""WITH page AS (
+                SELECT t.id FROM tickets t WHERE {where} AND {text} AND t.id < ?
+                ORDER BY t.id DESC LIMIT ? OFFSET ?)
+            {select} JOIN page ON page.id = t.id ORDER BY t.id DESC""",
+        [*params, words, oldest_ranked, wanted - len(rows), max(0, start - ranked)],
+    )
+    return rows + older
