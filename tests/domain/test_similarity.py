@@ -3,6 +3,8 @@ asks for, and which index queries find look-alike candidates."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.fixtures.traces import EXPORT_KEY_ERROR_OWN_FRAMES
@@ -23,6 +25,7 @@ from tickets_mcp.stores.search import (
     fts5_match,
     fts5_title_match,
     fts5_trace_match,
+    fts5_words,
     project_rowids,
     search_terms,
     title_tsquery,
@@ -85,10 +88,29 @@ def test_a_pasted_stack_trace_keeps_only_the_first_words() -> None:
 def test_each_engine_gets_every_word_of_three_letters_or_more_as_a_prefix_and_phrases_in_order() -> None:
     terms = search_terms('crash "fails on" ui "on ios"')
     assert terms is not None
-    assert fts5_match(terms, ["p-1"]) == (
-        'project : ("p1") AND {title description comments} : ("crash"* AND "fails on" AND "ui" AND "on ios"*)'
-    )
+    assert fts5_match(terms, ["p-1"]) == 'project : ("p1") AND ("crash"* AND "fails on" AND "ui" AND "on ios"*)'
     assert tsquery(terms) == "(crash:*) & (fails <-> on) & (ui) & (on <-> ios:*)"
+
+
+def test_a_word_that_could_be_a_projects_is_looked_for_in_the_columns_of_words_only() -> None:
+    terms = search_terms("deadbeef crash")  # project ids are held as 32 hex digits in the fourth column
+    assert terms is not None
+    assert fts5_words(terms) == '{title description comments} : ("deadbeef"* AND "crash"*)'
+
+
+def test_a_words_start_names_the_indexed_words_it_starts_when_they_are_few() -> None:
+    terms = search_terms('crash "fails on" login')
+    assert terms is not None
+    completed = replace(terms, completions=(("crash", "crashes"), None, None))
+    assert fts5_words(completed) == '(("crash" OR "crashes") AND "fails on" AND "login"*)'
+    short = search_terms('"fails on" ui')
+    assert short is not None
+    assert fts5_words(replace(short, completions=(None, None))) == '("fails on" AND "ui")'
+    quoted = search_terms('"login fails"')
+    assert quoted is not None
+    assert fts5_words(replace(quoted, completions=(("fails", "failsafe"),))) == (
+        '(("login fails" OR "login failsafe"))'
+    )
 
 
 def test_candidates_must_hold_enough_of_the_new_titles_longest_words() -> None:

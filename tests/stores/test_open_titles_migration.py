@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures.stores import Location, older_store
-from tickets_mcp.domain import Priority, Status, TicketType
+from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.errors import LikelyDuplicate
-from tickets_mcp.stores import Actor, NewTicket
+from tickets_mcp.stores import Actor, NewTicket, TicketQuery
 from tickets_mcp.stores.factory import open_store
 from tickets_mcp.stores.postgres import migrations as postgres_migrations
 from tickets_mcp.stores.sqlite import migrations as sqlite_migrations
@@ -52,5 +52,9 @@ async def test_the_open_titles_of_an_older_tracker_are_look_alikes_in_their_proj
             await store.create_ticket(new("p-2", "Dark mode toggle"), actor)
         assert (await store.create_ticket(new("p-1", "Login fails on Safari"), actor)).ticket.slug == "WEB-3"
         assert (await store.create_ticket(new("p-1", "Dark mode toggle"), actor)).ticket.slug == "WEB-4"
+        # Their words are known too: a word's start names the words it starts, the older ones with the new.
+        await store.create_ticket(new("p-1", "Exporter hangs"), actor)
+        page = await store.list_tickets(TicketQuery(project_ids=["p-1"], text="expor", sort=TicketSort.RELEVANCE))
+        assert sorted(t.slug for t in page.tickets) == ["WEB-1", "WEB-5"]
     finally:
         await store.close()

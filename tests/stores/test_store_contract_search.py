@@ -15,6 +15,7 @@ from tests.fixtures.traces import EXPORT_KEY_ERROR_OWN_FRAMES
 from tickets_mcp.domain import Status, TicketSort
 from tickets_mcp.errors import LikelyDuplicate
 from tickets_mcp.stores import NewProject, NewTicket, Placement, Store, TicketPatch, TicketQuery
+from tickets_mcp.stores.search import COMPLETIONS_MAX
 
 pytestmark = pytest.mark.anyio
 
@@ -45,6 +46,19 @@ async def test_words_are_found_in_titles_descriptions_and_comments(store: Store,
     assert await found(store, world, "login kraken") == []
     assert await found(store, world, "login-fails!") == [1]  # punctuation separates words
     assert one.number == 1
+
+
+async def test_a_words_start_finds_every_word_it_starts_however_many(store: Store, world: World) -> None:
+    many = " ".join(f"zebra{i}" for i in range(COMPLETIONS_MAX + 6))  # more than a query names one by one
+    await store.create_ticket(draft(world, "Stripes", description=many), world.actor)
+    fish = (await store.create_ticket(draft(world, "Zebrafish"), world.actor)).ticket
+    await store.add_comment(fish.id, "zebroid seen", world.actor)
+    assert await found(store, world, "zebr") == [2, 1]
+    assert await found(store, world, "zebra6") == [1]
+    assert await found(store, world, "zebro") == [2]  # a comment's word
+    await store.update_ticket(fish.id, TicketPatch(values={"title": "Okapi"}), expected_version=None, actor=world.actor)
+    assert await found(store, world, "okap") == [2]  # an edited title's
+    assert await found(store, world, "zebraf") == []
 
 
 async def test_a_quoted_phrase_needs_its_words_together_and_in_order(store: Store, world: World) -> None:

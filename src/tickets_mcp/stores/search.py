@@ -42,6 +42,11 @@ _PHRASE = re.compile(r'"([^"]*)"')
 # Only so many words of a query take part: a pasted stack trace must not become a query of 500 terms.
 # Each is one more index read; a sentence a person or model types needs fewer than 16 required words.
 QUERY_WORDS_MAX = 16
+# A word's start names at most this many words in a query (SQLite): FTS5 merges a prefix's matches into
+# one list before the first is read (60 ms for a word in a third of 1M tickets, each time it is asked),
+# while the words it names are read newest first and stop at the page. Each named word costs a look in every
+# index segment (146 words: about 20 ms a read at 1M tickets); past this many, the prefix is merged.
+COMPLETIONS_MAX = 256
 # A shorter word matches only as a whole word: a one- or two-letter prefix stands for thousands of
 # words, each read and merged before the first match, and narrows nothing. Three letters is what the
 # SQLite prefix index holds, so a three-letter prefix is one index read.
@@ -96,9 +101,13 @@ class Text(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class SearchTerms:
-    """What a text query asks for: phrases of one or more words, every one required; never empty."""
+    """What a text query asks for: phrases of one or more words, every one required; never empty.
+
+    `completions` (SQLite, `SqliteDialect.complete`): for each phrase in order, the indexed words its last
+    word starts, when there are few enough to name, else None; empty when not looked up."""
 
     phrases: tuple[tuple[str, ...], ...]
+    completions: tuple[tuple[str, ...] | None, ...] = ()
 
 
 def search_terms(text: str) -> SearchTerms | None:
@@ -168,9 +177,35 @@ def _prefix(word: str, mark: str) -> str:
 
 def fts5_match(terms: SearchTerms, project_ids: Sequence[str]) -> str:
     """An FTS5 MATCH expression in the given projects: every phrase, its last word as a prefix if long
-    enough. Words are letters and digits only."""
-    words = " AND ".join('"' + " ".join(phrase) + '"' + _prefix(phrase[-1], "*") for phrase in terms.phrases)
-    return f"{fts5_projects(project_ids)} AND {{title description comments}} : ({words})"
+    enough (or as the words it starts, when `terms.completions` names them). Words are letters and digits
+    only."""
+    return f"{fts5_projects(project_ids)} AND {fts5_words(terms)}"
+
+
+def fts5_words(terms: SearchTerms) -> str:
+    """The phrases of `terms` alone, in the columns of words: `{title description comments} : (…)`, or, when no
+    phrase could be a project's word (the fourth column holds 32 hex digits), the same without the column
+    filter, which costs bm25 a look at every match's columns (26 -> 12 ms for a word in 300k tickets)."""
+    completions = terms.completions or (None,) * len(terms.phrases)
+    words = " AND ".join(_fts5_phrase(p, c) for p, c in zip(terms.phrases, completions, strict=True))
+    if any(len(phrase) == 1 and _HEX.fullmatch(phrase[0]) for phrase in terms.phrases):
+        return f"{{title description comments}} : ({words})"
+    return f"({words})"
+
+
+_HEX = re.compile(r"[0-9a-f]{1,32}")
+
+
+def _fts5_phrase(phrase: Phrase, completions: tuple[str, ...] | None) -> str:
+    if completions:
+        return "(" + " OR ".join('"' + " ".join((*phrase[:-1], word)) + '"' for word in completions) + ")"
+    return '"' + " ".join(phrase) + '"' + _prefix(phrase[-1], "*")
+
+
+def completable(word: str) -> bool:
+    """Whether a query's word is looked up among the indexed words it starts: a three-letter one is one read
+    of the prefix index already."""
+    return len(word) > PREFIX_MIN
 
 
 def fts5_projects(project_ids: Sequence[str]) -> str:

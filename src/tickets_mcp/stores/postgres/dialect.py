@@ -102,8 +102,14 @@ class PostgresDialect:
 
     # Text search
 
+    def complete(self, conn: Connection, terms: SearchTerms) -> SearchTerms:
+        return terms  # a GIN index reads a prefix's entries as it reads a word's
+
     def text_match(self, terms: SearchTerms, project_ids: Sequence[str]) -> Fragment:
         return "t.search @@ to_tsquery('simple', ?)", [tsquery(terms)]
+
+    def text_source(self, terms: SearchTerms, project_ids: Sequence[str]) -> tuple[str, Fragment]:
+        return "tickets t", self.text_match(terms, project_ids)
 
     def text_contains(self, pattern: str) -> Fragment:
         return "(t.title ILIKE ? OR t.description ILIKE ?)", [pattern, pattern]

@@ -609,7 +609,7 @@ TICKET_COUNTS = Migration(
 # tickets, not every title and description `search` holds (a create read 300 ms of them at 1M tickets).
 OPEN_TITLES = Migration(
     23,
-    "an index of the open tickets' titles by project, for the look-alike check",
+    "an index of the open tickets' titles by project, for the look-alike check (and SQLite's of every word)",
     (
         # SQL-standard bodies (RETURN) need PostgreSQL 14; 13 is supported.
         """CREATE FUNCTION ticket_title_words(project_id text, title text) RETURNS tsvector
