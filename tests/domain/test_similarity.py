@@ -3,6 +3,8 @@ asks for, and which index queries find look-alike candidates."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.fixtures.traces import EXPORT_KEY_ERROR_OWN_FRAMES
@@ -20,11 +22,15 @@ from tickets_mcp.stores.search import (
     SearchTerms,
     Text,
     candidate_groups,
-    fts5_look_alike_match,
     fts5_match,
-    look_alike_tsquery,
+    fts5_title_match,
+    fts5_trace_match,
+    fts5_words,
+    project_rowids,
     search_terms,
+    title_tsquery,
     trace_groups,
+    trace_tsquery,
     tsquery,
 )
 
@@ -82,10 +88,29 @@ def test_a_pasted_stack_trace_keeps_only_the_first_words() -> None:
 def test_each_engine_gets_every_word_of_three_letters_or_more_as_a_prefix_and_phrases_in_order() -> None:
     terms = search_terms('crash "fails on" ui "on ios"')
     assert terms is not None
-    assert fts5_match(terms, ["p-1"]) == (
-        'project : ("p1") AND {title description comments} : ("crash"* AND "fails on" AND "ui" AND "on ios"*)'
-    )
+    assert fts5_match(terms, ["p-1"]) == 'project : ("p1") AND ("crash"* AND "fails on" AND "ui" AND "on ios"*)'
     assert tsquery(terms) == "(crash:*) & (fails <-> on) & (ui) & (on <-> ios:*)"
+
+
+def test_a_word_that_could_be_a_projects_is_looked_for_in_the_columns_of_words_only() -> None:
+    terms = search_terms("deadbeef crash")  # project ids are held as 32 hex digits in the fourth column
+    assert terms is not None
+    assert fts5_words(terms) == '{title description comments} : ("deadbeef"* AND "crash"*)'
+
+
+def test_a_words_start_names_the_indexed_words_it_starts_when_they_are_few() -> None:
+    terms = search_terms('crash "fails on" login')
+    assert terms is not None
+    completed = replace(terms, completions=(("crash", "crashes"), None, None))
+    assert fts5_words(completed) == '(("crash" OR "crashes") AND "fails on" AND "login"*)'
+    short = search_terms('"fails on" ui')
+    assert short is not None
+    assert fts5_words(replace(short, completions=(None, None))) == '("fails on" AND "ui")'
+    quoted = search_terms('"login fails"')
+    assert quoted is not None
+    assert fts5_words(replace(quoted, completions=(("fails", "failsafe"),))) == (
+        '(("login fails" OR "login failsafe"))'
+    )
 
 
 def test_candidates_must_hold_enough_of_the_new_titles_longest_words() -> None:
@@ -94,15 +119,15 @@ def test_candidates_must_hold_enough_of_the_new_titles_longest_words() -> None:
     assert candidate_groups("the a an") == []
 
 
-def test_titles_and_traces_are_looked_for_in_one_index_query() -> None:
+def test_titles_are_looked_for_among_the_projects_open_titles_and_traces_in_its_descriptions() -> None:
     titles, traces = [("a", "b"), ("c",)], [("keyerror", "export", "py", "142")]
-    assert fts5_look_alike_match(titles, [], "p-1") == 'project : ("p1") AND (title : (("a" AND "b") OR ("c")))'
-    assert fts5_look_alike_match(titles, traces, "p-1") == (
-        'project : ("p1") AND (title : (("a" AND "b") OR ("c")) OR '
-        'description : (("keyerror" AND "export" AND "py" AND "142")))'
+    assert fts5_title_match(titles) == '("a" AND "b") OR ("c")'
+    assert project_rowids(3) == (3 << 40, (4 << 40) - 1)  # the project's number above every ticket id
+    assert fts5_trace_match(traces, "p-1") == (
+        'project : ("p1") AND description : (("keyerror" AND "export" AND "py" AND "142"))'
     )
-    assert look_alike_tsquery(titles, []) == "(a:A & b:A) | (c:A)"
-    assert look_alike_tsquery([], traces) == "(keyerror:B & export:B & py:B & 142:B)"
+    assert title_tsquery(titles, "p-1") == "(p1a & p1b) | (p1c)"  # each word starts with its project's
+    assert trace_tsquery(traces) == "(keyerror:B & export:B & py:B & 142:B)"
     assert trace_groups("It crashed, no trace") == ()
     assert trace_groups('File "app/x.py", line 9, in load\nKeyError: 1') == (
         ("keyerror", "x", "py"),

@@ -212,8 +212,15 @@ def issued_sql(conn: sqlite3.Connection, query: TicketQuery, page_two: bool) -> 
         list_tickets(Connection(conn.execute, SQLITE, conn), query)
     finally:
         conn.set_trace_callback(None)
-    # FTS5 reads its own shadow tables (ticket_search_config, ...): not statements of the store's.
-    return [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH")) and "'ticket_search_" not in s]
+    # FTS5 reads its own shadow tables (ticket_search_config, ...), and the words a query's word starts come
+    # from the list of indexed words: not statements of the store's tables.
+    return [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith(("SELECT", "WITH"))
+        and "'ticket_search_" not in s
+        and "search_words_vocab" not in s
+    ]
 
 
 @dataclass(frozen=True)
@@ -298,8 +305,9 @@ def describe(conn: sqlite3.Connection, case: Case, seeded: Seeded) -> tuple[list
             [lines],
         )
         assert count_plan, lines
-    else:  # the count, then the page; a relevance sort first finds its oldest ranked match (in the index alone)
-        assert len(statements) == (3 if case.sort is TicketSort.RELEVANCE else 2), statements
+    else:  # the count, then the page; a relevance sort first finds its oldest ranked match and how many
+        # tickets of any project sit among the ranked ones (both in the index alone)
+        assert len(statements) == (4 if case.sort is TicketSort.RELEVANCE else 2), statements
         count_plan, *page_plans = [plan(conn, statement) for statement in statements]
     problems = count_problems(count_plan, case) + [p for lines in page_plans for p in page_problems(lines, case)]
     text = "\n".join(" | ".join(line.detail for line in lines) for lines in (count_plan, *page_plans))

@@ -14,7 +14,8 @@ from tests.fixtures.store_contract import World, draft, walk
 from tests.fixtures.traces import EXPORT_KEY_ERROR_OWN_FRAMES
 from tickets_mcp.domain import Status, TicketSort
 from tickets_mcp.errors import LikelyDuplicate
-from tickets_mcp.stores import NewProject, Store, TicketPatch, TicketQuery
+from tickets_mcp.stores import NewProject, NewTicket, Placement, Store, TicketPatch, TicketQuery
+from tickets_mcp.stores.search import COMPLETIONS_MAX
 
 pytestmark = pytest.mark.anyio
 
@@ -45,6 +46,19 @@ async def test_words_are_found_in_titles_descriptions_and_comments(store: Store,
     assert await found(store, world, "login kraken") == []
     assert await found(store, world, "login-fails!") == [1]  # punctuation separates words
     assert one.number == 1
+
+
+async def test_a_words_start_finds_every_word_it_starts_however_many(store: Store, world: World) -> None:
+    many = " ".join(f"zebra{i}" for i in range(COMPLETIONS_MAX + 6))  # more than a query names one by one
+    await store.create_ticket(draft(world, "Stripes", description=many), world.actor)
+    fish = (await store.create_ticket(draft(world, "Zebrafish"), world.actor)).ticket
+    await store.add_comment(fish.id, "zebroid seen", world.actor)
+    assert await found(store, world, "zebr") == [2, 1]
+    assert await found(store, world, "zebra6") == [1]
+    assert await found(store, world, "zebro") == [2]  # a comment's word
+    await store.update_ticket(fish.id, TicketPatch(values={"title": "Okapi"}), expected_version=None, actor=world.actor)
+    assert await found(store, world, "okap") == [2]  # an edited title's
+    assert await found(store, world, "zebraf") == []
 
 
 async def test_a_quoted_phrase_needs_its_words_together_and_in_order(store: Store, world: World) -> None:
@@ -169,6 +183,49 @@ async def test_closed_tickets_and_other_projects_are_not_duplicates(store: Store
     assert (await store.create_ticket(again, world.actor)).ticket.slug == "INBOX-2"
     with pytest.raises(LikelyDuplicate, match="INBOX-2"):
         await store.create_ticket(again, world.actor)
+
+
+async def test_an_old_open_look_alike_is_found_behind_newer_closed_ones(store: Store, world: World) -> None:
+    first = (await store.create_ticket(draft(world, "Dark mode toggle flickers"), world.actor)).ticket
+    closed = [draft(world, "Dark mode toggle flickers", status=Status.DONE) for _ in range(120)]
+    await store.create_tickets(closed, world.actor)
+    again = replace(draft(world, "Dark mode toggle flickers"), check_duplicates=True)
+    with pytest.raises(LikelyDuplicate, match=first.slug):
+        await store.create_ticket(again, world.actor)
+
+
+async def test_a_look_alike_follows_its_tickets_status_title_project_and_deletion(store: Store, world: World) -> None:
+    other = await store.create_project(NewProject(world.organization.id, "Other", "OTH", ""), world.actor)
+    ticket = (await store.create_ticket(draft(world, "Export fails for archived customers"), world.actor)).ticket
+    retry = replace(draft(world, "Export fails for archived customers"), check_duplicates=True)
+    elsewhere = replace(retry, project_id=other.id)
+
+    async def refused(new: NewTicket) -> bool:
+        try:
+            filed = await store.create_ticket(new, world.actor)
+        except LikelyDuplicate:
+            return True
+        await store.delete_ticket(filed.ticket.id, world.actor)
+        return False
+
+    closed = await store.move_ticket(ticket.id, Status.DONE, Placement(), expected_version=None, actor=world.actor)
+    assert not await refused(retry)
+    moved = await store.move_ticket(ticket.id, Status.TODO, Placement(), expected_version=None, actor=world.actor)
+    assert closed.status is Status.DONE and await refused(retry)  # reopened
+    await store.move_ticket(ticket.id, Status.IN_PROGRESS, Placement(), expected_version=None, actor=world.actor)
+    assert await refused(retry)  # from one open column to another
+    patch = TicketPatch(values={"title": "Import drops archived customers"})
+    await store.update_ticket(ticket.id, patch, expected_version=moved.version + 1, actor=world.actor)
+    assert not await refused(retry)
+    renamed = replace(retry, title="Import drops archived customers")
+    assert await refused(renamed)
+    await store.move_to_project(ticket.id, other.id, world.actor)
+    assert not await refused(renamed)
+    assert await refused(replace(renamed, project_id=other.id)) and not await refused(elsewhere)
+    moved_away = await store.moved_ticket(world.inbox.id, ticket.number)
+    assert moved_away is not None
+    await store.delete_ticket(moved_away.id, world.actor)
+    assert not await refused(replace(renamed, project_id=other.id))
 
 
 async def test_look_alikes_filed_at_the_same_moment_yield_one_ticket(store: Store, world: World) -> None:

@@ -42,6 +42,11 @@ _PHRASE = re.compile(r'"([^"]*)"')
 # Only so many words of a query take part: a pasted stack trace must not become a query of 500 terms.
 # Each is one more index read; a sentence a person or model types needs fewer than 16 required words.
 QUERY_WORDS_MAX = 16
+# A word's start names at most this many words in a query (SQLite): FTS5 merges a prefix's matches into
+# one list before the first is read (60 ms for a word in a third of 1M tickets, each time it is asked),
+# while the words it names are read newest first and stop at the page. Each named word costs a look in every
+# index segment (146 words: about 20 ms a read at 1M tickets); past this many, the prefix is merged.
+COMPLETIONS_MAX = 256
 # A shorter word matches only as a whole word: a one- or two-letter prefix stands for thousands of
 # words, each read and merged before the first match, and narrows nothing. Three letters is what the
 # SQLite prefix index holds, so a three-letter prefix is one index read.
@@ -51,8 +56,12 @@ CANDIDATE_WORDS_MAX = 6
 # The latest look-alike open tickets compared with a new one: retries and parallel agents file
 # their twins within minutes of each other.
 DUPLICATE_CANDIDATES = 20
-# ... found among this many latest tickets of its project that hold the words.
+# ... and those whose descriptions hold its stack trace's words, found among this many latest tickets of its
+# project that hold the words, closed ones too (a title's are read from an index of open tickets only).
 DUPLICATE_MATCHES = 100
+# The index of open titles (SQLite's open_titles) keeps each project's tickets in a rowid range of their
+# own: the project's number shifted past every ticket id (2^40, a trillion tickets).
+PROJECT_SHIFT = 40
 # Comments are indexed up to this many characters per ticket, on both stores (PostgreSQL's migration
 # repeats the figure: a migration never changes once shipped).
 COMMENTS_INDEXED = 100_000
@@ -92,9 +101,13 @@ class Text(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class SearchTerms:
-    """What a text query asks for: phrases of one or more words, every one required; never empty."""
+    """What a text query asks for: phrases of one or more words, every one required; never empty.
+
+    `completions` (SQLite, `SqliteDialect.complete`): for each phrase in order, the indexed words its last
+    word starts, when there are few enough to name, else None; empty when not looked up."""
 
     phrases: tuple[tuple[str, ...], ...]
+    completions: tuple[tuple[str, ...] | None, ...] = ()
 
 
 def search_terms(text: str) -> SearchTerms | None:
@@ -164,9 +177,35 @@ def _prefix(word: str, mark: str) -> str:
 
 def fts5_match(terms: SearchTerms, project_ids: Sequence[str]) -> str:
     """An FTS5 MATCH expression in the given projects: every phrase, its last word as a prefix if long
-    enough. Words are letters and digits only."""
-    words = " AND ".join('"' + " ".join(phrase) + '"' + _prefix(phrase[-1], "*") for phrase in terms.phrases)
-    return f"{fts5_projects(project_ids)} AND {{title description comments}} : ({words})"
+    enough (or as the words it starts, when `terms.completions` names them). Words are letters and digits
+    only."""
+    return f"{fts5_projects(project_ids)} AND {fts5_words(terms)}"
+
+
+def fts5_words(terms: SearchTerms) -> str:
+    """The phrases of `terms` alone, in the columns of words: `{title description comments} : (…)`, or, when no
+    phrase could be a project's word (the fourth column holds 32 hex digits), the same without the column
+    filter, which costs bm25 a look at every match's columns (26 -> 12 ms for a word in 300k tickets)."""
+    completions = terms.completions or (None,) * len(terms.phrases)
+    words = " AND ".join(_fts5_phrase(p, c) for p, c in zip(terms.phrases, completions, strict=True))
+    if any(len(phrase) == 1 and _HEX.fullmatch(phrase[0]) for phrase in terms.phrases):
+        return f"{{title description comments}} : ({words})"
+    return f"({words})"
+
+
+_HEX = re.compile(r"[0-9a-f]{1,32}")
+
+
+def _fts5_phrase(phrase: Phrase, completions: tuple[str, ...] | None) -> str:
+    if completions:
+        return "(" + " OR ".join('"' + " ".join((*phrase[:-1], word)) + '"' for word in completions) + ")"
+    return '"' + " ".join(phrase) + '"' + _prefix(phrase[-1], "*")
+
+
+def completable(word: str) -> bool:
+    """Whether a query's word is looked up among the indexed words it starts: a three-letter one is one read
+    of the prefix index already."""
+    return len(word) > PREFIX_MIN
 
 
 def fts5_projects(project_ids: Sequence[str]) -> str:
@@ -212,23 +251,33 @@ def trace_groups(description: str) -> tuple[tuple[str, ...], ...]:
     return found.word_groups() if found else ()
 
 
-def fts5_look_alike_match(titles: Sequence[tuple[str, ...]], traces: Sequence[tuple[str, ...]], project_id: str) -> str:
-    """`project : ("…") AND (title : (("a" AND "b") OR …) OR description : ((…)))`: whole words, of one
-    project's tickets: another organization's titles cannot crowd the project's out."""
-    columns = [
-        column + " : (" + _any_of_all(groups, '"{}"', " AND ", " OR ") + ")"
-        for column, groups in (("title", titles), ("description", traces))
-        if groups
-    ]
-    return f"{fts5_projects([project_id])} AND ({' OR '.join(columns)})"
+def project_rowids(project_number: int) -> tuple[int, int]:
+    """The first and last rowid of a project's open tickets in SQLite's open_titles."""
+    first = project_number << PROJECT_SHIFT
+    return first, first | ((1 << PROJECT_SHIFT) - 1)
 
 
-def look_alike_tsquery(titles: Sequence[tuple[str, ...]], traces: Sequence[tuple[str, ...]]) -> str:
-    """The same for PostgreSQL, where title words carry weight A and description words B:
-    `(a:A & b:A) | (a:A & c:A) | (k:B & e:B)`."""
-    return " | ".join(
-        part for part in (_any_of_all(titles, "{}:A", " & ", " | "), _any_of_all(traces, "{}:B", " & ", " | ")) if part
-    )
+def fts5_title_match(titles: Sequence[tuple[str, ...]]) -> str:
+    """`("a" AND "b") OR ("c")`: an open title holding one of the groups whole (open_titles has no columns)."""
+    return _any_of_all(titles, '"{}"', " AND ", " OR ")
+
+
+def fts5_trace_match(traces: Sequence[tuple[str, ...]], project_id: str) -> str:
+    """`project : ("…") AND description : ((…) OR (…))`: whole words in one project's descriptions, so
+    another organization's traces cannot crowd the project's out."""
+    groups = _any_of_all(traces, '"{}"', " AND ", " OR ")
+    return f"{fts5_projects([project_id])} AND description : ({groups})"
+
+
+def title_tsquery(titles: Sequence[tuple[str, ...]], project_id: str) -> str:
+    """The title groups for PostgreSQL's index of open titles, whose words each start with their project's
+    word (`ticket_title_words`): `(p1a & p1b) | (p1c)`."""
+    return _any_of_all(titles, project_word(project_id) + "{}", " & ", " | ")
+
+
+def trace_tsquery(traces: Sequence[tuple[str, ...]]) -> str:
+    """The trace groups for PostgreSQL's `search`, where description words carry weight B: `(k:B & e:B)`."""
+    return _any_of_all(traces, "{}:B", " & ", " | ")
 
 
 def _any_of_all(groups: Sequence[tuple[str, ...]], word: str, both: str, either: str) -> str:

@@ -76,8 +76,18 @@ class Dialect(Protocol):
 
     # Text search
 
+    def complete(self, conn: Connection, terms: SearchTerms) -> SearchTerms:
+        """`terms` with what the engine needs looked up before its queries (SQLite: the words each phrase's
+        last word starts); unchanged where it needs nothing."""
+        ...
+
     def text_match(self, terms: SearchTerms, project_ids: Sequence[str]) -> Fragment:
         """Tickets `t` whose words hold `terms`, through the engine's full-text index."""
+        ...
+
+    def text_source(self, terms: SearchTerms, project_ids: Sequence[str]) -> tuple[str, Fragment]:
+        """What a count of the tickets `t` holding `terms` reads FROM, and its condition: the cheapest way in
+        for a count that stops at its cap."""
         ...
 
     def text_contains(self, pattern: str) -> Fragment:

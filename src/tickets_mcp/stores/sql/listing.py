@@ -156,14 +156,18 @@ def list_tickets(conn: Connection, query: TicketQuery, budget_s: float | None = 
     dialect = conn.dialect
     ids = label_ids(conn, query.project_ids, query.labels) if query.labels else []
     others = _filters(conn, query, ids)
+    source: tuple[str, Fragment] | None = None  # where a text query's count reads its matches
     if terms is not None:
+        terms = dialect.complete(conn, terms)
         text = dialect.text_match(terms, query.project_ids)
+        source = dialect.text_source(terms, query.project_ids)
     elif query.text:  # no word in it (`%`, say): the text anywhere in the title or description
         text = dialect.text_contains(like_pattern(query.text))
     else:
         text = None
     filters = others if text is None else (f"{others[0]} AND {text[0]}", [*others[1], *text[1]])
     matches = _Matches.of_tickets(filters)
+    counted = matches if source is None else _Matches(source[0], *_and(others, source[1]), "t.id")
     by_label = _by_label(conn, query, ids) if ids and text is None else None
     deadline = time.monotonic() + budget_s if budget_s is not None and query.text else None
     rows: list[Row] = []
@@ -181,7 +185,7 @@ def list_tickets(conn: Connection, query: TicketQuery, budget_s: float | None = 
                     lambda: (
                         count_by_label(conn, ids[0], by_label[0].source, by_label[1], query.count_limit)
                         if by_label is not None
-                        else _count(conn, matches, query.count_limit)
+                        else _count(conn, counted, query.count_limit)
                     ),
                 )
             if query.sort is TicketSort.RELEVANCE and terms is not None:
@@ -352,3 +356,7 @@ def _page_in_order(
             {select} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
         [*params, query.limit + 1, query.offset, *count_params],
     )
+
+
+def _and(filters: Fragment, more: Fragment) -> tuple[str, list[Any]]:
+    return f"{filters[0]} AND {more[0]}", [*filters[1], *more[1]]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tickets_mcp.domain.clock import utc_now
 from tickets_mcp.errors import BackendUnavailable
-from tickets_mcp.stores.search import COMMENTS_INDEXED
+from tickets_mcp.stores.search import COMMENTS_INDEXED, PROJECT_SHIFT
 from tickets_mcp.stores.sql.identity_version import WATCHED, watched_events
 from tickets_mcp.stores.sql.records import FILL_DEFAULT_PROJECT
 from tickets_mcp.stores.sqlite.db import check_location, connect_read_only, run_in_transaction
@@ -730,6 +730,78 @@ TICKET_COUNTS = Migration(
     ),
 )
 
+# The open tickets' titles, each project's in a rowid range of its own (its number << PROJECT_SHIFT | the
+# ticket's id), for the look-alike check alone (stores/search.py). In ticket_search a title word's matches
+# are mostly closed tickets, descriptions and other projects, read and skipped on every create (250 ms at
+# 1M tickets). detail=none keeps only which rows hold a word, content='' no text: a 'delete' names the
+# words the row was indexed with, which the triggers have (old.title). automerge 2 keeps fewer segments
+# for each word's matches to be sought in.
+_OPEN = "NOT IN ('canceled', 'done')"
+
+
+def _title_key(row: str) -> str:
+    """A ticket's rowid in open_titles, with its project's row as `p`."""
+    return f"(p.number << {PROJECT_SHIFT}) | {row}.id"
+
+
+# And every word ever indexed, for a query's word to name the words it starts (SqliteDialect.complete): FTS5
+# merges all the matches of a prefix before it reads one (60 ms for a word in a third of 1M tickets, at each
+# of a page's three reads), but reads named words newest first and stops. Every text goes in as row 1 of a
+# contentless table, so its vocabulary (fts5vocab) holds each word once, with one match to read; words of
+# text since changed stay, naming words that match nothing.
+_WORDS_OF = "INSERT INTO search_words (rowid, words) VALUES (1, {})"
+OPEN_TITLES = Migration(
+    23,
+    "an index of the open tickets' titles by project, for the look-alike check, and of every word indexed",
+    (
+        """CREATE VIRTUAL TABLE open_titles USING fts5(
+            title, tokenize='unicode61 remove_diacritics 0', detail=none, content=''
+        )""",
+        "INSERT INTO open_titles (open_titles, rank) VALUES ('automerge', 2)",
+        f"""INSERT INTO open_titles (rowid, title)
+            SELECT {_title_key("t")}, t.title FROM tickets t JOIN projects p ON p.id = t.project_id
+            WHERE t.status {_OPEN}""",
+        f"""CREATE TRIGGER open_titles_insert AFTER INSERT ON tickets WHEN new.status {_OPEN} BEGIN
+            INSERT INTO open_titles (rowid, title)
+            SELECT {_title_key("new")}, new.title FROM projects p WHERE p.id = new.project_id;
+        END""",
+        f"""CREATE TRIGGER open_titles_delete AFTER DELETE ON tickets WHEN old.status {_OPEN} BEGIN
+            INSERT INTO open_titles (open_titles, rowid, title)
+            SELECT 'delete', {_title_key("old")}, old.title FROM projects p WHERE p.id = old.project_id;
+        END""",
+        # A move between open columns changes nothing here.
+        f"""CREATE TRIGGER open_titles_update AFTER UPDATE OF title, status, project_id ON tickets
+            WHEN old.title IS NOT new.title OR old.project_id IS NOT new.project_id
+                 OR (old.status {_OPEN}) IS NOT (new.status {_OPEN}) BEGIN
+            INSERT INTO open_titles (open_titles, rowid, title)
+            SELECT 'delete', {_title_key("old")}, old.title FROM projects p
+            WHERE p.id = old.project_id AND old.status {_OPEN};
+            INSERT INTO open_titles (rowid, title)
+            SELECT {_title_key("new")}, new.title FROM projects p
+            WHERE p.id = new.project_id AND new.status {_OPEN};
+        END""",
+        """CREATE VIRTUAL TABLE search_words USING fts5(
+            words, tokenize='unicode61 remove_diacritics 0', detail=none, content=''
+        )""",
+        "CREATE VIRTUAL TABLE search_words_vocab USING fts5vocab(search_words, 'row')",
+        "INSERT INTO search_words (rowid, words) SELECT 1, title || ' ' || description FROM tickets",
+        "INSERT INTO search_words (rowid, words) SELECT 1, body FROM comments",
+        f"""CREATE TRIGGER search_words_ticket AFTER INSERT ON tickets BEGIN
+            {_WORDS_OF.format("new.title || ' ' || new.description")};
+        END""",
+        f"""CREATE TRIGGER search_words_ticket_edited AFTER UPDATE OF title, description ON tickets
+            WHEN old.title IS NOT new.title OR old.description IS NOT new.description BEGIN
+            {_WORDS_OF.format("new.title || ' ' || new.description")};
+        END""",
+        f"""CREATE TRIGGER search_words_comment AFTER INSERT ON comments BEGIN
+            {_WORDS_OF.format("new.body")};
+        END""",
+        f"""CREATE TRIGGER search_words_comment_edited AFTER UPDATE OF body ON comments BEGIN
+            {_WORDS_OF.format("new.body")};
+        END""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -753,6 +825,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     TOKEN_TOOLSETS,
     IDENTITY_VERSION,
     TICKET_COUNTS,
+    OPEN_TITLES,
 )
 LATEST = MIGRATIONS[-1].version
 
