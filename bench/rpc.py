@@ -31,13 +31,23 @@ def _initialize_params() -> JSON:
     return {"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": CLIENT_INFO}
 
 
+# create_ticket's refusal of a look-alike: the check the bench measures, answering as it should (the bench's
+# bug-report titles come from the same words as the data's), so a call like any other, not a failure.
+LOOK_ALIKE = "Not filed: it looks like"
+
+
 def _check(reply: JSON, method: str) -> JSON:
     if "error" in reply:
         raise RpcError(f"{method}: {reply['error']}")
     result = cast(JSON, reply.get("result", {}))
-    if result.get("isError"):
+    if result.get("isError") and not _look_alike(result):
         raise RpcError(f"{method}: tool error {result.get('content')}")
     return result
+
+
+def _look_alike(result: JSON) -> bool:
+    content = cast(list[JSON], result.get("content") or [])
+    return bool(content) and str(content[0].get("text", "")).startswith(LOOK_ALIKE)
 
 
 class StdioClient:

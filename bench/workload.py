@@ -26,8 +26,8 @@ def tools(data: Dataset, count: int, seed: int) -> dict[str, ArgsFactory]:
     def get_ticket(i: int) -> Args:
         return {"slug": reads[i % len(reads)]}
 
-    # Bug-report titles (bench/corpus.py), so the look-alike check reads the data's real candidates; each
-    # numbered, since a call refused as a duplicate would end the run (numbered differently, never alike).
+    # Bug-report titles (bench/corpus.py), so the look-alike check reads the data's real candidates; some are
+    # refused as look-alikes of the data's, a reply like any other (rpc.LOOK_ALIKE).
     corpus = Corpus(seed + 9)
     titles = [f"{corpus.title()} #{i + 1}" for i in range(count)]
 
