@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.stores import Location, older_store
+from tests.fixtures.stores import OWNED_ORGANIZATION, Location, older_store
 from tickets_mcp.domain import Priority, Status, TicketSort, TicketType
 from tickets_mcp.errors import LikelyDuplicate
 from tickets_mcp.stores import Actor, NewTicket, TicketQuery
@@ -17,9 +17,7 @@ pytestmark = pytest.mark.anyio
 
 BEFORE = sqlite_migrations.OPEN_TITLES.version - 1
 ROWS = (
-    "INSERT INTO organizations (id, name, slug, created_at) VALUES ('o1', 'One', 'one', 'now')",
-    "INSERT INTO users (name, username, created_at) VALUES ('Alice', 'alice', 'now')",
-    "INSERT INTO memberships (organization_id, user_id, role) SELECT 'o1', id, 'owner' FROM users",
+    *OWNED_ORGANIZATION,
     "INSERT INTO projects (id, organization_id, name, code, ticket_counter, created_at) "
     "VALUES ('p-1', 'o1', 'Web', 'WEB', 2, 'now'), ('p-2', 'o1', 'App', 'APP', 1, 'now')",
     "INSERT INTO tickets (project_id, number, type, title, status, priority, position, created_at, updated_at) "

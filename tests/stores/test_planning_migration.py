@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.stores import Location, older_store
+from tests.fixtures.stores import OWNED_ORGANIZATION, Location, older_store
 from tickets_mcp.domain import EstimateUnit, LinkKind, Status
 from tickets_mcp.stores import Actor, TicketPatch
 from tickets_mcp.stores.factory import open_store
@@ -20,9 +20,7 @@ pytestmark = pytest.mark.anyio
 
 BEFORE = sqlite_migrations.PLANNING.version - 1
 ROWS = (
-    "INSERT INTO organizations (id, name, slug, created_at) VALUES ('o1', 'One', 'one', 'now')",
-    "INSERT INTO users (name, username, created_at) VALUES ('Alice', 'alice', 'now')",
-    "INSERT INTO memberships (organization_id, user_id, role) SELECT 'o1', id, 'owner' FROM users",
+    *OWNED_ORGANIZATION,
     "INSERT INTO projects (id, organization_id, name, code, ticket_counter, created_at) "
     "VALUES ('p1', 'o1', 'Web', 'WEB', 2, 'now')",
     "INSERT INTO tickets (project_id, number, type, title, status, priority, position, created_at, updated_at) "
