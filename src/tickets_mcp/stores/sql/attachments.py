@@ -50,11 +50,6 @@ def attachment_of(row: Row) -> Attachment:
     )
 
 
-def of_ticket(conn: Connection, ticket_id: int) -> list[Attachment]:
-    """The ticket's attachments, oldest first."""
-    return [attachment_of(row) for row in conn.all(OF_TICKET, (ticket_id,))]
-
-
 def find(conn: Connection, ticket_id: int, attachment_id: int) -> Attachment | None:
     row = conn.optional(_SELECT + " WHERE a.id = ? AND a.ticket_id = ?", (attachment_id, ticket_id))
     return attachment_of(row) if row is not None else None

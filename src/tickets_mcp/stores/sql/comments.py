@@ -19,11 +19,8 @@ def comment_of(row: Row, ticket: Ticket) -> Comment:
     return Comment(id=row[0], ticket_slug=ticket.slug, author=row[1], body=row[2], created_at=row[3])
 
 
-def of_ticket(conn: Connection, ticket: Ticket, comment_id: int | None = None) -> list[Comment]:
-    """The ticket's comments, oldest first; or only the one with `comment_id`."""
-    if comment_id is None:
-        return [comment_of(row, ticket) for row in conn.all(OF_TICKET, (ticket.id,))]
-    return [comment_of(row, ticket) for row in conn.all(_SELECT + " AND c.id = ?", (ticket.id, comment_id))]
+def _comment(conn: Connection, ticket: Ticket, comment_id: int) -> Comment:
+    return comment_of(conn.one(_SELECT + " AND c.id = ?", (ticket.id, comment_id)), ticket)
 
 
 def add_comment(conn: Connection, ticket_id: int, body: str, actor: Actor) -> Comment:
@@ -36,4 +33,4 @@ def add_comment(conn: Connection, ticket_id: int, body: str, actor: Actor) -> Co
     conn.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (now, ticket_id))
     comment_id = int(row[0])
     record(conn, audit.comment_added(ticket, organization_id, comment_id), actor)
-    return of_ticket(conn, ticket, comment_id)[0]
+    return _comment(conn, ticket, comment_id)

@@ -40,12 +40,8 @@ OLD_SLUGS = """SELECT o.id, p.code, o.number FROM old_slugs o JOIN projects p ON
                WHERE o.ticket_id = ? ORDER BY o.id"""
 
 
-def old_slugs(conn: Connection, ticket_id: int) -> tuple[str, ...]:
-    """The slugs the ticket had in other projects, oldest first (those of projects deleted since are gone)."""
-    return slugs_from(conn.all(OLD_SLUGS, (ticket_id,)))
-
-
 def slugs_from(rows: Sequence[Row]) -> tuple[str, ...]:
+    """The slugs the ticket had in other projects, oldest first (those of projects deleted since are gone)."""
     return tuple(f"{code}-{number}" for _, code, number in sorted(rows))
 
 

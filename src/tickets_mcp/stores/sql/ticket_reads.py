@@ -18,8 +18,3 @@ def load_ticket(conn: Connection, ticket_id: int) -> Ticket:
 def find_ticket(conn: Connection, project_id: str, number: int) -> Ticket | None:
     row = conn.optional(conn.dialect.ticket_select + " WHERE t.project_id = ? AND t.number = ?", (project_id, number))
     return row_to_ticket(row) if row else None
-
-
-def subtasks(conn: Connection, ticket_id: int) -> list[Ticket]:
-    rows = conn.all(conn.dialect.ticket_select + " WHERE t.parent_id = ? ORDER BY t.number", (ticket_id,))
-    return [row_to_ticket(row) for row in rows]

@@ -27,11 +27,8 @@ def order(row: Row) -> tuple[str, int]:
     return row[3], row[0]
 
 
-def of_ticket(conn: Connection, ticket: Ticket, entry_id: int | None = None) -> list[TimeEntry]:
-    """The ticket's time entries, the earliest day's first (then in the order they were logged); or only one."""
-    if entry_id is None:
-        return [entry_of(row, ticket) for row in conn.all(OF_TICKET, (ticket.id,))]
-    return [entry_of(row, ticket) for row in conn.all(_SELECT + " AND e.id = ?", (ticket.id, entry_id))]
+def _entry(conn: Connection, ticket: Ticket, entry_id: int) -> TimeEntry:
+    return entry_of(conn.one(_SELECT + " AND e.id = ?", (ticket.id, entry_id)), ticket)
 
 
 def log_time(conn: Connection, ticket_id: int, entry: NewTimeEntry, actor: Actor) -> TimeEntry:
@@ -48,4 +45,4 @@ def log_time(conn: Connection, ticket_id: int, entry: NewTimeEntry, actor: Actor
     conn.execute("UPDATE tickets SET spent = spent + ?, updated_at = ? WHERE id = ?", (entry.hours, now, ticket_id))
     entry_id = int(row[0])
     record(conn, audit.time_logged(ticket, organization_id, entry_id, entry.hours, entry.spent_on), actor)
-    return of_ticket(conn, ticket, entry_id)[0]
+    return _entry(conn, ticket, entry_id)
