@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import pytest
 
@@ -41,7 +41,7 @@ from tickets_mcp.domain import Capability, Comment, Project, Status, Ticket, Tic
 from tickets_mcp.errors import BackendUnavailable, PermissionDenied, RateLimited, TrackerError
 from tickets_mcp.remotes import abf, agentsmesh, bugtome, gitlab, native, redmine
 from tickets_mcp.remotes.base import RemoteTracker
-from tickets_mcp.remotes.client import Ambiguous, Policy, RedirectedAway, TokenRejected
+from tickets_mcp.remotes.client import Ambiguous, Policy, RedirectedAway, Reply, TokenRejected
 
 pytestmark = pytest.mark.anyio
 
@@ -317,13 +317,30 @@ async def applied(subject: Subject, project: Project, slug: str, op: Op) -> int:
         await tracker.aclose()
 
 
+def hold_to_policy(
+    tracker: RemoteTracker, monkeypatch: pytest.MonkeyPatch, method: str, where: Callable[[str], bool] | None
+) -> None:
+    """POLICY for the request the proxy faults, UNHURRIED for the others: an operation's own first reads (a
+    Redmine comment reads the key's user and the issue before its PUT) are not under test, and a loaded
+    machine's real Redmine may take longer than POLICY's half second to answer them."""
+    client = tracker.client
+    send = client.request
+
+    async def request(verb: str, path: str, **options: Any) -> Reply:
+        faulted = verb.upper() == method and (where is None or where(client.url(path).path))
+        client.policy = POLICY if faulted else UNHURRIED  # read once as the request starts
+        return await send(verb, path, **options)
+
+    monkeypatch.setattr(client, "request", request)
+
+
 def gaps(seen: list[Seen]) -> list[float]:
     return [round(b.at - a.at, 3) for a, b in itertools.pairwise(seen)]
 
 
 @pytest.mark.parametrize(("subject", "name"), matrix(), indirect=["subject"])
 async def test_a_fault_ends_in_time_with_a_clear_error_and_no_write_sent_twice(
-    subject: Subject, name: str, other: FaultServer
+    subject: Subject, name: str, other: FaultServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     peer, proxy = subject.peer, subject.proxy
     case = OVERRIDES.get((peer.backend, name), CASES[name])
@@ -340,7 +357,6 @@ async def test_a_fault_ends_in_time_with_a_clear_error_and_no_write_sent_twice(
         if case.op == "comment":
             slug = (await tracker.create_ticket(TicketDraft(title="Commented on", project=project.id))).ticket.slug
         await read(tracker, subject, project, slug)
-        tracker.client.policy = POLICY
         if case.revoke:
             peer.revoke(token)
         proxy.reset()
@@ -348,6 +364,7 @@ async def test_a_fault_ends_in_time_with_a_clear_error_and_no_write_sent_twice(
         method, where = ("GET", subject.on_list) if case.op == "read" else ("POST", None)
         if case.op == "comment":
             method = subject.comment_method
+        hold_to_policy(tracker, monkeypatch, method, None if case.revoke else where)
         steps = (Step(case.redirect, headers={"Location": f"{other.url}stolen"}),) if case.redirect else case.steps
         proxy.script_next(method, *steps, where=where)
 

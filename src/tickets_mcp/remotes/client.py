@@ -364,13 +364,14 @@ class RemoteClient:
         own = {name.lower() for name in (*self._auth, "content-type")}
         extra = {name: value for name, value in (headers or {}).items() if name.lower() not in own}
         what = f"{method} {path}"
-        deadline = time.monotonic() + self.policy.deadline
-        pause = self.policy.backoff
+        policy = self.policy  # as it stands when the request starts, whatever replaces it meanwhile
+        deadline = time.monotonic() + policy.deadline
+        pause = policy.backoff
         attempts = 0
         unsure = False  # an earlier attempt may have been applied (matters for a retried PUT or DELETE)
         while True:
             attempts += 1
-            attempt = await self._attempt(what, method, url, payload, extra, deadline, raw_max)
+            attempt = await self._attempt(what, method, url, payload, extra, policy.timeout, deadline, raw_max)
             if attempt.reply is not None:
                 status = attempt.reply.status
                 retryable = status in RETRY_STATUSES or self._rate_limited(attempt.reply)
@@ -384,7 +385,7 @@ class RemoteClient:
             if (
                 retryable
                 and (safe or not attempt.sent)
-                and attempts <= self.policy.retries
+                and attempts <= policy.retries
                 and time.monotonic() + wait < deadline
             ):
                 log.info("%s: %s %s failed (%s); retrying in %.2f s", self.backend, method, path, why, wait)
@@ -401,13 +402,14 @@ class RemoteClient:
         url: httpx2.URL,
         payload: _Payload | None,
         extra: Mapping[str, str],
+        each: float,
         deadline: float,
         raw_max: int | None,
     ) -> _Attempt:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return _Attempt(error=TimeoutError("deadline"), sent=False)
-        timeout = httpx2.Timeout(min(self.policy.timeout, remaining))
+        timeout = httpx2.Timeout(min(each, remaining))
         try:
             # Each connect, read and write has its own timeout; this bounds a trickling answer by the deadline.
             with anyio.fail_after(remaining):
