@@ -6,9 +6,12 @@ moves a column's tickets between reading a neighbour's position and taking the s
 
 from __future__ import annotations
 
+import functools
+
 from tickets_mcp.domain import Board, BoardColumn, Project, Status, Ticket
 from tickets_mcp.domain.positions import POSITION_STEP, after_last, check_anchor, slot_next_to
 from tickets_mcp.stores.sql.connection import Connection
+from tickets_mcp.stores.sql.dialect import limited
 from tickets_mcp.stores.sql.records import row_to_ticket
 from tickets_mcp.stores.sql.ticket_reads import load_ticket
 
@@ -51,19 +54,18 @@ def respace_column(conn: Connection, project_id: str, status: Status) -> None:
     )
 
 
-def _board_page(where: str) -> str:
+@functools.lru_cache(maxsize=64)
+def _board_page(where: str, per_column: int) -> str:
     """One statement for every column: each status's first tickets, read from the board index."""
     return " UNION ALL ".join(
-        f"SELECT * FROM (SELECT id FROM tickets WHERE {where} AND status = ? ORDER BY position, id LIMIT ?) c{i}"
+        f"SELECT * FROM (SELECT id FROM tickets WHERE {where} AND status = ? ORDER BY position, id "
+        f"{limited(per_column)}) c{i}"
         for i, _ in enumerate(Status)
     )
 
 
-_BOARD_PAGE = _board_page("project_id = ?")
-_MILESTONE_PAGE = _board_page("milestone_id = ?")  # a milestone is one project's: its index finds its tickets
-
-
 def board(conn: Connection, project: Project, per_column: int, milestone_id: int | None = None) -> Board:
+    # A milestone is one project's: its index finds its tickets.
     where, scope = ("milestone_id = ?", milestone_id) if milestone_id is not None else ("project_id = ?", project.id)
     # A project's columns are counted by ticket_counts' triggers; a milestone's, which holds far fewer, here.
     counting = (
@@ -73,9 +75,9 @@ def board(conn: Connection, project: Project, per_column: int, milestone_id: int
     )
     counts = {str(status): int(count) for status, count in conn.all(counting, (scope,))}
     rows = conn.all(
-        f"""WITH page AS MATERIALIZED ({_MILESTONE_PAGE if milestone_id is not None else _BOARD_PAGE})
+        f"""WITH page AS MATERIALIZED ({_board_page(where, per_column)})
             {conn.dialect.ticket_select} JOIN page ON page.id = t.id ORDER BY t.position, t.id""",
-        [value for status in Status for value in (scope, status.value, per_column)],
+        [value for status in Status for value in (scope, status.value)],
     )
     by_status: dict[Status, list[Ticket]] = {status: [] for status in Status}
     for row in rows:

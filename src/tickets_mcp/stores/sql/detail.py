@@ -17,14 +17,14 @@ from tickets_mcp.domain import TicketDetail
 from tickets_mcp.errors import NotFound
 from tickets_mcp.stores.sql import attachments, comments, links, relocation, time_entries
 from tickets_mcp.stores.sql.connection import Connection, Row
-from tickets_mcp.stores.sql.dialect import Dialect
+from tickets_mcp.stores.sql.dialect import Dialect, limited
 from tickets_mcp.stores.sql.records import HISTORY_FROM, TICKET_COLUMNS, TICKET_WIDTH, row_to_change, row_to_ticket
 
-# The latest events first (two parameters: the ticket's id, how many), with their id to sort by.
+# The latest events first (the ticket's id a parameter, how many filled in: `limited`), with their id to sort by.
 _HISTORY = (
     "SELECT e.at, u.username, k.name, e.client, e.action, e.changes, e.subject, e.id"
     + HISTORY_FROM
-    + "WHERE e.ticket_id = ? ORDER BY e.id DESC LIMIT ?"
+    + "WHERE e.ticket_id = ? ORDER BY e.id DESC {limit}"
 )
 # Each part: its query, its width (columns), and how many times it takes the ticket's id.
 _PARTS: tuple[tuple[str, int, int], ...] = (
@@ -35,29 +35,31 @@ _PARTS: tuple[tuple[str, int, int], ...] = (
     (time_entries.OF_TICKET, 6, 1),
     (relocation.OLD_SLUGS, 3, 1),
 )
-_statements: dict[int, str] = {}
+_statements: dict[tuple[int, int], str] = {}
 _ID = TICKET_COLUMNS.index("id")
 
 
-def _statement(dialect: Dialect) -> str:
-    """The one statement, made once per dialect: each part only on the ticket's row (not a sub-task's)."""
-    if (known := _statements.get(id(dialect))) is not None:
+def _statement(dialect: Dialect, history: int) -> str:
+    """The one statement, made once per dialect and length of history: each part only on the ticket's row
+    (not a sub-task's)."""
+    if (known := _statements.get((id(dialect), history))) is not None:
         return known
     columns = ["CASE WHEN t.id = ? THEN (SELECT COUNT(*) FROM events WHERE ticket_id = ?) END"]
-    for query, width, _ in _PARTS:
+    for part, width, _ in _PARTS:
+        query = part.format(limit=limited(history)) if part is _HISTORY else part
         names = ", ".join(f"c{i}" for i in range(width))
         columns.append(
             f"CASE WHEN t.id = ? THEN (WITH s({names}) AS ({query}) SELECT {dialect.json_rows(names)} FROM s) END"
         )
     made = dialect.ticket_select_with("".join(f",\n       {c}" for c in columns)) + " WHERE t.id = ? OR t.parent_id = ?"
-    _statements[id(dialect)] = made
+    _statements[id(dialect), history] = made
     return made
 
 
-def _params(ticket_id: int, history: int) -> list[Any]:
+def _params(ticket_id: int) -> list[Any]:
     params: list[Any] = [ticket_id, ticket_id]
-    for query, _, uses in _PARTS:
-        params += [ticket_id] * (1 + uses) + ([history] if query is _HISTORY else [])
+    for _, _, uses in _PARTS:
+        params += [ticket_id] * (1 + uses)
     return [*params, ticket_id, ticket_id]
 
 
@@ -68,7 +70,7 @@ def _rows(value: Any) -> list[Row]:
 
 
 def ticket_detail(conn: Connection, ticket_id: int, history: int) -> TicketDetail:
-    found = conn.all(_statement(conn.dialect), _params(ticket_id, history))
+    found = conn.all(_statement(conn.dialect, history), _params(ticket_id))
     own = next((row for row in found if row[_ID] == ticket_id), None)
     if own is None:
         raise NotFound("The ticket no longer exists.", hint="It may have just been deleted; list tickets again.")

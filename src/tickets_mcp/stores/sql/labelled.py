@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from tickets_mcp.stores.sql.connection import Connection
-from tickets_mcp.stores.sql.dialect import Fragment
+from tickets_mcp.stores.sql.dialect import Fragment, limited
 
 # How many of its first label's tickets a capped count of a label filter checks at most (`count_by_label`).
 LABEL_COUNT_SCAN: Final = 2_000
@@ -63,12 +63,13 @@ def count_by_label(
     if limit is None:
         return int(conn.one(f"SELECT COUNT(*) FROM {matching('')}", [*entries_params, *params])[0]), False
     if not condition:  # the index entries alone: reading 1,001 of them is cheap
-        counted = int(conn.one(f"SELECT COUNT(*) FROM ({driver} LIMIT ?) d", [*entries_params, limit + 1])[0])
+        counted = int(conn.one(f"SELECT COUNT(*) FROM ({driver} {limited(limit + 1)}) d", entries_params)[0])
         return min(counted, limit), counted > limit
-    values: list[Any] = [*entries_params, LABEL_COUNT_SCAN, *params, limit + 1, *entries_params, LABEL_COUNT_SCAN + 1]
+    values: list[Any] = [*entries_params, *params, *entries_params]
+    scan = matching(" " + limited(LABEL_COUNT_SCAN))
     matched, scanned = conn.one(
-        f"""SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {matching(" LIMIT ?")} LIMIT ?) m),
-                   (SELECT COUNT(*) FROM ({driver} LIMIT ?) s)""",
+        f"""SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {scan} {limited(limit + 1)}) m),
+                   (SELECT COUNT(*) FROM ({driver} {limited(LABEL_COUNT_SCAN + 1)}) s)""",
         values,
     )
     if matched > limit:

@@ -18,7 +18,7 @@ from tickets_mcp.stores.cursors import DUE_KEY, UNDATED, cursor_after, page_curs
 from tickets_mcp.stores.port import TicketQuery
 from tickets_mcp.stores.search import COMMENTS_INDEXED, Phrase, SearchTerms, search_terms, snippet, unmatched
 from tickets_mcp.stores.sql.connection import Connection, Row
-from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime
+from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime, limited
 from tickets_mcp.stores.sql.labelled import carries, count_by_label, label_ids
 from tickets_mcp.stores.sql.records import CLOSED_SQL, TICKET_WIDTH, row_to_ticket
 
@@ -306,8 +306,8 @@ def _match_count(matches: _Matches, limit: int | None) -> _CountQuery:
     if limit is None:
         return _CountQuery(f"SELECT COUNT(*) AS n FROM {matches.source} WHERE {where}", params, None)
     # One match past the limit tells "more than" from "exactly".
-    capped = f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {matches.source} WHERE {where} LIMIT ?) matches"
-    return _CountQuery(capped, [*params, limit + 1], limit)
+    capped = f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {matches.source} WHERE {where} {limited(limit + 1)}) matches"
+    return _CountQuery(capped, params, limit)
 
 
 def _counted(conn: Connection, count: _CountQuery) -> tuple[int, bool]:
@@ -352,9 +352,9 @@ def _page_in_order(
     return conn.all(
         f"""WITH page AS (
                 SELECT {matches.ticket_id} AS id, {column} AS k FROM {matches.source} WHERE {where}
-                ORDER BY {order} LIMIT ? OFFSET ?){counted}
+                ORDER BY {order} {limited(query.limit + 1, query.offset)}){counted}
             {select} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
-        [*params, query.limit + 1, query.offset, *count_params],
+        [*params, *count_params],
     )
 
 
