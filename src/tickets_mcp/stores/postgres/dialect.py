@@ -70,6 +70,13 @@ class PostgresDialect:
     def any_of(self, column: str, values: Sequence[Any]) -> Fragment:
         return f"{column} = ANY(?)", [list(values)]
 
+    def limited(self, rows: int, offset: int = 0) -> Fragment:
+        # Written into the text, not bound: PostgreSQL keeps a prepared statement's generic plan only when
+        # its estimate is as good as a fresh plan's, and with the limit a parameter it estimates a tenth of
+        # the table is read, so it planned a list anew at every call (5 ms of a list's 8.8 at 100k tickets).
+        # Each limit a caller uses is a statement of its own; there are few (page sizes, a count's cap).
+        return f"LIMIT {int(rows)}" + (f" OFFSET {int(offset)}" if offset else ""), []
+
     def any_name(self, column: str, names: Sequence[str]) -> Fragment:
         return f'lower({column}) = ANY(SELECT lower(name COLLATE "C") FROM unnest(?::text[]) AS name)', [list(names)]
 

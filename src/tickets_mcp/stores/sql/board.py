@@ -11,7 +11,6 @@ import functools
 from tickets_mcp.domain import Board, BoardColumn, Project, Status, Ticket
 from tickets_mcp.domain.positions import POSITION_STEP, after_last, check_anchor, slot_next_to
 from tickets_mcp.stores.sql.connection import Connection
-from tickets_mcp.stores.sql.dialect import limited
 from tickets_mcp.stores.sql.records import row_to_ticket
 from tickets_mcp.stores.sql.ticket_reads import load_ticket
 
@@ -55,11 +54,10 @@ def respace_column(conn: Connection, project_id: str, status: Status) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def _board_page(where: str, per_column: int) -> str:
+def _board_page(where: str, limit: str) -> str:
     """One statement for every column: each status's first tickets, read from the board index."""
     return " UNION ALL ".join(
-        f"SELECT * FROM (SELECT id FROM tickets WHERE {where} AND status = ? ORDER BY position, id "
-        f"{limited(per_column)}) c{i}"
+        f"SELECT * FROM (SELECT id FROM tickets WHERE {where} AND status = ? ORDER BY position, id {limit}) c{i}"
         for i, _ in enumerate(Status)
     )
 
@@ -74,10 +72,11 @@ def board(conn: Connection, project: Project, per_column: int, milestone_id: int
         else "SELECT status, tickets FROM ticket_counts WHERE project_id = ?"
     )
     counts = {str(status): int(count) for status, count in conn.all(counting, (scope,))}
+    limit, limit_params = conn.dialect.limited(per_column)
     rows = conn.all(
-        f"""WITH page AS MATERIALIZED ({_board_page(where, per_column)})
+        f"""WITH page AS MATERIALIZED ({_board_page(where, limit)})
             {conn.dialect.ticket_select} JOIN page ON page.id = t.id ORDER BY t.position, t.id""",
-        [value for status in Status for value in (scope, status.value)],
+        [value for status in Status for value in (scope, status.value, *limit_params)],
     )
     by_status: dict[Status, list[Ticket]] = {status: [] for status in Status}
     for row in rows:

@@ -17,10 +17,10 @@ from tickets_mcp.domain import TicketDetail
 from tickets_mcp.errors import NotFound
 from tickets_mcp.stores.sql import attachments, comments, links, relocation, time_entries
 from tickets_mcp.stores.sql.connection import Connection, Row
-from tickets_mcp.stores.sql.dialect import Dialect, limited
+from tickets_mcp.stores.sql.dialect import Dialect
 from tickets_mcp.stores.sql.records import HISTORY_FROM, TICKET_COLUMNS, TICKET_WIDTH, row_to_change, row_to_ticket
 
-# The latest events first (the ticket's id a parameter, how many filled in: `limited`), with their id to sort by.
+# The latest events first (the ticket's id, then how many: the dialect's `limited`), with their id to sort by.
 _HISTORY = (
     "SELECT e.at, u.username, k.name, e.client, e.action, e.changes, e.subject, e.id"
     + HISTORY_FROM
@@ -35,31 +35,32 @@ _PARTS: tuple[tuple[str, int, int], ...] = (
     (time_entries.OF_TICKET, 6, 1),
     (relocation.OLD_SLUGS, 3, 1),
 )
-_statements: dict[tuple[int, int], str] = {}
+_statements: dict[tuple[int, int], tuple[str, list[Any]]] = {}
 _ID = TICKET_COLUMNS.index("id")
 
 
-def _statement(dialect: Dialect, history: int) -> str:
+def _statement(dialect: Dialect, history: int) -> tuple[str, list[Any]]:
     """The one statement, made once per dialect and length of history: each part only on the ticket's row
-    (not a sub-task's)."""
+    (not a sub-task's); with the history's limit parameters, if its dialect binds them."""
     if (known := _statements.get((id(dialect), history))) is not None:
         return known
+    limit, limit_params = dialect.limited(history)
     columns = ["CASE WHEN t.id = ? THEN (SELECT COUNT(*) FROM events WHERE ticket_id = ?) END"]
     for part, width, _ in _PARTS:
-        query = part.format(limit=limited(history)) if part is _HISTORY else part
+        query = part.format(limit=limit) if part is _HISTORY else part
         names = ", ".join(f"c{i}" for i in range(width))
         columns.append(
             f"CASE WHEN t.id = ? THEN (WITH s({names}) AS ({query}) SELECT {dialect.json_rows(names)} FROM s) END"
         )
     made = dialect.ticket_select_with("".join(f",\n       {c}" for c in columns)) + " WHERE t.id = ? OR t.parent_id = ?"
-    _statements[id(dialect), history] = made
-    return made
+    _statements[id(dialect), history] = made, limit_params
+    return made, limit_params
 
 
-def _params(ticket_id: int) -> list[Any]:
+def _params(ticket_id: int, limit_params: list[Any]) -> list[Any]:
     params: list[Any] = [ticket_id, ticket_id]
-    for _, _, uses in _PARTS:
-        params += [ticket_id] * (1 + uses)
+    for part, _, uses in _PARTS:
+        params += [ticket_id] * (1 + uses) + (limit_params if part is _HISTORY else [])
     return [*params, ticket_id, ticket_id]
 
 
@@ -70,7 +71,8 @@ def _rows(value: Any) -> list[Row]:
 
 
 def ticket_detail(conn: Connection, ticket_id: int, history: int) -> TicketDetail:
-    found = conn.all(_statement(conn.dialect, history), _params(ticket_id))
+    statement, limit_params = _statement(conn.dialect, history)
+    found = conn.all(statement, _params(ticket_id, limit_params))
     own = next((row for row in found if row[_ID] == ticket_id), None)
     if own is None:
         raise NotFound("The ticket no longer exists.", hint="It may have just been deleted; list tickets again.")

@@ -19,15 +19,6 @@ T = TypeVar("T")
 Fragment = tuple[str, list[Any]]  # a piece of SQL and its parameters, in order
 
 
-def limited(rows: int, offset: int = 0) -> str:
-    """`LIMIT rows [OFFSET offset]`, the numbers written into the statement's text, not bound: PostgreSQL
-    plans a prepared statement once (its generic plan) only when that plan's estimate is as good as a fresh
-    one's, and with the limit a parameter it estimates a tenth of the table is read, so it planned the
-    statement anew at every call (3-7 ms for a list's page, more than running it). Each limit a caller
-    uses is a statement of its own, and there are few (the tools' page sizes, a count's cap)."""
-    return f"LIMIT {int(rows)}" + (f" OFFSET {int(offset)}" if offset else "")
-
-
 class OutOfTime(Exception):
     """A search's time budget ran out; the engine's own way of stopping it is behind `Dialect.within`."""
 
@@ -65,6 +56,10 @@ class Dialect(Protocol):
 
     def any_of(self, column: str, values: Sequence[Any]) -> Fragment:
         """`column` is one of `values`."""
+        ...
+
+    def limited(self, rows: int, offset: int = 0) -> Fragment:
+        """`LIMIT rows`, with `OFFSET offset` unless 0."""
         ...
 
     def any_name(self, column: str, names: Sequence[str]) -> Fragment:

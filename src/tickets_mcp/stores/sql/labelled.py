@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from tickets_mcp.stores.sql.connection import Connection
-from tickets_mcp.stores.sql.dialect import Fragment, limited
+from tickets_mcp.stores.sql.dialect import Fragment
 
 # How many of its first label's tickets a capped count of a label filter checks at most (`count_by_label`).
 LABEL_COUNT_SCAN: Final = 2_000
@@ -63,13 +63,16 @@ def count_by_label(
     if limit is None:
         return int(conn.one(f"SELECT COUNT(*) FROM {matching('')}", [*entries_params, *params])[0]), False
     if not condition:  # the index entries alone: reading 1,001 of them is cheap
-        counted = int(conn.one(f"SELECT COUNT(*) FROM ({driver} {limited(limit + 1)}) d", entries_params)[0])
+        capped, capped_params = conn.dialect.limited(limit + 1)
+        counted = int(conn.one(f"SELECT COUNT(*) FROM ({driver} {capped}) d", [*entries_params, *capped_params])[0])
         return min(counted, limit), counted > limit
-    values: list[Any] = [*entries_params, *params, *entries_params]
-    scan = matching(" " + limited(LABEL_COUNT_SCAN))
+    (scan, scan_params), (capped, capped_params), (past, past_params) = (
+        conn.dialect.limited(n) for n in (LABEL_COUNT_SCAN, limit + 1, LABEL_COUNT_SCAN + 1)
+    )
+    values: list[Any] = [*entries_params, *scan_params, *params, *capped_params, *entries_params, *past_params]
     matched, scanned = conn.one(
-        f"""SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {scan} {limited(limit + 1)}) m),
-                   (SELECT COUNT(*) FROM ({driver} {limited(LABEL_COUNT_SCAN + 1)}) s)""",
+        f"""SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {matching(" " + scan)} {capped}) m),
+                   (SELECT COUNT(*) FROM ({driver} {past}) s)""",
         values,
     )
     if matched > limit:

@@ -18,7 +18,7 @@ from tickets_mcp.stores.cursors import DUE_KEY, UNDATED, cursor_after, page_curs
 from tickets_mcp.stores.port import TicketQuery
 from tickets_mcp.stores.search import COMMENTS_INDEXED, Phrase, SearchTerms, search_terms, snippet, unmatched
 from tickets_mcp.stores.sql.connection import Connection, Row
-from tickets_mcp.stores.sql.dialect import Fragment, OutOfTime, limited
+from tickets_mcp.stores.sql.dialect import Dialect, Fragment, OutOfTime
 from tickets_mcp.stores.sql.labelled import carries, count_by_label, label_ids
 from tickets_mcp.stores.sql.records import CLOSED_SQL, TICKET_WIDTH, row_to_ticket
 
@@ -298,16 +298,17 @@ def _count_query(conn: Connection, query: TicketQuery, matches: _Matches) -> _Co
             statuses, status_params = conn.dialect.any_of("status", [s.value for s in query.statuses])
             where, params = f"{where} AND {statuses}", [*params, *status_params]
         return _CountQuery(f"SELECT COALESCE(SUM(tickets), 0) AS n FROM ticket_counts WHERE {where}", params, None)
-    return _match_count(matches, query.count_limit)
+    return _match_count(conn.dialect, matches, query.count_limit)
 
 
-def _match_count(matches: _Matches, limit: int | None) -> _CountQuery:
+def _match_count(dialect: Dialect, matches: _Matches, limit: int | None) -> _CountQuery:
     where, params = matches.where, list(matches.params)
     if limit is None:
         return _CountQuery(f"SELECT COUNT(*) AS n FROM {matches.source} WHERE {where}", params, None)
     # One match past the limit tells "more than" from "exactly".
-    capped = f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {matches.source} WHERE {where} {limited(limit + 1)}) matches"
-    return _CountQuery(capped, params, limit)
+    capped, capped_params = dialect.limited(limit + 1)
+    sql = f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {matches.source} WHERE {where} {capped}) matches"
+    return _CountQuery(sql, [*params, *capped_params], limit)
 
 
 def _counted(conn: Connection, count: _CountQuery) -> tuple[int, bool]:
@@ -316,7 +317,7 @@ def _counted(conn: Connection, count: _CountQuery) -> tuple[int, bool]:
 
 def _count(conn: Connection, matches: _Matches, limit: int | None) -> tuple[int, bool]:
     """How many tickets match, counting no further than `limit`; and whether the count stopped there."""
-    return _counted(conn, _match_count(matches, limit))
+    return _counted(conn, _match_count(conn.dialect, matches, limit))
 
 
 def _counted_page(conn: Connection, query: TicketQuery, matches: _Matches) -> tuple[list[Row], int, bool]:
@@ -345,6 +346,7 @@ def _page_in_order(
     # The page's ids first, from the filter's index alone; the joins then run for those rows only.
     order = f"{column} {direction}" if created else f"{column} {direction}, t.id {direction}"
     dialect = conn.dialect
+    page, page_params = dialect.limited(query.limit + 1, query.offset)
     select, counted, count_params = dialect.ticket_select, "", list[Any]()
     if count is not None:
         select = dialect.ticket_select_with(", (SELECT n FROM counted)")
@@ -352,9 +354,9 @@ def _page_in_order(
     return conn.all(
         f"""WITH page AS (
                 SELECT {matches.ticket_id} AS id, {column} AS k FROM {matches.source} WHERE {where}
-                ORDER BY {order} {limited(query.limit + 1, query.offset)}){counted}
+                ORDER BY {order} {page}){counted}
             {select} JOIN page ON page.id = t.id ORDER BY page.k {direction}, t.id {direction}""",
-        [*params, *count_params],
+        [*params, *page_params, *count_params],
     )
 
 

@@ -76,6 +76,12 @@ class SqliteDialect:
     def any_of(self, column: str, values: Sequence[Any]) -> Fragment:
         return f"{column} IN ({', '.join('?' * len(values))})", list(values)
 
+    def limited(self, rows: int, offset: int = 0) -> Fragment:
+        # Bound: SQLite's plans for a list were chosen with its limit unknown; told it is 21, it read a
+        # status's tickets from their index and sorted them all (3.5 ms) rather than walk ids newest first
+        # (0.4 ms).
+        return ("LIMIT ? OFFSET ?", [rows, offset]) if offset else ("LIMIT ?", [rows])
+
     def any_name(self, column: str, names: Sequence[str]) -> Fragment:
         return f"{column} IN (SELECT value FROM json_each(?))", [json.dumps(list(names))]
 
