@@ -623,6 +623,19 @@ OPEN_TITLES = Migration(
     ),
 )
 
+# A GIN index keeps new entries in a pending list by default, which every search of the index reads whole
+# until (auto)vacuum merges it: after 480 creates the look-alike check read 38 pending pages, 3.1 ms where
+# the merged index answers in 0.9. Each create adds a title's few words, so writing them into the index at
+# once costs it nothing measurable (0.48 vs 0.50 ms an insert at 100k tickets).
+OPEN_TITLES_AT_ONCE = Migration(
+    24,
+    "the open titles' index written at each insert, not through a pending list",
+    (
+        "ALTER INDEX tickets_open_titles SET (fastupdate = off)",
+        "SELECT gin_clean_pending_list('tickets_open_titles')",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     TOKENS,
@@ -647,6 +660,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     IDENTITY_VERSION,
     TICKET_COUNTS,
     OPEN_TITLES,
+    OPEN_TITLES_AT_ONCE,
 )
 LATEST = MIGRATIONS[-1].version
 
