@@ -77,6 +77,12 @@ class PostgresDialect:
         # Each limit a caller uses is a statement of its own; there are few (page sizes, a count's cap).
         return f"LIMIT {int(rows)}" + (f" OFFSET {int(offset)}" if offset else ""), []
 
+    def among(self, column: str, ids: str) -> str:
+        # Read once into an array and probed by the column's key: as a semi-join, PostgreSQL hashed every ticket
+        # of the caller's projects against the links for a capped count (15.7 -> 10.6 ms at 100k tickets,
+        # 300 -> 192 at 1M).
+        return f"{column} = ANY(ARRAY({ids}))"
+
     def any_name(self, column: str, names: Sequence[str]) -> Fragment:
         return f'lower({column}) = ANY(SELECT lower(name COLLATE "C") FROM unnest(?::text[]) AS name)', [list(names)]
 

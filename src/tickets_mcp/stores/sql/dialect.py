@@ -62,6 +62,10 @@ class Dialect(Protocol):
         """`LIMIT rows`, with `OFFSET offset` unless 0."""
         ...
 
+    def among(self, column: str, ids: str) -> str:
+        """`column` is one of the values the query `ids` selects (a few thousand at most: the ids it reads)."""
+        ...
+
     def any_name(self, column: str, names: Sequence[str]) -> Fragment:
         """`column` is one of `names`, ignoring ASCII case."""
         ...

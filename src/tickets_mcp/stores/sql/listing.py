@@ -76,7 +76,7 @@ def _filters(
         add(("t.parent_id = ?", [query.parent_id]))
     if query.updated_since:
         add(("t.updated_at >= ?", [query.updated_since]))
-    for fragment in _planning_filters(query):
+    for fragment in _planning_filters(dialect, query):
         add(fragment)
     return " AND ".join(where) or "1 = 1", params
 
@@ -119,14 +119,13 @@ def _by_label(conn: Connection, query: TicketQuery, ids: Sequence[Sequence[int]]
 
 # The tickets with an open blocker, and the open tickets that block an open ticket: read from the links (far
 # fewer than the tickets), so the filter costs what the blocks links do, not a probe for every ticket listed.
-_BLOCKED = f"""t.id IN (SELECT k.to_id FROM ticket_links k JOIN tickets b ON b.id = k.from_id
-                        WHERE k.kind = 'blocks' AND b.status NOT IN {CLOSED_SQL})"""
-_BLOCKING = f"""t.status NOT IN {CLOSED_SQL} AND t.id IN (
-                    SELECT k.from_id FROM ticket_links k JOIN tickets d ON d.id = k.to_id
-                    WHERE k.kind = 'blocks' AND d.status NOT IN {CLOSED_SQL})"""
+_BLOCKED = f"""SELECT k.to_id FROM ticket_links k JOIN tickets b ON b.id = k.from_id
+               WHERE k.kind = 'blocks' AND b.status NOT IN {CLOSED_SQL}"""
+_BLOCKING = f"""SELECT k.from_id FROM ticket_links k JOIN tickets d ON d.id = k.to_id
+                WHERE k.kind = 'blocks' AND d.status NOT IN {CLOSED_SQL}"""
 
 
-def _planning_filters(query: TicketQuery) -> list[Fragment]:
+def _planning_filters(dialect: Dialect, query: TicketQuery) -> list[Fragment]:
     """The milestone, links and due-date filters. Due dates are compared through DUE_KEY, the expression both
     engines index (an undated ticket's key is after every date, so `before` leaves it out by itself)."""
     found: list[Fragment] = []
@@ -135,9 +134,11 @@ def _planning_filters(query: TicketQuery) -> list[Fragment]:
     elif query.milestone_id is not None:
         found.append(("t.milestone_id = ?", [query.milestone_id]))
     if query.blocked is not None:
-        found.append((_BLOCKED if query.blocked else f"NOT ({_BLOCKED})", []))
+        blocked = dialect.among("t.id", _BLOCKED)
+        found.append((blocked if query.blocked else f"NOT ({blocked})", []))
     if query.blocking is not None:
-        found.append((f"({_BLOCKING})" if query.blocking else f"NOT ({_BLOCKING})", []))
+        blocking = f"t.status NOT IN {CLOSED_SQL} AND {dialect.among('t.id', _BLOCKING)}"
+        found.append((f"({blocking})" if query.blocking else f"NOT ({blocking})", []))
     if query.overdue_on is not None:  # read through tickets_due_open, which holds only open, dated tickets
         found.append((f"t.status NOT IN {CLOSED_SQL} AND t.due_date < ?", [query.overdue_on]))
     if query.due_before is not None:

@@ -82,6 +82,9 @@ class SqliteDialect:
         # (0.4 ms).
         return ("LIMIT ? OFFSET ?", [rows, offset]) if offset else ("LIMIT ?", [rows])
 
+    def among(self, column: str, ids: str) -> str:
+        return f"{column} IN ({ids})"  # SQLite reads the list once and probes the column's key for each
+
     def any_name(self, column: str, names: Sequence[str]) -> Fragment:
         return f"{column} IN (SELECT value FROM json_each(?))", [json.dumps(list(names))]
 
