@@ -109,6 +109,10 @@ class SearchTerms:
     phrases: tuple[tuple[str, ...], ...]
     completions: tuple[tuple[str, ...] | None, ...] = ()
 
+    def completed(self) -> tuple[tuple[str, ...] | None, ...]:
+        """`completions`, one for each phrase: None for every phrase when they were not looked up."""
+        return self.completions or (None,) * len(self.phrases)
+
 
 def search_terms(text: str) -> SearchTerms | None:
     """The words and quoted phrases of a query, or None when it holds no letter or digit."""
@@ -186,8 +190,7 @@ def fts5_words(terms: SearchTerms) -> str:
     """The phrases of `terms` alone, in the columns of words: `{title description comments} : (…)`, or, when no
     phrase could be a project's word (the fourth column holds 32 hex digits), the same without the column
     filter, which costs bm25 a look at every match's columns (26 -> 12 ms for a word in 300k tickets)."""
-    completions = terms.completions or (None,) * len(terms.phrases)
-    words = " AND ".join(_fts5_phrase(p, c) for p, c in zip(terms.phrases, completions, strict=True))
+    words = " AND ".join(_fts5_phrase(p, c) for p, c in zip(terms.phrases, terms.completed(), strict=True))
     if any(len(phrase) == 1 and _HEX.fullmatch(phrase[0]) for phrase in terms.phrases):
         return f"{{title description comments}} : ({words})"
     return f"({words})"

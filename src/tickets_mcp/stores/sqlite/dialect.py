@@ -256,7 +256,7 @@ def _ranked_match(conn: Connection, terms: SearchTerms, match: str, oldest_ranke
     before it scores the first: the project words, phrases too, are every ticket of those projects (81 -> 26 ms
     for a word in 300k tickets). Their column weighs 0, so the scores are the same; the page's filters keep
     the caller's projects. Read only when the words are read newest first (no prefix merged)."""
-    merged = any(c is None and completable(p[-1]) for p, c in zip(terms.phrases, _completions(terms), strict=True))
+    merged = any(c is None and completable(p[-1]) for p, c in zip(terms.phrases, terms.completed(), strict=True))
     if merged:
         return match
     words = fts5_words(terms)
@@ -265,10 +265,6 @@ def _ranked_match(conn: Connection, terms: SearchTerms, match: str, oldest_ranke
         (words, oldest_ranked, _RANKED_WINDOW_MAX + 1),
     )
     return words if int(window[0]) <= _RANKED_WINDOW_MAX else match
-
-
-def _completions(terms: SearchTerms) -> tuple[tuple[str, ...] | None, ...]:
-    return terms.completions or (None,) * len(terms.phrases)
 
 
 SQLITE = SqliteDialect()
